@@ -1,0 +1,471 @@
+"""Config files: strict YAML loading, ``--set`` overrides, validation against a key table.
+
+Layers, in order: the table's defaults, the YAML file, then ``--set KEY=VALUE`` overrides;
+validation runs once on the result, so an override is checked exactly like the file. Every
+mistake raises ``ConfigError`` with one line naming the file (or override), the key, what was
+found and what would be valid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import difflib
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from nnctl.errors import ConfigError
+
+# --------------------------------------------------------------------------- YAML loading
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that reads ``1e-3`` as a float and refuses duplicate keys."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise _DuplicateKey(f"duplicate key {key!r} (line {key_node.start_mark.line + 1})")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+# YAML 1.1 floats need a dot, so PyYAML reads 1e-3 as the *string* '1e-3'. Add the YAML 1.2
+# exponent forms (1e-3, 5E4, -2e+1) to the float resolver.
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """Parse YAML text safely (no ``!!python/...`` tags); errors become one-line ConfigErrors."""
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - _StrictLoader is a SafeLoader
+    except _DuplicateKey as exc:
+        raise ConfigError(f"{source}: {exc}; each key may appear once") from None
+    except yaml.MarkedYAMLError as exc:
+        where = ""
+        if exc.problem_mark is not None:
+            where = f"line {exc.problem_mark.line + 1}, column {exc.problem_mark.column + 1}: "
+        problem = (exc.problem or exc.context or "invalid YAML").strip()
+        if "python/" in str(exc):
+            problem = f"{problem} (python tags are not allowed in configs)"
+        raise ConfigError(f"{source}: {where}{problem}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: invalid YAML: {str(exc).splitlines()[0]}") from None
+
+
+# --------------------------------------------------------------------------- value checks
+
+
+class _Invalid(Exception):
+    """A value check failed; the message says what was expected. Gets the key and source added."""
+
+
+def describe(value: Any) -> str:
+    """How a YAML value reads to a user, for error messages."""
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()} (YAML also reads yes/no/on/off as booleans)"
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return f"the date {value.isoformat()}"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, list):
+        return f"a list {value!r}"
+    if isinstance(value, dict):
+        return "a mapping"
+    return repr(value)
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _Invalid(f"expected a number, got {describe(value)}")
+    if not math.isfinite(value):
+        raise _Invalid(f"expected a finite number, got {value}")
+    return value
+
+
+def _integer(value: Any) -> int:
+    v = _number(value)
+    if isinstance(v, float):
+        if not v.is_integer():
+            raise _Invalid(f"expected a whole number, got {v}")
+        v = int(v)
+    return v
+
+
+def positive_number(value: Any) -> float:
+    v = _number(value)
+    if v <= 0:
+        raise _Invalid(f"must be a positive number, got {v}")
+    return float(v)
+
+
+def non_negative_number(value: Any) -> float:
+    v = _number(value)
+    if v < 0:
+        raise _Invalid(f"must be >= 0, got {v}")
+    return float(v)
+
+
+def positive_int(value: Any) -> int:
+    v = _integer(value)
+    if v <= 0:
+        raise _Invalid(f"must be a positive whole number, got {v}")
+    return v
+
+
+def seed_int(value: Any) -> int:
+    v = _integer(value)
+    if not 0 <= v < 2**32:
+        raise _Invalid(f"must be a whole number from 0 to 2**32 - 1, got {v}")
+    return v
+
+
+def fraction(lo_inclusive: float, hi_exclusive: float) -> Callable[[Any], float]:
+    def check(value: Any) -> float:
+        v = float(_number(value))
+        if not lo_inclusive <= v < hi_exclusive:
+            raise _Invalid(f"must be in [{lo_inclusive}, {hi_exclusive}), got {v}")
+        return v
+
+    return check
+
+
+def string(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise _Invalid(f"expected a non-empty string, got {describe(value)}")
+    return value
+
+
+def choice(options: Callable[[], list[str]] | list[str]) -> Callable[[Any], str]:
+    """A name from a fixed list (or a table's keys, looked up when checked)."""
+
+    def check(value: Any) -> str:
+        valid = options() if callable(options) else options
+        if not isinstance(value, str) or value not in valid:
+            hint = _did_you_mean(value, valid) if isinstance(value, str) else ""
+            raise _Invalid(f"got {describe(value)}{hint}; valid: {', '.join(valid)}")
+        return value
+
+    return check
+
+
+def _did_you_mean(word: str, valid: list[str]) -> str:
+    close = difflib.get_close_matches(word, valid, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _activation_names() -> list[str]:
+    from nnctl.activations import ACTIVATIONS
+
+    return list(ACTIVATIONS)
+
+
+def _loss_names() -> list[str]:
+    from nnctl.losses import LOSSES
+
+    return list(LOSSES)
+
+
+def _init_names() -> list[str]:
+    from nnctl.model import INITIALIZERS
+
+    return list(INITIALIZERS)
+
+
+def _synthetic_names() -> list[str]:
+    from nnctl.data import SYNTHETIC
+
+    return list(SYNTHETIC)
+
+
+def layer_dims(value: Any) -> list:
+    if not isinstance(value, list):
+        raise _Invalid(f"expected a list of layer sizes like [auto, 20, 7, 1], got {describe(value)}")
+    if len(value) < 2:
+        raise _Invalid(f"needs at least 2 entries (input and output sizes), got {value!r}")
+    out: list = []
+    for i, v in enumerate(value):
+        if i == 0 and v == "auto":
+            out.append("auto")
+            continue
+        try:
+            out.append(positive_int(v))
+        except _Invalid as exc:
+            extra = " ('auto' is allowed only as the first entry)" if v == "auto" else ""
+            raise _Invalid(f"entry {i}: {exc}{extra}") from None
+    return out
+
+
+def activations(value: Any) -> list[str] | dict[str, str]:
+    """A list with one name per layer, or {hidden: NAME, output: NAME} (expanded later)."""
+    names = _activation_names()
+    check = choice(names)
+    if isinstance(value, dict):
+        unknown = set(value) - {"hidden", "output"}
+        if unknown or "output" not in value:
+            raise _Invalid(
+                "as a mapping, needs exactly the keys 'hidden' and 'output', "
+                f"got {', '.join(map(str, value)) or 'none'}"
+            )
+        out = {}
+        for k in ("hidden", "output"):
+            if k in value:
+                try:
+                    out[k] = check(value[k])
+                except _Invalid as exc:
+                    raise _Invalid(f"{k}: {exc}") from None
+        return out
+    if not isinstance(value, list) or not value:
+        raise _Invalid(
+            f"expected a list of names (one per layer) or {{hidden: relu, output: sigmoid}}, got {describe(value)}"
+        )
+    out_list = []
+    for i, v in enumerate(value):
+        try:
+            out_list.append(check(v))
+        except _Invalid as exc:
+            raise _Invalid(f"entry {i}: {exc}") from None
+    return out_list
+
+
+# --------------------------------------------------------------------------- the key tables
+
+REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Key:
+    check: Callable[[Any], Any]
+    default: Any = REQUIRED
+    doc: str = ""
+
+
+DATASET_FILE_KEYS: dict[str, Key] = {
+    "train": Key(string, doc="training file (course HDF5: *_x, *_y, list_classes)"),
+    "test": Key(string, None, "test file, same format (optional)"),
+}
+
+DATASET_SYNTHETIC_KEYS: dict[str, Key] = {
+    "synthetic": Key(choice(_synthetic_names), doc="generator name"),
+    "m": Key(positive_int, 400, "number of examples generated (train + test)"),
+    "test_fraction": Key(fraction(0.0, 1.0), 0.2, "share of examples held out as the test set"),
+    "seed": Key(seed_int, 1, "seed of the generator and of the train/test split"),
+    "noise": Key(lambda v: None if v is None else non_negative_number(v), None,
+                 "noise scale (null: the generator's default)"),
+}
+
+
+CONFIG_KEYS: dict[str, Key] = {
+    "name": Key(string, None, "run name (default: the config file's stem)"),
+    "dataset": Key(lambda v: v, doc="a synthetic generator or dataset files, see README"),
+    "layer_dims": Key(layer_dims, doc="layer sizes [n_x, n_1, ..., n_L]; n_x may be auto"),
+    "activations": Key(activations, doc="one activation per layer, or {hidden: ..., output: ...}"),
+    "loss": Key(choice(_loss_names), None, "loss (default: follows from the output activation)"),
+    "learning_rate": Key(positive_number, doc="gradient descent step size"),
+    "iterations": Key(positive_int, doc="number of full-batch gradient steps"),
+    "init": Key(choice(_init_names), "scaled", "weight initializer"),
+    "seed": Key(seed_int, 1, "seed of the weight initialization"),
+    "print_every": Key(positive_int, 100, "iterations between cost lines"),
+    "dtype": Key(choice(["float64", "float32"]), "float64", "floating point precision"),
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """A fully resolved, validated config. ``to_dict()`` is what ``config.yaml`` holds."""
+
+    name: str
+    dataset: dict[str, Any]
+    layer_dims: list
+    activations: list[str]
+    loss: str
+    learning_rate: float
+    iterations: int
+    init: str
+    seed: int
+    print_every: int
+    dtype: str
+    source: str = field(default="<config>", compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d.pop("source")
+        return {k: d[k] for k in CONFIG_KEYS}
+
+    def with_input_dim(self, n_x: int) -> "Config":
+        """Binds ``layer_dims[0]`` to the data's feature count, or refuses a mismatch."""
+        first = self.layer_dims[0]
+        if first != "auto" and first != n_x:
+            raise ConfigError(
+                f"{self.source}: layer_dims[0] is {first} but the dataset has {n_x} features "
+                f"per example; use {n_x} or auto"
+            )
+        return dataclasses.replace(self, layer_dims=[n_x, *self.layer_dims[1:]])
+
+
+# --------------------------------------------------------------------------- resolution
+
+
+def _check_mapping(raw: dict, keys: dict[str, Key], where: str, source: str) -> dict:
+    unknown = [k for k in raw if k not in keys]
+    if unknown:
+        k = unknown[0]
+        hint = _did_you_mean(str(k), list(keys))
+        raise ConfigError(
+            f"{source}: unknown key {where}{k!r}{hint}; valid keys: {', '.join(keys)}"
+        )
+    out = {}
+    for k, spec in keys.items():
+        if k not in raw:
+            if spec.default is REQUIRED:
+                raise ConfigError(f"{source}: missing required key {where}{k}")
+            out[k] = spec.default
+            continue
+        try:
+            out[k] = spec.check(raw[k])
+        except _Invalid as exc:
+            raise ConfigError(f"{source}: {where}{k}: {exc}") from None
+    return out
+
+
+def expand_dataset(value: Any) -> Any:
+    """``dataset: planar`` is short for {synthetic: planar}; ``dataset: f.h5`` for {train: f.h5}."""
+    if isinstance(value, str):
+        return {"synthetic": value} if value in _synthetic_names() else {"train": value}
+    return value
+
+
+def _check_dataset(value: Any, source: str) -> dict:
+    value = expand_dataset(value)
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f"{source}: dataset: expected a mapping like {{synthetic: planar}} or "
+            f"{{train: data/train.h5, test: data/test.h5}}, got {describe(value)}"
+        )
+    if "synthetic" in value and "train" in value:
+        raise ConfigError(f"{source}: dataset: give either 'synthetic' or 'train', not both")
+    keys = DATASET_SYNTHETIC_KEYS if "synthetic" in value else DATASET_FILE_KEYS
+    if "synthetic" not in value and "train" not in value:
+        raise ConfigError(
+            f"{source}: dataset: needs 'synthetic' (one of {', '.join(_synthetic_names())}) "
+            "or 'train' (a data file)"
+        )
+    out = _check_mapping(value, keys, "dataset.", source)
+    if "synthetic" in out and out["noise"] is None:
+        from nnctl.data import SYNTHETIC
+
+        out["noise"] = SYNTHETIC[out["synthetic"]].noise
+    return out
+
+
+def resolve(raw: Any, source: str, default_name: str = "run") -> Config:
+    """Validates a parsed config mapping and fills in defaults. Raises ConfigError."""
+    from nnctl.losses import LOSSES, OUTPUT_LOSS
+
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping of config keys at the top level, got {describe(raw)}")
+    d = _check_mapping(raw, CONFIG_KEYS, "", source)
+    d["dataset"] = _check_dataset(d["dataset"], source)
+    dims, acts = d["layer_dims"], d["activations"]
+    n_layers = len(dims) - 1
+    if isinstance(acts, dict):
+        if n_layers > 1 and "hidden" not in acts:
+            raise ConfigError(f"{source}: activations: 'hidden' is needed for {n_layers - 1} hidden layer(s)")
+        acts = [acts.get("hidden")] * (n_layers - 1) + [acts["output"]]
+    if len(acts) != n_layers:
+        raise ConfigError(
+            f"{source}: activations has {len(acts)} entries but layer_dims {dims} describes "
+            f"{n_layers} layer(s); give one activation per layer"
+        )
+    output = acts[-1]
+    if d["loss"] is None:
+        if output not in OUTPUT_LOSS:
+            raise ConfigError(
+                f"{source}: activations: output activation {output!r} has no loss; "
+                f"valid output activations: {', '.join(OUTPUT_LOSS)}"
+            )
+        d["loss"] = OUTPUT_LOSS[output]
+    elif LOSSES[d["loss"]].output != output:
+        raise ConfigError(
+            f"{source}: loss: {d['loss']} needs a {LOSSES[d['loss']].output} output layer, "
+            f"but the output activation is {output}"
+        )
+    if output == "sigmoid" and dims[-1] != 1:
+        raise ConfigError(
+            f"{source}: layer_dims: a sigmoid output (binary classification) has 1 unit, "
+            f"got {dims[-1]}"
+        )
+    d["activations"] = acts
+    d["name"] = d["name"] or default_name
+    return Config(**d, source=source)
+
+
+def apply_overrides(raw: Any, overrides: list[str], source: str) -> Any:
+    """Applies ``KEY=VALUE`` overrides (VALUE parsed as YAML; KEY may be dotted, e.g.
+    ``dataset.test_fraction``) to a parsed config mapping. Returns a new mapping."""
+    if not isinstance(raw, dict):
+        return raw
+    out = dict(raw)
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. --set learning_rate=0.01")
+        value = parse_yaml(text, f"--set {item}")
+        parts = key.split(".")
+        target = out
+        for depth, part in enumerate(parts[:-1]):
+            prefix = ".".join(parts[: depth + 1])
+            if depth == 0 and part not in CONFIG_KEYS:
+                hint = _did_you_mean(part, list(CONFIG_KEYS))
+                raise ConfigError(f"--set {item}: unknown key {part!r}{hint}; valid keys: {', '.join(CONFIG_KEYS)}")
+            current = expand_dataset(target.get(part, {})) if prefix == "dataset" else target.get(part, {})
+            if not isinstance(current, dict):
+                raise ConfigError(f"--set {item}: {prefix} is not a mapping, so {key} cannot be set")
+            target[part] = dict(current)
+            target = target[part]
+        target[parts[-1]] = value
+    return out
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
+    """Reads, overrides and validates a config file. Raises ConfigError."""
+    p = Path(path)
+    source = str(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: no such config file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{source}: is a directory, expected a YAML config file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{source}: not a text file (expected UTF-8 YAML)") from None
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read: {exc.strerror}") from None
+    raw = parse_yaml(text, source)
+    if overrides:
+        raw = apply_overrides(raw, overrides, source)
+        source = f"{source} (with --set)"
+    return resolve(raw, source, default_name=p.stem)
+
+
+def dump_config(cfg: Config) -> str:
+    """The resolved config as YAML; ``load_config`` reads it back to an equal Config."""
+    return yaml.safe_dump(cfg.to_dict(), sort_keys=False, default_flow_style=None)

@@ -1,0 +1,319 @@
+"""Datasets: the course's HDF5 files and synthetic generators, validated and laid out as X: (n_x, m).
+
+``load_dataset(spec, dtype)`` takes the resolved ``dataset`` mapping of a config and returns a
+``Dataset``. Everything ``predict`` needs to prepare new inputs the same way (input shape,
+pixel scaling, class names) travels with it into the run's ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from nnctl.errors import DataError
+
+DATA_DIR_ENV = "NNCTL_DATA_DIR"
+
+
+@dataclass
+class Dataset:
+    """X_*: (n_x, m) in the run's dtype; Y_*: (1, m) integer class labels (0 .. K-1)."""
+
+    X_train: np.ndarray
+    Y_train: np.ndarray
+    X_test: np.ndarray | None
+    Y_test: np.ndarray | None
+    classes: list[str]
+    input_shape: tuple[int, ...]  # one example before flattening, e.g. (64, 64, 3)
+    divide_by: float  # raw values are divided by this (255 for uint8 images, else 1)
+    kind: str  # "image" or "features"
+    sources: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def n_features(self) -> int:
+        return int(self.X_train.shape[0])
+
+    def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(X, Y) of 'train' or 'test'."""
+        if name == "test":
+            if self.X_test is None:
+                raise DataError("this dataset has no test set")
+            return self.X_test, self.Y_test  # type: ignore[return-value]
+        return self.X_train, self.Y_train
+
+    def preprocessing(self) -> dict[str, Any]:
+        """What predict needs to turn a new input into a column of X."""
+        return {
+            "kind": self.kind,
+            "input_shape": list(self.input_shape),
+            "divide_by": self.divide_by,
+            "color_mode": _color_mode(self.input_shape) if self.kind == "image" else None,
+            "classes": self.classes,
+        }
+
+
+def _color_mode(shape: tuple[int, ...]) -> str:
+    if len(shape) == 2 or shape[-1] == 1:
+        return "L"
+    return {3: "RGB", 4: "RGBA"}.get(shape[-1], "RGB")
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def resolve_path(path: str) -> Path:
+    """A dataset path: as given (relative to the working directory), then under $NNCTL_DATA_DIR
+    (the path itself, then its file name). Raises DataError naming every place searched."""
+    p = Path(path).expanduser()
+    candidates = [p]
+    env = os.environ.get(DATA_DIR_ENV)
+    if env and not p.is_absolute():
+        candidates += [Path(env) / p, Path(env) / p.name]
+    for c in candidates:
+        if c.is_file():
+            return c
+    searched = ", ".join(dict.fromkeys(str(c) for c in candidates))
+    hint = "" if env else f" (set {DATA_DIR_ENV} to the folder that holds it, or copy it into data/)"
+    raise DataError(f"{path}: data file not found (searched {searched}){hint}")
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- HDF5
+
+
+@dataclass
+class RawSplit:
+    """One file's arrays as stored: x: (m, ...) raw values, y: (m,) int labels."""
+
+    x: np.ndarray
+    y: np.ndarray
+    classes: list[str] | None
+    path: Path
+    x_key: str
+    y_key: str
+
+
+def read_h5(path: Path) -> RawSplit:
+    """Reads the one ``*_x`` and one ``*_y`` array (any prefix) and optional ``list_classes``."""
+    import h5py
+
+    try:
+        f = h5py.File(path, "r")
+    except OSError:
+        raise DataError(f"{path}: not a readable HDF5 file") from None
+    with f:
+        names = [k for k in f.keys() if isinstance(f[k], h5py.Dataset)]
+        xs = [k for k in names if k.endswith("_x")]
+        ys = [k for k in names if k.endswith("_y")]
+        if len(xs) != 1 or len(ys) != 1:
+            raise DataError(
+                f"{path}: expected exactly one '*_x' and one '*_y' array, found {', '.join(names) or 'none'}"
+            )
+        try:
+            x = f[xs[0]][()]
+            y = f[ys[0]][()]
+            classes = None
+            if "list_classes" in f:
+                classes = [c.decode() if isinstance(c, bytes) else str(c) for c in f["list_classes"][()]]
+        except (OSError, ValueError) as exc:
+            raise DataError(f"{path}: cannot read arrays: {exc}") from None
+    return RawSplit(x, y, classes, path, xs[0], ys[0])
+
+
+def _validate_split(raw: RawSplit) -> np.ndarray:
+    """Checks one file's arrays; returns the labels as int64 (m,)."""
+    x, y, where = raw.x, raw.y, raw.path
+    if x.dtype.kind not in "uif" or x.ndim < 2:
+        raise DataError(f"{where}: {raw.x_key}: expected a numeric array (m, ...), got {x.dtype} {x.shape}")
+    if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
+        bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
+        raise DataError(f"{where}: {raw.x_key}: {bad} NaN or infinite value(s); clean the data first")
+    y = np.asarray(y)
+    if y.ndim == 2 and 1 in y.shape:
+        y = y.reshape(-1)
+    if y.ndim != 1:
+        raise DataError(f"{where}: {raw.y_key}: expected labels of shape (m,), got {y.shape}")
+    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+        raise DataError(f"{where}: {raw.y_key}: NaN or infinite labels")
+    if y.dtype.kind not in "uifb" or (y.dtype.kind == "f" and not np.all(y == np.round(y))):
+        raise DataError(f"{where}: {raw.y_key}: labels must be whole class numbers, got {y.dtype}")
+    if x.shape[0] != y.shape[0]:
+        raise DataError(
+            f"{where}: {raw.x_key} has {x.shape[0]} examples but {raw.y_key} has {y.shape[0]} labels"
+        )
+    n_classes = len(raw.classes) if raw.classes else 2
+    yi = y.astype(np.int64)
+    outside = yi[(yi < 0) | (yi >= n_classes)]
+    if outside.size:
+        raise DataError(
+            f"{where}: {raw.y_key}: label {outside[0]} is outside the classes 0..{n_classes - 1}"
+            + (f" ({', '.join(raw.classes)})" if raw.classes else "")
+        )
+    return yi
+
+
+def prepare_x(x: np.ndarray, divide_by: float, dtype: np.dtype | type) -> np.ndarray:
+    """Raw examples x: (m, ...) -> X: (n_x, m) exactly as the course does:
+    ``x.reshape(m, -1).T / 255.`` for uint8 images. Shared with ``predict`` so a training
+    image and the same image read from a file give the same column."""
+    flat = x.reshape(x.shape[0], -1).T
+    if divide_by != 1:
+        # Divide (the course's `/255.`) rather than multiply by 1/255: the two differ in the
+        # last bit, and the course's published curve was made by dividing.
+        return flat.astype(dtype) / dtype(divide_by)
+    return np.ascontiguousarray(flat, dtype=dtype)
+
+
+def _load_files(spec: dict[str, Any], dtype: type) -> Dataset:
+    sources = []
+    splits = {}
+    for role in ("train", "test"):
+        if not spec.get(role):
+            continue
+        path = resolve_path(spec[role])
+        raw = read_h5(path)
+        y = _validate_split(raw)
+        splits[role] = (raw, y)
+        sources.append({"role": role, "path": str(path.resolve()), "sha256": sha256_of(path)})
+    train_raw, y_train = splits["train"]
+    x0 = train_raw.x
+    is_image = x0.ndim in (3, 4)
+    divide_by = 255.0 if x0.dtype == np.uint8 else 1.0
+    classes = train_raw.classes or ["0", "1"]
+    X_test = Y_test = None
+    if "test" in splits:
+        test_raw, y_test = splits["test"]
+        if test_raw.x.shape[1:] != x0.shape[1:]:
+            raise DataError(
+                f"{test_raw.path}: {test_raw.x_key} examples have shape {test_raw.x.shape[1:]} "
+                f"but the training examples have {x0.shape[1:]}"
+            )
+        if test_raw.classes and train_raw.classes and test_raw.classes != train_raw.classes:
+            raise DataError(
+                f"{test_raw.path}: list_classes {test_raw.classes} differs from the training file's {classes}"
+            )
+        X_test = prepare_x(test_raw.x, divide_by, dtype)
+        Y_test = y_test.reshape(1, -1)
+    return Dataset(
+        X_train=prepare_x(x0, divide_by, dtype),
+        Y_train=y_train.reshape(1, -1),
+        X_test=X_test,
+        Y_test=Y_test,
+        classes=classes,
+        input_shape=tuple(int(s) for s in x0.shape[1:]),
+        divide_by=divide_by,
+        kind="image" if is_image else "features",
+        sources=sources,
+    )
+
+
+# --------------------------------------------------------------------------- synthetic
+
+
+def planar(m: int, noise: float, rng: np.random.RandomState) -> tuple[np.ndarray, np.ndarray]:
+    """The course's two-class flower: X (2, m), y (m,). With RandomState(1), m=400 and noise
+    0.2 these are the course's ``load_planar_dataset()`` points exactly."""
+    a = 4
+    X = np.zeros((m, 2))
+    y = np.zeros(m, dtype=np.int64)
+    sizes = [m - m // 2, m // 2]
+    start = 0
+    for j, N in enumerate(sizes):
+        ix = slice(start, start + N)
+        t = np.linspace(j * 3.12, (j + 1) * 3.12, N) + rng.randn(N) * noise
+        r = a * np.sin(4 * t) + rng.randn(N) * noise
+        X[ix] = np.c_[r * np.sin(t), r * np.cos(t)]
+        y[ix] = j
+        start += N
+    return X.T, y
+
+
+def moons(m: int, noise: float, rng: np.random.RandomState) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaving half circles (as scikit-learn's make_moons), gaussian noise added."""
+    n_out = m - m // 2
+    t_out = np.linspace(0, np.pi, n_out)
+    t_in = np.linspace(0, np.pi, m // 2)
+    X = np.vstack([
+        np.c_[np.cos(t_out), np.sin(t_out)],
+        np.c_[1 - np.cos(t_in), 1 - np.sin(t_in) - 0.5],
+    ])
+    X += rng.randn(m, 2) * noise
+    y = np.r_[np.zeros(n_out, dtype=np.int64), np.ones(m // 2, dtype=np.int64)]
+    return X.T, y
+
+
+def circles(m: int, noise: float, rng: np.random.RandomState) -> tuple[np.ndarray, np.ndarray]:
+    """A circle of radius 1 (class 0) around one of radius 0.5 (class 1), gaussian noise added."""
+    n_out = m - m // 2
+    t_out = np.linspace(0, 2 * np.pi, n_out, endpoint=False)
+    t_in = np.linspace(0, 2 * np.pi, m // 2, endpoint=False)
+    X = np.vstack([np.c_[np.cos(t_out), np.sin(t_out)], 0.5 * np.c_[np.cos(t_in), np.sin(t_in)]])
+    X += rng.randn(m, 2) * noise
+    y = np.r_[np.zeros(n_out, dtype=np.int64), np.ones(m // 2, dtype=np.int64)]
+    return X.T, y
+
+
+@dataclass(frozen=True)
+class Synthetic:
+    generate: Callable[[int, float, np.random.RandomState], tuple[np.ndarray, np.ndarray]]
+    noise: float  # default noise scale
+    classes: tuple[str, ...]
+
+
+SYNTHETIC: dict[str, Synthetic] = {
+    "planar": Synthetic(planar, 0.2, ("red", "blue")),
+    "moons": Synthetic(moons, 0.2, ("upper", "lower")),
+    "circles": Synthetic(circles, 0.1, ("outer", "inner")),
+}
+
+
+def _load_synthetic(spec: dict[str, Any], dtype: type) -> Dataset:
+    gen = SYNTHETIC[spec["synthetic"]]
+    rng = np.random.RandomState(spec["seed"])
+    noise = gen.noise if spec.get("noise") is None else spec["noise"]  # None: a hand-built spec
+    X, y = gen.generate(spec["m"], noise, rng)
+    m = X.shape[1]
+    n_test = int(round(m * spec["test_fraction"]))
+    if n_test and m - n_test < 1:
+        raise DataError(f"dataset: test_fraction {spec['test_fraction']} leaves no training examples")
+    X = X.astype(dtype)
+    Y = y.reshape(1, -1)
+    if n_test:
+        # drawn after the points, so the points themselves don't depend on test_fraction
+        perm = rng.permutation(m)
+        test, train = np.sort(perm[:n_test]), np.sort(perm[n_test:])
+        X_tr, Y_tr, X_te, Y_te = X[:, train], Y[:, train], X[:, test], Y[:, test]
+    else:
+        X_tr, Y_tr, X_te, Y_te = X, Y, None, None
+    return Dataset(
+        X_train=np.ascontiguousarray(X_tr),
+        Y_train=Y_tr,
+        X_test=None if X_te is None else np.ascontiguousarray(X_te),
+        Y_test=Y_te,
+        classes=list(gen.classes),
+        input_shape=(X.shape[0],),
+        divide_by=1.0,
+        kind="features",
+        sources=[{"role": "train+test", "synthetic": spec["synthetic"], "m": m, "seed": spec["seed"],
+                  "noise": noise, "test_fraction": spec["test_fraction"]}],
+    )
+
+
+def load_dataset(spec: dict[str, Any], dtype: str = "float64") -> Dataset:
+    """The resolved ``dataset`` mapping of a config -> Dataset. Raises DataError."""
+    np_dtype = np.dtype(dtype).type
+    if "synthetic" in spec:
+        return _load_synthetic(spec, np_dtype)
+    return _load_files(spec, np_dtype)

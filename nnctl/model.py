@@ -1,0 +1,166 @@
+"""The L-layer network: initialization, forward pass with caches, backward pass, prediction.
+
+Notation follows the course: X is (n_x, m), W_l is (n_l, n_{l-1}), b_l is (n_l, 1), and the
+parameters are saved as ``W1, b1, ..., WL, bL``. Inside the library they are kept as two
+lists (``Ws[l-1]`` is ``W_l``) so the hot loop never builds string keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from nnctl.activations import ACTIVATIONS, Activation
+from nnctl.losses import LOSSES, Loss
+
+
+@dataclass
+class Params:
+    """Weights and biases of an L-layer network. Ws[l]: (n_{l+1}, n_l), bs[l]: (n_{l+1}, 1)."""
+
+    Ws: list[np.ndarray]
+    bs: list[np.ndarray]
+
+    @property
+    def L(self) -> int:
+        return len(self.Ws)
+
+    def to_dict(self) -> dict[str, np.ndarray]:
+        """The course's naming: {'W1': ..., 'b1': ..., ..., 'WL': ..., 'bL': ...}."""
+        out: dict[str, np.ndarray] = {}
+        for l, (W, b) in enumerate(zip(self.Ws, self.bs), start=1):
+            out[f"W{l}"] = W
+            out[f"b{l}"] = b
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, np.ndarray]) -> "Params":
+        L = len(d) // 2
+        return cls([d[f"W{l}"] for l in range(1, L + 1)], [d[f"b{l}"] for l in range(1, L + 1)])
+
+    def copy(self) -> "Params":
+        return Params([W.copy() for W in self.Ws], [b.copy() for b in self.bs])
+
+
+# Each initializer scales a standard-normal draw W0: (n_l, n_{l-1}); biases always start at zero.
+# 'scaled' divides by sqrt(n_prev) exactly as the course writes it: multiplying by the
+# reciprocal instead would differ in the last bit and move the course's cost curve.
+INITIALIZERS: dict[str, Callable[[np.ndarray, int, int], np.ndarray]] = {
+    "scaled": lambda W0, n, n_prev: W0 / np.sqrt(n_prev),  # course, deep network
+    "small": lambda W0, n, n_prev: W0 * 0.01,  # course, two-layer network
+    "he": lambda W0, n, n_prev: W0 * np.sqrt(2.0 / n_prev),
+    "xavier": lambda W0, n, n_prev: W0 * np.sqrt(2.0 / (n + n_prev)),  # Glorot normal
+}
+
+
+def initialize_parameters(
+    layer_dims: list[int], init: str, seed: int, dtype: np.dtype | type = np.float64
+) -> Params:
+    """W_l = INITIALIZERS[init](randn(n_l, n_{l-1})), b_l = 0, drawn layer by layer.
+
+    Drawing W1, W2, ... in order from ``RandomState(seed)`` is what ``np.random.seed(seed)``
+    followed by ``np.random.randn`` does in the course, so seed 1 reproduces its weights bit
+    for bit. Weights are drawn in float64 and then cast, so float32 gets the same weights rounded.
+    """
+    rng = np.random.RandomState(seed)
+    scale = INITIALIZERS[init]
+    Ws, bs = [], []
+    for n_prev, n in zip(layer_dims[:-1], layer_dims[1:]):
+        Ws.append(scale(rng.randn(n, n_prev), n, n_prev).astype(dtype, copy=False))
+        bs.append(np.zeros((n, 1), dtype=dtype))
+    return Params(Ws, bs)
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """What the forward and backward passes need besides the parameters."""
+
+    hidden: tuple[Activation, ...]  # one per hidden layer (L - 1 entries)
+    output: Activation
+    loss: Loss
+
+    @classmethod
+    def build(cls, activations: list[str], loss: str) -> "Architecture":
+        """Looks the names up in the tables (at call time, so a patched table is honoured)."""
+        return cls(
+            tuple(ACTIVATIONS[name] for name in activations[:-1]),
+            ACTIVATIONS[activations[-1]],
+            LOSSES[loss],
+        )
+
+
+def linear_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Z = W A_prev + b. A_prev: (n_{l-1}, m), W: (n_l, n_{l-1}), b: (n_l, 1) -> Z: (n_l, m)."""
+    return W @ A_prev + b
+
+
+def linear_backward(
+    dZ: np.ndarray, A_prev: np.ndarray, W: np.ndarray, need_dA_prev: bool = True
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """Gradients of the linear step, averaged over the m examples as the course does.
+
+    dZ: (n_l, m), A_prev: (n_{l-1}, m), W: (n_l, n_{l-1})
+    -> dA_prev: (n_{l-1}, m) or None, dW: (n_l, n_{l-1}), db: (n_l, 1).
+    The input layer's dA is never used, so the caller skips it (a third of layer 1's work).
+    """
+    m = A_prev.shape[1]
+    dW = 1.0 / m * (dZ @ A_prev.T)
+    db = 1.0 / m * np.sum(dZ, axis=1, keepdims=True)
+    dA_prev = W.T @ dZ if need_dA_prev else None
+    return dA_prev, dW, db
+
+
+def forward(
+    params: Params, X: np.ndarray, arch: Architecture
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """[LINEAR -> ACTIVATION] x (L-1) -> LINEAR -> OUTPUT.
+
+    X: (n_x, m) -> AL: (n_L, m), ZL: (n_L, m) (the loss needs the logits), and the cache
+    [X, A1, ..., A_{L-1}]: each layer's input, all the backward pass needs.
+    """
+    cache = [X]
+    A = X
+    for W, b, act in zip(params.Ws[:-1], params.bs[:-1], arch.hidden):
+        A = act.forward(linear_forward(A, W, b))
+        cache.append(A)
+    ZL = linear_forward(A, params.Ws[-1], params.bs[-1])
+    return arch.output.forward(ZL), ZL, cache
+
+
+def backward(
+    params: Params, cache: list[np.ndarray], dZL: np.ndarray, arch: Architecture
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Chain rule from the output back to layer 1.
+
+    dZL: (n_L, m), the gradient of m * cost with respect to ZL. Returns dWs, dbs shaped like
+    params.Ws, params.bs.
+    """
+    L = params.L
+    dWs: list[np.ndarray] = [None] * L  # type: ignore[list-item]
+    dbs: list[np.ndarray] = [None] * L  # type: ignore[list-item]
+    dZ = dZL
+    for l in range(L - 1, -1, -1):
+        dA_prev, dWs[l], dbs[l] = linear_backward(dZ, cache[l], params.Ws[l], need_dA_prev=l > 0)
+        if l > 0:
+            dZ = arch.hidden[l - 1].backward(dA_prev, cache[l])
+    return dWs, dbs
+
+
+def cost_and_gradients(
+    params: Params, X: np.ndarray, Y: np.ndarray, arch: Architecture
+) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
+    """One full forward and backward pass. X: (n_x, m), Y: (n_L, m)."""
+    AL, ZL, cache = forward(params, X, arch)
+    cost = arch.loss.cost(ZL, AL, Y)
+    dWs, dbs = backward(params, cache, arch.loss.grad(AL, Y), arch)
+    return cost, dWs, dbs
+
+
+def predict_proba(params: Params, X: np.ndarray, arch: Architecture) -> np.ndarray:
+    """Cache-free forward pass. X: (n_x, m) -> AL: (n_L, m)."""
+    A = X
+    for W, b, act in zip(params.Ws[:-1], params.bs[:-1], arch.hidden):
+        A = act.forward(linear_forward(A, W, b))
+    return arch.output.forward(linear_forward(A, params.Ws[-1], params.bs[-1]))
