@@ -122,3 +122,43 @@ def read_summary(run_dir: Path) -> dict[str, Any]:
         raise RunError(f"{run_dir}: not a run directory (no summary.json)") from None
     except (OSError, ValueError) as exc:
         raise RunError(f"{path}: damaged or unreadable: {exc}") from None
+
+
+def iter_run_dirs(runs_dir: Path) -> list[Path]:
+    """Run directories under ``runs_dir`` (those with a summary.json), oldest first."""
+    if not runs_dir.is_dir():
+        return []
+    return sorted(p for p in runs_dir.iterdir() if p.is_dir() and (p / "summary.json").is_file())
+
+
+def find_run(spec: str, runs_dir: Path | None = None) -> Path:
+    """Resolves RUN as a user types it: a path to a run directory, ``latest``, a full run id or
+    a unique prefix of one (like git). Raises RunError listing candidates or places searched.
+
+    A spec containing a path separator or ``..`` is taken as a path, never looked up under the
+    runs directory, so ``../x`` cannot escape it by accident.
+    """
+    runs_dir = runs_dir if runs_dir is not None else default_runs_dir()
+    looks_like_path = os.sep in spec or "/" in spec or ".." in spec
+    if looks_like_path or (Path(spec).is_dir() and (Path(spec) / "summary.json").is_file()):
+        p = Path(spec)
+        if not p.is_dir():
+            raise RunError(f"{spec}: no such run directory")
+        if not (p / "summary.json").is_file():
+            raise RunError(f"{spec}: not a run directory (no summary.json)")
+        return p
+    candidates = iter_run_dirs(runs_dir)
+    if spec == "latest":
+        if not candidates:
+            raise RunError(f"no runs in {runs_dir}")
+        return candidates[-1]
+    exact = [p for p in candidates if p.name == spec]
+    if exact:
+        return exact[0]
+    matches = [p for p in candidates if p.name.startswith(spec)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise RunError(f"{spec}: no run with this id or prefix in {runs_dir}")
+    shown = ", ".join(p.name for p in matches[:10]) + (" ..." if len(matches) > 10 else "")
+    raise RunError(f"{spec}: ambiguous run prefix, {len(matches)} runs match: {shown}")
