@@ -46,7 +46,9 @@ def out_console() -> "Console":
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     """Prints one error line to stderr and returns the Exit to raise."""
-    err_console().print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    from rich.markup import escape
+
+    err_console().print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -196,6 +198,10 @@ class _TrainDisplay:
             ("time", f"{s.get('seconds', 0):.2f} s"),
             ("run directory", str(outcome.run_dir)),
         ]
+        if not self.console.is_terminal:
+            for k, v in rows:
+                self.console.print(f"{k}: {v}")
+            return
         for k, v in rows:
             table.add_row(k, v)
         self.console.print(table)

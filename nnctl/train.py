@@ -35,9 +35,9 @@ class TrainResult:
 def fit(cfg: Config, X: np.ndarray, Y: np.ndarray, on_iteration: OnIteration | None = None) -> TrainResult:
     """Full-batch gradient descent for ``cfg.iterations`` steps. X: (n_x, m), Y: (n_L, m).
 
-    Ctrl-C (KeyboardInterrupt) ends the loop cleanly: the result says "interrupted" and holds
-    the parameters after the last complete iteration. A NaN or infinite cost stops at once
-    with status "diverged".
+    Ctrl-C (KeyboardInterrupt) ends the loop cleanly with status "interrupted" (its parameters
+    may be mid-update and are not saved). A NaN or infinite cost stops at once with status
+    "diverged".
     """
     params = initialize_parameters(cfg.layer_dims, cfg.init, cfg.seed, np.dtype(cfg.dtype).type)
     arch = Architecture.build(cfg.activations, cfg.loss)
@@ -45,24 +45,25 @@ def fit(cfg: Config, X: np.ndarray, Y: np.ndarray, on_iteration: OnIteration | N
     costs: list[float] = []
     status, message = "complete", ""
     start = time.perf_counter()
+    # Overflow on the way to a diverging cost is reported once, as divergence, not as a
+    # stream of numpy warnings.
     try:
-        for i in range(cfg.iterations):
-            cost, dWs, dbs = cost_and_gradients(params, X, Y, arch)
-            if not math.isfinite(cost):
-                status = "diverged"
-                message = (
-                    f"the cost became {cost} at iteration {i}; "
-                    f"try a smaller learning_rate than {lr}"
-                )
-                break
-            # Update in place only after every gradient is computed, so an interrupt between
-            # iterations never leaves a half-updated network.
-            for W, b, dW, db in zip(params.Ws, params.bs, dWs, dbs):
-                W -= lr * dW
-                b -= lr * db
-            costs.append(cost)
-            if on_iteration is not None:
-                on_iteration(i, cost)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for i in range(cfg.iterations):
+                cost, dWs, dbs = cost_and_gradients(params, X, Y, arch)
+                if not math.isfinite(cost):
+                    status = "diverged"
+                    message = (
+                        f"the cost became {cost} at iteration {i}; "
+                        f"try a smaller learning_rate than {lr}"
+                    )
+                    break
+                for W, b, dW, db in zip(params.Ws, params.bs, dWs, dbs):
+                    W -= lr * dW
+                    b -= lr * db
+                costs.append(cost)
+                if on_iteration is not None:
+                    on_iteration(i, cost)
     except KeyboardInterrupt:
         status = "interrupted"
         message = f"interrupted after {len(costs)} of {cfg.iterations} iterations"
