@@ -209,3 +209,27 @@ def test_python_dash_m_entry_point(moons_cfg: Path, tmp_path: Path) -> None:
                         "--runs-dir", str(tmp_path / "r")], capture_output=True, text=True)
     assert r.returncode == 0 and r.stderr == ""
     assert (tmp_path / "r" / r.stdout.strip() / "params.npz").is_file()
+
+
+def test_real_sigint_stops_cleanly(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    cfg = write_config(tmp_path / "long.yaml", MOONS_SMALL.replace("iterations: 300", "iterations: 10000000")
+                       .replace("print_every: 100", "print_every: 50"))
+    proc = subprocess.Popen([sys.executable, "-m", "nnctl", "train", str(cfg), "--runs-dir", str(tmp_path / "r")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    for line in proc.stderr:  # wait until training is under way
+        if line.startswith("Cost after iteration 100:"):
+            break
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "Traceback" not in err and "run marked interrupted" in err
+    run_dir = tmp_path / "r" / out.strip()
+    s = json.loads((run_dir / "summary.json").read_text())
+    assert s["status"] == "interrupted" and s["iterations_done"] >= 101
+    assert not (run_dir / "params.npz").exists()
+    assert not [p for p in run_dir.iterdir() if p.name.endswith(".tmp")]
