@@ -100,6 +100,7 @@ class ArrayCheck:
     network: str
     parameter: str
     shape: tuple[int, ...]
+    group: tuple[str, str]  # (hidden layers, output + loss): the suite reports by group
     coords: int  # coordinates compared
     skipped: int  # coordinates not compared because ±ε crosses a kink
     coord_error: float  # ‖g − ĝ‖ / (‖g‖ + ‖ĝ‖) over the compared coordinates
@@ -112,7 +113,8 @@ class ArrayCheck:
 
     @property
     def max_error(self) -> float:
-        return max(self.coord_error, self.direction_error or 0.0)
+        errors = [self.coord_error, self.direction_error or 0.0]
+        return float("nan") if any(np.isnan(errors)) else max(errors)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -122,8 +124,8 @@ class ArrayCheck:
             "size": int(np.prod(self.shape)),
             "coordinates": self.coords,
             "skipped_at_kinks": self.skipped,
-            "relative_error": self.coord_error,
-            "direction_relative_error": self.direction_error,
+            "relative_error": _finite(self.coord_error),
+            "direction_relative_error": _finite(self.direction_error),
             "passed": self.passed,
         }
 
@@ -146,7 +148,8 @@ class Report:
 
     @property
     def max_relative_error(self) -> float:
-        return max((c.max_error for c in self.checks), default=0.0)
+        errors = [c.max_error for c in self.checks]
+        return float("nan") if any(np.isnan(errors)) else max(errors, default=0.0)
 
     @property
     def networks(self) -> list[str]:
@@ -159,8 +162,8 @@ class Report:
         return {
             "target": self.target,
             "passed": self.passed,
-            "max_relative_error": self.max_relative_error,
-            "overall_relative_error": overall_error(self.checks),
+            "max_relative_error": _finite(self.max_relative_error),
+            "overall_relative_error": _finite(overall_error(self.checks)),
             "eps": self.eps,
             "tol": self.tol,
             "seed": self.seed,
@@ -169,6 +172,11 @@ class Report:
             "cost_checks": self.cost_checks,
             "notices": self.notices,
         }
+
+
+def _finite(x: float | None) -> float | None:
+    """JSON has no NaN: a non-finite error (a NaN cost) is reported as null (and fails)."""
+    return x if x is not None and np.isfinite(x) else None
 
 
 def relative_error(g: np.ndarray | float, h: np.ndarray | float) -> float:
@@ -194,6 +202,7 @@ class Case:
     """One network to check: float64 params, X: (n_x, m), Y: (n_L, m), keyword arguments."""
 
     name: str
+    group: tuple[str, str]
     params: model.Params
     X: np.ndarray
     Y: np.ndarray
@@ -265,7 +274,7 @@ def _check_case(case: Case, eps: float, tol: float, max_coords: int, rng: np.ran
               for kind, P, G in (("W", params.Ws[l - 1], dWs[l - 1]), ("b", params.bs[l - 1], dbs[l - 1]))]
     for pname, P, G in arrays:
         if G.shape != P.shape:
-            report.checks.append(ArrayCheck(case.name, pname, P.shape, 0, 0, 1.0, None, False))
+            report.checks.append(ArrayCheck(case.name, pname, P.shape, case.group, 0, 0, 1.0, None, False))
             continue
         exhaustive = P.size <= max_coords
         order = np.arange(P.size) if exhaustive else rng.permutation(P.size)
@@ -302,7 +311,7 @@ def _check_case(case: Case, eps: float, tol: float, max_coords: int, rng: np.ran
                 break
         passed = bool(g.size) and coord_err < tol and (direction_err is None or direction_err < tol)
         report.checks.append(ArrayCheck(
-            case.name, pname, tuple(P.shape), int(g.size), skipped, coord_err, direction_err, passed,
+            case.name, pname, tuple(P.shape), case.group, int(g.size), skipped, coord_err, direction_err, passed,
             float(np.sum((g - h) ** 2)), float(np.sum(g * g)), float(np.sum(h * h)),
         ))
 
@@ -375,13 +384,17 @@ def _suite_cases(rng: np.random.Generator, report: Report) -> list[Case]:
             X = rng.standard_normal((SUITE_N_X, SUITE_M))
             Y = targets.make(rng, targets.n_out, SUITE_M)
             arch = model.Architecture.build([*hidden, loss.output], loss_name)
-            base = f"{'-'.join(hidden) or 'no hidden'} > {loss.output}/{loss_name}, scale {scale}"
-            cases.append(Case(base, model.Params(Ws, bs), X, Y, arch))
+            head = f"{loss.output}/{loss_name}"
+            kind = "none" if not hidden else hidden[0] if len(set(hidden)) == 1 else "mixed"
+            group = (kind, head)
+            base = f"{'-'.join(hidden) or 'no hidden'} -> {head}, scale {scale}"
+            cases.append(Case(base, group, model.Params(Ws, bs), X, Y, arch))
             # Penalty keywords (e.g. l2) on the scale-1 networks: their cost term and gradient
             # term are checked together with everything else.
             if penalties and scale == 1.0:
                 extra = ", ".join(f"{n}={v}" for n, v in penalties.items())
-                cases.append(Case(f"{base}, {extra}", model.Params(Ws, bs).copy(), X, Y, arch, dict(penalties)))
+                cases.append(Case(f"{base}, {extra}", (kind, f"{head}, {', '.join(penalties)}"),
+                                  model.Params(Ws, bs).copy(), X, Y, arch, dict(penalties)))
     return cases
 
 
@@ -478,7 +491,7 @@ def check_target(spec: str, examples: int = DEFAULT_EXAMPLES, eps: float = DEFAU
     X = np.ascontiguousarray(ds.X_train[:, :m])
     Y = ds.Y_train[:, :m]
     arch = model.Architecture.build(cfg.activations, cfg.loss)
-    case = Case(f"{cfg.name} ({', '.join(cfg.activations)}; {cfg.loss}), {m} examples",
-                params, X, Y, arch, _config_kwargs(cfg, report))
+    name = f"{cfg.name}: {' -> '.join(cfg.activations)}/{cfg.loss}, {m} examples"
+    case = Case(name, (" -> ".join(cfg.activations[:-1]), f"{cfg.activations[-1]}/{cfg.loss}"), params, X, Y, arch, _config_kwargs(cfg, report))
     check_case(case, eps, tol, max_coords, np.random.default_rng(seed), report)
     return report
