@@ -287,8 +287,7 @@ def _gradcheck_table(report: Any) -> Any:
     for c in report.checks:
         groups.setdefault(c.group, []).append(c)
     for group, checks in groups.items():
-        failed = sorted({c.parameter for c in checks if not c.passed}, key=lambda p: (p[1:], p[0]))
-        result = verdict(True) if not failed else f"[bold red]FAIL[/] {', '.join(failed)}"
+        result = verdict(all(c.passed for c in checks))
         table.add_row(*group, str(len({c.network for c in checks})),
                       f"{sum(c.coords for c in checks):,}", err(max(c.max_error for c in checks)),
                       err(overall_error(checks)), result)
@@ -301,11 +300,21 @@ def _gradcheck_verdict(report: Any) -> str:
     if report.passed:
         return (f"PASSED: {scope}, max relative error {report.max_relative_error:.1e} "
                 f"< tolerance {report.tol:g} (eps {report.eps:g})")
-    parts = [f"{c.parameter} of {c.network} (error {c.max_error:.1e})" for c in report.failures()]
+    # Failing arrays, grouped by the network (or suite group) they belong to.
+    by_group: dict[str, list] = {}
+    for c in report.failures():
+        key = c.network if n_nets == 1 else f"{c.group[0]} hidden -> {c.group[1]}"
+        by_group.setdefault(key, []).append(c)
+    parts = []
+    for key, checks in by_group.items():
+        names = sorted({c.parameter for c in checks}, key=lambda p: (int(p[1:]), p[0]))
+        parts.append(f"{', '.join(names)} of {key} (max error {max(c.max_error for c in checks):.1e})")
     parts += [f"the cost of {c['network']} differs from the forward pass's (error {c['relative_error']:.1e})"
               for c in report.cost_checks if not c["passed"]]
-    shown = "; ".join(parts[:5]) + (f"; and {len(parts) - 5} more" if len(parts) > 5 else "")
-    return f"FAILED: {len(parts)} of {scope} above tolerance {report.tol:g} (eps {report.eps:g}): {shown}"
+    n_failed = len(report.failures())
+    shown = "; ".join(parts)
+    return (f"FAILED (tolerance {report.tol:g}, eps {report.eps:g}): {shown}; "
+            f"{n_failed} of {scope} failed")
 
 
 @app.command()

@@ -213,7 +213,7 @@ class Case:
 def settings_error(eps: float, tol: float, examples: int, max_coords: int) -> None:
     """Raises ConfigError naming the first invalid option."""
     if not (np.isfinite(eps) and 0 < eps < 1):
-        raise ConfigError(f"--eps: must be a step size between 0 and 1 (exclusive), got {eps}; e.g. 1e-6")
+        raise ConfigError(f"--eps: must be a step size between 0 and 1 (exclusive), got {eps}; e.g. 1e-5")
     if not (np.isfinite(tol) and 0 < tol < 1):
         raise ConfigError(f"--tol: must be a relative error between 0 and 1 (exclusive), got {tol}; e.g. 1e-7")
     if examples < 1:
