@@ -279,7 +279,7 @@ def _gradcheck_table(report: Any) -> Any:
         table.add_row("all", "", f"{sum(c.coords for c in report.checks):,}", str(sum(c.skipped for c in report.checks)),
                       err(overall_error(report.checks)), "", verdict(report.passed))
         return table
-    table.caption = "depths 1-4, weight scales 0.5/1/2; 'mixed': every activation next to every other"
+    table.caption = "depths 1-4, weight scales 0.5/1/2; 'mixed': 3 different hidden activations in a row"
     for col in ("hidden", "output/loss", "nets", "coords", "max err", "overall", "result"):
         table.add_column(col, justify="left" if col in ("hidden", "output/loss", "result") else "right",
                          no_wrap=col != "result")

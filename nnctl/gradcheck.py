@@ -354,8 +354,9 @@ def _suite_cases(rng: np.random.Generator, report: Report) -> list[Case]:
     from nnctl.losses import LOSSES
 
     hidden_names = list(ACTIVATIONS)
-    # Uniform hidden layers cover each activation; rotations at depth 4 put every activation
-    # next to every other, which catches a backward pass that uses the wrong layer's derivative.
+    # Uniform hidden layers cover each activation; in the 'mixed' networks (depth 4, rotations of
+    # the table) neighbouring layers differ, which catches a backward pass that applies one
+    # layer's derivative to another (invisible when all hidden layers are alike).
     stacks: list[tuple[str, ...]] = [()]
     for depth in SUITE_DEPTHS[1:]:
         stacks += [(a,) * (depth - 1) for a in hidden_names]

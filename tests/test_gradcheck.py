@@ -33,8 +33,20 @@ def wrong_backward(dA: np.ndarray, A: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- the suite
 
 
-def test_suite_passes_far_below_tolerance_and_covers_the_tables(cli) -> None:
-    code, rep, err = run_json(cli)
+@pytest.fixture(scope="module")
+def suite() -> tuple:
+    """The default suite, run once for the tests that only read it: (text result, json result)."""
+    from typer.testing import CliRunner
+
+    from nnctl.cli import app
+
+    runner = CliRunner()
+    return runner.invoke(app, ["gradcheck"]), runner.invoke(app, ["gradcheck", "--json"])
+
+
+def test_suite_passes_far_below_tolerance_and_covers_the_tables(suite) -> None:
+    r = suite[1]
+    code, rep, err = r.exit_code, json.loads(r.stdout), r.stderr
     assert code == 0, err
     assert rep["passed"] is True
     assert rep["max_relative_error"] < TOL / 5
@@ -56,8 +68,8 @@ def test_suite_passes_far_below_tolerance_and_covers_the_tables(cli) -> None:
         assert c["direction_relative_error"] is not None
 
 
-def test_suite_table_and_verdict_on_stdout(cli) -> None:
-    r = cli("gradcheck")
+def test_suite_table_and_verdict_on_stdout(suite) -> None:
+    r = suite[0]
     assert r.exit_code == 0
     lines = r.stdout.splitlines()
     assert lines[0] == "gradcheck: built-in suite"
@@ -67,6 +79,7 @@ def test_suite_table_and_verdict_on_stdout(cli) -> None:
 
 
 def test_broken_relu_derivative_fails_and_names_the_arrays(cli, monkeypatch) -> None:
+    monkeypatch.setattr(gradcheck, "SUITE_SCALES", (1.0,))
     monkeypatch.setitem(ACTIVATIONS, "relu", Activation(activations.relu, wrong_backward))
     code, rep, _ = run_json(cli)
     assert code == 1
