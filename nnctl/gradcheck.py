@@ -244,7 +244,8 @@ def check_case(case: Case, eps: float, tol: float, max_coords: int, rng: np.rand
     # on a busy machine made the cat network's check ten times slower.
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=1):
+    # A non-finite cost is reported as a failed check (error null in JSON), not as warnings.
+    with threadpool_limits(limits=1), np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         _check_case(case, eps, tol, max_coords, rng, report)
 
 
@@ -254,8 +255,8 @@ def _check_case(case: Case, eps: float, tol: float, max_coords: int, rng: np.ran
     cost, dWs, dbs = model.cost_and_gradients(params.copy(), case.X, case.Y, case.arch, **case.kwargs)
     J0, pattern0 = _numeric_cost(case, params)
     cost_err = relative_error(cost, J0)
-    report.cost_checks.append({"network": case.name, "cost": float(cost), "recomputed_cost": J0,
-                               "relative_error": cost_err, "passed": cost_err < tol})
+    report.cost_checks.append({"network": case.name, "cost": _finite(float(cost)), "recomputed_cost": _finite(J0),
+                               "relative_error": _finite(cost_err), "passed": bool(cost_err < tol)})
 
     def central(array: np.ndarray, step: Callable[[np.ndarray, float], None]) -> float | None:
         """(J(θ+εd) − J(θ−εd)) / 2ε, or None when ±εd crosses a kink. Restores ``array``."""

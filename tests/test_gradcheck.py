@@ -233,7 +233,7 @@ def test_float32_config_is_checked_in_float64(cli, tmp_path) -> None:
     code, rep, err = run_json(cli, str(cfg))
     assert code == 0
     assert err.strip() == "note: float32 config: parameters and data converted to float64 for the check"
-    # float32 central differences would be off by ~1e-3; float64 passes far below 1e-7
+    # float32 rounding alone would keep the errors above ~1e-5; float64 passes far below 1e-7
     assert rep["max_relative_error"] < TOL / 10
 
 
@@ -302,3 +302,16 @@ def test_bad_examples_on_a_config(cli, tmp_path) -> None:
     r = cli("gradcheck", cfg, "--examples", "0")
     assert r.exit_code == 2
     assert r.stderr.strip() == "error: --examples: must be at least 1, got 0"
+
+
+def test_a_non_finite_cost_fails_and_still_gives_valid_json() -> None:
+    X = np.array([[1.0, 2.0]])
+    params = model.Params([np.array([[np.nan]])], [np.array([[0.0]])])
+    arch = model.Architecture.build(["sigmoid"], "binary_cross_entropy")
+    case = gradcheck.Case("nan", ("", "sigmoid"), params, X, np.array([[1.0, 0.0]]), arch)
+    report = gradcheck.Report("nan", 1e-5, TOL, 0)
+    gradcheck.check_case(case, 1e-5, TOL, 50, np.random.default_rng(0), report)
+    assert not report.passed
+    out = json.loads(json.dumps(report.to_json(), allow_nan=False))
+    assert out["passed"] is False and out["max_relative_error"] is None
+    assert out["cost_checks"][0]["cost"] is None and out["cost_checks"][0]["passed"] is False
