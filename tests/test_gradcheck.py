@@ -315,3 +315,17 @@ def test_a_non_finite_cost_fails_and_still_gives_valid_json() -> None:
     out = json.loads(json.dumps(report.to_json(), allow_nan=False))
     assert out["passed"] is False and out["max_relative_error"] is None
     assert out["cost_checks"][0]["cost"] is None and out["cost_checks"][0]["passed"] is False
+
+
+def test_an_array_whose_every_step_crosses_a_kink_is_reported_not_failed() -> None:
+    # one relu unit whose pre-activations are 3e-6 and -2e-6: every step of b1 or W1 crosses 0
+    X = np.array([[1.0, -1.0]])
+    params = model.Params([np.array([[2.5e-6]]), np.array([[1.0]])], [np.array([[0.5e-6]]), np.array([[0.0]])])
+    arch = model.Architecture.build(["relu", "sigmoid"], "binary_cross_entropy")
+    case = gradcheck.Case("all kinks", ("relu", "sigmoid"), params, X, np.array([[1.0, 0.0]]), arch)
+    report = gradcheck.Report("all kinks", 1e-5, TOL, 0)
+    gradcheck.check_case(case, 1e-5, TOL, 50, np.random.default_rng(0), report)
+    checks = {c.parameter: c for c in report.checks}
+    assert checks["b1"].coords == 0 and checks["b1"].skipped == 1 and checks["b1"].direction_error is None
+    assert checks["b1"].passed and checks["W1"].passed  # nothing compared is reported, not failed
+    assert "b1 of all kinks: every step crosses a ReLU kink, nothing compared" in report.notices[0]
