@@ -323,13 +323,16 @@ def gradcheck(
     config_or_run: Annotated[
         Optional[str],
         typer.Argument(
-            metavar="[CONFIG_OR_RUN]",
+            metavar="CONFIG_OR_RUN",
             help="A YAML config, or a run (id, unique prefix, latest or directory). "
                  "Omit it to check the built-in suite of small networks.",
             show_default=False,
         ),
     ] = None,
-    examples: Annotated[int, typer.Option("--examples", help="Training examples used from the dataset.")] = 8,
+    examples: Annotated[
+        Optional[int],
+        typer.Option("--examples", help="Training examples used from the dataset [default: 8].", show_default=False),
+    ] = None,
     max_coords: Annotated[int, typer.Option("--max-coords", help="Coordinates sampled per parameter array.")] = 50,
     eps: Annotated[float, typer.Option("--eps", help="Central-difference step.")] = 1e-5,
     tol: Annotated[float, typer.Option("--tol", help="Largest relative error that passes.")] = 1e-7,
@@ -342,8 +345,10 @@ def gradcheck(
 
     if config_or_run is None:
         report = check_suite(eps=eps, tol=tol, max_coords=max_coords, seed=seed)
+        if examples is not None:
+            report.notices.insert(0, "--examples applies to a config or run; the suite uses its own random examples")
     else:
-        report = check_target(config_or_run, examples=examples, eps=eps, tol=tol,
+        report = check_target(config_or_run, examples=8 if examples is None else examples, eps=eps, tol=tol,
                               max_coords=max_coords, seed=seed, runs_dir=runs_dir)
     for notice in report.notices:
         err_console().print(f"note: {notice}")

@@ -49,6 +49,7 @@ def test_suite_passes_far_below_tolerance_and_covers_the_tables(suite) -> None:
     code, rep, err = r.exit_code, json.loads(r.stdout), r.stderr
     assert code == 0, err
     assert rep["passed"] is True
+    assert (rep["eps"], rep["tol"], rep["seed"]) == (gradcheck.DEFAULT_EPS, gradcheck.DEFAULT_TOL, 0) == (1e-5, 1e-7, 0)
     assert rep["max_relative_error"] < TOL / 5
     errors = [c["relative_error"] for c in rep["checks"]]
     assert np.median(errors) < 1e-9  # measured ~5e-11 with eps 1e-5
@@ -113,6 +114,13 @@ def test_broken_sigmoid_derivative_fails_on_a_config(cli, tmp_path, monkeypatch)
     r = cli("gradcheck", cfg)
     assert r.exit_code == 1
     assert "FAILED (tolerance 1e-07, eps 1e-05): W1, b1 of sig: sigmoid -> sigmoid" in r.stdout
+
+
+def test_examples_without_a_config_is_a_notice(cli, monkeypatch) -> None:
+    monkeypatch.setattr(gradcheck, "SUITE_SCALES", (1.0,))
+    r = cli("gradcheck", "--examples", "3")
+    assert r.exit_code == 0
+    assert r.stderr == "note: --examples applies to a config or run; the suite uses its own random examples\n"
 
 
 def test_a_new_activation_joins_the_suite(cli, monkeypatch) -> None:
