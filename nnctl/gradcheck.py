@@ -210,7 +210,7 @@ class Case:
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
-def settings_error(eps: float, tol: float, examples: int, max_coords: int) -> None:
+def check_settings(eps: float, tol: float, examples: int, max_coords: int) -> None:
     """Raises ConfigError naming the first invalid option."""
     if not (np.isfinite(eps) and 0 < eps < 1):
         raise ConfigError(f"--eps: must be a step size between 0 and 1 (exclusive), got {eps}; e.g. 1e-5")
@@ -408,7 +408,7 @@ def _suite_cases(rng: np.random.Generator, report: Report) -> list[Case]:
 def check_suite(eps: float = DEFAULT_EPS, tol: float = DEFAULT_TOL, max_coords: int = DEFAULT_MAX_COORDS,
                 seed: int = DEFAULT_SEED) -> Report:
     """The built-in suite: every hidden activation, output/loss pair, depth and scale."""
-    settings_error(eps, tol, 1, max_coords)
+    check_settings(eps, tol, 1, max_coords)
     report = Report("built-in suite", eps, tol, seed)
     rng = np.random.default_rng(seed)
     for case in _suite_cases(rng, report):
@@ -476,7 +476,7 @@ def check_target(spec: str, examples: int = DEFAULT_EXAMPLES, eps: float = DEFAU
     from nnctl.runs import find_run
     from nnctl.train import _check_labels
 
-    settings_error(eps, tol, examples, max_coords)
+    check_settings(eps, tol, examples, max_coords)
     p = Path(spec)
     if p.is_file() or p.suffix in (".yaml", ".yml"):
         cfg, run_dir, what = load_config(p), None, f"config {spec}"
