@@ -1,0 +1,504 @@
+"""Gradient checking: the backward pass against central differences of the cost, in float64.
+
+What is checked is ``model.cost_and_gradients`` (analytic gradients g); the reference is the
+cost J computed independently from ``model.forward`` and ``arch.loss.cost`` (plus any penalty
+term a keyword such as ``l2`` adds), differentiated numerically:
+
+    ĝ_i = (J(θ + ε e_i) − J(θ − ε e_i)) / 2ε        for sampled coordinates i of each array,
+    ĝ_v = (J(θ + ε v)   − J(θ − ε v))   / 2ε        for one random unit direction v per array,
+
+and compared by the relative error ‖g − ĝ‖ / (‖g‖ + ‖ĝ‖) (0 when both are exactly 0).
+
+ReLU kinks: a finite difference that straddles a point where some hidden pre-activation
+crosses 0 measures the average of two slopes, not the derivative. A perturbation whose θ ± εe
+changes the sign pattern of any hidden layer's output (``A > 0``, which is ``Z > 0`` for relu,
+leaky_relu, tanh and linear) is therefore not compared: sampled coordinates are redrawn,
+exhaustively checked coordinates are skipped and counted, a direction is redrawn.
+
+The default suite is built from the tables (``ACTIVATIONS``, ``LOSSES``, ``TARGETS``,
+``KEYWORDS``), so a new activation, loss or cost keyword joins it by adding a table entry.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from nnctl import model
+from nnctl.errors import ConfigError, RunError
+
+DEFAULT_EPS = 1e-5
+DEFAULT_TOL = 1e-7
+DEFAULT_EXAMPLES = 8
+DEFAULT_MAX_COORDS = 50
+DEFAULT_SEED = 0
+
+# --------------------------------------------------------------------------- tables
+
+
+@dataclass(frozen=True)
+class Targets:
+    """How the suite makes random targets Y: (n_out, m) for one loss."""
+
+    n_out: int  # output units of the suite's networks for this loss
+    make: Callable[[np.random.Generator, int, int], np.ndarray]  # (rng, n_out, m) -> Y
+
+
+TARGETS: dict[str, Targets] = {
+    # 0/1 labels, as the sigmoid + cross-entropy head is trained on.
+    "binary_cross_entropy": Targets(1, lambda rng, n, m: rng.integers(0, 2, size=(n, m)).astype(np.float64)),
+}
+"""One entry per loss in ``losses.LOSSES``; a loss without one stops the suite with a ConfigError."""
+
+
+@dataclass(frozen=True)
+class Keyword:
+    """A keyword argument of ``cost_and_gradients`` that the check knows how to exercise.
+
+    check_value: the value the suite passes (None: leave it at its default).
+    penalty(value, params, m) -> float: what the keyword adds to the cost (None: nothing).
+    random: the keyword switches on randomness (dropout); the check always leaves it off.
+    """
+
+    check_value: Any = None
+    penalty: Callable[[Any, model.Params, int], float] | None = None
+    random: bool = False
+
+
+def l2_penalty(lambd: float, params: model.Params, m: int) -> float:
+    """λ/(2m) Σ_l ‖W_l‖², the course's L2 cost term (biases are not penalised)."""
+    return float(lambd / (2 * m) * sum(np.sum(W * W) for W in params.Ws))
+
+
+KEYWORDS: dict[str, Keyword] = {
+    "l2": Keyword(check_value=0.7, penalty=l2_penalty),
+    "dropout": Keyword(random=True),
+}
+"""Known keyword arguments of ``cost_and_gradients``, matched by name against its signature
+(and against config keys of the same name when checking a config or run)."""
+
+# The suite: every hidden activation at depths 1..4, every loss, these weight scales.
+SUITE_DEPTHS = (1, 2, 3, 4)
+SUITE_HIDDEN_UNITS = (5, 4, 3)  # widths of hidden layers 1, 2, 3
+SUITE_SCALES = (0.5, 1.0, 2.0)  # W_l = scale * randn / sqrt(n_{l-1}), b_l = scale/2 * randn
+SUITE_N_X = 4
+SUITE_M = 6
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class ArrayCheck:
+    """The comparison for one parameter array of one network."""
+
+    network: str
+    parameter: str
+    shape: tuple[int, ...]
+    group: tuple[str, str]  # (hidden layers, output + loss): the suite reports by group
+    coords: int  # coordinates compared
+    skipped: int  # coordinates not compared because ±ε crosses a kink
+    coord_error: float  # ‖g − ĝ‖ / (‖g‖ + ‖ĝ‖) over the compared coordinates
+    direction_error: float | None  # the same for the directional derivative (None: skipped)
+    passed: bool
+    # sums of squares over the compared coordinates, for the error over all arrays
+    _diff2: float = field(default=0.0, repr=False)
+    _g2: float = field(default=0.0, repr=False)
+    _h2: float = field(default=0.0, repr=False)
+
+    @property
+    def max_error(self) -> float:
+        errors = [self.coord_error, self.direction_error or 0.0]
+        return float("nan") if any(np.isnan(errors)) else max(errors)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "network": self.network,
+            "parameter": self.parameter,
+            "shape": list(self.shape),
+            "size": int(np.prod(self.shape)),
+            "coordinates": self.coords,
+            "skipped_at_kinks": self.skipped,
+            "relative_error": _finite(self.coord_error),
+            "direction_relative_error": _finite(self.direction_error),
+            "passed": self.passed,
+        }
+
+
+@dataclass
+class Report:
+    """All checks of one gradcheck invocation."""
+
+    target: str
+    eps: float
+    tol: float
+    seed: int
+    checks: list[ArrayCheck] = field(default_factory=list)
+    cost_checks: list[dict[str, Any]] = field(default_factory=list)  # returned cost vs J(θ)
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks) and all(c["passed"] for c in self.cost_checks)
+
+    @property
+    def max_relative_error(self) -> float:
+        errors = [c.max_error for c in self.checks]
+        return float("nan") if any(np.isnan(errors)) else max(errors, default=0.0)
+
+    @property
+    def networks(self) -> list[str]:
+        return list(dict.fromkeys(c.network for c in self.checks))
+
+    def failures(self) -> list[ArrayCheck]:
+        return [c for c in self.checks if not c.passed]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "passed": self.passed,
+            "max_relative_error": _finite(self.max_relative_error),
+            "overall_relative_error": _finite(overall_error(self.checks)),
+            "eps": self.eps,
+            "tol": self.tol,
+            "seed": self.seed,
+            "networks": len(self.networks),
+            "checks": [c.to_json() for c in self.checks],
+            "cost_checks": self.cost_checks,
+            "notices": self.notices,
+        }
+
+
+def _finite(x: float | None) -> float | None:
+    """JSON has no NaN: a non-finite error (a NaN cost) is reported as null (and fails)."""
+    return x if x is not None and np.isfinite(x) else None
+
+
+def relative_error(g: np.ndarray | float, h: np.ndarray | float) -> float:
+    """‖g − h‖ / (‖g‖ + ‖h‖); 0 when g and h are both exactly zero."""
+    g, h = np.atleast_1d(np.asarray(g, dtype=np.float64)), np.atleast_1d(np.asarray(h, dtype=np.float64))
+    num = float(np.linalg.norm(g - h))
+    den = float(np.linalg.norm(g) + np.linalg.norm(h))
+    return 0.0 if num == 0.0 else num / den
+
+
+def overall_error(checks: list[ArrayCheck]) -> float:
+    """The relative error over the compared coordinates of all the given arrays at once."""
+    diff = np.sqrt(sum(c._diff2 for c in checks))
+    den = np.sqrt(sum(c._g2 for c in checks)) + np.sqrt(sum(c._h2 for c in checks))
+    return 0.0 if diff == 0.0 else float(diff / den)
+
+
+# --------------------------------------------------------------------------- one network
+
+
+@dataclass
+class Case:
+    """One network to check: float64 params, X: (n_x, m), Y: (n_L, m), keyword arguments."""
+
+    name: str
+    group: tuple[str, str]
+    params: model.Params
+    X: np.ndarray
+    Y: np.ndarray
+    arch: model.Architecture
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def check_settings(eps: float, tol: float, examples: int, max_coords: int) -> None:
+    """Raises ConfigError naming the first invalid option."""
+    if not (np.isfinite(eps) and 0 < eps < 1):
+        raise ConfigError(f"--eps: must be a step size between 0 and 1 (exclusive), got {eps}; e.g. 1e-5")
+    if not (np.isfinite(tol) and 0 < tol < 1):
+        raise ConfigError(f"--tol: must be a relative error between 0 and 1 (exclusive), got {tol}; e.g. 1e-7")
+    if examples < 1:
+        raise ConfigError(f"--examples: must be at least 1, got {examples}")
+    if max_coords < 1:
+        raise ConfigError(f"--max-coords: must be at least 1, got {max_coords}")
+
+
+def _numeric_cost(case: Case, params: model.Params) -> tuple[float, list[np.ndarray]]:
+    """J(params) from the forward pass and the loss alone, and the hidden sign patterns."""
+    AL, ZL, cache = model.forward(params, case.X, case.arch)
+    J = case.arch.loss.cost(ZL, AL, case.Y)
+    for name, value in case.kwargs.items():
+        kw = KEYWORDS.get(name)
+        if kw is not None and kw.penalty is not None:
+            J += kw.penalty(value, params, case.X.shape[1])
+    return J, [A > 0 for A in cache[1:]]
+
+
+def _same(p: list[np.ndarray], q: list[np.ndarray]) -> bool:
+    return all(np.array_equal(a, b) for a, b in zip(p, q))
+
+
+def check_case(case: Case, eps: float, tol: float, max_coords: int, rng: np.random.Generator,
+               report: Report) -> None:
+    """Compares every parameter array of one network; appends ArrayChecks to ``report``."""
+    # The products here are small (a few examples); BLAS threads only add start-up cost, and
+    # on a busy machine made the cat network's check ten times slower.
+    from threadpoolctl import threadpool_limits
+
+    # A non-finite cost is reported as a failed check (error null in JSON), not as warnings.
+    with threadpool_limits(limits=1), np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        _check_case(case, eps, tol, max_coords, rng, report)
+
+
+def _check_case(case: Case, eps: float, tol: float, max_coords: int, rng: np.random.Generator,
+                report: Report) -> None:
+    params = case.params
+    cost, dWs, dbs = model.cost_and_gradients(params.copy(), case.X, case.Y, case.arch, **case.kwargs)
+    J0, pattern0 = _numeric_cost(case, params)
+    cost_err = relative_error(cost, J0)
+    report.cost_checks.append({"network": case.name, "cost": _finite(float(cost)), "recomputed_cost": _finite(J0),
+                               "relative_error": _finite(cost_err), "passed": bool(cost_err < tol)})
+
+    def central(array: np.ndarray, step: Callable[[np.ndarray, float], None]) -> float | None:
+        """(J(θ+εd) − J(θ−εd)) / 2ε, or None when ±εd crosses a kink. Restores ``array``."""
+        saved = array.copy()
+        step(array, eps)
+        Jp, pp = _numeric_cost(case, params)
+        array[...] = saved
+        step(array, -eps)
+        Jm, pm = _numeric_cost(case, params)
+        array[...] = saved
+        if not (_same(pp, pattern0) and _same(pm, pattern0)):
+            return None
+        return (Jp - Jm) / (2 * eps)
+
+    arrays = [(f"{kind}{l}", P, G) for l in range(1, params.L + 1)
+              for kind, P, G in (("W", params.Ws[l - 1], dWs[l - 1]), ("b", params.bs[l - 1], dbs[l - 1]))]
+    for pname, P, G in arrays:
+        if G.shape != P.shape:
+            report.checks.append(ArrayCheck(case.name, pname, P.shape, case.group, 0, 0, 1.0, None, False))
+            continue
+        exhaustive = P.size <= max_coords
+        order = np.arange(P.size) if exhaustive else rng.permutation(P.size)
+        g_list, h_list, skipped = [], [], 0
+        for i in order:
+            if len(g_list) == max_coords:
+                break
+
+            def bump(a: np.ndarray, d: float, i: int = int(i)) -> None:
+                a.flat[i] += d
+
+            h = central(P, bump)
+            if h is None:
+                skipped += 1
+                continue
+            g_list.append(G.flat[i])
+            h_list.append(h)
+        g, h = np.array(g_list), np.array(h_list)
+        coord_err = relative_error(g, h) if g.size else 0.0
+
+        direction_err = None
+        g_norm = np.linalg.norm(G)
+        for _ in range(10):  # a direction crossing a kink is redrawn
+            # A random unit vector tilted towards g: a purely random v is nearly orthogonal to
+            # g now and then, and the relative error of a near-zero g.v is rounding noise.
+            v = rng.standard_normal(P.shape)
+            v /= np.linalg.norm(v)
+            if g_norm > 0:
+                v = np.copysign(1.0, np.sum(v * G)) * v + G / g_norm  # norm in [1, 2]
+                v /= np.linalg.norm(v)
+            hv = central(P, lambda a, d: np.add(a, d * v, out=a))
+            if hv is not None:
+                direction_err = relative_error(float(np.sum(G * v)), hv)
+                break
+        if not g.size and direction_err is None:
+            report.notices.append(
+                f"{pname} of {case.name}: every step crosses a ReLU kink, nothing compared "
+                "(a smaller --eps, or another --seed for a big array, avoids the kinks)"
+            )
+        passed = bool(coord_err < tol) and (direction_err is None or direction_err < tol)
+        report.checks.append(ArrayCheck(
+            case.name, pname, tuple(P.shape), case.group, int(g.size), skipped, coord_err, direction_err, passed,
+            float(np.sum((g - h) ** 2)), float(np.sum(g * g)), float(np.sum(h * h)),
+        ))
+
+
+# --------------------------------------------------------------------------- keyword arguments
+
+
+def cost_keywords() -> dict[str, inspect.Parameter]:
+    """Keyword parameters of ``cost_and_gradients`` beyond (params, X, Y, arch)."""
+    sig = inspect.signature(model.cost_and_gradients)
+    return {n: p for n, p in list(sig.parameters.items())[4:]
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+
+
+def _unknown_keywords(report: Report) -> None:
+    for name, p in cost_keywords().items():
+        if name in KEYWORDS:
+            continue
+        if p.default is inspect.Parameter.empty:
+            raise ConfigError(
+                f"cost_and_gradients needs the argument {name!r}, which gradcheck does not know; "
+                "add it to nnctl.gradcheck.KEYWORDS"
+            )
+        report.notices.append(
+            f"cost_and_gradients({name}=...) is left at its default {p.default!r}: "
+            "gradcheck does not know it (add it to nnctl.gradcheck.KEYWORDS)"
+        )
+
+
+def _random_off_notice(report: Report, names: list[str]) -> None:
+    if names:
+        report.notices.append(f"{', '.join(names)} switched off during the check (it makes the cost random)")
+
+
+# --------------------------------------------------------------------------- the default suite
+
+
+def _suite_cases(rng: np.random.Generator, report: Report) -> list[Case]:
+    from nnctl.activations import ACTIVATIONS
+    from nnctl.losses import LOSSES
+
+    hidden_names = list(ACTIVATIONS)
+    # Uniform hidden layers cover each activation; in the 'mixed' networks (depth 4, rotations of
+    # the table) neighbouring layers differ, which catches a backward pass that applies one
+    # layer's derivative to another (invisible when all hidden layers are alike).
+    stacks: list[tuple[str, ...]] = [()]
+    for depth in SUITE_DEPTHS[1:]:
+        stacks += [(a,) * (depth - 1) for a in hidden_names]
+    k = len(hidden_names)
+    stacks += [tuple(hidden_names[(i + j) % k] for j in range(3)) for i in range(k)]
+
+    known = cost_keywords()
+    penalties = {n: kw.check_value for n, kw in KEYWORDS.items()
+                 if n in known and kw.penalty is not None and kw.check_value is not None}
+    _random_off_notice(report, [n for n, kw in KEYWORDS.items() if n in known and kw.random])
+    _unknown_keywords(report)
+
+    cases = []
+    for loss_name, loss in LOSSES.items():
+        if loss_name not in TARGETS:
+            raise ConfigError(
+                f"gradcheck cannot make targets for the loss {loss_name!r}; "
+                "add an entry to nnctl.gradcheck.TARGETS"
+            )
+        targets = TARGETS[loss_name]
+        for scale, hidden in itertools.product(SUITE_SCALES, stacks):
+            dims = [SUITE_N_X, *SUITE_HIDDEN_UNITS[: len(hidden)], targets.n_out]
+            Ws = [scale * rng.standard_normal((n, n_prev)) / np.sqrt(n_prev)
+                  for n_prev, n in zip(dims[:-1], dims[1:])]
+            bs = [scale / 2 * rng.standard_normal((n, 1)) for n in dims[1:]]
+            X = rng.standard_normal((SUITE_N_X, SUITE_M))
+            Y = targets.make(rng, targets.n_out, SUITE_M)
+            arch = model.Architecture.build([*hidden, loss.output], loss_name)
+            head = f"{loss.output}/{loss_name}"
+            kind = "none" if not hidden else hidden[0] if len(set(hidden)) == 1 else "mixed"
+            group = (kind, head)
+            base = f"{'-'.join(hidden) or 'no hidden'} -> {head}, scale {scale}"
+            cases.append(Case(base, group, model.Params(Ws, bs), X, Y, arch))
+            # Penalty keywords (e.g. l2) on the scale-1 networks: their cost term and gradient
+            # term are checked together with everything else.
+            if penalties and scale == 1.0:
+                extra = ", ".join(f"{n}={v}" for n, v in penalties.items())
+                cases.append(Case(f"{base}, {extra}", (kind, f"{head}, {', '.join(penalties)}"),
+                                  model.Params(Ws, bs).copy(), X, Y, arch, dict(penalties)))
+    return cases
+
+
+def check_suite(eps: float = DEFAULT_EPS, tol: float = DEFAULT_TOL, max_coords: int = DEFAULT_MAX_COORDS,
+                seed: int = DEFAULT_SEED) -> Report:
+    """The built-in suite: every hidden activation, output/loss pair, depth and scale."""
+    check_settings(eps, tol, 1, max_coords)
+    report = Report("built-in suite", eps, tol, seed)
+    rng = np.random.default_rng(seed)
+    for case in _suite_cases(rng, report):
+        check_case(case, eps, tol, max_coords, rng, report)
+    return report
+
+
+# --------------------------------------------------------------------------- a config or a run
+
+
+def _config_kwargs(cfg: Any, report: Report) -> dict[str, Any]:
+    """Keyword arguments for cost_and_gradients from config keys of the same name."""
+    known = cost_keywords()
+    kwargs, off = {}, []
+    for name, kw in KEYWORDS.items():
+        value = getattr(cfg, name, None)
+        if name not in known or value is None:
+            continue
+        if kw.random:
+            off.append(f"{name} ({value})")
+        else:
+            kwargs[name] = value
+    _random_off_notice(report, off)
+    _unknown_keywords(report)
+    return kwargs
+
+
+def _load_params(run_dir: Path, layer_dims: list[int]) -> model.Params:
+    path = run_dir / "params.npz"
+    if not path.is_file():
+        from nnctl.runs import read_summary
+
+        status = read_summary(run_dir).get("status", "unknown")
+        raise RunError(f"{run_dir}: has no params.npz (status: {status}); only complete runs have trained parameters")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (OSError, ValueError) as exc:
+        raise RunError(f"{path}: damaged or unreadable: {exc}") from None
+    L = len(layer_dims) - 1
+    expected = {f"W{l}": (layer_dims[l], layer_dims[l - 1]) for l in range(1, L + 1)}
+    expected |= {f"b{l}": (layer_dims[l], 1) for l in range(1, L + 1)}
+    for key, shape in expected.items():
+        if key not in arrays:
+            raise RunError(f"{path}: missing array {key}; expected {', '.join(expected)}")
+        if arrays[key].shape != shape:
+            raise RunError(f"{path}: {key} has shape {arrays[key].shape}, but config.yaml's layer_dims need {shape}")
+        if arrays[key].dtype.kind != "f":
+            raise RunError(f"{path}: {key} has dtype {arrays[key].dtype}, expected floating point")
+    return model.Params.from_dict({k: arrays[k].astype(np.float64) for k in expected})
+
+
+def check_target(spec: str, examples: int = DEFAULT_EXAMPLES, eps: float = DEFAULT_EPS, tol: float = DEFAULT_TOL,
+                 max_coords: int = DEFAULT_MAX_COORDS, seed: int = DEFAULT_SEED,
+                 runs_dir: Path | None = None) -> Report:
+    """A config file (fresh parameters from its init and seed) or a run (its trained
+    parameters), on the first ``examples`` training examples of its dataset, in float64.
+
+    A path to an existing file, or one ending in .yaml/.yml, is a config; anything else is
+    resolved as a run (id, unique prefix, ``latest`` or a run directory).
+    Raises ConfigError, DataError or RunError.
+    """
+    from nnctl.config import load_config
+    from nnctl.data import load_dataset
+    from nnctl.runs import find_run
+    from nnctl.train import _check_labels
+
+    check_settings(eps, tol, examples, max_coords)
+    p = Path(spec)
+    if p.is_file() or p.suffix in (".yaml", ".yml"):
+        cfg, run_dir, what = load_config(p), None, f"config {spec}"
+    else:
+        run_dir = find_run(spec, runs_dir)
+        cfg, what = load_config(run_dir / "config.yaml"), f"run {run_dir.name}"
+    # Loaded directly in float64, so a float32 config's data is checked at full precision.
+    ds = load_dataset(cfg.dataset, "float64")
+    cfg = cfg.with_input_dim(ds.n_features)
+    _check_labels(cfg, ds)
+    if run_dir is None:
+        params = model.initialize_parameters(cfg.layer_dims, cfg.init, cfg.seed, np.float64)
+    else:
+        params = _load_params(run_dir, cfg.layer_dims)
+    report = Report(what, eps, tol, seed)
+    if cfg.dtype != "float64":
+        report.notices.append(f"{cfg.dtype} config: parameters and data converted to float64 for the check")
+    m = min(examples, ds.X_train.shape[1])
+    X = np.ascontiguousarray(ds.X_train[:, :m])
+    Y = ds.Y_train[:, :m]
+    arch = model.Architecture.build(cfg.activations, cfg.loss)
+    name = f"{cfg.name}: {' -> '.join(cfg.activations)}/{cfg.loss}, {m} examples"
+    case = Case(name, (" -> ".join(cfg.activations[:-1]), f"{cfg.activations[-1]}/{cfg.loss}"), params, X, Y, arch, _config_kwargs(cfg, report))
+    check_case(case, eps, tol, max_coords, np.random.default_rng(seed), report)
+    return report

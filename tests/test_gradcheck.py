@@ -1,0 +1,340 @@
+"""nnctl gradcheck: passes on the real backward pass, fails (naming the array) on a broken one,
+checks configs and runs, skips ReLU kinks, and refuses bad input with one line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import CONFIGS, MOONS_SMALL, write_config
+from nnctl import activations, gradcheck, losses, model
+from nnctl.activations import ACTIVATIONS, Activation
+
+TOL = 1e-7
+
+
+def run_json(cli, *args: str) -> tuple[int, dict, str]:
+    r = cli("gradcheck", *args, "--json")
+    return r.exit_code, json.loads(r.stdout), r.stderr
+
+
+def by_param(report: dict) -> dict[str, dict]:
+    return {c["parameter"]: c for c in report["checks"]}
+
+
+def wrong_backward(dA: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """Passes dA through unchanged: the derivative of the identity, wrong for relu and sigmoid."""
+    return dA
+
+
+# --------------------------------------------------------------------------- the suite
+
+
+@pytest.fixture(scope="module")
+def suite() -> tuple:
+    """The default suite, run once for the tests that only read it: (text result, json result)."""
+    from typer.testing import CliRunner
+
+    from nnctl.cli import app
+
+    runner = CliRunner()
+    return runner.invoke(app, ["gradcheck"]), runner.invoke(app, ["gradcheck", "--json"])
+
+
+def test_suite_passes_far_below_tolerance_and_covers_the_tables(suite) -> None:
+    r = suite[1]
+    code, rep, err = r.exit_code, json.loads(r.stdout), r.stderr
+    assert code == 0, err
+    assert rep["passed"] is True
+    assert (rep["eps"], rep["tol"], rep["seed"]) == (gradcheck.DEFAULT_EPS, gradcheck.DEFAULT_TOL, 0) == (1e-5, 1e-7, 0)
+    assert rep["max_relative_error"] < TOL / 5
+    errors = [c["relative_error"] for c in rep["checks"]]
+    assert np.median(errors) < 1e-9  # measured ~5e-11 with eps 1e-5
+    assert all(c["passed"] for c in rep["checks"]) and all(c["passed"] for c in rep["cost_checks"])
+    nets = {c["network"] for c in rep["checks"]}
+    # every hidden activation, every output/loss pair, depths 1..4, three weight scales
+    for name in ACTIVATIONS:
+        assert any(n.startswith(f"{name}-{name}-{name} ->") for n in nets), name
+    for name, loss in losses.LOSSES.items():
+        assert any(f"-> {loss.output}/{name}," in n for n in nets), name
+    depths = {max(int(c["parameter"][1:]) for c in rep["checks"] if c["network"] == n) for n in nets}
+    assert depths == {1, 2, 3, 4}
+    assert {n.rsplit("scale ", 1)[1] for n in nets} == {"0.5", "1.0", "2.0"}
+    # every array of a small network is checked exhaustively, plus a direction
+    for c in rep["checks"]:
+        assert c["coordinates"] + c["skipped_at_kinks"] == c["size"]
+        assert c["direction_relative_error"] is not None
+
+
+def test_suite_table_and_verdict_on_stdout(suite) -> None:
+    r = suite[0]
+    assert r.exit_code == 0
+    lines = r.stdout.splitlines()
+    assert lines[0] == "gradcheck: built-in suite"
+    assert any(line.split()[:2] == ["relu", "sigmoid/binary_cross_entropy"] for line in lines)
+    assert lines[-1].startswith("PASSED: 396 parameter arrays in 63 networks, max relative error ")
+    assert r.stderr == ""
+
+
+def test_broken_relu_derivative_fails_and_names_the_arrays(cli, monkeypatch) -> None:
+    monkeypatch.setattr(gradcheck, "SUITE_SCALES", (1.0,))
+    monkeypatch.setitem(ACTIVATIONS, "relu", Activation(activations.relu, wrong_backward))
+    code, rep, _ = run_json(cli)
+    assert code == 1
+    assert rep["passed"] is False and rep["max_relative_error"] > 1e-2
+    failed = [c for c in rep["checks"] if not c["passed"]]
+    # exactly the networks with a relu hidden layer fail, and in each the arrays below a relu
+    assert failed and all("relu" in c["network"].split(" ->")[0].split("-") for c in failed)
+    single = [c for c in failed if c["network"].startswith("relu ->")]
+    assert {c["parameter"] for c in single} == {"W1", "b1"}
+    assert all(c["passed"] for c in rep["checks"] if c["network"].startswith("tanh-"))
+
+    r = cli("gradcheck")
+    assert r.exit_code == 1
+    verdict = r.stdout.splitlines()[-1]
+    assert verdict.startswith(
+        "FAILED (tolerance 1e-07, eps 1e-05): W1, b1, W2, b2, W3, b3 of relu hidden -> sigmoid/binary_cross_entropy")
+    assert "W1, b1, W2, b2, W3, b3 of mixed hidden" in verdict
+    assert "tanh hidden" not in verdict
+
+
+def test_broken_sigmoid_derivative_fails_on_a_config(cli, tmp_path, monkeypatch) -> None:
+    monkeypatch.setitem(ACTIVATIONS, "sigmoid", Activation(activations.sigmoid, wrong_backward))
+    cfg = write_config(tmp_path / "sig.yaml", MOONS_SMALL.replace("[relu, sigmoid]", "[sigmoid, sigmoid]"))
+    code, rep, _ = run_json(cli, str(cfg))
+    assert code == 1
+    p = by_param(rep)
+    # the hidden sigmoid's derivative is used for layer 1 only; the output's is fused with the loss
+    assert not p["W1"]["passed"] and not p["b1"]["passed"]
+    assert p["W1"]["relative_error"] > 0.1
+    assert p["W2"]["passed"] and p["b2"]["passed"]
+    r = cli("gradcheck", cfg)
+    assert r.exit_code == 1
+    assert "FAILED (tolerance 1e-07, eps 1e-05): W1, b1 of sig: sigmoid -> sigmoid" in r.stdout
+
+
+def test_examples_without_a_config_is_a_notice(cli, monkeypatch) -> None:
+    monkeypatch.setattr(gradcheck, "SUITE_SCALES", (1.0,))
+    r = cli("gradcheck", "--examples", "3")
+    assert r.exit_code == 0
+    assert r.stderr == "note: --examples applies to a config or run; the suite uses its own random examples\n"
+
+
+def test_a_new_activation_joins_the_suite(cli, monkeypatch) -> None:
+    def softplus(Z: np.ndarray) -> np.ndarray:
+        return np.logaddexp(0, Z)
+
+    def softplus_backward(dA: np.ndarray, A: np.ndarray) -> np.ndarray:
+        return dA * -np.expm1(-A)  # sigmoid(Z) = 1 - exp(-softplus(Z))
+
+    monkeypatch.setattr(gradcheck, "SUITE_SCALES", (1.0,))
+    monkeypatch.setitem(ACTIVATIONS, "softplus", Activation(softplus, softplus_backward))
+    code, rep, _ = run_json(cli)
+    assert code == 0
+    mine = [c for c in rep["checks"] if "softplus" in c["network"]]
+    uniform = {n for n in (c["network"] for c in mine) if set(n.split(" ->")[0].split("-")) == {"softplus"}}
+    assert len(uniform) == 3  # depths 2, 3, 4
+    assert len({c["network"] for c in mine}) == 6  # and in three of the mixed networks
+    assert all(c["passed"] for c in mine)
+
+
+def test_a_loss_without_a_target_maker_is_a_clear_error(cli, monkeypatch) -> None:
+    monkeypatch.setitem(losses.LOSSES, "hinge", losses.Loss(lambda Z, A, Y: 0.0, lambda A, Y: A, "linear"))
+    r = cli("gradcheck")
+    assert r.exit_code == 2
+    assert r.stderr.strip() == (
+        "error: gradcheck cannot make targets for the loss 'hinge'; "
+        "add an entry to nnctl.gradcheck.TARGETS"
+    )
+    assert r.stdout == ""
+
+
+def test_cost_keywords_join_the_suite_and_randomness_is_switched_off(cli, monkeypatch) -> None:
+    """What the training-features issue will add: l2 and dropout keywords of cost_and_gradients."""
+    original = model.cost_and_gradients
+
+    def with_l2(params, X, Y, arch, l2=0.0, dropout=None, broken=False):
+        cost, dWs, dbs = original(params, X, Y, arch)
+        m = X.shape[1]
+        cost += gradcheck.l2_penalty(l2, params, m)
+        factor = 2.0 if broken else 1.0  # broken: the gradient of λ/(2m)‖W‖² taken as 2λW/m
+        return cost, [dW + factor * l2 / m * W for dW, W in zip(dWs, params.Ws)], dbs
+
+    monkeypatch.setattr(gradcheck, "SUITE_SCALES", (1.0,))
+    monkeypatch.setattr(model, "cost_and_gradients", with_l2)
+    code, rep, err = run_json(cli)
+    assert code == 0
+    assert "note: dropout switched off during the check" in err
+    assert "cost_and_gradients(broken=...) is left at its default False" in err
+    l2_nets = {c["network"] for c in rep["checks"] if c["network"].endswith(", l2=0.7")}
+    assert len(l2_nets) == 21  # every network of the scale-1 suite, once more with l2
+
+    # Now exercise 'broken' too (as a keyword whose cost term is zero): l2's gradient is wrong.
+    monkeypatch.setitem(gradcheck.KEYWORDS, "broken", gradcheck.Keyword(True, lambda v, p, m: 0.0))
+    code, rep, _ = run_json(cli)
+    assert code == 1
+    failed = {(c["network"], c["parameter"]) for c in rep["checks"] if not c["passed"]}
+    assert failed and all(p.startswith("W") and "l2=0.7" in n for n, p in failed)
+
+
+# --------------------------------------------------------------------------- ReLU kinks
+
+
+def test_coordinates_whose_step_crosses_a_relu_kink_are_skipped() -> None:
+    eps = 1e-5
+    X = np.array([[1.0, 2.0]])  # (n_x=1, m=2)
+    # unit 1's pre-activation on example 1 is 3e-6: any step of 1e-5 in W1[0,0] or b1[0] crosses 0
+    params = model.Params([np.array([[1.0], [0.5]]), np.array([[1.0, -2.0]])],
+                          [np.array([[-1.0 + 3e-6], [0.2]]), np.array([[0.1]])])
+    Y = np.array([[1.0, 0.0]])
+    arch = model.Architecture.build(["relu", "sigmoid"], "binary_cross_entropy")
+    case = gradcheck.Case("kink", ("relu", "sigmoid"), params, X, Y, arch)
+    report = gradcheck.Report("kink", eps, TOL, 0)
+    gradcheck.check_case(case, eps, TOL, 50, np.random.default_rng(0), report)
+    checks = {c.parameter: c for c in report.checks}
+    assert checks["W1"].skipped == 1 and checks["b1"].skipped == 1
+    assert checks["W1"].coords == 1 and checks["W2"].skipped == 0
+    assert report.passed
+
+    # Without the skip, the straddling difference is far off the derivative.
+    _, _, dbs = model.cost_and_gradients(params.copy(), X, Y, arch)
+
+    def J(b10: float) -> float:
+        p = params.copy()
+        p.bs[0][0, 0] = b10
+        AL, ZL, _ = model.forward(p, X, arch)
+        return arch.loss.cost(ZL, AL, Y)
+
+    b = params.bs[0][0, 0]
+    straddling = (J(b + eps) - J(b - eps)) / (2 * eps)
+    assert gradcheck.relative_error(dbs[0][0, 0], straddling) > 1e-3
+
+
+# --------------------------------------------------------------------------- configs and runs
+
+
+def test_config_check_samples_coordinates(cli, tmp_path) -> None:
+    cfg = write_config(tmp_path / "moons_small.yaml", MOONS_SMALL.replace("[auto, 8, 1]", "[auto, 30, 1]"))
+    code, rep, err = run_json(cli, str(cfg), "--max-coords", "20", "--examples", "5")
+    assert code == 0 and err == ""
+    assert rep["target"] == f"config {cfg}"
+    p = by_param(rep)
+    assert list(p) == ["W1", "b1", "W2", "b2"]
+    assert [p[k]["shape"] for k in p] == [[30, 2], [30, 1], [1, 30], [1, 1]]
+    assert [p[k]["coordinates"] for k in p] == [20, 20, 20, 1]
+    assert rep["checks"][0]["network"].endswith(", 5 examples")
+    assert rep["max_relative_error"] < TOL / 10
+
+    # --seed picks the sample: the same seed repeats the report, another changes W1's errors
+    _, again, _ = run_json(cli, str(cfg), "--max-coords", "20", "--examples", "5")
+    _, other, _ = run_json(cli, str(cfg), "--max-coords", "20", "--examples", "5", "--seed", "7")
+    assert again == rep
+    assert by_param(other)["W1"]["relative_error"] != p["W1"]["relative_error"]
+    assert by_param(other)["b2"]["relative_error"] == p["b2"]["relative_error"]  # 1 coordinate
+
+
+def test_float32_config_is_checked_in_float64(cli, tmp_path) -> None:
+    cfg = write_config(tmp_path / "f32.yaml", MOONS_SMALL + "dtype: float32\n")
+    code, rep, err = run_json(cli, str(cfg))
+    assert code == 0
+    assert err.strip() == "note: float32 config: parameters and data converted to float64 for the check"
+    # float32 rounding alone would keep the errors above ~1e-5; float64 passes far below 1e-7
+    assert rep["max_relative_error"] < TOL / 10
+
+
+def test_run_check_uses_the_trained_parameters(cli, moons_run: Path, tmp_path) -> None:
+    code, rep, err = run_json(cli, "latest", "--examples", "1000")  # all 150 training examples
+    assert code == 0, err
+    assert rep["target"] == f"run {moons_run.name}"
+    assert rep["max_relative_error"] < TOL / 10
+    # The trained parameters were loaded: the cost on the whole training set is the one training
+    # ended with (one small step later), far below a fresh network's.
+    final_cost = json.loads((moons_run / "summary.json").read_text())["final_cost"]
+    cost = rep["cost_checks"][0]["cost"]
+    assert final_cost - 1e-3 < cost <= final_cost
+    cfg = write_config(tmp_path / "moons_small.yaml", MOONS_SMALL)
+    _, fresh, _ = run_json(cli, str(cfg), "--examples", "1000")
+    assert fresh["cost_checks"][0]["cost"] > cost + 0.1
+    r = cli("gradcheck", moons_run.name[:15])  # a unique prefix
+    assert r.exit_code == 0
+    assert r.stdout.splitlines()[0] == f"gradcheck: run {moons_run.name}"
+
+
+def test_cat_config_and_run(cli, cat_run: Path) -> None:
+    code, rep, err = run_json(cli, str(CONFIGS / "cat_deep.yaml"))
+    assert code == 0, err
+    p = by_param(rep)
+    assert p["W1"]["shape"] == [20, 12288] and p["W1"]["coordinates"] == 50
+    assert rep["max_relative_error"] < TOL / 10
+    code, rep, err = run_json(cli, str(cat_run))
+    assert code == 0, err
+    assert rep["passed"] and rep["max_relative_error"] < TOL / 10
+
+
+def test_run_without_params_is_refused(cli, moons_run: Path) -> None:
+    (moons_run / "params.npz").unlink()
+    r = cli("gradcheck", str(moons_run))
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr.strip() == (
+        f"error: {moons_run}: has no params.npz (status: complete); only complete runs have trained parameters"
+    )
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["nope.yaml"], "error: nope.yaml: no such config file"),
+        (["nope"], "error: nope: no run with this id or prefix in"),
+        (["--eps", "0"], "error: --eps: must be a step size between 0 and 1 (exclusive), got 0.0; e.g. 1e-5"),
+        (["--eps", "2"], "error: --eps: must be a step size between 0 and 1 (exclusive), got 2.0; e.g. 1e-5"),
+        (["--tol", "-1"], "error: --tol: must be a relative error between 0 and 1 (exclusive), got -1.0; e.g. 1e-7"),
+        (["--max-coords", "0"], "error: --max-coords: must be at least 1, got 0"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(cli, runs_dir, args: list[str], message: str) -> None:
+    r = cli("gradcheck", *args)
+    assert r.exit_code == 2
+    assert r.stdout == ""
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert r.stderr.startswith(message)
+
+
+def test_bad_examples_on_a_config(cli, tmp_path) -> None:
+    cfg = write_config(tmp_path / "m.yaml", MOONS_SMALL)
+    r = cli("gradcheck", cfg, "--examples", "0")
+    assert r.exit_code == 2
+    assert r.stderr.strip() == "error: --examples: must be at least 1, got 0"
+
+
+def test_a_non_finite_cost_fails_and_still_gives_valid_json() -> None:
+    X = np.array([[1.0, 2.0]])
+    params = model.Params([np.array([[np.nan]])], [np.array([[0.0]])])
+    arch = model.Architecture.build(["sigmoid"], "binary_cross_entropy")
+    case = gradcheck.Case("nan", ("", "sigmoid"), params, X, np.array([[1.0, 0.0]]), arch)
+    report = gradcheck.Report("nan", 1e-5, TOL, 0)
+    gradcheck.check_case(case, 1e-5, TOL, 50, np.random.default_rng(0), report)
+    assert not report.passed
+    out = json.loads(json.dumps(report.to_json(), allow_nan=False))
+    assert out["passed"] is False and out["max_relative_error"] is None
+    assert out["cost_checks"][0]["cost"] is None and out["cost_checks"][0]["passed"] is False
+
+
+def test_an_array_whose_every_step_crosses_a_kink_is_reported_not_failed() -> None:
+    # one relu unit whose pre-activations are 3e-6 and -2e-6: every step of b1 or W1 crosses 0
+    X = np.array([[1.0, -1.0]])
+    params = model.Params([np.array([[2.5e-6]]), np.array([[1.0]])], [np.array([[0.5e-6]]), np.array([[0.0]])])
+    arch = model.Architecture.build(["relu", "sigmoid"], "binary_cross_entropy")
+    case = gradcheck.Case("all kinks", ("relu", "sigmoid"), params, X, np.array([[1.0, 0.0]]), arch)
+    report = gradcheck.Report("all kinks", 1e-5, TOL, 0)
+    gradcheck.check_case(case, 1e-5, TOL, 50, np.random.default_rng(0), report)
+    checks = {c.parameter: c for c in report.checks}
+    assert checks["b1"].coords == 0 and checks["b1"].skipped == 1 and checks["b1"].direction_error is None
+    assert checks["b1"].passed and checks["W1"].passed  # nothing compared is reported, not failed
+    assert [n.split(":")[0] for n in report.notices] == ["W1 of all kinks", "b1 of all kinks"]
+    assert report.notices[1].startswith("b1 of all kinks: every step crosses a ReLU kink, nothing compared")
