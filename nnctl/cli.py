@@ -48,8 +48,16 @@ def out_console() -> "Console":
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     """Prints one error line to stderr and returns the Exit to raise."""
-    err_console().print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    print_error(message)
     return typer.Exit(code)
+
+
+def print_error(message: str) -> None:
+    """One "error: ..." line on stderr. The message is escaped: config errors quote values like
+    [auto, 20, 7, 1] and 'nnctl[plot]', which rich would otherwise take for markup and drop."""
+    from rich.markup import escape
+
+    err_console().print(f"[bold red]error:[/] {escape(message)}", markup=True, soft_wrap=True)
 
 
 def handle_errors(fn: Callable) -> Callable:
@@ -336,7 +344,7 @@ def config_check(
                 bind_dataset(cfg)
         except NnctlError as exc:
             bad += 1
-            err_console().print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+            print_error(str(exc))
             continue
         print(f"ok {path}", flush=True)
     if bad:
@@ -544,7 +552,9 @@ def runs_rm(
         console = err_console()
         for d, s in zip(dirs, summaries):
             console.print(f"  {d}  ({s.get('name')}, {s.get('status')})", markup=False)
-        if not typer.confirm(f"Delete {len(dirs)} run(s)?", default=False, err=True):
+        # Not typer.confirm: it writes a stray space to stdout, which belongs to results.
+        console.print(f"Delete {len(dirs)} run(s)? [y/N] ", end="", markup=False)
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             console.print("nothing deleted")
             raise typer.Exit(EXIT_FAILED)
     for d in dirs:
