@@ -344,7 +344,9 @@ def config_check(
                 bind_dataset(cfg)
         except NnctlError as exc:
             bad += 1
-            print_error(str(exc))
+            # Data errors name the data file; say which config led there.
+            message = str(exc)
+            print_error(message if message.startswith(str(path)) else f"{path}: {message}")
             continue
         print(f"ok {path}", flush=True)
     if bad:
@@ -527,11 +529,11 @@ def runs_compare(
         table.add_column(f"{rid}\n{name}", no_wrap=True, justify="right")
     for k, values in cmp.metrics:
         table.add_row(k, *(_cell(v) for v in values))
-    table.add_section()
-    if cmp.differing:
-        for k, values in cmp.differing:
-            table.add_row(k, *(_cell(v) for v in values))
-    else:
+    table.add_row()
+    differing = [(k, v) for k, v in cmp.differing if k != "name"]  # names head the columns
+    for k, values in differing:
+        table.add_row(k, *(_cell(v) for v in values))
+    if not differing:
         table.add_row("(config)", *(["identical"] * len(cmp.ids)))
     _table_console().print(table)
 
