@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import fnmatch
 import operator
-import os
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -245,12 +244,11 @@ def check_removable(run_dir: Path) -> dict[str, Any]:
 
 
 def remove_run(run_dir: Path) -> None:
-    """Deletes a run directory. It is first renamed to a hidden name, so an interrupted
-    delete never leaves something that still looks like a (damaged) run."""
+    """Deletes a run directory. summary.json goes first: that one unlink makes the directory
+    stop being a run, so an interrupted delete never leaves a half-deleted "run" in listings."""
     check_removable(run_dir)
-    trash = run_dir.parent / f".{run_dir.name}.deleting-{os.getpid()}"
     try:
-        os.replace(run_dir, trash)
-        shutil.rmtree(trash)
+        (run_dir / "summary.json").unlink()
+        shutil.rmtree(run_dir)
     except OSError as exc:
         raise RunError(f"{run_dir}: cannot delete: {exc.strerror or exc}") from None

@@ -23,7 +23,9 @@ print_every: 50
 def env_for(runs_dir: Path, **extra: str) -> dict[str, str]:
     """The current environment with nnctl's venv first on PATH and an isolated runs dir."""
     env = dict(os.environ)
-    env.pop("NO_COLOR", None)
+    # Colour and terminal detection are what some tests check: start from rich's defaults.
+    for var in ("NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        env.pop(var, None)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env["NNCTL_RUNS_DIR"] = str(runs_dir)
     env.update(extra)

@@ -110,7 +110,6 @@ def test_colour_and_animation_follow_the_terminal(tmp_path: Path, tiny: Path) ->
     cmd = [sys.executable, "-m", "nnctl", "train", tiny, "--set", "iterations=1000", "--set", "print_every=500"]
     bad = [sys.executable, "-m", "nnctl", "config", "check", tmp_path / "missing.yaml"]
     env = env_for(tmp_path / "runs", TERM="xterm-256color", COLUMNS="100")
-    env.pop("FORCE_COLOR", None)
 
     # On a terminal: a red error and a live progress bar ...
     code, out = run_in_pty(bad, tmp_path, env)
