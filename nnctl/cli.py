@@ -384,6 +384,16 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _local_time(iso: Optional[str]) -> str:
+    """summary.json stores UTC; tables show the reader's local time."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    except (TypeError, ValueError):
+        return iso or "-"
+
+
 def _table_console() -> "Console":
     console = out_console()
     if not console.is_terminal:
@@ -448,7 +458,7 @@ def runs_list(
         its = _cell(r["iterations_done"])
         if r["iterations_done"] != r["iterations"]:
             its = f"{its}/{_cell(r['iterations'])}"
-        created = (r["created"] or "-").replace("T", " ")[:19]
+        created = _local_time(r["created"])
         table.add_row(
             r["id"], _cell(r["name"]), _cell(r["status"]), created, _cell(r["learning_rate"]), its,
             fmt(r["final_cost"]), fmt(r["train_accuracy"], 4), fmt(r["test_accuracy"], 4),

@@ -217,3 +217,21 @@ def test_text_curve_of_a_linear_ramp() -> None:
     # More points than columns: each column is the mean of its bin (here 2 points each).
     lines = curve_lines(list(range(4)), [4.0, 4.0, 2.0, 2.0], width=2, height=1)
     assert lines[0].endswith("┤█▁")
+
+
+def test_list_skips_a_damaged_run_with_a_warning(cli, three_runs: list[Path]) -> None:
+    broken = three_runs[0].parent / "20000101-000000-000-dead"
+    broken.mkdir()
+    (broken / "summary.json").write_text('{"run_id": ')
+    r = cli("runs", "list", "--json")
+    assert r.exit_code == 0
+    assert [row["id"] for row in json.loads(r.stdout)] == [d.name for d in three_runs]
+    assert "warning: skipping" in r.stderr and "20000101-000000-000-dead" in r.stderr
+
+
+def test_show_of_a_run_without_history(cli, three_runs: list[Path]) -> None:
+    d = three_runs[0]
+    (d / "history.csv").unlink()  # e.g. a run that is still starting
+    r = cli("runs", "show", d.name)
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.rstrip().endswith("(no iterations recorded)")
