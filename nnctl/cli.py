@@ -8,12 +8,14 @@ Heavy modules (numpy, h5py, Pillow) are imported inside the commands that need t
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
+import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Callable, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Iterator, Optional
 
 import typer
 
@@ -47,10 +49,16 @@ def out_console() -> "Console":
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     """Prints one error line to stderr and returns the Exit to raise."""
+    print_error(message)
+    return typer.Exit(code)
+
+
+def print_error(message: str) -> None:
+    """One "error: ..." line on stderr. The message is escaped: config errors quote values like
+    [auto, 20, 7, 1] and 'nnctl[plot]', which rich would otherwise take for markup and drop."""
     from rich.markup import escape
 
-    err_console().print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
-    return typer.Exit(code)
+    err_console().print(f"[bold red]error:[/] {escape(message)}", markup=True, soft_wrap=True)
 
 
 def handle_errors(fn: Callable) -> Callable:
@@ -117,6 +125,36 @@ RunsDirOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+ThreadsOption = Annotated[
+    Optional[int],
+    typer.Option(
+        "--threads",
+        min=1,
+        metavar="N",
+        help="Use at most N BLAS threads (use 1 when running several trainings at once) "
+        "[default: as OMP_NUM_THREADS / OPENBLAS_NUM_THREADS say, else one per core].",
+        show_default=False,
+    ),
+]
+
+
+@contextlib.contextmanager
+def limit_threads(n: Optional[int]) -> Iterator[None]:
+    """Limits the BLAS/OpenMP thread pools to ``n`` threads inside the block (threadpoolctl);
+    ``None`` leaves them as the environment configured them."""
+    if n is None:
+        yield
+        return
+    import numpy  # noqa: F401  - BLAS must be loaded for threadpoolctl to find and limit it
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=n):
+        yield
+
+
+def animate(console: "Console") -> bool:
+    """Live displays (progress bars) only on a real terminal, and not with NO_COLOR set."""
+    return console.is_terminal and not console.is_dumb_terminal and not os.environ.get("NO_COLOR")
 
 
 class _TrainDisplay:
@@ -139,7 +177,7 @@ class _TrainDisplay:
             f"run {run_id}: {cfg.name}, layers {cfg.layer_dims}, "
             f"{ds.X_train.shape[1]} train / {n_test} examples, {cfg.dtype}"
         )
-        if self.console.is_terminal:
+        if animate(self.console):
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
@@ -216,6 +254,7 @@ def train(
     runs_dir: RunsDirOption = None,
     json_: JsonOption = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors (stdout still gets the run id).")] = False,
+    threads: ThreadsOption = None,
 ) -> None:
     """Train a network from a config; print the run id (or --json) on stdout."""
     from nnctl.config import load_config
@@ -225,9 +264,10 @@ def train(
     cfg = load_config(config, set_ or [])
     display = _TrainDisplay(quiet)
     try:
-        outcome = train_run(
-            cfg, runs_dir or default_runs_dir(), on_start=display.start, on_iteration=display.iteration
-        )
+        with limit_threads(threads):
+            outcome = train_run(
+                cfg, runs_dir or default_runs_dir(), on_start=display.start, on_iteration=display.iteration
+            )
     finally:
         display.stop()
     display.summary(outcome)
@@ -321,6 +361,293 @@ def _gradcheck_verdict(report: Any) -> str:
     shown = "; ".join(parts)
     return (f"FAILED (tolerance {report.tol:g}, eps {report.eps:g}): {shown}; "
             f"{n_failed} of {scope} failed")
+# --------------------------------------------------------------------------- config
+
+config_app = typer.Typer(
+    help="Show the resolved config, or check config files.", no_args_is_help=True, rich_markup_mode=None
+)
+app.add_typer(config_app, name="config")
+
+NoDataOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-data",
+        help="Do not load the dataset: skip the data checks and leave layer_dims[0] as written (e.g. auto).",
+    ),
+]
+
+
+@config_app.command("show")
+@handle_errors
+def config_show(
+    config: Annotated[Path, typer.Argument(help="YAML config file.", show_default=False)],
+    set_: SetOption = None,
+    no_data: NoDataOption = False,
+) -> None:
+    """Print the fully resolved config as YAML: exactly what train would save in config.yaml."""
+    from nnctl.config import dump_config, load_config
+
+    cfg = load_config(config, set_ or [])
+    if not no_data:
+        from nnctl.train import bind_dataset
+
+        cfg, _ = bind_dataset(cfg)
+    sys.stdout.write(dump_config(cfg))
+
+
+@config_app.command("check")
+@handle_errors
+def config_check(
+    configs: Annotated[list[Path], typer.Argument(help="YAML config files.", show_default=False)],
+    set_: SetOption = None,
+    no_data: NoDataOption = False,
+) -> None:
+    """Validate config files (and their data): "ok FILE" on stdout or one error line on stderr
+    per file; exit 0 if all are valid, else 2."""
+    from nnctl.config import load_config
+    from nnctl.errors import NnctlError
+
+    bad = 0
+    for path in configs:
+        try:
+            cfg = load_config(path, set_ or [])
+            if not no_data:
+                from nnctl.train import bind_dataset
+
+                bind_dataset(cfg)
+        except NnctlError as exc:
+            bad += 1
+            # Data errors name the data file; say which config led there.
+            message = str(exc)
+            print_error(message if message.startswith(str(path)) else f"{path}: {message}")
+            continue
+        print(f"ok {path}", flush=True)
+    if bad:
+        raise typer.Exit(EXIT_USAGE)
+
+
+# --------------------------------------------------------------------------- runs
+
+runs_app = typer.Typer(
+    help="List, show, compare and remove runs.", no_args_is_help=True, rich_markup_mode=None
+)
+app.add_typer(runs_app, name="runs")
+
+RunsArg = Annotated[
+    list[str],
+    typer.Argument(help="Runs: a run directory, a run id, a unique id prefix, or 'latest'.", show_default=False),
+]
+RunArg = Annotated[
+    str,
+    typer.Argument(help="A run directory, a run id, a unique id prefix, or 'latest'.", show_default=False),
+]
+
+
+def _find_runs(specs: list[str], runs_dir: Optional[Path]) -> list[Path]:
+    from nnctl.runs import default_runs_dir, find_run
+
+    return [find_run(spec, runs_dir or default_runs_dir()) for spec in specs]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def _local_time(iso: Optional[str]) -> str:
+    """summary.json stores UTC; tables show the reader's local time."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    except (TypeError, ValueError):
+        return iso or "-"
+
+
+def _table_console() -> "Console":
+    console = out_console()
+    if not console.is_terminal:
+        # Piped output keeps whole rows on one line instead of folding at 80 columns.
+        console.width = 250
+    return console
+
+
+@runs_app.command("list")
+@handle_errors
+def runs_list(
+    sort: Annotated[
+        Optional[str],
+        typer.Option("--sort", metavar="KEY", help="Sort by a column or config key; -KEY for descending, e.g. --sort -test_accuracy."),
+    ] = None,
+    filter_: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--filter",
+            metavar="KEY=VALUE",
+            help="Keep runs where KEY (a column or config key) matches; also !=, <, <=, >, >=; "
+            "string values may be shell patterns (name='lr-*'). Repeatable (all must match).",
+        ),
+    ] = None,
+    limit: Annotated[
+        Optional[int],
+        typer.Option("--limit", min=1, metavar="N", help="Show only N runs: the first N after --sort, else the N newest."),
+    ] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print a JSON list of runs on stdout.")] = False,
+    runs_dir: RunsDirOption = None,
+) -> None:
+    """One row per run: id, name, status, created, learning rate, iterations, final cost,
+    train and test accuracy (oldest first unless --sort)."""
+    from nnctl.runs import default_runs_dir
+    from nnctl.runtable import filter_runs, list_runs, sort_runs
+
+    where = runs_dir or default_runs_dir()
+    infos, warnings = list_runs(where)
+    for w in warnings:
+        err_console().print(f"warning: skipping {w}")
+    infos = filter_runs(infos, filter_ or [])
+    if sort:
+        infos = sort_runs(infos, sort)
+        if limit:
+            infos = infos[:limit]
+    elif limit:
+        infos = infos[-limit:]
+    if json_:
+        print_json([{**i.row, "run_dir": str(i.run_dir)} for i in infos])
+        return
+    if not infos:
+        err_console().print(f"no runs in {where}" + (" match the filters" if filter_ else ""))
+        return
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False)
+    headers = ["id", "name", "status", "created", "lr", "iterations", "final cost", "train acc", "test acc"]
+    for h in headers:
+        table.add_column(h, no_wrap=True, justify="right" if h not in ("id", "name", "status", "created") else "left")
+    for i in infos:
+        r = i.row
+        its = _cell(r["iterations_done"])
+        if r["iterations_done"] != r["iterations"]:
+            its = f"{its}/{_cell(r['iterations'])}"
+        created = _local_time(r["created"])
+        table.add_row(
+            r["id"], _cell(r["name"]), _cell(r["status"]), created, _cell(r["learning_rate"]), its,
+            fmt(r["final_cost"]), fmt(r["train_accuracy"], 4), fmt(r["test_accuracy"], 4),
+        )
+    _table_console().print(table)
+
+
+@runs_app.command("show")
+@handle_errors
+def runs_show(
+    run: RunArg,
+    json_: Annotated[bool, typer.Option("--json", help="Print config, summary and history as one JSON object.")] = False,
+    runs_dir: RunsDirOption = None,
+) -> None:
+    """A run's resolved config, its summary, and its cost curve drawn in the terminal."""
+    from nnctl.runtable import read_history, read_run
+    from nnctl.textplot import curve_lines
+
+    (run_dir,) = _find_runs([run], runs_dir)
+    info = read_run(run_dir)
+    its, costs = read_history(run_dir)
+    config_text = (run_dir / "config.yaml").read_text() if (run_dir / "config.yaml").is_file() else ""
+    if json_:
+        import yaml
+
+        print_json({
+            "run_dir": str(run_dir),
+            "config": yaml.safe_load(config_text) if config_text else None,
+            "summary": info.summary,
+            "history": {"iteration": its, "cost": costs},
+        })
+        return
+    from rich.table import Table
+
+    console = _table_console()
+    console.print(f"run {info.row['id']}  ({run_dir})")
+    console.print("\nconfig.yaml")
+    console.print(config_text.rstrip() or "(missing)", markup=False)
+    console.print("\nsummary.json")
+    shown = {k: v for k, v in info.summary.items()
+             if k not in ("layer_dims", "activations", "loss", "dtype", "run_id", "name")}
+    width = max(map(len, shown), default=0)  # the rest is already in config.yaml or the header
+    for k, v in shown.items():
+        value = json.dumps(v) if isinstance(v, (dict, list)) else ("-" if v is None else str(v))
+        console.print(f"{k:<{width}}  {value}", markup=False)
+    console.print("\ncost")
+    for line in curve_lines(its, costs, width=min(60, max(10, console.width - 14))):
+        console.print(line, markup=False, highlight=False)
+
+
+@runs_app.command("compare")
+@handle_errors
+def runs_compare(
+    runs: RunsArg,
+    json_: Annotated[bool, typer.Option("--json", help="Print the comparison as one JSON object.")] = False,
+    runs_dir: RunsDirOption = None,
+) -> None:
+    """Metrics of two or more runs side by side, and only the config keys that differ."""
+    from nnctl.errors import UsageError
+    from nnctl.runtable import compare_runs, read_run
+
+    if len(runs) < 2:
+        raise UsageError("runs compare needs at least two runs (use 'nnctl runs show RUN' for one)")
+    cmp = compare_runs([read_run(d) for d in _find_runs(runs, runs_dir)])
+    if json_:
+        print_json({
+            "runs": cmp.ids,
+            "names": cmp.names,
+            "metrics": dict(cmp.metrics),
+            "config_differences": dict(cmp.differing),
+        })
+        return
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False)
+    table.add_column("")
+    for rid, name in zip(cmp.ids, cmp.names):
+        table.add_column(f"{rid}\n{name}", no_wrap=True, justify="right")
+    for k, values in cmp.metrics:
+        table.add_row(k, *(_cell(v) for v in values))
+    table.add_row()
+    differing = [(k, v) for k, v in cmp.differing if k != "name"]  # names head the columns
+    for k, values in differing:
+        table.add_row(k, *(_cell(v) for v in values))
+    if not differing:
+        table.add_row("(config)", *(["identical"] * len(cmp.ids)))
+    _table_console().print(table)
+
+
+@runs_app.command("rm")
+@handle_errors
+def runs_rm(
+    runs: RunsArg,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking.")] = False,
+    runs_dir: RunsDirOption = None,
+) -> None:
+    """Delete run directories (asks first unless --yes); prints the deleted run ids."""
+    from nnctl.runtable import check_removable, remove_run
+
+    dirs = list(dict.fromkeys(_find_runs(runs, runs_dir)))
+    summaries = [check_removable(d) for d in dirs]
+    if not yes:
+        console = err_console()
+        for d, s in zip(dirs, summaries):
+            console.print(f"  {d}  ({s.get('name')}, {s.get('status')})", markup=False)
+        # Not typer.confirm: it writes a stray space to stdout, which belongs to results.
+        console.print(f"Delete {len(dirs)} run(s)? [y/N] ", end="", markup=False)
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            console.print("nothing deleted")
+            raise typer.Exit(EXIT_FAILED)
+    for d in dirs:
+        remove_run(d)
+        print(d.name, flush=True)
+
+
+# --------------------------------------------------------------------------- plot
 
 
 @app.command()
@@ -366,6 +693,26 @@ def gradcheck(
         out.print(_gradcheck_verdict(report), markup=False)
     if not report.passed:
         raise typer.Exit(EXIT_FAILED)
+
+@app.command()
+@handle_errors
+def plot(
+    runs: RunsArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Image file to write (.png, .pdf or .svg).", show_default=False)],
+    log: Annotated[bool, typer.Option("--log", help="Logarithmic cost axis.")] = False,
+    title: Annotated[Optional[str], typer.Option("--title", help="Figure title [default: learning curves].", show_default=False)] = None,
+    runs_dir: RunsDirOption = None,
+) -> None:
+    """Learning curves (cost vs iteration) of several runs on one figure, labelled by run name
+    and the config keys that differ between them (needs: pip install 'nnctl[plot]')."""
+    from nnctl.plot import plot_curves
+    from nnctl.runtable import read_history, read_run, run_labels
+
+    dirs = list(dict.fromkeys(_find_runs(runs, runs_dir)))
+    infos = [read_run(d) for d in dirs]
+    curves = [(label, *read_history(d)) for label, d in zip(run_labels(infos), dirs)]
+    plot_curves(curves, output, log_scale=log, title=title)
+    print(output, flush=True)
 
 
 def main() -> None:

@@ -23,3 +23,7 @@ class TrainingFailed(NnctlError):
     """Training ran but its answer is 'failed' (e.g. the cost diverged). Exit status 1."""
 
     exit_code = 1
+
+
+class UsageError(NnctlError):
+    """A command-line option has an invalid value (e.g. an unknown column to sort by)."""

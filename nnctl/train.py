@@ -95,6 +95,15 @@ def _check_labels(cfg: Config, ds: Dataset) -> None:
         )
 
 
+def bind_dataset(cfg: Config) -> tuple[Config, Dataset]:
+    """Loads the config's data and checks the config against it (``layer_dims[0]``, classes):
+    the config exactly as training uses and saves it. Raises ConfigError or DataError."""
+    ds = load_dataset(cfg.dataset, cfg.dtype)
+    cfg = cfg.with_input_dim(ds.n_features)
+    _check_labels(cfg, ds)
+    return cfg, ds
+
+
 def train_run(
     cfg: Config,
     runs_dir: Path,
@@ -103,9 +112,7 @@ def train_run(
 ) -> RunOutcome:
     """Loads the data, trains and writes the run directory. Nothing is created on disk until
     the config and data have been validated. Raises ConfigError, DataError or RunError."""
-    ds = load_dataset(cfg.dataset, cfg.dtype)
-    cfg = cfg.with_input_dim(ds.n_features)
-    _check_labels(cfg, ds)
+    cfg, ds = bind_dataset(cfg)
 
     run_dir = runs.create_run_dir(runs_dir)
     run_id = run_dir.name

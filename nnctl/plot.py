@@ -1,0 +1,60 @@
+"""Learning curves of several runs on one figure (``nnctl plot``), drawn with matplotlib.
+
+matplotlib is the optional extra ``plot`` (``pip install 'nnctl[plot]'``); without it
+``plot_curves`` raises UsageError saying how to install it. The figure is rendered in memory
+and written atomically, so a failed plot never leaves a truncated image behind.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Sequence
+
+from nnctl import runs
+from nnctl.errors import UsageError
+
+FORMATS = ("png", "pdf", "svg")
+INSTALL_HINT = "pip install 'nnctl[plot]'  (or: pip install matplotlib)"
+
+
+def plot_curves(
+    curves: Sequence[tuple[str, Sequence[int], Sequence[float]]],
+    out: Path,
+    log_scale: bool = False,
+    title: str | None = None,
+) -> None:
+    """Writes one figure with a cost-vs-iteration line per (label, iterations, costs)."""
+    fmt = out.suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise UsageError(
+            f"-o {out}: unknown image format {out.suffix or '(none)'!r}; use a file ending in "
+            + ", ".join(f".{f}" for f in FORMATS)
+        )
+    if not out.parent.is_dir():
+        raise UsageError(f"-o {out}: directory {out.parent} does not exist")
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only: never open a window or need a display
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise UsageError(f"nnctl plot needs matplotlib, which is not installed; install it with: {INSTALL_HINT}") from None
+
+    fig, ax = plt.subplots(figsize=(8, 5), dpi=100)
+    try:
+        for label, its, costs in curves:
+            ax.plot(its, costs, label=label, linewidth=1.5)
+        if log_scale:
+            ax.set_yscale("log")
+        ax.set_xlabel("iteration")
+        ax.set_ylabel("cost" + (" (log scale)" if log_scale else ""))
+        ax.set_title(title or "learning curves")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize="small")
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format=fmt)
+    finally:
+        plt.close(fig)
+    runs.atomic_write(out, buf.getvalue())

@@ -1,0 +1,254 @@
+"""Runs as rows: listing, sorting, filtering, comparing and removing run directories.
+
+A row is a flat dict of one run's headline facts (``ROW_KEYS``), read from ``summary.json``
+and ``config.yaml``; the run's resolved config is kept beside it, flattened to dotted keys
+(``dataset.test_fraction``), so filters and comparisons can name any config key too.
+"""
+
+from __future__ import annotations
+
+import csv
+import fnmatch
+import operator
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from nnctl import runs
+from nnctl.errors import ConfigError, RunError, UsageError
+
+ROW_KEYS = (
+    "id", "name", "status", "created", "learning_rate", "iterations", "iterations_done",
+    "final_cost", "train_accuracy", "test_accuracy", "seconds",
+)
+"""The columns of ``nnctl runs list`` (JSON rows also carry ``run_dir``)."""
+
+METRIC_KEYS = ("status", "iterations_done", "final_cost", "train_accuracy", "test_accuracy", "seconds")
+"""What ``runs compare`` puts side by side."""
+
+
+@dataclass
+class RunInfo:
+    run_dir: Path
+    row: dict[str, Any]
+    config: dict[str, Any] = field(default_factory=dict)  # flattened, dotted keys
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{'dataset': {'m': 400}} -> {'dataset.m': 400}; lists stay values."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def read_run(run_dir: Path) -> RunInfo:
+    """One run as a row. A damaged summary.json raises RunError; a config.yaml that no longer
+    loads (e.g. written by another nnctl version) leaves the config-derived fields empty."""
+    from nnctl.config import load_config
+
+    s = runs.read_summary(run_dir)
+    config: dict[str, Any] = {}
+    try:
+        config = flatten(load_config(run_dir / "config.yaml").to_dict())
+    except ConfigError:
+        pass
+    row = {
+        "id": s.get("run_id", run_dir.name),
+        "name": s.get("name"),
+        "status": s.get("status"),
+        "created": s.get("created"),
+        "learning_rate": config.get("learning_rate"),
+        "iterations": s.get("iterations", config.get("iterations")),
+        "iterations_done": s.get("iterations_done"),
+        "final_cost": s.get("final_cost"),
+        "train_accuracy": s.get("train_accuracy"),
+        "test_accuracy": s.get("test_accuracy"),
+        "seconds": s.get("seconds"),
+    }
+    return RunInfo(run_dir, row, config, s)
+
+
+def list_runs(runs_dir: Path) -> tuple[list[RunInfo], list[str]]:
+    """Every run under ``runs_dir``, oldest first, and one warning per run that could not be
+    read (the listing goes on without it)."""
+    infos, warnings = [], []
+    for d in runs.iter_run_dirs(runs_dir):
+        try:
+            infos.append(read_run(d))
+        except RunError as exc:
+            warnings.append(str(exc))
+    return infos, warnings
+
+
+def _field(info: RunInfo, key: str) -> Any:
+    return info.row[key] if key in info.row else info.config.get(key)
+
+
+def _known_keys(infos: list[RunInfo]) -> list[str]:
+    keys = list(ROW_KEYS)
+    for info in infos:
+        keys += [k for k in info.config if k not in keys]
+    return keys
+
+
+def _check_key(key: str, infos: list[RunInfo], option: str) -> None:
+    import difflib
+
+    valid = _known_keys(infos)
+    if key not in valid:
+        close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise UsageError(f"{option} {key}: unknown column{hint}; valid: {', '.join(valid)}")
+
+
+def sort_runs(infos: list[RunInfo], spec: str) -> list[RunInfo]:
+    """Sorts by a column or config key; ``-key`` for descending. Runs without a value for the
+    key (e.g. no test set) go last in both directions."""
+    descending = spec.startswith("-")
+    key = spec.lstrip("-+")
+    _check_key(key, infos, "--sort")
+    have = [i for i in infos if _field(i, key) is not None]
+    missing = [i for i in infos if _field(i, key) is None]
+
+    def sort_key(info: RunInfo) -> tuple:
+        v = _field(info, key)
+        # Mixed types (a number in one run, a string in another) still sort: numbers first.
+        return (0, v, "") if isinstance(v, (int, float)) else (1, 0, str(v))
+
+    return sorted(have, key=sort_key, reverse=descending) + missing
+
+
+_FILTER = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(!=|>=|<=|=|>|<)(.*)$")
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "=": operator.eq, "!=": operator.ne, ">": operator.gt, ">=": operator.ge,
+    "<": operator.lt, "<=": operator.le,
+}
+
+
+def _matches(value: Any, op: str, wanted: Any) -> bool:
+    if op in ("=", "!="):
+        if isinstance(wanted, str) and value is not None:
+            # Strings match as shell patterns, so --filter 'name=lr-*' works.
+            hit = fnmatch.fnmatchcase(str(value), wanted)
+        else:
+            hit = value == wanted
+        return hit if op == "=" else not hit
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return _OPS[op](value, wanted)
+
+
+def filter_runs(infos: list[RunInfo], specs: list[str]) -> list[RunInfo]:
+    """Keeps the runs matching every ``KEY<op>VALUE`` (op: = != < <= > >=). VALUE is read as
+    YAML (``0.1`` is a number, ``complete`` a string); ``=`` on strings takes shell patterns."""
+    from nnctl.config import parse_yaml
+
+    out = infos
+    for spec in specs:
+        m = _FILTER.match(spec)
+        if not m:
+            raise UsageError(
+                f"--filter {spec!r}: expected KEY=VALUE (or !=, <, <=, >, >=), "
+                "e.g. --filter status=complete or --filter test_accuracy>=0.9"
+            )
+        key, op, text = m.group(1), m.group(2), m.group(3).strip()
+        _check_key(key, infos, "--filter")
+        try:
+            wanted = parse_yaml(text, f"--filter {spec}") if text else None
+        except ConfigError:
+            wanted = text
+        if op not in ("=", "!=") and not isinstance(wanted, (int, float)):
+            raise UsageError(f"--filter {spec!r}: {op} needs a number, got {text!r}")
+        out = [i for i in out if _matches(_field(i, key), op, wanted)]
+    return out
+
+
+def read_history(run_dir: Path) -> tuple[list[int], list[float]]:
+    """history.csv as (iterations, costs); empty lists for a run that has none yet."""
+    path = run_dir / "history.csv"
+    try:
+        with path.open(newline="") as f:
+            rows = list(csv.DictReader(f))
+    except FileNotFoundError:
+        return [], []
+    except OSError as exc:
+        raise RunError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        return [int(r["iteration"]) for r in rows], [float(r["cost"]) for r in rows]
+    except (KeyError, TypeError, ValueError):
+        raise RunError(f"{path}: damaged (expected columns iteration,cost)") from None
+
+
+@dataclass
+class Comparison:
+    ids: list[str]
+    names: list[str]
+    metrics: list[tuple[str, list[Any]]]
+    differing: list[tuple[str, list[Any]]]  # config keys whose values are not all equal
+
+
+def compare_runs(infos: list[RunInfo]) -> Comparison:
+    """Metrics side by side, and only the config keys whose values differ between the runs
+    (a key missing from some run counts as differing)."""
+    keys: list[str] = []
+    for info in infos:
+        keys += [k for k in info.config if k not in keys]
+    differing = []
+    for k in keys:
+        values = [info.config.get(k) for info in infos]
+        if any(v != values[0] for v in values[1:]):
+            differing.append((k, values))
+    metrics = [(k, [info.row.get(k) for info in infos]) for k in METRIC_KEYS]
+    return Comparison(
+        [i.row["id"] for i in infos], [i.row["name"] for i in infos], metrics, differing
+    )
+
+
+def run_labels(infos: list[RunInfo]) -> list[str]:
+    """Legend labels: the run name plus the config keys that differ between the runs, e.g.
+    ``moons learning_rate=0.1``; the run id is added when labels would still collide."""
+    cmp = compare_runs(infos)
+    labels = []
+    for j, info in enumerate(infos):
+        parts = [str(info.row["name"])]
+        parts += [f"{k}={_short(v[j])}" for k, v in cmp.differing if k != "name"]
+        labels.append(" ".join(parts))
+    if len(set(labels)) < len(labels):
+        labels = [f"{lab} ({info.row['id']})" for lab, info in zip(labels, infos)]
+    return labels
+
+
+def _short(value: Any) -> str:
+    return "-" if value is None else (f"{value:g}" if isinstance(value, float) else str(value))
+
+
+def check_removable(run_dir: Path) -> dict[str, Any]:
+    """Refuses anything but a run directory: summary.json must parse and name this directory
+    as its run, so ``rm`` cannot delete an unrelated folder that happens to hold a JSON file."""
+    if run_dir.is_symlink() or not run_dir.is_dir():
+        raise RunError(f"{run_dir}: not a run directory (refusing to delete)")
+    s = runs.read_summary(run_dir)
+    if not isinstance(s, dict) or s.get("run_id") != run_dir.resolve().name:
+        raise RunError(
+            f"{run_dir}: summary.json does not name this directory as its run; not a run "
+            "directory (refusing to delete)"
+        )
+    return s
+
+
+def remove_run(run_dir: Path) -> None:
+    """Deletes a run directory. summary.json goes first: that one unlink makes the directory
+    stop being a run, so an interrupted delete never leaves a half-deleted "run" in listings."""
+    check_removable(run_dir)
+    try:
+        (run_dir / "summary.json").unlink()
+        shutil.rmtree(run_dir)
+    except OSError as exc:
+        raise RunError(f"{run_dir}: cannot delete: {exc.strerror or exc}") from None
