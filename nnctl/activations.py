@@ -80,11 +80,38 @@ def linear_backward(dA: np.ndarray, A: np.ndarray) -> np.ndarray:
     return dA
 
 
+def softmax(Z: np.ndarray) -> np.ndarray:
+    """exp(Z) / sum(exp(Z)) down each column. Z: (K, m) -> A: (K, m), columns summing to 1.
+
+    The column maximum is subtracted first: softmax is unchanged by a shift, and exp then never
+    overflows (logits of 1000 give a finite, exact answer instead of inf / inf = nan).
+    """
+    E = np.exp(Z - Z.max(axis=0, keepdims=True))
+    E /= E.sum(axis=0, keepdims=True)
+    return E
+
+
+def softmax_backward(dA: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """dZ = A * (dA - sum(dA * A, axis=0)): the softmax Jacobian applied to each column.
+
+    This is the true backward for any upstream dA. Training never calls it for the output
+    layer: categorical cross-entropy's gradient is fused with softmax (dZ = A - Y, see
+    ``losses``), which is cheaper and exact; this entry exists so the table stays complete
+    and gradient checks can test it on its own.
+    """
+    dA -= np.sum(dA * A, axis=0, keepdims=True)
+    dA *= A
+    return dA
+
+
 ACTIVATIONS: dict[str, Activation] = {
     "relu": Activation(relu, relu_backward),
     "leaky_relu": Activation(leaky_relu, leaky_relu_backward),
     "tanh": Activation(tanh, tanh_backward),
     "sigmoid": Activation(sigmoid, sigmoid_backward),
     "linear": Activation(linear, linear_backward),
+    "softmax": Activation(softmax, softmax_backward),
 }
-"""Hidden-layer activations. Output layers pair an activation with a loss (see ``losses``)."""
+"""Every activation a layer can use. An output layer pairs its activation with a loss (see
+``losses``): sigmoid with binary cross-entropy, softmax with categorical cross-entropy, linear
+with mean squared error."""
