@@ -75,8 +75,13 @@ def categorical_cross_entropy_grad(AL: np.ndarray, Y: np.ndarray) -> np.ndarray:
 
 
 def mean_squared_error(ZL: np.ndarray, AL: np.ndarray, Y: np.ndarray) -> float:
-    """mean((AL - Y)^2) over all n_L * m entries: exactly the MSE that evaluation reports."""
-    return float(np.mean((AL - Y) ** 2))
+    """mean((AL - Y)^2) over all n_L * m entries: exactly the MSE that evaluation reports.
+
+    A diverging network's outputs square to inf; that is the answer (the loop stops on it),
+    so numpy's overflow warning is silenced.
+    """
+    with np.errstate(over="ignore"):
+        return float(np.mean((AL - Y) ** 2))
 
 
 def mean_squared_error_grad(AL: np.ndarray, Y: np.ndarray) -> np.ndarray:
