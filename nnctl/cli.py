@@ -280,6 +280,8 @@ def train(
         raise fail(f"training diverged: {s['message']}", EXIT_FAILED)
     if outcome.status == "interrupted":
         err_console().print(f"{s['message']}; run marked interrupted")
+        if (outcome.run_dir / "checkpoint.npz").is_file():
+            err_console().print(f"continue from its last checkpoint with: nnctl train --resume {outcome.run_id}")
         raise typer.Exit(EXIT_INTERRUPTED)
 
 

@@ -356,7 +356,7 @@ def _train_into(
             message=result.message or None,
             iterations_done=len(result.costs),
             epochs_done=result.epochs,
-            seconds=round(result.seconds, 4),
+            seconds=round(result.seconds + (summary.get("seconds") or 0), 4),  # + earlier segments
             final_cost=result.costs[-1] if result.costs else None,
             train_accuracy=None,
             test_accuracy=None,
