@@ -287,6 +287,11 @@ def resume_run(
     summary = runs.read_summary(run_dir)
     if summary.get("status") == "complete":
         raise RunError(f"{run_dir}: the run is already complete; there is nothing to resume")
+    if summary.get("status") == "diverged":
+        raise RunError(
+            f"{run_dir}: the run diverged ({summary.get('message')}); resuming would diverge again "
+            "at the same step, so start a new run with a smaller learning_rate"
+        )
     cfg, ds = prepare(load_config(run_dir / "config.yaml"))
     def identity(sources: list[dict]) -> list[dict]:  # the file contents, not where they are now
         return [{k: v for k, v in src.items() if k != "path"} for src in sources]

@@ -119,3 +119,21 @@ def test_damaged_checkpoint_is_one_line(cli, runs_dir, tmp_path) -> None:
     r = cli("train", "--resume", str(broken.run_dir))
     assert r.exit_code == 2 and "damaged or unreadable checkpoint" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_resume_refuses_a_diverged_run(cli, runs_dir, tmp_path) -> None:
+    cfg = write_config(tmp_path / "d.yaml", """\
+dataset: {synthetic: sine, m: 100, seed: 1}
+layer_dims: [auto, 8, 1]
+activations: [relu, linear]
+learning_rate: 50
+iterations: 500
+checkpoint_every: 1
+""")
+    r = cli("train", cfg, "--quiet")
+    assert r.exit_code == 1
+    run_id = r.stdout.strip()
+    assert (runs_dir / run_id / CHECKPOINT_FILE).is_file()
+    r = cli("train", "--resume", run_id)
+    assert r.exit_code == 2
+    assert "resuming would diverge again at the same step" in r.stderr
