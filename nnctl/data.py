@@ -142,14 +142,34 @@ def read_h5(path: Path) -> RawSplit:
     return RawSplit(x, y, classes, path, xs[0], ys[0])
 
 
-def _validate_split(raw: RawSplit) -> np.ndarray:
-    """Checks one file's arrays; returns the labels as int64 (m,)."""
-    x, y, where = raw.x, raw.y, raw.path
+def _check_x(raw: RawSplit) -> None:
+    x, where = raw.x, raw.path
     if x.dtype.kind not in "uif" or x.ndim < 2:
         raise DataError(f"{where}: {raw.x_key}: expected a numeric array (m, ...), got {x.dtype} {x.shape}")
     if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
         bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
         raise DataError(f"{where}: {raw.x_key}: {bad} NaN or infinite value(s); clean the data first")
+
+
+def _validate_targets(raw: RawSplit) -> np.ndarray:
+    """Checks one file's arrays for regression; returns the targets as float64 (n_out, m).
+    The ``*_y`` array holds one row per example: (m,) for one output, (m, n_out) for several."""
+    _check_x(raw)
+    y, where, m = np.asarray(raw.y), raw.path, raw.x.shape[0]
+    if y.dtype.kind not in "uif" or y.ndim not in (1, 2) or y.shape[0] != m:
+        raise DataError(
+            f"{where}: {raw.y_key}: expected real-valued targets of shape ({m},) or ({m}, n_outputs) "
+            f"for the {m} examples of {raw.x_key}, got {y.dtype} {y.shape}"
+        )
+    if not np.all(np.isfinite(y)):
+        raise DataError(f"{where}: {raw.y_key}: NaN or infinite targets; clean the data first")
+    return y.reshape(m, -1).T.astype(np.float64)
+
+
+def _validate_split(raw: RawSplit) -> np.ndarray:
+    """Checks one file's arrays; returns the labels as int64 (m,)."""
+    x, y, where = raw.x, raw.y, raw.path
+    _check_x(raw)
     y = np.asarray(y)
     if y.ndim == 2 and 1 in y.shape:
         y = y.reshape(-1)
@@ -158,7 +178,8 @@ def _validate_split(raw: RawSplit) -> np.ndarray:
     if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
         raise DataError(f"{where}: {raw.y_key}: NaN or infinite labels")
     if y.dtype.kind not in "uifb" or (y.dtype.kind == "f" and not np.all(y == np.round(y))):
-        raise DataError(f"{where}: {raw.y_key}: labels must be whole class numbers, got {y.dtype}")
+        raise DataError(f"{where}: {raw.y_key}: labels must be whole class numbers, got {y.dtype} "
+                        "(for real-valued targets use a linear output, loss mean_squared_error)")
     if x.shape[0] != y.shape[0]:
         raise DataError(
             f"{where}: {raw.x_key} has {x.shape[0]} examples but {raw.y_key} has {y.shape[0]} labels"
@@ -186,7 +207,7 @@ def prepare_x(x: np.ndarray, divide_by: float, dtype: np.dtype | type) -> np.nda
     return np.ascontiguousarray(flat, dtype=dtype)
 
 
-def _load_files(spec: dict[str, Any], dtype: type) -> Dataset:
+def _load_files(spec: dict[str, Any], dtype: type, task: str = "classification") -> Dataset:
     sources = []
     splits = {}
     for role in ("train", "val", "test"):
@@ -194,7 +215,7 @@ def _load_files(spec: dict[str, Any], dtype: type) -> Dataset:
             continue
         path = resolve_path(spec[role])
         raw = read_h5(path)
-        y = _validate_split(raw)
+        y = _validate_targets(raw) if task == "regression" else _validate_split(raw)
         splits[role] = (raw, y)
         sources.append({"role": role, "path": str(path.resolve()), "sha256": sha256_of(path)})
     train_raw, y_train = splits["train"]
@@ -202,6 +223,12 @@ def _load_files(spec: dict[str, Any], dtype: type) -> Dataset:
     is_image = x0.ndim in (3, 4)
     divide_by = 255.0 if x0.dtype == np.uint8 else 1.0
     classes = train_raw.classes or ["0", "1"]
+    if task == "regression":
+        classes = []
+
+    def as_Y(y: np.ndarray) -> np.ndarray:
+        return y.astype(dtype) if task == "regression" else y.reshape(1, -1)
+
     prepared: dict[str, tuple[np.ndarray | None, np.ndarray | None]] = {}
     for role in ("val", "test"):
         prepared[role] = (None, None)
@@ -217,11 +244,14 @@ def _load_files(spec: dict[str, Any], dtype: type) -> Dataset:
             raise DataError(
                 f"{test_raw.path}: list_classes {test_raw.classes} differs from the training file's {classes}"
             )
-        prepared[role] = (prepare_x(test_raw.x, divide_by, dtype), y_test.reshape(1, -1))
+        if task == "regression" and y_test.shape[0] != y_train.shape[0]:
+            raise DataError(f"{test_raw.path}: {test_raw.y_key} has {y_test.shape[0]} target value(s) "
+                            f"per example but the training file has {y_train.shape[0]}")
+        prepared[role] = (prepare_x(test_raw.x, divide_by, dtype), as_Y(y_test))
     X_test, Y_test = prepared["test"]
     return Dataset(
         X_train=prepare_x(x0, divide_by, dtype),
-        Y_train=y_train.reshape(1, -1),
+        Y_train=as_Y(y_train),
         X_test=X_test,
         Y_test=Y_test,
         classes=classes,
@@ -231,6 +261,7 @@ def _load_files(spec: dict[str, Any], dtype: type) -> Dataset:
         sources=sources,
         X_val=prepared["val"][0],
         Y_val=prepared["val"][1],
+        task=task,
     )
 
 
@@ -353,9 +384,13 @@ def _load_synthetic(spec: dict[str, Any], dtype: type) -> Dataset:
     )
 
 
-def load_dataset(spec: dict[str, Any], dtype: str = "float64") -> Dataset:
-    """The resolved ``dataset`` mapping of a config -> Dataset. Raises DataError."""
+def load_dataset(spec: dict[str, Any], dtype: str = "float64", task: str = "classification") -> Dataset:
+    """The resolved ``dataset`` mapping of a config -> Dataset. Raises DataError.
+
+    ``task`` says how to read a file's ``*_y`` array: class labels ("classification") or
+    real-valued targets ("regression", for a linear output). A synthetic generator has its own.
+    """
     np_dtype = np.dtype(dtype).type
     if "synthetic" in spec:
         return _load_synthetic(spec, np_dtype)
-    return _load_files(spec, np_dtype)
+    return _load_files(spec, np_dtype, task)

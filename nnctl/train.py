@@ -226,7 +226,9 @@ def _check_labels(cfg: Config, ds: Dataset) -> None:
 
 def prepare(cfg: Config) -> tuple[Config, Dataset]:
     """Loads and checks the data for a config, binds the input size, holds out validation."""
-    ds = load_dataset(cfg.dataset, cfg.dtype)
+    from nnctl.losses import LOSSES
+
+    ds = load_dataset(cfg.dataset, cfg.dtype, LOSSES[cfg.loss].task)
     cfg = cfg.with_input_dim(ds.n_features)
     _check_labels(cfg, ds)
     if cfg.validation_fraction > 0:

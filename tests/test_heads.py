@@ -207,3 +207,41 @@ def test_loss_that_does_not_fit_the_output_is_refused(cli, tmp_path) -> None:
     r = cli("train", cfg)
     assert r.exit_code == 2
     assert "loss: mean_squared_error needs a linear output layer, but the output activation is softmax" in r.stderr
+
+
+def write_h5(path: Path, x: np.ndarray, y: np.ndarray) -> Path:
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        f["set_x"] = x
+        f["set_y"] = y
+    return path
+
+
+def test_regression_targets_from_hdf5_files(cli, runs_dir, tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 3))
+    y = np.c_[x @ [1.0, -2.0, 0.5], x[:, 0] - x[:, 2]]  # two linear targets: (m, 2)
+    write_h5(tmp_path / "tr.h5", x[:100], y[:100])
+    write_h5(tmp_path / "te.h5", x[100:], y[100:])
+    cfg = write_config(tmp_path / "r.yaml", """\
+dataset: {train: tr.h5, test: te.h5}
+layer_dims: [auto, 2]
+activations: [linear]
+init: xavier
+learning_rate: 0.1
+iterations: 300
+""")
+    r = cli("train", cfg, "--quiet", "--json")
+    assert r.exit_code == 0, r.stderr
+    s = json.loads((Path(json.loads(r.stdout)["run_dir"]) / "summary.json").read_text())
+    assert s["preprocessing"]["task"] == "regression" and s["preprocessing"]["classes"] == []
+    # a single linear layer can represent these targets exactly
+    assert s["test_mse"] < 1e-6 and s["test_r2"] > 0.999999
+    # the same file read as class labels is refused with a pointer to the linear output
+    bad = write_config(tmp_path / "b.yaml", "dataset: {train: tr.h5}\nlayer_dims: [auto, 1]\n"
+                       "activations: [sigmoid]\nlearning_rate: 0.1\niterations: 3\n")
+    write_h5(tmp_path / "tr.h5", x[:100], y[:100, 0])
+    r = cli("train", bad)
+    assert r.exit_code == 2
+    assert "tr.h5: set_y: labels must be whole class numbers, got float64 (for real-valued targets use a linear output" in r.stderr
