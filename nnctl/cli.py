@@ -126,6 +126,7 @@ class _TrainDisplay:
         self.task = None
         self.print_every = 100
         self.total = 0
+        self.first = True
 
     def start(self, run_id: str, run_dir: Path, cfg: Any, ds: Any) -> None:
         from nnctl.train import total_iterations
@@ -167,7 +168,8 @@ class _TrainDisplay:
         if self.quiet:
             return
         last = i == self.total - 1
-        if i % self.print_every == 0 or last:
+        first, self.first = self.first, False  # a resumed run shows where it picked up
+        if i % self.print_every == 0 or last or first:
             line = f"Cost after iteration {i}: {cost:.6f}"
             (self.progress.console if self.progress else self.console).print(line)
         if self.progress is not None and (i % 10 == 0 or last):

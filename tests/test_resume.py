@@ -67,7 +67,8 @@ def test_interrupted_and_resumed_run_is_bit_identical(cli, runs_dir, tmp_path) -
     assert r.exit_code == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["run_id"] == broken.run_id and out["status"] == "complete"
-    assert "Cost after iteration 0:" not in r.stderr  # continued, not restarted
+    assert "Cost after iteration 20:" in r.stderr  # continued from the checkpoint after step 20
+    assert "Cost after iteration 0:" not in r.stderr
     p_whole, h_whole = files(whole)
     p_resumed, h_resumed = files(broken.run_dir)
     assert sorted(p_whole) == sorted(p_resumed)
