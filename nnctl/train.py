@@ -89,7 +89,7 @@ def fit(
     bs = m if cfg.batch_size is None else min(cfg.batch_size, m)
     total = total_iterations(cfg, m)
     s = state or TrainState.start(cfg)
-    status, message = "complete", ""
+    status, message, stopped_early = "complete", "", False
     start = time.perf_counter()
     try:
         while s.iteration < total:
@@ -125,7 +125,7 @@ def fit(
             if on_iteration is not None:
                 on_iteration(i, cost)
             if stop:
-                st = s.stopper
+                stopped_early, st = True, s.stopper
                 message = (f"early stopping after epoch {s.epoch - 1}: no validation loss improvement "
                            f"for {st.patience} epoch(s); kept epoch {st.best_epoch} "
                            f"(validation loss {st.best_loss:.6g})")
@@ -140,7 +140,7 @@ def fit(
     if s.stopper is not None and s.stopper.best_params is not None and status == "complete":
         params, best_epoch = s.stopper.best_params, s.stopper.best_epoch
     return TrainResult(params, s.costs, status, time.perf_counter() - start, message, s.epoch,
-                       s.val_rows, best_epoch, stopped_early=bool(message) and status == "complete")
+                       s.val_rows, best_epoch, stopped_early)
 
 
 def _validate(s: TrainState, X_val: np.ndarray, T_val: np.ndarray, Y_val: np.ndarray,

@@ -146,3 +146,13 @@ def test_iterations_may_stop_inside_an_epoch(monkeypatch) -> None:
     Y = (np.arange(10) % 2).reshape(1, 10)
     batches = record_batches(monkeypatch, make_cfg(iterations=4, batch_size=4), X, Y)
     assert [b.shape[1] for b in batches] == [4, 4, 2, 4]
+
+
+def test_the_loop_steps_with_the_decayed_rate_of_each_epoch(monkeypatch) -> None:
+    rates = []
+    monkeypatch.setattr(GradientDescent, "step", lambda self, p, dWs, dbs, lr: rates.append(lr))
+    X = np.arange(20, dtype=float).reshape(2, 10)
+    Y = (np.arange(10) % 2).reshape(1, 10)
+    cfg = make_cfg(epochs=5, batch_size=5, lr_decay={"rate": 1.0, "interval": 2})
+    train_mod.fit(cfg, X, Y)
+    assert rates == [0.1] * 4 + [0.05] * 4 + [0.1 / 3] * 2  # two batches per epoch
