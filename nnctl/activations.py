@@ -22,6 +22,7 @@ class Activation:
 
     forward: Callable[[np.ndarray], np.ndarray]
     backward: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    hidden: bool = True  # usable in a hidden layer (softmax is an output activation only)
 
 
 def relu(Z: np.ndarray) -> np.ndarray:
@@ -80,11 +81,45 @@ def linear_backward(dA: np.ndarray, A: np.ndarray) -> np.ndarray:
     return dA
 
 
+def softmax(Z: np.ndarray) -> np.ndarray:
+    """exp(Z) / sum(exp(Z)) down each column. Z: (K, m) -> A: (K, m), columns summing to 1.
+
+    The column maximum is subtracted first: softmax is unchanged by a shift, and exp then never
+    overflows (logits of 1000 give a finite, exact answer instead of inf / inf = nan).
+    """
+    E = np.exp(Z - Z.max(axis=0, keepdims=True))
+    E /= E.sum(axis=0, keepdims=True)
+    return E
+
+
+def softmax_backward(dA: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """dZ = A * (dA - sum(dA * A, axis=0)): the softmax Jacobian applied to each column.
+
+    This is the true backward for any upstream dA. Training never calls it for the output
+    layer: categorical cross-entropy's gradient is fused with softmax (dZ = A - Y, see
+    ``losses``), which is cheaper and exact; this entry exists so the table stays complete
+    and gradient checks can test it on its own.
+    """
+    dA -= np.sum(dA * A, axis=0, keepdims=True)
+    dA *= A
+    return dA
+
+
 ACTIVATIONS: dict[str, Activation] = {
     "relu": Activation(relu, relu_backward),
     "leaky_relu": Activation(leaky_relu, leaky_relu_backward),
     "tanh": Activation(tanh, tanh_backward),
     "sigmoid": Activation(sigmoid, sigmoid_backward),
     "linear": Activation(linear, linear_backward),
+    # Output only: a softmax hidden layer squeezes its units onto a simplex, which only slows
+    # learning, and its tiny first-layer gradients are below what a gradient check can resolve.
+    "softmax": Activation(softmax, softmax_backward, hidden=False),
 }
-"""Hidden-layer activations. Output layers pair an activation with a loss (see ``losses``)."""
+"""Every activation a layer can use. An output layer pairs its activation with a loss (see
+``losses``): sigmoid with binary cross-entropy, softmax with categorical cross-entropy, linear
+with mean squared error."""
+
+
+def hidden_activation_names() -> list[str]:
+    """Names usable in hidden layers."""
+    return [name for name, act in ACTIVATIONS.items() if act.hidden]

@@ -44,7 +44,8 @@ def err_console() -> "Console":
 def out_console() -> "Console":
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True)
+    # Results piped to a file or another program must not be cut at 80 columns.
+    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
@@ -167,9 +168,12 @@ class _TrainDisplay:
         self.task = None
         self.print_every = 100
         self.total = 0
+        self.first = True
 
     def start(self, run_id: str, run_dir: Path, cfg: Any, ds: Any) -> None:
-        self.print_every, self.total = cfg.print_every, cfg.iterations
+        from nnctl.train import total_iterations
+
+        self.print_every, self.total = cfg.print_every, total_iterations(cfg, ds.X_train.shape[1])
         if self.quiet:
             return
         n_test = "no test set" if ds.X_test is None else f"{ds.X_test.shape[1]} test"
@@ -199,14 +203,15 @@ class _TrainDisplay:
                 console=self.console,
                 transient=True,
             )
-            self.task = self.progress.add_task("train", total=cfg.iterations, cost="-", speed="-")
+            self.task = self.progress.add_task("train", total=self.total, cost="-", speed="-")
             self.progress.start()
 
     def iteration(self, i: int, cost: float) -> None:
         if self.quiet:
             return
         last = i == self.total - 1
-        if i % self.print_every == 0 or last:
+        first, self.first = self.first, False  # a resumed run shows where it picked up
+        if i % self.print_every == 0 or last or first:
             line = f"Cost after iteration {i}: {cost:.6f}"
             (self.progress.console if self.progress else self.console).print(line)
         if self.progress is not None and (i % 10 == 0 or last):
@@ -231,10 +236,14 @@ class _TrainDisplay:
         rows = [
             ("status", s["status"]),
             ("final cost", fmt(s.get("final_cost"))),
-            ("train accuracy", fmt(s.get("train_accuracy"))),
-            ("test accuracy", fmt(s.get("test_accuracy"))),
+            *([] if "train_mse" in s else [
+                ("train accuracy", fmt(s.get("train_accuracy"))),
+                ("test accuracy", fmt(s.get("test_accuracy"))),
+            ]),
+            *_extra_rows(s),
             ("iterations", f"{s.get('iterations_done')} of {s['iterations']}"),
             ("time", f"{s.get('seconds', 0):.2f} s"),
+            *([("note", s["message"])] if s["status"] == "complete" and s.get("message") else []),
             ("run directory", str(outcome.run_dir)),
         ]
         if not self.console.is_terminal:
@@ -246,28 +255,58 @@ class _TrainDisplay:
         self.console.print(table)
 
 
+# Summary lines beyond accuracy, shown when the run has them (regression, validation).
+_EXTRA_ROWS = (
+    ("train_mse", "train MSE"), ("train_r2", "train R²"), ("test_mse", "test MSE"),
+    ("test_r2", "test R²"), ("val_loss", "validation loss"), ("val_accuracy", "validation accuracy"),
+    ("val_r2", "validation R²"), ("best_epoch", "best epoch"),
+)
+
+
+def _extra_rows(s: dict) -> list[tuple[str, str]]:
+    rows = []
+    for key, label in _EXTRA_ROWS:
+        if s.get(key) is not None:
+            rows.append((label, str(s[key]) if isinstance(s[key], int) else fmt(s[key])))
+    return rows
+
+
 @app.command()
 @handle_errors
 def train(
-    config: Annotated[Path, typer.Argument(help="YAML config file.", show_default=False)],
+    config: Annotated[
+        Optional[Path], typer.Argument(help="YAML config file (omit with --resume).", show_default=False)
+    ] = None,
     set_: SetOption = None,
     runs_dir: RunsDirOption = None,
     json_: JsonOption = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors (stdout still gets the run id).")] = False,
     threads: ThreadsOption = None,
+    resume: Annotated[
+        Optional[str],
+        typer.Option("--resume", metavar="RUN", help="Continue an interrupted run (path, id, prefix or 'latest') "
+                     "from its last checkpoint, with its own config."),
+    ] = None,
 ) -> None:
     """Train a network from a config; print the run id (or --json) on stdout."""
     from nnctl.config import load_config
-    from nnctl.runs import default_runs_dir
-    from nnctl.train import train_run
+    from nnctl.runs import default_runs_dir, find_run
+    from nnctl.train import resume_run, train_run
 
-    cfg = load_config(config, set_ or [])
     display = _TrainDisplay(quiet)
+    if resume is not None:
+        if config is not None or set_:
+            raise fail("--resume continues a run with its own saved config; give no CONFIG and no --set")
+        run_dir = find_run(resume, runs_dir or default_runs_dir())
+        start = functools.partial(resume_run, run_dir)
+    elif config is None:
+        raise fail("missing CONFIG: give a YAML config file, or --resume RUN")
+    else:
+        cfg = load_config(config, set_ or [])
+        start = functools.partial(train_run, cfg, runs_dir or default_runs_dir())
     try:
         with limit_threads(threads):
-            outcome = train_run(
-                cfg, runs_dir or default_runs_dir(), on_start=display.start, on_iteration=display.iteration
-            )
+            outcome = start(on_start=display.start, on_iteration=display.iteration)
     finally:
         display.stop()
     display.summary(outcome)
@@ -283,6 +322,7 @@ def train(
             "test_accuracy": s.get("test_accuracy"),
             "iterations": s.get("iterations_done"),
             "seconds": s.get("seconds"),
+            **{k: s[k] for k, _ in _EXTRA_ROWS if s.get(k) is not None},
         })
     else:
         print(outcome.run_id, flush=True)
@@ -290,6 +330,8 @@ def train(
         raise fail(f"training diverged: {s['message']}", EXIT_FAILED)
     if outcome.status == "interrupted":
         err_console().print(f"{s['message']}; run marked interrupted")
+        if (outcome.run_dir / "checkpoint.npz").is_file():
+            err_console().print(f"continue from its last checkpoint with: nnctl train --resume {outcome.run_id}")
         raise typer.Exit(EXIT_INTERRUPTED)
 
 

@@ -189,6 +189,12 @@ def _init_names() -> list[str]:
     return list(INITIALIZERS)
 
 
+def _optimizer_names() -> list[str]:
+    from nnctl.optimizers import OPTIMIZERS
+
+    return list(OPTIMIZERS)
+
+
 def _synthetic_names() -> list[str]:
     from nnctl.data import SYNTHETIC
 
@@ -245,6 +251,87 @@ def activations(value: Any) -> list[str] | dict[str, str]:
     return out_list
 
 
+def optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``check``, or null for 'not set'."""
+
+    def check_optional(value: Any) -> Any:
+        return None if value is None else check(value)
+
+    return check_optional
+
+
+def keep_probability(value: Any) -> float:
+    v = float(_number(value))
+    if not 0 < v <= 1:
+        raise _Invalid(f"a keep probability must be in (0, 1] (1 keeps every unit), got {v}")
+    return v
+
+
+def dropout(value: Any) -> float | list[float] | None:
+    """One keep probability for every hidden layer, or a list with one per hidden layer."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        out = []
+        for i, v in enumerate(value):
+            try:
+                out.append(keep_probability(v))
+            except _Invalid as exc:
+                raise _Invalid(f"entry {i}: {exc}") from None
+        return out
+    try:
+        return keep_probability(value)
+    except _Invalid as exc:
+        raise _Invalid(f"{exc}; or give a list with one keep probability per hidden layer") from None
+
+
+def _sub_mapping(value: Any, keys: dict[str, tuple[Callable[[Any], Any], Any]], example: str) -> dict:
+    """A small nested mapping: known keys only, each checked; REQUIRED ones must be present."""
+    if not isinstance(value, dict):
+        raise _Invalid(f"expected a mapping like {example}, got {describe(value)}")
+    unknown = [k for k in value if k not in keys]
+    if unknown:
+        raise _Invalid(f"unknown key {unknown[0]!r}; valid keys: {', '.join(keys)}")
+    out = {}
+    for k, (check, default) in keys.items():
+        if k not in value:
+            if default is REQUIRED:
+                raise _Invalid(f"missing key {k!r} (e.g. {example})")
+            out[k] = default
+            continue
+        try:
+            out[k] = check(value[k])
+        except _Invalid as exc:
+            raise _Invalid(f"{k}: {exc}") from None
+    return out
+
+
+def lr_decay(value: Any) -> dict | None:
+    """``{rate: r, interval: n}``, or a bare rate (interval 1): lr = lr0 / (1 + r floor(epoch / n))."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        try:
+            return {"rate": non_negative_number(value), "interval": 1}
+        except _Invalid:
+            raise _Invalid(f"expected a decay rate like 0.1 or {{rate: 0.1, interval: 10}}, got {describe(value)}") from None
+    return _sub_mapping(value, {"rate": (non_negative_number, REQUIRED), "interval": (positive_int, 1)},
+                        "{rate: 0.1, interval: 10}")
+
+
+def early_stopping(value: Any) -> dict | None:
+    if value is None:
+        return None
+    return _sub_mapping(value, {"patience": (positive_int, REQUIRED), "min_delta": (non_negative_number, 0.0)},
+                        "{patience: 10, min_delta: 0.0001}")
+
+
+# Hyperparameters of one optimizer only: null unless that optimizer is chosen, then the default.
+OPTIMIZER_HYPERPARAMETERS: dict[str, dict[str, float]] = {
+    "momentum": {"beta": 0.9},
+    "adam": {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
+}
+
 # --------------------------------------------------------------------------- the key tables
 
 REQUIRED = object()
@@ -259,6 +346,7 @@ class Key:
 
 DATASET_FILE_KEYS: dict[str, Key] = {
     "train": Key(string, doc="training file (course HDF5: *_x, *_y, list_classes)"),
+    "val": Key(string, None, "validation file, same format (optional; or validation_fraction)"),
     "test": Key(string, None, "test file, same format (optional)"),
 }
 
@@ -279,11 +367,24 @@ CONFIG_KEYS: dict[str, Key] = {
     "activations": Key(activations, doc="one activation per layer, or {hidden: ..., output: ...}"),
     "loss": Key(choice(_loss_names), None, "loss (default: follows from the output activation)"),
     "learning_rate": Key(positive_number, doc="gradient descent step size"),
-    "iterations": Key(positive_int, doc="number of full-batch gradient steps"),
+    "iterations": Key(optional(positive_int), None, "number of gradient steps (or epochs)"),
     "init": Key(choice(_init_names), "scaled", "weight initializer"),
-    "seed": Key(seed_int, 1, "seed of the weight initialization"),
+    "seed": Key(seed_int, 1, "seed of the weight initialization, shuffling, dropout, hold-out"),
     "print_every": Key(positive_int, 100, "iterations between cost lines"),
     "dtype": Key(choice(["float64", "float32"]), "float64", "floating point precision"),
+    "epochs": Key(optional(positive_int), None, "passes over the training set (or iterations)"),
+    "batch_size": Key(optional(positive_int), None, "examples per gradient step (null: all)"),
+    "optimizer": Key(choice(_optimizer_names), "gd", "update rule"),
+    "beta": Key(optional(fraction(0.0, 1.0)), None, "momentum's decay (default 0.9)"),
+    "beta1": Key(optional(fraction(0.0, 1.0)), None, "adam's first-moment decay (default 0.9)"),
+    "beta2": Key(optional(fraction(0.0, 1.0)), None, "adam's second-moment decay (default 0.999)"),
+    "epsilon": Key(optional(positive_number), None, "adam's denominator guard (default 1e-8)"),
+    "lr_decay": Key(lr_decay, None, "learning-rate decay {rate, interval} per epoch"),
+    "l2": Key(non_negative_number, 0.0, "L2 regularization strength lambda"),
+    "dropout": Key(dropout, None, "keep probability per hidden layer (null: no dropout)"),
+    "validation_fraction": Key(fraction(0.0, 1.0), 0.0, "share of training examples held out"),
+    "early_stopping": Key(early_stopping, None, "{patience, min_delta} on validation loss"),
+    "checkpoint_every": Key(optional(positive_int), None, "iterations between checkpoints"),
 }
 
 
@@ -302,6 +403,19 @@ class Config:
     seed: int
     print_every: int
     dtype: str
+    epochs: int | None = None
+    batch_size: int | None = None
+    optimizer: str = "gd"
+    beta: float | None = None
+    beta1: float | None = None
+    beta2: float | None = None
+    epsilon: float | None = None
+    lr_decay: dict | None = None
+    l2: float = 0.0
+    dropout: list[float] | None = None  # one keep probability per hidden layer
+    validation_fraction: float = 0.0
+    early_stopping: dict | None = None
+    checkpoint_every: int | None = None
     source: str = field(default="<config>", compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -329,11 +443,12 @@ def _check_mapping(raw: dict, keys: dict[str, Key], where: str, source: str) -> 
         k = unknown[0]
         hint = _did_you_mean(str(k), list(keys))
         raise ConfigError(
-            f"{source}: unknown key {where}{k!r}{hint}; valid keys: {', '.join(keys)}"
+            f"{source}: unknown key '{where}{k}'{hint}; valid keys: {', '.join(keys)}"
         )
     out = {}
     for k, spec in keys.items():
-        if k not in raw:
+        if k not in raw or (raw[k] is None and spec.default is None):
+            # an optional key given as null means "the default", as config.yaml writes it
             if spec.default is REQUIRED:
                 raise ConfigError(f"{source}: missing required key {where}{k}")
             out[k] = spec.default
@@ -389,6 +504,15 @@ def resolve(raw: Any, source: str, default_name: str = "run") -> Config:
         if n_layers > 1 and "hidden" not in acts:
             raise ConfigError(f"{source}: activations: 'hidden' is needed for {n_layers - 1} hidden layer(s)")
         acts = [acts.get("hidden")] * (n_layers - 1) + [acts["output"]]
+    from nnctl.activations import hidden_activation_names
+
+    hidden_ok = hidden_activation_names()
+    for i, name in enumerate(acts[:-1]):
+        if name not in hidden_ok:
+            raise ConfigError(
+                f"{source}: activations: entry {i}: {name} is an output activation only; "
+                f"hidden layers can use {', '.join(hidden_ok)}"
+            )
     if len(acts) != n_layers:
         raise ConfigError(
             f"{source}: activations has {len(acts)} entries but layer_dims {dims} describes "
@@ -412,9 +536,50 @@ def resolve(raw: Any, source: str, default_name: str = "run") -> Config:
             f"{source}: layer_dims: a sigmoid output (binary classification) has 1 unit, "
             f"got {dims[-1]}"
         )
+    if output == "softmax" and dims[-1] < 2:
+        raise ConfigError(
+            f"{source}: layer_dims: a softmax output has one unit per class (at least 2), "
+            f"got {dims[-1]}; use a sigmoid output for a single unit"
+        )
     d["activations"] = acts
     d["name"] = d["name"] or default_name
+    _check_training_keys(d, source)
     return Config(**d, source=source)
+
+
+def _check_training_keys(d: dict, source: str) -> None:
+    """Cross-checks of the optimisation, regularization and validation keys; fills ``d`` in."""
+    if (d["iterations"] is None) == (d["epochs"] is None):
+        both = "both are set" if d["iterations"] is not None else "neither is set"
+        raise ConfigError(f"{source}: give exactly one of iterations (gradient steps) or epochs "
+                          f"(passes over the training set); {both}")
+    for opt, params in OPTIMIZER_HYPERPARAMETERS.items():
+        for key, default in params.items():
+            if d["optimizer"] == opt:
+                d[key] = default if d[key] is None else d[key]
+            elif d[key] is not None:
+                raise ConfigError(f"{source}: {key}: only used by optimizer {opt}, "
+                                  f"but optimizer is {d['optimizer']}; remove it or set optimizer: {opt}")
+    n_hidden = len(d["layer_dims"]) - 2
+    keep = d["dropout"]
+    if isinstance(keep, float):
+        keep = [keep] * n_hidden
+    if keep is not None:
+        if n_hidden == 0:
+            raise ConfigError(f"{source}: dropout: the network has no hidden layer to drop units from")
+        if len(keep) != n_hidden:
+            raise ConfigError(f"{source}: dropout: got {len(keep)} keep probabilities but the network "
+                              f"has {n_hidden} hidden layer(s); give one per hidden layer or a single number")
+        if all(k == 1.0 for k in keep):
+            keep = None  # keeping every unit is no dropout; don't draw masks for nothing
+    d["dropout"] = keep
+    has_val_file = bool(d["dataset"].get("val"))
+    if has_val_file and d["validation_fraction"] > 0:
+        raise ConfigError(f"{source}: validation_fraction: the dataset already has a val file "
+                          f"({d['dataset']['val']}); use one or the other")
+    if d["early_stopping"] is not None and not (has_val_file or d["validation_fraction"] > 0):
+        raise ConfigError(f"{source}: early_stopping: needs a validation set; set validation_fraction "
+                          "(e.g. 0.2) or dataset.val")
 
 
 def apply_overrides(raw: Any, overrides: list[str], source: str) -> Any:

@@ -22,7 +22,9 @@ DATA_DIR_ENV = "NNCTL_DATA_DIR"
 
 @dataclass
 class Dataset:
-    """X_*: (n_x, m) in the run's dtype; Y_*: (1, m) integer class labels (0 .. K-1)."""
+    """X_*: (n_x, m) in the run's dtype; Y_*: (1, m) integer class labels (0 .. K-1) when
+    ``task`` is "classification", (n_out, m) real targets in the run's dtype for "regression".
+    X_val/Y_val: a validation set (from ``dataset.val`` or held out of the training set)."""
 
     X_train: np.ndarray
     Y_train: np.ndarray
@@ -33,13 +35,20 @@ class Dataset:
     divide_by: float  # raw values are divided by this (255 for uint8 images, else 1)
     kind: str  # "image" or "features"
     sources: list[dict[str, Any]] = field(default_factory=list)
+    task: str = "classification"
+    X_val: np.ndarray | None = None
+    Y_val: np.ndarray | None = None
 
     @property
     def n_features(self) -> int:
         return int(self.X_train.shape[0])
 
     def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """(X, Y) of 'train' or 'test'."""
+        """(X, Y) of 'train', 'val' or 'test'."""
+        if name == "val":
+            if self.X_val is None:
+                raise DataError("this dataset has no validation set")
+            return self.X_val, self.Y_val  # type: ignore[return-value]
         if name == "test":
             if self.X_test is None:
                 raise DataError("this dataset has no test set")
@@ -54,6 +63,7 @@ class Dataset:
             "divide_by": self.divide_by,
             "color_mode": _color_mode(self.input_shape) if self.kind == "image" else None,
             "classes": self.classes,
+            "task": self.task,
         }
 
 
@@ -132,14 +142,34 @@ def read_h5(path: Path) -> RawSplit:
     return RawSplit(x, y, classes, path, xs[0], ys[0])
 
 
-def _validate_split(raw: RawSplit) -> np.ndarray:
-    """Checks one file's arrays; returns the labels as int64 (m,)."""
-    x, y, where = raw.x, raw.y, raw.path
+def _check_x(raw: RawSplit) -> None:
+    x, where = raw.x, raw.path
     if x.dtype.kind not in "uif" or x.ndim < 2:
         raise DataError(f"{where}: {raw.x_key}: expected a numeric array (m, ...), got {x.dtype} {x.shape}")
     if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
         bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
         raise DataError(f"{where}: {raw.x_key}: {bad} NaN or infinite value(s); clean the data first")
+
+
+def _validate_targets(raw: RawSplit) -> np.ndarray:
+    """Checks one file's arrays for regression; returns the targets as float64 (n_out, m).
+    The ``*_y`` array holds one row per example: (m,) for one output, (m, n_out) for several."""
+    _check_x(raw)
+    y, where, m = np.asarray(raw.y), raw.path, raw.x.shape[0]
+    if y.dtype.kind not in "uif" or y.ndim not in (1, 2) or y.shape[0] != m:
+        raise DataError(
+            f"{where}: {raw.y_key}: expected real-valued targets of shape ({m},) or ({m}, n_outputs) "
+            f"for the {m} examples of {raw.x_key}, got {y.dtype} {y.shape}"
+        )
+    if not np.all(np.isfinite(y)):
+        raise DataError(f"{where}: {raw.y_key}: NaN or infinite targets; clean the data first")
+    return y.reshape(m, -1).T.astype(np.float64)
+
+
+def _validate_split(raw: RawSplit) -> np.ndarray:
+    """Checks one file's arrays; returns the labels as int64 (m,)."""
+    x, y, where = raw.x, raw.y, raw.path
+    _check_x(raw)
     y = np.asarray(y)
     if y.ndim == 2 and 1 in y.shape:
         y = y.reshape(-1)
@@ -148,7 +178,8 @@ def _validate_split(raw: RawSplit) -> np.ndarray:
     if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
         raise DataError(f"{where}: {raw.y_key}: NaN or infinite labels")
     if y.dtype.kind not in "uifb" or (y.dtype.kind == "f" and not np.all(y == np.round(y))):
-        raise DataError(f"{where}: {raw.y_key}: labels must be whole class numbers, got {y.dtype}")
+        raise DataError(f"{where}: {raw.y_key}: labels must be whole class numbers, got {y.dtype} "
+                        "(for real-valued targets use a linear output, loss mean_squared_error)")
     if x.shape[0] != y.shape[0]:
         raise DataError(
             f"{where}: {raw.x_key} has {x.shape[0]} examples but {raw.y_key} has {y.shape[0]} labels"
@@ -176,15 +207,15 @@ def prepare_x(x: np.ndarray, divide_by: float, dtype: np.dtype | type) -> np.nda
     return np.ascontiguousarray(flat, dtype=dtype)
 
 
-def _load_files(spec: dict[str, Any], dtype: type) -> Dataset:
+def _load_files(spec: dict[str, Any], dtype: type, task: str = "classification") -> Dataset:
     sources = []
     splits = {}
-    for role in ("train", "test"):
+    for role in ("train", "val", "test"):
         if not spec.get(role):
             continue
         path = resolve_path(spec[role])
         raw = read_h5(path)
-        y = _validate_split(raw)
+        y = _validate_targets(raw) if task == "regression" else _validate_split(raw)
         splits[role] = (raw, y)
         sources.append({"role": role, "path": str(path.resolve()), "sha256": sha256_of(path)})
     train_raw, y_train = splits["train"]
@@ -192,9 +223,18 @@ def _load_files(spec: dict[str, Any], dtype: type) -> Dataset:
     is_image = x0.ndim in (3, 4)
     divide_by = 255.0 if x0.dtype == np.uint8 else 1.0
     classes = train_raw.classes or ["0", "1"]
-    X_test = Y_test = None
-    if "test" in splits:
-        test_raw, y_test = splits["test"]
+    if task == "regression":
+        classes = []
+
+    def as_Y(y: np.ndarray) -> np.ndarray:
+        return y.astype(dtype) if task == "regression" else y.reshape(1, -1)
+
+    prepared: dict[str, tuple[np.ndarray | None, np.ndarray | None]] = {}
+    for role in ("val", "test"):
+        prepared[role] = (None, None)
+        if role not in splits:
+            continue
+        test_raw, y_test = splits[role]
         if test_raw.x.shape[1:] != x0.shape[1:]:
             raise DataError(
                 f"{test_raw.path}: {test_raw.x_key} examples have shape {test_raw.x.shape[1:]} "
@@ -204,11 +244,14 @@ def _load_files(spec: dict[str, Any], dtype: type) -> Dataset:
             raise DataError(
                 f"{test_raw.path}: list_classes {test_raw.classes} differs from the training file's {classes}"
             )
-        X_test = prepare_x(test_raw.x, divide_by, dtype)
-        Y_test = y_test.reshape(1, -1)
+        if task == "regression" and y_test.shape[0] != y_train.shape[0]:
+            raise DataError(f"{test_raw.path}: {test_raw.y_key} has {y_test.shape[0]} target value(s) "
+                            f"per example but the training file has {y_train.shape[0]}")
+        prepared[role] = (prepare_x(test_raw.x, divide_by, dtype), as_Y(y_test))
+    X_test, Y_test = prepared["test"]
     return Dataset(
         X_train=prepare_x(x0, divide_by, dtype),
-        Y_train=y_train.reshape(1, -1),
+        Y_train=as_Y(y_train),
         X_test=X_test,
         Y_test=Y_test,
         classes=classes,
@@ -216,6 +259,9 @@ def _load_files(spec: dict[str, Any], dtype: type) -> Dataset:
         divide_by=divide_by,
         kind="image" if is_image else "features",
         sources=sources,
+        X_val=prepared["val"][0],
+        Y_val=prepared["val"][1],
+        task=task,
     )
 
 
@@ -265,17 +311,43 @@ def circles(m: int, noise: float, rng: np.random.RandomState) -> tuple[np.ndarra
     return X.T, y
 
 
+def spiral(m: int, noise: float, rng: np.random.RandomState) -> tuple[np.ndarray, np.ndarray]:
+    """Three interleaved spiral arms, one class each (CS231n's spiral): X (2, m), y (m,).
+
+    Arm j's points run out from the centre at radius r in [0, 1] and angle 4(r + j) plus
+    gaussian noise; no straight line separates the arms.
+    """
+    K = 3
+    sizes = [m // K + (1 if j < m % K else 0) for j in range(K)]
+    X, y = [], []
+    for j, n in enumerate(sizes):
+        r = np.linspace(0.0, 1.0, n)
+        t = np.linspace(j * 4.0, (j + 1) * 4.0, n) + rng.randn(n) * noise
+        X.append(np.c_[r * np.sin(t), r * np.cos(t)])
+        y.append(np.full(n, j, dtype=np.int64))
+    return np.vstack(X).T, np.concatenate(y)
+
+
+def sine(m: int, noise: float, rng: np.random.RandomState) -> tuple[np.ndarray, np.ndarray]:
+    """Regression: x uniform in [-pi, pi], target sin(x) + gaussian noise. X (1, m), y (1, m)."""
+    x = rng.uniform(-np.pi, np.pi, m)
+    return x.reshape(1, -1), (np.sin(x) + rng.randn(m) * noise).reshape(1, -1)
+
+
 @dataclass(frozen=True)
 class Synthetic:
     generate: Callable[[int, float, np.random.RandomState], tuple[np.ndarray, np.ndarray]]
     noise: float  # default noise scale
-    classes: tuple[str, ...]
+    classes: tuple[str, ...]  # empty for a regression generator
+    task: str = "classification"  # or "regression": generate returns real targets (n_out, m)
 
 
 SYNTHETIC: dict[str, Synthetic] = {
     "planar": Synthetic(planar, 0.2, ("red", "blue")),
     "moons": Synthetic(moons, 0.2, ("upper", "lower")),
     "circles": Synthetic(circles, 0.1, ("outer", "inner")),
+    "spiral": Synthetic(spiral, 0.2, ("arm0", "arm1", "arm2")),
+    "sine": Synthetic(sine, 0.1, (), task="regression"),
 }
 
 
@@ -289,7 +361,7 @@ def _load_synthetic(spec: dict[str, Any], dtype: type) -> Dataset:
     if n_test and m - n_test < 1:
         raise DataError(f"dataset: test_fraction {spec['test_fraction']} leaves no training examples")
     X = X.astype(dtype)
-    Y = y.reshape(1, -1)
+    Y = y.astype(dtype) if gen.task == "regression" else y.reshape(1, -1)
     if n_test:
         # drawn after the points, so the points themselves don't depend on test_fraction
         perm = rng.permutation(m)
@@ -308,12 +380,17 @@ def _load_synthetic(spec: dict[str, Any], dtype: type) -> Dataset:
         kind="features",
         sources=[{"role": "train+test", "synthetic": spec["synthetic"], "m": m, "seed": spec["seed"],
                   "noise": noise, "test_fraction": spec["test_fraction"]}],
+        task=gen.task,
     )
 
 
-def load_dataset(spec: dict[str, Any], dtype: str = "float64") -> Dataset:
-    """The resolved ``dataset`` mapping of a config -> Dataset. Raises DataError."""
+def load_dataset(spec: dict[str, Any], dtype: str = "float64", task: str = "classification") -> Dataset:
+    """The resolved ``dataset`` mapping of a config -> Dataset. Raises DataError.
+
+    ``task`` says how to read a file's ``*_y`` array: class labels ("classification") or
+    real-valued targets ("regression", for a linear output). A synthetic generator has its own.
+    """
     np_dtype = np.dtype(dtype).type
     if "synthetic" in spec:
         return _load_synthetic(spec, np_dtype)
-    return _load_files(spec, np_dtype)
+    return _load_files(spec, np_dtype, task)

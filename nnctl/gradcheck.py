@@ -21,6 +21,8 @@ The default suite is built from the tables (``ACTIVATIONS``, ``LOSSES``, ``TARGE
 
 from __future__ import annotations
 
+import dataclasses
+
 import inspect
 import itertools
 from dataclasses import dataclass, field
@@ -52,6 +54,10 @@ class Targets:
 TARGETS: dict[str, Targets] = {
     # 0/1 labels, as the sigmoid + cross-entropy head is trained on.
     "binary_cross_entropy": Targets(1, lambda rng, n, m: rng.integers(0, 2, size=(n, m)).astype(np.float64)),
+    # one-hot columns of random classes, as the softmax head is trained on.
+    "categorical_cross_entropy": Targets(3, lambda rng, n, m: np.eye(n)[:, rng.integers(0, n, size=m)]),
+    # real-valued targets with two outputs, so the multi-output sum is exercised too.
+    "mean_squared_error": Targets(2, lambda rng, n, m: rng.standard_normal((n, m))),
 }
 """One entry per loss in ``losses.LOSSES``; a loss without one stops the suite with a ConfigError."""
 
@@ -63,11 +69,13 @@ class Keyword:
     check_value: the value the suite passes (None: leave it at its default).
     penalty(value, params, m) -> float: what the keyword adds to the cost (None: nothing).
     random: the keyword switches on randomness (dropout); the check always leaves it off.
+    config_key: the config key that turns it on, when its name differs.
     """
 
     check_value: Any = None
     penalty: Callable[[Any, model.Params, int], float] | None = None
     random: bool = False
+    config_key: str | None = None  # the config key that sets it, when not the same name
 
 
 def l2_penalty(lambd: float, params: model.Params, m: int) -> float:
@@ -77,7 +85,7 @@ def l2_penalty(lambd: float, params: model.Params, m: int) -> float:
 
 KEYWORDS: dict[str, Keyword] = {
     "l2": Keyword(check_value=0.7, penalty=l2_penalty),
-    "dropout": Keyword(random=True),
+    "masks": Keyword(random=True, config_key="dropout"),
 }
 """Known keyword arguments of ``cost_and_gradients``, matched by name against its signature
 (and against config keys of the same name when checking a config or run)."""
@@ -179,12 +187,25 @@ def _finite(x: float | None) -> float | None:
     return x if x is not None and np.isfinite(x) else None
 
 
-def relative_error(g: np.ndarray | float, h: np.ndarray | float) -> float:
-    """‖g − h‖ / (‖g‖ + ‖h‖); 0 when g and h are both exactly zero."""
+def relative_error(g: np.ndarray | float, h: np.ndarray | float, floor: float = 0.0) -> float:
+    """‖g − h‖ / max(‖g‖ + ‖h‖, floor); 0 when g and h are both exactly zero."""
     g, h = np.atleast_1d(np.asarray(g, dtype=np.float64)), np.atleast_1d(np.asarray(h, dtype=np.float64))
     num = float(np.linalg.norm(g - h))
-    den = float(np.linalg.norm(g) + np.linalg.norm(h))
+    den = max(float(np.linalg.norm(g) + np.linalg.norm(h)), floor)
     return 0.0 if num == 0.0 else num / den
+
+
+# Rounding noise of one central difference: J is computed with an absolute error of a few ulps
+# of |J|, so (J+ − J−)/2ε carries about ROUNDING_ULPS·u·|J|/ε of noise, whatever the gradient.
+# For an array whose gradient is itself that small (deep saturated networks), the relative error
+# measures only that noise; the denominator is therefore floored at noise/tol, so a difference
+# at the noise level passes while any larger one is judged relatively as usual.
+ROUNDING_ULPS = 8.0
+
+
+def noise_floor(J: float, eps: float, tol: float, k: int = 1) -> float:
+    """The denominator floor for k compared central differences of a cost J."""
+    return float(np.sqrt(max(k, 1)) * ROUNDING_ULPS * np.finfo(np.float64).eps * max(abs(J), 1e-300) / eps / tol)
 
 
 def overall_error(checks: list[ArrayCheck]) -> float:
@@ -294,7 +315,7 @@ def _check_case(case: Case, eps: float, tol: float, max_coords: int, rng: np.ran
             g_list.append(G.flat[i])
             h_list.append(h)
         g, h = np.array(g_list), np.array(h_list)
-        coord_err = relative_error(g, h) if g.size else 0.0
+        coord_err = relative_error(g, h, noise_floor(J0, eps, tol, g.size)) if g.size else 0.0
 
         direction_err = None
         g_norm = np.linalg.norm(G)
@@ -308,7 +329,7 @@ def _check_case(case: Case, eps: float, tol: float, max_coords: int, rng: np.ran
                 v /= np.linalg.norm(v)
             hv = central(P, lambda a, d: np.add(a, d * v, out=a))
             if hv is not None:
-                direction_err = relative_error(float(np.sum(G * v)), hv)
+                direction_err = relative_error(float(np.sum(G * v)), hv, noise_floor(J0, eps, tol))
                 break
         if not g.size and direction_err is None:
             report.notices.append(
@@ -356,10 +377,10 @@ def _random_off_notice(report: Report, names: list[str]) -> None:
 
 
 def _suite_cases(rng: np.random.Generator, report: Report) -> list[Case]:
-    from nnctl.activations import ACTIVATIONS
+    from nnctl.activations import hidden_activation_names
     from nnctl.losses import LOSSES
 
-    hidden_names = list(ACTIVATIONS)
+    hidden_names = hidden_activation_names()
     # Uniform hidden layers cover each activation; in the 'mixed' networks (depth 4, rotations of
     # the table) neighbouring layers differ, which catches a backward pass that applies one
     # layer's derivative to another (invisible when all hidden layers are alike).
@@ -372,7 +393,7 @@ def _suite_cases(rng: np.random.Generator, report: Report) -> list[Case]:
     known = cost_keywords()
     penalties = {n: kw.check_value for n, kw in KEYWORDS.items()
                  if n in known and kw.penalty is not None and kw.check_value is not None}
-    _random_off_notice(report, [n for n, kw in KEYWORDS.items() if n in known and kw.random])
+    _random_off_notice(report, [kw.config_key or n for n, kw in KEYWORDS.items() if n in known and kw.random])
     _unknown_keywords(report)
 
     cases = []
@@ -424,11 +445,12 @@ def _config_kwargs(cfg: Any, report: Report) -> dict[str, Any]:
     known = cost_keywords()
     kwargs, off = {}, []
     for name, kw in KEYWORDS.items():
-        value = getattr(cfg, name, None)
+        key = kw.config_key or name
+        value = getattr(cfg, key, None)
         if name not in known or value is None:
             continue
         if kw.random:
-            off.append(f"{name} ({value})")
+            off.append(f"{key} ({value})")
         else:
             kwargs[name] = value
     _random_off_notice(report, off)
@@ -472,9 +494,8 @@ def check_target(spec: str, examples: int = DEFAULT_EXAMPLES, eps: float = DEFAU
     Raises ConfigError, DataError or RunError.
     """
     from nnctl.config import load_config
-    from nnctl.data import load_dataset
     from nnctl.runs import find_run
-    from nnctl.train import _check_labels
+    from nnctl.train import bind_dataset
 
     check_settings(eps, tol, examples, max_coords)
     p = Path(spec)
@@ -484,20 +505,19 @@ def check_target(spec: str, examples: int = DEFAULT_EXAMPLES, eps: float = DEFAU
         run_dir = find_run(spec, runs_dir)
         cfg, what = load_config(run_dir / "config.yaml"), f"run {run_dir.name}"
     # Loaded directly in float64, so a float32 config's data is checked at full precision.
-    ds = load_dataset(cfg.dataset, "float64")
-    cfg = cfg.with_input_dim(ds.n_features)
-    _check_labels(cfg, ds)
+    dtype = cfg.dtype
+    cfg, ds = bind_dataset(dataclasses.replace(cfg, dtype="float64"))
     if run_dir is None:
         params = model.initialize_parameters(cfg.layer_dims, cfg.init, cfg.seed, np.float64)
     else:
         params = _load_params(run_dir, cfg.layer_dims)
     report = Report(what, eps, tol, seed)
-    if cfg.dtype != "float64":
-        report.notices.append(f"{cfg.dtype} config: parameters and data converted to float64 for the check")
+    if dtype != "float64":
+        report.notices.append(f"{dtype} config: parameters and data converted to float64 for the check")
     m = min(examples, ds.X_train.shape[1])
     X = np.ascontiguousarray(ds.X_train[:, :m])
-    Y = ds.Y_train[:, :m]
     arch = model.Architecture.build(cfg.activations, cfg.loss)
+    Y = arch.loss.targets(ds.Y_train[:, :m], cfg.layer_dims[-1], np.float64)
     name = f"{cfg.name}: {' -> '.join(cfg.activations)}/{cfg.loss}, {m} examples"
     case = Case(name, (" -> ".join(cfg.activations[:-1]), f"{cfg.activations[-1]}/{cfg.loss}"), params, X, Y, arch, _config_kwargs(cfg, report))
     check_case(case, eps, tol, max_coords, np.random.default_rng(seed), report)

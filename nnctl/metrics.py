@@ -1,6 +1,14 @@
-"""Turning network outputs into labels, and scoring them."""
+"""Turning network outputs into labels, and scoring them: accuracy, per-class precision and
+recall for K classes, MSE / MAE / R² for regression.
+
+Labels are always (1, m) int arrays; regression targets and outputs are (n_out, m) arrays.
+``LABELS`` maps each classification loss to the function that turns its output layer's
+activations into labels.
+"""
 
 from __future__ import annotations
+
+from typing import Callable
 
 import numpy as np
 
@@ -11,6 +19,68 @@ def predict_labels(AL: np.ndarray, threshold: float = 0.5) -> np.ndarray:
     return (AL > threshold).astype(np.int64)
 
 
+def argmax_labels(AL: np.ndarray) -> np.ndarray:
+    """AL: (K, m) softmax probabilities -> (1, m) int labels, the most probable class (the
+    lowest index on a tie)."""
+    return np.argmax(AL, axis=0).reshape(1, -1).astype(np.int64)
+
+
+LABELS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "binary_cross_entropy": predict_labels,
+    "categorical_cross_entropy": argmax_labels,
+}
+"""Classification loss name -> labels from the output layer's activations AL."""
+
+
 def accuracy(labels: np.ndarray, Y: np.ndarray) -> float:
     """Share of examples whose label equals Y. labels, Y: (1, m)."""
     return float(np.mean(labels == Y))
+
+
+def confusion_matrix(labels: np.ndarray, Y: np.ndarray, K: int) -> np.ndarray:
+    """(K, K) int counts: row = true class, column = predicted class. labels, Y: (1, m)."""
+    true = np.asarray(Y).reshape(-1).astype(np.int64)
+    pred = np.asarray(labels).reshape(-1).astype(np.int64)
+    return np.bincount(true * K + pred, minlength=K * K).reshape(K, K)
+
+
+def per_class_scores(labels: np.ndarray, Y: np.ndarray, K: int) -> dict[str, list]:
+    """Per-class precision, recall, F1 and support (lists of K entries).
+
+    A class never predicted has precision None (0/0 is undefined, not 0); a class absent from
+    Y has recall None; F1 is None when either is.
+    """
+    cm = confusion_matrix(labels, Y, K)
+    tp = np.diag(cm).astype(float)
+    predicted = cm.sum(axis=0)
+    support = cm.sum(axis=1)
+
+    def ratio(num: np.ndarray, den: np.ndarray) -> list:
+        return [None if d == 0 else float(n / d) for n, d in zip(num, den)]
+
+    precision, recall = ratio(tp, predicted), ratio(tp, support)
+    f1 = [
+        None if p is None or r is None else (0.0 if p + r == 0 else 2 * p * r / (p + r))
+        for p, r in zip(precision, recall)
+    ]
+    return {"precision": precision, "recall": recall, "f1": f1, "support": [int(s) for s in support]}
+
+
+def regression_scores(AL: np.ndarray, Y: np.ndarray) -> dict[str, float]:
+    """MSE, MAE and R² of outputs AL against targets Y, both (n_out, m).
+
+    MSE and MAE average over all n_out * m entries. R² is 1 - SS_res / SS_tot per output,
+    averaged over outputs (scikit-learn's 'uniform_average'); an output whose targets are all
+    equal has SS_tot = 0 and scores 1.0 if predicted exactly, else 0.0 (as scikit-learn does).
+    """
+    err = np.asarray(AL, dtype=np.float64) - np.asarray(Y, dtype=np.float64)
+    Yf = np.asarray(Y, dtype=np.float64)
+    ss_res = np.sum(err**2, axis=1)
+    ss_tot = np.sum((Yf - Yf.mean(axis=1, keepdims=True)) ** 2, axis=1)
+    safe = np.where(ss_tot > 0, ss_tot, 1.0)
+    r2 = np.where(ss_tot > 0, 1.0 - ss_res / safe, np.where(ss_res == 0, 1.0, 0.0))
+    return {
+        "mse": float(np.mean(err**2)),
+        "mae": float(np.mean(np.abs(err))),
+        "r2": float(np.mean(r2)),
+    }

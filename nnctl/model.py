@@ -113,29 +113,49 @@ def linear_backward(
 
 
 def forward(
-    params: Params, X: np.ndarray, arch: Architecture
+    params: Params, X: np.ndarray, arch: Architecture, masks: list[np.ndarray | None] | None = None
 ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """[LINEAR -> ACTIVATION] x (L-1) -> LINEAR -> OUTPUT.
 
     X: (n_x, m) -> AL: (n_L, m), ZL: (n_L, m) (the loss needs the logits), and the cache
     [X, A1, ..., A_{L-1}]: each layer's input, all the backward pass needs.
+
+    With ``masks`` (inverted dropout, see ``dropout_masks``), hidden layer l's output is
+    multiplied by masks[l-1]: (n_l, m) before it feeds layer l+1, and the cache holds
+    [X, A1 * D1, ..., A_{L-1} * D_{L-1}, A1, ..., A_{L-1}]: the dropped inputs first, then
+    the undropped activations, which the derivatives of tanh and sigmoid need.
     """
     cache = [X]
     A = X
-    for W, b, act in zip(params.Ws[:-1], params.bs[:-1], arch.hidden):
-        A = act.forward(linear_forward(A, W, b))
-        cache.append(A)
+    if masks is None:
+        for W, b, act in zip(params.Ws[:-1], params.bs[:-1], arch.hidden):
+            A = act.forward(linear_forward(A, W, b))
+            cache.append(A)
+    else:
+        undropped = []
+        for W, b, act, D in zip(params.Ws[:-1], params.bs[:-1], arch.hidden, masks):
+            A = act.forward(linear_forward(A, W, b))
+            undropped.append(A)
+            if D is not None:
+                A = A * D
+            cache.append(A)
+        cache += undropped
     ZL = linear_forward(A, params.Ws[-1], params.bs[-1])
     return arch.output.forward(ZL), ZL, cache
 
 
 def backward(
-    params: Params, cache: list[np.ndarray], dZL: np.ndarray, arch: Architecture
+    params: Params,
+    cache: list[np.ndarray],
+    dZL: np.ndarray,
+    arch: Architecture,
+    masks: list[np.ndarray | None] | None = None,
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Chain rule from the output back to layer 1.
 
     dZL: (n_L, m), the gradient of m * cost with respect to ZL. Returns dWs, dbs shaped like
-    params.Ws, params.bs.
+    params.Ws, params.bs. ``masks`` must be the ones ``forward`` used: the gradient flows only
+    through kept units, scaled like them.
     """
     L = params.L
     dWs: list[np.ndarray] = [None] * L  # type: ignore[list-item]
@@ -144,17 +164,59 @@ def backward(
     for l in range(L - 1, -1, -1):
         dA_prev, dWs[l], dbs[l] = linear_backward(dZ, cache[l], params.Ws[l], need_dA_prev=l > 0)
         if l > 0:
-            dZ = arch.hidden[l - 1].backward(dA_prev, cache[l])
+            A = cache[l]
+            if masks is not None:
+                A = cache[L - 1 + l]
+                if masks[l - 1] is not None:
+                    dA_prev *= masks[l - 1]
+            dZ = arch.hidden[l - 1].backward(dA_prev, A)
     return dWs, dbs
 
 
+def dropout_masks(
+    hidden_dims: list[int], keep_probs: list[float], m: int, rng: np.random.Generator,
+    dtype: np.dtype | type = np.float64,
+) -> list[np.ndarray | None]:
+    """Inverted-dropout masks, one per hidden layer: D_l: (n_l, m) holding 1/keep where a unit
+    is kept (probability keep) and 0 where it is dropped, so E[A * D] = A and nothing needs
+    rescaling at prediction time. A layer with keep = 1 gets None (no mask, no draw)."""
+    masks: list[np.ndarray | None] = []
+    for n, keep in zip(hidden_dims, keep_probs):
+        if keep >= 1.0:
+            masks.append(None)
+            continue
+        masks.append(np.where(rng.random((n, m)) < keep, 1.0 / keep, 0.0).astype(dtype, copy=False))
+    return masks
+
+
+def l2_cost(params: Params, l2: float, m: int) -> float:
+    """The L2 penalty added to the cost: l2 / (2 m) * sum over layers of ||W_l||_F^2."""
+    return l2 / (2 * m) * float(sum(np.sum(W * W) for W in params.Ws))
+
+
 def cost_and_gradients(
-    params: Params, X: np.ndarray, Y: np.ndarray, arch: Architecture
+    params: Params,
+    X: np.ndarray,
+    Y: np.ndarray,
+    arch: Architecture,
+    *,
+    l2: float = 0.0,
+    masks: list[np.ndarray | None] | None = None,
 ) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
-    """One full forward and backward pass. X: (n_x, m), Y: (n_L, m)."""
-    AL, ZL, cache = forward(params, X, arch)
+    """One full forward and backward pass. X: (n_x, m), Y: (n_L, m).
+
+    l2: lambda of the L2 penalty; the cost gains l2/(2m) sum ||W||^2 and each dW gains
+    (l2/m) W (biases are not penalized). masks: dropout masks from ``dropout_masks`` (training
+    only); None means no dropout. The defaults reproduce the plain course computation exactly.
+    """
+    AL, ZL, cache = forward(params, X, arch, masks)
     cost = arch.loss.cost(ZL, AL, Y)
-    dWs, dbs = backward(params, cache, arch.loss.grad(AL, Y), arch)
+    dWs, dbs = backward(params, cache, arch.loss.grad(AL, Y), arch, masks)
+    if l2:
+        m = X.shape[1]
+        cost += l2_cost(params, l2, m)
+        for dW, W in zip(dWs, params.Ws):
+            dW += (l2 / m) * W
     return cost, dWs, dbs
 
 

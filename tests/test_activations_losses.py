@@ -23,7 +23,10 @@ EXPECTED = {
 
 
 def test_table_has_the_documented_names() -> None:
-    assert set(ACTIVATIONS) == {"relu", "leaky_relu", "tanh", "sigmoid", "linear"}
+    from nnctl.activations import hidden_activation_names
+
+    assert set(ACTIVATIONS) == {"relu", "leaky_relu", "tanh", "sigmoid", "linear", "softmax"}
+    assert hidden_activation_names() == ["relu", "leaky_relu", "tanh", "sigmoid", "linear"]
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

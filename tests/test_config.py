@@ -48,7 +48,7 @@ def test_dataset_shorthands(tmp_path: Path) -> None:
     text = GOOD.replace("{synthetic: moons, m: 60, test_fraction: 0.25, seed: 1}", "planar")
     assert load_config(_cfg(tmp_path, text)).dataset["synthetic"] == "planar"
     text = GOOD.replace("{synthetic: moons, m: 60, test_fraction: 0.25, seed: 1}", "my.h5")
-    assert load_config(_cfg(tmp_path, text)).dataset == {"train": "my.h5", "test": None}
+    assert load_config(_cfg(tmp_path, text)).dataset == {"train": "my.h5", "test": None, "val": None}
 
 
 def test_resolved_config_round_trips(tmp_path: Path) -> None:
@@ -77,7 +77,7 @@ def test_overrides_nested_and_lists(tmp_path: Path) -> None:
         ("iterations: 5", "iterations: 0", "iterations: must be a positive whole number, got 0"),
         ("iterations: 5", "iterations: 2.5", "iterations: expected a whole number, got 2.5"),
         ("iterations: 5", "iterations: on", "iterations: expected a number, got the boolean true"),
-        ("iterations: 5", "", "missing required key iterations"),
+        ("iterations: 5", "", "give exactly one of iterations (gradient steps) or epochs (passes over the training set); neither is set"),
         ("[relu, sigmoid]", "[relu]", "activations has 1 entries but layer_dims ['auto', 4, 1] describes 2 layer(s)"),
         ("[relu, sigmoid]", "[rleu, sigmoid]", "activations: entry 0: got the string 'rleu' (did you mean relu?); valid: relu, leaky_relu, tanh, sigmoid, linear"),
         ("[relu, sigmoid]", "[relu, relu]", "output activation 'relu' has no loss; valid output activations: sigmoid"),
@@ -88,7 +88,7 @@ def test_overrides_nested_and_lists(tmp_path: Path) -> None:
         ("seed: 1}", "seed: 1, m: 10}", "duplicate key 'm'"),
         ("synthetic: moons", "synthetic: moon", "dataset.synthetic: got the string 'moon' (did you mean moons?); valid: planar, moons, circles"),
         ("test_fraction: 0.25", "test_fraction: 1.5", "dataset.test_fraction: must be in [0.0, 1.0), got 1.5"),
-        ("seed: 1}", "sed: 1}", "unknown key dataset.'sed' (did you mean seed?)"),
+        ("seed: 1}", "sed: 1}", "unknown key 'dataset.sed' (did you mean seed?)"),
         ("learning_rate: 0.1", "learning_rate: !!python/object/apply:os.system [echo hi]", "python tags are not allowed"),
         ("iterations: 5", "iterations: 5\ninit: random", "init: got the string 'random'; valid: scaled, small, he, xavier"),
         ("iterations: 5", "iterations: 5\ndtype: float16", "dtype: got the string 'float16' (did you mean float64?); valid: float64, float32"),
@@ -126,7 +126,7 @@ def test_missing_config_file(cli, tmp_path: Path) -> None:
         ("learning_rate", "--set 'learning_rate': expected KEY=VALUE"),
         ("learnig_rate=0.1", "unknown key 'learnig_rate' (did you mean learning_rate?)"),
         ("datset.m=5", "unknown key 'datset' (did you mean dataset?)"),
-        ("dataset.mm=5", "unknown key dataset.'mm' (did you mean m?)"),
+        ("dataset.mm=5", "unknown key 'dataset.mm' (did you mean m?)"),
         ("iterations=many", "(with --set): iterations: expected a number, got the string 'many'"),
         ("layer_dims=[auto, 4, 1", "--set layer_dims=[auto, 4, 1: line 1"),
         ("learning_rate.x=1", "learning_rate is not a mapping"),

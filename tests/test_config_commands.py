@@ -56,7 +56,7 @@ def test_show_without_data_keeps_auto(tmp_path: Path, tiny: Path) -> None:
     ("override", "message"),
     [
         ("learing_rate=0.1", "unknown key 'learing_rate' (did you mean learning_rate?)"),
-        ("dataset.test_fracton=0.3", "unknown key dataset.'test_fracton' (did you mean test_fraction?)"),
+        ("dataset.test_fracton=0.3", "unknown key 'dataset.test_fracton' (did you mean test_fraction?)"),
         ("datset.m=3", "unknown key 'datset' (did you mean dataset?)"),
         ("iterations=ten", "iterations: expected a number, got the string 'ten'"),
         ("dataset.test_fraction=1.5", "dataset.test_fraction: must be in [0.0, 1.0), got 1.5"),

@@ -56,7 +56,8 @@ def test_stdout_is_only_the_run_id_and_the_run_dir_is_complete(cli, runs_dir: Pa
     assert s["iterations_done"] == 300 and s["final_cost"] == float(rows[-1][1])
     assert s["dataset"]["n_train"] == 150 and s["dataset"]["n_test"] == 50
     assert s["preprocessing"] == {"kind": "features", "input_shape": [2], "divide_by": 1.0,
-                                  "color_mode": None, "classes": ["upper", "lower"]}
+                                  "color_mode": None, "classes": ["upper", "lower"],
+                                  "task": "classification"}
     assert s["numpy_version"] == np.__version__ and s["nnctl_version"]
     assert 0.5 < s["train_accuracy"] <= 1 and 0.5 < s["test_accuracy"] <= 1
 

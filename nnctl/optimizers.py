@@ -1,0 +1,103 @@
+"""Update rules as small classes in a table keyed by the names configs use.
+
+The contract, shared by all: ``Optimizer(params, cfg)`` creates any state (zeros shaped like
+the parameters); ``step(params, dWs, dbs, lr)`` updates ``params`` in place from one batch's
+gradients; ``state()`` returns the state as named arrays and ``load_state(arrays)`` puts it
+back, so a checkpoint can resume the exact same trajectory.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nnctl.model import Params
+
+
+class GradientDescent:
+    """W := W - lr dW. Stateless. The course's update, kept as its exact expression."""
+
+    def __init__(self, params: Params, cfg: Any) -> None:
+        pass
+
+    def step(self, params: Params, dWs: list[np.ndarray], dbs: list[np.ndarray], lr: float) -> None:
+        for W, b, dW, db in zip(params.Ws, params.bs, dWs, dbs):
+            W -= lr * dW
+            b -= lr * db
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {}
+
+    def load_state(self, arrays: dict[str, np.ndarray]) -> None:
+        pass
+
+
+def _zeros_like(params: Params) -> list[np.ndarray]:
+    return [np.zeros_like(a) for a in (*params.Ws, *params.bs)]
+
+
+def _named(prefix: str, arrays: list[np.ndarray]) -> dict[str, np.ndarray]:
+    return {f"{prefix}{i}": a for i, a in enumerate(arrays)}
+
+
+def _unnamed(prefix: str, arrays: dict[str, np.ndarray], like: list[np.ndarray]) -> list[np.ndarray]:
+    return [np.array(arrays[f"{prefix}{i}"], dtype=a.dtype) for i, a in enumerate(like)]
+
+
+class Momentum:
+    """The course's momentum: v := beta v + (1 - beta) dW; W := W - lr v (v starts at 0)."""
+
+    def __init__(self, params: Params, cfg: Any) -> None:
+        self.beta = cfg.beta
+        self.v = _zeros_like(params)  # [vW1 .. vWL, vb1 .. vbL]
+
+    def step(self, params: Params, dWs: list[np.ndarray], dbs: list[np.ndarray], lr: float) -> None:
+        for p, g, v in zip((*params.Ws, *params.bs), (*dWs, *dbs), self.v):
+            v *= self.beta
+            v += (1 - self.beta) * g
+            p -= lr * v
+
+    def state(self) -> dict[str, np.ndarray]:
+        return _named("v", self.v)
+
+    def load_state(self, arrays: dict[str, np.ndarray]) -> None:
+        self.v = _unnamed("v", arrays, self.v)
+
+
+class Adam:
+    """Bias-corrected Adam, as in the course. With t the number of this step (1, 2, ...):
+    v := b1 v + (1 - b1) dW;  s := b2 s + (1 - b2) dW^2;
+    W := W - lr (v / (1 - b1^t)) / (sqrt(s / (1 - b2^t)) + epsilon)."""
+
+    def __init__(self, params: Params, cfg: Any) -> None:
+        self.beta1, self.beta2, self.epsilon = cfg.beta1, cfg.beta2, cfg.epsilon
+        self.t = 0
+        self.v = _zeros_like(params)
+        self.s = _zeros_like(params)
+
+    def step(self, params: Params, dWs: list[np.ndarray], dbs: list[np.ndarray], lr: float) -> None:
+        self.t += 1
+        c1 = 1 - self.beta1**self.t
+        c2 = 1 - self.beta2**self.t
+        for p, g, v, s in zip((*params.Ws, *params.bs), (*dWs, *dbs), self.v, self.s):
+            v *= self.beta1
+            v += (1 - self.beta1) * g
+            s *= self.beta2
+            s += (1 - self.beta2) * (g * g)
+            p -= lr * (v / c1) / (np.sqrt(s / c2) + self.epsilon)
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {**_named("v", self.v), **_named("s", self.s), "t": np.array(self.t)}
+
+    def load_state(self, arrays: dict[str, np.ndarray]) -> None:
+        self.v = _unnamed("v", arrays, self.v)
+        self.s = _unnamed("s", arrays, self.s)
+        self.t = int(arrays["t"])
+
+
+OPTIMIZERS: dict[str, type] = {
+    "gd": GradientDescent,
+    "momentum": Momentum,
+    "adam": Adam,
+}
