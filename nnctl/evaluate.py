@@ -19,7 +19,7 @@ import numpy as np
 from nnctl import runs
 from nnctl.data import Dataset, load_dataset, read_h5, resolve_path
 from nnctl.errors import ConfigError, DataError
-from nnctl.heads import head_for
+from nnctl.heads import check_threshold, head_for
 from nnctl.metrics import accuracy, confusion_matrix, precision_recall_f1
 from nnctl.model import Architecture, forward, predict_proba
 from nnctl.predict import run_preprocessing
@@ -123,6 +123,7 @@ def evaluate_run(
     head = head_for(cfg.loss)
     if head.labels is None:
         raise ConfigError(f"evaluate scores classifiers; this run's loss {cfg.loss} is not one")
+    check_threshold(head, threshold, cfg.loss)
     X, Y, classes, desc, raw, notes = load_eval_data(run, data_file, split)
     arch = Architecture.build(cfg.activations, cfg.loss)
     labels = head.labels(predict_proba(run.params, X, arch), threshold)

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from nnctl.errors import RunError
+from nnctl.errors import ConfigError, RunError
 from nnctl.metrics import predict_labels
 
 
@@ -43,6 +43,12 @@ def head_for(loss: str) -> Head:
         raise RunError(
             f"this nnctl cannot interpret outputs of a {loss!r} model; known: {', '.join(HEADS)}"
         ) from None
+
+
+def check_threshold(head: Head, threshold: float, loss: str) -> None:
+    """Refuses a non-default threshold for a head where it means nothing (it would be ignored)."""
+    if not head.threshold and threshold != 0.5:
+        raise ConfigError(f"--threshold applies to binary classifiers; this run's loss is {loss}")
 
 
 def interpret(head: Head, AL: np.ndarray, classes: list[str], threshold: float) -> list[dict[str, Any]]:

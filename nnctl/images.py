@@ -31,10 +31,11 @@ class ImageError(DataError):
 
 
 def image_suffixes() -> set[str]:
-    """File name suffixes Pillow can open (lower case, with the dot)."""
+    """File name suffixes of formats Pillow can open (lower case, with the dot); formats it can
+    only write, such as PDF, are left out."""
     from PIL import Image
 
-    return {ext.lower() for ext in Image.registered_extensions()}
+    return {ext.lower() for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
 
 
 def list_images(directory: Path) -> list[Path]:

@@ -16,7 +16,7 @@ import numpy as np
 
 from nnctl.data import prepare_x
 from nnctl.errors import DataError, RunError
-from nnctl.heads import head_for, interpret
+from nnctl.heads import check_threshold, head_for, interpret
 from nnctl.images import ImageError, list_images, load_image
 from nnctl.model import Architecture, predict_proba
 from nnctl.runs import LoadedRun
@@ -132,6 +132,7 @@ def predict_inputs(run: LoadedRun, paths: list[Path], threshold: float = 0.5) ->
     with the run's head. Raises RunError only for problems with the run itself."""
     pre = run_preprocessing(run)
     head = head_for(run.config.loss)
+    check_threshold(head, threshold, run.config.loss)
     if pre.kind == "image" and pre.divide_by != 255:
         raise RunError(
             f"{run.run_dir}: trained on images that were not 8-bit (divide_by {pre.divide_by}); "

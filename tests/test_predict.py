@@ -304,3 +304,24 @@ def test_feature_count_and_wrong_kind_of_input_checked(cli, moons_run: Path, tmp
     assert err[1] == f"error: {png}: this run was trained on feature vectors; give a .csv or .npy file"
     assert err[2].startswith(f"error: {words}: not a file of numeric feature rows")
     assert err[3] == f"error: {tmp_path}: is a directory; this run takes .csv or .npy files of feature rows"
+
+
+def test_heads_table_interprets_classification_and_regression_outputs() -> None:
+    from nnctl.errors import ConfigError
+    from nnctl.heads import HEADS, Head, check_threshold, interpret
+
+    AL = np.array([[0.2, 0.7]])
+    out = interpret(HEADS["binary_cross_entropy"], AL, ["no", "yes"], 0.5)
+    assert [o["class"] for o in out] == ["no", "yes"]
+    assert [o["label"] for o in out] == [0, 1]
+    assert out[0]["probability"] == pytest.approx(0.8) and out[1]["probability"] == 0.7
+    assert out[0]["probabilities"] == {"no": pytest.approx(0.8), "yes": 0.2}
+    assert [o["class"] for o in interpret(HEADS["binary_cross_entropy"], AL, ["no", "yes"], 0.75)] == ["no", "no"]
+    # a regression head (as another helper adds) is one entry: values, no labels
+    regression = Head(labels=None, probabilities=None)
+    out = interpret(regression, np.array([[1.5, -2.0]]), [], 0.5)
+    assert out == [{"label": None, "class": None, "probability": None, "value": 1.5},
+                   {"label": None, "class": None, "probability": None, "value": -2.0}]
+    with pytest.raises(ConfigError, match="--threshold applies to binary classifiers"):
+        check_threshold(regression, 0.7, "mean_squared_error")
+    check_threshold(regression, 0.5, "mean_squared_error")  # the default is fine
