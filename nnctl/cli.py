@@ -46,7 +46,9 @@ def out_console() -> "Console":
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     """Prints one error line to stderr and returns the Exit to raise."""
-    err_console().print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    from rich.markup import escape  # a path like "[b]ad.png" must not turn into markup
+
+    err_console().print(f"[bold red]error:[/] {escape(message)}", markup=True, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -299,10 +301,11 @@ def predict(
     loaded = _load(run, runs_dir)
     outcome = predict_inputs(loaded, inputs, threshold)
     for message in outcome.failures:
-        err_console().print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+        fail(message)  # prints the line; the exit status comes after all inputs
     if json_:
         print_json(outcome.results)
     elif outcome.results:
+        from rich.markup import escape
         from rich.table import Table
 
         table = Table(title=f"run {loaded.run_id}", title_justify="left")
@@ -311,9 +314,9 @@ def predict(
         table.add_column("probability", justify="right")
         for r in outcome.results:
             if r["class"] is None:
-                table.add_row(r["input"], "-", str(r.get("value")))
+                table.add_row(escape(r["input"]), "-", str(r.get("value")))
             else:
-                table.add_row(r["input"], r["class"], fmt(r["probability"]))
+                table.add_row(escape(r["input"]), escape(r["class"]), fmt(r["probability"]))
         out_console().print(table)
     if outcome.failures:
         err_console().print(
@@ -355,17 +358,20 @@ def evaluate(
         raise ConfigError("--errors writes images, but this run was trained on feature vectors")
     ev = evaluate_run(loaded, data, split, threshold)
     for note in ev.notes:
-        err_console().print(f"[yellow]warning:[/] {note}", markup=True)
+        from rich.markup import escape
+
+        err_console().print(f"[yellow]warning:[/] {escape(note)}", markup=True)
     if json_:
         print_json({"run_id": loaded.run_id, **ev.to_dict()})
     else:
+        from rich.markup import escape
         from rich.table import Table
 
         console = out_console()
-        scores = Table(title=f"run {loaded.run_id} on {ev.data}", show_header=False, title_justify="left")
+        scores = Table(title=f"run {loaded.run_id} on {escape(ev.data)}", show_header=False, title_justify="left")
         scores.add_column(style="bold")
         scores.add_column(justify="right")
-        positive = f" ({ev.classes[1]})" if len(ev.classes) == 2 else " (macro average)"
+        positive = f" ({escape(ev.classes[1])})" if len(ev.classes) == 2 else " (macro average)"
         for name, value in [
             ("examples", str(ev.n)),
             ("accuracy", fmt(ev.accuracy)),
@@ -379,9 +385,9 @@ def evaluate(
         cm = Table(title="confusion matrix (rows: true class, columns: predicted)", title_justify="left")
         cm.add_column("true \\ predicted", style="bold")
         for c in ev.classes:
-            cm.add_column(c, justify="right")
+            cm.add_column(escape(c), justify="right")
         for c, row in zip(ev.classes, ev.confusion.tolist()):
-            cm.add_row(c, *map(str, row))
+            cm.add_row(escape(c), *map(str, row))
         console.print(cm)
     if errors is not None:
         written = write_errors(ev, errors)

@@ -20,7 +20,7 @@ from nnctl import runs
 from nnctl.data import Dataset, load_dataset, read_h5, resolve_path
 from nnctl.errors import ConfigError, DataError
 from nnctl.heads import check_threshold, head_for
-from nnctl.metrics import accuracy, confusion_matrix, precision_recall_f1
+from nnctl.metrics import accuracy, confusion_matrix, log_loss, precision_recall_f1
 from nnctl.model import Architecture, forward, predict_proba
 from nnctl.predict import run_preprocessing
 from nnctl.runs import LoadedRun
@@ -76,6 +76,26 @@ def _changed_sources(run: LoadedRun, ds: Dataset) -> list[str]:
     ]
 
 
+def _own_dataset(run: LoadedRun) -> tuple[dict[str, Any], list[str]]:
+    """The run's dataset spec. A data file that its config names relative to where training ran
+    and that cannot be found from here is replaced by the absolute path summary.json recorded,
+    when that file still exists (with a note), so evaluate works from any directory."""
+    spec = dict(run.config.dataset)
+    recorded = {s.get("role"): s.get("path") for s in run.summary.get("dataset", {}).get("sources", [])}
+    notes = []
+    for role in ("train", "test"):
+        if not spec.get(role):
+            continue
+        try:
+            resolve_path(spec[role])
+        except DataError:
+            path = recorded.get(role)
+            if path and Path(path).is_file():
+                notes.append(f"{spec[role]} not found from here; using {path}, recorded when the run trained")
+                spec[role] = path
+    return spec, notes
+
+
 def load_eval_data(
     run: LoadedRun, data_file: str | None, split: str | None
 ) -> tuple[np.ndarray, np.ndarray, list[str], str, Path | None, list[str]]:
@@ -99,19 +119,18 @@ def load_eval_data(
             )
         if ds.classes != pre.classes and ds.classes != ["0", "1"]:
             raise DataError(f"{data_file}: classes {ds.classes} differ from the run's {pre.classes}")
-        if len(pre.classes) < len(ds.classes):
-            raise DataError(f"{data_file}: has {len(ds.classes)} classes, the run knows {len(pre.classes)}")
         raw = resolve_path(data_file) if ds.kind == "image" else None
         return ds.X_train, ds.Y_train, pre.classes, f"{where}", raw, []
-    ds = load_dataset(cfg.dataset, cfg.dtype)
+    spec, notes = _own_dataset(run)
+    ds = load_dataset(spec, cfg.dtype)
     if split is None:
         split = "test" if ds.X_test is not None else "train"
     if split == "test" and ds.X_test is None:
         raise DataError(f"{run.run_dir}: the run's dataset has no test set; use --split train or --data FILE")
     X, Y = ds.split(split)
-    source = cfg.dataset.get(split) or cfg.dataset.get("synthetic")
-    raw = resolve_path(cfg.dataset[split]) if ds.kind == "image" else None
-    return X, Y, ds.classes, f"{split} split ({source})", raw, _changed_sources(run, ds)
+    source = spec.get(split) or spec.get("synthetic")
+    raw = resolve_path(spec[split]) if ds.kind == "image" else None
+    return X, Y, ds.classes, f"{split} split ({source})", raw, notes + _changed_sources(run, ds)
 
 
 def evaluate_run(
@@ -127,7 +146,7 @@ def evaluate_run(
     X, Y, classes, desc, raw, notes = load_eval_data(run, data_file, split)
     arch = Architecture.build(cfg.activations, cfg.loss)
     labels = head.labels(predict_proba(run.params, X, arch), threshold)
-    AL, ZL, _ = forward(run.params, X, arch)
+    AL, ZL, _ = forward(run.params, X, arch)  # the loss needs the logits ZL
     cm = confusion_matrix(labels, Y, len(classes))
     scores = precision_recall_f1(cm)
     return Evaluation(
@@ -135,7 +154,7 @@ def evaluate_run(
         classes=classes,
         n=int(Y.shape[1]),
         accuracy=accuracy(labels, Y),
-        log_loss=float(arch.loss.cost(ZL, AL, Y)),
+        log_loss=log_loss(arch.loss, ZL, AL, Y),
         confusion=cm,
         threshold=threshold,
         labels=labels.reshape(-1),

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from nnctl.losses import Loss
 
 
 def predict_labels(AL: np.ndarray, threshold: float = 0.5) -> np.ndarray:
@@ -50,3 +55,10 @@ def precision_recall_f1(cm: np.ndarray) -> dict[str, float | None]:
 
         p, r, f = macro(0), macro(1), macro(2)
     return {"precision": p, "recall": r, "f1": f}
+
+
+def log_loss(loss: "Loss", ZL: np.ndarray, AL: np.ndarray, Y: np.ndarray) -> float:
+    """Mean negative log-likelihood of the true labels. For a classifier this is its own
+    cross-entropy loss, so the run's loss function computes it, from the logits ZL (no log(0)
+    for saturated outputs). ZL, AL: (n_L, m), Y: (1, m)."""
+    return float(loss.cost(ZL, AL, Y))

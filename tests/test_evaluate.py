@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import h5py
@@ -84,6 +85,25 @@ def test_accuracy_equals_trains_to_the_last_digit(cli, cat_run: Path) -> None:
     assert ["true \\ predicted", "non-cat", "cat"] in rows
     assert ["non-cat", str(tn), str(fp)] in rows and ["cat", str(fn), str(tp)] in rows
     assert ["examples", "50"] in rows
+    # the same file given with --data scores the same
+    again = evaluate_json(cli, str(cat_run), "--data", Path(os.environ["NNCTL_DATA_DIR"]) / "test_catvnoncat.h5")
+    assert again["accuracy"] == summary["test_accuracy"]
+    assert again["confusion_matrix"] == test["confusion_matrix"]
+
+
+def test_data_found_through_the_recorded_path_from_anywhere(cli, cat_run: Path, monkeypatch) -> None:
+    """config.yaml says data/test_catvnoncat.h5, found at training time through NNCTL_DATA_DIR;
+    without it, evaluate falls back to the absolute path summary.json recorded."""
+    summary = json.loads((cat_run / "summary.json").read_text())
+    monkeypatch.delenv("NNCTL_DATA_DIR")
+    r = cli("evaluate", str(cat_run), "--json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["accuracy"] == summary["test_accuracy"]
+    recorded = {s["role"]: s["path"] for s in summary["dataset"]["sources"]}
+    assert r.stderr.strip().splitlines() == [
+        f"warning: data/{role}_catvnoncat.h5 not found from here; using {recorded[role]}, recorded when the run trained"
+        for role in ("train", "test")
+    ]
 
 
 def test_errors_dir_holds_each_misclassified_image(cli, cat_run: Path, cat_dir: Path, tmp_path: Path) -> None:

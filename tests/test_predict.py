@@ -325,3 +325,11 @@ def test_heads_table_interprets_classification_and_regression_outputs() -> None:
     with pytest.raises(ConfigError, match="--threshold applies to binary classifiers"):
         check_threshold(regression, 0.7, "mean_squared_error")
     check_threshold(regression, 0.5, "mean_squared_error")  # the default is fine
+
+
+def test_file_names_with_brackets_are_printed_as_they_are(cli, cat_model: Path, cat_images, tmp_path: Path) -> None:
+    _write(Image.fromarray(cat_images[0]), tmp_path / "[b]ad.png")
+    r = cli("predict", str(cat_model), "[b]ad.png", "[i]gone.png")  # relative: cli runs in tmp_path
+    assert r.exit_code == 1
+    assert "│ [b]ad.png │" in r.stdout
+    assert r.stderr.splitlines()[0] == "error: [i]gone.png: no such file"
