@@ -347,15 +347,13 @@ def evaluate(
 ) -> None:
     """Score a trained run on a labelled dataset: accuracy, precision, recall, F1, log loss,
     confusion matrix."""
-    from nnctl.errors import ConfigError
-    from nnctl.evaluate import evaluate_run, write_errors
-    from nnctl.predict import run_preprocessing
+    from nnctl.evaluate import check_errors_dir, evaluate_run, write_errors
 
     if split is not None and split not in ("train", "test"):
         raise fail(f"--split: got {split!r}; valid: train, test")
     loaded = _load(run, runs_dir)
-    if errors is not None and run_preprocessing(loaded).kind != "image":
-        raise ConfigError("--errors writes images, but this run was trained on feature vectors")
+    if errors is not None:
+        check_errors_dir(loaded, errors)
     ev = evaluate_run(loaded, data, split, threshold)
     for note in ev.notes:
         from rich.markup import escape

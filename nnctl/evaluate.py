@@ -18,7 +18,7 @@ import numpy as np
 
 from nnctl import runs
 from nnctl.data import Dataset, load_dataset, read_h5, resolve_path
-from nnctl.errors import ConfigError, DataError
+from nnctl.errors import ConfigError, DataError, RunError
 from nnctl.heads import check_threshold, head_for
 from nnctl.metrics import accuracy, confusion_matrix, log_loss, precision_recall_f1
 from nnctl.model import Architecture, forward, predict_proba
@@ -170,6 +170,15 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "class"
 
 
+def check_errors_dir(run: LoadedRun, directory: Path) -> None:
+    """Refuses ``--errors DIR`` before any work: a run on feature vectors, or DIR an existing
+    non-directory."""
+    if run_preprocessing(run).kind != "image":
+        raise ConfigError("--errors writes images, but this run was trained on feature vectors")
+    if directory.exists() and not directory.is_dir():
+        raise RunError(f"{directory}: exists and is not a directory (--errors needs a directory)")
+
+
 def write_errors(ev: Evaluation, directory: Path) -> list[Path]:
     """Writes each misclassified example of an image dataset as
     ``<index>_true-<class>_pred-<class>.png`` (index into the evaluated data, zero-padded) into
@@ -183,7 +192,7 @@ def write_errors(ev: Evaluation, directory: Path) -> list[Path]:
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise runs.RunError(f"{directory}: cannot create: {exc.strerror or exc}") from None
+        raise RunError(f"{directory}: cannot create: {exc.strerror or exc}") from None
     width = max(4, len(str(ev.n - 1)))
     written = []
     for i in wrong:

@@ -107,6 +107,10 @@ def test_data_found_through_the_recorded_path_from_anywhere(cli, cat_run: Path, 
 
 
 def test_errors_dir_holds_each_misclassified_image(cli, cat_run: Path, cat_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "a_file").write_text("")
+    r = cli("evaluate", str(cat_run), "--errors", tmp_path / "a_file")
+    assert r.exit_code == 2 and r.stdout == ""  # refused before evaluating
+    assert r.stderr.strip() == f"error: {tmp_path / 'a_file'}: exists and is not a directory (--errors needs a directory)"
     out = tmp_path / "wrong"
     r = cli("evaluate", str(cat_run), "--errors", out, "--json")
     assert r.exit_code == 0, r.stderr
