@@ -247,6 +247,7 @@ def train(
         err_console().print(f"{s['message']}; run marked interrupted")
         raise typer.Exit(EXIT_INTERRUPTED)
 
+
 # --------------------------------------------------------------------------- predict, evaluate
 
 RunArgument = Annotated[
