@@ -757,5 +757,142 @@ def plot(
     print(output, flush=True)
 
 
+# --------------------------------------------------------------------------- predict, evaluate
+
+def _threshold(value: float) -> float:
+    if not 0 < value < 1:
+        raise typer.BadParameter(f"must be between 0 and 1 (exclusive), got {value}")
+    return value
+
+
+ThresholdOption = Annotated[
+    float,
+    typer.Option(
+        "--threshold",
+        callback=_threshold,
+        help="Binary classifiers: predict the positive class when its probability is above this.",
+    ),
+]
+
+
+def _load(run: str, runs_dir: Optional[Path]) -> Any:
+    from nnctl.runs import default_runs_dir, find_run, load_run
+
+    return load_run(find_run(run, runs_dir or default_runs_dir()))
+
+
+@app.command()
+@handle_errors
+def predict(
+    run: RunArg,
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Image files and/or directories of images (feature runs: .csv or .npy files, one example per row).",
+            show_default=False,
+        ),
+    ],
+    json_: Annotated[bool, typer.Option("--json", help="Print a JSON list of predictions on stdout.")] = False,
+    threshold: ThresholdOption = 0.5,
+    runs_dir: RunsDirOption = None,
+) -> None:
+    """Predict classes of new inputs with a trained run. Exit 1 if any input failed."""
+    from nnctl.predict import predict_inputs
+
+    loaded = _load(run, runs_dir)
+    outcome = predict_inputs(loaded, inputs, threshold)
+    for message in outcome.failures:
+        fail(message)  # prints the line; the exit status comes after all inputs
+    if json_:
+        print_json(outcome.results)
+    elif outcome.results:
+        from rich.markup import escape
+        from rich.table import Table
+
+        table = Table(title=f"run {loaded.run_id}", title_justify="left")
+        table.add_column("input")
+        table.add_column("class")
+        table.add_column("probability", justify="right")
+        for r in outcome.results:
+            if r["class"] is None:
+                table.add_row(escape(r["input"]), "-", str(r.get("value")))
+            else:
+                table.add_row(escape(r["input"]), escape(r["class"]), fmt(r["probability"]))
+        out_console().print(table)
+    if outcome.failures:
+        err_console().print(
+            f"{len(outcome.failures)} input(s) failed, {len(outcome.results)} prediction(s) made"
+        )
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command()
+@handle_errors
+def evaluate(
+    run: RunArg,
+    data: Annotated[
+        Optional[str],
+        typer.Option("--data", metavar="FILE", help="Evaluate on this HDF5 file (same format as train's) instead of the run's own data."),
+    ] = None,
+    split: Annotated[
+        Optional[str],
+        typer.Option("--split", metavar="train|test", help="Which split of the run's own dataset [default: test, else train]."),
+    ] = None,
+    json_: JsonOption = False,
+    errors: Annotated[
+        Optional[Path],
+        typer.Option("--errors", metavar="DIR", help="Write each misclassified image into DIR as a PNG."),
+    ] = None,
+    threshold: ThresholdOption = 0.5,
+    runs_dir: RunsDirOption = None,
+) -> None:
+    """Score a trained run on a labelled dataset: accuracy, precision, recall, F1, log loss,
+    confusion matrix."""
+    from nnctl.evaluate import check_errors_dir, evaluate_run, write_errors
+
+    if split is not None and split not in ("train", "test"):
+        raise fail(f"--split: got {split!r}; valid: train, test")
+    loaded = _load(run, runs_dir)
+    if errors is not None:
+        check_errors_dir(loaded, errors)
+    ev = evaluate_run(loaded, data, split, threshold)
+    for note in ev.notes:
+        from rich.markup import escape
+
+        err_console().print(f"[yellow]warning:[/] {escape(note)}", markup=True)
+    if json_:
+        print_json({"run_id": loaded.run_id, **ev.to_dict()})
+    else:
+        from rich.markup import escape
+        from rich.table import Table
+
+        console = out_console()
+        scores = Table(title=f"run {loaded.run_id} on {escape(ev.data)}", show_header=False, title_justify="left")
+        scores.add_column(style="bold")
+        scores.add_column(justify="right")
+        positive = f" ({escape(ev.classes[1])})" if len(ev.classes) == 2 else " (macro average)"
+        for name, value in [
+            ("examples", str(ev.n)),
+            ("accuracy", fmt(ev.accuracy)),
+            ("precision" + positive, fmt(ev.precision)),
+            ("recall" + positive, fmt(ev.recall)),
+            ("F1" + positive, fmt(ev.f1)),
+            ("log loss", fmt(ev.log_loss)),
+        ]:
+            scores.add_row(name, value)
+        console.print(scores)
+        cm = Table(title="confusion matrix (rows: true class, columns: predicted)", title_justify="left")
+        cm.add_column("true \\ predicted", style="bold")
+        for c in ev.classes:
+            cm.add_column(escape(c), justify="right")
+        for c, row in zip(ev.classes, ev.confusion.tolist()):
+            cm.add_row(escape(c), *map(str, row))
+        console.print(cm)
+    if errors is not None:
+        written = write_errors(ev, errors)
+        err_console().print(f"wrote {len(written)} misclassified image(s) to {errors}")
+
+
+
 def main() -> None:
     app()

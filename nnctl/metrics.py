@@ -8,9 +8,12 @@ activations into labels.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from nnctl.losses import Loss
 
 
 def predict_labels(AL: np.ndarray, threshold: float = 0.5) -> np.ndarray:
@@ -38,32 +41,60 @@ def accuracy(labels: np.ndarray, Y: np.ndarray) -> float:
 
 
 def confusion_matrix(labels: np.ndarray, Y: np.ndarray, K: int) -> np.ndarray:
-    """(K, K) int counts: row = true class, column = predicted class. labels, Y: (1, m)."""
+    """(K, K) int counts: row = true class, column = predicted class. labels, Y: (1, m) or (m,)."""
     true = np.asarray(Y).reshape(-1).astype(np.int64)
     pred = np.asarray(labels).reshape(-1).astype(np.int64)
     return np.bincount(true * K + pred, minlength=K * K).reshape(K, K)
 
 
-def per_class_scores(labels: np.ndarray, Y: np.ndarray, K: int) -> dict[str, list]:
-    """Per-class precision, recall, F1 and support (lists of K entries).
+def _ratios(num: np.ndarray, den: np.ndarray) -> list[float | None]:
+    return [None if d == 0 else float(n / d) for n, d in zip(num, den)]
+
+
+def scores_from_confusion(cm: np.ndarray) -> dict[str, list]:
+    """Per-class precision, recall, F1 and support (lists of K entries) from a confusion
+    matrix (rows true, columns predicted).
 
     A class never predicted has precision None (0/0 is undefined, not 0); a class absent from
-    Y has recall None; F1 is None when either is.
+    Y has recall None. F1 = 2 TP / (predicted + actual), which is 2pr / (p + r) where both exist
+    and stays defined (0) when only one does; None only for a class neither present nor predicted.
     """
-    cm = confusion_matrix(labels, Y, K)
-    tp = np.diag(cm).astype(float)
+    tp = np.diag(cm).astype(np.float64)
     predicted = cm.sum(axis=0)
     support = cm.sum(axis=1)
+    return {
+        "precision": _ratios(tp, predicted),
+        "recall": _ratios(tp, support),
+        "f1": _ratios(2 * tp, predicted + support),
+        "support": [int(x) for x in support],
+    }
 
-    def ratio(num: np.ndarray, den: np.ndarray) -> list:
-        return [None if d == 0 else float(n / d) for n, d in zip(num, den)]
 
-    precision, recall = ratio(tp, predicted), ratio(tp, support)
-    f1 = [
-        None if p is None or r is None else (0.0 if p + r == 0 else 2 * p * r / (p + r))
-        for p, r in zip(precision, recall)
-    ]
-    return {"precision": precision, "recall": recall, "f1": f1, "support": [int(s) for s in support]}
+def per_class_scores(labels: np.ndarray, Y: np.ndarray, K: int) -> dict[str, list]:
+    """``scores_from_confusion`` of labels against Y, both (1, m)."""
+    return scores_from_confusion(confusion_matrix(labels, Y, K))
+
+
+def precision_recall_f1(cm: np.ndarray) -> dict[str, float | None]:
+    """One precision, recall and F1: for 2 classes those of the positive class (index 1, as the
+    course's ``y = 1`` is "cat"); for more, the macro average over the classes where each is
+    defined."""
+    s = scores_from_confusion(cm)
+    if cm.shape[0] == 2:
+        return {k: s[k][1] for k in ("precision", "recall", "f1")}
+
+    def macro(values: list[float | None]) -> float | None:
+        vals = [v for v in values if v is not None]
+        return float(np.mean(vals)) if vals else None
+
+    return {k: macro(s[k]) for k in ("precision", "recall", "f1")}
+
+
+def log_loss(loss: "Loss", ZL: np.ndarray, AL: np.ndarray, Y: np.ndarray) -> float:
+    """Mean negative log-likelihood of the true labels Y: (1, m). For a classifier this is its
+    own cross-entropy loss, so the run's loss function computes it, from the logits ZL (no
+    log(0) for saturated outputs); labels become the loss's targets (one-hot for softmax)."""
+    return float(loss.cost(ZL, AL, loss.targets(Y, AL.shape[0], AL.dtype)))
 
 
 def regression_scores(AL: np.ndarray, Y: np.ndarray) -> dict[str, float]:

@@ -15,6 +15,7 @@ import json
 import os
 import secrets
 import tempfile
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
@@ -162,3 +163,104 @@ def find_run(spec: str, runs_dir: Path | None = None) -> Path:
         raise RunError(f"{spec}: no run with this id or prefix in {runs_dir}")
     shown = ", ".join(p.name for p in matches[:10]) + (" ..." if len(matches) > 10 else "")
     raise RunError(f"{spec}: ambiguous run prefix, {len(matches)} runs match: {shown}")
+
+
+@dataclass
+class LoadedRun:
+    """A checked, complete run: its resolved config, summary and parameters."""
+
+    run_dir: Path
+    config: Any  # nnctl.config.Config
+    summary: dict[str, Any]
+    params: Any  # nnctl.model.Params
+
+    @property
+    def run_id(self) -> str:
+        return str(self.summary.get("run_id") or self.run_dir.name)
+
+
+def read_params(path: Path) -> dict[str, np.ndarray]:
+    """Every array of a params.npz, read up front with ``allow_pickle=False``: an object array is
+    refused naming its key (never unpickled), a damaged archive is one RunError."""
+    import zipfile
+
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise RunError(f"{path}: missing (the run saved no parameters)") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise RunError(f"{path}: damaged or not an .npz file: {exc}") from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise RunError(f"{path}: expected an .npz archive of W1, b1, ... arrays, found a single array")
+    arrays: dict[str, np.ndarray] = {}
+    with npz:
+        for key in npz.files:
+            try:
+                arrays[key] = npz[key]
+            except ValueError as exc:
+                if "allow_pickle" in str(exc):
+                    raise RunError(
+                        f"{path}: {key} is an object array; refusing to unpickle it "
+                        "(parameters must be plain numeric arrays)"
+                    ) from None
+                raise RunError(f"{path}: {key}: damaged array: {exc}") from None
+            except (OSError, EOFError, zipfile.BadZipFile) as exc:
+                raise RunError(f"{path}: {key}: damaged array: {exc}") from None
+    return arrays
+
+
+def check_params(arrays: dict[str, np.ndarray], layer_dims: list[int], where: Path) -> Any:
+    """Checks W1, b1, ..., WL, bL against ``layer_dims`` (W_l: (n_l, n_{l-1}), b_l: (n_l, 1)):
+    all present, no others, floating point and finite. Returns ``model.Params``."""
+    from nnctl.model import Params
+
+    L = len(layer_dims) - 1
+    expected = {}
+    for l in range(1, L + 1):
+        expected[f"W{l}"] = (layer_dims[l], layer_dims[l - 1])
+        expected[f"b{l}"] = (layer_dims[l], 1)
+    missing = [k for k in expected if k not in arrays]
+    if missing:
+        raise RunError(f"{where}: missing {', '.join(missing)} (config.yaml describes {L} layers)")
+    extra = sorted(k for k in arrays if k not in expected)
+    if extra:
+        raise RunError(f"{where}: unexpected arrays {', '.join(extra)} (config.yaml describes {L} layers)")
+    for key, shape in expected.items():
+        a = arrays[key]
+        if a.dtype.kind != "f":
+            raise RunError(f"{where}: {key} has dtype {a.dtype}, expected floating point")
+        if a.shape != shape:
+            raise RunError(f"{where}: {key} has shape {a.shape}, but config.yaml's layer_dims say {shape}")
+        if not np.all(np.isfinite(a)):
+            raise RunError(f"{where}: {key} contains NaN or infinite values")
+    return Params.from_dict(arrays)
+
+
+def load_run(run_dir: Path) -> LoadedRun:
+    """Loads a run directory for use (predict, evaluate, ...), checking it first: summary.json
+    says ``complete``; config.yaml is valid; params.npz holds exactly W1, b1, ..., WL, bL,
+    finite and shaped as config.yaml's ``layer_dims`` say. Raises RunError (or ConfigError for
+    a damaged config.yaml), one line each."""
+    from nnctl.config import load_config
+    from nnctl.errors import ConfigError
+
+    summary = read_summary(run_dir)
+    if not isinstance(summary, dict):
+        raise RunError(f"{run_dir / 'summary.json'}: damaged (expected a JSON object)")
+    status = summary.get("status")
+    if status != "complete":
+        why = f": {summary['message']}" if summary.get("message") else ""
+        hint = " (still training, or killed without a chance to record it)" if status == "running" else ""
+        raise RunError(f"{run_dir}: run is {status}{hint}{why}; only a complete run can be used")
+    config_path = run_dir / "config.yaml"
+    if not config_path.is_file():
+        raise RunError(f"{config_path}: missing; the run directory is damaged")
+    try:
+        cfg = load_config(config_path)
+    except ConfigError as exc:
+        raise RunError(f"damaged run config: {exc}") from None
+    dims = cfg.layer_dims
+    if dims[0] == "auto":
+        raise RunError(f"{config_path}: layer_dims[0] is 'auto'; a trained run records the input size")
+    params = check_params(read_params(run_dir / "params.npz"), dims, run_dir / "params.npz")
+    return LoadedRun(run_dir, cfg, summary, params)

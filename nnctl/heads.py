@@ -1,0 +1,77 @@
+"""How a network's outputs read, as a table keyed by the loss name: each head turns the output
+layer's activations AL: (n_L, m) into labels and class probabilities (classification) or
+values (regression). A new output head is one entry in ``HEADS``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from nnctl.errors import ConfigError, RunError
+from nnctl.metrics import predict_labels
+
+
+@dataclass(frozen=True)
+class Head:
+    """labels(AL, threshold) -> (1, m) int class indices, or None for a regression head.
+    probabilities(AL) -> (K, m): row k is each example's probability of class k.
+    threshold: whether ``--threshold`` means anything for this head."""
+
+    labels: Callable[[np.ndarray, float], np.ndarray] | None
+    probabilities: Callable[[np.ndarray], np.ndarray] | None
+    threshold: bool = False
+
+
+def sigmoid_probabilities(AL: np.ndarray) -> np.ndarray:
+    """AL: (1, m), the probability of class 1 -> (2, m): [P(class 0); P(class 1)]."""
+    return np.vstack([1 - AL, AL])
+
+
+HEADS: dict[str, Head] = {
+    "binary_cross_entropy": Head(predict_labels, sigmoid_probabilities, threshold=True),
+}
+
+
+def head_for(loss: str) -> Head:
+    """The head of a run's loss. Raises RunError for a loss this version cannot interpret."""
+    try:
+        return HEADS[loss]
+    except KeyError:
+        raise RunError(
+            f"this nnctl cannot interpret outputs of a {loss!r} model; known: {', '.join(HEADS)}"
+        ) from None
+
+
+def check_threshold(head: Head, threshold: float, loss: str) -> None:
+    """Refuses a non-default threshold for a head where it means nothing (it would be ignored)."""
+    if not head.threshold and threshold != 0.5:
+        raise ConfigError(f"--threshold applies to binary classifiers; this run's loss is {loss}")
+
+
+def interpret(head: Head, AL: np.ndarray, classes: list[str], threshold: float) -> list[dict[str, Any]]:
+    """One dict per example (column of AL: (n_L, m)).
+
+    Classification: ``label`` (class index), ``class`` (its name), ``probability`` (of the
+    predicted class) and ``probabilities`` ({class name: probability}). Regression: ``value``
+    (a number, or a list for several outputs) and null label, class and probability.
+    """
+    m = AL.shape[1]
+    if head.labels is None:
+        values = AL.T.tolist()
+        return [{"label": None, "class": None, "probability": None,
+                 "value": v[0] if len(v) == 1 else v} for v in values]
+    labels = head.labels(AL, threshold).reshape(-1)
+    P = head.probabilities(AL)
+    chosen = P[labels, np.arange(m)]
+    out = []
+    for j in range(m):
+        out.append({
+            "label": int(labels[j]),
+            "class": classes[labels[j]],
+            "probability": float(chosen[j]),
+            "probabilities": {c: float(P[k, j]) for k, c in enumerate(classes)},
+        })
+    return out

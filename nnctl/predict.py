@@ -1,0 +1,163 @@
+"""``predict``: new inputs (image files, directories of them, or .csv/.npy feature rows) through
+a trained run, prepared exactly as its training data was, in one vectorized forward pass.
+
+Each input that cannot be used becomes a failure naming it; the others are still predicted.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnctl.data import prepare_x
+from nnctl.errors import DataError, RunError
+from nnctl.heads import check_threshold, head_for, interpret
+from nnctl.images import ImageError, list_images, load_image
+from nnctl.model import Architecture, predict_proba
+from nnctl.runs import LoadedRun
+
+FEATURE_SUFFIXES = (".csv", ".npy")
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How a run's inputs were prepared (summary.json's ``preprocessing``)."""
+
+    kind: str  # "image" or "features"
+    input_shape: tuple[int, ...]
+    divide_by: float
+    color_mode: str | None
+    classes: list[str]
+
+
+def run_preprocessing(run: LoadedRun) -> Preprocessing:
+    """Reads and checks summary.json's ``preprocessing`` against config.yaml's input size."""
+    where = run.run_dir / "summary.json"
+    pre = run.summary.get("preprocessing")
+    try:
+        out = Preprocessing(
+            kind=pre["kind"],
+            input_shape=tuple(int(s) for s in pre["input_shape"]),
+            divide_by=float(pre["divide_by"]),
+            color_mode=pre.get("color_mode"),
+            classes=[str(c) for c in pre["classes"]],
+        )
+    except (TypeError, KeyError, ValueError):
+        raise RunError(f"{where}: 'preprocessing' is missing or damaged") from None
+    if out.kind not in ("image", "features"):
+        raise RunError(f"{where}: preprocessing.kind is {out.kind!r}, expected image or features")
+    if math.prod(out.input_shape) != run.config.layer_dims[0]:
+        raise RunError(
+            f"{where}: preprocessing.input_shape {list(out.input_shape)} does not match "
+            f"config.yaml's input size {run.config.layer_dims[0]}"
+        )
+    if out.kind == "image" and out.color_mode is None:
+        raise RunError(f"{where}: preprocessing.color_mode is missing for an image run")
+    return out
+
+
+@dataclass
+class PredictOutcome:
+    """results: one dict per predicted example, in input order (see ``heads.interpret``), each
+    with its ``input`` name first. failures: one message per input that could not be used."""
+
+    results: list[dict[str, Any]]
+    failures: list[str]
+
+
+def expand_inputs(paths: list[Path], pre: Preprocessing) -> list[Path | str]:
+    """Directories -> the image files directly inside them (sorted); other paths as given. A
+    directory that cannot be used becomes its failure message, in place."""
+    items: list[Path | str] = []
+    for p in paths:
+        if not p.is_dir():
+            items.append(p)
+        elif pre.kind != "image":
+            items.append(f"{p}: is a directory; this run takes .csv or .npy files of feature rows")
+        else:
+            found = list_images(p)
+            items.extend(found or [f"{p}: no image files in this directory"])
+    return items
+
+
+def _feature_rows(path: Path, n_features: int) -> np.ndarray:
+    """A .npy or .csv file of feature vectors -> (m, n_features) float64, one example per row.
+    A .csv may start with one header line (any non-numeric field makes the first line one)."""
+    suffix = path.suffix.lower()
+    if suffix not in FEATURE_SUFFIXES:
+        raise DataError(f"{path}: this run was trained on feature vectors; give a .csv or .npy file")
+    try:
+        if suffix == ".npy":
+            x = np.load(path, allow_pickle=False)
+        else:
+            with open(path, newline="", encoding="utf-8") as f:
+                first = next(csv.reader(f), [])
+            header = int(any(not _is_number(field) for field in first))
+            x = np.loadtxt(path, delimiter=",", ndmin=2, skiprows=header, dtype=np.float64)
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except ValueError as exc:
+        raise DataError(f"{path}: not a file of numeric feature rows: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read: {exc}") from None
+    if x.ndim == 1:
+        x = x.reshape(1, -1)
+    if x.ndim != 2 or x.dtype.kind not in "uifb":
+        raise DataError(f"{path}: expected a 2-D numeric array (examples, features), got {x.dtype} {x.shape}")
+    if x.shape[0] == 0:
+        raise DataError(f"{path}: no examples")
+    if x.shape[1] != n_features:
+        raise DataError(f"{path}: rows have {x.shape[1]} features, but the run expects {n_features}")
+    x = x.astype(np.float64)
+    if not np.all(np.isfinite(x)):
+        raise DataError(f"{path}: contains NaN or infinite values")
+    return x
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def predict_inputs(run: LoadedRun, paths: list[Path], threshold: float = 0.5) -> PredictOutcome:
+    """Prepares every input, runs one forward pass over all of them and interprets the outputs
+    with the run's head. Raises RunError only for problems with the run itself."""
+    pre = run_preprocessing(run)
+    head = head_for(run.config.loss)
+    check_threshold(head, threshold, run.config.loss)
+    if pre.kind == "image" and pre.divide_by != 255:
+        raise RunError(
+            f"{run.run_dir}: trained on images that were not 8-bit (divide_by {pre.divide_by}); "
+            "image files cannot be prepared the same way"
+        )
+    names: list[str] = []
+    examples: list[np.ndarray] = []
+    failures: list[str] = []
+    for path in expand_inputs(paths, pre):
+        if isinstance(path, str):
+            failures.append(path)
+            continue
+        try:
+            if pre.kind == "image":
+                examples.append(load_image(path, pre.input_shape, pre.color_mode)[None])
+                names.append(str(path))
+            else:
+                rows = _feature_rows(path, math.prod(pre.input_shape))
+                examples.append(rows)
+                names.extend(f"{path}[{i}]" for i in range(rows.shape[0]))
+        except (ImageError, DataError) as exc:
+            failures.append(str(exc))
+    if not examples:
+        return PredictOutcome([], failures)
+    X = prepare_x(np.concatenate(examples), pre.divide_by, np.dtype(run.config.dtype).type)
+    AL = predict_proba(run.params, X, Architecture.build(run.config.activations, run.config.loss))
+    results = [{"input": name, **r} for name, r in zip(names, interpret(head, AL, pre.classes, threshold))]
+    return PredictOutcome(results, failures)
