@@ -158,3 +158,22 @@ def test_missing_data_file(cli, runs_dir: Path, tmp_path: Path, monkeypatch) -> 
 def test_config_error_through_the_library_api(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="learning_rate: must be a positive number"):
         load_config(_cfg(tmp_path, GOOD.replace("0.1", "-1")))
+
+
+def test_config_yaml_with_nulls_reloads(cli, runs_dir: Path, tmp_path: Path) -> None:
+    # config.yaml writes optional keys as null (dataset.test, loss options...); train, gradcheck
+    # and evaluate read it back, so null must mean "the default".
+    import h5py
+    import numpy as np
+
+    with h5py.File(tmp_path / "tiny.h5", "w") as f:
+        f["tiny_x"] = np.random.RandomState(0).rand(20, 3)
+        f["tiny_y"] = np.arange(20) % 2
+    text = GOOD.replace("{synthetic: moons, m: 60, test_fraction: 0.25, seed: 1}", f"{{train: {tmp_path / 'tiny.h5'}}}")
+    r = cli("train", _cfg(tmp_path, text), "--quiet")
+    assert r.exit_code == 0, r.stderr
+    saved = runs_dir / r.stdout.strip() / "config.yaml"
+    assert "test: null" in saved.read_text()
+    assert load_config(saved).dataset["test"] is None
+    again = cli("train", saved, "--quiet")
+    assert again.exit_code == 0, again.stderr
