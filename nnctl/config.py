@@ -242,13 +242,18 @@ def activations(value: Any) -> list[str] | dict[str, str]:
         raise _Invalid(
             f"expected a list of names (one per layer) or {{hidden: relu, output: sigmoid}}, got {describe(value)}"
         )
-    out_list = []
-    for i, v in enumerate(value):
+    return each(value, check)
+
+
+def each(values: list, check: Callable[[Any], Any]) -> list:
+    """``check`` applied to every entry of a list; a failure names the entry's index."""
+    out = []
+    for i, v in enumerate(values):
         try:
-            out_list.append(check(v))
+            out.append(check(v))
         except _Invalid as exc:
             raise _Invalid(f"entry {i}: {exc}") from None
-    return out_list
+    return out
 
 
 def optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -272,13 +277,7 @@ def dropout(value: Any) -> float | list[float] | None:
     if value is None:
         return None
     if isinstance(value, list):
-        out = []
-        for i, v in enumerate(value):
-            try:
-                out.append(keep_probability(v))
-            except _Invalid as exc:
-                raise _Invalid(f"entry {i}: {exc}") from None
-        return out
+        return each(value, keep_probability)
     try:
         return keep_probability(value)
     except _Invalid as exc:
