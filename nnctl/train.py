@@ -39,6 +39,11 @@ def fit(cfg: Config, X: np.ndarray, Y: np.ndarray, on_iteration: OnIteration | N
     the parameters after the last complete iteration. A NaN or infinite cost stops at once
     with status "diverged".
     """
+    from nnctl.fullbatch import fast_path_applies, fit_fullbatch
+
+    if fast_path_applies(cfg, X):
+        return fit_fullbatch(cfg, X, Y, on_iteration)
+    Y = Y.astype(X.dtype, copy=False)  # integer labels would upcast float32 gradients to float64
     params = initialize_parameters(cfg.layer_dims, cfg.init, cfg.seed, np.dtype(cfg.dtype).type)
     arch = Architecture.build(cfg.activations, cfg.loss)
     lr = cfg.learning_rate
