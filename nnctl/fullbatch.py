@@ -43,8 +43,10 @@ _FOUNDATION_KEYS = frozenset(
 )
 
 # Below this many multiply-adds per iteration (C·G dominates) the products are too small to
-# share between BLAS threads: waking the threads costs more than it saves, and much more when
-# other processes compete for the cores, so the loop runs on one BLAS thread.
+# share between BLAS threads, so the whole fit runs on one BLAS thread. Measured on 2 cores
+# shared with other busy processes: C·G (20x209x209) 0.16 ms on one thread, 0.3-0.5 ms on
+# two; even the one-off XᵀX took 85 ms on one thread and 370-950 ms on two, because OpenBLAS
+# threads spin waiting for cores that other processes hold. Idle, two threads save ~40 ms once.
 SINGLE_THREAD_BELOW = 2e7
 
 # The factored layer must save at least this factor of floating point work, because its
@@ -208,9 +210,10 @@ def fit_fullbatch(
     status, message = "complete", ""
     start = time.perf_counter()
     state = None
+    m, n_1 = X.shape[1], int(cfg.layer_dims[1])
     try:
-        state = FactoredGD(params, X, Y, arch, cfg.learning_rate)
-        with _blas_threads(1 if state.C.size * state.m < SINGLE_THREAD_BELOW else None):
+        with _blas_threads(1 if n_1 * m * m < SINGLE_THREAD_BELOW else None):
+            state = FactoredGD(params, X, Y, arch, cfg.learning_rate)
             _loop(state, cfg, costs, on_iteration)
     except _Diverged as exc:
         status, message = "diverged", str(exc)
