@@ -42,9 +42,9 @@ CAT_FILES = ("train_catvnoncat.h5", "test_catvnoncat.h5")
 CAT_DIMS = [12288, 20, 7, 5, 1]
 LEARNING_RATE = 0.0075
 
-FULL = {"w1_iterations": 2500, "w1_reps": 3, "proc_reps": 3, "startup_reps": 7,
+FULL = {"w1_iterations": 2500, "ideas_iterations": 200, "w1_reps": 3, "proc_reps": 3, "startup_reps": 7,
         "w2_m": 60000, "w2_epochs": 2, "w2_reps": 1, "bound_reps": 3}
-QUICK = {"w1_iterations": 20, "w1_reps": 2, "proc_reps": 2, "startup_reps": 3,
+QUICK = {"w1_iterations": 20, "ideas_iterations": 20, "w1_reps": 2, "proc_reps": 2, "startup_reps": 3,
          "w2_m": 2000, "w2_epochs": 1, "w2_reps": 1, "bound_reps": 2}
 
 
@@ -326,6 +326,63 @@ def bench_w1(p: dict, data_dir: Path | None, env: dict) -> dict:
     }
 
 
+# =========================================================================== the ideas, one by one
+
+
+def bench_ideas(p: dict, data_dir: Path | None) -> dict:
+    """Seconds per iteration of each variant on W1, interleaved: what each idea is worth."""
+    if data_dir is None:
+        return {"status": "n/a: no cat data"}
+    import dataclasses
+
+    import nnctl.fullbatch as fullbatch
+    from nnctl.config import load_config
+    from nnctl.data import load_dataset
+    from nnctl.train import fit
+
+    n = p["ideas_iterations"]
+    cfg = load_config(ROOT / "configs" / "cat_deep.yaml", [f"iterations={n}"])
+    ds = load_dataset(cfg.dataset, cfg.dtype)
+    cfg = cfg.with_input_dim(ds.n_features)
+    X32 = ds.X_train.astype("float32")
+    cfg32 = dataclasses.replace(cfg, dtype="float32")
+    X_y, Y_y = yardstick_load_cat(data_dir)
+    real_applies, real_threshold = fullbatch.fast_path_applies, fullbatch.SINGLE_THREAD_BELOW
+
+    def direct():
+        fullbatch.fast_path_applies = lambda cfg, X: False
+        try:
+            fit(cfg, ds.X_train, ds.Y_train)
+        finally:
+            fullbatch.fast_path_applies = real_applies
+
+    def factored_default_threads():
+        fullbatch.SINGLE_THREAD_BELOW = 0
+        try:
+            fit(cfg, ds.X_train, ds.Y_train)
+        finally:
+            fullbatch.SINGLE_THREAD_BELOW = real_threshold
+
+    variants = {
+        "yardstick (dict params, dA of every layer)": lambda: yardstick_train(X_y, Y_y, CAT_DIMS, LEARNING_RATE, n),
+        "nnctl direct path (input dA skipped)": direct,
+        "factored W1, default BLAS threads": factored_default_threads,
+        "factored W1, one BLAS thread (shipped)": lambda: fit(cfg, ds.X_train, ds.Y_train),
+        "factored W1, one BLAS thread, float32": lambda: fit(cfg32, X32, ds.Y_train),
+    }
+    times: dict[str, list[float]] = {k: [] for k in variants}
+    for _ in range(p["w1_reps"]):
+        for name, fn in variants.items():
+            t = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    base = med["yardstick (dict params, dA of every layer)"]
+    return {"status": "ok", "iterations": n,
+            "variants": {k: {"seconds": v, "ms_per_iteration": 1000 * v / n, "speedup_vs_yardstick": base / v}
+                         for k, v in med.items()}}
+
+
 # =========================================================================== start-up
 
 
@@ -498,6 +555,11 @@ def table(res: dict) -> str:
         ]
     else:
         rows.append(("W1 cat_deep", w1["status"], "", ""))
+    ideas = res["ideas"]
+    if ideas["status"] == "ok":
+        for name, v in ideas["variants"].items():
+            rows.append((f"idea: {name}", f"{v['ms_per_iteration']:.2f} ms/it", f"{v['speedup_vs_yardstick']:.1f}x",
+                         f"({ideas['iterations']} it, set-up incl.)"))
     st = res["startup"]
     rows.append(("start-up: python -c pass", fmt_s(st["python_-c_pass_s"]), "", "(floor)"))
     rows.append(("start-up: nnctl --help", fmt_s(st["help_s"]), "", "<= 0.3 s"))
@@ -561,6 +623,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     res = {"mode": "quick" if args.quick else "full", "machine": machine(), "params": p}
     for name, fn in (("w1", lambda: bench_w1(p, data_dir, env)),
+                     ("ideas", lambda: bench_ideas(p, data_dir)),
                      ("startup", lambda: bench_startup(p, env, data_dir)),
                      ("w2", lambda: bench_w2(p, env))):
         print(f"running {name} ...", file=sys.stderr, flush=True)
