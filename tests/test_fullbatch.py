@@ -91,6 +91,17 @@ def test_cat_data_matches_direct_path(cat_dir, monkeypatch):
     assert fast.costs[0] == pytest.approx(COURSE_COST_0, rel=1e-12)
 
 
+def test_cat_data_float32_follows_the_direct_float32_path(cat_dir, monkeypatch):
+    cfg = load_config(CONFIGS / "cat_deep.yaml", ["iterations=100", "dtype=float32"])
+    ds = load_dataset(cfg.dataset, cfg.dtype)
+    cfg = cfg.with_input_dim(ds.n_features)
+    fast = fit(cfg, ds.X_train, ds.Y_train)
+    direct = direct_fit(cfg, ds.X_train, ds.Y_train, monkeypatch)
+    # float32 rounding differs between the two forms; a float32 XᵀX was 3e-5 off by here.
+    np.testing.assert_allclose(fast.costs, direct.costs, rtol=1e-6)
+    assert all(p.dtype == np.float32 for p in fast.params.to_dict().values())
+
+
 def test_course_cat_deep_numbers_hold_through_the_cli(cli, runs_dir, cat_dir):
     r = cli("train", CONFIGS / "cat_deep.yaml", "--quiet", "--json")
     assert r.exit_code == 0, r.stderr
