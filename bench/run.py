@@ -43,9 +43,9 @@ CAT_DIMS = [12288, 20, 7, 5, 1]
 LEARNING_RATE = 0.0075
 
 FULL = {"w1_iterations": 2500, "ideas_iterations": 200, "w1_reps": 3, "proc_reps": 3, "startup_reps": 7,
-        "w2_m": 60000, "w2_epochs": 2, "w2_reps": 1, "bound_reps": 3}
+        "w2_m": 60000, "w2_epochs": 2, "bound_reps": 3}
 QUICK = {"w1_iterations": 20, "ideas_iterations": 20, "w1_reps": 2, "proc_reps": 2, "startup_reps": 3,
-         "w2_m": 2000, "w2_epochs": 1, "w2_reps": 1, "bound_reps": 2}
+         "w2_m": 2000, "w2_epochs": 1, "bound_reps": 2}
 
 
 # =========================================================================== the yardstick
