@@ -11,7 +11,7 @@ so with ``P = W1₀·X`` (n_1, m) and ``G = XᵀX`` (m, m) computed once, every 
 m-wide products instead of n_x-wide ones: for the course's cat network (n_x = 12288, m = 209)
 layer 1 becomes about 120 times cheaper, and it was nearly all of the work. W1 itself is only
 materialized when the loop ends. The arithmetic is exact; in floating point the result differs
-from the direct path by rounding only (about 1e-15 relative on the cat data after 2500 steps).
+from the direct path by rounding only (about 1e-14 relative on the cat data after 2500 steps).
 
 ``fit`` in ``nnctl.train`` dispatches here when ``fast_path_applies`` says so.
 """
