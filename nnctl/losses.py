@@ -30,7 +30,8 @@ class Loss:
     grad: Callable[[np.ndarray, np.ndarray], np.ndarray]
     output: str
     task: str = "classification"
-    targets: Callable[[np.ndarray, int, type], np.ndarray] = lambda Y, n_L, dtype: Y
+    # 0/1 labels as the network's dtype: int64 labels would upcast float32 gradients to float64
+    targets: Callable[[np.ndarray, int, type], np.ndarray] = lambda Y, n_L, dtype: np.asarray(Y, dtype=dtype)
 
 
 def binary_cross_entropy(ZL: np.ndarray, AL: np.ndarray, Y: np.ndarray) -> float:

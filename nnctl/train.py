@@ -80,6 +80,10 @@ def fit(
     may be mid-update and are not saved). A NaN or infinite cost stops at once with status
     "diverged".
     """
+    from nnctl.fullbatch import fast_path_applies, fit_fullbatch
+
+    if state is None and X_val is None and fast_path_applies(cfg, X):
+        return fit_fullbatch(cfg, X, Y, on_iteration)
     arch = Architecture.build(cfg.activations, cfg.loss)
     dtype = np.dtype(cfg.dtype).type
     T = arch.loss.targets(Y, cfg.layer_dims[-1], dtype)

@@ -1,0 +1,648 @@
+#!/usr/bin/env python3
+"""nnctl's benchmark suite: ``python bench/run.py [--quick]``.
+
+Prints a table on stdout and writes ``bench/results.json``. Every comparison is measured in this
+one run, interleaved (A B A B ...), as the median of several repetitions, and reported as a
+ratio, so a busy machine slows both sides alike instead of deciding the outcome.
+
+The yardstick is this file's own straightforward implementation of the course's algorithm
+(float64, parameters in a dict, a cache per layer, dA computed for every layer including the
+input, plain full-batch gradient descent). It does not import nnctl.
+
+Workloads:
+  W1  cat_deep: [12288, 20, 7, 5, 1] relu/sigmoid on the course's 209 cat images, full batch.
+      nnctl's training loop (``nnctl.train.fit``) against the yardstick's, and the whole process
+      (``nnctl train configs/cat_deep.yaml --quiet``) against the yardstick's whole process.
+  W2  60000 x 784 synthetic inputs, [784, 256, 128, 10] relu + softmax, Adam, batch 128,
+      2 epochs, float32 and float64; epoch time, examples/s, peak RSS, and the time of the same
+      matrix products alone as a lower bound.
+  start-up: ``nnctl --help`` and ``nnctl predict RUN image.jpg``, whole process.
+
+--quick shrinks every workload (fewer iterations, examples and repetitions) for CI; it asserts
+nothing about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results.json"
+CAT_FILES = ("train_catvnoncat.h5", "test_catvnoncat.h5")
+CAT_DIMS = [12288, 20, 7, 5, 1]
+LEARNING_RATE = 0.0075
+
+FULL = {"w1_iterations": 2500, "ideas_iterations": 200, "w1_reps": 3, "proc_reps": 3, "startup_reps": 7,
+        "w2_m": 60000, "w2_epochs": 2, "bound_reps": 3}
+QUICK = {"w1_iterations": 20, "ideas_iterations": 20, "w1_reps": 2, "proc_reps": 2, "startup_reps": 3,
+         "w2_m": 2000, "w2_epochs": 1, "bound_reps": 2}
+
+
+# =========================================================================== the yardstick
+# The course's "Deep Neural Network - Application", written out plainly. numpy is imported
+# inside so that the whole-process measurement pays for it like nnctl does.
+
+
+def yardstick_load_cat(data_dir: Path):
+    import h5py
+    import numpy as np
+
+    with h5py.File(data_dir / CAT_FILES[0], "r") as f:
+        train_x = np.array(f["train_set_x"][:])
+        train_y = np.array(f["train_set_y"][:])
+    X = train_x.reshape(train_x.shape[0], -1).T / 255.
+    Y = train_y.reshape(1, -1)
+    return X, Y
+
+
+def yardstick_train(X, Y, layers_dims, learning_rate, num_iterations):
+    """Returns (parameters dict, costs list): costs[i] is the cost before update i."""
+    import numpy as np
+
+    def initialize_parameters_deep(layer_dims):
+        np.random.seed(1)
+        parameters = {}
+        for l in range(1, len(layer_dims)):
+            parameters["W" + str(l)] = np.random.randn(layer_dims[l], layer_dims[l - 1]) / np.sqrt(layer_dims[l - 1])
+            parameters["b" + str(l)] = np.zeros((layer_dims[l], 1))
+        return parameters
+
+    def linear_forward(A, W, b):
+        Z = np.dot(W, A) + b
+        return Z, (A, W, b)
+
+    def sigmoid(Z):
+        return 1 / (1 + np.exp(-Z)), Z
+
+    def relu(Z):
+        return np.maximum(0, Z), Z
+
+    def linear_activation_forward(A_prev, W, b, activation):
+        Z, linear_cache = linear_forward(A_prev, W, b)
+        A, activation_cache = sigmoid(Z) if activation == "sigmoid" else relu(Z)
+        return A, (linear_cache, activation_cache)
+
+    def L_model_forward(X, parameters):
+        caches = []
+        A = X
+        L = len(parameters) // 2
+        for l in range(1, L):
+            A, cache = linear_activation_forward(A, parameters["W" + str(l)], parameters["b" + str(l)], "relu")
+            caches.append(cache)
+        AL, cache = linear_activation_forward(A, parameters["W" + str(L)], parameters["b" + str(L)], "sigmoid")
+        caches.append(cache)
+        return AL, caches
+
+    def compute_cost(AL, Y):
+        m = Y.shape[1]
+        cost = (-1 / m) * np.sum(np.multiply(Y, np.log(AL)) + np.multiply(1 - Y, np.log(1 - AL)))
+        return float(np.squeeze(cost))
+
+    def linear_backward(dZ, cache):
+        A_prev, W, b = cache
+        m = A_prev.shape[1]
+        dW = 1 / m * np.dot(dZ, A_prev.T)
+        db = 1 / m * np.sum(dZ, axis=1, keepdims=True)
+        dA_prev = np.dot(W.T, dZ)
+        return dA_prev, dW, db
+
+    def relu_backward(dA, Z):
+        dZ = np.array(dA, copy=True)
+        dZ[Z <= 0] = 0
+        return dZ
+
+    def sigmoid_backward(dA, Z):
+        s = 1 / (1 + np.exp(-Z))
+        return dA * s * (1 - s)
+
+    def linear_activation_backward(dA, cache, activation):
+        linear_cache, activation_cache = cache
+        dZ = sigmoid_backward(dA, activation_cache) if activation == "sigmoid" else relu_backward(dA, activation_cache)
+        return linear_backward(dZ, linear_cache)
+
+    def L_model_backward(AL, Y, caches):
+        grads = {}
+        L = len(caches)
+        Y = Y.reshape(AL.shape)
+        dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))
+        grads["dA" + str(L - 1)], grads["dW" + str(L)], grads["db" + str(L)] = \
+            linear_activation_backward(dAL, caches[L - 1], "sigmoid")
+        for l in reversed(range(L - 1)):
+            grads["dA" + str(l)], grads["dW" + str(l + 1)], grads["db" + str(l + 1)] = \
+                linear_activation_backward(grads["dA" + str(l + 1)], caches[l], "relu")
+        return grads
+
+    def update_parameters(parameters, grads, learning_rate):
+        L = len(parameters) // 2
+        for l in range(L):
+            parameters["W" + str(l + 1)] = parameters["W" + str(l + 1)] - learning_rate * grads["dW" + str(l + 1)]
+            parameters["b" + str(l + 1)] = parameters["b" + str(l + 1)] - learning_rate * grads["db" + str(l + 1)]
+        return parameters
+
+    parameters = initialize_parameters_deep(layers_dims)
+    costs = []
+    for _ in range(num_iterations):
+        AL, caches = L_model_forward(X, parameters)
+        costs.append(compute_cost(AL, Y))
+        grads = L_model_backward(AL, Y, caches)
+        parameters = update_parameters(parameters, grads, learning_rate)
+    return parameters, costs
+
+
+def yardstick_process(data_dir: Path, iterations: int) -> None:
+    """What the yardstick's whole-process measurement runs: load, train, save, exit."""
+    import numpy as np
+
+    X, Y = yardstick_load_cat(data_dir)
+    parameters, costs = yardstick_train(X, Y, CAT_DIMS, LEARNING_RATE, iterations)
+    with tempfile.TemporaryDirectory() as d:
+        np.savez(Path(d) / "params.npz", **parameters)
+
+
+# =========================================================================== helpers
+
+
+def median_time(fn, reps: int) -> tuple[float, list[float]]:
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), times
+
+
+def interleaved(a, b, reps: int) -> dict:
+    """Runs a, b, a, b, ... and returns each side's median and all times."""
+    ta, tb = [], []
+    for _ in range(reps):
+        for fn, ts in ((a, ta), (b, tb)):
+            t = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t)
+    return {"a_median": statistics.median(ta), "b_median": statistics.median(tb), "a_times": ta, "b_times": tb}
+
+
+def run_process(cmd: list[str], env: dict | None = None) -> tuple[float, int, int, str, str]:
+    """Runs cmd; returns (wall seconds, exit status, peak RSS in bytes, stdout, stderr)."""
+    t = time.perf_counter()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        p = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=ROOT)
+        _, status, usage = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return wall, p.returncode, usage.ru_maxrss * 1024, out.read().decode(), err.read().decode()
+
+
+def nnctl_cmd() -> list[str]:
+    exe = Path(sys.executable).parent / "nnctl"
+    if exe.is_file():
+        return [str(exe)]
+    found = shutil.which("nnctl")
+    return [found] if found else [sys.executable, "-m", "nnctl"]
+
+
+def cat_data_dir() -> Path | None:
+    candidates = [ROOT / "data"]
+    if os.environ.get("NNCTL_DATA_DIR"):
+        candidates.append(Path(os.environ["NNCTL_DATA_DIR"]))
+    candidates.append(ROOT.parent / "shared" / "data")
+    for d in candidates:
+        if all((d / f).is_file() for f in CAT_FILES):
+            return d
+    return None
+
+
+def atomic_write_json(path: Path, obj: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, allow_nan=False) + "\n")
+    os.replace(tmp, path)
+
+
+def machine() -> dict:
+    import numpy as np
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    blas = "?"
+    try:
+        info = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        blas = f"{info.get('name')} {info.get('version')}"
+    except Exception:  # noqa: BLE001 - older numpy has no mode="dicts"; the name is informative only
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "blas": blas,
+        "env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
+                                           "OMP_NUM_THREADS") if k in os.environ},
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+# =========================================================================== W1
+
+
+def bench_w1(p: dict, data_dir: Path | None, env: dict) -> dict:
+    if data_dir is None:
+        return {"status": "n/a: the course's cat data is in neither data/ nor $NNCTL_DATA_DIR"}
+    import numpy as np
+
+    from nnctl.config import load_config
+    from nnctl.data import load_dataset
+    from nnctl.train import fit
+
+    n = p["w1_iterations"]
+    cfg = load_config(ROOT / "configs" / "cat_deep.yaml", [f"iterations={n}"])
+    ds = load_dataset(cfg.dataset, cfg.dtype)
+    cfg = cfg.with_input_dim(ds.n_features)
+    X_y, Y_y = yardstick_load_cat(data_dir)
+    got = {}
+
+    def nnctl_loop():
+        got["nnctl"] = fit(cfg, ds.X_train, ds.Y_train)
+
+    def yard_loop():
+        got["yard"] = yardstick_train(X_y, Y_y, CAT_DIMS, LEARNING_RATE, n)
+
+    loop = interleaved(yard_loop, nnctl_loop, p["w1_reps"])
+    result, (yparams, ycosts) = got["nnctl"], got["yard"]
+    cost_diff = float(np.max(np.abs(np.array(result.costs) - np.array(ycosts))))
+    param_rel = max(
+        float(np.max(np.abs(v - yparams[k])) / np.max(np.abs(yparams[k])))
+        for k, v in result.params.to_dict().items()
+    )
+
+    with tempfile.TemporaryDirectory() as runs:
+        nn = nnctl_cmd() + ["train", str(ROOT / "configs" / "cat_deep.yaml"), "--quiet",
+                            "--runs-dir", runs, "--set", f"iterations={n}"]
+        yd = [sys.executable, str(Path(__file__).resolve()), "--yardstick-process", str(n),
+              "--data-dir", str(data_dir)]
+        status = {}
+
+        def proc(cmd, key):
+            def go():
+                wall, code, _, _, err = run_process(cmd, env)
+                status[key] = (code, err.strip().splitlines()[-1:] if code else "")
+            return go
+
+        whole = interleaved(proc(yd, "yard"), proc(nn, "nnctl"), p["proc_reps"])
+    for key, (code, err) in status.items():
+        if code != 0:
+            return {"status": f"failed: {key} process exited {code}: {err}"}
+    return {
+        "status": "ok",
+        "iterations": n,
+        "loop_yardstick_s": loop["a_median"],
+        "loop_nnctl_s": loop["b_median"],
+        "loop_ratio": loop["a_median"] / loop["b_median"],
+        "loop_times": {"yardstick": loop["a_times"], "nnctl": loop["b_times"]},
+        "process_yardstick_s": whole["a_median"],
+        "process_nnctl_s": whole["b_median"],
+        "process_ratio": whole["a_median"] / whole["b_median"],
+        "process_times": {"yardstick": whole["a_times"], "nnctl": whole["b_times"]},
+        "max_cost_difference": cost_diff,
+        "max_param_relative_difference": param_rel,
+        "targets": {"loop_ratio": 20, "process_ratio": 10, "cost_difference": 1e-6, "param_relative": 1e-6},
+    }
+
+
+# =========================================================================== the ideas, one by one
+
+
+def bench_ideas(p: dict, data_dir: Path | None) -> dict:
+    """Seconds per iteration of each variant on W1, interleaved: what each idea is worth."""
+    if data_dir is None:
+        return {"status": "n/a: no cat data"}
+    import dataclasses
+
+    import nnctl.fullbatch as fullbatch
+    from nnctl.config import load_config
+    from nnctl.data import load_dataset
+    from nnctl.train import fit
+
+    n = p["ideas_iterations"]
+    cfg = load_config(ROOT / "configs" / "cat_deep.yaml", [f"iterations={n}"])
+    ds = load_dataset(cfg.dataset, cfg.dtype)
+    cfg = cfg.with_input_dim(ds.n_features)
+    X32 = ds.X_train.astype("float32")
+    cfg32 = dataclasses.replace(cfg, dtype="float32")
+    X_y, Y_y = yardstick_load_cat(data_dir)
+    real_applies, real_threshold = fullbatch.fast_path_applies, fullbatch.SINGLE_THREAD_BELOW
+
+    def direct():
+        fullbatch.fast_path_applies = lambda cfg, X: False
+        try:
+            fit(cfg, ds.X_train, ds.Y_train)
+        finally:
+            fullbatch.fast_path_applies = real_applies
+
+    def factored_default_threads():
+        fullbatch.SINGLE_THREAD_BELOW = 0
+        try:
+            fit(cfg, ds.X_train, ds.Y_train)
+        finally:
+            fullbatch.SINGLE_THREAD_BELOW = real_threshold
+
+    variants = {
+        "yardstick (dict params, dA of every layer)": lambda: yardstick_train(X_y, Y_y, CAT_DIMS, LEARNING_RATE, n),
+        "nnctl direct path (input dA skipped)": direct,
+        "factored W1, default BLAS threads": factored_default_threads,
+        "factored W1, one BLAS thread (shipped)": lambda: fit(cfg, ds.X_train, ds.Y_train),
+        "factored W1, one BLAS thread, float32": lambda: fit(cfg32, X32, ds.Y_train),
+    }
+    times: dict[str, list[float]] = {k: [] for k in variants}
+    for _ in range(p["w1_reps"]):
+        for name, fn in variants.items():
+            t = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    base = med["yardstick (dict params, dA of every layer)"]
+    return {"status": "ok", "iterations": n,
+            "variants": {k: {"seconds": v, "ms_per_iteration": 1000 * v / n, "speedup_vs_yardstick": base / v}
+                         for k, v in med.items()}}
+
+
+# =========================================================================== start-up
+
+
+def bench_startup(p: dict, env: dict, data_dir: Path | None) -> dict:
+    reps = p["startup_reps"]
+    python_floor, _ = median_time(lambda: run_process([sys.executable, "-c", "pass"], env), reps)
+    out: dict = {"python_-c_pass_s": python_floor}
+    codes = []
+    help_s, _ = median_time(lambda: codes.append(run_process(nnctl_cmd() + ["--help"], env)[1]), reps)
+    out["help_s"] = help_s if set(codes) == {0} else None
+    out["predict"] = bench_predict(reps, env, data_dir)
+    out["targets"] = {"help_s": 0.3, "predict_s": 0.6}
+    return out
+
+
+def bench_predict(reps: int, env: dict, data_dir: Path | None) -> dict:
+    _, code, _, _, _ = run_process(nnctl_cmd() + ["predict", "--help"], env)
+    if code != 0:
+        return {"status": "n/a: this nnctl has no predict command"}
+    if data_dir is None:
+        return {"status": "n/a: needs the cat data for a trained run and an image"}
+    import h5py
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory() as d:
+        runs = Path(d) / "runs"
+        wall, code, _, stdout, err = run_process(
+            nnctl_cmd() + ["train", str(ROOT / "configs" / "cat_deep.yaml"), "--quiet", "--runs-dir",
+                           str(runs), "--set", "iterations=20"], env)
+        if code != 0:
+            return {"status": f"n/a: training a run for predict failed: {err.strip()[-200:]}"}
+        run = stdout.strip().splitlines()[-1]
+        with h5py.File(data_dir / CAT_FILES[1], "r") as f:
+            Image.fromarray(f["test_set_x"][0]).save(Path(d) / "one_image.jpg")
+        cmd = nnctl_cmd() + ["predict", str(runs / run), str(Path(d) / "one_image.jpg")]
+        codes = []
+        s, _ = median_time(lambda: codes.append(run_process(cmd, env)[1]), reps)
+        if set(codes) != {0}:
+            return {"status": f"n/a: nnctl predict RUN image.jpg exited {codes[0]}"}
+        return {"status": "ok", "seconds": s}
+
+
+# =========================================================================== W2
+
+
+def w2_config_text(dtype: str, epochs: int, data_file: Path) -> str:
+    return (
+        f"dataset: {{train: {data_file}}}\n"
+        "layer_dims: [784, 256, 128, 10]\n"
+        "activations: [relu, relu, softmax]\n"
+        "init: he\n"
+        "optimizer: adam\n"
+        "learning_rate: 0.001\n"
+        "batch_size: 128\n"
+        f"epochs: {epochs}\n"
+        f"dtype: {dtype}\n"
+        "print_every: 1000000\n"
+    )
+
+
+def matmul_bound(m: int, epochs: int, dtype: str, reps: int) -> float:
+    """Seconds for the W2 training's matrix products alone, in one tight loop over preallocated
+    arrays: per batch, three forward products, three dW products and two dA products (the
+    input's dA is never needed)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    dims = [784, 256, 128, 10]
+    bs = 128
+    Ws = [rng.standard_normal((n, k)).astype(dtype) for k, n in zip(dims[:-1], dims[1:])]
+    X = rng.standard_normal((dims[0], bs)).astype(dtype)
+    As = [X] + [np.empty((n, bs), dtype) for n in dims[1:]]
+    dZs = [rng.standard_normal((n, bs)).astype(dtype) for n in dims[1:]]
+    dAs = [np.empty((n, bs), dtype) for n in dims[1:-1]]
+    dWs = [np.empty_like(W) for W in Ws]
+    batches = epochs * -(-m // bs)
+
+    def run():
+        for _ in range(batches):
+            for l in range(3):
+                np.matmul(Ws[l], As[l], out=As[l + 1])
+            for l in (2, 1, 0):
+                np.matmul(dZs[l], As[l].T, out=dWs[l])
+                if l:
+                    np.matmul(Ws[l].T, dZs[l], out=dAs[l - 1])
+
+    return median_time(run, reps)[0]
+
+
+def bench_w2(p: dict, env: dict) -> dict:
+    import numpy as np
+
+    from nnctl.config import load_config
+    from nnctl.errors import ConfigError
+
+    m, epochs = p["w2_m"], p["w2_epochs"]
+    out: dict = {"m": m, "epochs": epochs, "dtypes": {}}
+    with tempfile.TemporaryDirectory() as d:
+        data_file = Path(d) / "w2.h5"
+        cfg_files = {}
+        for dtype in ("float32", "float64"):
+            cfg_files[dtype] = Path(d) / f"w2_{dtype}.yaml"
+            cfg_files[dtype].write_text(w2_config_text(dtype, epochs, data_file))
+        try:
+            load_config(cfg_files["float32"])
+            refused = None
+        except ConfigError as exc:
+            refused = str(exc)
+        dataset_bytes = {}
+        if refused is None:
+            import h5py
+
+            rng = np.random.default_rng(0)
+            x = rng.standard_normal((m, 784), dtype=np.float32)
+            y = rng.integers(0, 10, m)
+            with h5py.File(data_file, "w") as f:
+                f["train_x"] = x
+                f["train_y"] = y
+                f["list_classes"] = np.array([str(k).encode() for k in range(10)])
+            del x
+        for dtype in ("float32", "float64"):
+            bound = matmul_bound(m, epochs, dtype, p["bound_reps"])
+            row = {"matmul_bound_epoch_s": bound / epochs}
+            dataset_bytes[dtype] = m * 784 * np.dtype(dtype).itemsize
+            row["rss_limit_bytes"] = int(1.5 * dataset_bytes[dtype] + 200e6)
+            if refused is not None:
+                row["status"] = f"needs issue 6 (config refused: {refused})"
+            else:
+                runs = Path(d) / "runs"
+                wall, code, rss, stdout, err = run_process(
+                    nnctl_cmd() + ["train", str(cfg_files[dtype]), "--quiet", "--json", "--runs-dir", str(runs)], env)
+                if code != 0:
+                    row["status"] = f"failed: exit {code}: {err.strip()[-300:]}"
+                else:
+                    s = json.loads(stdout)["seconds"]
+                    row.update(status="ok", epoch_s=s / epochs, examples_per_s=m * epochs / s,
+                               peak_rss_bytes=rss, process_s=wall,
+                               epoch_over_bound=(s / epochs) / (bound / epochs))
+            out["dtypes"][dtype] = row
+    f32, f64 = out["dtypes"]["float32"], out["dtypes"]["float64"]
+    if f32.get("status") == "ok" and f64.get("status") == "ok":
+        out["float32_speedup"] = f64["epoch_s"] / f32["epoch_s"]
+    out["targets"] = {"epoch_over_bound_float32": 1.5, "float32_speedup": 1.6,
+                      "peak_rss": "1.5 x dataset bytes + 200 MB"}
+    return out
+
+
+# =========================================================================== report
+
+
+def fmt_s(x: float | None) -> str:
+    if x is None:
+        return "n/a"
+    return f"{x * 1000:.0f} ms" if x < 1 else f"{x:.2f} s"
+
+
+def table(res: dict) -> str:
+    rows: list[tuple[str, str, str, str]] = []
+    w1 = res["w1"]
+    if w1["status"] == "ok":
+        n = w1["iterations"]
+        rows += [
+            (f"W1 training loop ({n} it)", f"{fmt_s(w1['loop_yardstick_s'])} -> {fmt_s(w1['loop_nnctl_s'])}",
+             f"{w1['loop_ratio']:.1f}x", ">= 20x"),
+            (f"W1 whole process ({n} it)",
+             f"{fmt_s(w1['process_yardstick_s'])} -> {fmt_s(w1['process_nnctl_s'])}",
+             f"{w1['process_ratio']:.1f}x", ">= 10x"),
+            ("W1 max |cost - yardstick|", f"{w1['max_cost_difference']:.1e}", "", "<= 1e-6"),
+            ("W1 max param rel. difference", f"{w1['max_param_relative_difference']:.1e}", "", "<= 1e-6"),
+        ]
+    else:
+        rows.append(("W1 cat_deep", w1["status"], "", ""))
+    ideas = res["ideas"]
+    if ideas["status"] == "ok":
+        for name, v in ideas["variants"].items():
+            rows.append((f"idea: {name}", f"{v['ms_per_iteration']:.2f} ms/it", f"{v['speedup_vs_yardstick']:.1f}x",
+                         f"({ideas['iterations']} it, set-up incl.)"))
+    st = res["startup"]
+    rows.append(("start-up: python -c pass", fmt_s(st["python_-c_pass_s"]), "", "(floor)"))
+    rows.append(("start-up: nnctl --help", fmt_s(st["help_s"]), "", "<= 0.3 s"))
+    pr = st["predict"]
+    rows.append(("start-up: nnctl predict RUN img", fmt_s(pr["seconds"]) if pr["status"] == "ok" else pr["status"],
+                 "", "<= 0.6 s"))
+    w2 = res["w2"]
+    for dtype, row in w2["dtypes"].items():
+        label = f"W2 {dtype} ({w2['m']} x 784, {w2['epochs']} ep)"
+        rows.append((f"{label} matmul bound/epoch", fmt_s(row["matmul_bound_epoch_s"]), "", ""))
+        if row["status"] == "ok":
+            rows.append((f"{label} epoch", fmt_s(row["epoch_s"]), f"{row['epoch_over_bound']:.2f}x bound",
+                         "<= 1.5x (f32)"))
+            rows.append((f"{label} examples/s", f"{row['examples_per_s']:,.0f}", "", ""))
+            rows.append((f"{label} peak RSS", f"{row['peak_rss_bytes'] / 1e6:.0f} MB", "",
+                         f"< {row['rss_limit_bytes'] / 1e6:.0f} MB"))
+        else:
+            status = row["status"] if not row["status"].startswith("needs issue 6") else "needs issue 6"
+            rows.append((f"{label} epoch", status, "", ""))
+    if "float32_speedup" in w2:
+        rows.append(("W2 float32 speed-up over float64", "", f"{w2['float32_speedup']:.2f}x", ">= 1.6x"))
+    widths = [max(len(r[i]) for r in rows + [("measure", "value", "ratio", "target")]) for i in range(4)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(("measure", "value", "ratio", "target"), widths))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="nnctl's benchmark suite (see the README's Performance section).")
+    ap.add_argument("--quick", action="store_true", help="small workloads and few repetitions (CI)")
+    ap.add_argument("--output", type=Path, default=RESULTS, help="results file [default: bench/results.json]")
+    ap.add_argument("--reps", type=int, metavar="N",
+                    help="repetitions of each W1 comparison [default: 3, --quick: 2]")
+    ap.add_argument("--threads", type=int, metavar="N",
+                    help="limit BLAS threads on both sides of every comparison (default: the machine's "
+                         "default, or 1 with --quick); the limit is recorded in results.json")
+    ap.add_argument("--yardstick-process", type=int, metavar="N", help=argparse.SUPPRESS)
+    ap.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.yardstick_process is not None:
+        yardstick_process(args.data_dir, args.yardstick_process)
+        return 0
+
+    sys.path.insert(0, str(ROOT))  # run from a checkout without installing, too
+    p = dict(QUICK if args.quick else FULL)
+    if args.reps:
+        p["w1_reps"] = p["proc_reps"] = args.reps
+    data_dir = cat_data_dir()
+    env = dict(os.environ)
+    if args.quick and args.threads is None:
+        # CI machines are small and shared; spinning BLAS threads made a quick run take 76 s
+        # instead of ~20 s on 2 busy cores. Timing is not the point of --quick.
+        args.threads = 1
+    p["blas_threads"] = args.threads
+    if args.threads:
+        import numpy  # noqa: F401 - threadpoolctl limits only the BLAS libraries already loaded
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=args.threads, user_api="blas")  # this process, for good
+        env["OPENBLAS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = str(args.threads)  # child processes
+    if data_dir is not None:
+        env["NNCTL_DATA_DIR"] = str(data_dir)
+        os.environ["NNCTL_DATA_DIR"] = str(data_dir)
+    start = time.perf_counter()
+    res = {"mode": "quick" if args.quick else "full", "machine": machine(), "params": p}
+    for name, fn in (("w1", lambda: bench_w1(p, data_dir, env)),
+                     ("ideas", lambda: bench_ideas(p, data_dir)),
+                     ("startup", lambda: bench_startup(p, env, data_dir)),
+                     ("w2", lambda: bench_w2(p, env))):
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        res[name] = fn()
+    res["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    res["bench_seconds"] = time.perf_counter() - start
+    atomic_write_json(args.output, res)
+    m = res["machine"]
+    print(f"machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, numpy {m['numpy']}, {m['blas']}"
+          f"{', ' + ', '.join(f'{k}={v}' for k, v in m['env'].items()) if m['env'] else ''}; "
+          f"load average {m['load_average_at_start'][0]} at start, {m['load_average_at_end'][0]} at end")
+    print(table(res))
+    print(f"({res['mode']} run, {res['bench_seconds']:.0f} s; results in {args.output})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
