@@ -8,6 +8,7 @@ and written atomically, so a failed plot never leaves a truncated image behind.
 from __future__ import annotations
 
 import io
+import textwrap
 from pathlib import Path
 from typing import Sequence
 
@@ -15,6 +16,7 @@ from nnctl import runs
 from nnctl.errors import UsageError
 
 FORMATS = ("png", "pdf", "svg")
+LABEL_WIDTH = 90  # characters per legend line
 INSTALL_HINT = "pip install 'nnctl[plot]'  (or: pip install matplotlib)"
 
 
@@ -44,17 +46,18 @@ def plot_curves(
     fig, ax = plt.subplots(figsize=(8, 5), dpi=100)
     try:
         for label, its, costs in curves:
-            ax.plot(its, costs, label=label, linewidth=1.5)
+            # labels carry every differing config key and can be long: wrap rather than clip
+            ax.plot(its, costs, label=textwrap.fill(label, LABEL_WIDTH), linewidth=1.5)
         if log_scale:
             ax.set_yscale("log")
         ax.set_xlabel("iteration")
         ax.set_ylabel("cost" + (" (log scale)" if log_scale else ""))
         ax.set_title(title or "learning curves")
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize="small")
-        fig.tight_layout()
+        # below the axes, so a legend never covers the curves or runs off the figure
+        ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
         buf = io.BytesIO()
-        fig.savefig(buf, format=fmt)
+        fig.savefig(buf, format=fmt, bbox_inches="tight")
     finally:
         plt.close(fig)
     runs.atomic_write(out, buf.getvalue())
