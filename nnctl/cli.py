@@ -541,7 +541,8 @@ def runs_list(
     runs_dir: RunsDirOption = None,
 ) -> None:
     """One row per run: id, name, status, created, learning rate, iterations, final cost,
-    train and test accuracy (oldest first unless --sort)."""
+    train and test accuracy, and test MSE and R² when a regression run is listed (oldest first
+    unless --sort)."""
     from nnctl.runs import default_runs_dir
     from nnctl.runtable import filter_runs, list_runs, sort_runs
 
