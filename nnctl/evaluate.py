@@ -68,6 +68,7 @@ class Evaluation:
     def to_dict(self) -> dict[str, Any]:
         return {
             "data": self.data,
+            "task": self.task,
             "n": self.n,
             "accuracy": self.accuracy,
             "precision": self.precision,

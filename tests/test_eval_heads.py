@@ -139,6 +139,7 @@ def test_evaluate_softmax_per_class_scores_by_hand_and_trains_accuracies(cli, sp
     got = run_json(cli, "evaluate", str(spiral_run))
     classes = ["arm0", "arm1", "arm2"]
     assert got["classes"] == classes and got["n"] == 120 and got["threshold"] is None
+    assert got["task"] == "classification"
     assert got["confusion_matrix"] == expected["confusion_matrix"]
     assert got["misclassified"] == expected["misclassified"]
     assert got["log_loss"] == pytest.approx(expected["log_loss"], rel=1e-10)
