@@ -541,7 +541,8 @@ def runs_list(
     runs_dir: RunsDirOption = None,
 ) -> None:
     """One row per run: id, name, status, created, learning rate, iterations, final cost,
-    train and test accuracy (oldest first unless --sort)."""
+    train and test accuracy, and test MSE and R² when a regression run is listed (oldest first
+    unless --sort)."""
     from nnctl.runs import default_runs_dir
     from nnctl.runtable import filter_runs, list_runs, sort_runs
 
@@ -566,6 +567,9 @@ def runs_list(
 
     table = Table(box=None, pad_edge=False)
     headers = ["id", "name", "status", "created", "lr", "iterations", "final cost", "train acc", "test acc"]
+    regression = any(i.row["test_mse"] is not None for i in infos)
+    if regression:  # only when there is something to show: classifier listings stay as they were
+        headers += ["test MSE", "test R²"]
     for h in headers:
         table.add_column(h, no_wrap=True, justify="right" if h not in ("id", "name", "status", "created") else "left")
     for i in infos:
@@ -577,6 +581,7 @@ def runs_list(
         table.add_row(
             r["id"], _cell(r["name"]), _cell(r["status"]), created, _cell(r["learning_rate"]), its,
             fmt(r["final_cost"]), fmt(r["train_accuracy"], 4), fmt(r["test_accuracy"], 4),
+            *([fmt(r["test_mse"], 4), fmt(r["test_r2"], 4)] if regression else []),
         )
     _table_console().print(table)
 
@@ -811,11 +816,16 @@ def predict(
 
         table = Table(title=f"run {loaded.run_id}", title_justify="left")
         table.add_column("input")
-        table.add_column("class")
-        table.add_column("probability", justify="right")
+        regression = outcome.results[0]["class"] is None
+        if regression:
+            table.add_column("value", justify="right")
+        else:
+            table.add_column("class")
+            table.add_column("probability", justify="right")
         for r in outcome.results:
-            if r["class"] is None:
-                table.add_row(escape(r["input"]), "-", str(r.get("value")))
+            if regression:
+                values = r["value"] if isinstance(r["value"], list) else [r["value"]]
+                table.add_row(escape(r["input"]), "  ".join(f"{v:.6g}" for v in values))
             else:
                 table.add_row(escape(r["input"]), escape(r["class"]), fmt(r["probability"]))
         out_console().print(table)
@@ -836,22 +846,22 @@ def evaluate(
     ] = None,
     split: Annotated[
         Optional[str],
-        typer.Option("--split", metavar="train|test", help="Which split of the run's own dataset [default: test, else train]."),
+        typer.Option("--split", metavar="train|val|test", help="Which split of the run's own dataset [default: test, else train]."),
     ] = None,
     json_: JsonOption = False,
     errors: Annotated[
         Optional[Path],
-        typer.Option("--errors", metavar="DIR", help="Write each misclassified image into DIR as a PNG."),
+        typer.Option("--errors", metavar="DIR", help="Image classifiers: write each misclassified image into DIR as a PNG."),
     ] = None,
     threshold: ThresholdOption = 0.5,
     runs_dir: RunsDirOption = None,
 ) -> None:
-    """Score a trained run on a labelled dataset: accuracy, precision, recall, F1, log loss,
-    confusion matrix."""
-    from nnctl.evaluate import check_errors_dir, evaluate_run, write_errors
+    """Score a trained run on a labelled dataset: accuracy, precision, recall, F1 (per class too),
+    log loss, confusion matrix; MSE, MAE, R² for regression runs."""
+    from nnctl.evaluate import RegressionEvaluation, check_errors_dir, evaluate_run, write_errors
 
-    if split is not None and split not in ("train", "test"):
-        raise fail(f"--split: got {split!r}; valid: train, test")
+    if split is not None and split not in ("train", "val", "test"):
+        raise fail(f"--split: got {split!r}; valid: train, val, test")
     loaded = _load(run, runs_dir)
     if errors is not None:
         check_errors_dir(loaded, errors)
@@ -862,6 +872,8 @@ def evaluate(
         err_console().print(f"[yellow]warning:[/] {escape(note)}", markup=True)
     if json_:
         print_json({"run_id": loaded.run_id, **ev.to_dict()})
+    elif isinstance(ev, RegressionEvaluation):
+        _print_regression(loaded.run_id, ev)
     else:
         from rich.markup import escape
         from rich.table import Table
@@ -881,6 +893,15 @@ def evaluate(
         ]:
             scores.add_row(name, value)
         console.print(scores)
+        if len(ev.classes) > 2:
+            per = Table(title="per class", title_justify="left")
+            for h in ("class", "precision", "recall", "F1", "support"):
+                per.add_column(h, justify="left" if h == "class" else "right")
+            pc = ev.per_class
+            for k, c in enumerate(ev.classes):
+                per.add_row(escape(c), fmt(pc["precision"][k], 4), fmt(pc["recall"][k], 4),
+                            fmt(pc["f1"][k], 4), str(pc["support"][k]))
+            console.print(per)
         cm = Table(title="confusion matrix (rows: true class, columns: predicted)", title_justify="left")
         cm.add_column("true \\ predicted", style="bold")
         for c in ev.classes:
@@ -891,6 +912,29 @@ def evaluate(
     if errors is not None:
         written = write_errors(ev, errors)
         err_console().print(f"wrote {len(written)} misclassified image(s) to {errors}")
+
+
+def _print_regression(run_id: str, ev: Any) -> None:
+    """evaluate's tables for a regression run: overall scores, then one row per output."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = out_console()
+    scores = Table(title=f"run {run_id} on {escape(ev.data)}", show_header=False, title_justify="left")
+    scores.add_column(style="bold")
+    scores.add_column(justify="right")
+    every = " (all outputs)" if ev.n_outputs > 1 else ""
+    for name, value in [("examples", str(ev.n)), ("MSE" + every, fmt(ev.mse)),
+                        ("MAE" + every, fmt(ev.mae)), ("R²" + (" (mean over outputs)" if every else ""), fmt(ev.r2))]:
+        scores.add_row(name, value)
+    console.print(scores)
+    if ev.per_output:
+        per = Table(title="per output", title_justify="left")
+        for h in ("output", "MSE", "MAE", "R²"):
+            per.add_column(h, justify="right")
+        for k, s in enumerate(ev.per_output):
+            per.add_row(str(k), fmt(s["mse"]), fmt(s["mae"]), fmt(s["r2"]))
+        console.print(per)
 
 
 

@@ -1,13 +1,18 @@
-"""``evaluate``: a trained run scored on a labelled dataset (its own test or train split, or any
-HDF5 file ``train`` accepts), and its misclassified images written out for inspection.
+"""``evaluate``: a trained run scored on a labelled dataset (its own test, train or validation
+split, or any HDF5 file ``train`` accepts), and its misclassified images written out for
+inspection.
 
-Accuracy is computed with the same functions as ``train`` (``predict_proba`` ->
-``predict_labels`` -> ``accuracy``) on data loaded by the same ``load_dataset``, so it equals
-the accuracy in the run's summary to the last digit.
+Classifiers (sigmoid or softmax head) get accuracy, precision / recall / F1 (overall and per
+class), log loss and the confusion matrix; regression runs get MSE, MAE and R² (overall and per
+output). Scores are computed with the same functions as ``train`` (``predict_proba`` -> the
+head's labels -> ``accuracy``, or ``regression_scores``) on data loaded and split the same way
+(``load_dataset`` and the seeded validation hold-out), so they equal the run's summary to the
+last digit.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from dataclasses import dataclass, field
@@ -20,10 +25,14 @@ from nnctl import runs
 from nnctl.data import Dataset, load_dataset, read_h5, resolve_path
 from nnctl.errors import ConfigError, DataError, RunError
 from nnctl.heads import check_threshold, head_for
-from nnctl.metrics import accuracy, confusion_matrix, log_loss, precision_recall_f1
+from nnctl.losses import LOSSES
+from nnctl.metrics import (
+    accuracy, confusion_matrix, log_loss, precision_recall_f1, regression_scores, scores_from_confusion,
+)
 from nnctl.model import Architecture, forward, predict_proba
 from nnctl.predict import run_preprocessing
 from nnctl.runs import LoadedRun
+from nnctl.state import STREAM_HOLD_OUT, rng_for
 
 
 @dataclass
@@ -39,11 +48,18 @@ class Evaluation:
     f1: float | None
     log_loss: float
     confusion: np.ndarray
-    threshold: float
+    threshold: float | None  # None for a head without one (softmax)
     labels: np.ndarray = field(repr=False)  # (m,) predicted class indices
     Y: np.ndarray = field(repr=False)  # (m,) true class indices
     notes: list[str] = field(default_factory=list)  # warnings for the user (CLI prints them)
     raw_file: Path | None = None  # HDF5 file holding the raw examples (for --errors)
+    raw_index: np.ndarray | None = field(default=None, repr=False)  # (m,) rows of raw_file
+    task: str = "classification"
+
+    @property
+    def per_class(self) -> dict[str, list]:
+        """Per-class precision, recall, F1 and support (lists in class order)."""
+        return scores_from_confusion(self.confusion)
 
     @property
     def misclassified(self) -> np.ndarray:
@@ -52,6 +68,7 @@ class Evaluation:
     def to_dict(self) -> dict[str, Any]:
         return {
             "data": self.data,
+            "task": self.task,
             "n": self.n,
             "accuracy": self.accuracy,
             "precision": self.precision,
@@ -60,8 +77,37 @@ class Evaluation:
             "log_loss": self.log_loss,
             "threshold": self.threshold,
             "classes": self.classes,
+            "per_class": {c: {k: v[i] for k, v in self.per_class.items()} for i, c in enumerate(self.classes)},
             "confusion_matrix": self.confusion.tolist(),
             "misclassified": self.misclassified.tolist(),
+        }
+
+
+@dataclass
+class RegressionEvaluation:
+    """Scores of a regression run on one dataset: MSE, MAE and R² over all outputs (as
+    ``train`` reports them) and, for several outputs, per output."""
+
+    data: str
+    n: int
+    n_outputs: int
+    mse: float
+    mae: float
+    r2: float
+    per_output: list[dict[str, float]]  # one {'mse', 'mae', 'r2'} per output; empty for one output
+    notes: list[str] = field(default_factory=list)
+    task: str = "regression"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "data": self.data,
+            "task": self.task,
+            "n": self.n,
+            "n_outputs": self.n_outputs,
+            "mse": self.mse,
+            "mae": self.mae,
+            "r2": self.r2,
+            "per_output": self.per_output,
         }
 
 
@@ -83,7 +129,7 @@ def _own_dataset(run: LoadedRun) -> tuple[dict[str, Any], list[str]]:
     spec = dict(run.config.dataset)
     recorded = {s.get("role"): s.get("path") for s in run.summary.get("dataset", {}).get("sources", [])}
     notes = []
-    for role in ("train", "test"):
+    for role in ("train", "val", "test"):
         if not spec.get(role):
             continue
         try:
@@ -96,16 +142,49 @@ def _own_dataset(run: LoadedRun) -> tuple[dict[str, Any], list[str]]:
     return spec, notes
 
 
-def load_eval_data(
-    run: LoadedRun, data_file: str | None, split: str | None
-) -> tuple[np.ndarray, np.ndarray, list[str], str, Path | None, list[str]]:
-    """-> X: (n_x, m), Y: (1, m), class names, description, raw HDF5 file or None, notes."""
+@dataclass
+class EvalData:
+    """X: (n_x, m); Y: (1, m) labels or (n_out, m) targets; raw_file and raw_index (m,): where
+    each example's raw image is (image runs, for --errors)."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    classes: list[str]
+    description: str
+    raw_file: Path | None
+    raw_index: np.ndarray | None
+    notes: list[str]
+
+
+def _bind_own(run: LoadedRun, spec: dict[str, Any]) -> tuple[Dataset, np.ndarray | None]:
+    """The run's dataset split exactly as ``train.bind_dataset`` split it: with
+    ``validation_fraction`` the same seeded hold-out, so 'train' means the examples the run
+    trained on. Also returns, for the train split, each example's row in the file."""
+    from nnctl.validation import hold_out
+
+    cfg = run.config
+    ds = load_dataset(spec, cfg.dtype, LOSSES[cfg.loss].task)
+    train_rows = None
+    if cfg.validation_fraction > 0 and ds.X_val is None:
+        m = ds.X_train.shape[1]
+        # The hold-out draws depend only on the labels and m, so holding out a row of indices
+        # with the same generator says where each kept example came from.
+        index_ds = dataclasses.replace(ds, X_train=np.arange(m)[None, :])
+        train_rows = hold_out(index_ds, cfg.validation_fraction, rng_for(cfg.seed, STREAM_HOLD_OUT)).X_train[0]
+        ds = hold_out(ds, cfg.validation_fraction, rng_for(cfg.seed, STREAM_HOLD_OUT))
+    return ds, train_rows
+
+
+def load_eval_data(run: LoadedRun, data_file: str | None, split: str | None) -> EvalData:
+    """The examples to score: ``data_file``, or the run's own ``split`` (default test, else
+    train)."""
     cfg = run.config
     pre = run_preprocessing(run)
+    task = LOSSES[cfg.loss].task
     if data_file is not None:
         if split is not None:
             raise ConfigError("--split picks a split of the run's own dataset; it cannot be combined with --data")
-        ds = load_dataset({"train": data_file}, cfg.dtype)
+        ds = load_dataset({"train": data_file}, cfg.dtype, task)
         where = str(ds.sources[0]["path"]) if ds.sources else data_file
         if ds.input_shape != pre.input_shape:
             raise DataError(
@@ -119,48 +198,76 @@ def load_eval_data(
             )
         if ds.classes != pre.classes and ds.classes != ["0", "1"]:
             raise DataError(f"{data_file}: classes {ds.classes} differ from the run's {pre.classes}")
+        if task == "regression" and ds.Y_train.shape[0] != cfg.layer_dims[-1]:
+            raise DataError(
+                f"{data_file}: examples have {ds.Y_train.shape[0]} target value(s), but the run "
+                f"predicts {cfg.layer_dims[-1]}"
+            )
         raw = resolve_path(data_file) if ds.kind == "image" else None
-        return ds.X_train, ds.Y_train, pre.classes, f"{where}", raw, []
+        rows = np.arange(ds.X_train.shape[1]) if raw else None
+        return EvalData(ds.X_train, ds.Y_train, pre.classes, f"{where}", raw, rows, [])
     spec, notes = _own_dataset(run)
-    ds = load_dataset(spec, cfg.dtype)
+    ds, train_rows = _bind_own(run, spec)
     if split is None:
         split = "test" if ds.X_test is not None else "train"
     if split == "test" and ds.X_test is None:
         raise DataError(f"{run.run_dir}: the run's dataset has no test set; use --split train or --data FILE")
+    if split == "val" and ds.X_val is None:
+        raise DataError(
+            f"{run.run_dir}: the run has no validation set (no validation_fraction or dataset.val); "
+            "use --split train or test"
+        )
     X, Y = ds.split(split)
-    source = spec.get(split) or spec.get("synthetic")
-    raw = resolve_path(spec[split]) if ds.kind == "image" else None
-    return X, Y, ds.classes, f"{split} split ({source})", raw, notes + _changed_sources(run, ds)
+    raw, rows = None, None
+    if ds.kind == "image":
+        if split == "val" and not spec.get("val"):  # held out of the training file
+            raw = resolve_path(spec["train"])
+            all_rows = np.arange(train_rows.size + X.shape[1])
+            rows = np.setdiff1d(all_rows, train_rows, assume_unique=True)
+        else:
+            raw = resolve_path(spec[split])
+            rows = train_rows if split == "train" and train_rows is not None else np.arange(X.shape[1])
+    held = split == "val" and not spec.get("val")
+    source = spec.get("train" if held else split) or spec.get("synthetic")
+    desc = f"{split} split ({source}{', held out of the training set' if held else ''})"
+    return EvalData(X, Y, ds.classes, desc, raw, rows, notes + _changed_sources(run, ds))
 
 
 def evaluate_run(
     run: LoadedRun, data_file: str | None = None, split: str | None = None, threshold: float = 0.5
-) -> Evaluation:
+) -> Evaluation | RegressionEvaluation:
     """Scores the run on its own test set (train set when it has none), on ``split``, or on
     ``data_file``. Raises ConfigError for bad options, DataError for unusable data."""
     cfg = run.config
     head = head_for(cfg.loss)
-    if head.labels is None:
-        raise ConfigError(f"evaluate scores classifiers; this run's loss {cfg.loss} is not one")
     check_threshold(head, threshold, cfg.loss)
-    X, Y, classes, desc, raw, notes = load_eval_data(run, data_file, split)
+    d = load_eval_data(run, data_file, split)
     arch = Architecture.build(cfg.activations, cfg.loss)
-    labels = head.labels(predict_proba(run.params, X, arch), threshold)
-    AL, ZL, _ = forward(run.params, X, arch)  # the loss needs the logits ZL
-    cm = confusion_matrix(labels, Y, len(classes))
+    AL = predict_proba(run.params, d.X, arch)
+    if head.labels is None:
+        n_out = AL.shape[0]
+        per_output = [regression_scores(AL[k:k + 1], d.Y[k:k + 1]) for k in range(n_out)] if n_out > 1 else []
+        return RegressionEvaluation(
+            data=d.description, n=int(d.Y.shape[1]), n_outputs=n_out, per_output=per_output,
+            notes=d.notes, **regression_scores(AL, d.Y),
+        )
+    labels = head.labels(AL, threshold)
+    AL, ZL, _ = forward(run.params, d.X, arch)  # the loss needs the logits ZL
+    cm = confusion_matrix(labels, d.Y, len(d.classes))
     scores = precision_recall_f1(cm)
     return Evaluation(
-        data=desc,
-        classes=classes,
-        n=int(Y.shape[1]),
-        accuracy=accuracy(labels, Y),
-        log_loss=log_loss(arch.loss, ZL, AL, Y),
+        data=d.description,
+        classes=d.classes,
+        n=int(d.Y.shape[1]),
+        accuracy=accuracy(labels, d.Y),
+        log_loss=log_loss(arch.loss, ZL, AL, d.Y),
         confusion=cm,
-        threshold=threshold,
+        threshold=threshold if head.threshold else None,
         labels=labels.reshape(-1),
-        Y=Y.reshape(-1),
-        notes=notes,
-        raw_file=raw,
+        Y=d.Y.reshape(-1),
+        notes=d.notes,
+        raw_file=d.raw_file,
+        raw_index=d.raw_index,
         **scores,
     )
 
@@ -173,6 +280,8 @@ def _safe(name: str) -> str:
 def check_errors_dir(run: LoadedRun, directory: Path) -> None:
     """Refuses ``--errors DIR`` before any work: a run on feature vectors, or DIR an existing
     non-directory."""
+    if LOSSES[run.config.loss].task == "regression":
+        raise ConfigError("--errors writes misclassified images, but this run is a regression (it has no classes)")
     if run_preprocessing(run).kind != "image":
         raise ConfigError("--errors writes images, but this run was trained on feature vectors")
     if directory.exists() and not directory.is_dir():
@@ -195,8 +304,9 @@ def write_errors(ev: Evaluation, directory: Path) -> list[Path]:
         raise RunError(f"{directory}: cannot create: {exc.strerror or exc}") from None
     width = max(4, len(str(ev.n - 1)))
     written = []
+    rows = ev.raw_index if ev.raw_index is not None else np.arange(ev.n)
     for i in wrong:
-        img = x[i]
+        img = x[rows[i]]
         if img.dtype != np.uint8:
             raise DataError(f"{ev.raw_file}: images are {img.dtype}, --errors writes 8-bit images only")
         if img.ndim == 3 and img.shape[-1] == 1:

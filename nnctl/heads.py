@@ -11,7 +11,7 @@ from typing import Any, Callable
 import numpy as np
 
 from nnctl.errors import ConfigError, RunError
-from nnctl.metrics import predict_labels
+from nnctl.metrics import argmax_labels, predict_labels
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,21 @@ def sigmoid_probabilities(AL: np.ndarray) -> np.ndarray:
     return np.vstack([1 - AL, AL])
 
 
+def softmax_labels(AL: np.ndarray, threshold: float) -> np.ndarray:
+    """AL: (K, m) softmax probabilities -> (1, m) most probable classes (threshold unused)."""
+    return argmax_labels(AL)
+
+
+def softmax_probabilities(AL: np.ndarray) -> np.ndarray:
+    """AL: (K, m) is already one probability per class and example."""
+    return AL
+
+
 HEADS: dict[str, Head] = {
     "binary_cross_entropy": Head(predict_labels, sigmoid_probabilities, threshold=True),
+    "categorical_cross_entropy": Head(softmax_labels, softmax_probabilities),
+    # Regression: the linear outputs are the predicted values themselves.
+    "mean_squared_error": Head(None, None),
 }
 
 

@@ -21,12 +21,16 @@ from nnctl.errors import ConfigError, RunError, UsageError
 
 ROW_KEYS = (
     "id", "name", "status", "created", "learning_rate", "iterations", "iterations_done",
-    "final_cost", "train_accuracy", "test_accuracy", "seconds",
+    "final_cost", "train_accuracy", "test_accuracy", "test_mse", "test_r2", "seconds",
 )
-"""The columns of ``nnctl runs list`` (JSON rows also carry ``run_dir``)."""
+"""The columns of ``nnctl runs list`` (JSON rows also carry ``run_dir``). Classifiers have
+accuracies and null MSE / R²; regression runs the other way round."""
 
-METRIC_KEYS = ("status", "iterations_done", "final_cost", "train_accuracy", "test_accuracy", "seconds")
-"""What ``runs compare`` puts side by side."""
+METRIC_KEYS = (
+    "status", "iterations_done", "final_cost", "train_accuracy", "test_accuracy", "test_mse", "test_r2", "seconds",
+)
+"""What ``runs compare`` puts side by side (MSE and R² only when a regression run is among
+them, accuracies only when a classifier is)."""
 
 
 @dataclass
@@ -70,6 +74,8 @@ def read_run(run_dir: Path) -> RunInfo:
         "final_cost": s.get("final_cost"),
         "train_accuracy": s.get("train_accuracy"),
         "test_accuracy": s.get("test_accuracy"),
+        "test_mse": s.get("test_mse"),
+        "test_r2": s.get("test_r2"),
         "seconds": s.get("seconds"),
     }
     return RunInfo(run_dir, row, config, s)
@@ -206,6 +212,11 @@ def compare_runs(infos: list[RunInfo]) -> Comparison:
         if any(v != values[0] for v in values[1:]):
             differing.append((k, values))
     metrics = [(k, [info.row.get(k) for info in infos]) for k in METRIC_KEYS]
+    # A comparison of classifiers needs no regression rows, and the other way round.
+    regression = ["train_mse" in info.summary for info in infos]
+    skip = set() if any(regression) else {"test_mse", "test_r2"}
+    skip |= {"train_accuracy", "test_accuracy"} if all(regression) else set()
+    metrics = [(k, v) for k, v in metrics if k not in skip]
     return Comparison(
         [i.row["id"] for i in infos], [i.row["name"] for i in infos], metrics, differing
     )

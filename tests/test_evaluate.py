@@ -159,7 +159,7 @@ def test_usage_errors(cli, moons_run: Path, tmp_path: Path) -> None:
     line = _one_error_line(cli("evaluate", str(moons_run), "--data", f, "--split", "test"))
     assert "--split" in line and "--data" in line
     line = _one_error_line(cli("evaluate", str(moons_run), "--split", "validation"))
-    assert "'validation'" in line and "train, test" in line
+    assert "'validation'" in line and "train, val, test" in line
     wide = _points_h5(tmp_path / "wide.h5", np.zeros((3, 5)), np.array([0, 1, 0]))
     line = _one_error_line(cli("evaluate", str(moons_run), "--data", wide))
     assert f"{wide}: examples have shape [5], but the run was trained on [2]" in line
