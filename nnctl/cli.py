@@ -764,18 +764,19 @@ def plot(
 
 # --------------------------------------------------------------------------- predict, evaluate
 
-def _threshold(value: float) -> float:
-    if not 0 < value < 1:
+def _threshold(value: Optional[float]) -> Optional[float]:
+    if value is not None and not 0 < value < 1:
         raise typer.BadParameter(f"must be between 0 and 1 (exclusive), got {value}")
     return value
 
 
 ThresholdOption = Annotated[
-    float,
+    Optional[float],
     typer.Option(
         "--threshold",
         callback=_threshold,
-        help="Binary classifiers: predict the positive class when its probability is above this.",
+        help="Binary classifiers: predict the positive class when its probability is above this [default: 0.5].",
+        show_default=False,
     ),
 ]
 
@@ -798,7 +799,7 @@ def predict(
         ),
     ],
     json_: Annotated[bool, typer.Option("--json", help="Print a JSON list of predictions on stdout.")] = False,
-    threshold: ThresholdOption = 0.5,
+    threshold: ThresholdOption = None,
     runs_dir: RunsDirOption = None,
 ) -> None:
     """Predict classes of new inputs with a trained run. Exit 1 if any input failed."""
@@ -853,7 +854,7 @@ def evaluate(
         Optional[Path],
         typer.Option("--errors", metavar="DIR", help="Image classifiers: write each misclassified image into DIR as a PNG."),
     ] = None,
-    threshold: ThresholdOption = 0.5,
+    threshold: ThresholdOption = None,
     runs_dir: RunsDirOption = None,
 ) -> None:
     """Score a trained run on a labelled dataset: accuracy, precision, recall, F1 (per class too),

@@ -234,13 +234,13 @@ def load_eval_data(run: LoadedRun, data_file: str | None, split: str | None) -> 
 
 
 def evaluate_run(
-    run: LoadedRun, data_file: str | None = None, split: str | None = None, threshold: float = 0.5
+    run: LoadedRun, data_file: str | None = None, split: str | None = None, threshold: float | None = None
 ) -> Evaluation | RegressionEvaluation:
     """Scores the run on its own test set (train set when it has none), on ``split``, or on
     ``data_file``. Raises ConfigError for bad options, DataError for unusable data."""
     cfg = run.config
     head = head_for(cfg.loss)
-    check_threshold(head, threshold, cfg.loss)
+    threshold = check_threshold(head, threshold, cfg.loss)
     d = load_eval_data(run, data_file, split)
     arch = Architecture.build(cfg.activations, cfg.loss)
     AL = predict_proba(run.params, d.X, arch)

@@ -58,10 +58,15 @@ def head_for(loss: str) -> Head:
         ) from None
 
 
-def check_threshold(head: Head, threshold: float, loss: str) -> None:
-    """Refuses a non-default threshold for a head where it means nothing (it would be ignored)."""
-    if not head.threshold and threshold != 0.5:
+DEFAULT_THRESHOLD = 0.5
+
+
+def check_threshold(head: Head, threshold: float | None, loss: str) -> float:
+    """The threshold to use: the given one, or 0.5 when None. Refuses any given threshold for a
+    head where it means nothing (it would be silently ignored), even 0.5 typed explicitly."""
+    if threshold is not None and not head.threshold:
         raise ConfigError(f"--threshold applies to binary classifiers; this run's loss is {loss}")
+    return DEFAULT_THRESHOLD if threshold is None else threshold
 
 
 def interpret(head: Head, AL: np.ndarray, classes: list[str], threshold: float) -> list[dict[str, Any]]:

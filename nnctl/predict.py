@@ -127,12 +127,12 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def predict_inputs(run: LoadedRun, paths: list[Path], threshold: float = 0.5) -> PredictOutcome:
+def predict_inputs(run: LoadedRun, paths: list[Path], threshold: float | None = None) -> PredictOutcome:
     """Prepares every input, runs one forward pass over all of them and interprets the outputs
     with the run's head. Raises RunError only for problems with the run itself."""
     pre = run_preprocessing(run)
     head = head_for(run.config.loss)
-    check_threshold(head, threshold, run.config.loss)
+    threshold = check_threshold(head, threshold, run.config.loss)
     if pre.kind == "image" and pre.divide_by != 255:
         raise RunError(
             f"{run.run_dir}: trained on images that were not 8-bit (divide_by {pre.divide_by}); "

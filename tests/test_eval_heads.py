@@ -209,9 +209,10 @@ def test_evaluate_refusals_for_a_regression_run(cli, sine_run: Path, tmp_path: P
 
 
 def test_softmax_run_refuses_threshold_and_feature_errors_dir(cli, spiral_run: Path, tmp_path: Path) -> None:
-    r = cli("evaluate", str(spiral_run), "--threshold", "0.3")
-    assert r.exit_code == 2 and r.stdout == ""
-    assert "--threshold applies to binary classifiers; this run's loss is categorical_cross_entropy" in r.stderr
+    for value in ("0.3", "0.5"):  # even the default, typed explicitly, would be ignored
+        r = cli("evaluate", str(spiral_run), "--threshold", value)
+        assert r.exit_code == 2 and r.stdout == ""
+        assert "--threshold applies to binary classifiers; this run's loss is categorical_cross_entropy" in r.stderr
     r = cli("evaluate", str(spiral_run), "--errors", "out")
     assert r.exit_code == 2 and r.stdout == ""
     assert "--errors writes images, but this run was trained on feature vectors" in r.stderr

@@ -324,7 +324,9 @@ def test_heads_table_interprets_classification_and_regression_outputs() -> None:
                    {"label": None, "class": None, "probability": None, "value": -2.0}]
     with pytest.raises(ConfigError, match="--threshold applies to binary classifiers"):
         check_threshold(regression, 0.7, "mean_squared_error")
-    check_threshold(regression, 0.5, "mean_squared_error")  # the default is fine
+    assert check_threshold(regression, None, "mean_squared_error") == 0.5  # not given: fine
+    assert check_threshold(HEADS["binary_cross_entropy"], None, "binary_cross_entropy") == 0.5
+    assert check_threshold(HEADS["binary_cross_entropy"], 0.3, "binary_cross_entropy") == 0.3
 
 
 def test_file_names_with_brackets_are_printed_as_they_are(cli, cat_model: Path, cat_images, tmp_path: Path) -> None:
