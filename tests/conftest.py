@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -103,3 +104,19 @@ def cat_run(cli, runs_dir: Path, cat_dir: Path) -> Path:
     r = cli("train", CONFIGS / "cat_deep.yaml", "--set", "iterations=30", "--quiet", "--json")
     assert r.exit_code == 0, r.stderr
     return Path(json.loads(r.stdout)["run_dir"])
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-z))
+
+
+def hand_forward(run: Path, X: np.ndarray) -> np.ndarray:
+    """The course's L_model_forward for [relu]* -> sigmoid, written out here so predictions are
+    checked against code that does not share nnctl's. X: (n_x, m) -> AL: (m,)."""
+    with np.load(run / "params.npz") as z:
+        p = {k: z[k] for k in z.files}
+    L = len(p) // 2
+    A = X
+    for l in range(1, L):
+        A = np.maximum(0, p[f"W{l}"] @ A + p[f"b{l}"])
+    return _sigmoid(p[f"W{L}"] @ A + p[f"b{L}"])[0]

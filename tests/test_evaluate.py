@@ -12,21 +12,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import write_config
+from conftest import hand_forward, write_config
 from nnctl.data import load_dataset, read_h5
 from nnctl.metrics import confusion_matrix, precision_recall_f1
 from nnctl.runs import load_run
-
-
-def hand_probabilities(run: Path, X: np.ndarray) -> np.ndarray:
-    """relu ... relu -> sigmoid written out independently of nnctl. X: (n_x, m) -> (m,)."""
-    with np.load(run / "params.npz") as z:
-        p = {k: z[k] for k in z.files}
-    L = len(p) // 2
-    A = X
-    for l in range(1, L):
-        A = np.maximum(0, p[f"W{l}"] @ A + p[f"b{l}"])
-    return (1 / (1 + np.exp(-(p[f"W{L}"] @ A + p[f"b{L}"]))))[0]
 
 
 def hand_scores(p: np.ndarray, y: np.ndarray) -> dict:
@@ -57,7 +46,7 @@ def evaluate_json(cli, *args) -> dict:
 def test_moons_scores_match_a_hand_computed_confusion_matrix(cli, moons_run: Path) -> None:
     ds = load_dataset(load_run(moons_run).config.dataset)
     y = ds.Y_test[0]
-    expected = hand_scores(hand_probabilities(moons_run, ds.X_test), y)
+    expected = hand_scores(hand_forward(moons_run, ds.X_test), y)
     got = evaluate_json(cli, str(moons_run))
     assert got["data"] == "test split (moons)"
     assert got["classes"] == ["upper", "lower"]
@@ -140,7 +129,7 @@ def test_data_file_is_evaluated_instead(cli, moons_run: Path, tmp_path: Path) ->
     y = np.array([0, 1, 1, 0, 0, 1])
     f = _points_h5(tmp_path / "points.h5", X, y)
     got = evaluate_json(cli, str(moons_run), "--data", f)
-    expected = hand_scores(hand_probabilities(moons_run, X.T), y)
+    expected = hand_scores(hand_forward(moons_run, X.T), y)
     assert got["data"] == str(f.resolve())
     assert got["confusion_matrix"] == expected["confusion_matrix"]
     assert got["accuracy"] == pytest.approx(expected["accuracy"], rel=1e-12)

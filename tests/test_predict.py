@@ -16,23 +16,9 @@ from nnctl.model import Architecture, predict_proba
 from nnctl.runs import load_run
 from nnctl.train import train_run
 
-CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+from conftest import CONFIGS, hand_forward
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-z))
-
-
-def hand_forward(run: Path, X: np.ndarray) -> np.ndarray:
-    """The course's L_model_forward for [relu]* -> sigmoid, written out here so predictions are
-    checked against code that does not share nnctl's. X: (n_x, m) -> AL: (m,)."""
-    with np.load(run / "params.npz") as z:
-        p = {k: z[k] for k in z.files}
-    L = len(p) // 2
-    A = X
-    for l in range(1, L):
-        A = np.maximum(0, p[f"W{l}"] @ A + p[f"b{l}"])
-    return _sigmoid(p[f"W{L}"] @ A + p[f"b{L}"])[0]
 
 
 @pytest.fixture(scope="module")
