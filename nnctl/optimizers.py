@@ -8,7 +8,6 @@ back, so a checkpoint can resume the exact same trajectory.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -71,11 +70,9 @@ class Adam:
     v := b1 v + (1 - b1) dW;  s := b2 s + (1 - b2) dW^2;
     W := W - lr (v / (1 - b1^t)) / (sqrt(s / (1 - b2^t)) + epsilon).
 
-    The update is computed in the equivalent form the Adam paper (Kingma & Ba, section 2)
-    recommends, W := W - alpha_t v / (sqrt(s) + epsilon_t) with alpha_t = lr sqrt(1 - b2^t) /
-    (1 - b1^t) and epsilon_t = epsilon sqrt(1 - b2^t): the same number up to rounding, with two
-    passes over the parameters fewer. Every step runs in place through two scratch arrays per
-    parameter allocated once, so it allocates nothing.
+    The step runs in place through two scratch arrays per parameter, allocated once: a step
+    then allocates nothing, and each operation is the formula's own, in its order, so the
+    result is bit for bit that of the expression above.
     """
 
     def __init__(self, params: Params, cfg: Any) -> None:
@@ -83,14 +80,13 @@ class Adam:
         self.t = 0
         self.v = _zeros_like(params)
         self.s = _zeros_like(params)
-        self._num = [np.empty_like(a) for a in self.v]  # (1 - b1) dW, then the step
+        self._num = [np.empty_like(a) for a in self.v]  # the update's numerator, then the update
         self._den = [np.empty_like(a) for a in self.v]  # (1 - b2) dW^2, then the denominator
 
     def step(self, params: Params, dWs: list[np.ndarray], dbs: list[np.ndarray], lr: float) -> None:
         self.t += 1
-        root_c2 = math.sqrt(1 - self.beta2**self.t)
-        alpha = lr * root_c2 / (1 - self.beta1**self.t)
-        eps = self.epsilon * root_c2
+        c1 = 1 - self.beta1**self.t
+        c2 = 1 - self.beta2**self.t
         for p, g, v, s, num, den in zip((*params.Ws, *params.bs), (*dWs, *dbs), self.v, self.s,
                                         self._num, self._den):
             v *= self.beta1
@@ -100,10 +96,12 @@ class Adam:
             np.multiply(g, g, out=den)
             den *= 1 - self.beta2
             s += den
-            np.sqrt(s, out=den)
-            den += eps
-            np.divide(v, den, out=num)
-            num *= alpha
+            np.divide(v, c1, out=num)
+            num *= lr
+            np.divide(s, c2, out=den)
+            np.sqrt(den, out=den)
+            den += self.epsilon
+            num /= den
             p -= num
 
     def state(self) -> dict[str, np.ndarray]:
