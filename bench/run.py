@@ -44,6 +44,7 @@ LEARNING_RATE = 0.0075
 
 FULL = {"w1_iterations": 2500, "ideas_iterations": 200, "w1_reps": 3, "proc_reps": 3, "startup_reps": 7,
         "w2_m": 60000, "w2_epochs": 2, "bound_reps": 3}
+PARTS = ("w1", "ideas", "startup", "w2")
 QUICK = {"w1_iterations": 20, "ideas_iterations": 20, "w1_reps": 2, "proc_reps": 2, "startup_reps": 3,
          "w2_m": 2000, "w2_epochs": 1, "bound_reps": 2}
 
@@ -541,7 +542,8 @@ def fmt_s(x: float | None) -> str:
 
 def table(res: dict) -> str:
     rows: list[tuple[str, str, str, str]] = []
-    w1 = res["w1"]
+    skipped = {"status": "not run (--only)"}
+    w1 = res.get("w1", skipped)
     if w1["status"] == "ok":
         n = w1["iterations"]
         rows += [
@@ -555,18 +557,23 @@ def table(res: dict) -> str:
         ]
     else:
         rows.append(("W1 cat_deep", w1["status"], "", ""))
-    ideas = res["ideas"]
+    ideas = res.get("ideas", skipped)
     if ideas["status"] == "ok":
         for name, v in ideas["variants"].items():
             rows.append((f"idea: {name}", f"{v['ms_per_iteration']:.2f} ms/it", f"{v['speedup_vs_yardstick']:.1f}x",
                          f"({ideas['iterations']} it, set-up incl.)"))
-    st = res["startup"]
-    rows.append(("start-up: python -c pass", fmt_s(st["python_-c_pass_s"]), "", "(floor)"))
-    rows.append(("start-up: nnctl --help", fmt_s(st["help_s"]), "", "<= 0.3 s"))
-    pr = st["predict"]
-    rows.append(("start-up: nnctl predict RUN img", fmt_s(pr["seconds"]) if pr["status"] == "ok" else pr["status"],
-                 "", "<= 0.6 s"))
-    w2 = res["w2"]
+    if "startup" in res:
+        st = res["startup"]
+        rows.append(("start-up: python -c pass", fmt_s(st["python_-c_pass_s"]), "", "(floor)"))
+        rows.append(("start-up: nnctl --help", fmt_s(st["help_s"]), "", "<= 0.3 s"))
+        pr = st["predict"]
+        rows.append(("start-up: nnctl predict RUN img",
+                     fmt_s(pr["seconds"]) if pr["status"] == "ok" else pr["status"], "", "<= 0.6 s"))
+    else:
+        rows.append(("start-up", skipped["status"], "", ""))
+    w2 = res.get("w2", {"dtypes": {}})
+    if not w2["dtypes"]:
+        rows.append(("W2", skipped["status"], "", ""))
     for dtype, row in w2["dtypes"].items():
         label = f"W2 {dtype} ({w2['m']} x 784, {w2['epochs']} ep)"
         rows.append((f"{label} matmul bound/epoch", fmt_s(row["matmul_bound_epoch_s"]), "", ""))
@@ -597,9 +604,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, metavar="N",
                     help="limit BLAS threads on both sides of every comparison (default: the machine's "
                          "default, or 1 with --quick); the limit is recorded in results.json")
+    ap.add_argument("--only", metavar="PARTS", type=lambda v: v.split(","),
+                    help=f"comma-separated parts to run, of {','.join(PARTS)} [default: all]")
     ap.add_argument("--yardstick-process", type=int, metavar="N", help=argparse.SUPPRESS)
     ap.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    unknown = set(args.only or ()) - set(PARTS)
+    if unknown:
+        ap.error(f"--only: unknown part(s) {', '.join(sorted(unknown))}; choose from {', '.join(PARTS)}")
     if args.yardstick_process is not None:
         yardstick_process(args.data_dir, args.yardstick_process)
         return 0
@@ -625,11 +637,14 @@ def main(argv: list[str] | None = None) -> int:
         env["NNCTL_DATA_DIR"] = str(data_dir)
         os.environ["NNCTL_DATA_DIR"] = str(data_dir)
     start = time.perf_counter()
-    res = {"mode": "quick" if args.quick else "full", "machine": machine(), "params": p}
+    res = {"mode": "quick" if args.quick else "full", "machine": machine(), "params": p,
+           "parts": args.only or list(PARTS)}
     for name, fn in (("w1", lambda: bench_w1(p, data_dir, env)),
                      ("ideas", lambda: bench_ideas(p, data_dir)),
                      ("startup", lambda: bench_startup(p, env, data_dir)),
                      ("w2", lambda: bench_w2(p, env))):
+        if name not in res["parts"]:
+            continue
         print(f"running {name} ...", file=sys.stderr, flush=True)
         res[name] = fn()
     res["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -640,7 +655,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{', ' + ', '.join(f'{k}={v}' for k, v in m['env'].items()) if m['env'] else ''}; "
           f"load average {m['load_average_at_start'][0]} at start, {m['load_average_at_end'][0]} at end")
     print(table(res))
-    print(f"({res['mode']} run, {res['bench_seconds']:.0f} s; results in {args.output})")
+    parts = "" if args.only is None else f" of {','.join(args.only)}"
+    print(f"({res['mode']} run{parts}, {res['bench_seconds']:.0f} s; results in {args.output})")
     return 0
 
 

@@ -93,7 +93,9 @@ class Architecture:
 
 def linear_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Z = W A_prev + b. A_prev: (n_{l-1}, m), W: (n_l, n_{l-1}), b: (n_l, 1) -> Z: (n_l, m)."""
-    return W @ A_prev + b
+    Z = W @ A_prev
+    Z += b  # in place: no second (n_l, m) array
+    return Z
 
 
 def linear_backward(
@@ -106,7 +108,8 @@ def linear_backward(
     The input layer's dA is never used, so the caller skips it (a third of layer 1's work).
     """
     m = A_prev.shape[1]
-    dW = 1.0 / m * (dZ @ A_prev.T)
+    dW = dZ @ A_prev.T
+    dW *= 1.0 / m  # in place; the same product as the course's 1/m * (...), bit for bit
     db = 1.0 / m * np.sum(dZ, axis=1, keepdims=True)
     dA_prev = W.T @ dZ if need_dA_prev else None
     return dA_prev, dW, db

@@ -68,24 +68,41 @@ class Momentum:
 class Adam:
     """Bias-corrected Adam, as in the course. With t the number of this step (1, 2, ...):
     v := b1 v + (1 - b1) dW;  s := b2 s + (1 - b2) dW^2;
-    W := W - lr (v / (1 - b1^t)) / (sqrt(s / (1 - b2^t)) + epsilon)."""
+    W := W - lr (v / (1 - b1^t)) / (sqrt(s / (1 - b2^t)) + epsilon).
+
+    The step runs in place through two scratch arrays per parameter, allocated once: a step
+    then allocates nothing, and each operation is the formula's own, in its order, so the
+    result is bit for bit that of the expression above.
+    """
 
     def __init__(self, params: Params, cfg: Any) -> None:
         self.beta1, self.beta2, self.epsilon = cfg.beta1, cfg.beta2, cfg.epsilon
         self.t = 0
         self.v = _zeros_like(params)
         self.s = _zeros_like(params)
+        self._num = [np.empty_like(a) for a in self.v]  # the update's numerator, then the update
+        self._den = [np.empty_like(a) for a in self.v]  # (1 - b2) dW^2, then the denominator
 
     def step(self, params: Params, dWs: list[np.ndarray], dbs: list[np.ndarray], lr: float) -> None:
         self.t += 1
         c1 = 1 - self.beta1**self.t
         c2 = 1 - self.beta2**self.t
-        for p, g, v, s in zip((*params.Ws, *params.bs), (*dWs, *dbs), self.v, self.s):
+        for p, g, v, s, num, den in zip((*params.Ws, *params.bs), (*dWs, *dbs), self.v, self.s,
+                                        self._num, self._den):
             v *= self.beta1
-            v += (1 - self.beta1) * g
+            np.multiply(g, 1 - self.beta1, out=num)
+            v += num
             s *= self.beta2
-            s += (1 - self.beta2) * (g * g)
-            p -= lr * (v / c1) / (np.sqrt(s / c2) + self.epsilon)
+            np.multiply(g, g, out=den)
+            den *= 1 - self.beta2
+            s += den
+            np.divide(v, c1, out=num)
+            num *= lr
+            np.divide(s, c2, out=den)
+            np.sqrt(den, out=den)
+            den += self.epsilon
+            num /= den
+            p -= num
 
     def state(self) -> dict[str, np.ndarray]:
         return {**_named("v", self.v), **_named("s", self.s), "t": np.array(self.t)}

@@ -80,6 +80,7 @@ def fit(
     may be mid-update and are not saved). A NaN or infinite cost stops at once with status
     "diverged".
     """
+    from nnctl.batches import BatchGatherer
     from nnctl.fullbatch import fast_path_applies, fit_fullbatch
 
     if state is None and X_val is None and fast_path_applies(cfg, X):
@@ -93,6 +94,7 @@ def fit(
     bs = m if cfg.batch_size is None else min(cfg.batch_size, m)
     total = total_iterations(cfg, m)
     s = state or TrainState.start(cfg)
+    gatherer = BatchGatherer(X, T, bs) if n_batches > 1 else None
     status, message, stopped_early = "complete", "", False
     start = time.perf_counter()
     # Overflow on the way to a diverging cost is reported once, as divergence, not as a
@@ -106,7 +108,7 @@ def fit(
                     if s.batch == 0:
                         s.perm = s.shuffle_rng.permutation(m)
                     idx = s.perm[s.batch * bs:(s.batch + 1) * bs]
-                    Xb, Tb = X[:, idx], T[:, idx]
+                    Xb, Tb = gatherer.gather(idx)
                 masks = None
                 if cfg.dropout is not None:
                     masks = dropout_masks(cfg.layer_dims[1:-1], cfg.dropout, Xb.shape[1], s.dropout_rng, dtype)

@@ -38,9 +38,10 @@ def hold_out(ds: Dataset, fraction: float, rng: np.random.Generator) -> Dataset:
     train = np.setdiff1d(np.arange(m), val, assume_unique=True)
     return dataclasses.replace(
         ds,
-        X_train=np.ascontiguousarray(ds.X_train[:, train]),
+        # fancy indexing keeps X's layout (column-major from the loaders: see ``batches``)
+        X_train=ds.X_train[:, train],
         Y_train=ds.Y_train[:, train],
-        X_val=np.ascontiguousarray(ds.X_train[:, val]),
+        X_val=ds.X_train[:, val],
         Y_val=ds.Y_train[:, val],
     )
 
