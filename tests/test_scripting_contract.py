@@ -61,7 +61,7 @@ def test_exit_130_interrupted(tmp_path: Path, tiny: Path) -> None:
             if line.startswith("Cost after iteration"):
                 break
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        out, err = proc.communicate(timeout=120)
     finally:
         proc.kill()
     assert proc.returncode == 130
