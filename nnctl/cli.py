@@ -602,11 +602,11 @@ def runs_show(
     its, costs = read_history(run_dir)
     config_text = (run_dir / "config.yaml").read_text() if (run_dir / "config.yaml").is_file() else ""
     if json_:
-        import yaml
+        from nnctl.config import parse_yaml  # a damaged config.yaml is one error line
 
         print_json({
             "run_dir": str(run_dir),
-            "config": yaml.safe_load(config_text) if config_text else None,
+            "config": parse_yaml(config_text, str(run_dir / "config.yaml")) if config_text else None,
             "summary": info.summary,
             "history": {"iteration": its, "cost": costs},
         })
@@ -694,7 +694,7 @@ def runs_rm(
         print(d.name, flush=True)
 
 
-# --------------------------------------------------------------------------- plot
+# --------------------------------------------------------------------------- gradcheck
 
 
 @app.command()
@@ -740,6 +740,10 @@ def gradcheck(
         out.print(_gradcheck_verdict(report), markup=False)
     if not report.passed:
         raise typer.Exit(EXIT_FAILED)
+
+
+# --------------------------------------------------------------------------- plot
+
 
 @app.command()
 @handle_errors

@@ -146,6 +146,8 @@ def _check_x(raw: RawSplit) -> None:
     x, where = raw.x, raw.path
     if x.dtype.kind not in "uif" or x.ndim < 2:
         raise DataError(f"{where}: {raw.x_key}: expected a numeric array (m, ...), got {x.dtype} {x.shape}")
+    if x.shape[0] == 0:
+        raise DataError(f"{where}: {raw.x_key}: no examples (m = 0)")
     if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
         bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
         raise DataError(f"{where}: {raw.x_key}: {bad} NaN or infinite value(s); clean the data first")

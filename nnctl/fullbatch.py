@@ -219,7 +219,9 @@ def fit_fullbatch(
     m, n_1 = X.shape[1], int(cfg.layer_dims[1])
     try:
         with _blas_threads(1 if n_1 * m * m < SINGLE_THREAD_BELOW else None):
-            state = FactoredGD(params, X, Y, arch, cfg.learning_rate)
+            # the loss's own targets (one-hot labels for softmax), exactly as the direct loop
+            T = arch.loss.targets(Y, int(cfg.layer_dims[-1]), np.dtype(cfg.dtype).type)
+            state = FactoredGD(params, X, T, arch, cfg.learning_rate)
             _loop(state, cfg, costs, on_iteration)
     except _Diverged as exc:
         status, message = "diverged", str(exc)

@@ -40,6 +40,9 @@ class Params:
         L = len(d) // 2
         return cls([d[f"W{l}"] for l in range(1, L + 1)], [d[f"b{l}"] for l in range(1, L + 1)])
 
+    def all_finite(self) -> bool:
+        return all(np.isfinite(a).all() for a in (*self.Ws, *self.bs))
+
     def copy(self) -> "Params":
         return Params([W.copy() for W in self.Ws], [b.copy() for b in self.bs])
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,11 +95,17 @@ def _feature_rows(path: Path, n_features: int) -> np.ndarray:
     try:
         if suffix == ".npy":
             x = np.load(path, allow_pickle=False)
+            if not isinstance(x, np.ndarray):  # an .npz archive under a .npy name
+                x.close()
+                raise DataError(f"{path}: an .npz archive, not a .npy array; give a .npy array or a .csv")
         else:
             with open(path, newline="", encoding="utf-8") as f:
                 first = next(csv.reader(f), [])
             header = int(any(not _is_number(field) for field in first))
-            x = np.loadtxt(path, delimiter=",", ndmin=2, skiprows=header, dtype=np.float64)
+            with warnings.catch_warnings():
+                # an empty file is reported once, as "no examples", not as numpy's warning too
+                warnings.simplefilter("ignore", UserWarning)
+                x = np.loadtxt(path, delimiter=",", ndmin=2, skiprows=header, dtype=np.float64)
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except ValueError as exc:

@@ -26,7 +26,6 @@ from nnctl.errors import RunError
 
 RUNS_DIR_ENV = "NNCTL_RUNS_DIR"
 DEFAULT_RUNS_DIR = "runs"
-STATUSES = ("running", "complete", "interrupted", "diverged", "failed")
 
 
 def default_runs_dir() -> Path:
@@ -118,11 +117,14 @@ def read_summary(run_dir: Path) -> dict[str, Any]:
     """summary.json of a run directory. Raises RunError when missing or damaged."""
     path = run_dir / "summary.json"
     try:
-        return json.loads(path.read_text())
+        summary = json.loads(path.read_text())
     except FileNotFoundError:
         raise RunError(f"{run_dir}: not a run directory (no summary.json)") from None
     except (OSError, ValueError) as exc:
         raise RunError(f"{path}: damaged or unreadable: {exc}") from None
+    if not isinstance(summary, dict):
+        raise RunError(f"{path}: damaged (expected a JSON object)")
+    return summary
 
 
 def iter_run_dirs(runs_dir: Path) -> list[Path]:
@@ -245,8 +247,6 @@ def load_run(run_dir: Path) -> LoadedRun:
     from nnctl.errors import ConfigError
 
     summary = read_summary(run_dir)
-    if not isinstance(summary, dict):
-        raise RunError(f"{run_dir / 'summary.json'}: damaged (expected a JSON object)")
     status = summary.get("status")
     if status != "complete":
         why = f": {summary['message']}" if summary.get("message") else ""

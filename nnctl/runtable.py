@@ -107,6 +107,8 @@ def _known_keys(infos: list[RunInfo]) -> list[str]:
 def _check_key(key: str, infos: list[RunInfo], option: str) -> None:
     import difflib
 
+    if not infos:  # nothing to sort or match: a script may filter before any run exists
+        return
     valid = _known_keys(infos)
     if key not in valid:
         close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
@@ -246,7 +248,7 @@ def check_removable(run_dir: Path) -> dict[str, Any]:
     if run_dir.is_symlink() or not run_dir.is_dir():
         raise RunError(f"{run_dir}: not a run directory (refusing to delete)")
     s = runs.read_summary(run_dir)
-    if not isinstance(s, dict) or s.get("run_id") != run_dir.resolve().name:
+    if s.get("run_id") != run_dir.resolve().name:
         raise RunError(
             f"{run_dir}: summary.json does not name this directory as its run; not a run "
             "directory (refusing to delete)"

@@ -192,8 +192,9 @@ def split_scores(params: Params, cfg: Config, X: np.ndarray, Y: np.ndarray) -> d
 def split_loss(params: Params, cfg: Config, X: np.ndarray, Y: np.ndarray) -> float | None:
     """The loss (no L2 term, no dropout) on one split; None if it is not finite."""
     arch = Architecture.build(cfg.activations, cfg.loss)
-    AL, ZL, _ = forward(params, X, arch)
-    loss = arch.loss.cost(ZL, AL, arch.loss.targets(Y, cfg.layer_dims[-1], np.dtype(cfg.dtype).type))
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is the answer None, not a warning
+        AL, ZL, _ = forward(params, X, arch)
+        loss = arch.loss.cost(ZL, AL, arch.loss.targets(Y, cfg.layer_dims[-1], np.dtype(cfg.dtype).type))
     return loss if math.isfinite(loss) else None
 
 
@@ -325,7 +326,7 @@ def _mark_failed(run_dir: Path, summary: dict[str, Any], exc: BaseException) -> 
     summary.update(status="failed", finished=runs.utc_now(), message=str(exc) or type(exc).__name__)
     try:
         runs.write_json(run_dir / "summary.json", summary)
-    except RunError:
+    except (RunError, ValueError):  # ValueError: a value JSON cannot hold; the status matters more
         pass
 
 
@@ -368,6 +369,13 @@ def _train_into(
             on_start(run_id, run_dir, cfg, ds)
         result = fit(cfg, ds.X_train, ds.Y_train, on_iteration, X_val=ds.X_val, Y_val=ds.Y_val,
                      state=state, on_checkpoint=lambda s: s.save(run_dir))
+        if result.status == "complete" and (
+            not result.params.all_finite() or split_loss(result.params, cfg, ds.X_train, ds.Y_train) is None
+        ):
+            # the cost is checked before each update, so only the last update can get here
+            result.status = "diverged"
+            result.message = (f"the parameters or the cost became infinite or NaN in the last update; "
+                              f"try a smaller learning_rate than {cfg.learning_rate}")
         summary.update(
             status=result.status,
             finished=runs.utc_now(),
@@ -388,7 +396,8 @@ def _train_into(
                 X = {"train": ds.X_train, "val": ds.X_val, "test": ds.X_test}[split]
                 if X is not None:
                     scores = split_scores(result.params, cfg, X, ds.split(split)[1])
-                    summary.update({f"{split}_{k}": v for k, v in scores.items()})
+                    # JSON has no inf/NaN: a score that overflowed is recorded as null
+                    summary.update({f"{split}_{k}": v if math.isfinite(v) else None for k, v in scores.items()})
             if ds.X_val is not None:
                 summary["val_loss"] = split_loss(result.params, cfg, ds.X_val, ds.Y_val)
             runs.write_params(run_dir / "params.npz", result.params.to_dict())

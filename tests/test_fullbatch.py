@@ -219,3 +219,23 @@ def test_options_beyond_plain_full_batch_gd_turn_the_fast_path_off():
                    {"dropout": 0.8}, {"batch_size": 16}, {"checkpoint_every": 10},
                    {"lr_decay": {"rate": 1.0, "interval": 10}}):
         assert not fast_path_applies(dataclasses.replace(cfg, **change), X), change
+
+@pytest.mark.parametrize("head", ["softmax", "linear"])
+def test_other_heads_on_the_fast_path_match_the_direct_path(monkeypatch, head):
+    # The fast path must feed the loss its own targets (one-hot for softmax), as the direct loop does.
+    rng = np.random.default_rng(4)
+    n_x, m, K = 300, 60, 3
+    X = rng.standard_normal((n_x, m))
+    if head == "softmax":
+        Y = (rng.standard_normal((K, n_x)) @ X).argmax(axis=0).reshape(1, -1)
+        dims, lr = [n_x, 16, K], 0.05
+    else:
+        Y = (rng.standard_normal((2, n_x)) @ X) / np.sqrt(n_x)
+        dims, lr = [n_x, 16, 2], 0.01
+    cfg = resolve({"dataset": {"synthetic": "moons"}, "layer_dims": dims, "activations": ["tanh", head],
+                   "init": "xavier", "learning_rate": lr, "iterations": 300}, "heads.yaml")
+    assert fast_path_applies(cfg, X)
+    fast = fit(cfg, X, Y)
+    direct = direct_fit(cfg, X, Y, monkeypatch)
+    assert fast.status == "complete" and 0 < fast.costs[-1] < 0.8 * fast.costs[0]
+    assert_same_run(fast, direct)

@@ -321,3 +321,15 @@ def test_file_names_with_brackets_are_printed_as_they_are(cli, cat_model: Path, 
     assert r.exit_code == 1
     assert "│ [b]ad.png │" in r.stdout
     assert r.stderr.splitlines()[0] == "error: [i]gone.png: no such file"
+
+
+def test_npz_archive_named_npy_and_empty_csv_are_input_errors(cli, moons_run: Path, tmp_path: Path) -> None:
+    np.savez(tmp_path / "z.npz", a=np.zeros((2, 2)))
+    (tmp_path / "z.npz").rename(tmp_path / "z.npy")
+    (tmp_path / "empty.csv").write_text("")
+    np.save(tmp_path / "good.npy", np.zeros((1, 2)))
+    r = cli("predict", str(moons_run), tmp_path / "z.npy", tmp_path / "empty.csv", tmp_path / "good.npy", "--json")
+    assert r.exit_code == 1 and "Traceback" not in r.stderr and "Warning" not in r.stderr
+    assert f"{tmp_path / 'z.npy'}: an .npz archive, not a .npy array" in r.stderr
+    assert f"{tmp_path / 'empty.csv'}: no examples" in r.stderr
+    assert [p["input"] for p in json.loads(r.stdout)] == [f"{tmp_path / 'good.npy'}[0]"]

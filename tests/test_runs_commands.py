@@ -237,3 +237,25 @@ def test_show_of_a_run_without_history(cli, three_runs: list[Path]) -> None:
     r = cli("runs", "show", d.name)
     assert r.exit_code == 0, r.stderr
     assert r.stdout.rstrip().endswith("(no iterations recorded)")
+
+
+def test_summary_that_is_not_an_object_is_a_one_line_error(cli, runs_dir: Path, moons_run: Path) -> None:
+    (moons_run / "summary.json").write_text("[1, 2]")
+    for args in (("runs", "show", moons_run.name), ("predict", moons_run.name, "x.csv")):
+        r = cli(*args)
+        assert r.exit_code == 2, args
+        assert r.stderr.strip() == f"error: {moons_run / 'summary.json'}: damaged (expected a JSON object)"
+    r = cli("runs", "list", "--json")  # listed runs skip it with a warning instead of dying
+    assert r.exit_code == 0 and json.loads(r.stdout) == [] and "damaged" in r.stderr
+
+
+def test_filter_on_an_empty_runs_dir_is_an_empty_list(cli, runs_dir: Path) -> None:
+    r = cli("runs", "list", "--filter", "dataset.m=400", "--sort", "-test_accuracy", "--json")
+    assert r.exit_code == 0 and json.loads(r.stdout) == []
+
+
+def test_runs_show_json_with_a_damaged_config_is_one_line(cli, runs_dir: Path, moons_run: Path) -> None:
+    (moons_run / "config.yaml").write_text("layer_dims: [\n")
+    r = cli("runs", "show", moons_run.name, "--json")
+    assert r.exit_code == 2 and r.stdout == "" and "Traceback" not in r.stderr
+    assert r.stderr.startswith(f"error: {moons_run / 'config.yaml'}: line ")

@@ -234,3 +234,33 @@ def test_real_sigint_stops_cleanly(tmp_path: Path) -> None:
     assert s["status"] == "interrupted" and s["iterations_done"] >= 101
     assert not (run_dir / "params.npz").exists()
     assert not [p for p in run_dir.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_last_update_overflowing_is_divergence_not_a_crash(cli, runs_dir: Path, tmp_path: Path) -> None:
+    # The cost is checked before each update, so only the parameters show the last one's overflow.
+    cfg = write_config(tmp_path / "boom.yaml", """\
+dataset: {synthetic: sine, m: 60, seed: 1}
+layer_dims: [auto, 8, 1]
+activations: [relu, linear]
+learning_rate: 1.0e+200
+iterations: 1
+""")
+    r = cli("train", cfg)
+    assert r.exit_code == 1 and "Traceback" not in r.stderr
+    assert "the parameters or the cost became infinite or NaN in the last update" in r.stderr
+    run_dir = runs_dir / r.stdout.strip()
+    s = json.loads((run_dir / "summary.json").read_text())
+    assert s["status"] == "diverged" and not (run_dir / "params.npz").exists()
+
+
+def test_empty_dataset_file_is_one_line(cli, runs_dir: Path, tmp_path: Path) -> None:
+    import h5py
+
+    with h5py.File(tmp_path / "empty.h5", "w") as f:
+        f["e_x"] = np.zeros((0, 3))
+        f["e_y"] = np.zeros((0,), dtype=np.int64)
+    cfg = write_config(tmp_path / "e.yaml", MOONS_SMALL.replace(
+        "{synthetic: moons, m: 200, test_fraction: 0.25, seed: 1}", f"{{train: {tmp_path / 'empty.h5'}}}"))
+    r = cli("train", cfg)
+    assert r.exit_code == 2 and r.stderr.strip() == f"error: {tmp_path / 'empty.h5'}: e_x: no examples (m = 0)"
+    assert not runs_dir.exists() or not any(runs_dir.iterdir())
