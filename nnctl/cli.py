@@ -611,8 +611,6 @@ def runs_show(
             "history": {"iteration": its, "cost": costs},
         })
         return
-    from rich.table import Table
-
     console = _table_console()
     console.print(f"run {info.row['id']}  ({run_dir})")
     console.print("\nconfig.yaml")

@@ -4,8 +4,9 @@ inspection.
 
 Classifiers (sigmoid or softmax head) get accuracy, precision / recall / F1 (overall and per
 class), log loss and the confusion matrix; regression runs get MSE, MAE and R² (overall and per
-output). Scores are computed with the same functions as ``train`` (``predict_proba`` -> the
-head's labels -> ``accuracy``, or ``regression_scores``) on data loaded and split the same way
+output). Scores are computed with the same functions as ``train`` (the forward pass, whose
+operations are ``predict_proba``'s, -> the head's labels -> ``accuracy``, or
+``regression_scores``) on data loaded and split the same way
 (``load_dataset`` and the seeded validation hold-out), so they equal the run's summary to the
 last digit.
 """
@@ -29,7 +30,7 @@ from nnctl.losses import LOSSES
 from nnctl.metrics import (
     accuracy, confusion_matrix, log_loss, precision_recall_f1, regression_scores, scores_from_confusion,
 )
-from nnctl.model import Architecture, forward, predict_proba
+from nnctl.model import Architecture, forward
 from nnctl.predict import run_preprocessing
 from nnctl.runs import LoadedRun
 from nnctl.state import STREAM_HOLD_OUT, rng_for
@@ -243,7 +244,7 @@ def evaluate_run(
     threshold = check_threshold(head, threshold, cfg.loss)
     d = load_eval_data(run, data_file, split)
     arch = Architecture.build(cfg.activations, cfg.loss)
-    AL = predict_proba(run.params, d.X, arch)
+    AL, ZL, _ = forward(run.params, d.X, arch)  # the logits ZL feed the log loss
     if head.labels is None:
         n_out = AL.shape[0]
         per_output = [regression_scores(AL[k:k + 1], d.Y[k:k + 1]) for k in range(n_out)] if n_out > 1 else []
@@ -252,7 +253,6 @@ def evaluate_run(
             notes=d.notes, **regression_scores(AL, d.Y),
         )
     labels = head.labels(AL, threshold)
-    AL, ZL, _ = forward(run.params, d.X, arch)  # the loss needs the logits ZL
     cm = confusion_matrix(labels, d.Y, len(d.classes))
     scores = precision_recall_f1(cm)
     return Evaluation(

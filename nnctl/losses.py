@@ -98,7 +98,6 @@ LOSSES: dict[str, Loss] = {
     ),
     "mean_squared_error": Loss(
         mean_squared_error, mean_squared_error_grad, "linear", task="regression",
-        targets=lambda Y, n_L, dtype: np.asarray(Y, dtype=dtype),
     ),
 }
 

@@ -2,13 +2,13 @@
 recall for K classes, MSE / MAE / R² for regression.
 
 Labels are always (1, m) int arrays; regression targets and outputs are (n_out, m) arrays.
-``LABELS`` maps each classification loss to the function that turns its output layer's
-activations into labels.
+``heads.HEADS`` maps each loss to the function that turns its output layer's activations
+into labels.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,13 +26,6 @@ def argmax_labels(AL: np.ndarray) -> np.ndarray:
     """AL: (K, m) softmax probabilities -> (1, m) int labels, the most probable class (the
     lowest index on a tie)."""
     return np.argmax(AL, axis=0).reshape(1, -1).astype(np.int64)
-
-
-LABELS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "binary_cross_entropy": predict_labels,
-    "categorical_cross_entropy": argmax_labels,
-}
-"""Classification loss name -> labels from the output layer's activations AL."""
 
 
 def accuracy(labels: np.ndarray, Y: np.ndarray) -> float:

@@ -16,7 +16,8 @@ from nnctl import runs
 from nnctl.config import Config, dump_config
 from nnctl.data import Dataset, load_dataset
 from nnctl.errors import ConfigError, RunError
-from nnctl.metrics import LABELS, accuracy, regression_scores
+from nnctl.heads import DEFAULT_THRESHOLD, HEADS
+from nnctl.metrics import accuracy, regression_scores
 from nnctl.model import Architecture, Params, cost_and_gradients, dropout_masks, forward, predict_proba
 from nnctl.state import CHECKPOINT_FILE, STREAM_HOLD_OUT, TrainState, rng_for
 from nnctl.validation import hold_out
@@ -38,10 +39,14 @@ class TrainResult:
     stopped_early: bool = False
 
 
+def batch_size(cfg: Config, m: int) -> int:
+    """Examples per mini-batch for m training examples (all of them without ``batch_size``)."""
+    return m if cfg.batch_size is None else min(cfg.batch_size, m)
+
+
 def batch_count(cfg: Config, m: int) -> int:
     """Mini-batches per epoch for m training examples (1: full batch)."""
-    bs = m if cfg.batch_size is None else min(cfg.batch_size, m)
-    return -(-m // bs)
+    return -(-m // batch_size(cfg, m))
 
 
 def total_iterations(cfg: Config, m: int) -> int:
@@ -91,7 +96,7 @@ def fit(
     T_val = None if Y_val is None else arch.loss.targets(Y_val, cfg.layer_dims[-1], dtype)
     m = X.shape[1]
     n_batches = batch_count(cfg, m)
-    bs = m if cfg.batch_size is None else min(cfg.batch_size, m)
+    bs = batch_size(cfg, m)
     total = total_iterations(cfg, m)
     s = state or TrainState.start(cfg)
     gatherer = BatchGatherer(X, T, bs) if n_batches > 1 else None
@@ -158,7 +163,8 @@ def _validate(s: TrainState, X_val: np.ndarray, T_val: np.ndarray, Y_val: np.nda
     returns True when early stopping says stop."""
     AL, ZL, _ = forward(s.params, X_val, arch)
     val_loss = arch.loss.cost(ZL, AL, T_val)
-    acc = accuracy(LABELS[loss](AL), Y_val) if loss in LABELS else math.nan
+    labels = HEADS[loss].labels
+    acc = accuracy(labels(AL, DEFAULT_THRESHOLD), Y_val) if labels is not None else math.nan
     s.val_rows.append((iteration, val_loss, acc))
     return s.stopper is not None and s.stopper.update(s.epoch - 1, val_loss, s.params)
 
@@ -178,12 +184,12 @@ class RunOutcome:
 def split_accuracy(params: Params, cfg: Config, X: np.ndarray, Y: np.ndarray) -> float:
     """Accuracy of a classification network on one split. Y: (1, m) labels."""
     arch = Architecture.build(cfg.activations, cfg.loss)
-    return accuracy(LABELS[cfg.loss](predict_proba(params, X, arch)), Y)
+    return accuracy(HEADS[cfg.loss].labels(predict_proba(params, X, arch), DEFAULT_THRESHOLD), Y)
 
 
 def split_scores(params: Params, cfg: Config, X: np.ndarray, Y: np.ndarray) -> dict[str, float]:
     """{'accuracy': ...} for a classifier, {'mse', 'mae', 'r2'} for a regression network."""
-    if cfg.loss in LABELS:
+    if HEADS[cfg.loss].labels is not None:
         return {"accuracy": split_accuracy(params, cfg, X, Y)}
     arch = Architecture.build(cfg.activations, cfg.loss)
     return regression_scores(predict_proba(params, X, arch), Y)
@@ -334,14 +340,14 @@ def history_rows(cfg: Config, result: TrainResult, m: int) -> tuple[tuple[str, .
     """history.csv: one row per iteration (iteration, cost); with mini-batches also the epoch;
     with a validation set also val_loss and val_accuracy, on each epoch's last iteration."""
     header: tuple[str, ...] = ("iteration", "cost")
-    mini = batch_count(cfg, m) > 1
+    n_batches = batch_count(cfg, m)
+    mini = n_batches > 1
     if mini:
         header += ("epoch",)
     val = {int(i): (loss, acc) for i, loss, acc in result.val_rows}
     if val or cfg.validation_fraction > 0 or cfg.dataset.get("val"):
         header += ("val_loss", "val_accuracy")
     rows = []
-    n_batches = batch_count(cfg, m)
     for i, cost in enumerate(result.costs):
         row: list = [i, cost]
         if mini:

@@ -13,7 +13,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 import nnctl.fullbatch as fullbatch
-from nnctl.config import CONFIG_KEYS, Key, load_config, resolve
+from nnctl.config import load_config, resolve
 from nnctl.data import load_dataset
 from nnctl.fullbatch import FactoredGD, factored_flops, fast_path_applies, fit_fullbatch
 from nnctl.model import Architecture, initialize_parameters

@@ -13,9 +13,10 @@ import pytest
 
 from conftest import CONFIGS, write_config
 from nnctl.activations import ACTIVATIONS, softmax, softmax_backward
-from nnctl.losses import LOSSES, OUTPUT_LOSS, categorical_cross_entropy, mean_squared_error, one_hot
+from nnctl.heads import HEADS
+from nnctl.losses import OUTPUT_LOSS, categorical_cross_entropy, mean_squared_error, one_hot
 from nnctl.metrics import (
-    LABELS, argmax_labels, confusion_matrix, per_class_scores, regression_scores,
+    argmax_labels, confusion_matrix, per_class_scores, regression_scores,
 )
 from nnctl.model import Architecture, Params, cost_and_gradients, initialize_parameters
 
@@ -44,7 +45,8 @@ def test_tables_pair_each_output_with_its_loss() -> None:
         "linear": "mean_squared_error",
     }
     assert {"softmax", "linear"} <= set(ACTIVATIONS)
-    assert set(LABELS) == {"binary_cross_entropy", "categorical_cross_entropy"}
+    assert {name for name, head in HEADS.items() if head.labels is not None} == {
+        "binary_cross_entropy", "categorical_cross_entropy"}
 
 
 def test_softmax_matches_the_textbook_formula_and_survives_huge_logits() -> None:
