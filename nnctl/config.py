@@ -422,6 +422,17 @@ class Config:
         d.pop("source")
         return {k: d[k] for k in CONFIG_KEYS}
 
+    def warnings(self) -> list[str]:
+        """Settings that are allowed but almost certainly not what a user wants, one line each."""
+        out = []
+        if self.init == "zeros" and len(self.layer_dims) > 2:
+            out.append(
+                f"{self.source}: init: zeros with {len(self.layer_dims) - 2} hidden layer(s): every unit "
+                "of a layer gets the same gradient and stays identical to the others (no symmetry "
+                "breaking); use scaled, small, he or xavier unless that is the point"
+            )
+        return out
+
     def with_input_dim(self, n_x: int) -> "Config":
         """Binds ``layer_dims[0]`` to the data's feature count, or refuses a mismatch."""
         first = self.layer_dims[0]

@@ -84,7 +84,7 @@ def _unsupported_keys(cfg: "Config") -> list[str]:
 def fast_path_applies(cfg: "Config", X: np.ndarray) -> bool:
     """True when full-batch plain gradient descent on X: (n_x, m) saves work with the factored
     first layer (roughly: n_x well above m, and more than a handful of iterations)."""
-    if _unsupported_keys(cfg) or len(cfg.layer_dims) < 3:
+    if _unsupported_keys(cfg):
         return False
     n_x, m = X.shape
     direct, factored = factored_flops(n_x, m, int(cfg.layer_dims[1]), cfg.iterations)
@@ -131,12 +131,15 @@ class FactoredGD:
         np.matmul(self.C, self.G, out=self.Z1)
         self.Z1 += self.P
         self.Z1 += bs[0]
-        A = arch.hidden[0].forward(self.Z1)
-        cache = [self.X, A]
-        for W, b, act in zip(Ws[1:-1], bs[1:-1], arch.hidden[1:]):
-            A = act.forward(linear_forward(A, W, b))
-            cache.append(A)
-        ZL = linear_forward(A, Ws[-1], bs[-1])
+        if self.params.L == 1:  # no hidden layer (logistic regression): Z1 is the output's ZL
+            ZL, cache = self.Z1, [self.X]
+        else:
+            A = arch.hidden[0].forward(self.Z1)
+            cache = [self.X, A]
+            for W, b, act in zip(Ws[1:-1], bs[1:-1], arch.hidden[1:]):
+                A = act.forward(linear_forward(A, W, b))
+                cache.append(A)
+            ZL = linear_forward(A, Ws[-1], bs[-1])
         AL = arch.output.forward(ZL)
         cost = self.cost = arch.loss.cost(ZL, AL, self.Y)
         dZ = arch.loss.grad(AL, self.Y)

@@ -55,6 +55,10 @@ INITIALIZERS: dict[str, Callable[[np.ndarray, int, int], np.ndarray]] = {
     "small": lambda W0, n, n_prev: W0 * 0.01,  # course, two-layer network
     "he": lambda W0, n, n_prev: W0 * np.sqrt(2.0 / n_prev),
     "xavier": lambda W0, n, n_prev: W0 * np.sqrt(2.0 / (n + n_prev)),  # Glorot normal
+    # Course, week 2 (logistic regression). With hidden layers every unit of a layer gets the
+    # same gradient and stays identical: the course's lesson on breaking symmetry (see
+    # ``Config.warnings``). The draw is still made, so other layers' weights do not move.
+    "zeros": lambda W0, n, n_prev: np.zeros_like(W0),
 }
 
 

@@ -286,6 +286,8 @@ def train_run(
     }
     if ds.X_val is not None:
         summary["dataset"]["n_val"] = int(ds.X_val.shape[1])
+    if cfg.warnings():
+        summary["warnings"] = cfg.warnings()
     try:
         runs.write_text(run_dir / "config.yaml", dump_config(cfg))
     except BaseException as exc:
