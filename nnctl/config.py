@@ -416,10 +416,11 @@ class Config:
     early_stopping: dict | None = None
     checkpoint_every: int | None = None
     source: str = field(default="<config>", compare=False)
+    # The config file's own path: relative dataset paths are also looked up beside it.
+    path: str | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
-        d.pop("source")
         return {k: d[k] for k in CONFIG_KEYS}
 
     def warnings(self) -> list[str]:
@@ -500,7 +501,7 @@ def _check_dataset(value: Any, source: str) -> dict:
     return out
 
 
-def resolve(raw: Any, source: str, default_name: str = "run") -> Config:
+def resolve(raw: Any, source: str, default_name: str = "run", path: str | None = None) -> Config:
     """Validates a parsed config mapping and fills in defaults. Raises ConfigError."""
     from nnctl.losses import LOSSES, OUTPUT_LOSS
 
@@ -554,7 +555,7 @@ def resolve(raw: Any, source: str, default_name: str = "run") -> Config:
     d["activations"] = acts
     d["name"] = d["name"] or default_name
     _check_training_keys(d, source)
-    return Config(**d, source=source)
+    return Config(**d, source=source, path=path)
 
 
 def _check_training_keys(d: dict, source: str) -> None:
@@ -638,7 +639,7 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
     if overrides:
         raw = apply_overrides(raw, overrides, source)
         source = f"{source} (with --set)"
-    return resolve(raw, source, default_name=p.stem)
+    return resolve(raw, source, default_name=p.stem, path=str(p.absolute()))
 
 
 def dump_config(cfg: Config) -> str:

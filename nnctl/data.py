@@ -76,20 +76,25 @@ def _color_mode(shape: tuple[int, ...]) -> str:
 # --------------------------------------------------------------------------- paths
 
 
-def resolve_path(path: str) -> Path:
-    """A dataset path: as given (relative to the working directory), then under $NNCTL_DATA_DIR
-    (the path itself, then its file name). Raises DataError naming every place searched."""
+def resolve_path(path: str, config_file: str | None = None) -> Path:
+    """A dataset path: as given (relative to the working directory), then relative to the
+    folder of the config file that names it, then under $NNCTL_DATA_DIR (the path itself, then
+    its file name). Raises DataError naming every absolute path searched."""
     p = Path(path).expanduser()
     candidates = [p]
     env = os.environ.get(DATA_DIR_ENV)
-    if env and not p.is_absolute():
-        candidates += [Path(env) / p, Path(env) / p.name]
+    if not p.is_absolute():
+        if config_file:
+            candidates.append(Path(config_file).parent / p)
+        if env:
+            candidates += [Path(env) / p, Path(env) / p.name]
     for c in candidates:
         if c.is_file():
             return c
-    searched = ", ".join(dict.fromkeys(str(c) for c in candidates))
-    hint = "" if env else f" (set {DATA_DIR_ENV} to the folder that holds it, or copy it into data/)"
-    raise DataError(f"{path}: data file not found (searched {searched}){hint}")
+    searched = ", ".join(dict.fromkeys(os.path.normpath(c.absolute()) for c in candidates))
+    named = f", named in {config_file}" if config_file else ""
+    hint = "" if env else f"; set {DATA_DIR_ENV} to the folder that holds it, or copy it into data/"
+    raise DataError(f"{path}: data file not found (searched {searched}{named}){hint}")
 
 
 def sha256_of(path: Path) -> str:
@@ -211,13 +216,14 @@ def prepare_x(x: np.ndarray, divide_by: float, dtype: np.dtype | type) -> np.nda
     return flat.astype(dtype, copy=False)
 
 
-def _load_files(spec: dict[str, Any], dtype: type, task: str = "classification") -> Dataset:
+def _load_files(spec: dict[str, Any], dtype: type, task: str = "classification",
+                config_file: str | None = None) -> Dataset:
     sources = []
     splits = {}
     for role in ("train", "val", "test"):
         if not spec.get(role):
             continue
-        path = resolve_path(spec[role])
+        path = resolve_path(spec[role], config_file)
         raw = read_h5(path)
         y = _validate_targets(raw) if task == "regression" else _validate_split(raw)
         splits[role] = (raw, y)
@@ -388,8 +394,11 @@ def _load_synthetic(spec: dict[str, Any], dtype: type) -> Dataset:
     )
 
 
-def load_dataset(spec: dict[str, Any], dtype: str = "float64", task: str = "classification") -> Dataset:
+def load_dataset(spec: dict[str, Any], dtype: str = "float64", task: str = "classification",
+                 config_file: str | None = None) -> Dataset:
     """The resolved ``dataset`` mapping of a config -> Dataset. Raises DataError.
+
+    ``config_file``: the config that names the files; relative paths are also looked up beside it.
 
     ``task`` says how to read a file's ``*_y`` array: class labels ("classification") or
     real-valued targets ("regression", for a linear output). A synthetic generator has its own.
@@ -397,4 +406,4 @@ def load_dataset(spec: dict[str, Any], dtype: str = "float64", task: str = "clas
     np_dtype = np.dtype(dtype).type
     if "synthetic" in spec:
         return _load_synthetic(spec, np_dtype)
-    return _load_files(spec, np_dtype, task)
+    return _load_files(spec, np_dtype, task, config_file)

@@ -134,7 +134,8 @@ def _own_dataset(run: LoadedRun) -> tuple[dict[str, Any], list[str]]:
         if not spec.get(role):
             continue
         try:
-            resolve_path(spec[role])
+            # where training looked: the working directory, beside its config file, the data dir
+            spec[role] = str(resolve_path(spec[role], run.summary.get("config_path")))
         except DataError:
             path = recorded.get(role)
             if path and Path(path).is_file():
@@ -229,7 +230,7 @@ def load_eval_data(run: LoadedRun, data_file: str | None, split: str | None) -> 
             raw = resolve_path(spec[split])
             rows = train_rows if split == "train" and train_rows is not None else np.arange(X.shape[1])
     held = split == "val" and not spec.get("val")
-    source = spec.get("train" if held else split) or spec.get("synthetic")
+    source = run.config.dataset.get("train" if held else split) or spec.get("synthetic")
     desc = f"{split} split ({source}{', held out of the training set' if held else ''})"
     return EvalData(X, Y, ds.classes, desc, raw, rows, notes + _changed_sources(run, ds))
 

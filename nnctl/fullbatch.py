@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 SUPPORTED_VALUES: dict[str, tuple] = {"optimizer": ("gd",)}
 _FOUNDATION_KEYS = frozenset(
     {"name", "dataset", "layer_dims", "activations", "loss", "learning_rate", "iterations",
-     "init", "seed", "print_every", "dtype", "source"}
+     "init", "seed", "print_every", "dtype", "source", "path"}
 )
 
 # Below this many multiply-adds per iteration (C·G dominates) the products are too small to

@@ -246,7 +246,7 @@ def bind_dataset(cfg: Config) -> tuple[Config, Dataset]:
     saves them. Raises ConfigError or DataError."""
     from nnctl.losses import LOSSES
 
-    ds = load_dataset(cfg.dataset, cfg.dtype, LOSSES[cfg.loss].task)
+    ds = load_dataset(cfg.dataset, cfg.dtype, LOSSES[cfg.loss].task, cfg.path)
     cfg = cfg.with_input_dim(ds.n_features)
     _check_labels(cfg, ds)
     if cfg.validation_fraction > 0:
@@ -271,6 +271,7 @@ def train_run(
         "status": "running",
         "created": runs.utc_now(),
         "config_file": cfg.source,
+        "config_path": cfg.path,
         "nnctl_version": nnctl.__version__,
         "numpy_version": np.__version__,
         "python_version": platform.python_version(),

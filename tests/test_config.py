@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from nnctl.config import dump_config, load_config
@@ -151,8 +153,43 @@ def test_missing_data_file(cli, runs_dir: Path, tmp_path: Path, monkeypatch) -> 
     text = GOOD.replace("{synthetic: moons, m: 60, test_fraction: 0.25, seed: 1}", "{train: nothere.h5}")
     r = cli("train", _cfg(tmp_path, text))
     assert r.exit_code == 2
-    assert "nothere.h5: data file not found (searched nothere.h5) (set NNCTL_DATA_DIR" in r.stderr
+    cfg = tmp_path / "c.yaml"
+    assert r.stderr == (f"error: nothere.h5: data file not found (searched {tmp_path / 'nothere.h5'}, named in "
+                        f"{cfg}); set NNCTL_DATA_DIR to the folder that holds it, or copy it into data/\n")
     assert not runs_dir.exists() or not any(runs_dir.iterdir())
+
+
+def test_data_paths_are_looked_up_beside_the_config_then_in_the_data_dir(
+    cli, runs_dir: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """cwd, then the config file's folder, then $NNCTL_DATA_DIR; the error lists each place."""
+    import h5py
+
+    (tmp_path / "proj" / "configs").mkdir(parents=True)
+    (tmp_path / "proj" / "data").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    rng = np.random.default_rng(0)
+    with h5py.File(tmp_path / "proj" / "data" / "d.h5", "w") as f:
+        f["train_set_x"] = rng.standard_normal((20, 3))
+        f["train_set_y"] = rng.integers(0, 2, 20)
+    text = GOOD.replace("{synthetic: moons, m: 60, test_fraction: 0.25, seed: 1}", "{train: ../data/d.h5}")
+    cfg = _cfg(tmp_path / "proj" / "configs", text)
+    monkeypatch.delenv("NNCTL_DATA_DIR", raising=False)
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    r = cli("train", cfg, "--json", "--quiet")
+    assert r.exit_code == 0, r.stderr
+    summary = json.loads((Path(json.loads(r.stdout)["run_dir"]) / "summary.json").read_text())
+    assert summary["dataset"]["sources"][0]["path"] == str((tmp_path / "proj" / "data" / "d.h5").resolve())
+    # moved away from the config: found by name under $NNCTL_DATA_DIR
+    moved = tmp_path / "elsewhere" / "c.yaml"
+    moved.write_text(text)
+    monkeypatch.setenv("NNCTL_DATA_DIR", str(tmp_path / "proj" / "data"))
+    assert cli("train", moved, "--quiet").exit_code == 0
+    monkeypatch.setenv("NNCTL_DATA_DIR", str(tmp_path / "nowhere"))
+    r = cli("train", moved, "--quiet")
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1
+    places = [tmp_path / "data" / "d.h5", tmp_path / "nowhere" / "d.h5"]  # each place once, normalized
+    assert f"(searched {', '.join(map(str, places))}, named in {moved})" in r.stderr
 
 
 def test_config_error_through_the_library_api(tmp_path: Path) -> None:

@@ -93,7 +93,7 @@ def test_paths_resolve_in_cwd_then_data_dir(tmp_path: Path, monkeypatch) -> None
     (tmp_path / "data").mkdir()
     make_h5(tmp_path / "data" / "cats.h5", images(2), np.array([0, 1]))
     assert resolve_path("data/cats.h5") == Path("data/cats.h5")  # the working directory wins
-    with pytest.raises(DataError, match=f"searched nope.h5, {store}/nope.h5"):
+    with pytest.raises(DataError, match=f"searched {tmp_path}/nope.h5, {store}/nope.h5"):
         resolve_path("nope.h5")
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+import yaml
 from PIL import Image
 
 from conftest import hand_forward, write_config
@@ -81,7 +82,7 @@ def test_accuracy_equals_trains_to_the_last_digit(cli, cat_run: Path) -> None:
 
 
 def test_data_found_through_the_recorded_path_from_anywhere(cli, cat_run: Path, monkeypatch) -> None:
-    """config.yaml says data/test_catvnoncat.h5, found at training time through NNCTL_DATA_DIR;
+    """config.yaml says ../data/test_catvnoncat.h5, found at training time through NNCTL_DATA_DIR;
     without it, evaluate falls back to the absolute path summary.json recorded."""
     summary = json.loads((cat_run / "summary.json").read_text())
     monkeypatch.delenv("NNCTL_DATA_DIR")
@@ -89,8 +90,9 @@ def test_data_found_through_the_recorded_path_from_anywhere(cli, cat_run: Path, 
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout)["accuracy"] == summary["test_accuracy"]
     recorded = {s["role"]: s["path"] for s in summary["dataset"]["sources"]}
+    named = yaml.safe_load((cat_run / "config.yaml").read_text())["dataset"]
     assert r.stderr.strip().splitlines() == [
-        f"warning: data/{role}_catvnoncat.h5 not found from here; using {recorded[role]}, recorded when the run trained"
+        f"warning: {named[role]} not found from here; using {recorded[role]}, recorded when the run trained"
         for role in ("train", "test")
     ]
 

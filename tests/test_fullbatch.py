@@ -81,6 +81,12 @@ def test_wide_synthetic_case_matches_direct_path(monkeypatch):
     assert_same_run(fast, direct)
 
 
+def test_no_hidden_layer_matches_direct_path(monkeypatch):
+    cfg, X, Y = wide_problem(dims=(1,))
+    assert cfg.activations == ["sigmoid"] and fast_path_applies(cfg, X)
+    assert_same_run(fit(cfg, X, Y), direct_fit(cfg, X, Y, monkeypatch))
+
+
 def test_cat_data_matches_direct_path(cat_dir, monkeypatch):
     cfg = load_config(CONFIGS / "cat_deep.yaml", ["iterations=200"])
     ds = load_dataset(cfg.dataset, cfg.dtype)
@@ -207,9 +213,9 @@ def test_flop_model_and_when_the_fast_path_is_chosen():
     assert not fast_path_applies(dataclasses.replace(cfg, iterations=1), X)
     cfg_narrow, X_narrow, _ = wide_problem(n_x=20, m=400)
     assert not fast_path_applies(cfg_narrow, X_narrow)
-    # A single layer has no hidden layer to factor around.
+    # No hidden layer (logistic regression): its one layer is all of the work, and is factored.
     cfg_1, X_1, _ = wide_problem(dims=(1,))
-    assert not fast_path_applies(cfg_1, X_1)
+    assert fast_path_applies(cfg_1, X_1)
 
 
 def test_options_beyond_plain_full_batch_gd_turn_the_fast_path_off():
