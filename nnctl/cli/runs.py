@@ -132,8 +132,8 @@ def runs_show(
     runs_dir: RunsDirOption = None,
 ) -> None:
     """A run's resolved config, its summary, and its cost curve drawn in the terminal."""
+    from nnctl.cli.textplot import curve_lines
     from nnctl.runtable import read_history, read_run
-    from nnctl.textplot import curve_lines
 
     (run_dir,) = _find_runs([run], runs_dir)
     info = read_run(run_dir)
