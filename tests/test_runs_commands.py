@@ -211,7 +211,7 @@ def test_plot_without_matplotlib_says_how_to_install(
 
 
 def test_text_curve_of_a_linear_ramp() -> None:
-    from nnctl.textplot import curve_lines
+    from nnctl.cli.textplot import curve_lines
 
     # Eight evenly spaced costs on one row map onto the eight block heights, highest first.
     lines = curve_lines(list(range(8)), [8.0, 7, 6, 5, 4, 3, 2, 1], height=1)

@@ -154,7 +154,7 @@ def test_threads_limits_blas_during_training(cli, runs_dir: Path, tiny: Path, mo
 
 def test_default_threads_follow_the_environment(tmp_path: Path) -> None:
     probe = (
-        "from nnctl.cli import limit_threads\n"
+        "from nnctl.cli.common import limit_threads\n"
         "import numpy\n"
         "from threadpoolctl import threadpool_info\n"
         "with limit_threads(None):\n"

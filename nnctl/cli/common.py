@@ -1,0 +1,160 @@
+"""What more than one command uses: the consoles, error handling (library errors become one
+line on stderr and an exit status), JSON output, number formatting, thread limiting, and the
+options and arguments several commands declare.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Iterator, Optional
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def err_console() -> "Console":
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def out_console() -> "Console":
+    from rich.console import Console
+
+    # Results piped to a file or another program must not be cut at 80 columns.
+    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
+    """Prints one error line to stderr and returns the Exit to raise."""
+    print_error(message)
+    return typer.Exit(code)
+
+
+def print_error(message: str) -> None:
+    """One "error: ..." line on stderr. The message is escaped: config errors quote values like
+    [auto, 20, 7, 1] and 'nnctl[plot]', which rich would otherwise take for markup and drop."""
+    from rich.markup import escape
+
+    err_console().print(f"[bold red]error:[/] {escape(message)}", markup=True, soft_wrap=True)
+
+
+def handle_errors(fn: Callable) -> Callable:
+    """Library errors become one line on stderr and their exit status; Ctrl-C exits 130."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from nnctl.errors import NnctlError
+
+        try:
+            return fn(*args, **kwargs)
+        except NnctlError as exc:
+            raise fail(str(exc), exc.exit_code) from None
+        except KeyboardInterrupt:
+            err_console().print("interrupted")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+
+    return wrapper
+
+
+def print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+def fmt(value: Optional[float], digits: int = 6) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+SetOption = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--set",
+        metavar="KEY=VALUE",
+        help="Override a config key (value parsed as YAML; repeatable), e.g. --set learning_rate=0.01.",
+    ),
+]
+RunsDirOption = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--runs-dir",
+        envvar="NNCTL_RUNS_DIR",
+        help="Directory that holds the run directories [default: ./runs].",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+ThreadsOption = Annotated[
+    Optional[int],
+    typer.Option(
+        "--threads",
+        min=1,
+        metavar="N",
+        help="Use at most N BLAS threads (use 1 when running several trainings at once) "
+        "[default: as OMP_NUM_THREADS / OPENBLAS_NUM_THREADS say, else one per core].",
+        show_default=False,
+    ),
+]
+
+
+@contextlib.contextmanager
+def limit_threads(n: Optional[int]) -> Iterator[None]:
+    """Limits the BLAS/OpenMP thread pools to ``n`` threads inside the block (threadpoolctl);
+    ``None`` leaves them as the environment configured them."""
+    if n is None:
+        yield
+        return
+    import numpy  # noqa: F401  - BLAS must be loaded for threadpoolctl to find and limit it
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=n):
+        yield
+
+
+RunsArg = Annotated[
+    list[str],
+    typer.Argument(help="Runs: a run directory, a run id, a unique id prefix, or 'latest'.", show_default=False),
+]
+RunArg = Annotated[
+    str,
+    typer.Argument(help="A run directory, a run id, a unique id prefix, or 'latest'.", show_default=False),
+]
+
+
+def _find_runs(specs: list[str], runs_dir: Optional[Path]) -> list[Path]:
+    from nnctl.runs import default_runs_dir, find_run
+
+    return [find_run(spec, runs_dir or default_runs_dir()) for spec in specs]
+
+
+def _threshold(value: Optional[float]) -> Optional[float]:
+    if value is not None and not 0 < value < 1:
+        raise typer.BadParameter(f"must be between 0 and 1 (exclusive), got {value}")
+    return value
+
+
+ThresholdOption = Annotated[
+    Optional[float],
+    typer.Option(
+        "--threshold",
+        callback=_threshold,
+        help="Binary classifiers: predict the positive class when its probability is above this [default: 0.5].",
+        show_default=False,
+    ),
+]
+
+
+def _load(run: str, runs_dir: Optional[Path]) -> Any:
+    from nnctl.runs import default_runs_dir, find_run, load_run
+
+    return load_run(find_run(run, runs_dir or default_runs_dir()))

@@ -1,0 +1,131 @@
+"""Training progress on stderr for ``nnctl train``: a live bar on a terminal, plain lines
+otherwise, and the summary table at the end."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nnctl.cli.common import err_console, fmt
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def animate(console: "Console") -> bool:
+    """Live displays (progress bars) only on a real terminal, and not with NO_COLOR set."""
+    return console.is_terminal and not console.is_dumb_terminal and not os.environ.get("NO_COLOR")
+
+
+class _TrainDisplay:
+    """Draws training progress on stderr: a live bar on a terminal, plain lines otherwise."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.console = err_console()
+        self.progress = None
+        self.task = None
+        self.print_every = 100
+        self.total = 0
+        self.first = True
+
+    def start(self, run_id: str, run_dir: Path, cfg: Any, ds: Any) -> None:
+        from nnctl.train import total_iterations
+
+        self.print_every, self.total = cfg.print_every, total_iterations(cfg, ds.X_train.shape[1])
+        if self.quiet:
+            return
+        n_test = "no test set" if ds.X_test is None else f"{ds.X_test.shape[1]} test"
+        self.console.print(
+            f"run {run_id}: {cfg.name}, layers {cfg.layer_dims}, "
+            f"{ds.X_train.shape[1]} train / {n_test} examples, {cfg.dtype}"
+        )
+        if animate(self.console):
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self.progress = Progress(
+                TextColumn("iteration"),
+                MofNCompleteColumn(),
+                BarColumn(),
+                TextColumn("cost {task.fields[cost]}"),
+                TextColumn("{task.fields[speed]} it/s"),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self.task = self.progress.add_task("train", total=self.total, cost="-", speed="-")
+            self.progress.start()
+
+    def iteration(self, i: int, cost: float) -> None:
+        if self.quiet:
+            return
+        last = i == self.total - 1
+        first, self.first = self.first, False  # a resumed run shows where it picked up
+        if i % self.print_every == 0 or last or first:
+            line = f"Cost after iteration {i}: {cost:.6f}"
+            (self.progress.console if self.progress else self.console).print(line)
+        if self.progress is not None and (i % 10 == 0 or last):
+            task = self.progress.tasks[0]
+            speed = f"{task.speed:,.0f}" if task.speed else "-"
+            self.progress.update(self.task, completed=i + 1, cost=f"{cost:.6f}", speed=speed)
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+    def summary(self, outcome: Any) -> None:
+        if self.quiet:
+            return
+        from rich.table import Table
+
+        s = outcome.summary
+        table = Table(title=f"run {outcome.run_id}", show_header=False, title_justify="left")
+        table.add_column(style="bold")
+        table.add_column()
+        rows = [
+            ("status", s["status"]),
+            ("final cost", fmt(s.get("final_cost"))),
+            *([] if "train_mse" in s else [
+                ("train accuracy", fmt(s.get("train_accuracy"))),
+                ("test accuracy", fmt(s.get("test_accuracy"))),
+            ]),
+            *_extra_rows(s),
+            ("iterations", f"{s.get('iterations_done')} of {s['iterations']}"),
+            ("time", f"{s.get('seconds', 0):.2f} s"),
+            *([("note", s["message"])] if s["status"] == "complete" and s.get("message") else []),
+            ("run directory", str(outcome.run_dir)),
+        ]
+        if not self.console.is_terminal:
+            for k, v in rows:
+                self.console.print(f"{k}: {v}")
+            return
+        for k, v in rows:
+            table.add_row(k, v)
+        self.console.print(table)
+
+
+# Summary lines beyond accuracy, shown when the run has them (regression, validation).
+_EXTRA_ROWS = (
+    ("train_mse", "train MSE"), ("train_r2", "train R²"), ("test_mse", "test MSE"),
+    ("test_r2", "test R²"), ("val_loss", "validation loss"), ("val_accuracy", "validation accuracy"),
+    ("val_r2", "validation R²"), ("best_epoch", "best epoch"),
+)
+
+
+def _extra_rows(s: dict) -> list[tuple[str, str]]:
+    rows = []
+    for key, label in _EXTRA_ROWS:
+        if s.get(key) is not None:
+            rows.append((label, str(s[key]) if isinstance(s[key], int) else fmt(s[key])))
+    return rows
