@@ -129,3 +129,12 @@ def test_zeros_init_with_a_hidden_layer_trains_and_keeps_units_identical(cli, ru
     assert json.loads((run / "summary.json").read_text())["warnings"] == [
         ln.removeprefix("warning: ") for ln in lines
     ]
+
+
+def test_config_check_prints_the_zeros_warning_and_still_passes(cli, tmp_path) -> None:
+    cfg = write_config(tmp_path / "sym.yaml", "dataset: moons\nlayer_dims: [auto, 4, 1]\n"
+                                              "activations: [tanh, sigmoid]\ninit: zeros\n"
+                                              "learning_rate: 0.5\niterations: 50\n")
+    r = cli("config", "check", cfg)
+    assert r.exit_code == 0 and r.stdout == f"ok {cfg}\n"
+    assert r.stderr.startswith(f"warning: {cfg}: init: zeros with 1 hidden layer(s)") and r.stderr.count("\n") == 1

@@ -49,6 +49,13 @@ def print_error(message: str) -> None:
     err_console().print(f"[bold red]error:[/] {escape(message)}", markup=True, soft_wrap=True)
 
 
+def print_warning(message: str) -> None:
+    """One "warning: ..." line on stderr, escaped like ``print_error``."""
+    from rich.markup import escape
+
+    err_console().print(f"[bold yellow]warning:[/] {escape(message)}", markup=True, soft_wrap=True)
+
+
 def handle_errors(fn: Callable) -> Callable:
     """Library errors become one line on stderr and their exit status; Ctrl-C exits 130."""
 

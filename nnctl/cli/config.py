@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from nnctl.cli.common import EXIT_USAGE, SetOption, handle_errors, print_error
+from nnctl.cli.common import EXIT_USAGE, SetOption, handle_errors, print_error, print_warning
 
 config_app = typer.Typer(
     help="Show the resolved config, or check config files.", no_args_is_help=True, rich_markup_mode=None
@@ -67,6 +67,8 @@ def config_check(
             message = str(exc)
             print_error(message if message.startswith(str(path)) else f"{path}: {message}")
             continue
+        for warning in cfg.warnings():
+            print_warning(warning)
         print(f"ok {path}", flush=True)
     if bad:
         raise typer.Exit(EXIT_USAGE)

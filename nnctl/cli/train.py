@@ -20,6 +20,7 @@ from nnctl.cli.common import (
     handle_errors,
     limit_threads,
     print_json,
+    print_warning,
 )
 from nnctl.cli.display import _EXTRA_ROWS, _TrainDisplay
 
@@ -55,6 +56,9 @@ def train(
         raise fail("missing CONFIG: give a YAML config file, or --resume RUN")
     else:
         cfg = load_config(config, set_ or [])
+        if not quiet:
+            for warning in cfg.warnings():
+                print_warning(warning)
         start = functools.partial(train_run, cfg, runs_dir or default_runs_dir())
     try:
         with limit_threads(threads):
