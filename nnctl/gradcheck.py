@@ -494,7 +494,7 @@ def check_target(spec: str, examples: int = DEFAULT_EXAMPLES, eps: float = DEFAU
     Raises ConfigError, DataError or RunError.
     """
     from nnctl.config import load_config
-    from nnctl.runs import find_run
+    from nnctl.runs import find_run, load_run_config
     from nnctl.train import bind_dataset
 
     check_settings(eps, tol, examples, max_coords)
@@ -503,7 +503,7 @@ def check_target(spec: str, examples: int = DEFAULT_EXAMPLES, eps: float = DEFAU
         cfg, run_dir, what = load_config(p), None, f"config {spec}"
     else:
         run_dir = find_run(spec, runs_dir)
-        cfg, what = load_config(run_dir / "config.yaml"), f"run {run_dir.name}"
+        cfg, what = load_run_config(run_dir), f"run {run_dir.name}"
     # Loaded directly in float64, so a float32 config's data is checked at full precision.
     dtype = cfg.dtype
     cfg, ds = bind_dataset(dataclasses.replace(cfg, dtype="float64"))

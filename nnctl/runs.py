@@ -238,12 +238,25 @@ def check_params(arrays: dict[str, np.ndarray], layer_dims: list[int], where: Pa
     return Params.from_dict(arrays)
 
 
+def load_run_config(run_dir: Path, summary: dict[str, Any] | None = None) -> Any:
+    """The run's config.yaml as a Config. Its relative dataset paths keep the meaning they had
+    when the run trained: beside the original config file, whose path summary.json records.
+    Raises ConfigError for a damaged config.yaml."""
+    import dataclasses
+
+    from nnctl.config import load_config
+
+    summary = read_summary(run_dir) if summary is None else summary
+    cfg = load_config(run_dir / "config.yaml")
+    recorded = summary.get("config_path")
+    return dataclasses.replace(cfg, path=recorded) if isinstance(recorded, str) else cfg
+
+
 def load_run(run_dir: Path) -> LoadedRun:
     """Loads a run directory for use (predict, evaluate, ...), checking it first: summary.json
     says ``complete``; config.yaml is valid; params.npz holds exactly W1, b1, ..., WL, bL,
     finite and shaped as config.yaml's ``layer_dims`` say. Raises RunError (or ConfigError for
     a damaged config.yaml), one line each."""
-    from nnctl.config import load_config
     from nnctl.errors import ConfigError
 
     summary = read_summary(run_dir)
@@ -256,7 +269,7 @@ def load_run(run_dir: Path) -> LoadedRun:
     if not config_path.is_file():
         raise RunError(f"{config_path}: missing; the run directory is damaged")
     try:
-        cfg = load_config(config_path)
+        cfg = load_run_config(run_dir, summary)
     except ConfigError as exc:
         raise RunError(f"damaged run config: {exc}") from None
     dims = cfg.layer_dims

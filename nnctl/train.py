@@ -305,8 +305,6 @@ def resume_run(
     """Continues an interrupted run from its last checkpoint to its configured length, in its
     own directory, with its own config. The result is bit for bit the one an uninterrupted
     run would have given. Raises RunError (complete run, no checkpoint, changed data)."""
-    from nnctl.config import load_config
-
     summary = runs.read_summary(run_dir)
     if summary.get("status") == "complete":
         raise RunError(f"{run_dir}: the run is already complete; there is nothing to resume")
@@ -315,7 +313,7 @@ def resume_run(
             f"{run_dir}: the run diverged ({summary.get('message')}); resuming would diverge again "
             "at the same step, so start a new run with a smaller learning_rate"
         )
-    cfg, ds = bind_dataset(load_config(run_dir / "config.yaml"))
+    cfg, ds = bind_dataset(runs.load_run_config(run_dir, summary))
     def identity(sources: list[dict]) -> list[dict]:  # the file contents, not where they are now
         return [{k: v for k, v in src.items() if k != "path"} for src in sources]
 

@@ -31,6 +31,13 @@ def cat_data_dir() -> Path | None:
     return None
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test that uses the cat data is marked realdata (``pytest -m realdata`` runs them)."""
+    for item in items:
+        if "cat_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.realdata)
+
+
 @pytest.fixture
 def cat_dir() -> Path:
     d = cat_data_dir()

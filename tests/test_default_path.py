@@ -32,7 +32,7 @@ def test_spelled_out_defaults_and_epochs_change_nothing(cat_dir) -> None:
     raw = parse_yaml(path.read_text(), str(path))
 
     def costs(*overrides: str) -> list[float]:
-        cfg = resolve(apply_overrides(raw, ["iterations=2", *overrides], "t"), "t")
+        cfg = resolve(apply_overrides(raw, ["iterations=2", *overrides], "t"), "t", path=str(path))
         cfg, ds = bind_dataset(cfg)
         return fit(cfg, ds.X_train, ds.Y_train).costs
 

@@ -15,7 +15,7 @@ from conftest import CONFIGS, write_config
 from nnctl.config import load_config
 from nnctl.data import load_dataset
 from nnctl.model import Architecture, predict_proba
-from nnctl.runs import load_run
+from nnctl.runs import load_run, load_run_config
 from nnctl.train import bind_dataset
 
 HIDDEN = {"relu": lambda Z: np.maximum(0, Z), "tanh": np.tanh}
@@ -293,7 +293,7 @@ def test_errors_dir_with_a_validation_hold_out_writes_the_right_images(cli, runs
     assert r.stderr == f"wrote {len(got['misclassified'])} misclassified image(s) to wrong\n"
     assert got["accuracy"] == summary["train_accuracy"]
     assert got["n"] == summary["dataset"]["n_train"]
-    _, ds = bind_dataset(load_config(run / "config.yaml"))
+    _, ds = bind_dataset(load_run_config(run))
     files = sorted((tmp_path / "wrong").iterdir())
     assert len(files) == len(got["misclassified"]) > 0
     for f, i in zip(files, got["misclassified"]):

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import h5py
@@ -13,7 +12,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from conftest import hand_forward, write_config
+from conftest import CONFIGS, hand_forward, write_config
 from nnctl.data import load_dataset, read_h5
 from nnctl.metrics import confusion_matrix, precision_recall_f1
 from nnctl.runs import load_run
@@ -58,7 +57,7 @@ def test_moons_scores_match_a_hand_computed_confusion_matrix(cli, moons_run: Pat
     assert got["n"] == 50 and sum(map(sum, got["confusion_matrix"])) == 50
 
 
-def test_accuracy_equals_trains_to_the_last_digit(cli, cat_run: Path) -> None:
+def test_accuracy_equals_trains_to_the_last_digit(cli, cat_run: Path, cat_dir: Path) -> None:
     summary = json.loads((cat_run / "summary.json").read_text())
     test = evaluate_json(cli, str(cat_run))
     train = evaluate_json(cli, str(cat_run), "--split", "train")
@@ -76,21 +75,31 @@ def test_accuracy_equals_trains_to_the_last_digit(cli, cat_run: Path) -> None:
     assert ["non-cat", str(tn), str(fp)] in rows and ["cat", str(fn), str(tp)] in rows
     assert ["examples", "50"] in rows
     # the same file given with --data scores the same
-    again = evaluate_json(cli, str(cat_run), "--data", Path(os.environ["NNCTL_DATA_DIR"]) / "test_catvnoncat.h5")
+    again = evaluate_json(cli, str(cat_run), "--data", cat_dir / "test_catvnoncat.h5")
     assert again["accuracy"] == summary["test_accuracy"]
     assert again["confusion_matrix"] == test["confusion_matrix"]
 
 
-def test_data_found_through_the_recorded_path_from_anywhere(cli, cat_run: Path, monkeypatch) -> None:
-    """config.yaml says ../data/test_catvnoncat.h5, found at training time through NNCTL_DATA_DIR;
-    without it, evaluate falls back to the absolute path summary.json recorded."""
-    summary = json.loads((cat_run / "summary.json").read_text())
+def test_data_found_through_the_recorded_path_from_anywhere(cli, runs_dir: Path, cat_dir: Path, tmp_path: Path,
+                                                            monkeypatch) -> None:
+    """The config names its data relatively (../data/ beside it); once that place is gone,
+    evaluate falls back to the absolute path summary.json recorded, with a warning each."""
+    (tmp_path / "proj" / "configs").mkdir(parents=True)
+    (tmp_path / "proj" / "data").symlink_to(cat_dir, target_is_directory=True)
+    config = tmp_path / "proj" / "configs" / "cat.yaml"
+    config.write_text((CONFIGS / "cat_deep.yaml").read_text())
     monkeypatch.delenv("NNCTL_DATA_DIR")
-    r = cli("evaluate", str(cat_run), "--json")
+    r = cli("train", config, "--set", "iterations=5", "--json", "--quiet")
+    assert r.exit_code == 0, r.stderr
+    run = Path(json.loads(r.stdout)["run_dir"])
+    summary = json.loads((run / "summary.json").read_text())
+    (tmp_path / "proj" / "data").unlink()
+    r = cli("evaluate", str(run), "--json")
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout)["accuracy"] == summary["test_accuracy"]
     recorded = {s["role"]: s["path"] for s in summary["dataset"]["sources"]}
-    named = yaml.safe_load((cat_run / "config.yaml").read_text())["dataset"]
+    assert recorded["test"] == str((cat_dir / "test_catvnoncat.h5").resolve())
+    named = yaml.safe_load((run / "config.yaml").read_text())["dataset"]
     assert r.stderr.strip().splitlines() == [
         f"warning: {named[role]} not found from here; using {recorded[role]}, recorded when the run trained"
         for role in ("train", "test")

@@ -89,7 +89,7 @@ def test_no_hidden_layer_matches_direct_path(monkeypatch):
 
 def test_cat_data_matches_direct_path(cat_dir, monkeypatch):
     cfg = load_config(CONFIGS / "cat_deep.yaml", ["iterations=200"])
-    ds = load_dataset(cfg.dataset, cfg.dtype)
+    ds = load_dataset(cfg.dataset, cfg.dtype, config_file=cfg.path)
     cfg = cfg.with_input_dim(ds.n_features)
     assert fast_path_applies(cfg, ds.X_train)
     fast = fit(cfg, ds.X_train, ds.Y_train)  # dispatches to the fast path
@@ -100,7 +100,7 @@ def test_cat_data_matches_direct_path(cat_dir, monkeypatch):
 
 def test_cat_data_float32_follows_the_direct_float32_path(cat_dir, monkeypatch):
     cfg = load_config(CONFIGS / "cat_deep.yaml", ["iterations=100", "dtype=float32"])
-    ds = load_dataset(cfg.dataset, cfg.dtype)
+    ds = load_dataset(cfg.dataset, cfg.dtype, config_file=cfg.path)
     cfg = cfg.with_input_dim(ds.n_features)
     fast = fit(cfg, ds.X_train, ds.Y_train)
     direct = direct_fit(cfg, ds.X_train, ds.Y_train, monkeypatch)
