@@ -462,3 +462,19 @@ def test_a_network_without_hidden_layers(cli, tmp_path) -> None:
     assert [(c["parameter"], c["coordinates"], c["status"]) for c in rep["checks"]] == [
         ("W1", 2, "passed"), ("b1", 1, "passed")]
     assert rep["examples"] == list(range(8)) and rep["unchecked"] == 0
+
+
+def test_zero_initialized_hidden_layers_are_checked_at_jittered_biases(cli, tmp_path) -> None:
+    # init: zeros puts every hidden Z at exactly 0 on every example: no example is clear, so the
+    # hidden biases are moved (by about 1e-3, seeded) and reported; every array is then compared.
+    cfg = write_config(tmp_path / "zeros.yaml", MOONS_SMALL.replace("init: he", "init: zeros"))
+    code, rep, err = run_json(cli, str(cfg))
+    assert code == 0, err
+    assert "note: no training example is clear of the ReLU kinks at these parameters: the hidden biases " \
+           "were moved by at most " in err and "(a jitter drawn from --seed 0)" in err
+    assert rep["perturbed"] is True and 5e-4 < rep["bias_jitter"] < 2e-3
+    assert rep["examples"] == list(range(8)) and rep["unchecked"] == 0
+    assert all(c["status"] == "passed" and c["coordinates"] > 0 for c in rep["checks"])
+    _, again, _ = run_json(cli, str(cfg))
+    _, other, _ = run_json(cli, str(cfg), "--seed", "1")
+    assert again["bias_jitter"] == rep["bias_jitter"] != other["bias_jitter"]
