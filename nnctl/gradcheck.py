@@ -13,7 +13,27 @@ ReLU kinks: a finite difference that straddles a point where some hidden pre-act
 crosses 0 measures the average of two slopes, not the derivative. A perturbation whose θ ± εe
 changes the sign pattern of any hidden layer's output (``A > 0``, which is ``Z > 0`` for relu,
 leaky_relu, tanh and linear) is therefore not compared: sampled coordinates are redrawn,
-exhaustively checked coordinates are skipped and counted, a direction is redrawn.
+exhaustively checked coordinates are skipped and counted, a direction is redrawn. An array for
+which nothing at all was compared (no coordinate, no direction) is *unchecked*: not a pass, so
+the report does not pass either.
+
+Choosing the point (configs and runs, ``choose_examples``). A unit whose Z is exactly 0 sits on
+the kink for every step (the spiral's first example is the origin and biases start at 0), so
+the examples are chosen, in dataset order, among those *clear of the kinks*: every hidden
+pre-activation whose sign pattern can flip satisfies |Z_l| > KINK_MARGIN · r_l, where
+
+    r_l = max(ε · max(1, ‖a_{l-1}‖), ‖W_l‖₂ · r_{l-1}),   r_0 = 0,
+
+bounds how far any step of size ε in one parameter array (a coordinate or a unit direction)
+can move layer l's pre-activations of that example (a step in W_p moves Z_p by at most
+ε‖a_{p-1}‖, one in b_p by ε; each later layer multiplies that by ‖W‖₂, as every activation in
+the table is 1-Lipschitz). On such examples no step crosses a kink. The first ``examples``
+clear ones are used; the others are passed over, with a notice. Only if no training example is
+clear are the hidden biases moved, by a deterministic jitter drawn from ``--seed``:
+b_l += KINK_JITTER · s_l · u, u uniform in ±[0.5, 1], s_l = max(1, RMS of ‖a_{l-1}‖ over the
+first SCAN_CHUNK examples); the gradient is then checked at that nearby point (a notice and
+``bias_jitter`` in the JSON say so). If no example is clear even then (a big --eps), the first
+examples are used as they are, and arrays may come out unchecked.
 
 The default suite is built from the tables (``ACTIVATIONS``, ``LOSSES``, ``TARGETS``,
 ``KEYWORDS``), so a new activation, loss or cost keyword joins it by adding a table entry.
@@ -39,6 +59,9 @@ DEFAULT_TOL = 1e-7
 DEFAULT_EXAMPLES = 8
 DEFAULT_MAX_COORDS = 50
 DEFAULT_SEED = 0
+KINK_MARGIN = 2.0  # an example is used when every |Z| exceeds this many times the reach of a step
+KINK_JITTER = 1e-3  # bias jitter (times the layer's input norm) when no example is clear of kinks
+SCAN_CHUNK = 256  # examples scanned at a time for clear ones
 
 # --------------------------------------------------------------------------- tables
 
@@ -113,11 +136,15 @@ class ArrayCheck:
     skipped: int  # coordinates not compared because ±ε crosses a kink
     coord_error: float  # ‖g − ĝ‖ / (‖g‖ + ‖ĝ‖) over the compared coordinates
     direction_error: float | None  # the same for the directional derivative (None: skipped)
-    passed: bool
+    status: str  # "passed", "failed", or "unchecked" (nothing compared: every step crossed a kink)
     # sums of squares over the compared coordinates, for the error over all arrays
     _diff2: float = field(default=0.0, repr=False)
     _g2: float = field(default=0.0, repr=False)
     _h2: float = field(default=0.0, repr=False)
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
 
     @property
     def max_error(self) -> float:
@@ -134,6 +161,7 @@ class ArrayCheck:
             "skipped_at_kinks": self.skipped,
             "relative_error": _finite(self.coord_error),
             "direction_relative_error": _finite(self.direction_error),
+            "status": self.status,
             "passed": self.passed,
         }
 
@@ -149,6 +177,10 @@ class Report:
     checks: list[ArrayCheck] = field(default_factory=list)
     cost_checks: list[dict[str, Any]] = field(default_factory=list)  # returned cost vs J(θ)
     notices: list[str] = field(default_factory=list)
+    examples: list[int] | None = None  # training examples used (a config or run; None: the suite)
+    bias_jitter: float | None = None  # largest bias shift when the point was moved off the kinks
+    # what to do about an unchecked array, for the verdict (check_suite and check_target set it)
+    unchecked_advice: str = "move the check point off the kink (a hidden pre-activation is 0 for every example)"
 
     @property
     def passed(self) -> bool:
@@ -164,7 +196,10 @@ class Report:
         return list(dict.fromkeys(c.network for c in self.checks))
 
     def failures(self) -> list[ArrayCheck]:
-        return [c for c in self.checks if not c.passed]
+        return [c for c in self.checks if c.status == "failed"]
+
+    def unchecked(self) -> list[ArrayCheck]:
+        return [c for c in self.checks if c.status == "unchecked"]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -176,6 +211,10 @@ class Report:
             "tol": self.tol,
             "seed": self.seed,
             "networks": len(self.networks),
+            "unchecked": len(self.unchecked()),
+            "examples": self.examples,
+            "perturbed": self.bias_jitter is not None,
+            "bias_jitter": self.bias_jitter,
             "checks": [c.to_json() for c in self.checks],
             "cost_checks": self.cost_checks,
             "notices": self.notices,
@@ -296,7 +335,7 @@ def _check_case(case: Case, eps: float, tol: float, max_coords: int, rng: np.ran
               for kind, P, G in (("W", params.Ws[l - 1], dWs[l - 1]), ("b", params.bs[l - 1], dbs[l - 1]))]
     for pname, P, G in arrays:
         if G.shape != P.shape:
-            report.checks.append(ArrayCheck(case.name, pname, P.shape, case.group, 0, 0, 1.0, None, False))
+            report.checks.append(ArrayCheck(case.name, pname, P.shape, case.group, 0, 0, 1.0, None, "failed"))
             continue
         exhaustive = P.size <= max_coords
         order = np.arange(P.size) if exhaustive else rng.permutation(P.size)
@@ -332,13 +371,13 @@ def _check_case(case: Case, eps: float, tol: float, max_coords: int, rng: np.ran
                 direction_err = relative_error(float(np.sum(G * v)), hv, noise_floor(J0, eps, tol))
                 break
         if not g.size and direction_err is None:
-            report.notices.append(
-                f"{pname} of {case.name}: every step crosses a ReLU kink, nothing compared "
-                "(a smaller --eps, or another --seed for a big array, avoids the kinks)"
-            )
-        passed = bool(coord_err < tol) and (direction_err is None or direction_err < tol)
+            status = "unchecked"  # nothing compared is not a pass
+        elif coord_err < tol and (direction_err is None or direction_err < tol):
+            status = "passed"
+        else:
+            status = "failed"
         report.checks.append(ArrayCheck(
-            case.name, pname, tuple(P.shape), case.group, int(g.size), skipped, coord_err, direction_err, passed,
+            case.name, pname, tuple(P.shape), case.group, int(g.size), skipped, coord_err, direction_err, status,
             float(np.sum((g - h) ** 2)), float(np.sum(g * g)), float(np.sum(h * h)),
         ))
 
@@ -430,11 +469,96 @@ def check_suite(eps: float = DEFAULT_EPS, tol: float = DEFAULT_TOL, max_coords: 
                 seed: int = DEFAULT_SEED) -> Report:
     """The built-in suite: every hidden activation, output/loss pair, depth and scale."""
     check_settings(eps, tol, 1, max_coords)
-    report = Report("built-in suite", eps, tol, seed)
+    report = Report("built-in suite", eps, tol, seed,
+                    unchecked_advice="try another --seed (it draws other random networks and examples)")
     rng = np.random.default_rng(seed)
     for case in _suite_cases(rng, report):
         check_case(case, eps, tol, max_coords, rng, report)
     return report
+
+
+# --------------------------------------------------------------------------- choosing the point
+
+
+def _flips_at_zero(act: Any) -> bool:
+    """Whether a layer's sign pattern ``A > 0`` changes where Z crosses 0 (not sigmoid's)."""
+    A = act.forward(np.array([[-1e-3, 1e-3]]))
+    return bool((A[0, 0] > 0) != (A[0, 1] > 0))
+
+
+def clear_examples(params: model.Params, X: np.ndarray, arch: model.Architecture, eps: float,
+                   n: int) -> np.ndarray:
+    """Indices of the first n columns of X (n_x, m) clear of the kinks: every hidden Z_l whose
+    sign pattern can flip has |Z_l| > KINK_MARGIN · r_l (r_l: see the module docstring), so no
+    step of size eps in any one parameter array changes the sign pattern. Fewer if fewer are."""
+    flips = [_flips_at_zero(act) for act in arch.hidden]
+    norms = [float(np.linalg.norm(W, 2)) for W in params.Ws[:-1]]
+    chosen: list[int] = []
+    for start in range(0, X.shape[1], SCAN_CHUNK):
+        A = X[:, start:start + SCAN_CHUNK]
+        reach = np.zeros(A.shape[1])
+        ok = np.ones(A.shape[1], dtype=bool)
+        for W, b, act, flip, norm in zip(params.Ws[:-1], params.bs[:-1], arch.hidden, flips, norms):
+            reach = np.maximum(eps * np.maximum(1.0, np.linalg.norm(A, axis=0)), norm * reach)
+            Z = model.linear_forward(A, W, b)
+            if flip:
+                ok &= np.all(np.abs(Z) > KINK_MARGIN * reach, axis=0)
+            A = act.forward(Z)
+        chosen += (start + np.flatnonzero(ok)).tolist()
+        if len(chosen) >= n:
+            break
+    return np.array(chosen[:n], dtype=np.intp)
+
+
+def jitter_biases(params: model.Params, X: np.ndarray, arch: model.Architecture,
+                  rng: np.random.Generator) -> model.Params:
+    """A copy with each hidden bias moved by KINK_JITTER · s_l · u, u uniform in ±[0.5, 1],
+    s_l = max(1, RMS over the examples of ‖a_{l-1}‖). X: (n_x, m)."""
+    params = params.copy()
+    A = X
+    for W, b, act in zip(params.Ws[:-1], params.bs[:-1], arch.hidden):
+        scale = max(1.0, float(np.sqrt(np.mean(np.sum(A * A, axis=0)))))
+        b += KINK_JITTER * scale * rng.uniform(0.5, 1.0, b.shape) * rng.choice([-1.0, 1.0], b.shape)
+        A = act.forward(model.linear_forward(A, W, b))
+    return params
+
+
+@dataclass
+class Point:
+    """Where a config or run is checked: training examples and parameters (see choose_examples)."""
+
+    examples: np.ndarray  # indices of the training examples used
+    params: model.Params
+    bias_jitter: float | None  # the largest bias shift, when the biases were moved
+    clear: bool  # the examples are clear of the kinks (False: none was, even with the jitter)
+
+
+def choose_examples(params: model.Params, X: np.ndarray, arch: model.Architecture, eps: float, n: int,
+                    seed: int) -> Point:
+    """The first n examples of X (n_x, m) clear of the kinks at ``params``; if none is, the same
+    at ``params`` with jittered hidden biases (a generator seeded by ``seed``); if still none,
+    the first n examples at ``params``, as they are."""
+    idx = clear_examples(params, X, arch, eps, n)
+    if idx.size:
+        return Point(idx, params, None, True)
+    moved = jitter_biases(params, X[:, :SCAN_CHUNK], arch, np.random.default_rng([seed, 1]))
+    idx = clear_examples(moved, X, arch, eps, n)
+    if idx.size:
+        shift = max(float(np.max(np.abs(b1 - b0))) for b0, b1 in zip(params.bs, moved.bs))
+        return Point(idx, moved, shift, True)
+    return Point(np.arange(min(n, X.shape[1])), params, None, False)
+
+
+def _ranges(indices: list[int], limit: int = 8) -> str:
+    """[0, 1, 2, 5, 7, 8] -> '0-2, 5, 7-8'; more than ``limit`` runs end with ', ...'."""
+    runs: list[list[int]] = []
+    for i in indices:
+        if runs and i == runs[-1][1] + 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    text = [f"{a}" if a == b else f"{a}-{b}" for a, b in runs[:limit]]
+    return ", ".join(text) + (", ..." if len(runs) > limit else "")
 
 
 # --------------------------------------------------------------------------- a config or a run
@@ -514,10 +638,32 @@ def check_target(spec: str, examples: int = DEFAULT_EXAMPLES, eps: float = DEFAU
     report = Report(what, eps, tol, seed)
     if dtype != "float64":
         report.notices.append(f"{dtype} config: parameters and data converted to float64 for the check")
-    m = min(examples, ds.X_train.shape[1])
-    X = np.ascontiguousarray(ds.X_train[:, :m])
     arch = model.Architecture.build(cfg.activations, cfg.loss)
-    Y = arch.loss.targets(ds.Y_train[:, :m], cfg.layer_dims[-1], np.float64)
+    report.unchecked_advice = (
+        f"try a smaller --eps (e.g. {eps / 10:g}): no training example keeps its hidden pre-activations "
+        "further from the kinks than a step of this size can move them")
+    point = choose_examples(params, ds.X_train, arch, eps, examples, seed)
+    idx, params, report.bias_jitter = point.examples, point.params, point.bias_jitter
+    report.examples, m, n_train = idx.tolist(), len(idx), ds.X_train.shape[1]
+    if not point.clear:
+        report.notices.append(
+            f"no training example is clear of the ReLU kinks at eps {eps:g}, even with jittered biases: "
+            f"the first {m} are checked as they are")
+    elif report.bias_jitter is not None:
+        report.notices.append(
+            f"no training example is clear of the ReLU kinks at these parameters: the hidden biases were "
+            f"moved by at most {report.bias_jitter:.1e} (a jitter drawn from --seed {seed}) and the "
+            "gradient is checked at that nearby point")
+    # examples passed over: before the last one used, or all of them when too few were clear
+    last = int(idx[-1]) if m == min(examples, n_train) else n_train - 1
+    passed_over = sorted(set(range(last + 1)) - set(report.examples))
+    if point.clear and passed_over:
+        report.notices.append(
+            f"training example{'s' if len(passed_over) != 1 else ''} {_ranges(passed_over)} passed over "
+            f"(a hidden pre-activation within a step of eps {eps:g} of a ReLU kink); "
+            f"checking example{'s' if m != 1 else ''} {_ranges(report.examples)}")
+    X = np.ascontiguousarray(ds.X_train[:, idx])
+    Y = arch.loss.targets(ds.Y_train[:, idx], cfg.layer_dims[-1], np.float64)
     name = f"{cfg.name}: {' -> '.join(cfg.activations)}/{cfg.loss}, {m} examples"
     case = Case(name, (" -> ".join(cfg.activations[:-1]), f"{cfg.activations[-1]}/{cfg.loss}"), params, X, Y, arch, _config_kwargs(cfg, report))
     check_case(case, eps, tol, max_coords, np.random.default_rng(seed), report)

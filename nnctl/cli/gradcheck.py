@@ -28,8 +28,10 @@ def _gradcheck_table(report: Any) -> Any:
     def err(x: Optional[float]) -> str:
         return "-" if x is None else f"{x:.1e}"
 
-    def verdict(ok: bool) -> str:
-        return "[green]pass[/]" if ok else "[bold red]FAIL[/]"
+    def verdict(checks: list) -> str:
+        if any(c.status == "failed" for c in checks):
+            return "[bold red]FAIL[/]"
+        return "[yellow]unchecked[/]" if any(c.status == "unchecked" for c in checks) else "[green]pass[/]"
 
     table = Table(title=f"gradcheck: {report.target}", title_justify="left", caption_justify="left",
                   box=box.SIMPLE, show_edge=False, pad_edge=False, collapse_padding=True)
@@ -42,10 +44,11 @@ def _gradcheck_table(report: Any) -> Any:
             size = math.prod(c.shape)
             checked = f"{c.coords:,}" + ("" if c.coords == size else f" of {size:,}")
             table.add_row(c.parameter, "x".join(map(str, c.shape)), checked, str(c.skipped),
-                          err(c.coord_error), err(c.direction_error), verdict(c.passed))
+                          err(c.coord_error), err(c.direction_error), verdict([c]))
         table.add_section()
         table.add_row("all", "", f"{sum(c.coords for c in report.checks):,}", str(sum(c.skipped for c in report.checks)),
-                      err(overall_error(report.checks)), "", verdict(report.passed))
+                      err(overall_error(report.checks)), "",
+                      verdict(report.checks) if all(c["passed"] for c in report.cost_checks) else "[bold red]FAIL[/]")
         return table
     table.caption = "depths 1-4, weight scales 0.5/1/2; 'mixed': 3 different hidden activations in a row"
     for col in ("hidden", "output/loss", "nets", "coords", "max err", "overall", "result"):
@@ -55,7 +58,7 @@ def _gradcheck_table(report: Any) -> Any:
     for c in report.checks:
         groups.setdefault(c.group, []).append(c)
     for group, checks in groups.items():
-        result = verdict(all(c.passed for c in checks))
+        result = verdict(checks)
         table.add_row(*group, str(len({c.network for c in checks})),
                       f"{sum(c.coords for c in checks):,}", err(max(c.max_error for c in checks)),
                       err(overall_error(checks)), result)
@@ -68,21 +71,32 @@ def _gradcheck_verdict(report: Any) -> str:
     if report.passed:
         return (f"PASSED: {scope}, max relative error {report.max_relative_error:.1e} "
                 f"< tolerance {report.tol:g} (eps {report.eps:g})")
-    # Failing arrays, grouped by the network (or suite group) they belong to.
-    by_group: dict[str, list] = {}
-    for c in report.failures():
-        key = c.network if n_nets == 1 else f"{c.group[0]} hidden -> {c.group[1]}"
-        by_group.setdefault(key, []).append(c)
-    parts = []
-    for key, checks in by_group.items():
-        names = sorted({c.parameter for c in checks}, key=lambda p: (int(p[1:]), p[0]))
-        parts.append(f"{', '.join(names)} of {key} (max error {max(c.max_error for c in checks):.1e})")
-    parts += [f"the cost of {c['network']} differs from the forward pass's (error {c['relative_error']:.1e})"
-              for c in report.cost_checks if not c["passed"]]
-    n_failed = len(report.failures())
-    shown = "; ".join(parts)
-    return (f"FAILED (tolerance {report.tol:g}, eps {report.eps:g}): {shown}; "
-            f"{n_failed} of {scope} failed")
+
+    def by_network(checks: list) -> dict[str, list]:
+        """Arrays grouped by the network (or suite group) they belong to."""
+        groups: dict[str, list] = {}
+        for c in checks:
+            groups.setdefault(c.network if n_nets == 1 else f"{c.group[0]} hidden -> {c.group[1]}", []).append(c)
+        return groups
+
+    def names(checks: list) -> str:
+        return ", ".join(sorted({c.parameter for c in checks}, key=lambda p: (int(p[1:]), p[0])))
+
+    verdicts = []
+    failed, unchecked = report.failures(), report.unchecked()
+    bad_costs = [c for c in report.cost_checks if not c["passed"]]
+    if failed or bad_costs or not unchecked:
+        parts = [f"{names(checks)} of {key} (max error {max(c.max_error for c in checks):.1e})"
+                 for key, checks in by_network(failed).items()]
+        parts += [f"the cost of {c['network']} differs from the forward pass's (error {c['relative_error']:.1e})"
+                  for c in bad_costs]
+        verdicts.append(f"FAILED (tolerance {report.tol:g}, eps {report.eps:g}): {'; '.join(parts)}; "
+                        f"{len(failed)} of {scope} failed")
+    if unchecked:
+        shown = "; ".join(f"{names(checks)} of {key}" for key, checks in by_network(unchecked).items())
+        verdicts.append(f"UNCHECKED: {shown}: every step crosses a ReLU kink, nothing compared "
+                        f"({len(unchecked)} of {scope}); {report.unchecked_advice}")
+    return "; ".join(verdicts)
 
 @handle_errors
 def gradcheck(
