@@ -31,9 +31,8 @@ from nnctl.metrics import (
     accuracy, confusion_matrix, log_loss, precision_recall_f1, regression_scores, scores_from_confusion,
 )
 from nnctl.model import Architecture, forward
-from nnctl.predict import run_preprocessing
 from nnctl.runs import LoadedRun
-from nnctl.state import STREAM_HOLD_OUT, rng_for
+from nnctl.runs.checkpoint import STREAM_HOLD_OUT, rng_for
 
 
 @dataclass
@@ -114,7 +113,7 @@ class RegressionEvaluation:
 
 def _changed_sources(run: LoadedRun, ds: Dataset) -> list[str]:
     """Notes for data files whose contents differ from those the run was trained on."""
-    recorded = {s.get("role"): s.get("sha256") for s in run.summary.get("dataset", {}).get("sources", [])}
+    recorded = {s.get("role"): s.get("sha256") for s in run.summary.sources}
     return [
         f"{s['path']}: differs from the {s['role']} file the run was trained on (sha256 changed); "
         "scores may not match the run's summary"
@@ -128,14 +127,14 @@ def _own_dataset(run: LoadedRun) -> tuple[dict[str, Any], list[str]]:
     and that cannot be found from here is replaced by the absolute path summary.json recorded,
     when that file still exists (with a note), so evaluate works from any directory."""
     spec = dict(run.config.dataset)
-    recorded = {s.get("role"): s.get("path") for s in run.summary.get("dataset", {}).get("sources", [])}
+    recorded = {s.get("role"): s.get("path") for s in run.summary.sources}
     notes = []
     for role in ("train", "val", "test"):
         if not spec.get(role):
             continue
         try:
             # where training looked: the working directory, beside its config file, the data dir
-            spec[role] = str(resolve_path(spec[role], run.summary.get("config_path")))
+            spec[role] = str(resolve_path(spec[role], run.summary.config_path))
         except DataError:
             path = recorded.get(role)
             if path and Path(path).is_file():
@@ -181,7 +180,7 @@ def load_eval_data(run: LoadedRun, data_file: str | None, split: str | None) -> 
     """The examples to score: ``data_file``, or the run's own ``split`` (default test, else
     train)."""
     cfg = run.config
-    pre = run_preprocessing(run)
+    pre = run.preprocessing
     task = LOSSES[cfg.loss].task
     if data_file is not None:
         if split is not None:
@@ -281,9 +280,9 @@ def _safe(name: str) -> str:
 def check_errors_dir(run: LoadedRun, directory: Path) -> None:
     """Refuses ``--errors DIR`` before any work: a run on feature vectors, or DIR an existing
     non-directory."""
-    if LOSSES[run.config.loss].task == "regression":
+    if run.task == "regression":
         raise ConfigError("--errors writes misclassified images, but this run is a regression (it has no classes)")
-    if run_preprocessing(run).kind != "image":
+    if run.preprocessing.kind != "image":
         raise ConfigError("--errors writes images, but this run was trained on feature vectors")
     if directory.exists() and not directory.is_dir():
         raise RunError(f"{directory}: exists and is not a directory (--errors needs a directory)")

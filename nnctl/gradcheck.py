@@ -52,7 +52,7 @@ from typing import Any, Callable
 import numpy as np
 
 from nnctl import model
-from nnctl.errors import ConfigError, RunError
+from nnctl.errors import ConfigError
 
 DEFAULT_EPS = 1e-5
 DEFAULT_TOL = 1e-7
@@ -582,31 +582,6 @@ def _config_kwargs(cfg: Any, report: Report) -> dict[str, Any]:
     return kwargs
 
 
-def _load_params(run_dir: Path, layer_dims: list[int]) -> model.Params:
-    path = run_dir / "params.npz"
-    if not path.is_file():
-        from nnctl.runs import read_summary
-
-        status = read_summary(run_dir).get("status", "unknown")
-        raise RunError(f"{run_dir}: has no params.npz (status: {status}); only complete runs have trained parameters")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError) as exc:
-        raise RunError(f"{path}: damaged or unreadable: {exc}") from None
-    L = len(layer_dims) - 1
-    expected = {f"W{l}": (layer_dims[l], layer_dims[l - 1]) for l in range(1, L + 1)}
-    expected |= {f"b{l}": (layer_dims[l], 1) for l in range(1, L + 1)}
-    for key, shape in expected.items():
-        if key not in arrays:
-            raise RunError(f"{path}: missing array {key}; expected {', '.join(expected)}")
-        if arrays[key].shape != shape:
-            raise RunError(f"{path}: {key} has shape {arrays[key].shape}, but config.yaml's layer_dims need {shape}")
-        if arrays[key].dtype.kind != "f":
-            raise RunError(f"{path}: {key} has dtype {arrays[key].dtype}, expected floating point")
-    return model.Params.from_dict({k: arrays[k].astype(np.float64) for k in expected})
-
-
 def check_target(spec: str, examples: int = DEFAULT_EXAMPLES, eps: float = DEFAULT_EPS, tol: float = DEFAULT_TOL,
                  max_coords: int = DEFAULT_MAX_COORDS, seed: int = DEFAULT_SEED,
                  runs_dir: Path | None = None) -> Report:
@@ -618,7 +593,7 @@ def check_target(spec: str, examples: int = DEFAULT_EXAMPLES, eps: float = DEFAU
     Raises ConfigError, DataError or RunError.
     """
     from nnctl.config import load_config
-    from nnctl.runs import find_run, load_run_config
+    from nnctl.runs import find_run, load_params, load_run_config
     from nnctl.train import bind_dataset
 
     check_settings(eps, tol, examples, max_coords)
@@ -634,7 +609,7 @@ def check_target(spec: str, examples: int = DEFAULT_EXAMPLES, eps: float = DEFAU
     if run_dir is None:
         params = model.initialize_parameters(cfg.layer_dims, cfg.init, cfg.seed, np.float64)
     else:
-        params = _load_params(run_dir, cfg.layer_dims)
+        params = load_params(run_dir, cfg.layer_dims, np.float64)
     report = Report(what, eps, tol, seed)
     if dtype != "float64":
         report.notices.append(f"{dtype} config: parameters and data converted to float64 for the check")

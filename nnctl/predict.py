@@ -20,46 +20,9 @@ from nnctl.errors import DataError, RunError
 from nnctl.heads import check_threshold, head_for, interpret
 from nnctl.images import ImageError, list_images, load_image
 from nnctl.model import Architecture, predict_proba
-from nnctl.runs import LoadedRun
+from nnctl.runs import LoadedRun, Preprocessing
 
 FEATURE_SUFFIXES = (".csv", ".npy")
-
-
-@dataclass(frozen=True)
-class Preprocessing:
-    """How a run's inputs were prepared (summary.json's ``preprocessing``)."""
-
-    kind: str  # "image" or "features"
-    input_shape: tuple[int, ...]
-    divide_by: float
-    color_mode: str | None
-    classes: list[str]
-
-
-def run_preprocessing(run: LoadedRun) -> Preprocessing:
-    """Reads and checks summary.json's ``preprocessing`` against config.yaml's input size."""
-    where = run.run_dir / "summary.json"
-    pre = run.summary.get("preprocessing")
-    try:
-        out = Preprocessing(
-            kind=pre["kind"],
-            input_shape=tuple(int(s) for s in pre["input_shape"]),
-            divide_by=float(pre["divide_by"]),
-            color_mode=pre.get("color_mode"),
-            classes=[str(c) for c in pre["classes"]],
-        )
-    except (TypeError, KeyError, ValueError):
-        raise RunError(f"{where}: 'preprocessing' is missing or damaged") from None
-    if out.kind not in ("image", "features"):
-        raise RunError(f"{where}: preprocessing.kind is {out.kind!r}, expected image or features")
-    if math.prod(out.input_shape) != run.config.layer_dims[0]:
-        raise RunError(
-            f"{where}: preprocessing.input_shape {list(out.input_shape)} does not match "
-            f"config.yaml's input size {run.config.layer_dims[0]}"
-        )
-    if out.kind == "image" and out.color_mode is None:
-        raise RunError(f"{where}: preprocessing.color_mode is missing for an image run")
-    return out
 
 
 @dataclass
@@ -137,7 +100,7 @@ def _is_number(text: str) -> bool:
 def predict_inputs(run: LoadedRun, paths: list[Path], threshold: float | None = None) -> PredictOutcome:
     """Prepares every input, runs one forward pass over all of them and interprets the outputs
     with the run's head. Raises RunError only for problems with the run itself."""
-    pre = run_preprocessing(run)
+    pre = run.preprocessing
     head = head_for(run.config.loss)
     threshold = check_threshold(head, threshold, run.config.loss)
     if pre.kind == "image" and pre.divide_by != 255:

@@ -1,23 +1,24 @@
 """Runs as rows: listing, sorting, filtering, comparing and removing run directories.
 
-A row is a flat dict of one run's headline facts (``ROW_KEYS``), read from ``summary.json``
-and ``config.yaml``; the run's resolved config is kept beside it, flattened to dotted keys
-(``dataset.test_fraction``), so filters and comparisons can name any config key too.
+A row is a flat dict of one run's headline facts (``ROW_KEYS``), read from the run's typed
+summary (``runs.RunSummary``); the run's resolved config is kept beside it, flattened to dotted
+keys (``dataset.test_fraction``) as the summary records it, so filters and comparisons can name
+any config key too.
 """
 
 from __future__ import annotations
 
-import csv
 import fnmatch
 import operator
 import re
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from nnctl import runs
 from nnctl.errors import ConfigError, RunError, UsageError
+from nnctl.runs import RunSummary
 
 ROW_KEYS = (
     "id", "name", "status", "created", "learning_rate", "iterations", "iterations_done",
@@ -37,46 +38,30 @@ them, accuracies only when a classifier is)."""
 class RunInfo:
     run_dir: Path
     row: dict[str, Any]
-    config: dict[str, Any] = field(default_factory=dict)  # flattened, dotted keys
-    summary: dict[str, Any] = field(default_factory=dict)
-
-
-def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """{'dataset': {'m': 400}} -> {'dataset.m': 400}; lists stay values."""
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(flatten(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
+    config: dict[str, Any]  # flattened, dotted keys
+    summary: RunSummary
 
 
 def read_run(run_dir: Path) -> RunInfo:
-    """One run as a row. A damaged summary.json raises RunError; a config.yaml that no longer
-    loads (e.g. written by another nnctl version) leaves the config-derived fields empty."""
-    from nnctl.config import load_config
-
+    """One run as a row. A damaged summary raises RunError. The config is the one the summary
+    recorded; for a summary from an earlier version it is read from the run's config file, and
+    left empty when that no longer loads (e.g. written by another nnctl version)."""
     s = runs.read_summary(run_dir)
-    config: dict[str, Any] = {}
-    try:
-        config = flatten(load_config(run_dir / "config.yaml").to_dict())
-    except ConfigError:
-        pass
+    config = runs.flat_config(run_dir, s)
     row = {
-        "id": s.get("run_id", run_dir.name),
-        "name": s.get("name"),
-        "status": s.get("status"),
-        "created": s.get("created"),
+        "id": s.run_id or run_dir.name,
+        "name": s.name,
+        "status": s.status,
+        "created": s.created,
         "learning_rate": config.get("learning_rate"),
-        "iterations": s.get("iterations", config.get("iterations")),
-        "iterations_done": s.get("iterations_done"),
-        "final_cost": s.get("final_cost"),
-        "train_accuracy": s.get("train_accuracy"),
-        "test_accuracy": s.get("test_accuracy"),
-        "test_mse": s.get("test_mse"),
-        "test_r2": s.get("test_r2"),
-        "seconds": s.get("seconds"),
+        "iterations": s.iterations if s.iterations is not None else config.get("iterations"),
+        "iterations_done": s.iterations_done,
+        "final_cost": s.final_cost,
+        "train_accuracy": s.metric("train_accuracy"),
+        "test_accuracy": s.metric("test_accuracy"),
+        "test_mse": s.metric("test_mse"),
+        "test_r2": s.metric("test_r2"),
+        "seconds": s.seconds,
     }
     return RunInfo(run_dir, row, config, s)
 
@@ -178,22 +163,6 @@ def filter_runs(infos: list[RunInfo], specs: list[str]) -> list[RunInfo]:
     return out
 
 
-def read_history(run_dir: Path) -> tuple[list[int], list[float]]:
-    """history.csv as (iterations, costs); empty lists for a run that has none yet."""
-    path = run_dir / "history.csv"
-    try:
-        with path.open(newline="") as f:
-            rows = list(csv.DictReader(f))
-    except FileNotFoundError:
-        return [], []
-    except OSError as exc:
-        raise RunError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        return [int(r["iteration"]) for r in rows], [float(r["cost"]) for r in rows]
-    except (KeyError, TypeError, ValueError):
-        raise RunError(f"{path}: damaged (expected columns iteration,cost)") from None
-
-
 @dataclass
 class Comparison:
     ids: list[str]
@@ -215,7 +184,7 @@ def compare_runs(infos: list[RunInfo]) -> Comparison:
             differing.append((k, values))
     metrics = [(k, [info.row.get(k) for info in infos]) for k in METRIC_KEYS]
     # A comparison of classifiers needs no regression rows, and the other way round.
-    regression = ["train_mse" in info.summary for info in infos]
+    regression = [info.summary.task == "regression" for info in infos]
     skip = set() if any(regression) else {"test_mse", "test_r2"}
     skip |= {"train_accuracy", "test_accuracy"} if all(regression) else set()
     metrics = [(k, v) for k, v in metrics if k not in skip]
@@ -242,26 +211,26 @@ def _short(value: Any) -> str:
     return "-" if value is None else (f"{value:g}" if isinstance(value, float) else str(value))
 
 
-def check_removable(run_dir: Path) -> dict[str, Any]:
-    """Refuses anything but a run directory: summary.json must parse and name this directory
+def check_removable(run_dir: Path) -> RunSummary:
+    """Refuses anything but a run directory: its summary must parse and name this directory
     as its run, so ``rm`` cannot delete an unrelated folder that happens to hold a JSON file."""
     if run_dir.is_symlink() or not run_dir.is_dir():
         raise RunError(f"{run_dir}: not a run directory (refusing to delete)")
     s = runs.read_summary(run_dir)
-    if s.get("run_id") != run_dir.resolve().name:
+    if s.run_id != run_dir.resolve().name:
         raise RunError(
-            f"{run_dir}: summary.json does not name this directory as its run; not a run "
+            f"{run_dir}: {runs.SUMMARY_FILE} does not name this directory as its run; not a run "
             "directory (refusing to delete)"
         )
     return s
 
 
 def remove_run(run_dir: Path) -> None:
-    """Deletes a run directory. summary.json goes first: that one unlink makes the directory
+    """Deletes a run directory. The summary goes first: that one unlink makes the directory
     stop being a run, so an interrupted delete never leaves a half-deleted "run" in listings."""
     check_removable(run_dir)
     try:
-        (run_dir / "summary.json").unlink()
+        runs.summary_file(run_dir).unlink()
         shutil.rmtree(run_dir)
     except OSError as exc:
         raise RunError(f"{run_dir}: cannot delete: {exc.strerror or exc}") from None

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import math
-import platform
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
-import nnctl
 from nnctl import runs
 from nnctl.config import Config, dump_config
 from nnctl.data import Dataset, load_dataset
@@ -19,7 +17,8 @@ from nnctl.errors import ConfigError, RunError
 from nnctl.heads import DEFAULT_THRESHOLD, HEADS
 from nnctl.metrics import accuracy, regression_scores
 from nnctl.model import Architecture, Params, cost_and_gradients, dropout_masks, forward, predict_proba
-from nnctl.state import CHECKPOINT_FILE, STREAM_HOLD_OUT, TrainState, rng_for
+from nnctl.runs.checkpoint import STREAM_HOLD_OUT, TrainState, rng_for
+from nnctl.runs.summary import RunSummary, machine
 from nnctl.validation import hold_out
 
 OnIteration = Callable[[int, float], None]
@@ -173,12 +172,12 @@ def _validate(s: TrainState, X_val: np.ndarray, T_val: np.ndarray, Y_val: np.nda
 class RunOutcome:
     run_id: str
     run_dir: Path
-    summary: dict[str, Any]
+    summary: RunSummary
     result: TrainResult = field(repr=False)
 
     @property
     def status(self) -> str:
-        return self.summary["status"]
+        return self.summary.status
 
 
 def split_accuracy(params: Params, cfg: Config, X: np.ndarray, Y: np.ndarray) -> float:
@@ -264,33 +263,9 @@ def train_run(
     the config and data have been validated. Raises ConfigError, DataError or RunError."""
     cfg, ds = bind_dataset(cfg)
     run_dir = runs.create_run_dir(runs_dir)
-    run_id = run_dir.name
-    summary: dict[str, Any] = {
-        "run_id": run_id,
-        "name": cfg.name,
-        "status": "running",
-        "created": runs.utc_now(),
-        "config_file": cfg.source,
-        "config_path": cfg.path,
-        "nnctl_version": nnctl.__version__,
-        "numpy_version": np.__version__,
-        "python_version": platform.python_version(),
-        "layer_dims": cfg.layer_dims,
-        "activations": cfg.activations,
-        "loss": cfg.loss,
-        "dtype": cfg.dtype,
-        "dataset": {"sources": ds.sources, "n_train": int(ds.X_train.shape[1]),
-                    "n_test": None if ds.X_test is None else int(ds.X_test.shape[1]),
-                    "n_features": ds.n_features},
-        "preprocessing": ds.preprocessing(),
-        "iterations": total_iterations(cfg, ds.X_train.shape[1]),
-    }
-    if ds.X_val is not None:
-        summary["dataset"]["n_val"] = int(ds.X_val.shape[1])
-    if cfg.warnings():
-        summary["warnings"] = cfg.warnings()
+    summary = RunSummary.new(run_dir.name, cfg, ds, total_iterations(cfg, ds.X_train.shape[1]))
     try:
-        runs.write_text(run_dir / "config.yaml", dump_config(cfg))
+        runs.save_config_text(run_dir, dump_config(cfg))
     except BaseException as exc:
         _mark_failed(run_dir, summary, exc)
         raise
@@ -306,33 +281,35 @@ def resume_run(
     own directory, with its own config. The result is bit for bit the one an uninterrupted
     run would have given. Raises RunError (complete run, no checkpoint, changed data)."""
     summary = runs.read_summary(run_dir)
-    if summary.get("status") == "complete":
+    if summary.status == "complete":
         raise RunError(f"{run_dir}: the run is already complete; there is nothing to resume")
-    if summary.get("status") == "diverged":
+    if summary.status == "diverged":
         raise RunError(
-            f"{run_dir}: the run diverged ({summary.get('message')}); resuming would diverge again "
+            f"{run_dir}: the run diverged ({summary.message}); resuming would diverge again "
             "at the same step, so start a new run with a smaller learning_rate"
         )
     cfg, ds = bind_dataset(runs.load_run_config(run_dir, summary))
     def identity(sources: list[dict]) -> list[dict]:  # the file contents, not where they are now
         return [{k: v for k, v in src.items() if k != "path"} for src in sources]
 
-    if identity(summary.get("dataset", {}).get("sources", [])) != identity(ds.sources):
+    if identity(summary.sources) != identity(ds.sources):
         raise RunError(
             f"{run_dir}: the dataset differs from the one the run started with "
             "(file contents or generator settings changed); resuming would not reproduce it"
         )
     state = TrainState.load(run_dir, cfg)
-    summary.update(status="running", message=None)
-    summary.setdefault("resumed", []).append({"at": runs.utc_now(), "from_iteration": state.iteration})
+    summary.status, summary.message = "running", None
+    blas, cpu = machine()  # the machine may differ from the one the run started on
+    summary.resumed = [*(summary.resumed or []),
+                       {"at": runs.utc_now(), "from_iteration": state.iteration, "blas": blas, "cpu": cpu}]
     return _train_into(run_dir, cfg, ds, summary, state, on_start, on_iteration)
 
 
-def _mark_failed(run_dir: Path, summary: dict[str, Any], exc: BaseException) -> None:
+def _mark_failed(run_dir: Path, summary: RunSummary, exc: BaseException) -> None:
     """Leave the directory visibly unfinished rather than looking complete."""
-    summary.update(status="failed", finished=runs.utc_now(), message=str(exc) or type(exc).__name__)
+    summary.status, summary.finished, summary.message = "failed", runs.utc_now(), str(exc) or type(exc).__name__
     try:
-        runs.write_json(run_dir / "summary.json", summary)
+        summary.write(run_dir)
     except (RunError, ValueError):  # ValueError: a value JSON cannot hold; the status matters more
         pass
 
@@ -364,14 +341,14 @@ def _train_into(
     run_dir: Path,
     cfg: Config,
     ds: Dataset,
-    summary: dict[str, Any],
+    summary: RunSummary,
     state: TrainState | None,
     on_start: Callable[[str, Path, Config, Dataset], None] | None,
     on_iteration: OnIteration | None,
 ) -> RunOutcome:
     run_id = run_dir.name
     try:
-        runs.write_json(run_dir / "summary.json", summary)
+        summary.write(run_dir)
         if on_start is not None:
             on_start(run_id, run_dir, cfg, ds)
         result = fit(cfg, ds.X_train, ds.Y_train, on_iteration, X_val=ds.X_val, Y_val=ds.Y_val,
@@ -383,33 +360,27 @@ def _train_into(
             result.status = "diverged"
             result.message = (f"the parameters or the cost became infinite or NaN in the last update; "
                               f"try a smaller learning_rate than {cfg.learning_rate}")
-        summary.update(
-            status=result.status,
-            finished=runs.utc_now(),
-            message=result.message or None,
-            iterations_done=len(result.costs),
-            epochs_done=result.epochs,
-            seconds=round(result.seconds + (summary.get("seconds") or 0), 4),  # + earlier segments
-            final_cost=result.costs[-1] if result.costs else None,
-            train_accuracy=None,
-            test_accuracy=None,
-        )
+        summary.status, summary.finished, summary.message = result.status, runs.utc_now(), result.message or None
+        summary.iterations_done, summary.epochs_done = len(result.costs), result.epochs
+        summary.seconds = round(result.seconds + (summary.seconds or 0), 4)  # + earlier segments
+        summary.final_cost = result.costs[-1] if result.costs else None
+        summary.scores = {"train_accuracy": None, "test_accuracy": None}
         if cfg.early_stopping is not None:
-            summary.update(best_epoch=result.best_epoch, stopped_early=result.stopped_early)
+            summary.best_epoch, summary.stopped_early = result.best_epoch, result.stopped_early
         header, rows = history_rows(cfg, result, ds.X_train.shape[1])
-        runs.write_text(run_dir / "history.csv", runs.history_csv(rows, header))
+        runs.save_history(run_dir, rows, header)
         if result.status == "complete":
             for split in ("train", "val", "test"):
                 X = {"train": ds.X_train, "val": ds.X_val, "test": ds.X_test}[split]
                 if X is not None:
                     scores = split_scores(result.params, cfg, X, ds.split(split)[1])
                     # JSON has no inf/NaN: a score that overflowed is recorded as null
-                    summary.update({f"{split}_{k}": v if math.isfinite(v) else None for k, v in scores.items()})
+                    summary.scores.update({f"{split}_{k}": v if math.isfinite(v) else None for k, v in scores.items()})
             if ds.X_val is not None:
-                summary["val_loss"] = split_loss(result.params, cfg, ds.X_val, ds.Y_val)
-            runs.write_params(run_dir / "params.npz", result.params.to_dict())
-            (run_dir / CHECKPOINT_FILE).unlink(missing_ok=True)
-        runs.write_json(run_dir / "summary.json", summary)
+                summary.scores["val_loss"] = split_loss(result.params, cfg, ds.X_val, ds.Y_val)
+            runs.save_params(run_dir, result.params.to_dict())
+            runs.remove_checkpoint(run_dir)
+        summary.write(run_dir)
     except BaseException as exc:
         _mark_failed(run_dir, summary, exc)
         raise

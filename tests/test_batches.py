@@ -15,7 +15,7 @@ from nnctl.batches import BatchGatherer
 from nnctl.config import resolve
 from nnctl.data import load_dataset
 from nnctl.validation import hold_out
-from nnctl.state import STREAM_HOLD_OUT, rng_for
+from nnctl.runs.checkpoint import STREAM_HOLD_OUT, rng_for
 
 
 @pytest.mark.parametrize("order", ["F", "C"])

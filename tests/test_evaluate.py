@@ -213,11 +213,12 @@ def test_changed_data_file_is_noted() -> None:
     from types import SimpleNamespace
 
     from nnctl.evaluate import _changed_sources
+    from nnctl.runs import RunSummary
 
-    run = SimpleNamespace(summary={"dataset": {"sources": [
+    run = SimpleNamespace(summary=RunSummary(dataset={"sources": [
         {"role": "train", "path": "/d/train.h5", "sha256": "aa"},
         {"role": "test", "path": "/d/test.h5", "sha256": "bb"},
-    ]}})
+    ]}))
     ds = SimpleNamespace(sources=[
         {"role": "train", "path": "/d/train.h5", "sha256": "aa"},
         {"role": "test", "path": "/d/test.h5", "sha256": "cc"},

@@ -113,7 +113,7 @@ def test_load_run_returns_config_summary_and_params(moons_run: Path) -> None:
     run = load_run(moons_run)
     assert run.run_id == moons_run.name
     assert run.config.layer_dims == [2, 8, 1]
-    assert run.summary["status"] == "complete"
+    assert run.summary.status == "complete"
     assert [W.shape for W in run.params.Ws] == [(8, 2), (1, 8)]
     assert [b.shape for b in run.params.bs] == [(8, 1), (1, 1)]
     np.testing.assert_array_equal(run.params.Ws[0], _params(moons_run)["W1"])

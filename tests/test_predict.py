@@ -38,7 +38,7 @@ def cat_model(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
         outcome = train_run(cfg, tmp_path_factory.mktemp("runs"))
     except DataError:
         return None
-    dims = outcome.summary["layer_dims"]
+    dims = outcome.summary.layer_dims
     rng = np.random.default_rng(0)
     params = {}
     for l in range(1, len(dims)):

@@ -10,7 +10,7 @@ import numpy as np
 
 from conftest import write_config
 from nnctl.config import load_config
-from nnctl.state import CHECKPOINT_FILE
+from nnctl.runs.checkpoint import CHECKPOINT_FILE
 from nnctl.train import train_run
 
 # Everything that carries state across steps at once: Adam's moments, mini-batch shuffling
@@ -58,7 +58,7 @@ def test_interrupted_and_resumed_run_is_bit_identical(cli, runs_dir, tmp_path) -
     # 97 training examples / 16 = 7 batches an epoch; stop in the middle of epoch 3
     broken = train_run(load_config(path), runs_dir, on_iteration=interrupt_at(22))
     assert broken.status == "interrupted"
-    assert broken.summary["iterations_done"] == 23  # iteration 22 completed, then Ctrl-C
+    assert broken.summary.iterations_done == 23  # iteration 22 completed, then Ctrl-C
     assert (broken.run_dir / CHECKPOINT_FILE).is_file()  # written after iterations 5, 10, 15, 20
     assert not (broken.run_dir / "params.npz").exists()
 

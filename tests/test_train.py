@@ -134,14 +134,14 @@ def test_ctrl_c_marks_the_run_interrupted_and_exits_130(cli, runs_dir: Path, moo
 
 
 def test_failed_save_exits_nonzero_and_leaves_no_params(cli, runs_dir: Path, moons_cfg: Path, monkeypatch) -> None:
-    real_replace = runs.os.replace
+    real_replace = runs.files.os.replace
 
     def disk_full(src, dst):
         if str(dst).endswith("params.npz"):
             raise OSError(28, "No space left on device")
         return real_replace(src, dst)
 
-    monkeypatch.setattr(runs.os, "replace", disk_full)
+    monkeypatch.setattr(runs.files.os, "replace", disk_full)
     r = cli("train", moons_cfg)
     assert r.exit_code == 2
     assert "params.npz: cannot write: No space left on device" in r.stderr
@@ -196,7 +196,7 @@ def test_unwritable_runs_dir_is_a_one_line_error(cli, moons_cfg: Path, tmp_path:
 def test_atomic_write_keeps_the_old_file_on_failure(tmp_path: Path, monkeypatch) -> None:
     target = tmp_path / "f.json"
     runs.write_json(target, {"a": 1})
-    monkeypatch.setattr(runs.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(5, "I/O error")))
+    monkeypatch.setattr(runs.files.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(5, "I/O error")))
     with pytest.raises(RunError, match="cannot write: I/O error"):
         runs.write_json(target, {"a": 2})
     assert json.loads(target.read_text()) == {"a": 1} and list(tmp_path.iterdir()) == [target]

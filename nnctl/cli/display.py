@@ -94,16 +94,16 @@ class _TrainDisplay:
         table.add_column(style="bold")
         table.add_column()
         rows = [
-            ("status", s["status"]),
-            ("final cost", fmt(s.get("final_cost"))),
-            *([] if "train_mse" in s else [
-                ("train accuracy", fmt(s.get("train_accuracy"))),
-                ("test accuracy", fmt(s.get("test_accuracy"))),
+            ("status", s.status),
+            ("final cost", fmt(s.final_cost)),
+            *([] if s.task == "regression" else [
+                ("train accuracy", fmt(s.metric("train_accuracy"))),
+                ("test accuracy", fmt(s.metric("test_accuracy"))),
             ]),
-            *_extra_rows(s),
-            ("iterations", f"{s.get('iterations_done')} of {s['iterations']}"),
-            ("time", f"{s.get('seconds', 0):.2f} s"),
-            *([("note", s["message"])] if s["status"] == "complete" and s.get("message") else []),
+            *[(label, str(v) if isinstance(v, int) else fmt(v)) for _, label, v in extra_values(s)],
+            ("iterations", f"{s.iterations_done} of {s.iterations}"),
+            ("time", f"{s.seconds or 0:.2f} s"),
+            *([("note", s.message)] if s.status == "complete" and s.message else []),
             ("run directory", str(outcome.run_dir)),
         ]
         if not self.console.is_terminal:
@@ -115,17 +115,18 @@ class _TrainDisplay:
         self.console.print(table)
 
 
-# Summary lines beyond accuracy, shown when the run has them (regression, validation).
-_EXTRA_ROWS = (
+# Scores beyond accuracy, shown when the run has them (regression, validation).
+_EXTRA_SCORES = (
     ("train_mse", "train MSE"), ("train_r2", "train R²"), ("test_mse", "test MSE"),
     ("test_r2", "test R²"), ("val_loss", "validation loss"), ("val_accuracy", "validation accuracy"),
-    ("val_r2", "validation R²"), ("best_epoch", "best epoch"),
+    ("val_r2", "validation R²"),
 )
 
 
-def _extra_rows(s: dict) -> list[tuple[str, str]]:
-    rows = []
-    for key, label in _EXTRA_ROWS:
-        if s.get(key) is not None:
-            rows.append((label, str(s[key]) if isinstance(s[key], int) else fmt(s[key])))
+def extra_values(s: Any) -> list[tuple[str, str, Any]]:
+    """(summary key, label, value) of the extra scores and the early-stopping epoch the run
+    has (``s``: a ``runs.RunSummary``), in display order."""
+    rows = [(key, label, s.metric(key)) for key, label in _EXTRA_SCORES if s.metric(key) is not None]
+    if s.best_epoch is not None:
+        rows.append(("best_epoch", "best epoch", s.best_epoch))
     return rows

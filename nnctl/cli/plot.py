@@ -21,7 +21,8 @@ def plot(
     """Learning curves (cost vs iteration) of several runs on one figure, labelled by run name
     and the config keys that differ between them (needs: pip install 'nnctl[plot]')."""
     from nnctl.plot import plot_curves
-    from nnctl.runtable import read_history, read_run, run_labels
+    from nnctl.runs import read_history
+    from nnctl.runtable import read_run, run_labels
 
     dirs = list(dict.fromkeys(_find_runs(runs, runs_dir)))
     infos = [read_run(d) for d in dirs]

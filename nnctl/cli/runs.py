@@ -38,7 +38,7 @@ def _cell(value: Any) -> str:
 
 
 def _local_time(iso: Optional[str]) -> str:
-    """summary.json stores UTC; tables show the reader's local time."""
+    """The run summary stores UTC; tables show the reader's local time."""
     from datetime import datetime
 
     try:
@@ -133,30 +133,32 @@ def runs_show(
 ) -> None:
     """A run's resolved config, its summary, and its cost curve drawn in the terminal."""
     from nnctl.cli.textplot import curve_lines
-    from nnctl.runtable import read_history, read_run
+    from nnctl.runs import CONFIG_FILE, SUMMARY_FILE, config_file, read_config_text, read_history
+    from nnctl.runtable import read_run
 
     (run_dir,) = _find_runs([run], runs_dir)
     info = read_run(run_dir)
     its, costs = read_history(run_dir)
-    config_text = (run_dir / "config.yaml").read_text() if (run_dir / "config.yaml").is_file() else ""
+    config_text = read_config_text(run_dir) or ""
+    summary = info.summary.to_json()
     if json_:
-        from nnctl.config import parse_yaml  # a damaged config.yaml is one error line
+        from nnctl.config import parse_yaml  # a damaged config file is one error line
 
         print_json({
             "run_dir": str(run_dir),
-            "config": parse_yaml(config_text, str(run_dir / "config.yaml")) if config_text else None,
-            "summary": info.summary,
+            "config": parse_yaml(config_text, str(config_file(run_dir))) if config_text else None,
+            "summary": summary,
             "history": {"iteration": its, "cost": costs},
         })
         return
     console = _table_console()
     console.print(f"run {info.row['id']}  ({run_dir})")
-    console.print("\nconfig.yaml")
+    console.print(f"\n{CONFIG_FILE}")
     console.print(config_text.rstrip() or "(missing)", markup=False)
-    console.print("\nsummary.json")
-    shown = {k: v for k, v in info.summary.items()
-             if k not in ("layer_dims", "activations", "loss", "dtype", "run_id", "name")}
-    width = max(map(len, shown), default=0)  # the rest is already in config.yaml or the header
+    console.print(f"\n{SUMMARY_FILE}")
+    shown = {k: v for k, v in summary.items()
+             if k not in ("layer_dims", "activations", "loss", "dtype", "run_id", "name", "config")}
+    width = max(map(len, shown), default=0)  # the rest is already in the config or the header
     for k, v in shown.items():
         value = json.dumps(v) if isinstance(v, (dict, list)) else ("-" if v is None else str(v))
         console.print(f"{k:<{width}}  {value}", markup=False)
@@ -219,7 +221,7 @@ def runs_rm(
     if not yes:
         console = err_console()
         for d, s in zip(dirs, summaries):
-            console.print(f"  {d}  ({s.get('name')}, {s.get('status')})", markup=False)
+            console.print(f"  {d}  ({s.name}, {s.status})", markup=False)
         # Not typer.confirm: it writes a stray space to stdout, which belongs to results.
         console.print(f"Delete {len(dirs)} run(s)? [y/N] ", end="", markup=False)
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):

@@ -22,7 +22,7 @@ from nnctl.cli.common import (
     print_json,
     print_warning,
 )
-from nnctl.cli.display import _EXTRA_ROWS, _TrainDisplay
+from nnctl.cli.display import _TrainDisplay, extra_values
 
 
 @handle_errors
@@ -43,7 +43,7 @@ def train(
 ) -> None:
     """Train a network from a config; print the run id (or --json) on stdout."""
     from nnctl.config import load_config
-    from nnctl.runs import default_runs_dir, find_run
+    from nnctl.runs import default_runs_dir, find_run, has_checkpoint
     from nnctl.train import resume_run, train_run
 
     display = _TrainDisplay(quiet)
@@ -71,21 +71,21 @@ def train(
         print_json({
             "run_id": outcome.run_id,
             "run_dir": str(outcome.run_dir),
-            "name": s["name"],
-            "status": s["status"],
-            "final_cost": s.get("final_cost"),
-            "train_accuracy": s.get("train_accuracy"),
-            "test_accuracy": s.get("test_accuracy"),
-            "iterations": s.get("iterations_done"),
-            "seconds": s.get("seconds"),
-            **{k: s[k] for k, _ in _EXTRA_ROWS if s.get(k) is not None},
+            "name": s.name,
+            "status": s.status,
+            "final_cost": s.final_cost,
+            "train_accuracy": s.metric("train_accuracy"),
+            "test_accuracy": s.metric("test_accuracy"),
+            "iterations": s.iterations_done,
+            "seconds": s.seconds,
+            **{k: v for k, _, v in extra_values(s)},
         })
     else:
         print(outcome.run_id, flush=True)
     if outcome.status == "diverged":
-        raise fail(f"training diverged: {s['message']}", EXIT_FAILED)
+        raise fail(f"training diverged: {s.message}", EXIT_FAILED)
     if outcome.status == "interrupted":
-        err_console().print(f"{s['message']}; run marked interrupted")
-        if (outcome.run_dir / "checkpoint.npz").is_file():
+        err_console().print(f"{s.message}; run marked interrupted")
+        if has_checkpoint(outcome.run_dir):
             err_console().print(f"continue from its last checkpoint with: nnctl train --resume {outcome.run_id}")
         raise typer.Exit(EXIT_INTERRUPTED)

@@ -1,6 +1,6 @@
 """Training state: everything needed to continue a run bit for bit, and its checkpoint file.
 
-A checkpoint (``checkpoint.npz`` in the run directory) holds the parameters, the optimizer's
+A checkpoint (``checkpoint.npz`` in the run directory, ``files.CHECKPOINT_FILE``) holds the parameters, the optimizer's
 state, both random generators' states, the position (iteration, epoch, batch within the epoch,
 and that epoch's shuffled order), the cost history, the validation history and the early
 stopping state including the best parameters. It is one file written atomically, so a run
@@ -22,15 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from nnctl import runs
 from nnctl.config import Config
 from nnctl.errors import RunError
 from nnctl.model import Params, initialize_parameters
 from nnctl.optimizers import OPTIMIZERS
+from nnctl.runs.files import CHECKPOINT_FILE, atomic_write
 from nnctl.validation import EarlyStopping
 
 STREAM_SHUFFLE, STREAM_DROPOUT, STREAM_HOLD_OUT = 1, 2, 3
-CHECKPOINT_FILE = "checkpoint.npz"
 FORMAT = 1
 
 
@@ -101,7 +100,7 @@ class TrainState:
         return buf.getvalue()
 
     def save(self, run_dir: Path) -> None:
-        runs.atomic_write(run_dir / CHECKPOINT_FILE, self.to_bytes())
+        atomic_write(run_dir / CHECKPOINT_FILE, self.to_bytes())
 
     @classmethod
     def load(cls, run_dir: Path, cfg: Config) -> "TrainState":

@@ -1,0 +1,207 @@
+"""The files of a run directory: their names, run ids, and atomic writes.
+
+A run directory ``<runs_dir>/<run_id>/`` holds ``config.yaml`` (the resolved config),
+``summary.json`` (status, metrics, provenance, preprocessing; see ``summary.py``),
+``history.csv`` and, once training has finished, ``params.npz``; while a run that sets
+``checkpoint_every`` trains, also ``checkpoint.npz``. Every file is written to a temporary name,
+fsynced and renamed into place, so a reader sees either a whole file or none.
+
+This is the only module that spells these names; everything else uses the constants.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import secrets
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
+
+if TYPE_CHECKING:
+    import numpy as np
+
+from nnctl.errors import RunError
+
+SUMMARY_FILE = "summary.json"
+CONFIG_FILE = "config.yaml"
+PARAMS_FILE = "params.npz"
+HISTORY_FILE = "history.csv"
+CHECKPOINT_FILE = "checkpoint.npz"
+
+RUNS_DIR_ENV = "NNCTL_RUNS_DIR"
+DEFAULT_RUNS_DIR = "runs"
+
+
+def default_runs_dir() -> Path:
+    return Path(os.environ.get(RUNS_DIR_ENV) or DEFAULT_RUNS_DIR)
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """``YYYYMMDD-HHMMSS-mmm-xxxx``: sorts by creation time (to the millisecond), with a random
+    suffix so that parallel starts in the same millisecond still differ."""
+    now = now or datetime.now()
+    return f"{now:%Y%m%d-%H%M%S}-{now.microsecond // 1000:03d}-{secrets.token_hex(2)}"
+
+
+def create_run_dir(runs_dir: Path, attempts: int = 20) -> Path:
+    """Creates a fresh run directory exclusively (``mkdir`` fails if it exists: no check-then-
+    create race between parallel trainings) and retries with a new id on a collision."""
+    try:
+        runs_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunError(f"{runs_dir}: cannot create the runs directory: {exc.strerror}") from None
+    for _ in range(attempts):
+        path = runs_dir / new_run_id()
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise RunError(f"{path}: cannot create the run directory: {exc.strerror}") from None
+    raise RunError(f"{runs_dir}: could not find a free run id after {attempts} attempts")
+
+
+def is_run_dir(path: Path) -> bool:
+    """A directory is a run once its summary exists (it is written first and removed first)."""
+    return path.is_dir() and (path / SUMMARY_FILE).is_file()
+
+
+def iter_run_dirs(runs_dir: Path) -> list[Path]:
+    """Run directories under ``runs_dir`` (those with a summary), oldest first."""
+    if not runs_dir.is_dir():
+        return []
+    return sorted(p for p in runs_dir.iterdir() if is_run_dir(p))
+
+
+# --------------------------------------------------------------------------- atomic writes
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Writes ``data`` to ``path`` via a temporary file in the same directory, fsync and rename.
+    On any failure (e.g. disk full) the temporary file is removed and RunError raised; an
+    existing ``path`` is left untouched."""
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as exc:
+        raise RunError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def write_json(path: Path, obj: Any) -> None:
+    atomic_write(path, (json.dumps(obj, indent=2, allow_nan=False) + "\n").encode())
+
+
+def write_text(path: Path, text: str) -> None:
+    atomic_write(path, text.encode())
+
+
+def params_bytes(arrays: dict[str, "np.ndarray"]) -> bytes:
+    """An .npz of plain numeric arrays (loadable with allow_pickle=False)."""
+    import numpy as np
+
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def write_params(path: Path, arrays: dict[str, "np.ndarray"]) -> None:
+    atomic_write(path, params_bytes(arrays))
+
+
+def history_csv(rows: Iterable[tuple], header: tuple[str, ...] = ("iteration", "cost")) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for row in rows:
+        w.writerow([repr(v) if isinstance(v, float) else v for v in row])
+    return buf.getvalue()
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+# --------------------------------------------------------------------------- one run's files
+
+
+def save_config_text(run_dir: Path, text: str) -> None:
+    """The run's resolved config (``config.dump_config``)."""
+    write_text(run_dir / CONFIG_FILE, text)
+
+
+def read_config_text(run_dir: Path) -> str | None:
+    """The run's config file as text; None when it is missing."""
+    try:
+        return (run_dir / CONFIG_FILE).read_text()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise RunError(f"{run_dir / CONFIG_FILE}: cannot read: {exc.strerror or exc}") from None
+
+
+def config_file(run_dir: Path) -> Path:
+    """Where the run's resolved config is (for messages and ``load_config``)."""
+    return run_dir / CONFIG_FILE
+
+
+def save_history(run_dir: Path, rows: Iterable[tuple], header: tuple[str, ...]) -> None:
+    write_text(run_dir / HISTORY_FILE, history_csv(rows, header))
+
+
+def read_history(run_dir: Path) -> tuple[list[int], list[float]]:
+    """The cost history as (iterations, costs); empty lists for a run that has none yet."""
+    path = run_dir / HISTORY_FILE
+    try:
+        with path.open(newline="") as f:
+            rows = list(csv.DictReader(f))
+    except FileNotFoundError:
+        return [], []
+    except OSError as exc:
+        raise RunError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        return [int(r["iteration"]) for r in rows], [float(r["cost"]) for r in rows]
+    except (KeyError, TypeError, ValueError):
+        raise RunError(f"{path}: damaged (expected columns iteration,cost)") from None
+
+
+def params_file(run_dir: Path) -> Path:
+    return run_dir / PARAMS_FILE
+
+
+def save_params(run_dir: Path, arrays: dict[str, "np.ndarray"]) -> None:
+    """The trained W1, b1, ..., WL, bL; W_l: (n_l, n_{l-1}), b_l: (n_l, 1)."""
+    write_params(run_dir / PARAMS_FILE, arrays)
+
+
+def checkpoint_file(run_dir: Path) -> Path:
+    return run_dir / CHECKPOINT_FILE
+
+
+def has_checkpoint(run_dir: Path) -> bool:
+    return (run_dir / CHECKPOINT_FILE).is_file()
+
+
+def remove_checkpoint(run_dir: Path) -> None:
+    """A complete run needs no checkpoint: its parameters are saved."""
+    (run_dir / CHECKPOINT_FILE).unlink(missing_ok=True)
+
+
+def summary_file(run_dir: Path) -> Path:
+    return run_dir / SUMMARY_FILE

@@ -1,0 +1,243 @@
+"""Finding a run and loading it for use: ``find_run``, ``load_run`` -> ``LoadedRun``.
+
+``LoadedRun`` is what predict, evaluate and gradcheck work from: the run's config (its relative
+data paths resolved as when it trained), its typed summary, how its inputs were prepared, its
+task and its checked parameters.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnctl.errors import RunError
+from nnctl.runs.files import CONFIG_FILE, PARAMS_FILE, SUMMARY_FILE, default_runs_dir, is_run_dir, iter_run_dirs
+from nnctl.runs.summary import RunSummary, flatten, read_summary
+
+
+def find_run(spec: str, runs_dir: Path | None = None) -> Path:
+    """Resolves RUN as a user types it: a path to a run directory, ``latest``, a full run id or
+    a unique prefix of one (like git). Raises RunError listing candidates or places searched.
+
+    A spec containing a path separator or ``..`` is taken as a path, never looked up under the
+    runs directory, so ``../x`` cannot escape it by accident.
+    """
+    runs_dir = runs_dir if runs_dir is not None else default_runs_dir()
+    looks_like_path = os.sep in spec or "/" in spec or ".." in spec
+    if looks_like_path or is_run_dir(Path(spec)):
+        p = Path(spec)
+        if not p.is_dir():
+            raise RunError(f"{spec}: no such run directory")
+        if not is_run_dir(p):
+            raise RunError(f"{spec}: not a run directory (no {SUMMARY_FILE})")
+        return p
+    candidates = iter_run_dirs(runs_dir)
+    if spec == "latest":
+        if not candidates:
+            raise RunError(f"no runs in {runs_dir}")
+        return candidates[-1]
+    exact = [p for p in candidates if p.name == spec]
+    if exact:
+        return exact[0]
+    matches = [p for p in candidates if p.name.startswith(spec)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise RunError(f"{spec}: no run with this id or prefix in {runs_dir}")
+    shown = ", ".join(p.name for p in matches[:10]) + (" ..." if len(matches) > 10 else "")
+    raise RunError(f"{spec}: ambiguous run prefix, {len(matches)} runs match: {shown}")
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How a run's inputs were prepared (the summary's ``preprocessing``)."""
+
+    kind: str  # "image" or "features"
+    input_shape: tuple[int, ...]  # one example: (height, width, channels) or (n_features,)
+    divide_by: float
+    color_mode: str | None
+    classes: list[str]
+
+
+def parse_preprocessing(summary: RunSummary, n_x: int, where: Path) -> Preprocessing:
+    """Reads and checks the summary's ``preprocessing`` against the config's input size n_x."""
+    pre = summary.preprocessing
+    try:
+        out = Preprocessing(
+            kind=pre["kind"],
+            input_shape=tuple(int(s) for s in pre["input_shape"]),
+            divide_by=float(pre["divide_by"]),
+            color_mode=pre.get("color_mode"),
+            classes=[str(c) for c in pre["classes"]],
+        )
+    except (TypeError, KeyError, ValueError):
+        raise RunError(f"{where}: 'preprocessing' is missing or damaged") from None
+    if out.kind not in ("image", "features"):
+        raise RunError(f"{where}: preprocessing.kind is {out.kind!r}, expected image or features")
+    if math.prod(out.input_shape) != n_x:
+        raise RunError(
+            f"{where}: preprocessing.input_shape {list(out.input_shape)} does not match "
+            f"{CONFIG_FILE}'s input size {n_x}"
+        )
+    if out.kind == "image" and out.color_mode is None:
+        raise RunError(f"{where}: preprocessing.color_mode is missing for an image run")
+    return out
+
+
+@dataclass
+class LoadedRun:
+    """A checked, complete run: its resolved config, summary and parameters."""
+
+    run_dir: Path
+    config: Any  # nnctl.config.Config
+    summary: RunSummary
+    params: Any  # nnctl.model.Params: W_l (n_l, n_{l-1}), b_l (n_l, 1)
+
+    @property
+    def run_id(self) -> str:
+        return str(self.summary.run_id or self.run_dir.name)
+
+    @property
+    def task(self) -> str:
+        """'classification' or 'regression'."""
+        return self.summary.task
+
+    @cached_property
+    def preprocessing(self) -> Preprocessing:
+        """Checked on first use, so a run with a damaged ``preprocessing`` can still be loaded
+        by a command that does not need it. Raises RunError."""
+        return parse_preprocessing(self.summary, self.config.layer_dims[0], self.run_dir / SUMMARY_FILE)
+
+
+def read_params(path: Path) -> dict[str, np.ndarray]:
+    """Every array of a params.npz, read up front with ``allow_pickle=False``: an object array is
+    refused naming its key (never unpickled), a damaged archive is one RunError."""
+    import zipfile
+
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise RunError(f"{path}: missing (the run saved no parameters)") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise RunError(f"{path}: damaged or not an .npz file: {exc}") from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise RunError(f"{path}: expected an .npz archive of W1, b1, ... arrays, found a single array")
+    arrays: dict[str, np.ndarray] = {}
+    with npz:
+        for key in npz.files:
+            try:
+                arrays[key] = npz[key]
+            except ValueError as exc:
+                if "allow_pickle" in str(exc):
+                    raise RunError(
+                        f"{path}: {key} is an object array; refusing to unpickle it "
+                        "(parameters must be plain numeric arrays)"
+                    ) from None
+                raise RunError(f"{path}: {key}: damaged array: {exc}") from None
+            except (OSError, EOFError, zipfile.BadZipFile) as exc:
+                raise RunError(f"{path}: {key}: damaged array: {exc}") from None
+    return arrays
+
+
+def check_params(arrays: dict[str, np.ndarray], layer_dims: list[int], where: Path) -> Any:
+    """Checks W1, b1, ..., WL, bL against ``layer_dims`` (W_l: (n_l, n_{l-1}), b_l: (n_l, 1)):
+    all present, no others, floating point and finite. Returns ``model.Params``."""
+    from nnctl.model import Params
+
+    L = len(layer_dims) - 1
+    expected = {}
+    for l in range(1, L + 1):
+        expected[f"W{l}"] = (layer_dims[l], layer_dims[l - 1])
+        expected[f"b{l}"] = (layer_dims[l], 1)
+    missing = [k for k in expected if k not in arrays]
+    if missing:
+        raise RunError(f"{where}: missing {', '.join(missing)} ({CONFIG_FILE} describes {L} layers)")
+    extra = sorted(k for k in arrays if k not in expected)
+    if extra:
+        raise RunError(f"{where}: unexpected arrays {', '.join(extra)} ({CONFIG_FILE} describes {L} layers)")
+    for key, shape in expected.items():
+        a = arrays[key]
+        if a.dtype.kind != "f":
+            raise RunError(f"{where}: {key} has dtype {a.dtype}, expected floating point")
+        if a.shape != shape:
+            raise RunError(f"{where}: {key} has shape {a.shape}, but {CONFIG_FILE}'s layer_dims say {shape}")
+        if not np.all(np.isfinite(a)):
+            raise RunError(f"{where}: {key} contains NaN or infinite values")
+    return Params.from_dict(arrays)
+
+
+def load_params(run_dir: Path, layer_dims: list[int], dtype: Any = None) -> Any:
+    """A run's trained parameters, checked against ``layer_dims`` as ``check_params`` does, for
+    a caller that works with the config alone (gradcheck): a run without them is refused naming
+    its status. ``dtype`` (e.g. np.float64) converts them. Returns ``model.Params``."""
+    from nnctl.model import Params
+
+    path = run_dir / PARAMS_FILE
+    if not path.is_file():
+        status = read_summary(run_dir).status or "unknown"
+        raise RunError(f"{run_dir}: has no {PARAMS_FILE} (status: {status}); only complete runs have trained parameters")
+    params = check_params(read_params(path), layer_dims, path)
+    if dtype is None:
+        return params
+    return Params.from_dict({k: v.astype(dtype) for k, v in params.to_dict().items()})
+
+
+def load_run_config(run_dir: Path, summary: RunSummary | None = None) -> Any:
+    """The run's config.yaml as a Config. Its relative dataset paths keep the meaning they had
+    when the run trained: beside the original config file, whose path the summary records.
+    Raises ConfigError for a damaged config.yaml."""
+    import dataclasses
+
+    from nnctl.config import load_config
+
+    summary = read_summary(run_dir) if summary is None else summary
+    cfg = load_config(run_dir / CONFIG_FILE)
+    recorded = summary.config_path
+    return dataclasses.replace(cfg, path=recorded) if isinstance(recorded, str) else cfg
+
+
+def flat_config(run_dir: Path, summary: RunSummary) -> dict[str, Any]:
+    """The run's resolved config flattened to dotted keys: as the summary recorded it, or for a
+    summary from an earlier version, read from config.yaml ({} when that no longer loads)."""
+    if summary.config is not None:
+        return summary.config
+    from nnctl.config import load_config
+    from nnctl.errors import ConfigError
+
+    try:
+        return flatten(load_config(run_dir / CONFIG_FILE).to_dict())
+    except ConfigError:
+        return {}
+
+
+def load_run(run_dir: Path) -> LoadedRun:
+    """Loads a run directory for use (predict, evaluate, ...), checking it first: the summary
+    says ``complete``; config.yaml is valid; params.npz holds exactly W1, b1, ..., WL, bL,
+    finite and shaped as config.yaml's ``layer_dims`` say. Raises RunError (or ConfigError for
+    a damaged config.yaml), one line each."""
+    from nnctl.errors import ConfigError
+
+    summary = read_summary(run_dir)
+    status = summary.status
+    if status != "complete":
+        why = f": {summary.message}" if summary.message else ""
+        hint = " (still training, or killed without a chance to record it)" if status == "running" else ""
+        raise RunError(f"{run_dir}: run is {status}{hint}{why}; only a complete run can be used")
+    config_path = run_dir / CONFIG_FILE
+    if not config_path.is_file():
+        raise RunError(f"{config_path}: missing; the run directory is damaged")
+    try:
+        cfg = load_run_config(run_dir, summary)
+    except ConfigError as exc:
+        raise RunError(f"damaged run config: {exc}") from None
+    dims = cfg.layer_dims
+    if dims[0] == "auto":
+        raise RunError(f"{config_path}: layer_dims[0] is 'auto'; a trained run records the input size")
+    params = check_params(read_params(run_dir / PARAMS_FILE), dims, run_dir / PARAMS_FILE)
+    return LoadedRun(run_dir, cfg, summary, params)
