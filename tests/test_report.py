@@ -4,6 +4,7 @@ the page as a real browser shows it (headless Chromium, skipped when not install
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -15,6 +16,17 @@ from reportruns import train
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _need_chromium() -> None:
+    """Skips (or fails, where CI installed Chromium and set NNCTL_REQUIRE_BROWSER=1) without it."""
+    if CHROMIUM is None:
+        reason = "Chromium is not installed (apt-get install chromium); .ci/run installs it"
+        if os.environ.get("NNCTL_REQUIRE_BROWSER"):
+            pytest.fail(reason + " but NNCTL_REQUIRE_BROWSER is set")
+        pytest.skip(reason)
+
+
 SHOTS = Path(__file__).resolve().parent.parent / "build" / "report-screenshots"
 
 
@@ -124,9 +136,11 @@ def test_reports_open_in_headless_chromium_without_errors(cli, cat_dir: Path, sp
                                                           sine: Path, tmp_path: Path) -> None:
     """Each page loads from disk with no console message of level error or warning, no failed
     request and no request but file: and data:; a screenshot of each goes to build/."""
-    if CHROMIUM is None:
-        pytest.skip("Chromium is not installed (apt-get install chromium); .ci/run installs it")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the test extra)")
+    _need_chromium()
+    if os.environ.get("NNCTL_REQUIRE_BROWSER"):
+        import playwright.sync_api as sync_api
+    else:
+        sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the test extra)")
     cat = train("cat", tmp_path / "runs")
     pages = {"cat": [cat], "spiral": [spiral], "sine": [sine], "compare": [spiral, spiral_slow]}
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -162,9 +176,11 @@ def test_reports_open_in_headless_chromium_without_errors(cli, cat_dir: Path, sp
 def test_the_browser_check_catches_a_network_reference(tmp_path: Path) -> None:
     """The checks above fail a page that reaches for the network (the report's CSP turns any
     such reference into a console error as well)."""
-    if CHROMIUM is None:
-        pytest.skip("Chromium is not installed (apt-get install chromium); .ci/run installs it")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the test extra)")
+    _need_chromium()
+    if os.environ.get("NNCTL_REQUIRE_BROWSER"):
+        import playwright.sync_api as sync_api
+    else:
+        sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the test extra)")
     from nnctl.report import CSP
 
     bad = tmp_path / "bad.html"
