@@ -40,6 +40,9 @@ def train(
         typer.Option("--resume", metavar="RUN", help="Continue an interrupted run (path, id, prefix or 'latest') "
                      "from its last checkpoint, with its own config."),
     ] = None,
+    report: Annotated[
+        bool, typer.Option("--report", help="At the end, write report.html into the run directory (see nnctl report).")
+    ] = False,
 ) -> None:
     """Train a network from a config; print the run id (or --json) on stdout."""
     from nnctl.config import load_config
@@ -82,6 +85,8 @@ def train(
         })
     else:
         print(outcome.run_id, flush=True)
+    if report:
+        _write_report(outcome, quiet)
     if outcome.status == "diverged":
         raise fail(f"training diverged: {s.message}", EXIT_FAILED)
     if outcome.status == "interrupted":
@@ -89,3 +94,18 @@ def train(
         if has_checkpoint(outcome.run_dir):
             err_console().print(f"continue from its last checkpoint with: nnctl train --resume {outcome.run_id}")
         raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def _write_report(outcome: object, quiet: bool) -> None:
+    """``--report``: the run's report.html, after the run id is printed (a report that fails
+    is one error line and exit 2; the run itself stays complete)."""
+    if outcome.status != "complete":  # type: ignore[attr-defined]
+        print_warning(f"no report: the run is {outcome.status}")  # type: ignore[attr-defined]
+        return
+    from nnctl.report import write_report
+    from nnctl.runs import load_run
+
+    run_dir = outcome.run_dir  # type: ignore[attr-defined]
+    info = write_report([load_run(run_dir)], run_dir / "report.html")
+    if not quiet:
+        err_console().print(f"report: {info.path} ({info.size / 1024:,.0f} KiB)")

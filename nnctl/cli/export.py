@@ -1,0 +1,31 @@
+"""``nnctl export``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from nnctl.cli.common import RunArg, RunsDirOption, _load, err_console, handle_errors
+
+
+@handle_errors
+def export(
+    run: RunArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write (e.g. model.onnx or model.npz).", show_default=False)],
+    format_: Annotated[
+        str, typer.Option("--format", "-f", metavar="onnx|npz", help="onnx: a graph any ONNX runtime loads (needs: pip install 'nnctl[export]'); npz: W1, b1, ... plus a .json sidecar.")
+    ] = "onnx",
+    runs_dir: RunsDirOption = None,
+) -> None:
+    """Export a trained run: an ONNX model that takes raw inputs (preprocessing in the graph and
+    its metadata), or the course's W1, b1, ... arrays with a JSON sidecar. Prints the path(s)."""
+    from nnctl.export import export_run
+
+    loaded = _load(run, runs_dir)
+    written = export_run(loaded, format_, output)
+    for path in written:
+        print(path, flush=True)
+    sizes = ", ".join(f"{p.name} {p.stat().st_size:,} bytes" for p in written)
+    err_console().print(f"exported run {loaded.run_id} as {format_}: {sizes}")

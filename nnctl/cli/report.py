@@ -1,0 +1,34 @@
+"""``nnctl report``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nnctl.cli.common import RunsArg, RunsDirOption, _find_runs, err_console, handle_errors
+
+
+@handle_errors
+def report(
+    runs: RunsArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path("report.html"),
+    max_images: Annotated[
+        int, typer.Option("--max-images", min=0, metavar="N", help="Show at most N misclassified test images per run.")
+    ] = 24,
+    runs_dir: RunsDirOption = None,
+) -> None:
+    """One self-contained HTML page (no network, opens from disk) for one or more complete runs:
+    learning and validation curves, scores, confusion matrix or residuals, misclassified
+    images, config and provenance; several runs are also compared. Prints the file's path."""
+    from nnctl.report import check_output, write_report
+    from nnctl.runs import load_run
+
+    check_output(output)  # before loading anything: a bad -o is found at once
+    dirs = list(dict.fromkeys(_find_runs(runs, runs_dir)))
+    info = write_report([load_run(d) for d in dirs], output, max_images)
+    print(output, flush=True)
+    err_console().print(
+        f"wrote {output}: {info.runs} run(s), {info.size / 1024:,.0f} KiB in {info.seconds:.2f} s"
+    )
