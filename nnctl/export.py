@@ -30,7 +30,6 @@ import numpy as np
 from nnctl import runs
 from nnctl.errors import RunError, UsageError
 from nnctl.losses import LOSSES
-from nnctl.predict import run_preprocessing
 from nnctl.runs import LoadedRun
 
 FORMATS = ("onnx", "npz")
@@ -48,25 +47,18 @@ _ONNX_ACTIVATIONS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
-def _summary(run: LoadedRun) -> dict[str, Any]:
-    """The run's summary as a dict (the one place this module touches it; the summary may
-    become a typed object with the same keys)."""
-    s = run.summary
-    return s if isinstance(s, dict) else dict(vars(s))
-
-
 def preprocessing_spec(run: LoadedRun) -> dict[str, Any]:
     """What a consumer needs to feed the exported model raw examples: kind (image/features),
     input_shape (one example, e.g. [64, 64, 3]), color_mode, task, classes (output order),
     layout, and ``steps`` applied in order to the flattened example (see the module doc)."""
-    pre = run_preprocessing(run)
+    pre = run.preprocessing
     task = LOSSES[run.config.loss].task
     steps: list[dict[str, Any]] = []
     if pre.divide_by != 1:
         steps.append({"op": "divide", "by": pre.divide_by})
     # A later normalization records its statistics in the summary's preprocessing; when it
     # does, its steps are appended here (subtract mean / divide by std, or min / range).
-    for extra in (_summary(run).get("preprocessing") or {}).get("steps", []) or []:
+    for extra in (run.summary.to_json().get("preprocessing") or {}).get("steps", []) or []:
         steps.append(dict(extra))
     return {
         "format": PREPROCESSING_FORMAT,
@@ -178,7 +170,7 @@ def build_onnx(run: LoadedRun) -> bytes:
     # onnxruntime reads models up to the IR version it was built for: pin the one that opset
     # 17 came with rather than the newest this onnx package writes.
     model.ir_version = 8
-    summary = _summary(run)
+    summary = run.summary.to_json()
     metadata = {
         "nnctl.preprocessing": json.dumps(spec),
         "nnctl.run_id": str(summary.get("run_id") or run.run_dir.name),
@@ -200,7 +192,7 @@ def build_onnx(run: LoadedRun) -> bytes:
 def npz_sidecar(run: LoadedRun) -> dict[str, Any]:
     """The JSON written beside an exported .npz: the architecture and the preprocessing."""
     cfg = run.config
-    summary = _summary(run)
+    summary = run.summary.to_json()
     return {
         "nnctl_npz": 1,
         "run_id": str(summary.get("run_id") or run.run_dir.name),

@@ -17,7 +17,6 @@ table of the config keys and scores that differ.
 from __future__ import annotations
 
 import base64
-import csv
 import html
 import io
 import time
@@ -31,57 +30,10 @@ from nnctl import runs
 from nnctl.errors import NnctlError, RunError, UsageError
 from nnctl.report.svg import PALETTE, Series, line_chart, scatter, smooth
 from nnctl.runs import LoadedRun
+from nnctl.runs.files import History, read_history_table
 
 MAX_ERROR_IMAGES = 24  # the course shows a handful; a grid of 24 still fits a phone screen
 IMAGE_PX = 96  # shown size of a 64x64 image (pixelated, not blurred)
-
-
-def _summary(run: LoadedRun) -> dict[str, Any]:
-    """The run's summary as a dict (the one place this module touches it; the summary may
-    become a typed object with the same keys)."""
-    s = run.summary
-    return s if isinstance(s, dict) else dict(vars(s))
-
-
-@dataclass
-class History:
-    """history.csv's columns: iterations, costs: (n,); per epoch with a validation set:
-    epochs, val_loss, val_accuracy: (e,). ``per_batch``: several iterations per epoch."""
-
-    iterations: np.ndarray
-    costs: np.ndarray
-    epochs: np.ndarray
-    val_loss: np.ndarray
-    val_accuracy: np.ndarray
-    per_batch: bool
-
-
-def read_history(run_dir: Path) -> History:
-    """The run's history.csv (columns iteration, cost, and optionally epoch, val_loss,
-    val_accuracy); empty arrays when the run has none. Raises RunError when damaged."""
-    path = run_dir / "history.csv"
-    try:
-        with path.open(newline="") as f:
-            rows = list(csv.DictReader(f))
-    except FileNotFoundError:
-        rows = []
-    except OSError as exc:
-        raise RunError(f"{path}: cannot read: {exc.strerror}") from None
-
-    def col(name: str, rs: list[dict[str, str]]) -> np.ndarray:
-        return np.array([float(r[name]) for r in rs], dtype=float)
-
-    try:
-        its, costs = col("iteration", rows), col("cost", rows)
-        epoch_of = [int(r["epoch"]) for r in rows] if rows and "epoch" in rows[0] else []
-        val_rows = [r for r in rows if r.get("val_loss")]
-        epochs = np.array([int(r["epoch"]) + 1 for r in val_rows], dtype=float)  # epochs done
-        val_loss, val_acc = col("val_loss", val_rows), np.array(
-            [float(r["val_accuracy"]) if r.get("val_accuracy") else np.nan for r in val_rows], dtype=float)
-    except (KeyError, TypeError, ValueError):
-        raise RunError(f"{path}: damaged (expected columns iteration,cost[,epoch,val_loss,val_accuracy])") from None
-    per_batch = bool(epoch_of) and len(set(epoch_of)) < len(epoch_of)
-    return History(its, costs, epochs, val_loss, val_acc, per_batch)
 
 
 @dataclass
@@ -136,8 +88,8 @@ def gather(run: LoadedRun, max_errors: int = MAX_ERROR_IMAGES) -> RunView:
     from nnctl.data import read_h5
     from nnctl.heads import head_for
 
-    view = RunView(run, read_history(run.run_dir))
-    s = _summary(run)
+    view = RunView(run, read_history_table(run.run_dir))
+    s = run.summary.to_json()
     ds = s.get("dataset") or {}
     splits = [sp for sp, key in (("test", "n_test"), ("val", "n_val")) if ds.get(key)]
     if not splits:
@@ -234,7 +186,7 @@ def _split_sizes(s: dict[str, Any]) -> str:
 
 def _headline(view: RunView) -> str:
     run, cfg = view.run, view.run.config
-    s = _summary(run)
+    s = run.summary.to_json()
     dims = list(cfg.layer_dims)
     per_layer = [dims[l] * dims[l - 1] + dims[l] for l in range(1, len(dims))]
     layers = [(f"{l}", f"{dims[l - 1]} → {dims[l]}", _e(cfg.activations[l - 1]), f"{per_layer[l - 1]:,}")
@@ -264,7 +216,7 @@ def _headline(view: RunView) -> str:
 
 def _config_section(view: RunView) -> str:
     differ, every = _config_rows(view.run.config)
-    s = _summary(view.run)
+    s = view.run.summary.to_json()
     prov = [
         ("run id", _e(s.get("run_id") or view.run.run_dir.name)),
         ("run directory", _e(view.run.run_dir)),
@@ -380,7 +332,7 @@ def _errors_section(view: RunView) -> str:
 
 
 def _run_section(view: RunView, anchor: str) -> str:
-    s = _summary(view.run)
+    s = view.run.summary.to_json()
     notes = "".join(f'<p class="warn">{_e(n)}</p>' for n in view.notes)
     return (f'<section id="{anchor}"><h2>{_e(s.get("name"))} <small>{_e(s.get("run_id") or view.run.run_dir.name)}</small></h2>'
             + notes + _headline(view) + _curves_section(view) + _scores_section(view) + _errors_section(view)
@@ -405,7 +357,7 @@ def _score_cells(view: RunView) -> dict[str, str]:
         else:
             out[f"{sc.split} MSE"] = f"{sc.ev.mse:.4g}"
             out[f"{sc.split} R²"] = f"{sc.ev.r2:.4f}"
-    s = _summary(view.run)
+    s = view.run.summary.to_json()
     out["final cost"] = _num(s.get("final_cost"), 6)
     out["seconds"] = _num(s.get("seconds"), 2)
     return out
@@ -484,7 +436,7 @@ def run_labels(views: list[RunView]) -> list[str]:
     configs = [_flat(v.run.config.to_dict()) for v in views]
     keys = list(dict.fromkeys(k for c in configs for k in c))
     differing = [k for k in keys if k != "name" and len({repr(c.get(k)) for c in configs}) > 1]
-    labels = [" ".join([str(_summary(v.run).get("name"))] + [f"{k}={_yamlish(c.get(k))}" for k in differing[:3]])
+    labels = [" ".join([str(v.run.summary.to_json().get("name"))] + [f"{k}={_yamlish(c.get(k))}" for k in differing[:3]])
               for v, c in zip(views, configs)]
     if len(set(labels)) < len(labels):
         labels = [f"{lab} ({v.run.run_dir.name})" for lab, v in zip(labels, views)]
@@ -493,7 +445,7 @@ def run_labels(views: list[RunView]) -> list[str]:
 
 def render(views: list[RunView]) -> str:
     """The whole page for one or more gathered runs."""
-    names = [str(_summary(v.run).get("name")) for v in views]
+    names = [str(v.run.summary.to_json().get("name")) for v in views]
     labels = run_labels(views)
     title = f"nnctl report: {', '.join(names)}" if len(views) <= 3 else f"nnctl report: {len(views)} runs"
     anchors = [f"run{j + 1}" for j in range(len(views))]

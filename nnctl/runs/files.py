@@ -17,6 +17,7 @@ import json
 import os
 import secrets
 import tempfile
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
@@ -165,20 +166,53 @@ def save_history(run_dir: Path, rows: Iterable[tuple], header: tuple[str, ...]) 
     write_text(run_dir / HISTORY_FILE, history_csv(rows, header))
 
 
-def read_history(run_dir: Path) -> tuple[list[int], list[float]]:
-    """The cost history as (iterations, costs); empty lists for a run that has none yet."""
+@dataclass
+class History:
+    """history.csv's columns: iterations, costs: (n,); per epoch with a validation set:
+    epochs, val_loss, val_accuracy: (e,). ``per_batch``: several iterations per epoch."""
+
+    iterations: np.ndarray
+    costs: np.ndarray
+    epochs: np.ndarray
+    val_loss: np.ndarray
+    val_accuracy: np.ndarray
+    per_batch: bool
+
+
+def read_history_table(run_dir: Path) -> History:
+    """The run's history.csv (columns iteration, cost, and optionally epoch, val_loss,
+    val_accuracy); empty arrays when the run has none. Raises RunError when damaged."""
+    import numpy as np
+
     path = run_dir / HISTORY_FILE
     try:
         with path.open(newline="") as f:
             rows = list(csv.DictReader(f))
     except FileNotFoundError:
-        return [], []
+        rows = []
     except OSError as exc:
         raise RunError(f"{path}: cannot read: {exc.strerror}") from None
+
+    def col(name: str, rs: list[dict[str, str]]) -> np.ndarray:
+        return np.array([float(r[name]) for r in rs], dtype=float)
+
     try:
-        return [int(r["iteration"]) for r in rows], [float(r["cost"]) for r in rows]
+        its, costs = col("iteration", rows), col("cost", rows)
+        epoch_of = [int(r["epoch"]) for r in rows] if rows and "epoch" in rows[0] else []
+        val_rows = [r for r in rows if r.get("val_loss")]
+        epochs = np.array([int(r["epoch"]) + 1 for r in val_rows], dtype=float)  # epochs done
+        val_loss, val_acc = col("val_loss", val_rows), np.array(
+            [float(r["val_accuracy"]) if r.get("val_accuracy") else np.nan for r in val_rows], dtype=float)
     except (KeyError, TypeError, ValueError):
-        raise RunError(f"{path}: damaged (expected columns iteration,cost)") from None
+        raise RunError(f"{path}: damaged (expected columns iteration,cost[,epoch,val_loss,val_accuracy])") from None
+    per_batch = bool(epoch_of) and len(set(epoch_of)) < len(epoch_of)
+    return History(its, costs, epochs, val_loss, val_acc, per_batch)
+
+
+def read_history(run_dir: Path) -> tuple[list[int], list[float]]:
+    """The cost history as (iterations, costs); empty lists for a run that has none yet."""
+    h = read_history_table(run_dir)
+    return [int(i) for i in h.iterations], h.costs.tolist()
 
 
 def params_file(run_dir: Path) -> Path:
