@@ -11,15 +11,19 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import difflib
+import functools
 import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import yaml
 
 from nnctl.errors import ConfigError
+
+if TYPE_CHECKING:
+    from nnctl.model import Architecture
 
 # --------------------------------------------------------------------------- YAML loading
 
@@ -418,6 +422,21 @@ class Config:
     source: str = field(default="<config>", compare=False)
     # The config file's own path: relative dataset paths are also looked up beside it.
     path: str | None = field(default=None, compare=False)
+
+    # Built once per config (a run has one): every loop, scoring and check uses these.
+    @functools.cached_property
+    def arch(self) -> "Architecture":
+        """The activations and loss looked up in their tables."""
+        from nnctl.model import Architecture
+
+        return Architecture.build(self.activations, self.loss)
+
+    @functools.cached_property
+    def float_type(self) -> type:
+        """The numpy scalar type of ``dtype`` (np.float64 or np.float32)."""
+        import numpy as np
+
+        return np.dtype(self.dtype).type
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)

@@ -13,7 +13,7 @@ layer 1 becomes about 120 times cheaper, and it was nearly all of the work. W1 i
 materialized when the loop ends. The arithmetic is exact; in floating point the result differs
 from the direct path by rounding only (about 1e-14 relative on the cat data after 2500 steps).
 
-``fit`` in ``nnctl.train`` dispatches here when ``fast_path_applies`` says so.
+``nnctl.train.fit`` chooses this loop when ``fast_path_applies`` says so.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
+from nnctl.loop import OnIteration, TrainResult
 from nnctl.model import Architecture, Params, initialize_parameters, linear_backward, linear_forward
 
 if TYPE_CHECKING:
     from nnctl.config import Config
-    from nnctl.train import OnIteration, TrainResult
 
 # Config keys this loop implements beyond the foundation's, with the values it supports. Every
 # other key that a later feature adds must be at its default, or the direct path is used: a new
@@ -192,7 +192,7 @@ def _blas_threads(limit: int | None) -> Iterator[None]:
         yield
 
 
-def _loop(state: FactoredGD, cfg: "Config", costs: list[float], on_iteration: "OnIteration | None") -> None:
+def _loop(state: FactoredGD, cfg: "Config", costs: list[float], on_iteration: OnIteration | None) -> None:
     for i in range(cfg.iterations):
         cost = state.cost_and_gradients()
         if not math.isfinite(cost):
@@ -207,14 +207,12 @@ def _loop(state: FactoredGD, cfg: "Config", costs: list[float], on_iteration: "O
 
 
 def fit_fullbatch(
-    cfg: "Config", X: np.ndarray, Y: np.ndarray, on_iteration: "OnIteration | None" = None
-) -> "TrainResult":
-    """Same contract and same numbers (to rounding) as ``nnctl.train.fit``'s direct loop.
+    cfg: "Config", X: np.ndarray, Y: np.ndarray, on_iteration: OnIteration | None = None
+) -> TrainResult:
+    """Same contract and same numbers (to rounding) as the direct loop, ``nnctl.loop.fit_direct``.
     X: (n_x, m), Y: (n_L, m)."""
-    from nnctl.train import TrainResult
-
-    params = initialize_parameters(cfg.layer_dims, cfg.init, cfg.seed, np.dtype(cfg.dtype).type)
-    arch = Architecture.build(cfg.activations, cfg.loss)
+    params = initialize_parameters(cfg.layer_dims, cfg.init, cfg.seed, cfg.float_type)
+    arch = cfg.arch
     costs: list[float] = []
     status, message = "complete", ""
     start = time.perf_counter()
@@ -223,7 +221,7 @@ def fit_fullbatch(
     try:
         with _blas_threads(1 if n_1 * m * m < SINGLE_THREAD_BELOW else None):
             # the loss's own targets (one-hot labels for softmax), exactly as the direct loop
-            T = arch.loss.targets(Y, int(cfg.layer_dims[-1]), np.dtype(cfg.dtype).type)
+            T = arch.loss.targets(Y, int(cfg.layer_dims[-1]), cfg.float_type)
             state = FactoredGD(params, X, T, arch, cfg.learning_rate)
             _loop(state, cfg, costs, on_iteration)
     except _Diverged as exc:

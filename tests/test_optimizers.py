@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+import nnctl.loop as loop_mod
 import nnctl.train as train_mod
 from nnctl.config import resolve
 from nnctl.model import Params
@@ -95,21 +96,21 @@ def make_cfg(**kw):
 
 def test_lr_decay_follows_the_course_formula() -> None:
     cfg = make_cfg(lr_decay={"rate": 1.0, "interval": 2})
-    assert [train_mod.learning_rate_at(cfg, e) for e in range(5)] == [0.1, 0.1, 0.05, 0.05, 0.1 / 3]
+    assert [loop_mod.learning_rate_at(cfg, e) for e in range(5)] == [0.1, 0.1, 0.05, 0.05, 0.1 / 3]
     assert make_cfg(lr_decay=0.5).lr_decay == {"rate": 0.5, "interval": 1}
-    assert train_mod.learning_rate_at(make_cfg(), 7) == 0.1
+    assert loop_mod.learning_rate_at(make_cfg(), 7) == 0.1
 
 
 def record_batches(monkeypatch, cfg, X, Y) -> list[np.ndarray]:
     """Runs fit and returns the X of every gradient step."""
     seen = []
-    real = train_mod.cost_and_gradients
+    real = loop_mod.cost_and_gradients
 
     def spy(params, Xb, Yb, arch, **kw):
         seen.append(Xb.copy())
         return real(params, Xb, Yb, arch, **kw)
 
-    monkeypatch.setattr(train_mod, "cost_and_gradients", spy)
+    monkeypatch.setattr(loop_mod, "cost_and_gradients", spy)
     result = train_mod.fit(cfg, X, Y)
     assert result.status == "complete"
     return seen
