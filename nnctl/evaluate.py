@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from nnctl import runs
+from nnctl.binding import Bound, bind
 from nnctl.data import Dataset, load_dataset, read_h5, resolve_path
 from nnctl.errors import ConfigError, DataError, RunError
 from nnctl.heads import check_threshold, head_for
@@ -33,7 +34,6 @@ from nnctl.metrics import (
 from nnctl.model import Architecture, forward
 from nnctl.predict import run_preprocessing
 from nnctl.runs import LoadedRun
-from nnctl.state import STREAM_HOLD_OUT, rng_for
 
 
 @dataclass
@@ -158,23 +158,12 @@ class EvalData:
     notes: list[str]
 
 
-def _bind_own(run: LoadedRun, spec: dict[str, Any]) -> tuple[Dataset, np.ndarray | None]:
-    """The run's dataset split exactly as ``train.bind_dataset`` split it: with
-    ``validation_fraction`` the same seeded hold-out, so 'train' means the examples the run
-    trained on. Also returns, for the train split, each example's row in the file."""
-    from nnctl.validation import hold_out
-
-    cfg = run.config
-    ds = load_dataset(spec, cfg.dtype, LOSSES[cfg.loss].task)
-    train_rows = None
-    if cfg.validation_fraction > 0 and ds.X_val is None:
-        m = ds.X_train.shape[1]
-        # The hold-out draws depend only on the labels and m, so holding out a row of indices
-        # with the same generator says where each kept example came from.
-        index_ds = dataclasses.replace(ds, X_train=np.arange(m)[None, :])
-        train_rows = hold_out(index_ds, cfg.validation_fraction, rng_for(cfg.seed, STREAM_HOLD_OUT)).X_train[0]
-        ds = hold_out(ds, cfg.validation_fraction, rng_for(cfg.seed, STREAM_HOLD_OUT))
-    return ds, train_rows
+def _bind_own(run: LoadedRun, spec: dict[str, Any]) -> Bound:
+    """The run's config bound to its dataset (at ``spec``'s paths) exactly as ``train`` bound
+    it: with ``validation_fraction`` the same seeded hold-out, so 'train' means the examples the
+    run trained on, and ``train_idx``/``val_idx`` say where each came from in the file."""
+    # spec's paths are already resolved (see _own_dataset): no config file to look beside
+    return bind(dataclasses.replace(run.config, dataset=spec, path=None))
 
 
 def load_eval_data(run: LoadedRun, data_file: str | None, split: str | None) -> EvalData:
@@ -209,7 +198,8 @@ def load_eval_data(run: LoadedRun, data_file: str | None, split: str | None) -> 
         rows = np.arange(ds.X_train.shape[1]) if raw else None
         return EvalData(ds.X_train, ds.Y_train, pre.classes, f"{where}", raw, rows, [])
     spec, notes = _own_dataset(run)
-    ds, train_rows = _bind_own(run, spec)
+    bound = _bind_own(run, spec)
+    ds = bound.dataset
     if split is None:
         split = "test" if ds.X_test is not None else "train"
     if split == "test" and ds.X_test is None:
@@ -223,12 +213,10 @@ def load_eval_data(run: LoadedRun, data_file: str | None, split: str | None) -> 
     raw, rows = None, None
     if ds.kind == "image":
         if split == "val" and not spec.get("val"):  # held out of the training file
-            raw = resolve_path(spec["train"])
-            all_rows = np.arange(train_rows.size + X.shape[1])
-            rows = np.setdiff1d(all_rows, train_rows, assume_unique=True)
+            raw, rows = resolve_path(spec["train"]), bound.val_idx
         else:
             raw = resolve_path(spec[split])
-            rows = train_rows if split == "train" and train_rows is not None else np.arange(X.shape[1])
+            rows = bound.train_idx if split == "train" else np.arange(X.shape[1])
     held = split == "val" and not spec.get("val")
     source = run.config.dataset.get("train" if held else split) or spec.get("synthetic")
     desc = f"{split} split ({source}{', held out of the training set' if held else ''})"

@@ -619,7 +619,7 @@ def check_target(spec: str, examples: int = DEFAULT_EXAMPLES, eps: float = DEFAU
     """
     from nnctl.config import load_config
     from nnctl.runs import find_run, load_run_config
-    from nnctl.train import bind_dataset
+    from nnctl.binding import bind
 
     check_settings(eps, tol, examples, max_coords)
     p = Path(spec)
@@ -630,7 +630,8 @@ def check_target(spec: str, examples: int = DEFAULT_EXAMPLES, eps: float = DEFAU
         cfg, what = load_run_config(run_dir), f"run {run_dir.name}"
     # Loaded directly in float64, so a float32 config's data is checked at full precision.
     dtype = cfg.dtype
-    cfg, ds = bind_dataset(dataclasses.replace(cfg, dtype="float64"))
+    bound = bind(dataclasses.replace(cfg, dtype="float64"))
+    cfg, ds = bound.cfg, bound.dataset
     if run_dir is None:
         params = model.initialize_parameters(cfg.layer_dims, cfg.init, cfg.seed, np.float64)
     else:
@@ -638,7 +639,7 @@ def check_target(spec: str, examples: int = DEFAULT_EXAMPLES, eps: float = DEFAU
     report = Report(what, eps, tol, seed)
     if dtype != "float64":
         report.notices.append(f"{dtype} config: parameters and data converted to float64 for the check")
-    arch = model.Architecture.build(cfg.activations, cfg.loss)
+    arch = cfg.arch
     report.unchecked_advice = (
         f"try a smaller --eps (e.g. {eps / 10:g}): no training example keeps its hidden pre-activations "
         "further from the kinks than a step of this size can move them")

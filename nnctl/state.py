@@ -27,7 +27,7 @@ from nnctl.config import Config
 from nnctl.errors import RunError
 from nnctl.model import Params, initialize_parameters
 from nnctl.optimizers import OPTIMIZERS
-from nnctl.validation import EarlyStopping
+from nnctl.early_stopping import EarlyStopping
 
 STREAM_SHUFFLE, STREAM_DROPOUT, STREAM_HOLD_OUT = 1, 2, 3
 CHECKPOINT_FILE = "checkpoint.npz"

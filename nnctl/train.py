@@ -14,14 +14,14 @@ import numpy as np
 import nnctl
 from nnctl import fullbatch, runs
 from nnctl.config import Config, dump_config
-from nnctl.data import Dataset, load_dataset
+from nnctl.binding import bind
+from nnctl.data import Dataset
 from nnctl.errors import ConfigError, RunError
 from nnctl.heads import DEFAULT_THRESHOLD, HEADS
 from nnctl.loop import OnIteration, TrainResult, batch_count, fit_direct, total_iterations
 from nnctl.metrics import accuracy, regression_scores
 from nnctl.model import Architecture, Params, forward, predict_proba
-from nnctl.state import CHECKPOINT_FILE, STREAM_HOLD_OUT, TrainState, rng_for
-from nnctl.validation import hold_out
+from nnctl.state import CHECKPOINT_FILE, TrainState
 
 
 def fit(
@@ -81,56 +81,6 @@ def split_loss(params: Params, cfg: Config, X: np.ndarray, Y: np.ndarray) -> flo
     return loss if math.isfinite(loss) else None
 
 
-def _check_labels(cfg: Config, ds: Dataset) -> None:
-    """The output layer and loss must fit the dataset's targets."""
-    from nnctl.losses import LOSSES
-
-    n_out, task = cfg.layer_dims[-1], LOSSES[cfg.loss].task
-    if task == "regression" and ds.task != "regression":
-        raise ConfigError(
-            f"{cfg.source}: loss {cfg.loss} (linear output) needs real-valued targets, but the "
-            f"dataset has {len(ds.classes)} classes ({', '.join(ds.classes)}); use a softmax "
-            "output for K classes or a sigmoid output for 2"
-        )
-    if task != "regression" and ds.task == "regression":
-        raise ConfigError(
-            f"{cfg.source}: the dataset has real-valued targets (regression) but the output "
-            f"activation is {cfg.activations[-1]}; use a linear output (loss mean_squared_error)"
-        )
-    if ds.task == "regression":
-        if n_out != ds.Y_train.shape[0]:
-            raise ConfigError(
-                f"{cfg.source}: layer_dims: the last layer has {n_out} unit(s) but the dataset has "
-                f"{ds.Y_train.shape[0]} target value(s) per example; use {ds.Y_train.shape[0]}"
-            )
-    elif cfg.activations[-1] == "sigmoid" and len(ds.classes) != 2:
-        raise ConfigError(
-            f"{cfg.source}: a sigmoid output does binary classification, but the dataset has "
-            f"{len(ds.classes)} classes ({', '.join(ds.classes)}); use a softmax output with "
-            f"{len(ds.classes)} units"
-        )
-    elif cfg.activations[-1] == "softmax" and n_out != len(ds.classes):
-        raise ConfigError(
-            f"{cfg.source}: layer_dims: a softmax output has one unit per class, but the last "
-            f"layer has {n_out} and the dataset has {len(ds.classes)} classes "
-            f"({', '.join(ds.classes)}); use {len(ds.classes)}"
-        )
-
-
-def bind_dataset(cfg: Config) -> tuple[Config, Dataset]:
-    """Loads the config's data and checks the config against it (``layer_dims[0]``, classes,
-    task), then holds out the validation set: the config and data exactly as training uses and
-    saves them. Raises ConfigError or DataError."""
-    from nnctl.losses import LOSSES
-
-    ds = load_dataset(cfg.dataset, cfg.dtype, LOSSES[cfg.loss].task, cfg.path)
-    cfg = cfg.with_input_dim(ds.n_features)
-    _check_labels(cfg, ds)
-    if cfg.validation_fraction > 0:
-        ds = hold_out(ds, cfg.validation_fraction, rng_for(cfg.seed, STREAM_HOLD_OUT))
-    return cfg, ds
-
-
 def train_run(
     cfg: Config,
     runs_dir: Path,
@@ -139,7 +89,8 @@ def train_run(
 ) -> RunOutcome:
     """Loads the data, trains and writes the run directory. Nothing is created on disk until
     the config and data have been validated. Raises ConfigError, DataError or RunError."""
-    cfg, ds = bind_dataset(cfg)
+    bound = bind(cfg)
+    cfg, ds = bound.cfg, bound.dataset
     run_dir = runs.create_run_dir(runs_dir)
     run_id = run_dir.name
     summary: dict[str, Any] = {
@@ -190,7 +141,8 @@ def resume_run(
             f"{run_dir}: the run diverged ({summary.get('message')}); resuming would diverge again "
             "at the same step, so start a new run with a smaller learning_rate"
         )
-    cfg, ds = bind_dataset(runs.load_run_config(run_dir, summary))
+    bound = bind(runs.load_run_config(run_dir, summary))
+    cfg, ds = bound.cfg, bound.dataset
     def identity(sources: list[dict]) -> list[dict]:  # the file contents, not where they are now
         return [{k: v for k, v in src.items() if k != "path"} for src in sources]
 

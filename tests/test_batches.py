@@ -15,7 +15,7 @@ import nnctl.train as train_mod
 from nnctl.batches import BatchGatherer
 from nnctl.config import resolve
 from nnctl.data import load_dataset
-from nnctl.validation import hold_out
+from nnctl.holdout import hold_out
 from nnctl.state import STREAM_HOLD_OUT, rng_for
 
 
