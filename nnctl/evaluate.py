@@ -4,11 +4,9 @@ inspection.
 
 Classifiers (sigmoid or softmax head) get accuracy, precision / recall / F1 (overall and per
 class), log loss and the confusion matrix; regression runs get MSE, MAE and R² (overall and per
-output). Scores are computed with the same functions as ``train`` (the forward pass, whose
-operations are ``predict_proba``'s, -> the head's labels -> ``accuracy``, or
-``regression_scores``) on data loaded and split the same way
-(``load_dataset`` and the seeded validation hold-out), so they equal the run's summary to the
-last digit.
+output). Scores come from ``scoring.score``, the function ``train`` records the run's summary with, on
+data bound the same way (``binding.bind``: the same load and seeded validation hold-out), so
+they equal the run's summary to the last digit.
 """
 
 from __future__ import annotations
@@ -28,12 +26,10 @@ from nnctl.data import Dataset, load_dataset, read_h5, resolve_path
 from nnctl.errors import ConfigError, DataError, RunError
 from nnctl.heads import check_threshold, head_for
 from nnctl.losses import LOSSES
-from nnctl.metrics import (
-    accuracy, confusion_matrix, log_loss, precision_recall_f1, regression_scores, scores_from_confusion,
-)
-from nnctl.model import Architecture, forward
+from nnctl.metrics import precision_recall_f1, regression_scores, scores_from_confusion
 from nnctl.predict import run_preprocessing
 from nnctl.runs import LoadedRun
+from nnctl.scoring import score
 
 
 @dataclass
@@ -232,32 +228,29 @@ def evaluate_run(
     head = head_for(cfg.loss)
     threshold = check_threshold(head, threshold, cfg.loss)
     d = load_eval_data(run, data_file, split)
-    arch = Architecture.build(cfg.activations, cfg.loss)
-    AL, ZL, _ = forward(run.params, d.X, arch)  # the logits ZL feed the log loss
-    if head.labels is None:
+    scores = score(run.params, cfg, d.X, d.Y, threshold=threshold, n_classes=len(d.classes))
+    if scores.regression is not None:
+        AL = scores.AL
         n_out = AL.shape[0]
         per_output = [regression_scores(AL[k:k + 1], d.Y[k:k + 1]) for k in range(n_out)] if n_out > 1 else []
         return RegressionEvaluation(
             data=d.description, n=int(d.Y.shape[1]), n_outputs=n_out, per_output=per_output,
-            notes=d.notes, **regression_scores(AL, d.Y),
+            notes=d.notes, **scores.regression,
         )
-    labels = head.labels(AL, threshold)
-    cm = confusion_matrix(labels, d.Y, len(d.classes))
-    scores = precision_recall_f1(cm)
     return Evaluation(
         data=d.description,
         classes=d.classes,
         n=int(d.Y.shape[1]),
-        accuracy=accuracy(labels, d.Y),
-        log_loss=log_loss(arch.loss, ZL, AL, d.Y),
-        confusion=cm,
+        accuracy=scores.accuracy,
+        log_loss=scores.loss,
+        confusion=scores.confusion,
         threshold=threshold if head.threshold else None,
-        labels=labels.reshape(-1),
+        labels=scores.labels.reshape(-1),
         Y=d.Y.reshape(-1),
         notes=d.notes,
         raw_file=d.raw_file,
         raw_index=d.raw_index,
-        **scores,
+        **precision_recall_f1(scores.confusion),
     )
 
 

@@ -15,9 +15,8 @@ import numpy as np
 
 from nnctl.batches import BatchGatherer
 from nnctl.config import Config
-from nnctl.heads import DEFAULT_THRESHOLD, HEADS
-from nnctl.metrics import accuracy
-from nnctl.model import Architecture, Params, cost_and_gradients, dropout_masks, forward
+from nnctl.model import Params, cost_and_gradients, dropout_masks
+from nnctl.scoring import score
 from nnctl.state import TrainState
 
 OnIteration = Callable[[int, float], None]
@@ -85,7 +84,6 @@ def fit_direct(
     """
     arch, dtype = cfg.arch, cfg.float_type
     T = arch.loss.targets(Y, cfg.layer_dims[-1], dtype)
-    T_val = None if Y_val is None else arch.loss.targets(Y_val, cfg.layer_dims[-1], dtype)
     m = X.shape[1]
     n_batches = batch_count(cfg, m)
     bs = batch_size(cfg, m)
@@ -127,7 +125,7 @@ def fit_direct(
                     s.batch = 0
                     s.epoch += 1
                     if X_val is not None:
-                        stop = _validate(s, X_val, T_val, Y_val, arch, cfg.loss, i)
+                        stop = _record_validation(s, cfg, X_val, Y_val, i)
                 if on_iteration is not None:
                     on_iteration(i, cost)
                 if stop:
@@ -149,13 +147,9 @@ def fit_direct(
                        s.val_rows, best_epoch, stopped_early)
 
 
-def _validate(s: TrainState, X_val: np.ndarray, T_val: np.ndarray, Y_val: np.ndarray,
-              arch: Architecture, loss: str, iteration: int) -> bool:
+def _record_validation(s: TrainState, cfg: Config, X_val: np.ndarray, Y_val: np.ndarray, iteration: int) -> bool:
     """Records the validation loss (no dropout, no L2 term) and accuracy after an epoch;
-    returns True when early stopping says stop."""
-    AL, ZL, _ = forward(s.params, X_val, arch)
-    val_loss = arch.loss.cost(ZL, AL, T_val)
-    labels = HEADS[loss].labels
-    acc = accuracy(labels(AL, DEFAULT_THRESHOLD), Y_val) if labels is not None else math.nan
-    s.val_rows.append((iteration, val_loss, acc))
-    return s.stopper is not None and s.stopper.update(s.epoch - 1, val_loss, s.params)
+    returns True when early stopping says stop. X_val: (n_x, m_val)."""
+    val = score(s.params, cfg, X_val, Y_val)
+    s.val_rows.append((iteration, val.loss, math.nan if val.accuracy is None else val.accuracy))
+    return s.stopper is not None and s.stopper.update(s.epoch - 1, val.loss, s.params)

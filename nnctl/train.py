@@ -16,11 +16,9 @@ from nnctl import fullbatch, runs
 from nnctl.config import Config, dump_config
 from nnctl.binding import bind
 from nnctl.data import Dataset
-from nnctl.errors import ConfigError, RunError
-from nnctl.heads import DEFAULT_THRESHOLD, HEADS
+from nnctl.errors import RunError
 from nnctl.loop import OnIteration, TrainResult, batch_count, fit_direct, total_iterations
-from nnctl.metrics import accuracy, regression_scores
-from nnctl.model import Architecture, Params, forward, predict_proba
+from nnctl.scoring import Scores, score
 from nnctl.state import CHECKPOINT_FILE, TrainState
 
 
@@ -56,29 +54,6 @@ class RunOutcome:
     @property
     def status(self) -> str:
         return self.summary["status"]
-
-
-def split_accuracy(params: Params, cfg: Config, X: np.ndarray, Y: np.ndarray) -> float:
-    """Accuracy of a classification network on one split. Y: (1, m) labels."""
-    arch = Architecture.build(cfg.activations, cfg.loss)
-    return accuracy(HEADS[cfg.loss].labels(predict_proba(params, X, arch), DEFAULT_THRESHOLD), Y)
-
-
-def split_scores(params: Params, cfg: Config, X: np.ndarray, Y: np.ndarray) -> dict[str, float]:
-    """{'accuracy': ...} for a classifier, {'mse', 'mae', 'r2'} for a regression network."""
-    if HEADS[cfg.loss].labels is not None:
-        return {"accuracy": split_accuracy(params, cfg, X, Y)}
-    arch = Architecture.build(cfg.activations, cfg.loss)
-    return regression_scores(predict_proba(params, X, arch), Y)
-
-
-def split_loss(params: Params, cfg: Config, X: np.ndarray, Y: np.ndarray) -> float | None:
-    """The loss (no L2 term, no dropout) on one split; None if it is not finite."""
-    arch = Architecture.build(cfg.activations, cfg.loss)
-    with np.errstate(over="ignore", invalid="ignore"):  # overflow is the answer None, not a warning
-        AL, ZL, _ = forward(params, X, arch)
-        loss = arch.loss.cost(ZL, AL, arch.loss.targets(Y, cfg.layer_dims[-1], np.dtype(cfg.dtype).type))
-    return loss if math.isfinite(loss) else None
 
 
 def train_run(
@@ -205,9 +180,12 @@ def _train_into(
             on_start(run_id, run_dir, cfg, ds)
         result = fit(cfg, ds.X_train, ds.Y_train, on_iteration, X_val=ds.X_val, Y_val=ds.Y_val,
                      state=state, on_checkpoint=lambda s: s.save(run_dir))
-        if result.status == "complete" and (
-            not result.params.all_finite() or split_loss(result.params, cfg, ds.X_train, ds.Y_train) is None
-        ):
+        scores: dict[str, Scores] = {}
+        if result.status == "complete" and result.params.all_finite():
+            scores = {split: score(result.params, cfg, *ds.split(split))
+                      for split, X in (("train", ds.X_train), ("val", ds.X_val), ("test", ds.X_test))
+                      if X is not None}
+        if result.status == "complete" and (not scores or scores["train"].finite_loss is None):
             # the cost is checked before each update, so only the last update can get here
             result.status = "diverged"
             result.message = (f"the parameters or the cost became infinite or NaN in the last update; "
@@ -228,14 +206,12 @@ def _train_into(
         header, rows = history_rows(cfg, result, ds.X_train.shape[1])
         runs.write_text(run_dir / "history.csv", runs.history_csv(rows, header))
         if result.status == "complete":
-            for split in ("train", "val", "test"):
-                X = {"train": ds.X_train, "val": ds.X_val, "test": ds.X_test}[split]
-                if X is not None:
-                    scores = split_scores(result.params, cfg, X, ds.split(split)[1])
-                    # JSON has no inf/NaN: a score that overflowed is recorded as null
-                    summary.update({f"{split}_{k}": v if math.isfinite(v) else None for k, v in scores.items()})
+            for split, split_scores in scores.items():
+                # JSON has no inf/NaN: a score that overflowed is recorded as null
+                summary.update({f"{split}_{k}": v if math.isfinite(v) else None
+                                for k, v in split_scores.summary().items()})
             if ds.X_val is not None:
-                summary["val_loss"] = split_loss(result.params, cfg, ds.X_val, ds.Y_val)
+                summary["val_loss"] = scores["val"].finite_loss
             runs.write_params(run_dir / "params.npz", result.params.to_dict())
             (run_dir / CHECKPOINT_FILE).unlink(missing_ok=True)
         runs.write_json(run_dir / "summary.json", summary)
