@@ -50,34 +50,21 @@ def bind(cfg: Config) -> Bound:
 
 
 def check_targets(cfg: Config, ds: Dataset) -> None:
-    """The output layer and loss must fit the dataset's targets. Raises ConfigError."""
-    n_out, task = cfg.layer_dims[-1], LOSSES[cfg.loss].task
-    if task == "regression" and ds.task != "regression":
+    """The output layer and loss must fit the dataset's targets: the loss's task (class labels
+    or real values) and its output-unit rule (``Loss.units``). Raises ConfigError."""
+    loss = LOSSES[cfg.loss]
+    if loss.task == "regression" and ds.task != "regression":
         raise ConfigError(
-            f"{cfg.source}: loss {cfg.loss} (linear output) needs real-valued targets, but the "
+            f"{cfg.source}: loss {cfg.loss} ({loss.output} output) needs real-valued targets, but the "
             f"dataset has {len(ds.classes)} classes ({', '.join(ds.classes)}); use a softmax "
             "output for K classes or a sigmoid output for 2"
         )
-    if task != "regression" and ds.task == "regression":
+    if loss.task != "regression" and ds.task == "regression":
+        name = next(n for n, other in LOSSES.items() if other.task == "regression")
         raise ConfigError(
             f"{cfg.source}: the dataset has real-valued targets (regression) but the output "
-            f"activation is {cfg.activations[-1]}; use a linear output (loss mean_squared_error)"
+            f"activation is {cfg.activations[-1]}; use a {LOSSES[name].output} output (loss {name})"
         )
-    if ds.task == "regression":
-        if n_out != ds.Y_train.shape[0]:
-            raise ConfigError(
-                f"{cfg.source}: layer_dims: the last layer has {n_out} unit(s) but the dataset has "
-                f"{ds.Y_train.shape[0]} target value(s) per example; use {ds.Y_train.shape[0]}"
-            )
-    elif cfg.activations[-1] == "sigmoid" and len(ds.classes) != 2:
-        raise ConfigError(
-            f"{cfg.source}: a sigmoid output does binary classification, but the dataset has "
-            f"{len(ds.classes)} classes ({', '.join(ds.classes)}); use a softmax output with "
-            f"{len(ds.classes)} units"
-        )
-    elif cfg.activations[-1] == "softmax" and n_out != len(ds.classes):
-        raise ConfigError(
-            f"{cfg.source}: layer_dims: a softmax output has one unit per class, but the last "
-            f"layer has {n_out} and the dataset has {len(ds.classes)} classes "
-            f"({', '.join(ds.classes)}); use {len(ds.classes)}"
-        )
+    problem = loss.units(cfg.layer_dims[-1], ds)
+    if problem is not None:
+        raise ConfigError(f"{cfg.source}: {problem}")

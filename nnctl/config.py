@@ -561,16 +561,9 @@ def resolve(raw: Any, source: str, default_name: str = "run", path: str | None =
             f"{source}: loss: {d['loss']} needs a {LOSSES[d['loss']].output} output layer, "
             f"but the output activation is {output}"
         )
-    if output == "sigmoid" and dims[-1] != 1:
-        raise ConfigError(
-            f"{source}: layer_dims: a sigmoid output (binary classification) has 1 unit, "
-            f"got {dims[-1]}"
-        )
-    if output == "softmax" and dims[-1] < 2:
-        raise ConfigError(
-            f"{source}: layer_dims: a softmax output has one unit per class (at least 2), "
-            f"got {dims[-1]}; use a sigmoid output for a single unit"
-        )
+    problem = LOSSES[d["loss"]].units(dims[-1], None)
+    if problem is not None:
+        raise ConfigError(f"{source}: {problem}")
     d["activations"] = acts
     d["name"] = d["name"] or default_name
     _check_training_keys(d, source)

@@ -35,8 +35,9 @@ first SCAN_CHUNK examples); the gradient is then checked at that nearby point (a
 ``bias_jitter`` in the JSON say so). If no example is clear even then (a big --eps), the first
 examples are used as they are, and arrays may come out unchecked.
 
-The default suite is built from the tables (``ACTIVATIONS``, ``LOSSES``, ``TARGETS``,
-``KEYWORDS``), so a new activation, loss or cost keyword joins it by adding a table entry.
+The default suite is built from the tables (``ACTIVATIONS``, ``LOSSES`` with each loss's
+``check_targets``, ``KEYWORDS``), so a new activation, loss or cost keyword joins it by adding a
+table entry.
 """
 
 from __future__ import annotations
@@ -64,25 +65,6 @@ KINK_JITTER = 1e-3  # bias jitter (times the layer's input norm) when no example
 SCAN_CHUNK = 256  # examples scanned at a time for clear ones
 
 # --------------------------------------------------------------------------- tables
-
-
-@dataclass(frozen=True)
-class Targets:
-    """How the suite makes random targets Y: (n_out, m) for one loss."""
-
-    n_out: int  # output units of the suite's networks for this loss
-    make: Callable[[np.random.Generator, int, int], np.ndarray]  # (rng, n_out, m) -> Y
-
-
-TARGETS: dict[str, Targets] = {
-    # 0/1 labels, as the sigmoid + cross-entropy head is trained on.
-    "binary_cross_entropy": Targets(1, lambda rng, n, m: rng.integers(0, 2, size=(n, m)).astype(np.float64)),
-    # one-hot columns of random classes, as the softmax head is trained on.
-    "categorical_cross_entropy": Targets(3, lambda rng, n, m: np.eye(n)[:, rng.integers(0, n, size=m)]),
-    # real-valued targets with two outputs, so the multi-output sum is exercised too.
-    "mean_squared_error": Targets(2, lambda rng, n, m: rng.standard_normal((n, m))),
-}
-"""One entry per loss in ``losses.LOSSES``; a loss without one stops the suite with a ConfigError."""
 
 
 @dataclass(frozen=True)
@@ -437,12 +419,12 @@ def _suite_cases(rng: np.random.Generator, report: Report) -> list[Case]:
 
     cases = []
     for loss_name, loss in LOSSES.items():
-        if loss_name not in TARGETS:
+        targets = loss.check_targets
+        if targets is None:
             raise ConfigError(
                 f"gradcheck cannot make targets for the loss {loss_name!r}; "
-                "add an entry to nnctl.gradcheck.TARGETS"
+                "give its entry in nnctl.losses.LOSSES check_targets"
             )
-        targets = TARGETS[loss_name]
         for scale, hidden in itertools.product(SUITE_SCALES, stacks):
             dims = [SUITE_N_X, *SUITE_HIDDEN_UNITS[: len(hidden)], targets.n_out]
             Ws = [scale * rng.standard_normal((n, n_prev)) / np.sqrt(n_prev)

@@ -1,6 +1,6 @@
-"""How a network's outputs read, as a table keyed by the loss name: each head turns the output
-layer's activations AL: (n_L, m) into labels and class probabilities (classification) or
-values (regression). A new output head is one entry in ``HEADS``.
+"""How a network's outputs read: a head turns the output layer's activations AL: (n_L, m) into
+labels and class probabilities (classification) or values (regression). Each loss's entry in
+``losses.LOSSES`` carries its head.
 """
 
 from __future__ import annotations
@@ -40,21 +40,15 @@ def softmax_probabilities(AL: np.ndarray) -> np.ndarray:
     return AL
 
 
-HEADS: dict[str, Head] = {
-    "binary_cross_entropy": Head(predict_labels, sigmoid_probabilities, threshold=True),
-    "categorical_cross_entropy": Head(softmax_labels, softmax_probabilities),
-    # Regression: the linear outputs are the predicted values themselves.
-    "mean_squared_error": Head(None, None),
-}
-
-
 def head_for(loss: str) -> Head:
     """The head of a run's loss. Raises RunError for a loss this version cannot interpret."""
+    from nnctl.losses import LOSSES  # losses import the head functions from here
+
     try:
-        return HEADS[loss]
+        return LOSSES[loss].head
     except KeyError:
         raise RunError(
-            f"this nnctl cannot interpret outputs of a {loss!r} model; known: {', '.join(HEADS)}"
+            f"this nnctl cannot interpret outputs of a {loss!r} model; known: {', '.join(LOSSES)}"
         ) from None
 
 

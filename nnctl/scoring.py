@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nnctl.config import Config
-from nnctl.heads import DEFAULT_THRESHOLD, HEADS
+from nnctl.heads import DEFAULT_THRESHOLD
+from nnctl.losses import LOSSES
 from nnctl.metrics import accuracy, confusion_matrix, regression_scores
 from nnctl.model import Params, forward
 
@@ -64,7 +65,7 @@ def score(params: Params, cfg: Config, X: np.ndarray, Y: np.ndarray, *,
     with np.errstate(over="ignore", invalid="ignore"):
         AL, ZL, _ = forward(params, X, arch)
         loss = arch.loss.cost(ZL, AL, arch.loss.targets(Y, cfg.layer_dims[-1], cfg.float_type))
-        head = HEADS[cfg.loss]
+        head = LOSSES[cfg.loss].head
         if head.labels is None:
             return Scores(loss, AL, ZL, regression=regression_scores(AL, Y))
         labels = head.labels(AL, threshold)
