@@ -19,7 +19,6 @@ from the direct path by rounding only (about 1e-14 relative on the cat data afte
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import math
 import time
 from typing import TYPE_CHECKING, Iterator
@@ -31,16 +30,6 @@ from nnctl.model import Architecture, Params, initialize_parameters, linear_back
 
 if TYPE_CHECKING:
     from nnctl.config import Config
-
-# Config keys this loop implements beyond the foundation's, with the values it supports. Every
-# other key that a later feature adds must be at its default, or the direct path is used: a new
-# option is never silently ignored here. (Momentum or L2 weight decay can be supported by
-# carrying s and a velocity in the same factored form; then list them here.)
-SUPPORTED_VALUES: dict[str, tuple] = {"optimizer": ("gd",)}
-_FOUNDATION_KEYS = frozenset(
-    {"name", "dataset", "layer_dims", "activations", "loss", "learning_rate", "iterations",
-     "init", "seed", "print_every", "dtype", "source", "path"}
-)
 
 # Below this many multiply-adds per iteration (C·G dominates) the products are too small to
 # share between BLAS threads, so the whole fit runs on one BLAS thread. Measured on 2 cores
@@ -66,19 +55,13 @@ def factored_flops(n_x: int, m: int, n_1: int, iterations: int) -> tuple[float, 
 
 
 def _unsupported_keys(cfg: "Config") -> list[str]:
-    from nnctl.config import CONFIG_KEYS
+    """Keys whose value this loop does not implement: every key the config table does not mark
+    ``fast_path_ok`` must be at its default (plain gradient descent: momentum or L2 weight decay
+    could be carried in the same factored form, then their keys could be marked)."""
+    from nnctl.config import config_keys
 
-    bad = []
-    for f in dataclasses.fields(cfg):
-        if f.name in _FOUNDATION_KEYS:
-            continue
-        value = getattr(cfg, f.name)
-        if f.name in SUPPORTED_VALUES:
-            if value not in SUPPORTED_VALUES[f.name]:
-                bad.append(f.name)
-        elif f.name not in CONFIG_KEYS or value != CONFIG_KEYS[f.name].default:
-            bad.append(f.name)
-    return bad
+    values = cfg.to_dict()
+    return [name for name, key in config_keys().items() if not key.fast_path_ok and values[name] != key.default]
 
 
 def fast_path_applies(cfg: "Config", X: np.ndarray) -> bool:

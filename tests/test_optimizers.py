@@ -34,7 +34,7 @@ def test_table_names() -> None:
 
 def test_momentum_two_steps_by_hand() -> None:
     p = one_layer()
-    opt = Momentum(p, SimpleNamespace(beta=0.9))
+    opt = Momentum(p, SimpleNamespace(hyperparameters={"beta": 0.9}))
     lr = 0.5
     opt.step(p, *grads(G1, 0.3), lr)
     opt.step(p, *grads(G2, -0.1), lr)
@@ -49,7 +49,7 @@ def test_momentum_two_steps_by_hand() -> None:
 def test_adam_first_two_steps_by_hand() -> None:
     p = one_layer()
     b1, b2, eps, lr = 0.9, 0.999, 1e-8, 0.01
-    opt = Adam(p, SimpleNamespace(beta1=b1, beta2=b2, epsilon=eps))
+    opt = Adam(p, SimpleNamespace(hyperparameters={"beta1": b1, "beta2": b2, "epsilon": eps}))
     opt.step(p, *grads(G1, 0.3), lr)
     # step 1: bias correction makes v_hat = g and s_hat = g^2, so each weight moves by ~lr
     for j in range(2):
@@ -69,9 +69,9 @@ def test_adam_first_two_steps_by_hand() -> None:
 
 def test_optimizer_state_round_trips() -> None:
     p = one_layer()
-    opt = Adam(p, SimpleNamespace(beta1=0.9, beta2=0.999, epsilon=1e-8))
+    opt = Adam(p, SimpleNamespace(hyperparameters={"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}))
     opt.step(p, *grads(G1, 0.3), 0.01)
-    other = Adam(one_layer(), SimpleNamespace(beta1=0.9, beta2=0.999, epsilon=1e-8))
+    other = Adam(one_layer(), SimpleNamespace(hyperparameters={"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}))
     other.load_state(opt.state())
     q = p.copy()
     opt.step(p, *grads(G2, 0.1), 0.01)
