@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from nnctl.errors import ConfigError, RunError
+from nnctl.errors import OptionError, RunError
 from nnctl.metrics import argmax_labels, predict_labels
 
 
@@ -18,7 +18,7 @@ from nnctl.metrics import argmax_labels, predict_labels
 class Head:
     """labels(AL, threshold) -> (1, m) int class indices, or None for a regression head.
     probabilities(AL) -> (K, m): row k is each example's probability of class k.
-    threshold: whether ``--threshold`` means anything for this head."""
+    threshold: whether a decision threshold means anything for this head."""
 
     labels: Callable[[np.ndarray, float], np.ndarray] | None
     probabilities: Callable[[np.ndarray], np.ndarray] | None
@@ -59,7 +59,7 @@ def check_threshold(head: Head, threshold: float | None, loss: str) -> float:
     """The threshold to use: the given one, or 0.5 when None. Refuses any given threshold for a
     head where it means nothing (it would be silently ignored), even 0.5 typed explicitly."""
     if threshold is not None and not head.threshold:
-        raise ConfigError(f"--threshold applies to binary classifiers; this run's loss is {loss}")
+        raise OptionError("threshold", f"applies to binary classifiers; this run's loss is {loss}")
     return DEFAULT_THRESHOLD if threshold is None else threshold
 
 

@@ -13,13 +13,31 @@ import numpy as np
 
 import nnctl
 from nnctl import fullbatch, runs
-from nnctl.config import Config, dump_config
 from nnctl.binding import bind
+from nnctl.config import Config, dump_config
 from nnctl.data import Dataset
 from nnctl.errors import RunError
 from nnctl.loop import OnIteration, TrainResult, batch_count, fit_direct, total_iterations
 from nnctl.scoring import Scores, score
 from nnctl.state import CHECKPOINT_FILE, TrainState
+
+
+@dataclass(frozen=True)
+class RunStart:
+    """What a run's display needs when training starts (``on_start``)."""
+
+    run_id: str
+    run_dir: Path
+    name: str
+    layer_dims: list[int]
+    dtype: str
+    n_train: int  # examples trained on
+    n_test: int | None  # None: no test set
+    total_iterations: int  # gradient steps the run makes in all
+    print_every: int
+
+
+OnStart = Callable[[RunStart], None]
 
 
 def fit(
@@ -59,7 +77,7 @@ class RunOutcome:
 def train_run(
     cfg: Config,
     runs_dir: Path,
-    on_start: Callable[[str, Path, Config, Dataset], None] | None = None,
+    on_start: OnStart | None = None,
     on_iteration: OnIteration | None = None,
 ) -> RunOutcome:
     """Loads the data, trains and writes the run directory. Nothing is created on disk until
@@ -102,7 +120,7 @@ def train_run(
 
 def resume_run(
     run_dir: Path,
-    on_start: Callable[[str, Path, Config, Dataset], None] | None = None,
+    on_start: OnStart | None = None,
     on_iteration: OnIteration | None = None,
 ) -> RunOutcome:
     """Continues an interrupted run from its last checkpoint to its configured length, in its
@@ -170,14 +188,17 @@ def _train_into(
     ds: Dataset,
     summary: dict[str, Any],
     state: TrainState | None,
-    on_start: Callable[[str, Path, Config, Dataset], None] | None,
+    on_start: OnStart | None,
     on_iteration: OnIteration | None,
 ) -> RunOutcome:
     run_id = run_dir.name
     try:
         runs.write_json(run_dir / "summary.json", summary)
         if on_start is not None:
-            on_start(run_id, run_dir, cfg, ds)
+            m = ds.X_train.shape[1]
+            on_start(RunStart(run_id, run_dir, cfg.name, list(cfg.layer_dims), cfg.dtype, m,
+                              None if ds.X_test is None else int(ds.X_test.shape[1]),
+                              total_iterations(cfg, m), cfg.print_every))
         result = fit(cfg, ds.X_train, ds.Y_train, on_iteration, X_val=ds.X_val, Y_val=ds.Y_val,
                      state=state, on_checkpoint=lambda s: s.save(run_dir))
         scores: dict[str, Scores] = {}

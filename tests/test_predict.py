@@ -309,7 +309,7 @@ def test_heads_table_interprets_classification_and_regression_outputs() -> None:
     out = interpret(regression, np.array([[1.5, -2.0]]), [], 0.5)
     assert out == [{"label": None, "class": None, "probability": None, "value": 1.5},
                    {"label": None, "class": None, "probability": None, "value": -2.0}]
-    with pytest.raises(ConfigError, match="--threshold applies to binary classifiers"):
+    with pytest.raises(ConfigError, match="^threshold applies to binary classifiers"):
         check_threshold(regression, 0.7, "mean_squared_error")
     assert check_threshold(regression, None, "mean_squared_error") == 0.5  # not given: fine
     assert check_threshold(LOSSES["binary_cross_entropy"].head, None, "binary_cross_entropy") == 0.5
