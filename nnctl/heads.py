@@ -11,7 +11,7 @@ from typing import Any, Callable
 import numpy as np
 
 from nnctl.errors import OptionError, RunError
-from nnctl.metrics import argmax_labels, predict_labels
+from nnctl.metrics import argmax_labels
 
 
 @dataclass(frozen=True)
