@@ -9,17 +9,22 @@ found and what would be valid.
 from __future__ import annotations
 
 import dataclasses
-import datetime
-import difflib
-import math
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import yaml
 
+from nnctl.checks import (
+    Invalid, choice, describe, did_you_mean, each, fraction, non_negative_number, number, optional,
+    positive_int, positive_number, seed_int, string,
+)
 from nnctl.errors import ConfigError
+
+if TYPE_CHECKING:
+    from nnctl.model import Architecture
 
 # --------------------------------------------------------------------------- YAML loading
 
@@ -71,106 +76,6 @@ def parse_yaml(text: str, source: str) -> Any:
 # --------------------------------------------------------------------------- value checks
 
 
-class _Invalid(Exception):
-    """A value check failed; the message says what was expected. Gets the key and source added."""
-
-
-def describe(value: Any) -> str:
-    """How a YAML value reads to a user, for error messages."""
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()} (YAML also reads yes/no/on/off as booleans)"
-    if isinstance(value, (datetime.date, datetime.datetime)):
-        return f"the date {value.isoformat()}"
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, str):
-        return f"the string {value!r}"
-    if isinstance(value, list):
-        return f"a list {value!r}"
-    if isinstance(value, dict):
-        return "a mapping"
-    return repr(value)
-
-
-def _number(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _Invalid(f"expected a number, got {describe(value)}")
-    if not math.isfinite(value):
-        raise _Invalid(f"expected a finite number, got {value}")
-    return value
-
-
-def _integer(value: Any) -> int:
-    v = _number(value)
-    if isinstance(v, float):
-        if not v.is_integer():
-            raise _Invalid(f"expected a whole number, got {v}")
-        v = int(v)
-    return v
-
-
-def positive_number(value: Any) -> float:
-    v = _number(value)
-    if v <= 0:
-        raise _Invalid(f"must be a positive number, got {v}")
-    return float(v)
-
-
-def non_negative_number(value: Any) -> float:
-    v = _number(value)
-    if v < 0:
-        raise _Invalid(f"must be >= 0, got {v}")
-    return float(v)
-
-
-def positive_int(value: Any) -> int:
-    v = _integer(value)
-    if v <= 0:
-        raise _Invalid(f"must be a positive whole number, got {v}")
-    return v
-
-
-def seed_int(value: Any) -> int:
-    v = _integer(value)
-    if not 0 <= v < 2**32:
-        raise _Invalid(f"must be a whole number from 0 to 2**32 - 1, got {v}")
-    return v
-
-
-def fraction(lo_inclusive: float, hi_exclusive: float) -> Callable[[Any], float]:
-    def check(value: Any) -> float:
-        v = float(_number(value))
-        if not lo_inclusive <= v < hi_exclusive:
-            raise _Invalid(f"must be in [{lo_inclusive}, {hi_exclusive}), got {v}")
-        return v
-
-    return check
-
-
-def string(value: Any) -> str:
-    if not isinstance(value, str) or not value:
-        raise _Invalid(f"expected a non-empty string, got {describe(value)}")
-    return value
-
-
-def choice(options: Callable[[], list[str]] | list[str]) -> Callable[[Any], str]:
-    """A name from a fixed list (or a table's keys, looked up when checked)."""
-
-    def check(value: Any) -> str:
-        valid = options() if callable(options) else options
-        if not isinstance(value, str) or value not in valid:
-            hint = _did_you_mean(value, valid) if isinstance(value, str) else ""
-            raise _Invalid(f"got {describe(value)}{hint}; valid: {', '.join(valid)}")
-        return value
-
-    return check
-
-
-def _did_you_mean(word: str, valid: list[str]) -> str:
-    close = difflib.get_close_matches(word, valid, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]}?)" if close else ""
-
-
 def _activation_names() -> list[str]:
     from nnctl.activations import ACTIVATIONS
 
@@ -201,11 +106,11 @@ def _synthetic_names() -> list[str]:
     return list(SYNTHETIC)
 
 
-def layer_dims(value: Any) -> list:
+def check_layer_dims(value: Any) -> list:
     if not isinstance(value, list):
-        raise _Invalid(f"expected a list of layer sizes like [auto, 20, 7, 1], got {describe(value)}")
+        raise Invalid(f"expected a list of layer sizes like [auto, 20, 7, 1], got {describe(value)}")
     if len(value) < 2:
-        raise _Invalid(f"needs at least 2 entries (input and output sizes), got {value!r}")
+        raise Invalid(f"needs at least 2 entries (input and output sizes), got {value!r}")
     out: list = []
     for i, v in enumerate(value):
         if i == 0 and v == "auto":
@@ -213,20 +118,20 @@ def layer_dims(value: Any) -> list:
             continue
         try:
             out.append(positive_int(v))
-        except _Invalid as exc:
+        except Invalid as exc:
             extra = " ('auto' is allowed only as the first entry)" if v == "auto" else ""
-            raise _Invalid(f"entry {i}: {exc}{extra}") from None
+            raise Invalid(f"entry {i}: {exc}{extra}") from None
     return out
 
 
-def activations(value: Any) -> list[str] | dict[str, str]:
+def check_activations(value: Any) -> list[str] | dict[str, str]:
     """A list with one name per layer, or {hidden: NAME, output: NAME} (expanded later)."""
     names = _activation_names()
     check = choice(names)
     if isinstance(value, dict):
         unknown = set(value) - {"hidden", "output"}
         if unknown or "output" not in value:
-            raise _Invalid(
+            raise Invalid(
                 "as a mapping, needs exactly the keys 'hidden' and 'output', "
                 f"got {', '.join(map(str, value)) or 'none'}"
             )
@@ -235,44 +140,24 @@ def activations(value: Any) -> list[str] | dict[str, str]:
             if k in value:
                 try:
                     out[k] = check(value[k])
-                except _Invalid as exc:
-                    raise _Invalid(f"{k}: {exc}") from None
+                except Invalid as exc:
+                    raise Invalid(f"{k}: {exc}") from None
         return out
     if not isinstance(value, list) or not value:
-        raise _Invalid(
+        raise Invalid(
             f"expected a list of names (one per layer) or {{hidden: relu, output: sigmoid}}, got {describe(value)}"
         )
     return each(value, check)
 
 
-def each(values: list, check: Callable[[Any], Any]) -> list:
-    """``check`` applied to every entry of a list; a failure names the entry's index."""
-    out = []
-    for i, v in enumerate(values):
-        try:
-            out.append(check(v))
-        except _Invalid as exc:
-            raise _Invalid(f"entry {i}: {exc}") from None
-    return out
-
-
-def optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """``check``, or null for 'not set'."""
-
-    def check_optional(value: Any) -> Any:
-        return None if value is None else check(value)
-
-    return check_optional
-
-
 def keep_probability(value: Any) -> float:
-    v = float(_number(value))
+    v = float(number(value))
     if not 0 < v <= 1:
-        raise _Invalid(f"a keep probability must be in (0, 1] (1 keeps every unit), got {v}")
+        raise Invalid(f"a keep probability must be in (0, 1] (1 keeps every unit), got {v}")
     return v
 
 
-def dropout(value: Any) -> float | list[float] | None:
+def check_dropout(value: Any) -> float | list[float] | None:
     """One keep probability for every hidden layer, or a list with one per hidden layer."""
     if value is None:
         return None
@@ -280,56 +165,50 @@ def dropout(value: Any) -> float | list[float] | None:
         return each(value, keep_probability)
     try:
         return keep_probability(value)
-    except _Invalid as exc:
-        raise _Invalid(f"{exc}; or give a list with one keep probability per hidden layer") from None
+    except Invalid as exc:
+        raise Invalid(f"{exc}; or give a list with one keep probability per hidden layer") from None
 
 
 def _sub_mapping(value: Any, keys: dict[str, tuple[Callable[[Any], Any], Any]], example: str) -> dict:
     """A small nested mapping: known keys only, each checked; REQUIRED ones must be present."""
     if not isinstance(value, dict):
-        raise _Invalid(f"expected a mapping like {example}, got {describe(value)}")
+        raise Invalid(f"expected a mapping like {example}, got {describe(value)}")
     unknown = [k for k in value if k not in keys]
     if unknown:
-        raise _Invalid(f"unknown key {unknown[0]!r}; valid keys: {', '.join(keys)}")
+        raise Invalid(f"unknown key {unknown[0]!r}; valid keys: {', '.join(keys)}")
     out = {}
     for k, (check, default) in keys.items():
         if k not in value:
             if default is REQUIRED:
-                raise _Invalid(f"missing key {k!r} (e.g. {example})")
+                raise Invalid(f"missing key {k!r} (e.g. {example})")
             out[k] = default
             continue
         try:
             out[k] = check(value[k])
-        except _Invalid as exc:
-            raise _Invalid(f"{k}: {exc}") from None
+        except Invalid as exc:
+            raise Invalid(f"{k}: {exc}") from None
     return out
 
 
-def lr_decay(value: Any) -> dict | None:
+def check_lr_decay(value: Any) -> dict | None:
     """``{rate: r, interval: n}``, or a bare rate (interval 1): lr = lr0 / (1 + r floor(epoch / n))."""
     if value is None:
         return None
     if not isinstance(value, dict):
         try:
             return {"rate": non_negative_number(value), "interval": 1}
-        except _Invalid:
-            raise _Invalid(f"expected a decay rate like 0.1 or {{rate: 0.1, interval: 10}}, got {describe(value)}") from None
+        except Invalid:
+            raise Invalid(f"expected a decay rate like 0.1 or {{rate: 0.1, interval: 10}}, got {describe(value)}") from None
     return _sub_mapping(value, {"rate": (non_negative_number, REQUIRED), "interval": (positive_int, 1)},
                         "{rate: 0.1, interval: 10}")
 
 
-def early_stopping(value: Any) -> dict | None:
+def check_early_stopping(value: Any) -> dict | None:
     if value is None:
         return None
     return _sub_mapping(value, {"patience": (positive_int, REQUIRED), "min_delta": (non_negative_number, 0.0)},
                         "{patience: 10, min_delta: 0.0001}")
 
-
-# Hyperparameters of one optimizer only: null unless that optimizer is chosen, then the default.
-OPTIMIZER_HYPERPARAMETERS: dict[str, dict[str, float]] = {
-    "momentum": {"beta": 0.9},
-    "adam": {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
-}
 
 # --------------------------------------------------------------------------- the key tables
 
@@ -338,9 +217,15 @@ REQUIRED = object()
 
 @dataclass(frozen=True)
 class Key:
+    """One config key: its value check, its default (REQUIRED: none) and what it means.
+    fast_path_ok: the factored full-batch loop (``nnctl.fullbatch``) implements every value of
+    this key; for any other key it is used only while the key is at its default, so a new key
+    is never silently ignored there."""
+
     check: Callable[[Any], Any]
     default: Any = REQUIRED
     doc: str = ""
+    fast_path_ok: bool = False
 
 
 DATASET_FILE_KEYS: dict[str, Key] = {
@@ -360,31 +245,59 @@ DATASET_SYNTHETIC_KEYS: dict[str, Key] = {
 
 
 CONFIG_KEYS: dict[str, Key] = {
-    "name": Key(string, None, "run name (default: the config file's stem)"),
-    "dataset": Key(lambda v: v, doc="a synthetic generator or dataset files, see README"),
-    "layer_dims": Key(layer_dims, doc="layer sizes [n_x, n_1, ..., n_L]; n_x may be auto"),
-    "activations": Key(activations, doc="one activation per layer, or {hidden: ..., output: ...}"),
-    "loss": Key(choice(_loss_names), None, "loss (default: follows from the output activation)"),
-    "learning_rate": Key(positive_number, doc="gradient descent step size"),
-    "iterations": Key(optional(positive_int), None, "number of gradient steps (or epochs)"),
-    "init": Key(choice(_init_names), "scaled", "weight initializer"),
-    "seed": Key(seed_int, 1, "seed of the weight initialization, shuffling, dropout, hold-out"),
-    "print_every": Key(positive_int, 100, "iterations between cost lines"),
-    "dtype": Key(choice(["float64", "float32"]), "float64", "floating point precision"),
+    "name": Key(string, None, "run name (default: the config file's stem)", fast_path_ok=True),
+    "dataset": Key(lambda v: v, doc="a synthetic generator or dataset files, see README", fast_path_ok=True),
+    "layer_dims": Key(check_layer_dims, doc="layer sizes [n_x, n_1, ..., n_L]; n_x may be auto",
+                      fast_path_ok=True),
+    "activations": Key(check_activations, doc="one activation per layer, or {hidden: ..., output: ...}",
+                       fast_path_ok=True),
+    "loss": Key(choice(_loss_names), None, "loss (default: follows from the output activation)", fast_path_ok=True),
+    "learning_rate": Key(positive_number, doc="gradient descent step size", fast_path_ok=True),
+    "iterations": Key(optional(positive_int), None, "number of gradient steps (or epochs)", fast_path_ok=True),
+    "init": Key(choice(_init_names), "scaled", "weight initializer", fast_path_ok=True),
+    "seed": Key(seed_int, 1, "seed of the weight initialization, shuffling, dropout, hold-out", fast_path_ok=True),
+    "print_every": Key(positive_int, 100, "iterations between cost lines", fast_path_ok=True),
+    "dtype": Key(choice(["float64", "float32"]), "float64", "floating point precision", fast_path_ok=True),
     "epochs": Key(optional(positive_int), None, "passes over the training set (or iterations)"),
     "batch_size": Key(optional(positive_int), None, "examples per gradient step (null: all)"),
+    # followed by every optimizer's hyperparameters: see config_keys()
     "optimizer": Key(choice(_optimizer_names), "gd", "update rule"),
-    "beta": Key(optional(fraction(0.0, 1.0)), None, "momentum's decay (default 0.9)"),
-    "beta1": Key(optional(fraction(0.0, 1.0)), None, "adam's first-moment decay (default 0.9)"),
-    "beta2": Key(optional(fraction(0.0, 1.0)), None, "adam's second-moment decay (default 0.999)"),
-    "epsilon": Key(optional(positive_number), None, "adam's denominator guard (default 1e-8)"),
-    "lr_decay": Key(lr_decay, None, "learning-rate decay {rate, interval} per epoch"),
+    "lr_decay": Key(check_lr_decay, None, "learning-rate decay {rate, interval} per epoch"),
     "l2": Key(non_negative_number, 0.0, "L2 regularization strength lambda"),
-    "dropout": Key(dropout, None, "keep probability per hidden layer (null: no dropout)"),
+    "dropout": Key(check_dropout, None, "keep probability per hidden layer (null: no dropout)"),
     "validation_fraction": Key(fraction(0.0, 1.0), 0.0, "share of training examples held out"),
-    "early_stopping": Key(early_stopping, None, "{patience, min_delta} on validation loss"),
+    "early_stopping": Key(check_early_stopping, None, "{patience, min_delta} on validation loss"),
     "checkpoint_every": Key(optional(positive_int), None, "iterations between checkpoints"),
 }
+"""The config's own keys. ``config_keys()`` adds the optimizers' hyperparameters."""
+
+
+def hyperparameter_owners() -> dict[str, list[str]]:
+    """Each optimizer hyperparameter's name -> the optimizers that take it, in table order."""
+    from nnctl.optimizers import OPTIMIZERS
+
+    owners: dict[str, list[str]] = {}
+    for opt, cls in OPTIMIZERS.items():
+        for key in cls.HYPERPARAMETERS:
+            owners.setdefault(key, []).append(opt)
+    return owners
+
+
+def config_keys() -> dict[str, Key]:
+    """Every key a config may have: ``CONFIG_KEYS``, with each optimizer's hyperparameters
+    (``HYPERPARAMETERS`` on its class in ``optimizers.OPTIMIZERS``) after ``optimizer``. Such a
+    key is null unless its optimizer is chosen, then it defaults to the optimizer's value.
+    Looked up when called, so a newly registered optimizer's keys are known."""
+    from nnctl.optimizers import OPTIMIZERS
+
+    out: dict[str, Key] = {}
+    for name, key in CONFIG_KEYS.items():
+        out[name] = key
+        if name == "optimizer":
+            for opt, cls in OPTIMIZERS.items():
+                for hp, spec in cls.HYPERPARAMETERS.items():
+                    out.setdefault(hp, Key(optional(spec.check), None, f"{opt}'s {spec.doc} (default {spec.default})"))
+    return out
 
 
 @dataclass(frozen=True)
@@ -405,10 +318,8 @@ class Config:
     epochs: int | None = None
     batch_size: int | None = None
     optimizer: str = "gd"
-    beta: float | None = None
-    beta1: float | None = None
-    beta2: float | None = None
-    epsilon: float | None = None
+    # the chosen optimizer's hyperparameters (all of them, defaults filled in): {'beta1': 0.9, ...}
+    hyperparameters: dict[str, float] = field(default_factory=dict)
     lr_decay: dict | None = None
     l2: float = 0.0
     dropout: list[float] | None = None  # one keep probability per hidden layer
@@ -419,9 +330,25 @@ class Config:
     # The config file's own path: relative dataset paths are also looked up beside it.
     path: str | None = field(default=None, compare=False)
 
+    # Built once per config (a run has one): every loop, scoring and check uses these.
+    @functools.cached_property
+    def arch(self) -> "Architecture":
+        """The activations and loss looked up in their tables."""
+        from nnctl.model import Architecture
+
+        return Architecture.build(self.activations, self.loss)
+
+    @functools.cached_property
+    def float_type(self) -> type:
+        """The numpy scalar type of ``dtype`` (np.float64 or np.float32)."""
+        import numpy as np
+
+        return np.dtype(self.dtype).type
+
     def to_dict(self) -> dict[str, Any]:
+        """Every key of ``config_keys()``, in its order; other optimizers' hyperparameters null."""
         d = dataclasses.asdict(self)
-        return {k: d[k] for k in CONFIG_KEYS}
+        return {k: d[k] if k in CONFIG_KEYS else self.hyperparameters.get(k) for k in config_keys()}
 
     def warnings(self) -> list[str]:
         """Settings that are allowed but almost certainly not what a user wants, one line each."""
@@ -452,7 +379,7 @@ def _check_mapping(raw: dict, keys: dict[str, Key], where: str, source: str) -> 
     unknown = [k for k in raw if k not in keys]
     if unknown:
         k = unknown[0]
-        hint = _did_you_mean(str(k), list(keys))
+        hint = did_you_mean(str(k), list(keys))
         raise ConfigError(
             f"{source}: unknown key '{where}{k}'{hint}; valid keys: {', '.join(keys)}"
         )
@@ -466,7 +393,7 @@ def _check_mapping(raw: dict, keys: dict[str, Key], where: str, source: str) -> 
             continue
         try:
             out[k] = spec.check(raw[k])
-        except _Invalid as exc:
+        except Invalid as exc:
             raise ConfigError(f"{source}: {where}{k}: {exc}") from None
     return out
 
@@ -507,7 +434,7 @@ def resolve(raw: Any, source: str, default_name: str = "run", path: str | None =
 
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping of config keys at the top level, got {describe(raw)}")
-    d = _check_mapping(raw, CONFIG_KEYS, "", source)
+    d = _check_mapping(raw, config_keys(), "", source)
     d["dataset"] = _check_dataset(d["dataset"], source)
     dims, acts = d["layer_dims"], d["activations"]
     n_layers = len(dims) - 1
@@ -542,16 +469,9 @@ def resolve(raw: Any, source: str, default_name: str = "run", path: str | None =
             f"{source}: loss: {d['loss']} needs a {LOSSES[d['loss']].output} output layer, "
             f"but the output activation is {output}"
         )
-    if output == "sigmoid" and dims[-1] != 1:
-        raise ConfigError(
-            f"{source}: layer_dims: a sigmoid output (binary classification) has 1 unit, "
-            f"got {dims[-1]}"
-        )
-    if output == "softmax" and dims[-1] < 2:
-        raise ConfigError(
-            f"{source}: layer_dims: a softmax output has one unit per class (at least 2), "
-            f"got {dims[-1]}; use a sigmoid output for a single unit"
-        )
+    problem = LOSSES[d["loss"]].units(dims[-1], None)
+    if problem is not None:
+        raise ConfigError(f"{source}: {problem}")
     d["activations"] = acts
     d["name"] = d["name"] or default_name
     _check_training_keys(d, source)
@@ -564,13 +484,17 @@ def _check_training_keys(d: dict, source: str) -> None:
         both = "both are set" if d["iterations"] is not None else "neither is set"
         raise ConfigError(f"{source}: give exactly one of iterations (gradient steps) or epochs "
                           f"(passes over the training set); {both}")
-    for opt, params in OPTIMIZER_HYPERPARAMETERS.items():
-        for key, default in params.items():
-            if d["optimizer"] == opt:
-                d[key] = default if d[key] is None else d[key]
-            elif d[key] is not None:
-                raise ConfigError(f"{source}: {key}: only used by optimizer {opt}, "
-                                  f"but optimizer is {d['optimizer']}; remove it or set optimizer: {opt}")
+    from nnctl.optimizers import OPTIMIZERS
+
+    chosen = OPTIMIZERS[d["optimizer"]].HYPERPARAMETERS
+    for key, owners in hyperparameter_owners().items():
+        value = d.pop(key)
+        if key in chosen:
+            d.setdefault("hyperparameters", {})[key] = chosen[key].default if value is None else value
+        elif value is not None:
+            opt = owners[0]
+            raise ConfigError(f"{source}: {key}: only used by optimizer {' or '.join(owners)}, "
+                              f"but optimizer is {d['optimizer']}; remove it or set optimizer: {opt}")
     n_hidden = len(d["layer_dims"]) - 2
     keep = d["dropout"]
     if isinstance(keep, float):
@@ -609,9 +533,10 @@ def apply_overrides(raw: Any, overrides: list[str], source: str) -> Any:
         target = out
         for depth, part in enumerate(parts[:-1]):
             prefix = ".".join(parts[: depth + 1])
-            if depth == 0 and part not in CONFIG_KEYS:
-                hint = _did_you_mean(part, list(CONFIG_KEYS))
-                raise ConfigError(f"--set {item}: unknown key {part!r}{hint}; valid keys: {', '.join(CONFIG_KEYS)}")
+            if depth == 0 and part not in config_keys():
+                keys = list(config_keys())
+                hint = did_you_mean(part, keys)
+                raise ConfigError(f"--set {item}: unknown key {part!r}{hint}; valid keys: {', '.join(keys)}")
             current = expand_dataset(target.get(part, {})) if prefix == "dataset" else target.get(part, {})
             if not isinstance(current, dict):
                 raise ConfigError(f"--set {item}: {prefix} is not a mapping, so {key} cannot be set")

@@ -19,10 +19,13 @@ class RunError(NnctlError):
     """A run directory cannot be created, found, read or written."""
 
 
-class TrainingFailed(NnctlError):
-    """Training ran but its answer is 'failed' (e.g. the cost diverged). Exit status 1."""
+class OptionError(ConfigError):
+    """A setting given to a library function is refused. ``option`` is the parameter's name
+    (e.g. "threshold"); the CLI names its flag in front of ``detail``."""
 
-    exit_code = 1
+    def __init__(self, option: str, detail: str) -> None:
+        super().__init__(f"{option} {detail}")
+        self.option, self.detail = option, detail
 
 
 class UsageError(NnctlError):

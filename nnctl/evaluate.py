@@ -4,11 +4,9 @@ inspection.
 
 Classifiers (sigmoid or softmax head) get accuracy, precision / recall / F1 (overall and per
 class), log loss and the confusion matrix; regression runs get MSE, MAE and R² (overall and per
-output). Scores are computed with the same functions as ``train`` (the forward pass, whose
-operations are ``predict_proba``'s, -> the head's labels -> ``accuracy``, or
-``regression_scores``) on data loaded and split the same way
-(``load_dataset`` and the seeded validation hold-out), so they equal the run's summary to the
-last digit.
+output). Scores come from ``scoring.score``, the function ``train`` records the run's summary with, on
+data bound the same way (``binding.bind``: the same load and seeded validation hold-out), so
+they equal the run's summary to the last digit.
 """
 
 from __future__ import annotations
@@ -23,16 +21,14 @@ from typing import Any
 import numpy as np
 
 from nnctl import runs
+from nnctl.binding import Bound, bind
 from nnctl.data import Dataset, load_dataset, read_h5, resolve_path
 from nnctl.errors import ConfigError, DataError, RunError
 from nnctl.heads import check_threshold, head_for
 from nnctl.losses import LOSSES
-from nnctl.metrics import (
-    accuracy, confusion_matrix, log_loss, precision_recall_f1, regression_scores, scores_from_confusion,
-)
-from nnctl.model import Architecture, forward
+from nnctl.metrics import precision_recall_f1, regression_scores, scores_from_confusion
 from nnctl.runs import LoadedRun
-from nnctl.runs.checkpoint import STREAM_HOLD_OUT, rng_for
+from nnctl.scoring import score
 
 
 @dataclass
@@ -157,23 +153,12 @@ class EvalData:
     notes: list[str]
 
 
-def _bind_own(run: LoadedRun, spec: dict[str, Any]) -> tuple[Dataset, np.ndarray | None]:
-    """The run's dataset split exactly as ``train.bind_dataset`` split it: with
-    ``validation_fraction`` the same seeded hold-out, so 'train' means the examples the run
-    trained on. Also returns, for the train split, each example's row in the file."""
-    from nnctl.validation import hold_out
-
-    cfg = run.config
-    ds = load_dataset(spec, cfg.dtype, LOSSES[cfg.loss].task)
-    train_rows = None
-    if cfg.validation_fraction > 0 and ds.X_val is None:
-        m = ds.X_train.shape[1]
-        # The hold-out draws depend only on the labels and m, so holding out a row of indices
-        # with the same generator says where each kept example came from.
-        index_ds = dataclasses.replace(ds, X_train=np.arange(m)[None, :])
-        train_rows = hold_out(index_ds, cfg.validation_fraction, rng_for(cfg.seed, STREAM_HOLD_OUT)).X_train[0]
-        ds = hold_out(ds, cfg.validation_fraction, rng_for(cfg.seed, STREAM_HOLD_OUT))
-    return ds, train_rows
+def _bind_own(run: LoadedRun, spec: dict[str, Any]) -> Bound:
+    """The run's config bound to its dataset (at ``spec``'s paths) exactly as ``train`` bound
+    it: with ``validation_fraction`` the same seeded hold-out, so 'train' means the examples the
+    run trained on, and ``train_idx``/``val_idx`` say where each came from in the file."""
+    # spec's paths are already resolved (see _own_dataset): no config file to look beside
+    return bind(dataclasses.replace(run.config, dataset=spec, path=None))
 
 
 def load_eval_data(run: LoadedRun, data_file: str | None, split: str | None) -> EvalData:
@@ -208,7 +193,8 @@ def load_eval_data(run: LoadedRun, data_file: str | None, split: str | None) -> 
         rows = np.arange(ds.X_train.shape[1]) if raw else None
         return EvalData(ds.X_train, ds.Y_train, pre.classes, f"{where}", raw, rows, [])
     spec, notes = _own_dataset(run)
-    ds, train_rows = _bind_own(run, spec)
+    bound = _bind_own(run, spec)
+    ds = bound.dataset
     if split is None:
         split = "test" if ds.X_test is not None else "train"
     if split == "test" and ds.X_test is None:
@@ -222,12 +208,10 @@ def load_eval_data(run: LoadedRun, data_file: str | None, split: str | None) -> 
     raw, rows = None, None
     if ds.kind == "image":
         if split == "val" and not spec.get("val"):  # held out of the training file
-            raw = resolve_path(spec["train"])
-            all_rows = np.arange(train_rows.size + X.shape[1])
-            rows = np.setdiff1d(all_rows, train_rows, assume_unique=True)
+            raw, rows = resolve_path(spec["train"]), bound.val_idx
         else:
             raw = resolve_path(spec[split])
-            rows = train_rows if split == "train" and train_rows is not None else np.arange(X.shape[1])
+            rows = bound.train_idx if split == "train" else np.arange(X.shape[1])
     held = split == "val" and not spec.get("val")
     source = run.config.dataset.get("train" if held else split) or spec.get("synthetic")
     desc = f"{split} split ({source}{', held out of the training set' if held else ''})"
@@ -243,32 +227,29 @@ def evaluate_run(
     head = head_for(cfg.loss)
     threshold = check_threshold(head, threshold, cfg.loss)
     d = load_eval_data(run, data_file, split)
-    arch = Architecture.build(cfg.activations, cfg.loss)
-    AL, ZL, _ = forward(run.params, d.X, arch)  # the logits ZL feed the log loss
-    if head.labels is None:
+    scores = score(run.params, cfg, d.X, d.Y, threshold=threshold, n_classes=len(d.classes))
+    if scores.regression is not None:
+        AL = scores.AL
         n_out = AL.shape[0]
         per_output = [regression_scores(AL[k:k + 1], d.Y[k:k + 1]) for k in range(n_out)] if n_out > 1 else []
         return RegressionEvaluation(
             data=d.description, n=int(d.Y.shape[1]), n_outputs=n_out, per_output=per_output,
-            notes=d.notes, **regression_scores(AL, d.Y),
+            notes=d.notes, **scores.regression,
         )
-    labels = head.labels(AL, threshold)
-    cm = confusion_matrix(labels, d.Y, len(d.classes))
-    scores = precision_recall_f1(cm)
     return Evaluation(
         data=d.description,
         classes=d.classes,
         n=int(d.Y.shape[1]),
-        accuracy=accuracy(labels, d.Y),
-        log_loss=log_loss(arch.loss, ZL, AL, d.Y),
-        confusion=cm,
+        accuracy=scores.accuracy,
+        log_loss=scores.loss,
+        confusion=scores.confusion,
         threshold=threshold if head.threshold else None,
-        labels=labels.reshape(-1),
+        labels=scores.labels.reshape(-1),
         Y=d.Y.reshape(-1),
         notes=d.notes,
         raw_file=d.raw_file,
         raw_index=d.raw_index,
-        **scores,
+        **precision_recall_f1(scores.confusion),
     )
 
 

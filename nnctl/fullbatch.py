@@ -13,34 +13,23 @@ layer 1 becomes about 120 times cheaper, and it was nearly all of the work. W1 i
 materialized when the loop ends. The arithmetic is exact; in floating point the result differs
 from the direct path by rounding only (about 1e-14 relative on the cat data after 2500 steps).
 
-``fit`` in ``nnctl.train`` dispatches here when ``fast_path_applies`` says so.
+``nnctl.train.fit`` chooses this loop when ``fast_path_applies`` says so.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import math
 import time
 from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
+from nnctl.loop import OnIteration, TrainResult
 from nnctl.model import Architecture, Params, initialize_parameters, linear_backward, linear_forward
 
 if TYPE_CHECKING:
     from nnctl.config import Config
-    from nnctl.train import OnIteration, TrainResult
-
-# Config keys this loop implements beyond the foundation's, with the values it supports. Every
-# other key that a later feature adds must be at its default, or the direct path is used: a new
-# option is never silently ignored here. (Momentum or L2 weight decay can be supported by
-# carrying s and a velocity in the same factored form; then list them here.)
-SUPPORTED_VALUES: dict[str, tuple] = {"optimizer": ("gd",)}
-_FOUNDATION_KEYS = frozenset(
-    {"name", "dataset", "layer_dims", "activations", "loss", "learning_rate", "iterations",
-     "init", "seed", "print_every", "dtype", "source", "path"}
-)
 
 # Below this many multiply-adds per iteration (C·G dominates) the products are too small to
 # share between BLAS threads, so the whole fit runs on one BLAS thread. Measured on 2 cores
@@ -66,19 +55,13 @@ def factored_flops(n_x: int, m: int, n_1: int, iterations: int) -> tuple[float, 
 
 
 def _unsupported_keys(cfg: "Config") -> list[str]:
-    from nnctl.config import CONFIG_KEYS
+    """Keys whose value this loop does not implement: every key the config table does not mark
+    ``fast_path_ok`` must be at its default (plain gradient descent: momentum or L2 weight decay
+    could be carried in the same factored form, then their keys could be marked)."""
+    from nnctl.config import config_keys
 
-    bad = []
-    for f in dataclasses.fields(cfg):
-        if f.name in _FOUNDATION_KEYS:
-            continue
-        value = getattr(cfg, f.name)
-        if f.name in SUPPORTED_VALUES:
-            if value not in SUPPORTED_VALUES[f.name]:
-                bad.append(f.name)
-        elif f.name not in CONFIG_KEYS or value != CONFIG_KEYS[f.name].default:
-            bad.append(f.name)
-    return bad
+    values = cfg.to_dict()
+    return [name for name, key in config_keys().items() if not key.fast_path_ok and values[name] != key.default]
 
 
 def fast_path_applies(cfg: "Config", X: np.ndarray) -> bool:
@@ -192,7 +175,7 @@ def _blas_threads(limit: int | None) -> Iterator[None]:
         yield
 
 
-def _loop(state: FactoredGD, cfg: "Config", costs: list[float], on_iteration: "OnIteration | None") -> None:
+def _loop(state: FactoredGD, cfg: "Config", costs: list[float], on_iteration: OnIteration | None) -> None:
     for i in range(cfg.iterations):
         cost = state.cost_and_gradients()
         if not math.isfinite(cost):
@@ -207,14 +190,12 @@ def _loop(state: FactoredGD, cfg: "Config", costs: list[float], on_iteration: "O
 
 
 def fit_fullbatch(
-    cfg: "Config", X: np.ndarray, Y: np.ndarray, on_iteration: "OnIteration | None" = None
-) -> "TrainResult":
-    """Same contract and same numbers (to rounding) as ``nnctl.train.fit``'s direct loop.
+    cfg: "Config", X: np.ndarray, Y: np.ndarray, on_iteration: OnIteration | None = None
+) -> TrainResult:
+    """Same contract and same numbers (to rounding) as the direct loop, ``nnctl.loop.fit_direct``.
     X: (n_x, m), Y: (n_L, m)."""
-    from nnctl.train import TrainResult
-
-    params = initialize_parameters(cfg.layer_dims, cfg.init, cfg.seed, np.dtype(cfg.dtype).type)
-    arch = Architecture.build(cfg.activations, cfg.loss)
+    params = initialize_parameters(cfg.layer_dims, cfg.init, cfg.seed, cfg.float_type)
+    arch = cfg.arch
     costs: list[float] = []
     status, message = "complete", ""
     start = time.perf_counter()
@@ -223,7 +204,7 @@ def fit_fullbatch(
     try:
         with _blas_threads(1 if n_1 * m * m < SINGLE_THREAD_BELOW else None):
             # the loss's own targets (one-hot labels for softmax), exactly as the direct loop
-            T = arch.loss.targets(Y, int(cfg.layer_dims[-1]), np.dtype(cfg.dtype).type)
+            T = arch.loss.targets(Y, int(cfg.layer_dims[-1]), cfg.float_type)
             state = FactoredGD(params, X, T, arch, cfg.learning_rate)
             _loop(state, cfg, costs, on_iteration)
     except _Diverged as exc:

@@ -35,8 +35,9 @@ first SCAN_CHUNK examples); the gradient is then checked at that nearby point (a
 ``bias_jitter`` in the JSON say so). If no example is clear even then (a big --eps), the first
 examples are used as they are, and arrays may come out unchecked.
 
-The default suite is built from the tables (``ACTIVATIONS``, ``LOSSES``, ``TARGETS``,
-``KEYWORDS``), so a new activation, loss or cost keyword joins it by adding a table entry.
+The default suite is built from the tables (``ACTIVATIONS``, ``LOSSES`` with each loss's
+``check_targets``, ``KEYWORDS``), so a new activation, loss or cost keyword joins it by adding a
+table entry.
 """
 
 from __future__ import annotations
@@ -64,25 +65,6 @@ KINK_JITTER = 1e-3  # bias jitter (times the layer's input norm) when no example
 SCAN_CHUNK = 256  # examples scanned at a time for clear ones
 
 # --------------------------------------------------------------------------- tables
-
-
-@dataclass(frozen=True)
-class Targets:
-    """How the suite makes random targets Y: (n_out, m) for one loss."""
-
-    n_out: int  # output units of the suite's networks for this loss
-    make: Callable[[np.random.Generator, int, int], np.ndarray]  # (rng, n_out, m) -> Y
-
-
-TARGETS: dict[str, Targets] = {
-    # 0/1 labels, as the sigmoid + cross-entropy head is trained on.
-    "binary_cross_entropy": Targets(1, lambda rng, n, m: rng.integers(0, 2, size=(n, m)).astype(np.float64)),
-    # one-hot columns of random classes, as the softmax head is trained on.
-    "categorical_cross_entropy": Targets(3, lambda rng, n, m: np.eye(n)[:, rng.integers(0, n, size=m)]),
-    # real-valued targets with two outputs, so the multi-output sum is exercised too.
-    "mean_squared_error": Targets(2, lambda rng, n, m: rng.standard_normal((n, m))),
-}
-"""One entry per loss in ``losses.LOSSES``; a loss without one stops the suite with a ConfigError."""
 
 
 @dataclass(frozen=True)
@@ -437,12 +419,12 @@ def _suite_cases(rng: np.random.Generator, report: Report) -> list[Case]:
 
     cases = []
     for loss_name, loss in LOSSES.items():
-        if loss_name not in TARGETS:
+        targets = loss.check_targets
+        if targets is None:
             raise ConfigError(
                 f"gradcheck cannot make targets for the loss {loss_name!r}; "
-                "add an entry to nnctl.gradcheck.TARGETS"
+                "give its entry in nnctl.losses.LOSSES check_targets"
             )
-        targets = TARGETS[loss_name]
         for scale, hidden in itertools.product(SUITE_SCALES, stacks):
             dims = [SUITE_N_X, *SUITE_HIDDEN_UNITS[: len(hidden)], targets.n_out]
             Ws = [scale * rng.standard_normal((n, n_prev)) / np.sqrt(n_prev)
@@ -593,8 +575,8 @@ def check_target(spec: str, examples: int = DEFAULT_EXAMPLES, eps: float = DEFAU
     Raises ConfigError, DataError or RunError.
     """
     from nnctl.config import load_config
+    from nnctl.binding import bind
     from nnctl.runs import find_run, load_params, load_run_config
-    from nnctl.train import bind_dataset
 
     check_settings(eps, tol, examples, max_coords)
     p = Path(spec)
@@ -605,7 +587,8 @@ def check_target(spec: str, examples: int = DEFAULT_EXAMPLES, eps: float = DEFAU
         cfg, what = load_run_config(run_dir), f"run {run_dir.name}"
     # Loaded directly in float64, so a float32 config's data is checked at full precision.
     dtype = cfg.dtype
-    cfg, ds = bind_dataset(dataclasses.replace(cfg, dtype="float64"))
+    bound = bind(dataclasses.replace(cfg, dtype="float64"))
+    cfg, ds = bound.cfg, bound.dataset
     if run_dir is None:
         params = model.initialize_parameters(cfg.layer_dims, cfg.init, cfg.seed, np.float64)
     else:
@@ -613,7 +596,7 @@ def check_target(spec: str, examples: int = DEFAULT_EXAMPLES, eps: float = DEFAU
     report = Report(what, eps, tol, seed)
     if dtype != "float64":
         report.notices.append(f"{dtype} config: parameters and data converted to float64 for the check")
-    arch = model.Architecture.build(cfg.activations, cfg.loss)
+    arch = cfg.arch
     report.unchecked_advice = (
         f"try a smaller --eps (e.g. {eps / 10:g}): no training example keeps its hidden pre-activations "
         "further from the kinks than a step of this size can move them")

@@ -1,6 +1,6 @@
-"""How a network's outputs read, as a table keyed by the loss name: each head turns the output
-layer's activations AL: (n_L, m) into labels and class probabilities (classification) or
-values (regression). A new output head is one entry in ``HEADS``.
+"""How a network's outputs read: a head turns the output layer's activations AL: (n_L, m) into
+labels and class probabilities (classification) or values (regression). Each loss's entry in
+``losses.LOSSES`` carries its head.
 """
 
 from __future__ import annotations
@@ -10,15 +10,15 @@ from typing import Any, Callable
 
 import numpy as np
 
-from nnctl.errors import ConfigError, RunError
-from nnctl.metrics import argmax_labels, predict_labels
+from nnctl.errors import OptionError, RunError
+from nnctl.metrics import argmax_labels
 
 
 @dataclass(frozen=True)
 class Head:
     """labels(AL, threshold) -> (1, m) int class indices, or None for a regression head.
     probabilities(AL) -> (K, m): row k is each example's probability of class k.
-    threshold: whether ``--threshold`` means anything for this head."""
+    threshold: whether a decision threshold means anything for this head."""
 
     labels: Callable[[np.ndarray, float], np.ndarray] | None
     probabilities: Callable[[np.ndarray], np.ndarray] | None
@@ -40,21 +40,15 @@ def softmax_probabilities(AL: np.ndarray) -> np.ndarray:
     return AL
 
 
-HEADS: dict[str, Head] = {
-    "binary_cross_entropy": Head(predict_labels, sigmoid_probabilities, threshold=True),
-    "categorical_cross_entropy": Head(softmax_labels, softmax_probabilities),
-    # Regression: the linear outputs are the predicted values themselves.
-    "mean_squared_error": Head(None, None),
-}
-
-
 def head_for(loss: str) -> Head:
     """The head of a run's loss. Raises RunError for a loss this version cannot interpret."""
+    from nnctl.losses import LOSSES  # losses import the head functions from here
+
     try:
-        return HEADS[loss]
+        return LOSSES[loss].head
     except KeyError:
         raise RunError(
-            f"this nnctl cannot interpret outputs of a {loss!r} model; known: {', '.join(HEADS)}"
+            f"this nnctl cannot interpret outputs of a {loss!r} model; known: {', '.join(LOSSES)}"
         ) from None
 
 
@@ -65,7 +59,7 @@ def check_threshold(head: Head, threshold: float | None, loss: str) -> float:
     """The threshold to use: the given one, or 0.5 when None. Refuses any given threshold for a
     head where it means nothing (it would be silently ignored), even 0.5 typed explicitly."""
     if threshold is not None and not head.threshold:
-        raise ConfigError(f"--threshold applies to binary classifiers; this run's loss is {loss}")
+        raise OptionError("threshold", f"applies to binary classifiers; this run's loss is {loss}")
     return DEFAULT_THRESHOLD if threshold is None else threshold
 
 

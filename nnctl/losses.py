@@ -1,5 +1,9 @@
 """Losses as a table of (cost, gradient) pairs, each tied to the output activation it pairs with.
 
+A loss's entry in ``LOSSES`` is everything about it: its maths, how its outputs read (its
+head), how many output units it needs (checked against the config and the data), and how the
+gradient check makes targets for it. A new loss is one entry.
+
 The gradient is taken with respect to the output layer's pre-activation ``ZL`` and is fused
 with the output activation (sigmoid + cross-entropy gives ``AL - Y``): it is exact, cheaper
 than ``dAL`` followed by the activation's backward, and cannot divide by a saturated ``AL``.
@@ -8,9 +12,28 @@ than ``dAL`` followed by the activation's backward, and cannot divide by a satur
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
+
+from nnctl.heads import Head, sigmoid_probabilities, softmax_labels, softmax_probabilities
+from nnctl.metrics import predict_labels
+
+if TYPE_CHECKING:
+    from nnctl.data import Dataset
+
+
+@dataclass(frozen=True)
+class CheckTargets:
+    """How the gradient check's built-in suite makes random targets for one loss."""
+
+    n_out: int  # output units of the suite's networks for this loss
+    make: Callable[[np.random.Generator, int, int], np.ndarray]  # (rng, n_out, m) -> Y: (n_out, m)
+
+
+def any_units(n_out: int, ds: "Dataset | None") -> str | None:
+    """The default output-unit rule: any number of units fits."""
+    return None
 
 
 @dataclass(frozen=True)
@@ -24,6 +47,10 @@ class Loss:
     task: "classification" (a dataset's Y holds class labels) or "regression" (real values).
     targets(Y, n_L, dtype) -> the (n_L, m) array the loss compares AL with, made from a
         dataset's Y: (1, m) labels for classification, (n_out, m) values for regression.
+    head: how the output layer's activations read: labels and class probabilities, or values.
+    units(n_out, ds) -> None when an output layer of n_out units fits, else the problem in one
+        line; ds is None when only the config is checked, else the dataset it is bound to.
+    check_targets: the gradient check suite's targets (None: the suite refuses the loss).
     """
 
     cost: Callable[[np.ndarray, np.ndarray, np.ndarray], float]
@@ -32,6 +59,9 @@ class Loss:
     task: str = "classification"
     # 0/1 labels as the network's dtype: int64 labels would upcast float32 gradients to float64
     targets: Callable[[np.ndarray, int, type], np.ndarray] = lambda Y, n_L, dtype: np.asarray(Y, dtype=dtype)
+    head: Head = Head(None, None)
+    units: Callable[[int, "Dataset | None"], str | None] = any_units
+    check_targets: CheckTargets | None = None
 
 
 def binary_cross_entropy(ZL: np.ndarray, AL: np.ndarray, Y: np.ndarray) -> float:
@@ -90,16 +120,67 @@ def mean_squared_error_grad(AL: np.ndarray, Y: np.ndarray) -> np.ndarray:
     return (2.0 / AL.shape[0]) * (AL - Y)
 
 
+def _classes(ds: "Dataset") -> str:
+    return f"{len(ds.classes)} classes ({', '.join(ds.classes)})"
+
+
+def one_unit_two_classes(n_out: int, ds: "Dataset | None") -> str | None:
+    """A sigmoid output: one unit, and a dataset of two classes."""
+    if n_out != 1:
+        return f"layer_dims: a sigmoid output (binary classification) has 1 unit, got {n_out}"
+    if ds is not None and len(ds.classes) != 2:
+        return (f"a sigmoid output does binary classification, but the dataset has {_classes(ds)}; "
+                f"use a softmax output with {len(ds.classes)} units")
+    return None
+
+
+def one_unit_per_class(n_out: int, ds: "Dataset | None") -> str | None:
+    """A softmax output: one unit per class of the dataset (at least 2)."""
+    if n_out < 2:
+        return (f"layer_dims: a softmax output has one unit per class (at least 2), got {n_out}; "
+                "use a sigmoid output for a single unit")
+    if ds is not None and n_out != len(ds.classes):
+        return (f"layer_dims: a softmax output has one unit per class, but the last layer has {n_out} "
+                f"and the dataset has {_classes(ds)}; use {len(ds.classes)}")
+    return None
+
+
+def one_unit_per_target(n_out: int, ds: "Dataset | None") -> str | None:
+    """A regression output: one unit per target value of an example."""
+    if ds is not None and n_out != ds.Y_train.shape[0]:
+        k = ds.Y_train.shape[0]
+        return (f"layer_dims: the last layer has {n_out} unit(s) but the dataset has {k} target "
+                f"value(s) per example; use {k}")
+    return None
+
+
 LOSSES: dict[str, Loss] = {
-    "binary_cross_entropy": Loss(binary_cross_entropy, binary_cross_entropy_grad, "sigmoid"),
+    "binary_cross_entropy": Loss(
+        binary_cross_entropy, binary_cross_entropy_grad, "sigmoid",
+        head=Head(predict_labels, sigmoid_probabilities, threshold=True),
+        units=one_unit_two_classes,
+        # 0/1 labels, as the sigmoid + cross-entropy head is trained on
+        check_targets=CheckTargets(1, lambda rng, n, m: rng.integers(0, 2, size=(n, m)).astype(np.float64)),
+    ),
     "categorical_cross_entropy": Loss(
         categorical_cross_entropy, categorical_cross_entropy_grad, "softmax",
         targets=lambda Y, K, dtype: one_hot(Y, K, dtype),
+        head=Head(softmax_labels, softmax_probabilities),
+        units=one_unit_per_class,
+        # one-hot columns of random classes, as the softmax head is trained on
+        check_targets=CheckTargets(3, lambda rng, n, m: np.eye(n)[:, rng.integers(0, n, size=m)]),
     ),
     "mean_squared_error": Loss(
         mean_squared_error, mean_squared_error_grad, "linear", task="regression",
+        # regression: the linear outputs are the predicted values themselves
+        head=Head(None, None),
+        units=one_unit_per_target,
+        # real-valued targets with two outputs, so the multi-output sum is exercised too
+        check_targets=CheckTargets(2, lambda rng, n, m: rng.standard_normal((n, m))),
     ),
 }
 
-OUTPUT_LOSS: dict[str, str] = {loss.output: name for name, loss in LOSSES.items()}
-"""The default loss of each supported output activation."""
+OUTPUT_LOSS: dict[str, str] = {}
+"""The default loss of each supported output activation (the first loss listed for it)."""
+for _name, _loss in LOSSES.items():
+    OUTPUT_LOSS.setdefault(_loss.output, _name)

@@ -2,18 +2,14 @@
 recall for K classes, MSE / MAE / R² for regression.
 
 Labels are always (1, m) int arrays; regression targets and outputs are (n_out, m) arrays.
-``heads.HEADS`` maps each loss to the function that turns its output layer's activations
-into labels.
+Each loss's head (``losses.LOSSES[name].head``) says which of these turns its output
+layer's activations into labels; ``scoring.score`` applies it. The log loss of a classifier is
+its own loss function (``scoring.Scores.loss``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
-
-if TYPE_CHECKING:
-    from nnctl.losses import Loss
 
 
 def predict_labels(AL: np.ndarray, threshold: float = 0.5) -> np.ndarray:
@@ -81,13 +77,6 @@ def precision_recall_f1(cm: np.ndarray) -> dict[str, float | None]:
         return float(np.mean(vals)) if vals else None
 
     return {k: macro(s[k]) for k in ("precision", "recall", "f1")}
-
-
-def log_loss(loss: "Loss", ZL: np.ndarray, AL: np.ndarray, Y: np.ndarray) -> float:
-    """Mean negative log-likelihood of the true labels Y: (1, m). For a classifier this is its
-    own cross-entropy loss, so the run's loss function computes it, from the logits ZL (no
-    log(0) for saturated outputs); labels become the loss's targets (one-hot for softmax)."""
-    return float(loss.cost(ZL, AL, loss.targets(Y, AL.shape[0], AL.dtype)))
 
 
 def regression_scores(AL: np.ndarray, Y: np.ndarray) -> dict[str, float]:

@@ -1,22 +1,38 @@
 """Update rules as small classes in a table keyed by the names configs use.
 
-The contract, shared by all: ``Optimizer(params, cfg)`` creates any state (zeros shaped like
-the parameters); ``step(params, dWs, dbs, lr)`` updates ``params`` in place from one batch's
+The contract, shared by all: ``HYPERPARAMETERS`` on the class names its settings with their
+defaults and checks (they become config keys, null unless the optimizer is chosen);
+``Optimizer(params, cfg)`` creates any state (zeros shaped like the parameters) and reads its
+settings from ``cfg.hyperparameters``; ``step(params, dWs, dbs, lr)`` updates ``params`` in place from one batch's
 gradients; ``state()`` returns the state as named arrays and ``load_state(arrays)`` puts it
 back, so a checkpoint can resume the exact same trajectory.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 
+from nnctl.checks import fraction, positive_number
 from nnctl.model import Params
+
+
+@dataclass(frozen=True)
+class Hyperparameter:
+    """One setting of an optimizer: its default, the check of a configured value (from
+    ``nnctl.checks``) and what it is, for the config key's documentation."""
+
+    default: float
+    check: Callable[[Any], float]
+    doc: str
 
 
 class GradientDescent:
     """W := W - lr dW. Stateless. The course's update, kept as its exact expression."""
+
+    HYPERPARAMETERS: dict[str, Hyperparameter] = {}
 
     def __init__(self, params: Params, cfg: Any) -> None:
         pass
@@ -48,8 +64,10 @@ def _unnamed(prefix: str, arrays: dict[str, np.ndarray], like: list[np.ndarray])
 class Momentum:
     """The course's momentum: v := beta v + (1 - beta) dW; W := W - lr v (v starts at 0)."""
 
+    HYPERPARAMETERS = {"beta": Hyperparameter(0.9, fraction(0.0, 1.0), "decay")}
+
     def __init__(self, params: Params, cfg: Any) -> None:
-        self.beta = cfg.beta
+        self.beta = cfg.hyperparameters["beta"]
         self.v = _zeros_like(params)  # [vW1 .. vWL, vb1 .. vbL]
 
     def step(self, params: Params, dWs: list[np.ndarray], dbs: list[np.ndarray], lr: float) -> None:
@@ -75,8 +93,15 @@ class Adam:
     result is bit for bit that of the expression above.
     """
 
+    HYPERPARAMETERS = {
+        "beta1": Hyperparameter(0.9, fraction(0.0, 1.0), "first-moment decay"),
+        "beta2": Hyperparameter(0.999, fraction(0.0, 1.0), "second-moment decay"),
+        "epsilon": Hyperparameter(1e-8, positive_number, "denominator guard"),
+    }
+
     def __init__(self, params: Params, cfg: Any) -> None:
-        self.beta1, self.beta2, self.epsilon = cfg.beta1, cfg.beta2, cfg.epsilon
+        hp = cfg.hyperparameters
+        self.beta1, self.beta2, self.epsilon = hp["beta1"], hp["beta2"], hp["epsilon"]
         self.t = 0
         self.v = _zeros_like(params)
         self.s = _zeros_like(params)

@@ -1,63 +1,42 @@
-"""The training loop, and ``train_run``: config -> dataset -> model -> loop -> run directory."""
+"""Training a run: ``train_run`` binds a config to its data, chooses the loop (``fit``), trains
+and records the run directory; ``resume_run`` continues one from its checkpoint."""
 
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from nnctl import runs
+from nnctl import fullbatch, runs
+from nnctl.binding import bind
 from nnctl.config import Config, dump_config
-from nnctl.data import Dataset, load_dataset
-from nnctl.errors import ConfigError, RunError
-from nnctl.heads import DEFAULT_THRESHOLD, HEADS
-from nnctl.metrics import accuracy, regression_scores
-from nnctl.model import Architecture, Params, cost_and_gradients, dropout_masks, forward, predict_proba
-from nnctl.runs.checkpoint import STREAM_HOLD_OUT, TrainState, rng_for
+from nnctl.data import Dataset
+from nnctl.errors import RunError
+from nnctl.loop import OnIteration, TrainResult, batch_count, fit_direct, total_iterations
+from nnctl.runs.checkpoint import TrainState
 from nnctl.runs.summary import RunSummary, machine
-from nnctl.validation import hold_out
-
-OnIteration = Callable[[int, float], None]
-"""Called after every iteration with (iteration index, cost before that iteration's update)."""
+from nnctl.scoring import Scores, score
 
 
-@dataclass
-class TrainResult:
-    params: Params
-    costs: list[float]  # costs[i]: cost at iteration i, before its update (as the course prints)
-    status: str  # "complete", "diverged" or "interrupted"
-    seconds: float
-    message: str = ""
-    epochs: int = 0  # complete passes over the training set
-    val_rows: list[tuple[int, float, float]] = field(default_factory=list)  # (iteration, loss, accuracy or nan)
-    best_epoch: int | None = None  # early stopping: the epoch whose parameters were kept
-    stopped_early: bool = False
+@dataclass(frozen=True)
+class RunStart:
+    """What a run's display needs when training starts (``on_start``)."""
+
+    run_id: str
+    run_dir: Path
+    name: str
+    layer_dims: list[int]
+    dtype: str
+    n_train: int  # examples trained on
+    n_test: int | None  # None: no test set
+    total_iterations: int  # gradient steps the run makes in all
+    print_every: int
 
 
-def batch_size(cfg: Config, m: int) -> int:
-    """Examples per mini-batch for m training examples (all of them without ``batch_size``)."""
-    return m if cfg.batch_size is None else min(cfg.batch_size, m)
-
-
-def batch_count(cfg: Config, m: int) -> int:
-    """Mini-batches per epoch for m training examples (1: full batch)."""
-    return -(-m // batch_size(cfg, m))
-
-
-def total_iterations(cfg: Config, m: int) -> int:
-    """Gradient steps a run makes: ``iterations``, or ``epochs`` times the batches per epoch."""
-    return cfg.iterations if cfg.iterations is not None else cfg.epochs * batch_count(cfg, m)
-
-
-def learning_rate_at(cfg: Config, epoch: int) -> float:
-    """lr0 / (1 + rate * floor(epoch / interval)) with ``lr_decay``, else lr0 unchanged."""
-    if cfg.lr_decay is None:
-        return cfg.learning_rate
-    return cfg.learning_rate / (1 + cfg.lr_decay["rate"] * (epoch // cfg.lr_decay["interval"]))
+OnStart = Callable[[RunStart], None]
 
 
 def fit(
@@ -71,101 +50,15 @@ def fit(
     state: TrainState | None = None,
     on_checkpoint: Callable[[TrainState], None] | None = None,
 ) -> TrainResult:
-    """Trains for ``total_iterations`` gradient steps. X: (n_x, m), Y: (1, m) labels or
-    (n_out, m) regression targets; X_val, Y_val likewise (optional).
-
-    Each step takes the next mini-batch of the epoch's shuffled order (or the whole set, in
-    order, when ``batch_size`` is unset), draws dropout masks, computes the cost and gradients
-    and lets the optimizer update. After each epoch the validation loss is recorded and early
-    stopping consulted. ``state`` continues a checkpointed run; ``on_checkpoint`` is called
-    with the state every ``checkpoint_every`` steps.
-
-    Ctrl-C (KeyboardInterrupt) ends the loop cleanly with status "interrupted" (its parameters
-    may be mid-update and are not saved). A NaN or infinite cost stops at once with status
-    "diverged".
-    """
-    from nnctl.batches import BatchGatherer
-    from nnctl.fullbatch import fast_path_applies, fit_fullbatch
-
-    if state is None and X_val is None and fast_path_applies(cfg, X):
-        return fit_fullbatch(cfg, X, Y, on_iteration)
-    arch = Architecture.build(cfg.activations, cfg.loss)
-    dtype = np.dtype(cfg.dtype).type
-    T = arch.loss.targets(Y, cfg.layer_dims[-1], dtype)
-    T_val = None if Y_val is None else arch.loss.targets(Y_val, cfg.layer_dims[-1], dtype)
-    m = X.shape[1]
-    n_batches = batch_count(cfg, m)
-    bs = batch_size(cfg, m)
-    total = total_iterations(cfg, m)
-    s = state or TrainState.start(cfg)
-    gatherer = BatchGatherer(X, T, bs) if n_batches > 1 else None
-    status, message, stopped_early = "complete", "", False
-    start = time.perf_counter()
-    # Overflow on the way to a diverging cost is reported once, as divergence, not as a
-    # stream of numpy warnings.
-    try:
-        with np.errstate(over="ignore", invalid="ignore"):
-            while s.iteration < total:
-                if n_batches == 1:
-                    Xb, Tb = X, T
-                else:
-                    if s.batch == 0:
-                        s.perm = s.shuffle_rng.permutation(m)
-                    idx = s.perm[s.batch * bs:(s.batch + 1) * bs]
-                    Xb, Tb = gatherer.gather(idx)
-                masks = None
-                if cfg.dropout is not None:
-                    masks = dropout_masks(cfg.layer_dims[1:-1], cfg.dropout, Xb.shape[1], s.dropout_rng, dtype)
-                cost, dWs, dbs = cost_and_gradients(s.params, Xb, Tb, arch, l2=cfg.l2, masks=masks)
-                if not math.isfinite(cost):
-                    status = "diverged"
-                    message = (
-                        f"the cost became {cost} at iteration {s.iteration}; "
-                        f"try a smaller learning_rate than {learning_rate_at(cfg, s.epoch)}"
-                    )
-                    break
-                s.optimizer.step(s.params, dWs, dbs, learning_rate_at(cfg, s.epoch))
-                s.costs.append(cost)
-                i = s.iteration
-                s.iteration += 1
-                s.batch += 1
-                stop = False
-                if s.batch == n_batches:
-                    s.batch = 0
-                    s.epoch += 1
-                    if X_val is not None:
-                        stop = _validate(s, X_val, T_val, Y_val, arch, cfg.loss, i)
-                if on_iteration is not None:
-                    on_iteration(i, cost)
-                if stop:
-                    stopped_early, st = True, s.stopper
-                    message = (f"early stopping after epoch {s.epoch - 1}: no validation loss improvement "
-                               f"for {st.patience} epoch(s); kept epoch {st.best_epoch} "
-                               f"(validation loss {st.best_loss:.6g})")
-                    break
-                if cfg.checkpoint_every and s.iteration % cfg.checkpoint_every == 0 and s.iteration < total:
-                    if on_checkpoint is not None:
-                        on_checkpoint(s)
-    except KeyboardInterrupt:
-        status = "interrupted"
-        message = f"interrupted after {len(s.costs)} of {total} iterations"
-    params, best_epoch = s.params, None
-    if s.stopper is not None and s.stopper.best_params is not None and status == "complete":
-        params, best_epoch = s.stopper.best_params, s.stopper.best_epoch
-    return TrainResult(params, s.costs, status, time.perf_counter() - start, message, s.epoch,
-                       s.val_rows, best_epoch, stopped_early)
-
-
-def _validate(s: TrainState, X_val: np.ndarray, T_val: np.ndarray, Y_val: np.ndarray,
-              arch: Architecture, loss: str, iteration: int) -> bool:
-    """Records the validation loss (no dropout, no L2 term) and accuracy after an epoch;
-    returns True when early stopping says stop."""
-    AL, ZL, _ = forward(s.params, X_val, arch)
-    val_loss = arch.loss.cost(ZL, AL, T_val)
-    labels = HEADS[loss].labels
-    acc = accuracy(labels(AL, DEFAULT_THRESHOLD), Y_val) if labels is not None else math.nan
-    s.val_rows.append((iteration, val_loss, acc))
-    return s.stopper is not None and s.stopper.update(s.epoch - 1, val_loss, s.params)
+    """Trains with the loop that suits the config: the factored full-batch loop
+    (``nnctl.fullbatch``) when it applies and saves work, else the direct loop
+    (``nnctl.loop.fit_direct``, which documents the contract). X: (n_x, m), Y: (1, m) labels
+    or (n_out, m) regression targets; X_val, Y_val likewise (optional)."""
+    # The factored loop has no validation, checkpoints or resumption.
+    if state is None and X_val is None and fullbatch.fast_path_applies(cfg, X):
+        return fullbatch.fit_fullbatch(cfg, X, Y, on_iteration)
+    return fit_direct(cfg, X, Y, on_iteration, X_val=X_val, Y_val=Y_val, state=state,
+                      on_checkpoint=on_checkpoint)
 
 
 @dataclass
@@ -180,88 +73,16 @@ class RunOutcome:
         return self.summary.status
 
 
-def split_accuracy(params: Params, cfg: Config, X: np.ndarray, Y: np.ndarray) -> float:
-    """Accuracy of a classification network on one split. Y: (1, m) labels."""
-    arch = Architecture.build(cfg.activations, cfg.loss)
-    return accuracy(HEADS[cfg.loss].labels(predict_proba(params, X, arch), DEFAULT_THRESHOLD), Y)
-
-
-def split_scores(params: Params, cfg: Config, X: np.ndarray, Y: np.ndarray) -> dict[str, float]:
-    """{'accuracy': ...} for a classifier, {'mse', 'mae', 'r2'} for a regression network."""
-    if HEADS[cfg.loss].labels is not None:
-        return {"accuracy": split_accuracy(params, cfg, X, Y)}
-    arch = Architecture.build(cfg.activations, cfg.loss)
-    return regression_scores(predict_proba(params, X, arch), Y)
-
-
-def split_loss(params: Params, cfg: Config, X: np.ndarray, Y: np.ndarray) -> float | None:
-    """The loss (no L2 term, no dropout) on one split; None if it is not finite."""
-    arch = Architecture.build(cfg.activations, cfg.loss)
-    with np.errstate(over="ignore", invalid="ignore"):  # overflow is the answer None, not a warning
-        AL, ZL, _ = forward(params, X, arch)
-        loss = arch.loss.cost(ZL, AL, arch.loss.targets(Y, cfg.layer_dims[-1], np.dtype(cfg.dtype).type))
-    return loss if math.isfinite(loss) else None
-
-
-def _check_labels(cfg: Config, ds: Dataset) -> None:
-    """The output layer and loss must fit the dataset's targets."""
-    from nnctl.losses import LOSSES
-
-    n_out, task = cfg.layer_dims[-1], LOSSES[cfg.loss].task
-    if task == "regression" and ds.task != "regression":
-        raise ConfigError(
-            f"{cfg.source}: loss {cfg.loss} (linear output) needs real-valued targets, but the "
-            f"dataset has {len(ds.classes)} classes ({', '.join(ds.classes)}); use a softmax "
-            "output for K classes or a sigmoid output for 2"
-        )
-    if task != "regression" and ds.task == "regression":
-        raise ConfigError(
-            f"{cfg.source}: the dataset has real-valued targets (regression) but the output "
-            f"activation is {cfg.activations[-1]}; use a linear output (loss mean_squared_error)"
-        )
-    if ds.task == "regression":
-        if n_out != ds.Y_train.shape[0]:
-            raise ConfigError(
-                f"{cfg.source}: layer_dims: the last layer has {n_out} unit(s) but the dataset has "
-                f"{ds.Y_train.shape[0]} target value(s) per example; use {ds.Y_train.shape[0]}"
-            )
-    elif cfg.activations[-1] == "sigmoid" and len(ds.classes) != 2:
-        raise ConfigError(
-            f"{cfg.source}: a sigmoid output does binary classification, but the dataset has "
-            f"{len(ds.classes)} classes ({', '.join(ds.classes)}); use a softmax output with "
-            f"{len(ds.classes)} units"
-        )
-    elif cfg.activations[-1] == "softmax" and n_out != len(ds.classes):
-        raise ConfigError(
-            f"{cfg.source}: layer_dims: a softmax output has one unit per class, but the last "
-            f"layer has {n_out} and the dataset has {len(ds.classes)} classes "
-            f"({', '.join(ds.classes)}); use {len(ds.classes)}"
-        )
-
-
-def bind_dataset(cfg: Config) -> tuple[Config, Dataset]:
-    """Loads the config's data and checks the config against it (``layer_dims[0]``, classes,
-    task), then holds out the validation set: the config and data exactly as training uses and
-    saves them. Raises ConfigError or DataError."""
-    from nnctl.losses import LOSSES
-
-    ds = load_dataset(cfg.dataset, cfg.dtype, LOSSES[cfg.loss].task, cfg.path)
-    cfg = cfg.with_input_dim(ds.n_features)
-    _check_labels(cfg, ds)
-    if cfg.validation_fraction > 0:
-        ds = hold_out(ds, cfg.validation_fraction, rng_for(cfg.seed, STREAM_HOLD_OUT))
-    return cfg, ds
-
-
 def train_run(
     cfg: Config,
     runs_dir: Path,
-    on_start: Callable[[str, Path, Config, Dataset], None] | None = None,
+    on_start: OnStart | None = None,
     on_iteration: OnIteration | None = None,
 ) -> RunOutcome:
     """Loads the data, trains and writes the run directory. Nothing is created on disk until
     the config and data have been validated. Raises ConfigError, DataError or RunError."""
-    cfg, ds = bind_dataset(cfg)
+    bound = bind(cfg)
+    cfg, ds = bound.cfg, bound.dataset
     run_dir = runs.create_run_dir(runs_dir)
     summary = RunSummary.new(run_dir.name, cfg, ds, total_iterations(cfg, ds.X_train.shape[1]))
     try:
@@ -274,7 +95,7 @@ def train_run(
 
 def resume_run(
     run_dir: Path,
-    on_start: Callable[[str, Path, Config, Dataset], None] | None = None,
+    on_start: OnStart | None = None,
     on_iteration: OnIteration | None = None,
 ) -> RunOutcome:
     """Continues an interrupted run from its last checkpoint to its configured length, in its
@@ -288,7 +109,8 @@ def resume_run(
             f"{run_dir}: the run diverged ({summary.message}); resuming would diverge again "
             "at the same step, so start a new run with a smaller learning_rate"
         )
-    cfg, ds = bind_dataset(runs.load_run_config(run_dir, summary))
+    bound = bind(runs.load_run_config(run_dir, summary))
+    cfg, ds = bound.cfg, bound.dataset
     def identity(sources: list[dict]) -> list[dict]:  # the file contents, not where they are now
         return [{k: v for k, v in src.items() if k != "path"} for src in sources]
 
@@ -343,19 +165,25 @@ def _train_into(
     ds: Dataset,
     summary: RunSummary,
     state: TrainState | None,
-    on_start: Callable[[str, Path, Config, Dataset], None] | None,
+    on_start: OnStart | None,
     on_iteration: OnIteration | None,
 ) -> RunOutcome:
     run_id = run_dir.name
     try:
         summary.write(run_dir)
         if on_start is not None:
-            on_start(run_id, run_dir, cfg, ds)
+            m = ds.X_train.shape[1]
+            on_start(RunStart(run_id, run_dir, cfg.name, list(cfg.layer_dims), cfg.dtype, m,
+                              None if ds.X_test is None else int(ds.X_test.shape[1]),
+                              total_iterations(cfg, m), cfg.print_every))
         result = fit(cfg, ds.X_train, ds.Y_train, on_iteration, X_val=ds.X_val, Y_val=ds.Y_val,
                      state=state, on_checkpoint=lambda s: s.save(run_dir))
-        if result.status == "complete" and (
-            not result.params.all_finite() or split_loss(result.params, cfg, ds.X_train, ds.Y_train) is None
-        ):
+        scores: dict[str, Scores] = {}
+        if result.status == "complete" and result.params.all_finite():
+            scores = {split: score(result.params, cfg, *ds.split(split))
+                      for split, X in (("train", ds.X_train), ("val", ds.X_val), ("test", ds.X_test))
+                      if X is not None}
+        if result.status == "complete" and (not scores or scores["train"].finite_loss is None):
             # the cost is checked before each update, so only the last update can get here
             result.status = "diverged"
             result.message = (f"the parameters or the cost became infinite or NaN in the last update; "
@@ -370,14 +198,12 @@ def _train_into(
         header, rows = history_rows(cfg, result, ds.X_train.shape[1])
         runs.save_history(run_dir, rows, header)
         if result.status == "complete":
-            for split in ("train", "val", "test"):
-                X = {"train": ds.X_train, "val": ds.X_val, "test": ds.X_test}[split]
-                if X is not None:
-                    scores = split_scores(result.params, cfg, X, ds.split(split)[1])
-                    # JSON has no inf/NaN: a score that overflowed is recorded as null
-                    summary.scores.update({f"{split}_{k}": v if math.isfinite(v) else None for k, v in scores.items()})
+            for split, split_scores in scores.items():
+                # JSON has no inf/NaN: a score that overflowed is recorded as null
+                summary.scores.update({f"{split}_{k}": v if math.isfinite(v) else None
+                                       for k, v in split_scores.summary().items()})
             if ds.X_val is not None:
-                summary.scores["val_loss"] = split_loss(result.params, cfg, ds.X_val, ds.Y_val)
+                summary.scores["val_loss"] = scores["val"].finite_loss
             runs.save_params(run_dir, result.params.to_dict())
             runs.remove_checkpoint(run_dir)
         summary.write(run_dir)

@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 
 import nnctl.model as model_mod
+import nnctl.loop as loop_mod
 import nnctl.train as train_mod
 from nnctl.batches import BatchGatherer
 from nnctl.config import resolve
 from nnctl.data import load_dataset
-from nnctl.validation import hold_out
+from nnctl.holdout import hold_out
 from nnctl.runs.checkpoint import STREAM_HOLD_OUT, rng_for
 
 
@@ -71,7 +72,7 @@ def test_a_float32_mini_batch_run_computes_in_float32_throughout(monkeypatch, op
     def note(name: str, arrays) -> None:
         seen.setdefault(name, set()).update(a.dtype for a in arrays if a is not None)
 
-    real_forward, real_backward, real_cg = model_mod.forward, model_mod.backward, train_mod.cost_and_gradients
+    real_forward, real_backward, real_cg = model_mod.forward, model_mod.backward, loop_mod.cost_and_gradients
 
     def forward(params, Xb, arch, masks=None):
         AL, ZL, cache = real_forward(params, Xb, arch, masks)
@@ -90,7 +91,7 @@ def test_a_float32_mini_batch_run_computes_in_float32_throughout(monkeypatch, op
 
     monkeypatch.setattr(model_mod, "forward", forward)
     monkeypatch.setattr(model_mod, "backward", backward)
-    monkeypatch.setattr(train_mod, "cost_and_gradients", cost_and_gradients)
+    monkeypatch.setattr(loop_mod, "cost_and_gradients", cost_and_gradients)
     states = []
     real_start = train_mod.TrainState.start
     monkeypatch.setattr(train_mod.TrainState, "start",

@@ -13,7 +13,8 @@ import pytest
 import course
 from conftest import CONFIGS
 from nnctl.config import apply_overrides, load_config, parse_yaml, resolve
-from nnctl.train import fit, bind_dataset
+from nnctl.binding import bind
+from nnctl.train import fit
 
 
 @pytest.mark.slow
@@ -33,7 +34,8 @@ def test_spelled_out_defaults_and_epochs_change_nothing(cat_dir) -> None:
 
     def costs(*overrides: str) -> list[float]:
         cfg = resolve(apply_overrides(raw, ["iterations=2", *overrides], "t"), "t", path=str(path))
-        cfg, ds = bind_dataset(cfg)
+        bound = bind(cfg)
+        cfg, ds = bound.cfg, bound.dataset
         return fit(cfg, ds.X_train, ds.Y_train).costs
 
     plain = costs()

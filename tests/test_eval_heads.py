@@ -16,7 +16,7 @@ from nnctl.config import load_config
 from nnctl.data import load_dataset
 from nnctl.model import Architecture, predict_proba
 from nnctl.runs import load_run, load_run_config
-from nnctl.train import bind_dataset
+from nnctl.binding import bind
 
 HIDDEN = {"relu": lambda Z: np.maximum(0, Z), "tanh": np.tanh}
 
@@ -159,7 +159,7 @@ def test_evaluate_softmax_per_class_scores_by_hand_and_trains_accuracies(cli, sp
     assert val["accuracy"] == summary["val_accuracy"]
     assert val["log_loss"] == pytest.approx(summary["val_loss"], rel=1e-12)
     assert val["data"] == "val split (spiral, held out of the training set)"
-    _, bound = bind_dataset(load_config(spiral_run / "config.yaml"))
+    bound = bind(load_config(spiral_run / "config.yaml")).dataset
     assert train["confusion_matrix"] == hand_class_scores(hand_forward(spiral_run, bound.X_train), bound.Y_train[0], 3)["confusion_matrix"]
     # the table: per-class rows and the 3x3 confusion matrix with class names
     r = cli("evaluate", str(spiral_run))
@@ -293,7 +293,7 @@ def test_errors_dir_with_a_validation_hold_out_writes_the_right_images(cli, runs
     assert r.stderr == f"wrote {len(got['misclassified'])} misclassified image(s) to wrong\n"
     assert got["accuracy"] == summary["train_accuracy"]
     assert got["n"] == summary["dataset"]["n_train"]
-    _, ds = bind_dataset(load_run_config(run))
+    ds = bind(load_run_config(run)).dataset
     files = sorted((tmp_path / "wrong").iterdir())
     assert len(files) == len(got["misclassified"]) > 0
     for f, i in zip(files, got["misclassified"]):

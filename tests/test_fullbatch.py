@@ -222,7 +222,7 @@ def test_options_beyond_plain_full_batch_gd_turn_the_fast_path_off():
     """A key the fast loop does not implement must never be ignored silently."""
     cfg, X, _ = wide_problem()
     assert fast_path_applies(cfg, X)
-    for change in ({"optimizer": "adam"}, {"optimizer": "momentum", "beta": 0.9}, {"l2": 0.7},
+    for change in ({"optimizer": "adam"}, {"optimizer": "momentum", "hyperparameters": {"beta": 0.9}}, {"l2": 0.7},
                    {"dropout": 0.8}, {"batch_size": 16}, {"checkpoint_every": 10},
                    {"lr_decay": {"rate": 1.0, "interval": 10}}):
         assert not fast_path_applies(dataclasses.replace(cfg, **change), X), change

@@ -152,7 +152,7 @@ def test_a_loss_without_a_target_maker_is_a_clear_error(cli, monkeypatch) -> Non
     assert r.exit_code == 2
     assert r.stderr.strip() == (
         "error: gradcheck cannot make targets for the loss 'hinge'; "
-        "add an entry to nnctl.gradcheck.TARGETS"
+        "give its entry in nnctl.losses.LOSSES check_targets"
     )
     assert r.stdout == ""
 

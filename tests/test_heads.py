@@ -13,8 +13,7 @@ import pytest
 
 from conftest import CONFIGS, write_config
 from nnctl.activations import ACTIVATIONS, softmax, softmax_backward
-from nnctl.heads import HEADS
-from nnctl.losses import OUTPUT_LOSS, categorical_cross_entropy, mean_squared_error, one_hot
+from nnctl.losses import LOSSES, OUTPUT_LOSS, categorical_cross_entropy, mean_squared_error, one_hot
 from nnctl.metrics import (
     argmax_labels, confusion_matrix, per_class_scores, regression_scores,
 )
@@ -45,7 +44,7 @@ def test_tables_pair_each_output_with_its_loss() -> None:
         "linear": "mean_squared_error",
     }
     assert {"softmax", "linear"} <= set(ACTIVATIONS)
-    assert {name for name, head in HEADS.items() if head.labels is not None} == {
+    assert {name for name, loss in LOSSES.items() if loss.head.labels is not None} == {
         "binary_cross_entropy", "categorical_cross_entropy"}
 
 

@@ -16,7 +16,8 @@ import nnctl.fullbatch as fullbatch
 from conftest import CONFIGS, hand_forward, write_config
 from nnctl.config import load_config, resolve
 from nnctl.model import initialize_parameters
-from nnctl.train import bind_dataset, fit
+from nnctl.binding import bind
+from nnctl.train import fit
 
 LOGREG = CONFIGS / "logreg_cat.yaml"
 
@@ -46,7 +47,8 @@ def test_logreg_cat_reproduces_week_2(cli, runs_dir, cat_dir) -> None:
 
 @pytest.mark.realdata
 def test_logreg_fast_path_is_chosen_and_matches_the_direct_path(cat_dir, monkeypatch) -> None:
-    cfg, ds = bind_dataset(load_config(LOGREG, ["iterations=300"]))
+    bound = bind(load_config(LOGREG, ["iterations=300"]))
+    cfg, ds = bound.cfg, bound.dataset
     assert fullbatch.fast_path_applies(cfg, ds.X_train)
     fast = fit(cfg, ds.X_train, ds.Y_train)
     monkeypatch.setattr(fullbatch, "fast_path_applies", lambda cfg, X: False)

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+import nnctl.loop as loop_mod
 import nnctl.train as train_mod
 from nnctl.config import resolve
 from nnctl.model import Params
@@ -33,7 +34,7 @@ def test_table_names() -> None:
 
 def test_momentum_two_steps_by_hand() -> None:
     p = one_layer()
-    opt = Momentum(p, SimpleNamespace(beta=0.9))
+    opt = Momentum(p, SimpleNamespace(hyperparameters={"beta": 0.9}))
     lr = 0.5
     opt.step(p, *grads(G1, 0.3), lr)
     opt.step(p, *grads(G2, -0.1), lr)
@@ -48,7 +49,7 @@ def test_momentum_two_steps_by_hand() -> None:
 def test_adam_first_two_steps_by_hand() -> None:
     p = one_layer()
     b1, b2, eps, lr = 0.9, 0.999, 1e-8, 0.01
-    opt = Adam(p, SimpleNamespace(beta1=b1, beta2=b2, epsilon=eps))
+    opt = Adam(p, SimpleNamespace(hyperparameters={"beta1": b1, "beta2": b2, "epsilon": eps}))
     opt.step(p, *grads(G1, 0.3), lr)
     # step 1: bias correction makes v_hat = g and s_hat = g^2, so each weight moves by ~lr
     for j in range(2):
@@ -68,9 +69,9 @@ def test_adam_first_two_steps_by_hand() -> None:
 
 def test_optimizer_state_round_trips() -> None:
     p = one_layer()
-    opt = Adam(p, SimpleNamespace(beta1=0.9, beta2=0.999, epsilon=1e-8))
+    opt = Adam(p, SimpleNamespace(hyperparameters={"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}))
     opt.step(p, *grads(G1, 0.3), 0.01)
-    other = Adam(one_layer(), SimpleNamespace(beta1=0.9, beta2=0.999, epsilon=1e-8))
+    other = Adam(one_layer(), SimpleNamespace(hyperparameters={"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}))
     other.load_state(opt.state())
     q = p.copy()
     opt.step(p, *grads(G2, 0.1), 0.01)
@@ -95,21 +96,21 @@ def make_cfg(**kw):
 
 def test_lr_decay_follows_the_course_formula() -> None:
     cfg = make_cfg(lr_decay={"rate": 1.0, "interval": 2})
-    assert [train_mod.learning_rate_at(cfg, e) for e in range(5)] == [0.1, 0.1, 0.05, 0.05, 0.1 / 3]
+    assert [loop_mod.learning_rate_at(cfg, e) for e in range(5)] == [0.1, 0.1, 0.05, 0.05, 0.1 / 3]
     assert make_cfg(lr_decay=0.5).lr_decay == {"rate": 0.5, "interval": 1}
-    assert train_mod.learning_rate_at(make_cfg(), 7) == 0.1
+    assert loop_mod.learning_rate_at(make_cfg(), 7) == 0.1
 
 
 def record_batches(monkeypatch, cfg, X, Y) -> list[np.ndarray]:
     """Runs fit and returns the X of every gradient step."""
     seen = []
-    real = train_mod.cost_and_gradients
+    real = loop_mod.cost_and_gradients
 
     def spy(params, Xb, Yb, arch, **kw):
         seen.append(Xb.copy())
         return real(params, Xb, Yb, arch, **kw)
 
-    monkeypatch.setattr(train_mod, "cost_and_gradients", spy)
+    monkeypatch.setattr(loop_mod, "cost_and_gradients", spy)
     result = train_mod.fit(cfg, X, Y)
     assert result.status == "complete"
     return seen

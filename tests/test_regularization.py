@@ -111,11 +111,11 @@ def test_dropout_runs_are_reproducible_and_prediction_is_deterministic(cli, runs
     # accuracy is computed without dropout: recomputing it from the saved weights agrees
     from nnctl.config import load_config
     from nnctl.data import load_dataset
-    from nnctl.train import split_accuracy
+    from nnctl.scoring import score
 
     cfg = load_config(tmp_path / "a.yaml")
     ds = load_dataset(cfg.dataset)
-    acc = split_accuracy(Params.from_dict(a["params"]), cfg.with_input_dim(2), ds.X_train, ds.Y_train)
+    acc = score(Params.from_dict(a["params"]), cfg.with_input_dim(2), ds.X_train, ds.Y_train).accuracy
     assert acc == a["train_accuracy"]
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
-from nnctl import runs, train as train_mod
+from nnctl import loop as loop_mod, runs, train as train_mod
 from nnctl.errors import RunError
 
 from conftest import MOONS_SMALL, write_config
@@ -112,7 +112,7 @@ def test_runs_dir_option_beats_the_environment(cli, runs_dir: Path, moons_cfg: P
 
 
 def test_ctrl_c_marks_the_run_interrupted_and_exits_130(cli, runs_dir: Path, moons_cfg: Path, monkeypatch) -> None:
-    real = train_mod.cost_and_gradients
+    real = loop_mod.cost_and_gradients
     calls = {"n": 0}
 
     def interrupt_at_50(*args, **kwargs):
@@ -121,7 +121,7 @@ def test_ctrl_c_marks_the_run_interrupted_and_exits_130(cli, runs_dir: Path, moo
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(train_mod, "cost_and_gradients", interrupt_at_50)
+    monkeypatch.setattr(loop_mod, "cost_and_gradients", interrupt_at_50)
     r = cli("train", moons_cfg)
     assert r.exit_code == 130
     assert "interrupted after 50 of 300 iterations; run marked interrupted" in r.stderr

@@ -14,7 +14,8 @@ from conftest import write_config
 from nnctl.config import resolve
 from nnctl.data import load_dataset
 from nnctl.train import fit
-from nnctl.validation import EarlyStopping, hold_out
+from nnctl.early_stopping import EarlyStopping
+from nnctl.holdout import hold_out
 
 RAW = {
     "dataset": {"synthetic": "moons", "m": 60, "test_fraction": 0.0, "seed": 1},

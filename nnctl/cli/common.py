@@ -61,10 +61,12 @@ def handle_errors(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from nnctl.errors import NnctlError
+        from nnctl.errors import NnctlError, OptionError
 
         try:
             return fn(*args, **kwargs)
+        except OptionError as exc:  # the library names the parameter; here it is a flag
+            raise fail(f"--{exc.option.replace('_', '-')} {exc.detail}", exc.exit_code) from None
         except NnctlError as exc:
             raise fail(str(exc), exc.exit_code) from None
         except KeyboardInterrupt:

@@ -35,9 +35,9 @@ def config_show(
 
     cfg = load_config(config, set_ or [])
     if not no_data:
-        from nnctl.train import bind_dataset
+        from nnctl.binding import bind
 
-        cfg, _ = bind_dataset(cfg)
+        cfg = bind(cfg).cfg
     sys.stdout.write(dump_config(cfg))
 
 
@@ -58,9 +58,9 @@ def config_check(
         try:
             cfg = load_config(path, set_ or [])
             if not no_data:
-                from nnctl.train import bind_dataset
+                from nnctl.binding import bind
 
-                bind_dataset(cfg)
+                bind(cfg)
         except NnctlError as exc:
             bad += 1
             # Data errors name the data file; say which config led there.

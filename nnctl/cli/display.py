@@ -4,13 +4,14 @@ otherwise, and the summary table at the end."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nnctl.cli.common import err_console, fmt
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from nnctl.train import RunStart
 
 
 def animate(console: "Console") -> bool:
@@ -30,16 +31,14 @@ class _TrainDisplay:
         self.total = 0
         self.first = True
 
-    def start(self, run_id: str, run_dir: Path, cfg: Any, ds: Any) -> None:
-        from nnctl.train import total_iterations
-
-        self.print_every, self.total = cfg.print_every, total_iterations(cfg, ds.X_train.shape[1])
+    def start(self, run: "RunStart") -> None:
+        self.print_every, self.total = run.print_every, run.total_iterations
         if self.quiet:
             return
-        n_test = "no test set" if ds.X_test is None else f"{ds.X_test.shape[1]} test"
+        n_test = "no test set" if run.n_test is None else f"{run.n_test} test"
         self.console.print(
-            f"run {run_id}: {cfg.name}, layers {cfg.layer_dims}, "
-            f"{ds.X_train.shape[1]} train / {n_test} examples, {cfg.dtype}"
+            f"run {run.run_id}: {run.name}, layers {run.layer_dims}, "
+            f"{run.n_train} train / {n_test} examples, {run.dtype}"
         )
         if animate(self.console):
             from rich.progress import (

@@ -152,12 +152,12 @@ def _kv(rows: list[tuple[str, str]]) -> str:
 
 def _config_rows(cfg: Any) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(keys that differ from the defaults or have none, every key) as (key, value) rows."""
-    from nnctl.config import CONFIG_KEYS, REQUIRED
+    from nnctl.config import REQUIRED, config_keys
 
-    d = cfg.to_dict()
+    d, keys = cfg.to_dict(), config_keys()
     every = [(k, _e(_yamlish(v))) for k, v in d.items()]
     differ = [(k, _e(_yamlish(v))) for k, v in d.items()
-              if CONFIG_KEYS[k].default is REQUIRED or CONFIG_KEYS[k].default != v]
+              if keys[k].default is REQUIRED or keys[k].default != v]
     return differ, every
 
 

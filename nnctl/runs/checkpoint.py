@@ -26,8 +26,8 @@ from nnctl.config import Config
 from nnctl.errors import RunError
 from nnctl.model import Params, initialize_parameters
 from nnctl.optimizers import OPTIMIZERS
+from nnctl.early_stopping import EarlyStopping
 from nnctl.runs.files import CHECKPOINT_FILE, atomic_write
-from nnctl.validation import EarlyStopping
 
 STREAM_SHUFFLE, STREAM_DROPOUT, STREAM_HOLD_OUT = 1, 2, 3
 FORMAT = 1
