@@ -34,11 +34,13 @@ class Bound:
     val_idx: np.ndarray | None
 
 
-def bind(cfg: Config) -> Bound:
+def bind(cfg: Config, loaded: Dataset | None = None) -> Bound:
     """Loads the config's data, checks the config against it (``layer_dims[0]``, classes,
     task) and holds out the validation set with the config's seed: the config and data exactly
-    as training uses and saves them. Raises ConfigError or DataError."""
-    ds = load_dataset(cfg.dataset, cfg.dtype, LOSSES[cfg.loss].task, cfg.path)
+    as training uses and saves them. ``loaded``: the config's dataset as ``load_dataset``
+    returned it, already in memory (a sweep's worker binds data it was sent, with no access to
+    the files). Raises ConfigError or DataError."""
+    ds = loaded if loaded is not None else load_dataset(cfg.dataset, cfg.dtype, LOSSES[cfg.loss].task, cfg.path)
     cfg = cfg.with_input_dim(ds.n_features)
     check_targets(cfg, ds)
     train_idx, val_idx = np.arange(ds.X_train.shape[1]), None

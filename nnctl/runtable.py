@@ -23,12 +23,16 @@ from nnctl.runs import RunSummary
 ROW_KEYS = (
     "id", "name", "status", "created", "learning_rate", "iterations", "iterations_done",
     "final_cost", "train_accuracy", "test_accuracy", "test_mse", "test_r2", "seconds",
+    "val_loss", "val_accuracy", "val_mse", "val_r2", "sweep",
 )
 """The columns of ``nnctl runs list`` (JSON rows also carry ``run_dir``). Classifiers have
-accuracies and null MSE / R²; regression runs the other way round."""
+accuracies and null MSE / R²; regression runs the other way round. The validation scores (null
+without a validation set) and ``sweep`` (the sweep a trial belongs to) sort and filter like the
+rest."""
 
 METRIC_KEYS = (
-    "status", "iterations_done", "final_cost", "train_accuracy", "test_accuracy", "test_mse", "test_r2", "seconds",
+    "status", "iterations_done", "final_cost", "train_accuracy", "val_loss", "val_accuracy", "val_mse", "val_r2",
+    "test_accuracy", "test_mse", "test_r2", "seconds",
 )
 """What ``runs compare`` puts side by side (MSE and R² only when a regression run is among
 them, accuracies only when a classifier is)."""
@@ -62,6 +66,8 @@ def read_run(run_dir: Path) -> RunInfo:
         "test_mse": s.metric("test_mse"),
         "test_r2": s.metric("test_r2"),
         "seconds": s.seconds,
+        **{k: s.metric(k) for k in ("val_loss", "val_accuracy", "val_mse", "val_r2")},
+        "sweep": s.extra.get("sweep"),
     }
     return RunInfo(run_dir, row, config, s)
 
@@ -185,8 +191,10 @@ def compare_runs(infos: list[RunInfo]) -> Comparison:
     metrics = [(k, [info.row.get(k) for info in infos]) for k in METRIC_KEYS]
     # A comparison of classifiers needs no regression rows, and the other way round.
     regression = [info.summary.task == "regression" for info in infos]
-    skip = set() if any(regression) else {"test_mse", "test_r2"}
-    skip |= {"train_accuracy", "test_accuracy"} if all(regression) else set()
+    skip = set() if any(regression) else {"test_mse", "test_r2", "val_mse", "val_r2"}
+    skip |= {"train_accuracy", "test_accuracy", "val_accuracy"} if all(regression) else set()
+    # validation rows only when some run held out a validation set
+    skip |= {k for k in ("val_loss", "val_accuracy", "val_mse", "val_r2") if all(i.row.get(k) is None for i in infos)}
     metrics = [(k, v) for k, v in metrics if k not in skip]
     return Comparison(
         [i.row["id"] for i in infos], [i.row["name"] for i in infos], metrics, differing

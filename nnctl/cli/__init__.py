@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from nnctl.cli import config, evaluate, export, gradcheck, plot, predict, report, runs, train
+from nnctl.cli import config, evaluate, export, gradcheck, plot, predict, report, runs, sweep, train
 
 app = typer.Typer(
     help="Train fully connected L-layer neural networks in plain numpy, driven by YAML configs.",
@@ -53,6 +53,7 @@ app.command()(report.report)
 app.command()(export.export)
 app.add_typer(config.config_app, name="config")
 app.add_typer(runs.runs_app, name="runs")
+app.add_typer(sweep.sweep_app, name="sweep")
 
 
 def main() -> None:

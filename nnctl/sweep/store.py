@@ -1,0 +1,139 @@
+"""The sweep directory, ``<runs dir>/sweeps/<sweep id>/``: the sweep file as given
+(``sweep.yaml``), the Optuna study (``study.journal``, a journal file any later
+``nnctl sweep resume`` reopens), and the results table (``results.json``: the sweep's facts
+and one row per finished trial, rewritten atomically after each trial).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from nnctl import runs
+from nnctl.errors import RunError
+
+SWEEPS_DIR = "sweeps"
+SWEEP_FILE = "sweep.yaml"
+STUDY_FILE = "study.journal"
+RESULTS_FILE = "results.json"
+
+
+@dataclass
+class TrialRow:
+    """One finished trial: its run, status (complete, pruned, diverged, failed), sampled
+    values by key, the sweep's metric (None when it has none) and how often it was sent."""
+
+    trial: int
+    run_id: str | None
+    status: str
+    params: dict[str, Any]
+    value: float | None
+    attempts: int = 1
+    message: str | None = None
+
+
+@dataclass
+class SweepRecord:
+    sweep_id: str
+    sweep_file: str  # the file as the user named it, absolute
+    config: str  # the base config, absolute
+    metric: str
+    direction: str  # minimize or maximize
+    sampler: str
+    n_trials: int
+    created: str
+    status: str = "running"  # running, complete, interrupted
+    keys: list[str] = field(default_factory=list)  # the swept keys, in the file's order
+    trials: list[TrialRow] = field(default_factory=list)
+
+    def best(self) -> TrialRow | None:
+        """The complete trial with the best metric (the first of equals)."""
+        done = [r for r in self.trials if r.status == "complete" and r.value is not None]
+        if not done:
+            return None
+        sign = 1 if self.direction == "minimize" else -1
+        return min(done, key=lambda r: (sign * r.value, r.trial))  # type: ignore[operator]
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["trials"] = [asdict(r) for r in self.trials]
+        return d
+
+    @classmethod
+    def from_json(cls, obj: Any, where: Path) -> "SweepRecord":
+        try:
+            rows = [TrialRow(**r) for r in obj.pop("trials")]
+            return cls(**obj, trials=rows)
+        except (TypeError, KeyError, AttributeError) as exc:
+            raise RunError(f"{where}: damaged sweep results ({exc})") from None
+
+
+def sweeps_dir(runs_dir: Path) -> Path:
+    return runs_dir / SWEEPS_DIR
+
+
+def new_sweep_id(stem: str, runs_dir: Path) -> tuple[str, Path]:
+    """``<sweep file stem>-YYYYMMDD-HHMMSS`` (a suffix when taken), created exclusively."""
+    base = sweeps_dir(runs_dir)
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunError(f"{base}: cannot create the sweeps directory: {exc.strerror}") from None
+    stamp = f"{stem}-{datetime.now():%Y%m%d-%H%M%S}"
+    for i in range(100):
+        sweep_id = stamp if i == 0 else f"{stamp}-{i}"
+        try:
+            (base / sweep_id).mkdir()
+            return sweep_id, base / sweep_id
+        except FileExistsError:
+            continue
+    raise RunError(f"{base}: could not find a free sweep id")
+
+
+def find_sweep(spec: str, runs_dir: Path) -> Path:
+    """A sweep directory by path, id, unique id prefix or 'latest'. Raises RunError."""
+    p = Path(spec)
+    if (p / RESULTS_FILE).is_file():
+        return p
+    base = sweeps_dir(runs_dir)
+    found = sorted((d for d in base.iterdir() if (d / RESULTS_FILE).is_file()),
+                   key=lambda d: os.stat(d / SWEEP_FILE).st_mtime if (d / SWEEP_FILE).exists() else 0) \
+        if base.is_dir() else []
+    if spec == "latest":
+        if not found:
+            raise RunError(f"no sweeps in {base}")
+        return found[-1]
+    exact = [d for d in found if d.name == spec]
+    if exact:
+        return exact[0]
+    prefixed = [d for d in found if d.name.startswith(spec)]
+    if len(prefixed) == 1:
+        return prefixed[0]
+    if prefixed:
+        raise RunError(f"sweep {spec!r} is ambiguous: {', '.join(d.name for d in prefixed)}")
+    raise RunError(f"no sweep {spec!r} in {base} (give a sweep directory, an id, a prefix or 'latest')")
+
+
+def read_record(sweep_dir: Path) -> SweepRecord:
+    path = sweep_dir / RESULTS_FILE
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunError(f"{sweep_dir}: not a sweep directory (no {RESULTS_FILE})") from None
+    except (OSError, ValueError) as exc:
+        raise RunError(f"{path}: cannot read: {exc}") from None
+    if not isinstance(obj, dict):
+        raise RunError(f"{path}: damaged sweep results (expected a JSON object)")
+    return SweepRecord.from_json(obj, path)
+
+
+def write_record(sweep_dir: Path, record: SweepRecord) -> None:
+    runs.write_json(sweep_dir / RESULTS_FILE, record.to_json())
+
+
+def save_sweep_text(sweep_dir: Path, text: str) -> None:
+    runs.write_text(sweep_dir / SWEEP_FILE, text)

@@ -1,0 +1,187 @@
+"""One trial, as a worker runs it: train a config in-process on data it was sent (no files),
+and return the run's contents for the client to write; and the client's writer of that run.
+
+Nothing here imports Dask or Optuna: ``run_trial`` is a plain function a Dask worker calls
+(and a benchmark or test can call directly), and its ``TrialResult`` is plain picklable data.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnctl import runs
+from nnctl.binding import bind
+from nnctl.config import Config, dump_config
+from nnctl.data import Dataset
+from nnctl.loop import TrainResult, total_iterations
+from nnctl.runs.checkpoint import TrainState
+from nnctl.runs.summary import RunSummary
+from nnctl.scoring import score
+from nnctl.train import fit, history_rows
+
+
+@dataclass(frozen=True)
+class PruneRule:
+    """The median rule, decided on the worker: after ``warmup`` epochs, a trial whose
+    validation loss at epoch e is worse than ``medians[e]`` (the median over the trials
+    complete when this one was sent) stops. Sending the medians with the trial means a worker
+    never has to reach the client or the study while it trains."""
+
+    warmup: int
+    medians: tuple[float, ...]
+
+    def prunes(self, epoch: int, val_loss: float) -> bool:
+        return epoch >= self.warmup and epoch < len(self.medians) and val_loss > self.medians[epoch]
+
+
+def prune_rule(curves: list[list[float]], epochs: int | None, startup: int = 4) -> PruneRule | None:
+    """The rule from the per-epoch validation losses of complete trials; None (no pruning)
+    until ``startup`` trials are complete."""
+    if len(curves) < startup:
+        return None
+    n = max(len(c) for c in curves)
+    medians = tuple(statistics.median([c[e] for c in curves if e < len(c)]) for e in range(n))
+    warmup = max(1, (epochs or n) // 4)
+    return PruneRule(warmup, medians)
+
+
+class _Pruned(Exception):
+    def __init__(self, epoch: int, loss: float, median: float) -> None:
+        super().__init__(epoch)
+        self.epoch, self.loss, self.median = epoch, loss, median
+
+
+@dataclass
+class TrialResult:
+    """What a worker sends back: the run's summary (``run_id`` not yet given), its config as
+    ``config.yaml`` holds it, its history rows, its parameters (None unless complete or
+    pruned), and the per-epoch validation losses (for the pruning rule)."""
+
+    summary: RunSummary
+    config_text: str
+    history_header: tuple[str, ...]
+    history_rows: list[tuple]
+    params: dict[str, np.ndarray] | None
+    val_losses: list[float] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return str(self.summary.status)
+
+
+def run_trial(cfg: Config, data: Dataset, prune: PruneRule | None = None, threads: int | None = 1) -> TrialResult:
+    """Trains ``cfg`` on ``data`` (the config's dataset as ``load_dataset`` returned it: the
+    validation set is held out here, exactly as ``train`` would) and returns the run's
+    contents. ``threads``: BLAS threads for this training (one per worker: the parallelism is
+    across trials). Raises ConfigError or DataError for a config that does not fit the data."""
+    if threads is None:
+        return _run_trial(cfg, data, prune)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads):
+        return _run_trial(cfg, data, prune)
+
+
+def _run_trial(cfg: Config, data: Dataset, prune: PruneRule | None) -> TrialResult:
+    bound = bind(cfg, data)
+    cfg, ds = bound.cfg, bound.dataset
+    m = ds.X_train.shape[1]
+    summary = RunSummary.new("", cfg, ds, total_iterations(cfg, m))
+    # The state the loop would create itself; holding it lets the pruning rule read the
+    # validation rows the loop appends after each epoch (the loop itself is unchanged).
+    state = TrainState.start(cfg)
+    seen = 0
+
+    def on_iteration(i: int, cost: float) -> None:
+        nonlocal seen
+        if prune is not None and len(state.val_rows) > seen:
+            seen = len(state.val_rows)
+            loss = state.val_rows[-1][1]
+            if prune.prunes(seen - 1, loss):
+                raise _Pruned(seen - 1, loss, prune.medians[seen - 1])
+
+    start = time.perf_counter()
+    try:
+        result = fit(cfg, ds.X_train, ds.Y_train, on_iteration, X_val=ds.X_val, Y_val=ds.Y_val, state=state)
+    except _Pruned as exc:
+        result = TrainResult(state.params, state.costs, "pruned", time.perf_counter() - start,
+                             f"pruned after epoch {exc.epoch}: validation loss {exc.loss:.6g} is worse than "
+                             f"the median {exc.median:.6g} of the trials complete when it started",
+                             state.epoch, state.val_rows)
+    scores = {}
+    if result.status in ("complete", "pruned") and result.params.all_finite():
+        scores = {split: score(result.params, cfg, *ds.split(split))
+                  for split, X in (("train", ds.X_train), ("val", ds.X_val), ("test", ds.X_test)) if X is not None}
+    if result.status == "complete" and (not scores or scores["train"].finite_loss is None):
+        result.status = "diverged"
+        result.message = (f"the parameters or the cost became infinite or NaN in the last update; "
+                          f"try a smaller learning_rate than {cfg.learning_rate}")
+    # As nnctl.train records a run (its _train_into), so a trial's summary reads like any run's.
+    summary.status, summary.finished, summary.message = result.status, runs.utc_now(), result.message or None
+    summary.iterations_done, summary.epochs_done = len(result.costs), result.epochs
+    summary.seconds = round(result.seconds, 4)
+    summary.final_cost = result.costs[-1] if result.costs else None
+    summary.scores = {"train_accuracy": None, "test_accuracy": None}
+    if cfg.early_stopping is not None:
+        summary.best_epoch, summary.stopped_early = result.best_epoch, result.stopped_early
+    header, rows = history_rows(cfg, result, m)
+    params = None
+    if result.status in ("complete", "pruned") and scores:
+        for split, split_scores in scores.items():
+            summary.scores.update({f"{split}_{k}": v if math.isfinite(v) else None
+                                   for k, v in split_scores.summary().items()})
+        summary.scores["val_loss"] = scores["val"].finite_loss
+        params = result.params.to_dict()
+    val_losses = [float(loss) for _, loss, _ in result.val_rows]
+    return TrialResult(summary, dump_config(cfg), header, rows, params, val_losses)
+
+
+def trial_value(result: TrialResult, metric: str) -> float | None:
+    """The sweep's metric of a finished trial (None: it has none, e.g. diverged)."""
+    v = result.summary.scores.get(metric)
+    return v if isinstance(v, (int, float)) and math.isfinite(v) else None
+
+
+def write_trial_run(runs_dir: Path, result: TrialResult, sweep_id: str, trial: int, attempts: int) -> Path:
+    """Writes a trial's run directory on the client, through the runs package's atomic
+    writers: config, history and parameters first, the summary last, so the directory is a run
+    (``runs list`` sees it) only once it is whole. Returns the run directory."""
+    run_dir = runs.create_run_dir(runs_dir)
+    s = result.summary
+    s.run_id = run_dir.name
+    s.extra.update(sweep=sweep_id, trial=trial, attempts=attempts)
+    runs.save_config_text(run_dir, result.config_text)
+    runs.save_history(run_dir, result.history_rows, result.history_header)
+    if result.params is not None:
+        runs.save_params(run_dir, result.params)
+    s.write(run_dir)
+    return run_dir
+
+
+def write_failed_run(runs_dir: Path, cfg: Config, message: str, sweep_id: str, trial: int, attempts: int) -> Path:
+    """A trial that never came back (its worker died twice, or it raised): a run with status
+    failed and the reason, so ``runs list --filter sweep=ID`` shows every trial."""
+    run_dir = runs.create_run_dir(runs_dir)
+    s = RunSummary(run_id=run_dir.name, name=cfg.name, status="failed", created=runs.utc_now(),
+                   config_file=cfg.source, config_path=cfg.path, layer_dims=list(cfg.layer_dims),
+                   activations=list(cfg.activations), loss=cfg.loss, dtype=cfg.dtype,
+                   finished=runs.utc_now(), message=message)
+    s.task = cfg.arch.loss.task
+    s.extra.update(sweep=sweep_id, trial=trial, attempts=attempts)
+    runs.save_config_text(run_dir, dump_config(cfg))
+    s.write(run_dir)
+    return run_dir
+
+
+def value_of(values: Any) -> Any:
+    """A sampled value as JSON holds it (numpy scalars from a sampler become Python numbers)."""
+    if isinstance(values, np.generic):
+        return values.item()
+    return values
