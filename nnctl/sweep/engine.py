@@ -126,7 +126,8 @@ def open_sweep(sweep_dir: Path) -> tuple[SweepSpec, SweepRecord]:
 
 
 class _Data:
-    """Each distinct dataset of the sweep's trials, read once here and scattered once."""
+    """Each distinct dataset of the sweep's trials, read once here and scattered once (again
+    only if every worker that held it is gone). Datasets are small next to a sweep's parameters."""
 
     def __init__(self, client: Any) -> None:
         self.client, self.futures = client, {}
@@ -135,10 +136,12 @@ class _Data:
         from nnctl.data import load_dataset
 
         key = json.dumps([cfg.dataset, cfg.dtype, cfg.arch.loss.task], sort_keys=True, default=str)
-        if key not in self.futures:
-            ds = load_dataset(cfg.dataset, cfg.dtype, cfg.arch.loss.task, cfg.path)
-            self.futures[key] = self.client.scatter(ds, hash=False)
-        return self.futures[key]
+        held = self.futures.get(key)
+        if held is None or held[1].status != "finished":  # new, or every worker holding it died
+            ds = held[0] if held is not None else load_dataset(cfg.dataset, cfg.dtype, cfg.arch.loss.task, cfg.path)
+            # to every worker: a worker that dies takes no other worker's copy with it
+            self.futures[key] = (ds, self.client.scatter(ds, hash=False, broadcast=True))
+        return self.futures[key][1]
 
 
 def _is_worker_death(exc: BaseException) -> bool:

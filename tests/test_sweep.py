@@ -1,0 +1,327 @@
+"""nnctl sweep: sweep files checked like configs, trials searched with Optuna and trained on real
+Dask clusters (a LocalCluster of processes, and a `dask scheduler` with two `dask worker`
+processes that cannot see the runs directory or the data files), every trial an ordinary run,
+the winner chosen on validation data. Small trials, one BLAS thread each."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from proc import BIN, env_for, nnctl
+
+pytest.importorskip("distributed")
+pytest.importorskip("optuna")
+
+pytestmark = pytest.mark.slow
+
+BASE = """\
+dataset: {synthetic: moons, m: 240, test_fraction: 0.25, seed: 1}
+layer_dims: [auto, 8, 1]
+activations: {hidden: relu, output: sigmoid}
+init: he
+learning_rate: 0.1
+batch_size: 60
+epochs: 10
+validation_fraction: 0.2
+optimizer: adam
+print_every: 1000
+"""
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def sweep_file(tmp_path: Path, body: str, name: str = "sw.yaml", base: str = BASE) -> Path:
+    write(tmp_path / "base.yaml", base)
+    return write(tmp_path / name, "config: base.yaml\n" + body)
+
+
+def one_error_line(r: subprocess.CompletedProcess) -> str:
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
+    assert "Traceback" not in r.stderr and r.stdout == ""
+    return lines[0]
+
+
+# ---------------------------------------------------------------------------- bad sweep files
+
+
+@pytest.mark.parametrize("body, message", [
+    ("metric: val_loss\nsampler: tpe\ntrails: 3\nspace: {learning_rate: {choice: [0.1]}}\n",
+     "unknown key 'trails' (did you mean trials?)"),
+    ("space: {learnig_rate: {log_uniform: [0.001, 0.1]}}\n",
+     "space: unknown config key 'learnig_rate' (did you mean learning_rate?)"),
+    ("sampler: grid\nspace: {learning_rate: {uniform: [0.01, 0.1]}}\n",
+     "space.learning_rate: the grid sampler needs a choice list"),
+    ("metric: test_accuracy\nspace: {learning_rate: {choice: [0.1]}}\n",
+     "metric: unknown metric 'test_accuracy' (did you mean val_accuracy?) (a sweep chooses on validation data"),
+    ("space: {learning_rate: {log_uniform: [0, 0.1]}}\n", "space.learning_rate: log_uniform needs low > 0"),
+    ("space: {learning_rate: {uniform: [0.1, 0.01]}}\n", "needs low < high, got [0.1, 0.01]"),
+    ("space: {batch_size: {int_uniform: [8, 64.5]}}\n", "int_uniform needs two integers"),
+    ("space: {learning_rate: {normal: [0, 1]}}\n", "unknown distribution 'normal'"),
+    ("sampler: bayes\nspace: {learning_rate: {choice: [0.1]}}\n", "sampler: unknown sampler 'bayes'; valid: grid, random, tpe"),
+    ("metric: val_mse\nspace: {learning_rate: {choice: [0.1]}}\n", "metric: val_mse needs a regression config"),
+    ("space: {learning_rate: {choice: [0.1, -1]}}\n", "learning_rate: must be"),
+    ("set: {epochs: 5}\nspace: {epochs: {choice: [1, 2]}}\n", "epochs is both fixed (set) and swept (space)"),
+])
+def test_bad_sweep_file_is_one_line_and_exit_2(tmp_path: Path, body: str, message: str) -> None:
+    f = sweep_file(tmp_path, body)
+    for cmd in ("check", "run"):
+        line = one_error_line(nnctl("sweep", cmd, f, runs_dir=tmp_path / "runs", cwd=tmp_path))
+        assert message in line and str(f) in line
+    assert not (tmp_path / "runs").exists()  # nothing half-written
+
+
+def test_base_config_without_validation_split_is_refused(tmp_path: Path) -> None:
+    f = sweep_file(tmp_path, "space: {learning_rate: {choice: [0.1, 0.3]}}\n",
+                   base=BASE.replace("validation_fraction: 0.2\n", ""))
+    line = one_error_line(nnctl("sweep", "run", f, runs_dir=tmp_path / "runs", cwd=tmp_path))
+    assert "has no validation split" in line and "set validation_fraction (e.g. 0.2) or dataset.val" in line
+    assert not (tmp_path / "runs").exists()
+
+
+def test_check_validates_every_grid_config_against_the_data(tmp_path: Path) -> None:
+    # the second layer_dims ends in 3 units: a sigmoid output needs 1; found before anything trains
+    f = sweep_file(tmp_path, "sampler: grid\nspace:\n  learning_rate: {choice: [0.1, 0.3]}\n"
+                             "  layer_dims: {choice: [[auto, 8, 1], [auto, 8, 3]]}\n")
+    line = one_error_line(nnctl("sweep", "check", f, runs_dir=tmp_path / "runs", cwd=tmp_path))
+    assert 'layer_dims=[\"auto\", 8, 3]' in line and "sigmoid" in line
+    ok = sweep_file(tmp_path, "sampler: grid\nspace:\n  learning_rate: {choice: [0.1, 0.3]}\n"
+                              "  batch_size: {choice: [30, 60, 120]}\n", name="ok.yaml")
+    r = nnctl("sweep", "check", ok, runs_dir=tmp_path / "runs", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "ok (grid, 6 trials, 2 swept keys, metric val_loss; 6 trial config(s) checked against the data)" in r.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_missing_extra_says_how_to_install(tmp_path: Path) -> None:
+    # a Python that cannot import dask or optuna: the command names the extra, exit 2
+    f = sweep_file(tmp_path, "space: {learning_rate: {choice: [0.1, 0.3]}}\n")
+    shim = write(tmp_path / "shim" / "sitecustomize.py",
+                 "import sys\nsys.modules['distributed'] = None\nsys.modules['optuna'] = None\n")
+    r = nnctl("sweep", "run", f, runs_dir=tmp_path / "runs", cwd=tmp_path, PYTHONPATH=str(shim.parent))
+    line = one_error_line(r)
+    assert "nnctl sweep needs Dask distributed and Optuna" in line and "pip install 'nnctl[sweep]'" in line
+
+
+# ---------------------------------------------------------------------------- a LocalCluster
+
+
+def test_grid_on_a_local_cluster_runs_every_combination_once_as_ordinary_runs(tmp_path: Path) -> None:
+    f = sweep_file(tmp_path, "metric: val_accuracy\nsampler: grid\nprune: false\nset: {epochs: 6}\nspace:\n"
+                             "  learning_rate: {choice: [0.03, 0.3]}\n"
+                             "  layer_dims: {choice: [[auto, 4, 1], [auto, 8, 8, 1]]}\n"
+                             "  seed: {choice: [1, 2]}\n")
+    runs = tmp_path / "runs"
+    r = nnctl("sweep", "run", f, "--workers", "2", "--json", runs_dir=runs, cwd=tmp_path, timeout=180)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    sweep_id = out["sweep_id"]
+    assert out["metric"] == "val_accuracy" and out["status"] == "complete"
+    # grid exactness: every combination exactly once, nothing else
+    got = sorted(json.dumps(t["params"], sort_keys=True) for t in out["trials"])
+    want = sorted(json.dumps({"learning_rate": lr, "layer_dims": dims, "seed": seed}, sort_keys=True)
+                  for lr, dims, seed in itertools.product([0.03, 0.3], [["auto", 4, 1], ["auto", 8, 8, 1]], [1, 2]))
+    assert got == want
+    assert all(t["status"] == "complete" and t["attempts"] == 1 for t in out["trials"])
+    # the best by validation accuracy, and the test score of that run only
+    values = {t["run_id"]: t["value"] for t in out["trials"]}
+    assert out["best_value"] == max(values.values()) == values[out["best_run_id"]]
+    best = json.loads((runs / out["best_run_id"] / "summary.json").read_text())
+    assert best["val_accuracy"] == out["best_value"]
+    assert out["best_test"] == {"test_accuracy": best["test_accuracy"]}
+    assert f"its test accuracy {best['test_accuracy']:.4g}" in r.stderr
+    # every trial is an ordinary run: named <sweep>-tNNNN, its values in its config, listed by sweep
+    listed = json.loads(nnctl("runs", "list", "--json", "--filter", f"sweep={sweep_id}", "--sort", "-val_accuracy",
+                              runs_dir=runs, cwd=tmp_path).stdout)
+    assert len(listed) == 8 and listed[0]["val_accuracy"] == out["best_value"]
+    for t in out["trials"]:
+        s = json.loads((runs / t["run_id"] / "summary.json").read_text())
+        assert s["name"] == f"{sweep_id}-t{t['trial']:04d}" and s["sweep"] == sweep_id
+        assert s["config"]["learning_rate"] == t["params"]["learning_rate"]
+        assert s["config"]["seed"] == t["params"]["seed"] and s["layer_dims"][1:] == t["params"]["layer_dims"][1:]
+    # a trial's run is the run `nnctl train` gives for the same config, to the bit
+    b = out["trials"][0]
+    p = b["params"]
+    r2 = nnctl("train", tmp_path / "base.yaml", "--set", "epochs=6", "--set", f"learning_rate={p['learning_rate']}",
+               "--set", f"layer_dims={json.dumps(p['layer_dims'])}", "--set", f"seed={p['seed']}", "--threads", "1",
+               "-q", runs_dir=runs, cwd=tmp_path)
+    assert r2.returncode == 0, r2.stderr
+    with np.load(runs / b["run_id"] / "params.npz") as a, np.load(runs / r2.stdout.strip() / "params.npz") as c:
+        assert sorted(a.files) == sorted(c.files)
+        for k in a.files:
+            np.testing.assert_array_equal(a[k], c[k])
+    # predict and evaluate work on a trial
+    r3 = nnctl("evaluate", out["best_run_id"], "--json", runs_dir=runs, cwd=tmp_path)
+    assert r3.returncode == 0, r3.stderr
+    # the sweep directory: the sweep file, the study, the results table; show re-prints it
+    sweep_dir = runs / "sweeps" / sweep_id
+    assert (sweep_dir / "sweep.yaml").read_text() == f.read_text()
+    assert (sweep_dir / "study.journal").stat().st_size > 0
+    shown = nnctl("sweep", "show", sweep_id, "--json", runs_dir=runs, cwd=tmp_path)
+    assert json.loads(shown.stdout) == out
+    table = nnctl("sweep", "show", sweep_id, runs_dir=runs, cwd=tmp_path)
+    assert table.returncode == 0 and len(table.stdout.strip().splitlines()) == 9
+    assert f"best: trial {out['best_trial']}" in table.stderr
+
+
+def test_same_seed_same_trials_with_one_worker(tmp_path: Path) -> None:
+    f = sweep_file(tmp_path, "sampler: tpe\nseed: 7\ntrials: 5\nset: {epochs: 3}\nspace:\n"
+                             "  learning_rate: {log_uniform: [0.001, 0.5]}\n"
+                             "  l2: {uniform: [0.0, 0.1]}\n  batch_size: {int_uniform: [20, 100]}\n")
+    params = []
+    for i in range(2):
+        r = nnctl("sweep", "run", f, "--workers", "1", "--json", runs_dir=tmp_path / f"runs{i}", cwd=tmp_path,
+                  timeout=180)
+        assert r.returncode == 0, r.stderr
+        out = json.loads(r.stdout)
+        params.append([(t["trial"], t["params"], t["value"]) for t in out["trials"]])
+    assert params[0] == params[1] and len(params[0]) == 5
+    assert len({json.dumps(p) for _, p, _ in params[0]}) == 5
+
+
+def test_ctrl_c_then_resume_completes_the_sweep(tmp_path: Path) -> None:
+    f = sweep_file(tmp_path, "sampler: random\nseed: 3\ntrials: 6\nprune: false\nset: {epochs: 40}\nspace:\n"
+                             "  learning_rate: {log_uniform: [0.001, 0.5]}\n")
+    runs = tmp_path / "runs"
+    proc = subprocess.Popen([sys.executable, "-m", "nnctl", "sweep", "run", f, "--workers", "1"], cwd=tmp_path,
+                            env=env_for(runs), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stderr:  # interrupt once a trial has finished, as Ctrl-C would
+            if line.startswith("trial "):
+                break
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "continue it with: nnctl sweep resume" in err
+    (sweep_dir,) = (runs / "sweeps").iterdir()
+    record = json.loads((sweep_dir / "results.json").read_text())
+    assert record["status"] == "interrupted" and 1 <= len(record["trials"]) < 6
+    done_before = len(record["trials"])
+    r = nnctl("sweep", "resume", sweep_dir.name, "--workers", "1", "--json", runs_dir=runs, cwd=tmp_path, timeout=180)
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    assert res["status"] == "complete" and len(res["trials"]) == 6
+    assert len({t["run_id"] for t in res["trials"]}) == 6 and len({t["trial"] for t in res["trials"]}) == 6
+    assert all(t["status"] == "complete" for t in res["trials"])
+    assert f"{done_before} done" in r.stderr
+    again = nnctl("sweep", "resume", sweep_dir.name, runs_dir=runs, cwd=tmp_path)
+    assert again.returncode == 2 and "already complete" in again.stderr
+
+
+# ---------------------------------------------------------------------------- a real Dask cluster
+
+
+def _h5(path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 2))
+    y = (X[:, 0] * X[:, 1] > 0).astype(np.int64)
+    with h5py.File(path, "w") as f:
+        f["pts_x"] = X
+        f["pts_y"] = y
+        f["list_classes"] = np.array([b"off", b"on"])
+    return path
+
+
+def _worker_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NNCTL_")}
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES"] = "0"  # the client retries, and says so
+    return env
+
+
+def test_sweep_on_a_dask_scheduler_and_two_workers_survives_a_killed_worker(tmp_path: Path) -> None:
+    client_dir = tmp_path / "client"
+    _h5(write(client_dir / "data" / ".keep", "").parent / "points.h5")
+    base = ("dataset: {train: data/points.h5}\nlayer_dims: [auto, 16, 1]\nactivations: [relu, sigmoid]\n"
+            "init: he\nlearning_rate: 0.05\nbatch_size: 30\nepochs: 60\nvalidation_fraction: 0.25\n"
+            "optimizer: adam\nprint_every: 100000\n")
+    f = sweep_file(client_dir, "sampler: random\nseed: 1\ntrials: 6\nprune: false\nspace:\n"
+                               "  learning_rate: {log_uniform: [0.005, 0.2]}\n", base=base)
+    sched_dir, dirs = tmp_path / "scheduler", [tmp_path / "w1", tmp_path / "w2"]
+    for d in (sched_dir, *dirs):
+        d.mkdir()
+    scheduler_file = sched_dir / "scheduler.json"
+    procs: list[subprocess.Popen] = []
+    client = None
+
+    def start(args: list[str], cwd: Path) -> subprocess.Popen:
+        p = subprocess.Popen([str(BIN / "dask"), *args], cwd=cwd, env=_worker_env(), start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(p)
+        return p
+
+    try:
+        start(["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+               "--scheduler-file", str(scheduler_file)], sched_dir)
+        deadline = time.monotonic() + 60
+        while not scheduler_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        address = json.loads(scheduler_file.read_text())["address"]
+        assert address.startswith("tcp://127.0.0.1:")
+        workers = [start(["worker", address, "--nthreads", "1", "--nworkers", "1", "--name", d.name,
+                          "--no-dashboard", "--host", "127.0.0.1", "--local-directory", str(d)], d) for d in dirs]
+        from distributed import Client
+
+        client = Client(address, timeout="30s")
+        client.wait_for_workers(2, timeout=60)
+        name_of = {a: w["name"] for a, w in client.scheduler_info()["workers"].items()}
+
+        sweep = subprocess.Popen([sys.executable, "-m", "nnctl", "sweep", "run", f, "--scheduler", address, "--json"],
+                                 cwd=client_dir, env=env_for(client_dir / "runs"), stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        procs.append(sweep)
+        # kill worker w1 while it trains a trial (not between trials)
+        killed = False
+        deadline = time.monotonic() + 120
+        while not killed and time.monotonic() < deadline and sweep.poll() is None:
+            for addr, keys in client.processing().items():
+                if name_of.get(addr) == "w1" and any("-t0" in str(k) for k in keys):
+                    os.killpg(workers[0].pid, signal.SIGKILL)
+                    killed = True
+                    break
+            time.sleep(0.02)
+        assert killed, "worker w1 never ran a trial"
+        out, err = sweep.communicate(timeout=180)
+        assert sweep.returncode == 0, err
+        res = json.loads(out)
+        assert len(res["trials"]) == 6 and all(t["status"] == "complete" for t in res["trials"])
+        retried = [t for t in res["trials"] if t["attempts"] == 2]
+        assert len(retried) == 1, res["trials"]
+        assert f"trial {retried[0]['trial']}: its worker died; sending it again" in err
+        assert "retried after a worker died" in err
+        # the client wrote every run; the workers' folders hold no run and no data
+        runs = client_dir / "runs"
+        assert all((runs / t["run_id"] / "params.npz").is_file() for t in res["trials"])
+        for d in dirs:
+            assert not list(d.rglob("summary.json")) and not list(d.rglob("*.h5"))
+    finally:
+        if client is not None:
+            client.close()
+        for p in procs:  # the scheduler and workers have their own process groups; the sweep not
+            if p.poll() is None:
+                try:
+                    if p.args[0] == str(BIN / "dask"):
+                        os.killpg(p.pid, signal.SIGKILL)
+                    else:
+                        p.kill()
+                except ProcessLookupError:
+                    pass
+            p.wait(timeout=30)
