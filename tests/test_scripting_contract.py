@@ -197,20 +197,42 @@ SWEEP = ROOT / "scripts" / "sweep_lr.sh"
 
 
 def test_sweep_script_trains_each_rate_and_prints_the_best(tmp_path: Path, tiny: Path) -> None:
+    # The winner is chosen on validation data (issue 13; it was test accuracy), so the config
+    # gets a validation split through the script's --set pass-through.
     runs_dir = tmp_path / "runs"
     rates = ["0.02", "0.3", "1.5"]
     r = subprocess.run(
-        ["bash", SWEEP, tiny, *rates], cwd=tmp_path, env=env_for(runs_dir, SWEEP_JOBS="3"),
-        capture_output=True, text=True, timeout=180,
+        ["bash", SWEEP, "--set", "validation_fraction=0.2", "--set", "seed=3", tiny, *rates], cwd=tmp_path,
+        env=env_for(runs_dir, SWEEP_JOBS="3"), capture_output=True, text=True, timeout=180,
     )
     assert r.returncode == 0, r.stderr
     summaries = [json.loads((d / "summary.json").read_text()) for d in runs_dir.iterdir()]
     assert len(summaries) == 3 and all(s["status"] == "complete" for s in summaries)
     assert sorted(s["name"].rsplit("-lr", 1)[1] for s in summaries) == sorted(rates)
-    best = max(summaries, key=lambda s: s["test_accuracy"])
-    best_ids = {s["run_id"] for s in summaries if s["test_accuracy"] == best["test_accuracy"]}
-    assert r.stdout.count("\n") == 1 and r.stdout.strip() in best_ids
-    assert f"best: {r.stdout.strip()}" in r.stderr
+    assert all(s["config"]["seed"] == 3 and s["dataset"]["n_val"] == 30 for s in summaries)
+    best = min(summaries, key=lambda s: s["val_loss"])
+    assert r.stdout.count("\n") == 1 and r.stdout.strip() == best["run_id"]
+    assert f"best: {best['run_id']}" in r.stderr and f"val_loss {best['val_loss']:.4f}" in r.stderr
+    assert f"its test accuracy {best['test_accuracy']:.4f}" in r.stderr
+
+
+def test_sweep_script_regression_by_val_r2_and_refuses_no_validation_set(tmp_path: Path) -> None:
+    runs_dir = tmp_path / "runs"
+    sine = ROOT / "configs" / "sine.yaml"
+    r = subprocess.run(["bash", SWEEP, "--metric", "val_r2", "--set", "validation_fraction=0.25", "--set", "epochs=5",
+                        sine, "0.01", "0.05"], cwd=tmp_path, env=env_for(runs_dir, SWEEP_JOBS="2"),
+                       capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, r.stderr
+    summaries = [json.loads((d / "summary.json").read_text()) for d in runs_dir.iterdir()]
+    best = max(summaries, key=lambda s: s["val_r2"])
+    assert r.stdout.strip() == best["run_id"] and f"val_r2 {best['val_r2']:.4f}; its test MSE" in r.stderr
+    none = subprocess.run(["bash", SWEEP, sine, "0.01"], cwd=tmp_path, env=env_for(tmp_path / "none"),
+                          capture_output=True, text=True, timeout=60)
+    assert none.returncode == 2 and none.stdout == "" and not (tmp_path / "none").exists()
+    assert "no validation set to choose the winner on; set validation_fraction or dataset.val" in none.stderr
+    bad = subprocess.run(["bash", SWEEP, "--metric", "test_accuracy", sine, "0.01"], cwd=tmp_path,
+                         env=env_for(tmp_path / "none"), capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "--metric test_accuracy: use val_loss" in bad.stderr
 
 
 def test_sweep_script_checks_rates_before_training(tmp_path: Path, tiny: Path) -> None:
