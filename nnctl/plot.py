@@ -1,4 +1,6 @@
-"""Learning curves of several runs on one figure (``nnctl plot``), drawn with matplotlib.
+"""Learning curves of several runs on one figure (``nnctl plot``), or one metric of several
+runs against a config key (``nnctl plot --against KEY``, e.g. a sweep's trials), drawn with
+matplotlib.
 
 matplotlib is the optional extra ``plot`` (``pip install 'nnctl[plot]'``); without it
 ``plot_curves`` raises UsageError saying how to install it. The figure is rendered in memory
@@ -56,6 +58,53 @@ def plot_curves(
         ax.grid(True, alpha=0.3)
         # below the axes, so a legend never covers the curves or runs off the figure
         ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
+        buf = io.BytesIO()
+        fig.savefig(buf, format=fmt, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    runs.atomic_write(out, buf.getvalue())
+
+
+def plot_metric(
+    points: Sequence[tuple[float, float, str]],
+    key: str,
+    metric: str,
+    out: Path,
+    title: str | None = None,
+) -> None:
+    """Writes one scatter figure of ``metric`` against ``key``, one point per (x, y, status)
+    (complete runs filled, pruned ones hollow). The x axis is logarithmic when the values are
+    positive and span more than two decades (a learning rate drawn from log_uniform)."""
+    fmt = out.suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise UsageError(
+            f"-o {out}: unknown image format {out.suffix or '(none)'!r}; use a file ending in "
+            + ", ".join(f".{f}" for f in FORMATS)
+        )
+    if not out.parent.is_dir():
+        raise UsageError(f"-o {out}: directory {out.parent} does not exist")
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise UsageError(f"nnctl plot needs matplotlib, which is not installed; install it with: {INSTALL_HINT}") from None
+
+    xs = [x for x, _, _ in points]
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=100)
+    try:
+        for status, style in (("complete", {}), ("pruned", {"facecolors": "none", "edgecolors": "C0"})):
+            sel = [(x, y) for x, y, s in points if s == status]
+            if sel:
+                ax.scatter([x for x, _ in sel], [y for _, y in sel], label=f"{status} ({len(sel)})", **style)
+        if xs and min(xs) > 0 and max(xs) / min(xs) > 100:
+            ax.set_xscale("log")
+        ax.set_xlabel(key)
+        ax.set_ylabel(metric)
+        ax.set_title(title or f"{metric} against {key}")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize="small")
         buf = io.BytesIO()
         fig.savefig(buf, format=fmt, bbox_inches="tight")
     finally:

@@ -201,6 +201,22 @@ def compare_runs(infos: list[RunInfo]) -> Comparison:
     )
 
 
+def metric_points(infos: list[RunInfo], key: str, metric: str) -> list[tuple[float, float, str]]:
+    """(value of ``key``, value of ``metric``, status) of each complete or pruned run that has
+    both as numbers: ``nnctl plot --against``. Raises UsageError for an unknown key."""
+    _check_key(key, infos, "--against")
+    _check_key(metric, infos, "--metric")
+    points = []
+    for info in infos:
+        x, y = _field(info, key), _field(info, metric)
+        if info.row["status"] in ("complete", "pruned") and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in (x, y)):
+            points.append((float(x), float(y), str(info.row["status"])))
+    if not points:
+        raise UsageError(f"--against {key}: no complete run has numbers for both {key} and {metric}")
+    return points
+
+
 def run_labels(infos: list[RunInfo]) -> list[str]:
     """Legend labels: the run name plus the config keys that differ between the runs, e.g.
     ``moons learning_rate=0.1``; the run id is added when labels would still collide."""

@@ -5,6 +5,7 @@ the winner chosen on validation data. Small trials, one BLAS thread each."""
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import json
 import os
@@ -175,6 +176,12 @@ def test_grid_on_a_local_cluster_runs_every_combination_once_as_ordinary_runs(tm
     assert (sweep_dir / "study.journal").stat().st_size > 0
     shown = nnctl("sweep", "show", sweep_id, "--json", runs_dir=runs, cwd=tmp_path)
     assert json.loads(shown.stdout) == out
+    if importlib.util.find_spec("matplotlib") is not None:  # nnctl plot: the metric against a swept key
+        png = tmp_path / "lr.png"
+        r4 = nnctl("plot", "--sweep", sweep_id, "--against", "learning_rate", "--metric", "val_accuracy", "-o", png,
+                   runs_dir=runs, cwd=tmp_path)
+        assert r4.returncode == 0 and r4.stdout.strip() == str(png), r4.stderr
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     table = nnctl("sweep", "show", sweep_id, runs_dir=runs, cwd=tmp_path)
     assert table.returncode == 0 and len(table.stdout.strip().splitlines()) == 9
     assert f"best: trial {out['best_trial']}" in table.stderr
