@@ -311,8 +311,11 @@ def test_sweep_on_a_dask_scheduler_and_two_workers_survives_a_killed_worker(tmp_
         res = json.loads(out)
         assert len(res["trials"]) == 6 and all(t["status"] == "complete" for t in res["trials"])
         retried = [t for t in res["trials"] if t["attempts"] == 2]
-        assert len(retried) == 1, res["trials"]
-        assert f"trial {retried[0]['trial']}: its worker died; sending it again" in err
+        # the trial it was training, and the one queued behind it (the client keeps one trial
+        # more than there are workers in flight), each sent once more
+        assert 1 <= len(retried) <= 2, res["trials"]
+        for t in retried:
+            assert f"trial {t['trial']}: its worker died; sending it again" in err
         assert "retried after a worker died" in err
         # the client wrote every run; the workers' folders hold no run and no data
         runs = client_dir / "runs"

@@ -157,7 +157,7 @@ def _is_worker_death(exc: BaseException) -> bool:
 def _connect(distributed: Any, workers: int | None, scheduler: str | None) -> tuple[Any, Any, int]:
     """A client of a LocalCluster (``workers`` processes, one thread and one BLAS thread each)
     or of the cluster at ``scheduler``; and how many trials to keep in flight (one per worker
-    thread, so a one-worker sweep asks the sampler sequentially and is reproducible)."""
+    thread)."""
     import dask
 
     if scheduler is not None:
@@ -177,8 +177,11 @@ def _connect(distributed: Any, workers: int | None, scheduler: str | None) -> tu
     # A trial whose worker died is not rescheduled behind the client's back: the client sends
     # it once more itself (RETRIES) and says so.
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        # Everything on 127.0.0.1; the scheduler's HTTP server (always started) on a free port
+        # rather than 8787, which another sweep on this machine may hold.
         cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                           dashboard_address=None, silence_logs=logging.CRITICAL)
+                                           dashboard_address=None, silence_logs=logging.CRITICAL,
+                                           scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"})
     client = distributed.Client(cluster, set_as_default=False)
     return client, cluster, n
 
@@ -204,12 +207,16 @@ def run_sweep(sweep_dir: Path, runs_dir: Path, workers: int | None = None, sched
             study.tell(t.number, state=TrialState.FAIL)
             study.enqueue_trial(t.params)
     dists = _distributions(optuna, spec.space)
-    curves: list[list[float]] = []  # per-epoch validation losses of complete trials, for pruning
-    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        curves.append([t.intermediate_values[k] for k in sorted(t.intermediate_values)])
+    # Per-epoch validation losses of complete trials, for the pruning rule: kept in memory while
+    # the sweep runs, read back from the runs' own history after an interruption (not copied
+    # into the study: one journal write per epoch would cost more than the training).
+    curves: list[list[float]] = [runs.read_history_table(runs_dir / r.run_id).val_loss.tolist()
+                                 for r in record.trials if r.status == "complete" and r.run_id
+                                 and (runs_dir / r.run_id).is_dir()] if spec.prune else []
     record.status = "running"
     store.write_record(sweep_dir, record)
     client, cluster, slots = _connect(distributed, workers, scheduler)
+    writer = _Writer(sweep_dir)
     inflight: dict[Any, tuple[Any, Any, dict[str, Any], int]] = {}  # future -> (trial, cfg, values, attempts)
     try:
         data = _Data(client)
@@ -224,7 +231,11 @@ def run_sweep(sweep_dir: Path, runs_dir: Path, workers: int | None = None, sched
             ac.add(fut)
 
         def fill() -> None:
-            while len(inflight) < slots and len(record.trials) + len(inflight) < record.n_trials:
+            # One trial more than there are worker threads: the next one is already on its way
+            # while the client writes a finished run and tells the study, so a worker never
+            # waits for the client. One worker still runs its trials in the order they were
+            # asked for, so a one-worker sweep is reproducible.
+            while len(inflight) < slots + 1 and len(record.trials) + len(inflight) < record.n_trials:
                 trial = study.ask(dists)
                 values = _decode(spec.space, trial.params)
                 name = f"{record.sweep_id}-t{trial.number:04d}"
@@ -238,9 +249,6 @@ def run_sweep(sweep_dir: Path, runs_dir: Path, workers: int | None = None, sched
             trial, cfg, values, attempts = inflight.pop(fut)
             try:
                 result = fut.result()
-            except NnctlError as exc:  # the config does not fit the data: this trial only
-                row = _failed(runs_dir, record, trial.number, cfg, values, attempts, str(exc))
-                study.tell(trial, state=TrialState.FAIL)
             except Exception as exc:  # noqa: BLE001 - whatever killed the worker or the task
                 if _is_worker_death(exc) and attempts <= RETRIES:
                     emit(SweepEvent("retry", trial=trial.number, params=values,
@@ -248,41 +256,89 @@ def run_sweep(sweep_dir: Path, runs_dir: Path, workers: int | None = None, sched
                     fut.release()
                     send(trial, cfg, values, attempts + 1)
                     continue
-                why = "its worker died" + (" twice" if attempts > 1 else "") if _is_worker_death(exc) else \
-                    f"{type(exc).__name__}: {exc}"
-                row = _failed(runs_dir, record, trial.number, cfg, values, attempts, why)
+                if isinstance(exc, NnctlError):  # the config does not fit the data: this trial only
+                    why = str(exc)
+                elif _is_worker_death(exc):
+                    why = "its worker died" + (" twice" if attempts > 1 else "")
+                else:
+                    why = f"{type(exc).__name__}: {exc}"
                 study.tell(trial, state=TrialState.FAIL)
+                row = _failed(runs_dir, record, trial.number, cfg, values, attempts, why)
+                record.trials.append(row)
+                writer.record(record.to_json())
             else:
-                run_dir = write_trial_run(runs_dir, result, record.sweep_id, trial.number, attempts)
                 value = trial_value(result, spec.metric)
-                for e, loss in enumerate(result.val_losses):
-                    trial.report(loss, e)
                 if result.status == "complete" and value is not None:
                     study.tell(trial, value)
-                    curves.append(result.val_losses)
+                    if spec.prune:
+                        curves.append(result.val_losses)
                 elif result.status == "pruned":
                     study.tell(trial, state=TrialState.PRUNED)
                 else:
                     study.tell(trial, state=TrialState.FAIL)
+                run_dir = runs.create_run_dir(runs_dir)
                 row = TrialRow(trial.number, run_dir.name, result.status, values, value, attempts,
                                result.summary.message)
-                del result  # the parameters are on disk now: hold none of them
+                record.trials.append(row)
+                writer.write(run_dir, result, record.sweep_id, trial.number, attempts, record.to_json())
+                del result  # the writer holds it until it is on disk, then nobody does
             fut.release()
-            record.trials.append(row)
-            store.write_record(sweep_dir, record)
             emit(SweepEvent("done", trial=trial.number, params=values, row=row, best=record.best(), record=record))
             fill()
+        writer.drain()
         record.status = "complete"
         store.write_record(sweep_dir, record)
     except KeyboardInterrupt:
+        writer.drain()
         record.status = "interrupted"
         store.write_record(sweep_dir, record)
         raise
     finally:
         for fut in list(inflight):
             fut.cancel()
+        writer.close()
         _close(client, cluster)
     return record
+
+
+class _Writer:
+    """Writes finished trials' runs, then the results table, on one background thread, in the
+    order they finished: the client's disk writes (each file fsynced) overlap the next trial's
+    round trip instead of adding to it. At most ``depth`` trials wait to be written, so a slow
+    disk slows the sweep down rather than filling the client's memory with parameters."""
+
+    def __init__(self, sweep_dir: Path, depth: int = 2) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.sweep_dir, self.depth = sweep_dir, depth
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="nnctl-sweep-writer")
+        self.pending: list[Any] = []
+
+    def _submit(self, fn: Callable[..., None], *args: Any) -> None:
+        done = [f for f in self.pending if f.done()]
+        for f in done:
+            f.result()  # a write that failed raises its RunError here
+        self.pending = [f for f in self.pending if not f.done()]
+        while len(self.pending) >= self.depth:
+            self.pending.pop(0).result()  # raises the writer's RunError here
+        self.pending.append(self.pool.submit(fn, *args))
+
+    def write(self, run_dir: Path, result: Any, sweep_id: str, trial: int, attempts: int, snapshot: dict) -> None:
+        def job() -> None:
+            write_trial_run(run_dir, result, sweep_id, trial, attempts)
+            runs.write_json(self.sweep_dir / store.RESULTS_FILE, snapshot)
+
+        self._submit(job)
+
+    def record(self, snapshot: dict) -> None:
+        self._submit(runs.write_json, self.sweep_dir / store.RESULTS_FILE, snapshot)
+
+    def drain(self) -> None:
+        while self.pending:
+            self.pending.pop(0).result()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
 
 
 def _failed(runs_dir: Path, record: SweepRecord, number: int, cfg: Any, values: dict[str, Any], attempts: int,

@@ -149,11 +149,10 @@ def trial_value(result: TrialResult, metric: str) -> float | None:
     return v if isinstance(v, (int, float)) and math.isfinite(v) else None
 
 
-def write_trial_run(runs_dir: Path, result: TrialResult, sweep_id: str, trial: int, attempts: int) -> Path:
-    """Writes a trial's run directory on the client, through the runs package's atomic
-    writers: config, history and parameters first, the summary last, so the directory is a run
-    (``runs list`` sees it) only once it is whole. Returns the run directory."""
-    run_dir = runs.create_run_dir(runs_dir)
+def write_trial_run(run_dir: Path, result: TrialResult, sweep_id: str, trial: int, attempts: int) -> None:
+    """Writes a trial's run into ``run_dir`` (new, from ``runs.create_run_dir``) on the client,
+    through the runs package's atomic writers: config, history and parameters first, the
+    summary last, so the directory is a run (``runs list`` sees it) only once it is whole."""
     s = result.summary
     s.run_id = run_dir.name
     s.extra.update(sweep=sweep_id, trial=trial, attempts=attempts)
@@ -162,7 +161,6 @@ def write_trial_run(runs_dir: Path, result: TrialResult, sweep_id: str, trial: i
     if result.params is not None:
         runs.save_params(run_dir, result.params)
     s.write(run_dir)
-    return run_dir
 
 
 def write_failed_run(runs_dir: Path, cfg: Config, message: str, sweep_id: str, trial: int, attempts: int) -> Path:
