@@ -173,7 +173,9 @@ def test_grid_on_a_local_cluster_runs_every_combination_once_as_ordinary_runs(tm
     # the sweep directory: the sweep file, the study, the results table; show re-prints it
     sweep_dir = runs / "sweeps" / sweep_id
     assert (sweep_dir / "sweep.yaml").read_text() == f.read_text()
-    assert (sweep_dir / "study.journal").stat().st_size > 0
+    study = json.loads((sweep_dir / "study.json").read_text())
+    assert study["sampler"] == "grid" and len(study["trials"]) == 8
+    assert all(t["state"] == "COMPLETE" for t in study["trials"])
     shown = nnctl("sweep", "show", sweep_id, "--json", runs_dir=runs, cwd=tmp_path)
     assert json.loads(shown.stdout) == out
     if importlib.util.find_spec("matplotlib") is not None:  # nnctl plot: the metric against a swept key

@@ -85,33 +85,41 @@ def _encode(space: tuple[Param, ...], values: dict[str, Any]) -> dict[str, Any]:
             else values[p.key] for p in space}
 
 
-def _study(optuna: Any, spec: SweepSpec, sweep_dir: Path, sweep_id: str) -> Any:
-    from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
+def _study(optuna: Any, spec: SweepSpec, dists: dict[str, Any], told: list[dict[str, Any]]) -> Any:
+    """The Optuna study, in memory, with the trials already told (``study.json``) added back:
+    the sampler sees the same history after a resume. (Optuna's journal file storage would
+    fsync several times per trial on the client's critical path; the study is instead written
+    by the background writer after each trial.)"""
+    from optuna.trial import TrialState, create_trial
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = JournalStorage(JournalFileBackend(str(sweep_dir / store.STUDY_FILE)))
     if spec.sampler == "tpe":
         sampler = optuna.samplers.TPESampler(seed=spec.seed)
     else:  # grid trials are enqueued with their values; the sampler then draws nothing
         sampler = optuna.samplers.RandomSampler(seed=spec.seed)
-    return optuna.create_study(study_name=sweep_id, storage=storage, sampler=sampler,
-                               direction=spec.direction, load_if_exists=True)
+    study = optuna.create_study(sampler=sampler, direction=spec.direction)
+    for t in told:
+        state = TrialState[t["state"]]
+        study.add_trial(create_trial(params=t["params"], distributions=dists, state=state,
+                                     value=t["value"] if state == TrialState.COMPLETE else None))
+    return study
 
 
 def start_sweep(spec: SweepSpec, runs_dir: Path) -> Path:
-    """Creates the sweep directory (sweep file copy, empty results) and its study. Returns it."""
-    _, optuna = _imports()
+    """Creates the sweep directory (sweep file copy, empty study and results). Returns it."""
+    _imports()
     sweep_id, sweep_dir = store.new_sweep_id(spec.path.stem, runs_dir)
     store.save_sweep_text(sweep_dir, spec.text)
     record = SweepRecord(sweep_id, str(spec.path.absolute()), str(spec.config), spec.metric, spec.direction,
                          spec.sampler, spec.n_trials(), runs.utc_now(), keys=[p.key for p in spec.space])
+    store.write_study(sweep_dir, _study_json(spec, []))
     store.write_record(sweep_dir, record)
-    study = _study(optuna, spec, sweep_dir, sweep_id)
-    if spec.sampler == "grid":
-        for values in spec.grid():
-            study.enqueue_trial(_encode(spec.space, values))
     return sweep_dir
+
+
+def _study_json(spec: SweepSpec, told: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"sampler": spec.sampler, "seed": spec.seed, "direction": spec.direction, "metric": spec.metric,
+            "space": {p.key: {p.kind: list(p.args)} for p in spec.space}, "trials": told}
 
 
 def open_sweep(sweep_dir: Path) -> tuple[SweepSpec, SweepRecord]:
@@ -198,18 +206,17 @@ def run_sweep(sweep_dir: Path, runs_dir: Path, workers: int | None = None, sched
     spec, record = open_sweep(sweep_dir)
     emit = on_event or (lambda e: None)
     raw = base_raw(spec)
-    study = _study(optuna, spec, sweep_dir, record.sweep_id)
-    # Trials the last client sent but never heard back from: fail them in the study and ask
-    # for the same values again, so an interruption loses no trial of the grid or the plan.
-    done_numbers = {r.trial for r in record.trials}
-    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if t.number not in done_numbers:
-            study.tell(t.number, state=TrialState.FAIL)
-            study.enqueue_trial(t.params)
     dists = _distributions(optuna, spec.space)
+    told = store.read_study(sweep_dir)["trials"]  # trials the study was told, in order
+    study = _study(optuna, spec, dists, told)
+    if spec.sampler == "grid":  # every combination not yet run, in the grid's order
+        done = {json.dumps(t["params"], sort_keys=True) for t in told}
+        for values in spec.grid():
+            encoded = _encode(spec.space, values)
+            if json.dumps(encoded, sort_keys=True) not in done:
+                study.enqueue_trial(encoded)
     # Per-epoch validation losses of complete trials, for the pruning rule: kept in memory while
-    # the sweep runs, read back from the runs' own history after an interruption (not copied
-    # into the study: one journal write per epoch would cost more than the training).
+    # the sweep runs, read back from the runs' own history after an interruption.
     curves: list[list[float]] = [runs.read_history_table(runs_dir / r.run_id).val_loss.tolist()
                                  for r in record.trials if r.status == "complete" and r.run_id
                                  and (runs_dir / r.run_id).is_dir()] if spec.prune else []
@@ -217,18 +224,25 @@ def run_sweep(sweep_dir: Path, runs_dir: Path, workers: int | None = None, sched
     store.write_record(sweep_dir, record)
     client, cluster, slots = _connect(distributed, workers, scheduler)
     writer = _Writer(sweep_dir)
-    inflight: dict[Any, tuple[Any, Any, dict[str, Any], int]] = {}  # future -> (trial, cfg, values, attempts)
+    inflight: dict[Any, tuple[Any, int, Any, dict[str, Any], int]] = {}  # future -> (trial, id, cfg, values, attempts)
     try:
         data = _Data(client)
         ac = distributed.as_completed(loop=client.loop)
         emit(SweepEvent("start", record=record, message=f"{slots} worker(s)" + (f" at {scheduler}" if scheduler else "")))
 
-        def send(trial: Any, cfg: Any, values: dict[str, Any], attempts: int) -> None:
+        def send(trial: Any, tid: int, cfg: Any, values: dict[str, Any], attempts: int) -> None:
             rule = prune_rule(curves, cfg.epochs) if spec.prune else None
-            fut = client.submit(run_trial, cfg, data.future(cfg), rule, key=f"{record.sweep_id}-t{trial.number:04d}-a{attempts}",
+            fut = client.submit(run_trial, cfg, data.future(cfg), rule, key=f"{record.sweep_id}-t{tid:04d}-a{attempts}",
                                 pure=False, retries=0)
-            inflight[fut] = (trial, cfg, values, attempts)
+            inflight[fut] = (trial, tid, cfg, values, attempts)
             ac.add(fut)
+
+        def tell(trial: Any, tid: int, state: Any, value: float | None = None) -> list[tuple[str, dict]]:
+            """Tells the study; returns the study and results files to write, as they now are."""
+            study.tell(trial, value if state == TrialState.COMPLETE else None,
+                       state=None if state == TrialState.COMPLETE else state)
+            told.append({"trial": tid, "state": state.name, "params": trial.params, "value": value})
+            return [(store.STUDY_FILE, _study_json(spec, told)), (store.RESULTS_FILE, record.to_json())]
 
         def fill() -> None:
             # One trial more than there are worker threads: the next one is already on its way
@@ -237,24 +251,25 @@ def run_sweep(sweep_dir: Path, runs_dir: Path, workers: int | None = None, sched
             # asked for, so a one-worker sweep is reproducible.
             while len(inflight) < slots + 1 and len(record.trials) + len(inflight) < record.n_trials:
                 trial = study.ask(dists)
+                tid = record.next_trial  # the sweep's own trial number, unique across resumes
+                record.next_trial += 1
                 values = _decode(spec.space, trial.params)
-                name = f"{record.sweep_id}-t{trial.number:04d}"
-                cfg = trial_config(spec, raw, values, name, f"trial {trial.number}")
-                send(trial, cfg, values, 1)
-                emit(SweepEvent("sent", trial=trial.number, params=values))
+                cfg = trial_config(spec, raw, values, f"{record.sweep_id}-t{tid:04d}", f"trial {tid}")
+                send(trial, tid, cfg, values, 1)
+                emit(SweepEvent("sent", trial=tid, params=values))
 
         fill()
         while inflight:
             fut = next(ac)
-            trial, cfg, values, attempts = inflight.pop(fut)
+            trial, tid, cfg, values, attempts = inflight.pop(fut)
             try:
                 result = fut.result()
             except Exception as exc:  # noqa: BLE001 - whatever killed the worker or the task
                 if _is_worker_death(exc) and attempts <= RETRIES:
-                    emit(SweepEvent("retry", trial=trial.number, params=values,
-                                    message=f"trial {trial.number}: its worker died; sending it again"))
+                    emit(SweepEvent("retry", trial=tid, params=values,
+                                    message=f"trial {tid}: its worker died; sending it again"))
                     fut.release()
-                    send(trial, cfg, values, attempts + 1)
+                    send(trial, tid, cfg, values, attempts + 1)
                     continue
                 if isinstance(exc, NnctlError):  # the config does not fit the data: this trial only
                     why = str(exc)
@@ -262,28 +277,24 @@ def run_sweep(sweep_dir: Path, runs_dir: Path, workers: int | None = None, sched
                     why = "its worker died" + (" twice" if attempts > 1 else "")
                 else:
                     why = f"{type(exc).__name__}: {exc}"
-                study.tell(trial, state=TrialState.FAIL)
-                row = _failed(runs_dir, record, trial.number, cfg, values, attempts, why)
+                row = _failed(runs_dir, record, tid, cfg, values, attempts, why)
                 record.trials.append(row)
-                writer.record(record.to_json())
+                writer.files(tell(trial, tid, TrialState.FAIL))
             else:
                 value = trial_value(result, spec.metric)
+                run_dir = runs.create_run_dir(runs_dir)
+                row = TrialRow(tid, run_dir.name, result.status, values, value, attempts, result.summary.message)
+                record.trials.append(row)
                 if result.status == "complete" and value is not None:
-                    study.tell(trial, value)
+                    files = tell(trial, tid, TrialState.COMPLETE, value)
                     if spec.prune:
                         curves.append(result.val_losses)
-                elif result.status == "pruned":
-                    study.tell(trial, state=TrialState.PRUNED)
                 else:
-                    study.tell(trial, state=TrialState.FAIL)
-                run_dir = runs.create_run_dir(runs_dir)
-                row = TrialRow(trial.number, run_dir.name, result.status, values, value, attempts,
-                               result.summary.message)
-                record.trials.append(row)
-                writer.write(run_dir, result, record.sweep_id, trial.number, attempts, record.to_json())
+                    files = tell(trial, tid, TrialState.PRUNED if result.status == "pruned" else TrialState.FAIL)
+                writer.run(run_dir, result, record.sweep_id, tid, attempts, files)
                 del result  # the writer holds it until it is on disk, then nobody does
             fut.release()
-            emit(SweepEvent("done", trial=trial.number, params=values, row=row, best=record.best(), record=record))
+            emit(SweepEvent("done", trial=tid, params=values, row=row, best=record.best(), record=record))
             fill()
         writer.drain()
         record.status = "complete"
@@ -323,15 +334,21 @@ class _Writer:
             self.pending.pop(0).result()  # raises the writer's RunError here
         self.pending.append(self.pool.submit(fn, *args))
 
-    def write(self, run_dir: Path, result: Any, sweep_id: str, trial: int, attempts: int, snapshot: dict) -> None:
+    def run(self, run_dir: Path, result: Any, sweep_id: str, trial: int, attempts: int,
+            files: list[tuple[str, dict]]) -> None:
+        """The trial's run, then the sweep's ``files`` (name, JSON) as they were at its end."""
         def job() -> None:
             write_trial_run(run_dir, result, sweep_id, trial, attempts)
-            runs.write_json(self.sweep_dir / store.RESULTS_FILE, snapshot)
+            self._write(files)
 
         self._submit(job)
 
-    def record(self, snapshot: dict) -> None:
-        self._submit(runs.write_json, self.sweep_dir / store.RESULTS_FILE, snapshot)
+    def files(self, files: list[tuple[str, dict]]) -> None:
+        self._submit(self._write, files)
+
+    def _write(self, files: list[tuple[str, dict]]) -> None:
+        for name, obj in files:
+            runs.write_json(self.sweep_dir / name, obj)
 
     def drain(self) -> None:
         while self.pending:

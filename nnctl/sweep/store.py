@@ -1,7 +1,8 @@
 """The sweep directory, ``<runs dir>/sweeps/<sweep id>/``: the sweep file as given
-(``sweep.yaml``), the Optuna study (``study.journal``, a journal file any later
-``nnctl sweep resume`` reopens), and the results table (``results.json``: the sweep's facts
-and one row per finished trial, rewritten atomically after each trial).
+(``sweep.yaml``), the Optuna study (``study.json``: the sampler, seed, direction, space and
+every trial told to the study with its state, Optuna's values and metric, from which
+``nnctl sweep resume`` rebuilds it), and the results table (``results.json``: the sweep's
+facts and one row per finished trial). Both are rewritten atomically after each trial.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from nnctl.errors import RunError
 
 SWEEPS_DIR = "sweeps"
 SWEEP_FILE = "sweep.yaml"
-STUDY_FILE = "study.journal"
+STUDY_FILE = "study.json"
 RESULTS_FILE = "results.json"
 
 
@@ -47,6 +48,7 @@ class SweepRecord:
     n_trials: int
     created: str
     status: str = "running"  # running, complete, interrupted
+    next_trial: int = 0  # the next trial's number (trials sent but lost to an interruption keep theirs)
     keys: list[str] = field(default_factory=list)  # the swept keys, in the file's order
     trials: list[TrialRow] = field(default_factory=list)
 
@@ -137,3 +139,18 @@ def write_record(sweep_dir: Path, record: SweepRecord) -> None:
 
 def save_sweep_text(sweep_dir: Path, text: str) -> None:
     runs.write_text(sweep_dir / SWEEP_FILE, text)
+
+
+def write_study(sweep_dir: Path, study: dict[str, Any]) -> None:
+    runs.write_json(sweep_dir / STUDY_FILE, study)
+
+
+def read_study(sweep_dir: Path) -> dict[str, Any]:
+    path = sweep_dir / STUDY_FILE
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RunError(f"{path}: cannot read the sweep's study: {exc}") from None
+    if not isinstance(obj, dict) or not isinstance(obj.get("trials"), list):
+        raise RunError(f"{path}: damaged study (expected an object with a list of trials)")
+    return obj
