@@ -80,12 +80,14 @@ def one_error_line(r: subprocess.CompletedProcess) -> str:
     ("space: {learning_rate: {choice: [0.1, -1]}}\n", "learning_rate: must be"),
     ("set: {epochs: 5}\nspace: {epochs: {choice: [1, 2]}}\n", "epochs is both fixed (set) and swept (space)"),
 ])
-def test_bad_sweep_file_is_one_line_and_exit_2(tmp_path: Path, body: str, message: str) -> None:
+def test_bad_sweep_file_is_one_line_and_exit_2(cli, runs_dir: Path, tmp_path: Path, body: str, message: str) -> None:
     f = sweep_file(tmp_path, body)
     for cmd in ("check", "run"):
-        line = one_error_line(nnctl("sweep", cmd, f, runs_dir=tmp_path / "runs", cwd=tmp_path))
-        assert message in line and str(f) in line
-    assert not (tmp_path / "runs").exists()  # nothing half-written
+        r = cli("sweep", cmd, f)
+        assert r.exit_code == 2 and r.stdout == "", r.stderr
+        (line,) = r.stderr.strip().splitlines()
+        assert line.startswith("error: ") and message in line and str(f) in line
+    assert not runs_dir.exists()  # nothing half-written
 
 
 def test_base_config_without_validation_split_is_refused(tmp_path: Path) -> None:
@@ -101,7 +103,7 @@ def test_check_validates_every_grid_config_against_the_data(tmp_path: Path) -> N
     f = sweep_file(tmp_path, "sampler: grid\nspace:\n  learning_rate: {choice: [0.1, 0.3]}\n"
                              "  layer_dims: {choice: [[auto, 8, 1], [auto, 8, 3]]}\n")
     line = one_error_line(nnctl("sweep", "check", f, runs_dir=tmp_path / "runs", cwd=tmp_path))
-    assert 'layer_dims=[\"auto\", 8, 3]' in line and "sigmoid" in line
+    assert 'layer_dims=["auto", 8, 3]' in line and "sigmoid" in line
     ok = sweep_file(tmp_path, "sampler: grid\nspace:\n  learning_rate: {choice: [0.1, 0.3]}\n"
                               "  batch_size: {choice: [30, 60, 120]}\n", name="ok.yaml")
     r = nnctl("sweep", "check", ok, runs_dir=tmp_path / "runs", cwd=tmp_path)
@@ -205,7 +207,7 @@ def test_same_seed_same_trials_with_one_worker(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_then_resume_completes_the_sweep(tmp_path: Path) -> None:
-    f = sweep_file(tmp_path, "sampler: random\nseed: 3\ntrials: 6\nprune: false\nset: {epochs: 40}\nspace:\n"
+    f = sweep_file(tmp_path, "sampler: random\nseed: 3\ntrials: 6\nset: {epochs: 40}\nspace:\n"
                              "  learning_rate: {log_uniform: [0.001, 0.5]}\n")
     runs = tmp_path / "runs"
     proc = subprocess.Popen([sys.executable, "-m", "nnctl", "sweep", "run", f, "--workers", "1"], cwd=tmp_path,
@@ -229,8 +231,10 @@ def test_ctrl_c_then_resume_completes_the_sweep(tmp_path: Path) -> None:
     res = json.loads(r.stdout)
     assert res["status"] == "complete" and len(res["trials"]) == 6
     assert len({t["run_id"] for t in res["trials"]}) == 6 and len({t["trial"] for t in res["trials"]}) == 6
-    assert all(t["status"] == "complete" for t in res["trials"])
-    assert f"{done_before} done" in r.stderr
+    assert all(t["status"] in ("complete", "pruned") for t in res["trials"])
+    # the resumed sampler draws new values, not the first trials' again
+    assert len({t["params"]["learning_rate"] for t in res["trials"]}) == 6
+    assert f", {done_before} done) on 1 worker(s)" in r.stderr
     again = nnctl("sweep", "resume", sweep_dir.name, runs_dir=runs, cwd=tmp_path)
     assert again.returncode == 2 and "already complete" in again.stderr
 

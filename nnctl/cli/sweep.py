@@ -52,7 +52,9 @@ def _value_text(v: Any) -> str:
 
     if isinstance(v, float):
         return f"{v:.4g}"
-    return escape(json.dumps(v) if isinstance(v, (list, dict)) else str(v))
+    if isinstance(v, list):  # as YAML's flow style writes it: [auto, 16, 3]
+        return escape("[" + ", ".join(_value_text(x) for x in v) + "]")
+    return escape(json.dumps(v) if isinstance(v, dict) else str(v))
 
 
 def _params_text(params: dict[str, Any]) -> str:
@@ -72,8 +74,8 @@ class _SweepDisplay:
         if event.kind == "start":
             self.record = r = event.record
             self.console.print(f"sweep {r.sweep_id}: {r.n_trials} trials ({r.sampler}, {r.metric} "
-                               f"{'minimized' if r.direction == 'minimize' else 'maximized'}), "
-                               f"{len(r.trials)} done, on {event.message}")
+                               f"{'minimized' if r.direction == 'minimize' else 'maximized'}"
+                               + (f", {len(r.trials)} done" if r.trials else "") + f") on {event.message}")
             if self.console.is_terminal:
                 from rich.live import Live
 

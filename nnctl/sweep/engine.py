@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 from nnctl import runs
 from nnctl.errors import NnctlError, RunError, UsageError
+from nnctl.runs.files import read_history_table
 from nnctl.sweep import store
 from nnctl.sweep.spec import Param, SweepSpec, base_raw, load_sweep, parse_sweep, trial_config
 from nnctl.sweep.store import SweepRecord, TrialRow
@@ -93,10 +94,13 @@ def _study(optuna: Any, spec: SweepSpec, dists: dict[str, Any], told: list[dict[
     from optuna.trial import TrialState, create_trial
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # A resumed study's sampler starts a new random stream (seed + trials told): with the
+    # sweep's own seed it would draw its first trials' values again.
+    seed = spec.seed + len(told)
     if spec.sampler == "tpe":
-        sampler = optuna.samplers.TPESampler(seed=spec.seed)
+        sampler = optuna.samplers.TPESampler(seed=seed)
     else:  # grid trials are enqueued with their values; the sampler then draws nothing
-        sampler = optuna.samplers.RandomSampler(seed=spec.seed)
+        sampler = optuna.samplers.RandomSampler(seed=seed)
     study = optuna.create_study(sampler=sampler, direction=spec.direction)
     for t in told:
         state = TrialState[t["state"]]
@@ -217,7 +221,7 @@ def run_sweep(sweep_dir: Path, runs_dir: Path, workers: int | None = None, sched
                 study.enqueue_trial(encoded)
     # Per-epoch validation losses of complete trials, for the pruning rule: kept in memory while
     # the sweep runs, read back from the runs' own history after an interruption.
-    curves: list[list[float]] = [runs.read_history_table(runs_dir / r.run_id).val_loss.tolist()
+    curves: list[list[float]] = [read_history_table(runs_dir / r.run_id).val_loss.tolist()
                                  for r in record.trials if r.status == "complete" and r.run_id
                                  and (runs_dir / r.run_id).is_dir()] if spec.prune else []
     record.status = "running"
