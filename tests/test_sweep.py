@@ -112,6 +112,17 @@ def test_check_validates_every_grid_config_against_the_data(tmp_path: Path) -> N
     assert not (tmp_path / "runs").exists()
 
 
+def test_bad_scheduler_address_leaves_no_sweep_behind(cli, runs_dir: Path, tmp_path: Path) -> None:
+    f = sweep_file(tmp_path, "space: {learning_rate: {choice: [0.1, 0.3]}}\n")
+    r = cli("sweep", "run", f, "--scheduler", "127.0.0.1:8786")
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr.strip() == ("error: --scheduler 127.0.0.1:8786: expected a Dask scheduler address like "
+                                "tcp://HOST:8786")
+    assert not (runs_dir / "sweeps").exists() or not any((runs_dir / "sweeps").iterdir())
+    r = cli("sweep", "run", f, "--scheduler", "tcp://127.0.0.1:8786", "--workers", "2")
+    assert r.exit_code == 2 and "--workers sizes a local cluster" in r.stderr
+
+
 def test_missing_extra_says_how_to_install(tmp_path: Path) -> None:
     # a Python that cannot import dask or optuna: the command names the extra, exit 2
     f = sweep_file(tmp_path, "space: {learning_rate: {choice: [0.1, 0.3]}}\n")

@@ -136,9 +136,13 @@ def _record_table(record: "SweepRecord") -> Any:
 
 def _test_scores(runs_dir: Path, run_id: str) -> dict[str, float]:
     """The chosen run's test scores (its summary's test_* keys): reported for it only."""
+    from nnctl.errors import RunError
     from nnctl.runs import read_summary
 
-    s = read_summary(runs_dir / run_id)
+    try:
+        s = read_summary(runs_dir / run_id)
+    except RunError:  # the run was removed since (runs rm): the sweep's table still stands
+        return {}
     return {k: v for k, v in s.scores.items() if k.startswith("test_") and v is not None}
 
 
@@ -208,9 +212,11 @@ def sweep_run(
     """Run a sweep; print the best run's id by the validation metric (or --json) on stdout.
     Exit 0: every trial complete or pruned; 1: some trial failed or diverged (the best of the
     rest is still printed); 2: bad sweep file or config (nothing trained); 130: Ctrl-C (resume it)."""
+    from nnctl.errors import NnctlError
     from nnctl.runs import default_runs_dir
     from nnctl.sweep.engine import _imports, check_sweep, start_sweep
     from nnctl.sweep.spec import load_sweep
+    from nnctl.sweep.store import discard_if_unstarted
 
     if workers is not None and scheduler is not None:
         from nnctl.cli.common import fail
@@ -221,7 +227,11 @@ def sweep_run(
     check_sweep(spec)  # a typo must not cost a half-finished sweep
     where = runs_dir or default_runs_dir()
     sweep_dir = start_sweep(spec, where)
-    _run(sweep_dir, where, workers, scheduler, json_)
+    try:
+        _run(sweep_dir, where, workers, scheduler, json_)
+    except NnctlError:
+        discard_if_unstarted(sweep_dir)  # e.g. an unreachable --scheduler: leave nothing behind
+        raise
 
 
 @sweep_app.command("resume")

@@ -173,9 +173,11 @@ def _connect(distributed: Any, workers: int | None, scheduler: str | None) -> tu
     import dask
 
     if scheduler is not None:
+        if "://" not in scheduler:
+            raise UsageError(f"--scheduler {scheduler}: expected a Dask scheduler address like tcp://HOST:8786")
         try:
-            client = distributed.Client(scheduler, timeout="10s", set_as_default=False)
-        except (OSError, TimeoutError) as exc:
+            client = distributed.Client(scheduler, timeout="5s", set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as exc:
             raise UsageError(f"--scheduler {scheduler}: cannot connect to a Dask scheduler there ({exc})") from None
         try:
             client.wait_for_workers(1, timeout=60)

@@ -154,3 +154,18 @@ def read_study(sweep_dir: Path) -> dict[str, Any]:
     if not isinstance(obj, dict) or not isinstance(obj.get("trials"), list):
         raise RunError(f"{path}: damaged study (expected an object with a list of trials)")
     return obj
+
+
+def discard_if_unstarted(sweep_dir: Path) -> bool:
+    """Removes a sweep directory that no trial has reached (e.g. its cluster could not be
+    reached), so bad input leaves nothing behind. Returns whether it was removed."""
+    import shutil
+
+    try:
+        record = read_record(sweep_dir)
+    except RunError:
+        return False
+    if record.trials or record.next_trial:
+        return False
+    shutil.rmtree(sweep_dir, ignore_errors=True)
+    return True
