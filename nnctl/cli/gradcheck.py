@@ -18,6 +18,12 @@ from nnctl.cli.common import (
 )
 
 
+def _complete_config_or_run(incomplete: str) -> list[str]:
+    from nnctl.cli.complete import config_or_run
+
+    return config_or_run(incomplete)
+
+
 def _gradcheck_table(report: Any) -> Any:
     """Per parameter array for one network; per group of networks for the suite."""
     from rich import box
@@ -103,10 +109,11 @@ def gradcheck(
     config_or_run: Annotated[
         Optional[str],
         typer.Argument(
-            metavar="CONFIG_OR_RUN",
+            metavar="CONFIG|RUN",
             help="A YAML config, or a run (id, unique prefix, latest or directory). "
                  "Omit it to check the built-in suite of small networks.",
             show_default=False,
+            autocompletion=_complete_config_or_run,
         ),
     ] = None,
     examples: Annotated[
@@ -140,3 +147,9 @@ def gradcheck(
         out.print(_gradcheck_verdict(report), markup=False)
     if not report.passed:
         raise typer.Exit(EXIT_FAILED)
+
+EXAMPLES = """\
+nnctl gradcheck                          the built-in suite of small networks
+nnctl gradcheck configs/cat_deep.yaml    a config's network on 8 of its examples
+nnctl gradcheck latest --json            a trained run's parameters
+"""

@@ -28,7 +28,9 @@ def predict(
     inputs: Annotated[
         list[Path],
         typer.Argument(
-            help="Image files and/or directories of images (feature runs: .csv or .npy files, one example per row).",
+            metavar="INPUT...",
+            help="Image files and/or directories of images, or - for one image on standard input "
+            "(feature runs: .csv or .npy files, one example per row).",
             show_default=False,
         ),
     ],
@@ -69,3 +71,9 @@ def predict(
             f"{len(outcome.failures)} input(s) failed, {len(outcome.results)} prediction(s) made"
         )
         raise typer.Exit(EXIT_FAILED)
+
+EXAMPLES = """\
+nnctl predict latest cat.jpg
+nnctl predict latest photos/ --threshold 0.7 --json
+curl -sL https://example.org/cat.jpg | nnctl predict latest -
+"""
