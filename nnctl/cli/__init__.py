@@ -59,9 +59,9 @@ for _fn, _short, _examples in (
     (gradcheck.gradcheck, "Check the backward pass against numerical gradients.", gradcheck.EXAMPLES),
     (plot.plot, "Plot the learning curves of runs to an image file.", plot.EXAMPLES),
     (predict.predict, "Predict the class (or value) of new inputs with a run.", predict.EXAMPLES),
-    (evaluate.evaluate, "Score a run on labelled data (accuracy, F1, confusion...).", evaluate.EXAMPLES),
+    (evaluate.evaluate, "Score a run on labelled data: accuracy, F1, confusion matrix.", evaluate.EXAMPLES),
     (report.report, "Write one self-contained HTML page about runs.", report.EXAMPLES),
-    (export.export, "Export a run as ONNX or as W1, b1, ... arrays (.npz).", export.EXAMPLES),
+    (export.export, "Export a run as an ONNX model or an .npz of its weights.", export.EXAMPLES),
 ):
     app.command(cls=NnctlCommand, short_help=_short, epilog=_examples)(_fn)
 app.add_typer(config.config_app, name="config")

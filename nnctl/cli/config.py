@@ -16,6 +16,7 @@ from nnctl.cli.usage import HELP_OPTIONS, NnctlCommand, NnctlGroup
 
 config_app = typer.Typer(
     help="Show the resolved config, check config files, or print the config's JSON Schema.",
+    short_help="Show or check configs; print their JSON Schema.",
     cls=NnctlGroup, context_settings=HELP_OPTIONS, no_args_is_help=True, rich_markup_mode=None,
     epilog="""\
 nnctl config show configs/cat_deep.yaml
@@ -47,7 +48,8 @@ def config_show(
     ] = False,
 ) -> None:
     """Print the fully resolved config as YAML: exactly what train would save in config.yaml.
-    A model summary (layers, parameters, memory, FLOPs per example) goes to stderr."""
+    On a terminal a model summary (layers, parameters, memory, FLOPs per example) follows on
+    stderr; --json carries it as "model"."""
     from nnctl.architecture import summarize, summary_lines
     from nnctl.config import dump_config, load_config
 
@@ -65,8 +67,8 @@ def config_show(
         return
     sys.stdout.write(dump_config(cfg))
     sys.stdout.flush()
-    if model is not None:
-        console = err_console()
+    console = err_console()
+    if model is not None and console.is_terminal:  # for a person; scripts get stdout alone (or --json)
         console.print("\nmodel", markup=False)
         for line in summary_lines(model):
             console.print(line, markup=False)

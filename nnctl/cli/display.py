@@ -41,27 +41,7 @@ class _TrainDisplay:
             f"{run.n_train} train / {n_test} examples, {run.dtype}"
         )
         if animate(self.console):
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self.progress = Progress(
-                TextColumn("iteration"),
-                MofNCompleteColumn(),
-                BarColumn(),
-                TextColumn("cost {task.fields[cost]}"),
-                TextColumn("{task.fields[speed]} it/s"),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-                console=self.console,
-                transient=True,
-            )
+            self.progress = make_progress(self.console, self.total)
             self.task = self.progress.add_task("train", total=self.total, cost="-", speed="-")
             self.progress.start()
 
@@ -89,7 +69,8 @@ class _TrainDisplay:
         from rich.table import Table
 
         s = outcome.summary
-        table = Table(title=f"run {outcome.run_id}", show_header=False, title_justify="left")
+        # No title: the header line already named the run, and stdout carries its id.
+        table = Table(show_header=False)
         table.add_column(style="bold")
         table.add_column()
         rows = [
@@ -112,6 +93,51 @@ class _TrainDisplay:
         for k, v in rows:
             table.add_row(k, v)
         self.console.print(table)
+
+
+def progress_layout(width: int, total: int) -> list[str]:
+    """Which parts of the progress line fit in ``width`` columns, in display order: the bar
+    goes first, then the elapsed time, then the speed, then the word "iteration" shrinks to
+    "it", so that iteration, cost and ETA stay readable down to 40 columns."""
+    digits = len(str(total))
+    sizes = {"iteration": 10 + 2 * digits + 1, "bar": 12, "cost": 13, "speed": 12, "elapsed": 7, "eta": 11}
+    parts = ["iteration", "bar", "cost", "speed", "elapsed", "eta"]
+    for drop in ("bar", "elapsed", "speed"):
+        if sum(sizes[p] + 1 for p in parts) - 1 <= width:
+            return parts
+        parts.remove(drop)
+    if sum(sizes[p] + 1 for p in parts) - 1 <= width:
+        return parts
+    return ["it", "cost", "eta"]
+
+
+def make_progress(console: "Console", total: int) -> Any:
+    """The live progress line for ``total`` iterations, laid out for the console's width
+    (``progress_layout``); tasks carry ``cost`` and ``speed`` fields."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns: list[Any] = []
+    for part in progress_layout(console.width, total):
+        if part in ("iteration", "it"):
+            columns += [TextColumn(part), MofNCompleteColumn()]
+        elif part == "bar":
+            columns.append(BarColumn(bar_width=10))
+        elif part == "cost":
+            columns.append(TextColumn("cost {task.fields[cost]}"))
+        elif part == "speed":
+            columns.append(TextColumn("{task.fields[speed]} it/s"))
+        elif part == "elapsed":
+            columns.append(TimeElapsedColumn())
+        else:
+            columns += [TextColumn("ETA"), TimeRemainingColumn()]
+    return Progress(*columns, console=console, transient=True)
 
 
 # Scores beyond accuracy, shown when the run has them (regression, validation).

@@ -118,12 +118,12 @@ def gradcheck(
     ] = None,
     examples: Annotated[
         Optional[int],
-        typer.Option("--examples", help="Training examples used from the dataset [default: 8].", show_default=False),
+        typer.Option("--examples", metavar="N", help="Training examples used from the dataset [default: 8].", show_default=False),
     ] = None,
-    max_coords: Annotated[int, typer.Option("--max-coords", help="Coordinates sampled per parameter array.")] = 50,
-    eps: Annotated[float, typer.Option("--eps", help="Central-difference step.")] = 1e-5,
-    tol: Annotated[float, typer.Option("--tol", help="Largest relative error that passes.")] = 1e-7,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the sampled coordinates, directions and suite data.")] = 0,
+    max_coords: Annotated[int, typer.Option("--max-coords", metavar="N", help="Coordinates sampled per parameter array.")] = 50,
+    eps: Annotated[float, typer.Option("--eps", metavar="EPS", help="Central-difference step.")] = 1e-5,
+    tol: Annotated[float, typer.Option("--tol", metavar="TOL", help="Largest relative error that passes.")] = 1e-7,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Seed of the sampled coordinates, directions and suite data.")] = 0,
     runs_dir: RunsDirOption = None,
     json_: JsonOption = False,
 ) -> None:

@@ -11,6 +11,7 @@ import typer
 from nnctl.cli.common import (
     EXIT_FAILED,
     _at_least_1,
+    _complete_run,
     fail,
     RunArg,
     RunsArg,
@@ -39,11 +40,13 @@ nnctl runs rm --filter created<30d --filter status!=complete --dry-run""",
 
 
 def _cell(value: Any) -> str:
+    from nnctl.runtable import flow
+
     if value is None:
         return "-"
     if isinstance(value, float):
         return f"{value:.6g}"
-    return str(value)
+    return flow(value)  # lists and mappings as a config writes them: [relu, relu, sigmoid]
 
 
 def _local_time(iso: Optional[str]) -> str:
@@ -209,7 +212,24 @@ def runs_list(
     sys.stdout.flush()
 
 
-@runs_app.command("show")
+def _model_summary(s: Any) -> Any:
+    """The model summary of a run (``s``: its ``RunSummary``): a batch is its batch_size, or
+    the whole training set."""
+    from nnctl.architecture import summarize
+
+    if not s.layer_dims or not s.activations:
+        return None
+    n_train = (s.dataset or {}).get("n_train")
+    batch = (s.config or {}).get("batch_size") or n_train
+    if isinstance(batch, int) and isinstance(n_train, int):
+        batch = min(batch, n_train)
+    return summarize(s.layer_dims, s.activations, s.dtype or "float64", batch if isinstance(batch, int) else None)
+
+
+@runs_app.command("show", cls=NnctlCommand, short_help="A run's config, summary, model and cost curve.", epilog="""\
+nnctl runs show latest
+nnctl runs show 20261126-1015 --json | jq .summary.test_accuracy
+""")
 @handle_errors
 def runs_show(
     run: RunArg,
@@ -217,6 +237,7 @@ def runs_show(
     runs_dir: RunsDirOption = None,
 ) -> None:
     """A run's resolved config, its summary, and its cost curve drawn in the terminal."""
+    from nnctl.architecture import summary_lines
     from nnctl.cli.textplot import curve_lines
     from nnctl.runs import CONFIG_FILE, SUMMARY_FILE, config_file, read_config_text, read_history
     from nnctl.runtable import read_run
@@ -247,12 +268,20 @@ def runs_show(
     for k, v in shown.items():
         value = json.dumps(v) if isinstance(v, (dict, list)) else ("-" if v is None else str(v))
         console.print(f"{k:<{width}}  {value}", markup=False)
+    model = _model_summary(info.summary)
+    if model is not None:
+        console.print("\nmodel")
+        for line in summary_lines(model):
+            console.print(line, markup=False, highlight=False)
     console.print("\ncost")
     for line in curve_lines(its, costs, width=min(60, max(10, console.width - 14))):
         console.print(line, markup=False, highlight=False)
 
 
-@runs_app.command("compare")
+@runs_app.command("compare", cls=NnctlCommand, short_help="Runs side by side: metrics and differing config keys.", epilog="""\
+nnctl runs compare 20261126-1015 20261126-1022
+nnctl runs compare 20261126-1015 latest --json
+""")
 @handle_errors
 def runs_compare(
     runs: RunsArg,
@@ -291,18 +320,51 @@ def runs_compare(
     _table_console().print(table)
 
 
-@runs_app.command("rm")
+@runs_app.command("rm", cls=NnctlCommand, short_help="Delete runs, named or matching filters.", epilog="""\
+nnctl runs rm 20261126-1015 --yes
+nnctl runs rm --filter created<30d --filter status!=complete --dry-run
+nnctl runs rm --filter 'name=scratch-*' --yes
+""")
 @handle_errors
 def runs_rm(
-    runs: RunsArg,
+    runs: Annotated[
+        Optional[list[str]],
+        typer.Argument(metavar="[RUN]...", help="Runs: a run directory, a run id, a unique id prefix, or 'latest'.",
+                       show_default=False, autocompletion=_complete_run),
+    ] = None,
+    filter_: FilterOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the ids that would be deleted (stdout) and delete nothing.")
+    ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking.")] = False,
     runs_dir: RunsDirOption = None,
 ) -> None:
-    """Delete run directories (asks first unless --yes); prints the deleted run ids."""
-    from nnctl.runtable import check_removable, remove_run
+    """Delete run directories, named or matching every --filter (asks first unless --yes);
+    prints the deleted run ids."""
+    from nnctl.errors import UsageError
+    from nnctl.runs import default_runs_dir
+    from nnctl.runtable import check_removable, filter_runs, list_runs, remove_run
 
-    dirs = list(dict.fromkeys(_find_runs(runs, runs_dir)))
+    if runs and filter_:
+        raise UsageError("runs rm takes RUNs or --filter, not both")
+    if not runs and not filter_:
+        raise UsageError("runs rm needs RUNs or --filter KEY=VALUE (e.g. --filter created<30d)")
+    if runs:
+        dirs = list(dict.fromkeys(_find_runs(runs, runs_dir)))
+    else:
+        infos, warnings = list_runs(runs_dir or default_runs_dir())
+        for w in warnings:
+            err_console().print(f"warning: skipping {w}", markup=False)
+        dirs = [i.run_dir for i in filter_runs(infos, filter_ or [])]
+        if not dirs:
+            err_console().print("no runs match the filters; nothing deleted", markup=False)
+            return
     summaries = [check_removable(d) for d in dirs]
+    if dry_run:
+        for d, s in zip(dirs, summaries):
+            print(d.name, flush=True)
+        err_console().print(f"dry run: would delete {len(dirs)} run(s); nothing deleted", markup=False)
+        return
     if not yes:
         console = err_console()
         for d, s in zip(dirs, summaries):

@@ -120,7 +120,7 @@ class NnctlGroup(typer.core.TyperGroup):
         """Runs the command line like click's standalone mode, except that a usage error is
         one ``error:`` line (click prints a three-line Usage/Try/Error block)."""
         try:
-            rv = super().main(args, prog_name or "nnctl", complete_var, standalone_mode=False, **extra)
+            rv = super().main(args, "nnctl", complete_var, standalone_mode=False, **extra)
         except NoArgsIsHelpError as exc:  # bare `nnctl` or `nnctl runs`: the help screen
             exc.show()
             sys.exit(EXIT_USAGE)
