@@ -57,6 +57,9 @@ def test_version(cli) -> None:
     (["runs", "lst"], "error: nnctl runs: no such command 'lst' (did you mean list?)"),
     (["runs", "list", "--limit", "0"], "error: --limit: must be 1 or more, got 0"),
     (["predict"], "error: nnctl predict: missing argument RUN; see 'nnctl predict --help'"),
+    (["train", "x.yaml", "--set"], "error: nnctl train: option '--set' requires an argument"),
+    (["plot", "RUN", "-o", "x.png", "--bogus"], "error: nnctl plot: no such option --bogus; see 'nnctl plot --help'"),
+    (["--verison"], "error: nnctl: no such option --verison (did you mean --version?)"),
 ])
 def test_usage_errors_are_one_line(cli, args: list[str], line: str) -> None:
     r = cli(*args)
@@ -150,6 +153,15 @@ def test_compare_prints_yaml_flow_style(cli, two_runs: list[Path]) -> None:
     assert flow({"rate": 0.1, "interval": 10}) == "{rate: 0.1, interval: 10}"
     out = cli("runs", "compare", *(d.name for d in two_runs)).stdout
     assert "learning_rate" in out and "beta1" not in out and "['" not in out
+
+
+def test_runs_show_prints_the_model_summary(cli, two_runs: list[Path]) -> None:
+    out = cli("runs", "show", two_runs[0].name).stdout
+    model = out.split("\nmodel\n")[1].split("\n\ncost\n")[0].splitlines()
+    assert model[0].split() == ["layer", "W", "b", "activation", "params"]
+    assert model[1].split() == ["1", "(8,", "2)", "(8,", "1)", "relu", "24"]
+    assert model[3] == "total 33 parameters (264 bytes as float64)"
+    assert model[4] == "activations: 23.4 KiB for a batch of 150 examples (160 bytes per example)"
 
 
 def test_config_schema_follows_the_key_table(cli) -> None:

@@ -30,8 +30,11 @@ HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 
 
 def _close(word: str, choices: Sequence[str]) -> Optional[str]:
-    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return found[0] if found else None
+    """The choice closest to ``word``, if any is close; options compare without their dashes
+    (otherwise the shared "--" makes --bogus look like --log)."""
+    bare = {c.lstrip("-"): c for c in choices}
+    found = difflib.get_close_matches(word.lstrip("-"), list(bare), n=1, cutoff=0.6)
+    return bare[found[0]] if found else None
 
 
 def usage_error_line(exc: UsageError) -> str:
@@ -55,7 +58,7 @@ def usage_error_line(exc: UsageError) -> str:
         param = exc.param
         name = param.opts[0] if param.param_type_name == "option" else (param.metavar or (param.name or "").upper())
         return f"{name}: {exc.message}"
-    message = " ".join(exc.format_message().split())
+    message = " ".join(exc.format_message().split()).rstrip(".")
     return f"{path}: {message[:1].lower()}{message[1:]}"
 
 
@@ -65,9 +68,23 @@ def _print_usage_error(line: str) -> None:
     print_error(line)
 
 
+def _with_context(parse: Any, ctx: Context, args: list[str]) -> list[str]:
+    """click's parser raises some usage errors (an option missing its value) without the
+    context; add it, so the error line names the command."""
+    try:
+        return parse(ctx, args)
+    except UsageError as exc:
+        if exc.ctx is None:
+            exc.ctx = ctx
+        raise
+
+
 class NnctlCommand(typer.core.TyperCommand):
     """A command whose usage line reads ``RUN INPUT...`` (no braces) and whose help ends with
     its examples, printed as written (``epilog`` holds one example per line)."""
+
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        return _with_context(super().parse_args, ctx, args)
 
     def collect_usage_pieces(self, ctx: Context) -> list[str]:
         pieces = super().collect_usage_pieces(ctx)
@@ -104,6 +121,9 @@ class NnctlGroup(typer.core.TyperGroup):
     help ends with examples like ``NnctlCommand``'s."""
 
     format_epilog = NnctlCommand.format_epilog
+
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        return _with_context(super().parse_args, ctx, args)
 
     def resolve_command(self, ctx: Context, args: list[str]) -> Any:
         try:
