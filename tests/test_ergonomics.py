@@ -197,21 +197,26 @@ def test_model_summary_lines() -> None:
     assert summarize(["auto", 3, 1], ["relu", "sigmoid"]) is None
 
 
-@pytest.mark.parametrize("width", [40, 60, 80, 120])
-def test_progress_line_fits_narrow_terminals(width: int) -> None:
+@pytest.mark.parametrize("width", [40, 50, 60, 80, 120])
+@pytest.mark.parametrize("total", [3000, 200_000])
+def test_progress_line_fits_narrow_terminals(width: int, total: int) -> None:
     from rich.console import Console
 
     from nnctl.cli.display import make_progress
 
     console = Console(width=width, file=io.StringIO(), force_terminal=True, color_system=None)
-    progress = make_progress(console, 3000)
-    task = progress.add_task("train", total=3000, cost="0.210629", speed="17,005")
-    progress.update(task, completed=2140)
+    progress = make_progress(console, total)
+    task = progress.add_task("train", total=total, cost="0.210629", speed="17,005")
+    done = total * 7 // 10
+    progress.update(task, completed=done)
     console.print(progress.get_renderable())
     line = console.file.getvalue().rstrip("\n")
     assert len(line) <= width and "…" not in line
-    assert "2140/3000" in line and "cost 0.210629" in line and "ETA" in line
-    assert ("━" in line) == (width >= 80)
+    assert f"{done}/{total}" in line and "cost 0.210629" in line and "ETA" in line
+    if width >= 100:
+        assert "━" in line and "it/s" in line and "iteration" in line
+    if width <= 60:
+        assert "━" not in line  # the bar is the first to go
 
 
 def test_train_names_the_run_once_in_its_summary(cli, runs_dir: Path, tmp_path: Path) -> None:

@@ -3,9 +3,10 @@ config files and config keys for ``--set``.
 
 The shell runs nnctl on every Tab press, so these read as little as possible: run ids are the
 names of the directories under the runs directory (nothing in them is read, and
-``nnctl.runs``, which loads numpy, is not imported), config files are the ``*.yaml`` / ``*.yml`` beside the word typed, and config keys
-come from the key table without loading numpy (optimizer hyperparameters are listed by the
-optimizers module, which needs numpy, so they are added only when it is already loaded).
+``nnctl.runs``, which loads numpy, is not imported); config files are the ``*.yaml`` /
+``*.yml`` beside the word typed; config keys come from the key table without loading numpy
+(optimizer hyperparameters are declared by the optimizers module, which needs numpy, so they
+are added only when it is already loaded).
 """
 
 from __future__ import annotations

@@ -98,17 +98,22 @@ class _TrainDisplay:
 def progress_layout(width: int, total: int) -> list[str]:
     """Which parts of the progress line fit in ``width`` columns, in display order: the bar
     goes first, then the elapsed time, then the speed, then the word "iteration" shrinks to
-    "it", so that iteration, cost and ETA stay readable down to 40 columns."""
-    digits = len(str(total))
-    sizes = {"iteration": 10 + 2 * digits + 1, "bar": 12, "cost": 13, "speed": 12, "elapsed": 7, "eta": 11}
-    parts = ["iteration", "bar", "cost", "speed", "elapsed", "eta"]
-    for drop in ("bar", "elapsed", "speed"):
+    "it" and then goes, so that the count, cost and ETA stay readable down to 40 columns
+    (even for 200,000 iterations)."""
+    count = 2 * len(str(total)) + 1  # "  214/3000": the count is padded to the total's width
+    sizes = {"iteration": 10 + count, "it": 3 + count, "count": count, "bar": 10, "cost": 13, "speed": 12,
+             "elapsed": 7, "eta": 11}
+    candidates = [
+        ["iteration", "bar", "cost", "speed", "elapsed", "eta"],
+        ["iteration", "cost", "speed", "elapsed", "eta"],
+        ["iteration", "cost", "speed", "eta"],
+        ["iteration", "cost", "eta"],
+        ["it", "cost", "eta"],
+    ]
+    for parts in candidates:
         if sum(sizes[p] + 1 for p in parts) - 1 <= width:
             return parts
-        parts.remove(drop)
-    if sum(sizes[p] + 1 for p in parts) - 1 <= width:
-        return parts
-    return ["it", "cost", "eta"]
+    return ["count", "cost", "eta"]
 
 
 def make_progress(console: "Console", total: int) -> Any:
@@ -127,6 +132,8 @@ def make_progress(console: "Console", total: int) -> Any:
     for part in progress_layout(console.width, total):
         if part in ("iteration", "it"):
             columns += [TextColumn(part), MofNCompleteColumn()]
+        elif part == "count":
+            columns.append(MofNCompleteColumn())
         elif part == "bar":
             columns.append(BarColumn(bar_width=10))
         elif part == "cost":
