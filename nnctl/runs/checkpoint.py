@@ -54,7 +54,7 @@ class TrainState:
 
     @classmethod
     def start(cls, cfg: Config) -> "TrainState":
-        params = initialize_parameters(cfg.layer_dims, cfg.init, cfg.seed, np.dtype(cfg.dtype).type)
+        params = initialize_parameters(cfg.layer_dims, cfg.init, cfg.seed, cfg.float_type)
         stopper = None
         if cfg.early_stopping is not None:
             stopper = EarlyStopping(cfg.early_stopping["patience"], cfg.early_stopping["min_delta"])
