@@ -17,7 +17,8 @@ import numpy as np
 
 from nnctl.data import prepare_x
 from nnctl.errors import DataError, RunError
-from nnctl.heads import check_threshold, head_for, interpret
+from nnctl.heads import check_threshold, interpret
+from nnctl.losses import head_for
 from nnctl.images import ImageError, list_images, load_image
 from nnctl.model import predict_proba
 from nnctl.runs import LoadedRun, Preprocessing

@@ -86,7 +86,7 @@ def gather(run: LoadedRun, max_errors: int = MAX_ERROR_IMAGES) -> RunView:
     """Reads the run's history and scores it on its test (and validation) split. Data that can
     no longer be loaded becomes a note on the page rather than a failed report."""
     from nnctl.data import read_h5
-    from nnctl.heads import head_for
+    from nnctl.losses import head_for
 
     view = RunView(run, read_history_table(run.run_dir))
     s = run.summary.to_json()
