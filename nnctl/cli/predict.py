@@ -40,7 +40,8 @@ def predict(
     runs_dir: RunsDirOption = None,
 ) -> None:
     """Predict classes of new inputs with a trained run. Exit 1 if any input failed."""
-    from nnctl.heads import DEFAULT_THRESHOLD, head_for
+    from nnctl.heads import DEFAULT_THRESHOLD
+    from nnctl.losses import head_for
     from nnctl.predict import predict_inputs
 
     for p in inputs:
