@@ -7,6 +7,7 @@ Each input that cannot be used becomes a failure naming it; the others are still
 from __future__ import annotations
 
 import csv
+import io
 import math
 import warnings
 from dataclasses import dataclass
@@ -17,9 +18,10 @@ import numpy as np
 
 from nnctl.data import prepare_x
 from nnctl.errors import DataError, RunError
-from nnctl.heads import check_threshold, head_for, interpret
+from nnctl.heads import check_threshold, interpret
+from nnctl.losses import head_for
 from nnctl.images import ImageError, list_images, load_image
-from nnctl.model import Architecture, predict_proba
+from nnctl.model import predict_proba
 from nnctl.runs import LoadedRun, Preprocessing
 
 FEATURE_SUFFIXES = (".csv", ".npy")
@@ -97,9 +99,22 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def predict_inputs(run: LoadedRun, paths: list[Path], threshold: float | None = None) -> PredictOutcome:
+STDIN_NAME = "-"
+
+
+class _StdinImage(io.BytesIO):
+    """An image read from standard input; messages name it as the user typed it."""
+
+    def __str__(self) -> str:
+        return "- (standard input)"
+
+
+def predict_inputs(
+    run: LoadedRun, paths: list[Path], threshold: float | None = None, stdin: bytes | None = None
+) -> PredictOutcome:
     """Prepares every input, runs one forward pass over all of them and interprets the outputs
-    with the run's head. Raises RunError only for problems with the run itself."""
+    with the run's head. A path ``-`` is the image in ``stdin`` (the bytes the CLI read from
+    standard input). Raises RunError only for problems with the run itself."""
     pre = run.preprocessing
     head = head_for(run.config.loss)
     threshold = check_threshold(head, threshold, run.config.loss)
@@ -115,6 +130,16 @@ def predict_inputs(run: LoadedRun, paths: list[Path], threshold: float | None = 
         if isinstance(path, str):
             failures.append(path)
             continue
+        if str(path) == STDIN_NAME:
+            if pre.kind != "image" or stdin is None:
+                failures.append("-: standard input is read only as an image, for runs trained on images")
+                continue
+            try:
+                examples.append(load_image(_StdinImage(stdin), pre.input_shape, pre.color_mode)[None])  # type: ignore[arg-type]
+                names.append(STDIN_NAME)
+            except ImageError as exc:
+                failures.append(str(exc))
+            continue
         try:
             if pre.kind == "image":
                 examples.append(load_image(path, pre.input_shape, pre.color_mode)[None])
@@ -127,7 +152,7 @@ def predict_inputs(run: LoadedRun, paths: list[Path], threshold: float | None = 
             failures.append(str(exc))
     if not examples:
         return PredictOutcome([], failures)
-    X = prepare_x(np.concatenate(examples), pre.divide_by, np.dtype(run.config.dtype).type)
-    AL = predict_proba(run.params, X, Architecture.build(run.config.activations, run.config.loss))
+    X = prepare_x(np.concatenate(examples), pre.divide_by, run.config.float_type)
+    AL = predict_proba(run.params, X, run.config.arch)
     results = [{"input": name, **r} for name, r in zip(names, interpret(head, AL, pre.classes, threshold))]
     return PredictOutcome(results, failures)

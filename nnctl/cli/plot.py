@@ -12,13 +12,14 @@ from nnctl.cli.common import RunsDirOption, _find_runs, fail, handle_errors
 
 @handle_errors
 def plot(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Image file to write (.png, .pdf or .svg).", show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="Image file to write (.png, .pdf or .svg).", show_default=False)],
     runs: Annotated[
         Optional[list[str]],
-        typer.Argument(help="Runs: a run directory, a run id, a unique id prefix, or 'latest'.", show_default=False),
+        typer.Argument(metavar="RUN...", help="Runs: a run directory, a run id, a unique id prefix, or 'latest'.",
+                       show_default=False),
     ] = None,
     log: Annotated[bool, typer.Option("--log", help="Logarithmic cost axis.")] = False,
-    title: Annotated[Optional[str], typer.Option("--title", help="Figure title [default: learning curves].", show_default=False)] = None,
+    title: Annotated[Optional[str], typer.Option("--title", metavar="TEXT", help="Figure title [default: learning curves].", show_default=False)] = None,
     sweep: Annotated[
         Optional[str],
         typer.Option("--sweep", metavar="SWEEP", help="Plot the trials of this sweep (id, prefix or 'latest').",
@@ -61,3 +62,9 @@ def plot(
         curves = [(label, *read_history(d)) for label, d in zip(run_labels(infos), dirs)]
         plot_curves(curves, output, log_scale=log, title=title)
     print(output, flush=True)
+
+EXAMPLES = """\
+nnctl plot latest -o curve.png
+nnctl plot 20261126-1015 20261126-1022 -o lr.svg --log --title "learning rates"
+nnctl plot --sweep latest --against learning_rate -o lr.png
+"""

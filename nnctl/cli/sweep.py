@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
+from nnctl.cli.usage import HELP_OPTIONS, NnctlCommand, NnctlGroup
 from nnctl.cli.common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -26,13 +27,17 @@ if TYPE_CHECKING:
 sweep_app = typer.Typer(
     help="Hyperparameter sweeps: trials searched with Optuna, trained on Dask, chosen on validation data "
     "(needs: pip install 'nnctl[sweep]').",
-    no_args_is_help=True,
-    rich_markup_mode=None,
+    short_help="Run, check, show and resume hyperparameter sweeps.",
+    cls=NnctlGroup, context_settings=HELP_OPTIONS, no_args_is_help=True, rich_markup_mode=None,
+    epilog="""\
+nnctl sweep check configs/spiral_sweep.yaml
+nnctl sweep run configs/spiral_sweep.yaml --workers 2
+nnctl sweep show latest""",
 )
 
-SweepFileArg = Annotated[Path, typer.Argument(help="Sweep file (YAML).", show_default=False)]
-SweepArg = Annotated[str, typer.Argument(help="A sweep directory, a sweep id, a unique id prefix, or 'latest'.",
-                                         show_default=False)]
+SweepFileArg = Annotated[Path, typer.Argument(metavar="FILE", help="Sweep file (YAML).", show_default=False)]
+SweepArg = Annotated[str, typer.Argument(metavar="SWEEP", help="A sweep directory, a sweep id, a unique id prefix, "
+                                         "or 'latest'.", show_default=False)]
 WorkersOption = Annotated[
     Optional[int],
     typer.Option("--workers", min=1, metavar="N",
@@ -200,7 +205,10 @@ def _run(sweep_dir: Path, runs_dir: Path, workers: Optional[int], scheduler: Opt
         raise typer.Exit(code)
 
 
-@sweep_app.command("run")
+@sweep_app.command("run", cls=NnctlCommand, short_help="Run a sweep; print the best run's id.", epilog="""\
+nnctl sweep run configs/spiral_sweep.yaml --workers 2
+nnctl sweep run sweep.yaml --scheduler tcp://127.0.0.1:8786 --json
+""")
 @handle_errors
 def sweep_run(
     sweep_file: SweepFileArg,
@@ -234,7 +242,10 @@ def sweep_run(
         raise
 
 
-@sweep_app.command("resume")
+@sweep_app.command("resume", cls=NnctlCommand, short_help="Continue an interrupted sweep.", epilog="""\
+nnctl sweep resume latest
+nnctl sweep resume spiral_sweep-20261126-115642 --workers 2
+""")
 @handle_errors
 def sweep_resume(
     sweep: SweepArg,
@@ -259,7 +270,9 @@ def sweep_resume(
     _run(sweep_dir, where, workers, scheduler, json_)
 
 
-@sweep_app.command("check")
+@sweep_app.command("check", cls=NnctlCommand, short_help="Check a sweep file and its trial configs.", epilog="""\
+nnctl sweep check configs/spiral_sweep.yaml
+""")
 @handle_errors
 def sweep_check(sweep_file: SweepFileArg) -> None:
     """Validate a sweep file and every trial config it enumerates (the whole grid, or each
@@ -273,7 +286,10 @@ def sweep_check(sweep_file: SweepFileArg) -> None:
                         f"metric {spec.metric}; {checked} trial config(s) checked against the data)")
 
 
-@sweep_app.command("show")
+@sweep_app.command("show", cls=NnctlCommand, short_help="A sweep's table of trials and its best run.", epilog="""\
+nnctl sweep show latest
+nnctl sweep show latest --json
+""")
 @handle_errors
 def sweep_show(sweep: SweepArg, runs_dir: RunsDirOption = None, json_: JsonOption = False) -> None:
     """Re-print a sweep's table of trials and its best run (stdout: the table, or --json)."""
