@@ -30,13 +30,11 @@ from nnctl.runs.summary import METRICS
 
 ROW_KEYS = (
     "id", "name", "status", "created", "learning_rate", "iterations", "iterations_done",
-    "final_cost", "train_accuracy", "test_accuracy", "test_mse", "test_r2", "seconds",
-    "val_loss", "val_accuracy", "val_mse", "val_r2", "sweep",
+    "final_cost", "train_accuracy", "test_accuracy", "test_mse", "test_r2", "seconds", "sweep",
 )
 """The columns of ``nnctl runs list`` (JSON rows also carry ``run_dir``). Classifiers have
-accuracies and null MSE / R²; regression runs the other way round. The validation scores (null
-without a validation set) and ``sweep`` (the sweep a trial belongs to) sort and filter like the
-rest."""
+accuracies and null MSE / R²; regression runs the other way round. ``sweep``: the sweep a trial
+belongs to (null for other runs)."""
 
 METRIC_KEYS = (
     "status", "iterations_done", "final_cost", "train_accuracy", "val_loss", "val_accuracy", "val_mse", "val_r2",
@@ -74,7 +72,6 @@ def read_run(run_dir: Path) -> RunInfo:
         "test_mse": s.metric("test_mse"),
         "test_r2": s.metric("test_r2"),
         "seconds": s.seconds,
-        **{k: s.metric(k) for k in ("val_loss", "val_accuracy", "val_mse", "val_r2")},
         "sweep": s.extra.get("sweep"),
     }
     return RunInfo(run_dir, row, config, s)
@@ -276,13 +273,13 @@ def compare_runs(infos: list[RunInfo]) -> Comparison:
         # A key unset (null) on every run is no difference, even if some older run lacks it.
         if any(v != values[0] for v in values[1:]) and any(v is not None for v in values):
             differing.append((k, values))
-    metrics = [(k, [info.row.get(k) for info in infos]) for k in METRIC_KEYS]
+    metrics = [(k, [field(info, k) for info in infos]) for k in METRIC_KEYS]
     # A comparison of classifiers needs no regression rows, and the other way round.
     regression = [info.summary.task == "regression" for info in infos]
     skip = set() if any(regression) else {"test_mse", "test_r2", "val_mse", "val_r2"}
     skip |= {"train_accuracy", "test_accuracy", "val_accuracy"} if all(regression) else set()
     # validation rows only when some run held out a validation set
-    skip |= {k for k in ("val_loss", "val_accuracy", "val_mse", "val_r2") if all(i.row.get(k) is None for i in infos)}
+    skip |= {k for k in ("val_loss", "val_accuracy", "val_mse", "val_r2") if all(field(i, k) is None for i in infos)}
     metrics = [(k, v) for k, v in metrics if k not in skip]
     return Comparison(
         [i.row["id"] for i in infos], [i.row["name"] for i in infos], metrics, differing
@@ -296,7 +293,7 @@ def metric_points(infos: list[RunInfo], key: str, metric: str) -> list[tuple[flo
     _check_key(metric, infos, "--metric")
     points = []
     for info in infos:
-        x, y = _field(info, key), _field(info, metric)
+        x, y = field(info, key), field(info, metric)
         if info.row["status"] in ("complete", "pruned") and all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) for v in (x, y)):
             points.append((float(x), float(y), str(info.row["status"])))

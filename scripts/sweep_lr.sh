@@ -72,7 +72,8 @@ printf '%s\n' "$@" | xargs -P "$jobs" -I RATE \
   >/dev/null || status=1
 
 if [[ $order -lt 0 ]]; then sort_key=$metric; else sort_key=-$metric; fi
-listing=$($nnctl runs list --json --filter "name=$sweep-*" --sort "$sort_key")
+listing=$($nnctl runs list --json --columns "id,learning_rate,status,$metric,test_accuracy,test_mse,test_r2" \
+  --filter "name=$sweep-*" --sort "$sort_key")
 python3 - "$listing" "$metric" <<'EOF' || exit 1
 import json
 import sys

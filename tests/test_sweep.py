@@ -161,8 +161,8 @@ def test_grid_on_a_local_cluster_runs_every_combination_once_as_ordinary_runs(tm
     assert out["best_test"] == {"test_accuracy": best["test_accuracy"]}
     assert f"its test accuracy {best['test_accuracy']:.4g}" in r.stderr
     # every trial is an ordinary run: named <sweep>-tNNNN, its values in its config, listed by sweep
-    listed = json.loads(nnctl("runs", "list", "--json", "--filter", f"sweep={sweep_id}", "--sort", "-val_accuracy",
-                              runs_dir=runs, cwd=tmp_path).stdout)
+    listed = json.loads(nnctl("runs", "list", "--json", "--columns", "id,sweep,val_accuracy", "--filter",
+                              f"sweep={sweep_id}", "--sort", "-val_accuracy", runs_dir=runs, cwd=tmp_path).stdout)
     assert len(listed) == 8 and listed[0]["val_accuracy"] == out["best_value"]
     for t in out["trials"]:
         s = json.loads((runs / t["run_id"] / "summary.json").read_text())
