@@ -222,17 +222,22 @@ def test_ctrl_c_then_resume_completes_the_sweep(tmp_path: Path) -> None:
                              "  learning_rate: {log_uniform: [0.001, 0.5]}\n")
     runs = tmp_path / "runs"
     proc = subprocess.Popen([sys.executable, "-m", "nnctl", "sweep", "run", f, "--workers", "1"], cwd=tmp_path,
-                            env=env_for(runs), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=env_for(runs), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     try:
-        for line in proc.stderr:  # interrupt once a trial has finished, as Ctrl-C would
-            if line.startswith("trial "):
+        for line in proc.stderr:  # interrupt once a trial has finished, as Ctrl-C would:
+            if line.startswith("trial "):  # SIGINT to the whole process group, workers too
                 break
-        proc.send_signal(signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=120)
     finally:
-        proc.kill()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
     assert proc.returncode == 130, err
-    assert "continue it with: nnctl sweep resume" in err
+    assert "continue it with: nnctl sweep resume" in err and "Traceback" not in err
     (sweep_dir,) = (runs / "sweeps").iterdir()
     record = json.loads((sweep_dir / "results.json").read_text())
     assert record["status"] == "interrupted" and 1 <= len(record["trials"]) < 6

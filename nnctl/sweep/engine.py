@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -190,12 +192,22 @@ def _connect(distributed: Any, workers: int | None, scheduler: str | None) -> tu
     n = workers or os.cpu_count() or 1
     # A trial whose worker died is not rescheduled behind the client's back: the client sends
     # it once more itself (RETRIES) and says so.
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        # Everything on 127.0.0.1; the scheduler's HTTP server (always started) on a free port
-        # rather than 8787, which another sweep on this machine may hold.
-        cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                           dashboard_address=None, silence_logs=logging.CRITICAL,
-                                           scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"})
+    # Ctrl-C on a terminal reaches the whole process group: the worker processes start with
+    # SIGINT ignored (inherited through exec), so only the client handles it and shuts them
+    # down, instead of each worker printing its own KeyboardInterrupt traceback.
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+            # Everything on 127.0.0.1; the scheduler's HTTP server (always started) on a free
+            # port rather than 8787, which another sweep on this machine may hold.
+            cluster = distributed.LocalCluster(
+                n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
+                silence_logs=logging.CRITICAL,
+                scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"})
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
     client = distributed.Client(cluster, set_as_default=False)
     return client, cluster, n
 
