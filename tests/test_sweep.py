@@ -276,58 +276,95 @@ def _worker_env() -> dict[str, str]:
     return env
 
 
-def test_sweep_on_a_dask_scheduler_and_two_workers_survives_a_killed_worker(tmp_path: Path) -> None:
-    client_dir = tmp_path / "client"
-    _h5(write(client_dir / "data" / ".keep", "").parent / "points.h5")
-    base = ("dataset: {train: data/points.h5}\nlayer_dims: [auto, 16, 1]\nactivations: [relu, sigmoid]\n"
-            "init: he\nlearning_rate: 0.05\nbatch_size: 30\nepochs: 60\nvalidation_fraction: 0.25\n"
-            "optimizer: adam\nprint_every: 100000\n")
-    f = sweep_file(client_dir, "sampler: random\nseed: 1\ntrials: 6\nprune: false\nspace:\n"
-                               "  learning_rate: {log_uniform: [0.005, 0.2]}\n", base=base)
-    sched_dir, dirs = tmp_path / "scheduler", [tmp_path / "w1", tmp_path / "w2"]
-    for d in (sched_dir, *dirs):
-        d.mkdir()
-    scheduler_file = sched_dir / "scheduler.json"
-    procs: list[subprocess.Popen] = []
-    client = None
+class _Cluster:
+    """A `dask scheduler` and `dask worker` processes on 127.0.0.1, each in its own folder (none
+    of them the client's), each in its own process group; ``close`` kills every one."""
 
-    def start(args: list[str], cwd: Path) -> subprocess.Popen:
-        p = subprocess.Popen([str(BIN / "dask"), *args], cwd=cwd, env=_worker_env(), start_new_session=True,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        procs.append(p)
-        return p
-
-    try:
-        start(["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-               "--scheduler-file", str(scheduler_file)], sched_dir)
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp, self.procs, self.workers = tmp_path, [], {}
+        sched_dir = tmp_path / "scheduler"
+        sched_dir.mkdir()
+        scheduler_file = sched_dir / "scheduler.json"
+        self._start(["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                     "--scheduler-file", str(scheduler_file)], sched_dir)
         deadline = time.monotonic() + 60
         while not scheduler_file.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
-        address = json.loads(scheduler_file.read_text())["address"]
-        assert address.startswith("tcp://127.0.0.1:")
-        workers = [start(["worker", address, "--nthreads", "1", "--nworkers", "1", "--name", d.name,
-                          "--no-dashboard", "--host", "127.0.0.1", "--local-directory", str(d)], d) for d in dirs]
+        self.address = json.loads(scheduler_file.read_text())["address"]
+        assert self.address.startswith("tcp://127.0.0.1:")
         from distributed import Client
 
-        client = Client(address, timeout="30s")
-        client.wait_for_workers(2, timeout=60)
-        name_of = {a: w["name"] for a, w in client.scheduler_info()["workers"].items()}
+        self.client = Client(self.address, timeout="30s")
 
-        sweep = subprocess.Popen([sys.executable, "-m", "nnctl", "sweep", "run", f, "--scheduler", address, "--json"],
-                                 cwd=client_dir, env=env_for(client_dir / "runs"), stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True)
-        procs.append(sweep)
-        # kill worker w1 while it trains a trial (not between trials)
-        killed = False
+    def _start(self, args: list[str], cwd: Path) -> subprocess.Popen:
+        p = subprocess.Popen([str(BIN / "dask"), *args], cwd=cwd, env=_worker_env(), start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs.append(p)
+        return p
+
+    def add_workers(self, *names: str) -> None:
+        for name in names:
+            d = self.tmp / name
+            d.mkdir()
+            self.workers[name] = self._start(["worker", self.address, "--nthreads", "1", "--nworkers", "1",
+                                              "--name", name, "--no-dashboard", "--host", "127.0.0.1",
+                                              "--local-directory", str(d)], d)
+        deadline = time.monotonic() + 60
+        while not set(names) <= {w["name"] for w in self.client.scheduler_info()["workers"].values()}:
+            assert time.monotonic() < deadline, f"workers {names} did not arrive"
+            time.sleep(0.1)
+
+    def kill_while_training(self, name: str, key_part: str, sweep: subprocess.Popen) -> str:
+        """SIGKILLs worker ``name`` (and its nanny) once it holds a task whose key contains
+        ``key_part``; returns that key."""
         deadline = time.monotonic() + 120
-        while not killed and time.monotonic() < deadline and sweep.poll() is None:
-            for addr, keys in client.processing().items():
-                if name_of.get(addr) == "w1" and any("-t0" in str(k) for k in keys):
-                    os.killpg(workers[0].pid, signal.SIGKILL)
-                    killed = True
-                    break
+        while time.monotonic() < deadline and sweep.poll() is None:
+            names = {a: w["name"] for a, w in self.client.scheduler_info()["workers"].items()}
+            for addr, keys in self.client.processing().items():
+                hit = [str(k) for k in keys if key_part in str(k)]
+                if names.get(addr) == name and hit:
+                    os.killpg(self.workers[name].pid, signal.SIGKILL)
+                    return hit[0]
             time.sleep(0.02)
-        assert killed, "worker w1 never ran a trial"
+        raise AssertionError(f"worker {name} never ran a task like {key_part!r}")
+
+    def close(self) -> None:
+        self.client.close()
+        for p in self.procs:
+            if p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            p.wait(timeout=30)
+
+
+POINTS_BASE = ("dataset: {train: data/points.h5}\nlayer_dims: [auto, 16, 1]\nactivations: [relu, sigmoid]\n"
+               "init: he\nlearning_rate: 0.05\nbatch_size: 30\nepochs: 60\nvalidation_fraction: 0.25\n"
+               "optimizer: adam\nprint_every: 100000\n")
+
+
+def _points_sweep(client_dir: Path) -> Path:
+    _h5(write(client_dir / "data" / ".keep", "").parent / "points.h5")  # only the client's folder has it
+    return sweep_file(client_dir, "sampler: random\nseed: 1\ntrials: 6\nprune: false\nspace:\n"
+                                  "  learning_rate: {log_uniform: [0.005, 0.2]}\n", base=POINTS_BASE)
+
+
+def _sweep_proc(f: Path, client_dir: Path, address: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "nnctl", "sweep", "run", f, "--scheduler", address, "--json"],
+                            cwd=client_dir, env=env_for(client_dir / "runs"), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_sweep_on_a_dask_scheduler_and_two_workers_survives_a_killed_worker(tmp_path: Path) -> None:
+    client_dir = tmp_path / "client"
+    f = _points_sweep(client_dir)
+    cluster = _Cluster(tmp_path)
+    sweep = None
+    try:
+        cluster.add_workers("w1", "w2")
+        sweep = _sweep_proc(f, client_dir, cluster.address)
+        cluster.kill_while_training("w1", "-t0", sweep)  # while it trains a trial, not between trials
         out, err = sweep.communicate(timeout=180)
         assert sweep.returncode == 0, err
         res = json.loads(out)
@@ -342,18 +379,39 @@ def test_sweep_on_a_dask_scheduler_and_two_workers_survives_a_killed_worker(tmp_
         # the client wrote every run; the workers' folders hold no run and no data
         runs = client_dir / "runs"
         assert all((runs / t["run_id"] / "params.npz").is_file() for t in res["trials"])
-        for d in dirs:
-            assert not list(d.rglob("summary.json")) and not list(d.rglob("*.h5"))
+        for d in ("w1", "w2"):
+            assert not list((tmp_path / d).rglob("summary.json")) and not list((tmp_path / d).rglob("*.h5"))
     finally:
-        if client is not None:
-            client.close()
-        for p in procs:  # the scheduler and workers have their own process groups; the sweep not
-            if p.poll() is None:
-                try:
-                    if p.args[0] == str(BIN / "dask"):
-                        os.killpg(p.pid, signal.SIGKILL)
-                    else:
-                        p.kill()
-                except ProcessLookupError:
-                    pass
-            p.wait(timeout=30)
+        if sweep is not None and sweep.poll() is None:
+            sweep.kill()
+            sweep.wait()
+        cluster.close()
+
+
+def test_a_trial_whose_worker_dies_twice_is_recorded_failed_and_the_sweep_completes(tmp_path: Path) -> None:
+    client_dir = tmp_path / "client"
+    f = _points_sweep(client_dir)
+    cluster = _Cluster(tmp_path)
+    sweep = None
+    try:
+        cluster.add_workers("w1", "w2")
+        sweep = _sweep_proc(f, client_dir, cluster.address)
+        cluster.kill_while_training("w1", "-a1", sweep)
+        key = cluster.kill_while_training("w2", "-a2", sweep)  # a trial's second attempt dies too
+        cluster.add_workers("w3")  # the rest of the sweep needs a worker
+        out, err = sweep.communicate(timeout=180)
+        assert sweep.returncode == 1, err  # some trial failed; the best of the others is still chosen
+        res = json.loads(out)
+        assert len(res["trials"]) == 6 and res["status"] == "complete" and res["best_run_id"]
+        failed = [t for t in res["trials"] if t["status"] == "failed"]
+        trial = int(key.split("-t")[-1].split("-")[0])
+        assert trial in [t["trial"] for t in failed]
+        assert all(t["attempts"] == 2 and t["message"] == "its worker died twice" for t in failed), json.dumps(failed)
+        s = json.loads((client_dir / "runs" / failed[0]["run_id"] / "summary.json").read_text())
+        assert s["status"] == "failed" and s["message"] == "its worker died twice" and s["attempts"] == 2
+        assert f"{len(failed)} failed" in err
+    finally:
+        if sweep is not None and sweep.poll() is None:
+            sweep.kill()
+            sweep.wait()
+        cluster.close()

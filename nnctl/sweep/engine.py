@@ -159,13 +159,16 @@ class _Data:
 
 
 def _is_worker_death(exc: BaseException) -> bool:
-    from distributed import KilledWorker
+    """A trial lost with its worker: the scheduler gave up on it (KilledWorker), the connection
+    closed, or the scheduler cancelled it because the data it needed died with every worker
+    that held it (the client cancels nothing while trials are in flight)."""
+    from concurrent.futures import CancelledError
 
-    try:
-        from distributed.comm.core import CommClosedError
-    except ImportError:  # pragma: no cover
-        CommClosedError = KilledWorker  # type: ignore[misc,assignment]
-    return isinstance(exc, (KilledWorker, CommClosedError))
+    from distributed import KilledWorker
+    from distributed.client import FutureCancelledError
+    from distributed.comm.core import CommClosedError
+
+    return isinstance(exc, (KilledWorker, CommClosedError, FutureCancelledError, CancelledError))
 
 
 def _connect(distributed: Any, workers: int | None, scheduler: str | None) -> tuple[Any, Any, int]:
