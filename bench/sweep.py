@@ -4,6 +4,9 @@
 Prints a table on stdout and writes ``bench/sweep_results.json`` (with the machine's load
 average before and after: the numbers of a shared machine mean little without it).
 
+  S0  the machine: two pure-Python CPU loops in 2 processes against the same two one after the
+      other (no nnctl, no Dask). On a shared machine this says how much a second worker can
+      gain at all: S1's ratio cannot be better than S0's.
   S1  scaling: a grid of 16 small trainings (spiral, [auto, 32, 32, 3], Adam, 200 epochs, ~0.5 s each) on a
       LocalCluster of 1 worker and of 2 workers, interleaved (1 2 1 2 ...), the median of the
       repetitions; time from the cluster being up to the last run written, and the whole
@@ -98,6 +101,32 @@ def run(sweep_file: Path, runs_dir: Path, workers: int, on_done=None) -> dict:
             "with_start": end - t0, "trials": len(record.trials), "statuses": sorted({t.status for t in record.trials})}
 
 
+def _burn(n: int) -> float:
+    t, x = time.perf_counter(), 0
+    for i in range(n):
+        x += i * i
+    return time.perf_counter() - t
+
+
+def s0_machine(reps: int) -> dict:
+    import multiprocessing as mp
+
+    n = 3_000_000
+    seq, par = [], []
+    with mp.get_context("spawn").Pool(2) as pool:
+        pool.map(_burn, [1000, 1000])  # started before timing
+        for _ in range(reps):
+            t = time.perf_counter()
+            _burn(n)
+            _burn(n)
+            seq.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            pool.map(_burn, [n, n])
+            par.append(time.perf_counter() - t)
+    return {"sequential_s": statistics.median(seq), "two_processes_s": statistics.median(par),
+            "ratio": statistics.median(par) / statistics.median(seq)}
+
+
 def s1_scaling(tmp: Path, reps: int) -> dict:
     f = _sweep(tmp, "s1", SPIRAL, "sampler: grid\nspace:\n  learning_rate: {choice: [0.003, 0.01, 0.03, 0.1]}\n"
                                   "  seed: {choice: [1, 2, 3, 4]}\n")
@@ -164,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
                              "loadavg_before": load_before}}
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
+        out["S0"] = s0_machine(3 if args.quick else 5)
+        print(f"S0  the machine: two CPU loops in 2 processes take {out['S0']['ratio']:.2f}x the time of the same "
+              f"two in sequence (1.0: no second core to be had)", flush=True)
         out["S1"] = s1_scaling(tmp, 1 if args.quick else 3)
         print(f"S1  16 trainings: 1 worker {out['S1']['seconds_1_worker']:.2f} s, 2 workers "
               f"{out['S1']['seconds_2_workers']:.2f} s, ratio {out['S1']['ratio']:.2f} (target <= 0.6); "
