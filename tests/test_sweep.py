@@ -415,3 +415,35 @@ def test_a_trial_whose_worker_dies_twice_is_recorded_failed_and_the_sweep_comple
             sweep.kill()
             sweep.wait()
         cluster.close()
+
+
+# ---------------------------------------------------------------------------- pieces
+
+
+def test_the_median_rule_prunes_only_after_warmup_and_above_the_median() -> None:
+    from nnctl.sweep.trial import prune_rule
+
+    assert prune_rule([[1.0, 0.5]] * 3, epochs=8) is None  # fewer than 4 complete trials: no pruning
+    rule = prune_rule([[1.0, 0.8, 0.6, 0.5], [1.0, 0.6, 0.4, 0.3], [1.0, 0.7, 0.5], [2.0, 0.9, 0.7, 0.6]], epochs=8)
+    assert rule.warmup == 2 and rule.medians == (1.0, 0.75, 0.55, 0.5)
+    assert not rule.prunes(1, 5.0)  # still warming up
+    assert rule.prunes(2, 0.56) and not rule.prunes(2, 0.55)
+    assert not rule.prunes(9, 99.0)  # beyond every complete trial's curve: no median to compare with
+
+
+def test_grid_order_and_what_check_enumerates(tmp_path: Path) -> None:
+    from nnctl.sweep.spec import check_values, load_sweep
+
+    f = sweep_file(tmp_path, "sampler: grid\nspace:\n  learning_rate: {choice: [0.1, 0.3]}\n"
+                             "  layer_dims: {choice: [[auto, 4, 1], [auto, 8, 1], [auto, 8, 8, 1]]}\n")
+    spec = load_sweep(f)
+    assert spec.n_trials() == 6 and spec.grid()[:4] == [
+        {"learning_rate": 0.1, "layer_dims": ["auto", 4, 1]}, {"learning_rate": 0.1, "layer_dims": ["auto", 8, 1]},
+        {"learning_rate": 0.1, "layer_dims": ["auto", 8, 8, 1]}, {"learning_rate": 0.3, "layer_dims": ["auto", 4, 1]}]
+    assert check_values(spec) == spec.grid()
+    f2 = sweep_file(tmp_path, "trials: 50\nspace:\n  learning_rate: {log_uniform: [0.001, 0.1]}\n"
+                              "  batch_size: {choice: [16, 32, 64]}\n", name="tpe.yaml")
+    spec2 = load_sweep(f2)
+    assert spec2.n_trials() == 50
+    assert check_values(spec2) == [{"learning_rate": 0.001, "batch_size": 16}, {"learning_rate": 0.1, "batch_size": 16},
+                                   {"learning_rate": 0.001, "batch_size": 32}, {"learning_rate": 0.001, "batch_size": 64}]

@@ -178,8 +178,8 @@ def write_failed_run(runs_dir: Path, cfg: Config, message: str, sweep_id: str, t
     return run_dir
 
 
-def value_of(values: Any) -> Any:
+def value_of(value: Any) -> Any:
     """A sampled value as JSON holds it (numpy scalars from a sampler become Python numbers)."""
-    if isinstance(values, np.generic):
-        return values.item()
-    return values
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
