@@ -3,7 +3,7 @@ that imports typer and rich. Human-readable output goes to stderr; stdout carrie
 (a run id, a table, or JSON with --json), so commands compose in shell scripts.
 
 One module per command or command group (``train``, ``gradcheck``, ``plot``, ``predict``,
-``evaluate``, ``report``, ``export``, ``config``, ``runs``), registered on ``app`` here; ``common`` holds what several
+``evaluate``, ``report``, ``export``, ``config``, ``runs``, ``data``), registered on ``app`` here; ``common`` holds what several
 of them use, ``display`` draws training progress.
 
 Heavy modules (numpy, h5py, Pillow, rich) are imported inside the commands that need them, so
@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from nnctl.cli import config, evaluate, export, gradcheck, plot, predict, report, runs, train
+from nnctl.cli import config, data, evaluate, export, gradcheck, plot, predict, report, runs, train
 
 app = typer.Typer(
     help="Train fully connected L-layer neural networks in plain numpy, driven by YAML configs.",
@@ -53,6 +53,7 @@ app.command()(report.report)
 app.command()(export.export)
 app.add_typer(config.config_app, name="config")
 app.add_typer(runs.runs_app, name="runs")
+app.add_typer(data.data_app, name="data")
 
 
 def main() -> None:
