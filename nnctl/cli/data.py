@@ -14,9 +14,12 @@ data_app = typer.Typer(help="Look at a dataset, or convert one to a course-style
                        no_args_is_help=True, rich_markup_mode=None)
 
 
+PLAIN_MIN = 256  # fewer files decode in a moment: no progress lines in a log
+
+
 def decoding_progress(what: str = "decoding images") -> Callable[[int, int], None]:
     """A callback ``(done, total)`` drawing a rich progress bar on a terminal, else a plain line
-    at every tenth of the files and at the end (stderr)."""
+    at each quarter of the files (stderr) when there are at least ``PLAIN_MIN`` of them."""
     from nnctl.cli.display import animate
 
     console = err_console()
@@ -35,8 +38,8 @@ def decoding_progress(what: str = "decoding images") -> Callable[[int, int], Non
             if done >= total:
                 state.pop("bar").stop()
             return
-        step = max(1, total // 10)
-        if done == total or done % step == 0:
+        step = max(1, -(-total // 4))
+        if total >= PLAIN_MIN and (done == total or done % step == 0):
             console.print(f"{what}: {done}/{total}")
 
     return update
