@@ -372,3 +372,28 @@ def test_inspect_json(cli, project: Path, tmp_path: Path) -> None:
     r = cli("data", "inspect", project / "data" / "examples" / "shapes", "--size", "8x8")
     assert r.exit_code == 0, r.stderr
     assert r.stdout.splitlines()[0] == "kind: images, images 8x8x3, classes: circle, square, triangle"
+
+
+def test_csv_regression_with_two_target_columns_and_errors_dir_for_folders(cli, project: Path, tmp_path: Path,
+                                                                           runs_dir: Path) -> None:
+    rng = np.random.RandomState(3)
+    x = rng.uniform(-1, 1, size=(80, 2))
+    with open(tmp_path / "r.csv", "w") as f:
+        f.write("u,v,y1,y2\n" + "".join(f"{a},{b},{a + b},{a - b}\n" for a, b in x))
+    config = tmp_path / "r.yaml"
+    config.write_text("dataset: {train: r.csv, label: [y1, y2], test_fraction: 0.25}\nlayer_dims: [auto, 2]\n"
+                      "activations: [linear]\nlearning_rate: 0.1\niterations: 300\n")
+    out = train_json(cli, config)
+    s = summary(out["run_dir"])
+    assert s["task"] == "regression" and s["dataset"]["n_features"] == 2 and s["test_r2"] > 0.99
+    # an image-folder run writes its misclassified test images, read back from the folder
+    run = train_json(cli, project / "configs" / "shapes_folder.yaml", "--set", "epochs=2")
+    r = cli("evaluate", run["run_dir"], "--errors", tmp_path / "errors", "--json")
+    assert r.exit_code == 0, r.stderr
+    ev = json.loads(r.stdout)
+    written = sorted((tmp_path / "errors").iterdir())
+    assert [int(p.name[:4]) for p in written] == ev["misclassified"]
+    ds = load_dataset({"train": str(project / "data" / "examples" / "shapes"), "size": [16, 16],
+                       "test_fraction": 0.25, "seed": 1})
+    for p in written:
+        np.testing.assert_array_equal(np.asarray(Image.open(p)).reshape(-1) / 255.0, ds.X_test[:, int(p.name[:4])])

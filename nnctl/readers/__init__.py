@@ -74,7 +74,8 @@ def _npz(path: Path, head: bytes) -> bool:
 
 
 def _csv(path: Path, head: bytes) -> bool:
-    return path.suffix.lower() in (".csv", ".tsv", ".txt") or (bool(head) and b"\0" not in head)
+    # a text file with no suffix too (an export named "data"); other suffixes are other kinds'
+    return path.suffix.lower() in (".csv", ".tsv", ".txt") or (not path.suffix and bool(head) and b"\0" not in head)
 
 
 def _read_folder(path: Path, options: ReadOptions) -> "RawSplit":
@@ -131,7 +132,8 @@ def kind_of(path: Path) -> str:
     for name, kind in KINDS.items():
         if kind.matches(path, head):
             return name
-    raise DataError(f"{path}: unknown kind of data file; nnctl reads image folders, HDF5, .npy, .npz and CSV")
+    raise DataError(f"{path}: unknown kind of data file; nnctl reads {', '.join(KINDS)}: "
+                    "name the kind with dataset.kind")
 
 
 def read_source(path: Path, options: ReadOptions) -> "RawSplit":
