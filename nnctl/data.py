@@ -135,6 +135,7 @@ class RawSplit:
     kind: str = "hdf5"
     named: bool = False
     files: list[Path] | None = None
+    columns: list[str] | None = None  # a CSV's feature column names
 
 
 def read_h5(path: Path, x_key: str | None = None, y_key: str | None = None) -> RawSplit:

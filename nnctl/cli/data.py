@@ -59,6 +59,10 @@ def _spec(path: Path, set_: list[str] | None, size: Optional[str], color: Option
             raise ConfigError(f"{path}: the dataset is the synthetic generator {cfg.dataset['synthetic']}; "
                               "there are no files to inspect")
         return dict(cfg.dataset), cfg.path
+    if set_:
+        from nnctl.errors import UsageError
+
+        raise UsageError(f"--set changes a config's keys; {path} is a data path, not a YAML config")
     spec: dict[str, Any] = {"train": str(path)}
     if size is not None:
         spec["size"] = _size(size)
@@ -130,6 +134,14 @@ def _print_inspection(info: dict[str, Any]) -> None:
                       "-" if s.get("min") is None else f"{s['min']:g}", "-" if s.get("max") is None else f"{s['max']:g}",
                       str(s.get("non_finite_cells", 0)))
     console.print(table)
+    ranges = info["splits"]["train"].get("feature_ranges") or {}
+    if ranges and len(ranges) <= 50:
+        features = Table(title="features (train)", title_justify="left")
+        for col in ("feature", "min", "max"):
+            features.add_column(col, justify="left" if col == "feature" else "right")
+        for name, r in ranges.items():
+            features.add_row(escape(name), *(("-", "-") if r is None else (f"{r[0]:g}", f"{r[1]:g}")))
+        console.print(features)
     if "duplicates_train_test" in info:
         console.print(f"examples in both train and test: {info['duplicates_train_test']}")
     if info.get("class_balance") is not None:

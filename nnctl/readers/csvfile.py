@@ -139,8 +139,11 @@ def _parse(path: Path, rows: Any, options: ReadOptions, delim: str) -> RawSplit:
     label_names = [names[i] for i in label_cols]
     y_key = ", ".join(label_names)
     if not label_cols:
-        return RawSplit(x, None, None, path, "features", "")
-    return _labels(path, x, labels, label_names, y_key, options, line_nos)
+        raw = RawSplit(x, None, None, path, "features", "")
+    else:
+        raw = _labels(path, x, labels, label_names, y_key, options, line_nos)
+    raw.columns = [names[i] for i in feature_cols]
+    return raw
 
 
 def _labels(path: Path, x: np.ndarray, labels: list[list[str]], label_names: list[str], y_key: str,

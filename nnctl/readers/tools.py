@@ -4,6 +4,7 @@ any readable dataset written as a course-style HDF5 file."""
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ def _read_unchecked(value: Any, spec: dict[str, Any], config_file: str | None, o
 
 def _split_info(raw: Any, classes: list[str] | None) -> dict[str, Any]:
     x = raw.x
-    info: dict[str, Any] = {"path": str(raw.path), "kind": raw.kind, "examples": int(x.shape[0]),
+    info: dict[str, Any] = {"path": os.path.normpath(raw.path), "kind": raw.kind, "examples": int(x.shape[0]),
                             "example_shape": [int(s) for s in x.shape[1:]], "dtype": str(x.dtype)}
     if x.dtype.kind in "uifb" and x.size:
         finite = np.isfinite(x) if x.dtype.kind == "f" else np.ones(x.shape, dtype=bool)
@@ -32,7 +33,9 @@ def _split_info(raw: Any, classes: list[str] | None) -> dict[str, Any]:
         info["min"] = float(values.min()) if values.size else None
         info["max"] = float(values.max()) if values.size else None
         if x.ndim == 2:
-            info["feature_ranges"] = [[float(np.nanmin(c)), float(np.nanmax(c))] for c in x.T.astype(np.float64)]
+            names = raw.columns or [str(i) for i in range(x.shape[1])]
+            info["feature_ranges"] = {n: [float(np.nanmin(c)), float(np.nanmax(c))] if np.isfinite(c).any() else None
+                                      for n, c in zip(names, x.T.astype(np.float64))}
     y = raw.y
     if y is not None:
         y = np.asarray(y)
