@@ -17,6 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from nnctl.errors import DataError
+from nnctl.readers.base import RawSplit  # noqa: F401 - one source's arrays, re-exported
 
 DATA_DIR_ENV = "NNCTL_DATA_DIR"
 
@@ -117,25 +118,6 @@ def sha256_of(path: Path) -> str:
 
 
 # --------------------------------------------------------------------------- HDF5
-
-
-@dataclass
-class RawSplit:
-    """One file's arrays as stored: x: (m, ...) raw values, y: (m,) labels (None: unlabelled
-    rows for predict). ``kind``: the ``readers.KINDS`` entry that read it; ``named``: the labels
-    index ``classes``, names this file's own (CSV strings, class folders), which a test file
-    maps onto the training file's by name; ``files``: an image folder's files, per example."""
-
-    x: np.ndarray
-    y: np.ndarray | None
-    classes: list[str] | None
-    path: Path
-    x_key: str
-    y_key: str
-    kind: str = "hdf5"
-    named: bool = False
-    files: list[Path] | None = None
-    columns: list[str] | None = None  # a CSV's feature column names
 
 
 def read_h5(path: Path, x_key: str | None = None, y_key: str | None = None) -> RawSplit:

@@ -91,6 +91,24 @@ def _feature_rows(path: Path, n_features: int, spec: dict[str, Any] | None = Non
     return x
 
 
+ARRAY_SUFFIXES = (".h5", ".hdf5", ".npy", ".npz")
+
+
+def _image_arrays(path: Path, input_shape: tuple[int, ...], spec: dict[str, Any]) -> np.ndarray:
+    """An HDF5, .npy or .npz file of raw 8-bit images (m, *input_shape) for an image run."""
+    from nnctl.readers import KINDS, ReadOptions, kind_of
+
+    kind = kind_of(path)
+    options = ReadOptions({"x_key": spec.get("x_key")}, need_labels=False)
+    x = KINDS[kind].read(path, options).x
+    if x.ndim == len(input_shape):
+        x = x[None]
+    if x.shape[1:] != tuple(input_shape) or x.dtype != np.uint8:
+        raise DataError(f"{path}: holds {x.dtype} images of shape {list(x.shape[1:])}; this run takes uint8 images "
+                        f"of shape {list(input_shape)}")
+    return x
+
+
 def predict_inputs(run: LoadedRun, paths: list[Path], threshold: float | None = None) -> PredictOutcome:
     """Prepares every input, runs one forward pass over all of them and interprets the outputs
     with the run's head. Raises RunError only for problems with the run itself."""
@@ -110,7 +128,11 @@ def predict_inputs(run: LoadedRun, paths: list[Path], threshold: float | None = 
             failures.append(path)
             continue
         try:
-            if pre.kind == "image":
+            if pre.kind == "image" and path.suffix.lower() in ARRAY_SUFFIXES:
+                stack = _image_arrays(path, pre.input_shape, run.config.dataset)
+                examples.append(stack)
+                names.extend(f"{path}[{i}]" for i in range(stack.shape[0]))
+            elif pre.kind == "image":
                 examples.append(load_image(path, pre.input_shape, pre.color_mode)[None])
                 names.append(str(path))
             else:

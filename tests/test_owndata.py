@@ -113,6 +113,11 @@ def test_folder_and_its_imported_hdf5_give_the_same_numbers(cli, project: Path, 
     e2 = json.loads(cli("evaluate", h5_run["run_dir"], "--data", h5, "--json").stdout)
     assert e1["n"] == e2["n"] == 72 and e1["accuracy"] == e2["accuracy"]
     assert e1["confusion_matrix"] == e2["confusion_matrix"]
+    # predict also reads the imported file's raw images: triangle_05.png is example 48 + 5
+    from_h5 = json.loads(cli("predict", folder_run["run_dir"], h5, "--json").stdout)
+    assert len(from_h5) == 72 and from_h5[53]["class"] == p1[0]["class"]
+    np.testing.assert_allclose(list(from_h5[53]["probabilities"].values()), list(p1[0]["probabilities"].values()),
+                               rtol=1e-9)  # one forward pass over 72 columns vs over 1: BLAS rounding only
     # the run's own test split, held out of the folder, scores as the summary says
     own = json.loads(cli("evaluate", folder_run["run_dir"], "--json").stdout)
     assert own["accuracy"] == a["test_accuracy"] and own["n"] == 18

@@ -16,9 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from nnctl.data import RawSplit
 from nnctl.errors import DataError
-from nnctl.readers import ReadOptions
+from nnctl.readers.base import RawSplit, ReadOptions
 
 
 def _number(text: str) -> float | None:

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from nnctl.data import RawSplit
 from nnctl.errors import DataError
 from nnctl.images import ImageError, list_images, load_image
-from nnctl.readers import ReadOptions, check_declared
+from nnctl.readers.base import RawSplit, ReadOptions, check_declared
 
 COLORS = {"rgb": ("RGB", 3), "grayscale": ("L", 1)}
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nnctl.data import RawSplit
 from nnctl.errors import DataError
-from nnctl.readers import ReadOptions, check_declared
+from nnctl.readers.base import RawSplit, ReadOptions, check_declared
 
 
 def _pick(names: list[str], given: str | None, suffix: str, plain: tuple[str, ...], path: Path,

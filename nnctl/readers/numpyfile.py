@@ -10,9 +10,8 @@ from typing import IO
 
 import numpy as np
 
-from nnctl.data import RawSplit
 from nnctl.errors import DataError
-from nnctl.readers import ReadOptions, check_declared
+from nnctl.readers.base import RawSplit, ReadOptions, check_declared
 
 
 def _header(f: IO[bytes], where: str, available: int) -> None:
