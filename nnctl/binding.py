@@ -16,7 +16,7 @@ from nnctl.data import Dataset, load_dataset
 from nnctl.errors import ConfigError
 from nnctl.holdout import hold_out_indices, take
 from nnctl.losses import LOSSES
-from nnctl.runs.checkpoint import STREAM_HOLD_OUT, rng_for
+from nnctl.seeds import STREAM_HOLD_OUT, rng_for
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ from nnctl import runs
 from nnctl.binding import Bound, bind
 from nnctl.data import Dataset, load_dataset, resolve_path
 from nnctl.errors import ConfigError, DataError, RunError
-from nnctl.heads import check_threshold, head_for
-from nnctl.losses import LOSSES
+from nnctl.heads import check_threshold
+from nnctl.losses import LOSSES, head_for
 from nnctl.normalize import apply_steps
 from nnctl.metrics import precision_recall_f1, regression_scores, scores_from_confusion
 from nnctl.runs import LoadedRun

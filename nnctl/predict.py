@@ -16,9 +16,10 @@ import numpy as np
 
 from nnctl.data import prepare_x
 from nnctl.errors import DataError, RunError
-from nnctl.heads import check_threshold, head_for, interpret
+from nnctl.heads import check_threshold, interpret
+from nnctl.losses import head_for
 from nnctl.images import ImageError, list_images, load_image
-from nnctl.model import Architecture, predict_proba
+from nnctl.model import predict_proba
 from nnctl.normalize import apply_steps
 from nnctl.runs import LoadedRun, Preprocessing
 
@@ -143,8 +144,8 @@ def predict_inputs(run: LoadedRun, paths: list[Path], threshold: float | None = 
             failures.append(str(exc))
     if not examples:
         return PredictOutcome([], failures)
-    X = prepare_x(np.concatenate(examples), pre.divide_by, np.dtype(run.config.dtype).type)
+    X = prepare_x(np.concatenate(examples), pre.divide_by, run.config.float_type)
     X = apply_steps(X, list(pre.steps))  # the run's normalization, statistics of its training split
-    AL = predict_proba(run.params, X, Architecture.build(run.config.activations, run.config.loss))
+    AL = predict_proba(run.params, X, run.config.arch)
     results = [{"input": name, **r} for name, r in zip(names, interpret(head, AL, pre.classes, threshold))]
     return PredictOutcome(results, failures)

@@ -63,11 +63,11 @@ def _score_split(run: LoadedRun, split: str) -> tuple[Scores, Any]:
     """The split scored by ``evaluate_run`` (equal to the summary's numbers) and the model's
     outputs on it, with the evaluated data (for image runs: where each raw image is)."""
     from nnctl.evaluate import evaluate_run, load_eval_data
-    from nnctl.model import Architecture, predict_proba
+    from nnctl.model import predict_proba
 
     ev = evaluate_run(run, None, split)
     d = load_eval_data(run, None, split)
-    AL = predict_proba(run.params, d.X, Architecture.build(run.config.activations, run.config.loss))
+    AL = predict_proba(run.params, d.X, run.config.arch)
     return Scores(split, ev, AL, d.Y), d
 
 
@@ -86,7 +86,7 @@ def gather(run: LoadedRun, max_errors: int = MAX_ERROR_IMAGES) -> RunView:
     """Reads the run's history and scores it on its test (and validation) split. Data that can
     no longer be loaded becomes a note on the page rather than a failed report."""
     from nnctl.evaluate import raw_examples
-    from nnctl.heads import head_for
+    from nnctl.losses import head_for
 
     view = RunView(run, read_history_table(run.run_dir))
     s = run.summary.to_json()
