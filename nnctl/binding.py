@@ -46,7 +46,8 @@ def bind(cfg: Config, on_progress: Callable[[int, int], None] | None = None) -> 
     ds = load_dataset(cfg.dataset, cfg.dtype, LOSSES[cfg.loss].task, cfg.path, on_progress)
     cfg = cfg.with_input_dim(ds.n_features)
     if "synthetic" not in cfg.dataset:  # the kind chosen from the path, shown by config show
-        cfg = dataclasses.replace(cfg, dataset={**cfg.dataset, "kind": ds.source_kind})
+        named = {"label": ds.label} if ds.label is not None else {}  # so predict can leave that column out
+        cfg = dataclasses.replace(cfg, dataset={**cfg.dataset, **named, "kind": ds.source_kind})
     check_targets(cfg, ds)
     train_idx, val_idx = np.arange(ds.X_train.shape[1]), None
     if cfg.validation_fraction > 0:

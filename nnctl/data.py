@@ -46,6 +46,7 @@ class Dataset:
     test_rows: np.ndarray | None = None  # (m_test,) rows of the training source (test_fraction)
     normalize: str = "none"  # standard | minmax | none, as applied (``nnctl.normalize``)
     steps: list[dict[str, Any]] = field(default_factory=list)  # its statistics, from the training split
+    label: str | None = None  # a CSV's label column when the config named none (the last column)
 
     @property
     def n_features(self) -> int:
@@ -339,6 +340,7 @@ def _load_files(spec: dict[str, Any], dtype: type, task: str = "classification",
         feature_rows=KINDS[train_raw.kind].features and not is_image,
         warnings=options.warnings,
         test_rows=test_rows,
+        label=train_raw.y_key if train_raw.kind == "csv" and spec.get("label") is None else None,
     )
 
 

@@ -402,3 +402,23 @@ def test_csv_regression_with_two_target_columns_and_errors_dir_for_folders(cli, 
                        "test_fraction": 0.25, "seed": 1})
     for p in written:
         np.testing.assert_array_equal(np.asarray(Image.open(p)).reshape(-1) / 255.0, ds.X_test[:, int(p.name[:4])])
+
+
+def test_the_default_label_column_is_recorded_so_predict_takes_files_with_or_without_it(
+        cli, tmp_path: Path, runs_dir: Path, monkeypatch) -> None:
+    rng = np.random.RandomState(4)
+    x = rng.randn(40, 2)
+    (tmp_path / "d.csv").write_text("a,b,cls\n" + "".join(f"{a},{b},{'pos' if a > 0 else 'neg'}\n" for a, b in x))
+    (tmp_path / "new.csv").write_text("a,b\n0.5,1\n-0.5,1\n")
+    config = tmp_path / "c.yaml"
+    config.write_text("dataset: {train: d.csv}\nlayer_dims: [auto, 1]\nactivations: [sigmoid]\n"
+                      "learning_rate: 0.5\niterations: 100\n")
+    out = train_json(cli, config)
+    assert yaml.safe_load((Path(out["run_dir"]) / "config.yaml").read_text())["dataset"]["label"] == "cls"
+    with_label = json.loads(cli("predict", out["run_dir"], tmp_path / "d.csv", "--json").stdout)
+    without = json.loads(cli("predict", out["run_dir"], tmp_path / "new.csv", "--json").stdout)
+    assert len(with_label) == 40 and [p["class"] for p in without] == ["pos", "neg"]
+    # a CSV too large to parse in memory is refused before it is read
+    monkeypatch.setenv("NNCTL_MAX_ARRAY_BYTES", "1000")
+    line = one_error(cli("train", config, "--runs-dir", tmp_path / "none"), tmp_path / "none")
+    assert line.startswith("d.csv: ") and "convert it to .npy or HDF5 first" in line

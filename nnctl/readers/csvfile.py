@@ -17,7 +17,9 @@ from typing import Any
 import numpy as np
 
 from nnctl.errors import DataError
-from nnctl.readers.base import RawSplit, ReadOptions
+from nnctl.readers.base import RawSplit, ReadOptions, memory_limit
+
+TEXT_TO_MEMORY = 16  # bytes of memory per byte of CSV text while parsing (generous)
 
 
 def _number(text: str) -> float | None:
@@ -54,6 +56,11 @@ def read_csv(path: Path, options: ReadOptions) -> RawSplit:
     """x: (m, n_features) float64; y: (m,) numbers, or (m,) class indices into ``classes``
     when the label column holds names (``classes`` sorted), or (m, k) for several labels."""
     try:
+        size = path.stat().st_size
+        # parsed cells live as Python floats (~32 bytes each) before they become one array
+        if size * TEXT_TO_MEMORY > memory_limit():
+            raise DataError(f"{path}: {size:,} bytes of CSV would need about {size * TEXT_TO_MEMORY:,} bytes of "
+                            "memory to parse; convert it to .npy or HDF5 first")
         with open(path, newline="", encoding="utf-8-sig") as f:
             text_first = f.readline()
             f.seek(0)
