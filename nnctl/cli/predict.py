@@ -28,7 +28,7 @@ def predict(
     inputs: Annotated[
         list[Path],
         typer.Argument(
-            help="Image files and/or directories of images (feature runs: .csv or .npy files, one example per row).",
+            help="Image files and/or directories of images (feature runs: .csv, .npy, .npz or HDF5 files, one example per row).",
             show_default=False,
         ),
     ],
