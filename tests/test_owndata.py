@@ -422,3 +422,23 @@ def test_the_default_label_column_is_recorded_so_predict_takes_files_with_or_wit
     monkeypatch.setenv("NNCTL_MAX_ARRAY_BYTES", "1000")
     line = one_error(cli("train", config, "--runs-dir", tmp_path / "none"), tmp_path / "none")
     assert line.startswith("d.csv: ") and "convert it to .npy or HDF5 first" in line
+
+
+def test_an_unreadable_first_image_without_size(cli, tmp_path: Path, runs_dir: Path) -> None:
+    (tmp_path / "ph" / "a").mkdir(parents=True)
+    (tmp_path / "ph" / "b").mkdir()
+    (tmp_path / "ph" / "a" / "0.png").write_text("not a png")
+    Image.new("RGB", (5, 3)).save(tmp_path / "ph" / "a" / "1.png")
+    Image.new("RGB", (5, 3)).save(tmp_path / "ph" / "b" / "2.png")
+    config = tmp_path / "c.yaml"
+    config.write_text("dataset: {images: ph}\nlayer_dims: [auto, 1]\nactivations: [sigmoid]\n"
+                      "learning_rate: 0.1\niterations: 2\n")
+    assert one_error(cli("train", config), runs_dir) == (
+        "ph/a/0.png: not an image file Pillow can read (set dataset.skip_bad: true to skip unreadable files)")
+    r = cli("data", "import", "ph", "-o", tmp_path / "ph.h5", "--skip-bad")
+    assert r.exit_code == 0, r.stderr
+    assert "warning: skipped ph/a/0.png: not an image file Pillow can read" in r.stderr
+    with h5py.File(tmp_path / "ph.h5") as f:
+        assert f["train_set_x"].shape == (2, 3, 5, 3)  # the size of the first readable image
+    r = cli("data", "import", "ph", "-o", tmp_path / "no.h5")
+    assert r.exit_code == 2 and not (tmp_path / "no.h5").exists()

@@ -49,31 +49,38 @@ def list_examples(path: Path) -> tuple[list[str], list[tuple[Path, int]]]:
     return classes, files
 
 
-def first_size(path: Path) -> tuple[int, int]:
-    """(height, width) of an image as it is shown (EXIF orientation applied)."""
-    from PIL import Image, ImageOps
+def first_size(files: list[Path], skip_bad: bool) -> tuple[int, int]:
+    """(height, width) of the first readable image as it is shown (EXIF orientation applied);
+    with ``skip_bad``, unreadable files before it are passed over. Raises DataError."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
-    try:
-        with Image.open(path) as im:
-            w, h = ImageOps.exif_transpose(im).size
-    except Exception as exc:  # noqa: BLE001 - Pillow raises many types for damaged files
-        raise DataError(f"{path}: cannot read image: {exc}") from None
-    return h, w
+    for path in files:
+        try:
+            with Image.open(path) as im:
+                w, h = ImageOps.exif_transpose(im).size
+            return h, w
+        except Exception as exc:  # noqa: BLE001 - Pillow raises many types for damaged files
+            if skip_bad:
+                continue
+            what = "not an image file Pillow can read" if isinstance(exc, UnidentifiedImageError) else \
+                f"cannot read image: {exc}"
+            raise DataError(f"{path}: {what} (set dataset.skip_bad: true to skip unreadable files)") from None
+    raise DataError(f"{files[0].parent.parent}: no readable image to take the size from; set dataset.size")
 
 
-def input_shape(spec: dict, first: Path) -> tuple[tuple[int, int, int], str]:
+def input_shape(spec: dict, files: list[Path]) -> tuple[tuple[int, int, int], str]:
     """(input shape (height, width, channels), Pillow mode) from ``size`` and ``color``; size
     defaults to the first image's."""
     mode, channels = COLORS[spec.get("color") or "rgb"]
     size = spec.get("size")
-    h, w = (size[0], size[1]) if size else first_size(first)
+    h, w = (size[0], size[1]) if size else first_size(files, bool(spec.get("skip_bad")))
     return (int(h), int(w), channels), mode
 
 
 def read_folder(path: Path, options: ReadOptions) -> RawSplit:
     """x: (m, height, width, channels) uint8, y: (m,) class indices into the sorted class names."""
     classes, files = list_examples(path)
-    shape, mode = input_shape(options.spec, files[0][0])
+    shape, mode = input_shape(options.spec, [f for f, _ in files])
     check_declared(f"{path}: {len(files)} images of {shape}", (len(files), *shape), np.dtype(np.uint8))
     x = np.empty((len(files), *shape), dtype=np.uint8)
     ok = np.ones(len(files), dtype=bool)
