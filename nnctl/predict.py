@@ -7,6 +7,7 @@ Each input that cannot be used becomes a failure naming it; the others are still
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,9 +111,22 @@ def _image_arrays(path: Path, input_shape: tuple[int, ...], spec: dict[str, Any]
     return x
 
 
-def predict_inputs(run: LoadedRun, paths: list[Path], threshold: float | None = None) -> PredictOutcome:
+STDIN_NAME = "-"
+
+
+class _StdinImage(io.BytesIO):
+    """An image read from standard input; messages name it as the user typed it."""
+
+    def __str__(self) -> str:
+        return "- (standard input)"
+
+
+def predict_inputs(
+    run: LoadedRun, paths: list[Path], threshold: float | None = None, stdin: bytes | None = None
+) -> PredictOutcome:
     """Prepares every input, runs one forward pass over all of them and interprets the outputs
-    with the run's head. Raises RunError only for problems with the run itself."""
+    with the run's head. A path ``-`` is the image in ``stdin`` (the bytes the CLI read from
+    standard input). Raises RunError only for problems with the run itself."""
     pre = run.preprocessing
     head = head_for(run.config.loss)
     threshold = check_threshold(head, threshold, run.config.loss)
@@ -127,6 +141,16 @@ def predict_inputs(run: LoadedRun, paths: list[Path], threshold: float | None = 
     for path in expand_inputs(paths, pre):
         if isinstance(path, str):
             failures.append(path)
+            continue
+        if str(path) == STDIN_NAME:
+            if pre.kind != "image" or stdin is None:
+                failures.append("-: standard input is read only as an image, for runs trained on images")
+                continue
+            try:
+                examples.append(load_image(_StdinImage(stdin), pre.input_shape, pre.color_mode)[None])  # type: ignore[arg-type]
+                names.append(STDIN_NAME)
+            except ImageError as exc:
+                failures.append(str(exc))
             continue
         try:
             if pre.kind == "image" and path.suffix.lower() in ARRAY_SUFFIXES:

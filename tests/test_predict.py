@@ -243,7 +243,9 @@ def test_table_output_and_threshold(cli, cat_model: Path, cat_dir, cat_images, t
     assert r.exit_code == 0 and r.stderr == ""
     label = "cat" if p > 0.5 else "non-cat"
     row = next(line for line in r.stdout.splitlines() if "x.png" in line)
-    assert label in row and f"{(p if p > 0.5 else 1 - p):.6f}" in row
+    # The positive class's probability, with the threshold it was compared with in the title.
+    assert label in row and f"{p:.6f}" in row
+    assert "cat when P(cat) > 0.5, else non-cat" in r.stdout
     # a threshold just above / below p flips the label
     for t, expected in ((min(p + 0.01, 0.99), "non-cat"), (max(p - 0.01, 0.01), "cat")):
         out = predict_json(cli, cat_model, path, "--threshold", t)

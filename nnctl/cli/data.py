@@ -9,9 +9,16 @@ from typing import Annotated, Any, Callable, Optional
 import typer
 
 from nnctl.cli.common import JsonOption, SetOption, err_console, handle_errors, out_console, print_json, print_warning
+from nnctl.cli.usage import HELP_OPTIONS, NnctlCommand, NnctlGroup
 
-data_app = typer.Typer(help="Look at a dataset, or convert one to a course-style HDF5 file.",
-                       no_args_is_help=True, rich_markup_mode=None)
+data_app = typer.Typer(
+    help="Look at a dataset, or convert one to a course-style HDF5 file.",
+    short_help="Inspect a dataset; import one as course-style HDF5.",
+    cls=NnctlGroup, context_settings=HELP_OPTIONS, no_args_is_help=True, rich_markup_mode=None,
+    epilog="""\
+nnctl data inspect data/examples/shapes
+nnctl data import data/examples/shapes -o data/shapes.h5 --size 64x64""",
+)
 
 
 PLAIN_MIN = 256  # fewer files decode in a moment: no progress lines in a log
@@ -86,10 +93,15 @@ ColorOption = Annotated[Optional[str], typer.Option("--color", metavar="rgb|gray
 SkipBadOption = Annotated[bool, typer.Option("--skip-bad", help="Skip unreadable image files (one warning each) instead of stopping.")]
 
 
-@data_app.command("inspect")
+@data_app.command("inspect", cls=NnctlCommand, short_help="Describe a dataset: kind, splits, classes, ranges.",
+                  epilog="""\
+nnctl data inspect data/examples/shapes --size 16x16
+nnctl data inspect configs/flowers_csv.yaml --json
+""")
 @handle_errors
 def inspect(
-    path: Annotated[Path, typer.Argument(help="A data file, an image folder, or a YAML config.", show_default=False)],
+    path: Annotated[Path, typer.Argument(metavar="PATH|CONFIG", help="A data file, an image folder, or a YAML config.",
+                                         show_default=False)],
     set_: SetOption = None,
     size: SizeOption = None,
     color: ColorOption = None,
@@ -148,15 +160,20 @@ def _print_inspection(info: dict[str, Any]) -> None:
         console.print(f"class balance (smallest / largest class, train): {info['class_balance']:g}")
 
 
-@data_app.command("import")
+@data_app.command("import", cls=NnctlCommand, short_help="Write an image folder (or any data) as course-style HDF5.",
+                  epilog="""\
+nnctl data import photos/train -o train.h5 --size 64x64
+nnctl data import photos/test -o test.h5 --size 64x64 --prefix test_set
+""")
 @handle_errors
 def import_(
-    path: Annotated[Path, typer.Argument(help="An image folder (one subfolder per class) or any data file.", show_default=False)],
-    out: Annotated[Path, typer.Option("-o", "--output", help="The HDF5 file to write.", show_default=False)],
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="An image folder (one subfolder per class) or any data file.",
+                                         show_default=False)],
+    out: Annotated[Path, typer.Option("-o", "--output", metavar="FILE", help="The HDF5 file to write.", show_default=False)],
     size: SizeOption = None,
     color: ColorOption = None,
     skip_bad: SkipBadOption = False,
-    prefix: Annotated[str, typer.Option("--prefix", help="Array names: PREFIX_x, PREFIX_y (test_set for a test file).")] = "train_set",
+    prefix: Annotated[str, typer.Option("--prefix", metavar="NAME", help="Array names: PREFIX_x, PREFIX_y (test_set for a test file).")] = "train_set",
     json_: JsonOption = False,
 ) -> None:
     """Write a course-style HDF5 file (PREFIX_x uint8 (m, h, w, c), PREFIX_y, list_classes),

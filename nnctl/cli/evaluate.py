@@ -120,3 +120,9 @@ def _print_regression(run_id: str, ev: Any) -> None:
         for k, s in enumerate(ev.per_output):
             per.add_row(str(k), fmt(s["mse"]), fmt(s["mae"]), fmt(s["r2"]))
         console.print(per)
+
+EXAMPLES = """\
+nnctl evaluate latest
+nnctl evaluate latest --split train --json
+nnctl evaluate latest --data other_test.h5 --errors wrong/
+"""

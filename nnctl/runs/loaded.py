@@ -12,13 +12,14 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from nnctl.errors import RunError
 from nnctl.runs.files import CONFIG_FILE, PARAMS_FILE, SUMMARY_FILE, default_runs_dir, is_run_dir, iter_run_dirs
 from nnctl.runs.summary import RunSummary, flatten, read_summary
+
+if TYPE_CHECKING:  # numpy loads inside the readers: listing runs never needs it
+    import numpy as np
 
 
 def find_run(spec: str, runs_dir: Path | None = None) -> Path:
@@ -135,6 +136,8 @@ def read_params(path: Path) -> dict[str, np.ndarray]:
     refused naming its key (never unpickled), a damaged archive is one RunError."""
     import zipfile
 
+    import numpy as np
+
     try:
         npz = np.load(path, allow_pickle=False)
     except FileNotFoundError:
@@ -163,6 +166,8 @@ def read_params(path: Path) -> dict[str, np.ndarray]:
 def check_params(arrays: dict[str, np.ndarray], layer_dims: list[int], where: Path) -> Any:
     """Checks W1, b1, ..., WL, bL against ``layer_dims`` (W_l: (n_l, n_{l-1}), b_l: (n_l, 1)):
     all present, no others, floating point and finite. Returns ``model.Params``."""
+    import numpy as np
+
     from nnctl.model import Params
 
     L = len(layer_dims) - 1
