@@ -442,3 +442,12 @@ def test_an_unreadable_first_image_without_size(cli, tmp_path: Path, runs_dir: P
         assert f["train_set_x"].shape == (2, 3, 5, 3)  # the size of the first readable image
     r = cli("data", "import", "ph", "-o", tmp_path / "no.h5")
     assert r.exit_code == 2 and not (tmp_path / "no.h5").exists()
+
+
+def test_config_schema_has_the_dataset_reading_keys(cli) -> None:
+    schema = json.loads(cli("config", "schema").stdout)
+    files = schema["properties"]["dataset"]["anyOf"][2]["properties"]
+    assert {"label", "features", "delimiter", "x_key", "y_key", "size", "color", "skip_bad", "test_fraction", "seed",
+            "kind", "images"} <= set(files)
+    assert files["kind"]["anyOf"][0]["enum"] == ["images", "hdf5", "npy", "npz", "csv"]
+    assert schema["properties"]["normalize"]["enum"] == ["auto", "standard", "minmax", "none"]
