@@ -4,10 +4,13 @@ set. ``train``, ``evaluate``, ``gradcheck`` and ``config show/check`` all call `
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
+from nnctl import normalize
 from nnctl.config import Config
 from nnctl.data import Dataset, load_dataset
 from nnctl.errors import ConfigError
@@ -34,21 +37,46 @@ class Bound:
     val_idx: np.ndarray | None
 
 
-def bind(cfg: Config, loaded: Dataset | None = None) -> Bound:
+def bind(cfg: Config, on_progress: Callable[[int, int], None] | None = None,
+         loaded: Dataset | None = None) -> Bound:
     """Loads the config's data, checks the config against it (``layer_dims[0]``, classes,
-    task) and holds out the validation set with the config's seed: the config and data exactly
-    as training uses and saves them. ``loaded``: the config's dataset as ``load_dataset``
+    task), holds out the validation set with the config's seed and normalizes with statistics
+    of the training split (``cfg.normalize``; ``auto`` resolved in the returned cfg): the
+    config and data exactly as training uses and saves them. ``on_progress(done, total)``:
+    while image files are decoded. ``loaded``: the config's dataset as ``load_dataset``
     returned it, already in memory (a sweep's worker binds data it was sent, with no access to
     the files). Raises ConfigError or DataError."""
-    ds = loaded if loaded is not None else load_dataset(cfg.dataset, cfg.dtype, LOSSES[cfg.loss].task, cfg.path)
+    ds = loaded if loaded is not None else load_dataset(cfg.dataset, cfg.dtype, LOSSES[cfg.loss].task, cfg.path,
+                                                        on_progress)
     cfg = cfg.with_input_dim(ds.n_features)
+    if "synthetic" not in cfg.dataset:  # the kind chosen from the path, shown by config show
+        named = {"label": ds.label} if ds.label is not None else {}  # so predict can leave that column out
+        cfg = dataclasses.replace(cfg, dataset={**cfg.dataset, **named, "kind": ds.source_kind})
     check_targets(cfg, ds)
     train_idx, val_idx = np.arange(ds.X_train.shape[1]), None
     if cfg.validation_fraction > 0:
         train_idx, val_idx = hold_out_indices(ds.Y_train, ds.task, cfg.validation_fraction,
                                               rng_for(cfg.seed, STREAM_HOLD_OUT))
         ds = take(ds, train_idx, val_idx)
+    cfg, ds = _normalize(cfg, ds)
     return Bound(cfg, ds, train_idx, val_idx)
+
+
+def _normalize(cfg: Config, ds: Dataset) -> tuple[Config, Dataset]:
+    """Statistics from X_train only (never the validation or test examples), applied to all."""
+    method = normalize.resolve(cfg.normalize, ds.feature_rows)
+    cfg = dataclasses.replace(cfg, normalize=method)
+    if method == "none":
+        if ds.kind == "features" and ds.source_kind != "synthetic":
+            warning = normalize.scale_warning(ds.X_train, cfg.source)
+            if warning:
+                ds = dataclasses.replace(ds, warnings=[*ds.warnings, warning])
+        return cfg, dataclasses.replace(ds, normalize=method)
+    steps = normalize.fit_steps(ds.X_train, method)
+    def norm(X: np.ndarray | None) -> np.ndarray | None:
+        return None if X is None else normalize.apply_steps(X, steps)
+    return cfg, dataclasses.replace(ds, X_train=norm(ds.X_train), X_val=norm(ds.X_val), X_test=norm(ds.X_test),
+                                    normalize=method, steps=steps)
 
 
 def check_targets(cfg: Config, ds: Dataset) -> None:

@@ -1,4 +1,5 @@
-"""``predict``: new inputs (image files, directories of them, or .csv/.npy feature rows) through
+"""``predict``: new inputs (image files, directories of them, or feature rows in any file kind
+``train`` reads: .csv, .npy, .npz, HDF5) through
 a trained run, prepared exactly as its training data was, in one vectorized forward pass.
 
 Each input that cannot be used becomes a failure naming it; the others are still predicted.
@@ -6,10 +7,8 @@ Each input that cannot be used becomes a failure naming it; the others are still
 
 from __future__ import annotations
 
-import csv
 import io
 import math
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from nnctl.heads import check_threshold, interpret
 from nnctl.losses import head_for
 from nnctl.images import ImageError, list_images, load_image
 from nnctl.model import predict_proba
+from nnctl.normalize import apply_steps
 from nnctl.runs import LoadedRun, Preprocessing
 
 FEATURE_SUFFIXES = (".csv", ".npy")
@@ -47,42 +47,44 @@ def expand_inputs(paths: list[Path], pre: Preprocessing) -> list[Path | str]:
             items.append(f"{p}: is a directory; this run takes .csv or .npy files of feature rows")
         else:
             found = list_images(p)
+            if not found:  # an image dataset folder: the images of its class subfolders
+                found = [f for sub in sorted(p.iterdir()) if sub.is_dir() and not sub.name.startswith(".")
+                         for f in list_images(sub)]
             items.extend(found or [f"{p}: no image files in this directory"])
     return items
 
 
-def _feature_rows(path: Path, n_features: int) -> np.ndarray:
-    """A .npy or .csv file of feature vectors -> (m, n_features) float64, one example per row.
-    A .csv may start with one header line (any non-numeric field makes the first line one)."""
-    suffix = path.suffix.lower()
-    if suffix not in FEATURE_SUFFIXES:
-        raise DataError(f"{path}: this run was trained on feature vectors; give a .csv or .npy file")
+def _feature_rows(path: Path, n_features: int, spec: dict[str, Any] | None = None) -> np.ndarray:
+    """A file of feature vectors (any kind ``train`` reads: .csv, .npy, .npz, HDF5) ->
+    (m, n_features) float64, one example per row. A .csv may start with a header line (any
+    non-numeric field makes the first line one); a column named like the run's label is left
+    out, so a labelled file predicts too. ``spec``: the run's ``dataset`` (label, features,
+    delimiter, x_key)."""
+    from nnctl.readers import KINDS, ReadOptions, kind_of
+
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    wrong_kind = f"{path}: this run was trained on feature vectors; give a .csv or .npy file"
     try:
-        if suffix == ".npy":
-            x = np.load(path, allow_pickle=False)
-            if not isinstance(x, np.ndarray):  # an .npz archive under a .npy name
-                x.close()
-                raise DataError(f"{path}: an .npz archive, not a .npy array; give a .npy array or a .csv")
-        else:
-            with open(path, newline="", encoding="utf-8") as f:
-                first = next(csv.reader(f), [])
-            header = int(any(not _is_number(field) for field in first))
-            with warnings.catch_warnings():
-                # an empty file is reported once, as "no examples", not as numpy's warning too
-                warnings.simplefilter("ignore", UserWarning)
-                x = np.loadtxt(path, delimiter=",", ndmin=2, skiprows=header, dtype=np.float64)
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except ValueError as exc:
-        raise DataError(f"{path}: not a file of numeric feature rows: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot read: {exc}") from None
+        kind = kind_of(path)
+    except DataError:
+        raise DataError(wrong_kind) from None
+    if kind == "npz" and path.suffix.lower() == ".npy":
+        raise DataError(f"{path}: an .npz archive, not a .npy array; give a .npy array or a .csv")
+    if kind == "images" or not KINDS[kind].features and kind != "hdf5":
+        raise DataError(wrong_kind)
+    if kind == "csv" and path.suffix.lower() not in (".csv", ".tsv", ".txt"):
+        raise DataError(wrong_kind)
+    keys = ("label", "features", "delimiter", "x_key")
+    options = ReadOptions({k: (spec or {}).get(k) for k in keys}, need_labels=False)
+    x = KINDS[kind].read(path, options).x
     if x.ndim == 1:
         x = x.reshape(1, -1)
-    if x.ndim != 2 or x.dtype.kind not in "uifb":
+    if x.dtype.kind not in "uifb":
         raise DataError(f"{path}: expected a 2-D numeric array (examples, features), got {x.dtype} {x.shape}")
     if x.shape[0] == 0:
         raise DataError(f"{path}: no examples")
+    x = x.reshape(x.shape[0], -1)
     if x.shape[1] != n_features:
         raise DataError(f"{path}: rows have {x.shape[1]} features, but the run expects {n_features}")
     x = x.astype(np.float64)
@@ -91,12 +93,22 @@ def _feature_rows(path: Path, n_features: int) -> np.ndarray:
     return x
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+ARRAY_SUFFIXES = (".h5", ".hdf5", ".npy", ".npz")
+
+
+def _image_arrays(path: Path, input_shape: tuple[int, ...], spec: dict[str, Any]) -> np.ndarray:
+    """An HDF5, .npy or .npz file of raw 8-bit images (m, *input_shape) for an image run."""
+    from nnctl.readers import KINDS, ReadOptions, kind_of
+
+    kind = kind_of(path)
+    options = ReadOptions({"x_key": spec.get("x_key")}, need_labels=False)
+    x = KINDS[kind].read(path, options).x
+    if x.ndim == len(input_shape):
+        x = x[None]
+    if x.shape[1:] != tuple(input_shape) or x.dtype != np.uint8:
+        raise DataError(f"{path}: holds {x.dtype} images of shape {list(x.shape[1:])}; this run takes uint8 images "
+                        f"of shape {list(input_shape)}")
+    return x
 
 
 STDIN_NAME = "-"
@@ -141,11 +153,15 @@ def predict_inputs(
                 failures.append(str(exc))
             continue
         try:
-            if pre.kind == "image":
+            if pre.kind == "image" and path.suffix.lower() in ARRAY_SUFFIXES:
+                stack = _image_arrays(path, pre.input_shape, run.config.dataset)
+                examples.append(stack)
+                names.extend(f"{path}[{i}]" for i in range(stack.shape[0]))
+            elif pre.kind == "image":
                 examples.append(load_image(path, pre.input_shape, pre.color_mode)[None])
                 names.append(str(path))
             else:
-                rows = _feature_rows(path, math.prod(pre.input_shape))
+                rows = _feature_rows(path, math.prod(pre.input_shape), run.config.dataset)
                 examples.append(rows)
                 names.extend(f"{path}[{i}]" for i in range(rows.shape[0]))
         except (ImageError, DataError) as exc:
@@ -153,6 +169,7 @@ def predict_inputs(
     if not examples:
         return PredictOutcome([], failures)
     X = prepare_x(np.concatenate(examples), pre.divide_by, run.config.float_type)
+    X = apply_steps(X, list(pre.steps))  # the run's normalization, statistics of its training split
     AL = predict_proba(run.params, X, run.config.arch)
     results = [{"input": name, **r} for name, r in zip(names, interpret(head, AL, pre.classes, threshold))]
     return PredictOutcome(results, failures)

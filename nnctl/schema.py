@@ -100,15 +100,16 @@ def config_schema() -> dict[str, Any]:
     """The JSON Schema of an nnctl config file (``nnctl config schema``)."""
     props, required = _properties(config.config_keys())
     synthetic, synthetic_required = _properties(config.DATASET_SYNTHETIC_KEYS)
-    files, files_required = _properties(config.DATASET_FILE_KEYS)
+    files, files_required = _properties({**config.DATASET_FILE_KEYS, **config.DATASET_READER_KEYS})
+    files["images"] = {"description": "an image folder: the same as train"}
     props["dataset"] = {
         "description": config.CONFIG_KEYS["dataset"].doc,
         "anyOf": [
             {"type": "string", "description": "a generator name (short for {synthetic: NAME}) or a training file"},
             {"type": "object", "title": "synthetic", "properties": synthetic, "required": synthetic_required,
              "additionalProperties": False},
-            {"type": "object", "title": "files", "properties": files, "required": files_required,
-             "additionalProperties": False},
+            {"type": "object", "title": "files", "properties": files,
+             "anyOf": [{"required": files_required}, {"required": ["images"]}], "additionalProperties": False},
         ],
     }
     return {

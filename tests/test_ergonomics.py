@@ -18,8 +18,8 @@ from tests.conftest import MOONS_SMALL, write_config
 
 COMMANDS = [["train"], ["gradcheck"], ["plot"], ["predict"], ["evaluate"], ["report"], ["export"],
             ["config", "show"], ["config", "check"], ["config", "schema"], ["runs", "list"], ["runs", "show"],
-            ["runs", "compare"], ["runs", "rm"], ["sweep", "run"], ["sweep", "check"], ["sweep", "show"],
-            ["sweep", "resume"]]
+            ["runs", "compare"], ["runs", "rm"], ["data", "inspect"], ["data", "import"], ["sweep", "run"],
+            ["sweep", "check"], ["sweep", "show"], ["sweep", "resume"]]
 
 
 @pytest.mark.parametrize("cmd", COMMANDS, ids=" ".join)

@@ -290,7 +290,7 @@ def test_feature_count_and_wrong_kind_of_input_checked(cli, moons_run: Path, tmp
     err = r.stderr.splitlines()
     assert err[0] == f"error: {three}: rows have 3 features, but the run expects 2"
     assert err[1] == f"error: {png}: this run was trained on feature vectors; give a .csv or .npy file"
-    assert err[2].startswith(f"error: {words}: not a file of numeric feature rows")
+    assert err[2] == f"error: {words}, line 2, column b: 'oops' is not a number"  # the CSV reader's line numbers
     assert err[3] == f"error: {tmp_path}: is a directory; this run takes .csv or .npy files of feature rows"
 
 

@@ -3,7 +3,7 @@ that imports typer and rich. Human-readable output goes to stderr; stdout carrie
 (a run id, a table, or JSON with --json), so commands compose in shell scripts.
 
 One module per command or command group (``train``, ``gradcheck``, ``plot``, ``predict``,
-``evaluate``, ``report``, ``export``, ``config``, ``runs``), registered on ``app`` here; ``common`` holds what several
+``evaluate``, ``report``, ``export``, ``config``, ``runs``, ``data``), registered on ``app`` here; ``common`` holds what several
 of them use, ``display`` draws training progress, ``usage`` the help screens and one-line usage
 errors, ``complete`` the shell-completion candidates.
 
@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from nnctl.cli import config, evaluate, export, gradcheck, plot, predict, report, runs, sweep, train
+from nnctl.cli import config, data, evaluate, export, gradcheck, plot, predict, report, runs, sweep, train
 from nnctl.cli.usage import HELP_OPTIONS, NnctlCommand, NnctlGroup, TrainCommand
 
 app = typer.Typer(
@@ -66,6 +66,7 @@ for _fn, _short, _examples in (
     app.command(cls=NnctlCommand, short_help=_short, epilog=_examples)(_fn)
 app.add_typer(config.config_app, name="config")
 app.add_typer(runs.runs_app, name="runs")
+app.add_typer(data.data_app, name="data")
 app.add_typer(sweep.sweep_app, name="sweep")
 
 

@@ -35,6 +35,10 @@ class _TrainDisplay:
         self.print_every, self.total = run.print_every, run.total_iterations
         if self.quiet:
             return
+        from nnctl.cli.common import print_warning
+
+        for warning in run.warnings:
+            print_warning(warning)
         n_test = "no test set" if run.n_test is None else f"{run.n_test} test"
         self.console.print(
             f"run {run.run_id}: {run.name}, layers {run.layer_dims}, "

@@ -27,7 +27,7 @@ def evaluate(
     run: RunArg,
     data: Annotated[
         Optional[str],
-        typer.Option("--data", metavar="FILE", help="Evaluate on this HDF5 file (same format as train's) instead of the run's own data."),
+        typer.Option("--data", metavar="FILE", help="Evaluate on this labelled data file or image folder (any kind train reads) instead of the run's own data."),
     ] = None,
     split: Annotated[
         Optional[str],

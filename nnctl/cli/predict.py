@@ -31,7 +31,7 @@ def predict(
         typer.Argument(
             metavar="INPUT...",
             help="Image files and/or directories of images, or - for one image on standard input "
-            "(feature runs: .csv or .npy files, one example per row).",
+            "(feature runs: .csv, .npy, .npz or HDF5 files, one example per row).",
             show_default=False,
         ),
     ],

@@ -23,6 +23,7 @@ from nnctl.cli.common import (
     print_json,
     print_warning,
 )
+from nnctl.cli.data import decoding_progress
 from nnctl.cli.display import _TrainDisplay, extra_values
 
 
@@ -70,7 +71,8 @@ def train(
         if not quiet:
             for warning in cfg.warnings():
                 print_warning(warning)
-        start = functools.partial(train_run, cfg, runs_dir or default_runs_dir())
+        start = functools.partial(train_run, cfg, runs_dir or default_runs_dir(),
+                                  on_progress=None if quiet else decoding_progress())
     try:
         with limit_threads(threads):
             outcome = start(on_start=display.start, on_iteration=display.iteration)

@@ -85,7 +85,7 @@ def _png_uri(img: np.ndarray) -> str:
 def gather(run: LoadedRun, max_errors: int = MAX_ERROR_IMAGES) -> RunView:
     """Reads the run's history and scores it on its test (and validation) split. Data that can
     no longer be loaded becomes a note on the page rather than a failed report."""
-    from nnctl.data import read_h5
+    from nnctl.evaluate import raw_examples
     from nnctl.losses import head_for
 
     view = RunView(run, read_history_table(run.run_dir))
@@ -108,7 +108,7 @@ def gather(run: LoadedRun, max_errors: int = MAX_ERROR_IMAGES) -> RunView:
             if wrong.size:
                 head = head_for(run.config.loss)
                 P = head.probabilities(scores.AL)
-                raw = read_h5(d.raw_file).x
+                raw = raw_examples(d.raw_file, d.spec or {})
                 classes = scores.ev.classes
                 for i in wrong[:max_errors]:
                     img = raw[d.raw_index[i]]

@@ -64,6 +64,9 @@ class Preprocessing:
     divide_by: float
     color_mode: str | None
     classes: list[str]
+    normalize: str = "none"  # standard | minmax | none (runs before it: none)
+    # applied after divide_by to X: (n_x, m), see nnctl.normalize; statistics of the training split
+    steps: tuple[dict[str, Any], ...] = ()
 
 
 def parse_preprocessing(summary: RunSummary, n_x: int, where: Path) -> Preprocessing:
@@ -76,6 +79,8 @@ def parse_preprocessing(summary: RunSummary, n_x: int, where: Path) -> Preproces
             divide_by=float(pre["divide_by"]),
             color_mode=pre.get("color_mode"),
             classes=[str(c) for c in pre["classes"]],
+            normalize=str(pre.get("normalize") or "none"),
+            steps=tuple(_step(s, n_x) for s in pre.get("steps") or []),
         )
     except (TypeError, KeyError, ValueError):
         raise RunError(f"{where}: 'preprocessing' is missing or damaged") from None
@@ -89,6 +94,16 @@ def parse_preprocessing(summary: RunSummary, n_x: int, where: Path) -> Preproces
     if out.kind == "image" and out.color_mode is None:
         raise RunError(f"{where}: preprocessing.color_mode is missing for an image run")
     return out
+
+
+def _step(step: Any, n_x: int) -> dict[str, Any]:
+    """One normalization step, checked: subtract ``value`` or divide ``by``, n_x finite numbers."""
+    op = step["op"]
+    key = {"subtract": "value", "divide": "by"}[op]
+    values = [float(v) for v in step[key]]
+    if len(values) != n_x or not all(math.isfinite(v) for v in values) or (op == "divide" and 0.0 in values):
+        raise ValueError(op)
+    return {"op": op, key: values}
 
 
 @dataclass

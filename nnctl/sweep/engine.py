@@ -415,7 +415,7 @@ def check_sweep(spec: SweepSpec) -> tuple[int, int]:
         key = json.dumps([cfg.dataset, cfg.dtype, cfg.arch.loss.task], sort_keys=True, default=str)
         if key not in loaded:
             loaded[key] = load_dataset(cfg.dataset, cfg.dtype, cfg.arch.loss.task, cfg.path)
-        bind(cfg, loaded[key])
+        bind(cfg, loaded=loaded[key])
     return len(values_list), spec.n_trials()
 
 

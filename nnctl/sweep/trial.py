@@ -90,10 +90,11 @@ def run_trial(cfg: Config, data: Dataset, prune: PruneRule | None = None, thread
 
 
 def _run_trial(cfg: Config, data: Dataset, prune: PruneRule | None) -> TrialResult:
-    bound = bind(cfg, data)
+    bound = bind(cfg, loaded=data)
     cfg, ds = bound.cfg, bound.dataset
     m = ds.X_train.shape[1]
     summary = RunSummary.new("", cfg, ds, total_iterations(cfg, m))
+    summary.warnings += ds.warnings  # as train_run records them (skipped files, feature scales)
     # The state the loop would create itself; holding it lets the pruning rule read the
     # validation rows the loop appends after each epoch (the loop itself is unchanged).
     state = TrainState.start(cfg)
