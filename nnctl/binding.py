@@ -13,6 +13,7 @@ from nnctl.data import Dataset, load_dataset
 from nnctl.errors import ConfigError
 from nnctl.holdout import hold_out_indices, take
 from nnctl.losses import LOSSES
+from nnctl.resources import require_memory
 from nnctl.runs.checkpoint import STREAM_HOLD_OUT, rng_for
 
 
@@ -38,8 +39,14 @@ def bind(cfg: Config) -> Bound:
     """Loads the config's data, checks the config against it (``layer_dims[0]``, classes,
     task) and holds out the validation set with the config's seed: the config and data exactly
     as training uses and saves them. Raises ConfigError or DataError."""
+    # What the config alone says (the data's size is not known yet: at least one example of
+    # at least one feature) is checked before the data is read, the whole of it after.
+    first = cfg.layer_dims[0]
+    require_memory(cfg, first if isinstance(first, int) else 1, int(cfg.dataset.get("m", 1)), 0, at_least=True)
     ds = load_dataset(cfg.dataset, cfg.dtype, LOSSES[cfg.loss].task, cfg.path)
     cfg = cfg.with_input_dim(ds.n_features)
+    m_other = sum(int(X.shape[1]) for X in (ds.X_test, ds.X_val) if X is not None)
+    require_memory(cfg, ds.n_features, int(ds.X_train.shape[1]), m_other)
     check_targets(cfg, ds)
     train_idx, val_idx = np.arange(ds.X_train.shape[1]), None
     if cfg.validation_fraction > 0:
