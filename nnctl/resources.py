@@ -124,10 +124,12 @@ def npy_header(f: IO[bytes]) -> tuple[tuple[int, ...], Any, bool]:
 
     version = npformat.read_magic(f)
     if version == (1, 0):
-        return npformat.read_array_header_1_0(f)
-    if version == (2, 0):
-        return npformat.read_array_header_2_0(f)
-    return npformat._read_array_header(f, version)  # (3, 0): utf-8 field names
+        shape, fortran, dtype = npformat.read_array_header_1_0(f)
+    elif version == (2, 0):
+        shape, fortran, dtype = npformat.read_array_header_2_0(f)
+    else:
+        shape, fortran, dtype = npformat._read_array_header(f, version)  # (3, 0): utf-8 field names
+    return tuple(shape), dtype, fortran
 
 
 def npz_headers(path: str | os.PathLike) -> dict[str, tuple[tuple[int, ...], Any]]:

@@ -20,6 +20,16 @@ if TYPE_CHECKING:
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, what shells and schedulers expect
+
+
+def interrupted_status() -> int:
+    """130 after Ctrl-C, 143 after SIGTERM."""
+    import signal
+
+    from nnctl import interrupt
+
+    return EXIT_TERMINATED if interrupt.received() == signal.SIGTERM else EXIT_INTERRUPTED
 
 
 def err_console() -> "Console":
@@ -70,8 +80,10 @@ def handle_errors(fn: Callable) -> Callable:
         except NnctlError as exc:
             raise fail(str(exc), exc.exit_code) from None
         except KeyboardInterrupt:
-            err_console().print("interrupted")
-            raise typer.Exit(EXIT_INTERRUPTED) from None
+            from nnctl import interrupt
+
+            err_console().print(interrupt.describe())
+            raise typer.Exit(interrupted_status()) from None
 
     return wrapper
 
