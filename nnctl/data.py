@@ -129,7 +129,7 @@ def read_h5(path: Path) -> RawSplit:
     except OSError:
         raise DataError(f"{path}: not a readable HDF5 file") from None
     with f:
-        names = [k for k in f.keys() if isinstance(f[k], h5py.Dataset)]
+        names = _array_names(f, path)
         xs = [k for k in names if k.endswith("_x")]
         ys = [k for k in names if k.endswith("_y")]
         if len(xs) != 1 or len(ys) != 1:
@@ -139,12 +139,40 @@ def read_h5(path: Path) -> RawSplit:
         try:
             x = f[xs[0]][()]
             y = f[ys[0]][()]
-            classes = None
-            if "list_classes" in f:
-                classes = [c.decode() if isinstance(c, bytes) else str(c) for c in f["list_classes"][()]]
-        except (OSError, ValueError) as exc:
+            classes = _class_names(f, path) if "list_classes" in names else None
+        except (OSError, ValueError, KeyError) as exc:
             raise DataError(f"{path}: cannot read arrays: {exc}") from None
     return RawSplit(x, y, classes, path, xs[0], ys[0])
+
+
+def _array_names(f: Any, path: Path) -> list[str]:
+    """The file's top-level arrays. An external link (to another file, which nnctl would
+    then read unasked) or a link to nothing is refused naming it; groups are skipped."""
+    import h5py
+
+    names = []
+    for k in f.keys():
+        link = f.get(k, getlink=True)
+        if isinstance(link, h5py.ExternalLink):
+            raise DataError(f"{path}: {k} is an external link to {link.filename}:{link.path}; "
+                            "nnctl reads only arrays stored in the file itself")
+        obj = f.get(k)  # None for a soft link to nothing
+        if obj is None:
+            raise DataError(f"{path}: {k} is a link to {getattr(link, 'path', '?')}, which does not exist")
+        if isinstance(obj, h5py.Dataset):
+            names.append(k)
+        elif k == "list_classes":
+            raise DataError(f"{path}: list_classes is a group; expected a 1-D array of class names")
+    return names
+
+
+def _class_names(f: Any, path: Path) -> list[str]:
+    """``list_classes``: a non-empty 1-D array of names (bytes or text) or numbers."""
+    ds = f["list_classes"]
+    if ds.ndim != 1 or ds.shape[0] == 0:
+        got = "a scalar" if ds.ndim == 0 else f"shape {ds.shape}"
+        raise DataError(f"{path}: list_classes: expected a non-empty 1-D array of class names, got {got}")
+    return [c.decode(errors="replace") if isinstance(c, bytes) else str(c) for c in ds[()]]
 
 
 def _check_x(raw: RawSplit) -> None:
@@ -153,6 +181,8 @@ def _check_x(raw: RawSplit) -> None:
         raise DataError(f"{where}: {raw.x_key}: expected a numeric array (m, ...), got {x.dtype} {x.shape}")
     if x.shape[0] == 0:
         raise DataError(f"{where}: {raw.x_key}: no examples (m = 0)")
+    if 0 in x.shape[1:]:
+        raise DataError(f"{where}: {raw.x_key}: examples have no features (shape {x.shape})")
     if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
         bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
         raise DataError(f"{where}: {raw.x_key}: {bad} NaN or infinite value(s); clean the data first")

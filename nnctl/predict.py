@@ -128,6 +128,18 @@ def predict_inputs(run: LoadedRun, paths: list[Path], threshold: float | None = 
     if not examples:
         return PredictOutcome([], failures)
     X = prepare_x(np.concatenate(examples), pre.divide_by, np.dtype(run.config.dtype).type)
-    AL = predict_proba(run.params, X, Architecture.build(run.config.activations, run.config.loss))
+    with np.errstate(over="ignore", invalid="ignore"):
+        AL = predict_proba(run.params, X, Architecture.build(run.config.activations, run.config.loss))
+    # Huge feature values (1.7e308) overflow inside the network: that example's answer is
+    # no answer, and is reported as a failure naming it instead of a NaN probability.
+    finite = np.all(np.isfinite(AL), axis=0)
+    if not finite.all():
+        for j in np.flatnonzero(~finite):
+            failures.append(f"{names[j]}: the network's output overflowed (largest input value "
+                            f"{np.max(np.abs(X[:, j])):.3g}); the values are far outside what it was trained on")
+        names = [n for n, ok in zip(names, finite) if ok]
+        AL = AL[:, finite]
+    if not names:
+        return PredictOutcome([], failures)
     results = [{"input": name, **r} for name, r in zip(names, interpret(head, AL, pre.classes, threshold))]
     return PredictOutcome(results, failures)

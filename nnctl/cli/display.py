@@ -38,7 +38,8 @@ class _TrainDisplay:
         n_test = "no test set" if run.n_test is None else f"{run.n_test} test"
         self.console.print(
             f"run {run.run_id}: {run.name}, layers {run.layer_dims}, "
-            f"{run.n_train} train / {n_test} examples, {run.dtype}"
+            f"{run.n_train} train / {n_test} examples, {run.dtype}",
+            markup=False,  # a run name like x[/] is text, not markup
         )
         if animate(self.console):
             from rich.progress import (
@@ -89,7 +90,9 @@ class _TrainDisplay:
         from rich.table import Table
 
         s = outcome.summary
-        table = Table(title=f"run {outcome.run_id}", show_header=False, title_justify="left")
+        from rich.markup import escape
+
+        table = Table(title=f"run {escape(outcome.run_id)}", show_header=False, title_justify="left")
         table.add_column(style="bold")
         table.add_column()
         rows = [
@@ -107,10 +110,10 @@ class _TrainDisplay:
         ]
         if not self.console.is_terminal:
             for k, v in rows:
-                self.console.print(f"{k}: {v}")
+                self.console.print(f"{k}: {v}", markup=False)
             return
         for k, v in rows:
-            table.add_row(k, v)
+            table.add_row(k, escape(v))
         self.console.print(table)
 
 

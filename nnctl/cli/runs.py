@@ -30,11 +30,14 @@ runs_app = typer.Typer(
 
 
 def _cell(value: Any) -> str:
+    """A table cell. Text is escaped: a run name like ``x[/]`` is shown, not read as markup."""
+    from rich.markup import escape
+
     if value is None:
         return "-"
     if isinstance(value, float):
         return f"{value:.6g}"
-    return str(value)
+    return escape(str(value))
 
 
 def _local_time(iso: Optional[str]) -> str:
@@ -117,7 +120,7 @@ def runs_list(
             its = f"{its}/{_cell(r['iterations'])}"
         created = _local_time(r["created"])
         table.add_row(
-            r["id"], _cell(r["name"]), _cell(r["status"]), created, _cell(r["learning_rate"]), its,
+            _cell(r["id"]), _cell(r["name"]), _cell(r["status"]), created, _cell(r["learning_rate"]), its,
             fmt(r["final_cost"]), fmt(r["train_accuracy"], 4), fmt(r["test_accuracy"], 4),
             *([fmt(r["test_mse"], 4), fmt(r["test_r2"], 4)] if regression else []),
         )
@@ -140,7 +143,7 @@ def runs_show(
     info = read_run(run_dir)
     its, costs = read_history(run_dir)
     config_text = read_config_text(run_dir) or ""
-    summary = info.summary.to_json()
+    summary = {**info.summary.to_json(), "status": info.row["status"]}  # "stale": its process is gone
     if json_:
         from nnctl.config import parse_yaml  # a damaged config file is one error line
 
@@ -152,7 +155,7 @@ def runs_show(
         })
         return
     console = _table_console()
-    console.print(f"run {info.row['id']}  ({run_dir})")
+    console.print(f"run {info.row['id']}  ({run_dir})", markup=False)
     console.print(f"\n{CONFIG_FILE}")
     console.print(config_text.rstrip() or "(missing)", markup=False)
     console.print(f"\n{SUMMARY_FILE}")
@@ -194,13 +197,13 @@ def runs_compare(
     table = Table(box=None, pad_edge=False)
     table.add_column("")
     for rid, name in zip(cmp.ids, cmp.names):
-        table.add_column(f"{rid}\n{name}", no_wrap=True, justify="right")
+        table.add_column(_cell(f"{rid}\n{name}"), no_wrap=True, justify="right")
     for k, values in cmp.metrics:
-        table.add_row(k, *(_cell(v) for v in values))
+        table.add_row(_cell(k), *(_cell(v) for v in values))
     table.add_row()
     differing = [(k, v) for k, v in cmp.differing if k != "name"]  # names head the columns
     for k, values in differing:
-        table.add_row(k, *(_cell(v) for v in values))
+        table.add_row(_cell(k), *(_cell(v) for v in values))
     if not differing:
         table.add_row("(config)", *(["identical"] * len(cmp.ids)))
     _table_console().print(table)

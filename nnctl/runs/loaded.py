@@ -85,6 +85,8 @@ def parse_preprocessing(summary: RunSummary, n_x: int, where: Path) -> Preproces
             f"{where}: preprocessing.input_shape {list(out.input_shape)} does not match "
             f"{CONFIG_FILE}'s input size {n_x}"
         )
+    if summary.task == "classification" and not out.classes:
+        raise RunError(f"{where}: preprocessing.classes is empty; a classifier needs its class names")
     if out.kind == "image" and out.color_mode is None:
         raise RunError(f"{where}: preprocessing.color_mode is missing for an image run")
     return out
@@ -223,11 +225,16 @@ def load_run(run_dir: Path) -> LoadedRun:
     a damaged config.yaml), one line each."""
     from nnctl.errors import ConfigError
 
+    from nnctl.runs.lock import is_stale
+
     summary = read_summary(run_dir)
     status = summary.status
     if status != "complete":
         why = f": {summary.message}" if summary.message else ""
         hint = " (still training, or killed without a chance to record it)" if status == "running" else ""
+        if is_stale(run_dir, summary):
+            status, hint = "stale", (" (its training process is gone; continue it with nnctl train "
+                                     f"--resume {run_dir.name})")
         raise RunError(f"{run_dir}: run is {status}{hint}{why}; only a complete run can be used")
     config_path = run_dir / CONFIG_FILE
     if not config_path.is_file():
