@@ -81,11 +81,14 @@ def load_image(path: Path, input_shape: tuple[int, ...], mode: str) -> np.ndarra
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
+    from nnctl.resources import NotRegularFile, open_regular
+
     height, width = input_shape[0], input_shape[1]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
+            # a FIFO or device would block or never end: only a regular file is opened
+            with open_regular(path) as f, Image.open(f) as im:
                 im.load()  # decode now: a truncated file fails here, not later
                 im = ImageOps.exif_transpose(im)
                 im = to_mode(im, mode)
@@ -96,6 +99,8 @@ def load_image(path: Path, input_shape: tuple[int, ...], mode: str) -> np.ndarra
         raise ImageError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise ImageError(f"{path}: is a directory") from None
+    except NotRegularFile as exc:
+        raise ImageError(f"{path}: {exc.strerror}") from None
     except UnidentifiedImageError:
         raise ImageError(f"{path}: not an image file Pillow can read") from None
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:

@@ -7,6 +7,7 @@ Each input that cannot be used becomes a failure naming it; the others are still
 from __future__ import annotations
 
 import csv
+import io
 import math
 import warnings
 from dataclasses import dataclass
@@ -55,22 +56,38 @@ def _feature_rows(path: Path, n_features: int) -> np.ndarray:
     suffix = path.suffix.lower()
     if suffix not in FEATURE_SUFFIXES:
         raise DataError(f"{path}: this run was trained on feature vectors; give a .csv or .npy file")
+    from nnctl.resources import DeclaredTooLarge, NotRegularFile, available_memory, check_declared, npy_header, open_regular
+
     try:
-        if suffix == ".npy":
-            x = np.load(path, allow_pickle=False)
-            if not isinstance(x, np.ndarray):  # an .npz archive under a .npy name
-                x.close()
-                raise DataError(f"{path}: an .npz archive, not a .npy array; give a .npy array or a .csv")
-        else:
-            with open(path, newline="", encoding="utf-8") as f:
-                first = next(csv.reader(f), [])
-            header = int(any(not _is_number(field) for field in first))
-            with warnings.catch_warnings():
-                # an empty file is reported once, as "no examples", not as numpy's warning too
-                warnings.simplefilter("ignore", UserWarning)
-                x = np.loadtxt(path, delimiter=",", ndmin=2, skiprows=header, dtype=np.float64)
+        # Only regular files (a FIFO would block forever), and a .npy's declared shape is
+        # checked before its data is read: a header may declare 10^12 rows.
+        with open_regular(path) as f:
+            if suffix == ".npy":
+                if f.read(2) == b"PK":  # an .npz archive under a .npy name
+                    raise DataError(f"{path}: an .npz archive, not a .npy array; give a .npy array or a .csv")
+                f.seek(0)
+                shape, dtype, _ = npy_header(f)
+                if dtype.hasobject:
+                    raise DataError(f"{path}: an object array; refusing to unpickle it (give numeric feature rows)")
+                room = available_memory()
+                check_declared(shape, np.float64, (room or 1 << 40) // 4, str(path))
+                f.seek(0)
+                x = np.load(f, allow_pickle=False)
+            else:
+                text = io.TextIOWrapper(f, encoding="utf-8", newline="")
+                first = next(csv.reader(text), [])
+                header = int(any(not _is_number(field) for field in first))
+                text.seek(0)
+                with warnings.catch_warnings():
+                    # an empty file is reported once, as "no examples", not as numpy's warning too
+                    warnings.simplefilter("ignore", UserWarning)
+                    x = np.loadtxt(text, delimiter=",", ndmin=2, skiprows=header, dtype=np.float64)
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
+    except NotRegularFile as exc:
+        raise DataError(f"{path}: {exc.strerror}") from None
+    except DeclaredTooLarge as exc:
+        raise DataError(str(exc)) from None
     except ValueError as exc:
         raise DataError(f"{path}: not a file of numeric feature rows: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
