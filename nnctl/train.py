@@ -206,7 +206,8 @@ def _continue_state(run_dir: Path, cfg: Config, summary: RunSummary, m: int) -> 
 
 def _mark_failed(run_dir: Path, summary: RunSummary, exc: BaseException) -> None:
     """Leave the directory visibly unfinished rather than looking complete."""
-    summary.status, summary.finished, summary.message = "failed", runs.utc_now(), str(exc) or type(exc).__name__
+    message = "out of memory" if isinstance(exc, MemoryError) else str(exc) or type(exc).__name__
+    summary.status, summary.finished, summary.message = "failed", runs.utc_now(), message
     _write_quietly(run_dir, summary)
 
 

@@ -79,6 +79,9 @@ def handle_errors(fn: Callable) -> Callable:
             raise fail(f"--{exc.option.replace('_', '-')} {exc.detail}", exc.exit_code) from None
         except NnctlError as exc:
             raise fail(str(exc), exc.exit_code) from None
+        except MemoryError:
+            # the estimate made before training is approximate; running out is still one line
+            raise fail("out of memory; use smaller layers, a batch_size or less data", EXIT_USAGE) from None
         except KeyboardInterrupt:
             from nnctl import interrupt
 

@@ -69,6 +69,12 @@ class TrainState:
     # ----------------------------------------------------------------- checkpoint file
 
     def to_bytes(self) -> bytes:
+        buf = io.BytesIO()
+        self.write_to(buf)
+        return buf.getvalue()
+
+    def write_to(self, f: Any) -> None:
+        """The checkpoint as an .npz, written to the open binary file ``f``."""
         arrays: dict[str, np.ndarray] = {}
         for k, v in self.params.to_dict().items():
             arrays[f"param_{k}"] = v
@@ -95,12 +101,10 @@ class TrainState:
                 for k, v in st.best_params.to_dict().items():
                     arrays[f"best_{k}"] = v
         arrays["meta"] = np.array(json.dumps(meta))
-        buf = io.BytesIO()
-        np.savez(buf, **arrays)
-        return buf.getvalue()
+        np.savez(f, **arrays)
 
     def save(self, run_dir: Path) -> None:
-        atomic_write(run_dir / CHECKPOINT_FILE, self.to_bytes())
+        atomic_write(run_dir / CHECKPOINT_FILE, self.write_to)  # streamed to the file
 
     @classmethod
     def from_params(cls, cfg: Config, params: Params, costs: list[float],

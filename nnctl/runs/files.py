@@ -20,7 +20,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterable
 
 if TYPE_CHECKING:
     import numpy as np
@@ -82,15 +82,19 @@ def iter_run_dirs(runs_dir: Path) -> list[Path]:
 # --------------------------------------------------------------------------- atomic writes
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Writes ``data`` to ``path`` via a temporary file in the same directory, fsync and rename.
-    On any failure (e.g. disk full) the temporary file is removed and RunError raised; an
-    existing ``path`` is left untouched."""
+def atomic_write(path: Path, data: bytes | Callable[[IO[bytes]], None]) -> None:
+    """Writes ``data`` to ``path`` via a temporary file in the same directory, fsync and rename;
+    ``data`` may be a function writing to the open file (no copy of it in memory). On any
+    failure (e.g. disk full) the temporary file is removed and RunError raised; an existing
+    ``path`` is left untouched."""
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            if callable(data):
+                data(f)
+            else:
+                f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -136,7 +140,9 @@ def params_bytes(arrays: dict[str, "np.ndarray"]) -> bytes:
 
 
 def write_params(path: Path, arrays: dict[str, "np.ndarray"]) -> None:
-    atomic_write(path, params_bytes(arrays))
+    import numpy as np
+
+    atomic_write(path, lambda f: np.savez(f, **arrays))  # streamed: no second copy in memory
 
 
 def history_csv(rows: Iterable[tuple], header: tuple[str, ...] | None = ("iteration", "cost")) -> str:
