@@ -20,7 +20,7 @@ from nnctl.data import prepare_x
 from nnctl.errors import DataError, RunError
 from nnctl.heads import check_threshold, head_for, interpret
 from nnctl.images import ImageError, list_images, load_image
-from nnctl.model import Architecture, predict_proba
+from nnctl.model import Architecture
 from nnctl.runs import LoadedRun, Preprocessing
 
 FEATURE_SUFFIXES = (".csv", ".npy")
@@ -106,6 +106,22 @@ def _feature_rows(path: Path, n_features: int) -> np.ndarray:
     return x
 
 
+def _forward_checked(params: Any, X: np.ndarray, arch: Architecture) -> tuple[np.ndarray, np.ndarray]:
+    """The cache-free forward pass (``model.predict_proba``), also saying which examples kept
+    every layer's pre-activation finite. X: (n_x, m) -> AL: (n_L, m), finite: (m,) bool."""
+    from nnctl.model import linear_forward
+
+    finite = np.ones(X.shape[1], dtype=bool)
+    A = X
+    with np.errstate(over="ignore", invalid="ignore"):
+        for l, (W, b) in enumerate(zip(params.Ws, params.bs)):
+            Z = linear_forward(A, W, b)
+            finite &= np.isfinite(Z).all(axis=0)
+            A = arch.hidden[l].forward(Z) if l < len(params.Ws) - 1 else arch.output.forward(Z)
+        finite &= np.isfinite(A).all(axis=0)
+    return A, finite
+
+
 def _is_number(text: str) -> bool:
     try:
         float(text)
@@ -145,14 +161,12 @@ def predict_inputs(run: LoadedRun, paths: list[Path], threshold: float | None = 
     if not examples:
         return PredictOutcome([], failures)
     X = prepare_x(np.concatenate(examples), pre.divide_by, np.dtype(run.config.dtype).type)
-    with np.errstate(over="ignore", invalid="ignore"):
-        AL = predict_proba(run.params, X, Architecture.build(run.config.activations, run.config.loss))
+    AL, finite = _forward_checked(run.params, X, Architecture.build(run.config.activations, run.config.loss))
     # Huge feature values (1.7e308) overflow inside the network: that example's answer is
-    # no answer, and is reported as a failure naming it instead of a NaN probability.
-    finite = np.all(np.isfinite(AL), axis=0)
+    # no answer, and is reported as a failure naming it instead of a NaN (or saturated) probability.
     if not finite.all():
         for j in np.flatnonzero(~finite):
-            failures.append(f"{names[j]}: the network's output overflowed (largest input value "
+            failures.append(f"{names[j]}: overflowed inside the network (largest input value "
                             f"{np.max(np.abs(X[:, j])):.3g}); the values are far outside what it was trained on")
         names = [n for n, ok in zip(names, finite) if ok]
         AL = AL[:, finite]
