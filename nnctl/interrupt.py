@@ -24,7 +24,8 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 class _State:
     depth = 0  # nesting of deferred() blocks
     pending: int | None = None  # a signal recorded inside deferred(), not yet acted on
-    received: int | None = None  # the signal that interrupted, for the exit status
+    received: int | None = None  # the signal received while the handlers are installed
+    last: int | None = None  # the one received by the last handle_signals block, for the exit status
 
 
 _state = _State()
@@ -45,13 +46,14 @@ def handle_signals() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    _state.pending = _state.received = None
+    _state.pending = _state.received = _state.last = None
     previous = {s: signal.signal(s, _handler) for s in SIGNALS}
     try:
         yield
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
+        _state.last, _state.received, _state.pending = _state.received, None, None
 
 
 @contextlib.contextmanager
@@ -73,7 +75,12 @@ def check() -> None:
 
 def received() -> int | None:
     """The signal (signal.SIGINT or SIGTERM) that interrupted the command, if any."""
-    return _state.received
+    return _state.received or _state.last
+
+
+def forget() -> None:
+    """A new command starts: no signal received yet."""
+    _state.last = _state.received = _state.pending = None
 
 
 def describe() -> str:

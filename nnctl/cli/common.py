@@ -71,8 +71,10 @@ def handle_errors(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from nnctl import interrupt
         from nnctl.errors import NnctlError, OptionError
 
+        interrupt.forget()
         try:
             return fn(*args, **kwargs)
         except OptionError as exc:  # the library names the parameter; here it is a flag
@@ -83,9 +85,7 @@ def handle_errors(fn: Callable) -> Callable:
             # the estimate made before training is approximate; running out is still one line
             raise fail("out of memory; use smaller layers, a batch_size or less data", EXIT_USAGE) from None
         except KeyboardInterrupt:
-            from nnctl import interrupt
-
-            err_console().print(interrupt.describe())
+            err_console().print("terminated (SIGTERM)" if interrupted_status() == EXIT_TERMINATED else "interrupted")
             raise typer.Exit(interrupted_status()) from None
 
     return wrapper
