@@ -87,8 +87,12 @@ def load_image(path: Path, input_shape: tuple[int, ...], mode: str) -> np.ndarra
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            # a FIFO or device would block or never end: only a regular file is opened
-            with open_regular(path) as f, Image.open(f) as im:
+            # A FIFO or device would block or never end: the path is first opened without
+            # blocking and checked to be a regular file. Pillow then opens it by name, which
+            # lets it load only the plugin for the file's extension (a file object makes it
+            # import every common plugin, ~10 ms); the file can be swapped only by someone
+            # who can write to its folder, between two opens microseconds apart.
+            with open_regular(path), Image.open(path) as im:
                 im.load()  # decode now: a truncated file fails here, not later
                 im = ImageOps.exif_transpose(im)
                 im = to_mode(im, mode)

@@ -12,7 +12,6 @@ import errno
 import math
 import os
 import stat
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Iterable
@@ -136,6 +135,8 @@ def npz_headers(path: str | os.PathLike) -> dict[str, tuple[tuple[int, ...], Any
     """Each member of an .npz archive -> (shape, dtype), read from the member's .npy header
     without inflating its data (a member that would inflate to gigabytes costs a few hundred
     bytes here). Raises zipfile.BadZipFile, ValueError, OSError."""
+    import zipfile
+
     out: dict[str, tuple[tuple[int, ...], Any]] = {}
     with open_regular(path) as raw, zipfile.ZipFile(raw) as zf:
         for info in zf.infolist():

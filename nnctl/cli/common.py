@@ -27,9 +27,8 @@ def interrupted_status() -> int:
     """130 after Ctrl-C, 143 after SIGTERM."""
     import signal
 
-    from nnctl import interrupt
-
-    return EXIT_TERMINATED if interrupt.received() == signal.SIGTERM else EXIT_INTERRUPTED
+    interrupt = sys.modules.get("nnctl.interrupt")  # not imported: no handler was installed
+    return EXIT_TERMINATED if interrupt is not None and interrupt.received() == signal.SIGTERM else EXIT_INTERRUPTED
 
 
 def err_console() -> "Console":
@@ -71,10 +70,10 @@ def handle_errors(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from nnctl import interrupt
         from nnctl.errors import NnctlError, OptionError
 
-        interrupt.forget()
+        if "nnctl.interrupt" in sys.modules:  # a command before this one, in this process
+            sys.modules["nnctl.interrupt"].forget()
         try:
             return fn(*args, **kwargs)
         except OptionError as exc:  # the library names the parameter; here it is a flag

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,8 @@ from nnctl.errors import RunError
 def owner_record() -> dict[str, Any]:
     """The training process: pid, host and start time (with the pid, names the process even
     after the pid is reused)."""
+    import socket  # here: listing and loading runs need no socket module
+
     return {"pid": os.getpid(), "host": socket.gethostname(), "started": _process_start(os.getpid())}
 
 
