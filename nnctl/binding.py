@@ -4,17 +4,20 @@ set. ``train``, ``evaluate``, ``gradcheck`` and ``config show/check`` all call `
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
+from nnctl import normalize
 from nnctl.config import Config
 from nnctl.data import Dataset, load_dataset
 from nnctl.errors import ConfigError
 from nnctl.holdout import hold_out_indices, take
 from nnctl.losses import LOSSES
 from nnctl.resources import require_memory
-from nnctl.runs.checkpoint import STREAM_HOLD_OUT, rng_for
+from nnctl.seeds import STREAM_HOLD_OUT, rng_for
 
 
 @dataclass(frozen=True)
@@ -35,25 +38,60 @@ class Bound:
     val_idx: np.ndarray | None
 
 
-def bind(cfg: Config) -> Bound:
+def bind(cfg: Config, on_progress: Callable[[int, int], None] | None = None) -> Bound:
     """Loads the config's data, checks the config against it (``layer_dims[0]``, classes,
-    task) and holds out the validation set with the config's seed: the config and data exactly
-    as training uses and saves them. Raises ConfigError or DataError."""
+    task), holds out the validation set with the config's seed and normalizes with statistics
+    of the training split (``cfg.normalize``; ``auto`` resolved in the returned cfg): the
+    config and data exactly as training uses and saves them. ``on_progress(done, total)``:
+    while image files are decoded. Refuses a config whose training would not fit in memory
+    before anything is allocated. Raises ConfigError or DataError."""
     # What the config alone says (the data's size is not known yet: at least one example of
     # at least one feature) is checked before the data is read, the whole of it after.
-    first = cfg.layer_dims[0]
-    require_memory(cfg, first if isinstance(first, int) else 1, int(cfg.dataset.get("m", 1)), 0, at_least=True)
-    ds = load_dataset(cfg.dataset, cfg.dtype, LOSSES[cfg.loss].task, cfg.path)
+    first, slots = cfg.layer_dims[0], optimizer_slots(cfg)
+    require_memory(cfg, first if isinstance(first, int) else 1, int(cfg.dataset.get("m", 1)), 0, slots,
+                   at_least=True)
+    ds = load_dataset(cfg.dataset, cfg.dtype, LOSSES[cfg.loss].task, cfg.path, on_progress)
     cfg = cfg.with_input_dim(ds.n_features)
     m_other = sum(int(X.shape[1]) for X in (ds.X_test, ds.X_val) if X is not None)
-    require_memory(cfg, ds.n_features, int(ds.X_train.shape[1]), m_other)
+    require_memory(cfg, ds.n_features, int(ds.X_train.shape[1]), m_other, slots)
+    if "synthetic" not in cfg.dataset:  # the kind chosen from the path, shown by config show
+        named = {"label": ds.label} if ds.label is not None else {}  # so predict can leave that column out
+        cfg = dataclasses.replace(cfg, dataset={**cfg.dataset, **named, "kind": ds.source_kind})
     check_targets(cfg, ds)
     train_idx, val_idx = np.arange(ds.X_train.shape[1]), None
     if cfg.validation_fraction > 0:
         train_idx, val_idx = hold_out_indices(ds.Y_train, ds.task, cfg.validation_fraction,
                                               rng_for(cfg.seed, STREAM_HOLD_OUT))
         ds = take(ds, train_idx, val_idx)
+    cfg, ds = _normalize(cfg, ds)
     return Bound(cfg, ds, train_idx, val_idx)
+
+
+def _normalize(cfg: Config, ds: Dataset) -> tuple[Config, Dataset]:
+    """Statistics from X_train only (never the validation or test examples), applied to all."""
+    method = normalize.resolve(cfg.normalize, ds.feature_rows)
+    cfg = dataclasses.replace(cfg, normalize=method)
+    if method == "none":
+        if ds.kind == "features" and ds.source_kind != "synthetic":
+            warning = normalize.scale_warning(ds.X_train, cfg.source)
+            if warning:
+                ds = dataclasses.replace(ds, warnings=[*ds.warnings, warning])
+        return cfg, dataclasses.replace(ds, normalize=method)
+    steps = normalize.fit_steps(ds.X_train, method)
+    def norm(X: np.ndarray | None) -> np.ndarray | None:
+        return None if X is None else normalize.apply_steps(X, steps)
+    return cfg, dataclasses.replace(ds, X_train=norm(ds.X_train), X_val=norm(ds.X_val), X_test=norm(ds.X_test),
+                                    normalize=method, steps=steps)
+
+
+def optimizer_slots(cfg: Config) -> int:
+    """Arrays of state the config's optimizer keeps per parameter array (gd 0, momentum 1, adam
+    2), counted from the optimizer itself on a one-unit network: a new optimizer needs no entry."""
+    from nnctl.model import Params
+    from nnctl.optimizers import OPTIMIZERS
+
+    tiny = Params([np.zeros((1, 1))], [np.zeros((1, 1))])
+    return len(OPTIMIZERS[cfg.optimizer](tiny, cfg).state()) // 2
 
 
 def check_targets(cfg: Config, ds: Dataset) -> None:

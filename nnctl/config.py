@@ -316,10 +316,59 @@ class Key:
     fast_path_ok: bool = False
 
 
+def check_source(value: Any) -> str | dict:
+    """A data path (file or image folder), or a NumPy pair ``{x: x.npy, y: y.npy}``."""
+    if isinstance(value, dict):
+        return _sub_mapping(value, {"x": (string, REQUIRED), "y": (string, REQUIRED)}, "{x: x_train.npy, y: y_train.npy}")
+    return string(value)
+
+
+def check_columns(value: Any) -> Any:
+    """A column name or index, or a list of them."""
+    def one(v: Any) -> Any:
+        if isinstance(v, bool) or not isinstance(v, (str, int)):
+            raise Invalid(f"expected a column name or index, got {describe(v)}")
+        return v
+    return each(value, one) if isinstance(value, list) else one(value)
+
+
+def check_size(value: Any) -> list[int]:
+    if not isinstance(value, list) or len(value) != 2:
+        raise Invalid(f"expected [height, width] like [64, 64], got {describe(value)}")
+    return each(value, positive_int)
+
+
+def check_bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise Invalid(f"expected true or false, got {describe(value)}")
+    return value
+
+
 DATASET_FILE_KEYS: dict[str, Key] = {
-    "train": Key(string, doc="training file (course HDF5: *_x, *_y, list_classes)"),
-    "val": Key(string, None, "validation file, same format (optional; or validation_fraction)"),
-    "test": Key(string, None, "test file, same format (optional)"),
+    "train": Key(check_source, doc="training data: an image folder, HDF5, CSV, .npz, or {x: .npy, y: .npy}"),
+    "val": Key(optional(check_source), None, "validation data, same kind (optional; or validation_fraction)"),
+    "test": Key(optional(check_source), None, "test data, same kind (optional; or test_fraction)"),
+}
+
+# Reading options; a resolved config lists only those that are set.
+def _kind_names() -> list[str]:
+    from nnctl.readers import KINDS
+
+    return list(KINDS)
+
+
+DATASET_READER_KEYS: dict[str, Key] = {
+    "kind": Key(optional(choice(_kind_names)), None, "the kind of data (default: from the path; config show prints it)"),
+    "test_fraction": Key(optional(fraction(0.0, 1.0)), None, "share of the training data held out as the test set"),
+    "seed": Key(optional(seed_int), None, "seed of that test split (default 1)"),
+    "label": Key(optional(check_columns), None, "CSV: the target column(s), name or index (default: the last)"),
+    "features": Key(optional(check_columns), None, "CSV: the input columns (default: all but the label)"),
+    "delimiter": Key(optional(choice([",", ";", "\t", "|"])), None, "CSV: the field separator (default: detected)"),
+    "x_key": Key(optional(string), None, "HDF5/.npz: the examples' array (default: *_x, x or X)"),
+    "y_key": Key(optional(string), None, "HDF5/.npz: the labels' array (default: *_y, y or Y)"),
+    "size": Key(optional(check_size), None, "image folders: [height, width] (default: the first image's)"),
+    "color": Key(optional(choice(["rgb", "grayscale"])), None, "image folders: rgb or grayscale (default rgb)"),
+    "skip_bad": Key(optional(check_bool), None, "image folders: skip unreadable files with a warning"),
 }
 
 DATASET_SYNTHETIC_KEYS: dict[str, Key] = {
@@ -356,6 +405,9 @@ CONFIG_KEYS: dict[str, Key] = {
     "validation_fraction": Key(fraction(0.0, 1.0), 0.0, "share of training examples held out"),
     "early_stopping": Key(check_early_stopping, None, "{patience, min_delta} on validation loss"),
     "checkpoint_every": Key(optional(positive_int), None, "iterations between checkpoints"),
+    "normalize": Key(choice(["auto", "standard", "minmax", "none"]), "auto",
+                     "feature scaling from training-split statistics (auto: standard for CSV/NumPy, else none)",
+                     fast_path_ok=True),
 }
 """The config's own keys. ``config_keys()`` adds the optimizers' hyperparameters."""
 
@@ -414,6 +466,7 @@ class Config:
     validation_fraction: float = 0.0
     early_stopping: dict | None = None
     checkpoint_every: int | None = None
+    normalize: str = "auto"  # standard | minmax | none; auto until bound to its data
     source: str = field(default="<config>", compare=False)
     # The config file's own path: relative dataset paths are also looked up beside it.
     path: str | None = field(default=None, compare=False)
@@ -500,15 +553,19 @@ def _check_dataset(value: Any, source: str) -> dict:
             f"{source}: dataset: expected a mapping like {{synthetic: planar}} or "
             f"{{train: data/train.h5, test: data/test.h5}}, got {describe(value)}"
         )
+    if "images" in value and "train" not in value and "synthetic" not in value:
+        value = {"train": value["images"], **{k: v for k, v in value.items() if k != "images"}}
     if "synthetic" in value and "train" in value:
         raise ConfigError(f"{source}: dataset: give either 'synthetic' or 'train', not both")
-    keys = DATASET_SYNTHETIC_KEYS if "synthetic" in value else DATASET_FILE_KEYS
+    keys = DATASET_SYNTHETIC_KEYS if "synthetic" in value else {**DATASET_FILE_KEYS, **DATASET_READER_KEYS}
     if "synthetic" not in value and "train" not in value:
         raise ConfigError(
             f"{source}: dataset: needs 'synthetic' (one of {', '.join(_synthetic_names())}) "
             "or 'train' (a data file)"
         )
     out = _check_mapping(value, keys, "dataset.", source)
+    if "synthetic" not in out:
+        out = {k: v for k, v in out.items() if k in DATASET_FILE_KEYS or v is not None}
     if "synthetic" in out and out["noise"] is None:
         from nnctl.data import SYNTHETIC
 

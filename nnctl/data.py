@@ -7,6 +7,7 @@ pixel scaling, class names) travels with it into the run's ``summary.json``.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from nnctl.errors import DataError
+from nnctl.readers.base import RawSplit  # noqa: F401 - one source's arrays, re-exported
 
 DATA_DIR_ENV = "NNCTL_DATA_DIR"
 
@@ -38,6 +40,13 @@ class Dataset:
     task: str = "classification"
     X_val: np.ndarray | None = None
     Y_val: np.ndarray | None = None
+    source_kind: str = "synthetic"  # the readers.KINDS entry that read the training data
+    feature_rows: bool = False  # CSV / NumPy feature rows: ``normalize: auto`` standardizes them
+    warnings: list[str] = field(default_factory=list)  # for the user (skipped files, scales)
+    test_rows: np.ndarray | None = None  # (m_test,) rows of the training source (test_fraction)
+    normalize: str = "none"  # standard | minmax | none, as applied (``nnctl.normalize``)
+    steps: list[dict[str, Any]] = field(default_factory=list)  # its statistics, from the training split
+    label: str | None = None  # a CSV's label column when the config named none (the last column)
 
     @property
     def n_features(self) -> int:
@@ -56,8 +65,9 @@ class Dataset:
         return self.X_train, self.Y_train
 
     def preprocessing(self) -> dict[str, Any]:
-        """What predict needs to turn a new input into a column of X."""
-        return {
+        """What predict needs to turn a new input into a column of X; with a normalization,
+        its name and steps (statistics of the training split, see ``nnctl.normalize``)."""
+        pre = {
             "kind": self.kind,
             "input_shape": list(self.input_shape),
             "divide_by": self.divide_by,
@@ -65,6 +75,9 @@ class Dataset:
             "classes": self.classes,
             "task": self.task,
         }
+        if self.normalize != "none":
+            pre.update(normalize=self.normalize, steps=self.steps)
+        return pre
 
 
 def _color_mode(shape: tuple[int, ...]) -> str:
@@ -89,7 +102,7 @@ def resolve_path(path: str, config_file: str | None = None) -> Path:
         if env:
             candidates += [Path(env) / p, Path(env) / p.name]
     for c in candidates:
-        if c.is_file():
+        if c.is_file() or c.is_dir():  # a folder: an image dataset
             return c
     searched = ", ".join(dict.fromkeys(os.path.normpath(c.absolute()) for c in candidates))
     named = f", named in {config_file}" if config_file else ""
@@ -108,71 +121,13 @@ def sha256_of(path: Path) -> str:
 # --------------------------------------------------------------------------- HDF5
 
 
-@dataclass
-class RawSplit:
-    """One file's arrays as stored: x: (m, ...) raw values, y: (m,) int labels."""
+def read_h5(path: Path, x_key: str | None = None, y_key: str | None = None) -> RawSplit:
+    """Reads the one ``*_x`` and one ``*_y`` array (any prefix; or ``x``/``y``, ``X``/``Y``; or
+    the arrays named ``x_key``/``y_key``) and optional ``list_classes`` (``nnctl.readers.hdf5``)."""
+    from nnctl.readers import ReadOptions
+    from nnctl.readers.hdf5 import read_hdf5
 
-    x: np.ndarray
-    y: np.ndarray
-    classes: list[str] | None
-    path: Path
-    x_key: str
-    y_key: str
-
-
-def read_h5(path: Path) -> RawSplit:
-    """Reads the one ``*_x`` and one ``*_y`` array (any prefix) and optional ``list_classes``."""
-    import h5py
-
-    try:
-        f = h5py.File(path, "r")
-    except OSError:
-        raise DataError(f"{path}: not a readable HDF5 file") from None
-    with f:
-        names = _array_names(f, path)
-        xs = [k for k in names if k.endswith("_x")]
-        ys = [k for k in names if k.endswith("_y")]
-        if len(xs) != 1 or len(ys) != 1:
-            raise DataError(
-                f"{path}: expected exactly one '*_x' and one '*_y' array, found {', '.join(names) or 'none'}"
-            )
-        try:
-            x = f[xs[0]][()]
-            y = f[ys[0]][()]
-            classes = _class_names(f, path) if "list_classes" in names else None
-        except (OSError, ValueError, KeyError) as exc:
-            raise DataError(f"{path}: cannot read arrays: {exc}") from None
-    return RawSplit(x, y, classes, path, xs[0], ys[0])
-
-
-def _array_names(f: Any, path: Path) -> list[str]:
-    """The file's top-level arrays. An external link (to another file, which nnctl would
-    then read unasked) or a link to nothing is refused naming it; groups are skipped."""
-    import h5py
-
-    names = []
-    for k in f.keys():
-        link = f.get(k, getlink=True)
-        if isinstance(link, h5py.ExternalLink):
-            raise DataError(f"{path}: {k} is an external link to {link.filename}:{link.path}; "
-                            "nnctl reads only arrays stored in the file itself")
-        obj = f.get(k)  # None for a soft link to nothing
-        if obj is None:
-            raise DataError(f"{path}: {k} is a link to {getattr(link, 'path', '?')}, which does not exist")
-        if isinstance(obj, h5py.Dataset):
-            names.append(k)
-        elif k == "list_classes":
-            raise DataError(f"{path}: list_classes is a group; expected a 1-D array of class names")
-    return names
-
-
-def _class_names(f: Any, path: Path) -> list[str]:
-    """``list_classes``: a non-empty 1-D array of names (bytes or text) or numbers."""
-    ds = f["list_classes"]
-    if ds.ndim != 1 or ds.shape[0] == 0:
-        got = "a scalar" if ds.ndim == 0 else f"shape {ds.shape}"
-        raise DataError(f"{path}: list_classes: expected a non-empty 1-D array of class names, got {got}")
-    return [c.decode(errors="replace") if isinstance(c, bytes) else str(c) for c in ds[()]]
+    return read_hdf5(path, ReadOptions({"x_key": x_key, "y_key": y_key}))
 
 
 def _check_x(raw: RawSplit) -> None:
@@ -246,18 +201,95 @@ def prepare_x(x: np.ndarray, divide_by: float, dtype: np.dtype | type) -> np.nda
     return flat.astype(dtype, copy=False)
 
 
+def _read_role(value: Any, options: Any, config_file: str | None) -> tuple[RawSplit, list[dict[str, Any]]]:
+    """One split's source (a path, or ``{x: x.npy, y: y.npy}``) -> its RawSplit and provenance."""
+    from nnctl.readers import read_source
+    from nnctl.readers.folder import folder_digest
+    from nnctl.readers.numpyfile import read_pair
+
+    if isinstance(value, dict):
+        x_path, y_path = resolve_path(value["x"], config_file), resolve_path(value["y"], config_file)
+        raw = read_pair(x_path, y_path, options)
+        raw.kind = "npy"
+        return raw, [{"path": str(p.resolve()), "sha256": sha256_of(p), "kind": "npy"} for p in (x_path, y_path)]
+    path = resolve_path(value, config_file)
+    raw = read_source(path, options)
+    digest = folder_digest(raw.files or [], path) if path.is_dir() else sha256_of(path)
+    return raw, [{"path": str(path.resolve()), "sha256": digest, "kind": raw.kind}]
+
+
+def _name_classes(raw: RawSplit, classes: list[str], train_path: Path) -> None:
+    """A test file's own class names (CSV strings, class folders) mapped onto the training
+    file's, in place. Raises DataError naming a class the training data lacks."""
+    if raw.classes == classes or raw.y is None:
+        return
+    missing = [c for c in raw.classes or [] if c not in classes]
+    if missing:
+        what = "class folder" if raw.kind == "images" else "class"
+        raise DataError(f"{raw.path}: {what} {missing[0]!r} is not in the training data {train_path} "
+                        f"(classes: {', '.join(classes)})")
+    lookup = np.array([classes.index(c) for c in raw.classes or []], dtype=np.int64)
+    raw.y = lookup[np.asarray(raw.y, dtype=np.int64)]
+    raw.classes = list(classes)
+
+
+def _number_classes(raw: RawSplit) -> None:
+    """Numeric labels of a file without class names (CSV, NumPy): classes '0' .. 'K-1' for the
+    largest whole label K-1 (at least two), so softmax data needs no list_classes."""
+    y = np.asarray(raw.y)
+    if raw.classes or y.size == 0 or y.dtype.kind not in "uif" or not np.all(np.isfinite(y)):
+        return
+    if np.all(y == np.round(y)) and y.min() >= 0:
+        raw.classes = [str(i) for i in range(max(2, int(y.max()) + 1))]
+
+
+def split_off_test(m: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(train, test) sorted example indices: round(fraction * m) drawn with ``seed``."""
+    n_test = int(round(m * fraction))
+    if n_test >= m:
+        raise DataError(f"dataset: test_fraction {fraction} of {m} examples leaves no training examples")
+    perm = np.random.RandomState(seed).permutation(m)
+    return np.sort(perm[n_test:]), np.sort(perm[:n_test])
+
+
+def _subset(raw: RawSplit, rows: np.ndarray) -> RawSplit:
+    return dataclasses.replace(raw, x=raw.x[rows], y=None if raw.y is None else np.asarray(raw.y)[rows],
+                               files=None if raw.files is None else [raw.files[i] for i in rows])
+
+
 def _load_files(spec: dict[str, Any], dtype: type, task: str = "classification",
-                config_file: str | None = None) -> Dataset:
+                config_file: str | None = None, on_progress: Any = None) -> Dataset:
+    from nnctl.readers import KINDS, ReadOptions
+
+    options = ReadOptions(spec, task, on_progress=on_progress)
     sources = []
-    splits = {}
+    raws: dict[str, RawSplit] = {}
     for role in ("train", "val", "test"):
         if not spec.get(role):
             continue
-        path = resolve_path(spec[role], config_file)
-        raw = read_h5(path)
+        raw, provenance = _read_role(spec[role], options, config_file)
+        raws[role] = raw
+        sources += [{"role": role, **p} for p in provenance]
+    train_raw = raws["train"]
+    test_rows = None
+    if spec.get("test_fraction") and "test" not in raws:
+        train_rows, test_rows = split_off_test(train_raw.x.shape[0], spec["test_fraction"], spec.get("seed") or 1)
+        raws["test"], raws["train"] = _subset(train_raw, test_rows), _subset(train_raw, train_rows)
+        train_raw = raws["train"]
+        sources[0]["test_fraction"], sources[0]["seed"] = spec["test_fraction"], spec.get("seed") or 1
+    if task != "regression" and train_raw.kind != "hdf5":
+        _number_classes(train_raw)
+    splits = {}
+    for role, raw in raws.items():
+        if raw.named or (role != "train" and train_raw.named):
+            if not raw.named:
+                raise DataError(f"{raw.path}: labels are numbers but the training data's are class names "
+                                f"({', '.join(train_raw.classes or [])})")
+            _name_classes(raw, train_raw.classes or [], train_raw.path)
+        elif role != "train" and train_raw.kind != "hdf5" and train_raw.classes:
+            raw.classes = train_raw.classes
         y = _validate_targets(raw) if task == "regression" else _validate_split(raw)
         splits[role] = (raw, y)
-        sources.append({"role": role, "path": str(path.resolve()), "sha256": sha256_of(path)})
     train_raw, y_train = splits["train"]
     x0 = train_raw.x
     is_image = x0.ndim in (3, 4)
@@ -276,8 +308,12 @@ def _load_files(spec: dict[str, Any], dtype: type, task: str = "classification",
             continue
         test_raw, y_test = splits[role]
         if test_raw.x.shape[1:] != x0.shape[1:]:
+            what = "examples have shape"
+            if test_raw.x.ndim == 2 and x0.ndim == 2:
+                raise DataError(f"{test_raw.path}: {test_raw.x.shape[1]} features per example but the "
+                                f"training data has {x0.shape[1]}")
             raise DataError(
-                f"{test_raw.path}: {test_raw.x_key} examples have shape {test_raw.x.shape[1:]} "
+                f"{test_raw.path}: {test_raw.x_key} {what} {test_raw.x.shape[1:]} "
                 f"but the training examples have {x0.shape[1:]}"
             )
         if test_raw.classes and train_raw.classes and test_raw.classes != train_raw.classes:
@@ -302,6 +338,11 @@ def _load_files(spec: dict[str, Any], dtype: type, task: str = "classification",
         X_val=prepared["val"][0],
         Y_val=prepared["val"][1],
         task=task,
+        source_kind=train_raw.kind,
+        feature_rows=KINDS[train_raw.kind].features and not is_image,
+        warnings=options.warnings,
+        test_rows=test_rows,
+        label=train_raw.y_key if train_raw.kind == "csv" and spec.get("label") is None else None,
     )
 
 
@@ -425,15 +466,16 @@ def _load_synthetic(spec: dict[str, Any], dtype: type) -> Dataset:
 
 
 def load_dataset(spec: dict[str, Any], dtype: str = "float64", task: str = "classification",
-                 config_file: str | None = None) -> Dataset:
+                 config_file: str | None = None, on_progress: Callable[[int, int], None] | None = None) -> Dataset:
     """The resolved ``dataset`` mapping of a config -> Dataset. Raises DataError.
 
     ``config_file``: the config that names the files; relative paths are also looked up beside it.
 
     ``task`` says how to read a file's ``*_y`` array: class labels ("classification") or
     real-valued targets ("regression", for a linear output). A synthetic generator has its own.
+    ``on_progress(done, total)`` is called while an image folder is decoded.
     """
     np_dtype = np.dtype(dtype).type
     if "synthetic" in spec:
         return _load_synthetic(spec, np_dtype)
-    return _load_files(spec, np_dtype, task, config_file)
+    return _load_files(spec, np_dtype, task, config_file, on_progress)

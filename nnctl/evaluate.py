@@ -22,10 +22,11 @@ import numpy as np
 
 from nnctl import runs
 from nnctl.binding import Bound, bind
-from nnctl.data import Dataset, load_dataset, read_h5, resolve_path
+from nnctl.data import Dataset, load_dataset, resolve_path
 from nnctl.errors import ConfigError, DataError, RunError
-from nnctl.heads import check_threshold, head_for
-from nnctl.losses import LOSSES
+from nnctl.heads import check_threshold
+from nnctl.losses import LOSSES, head_for
+from nnctl.normalize import apply_steps
 from nnctl.metrics import precision_recall_f1, regression_scores, scores_from_confusion
 from nnctl.runs import LoadedRun
 from nnctl.scoring import score
@@ -51,6 +52,7 @@ class Evaluation:
     raw_file: Path | None = None  # HDF5 file holding the raw examples (for --errors)
     raw_index: np.ndarray | None = field(default=None, repr=False)  # (m,) rows of raw_file
     task: str = "classification"
+    raw_spec: dict[str, Any] | None = field(default=None, repr=False)  # dataset keys to read raw_file with
 
     @property
     def per_class(self) -> dict[str, list]:
@@ -151,6 +153,7 @@ class EvalData:
     raw_file: Path | None
     raw_index: np.ndarray | None
     notes: list[str]
+    spec: dict[str, Any] | None = None  # how raw_file is read (its dataset keys)
 
 
 def _bind_own(run: LoadedRun, spec: dict[str, Any]) -> Bound:
@@ -170,7 +173,8 @@ def load_eval_data(run: LoadedRun, data_file: str | None, split: str | None) -> 
     if data_file is not None:
         if split is not None:
             raise ConfigError("--split picks a split of the run's own dataset; it cannot be combined with --data")
-        ds = load_dataset({"train": data_file}, cfg.dtype, task)
+        spec = eval_spec(run, data_file)
+        ds = load_dataset(spec, cfg.dtype, task)
         where = str(ds.sources[0]["path"]) if ds.sources else data_file
         if ds.input_shape != pre.input_shape:
             raise DataError(
@@ -182,7 +186,10 @@ def load_eval_data(run: LoadedRun, data_file: str | None, split: str | None) -> 
                 f"{data_file}: values would be divided by {ds.divide_by:g}, but the run's training data "
                 f"was divided by {pre.divide_by:g} (a different value type)"
             )
-        if ds.classes != pre.classes and ds.classes != ["0", "1"]:
+        Y = ds.Y_train
+        if task != "regression" and ds.source_kind != "hdf5" and ds.classes != pre.classes:
+            Y = _onto_run_classes(data_file, ds.classes, pre.classes, Y)
+        elif ds.classes != pre.classes and ds.classes != ["0", "1"]:
             raise DataError(f"{data_file}: classes {ds.classes} differ from the run's {pre.classes}")
         if task == "regression" and ds.Y_train.shape[0] != cfg.layer_dims[-1]:
             raise DataError(
@@ -191,7 +198,8 @@ def load_eval_data(run: LoadedRun, data_file: str | None, split: str | None) -> 
             )
         raw = resolve_path(data_file) if ds.kind == "image" else None
         rows = np.arange(ds.X_train.shape[1]) if raw else None
-        return EvalData(ds.X_train, ds.Y_train, pre.classes, f"{where}", raw, rows, [])
+        X = apply_steps(ds.X_train, list(pre.steps))  # the run's stored normalization
+        return EvalData(X, Y, pre.classes, f"{where}", raw, rows, [], spec)
     spec, notes = _own_dataset(run)
     bound = _bind_own(run, spec)
     ds = bound.dataset
@@ -207,15 +215,24 @@ def load_eval_data(run: LoadedRun, data_file: str | None, split: str | None) -> 
     X, Y = ds.split(split)
     raw, rows = None, None
     if ds.kind == "image":
+        whole = None if ds.test_rows is None else np.setdiff1d(
+            np.arange(ds.test_rows.size + bound.train_idx.size + (0 if bound.val_idx is None else bound.val_idx.size)),
+            ds.test_rows)  # test_fraction: rows of the training source kept for training
         if split == "val" and not spec.get("val"):  # held out of the training file
-            raw, rows = resolve_path(spec["train"]), bound.val_idx
+            raw, rows = resolve_path(spec["train"]), bound.val_idx if whole is None else whole[bound.val_idx]
+        elif split == "test" and ds.test_rows is not None:
+            raw, rows = resolve_path(spec["train"]), ds.test_rows
+        elif split == "train" and whole is not None:
+            raw, rows = resolve_path(spec["train"]), whole[bound.train_idx]
         else:
             raw = resolve_path(spec[split])
             rows = bound.train_idx if split == "train" else np.arange(X.shape[1])
     held = split == "val" and not spec.get("val")
     source = run.config.dataset.get("train" if held else split) or spec.get("synthetic")
+    if split == "test" and ds.test_rows is not None:
+        source, held = run.config.dataset.get("train"), True
     desc = f"{split} split ({source}{', held out of the training set' if held else ''})"
-    return EvalData(X, Y, ds.classes, desc, raw, rows, notes + _changed_sources(run, ds))
+    return EvalData(X, Y, ds.classes, desc, raw, rows, notes + _changed_sources(run, ds), spec)
 
 
 def evaluate_run(
@@ -249,8 +266,41 @@ def evaluate_run(
         notes=d.notes,
         raw_file=d.raw_file,
         raw_index=d.raw_index,
+        raw_spec=d.spec,
         **precision_recall_f1(scores.confusion),
     )
+
+
+READER_KEYS = ("label", "features", "delimiter", "x_key", "y_key", "size", "color", "skip_bad")
+
+
+def eval_spec(run: LoadedRun, data_file: str) -> dict[str, Any]:
+    """The dataset mapping that reads ``data_file`` as the run's data was read: its reading keys
+    (label column, array names, ...) and, for an image run, its image size and colour mode."""
+    spec: dict[str, Any] = {k: v for k, v in run.config.dataset.items() if k in READER_KEYS and v is not None}
+    pre = run.preprocessing
+    if pre.kind == "image" and len(pre.input_shape) >= 2:
+        spec["size"] = list(pre.input_shape[:2])
+        spec["color"] = "grayscale" if pre.color_mode == "L" else "rgb"
+    spec["train"] = data_file
+    return spec
+
+
+def _onto_run_classes(data_file: str, names: list[str], classes: list[str], Y: np.ndarray) -> np.ndarray:
+    """Labels Y: (1, m) indexing ``names`` (a labelled file's own classes) -> indices into the
+    run's ``classes``. Raises DataError naming a class the run does not know."""
+    unknown = [c for c in names if c not in classes]
+    if unknown:
+        raise DataError(f"{data_file}: class {unknown[0]!r} is not one of the run's classes ({', '.join(classes)})")
+    lookup = np.array([classes.index(c) for c in names], dtype=np.int64)
+    return lookup[Y]
+
+
+def raw_examples(path: Path, spec: dict[str, Any]) -> np.ndarray:
+    """The raw examples (m, ...) of a data file or image folder, read as ``spec`` says."""
+    from nnctl.readers import ReadOptions, read_source
+
+    return read_source(path, ReadOptions({k: spec.get(k) for k in READER_KEYS})).x
 
 
 def _safe(name: str) -> str:
@@ -278,7 +328,7 @@ def write_errors(ev: Evaluation, directory: Path) -> list[Path]:
     if ev.raw_file is None:
         raise ConfigError("--errors writes images, but this run's data are feature vectors, not images")
     wrong = ev.misclassified
-    x = read_h5(ev.raw_file).x
+    x = raw_examples(ev.raw_file, ev.raw_spec or {})
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

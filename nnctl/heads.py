@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from nnctl.errors import OptionError, RunError
+from nnctl.errors import OptionError
 from nnctl.metrics import argmax_labels
 
 
@@ -38,18 +38,6 @@ def softmax_labels(AL: np.ndarray, threshold: float) -> np.ndarray:
 def softmax_probabilities(AL: np.ndarray) -> np.ndarray:
     """AL: (K, m) is already one probability per class and example."""
     return AL
-
-
-def head_for(loss: str) -> Head:
-    """The head of a run's loss. Raises RunError for a loss this version cannot interpret."""
-    from nnctl.losses import LOSSES  # losses import the head functions from here
-
-    try:
-        return LOSSES[loss].head
-    except KeyError:
-        raise RunError(
-            f"this nnctl cannot interpret outputs of a {loss!r} model; known: {', '.join(LOSSES)}"
-        ) from None
 
 
 DEFAULT_THRESHOLD = 0.5

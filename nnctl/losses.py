@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from nnctl.errors import RunError
 from nnctl.heads import Head, sigmoid_probabilities, softmax_labels, softmax_probabilities
 from nnctl.metrics import predict_labels
 
@@ -184,3 +185,13 @@ OUTPUT_LOSS: dict[str, str] = {}
 """The default loss of each supported output activation (the first loss listed for it)."""
 for _name, _loss in LOSSES.items():
     OUTPUT_LOSS.setdefault(_loss.output, _name)
+
+
+def head_for(loss: str) -> Head:
+    """The head of a run's loss. Raises RunError for a loss this version cannot interpret."""
+    try:
+        return LOSSES[loss].head
+    except KeyError:
+        raise RunError(
+            f"this nnctl cannot interpret outputs of a {loss!r} model; known: {', '.join(LOSSES)}"
+        ) from None

@@ -1,4 +1,5 @@
-"""``predict``: new inputs (image files, directories of them, or .csv/.npy feature rows) through
+"""``predict``: new inputs (image files, directories of them, or feature rows in any file kind
+``train`` reads: .csv, .npy, .npz, HDF5) through
 a trained run, prepared exactly as its training data was, in one vectorized forward pass.
 
 Each input that cannot be used becomes a failure naming it; the others are still predicted.
@@ -6,10 +7,8 @@ Each input that cannot be used becomes a failure naming it; the others are still
 
 from __future__ import annotations
 
-import csv
 import io
 import math
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,9 +17,11 @@ import numpy as np
 
 from nnctl.data import prepare_x
 from nnctl.errors import DataError, RunError
-from nnctl.heads import check_threshold, head_for, interpret
+from nnctl.heads import check_threshold, interpret
+from nnctl.losses import head_for
 from nnctl.images import ImageError, list_images, load_image
 from nnctl.model import Architecture
+from nnctl.normalize import apply_steps
 from nnctl.runs import LoadedRun, Preprocessing
 
 FEATURE_SUFFIXES = (".csv", ".npy")
@@ -46,64 +47,64 @@ def expand_inputs(paths: list[Path], pre: Preprocessing) -> list[Path | str]:
             items.append(f"{p}: is a directory; this run takes .csv or .npy files of feature rows")
         else:
             found = list_images(p)
+            if not found:  # an image dataset folder: the images of its class subfolders
+                found = [f for sub in sorted(p.iterdir()) if sub.is_dir() and not sub.name.startswith(".")
+                         for f in list_images(sub)]
             items.extend(found or [f"{p}: no image files in this directory"])
     return items
 
 
-def _feature_rows(path: Path, n_features: int) -> np.ndarray:
-    """A .npy or .csv file of feature vectors -> (m, n_features) float64, one example per row.
-    A .csv may start with one header line (any non-numeric field makes the first line one)."""
-    suffix = path.suffix.lower()
-    if suffix not in FEATURE_SUFFIXES:
-        raise DataError(f"{path}: this run was trained on feature vectors; give a .csv or .npy file")
-    from nnctl.resources import DeclaredTooLarge, NotRegularFile, available_memory, check_declared, npy_header, open_regular
+def _feature_rows(path: Path, n_features: int, spec: dict[str, Any] | None = None) -> np.ndarray:
+    """A file of feature vectors (any kind ``train`` reads: .csv, .npy, .npz, HDF5) ->
+    (m, n_features) float64, one example per row. A .csv may start with a header line (any
+    non-numeric field makes the first line one); a column named like the run's label is left
+    out, so a labelled file predicts too. ``spec``: the run's ``dataset`` (label, features,
+    delimiter, x_key)."""
+    from nnctl.readers import KINDS, ReadOptions, kind_of
 
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    _require_regular(path)
+    wrong_kind = f"{path}: this run was trained on feature vectors; give a .csv or .npy file"
     try:
-        # Only regular files (a FIFO would block forever), and a .npy's declared shape is
-        # checked before its data is read: a header may declare 10^12 rows.
-        with open_regular(path) as f:
-            if suffix == ".npy":
-                if f.read(2) == b"PK":  # an .npz archive under a .npy name
-                    raise DataError(f"{path}: an .npz archive, not a .npy array; give a .npy array or a .csv")
-                f.seek(0)
-                shape, dtype, _ = npy_header(f)
-                if dtype.hasobject:
-                    raise DataError(f"{path}: an object array; refusing to unpickle it (give numeric feature rows)")
-                room = available_memory()
-                check_declared(shape, np.float64, (room or 1 << 40) // 4, str(path))
-                f.seek(0)
-                x = np.load(f, allow_pickle=False)
-            else:
-                text = io.TextIOWrapper(f, encoding="utf-8", newline="")
-                first = next(csv.reader(text), [])
-                header = int(any(not _is_number(field) for field in first))
-                text.seek(0)
-                with warnings.catch_warnings():
-                    # an empty file is reported once, as "no examples", not as numpy's warning too
-                    warnings.simplefilter("ignore", UserWarning)
-                    x = np.loadtxt(text, delimiter=",", ndmin=2, skiprows=header, dtype=np.float64)
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except NotRegularFile as exc:
-        raise DataError(f"{path}: {exc.strerror}") from None
-    except DeclaredTooLarge as exc:
-        raise DataError(str(exc)) from None
-    except ValueError as exc:
-        raise DataError(f"{path}: not a file of numeric feature rows: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot read: {exc}") from None
+        kind = kind_of(path)
+    except DataError:
+        raise DataError(wrong_kind) from None
+    if kind == "npz" and path.suffix.lower() == ".npy":
+        raise DataError(f"{path}: an .npz archive, not a .npy array; give a .npy array or a .csv")
+    if kind == "images" or not KINDS[kind].features and kind != "hdf5":
+        raise DataError(wrong_kind)
+    if kind == "csv" and path.suffix.lower() not in (".csv", ".tsv", ".txt"):
+        raise DataError(wrong_kind)
+    keys = ("label", "features", "delimiter", "x_key")
+    options = ReadOptions({k: (spec or {}).get(k) for k in keys}, need_labels=False)
+    x = KINDS[kind].read(path, options).x
     if x.ndim == 1:
         x = x.reshape(1, -1)
-    if x.ndim != 2 or x.dtype.kind not in "uifb":
+    if x.dtype.kind not in "uifb":
         raise DataError(f"{path}: expected a 2-D numeric array (examples, features), got {x.dtype} {x.shape}")
     if x.shape[0] == 0:
         raise DataError(f"{path}: no examples")
+    x = x.reshape(x.shape[0], -1)
     if x.shape[1] != n_features:
         raise DataError(f"{path}: rows have {x.shape[1]} features, but the run expects {n_features}")
     x = x.astype(np.float64)
     if not np.all(np.isfinite(x)):
         raise DataError(f"{path}: contains NaN or infinite values")
     return x
+
+
+def _require_regular(path: Path) -> None:
+    """A FIFO or device given as an input would block the readers forever (or never end): the
+    path is opened without blocking and checked first. Raises DataError naming it."""
+    from nnctl.resources import NotRegularFile, open_regular
+
+    try:
+        open_regular(path).close()
+    except NotRegularFile as exc:
+        raise DataError(f"{path}: {exc.strerror}") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
 def _forward_checked(params: Any, X: np.ndarray, arch: Architecture) -> tuple[np.ndarray, np.ndarray]:
@@ -122,17 +123,41 @@ def _forward_checked(params: Any, X: np.ndarray, arch: Architecture) -> tuple[np
     return A, finite
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+ARRAY_SUFFIXES = (".h5", ".hdf5", ".npy", ".npz")
 
 
-def predict_inputs(run: LoadedRun, paths: list[Path], threshold: float | None = None) -> PredictOutcome:
+def _image_arrays(path: Path, input_shape: tuple[int, ...], spec: dict[str, Any]) -> np.ndarray:
+    """An HDF5, .npy or .npz file of raw 8-bit images (m, *input_shape) for an image run."""
+    from nnctl.readers import KINDS, ReadOptions, kind_of
+
+    _require_regular(path)
+    kind = kind_of(path)
+    options = ReadOptions({"x_key": spec.get("x_key")}, need_labels=False)
+    x = KINDS[kind].read(path, options).x
+    if x.ndim == len(input_shape):
+        x = x[None]
+    if x.shape[1:] != tuple(input_shape) or x.dtype != np.uint8:
+        raise DataError(f"{path}: holds {x.dtype} images of shape {list(x.shape[1:])}; this run takes uint8 images "
+                        f"of shape {list(input_shape)}")
+    return x
+
+
+STDIN_NAME = "-"
+
+
+class _StdinImage(io.BytesIO):
+    """An image read from standard input; messages name it as the user typed it."""
+
+    def __str__(self) -> str:
+        return "- (standard input)"
+
+
+def predict_inputs(
+    run: LoadedRun, paths: list[Path], threshold: float | None = None, stdin: bytes | None = None
+) -> PredictOutcome:
     """Prepares every input, runs one forward pass over all of them and interprets the outputs
-    with the run's head. Raises RunError only for problems with the run itself."""
+    with the run's head. A path ``-`` is the image in ``stdin`` (the bytes the CLI read from
+    standard input). Raises RunError only for problems with the run itself."""
     pre = run.preprocessing
     head = head_for(run.config.loss)
     threshold = check_threshold(head, threshold, run.config.loss)
@@ -148,20 +173,35 @@ def predict_inputs(run: LoadedRun, paths: list[Path], threshold: float | None = 
         if isinstance(path, str):
             failures.append(path)
             continue
+        if str(path) == STDIN_NAME:
+            if pre.kind != "image" or stdin is None:
+                failures.append("-: standard input is read only as an image, for runs trained on images")
+                continue
+            try:
+                examples.append(load_image(_StdinImage(stdin), pre.input_shape, pre.color_mode)[None])  # type: ignore[arg-type]
+                names.append(STDIN_NAME)
+            except ImageError as exc:
+                failures.append(str(exc))
+            continue
         try:
-            if pre.kind == "image":
+            if pre.kind == "image" and path.suffix.lower() in ARRAY_SUFFIXES:
+                stack = _image_arrays(path, pre.input_shape, run.config.dataset)
+                examples.append(stack)
+                names.extend(f"{path}[{i}]" for i in range(stack.shape[0]))
+            elif pre.kind == "image":
                 examples.append(load_image(path, pre.input_shape, pre.color_mode)[None])
                 names.append(str(path))
             else:
-                rows = _feature_rows(path, math.prod(pre.input_shape))
+                rows = _feature_rows(path, math.prod(pre.input_shape), run.config.dataset)
                 examples.append(rows)
                 names.extend(f"{path}[{i}]" for i in range(rows.shape[0]))
         except (ImageError, DataError) as exc:
             failures.append(str(exc))
     if not examples:
         return PredictOutcome([], failures)
-    X = prepare_x(np.concatenate(examples), pre.divide_by, np.dtype(run.config.dtype).type)
-    AL, finite = _forward_checked(run.params, X, Architecture.build(run.config.activations, run.config.loss))
+    X = prepare_x(np.concatenate(examples), pre.divide_by, run.config.float_type)
+    X = apply_steps(X, list(pre.steps))  # the run's normalization, statistics of its training split
+    AL, finite = _forward_checked(run.params, X, run.config.arch)
     # Huge feature values (1.7e308) overflow inside the network: that example's answer is
     # no answer, and is reported as a failure naming it instead of a NaN (or saturated) probability.
     if not finite.all():

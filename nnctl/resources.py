@@ -213,38 +213,19 @@ class MemoryEstimate:
         return ", ".join(shown)
 
 
-def _optimizer_slots(name: str) -> int:
-    """Arrays of optimizer state per parameter array (gd 0, momentum 1, adam 2), counted from
-    the optimizer itself on a one-unit network, so a new optimizer needs no entry here."""
-    import numpy as np
-
-    from nnctl.model import Params
-    from nnctl.optimizers import OPTIMIZERS
-
-    class _Cfg:
-        hyperparameters: dict = {}
-
-    tiny = Params([np.zeros((1, 1))], [np.zeros((1, 1))])
-    try:
-        cfg = _Cfg()
-        cfg.hyperparameters = {k: h.default for k, h in OPTIMIZERS[name].HYPERPARAMETERS.items()}
-        return len(OPTIMIZERS[name](tiny, cfg).state()) // 2
-    except Exception:  # noqa: BLE001 - an optimizer needing more of the config: assume the most
-        return 2
-
-
-def training_estimate(cfg: Any, n_x: int, m_train: int, m_other: int) -> MemoryEstimate:
+def training_estimate(cfg: Any, n_x: int, m_train: int, m_other: int, optimizer_slots: int) -> MemoryEstimate:
     """The memory training ``cfg`` (a Config) on m_train examples of n_x features needs, with
     m_other more examples (test and validation) held beside them: the dataset in the run's
     dtype, the parameters with their gradients, a copy for saving, the optimizer's state and
-    early stopping's best parameters, and the activations of one batch forward and backward."""
+    early stopping's best parameters, and the activations of one batch forward and backward.
+    ``optimizer_slots``: arrays of optimizer state per parameter array (gd 0, momentum 1, adam 2)."""
     import numpy as np
 
     item = np.dtype(cfg.dtype).itemsize
     dims = [n_x, *(int(d) for d in cfg.layer_dims[1:])]
     n_params = sum(dims[l] * dims[l - 1] + dims[l] for l in range(1, len(dims)))
     batch = m_train if cfg.batch_size is None else min(cfg.batch_size, m_train)
-    copies = 3 + _optimizer_slots(cfg.optimizer) + (cfg.early_stopping is not None)
+    copies = 3 + optimizer_slots + (cfg.early_stopping is not None)
     parts = {
         "dataset": n_x * (m_train + m_other) * item,
         "parameters and optimizer state": n_params * item * copies,
@@ -256,13 +237,14 @@ def training_estimate(cfg: Any, n_x: int, m_train: int, m_other: int) -> MemoryE
     return MemoryEstimate(parts)
 
 
-def require_memory(cfg: Any, n_x: int, m_train: int, m_other: int, at_least: bool = False) -> None:
+def require_memory(cfg: Any, n_x: int, m_train: int, m_other: int, optimizer_slots: int,
+                   at_least: bool = False) -> None:
     """Refuses a training that would not fit in memory, before anything is allocated: one
     ConfigError saying how much it needs, of what, and how much there is. ``at_least``: the
     sizes are lower bounds (the data has not been read yet)."""
     from nnctl.errors import ConfigError
 
-    est = training_estimate(cfg, n_x, m_train, m_other)
+    est = training_estimate(cfg, n_x, m_train, m_other, optimizer_slots)
     room = available_memory()
     if room is None or est.total <= room:
         return

@@ -3,22 +3,30 @@
 A row is a flat dict of one run's headline facts (``ROW_KEYS``), read from the run's typed
 summary (``runs.RunSummary``); the run's resolved config is kept beside it, flattened to dotted
 keys (``dataset.test_fraction``) as the summary records it, so filters and comparisons can name
-any config key too.
+any config key too, and any score (``val_accuracy``) or other summary field (``finished``).
+Columns, sorts and filters all look a key up with ``field``.
+
+Dates: ``created`` and ``finished`` filter by time, against an ISO date or date-time (local
+time unless it carries an offset) or a duration (``90m``, ``36h``, ``7d``, ``2w``), which stands
+for that long ago: ``created<7d`` keeps the runs created more than seven days ago.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import operator
 import re
 import shutil
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
 
 from nnctl import runs
 from nnctl.errors import ConfigError, RunError, UsageError
 from nnctl.runs import RunSummary
+from nnctl.runs.summary import METRICS
 
 ROW_KEYS = (
     "id", "name", "status", "created", "learning_rate", "iterations", "iterations_done",
@@ -79,15 +87,55 @@ def list_runs(runs_dir: Path) -> tuple[list[RunInfo], list[str]]:
     return infos, warnings
 
 
-def _field(info: RunInfo, key: str) -> Any:
-    return info.row[key] if key in info.row else info.config.get(key)
+SCORE_KEYS = tuple(f"{split}_{m}" for split in ("train", "val", "test") for m in METRICS) + ("val_loss",)
+"""Every score a summary may hold; a column of one no run has is simply empty."""
+
+DATE_KEYS = ("created", "finished")
+
+# Summary fields that make sense in a cell (the nested ones, such as blas or dataset, do not).
+_SUMMARY_FIELDS = tuple(
+    f.name for f in dataclasses.fields(RunSummary)
+    if f.name not in ("blas", "dataset", "preprocessing", "resumed", "warnings", "scores", "config", "extra")
+)
+
+
+def field(info: RunInfo, key: str) -> Any:
+    """A run's value for a column: a row key, a config key (dotted for nested ones), a score
+    or a summary field; None when the run has none."""
+    if key in info.row:
+        return info.row[key]
+    if key == "run_dir":
+        return str(info.run_dir)
+    if key in info.config:
+        return info.config[key]
+    if key in SCORE_KEYS:
+        return info.summary.scores.get(key)
+    if key in _SUMMARY_FIELDS:
+        return getattr(info.summary, key)
+    return None
 
 
 def _known_keys(infos: list[RunInfo]) -> list[str]:
-    keys = list(ROW_KEYS)
+    keys = list(ROW_KEYS) + [k for k in SCORE_KEYS if k not in ROW_KEYS]
+    keys += [k for k in _SUMMARY_FIELDS if k not in keys and k != "run_id"]
+    seen = set(keys)
     for info in infos:
-        keys += [k for k in info.config if k not in keys]
+        for k in info.config:
+            if k not in seen:
+                seen.add(k)
+                keys.append(k)
     return keys
+
+
+def check_columns(spec: str, infos: list[RunInfo]) -> list[str]:
+    """``--columns id,name,val_accuracy`` as a list of keys; an unknown one raises UsageError
+    with the closest valid key."""
+    columns = [c.strip() for c in spec.split(",") if c.strip()]
+    if not columns:
+        raise UsageError("--columns: give one or more keys separated by commas, e.g. --columns id,name,test_accuracy")
+    for c in columns:
+        _check_key(c, infos, "--columns")
+    return columns
 
 
 def _check_key(key: str, infos: list[RunInfo], option: str) -> None:
@@ -96,7 +144,7 @@ def _check_key(key: str, infos: list[RunInfo], option: str) -> None:
     if not infos:  # nothing to sort or match: a script may filter before any run exists
         return
     valid = _known_keys(infos)
-    if key not in valid:
+    if key not in valid and key != "run_dir":
         close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
         hint = f" (did you mean {close[0]}?)" if close else ""
         raise UsageError(f"{option} {key}: unknown column{hint}; valid: {', '.join(valid)}")
@@ -108,15 +156,44 @@ def sort_runs(infos: list[RunInfo], spec: str) -> list[RunInfo]:
     descending = spec.startswith("-")
     key = spec.lstrip("-+")
     _check_key(key, infos, "--sort")
-    have = [i for i in infos if _field(i, key) is not None]
-    missing = [i for i in infos if _field(i, key) is None]
+    have = [i for i in infos if field(i, key) is not None]
+    missing = [i for i in infos if field(i, key) is None]
 
     def sort_key(info: RunInfo) -> tuple:
-        v = _field(info, key)
+        v = field(info, key)
         # Mixed types (a number in one run, a string in another) still sort: numbers first.
         return (0, v, "") if isinstance(v, (int, float)) else (1, 0, str(v))
 
     return sorted(have, key=sort_key, reverse=descending) + missing
+
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)$")
+_UNITS = {"s": "seconds", "m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_when(text: str, now: datetime | None = None) -> datetime | None:
+    """A filter's point in time: an ISO date or date-time (local time unless it has an offset)
+    or a duration meaning that long before ``now`` (``7d``, ``36h``, ``90m``, ``2w``, ``30s``).
+    None when ``text`` is neither."""
+    now = now or datetime.now().astimezone()
+    m = _DURATION.match(text.strip())
+    if m:
+        return now - timedelta(**{_UNITS[m.group(2)]: float(m.group(1))})
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.astimezone()  # naive: the reader's local time
+
+
+def _as_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.astimezone()
 
 
 _FILTER = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(!=|>=|<=|=|>|<)(.*)$")
@@ -154,13 +231,23 @@ def filter_runs(infos: list[RunInfo], specs: list[str]) -> list[RunInfo]:
             )
         key, op, text = m.group(1), m.group(2), m.group(3).strip()
         _check_key(key, infos, "--filter")
+        if key in DATE_KEYS:
+            when = parse_when(text)
+            if when is None:
+                raise UsageError(
+                    f"--filter {spec!r}: {key} compares with a date (2026-11-26, 2026-11-26T10:25) or a "
+                    f"duration ago (90m, 36h, 7d, 2w), got {text!r}"
+                )
+            compare = _OPS[op]
+            out = [i for i in out if (t := _as_time(field(i, key))) is not None and compare(t, when)]
+            continue
         try:
             wanted = parse_yaml(text, f"--filter {spec}") if text else None
         except ConfigError:
             wanted = text
         if op not in ("=", "!=") and not isinstance(wanted, (int, float)):
             raise UsageError(f"--filter {spec!r}: {op} needs a number, got {text!r}")
-        out = [i for i in out if _matches(_field(i, key), op, wanted)]
+        out = [i for i in out if _matches(field(i, key), op, wanted)]
     return out
 
 
@@ -181,7 +268,8 @@ def compare_runs(infos: list[RunInfo]) -> Comparison:
     differing = []
     for k in keys:
         values = [info.config.get(k) for info in infos]
-        if any(v != values[0] for v in values[1:]):
+        # A key unset (null) on every run is no difference, even if some older run lacks it.
+        if any(v != values[0] for v in values[1:]) and any(v is not None for v in values):
             differing.append((k, values))
     metrics = [(k, [info.row.get(k) for info in infos]) for k in METRIC_KEYS]
     # A comparison of classifiers needs no regression rows, and the other way round.
@@ -209,7 +297,23 @@ def run_labels(infos: list[RunInfo]) -> list[str]:
 
 
 def _short(value: Any) -> str:
-    return "-" if value is None else (f"{value:g}" if isinstance(value, float) else str(value))
+    return "-" if value is None else flow(value)
+
+
+def flow(value: Any) -> str:
+    """A value as YAML flow style, as a config file would write it: ``[relu, relu, sigmoid]``,
+    ``{rate: 0.1, interval: 10}``, ``0.0075``, ``null``; a float in its shortest form."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}" if abs(value) >= 1e-4 or value == 0 else repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(flow(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {flow(v)}" for k, v in value.items()) + "}"
+    return str(value)
 
 
 def check_removable(run_dir: Path) -> RunSummary:

@@ -34,6 +34,7 @@ class RunStart:
     n_test: int | None  # None: no test set
     total_iterations: int  # gradient steps the run makes in all
     print_every: int
+    warnings: tuple[str, ...] = ()  # about the data (skipped files, feature scales), one line each
 
 
 OnStart = Callable[[RunStart], None]
@@ -78,15 +79,18 @@ def train_run(
     runs_dir: Path,
     on_start: OnStart | None = None,
     on_iteration: OnIteration | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> RunOutcome:
     """Loads the data, trains and writes the run directory. Nothing is created on disk until
     the config and data have been validated (and the memory they need found available).
-    Raises ConfigError, DataError or RunError."""
-    bound = bind(cfg)
+    ``on_progress(done, total)``: while image files are decoded. Raises ConfigError, DataError
+    or RunError."""
+    bound = bind(cfg, on_progress)
     cfg, ds = bound.cfg, bound.dataset
     run_dir = runs.create_run_dir(runs_dir)
     lock = runs.RunLock.acquire(run_dir)  # taken before the summary says "running"
     summary = RunSummary.new(run_dir.name, cfg, ds, total_iterations(cfg, ds.X_train.shape[1]))
+    summary.warnings += ds.warnings
     summary.owner = runs.owner_record()
     try:
         runs.save_config_text(run_dir, dump_config(cfg))
@@ -301,7 +305,7 @@ def _train_into(
         if on_start is not None:
             on_start(RunStart(run_id, run_dir, cfg.name, list(cfg.layer_dims), cfg.dtype, m,
                               None if ds.X_test is None else int(ds.X_test.shape[1]),
-                              total_iterations(cfg, m), cfg.print_every))
+                              total_iterations(cfg, m), cfg.print_every, tuple(ds.warnings)))
         result = fit(cfg, ds.X_train, ds.Y_train, live, X_val=ds.X_val, Y_val=ds.Y_val,
                      state=state, on_checkpoint=lambda s: s.save(run_dir))
         history.close()

@@ -16,7 +16,7 @@ from nnctl.batches import BatchGatherer
 from nnctl.config import resolve
 from nnctl.data import load_dataset
 from nnctl.holdout import hold_out
-from nnctl.runs.checkpoint import STREAM_HOLD_OUT, rng_for
+from nnctl.seeds import STREAM_HOLD_OUT, rng_for
 
 
 @pytest.mark.parametrize("order", ["F", "C"])

@@ -147,3 +147,26 @@ def test_without_onnx_the_hint_says_how_to_install(cli, spiral: Path, tmp_path: 
     assert r.stderr.count("\n") == 1
     assert "pip install 'nnctl[export]'" in r.stderr
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_csv_run_with_standardization_exports_its_statistics(cli, tmp_path: Path) -> None:
+    """normalize: standard: the stored mean and std become Sub and Div in the graph, so raw CSV
+    values in give predict's probabilities."""
+    from owndata import make_project
+
+    project = make_project(tmp_path / "project")
+    r = cli("train", project / "configs" / "flowers_csv.yaml", "-q", "--runs-dir", tmp_path / "runs")
+    assert r.exit_code == 0, r.stderr
+    run = tmp_path / "runs" / r.stdout.strip()
+    new = project / "data" / "examples" / "flowers_new.csv"
+    classes = ["setosa", "versicolor", "virginica"]
+    expected = np.array([[p["probabilities"][c] for c in classes] for p in _predict_json(cli, run, new)])
+    _export(cli, run, tmp_path / "flowers.onnx")
+    model = onnx.load(str(tmp_path / "flowers.onnx"))
+    assert [n.op_type for n in model.graph.node][:3] == ["Flatten", "Sub", "Div"]
+    steps = json.loads({p.key: p.value for p in model.metadata_props}["nnctl.preprocessing"])["steps"]
+    stored = json.loads((run / "summary.json").read_text())["preprocessing"]["steps"]
+    assert steps == stored and [s["op"] for s in steps] == ["subtract", "divide"]
+    rows = np.loadtxt(new, delimiter=",", skiprows=1).astype(np.float32)
+    got = _session(tmp_path / "flowers.onnx").run(["probabilities"], {"input": rows})[0]
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)

@@ -134,13 +134,17 @@ def test_estimate_counts_parameters_state_data_and_activations(tmp_path: Path) -
     from nnctl.config import load_config
 
     cfg = load_config(write_config(tmp_path / "m.yaml", MOONS_SMALL))
-    est = training_estimate(cfg, n_x=2, m_train=150, m_other=50)
+    from nnctl.binding import optimizer_slots
+
+    assert optimizer_slots(cfg) == 0
+    est = training_estimate(cfg, n_x=2, m_train=150, m_other=50, optimizer_slots=0)
     n_params = 2 * 8 + 8 + 8 * 1 + 1
     assert est.parts["dataset"] == 2 * 200 * 8
     assert est.parts["parameters and optimizer state"] == n_params * 8 * 3  # params, grads, a copy
     assert est.parts["activations"] == (8 + 1) * 150 * 8 * 3
     adam = load_config(write_config(tmp_path / "a.yaml", MOONS_SMALL + "optimizer: adam\n"))
-    assert training_estimate(adam, 2, 150, 50).parts["parameters and optimizer state"] == n_params * 8 * 5
+    assert optimizer_slots(adam) == 2
+    assert training_estimate(adam, 2, 150, 50, 2).parts["parameters and optimizer state"] == n_params * 8 * 5
 
 
 # --------------------------------------------------------------------------- declared sizes

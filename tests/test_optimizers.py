@@ -14,7 +14,7 @@ import nnctl.train as train_mod
 from nnctl.config import resolve
 from nnctl.model import Params
 from nnctl.optimizers import OPTIMIZERS, Adam, GradientDescent, Momentum
-from nnctl.runs.checkpoint import STREAM_SHUFFLE, rng_for
+from nnctl.seeds import STREAM_SHUFFLE, rng_for
 
 W0 = [1.0, -2.0]
 G1, G2 = [0.1, -0.2], [0.3, 0.05]

@@ -243,7 +243,9 @@ def test_table_output_and_threshold(cli, cat_model: Path, cat_dir, cat_images, t
     assert r.exit_code == 0 and r.stderr == ""
     label = "cat" if p > 0.5 else "non-cat"
     row = next(line for line in r.stdout.splitlines() if "x.png" in line)
-    assert label in row and f"{(p if p > 0.5 else 1 - p):.6f}" in row
+    # The positive class's probability, with the threshold it was compared with in the title.
+    assert label in row and f"{p:.6f}" in row
+    assert "cat when P(cat) > 0.5, else non-cat" in r.stdout
     # a threshold just above / below p flips the label
     for t, expected in ((min(p + 0.01, 0.99), "non-cat"), (max(p - 0.01, 0.01), "cat")):
         out = predict_json(cli, cat_model, path, "--threshold", t)
@@ -288,7 +290,7 @@ def test_feature_count_and_wrong_kind_of_input_checked(cli, moons_run: Path, tmp
     err = r.stderr.splitlines()
     assert err[0] == f"error: {three}: rows have 3 features, but the run expects 2"
     assert err[1] == f"error: {png}: this run was trained on feature vectors; give a .csv or .npy file"
-    assert err[2].startswith(f"error: {words}: not a file of numeric feature rows")
+    assert err[2] == f"error: {words}, line 2, column b: 'oops' is not a number"  # the CSV reader's line numbers
     assert err[3] == f"error: {tmp_path}: is a directory; this run takes .csv or .npy files of feature rows"
 
 

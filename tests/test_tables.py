@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from conftest import write_config
 from nnctl import gradcheck
@@ -132,3 +133,28 @@ def test_config_fields_are_the_key_table() -> None:
     """A new config key is a CONFIG_KEYS entry plus its typed Config field; nothing else lists keys."""
     fields = [f.name for f in dataclasses.fields(Config) if f.name not in ("source", "path", "hyperparameters")]
     assert fields == list(CONFIG_KEYS)
+
+
+def test_a_new_file_kind_is_one_readers_entry(cli, runs_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    """A reader for a new kind of file (here: 'label x1 x2' lines) is one KINDS entry; config
+    validation, train, config show, predict and evaluate --data pick it up."""
+    from nnctl.data import RawSplit
+    from nnctl.readers import KINDS, Kind
+
+    def read_lines(path: Path, options) -> RawSplit:
+        rows = np.array([[float(v) for v in line.split()] for line in path.read_text().splitlines()])
+        return RawSplit(rows[:, 1:], rows[:, 0] if options.need_labels else None, None, path, "x", "label")
+
+    monkeypatch.setitem(KINDS, "lines", Kind(lambda path, head: path.suffix == ".lines", read_lines,
+                                             "label x1 x2 lines"))
+    rng = np.random.RandomState(0)
+    x = rng.randn(60, 2)
+    (tmp_path / "d.lines").write_text("".join(f"{int(a > 0)} {a} {b}\n" for a, b in x))
+    cfg = write_config(tmp_path / "k.yaml", "dataset: {train: d.lines, test_fraction: 0.25}\n"
+                       "layer_dims: [auto, 1]\nactivations: [sigmoid]\nlearning_rate: 0.5\niterations: 200\n")
+    shown = yaml.safe_load(cli("config", "show", str(cfg)).stdout)
+    assert shown["dataset"]["kind"] == "lines" and shown["normalize"] == "standard"  # features: auto -> standard
+    run, summary = train(cli, cfg)
+    assert summary["status"] == "complete" and summary["test_accuracy"] > 0.9
+    ev = json.loads(cli("evaluate", str(run), "--data", tmp_path / "d.lines", "--json").stdout)
+    assert ev["n"] == 60 and ev["accuracy"] > 0.9

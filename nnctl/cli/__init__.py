@@ -3,8 +3,9 @@ that imports typer and rich. Human-readable output goes to stderr; stdout carrie
 (a run id, a table, or JSON with --json), so commands compose in shell scripts.
 
 One module per command or command group (``train``, ``gradcheck``, ``plot``, ``predict``,
-``evaluate``, ``report``, ``export``, ``config``, ``runs``), registered on ``app`` here; ``common`` holds what several
-of them use, ``display`` draws training progress.
+``evaluate``, ``report``, ``export``, ``config``, ``runs``, ``data``), registered on ``app`` here; ``common`` holds what several
+of them use, ``display`` draws training progress, ``usage`` the help screens and one-line usage
+errors, ``complete`` the shell-completion candidates.
 
 Heavy modules (numpy, h5py, Pillow, rich) are imported inside the commands that need them, so
 ``nnctl --help`` stays fast.
@@ -16,14 +17,21 @@ from typing import Annotated
 
 import typer
 
-from nnctl.cli import config, evaluate, export, gradcheck, plot, predict, report, runs, train
+from nnctl.cli import config, data, evaluate, export, gradcheck, plot, predict, report, runs, train
+from nnctl.cli.usage import HELP_OPTIONS, NnctlCommand, NnctlGroup, TrainCommand
 
 app = typer.Typer(
     help="Train fully connected L-layer neural networks in plain numpy, driven by YAML configs.",
+    cls=NnctlGroup,
+    context_settings=HELP_OPTIONS,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     rich_markup_mode=None,
+    epilog="""\
+nnctl train configs/cat_deep.yaml          train; prints the run id
+nnctl runs list --sort -test_accuracy      the runs, best first
+nnctl predict latest cat.jpg               classify an image with the newest run""",
 )
 
 
@@ -44,15 +52,21 @@ def root(
     """Train fully connected L-layer neural networks in plain numpy, driven by YAML configs."""
 
 
-app.command()(train.train)
-app.command()(gradcheck.gradcheck)
-app.command()(plot.plot)
-app.command()(predict.predict)
-app.command()(evaluate.evaluate)
-app.command()(report.report)
-app.command()(export.export)
+# (command, its line in `nnctl --help`); each module's EXAMPLES end its help screen.
+app.command(cls=TrainCommand, short_help="Train a network from a YAML config; print the run id.",
+            epilog=train.EXAMPLES)(train.train)
+for _fn, _short, _examples in (
+    (gradcheck.gradcheck, "Check the backward pass against numerical gradients.", gradcheck.EXAMPLES),
+    (plot.plot, "Plot the learning curves of runs to an image file.", plot.EXAMPLES),
+    (predict.predict, "Predict the class (or value) of new inputs with a run.", predict.EXAMPLES),
+    (evaluate.evaluate, "Score a run on labelled data: accuracy, F1, confusion matrix.", evaluate.EXAMPLES),
+    (report.report, "Write one self-contained HTML page about runs.", report.EXAMPLES),
+    (export.export, "Export a run as an ONNX model or an .npz of its weights.", export.EXAMPLES),
+):
+    app.command(cls=NnctlCommand, short_help=_short, epilog=_examples)(_fn)
 app.add_typer(config.config_app, name="config")
 app.add_typer(runs.runs_app, name="runs")
+app.add_typer(data.data_app, name="data")
 
 
 def main() -> None:

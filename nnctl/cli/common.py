@@ -99,12 +99,43 @@ def fmt(value: Optional[float], digits: int = 6) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def _complete(kind: str, incomplete: str) -> list[str]:
+    """Shell completion: candidates from ``nnctl.cli.complete``, imported only on a Tab press."""
+    from nnctl.cli import complete
+
+    return getattr(complete, kind)(incomplete)
+
+
+def at_least(n: int, value: Optional[int]) -> Optional[int]:
+    """An option's lower bound, said in words (click's own reads "not in the range x>=1")."""
+    if value is not None and value < n:
+        raise typer.BadParameter(f"must be {n} or more, got {value}")
+    return value
+
+
+def _complete_run(incomplete: str) -> list[str]:
+    return _complete("run_ids", incomplete)
+
+
+def _complete_config(incomplete: str) -> list[str]:
+    return _complete("config_files", incomplete)
+
+
+def _complete_set(incomplete: str) -> list[str]:
+    return _complete("set_keys", incomplete)
+
+
+def _at_least_1(value: Optional[int]) -> Optional[int]:
+    return at_least(1, value)
+
+
 SetOption = Annotated[
     Optional[list[str]],
     typer.Option(
         "--set",
         metavar="KEY=VALUE",
         help="Override a config key (value parsed as YAML; repeatable), e.g. --set learning_rate=0.01.",
+        autocompletion=_complete_set,
     ),
 ]
 RunsDirOption = Annotated[
@@ -112,6 +143,7 @@ RunsDirOption = Annotated[
     typer.Option(
         "--runs-dir",
         envvar="NNCTL_RUNS_DIR",
+        metavar="DIR",
         help="Directory that holds the run directories [default: ./runs].",
         show_default=False,
     ),
@@ -121,7 +153,7 @@ ThreadsOption = Annotated[
     Optional[int],
     typer.Option(
         "--threads",
-        min=1,
+        callback=_at_least_1,
         metavar="N",
         help="Use at most N BLAS threads (use 1 when running several trainings at once) "
         "[default: as OMP_NUM_THREADS / OPENBLAS_NUM_THREADS say, else one per core].",
@@ -146,11 +178,30 @@ def limit_threads(n: Optional[int]) -> Iterator[None]:
 
 RunsArg = Annotated[
     list[str],
-    typer.Argument(help="Runs: a run directory, a run id, a unique id prefix, or 'latest'.", show_default=False),
+    typer.Argument(
+        metavar="RUN...",
+        help="Runs: a run directory, a run id, a unique id prefix, or 'latest'.",
+        show_default=False,
+        autocompletion=_complete_run,
+    ),
 ]
 RunArg = Annotated[
     str,
-    typer.Argument(help="A run directory, a run id, a unique id prefix, or 'latest'.", show_default=False),
+    typer.Argument(
+        metavar="RUN",
+        help="A run directory, a run id, a unique id prefix, or 'latest'.",
+        show_default=False,
+        autocompletion=_complete_run,
+    ),
+]
+ConfigArg = Annotated[
+    Path,
+    typer.Argument(
+        metavar="CONFIG",
+        help="YAML config file.",
+        show_default=False,
+        autocompletion=_complete_config,
+    ),
 ]
 
 
@@ -171,7 +222,8 @@ ThresholdOption = Annotated[
     typer.Option(
         "--threshold",
         callback=_threshold,
-        help="Binary classifiers: predict the positive class when its probability is above this [default: 0.5].",
+        metavar="P",
+        help="Binary classifiers: predict the positive class when its probability is above P [default: 0.5].",
         show_default=False,
     ),
 ]

@@ -35,6 +35,10 @@ class _TrainDisplay:
         self.print_every, self.total = run.print_every, run.total_iterations
         if self.quiet:
             return
+        from nnctl.cli.common import print_warning
+
+        for warning in run.warnings:
+            print_warning(warning)
         n_test = "no test set" if run.n_test is None else f"{run.n_test} test"
         self.console.print(
             f"run {run.run_id}: {run.name}, layers {run.layer_dims}, "
@@ -42,27 +46,7 @@ class _TrainDisplay:
             markup=False,  # a run name like x[/] is text, not markup
         )
         if animate(self.console):
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self.progress = Progress(
-                TextColumn("iteration"),
-                MofNCompleteColumn(),
-                BarColumn(),
-                TextColumn("cost {task.fields[cost]}"),
-                TextColumn("{task.fields[speed]} it/s"),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-                console=self.console,
-                transient=True,
-            )
+            self.progress = make_progress(self.console, self.total)
             self.task = self.progress.add_task("train", total=self.total, cost="-", speed="-")
             self.progress.start()
 
@@ -90,9 +74,10 @@ class _TrainDisplay:
         from rich.table import Table
 
         s = outcome.summary
+        # No title: the header line already named the run, and stdout carries its id.
         from rich.markup import escape
 
-        table = Table(title=f"run {escape(outcome.run_id)}", show_header=False, title_justify="left")
+        table = Table(show_header=False)
         table.add_column(style="bold")
         table.add_column()
         rows = [
@@ -115,6 +100,58 @@ class _TrainDisplay:
         for k, v in rows:
             table.add_row(k, escape(v))
         self.console.print(table)
+
+
+def progress_layout(width: int, total: int) -> list[str]:
+    """Which parts of the progress line fit in ``width`` columns, in display order: the bar
+    goes first, then the elapsed time, then the speed, then the word "iteration" shrinks to
+    "it" and then goes, so that the count, cost and ETA stay readable down to 40 columns
+    (even for 200,000 iterations)."""
+    count = 2 * len(str(total)) + 1  # "  214/3000": the count is padded to the total's width
+    sizes = {"iteration": 10 + count, "it": 3 + count, "count": count, "bar": 10, "cost": 13, "speed": 12,
+             "elapsed": 7, "eta": 11}
+    candidates = [
+        ["iteration", "bar", "cost", "speed", "elapsed", "eta"],
+        ["iteration", "cost", "speed", "elapsed", "eta"],
+        ["iteration", "cost", "speed", "eta"],
+        ["iteration", "cost", "eta"],
+        ["it", "cost", "eta"],
+    ]
+    for parts in candidates:
+        if sum(sizes[p] + 1 for p in parts) - 1 <= width:
+            return parts
+    return ["count", "cost", "eta"]
+
+
+def make_progress(console: "Console", total: int) -> Any:
+    """The live progress line for ``total`` iterations, laid out for the console's width
+    (``progress_layout``); tasks carry ``cost`` and ``speed`` fields."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns: list[Any] = []
+    for part in progress_layout(console.width, total):
+        if part in ("iteration", "it"):
+            columns += [TextColumn(part), MofNCompleteColumn()]
+        elif part == "count":
+            columns.append(MofNCompleteColumn())
+        elif part == "bar":
+            columns.append(BarColumn(bar_width=10))
+        elif part == "cost":
+            columns.append(TextColumn("cost {task.fields[cost]}"))
+        elif part == "speed":
+            columns.append(TextColumn("{task.fields[speed]} it/s"))
+        elif part == "elapsed":
+            columns.append(TimeElapsedColumn())
+        else:
+            columns += [TextColumn("ETA"), TimeRemainingColumn()]
+    return Progress(*columns, console=console, transient=True)
 
 
 # Scores beyond accuracy, shown when the run has them (regression, validation).

@@ -27,7 +27,7 @@ def evaluate(
     run: RunArg,
     data: Annotated[
         Optional[str],
-        typer.Option("--data", metavar="FILE", help="Evaluate on this HDF5 file (same format as train's) instead of the run's own data."),
+        typer.Option("--data", metavar="FILE", help="Evaluate on this labelled data file or image folder (any kind train reads) instead of the run's own data."),
     ] = None,
     split: Annotated[
         Optional[str],
@@ -120,3 +120,9 @@ def _print_regression(run_id: str, ev: Any) -> None:
         for k, s in enumerate(ev.per_output):
             per.add_row(str(k), fmt(s["mse"]), fmt(s["mae"]), fmt(s["r2"]))
         console.print(per)
+
+EXAMPLES = """\
+nnctl evaluate latest
+nnctl evaluate latest --split train --json
+nnctl evaluate latest --data other_test.h5 --errors wrong/
+"""

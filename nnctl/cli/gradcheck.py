@@ -18,6 +18,12 @@ from nnctl.cli.common import (
 )
 
 
+def _complete_config_or_run(incomplete: str) -> list[str]:
+    from nnctl.cli.complete import config_or_run
+
+    return config_or_run(incomplete)
+
+
 def _gradcheck_table(report: Any) -> Any:
     """Per parameter array for one network; per group of networks for the suite."""
     from rich import box
@@ -103,20 +109,21 @@ def gradcheck(
     config_or_run: Annotated[
         Optional[str],
         typer.Argument(
-            metavar="CONFIG_OR_RUN",
+            metavar="CONFIG|RUN",
             help="A YAML config, or a run (id, unique prefix, latest or directory). "
                  "Omit it to check the built-in suite of small networks.",
             show_default=False,
+            autocompletion=_complete_config_or_run,
         ),
     ] = None,
     examples: Annotated[
         Optional[int],
-        typer.Option("--examples", help="Training examples used from the dataset [default: 8].", show_default=False),
+        typer.Option("--examples", metavar="N", help="Training examples used from the dataset [default: 8].", show_default=False),
     ] = None,
-    max_coords: Annotated[int, typer.Option("--max-coords", help="Coordinates sampled per parameter array.")] = 50,
-    eps: Annotated[float, typer.Option("--eps", help="Central-difference step.")] = 1e-5,
-    tol: Annotated[float, typer.Option("--tol", help="Largest relative error that passes.")] = 1e-7,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the sampled coordinates, directions and suite data.")] = 0,
+    max_coords: Annotated[int, typer.Option("--max-coords", metavar="N", help="Coordinates sampled per parameter array.")] = 50,
+    eps: Annotated[float, typer.Option("--eps", metavar="EPS", help="Central-difference step.")] = 1e-5,
+    tol: Annotated[float, typer.Option("--tol", metavar="TOL", help="Largest relative error that passes.")] = 1e-7,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Seed of the sampled coordinates, directions and suite data.")] = 0,
     runs_dir: RunsDirOption = None,
     json_: JsonOption = False,
 ) -> None:
@@ -140,3 +147,9 @@ def gradcheck(
         out.print(_gradcheck_verdict(report), markup=False)
     if not report.passed:
         raise typer.Exit(EXIT_FAILED)
+
+EXAMPLES = """\
+nnctl gradcheck                          the built-in suite of small networks
+nnctl gradcheck configs/cat_deep.yaml    a config's network on 8 of its examples
+nnctl gradcheck latest --json            a trained run's parameters
+"""

@@ -13,9 +13,9 @@ from nnctl.cli.common import RunsArg, RunsDirOption, _find_runs, handle_errors
 @handle_errors
 def plot(
     runs: RunsArg,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Image file to write (.png, .pdf or .svg).", show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="Image file to write (.png, .pdf or .svg).", show_default=False)],
     log: Annotated[bool, typer.Option("--log", help="Logarithmic cost axis.")] = False,
-    title: Annotated[Optional[str], typer.Option("--title", help="Figure title [default: learning curves].", show_default=False)] = None,
+    title: Annotated[Optional[str], typer.Option("--title", metavar="TEXT", help="Figure title [default: learning curves].", show_default=False)] = None,
     runs_dir: RunsDirOption = None,
 ) -> None:
     """Learning curves (cost vs iteration) of several runs on one figure, labelled by run name
@@ -29,3 +29,8 @@ def plot(
     curves = [(label, *read_history(d)) for label, d in zip(run_labels(infos), dirs)]
     plot_curves(curves, output, log_scale=log, title=title)
     print(output, flush=True)
+
+EXAMPLES = """\
+nnctl plot latest -o curve.png
+nnctl plot 20261126-1015 20261126-1022 -o lr.svg --log --title "learning rates"
+"""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -28,7 +29,9 @@ def predict(
     inputs: Annotated[
         list[Path],
         typer.Argument(
-            help="Image files and/or directories of images (feature runs: .csv or .npy files, one example per row).",
+            metavar="INPUT...",
+            help="Image files and/or directories of images, or - for one image on standard input "
+            "(feature runs: .csv, .npy, .npz or HDF5 files, one example per row).",
             show_default=False,
         ),
     ],
@@ -37,10 +40,18 @@ def predict(
     runs_dir: RunsDirOption = None,
 ) -> None:
     """Predict classes of new inputs with a trained run. Exit 1 if any input failed."""
+    from nnctl.heads import DEFAULT_THRESHOLD
+    from nnctl.losses import head_for
     from nnctl.predict import predict_inputs
 
+    for p in inputs:
+        if str(p).startswith(("http:/", "https:/")):  # Path() has already folded // into /
+            url = str(p).replace(":/", "://", 1)
+            raise fail(f"{url}: predict reads local files; download it first, or pipe it in: "
+                       f"curl -sL '{url}' | nnctl predict {run} -")
     loaded = _load(run, runs_dir)
-    outcome = predict_inputs(loaded, inputs, threshold)
+    stdin = _read_stdin() if any(str(p) == "-" for p in inputs) else None
+    outcome = predict_inputs(loaded, inputs, threshold, stdin=stdin)
     for message in outcome.failures:
         fail(message)  # prints the line; the exit status comes after all inputs
     if json_:
@@ -49,23 +60,57 @@ def predict(
         from rich.markup import escape
         from rich.table import Table
 
-        table = Table(title=f"run {loaded.run_id}", title_justify="left")
-        table.add_column("input")
         regression = outcome.results[0]["class"] is None
+        classes = list(outcome.results[0].get("probabilities") or [])
+        # A binary classifier shows the positive class's probability and the threshold it was
+        # compared with, so a reader sees why an example got its class.
+        binary = not regression and head_for(loaded.config.loss).threshold and len(classes) == 2
+        title = f"run {loaded.run_id}"
+        if binary:
+            used = DEFAULT_THRESHOLD if threshold is None else threshold
+            title += f": {classes[1]} when P({classes[1]}) > {used:g}, else {classes[0]}"
+        table = Table(title=escape(title), title_justify="left")
+        table.add_column("input")
         if regression:
             table.add_column("value", justify="right")
         else:
             table.add_column("class")
-            table.add_column("probability", justify="right")
+            table.add_column(escape(f"P({classes[1]})") if binary else "probability", justify="right")
         for r in outcome.results:
             if regression:
                 values = r["value"] if isinstance(r["value"], list) else [r["value"]]
                 table.add_row(escape(r["input"]), "  ".join(f"{v:.6g}" for v in values))
             else:
-                table.add_row(escape(r["input"]), escape(r["class"]), fmt(r["probability"]))
+                shown = r["probabilities"][classes[1]] if binary else r["probability"]
+                table.add_row(escape(r["input"]), escape(r["class"]), fmt(shown))
         out_console().print(table)
     if outcome.failures:
         err_console().print(
             f"{len(outcome.failures)} input(s) failed, {len(outcome.results)} prediction(s) made"
         )
         raise typer.Exit(EXIT_FAILED)
+
+STDIN_LIMIT = 64 * 1024 * 1024
+"""The most bytes ``-`` reads from standard input (an image; bounded memory)."""
+
+
+def _read_stdin() -> bytes:
+    """The bytes of ``-``: standard input, which must be piped or redirected, at most
+    ``STDIN_LIMIT`` bytes."""
+    if sys.stdin is None or sys.stdin.isatty():
+        raise fail("-: reads an image from standard input, which is a terminal; pipe or redirect one in "
+                   "(nnctl predict RUN - < cat.jpg)")
+    stream = getattr(sys.stdin, "buffer", sys.stdin)
+    data = stream.read(STDIN_LIMIT + 1)
+    if isinstance(data, str):
+        data = data.encode("latin-1")
+    if len(data) > STDIN_LIMIT:
+        raise fail(f"-: standard input holds more than {STDIN_LIMIT // 2**20} MiB; not an image nnctl reads")
+    return data
+
+
+EXAMPLES = """\
+nnctl predict latest cat.jpg
+nnctl predict latest photos/ --threshold 0.7 --json
+curl -sL https://example.org/cat.jpg | nnctl predict latest -
+"""

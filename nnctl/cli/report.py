@@ -7,15 +7,19 @@ from typing import Annotated
 
 import typer
 
-from nnctl.cli.common import RunsArg, RunsDirOption, _find_runs, err_console, handle_errors
+from nnctl.cli.common import RunsArg, RunsDirOption, _find_runs, at_least, err_console, handle_errors
+
+
+def _at_least_0(value: int) -> int:
+    return at_least(0, value)
 
 
 @handle_errors
 def report(
     runs: RunsArg,
-    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path("report.html"),
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="HTML file to write.")] = Path("report.html"),
     max_images: Annotated[
-        int, typer.Option("--max-images", min=0, metavar="N", help="Show at most N misclassified test images per run.")
+        int, typer.Option("--max-images", callback=_at_least_0, metavar="N", help="Show at most N misclassified test images per run.")
     ] = 24,
     runs_dir: RunsDirOption = None,
 ) -> None:
@@ -32,3 +36,9 @@ def report(
     err_console().print(
         f"wrote {output}: {info.runs} run(s), {info.size / 1024:,.0f} KiB in {info.seconds:.2f} s"
     )
+
+EXAMPLES = """\
+nnctl report latest                      writes report.html
+nnctl report latest -o cat.html --max-images 8
+nnctl train configs/cat_deep.yaml --report
+"""

@@ -1,7 +1,8 @@
 """A cost curve drawn with block characters, for terminals (``nnctl runs show``).
 
 The curve is an area chart: each column is one bin of iterations (the bin's mean cost), its
-height drawn with eighth blocks, so a 10-row chart resolves 80 levels. Returns plain strings;
+height drawn with eighth blocks, so a 10-row chart resolves 80 levels. The y labels are the
+lowest and highest cost recorded, not of the bin means. Returns plain strings;
 the CLI prints them.
 """
 
@@ -31,7 +32,9 @@ def curve_lines(
     counts = np.add.reduceat(finite.astype(int), edges[:-1])
     with np.errstate(invalid="ignore", divide="ignore"):
         binned = sums / counts
-    lo, hi = np.nanmin(binned), np.nanmax(binned)
+    # The axis labels give the true range of the costs (a bin's mean would hide the first,
+    # highest cost); columns are bin means drawn on that same scale.
+    lo, hi = (np.min(y[finite]), np.max(y[finite])) if finite.any() else (0.0, 1.0)
     span = hi - lo if hi > lo else 1.0
     # The lowest value still gets one eighth, so every column with data is visible.
     levels = np.where(np.isnan(binned), 0, 1 + np.round((binned - lo) / span * (height * 8 - 1)))

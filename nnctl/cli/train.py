@@ -15,6 +15,7 @@ from nnctl.cli.common import (
     RunsDirOption,
     SetOption,
     ThreadsOption,
+    _complete_config,
     err_console,
     fail,
     handle_errors,
@@ -22,13 +23,16 @@ from nnctl.cli.common import (
     print_json,
     print_warning,
 )
+from nnctl.cli.data import decoding_progress
 from nnctl.cli.display import _TrainDisplay, extra_values
 
 
 @handle_errors
 def train(
     config: Annotated[
-        Optional[Path], typer.Argument(help="YAML config file (omit with --resume).", show_default=False)
+        Optional[Path],
+        typer.Argument(metavar="CONFIG", help="YAML config file (omit with --resume).", show_default=False,
+                       autocompletion=_complete_config),
     ] = None,
     set_: SetOption = None,
     runs_dir: RunsDirOption = None,
@@ -50,7 +54,12 @@ def train(
         bool, typer.Option("--report", help="At the end, write report.html into the run directory (see nnctl report).")
     ] = False,
 ) -> None:
-    """Train a network from a config; print the run id (or --json) on stdout."""
+    """Train a network from a YAML config; print the run id (or --json) on stdout.
+
+    The config's keys are listed below; 'nnctl config show CONFIG' prints a config with every
+    default filled in, 'nnctl config schema' the keys as a JSON Schema for editors, and the
+    README's "Config files" section explains each.
+    """
     from nnctl.config import load_config
     from nnctl.runs import default_runs_dir, find_run, has_checkpoint
     from nnctl.train import resume_run, train_run
@@ -74,7 +83,8 @@ def train(
         if not quiet:
             for warning in cfg.warnings():
                 print_warning(warning)
-        start = functools.partial(train_run, cfg, runs_dir or default_runs_dir())
+        start = functools.partial(train_run, cfg, runs_dir or default_runs_dir(),
+                                  on_progress=None if quiet else decoding_progress())
     from nnctl import interrupt
 
     try:
@@ -146,3 +156,9 @@ def _write_report(outcome: object, quiet: bool) -> None:
     info = write_report([load_run(run_dir)], run_dir / "report.html")
     if not quiet:
         err_console().print(f"report: {info.path} ({info.size / 1024:,.0f} KiB)")
+
+EXAMPLES = """\
+nnctl train configs/cat_deep.yaml
+nnctl train configs/moons.yaml --set learning_rate=0.1 --set optimizer=adam
+nnctl train --resume latest
+"""

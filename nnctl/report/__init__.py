@@ -63,11 +63,11 @@ def _score_split(run: LoadedRun, split: str) -> tuple[Scores, Any]:
     """The split scored by ``evaluate_run`` (equal to the summary's numbers) and the model's
     outputs on it, with the evaluated data (for image runs: where each raw image is)."""
     from nnctl.evaluate import evaluate_run, load_eval_data
-    from nnctl.model import Architecture, predict_proba
+    from nnctl.model import predict_proba
 
     ev = evaluate_run(run, None, split)
     d = load_eval_data(run, None, split)
-    AL = predict_proba(run.params, d.X, Architecture.build(run.config.activations, run.config.loss))
+    AL = predict_proba(run.params, d.X, run.config.arch)
     return Scores(split, ev, AL, d.Y), d
 
 
@@ -85,8 +85,8 @@ def _png_uri(img: np.ndarray) -> str:
 def gather(run: LoadedRun, max_errors: int = MAX_ERROR_IMAGES) -> RunView:
     """Reads the run's history and scores it on its test (and validation) split. Data that can
     no longer be loaded becomes a note on the page rather than a failed report."""
-    from nnctl.data import read_h5
-    from nnctl.heads import head_for
+    from nnctl.evaluate import raw_examples
+    from nnctl.losses import head_for
 
     view = RunView(run, read_history_table(run.run_dir))
     s = run.summary.to_json()
@@ -108,7 +108,7 @@ def gather(run: LoadedRun, max_errors: int = MAX_ERROR_IMAGES) -> RunView:
             if wrong.size:
                 head = head_for(run.config.loss)
                 P = head.probabilities(scores.AL)
-                raw = read_h5(d.raw_file).x
+                raw = raw_examples(d.raw_file, d.spec or {})
                 classes = scores.ev.classes
                 for i in wrong[:max_errors]:
                     img = raw[d.raw_index[i]]

@@ -6,9 +6,7 @@ and that epoch's shuffled order), the cost history, the validation history and t
 stopping state including the best parameters. It is one file written atomically, so a run
 killed while writing keeps its previous checkpoint whole.
 
-Randomness: every generator is derived from the config's ``seed`` through a SeedSequence with
-its own stream number, so shuffling, dropout and the validation hold-out never share draws and
-the weight initialization (the course's ``RandomState(seed)``) is left exactly as it was.
+The random generators come from ``nnctl.seeds`` (one seeded stream per purpose).
 """
 
 from __future__ import annotations
@@ -29,13 +27,9 @@ from nnctl.optimizers import OPTIMIZERS
 from nnctl.early_stopping import EarlyStopping
 from nnctl.runs.files import CHECKPOINT_FILE, atomic_write
 
-STREAM_SHUFFLE, STREAM_DROPOUT, STREAM_HOLD_OUT = 1, 2, 3
+from nnctl.seeds import STREAM_DROPOUT, STREAM_SHUFFLE, rng_for
+
 FORMAT = 1
-
-
-def rng_for(seed: int, stream: int) -> np.random.Generator:
-    """The generator of one stream of randomness for a config's seed."""
-    return np.random.default_rng(np.random.SeedSequence([seed, stream]))
 
 
 @dataclass
@@ -54,7 +48,7 @@ class TrainState:
 
     @classmethod
     def start(cls, cfg: Config) -> "TrainState":
-        params = initialize_parameters(cfg.layer_dims, cfg.init, cfg.seed, np.dtype(cfg.dtype).type)
+        params = initialize_parameters(cfg.layer_dims, cfg.init, cfg.seed, cfg.float_type)
         stopper = None
         if cfg.early_stopping is not None:
             stopper = EarlyStopping(cfg.early_stopping["patience"], cfg.early_stopping["min_delta"])

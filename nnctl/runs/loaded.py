@@ -12,13 +12,14 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from nnctl.errors import RunError
 from nnctl.runs.files import CONFIG_FILE, PARAMS_FILE, SUMMARY_FILE, default_runs_dir, is_run_dir, iter_run_dirs
 from nnctl.runs.summary import RunSummary, flatten, read_summary
+
+if TYPE_CHECKING:  # numpy loads inside the readers: listing runs never needs it
+    import numpy as np
 
 
 def find_run(spec: str, runs_dir: Path | None = None) -> Path:
@@ -63,6 +64,9 @@ class Preprocessing:
     divide_by: float
     color_mode: str | None
     classes: list[str]
+    normalize: str = "none"  # standard | minmax | none (runs before it: none)
+    # applied after divide_by to X: (n_x, m), see nnctl.normalize; statistics of the training split
+    steps: tuple[dict[str, Any], ...] = ()
 
 
 def parse_preprocessing(summary: RunSummary, n_x: int, where: Path) -> Preprocessing:
@@ -75,6 +79,8 @@ def parse_preprocessing(summary: RunSummary, n_x: int, where: Path) -> Preproces
             divide_by=float(pre["divide_by"]),
             color_mode=pre.get("color_mode"),
             classes=[str(c) for c in pre["classes"]],
+            normalize=str(pre.get("normalize") or "none"),
+            steps=tuple(_step(s, n_x) for s in pre.get("steps") or []),
         )
     except (TypeError, KeyError, ValueError):
         raise RunError(f"{where}: 'preprocessing' is missing or damaged") from None
@@ -90,6 +96,16 @@ def parse_preprocessing(summary: RunSummary, n_x: int, where: Path) -> Preproces
     if out.kind == "image" and out.color_mode is None:
         raise RunError(f"{where}: preprocessing.color_mode is missing for an image run")
     return out
+
+
+def _step(step: Any, n_x: int) -> dict[str, Any]:
+    """One normalization step, checked: subtract ``value`` or divide ``by``, n_x finite numbers."""
+    op = step["op"]
+    key = {"subtract": "value", "divide": "by"}[op]
+    values = [float(v) for v in step[key]]
+    if len(values) != n_x or not all(math.isfinite(v) for v in values) or (op == "divide" and 0.0 in values):
+        raise ValueError(op)
+    return {"op": op, key: values}
 
 
 @dataclass
@@ -137,6 +153,8 @@ def read_params(path: Path, layer_dims: list[int] | None = None) -> dict[str, np
     before it is inflated: a small file cannot stand for gigabytes. Only a regular file is
     opened (a FIFO in its place would block forever)."""
     import zipfile
+
+    import numpy as np
 
     from nnctl.resources import DeclaredTooLarge, NotRegularFile, check_declared, npz_headers
 
@@ -186,6 +204,8 @@ def read_params(path: Path, layer_dims: list[int] | None = None) -> dict[str, np
 def check_params(arrays: dict[str, np.ndarray], layer_dims: list[int], where: Path) -> Any:
     """Checks W1, b1, ..., WL, bL against ``layer_dims`` (W_l: (n_l, n_{l-1}), b_l: (n_l, 1)):
     all present, no others, floating point and finite. Returns ``model.Params``."""
+    import numpy as np
+
     from nnctl.model import Params
 
     L = len(layer_dims) - 1

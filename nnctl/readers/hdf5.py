@@ -1,0 +1,86 @@
+"""HDF5 files: the course's ``*_x``/``*_y`` arrays (any prefix), arrays named plainly ``x``/``y``
+(or ``X``/``Y``), or the arrays ``x_key``/``y_key`` name; ``list_classes`` when present.
+Shapes and dtypes are checked as declared, before any array is read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from nnctl.errors import DataError
+from nnctl.readers.base import RawSplit, ReadOptions, check_declared
+
+
+def _pick(names: list[str], given: str | None, suffix: str, plain: tuple[str, ...], path: Path,
+          what: str, required: bool) -> str | None:
+    if given is not None:
+        if given not in names:
+            raise DataError(f"{path}: no array {given!r} ({what}); the file holds {', '.join(names) or 'none'}")
+        return given
+    found = [k for k in names if k.endswith(suffix)] or [k for k in names if k in plain]
+    if len(found) == 1:
+        return found[0]
+    if not found and not required:
+        return None
+    raise DataError(
+        f"{path}: expected exactly one '*_x' and one '*_y' array, found {', '.join(names) or 'none'}; "
+        "arrays named x and y (or X and Y) work too, or name them with dataset.x_key and dataset.y_key"
+    )
+
+
+def read_hdf5(path: Path, options: ReadOptions) -> RawSplit:
+    """x: (m, ...) as stored, y: as stored (checked later), classes from ``list_classes``."""
+    import h5py
+
+    try:
+        f = h5py.File(path, "r")
+    except OSError:
+        raise DataError(f"{path}: not a readable HDF5 file") from None
+    with f:
+        names = _array_names(f, path)
+        x_key = _pick(names, options.spec.get("x_key"), "_x", ("x", "X"), path, "x_key", True)
+        y_key = _pick(names, options.spec.get("y_key"), "_y", ("y", "Y"), path, "y_key", options.need_labels)
+        try:
+            for key in (x_key, y_key):
+                if key is not None:
+                    dset = f[key]
+                    check_declared(f"{path}: {key}", dset.shape, dset.dtype)
+            x = f[x_key][()]
+            y = f[y_key][()] if y_key is not None else None
+            classes = None
+            if "list_classes" in names:
+                lc = f["list_classes"]
+                check_declared(f"{path}: list_classes", lc.shape, lc.dtype)
+                classes = _class_names(lc, path)
+        except (OSError, ValueError, TypeError) as exc:
+            raise DataError(f"{path}: cannot read arrays: {exc}") from None
+    return RawSplit(x, y, classes, path, x_key, y_key or "")
+
+
+def _array_names(f: Any, path: Path) -> list[str]:
+    """The file's top-level arrays. An external link (to another file, which nnctl would
+    then read unasked) or a link to nothing is refused naming it; groups are skipped."""
+    import h5py
+
+    names = []
+    for k in f.keys():
+        link = f.get(k, getlink=True)
+        if isinstance(link, h5py.ExternalLink):
+            raise DataError(f"{path}: {k} is an external link to {link.filename}:{link.path}; "
+                            "nnctl reads only arrays stored in the file itself")
+        obj = f.get(k)  # None for a soft link to nothing
+        if obj is None:
+            raise DataError(f"{path}: {k} is a link to {getattr(link, 'path', '?')}, which does not exist")
+        if isinstance(obj, h5py.Dataset):
+            names.append(k)
+        elif k == "list_classes":
+            raise DataError(f"{path}: list_classes is a group; expected a 1-D array of class names")
+    return names
+
+
+def _class_names(ds: Any, path: Path) -> list[str]:
+    """``list_classes``: a non-empty 1-D array of names (bytes or text) or numbers."""
+    if ds.ndim != 1 or ds.shape[0] == 0:
+        got = "a scalar" if ds.ndim == 0 else f"shape {ds.shape}"
+        raise DataError(f"{path}: list_classes: expected a non-empty 1-D array of class names, got {got}")
+    return [c.decode(errors="replace") if isinstance(c, bytes) else str(c) for c in ds[()]]

@@ -1,0 +1,114 @@
+"""``nnctl data inspect`` and ``nnctl data import``: a dataset described before training, and
+any readable dataset written as a course-style HDF5 file."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnctl.errors import DataError
+from nnctl.readers import OnProgress, ReadOptions
+
+IMPORT_CHUNK = 64  # examples per HDF5 chunk: a streaming reader reads blocks of this many
+
+
+def _read_unchecked(value: Any, spec: dict[str, Any], config_file: str | None, options: ReadOptions) -> Any:
+    from nnctl.data import _read_role
+
+    return _read_role(value, options, config_file)
+
+
+def _split_info(raw: Any, classes: list[str] | None) -> dict[str, Any]:
+    x = raw.x
+    info: dict[str, Any] = {"path": os.path.normpath(raw.path), "kind": raw.kind, "examples": int(x.shape[0]),
+                            "example_shape": [int(s) for s in x.shape[1:]], "dtype": str(x.dtype)}
+    if x.dtype.kind in "uifb" and x.size:
+        finite = np.isfinite(x) if x.dtype.kind == "f" else np.ones(x.shape, dtype=bool)
+        info["non_finite_cells"] = int(x.size - np.count_nonzero(finite))
+        values = x[finite]
+        info["min"] = float(values.min()) if values.size else None
+        info["max"] = float(values.max()) if values.size else None
+        if x.ndim == 2:
+            names = raw.columns or [str(i) for i in range(x.shape[1])]
+            info["feature_ranges"] = {n: [float(np.nanmin(c)), float(np.nanmax(c))] if np.isfinite(c).any() else None
+                                      for n, c in zip(names, x.T.astype(np.float64))}
+    y = raw.y
+    if y is not None:
+        y = np.asarray(y)
+        if classes and y.ndim == 1 and y.dtype.kind in "iu":
+            info["per_class"] = {c: int(np.count_nonzero(y == k)) for k, c in enumerate(classes)}
+        elif y.ndim == 1 and y.dtype.kind in "uif" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
+            values, counts = np.unique(y, return_counts=True)
+            info["per_class"] = {str(int(v)): int(n) for v, n in zip(values, counts)}
+        else:
+            info["targets"] = [int(s) for s in y.shape[1:]] or [1]
+    return info
+
+
+def inspect(spec: dict[str, Any], config_file: str | None = None, on_progress: OnProgress | None = None) -> dict[str, Any]:
+    """Kind, examples per split and class, example shape, value ranges, non-finite cells,
+    examples that appear in both train and test, and class balance. Raises DataError for data
+    that cannot be read at all."""
+    from nnctl.data import split_off_test, _subset
+
+    options = ReadOptions(spec, on_progress=on_progress, lenient=True)
+    raws = {}
+    for role in ("train", "val", "test"):
+        if spec.get(role):
+            raws[role], _ = _read_unchecked(spec[role], spec, config_file, options)
+    train = raws["train"]
+    if spec.get("test_fraction") and "test" not in raws:
+        tr, te = split_off_test(train.x.shape[0], spec["test_fraction"], spec.get("seed") or 1)
+        raws["test"], raws["train"] = _subset(train, te), _subset(train, tr)
+    classes = train.classes
+    out: dict[str, Any] = {"kind": train.kind, "classes": classes, "splits": {}}
+    for role, raw in raws.items():
+        out["splits"][role] = _split_info(raw, classes if raw.classes == classes or not raw.named else raw.classes)
+    if train.x.ndim >= 3:
+        out["image_size"] = [int(s) for s in train.x.shape[1:]]
+    else:
+        out["features"] = int(np.prod(train.x.shape[1:]))
+    if "test" in raws and raws["test"].x.shape[1:] == raws["train"].x.shape[1:]:
+        seen = {raws["train"].x[i].tobytes() for i in range(raws["train"].x.shape[0])}
+        out["duplicates_train_test"] = sum(raws["test"].x[i].tobytes() in seen for i in range(raws["test"].x.shape[0]))
+    per = out["splits"]["train"].get("per_class")
+    if per:
+        counts = list(per.values())
+        out["class_balance"] = round(min(counts) / max(counts), 4) if max(counts) else None
+    out["warnings"] = options.warnings
+    return out
+
+
+def import_h5(source: Path, out: Path, spec: dict[str, Any], prefix: str = "train_set",
+              on_progress: OnProgress | None = None) -> dict[str, Any]:
+    """Reads ``source`` (an image folder or any data file) and writes ``out``, a course-style
+    HDF5 file: ``<prefix>_x`` (m, ...) as read (uint8 (m, h, w, c) for images), ``<prefix>_y``
+    (m,) labels, ``list_classes``, chunked along the example axis; atomically (nothing is left
+    at ``out`` if anything fails). Returns what was written."""
+    import h5py
+
+    from nnctl.readers import read_source
+    from nnctl.runs import atomic_write
+
+    options = ReadOptions(spec, on_progress=on_progress)
+    raw = read_source(source, options)
+    if raw.y is None:
+        raise DataError(f"{source}: no labels to import")
+    x, y = raw.x, np.asarray(raw.y)
+    if not out.parent.is_dir():
+        raise DataError(f"-o {out}: directory {out.parent} does not exist")
+    if out.is_dir():
+        raise DataError(f"-o {out}: is a directory; give a file name")
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as f:
+        f.create_dataset(f"{prefix}_x", data=x, chunks=(min(IMPORT_CHUNK, x.shape[0]), *x.shape[1:]))
+        f.create_dataset(f"{prefix}_y", data=y, chunks=(min(IMPORT_CHUNK, y.shape[0]), *y.shape[1:]))
+        if raw.classes:
+            f.create_dataset("list_classes", data=np.array([c.encode() for c in raw.classes]))
+    atomic_write(out, buf.getvalue())
+    return {"path": str(out), "examples": int(x.shape[0]), "x": f"{prefix}_x", "shape": [int(s) for s in x.shape],
+            "dtype": str(x.dtype), "classes": raw.classes, "warnings": options.warnings}
