@@ -365,6 +365,23 @@ def test_lock_is_exclusive_and_released(tmp_path: Path) -> None:
     RunLock.acquire(d).release()
 
 
+def test_a_filesystem_without_locks_trains_unlocked_and_never_reports_stale(tmp_path: Path, monkeypatch) -> None:
+    import errno
+    import fcntl
+
+    from nnctl.runs import lock as lock_mod
+
+    def no_locks(fd: int, op: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(lock_mod.fcntl, "flock", no_locks)
+    d = tmp_path / "run"
+    d.mkdir()
+    lock_mod.RunLock.acquire(d).release()
+    assert lock_mod.is_locked(d)  # unknown: treated as held, so a running run is not called stale
+    assert fcntl.flock is no_locks
+
+
 def test_interrupt_while_saving_is_an_interruption_with_a_checkpoint(cli, tmp_path: Path, runs_dir: Path, monkeypatch) -> None:
     real = runs.save_params
 

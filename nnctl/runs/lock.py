@@ -65,6 +65,8 @@ class RunLock:
                 who = f" (pid {owner.get('pid')} on {owner.get('host')})"
             raise RunError(f"{run_dir}: is being trained by another process{who}; "
                            "wait for it to finish or stop it first") from None
+        except OSError:
+            pass  # a filesystem without flock (ENOLCK): train unlocked rather than not at all
         return cls(fd, run_dir)
 
     def release(self) -> None:
@@ -85,6 +87,8 @@ def is_locked(run_dir: Path) -> bool:
         return False
     except BlockingIOError:
         return True
+    except OSError:
+        return True  # locks unsupported here: nothing can be known, so never call the run stale
     finally:
         os.close(fd)
 
