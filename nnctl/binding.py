@@ -16,6 +16,7 @@ from nnctl.data import Dataset, load_dataset
 from nnctl.errors import ConfigError
 from nnctl.holdout import hold_out_indices, take
 from nnctl.losses import LOSSES
+from nnctl.resources import require_memory
 from nnctl.seeds import STREAM_HOLD_OUT, rng_for
 
 
@@ -45,10 +46,18 @@ def bind(cfg: Config, on_progress: Callable[[int, int], None] | None = None,
     config and data exactly as training uses and saves them. ``on_progress(done, total)``:
     while image files are decoded. ``loaded``: the config's dataset as ``load_dataset``
     returned it, already in memory (a sweep's worker binds data it was sent, with no access to
-    the files). Raises ConfigError or DataError."""
+    the files). Refuses a config whose training would not fit in memory before anything is
+    allocated. Raises ConfigError or DataError."""
+    # What the config alone says (the data's size is not known yet: at least one example of
+    # at least one feature) is checked before the data is read, the whole of it after.
+    first, slots = cfg.layer_dims[0], optimizer_slots(cfg)
+    require_memory(cfg, first if isinstance(first, int) else 1, int(cfg.dataset.get("m", 1)), 0, slots,
+                   at_least=True)
     ds = loaded if loaded is not None else load_dataset(cfg.dataset, cfg.dtype, LOSSES[cfg.loss].task, cfg.path,
                                                         on_progress)
     cfg = cfg.with_input_dim(ds.n_features)
+    m_other = sum(int(X.shape[1]) for X in (ds.X_test, ds.X_val) if X is not None)
+    require_memory(cfg, ds.n_features, int(ds.X_train.shape[1]), m_other, slots)
     if "synthetic" not in cfg.dataset:  # the kind chosen from the path, shown by config show
         named = {"label": ds.label} if ds.label is not None else {}  # so predict can leave that column out
         cfg = dataclasses.replace(cfg, dataset={**cfg.dataset, **named, "kind": ds.source_kind})
@@ -77,6 +86,16 @@ def _normalize(cfg: Config, ds: Dataset) -> tuple[Config, Dataset]:
         return None if X is None else normalize.apply_steps(X, steps)
     return cfg, dataclasses.replace(ds, X_train=norm(ds.X_train), X_val=norm(ds.X_val), X_test=norm(ds.X_test),
                                     normalize=method, steps=steps)
+
+
+def optimizer_slots(cfg: Config) -> int:
+    """Arrays of state the config's optimizer keeps per parameter array (gd 0, momentum 1, adam
+    2), counted from the optimizer itself on a one-unit network: a new optimizer needs no entry."""
+    from nnctl.model import Params
+    from nnctl.optimizers import OPTIMIZERS
+
+    tiny = Params([np.zeros((1, 1))], [np.zeros((1, 1))])
+    return len(OPTIMIZERS[cfg.optimizer](tiny, cfg).state()) // 2
 
 
 def check_targets(cfg: Config, ds: Dataset) -> None:

@@ -7,11 +7,29 @@ from __future__ import annotations
 import datetime
 import difflib
 import math
+import reprlib
 from typing import Any, Callable
 
 
 class Invalid(Exception):
     """A value check failed; the message says what was expected. Gets the key and source added."""
+
+
+# Values quoted in messages are cut short: a message must stay one readable line, and must
+# never cost the memory or time of printing a huge value whole.
+_QUOTE = reprlib.Repr()
+_QUOTE.maxlevel, _QUOTE.maxlist, _QUOTE.maxdict, _QUOTE.maxstring, _QUOTE.maxother = 3, 8, 8, 60, 60
+_QUOTE.maxlong = 40
+
+
+def quote(value: Any) -> str:
+    """``repr(value)`` cut to a readable length (nested lists and long strings elided with ...)."""
+    return _QUOTE.repr(value)
+
+
+def quote_text(text: str, limit: int = 200) -> str:
+    """``text`` cut to ``limit`` characters."""
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def describe(value: Any) -> str:
@@ -23,12 +41,12 @@ def describe(value: Any) -> str:
     if value is None:
         return "nothing (null)"
     if isinstance(value, str):
-        return f"the string {value!r}"
+        return f"the string {quote(value)}"
     if isinstance(value, list):
-        return f"a list {value!r}"
+        return f"a list {quote(value)}"
     if isinstance(value, dict):
         return "a mapping"
-    return repr(value)
+    return quote(value)
 
 
 def number(value: Any) -> float:

@@ -19,7 +19,7 @@ import yaml
 
 from nnctl.checks import (
     Invalid, choice, describe, did_you_mean, each, fraction, non_negative_number, number, optional,
-    positive_int, positive_number, seed_int, string,
+    positive_int, positive_number, quote, quote_text, seed_int, string,
 )
 from nnctl.errors import ConfigError
 
@@ -29,48 +29,136 @@ if TYPE_CHECKING:
 # --------------------------------------------------------------------------- YAML loading
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that reads ``1e-3`` as a float and refuses duplicate keys."""
+# libyaml's C parser where PyYAML has it: a large config parses in a fraction of the time.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# A config nests three levels deep and holds a few dozen values. These bounds are far above
+# any real config and far below what an attack needs: aliases can make a 400-byte file stand
+# for billions of values ("billion laughs"), and deep nesting exhausts the stack.
+MAX_YAML_DEPTH = 50
+MAX_YAML_NODES = 100_000  # values after expanding aliases
+
+
+class _Strict:
+    """A SafeLoader that reads ``1e-3`` as a float and refuses duplicate keys."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: set = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
             if key in seen:
-                raise _DuplicateKey(f"duplicate key {key!r} (line {key_node.start_mark.line + 1})")
+                raise _DuplicateKey(f"duplicate key {quote(key)} (line {key_node.start_mark.line + 1})")
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+class _StrictLoader(_Strict, _SafeLoader):  # type: ignore[misc, valid-type]
+    pass
+
+
+class _PyStrictLoader(_Strict, yaml.SafeLoader):
+    """The pure-Python parser: used again on a syntax error only, for its clearer wording."""
 
 
 class _DuplicateKey(Exception):
     pass
 
 
+class _TooBig(Exception):
+    pass
+
+
 # YAML 1.1 floats need a dot, so PyYAML reads 1e-3 as the *string* '1e-3'. Add the YAML 1.2
 # exponent forms (1e-3, 5E4, -2e+1) to the float resolver.
-_StrictLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
+for _loader in (_StrictLoader, _PyStrictLoader):
+    _loader.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+        list("-+0123456789"),
+    )
+
+
+def _children(node: yaml.Node) -> list:
+    if isinstance(node, yaml.SequenceNode):
+        return node.value
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def _check_size(root: yaml.Node) -> None:
+    """Refuses a document nested deeper than MAX_YAML_DEPTH or standing for more than
+    MAX_YAML_NODES values once its aliases are expanded, or an alias that contains itself.
+    Iterative, and each node is visited once however often it is aliased."""
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    active: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            kids = _children(node)
+            size[key] = 1 + sum(size[id(k)] for k in kids)
+            depth[key] = 1 + max((depth[id(k)] for k in kids), default=0)
+            active.discard(key)
+            if size[key] > MAX_YAML_NODES:
+                raise _TooBig(f"aliases expand to more than {MAX_YAML_NODES:,} values")
+            if depth[key] > MAX_YAML_DEPTH:
+                raise _TooBig(f"nested more than {MAX_YAML_DEPTH} levels deep")
+            continue
+        if key in size:
+            continue
+        if key in active:
+            raise _TooBig("an alias refers to a value that contains it")
+        if len(active) > MAX_YAML_DEPTH:
+            raise _TooBig(f"nested more than {MAX_YAML_DEPTH} levels deep")
+        active.add(key)
+        stack.append((node, True))
+        stack.extend((k, False) for k in _children(node) if id(k) not in size)
 
 
 def parse_yaml(text: str, source: str) -> Any:
-    """Parse YAML text safely (no ``!!python/...`` tags); errors become one-line ConfigErrors."""
+    """Parse YAML text safely (no ``!!python/...`` tags); errors become one-line ConfigErrors.
+    Refuses text over ``resources.MAX_CONFIG_BYTES``, nesting over MAX_YAML_DEPTH and aliases
+    expanding to over MAX_YAML_NODES values, before constructing anything."""
+    from nnctl.resources import MAX_CONFIG_BYTES, human_bytes
+
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{source}: {human_bytes(len(text))} of YAML, more than a config may have "
+                          f"({human_bytes(MAX_CONFIG_BYTES)})")
+    return _parse(text, source, _StrictLoader)
+
+
+def _parse(text: str, source: str, loader_class: type) -> Any:
+    loader = loader_class(text)
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - _StrictLoader is a SafeLoader
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_size(node)
+        return loader.construct_document(node)
     except _DuplicateKey as exc:
         raise ConfigError(f"{source}: {exc}; each key may appear once") from None
+    except _TooBig as exc:
+        raise ConfigError(f"{source}: refused: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: refused: nested too deeply") from None
     except yaml.MarkedYAMLError as exc:
+        if loader_class is not _PyStrictLoader:
+            # libyaml says "did not find expected ','"; PyYAML's wording names what it got
+            _parse(text, source, _PyStrictLoader)
         where = ""
         if exc.problem_mark is not None:
             where = f"line {exc.problem_mark.line + 1}, column {exc.problem_mark.column + 1}: "
         problem = (exc.problem or exc.context or "invalid YAML").strip()
         if "python/" in str(exc):
             problem = f"{problem} (python tags are not allowed in configs)"
-        raise ConfigError(f"{source}: {where}{problem}") from None
+        raise ConfigError(f"{source}: {where}{quote_text(problem)}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: invalid YAML: {str(exc).splitlines()[0]}") from None
+        raise ConfigError(f"{source}: invalid YAML: {quote_text(str(exc).splitlines()[0])}") from None
+    finally:
+        loader.dispose()
 
 
 # --------------------------------------------------------------------------- value checks
@@ -110,7 +198,7 @@ def check_layer_dims(value: Any) -> list:
     if not isinstance(value, list):
         raise Invalid(f"expected a list of layer sizes like [auto, 20, 7, 1], got {describe(value)}")
     if len(value) < 2:
-        raise Invalid(f"needs at least 2 entries (input and output sizes), got {value!r}")
+        raise Invalid(f"needs at least 2 entries (input and output sizes), got {quote(value)}")
     out: list = []
     for i, v in enumerate(value):
         if i == 0 and v == "auto":
@@ -175,7 +263,7 @@ def _sub_mapping(value: Any, keys: dict[str, tuple[Callable[[Any], Any], Any]], 
         raise Invalid(f"expected a mapping like {example}, got {describe(value)}")
     unknown = [k for k in value if k not in keys]
     if unknown:
-        raise Invalid(f"unknown key {unknown[0]!r}; valid keys: {', '.join(keys)}")
+        raise Invalid(f"unknown key {quote(unknown[0])}; valid keys: {', '.join(keys)}")
     out = {}
     for k, (check, default) in keys.items():
         if k not in value:
@@ -432,9 +520,9 @@ def _check_mapping(raw: dict, keys: dict[str, Key], where: str, source: str) -> 
     unknown = [k for k in raw if k not in keys]
     if unknown:
         k = unknown[0]
-        hint = did_you_mean(str(k), list(keys))
+        hint = did_you_mean(quote_text(str(k), 60), list(keys))
         raise ConfigError(
-            f"{source}: unknown key '{where}{k}'{hint}; valid keys: {', '.join(keys)}"
+            f"{source}: unknown key '{where}{quote_text(str(k), 60)}'{hint}; valid keys: {', '.join(keys)}"
         )
     out = {}
     for k, spec in keys.items():
@@ -584,8 +672,8 @@ def apply_overrides(raw: Any, overrides: list[str], source: str) -> Any:
         key, sep, text = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. --set learning_rate=0.01")
-        value = parse_yaml(text, f"--set {item}")
+            raise ConfigError(f"--set {quote(item)}: expected KEY=VALUE, e.g. --set learning_rate=0.01")
+        value = parse_yaml(text, f"--set {quote_text(item, 100)}")
         parts = key.split(".")
         target = out
         for depth, part in enumerate(parts[:-1]):
@@ -593,7 +681,7 @@ def apply_overrides(raw: Any, overrides: list[str], source: str) -> Any:
             if depth == 0 and part not in config_keys():
                 keys = list(config_keys())
                 hint = did_you_mean(part, keys)
-                raise ConfigError(f"--set {item}: unknown key {part!r}{hint}; valid keys: {', '.join(keys)}")
+                raise ConfigError(f"--set {item}: unknown key {quote(part)}{hint}; valid keys: {', '.join(keys)}")
             current = expand_dataset(target.get(part, {})) if prefix == "dataset" else target.get(part, {})
             if not isinstance(current, dict):
                 raise ConfigError(f"--set {item}: {prefix} is not a mapping, so {key} cannot be set")
@@ -607,12 +695,18 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
     """Reads, overrides and validates a config file. Raises ConfigError."""
     p = Path(path)
     source = str(path)
+    from nnctl.resources import MAX_CONFIG_BYTES, NotRegularFile, TooLarge, read_capped
+
     try:
-        text = p.read_text(encoding="utf-8")
+        # A FIFO would block forever and /dev/zero never end: regular files, size capped.
+        text = read_capped(p, MAX_CONFIG_BYTES).decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{source}: no such config file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{source}: is a directory, expected a YAML config file") from None
+    except (IsADirectoryError, NotRegularFile) as exc:
+        what = "is a directory" if isinstance(exc, IsADirectoryError) else exc.strerror.split(",")[0]
+        raise ConfigError(f"{source}: {what}, expected a YAML config file") from None
+    except TooLarge as exc:
+        raise ConfigError(f"{source}: {exc.strerror}, more than a config may have") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{source}: not a text file (expected UTF-8 YAML)") from None
     except OSError as exc:

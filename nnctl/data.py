@@ -136,6 +136,8 @@ def _check_x(raw: RawSplit) -> None:
         raise DataError(f"{where}: {raw.x_key}: expected a numeric array (m, ...), got {x.dtype} {x.shape}")
     if x.shape[0] == 0:
         raise DataError(f"{where}: {raw.x_key}: no examples (m = 0)")
+    if 0 in x.shape[1:]:
+        raise DataError(f"{where}: {raw.x_key}: examples have no features (shape {x.shape})")
     if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
         bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
         raise DataError(f"{where}: {raw.x_key}: {bad} NaN or infinite value(s); clean the data first")

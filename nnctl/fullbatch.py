@@ -176,6 +176,9 @@ def _blas_threads(limit: int | None) -> Iterator[None]:
 
 
 def _loop(state: FactoredGD, cfg: "Config", costs: list[float], on_iteration: OnIteration | None) -> None:
+    from nnctl import interrupt
+
+    check = interrupt.check
     for i in range(cfg.iterations):
         cost = state.cost_and_gradients()
         if not math.isfinite(cost):
@@ -187,6 +190,7 @@ def _loop(state: FactoredGD, cfg: "Config", costs: list[float], on_iteration: On
         costs.append(cost)
         if on_iteration is not None:
             on_iteration(i, cost)
+        check()
 
 
 def fit_fullbatch(
@@ -201,8 +205,11 @@ def fit_fullbatch(
     start = time.perf_counter()
     state = None
     m, n_1 = X.shape[1], int(cfg.layer_dims[1])
+    from nnctl import interrupt
+    from nnctl.runs.checkpoint import TrainState
+
     try:
-        with _blas_threads(1 if n_1 * m * m < SINGLE_THREAD_BELOW else None):
+        with _blas_threads(1 if n_1 * m * m < SINGLE_THREAD_BELOW else None), interrupt.deferred():
             # the loss's own targets (one-hot labels for softmax), exactly as the direct loop
             T = arch.loss.targets(Y, int(cfg.layer_dims[-1]), cfg.float_type)
             state = FactoredGD(params, X, T, arch, cfg.learning_rate)
@@ -215,7 +222,10 @@ def fit_fullbatch(
             state.finish_update()
             if state.steps > len(costs):  # the update landed, its bookkeeping did not
                 costs.append(state.cost)
-        message = f"interrupted after {len(costs)} of {cfg.iterations} iterations"
+        message = f"{interrupt.describe()} after {len(costs)} of {cfg.iterations} iterations"
     final = state.materialize() if state is not None else params
-    # full batch: every step is one pass over the training set
-    return TrainResult(final, costs, status, time.perf_counter() - start, message, epochs=len(costs))
+    # full batch: every step is one pass over the training set. Plain gradient descent has no
+    # state beyond the parameters, so the materialized ones continue the run (on the direct loop).
+    whole = state is None or state.steps == len(costs)
+    return TrainResult(final, costs, status, time.perf_counter() - start, message, epochs=len(costs),
+                       state=TrainState.from_params(cfg, final, costs, []) if whole else None)

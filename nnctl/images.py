@@ -81,11 +81,18 @@ def load_image(path: Path, input_shape: tuple[int, ...], mode: str) -> np.ndarra
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
+    from nnctl.resources import NotRegularFile, open_regular
+
     height, width = input_shape[0], input_shape[1]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
+            # A FIFO or device would block or never end: the path is first opened without
+            # blocking and checked to be a regular file. Pillow then opens it by name, which
+            # lets it load only the plugin for the file's extension (a file object makes it
+            # import every common plugin, ~10 ms); the file can be swapped only by someone
+            # who can write to its folder, between two opens microseconds apart.
+            with open_regular(path), Image.open(path) as im:
                 im.load()  # decode now: a truncated file fails here, not later
                 im = ImageOps.exif_transpose(im)
                 im = to_mode(im, mode)
@@ -96,6 +103,8 @@ def load_image(path: Path, input_shape: tuple[int, ...], mode: str) -> np.ndarra
         raise ImageError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise ImageError(f"{path}: is a directory") from None
+    except NotRegularFile as exc:
+        raise ImageError(f"{path}: {exc.strerror}") from None
     except UnidentifiedImageError:
         raise ImageError(f"{path}: not an image file Pillow can read") from None
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:

@@ -13,6 +13,7 @@ from typing import Callable
 
 import numpy as np
 
+from nnctl import interrupt
 from nnctl.batches import BatchGatherer
 from nnctl.config import Config
 from nnctl.model import Params, cost_and_gradients, dropout_masks
@@ -34,6 +35,9 @@ class TrainResult:
     val_rows: list[tuple[int, float, float]] = field(default_factory=list)  # (iteration, loss, accuracy or nan)
     best_epoch: int | None = None  # early stopping: the epoch whose parameters were kept
     stopped_early: bool = False
+    # the state after the last whole step (to checkpoint an interrupted run, or to continue a
+    # finished one); None when an interruption left a step half done
+    state: TrainState | None = field(default=None, repr=False)
 
 
 def batch_size(cfg: Config, m: int) -> int:
@@ -78,9 +82,11 @@ def fit_direct(
     stopping consulted. ``state`` continues a checkpointed run; ``on_checkpoint`` is called
     with the state every ``checkpoint_every`` steps.
 
-    Ctrl-C (KeyboardInterrupt) ends the loop cleanly with status "interrupted" (its parameters
-    may be mid-update and are not saved). A NaN or infinite cost stops at once with status
-    "diverged".
+    Ctrl-C (KeyboardInterrupt) ends the loop cleanly with status "interrupted". Under the
+    CLI's signal handling (``nnctl.interrupt``) SIGINT and SIGTERM stop at the next step
+    boundary, so the result's ``state`` is whole and can be checkpointed; a KeyboardInterrupt
+    that lands inside a step leaves ``state`` None. A NaN or infinite cost stops at once with
+    status "diverged".
     """
     arch, dtype = cfg.arch, cfg.float_type
     T = arch.loss.targets(Y, cfg.layer_dims[-1], dtype)
@@ -94,9 +100,11 @@ def fit_direct(
     start = time.perf_counter()
     # Overflow on the way to a diverging cost is reported once, as divergence, not as a
     # stream of numpy warnings.
+    whole = True  # False while a step is half done (random draws made, update applied, ...)
     try:
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"), interrupt.deferred():
             while s.iteration < total:
+                whole = False
                 if n_batches == 1:
                     Xb, Tb = X, T
                 else:
@@ -126,6 +134,7 @@ def fit_direct(
                     s.epoch += 1
                     if X_val is not None:
                         stop = _record_validation(s, cfg, X_val, Y_val, i)
+                whole = True
                 if on_iteration is not None:
                     on_iteration(i, cost)
                 if stop:
@@ -137,14 +146,16 @@ def fit_direct(
                 if cfg.checkpoint_every and s.iteration % cfg.checkpoint_every == 0 and s.iteration < total:
                     if on_checkpoint is not None:
                         on_checkpoint(s)
+                interrupt.check()
+            whole = True  # a diverged step changed nothing
     except KeyboardInterrupt:
         status = "interrupted"
-        message = f"interrupted after {len(s.costs)} of {total} iterations"
+        message = f"{interrupt.describe()} after {len(s.costs)} of {total} iterations"
     params, best_epoch = s.params, None
     if s.stopper is not None and s.stopper.best_params is not None and status == "complete":
         params, best_epoch = s.stopper.best_params, s.stopper.best_epoch
     return TrainResult(params, s.costs, status, time.perf_counter() - start, message, s.epoch,
-                       s.val_rows, best_epoch, stopped_early)
+                       s.val_rows, best_epoch, stopped_early, s if whole else None)
 
 
 def _record_validation(s: TrainState, cfg: Config, X_val: np.ndarray, Y_val: np.ndarray, iteration: int) -> bool:

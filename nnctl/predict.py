@@ -20,7 +20,7 @@ from nnctl.errors import DataError, RunError
 from nnctl.heads import check_threshold, interpret
 from nnctl.losses import head_for
 from nnctl.images import ImageError, list_images, load_image
-from nnctl.model import predict_proba
+from nnctl.model import Architecture
 from nnctl.normalize import apply_steps
 from nnctl.runs import LoadedRun, Preprocessing
 
@@ -64,6 +64,7 @@ def _feature_rows(path: Path, n_features: int, spec: dict[str, Any] | None = Non
 
     if not path.exists():
         raise DataError(f"{path}: no such file")
+    _require_regular(path)
     wrong_kind = f"{path}: this run was trained on feature vectors; give a .csv or .npy file"
     try:
         kind = kind_of(path)
@@ -93,6 +94,35 @@ def _feature_rows(path: Path, n_features: int, spec: dict[str, Any] | None = Non
     return x
 
 
+def _require_regular(path: Path) -> None:
+    """A FIFO or device given as an input would block the readers forever (or never end): the
+    path is opened without blocking and checked first. Raises DataError naming it."""
+    from nnctl.resources import NotRegularFile, open_regular
+
+    try:
+        open_regular(path).close()
+    except NotRegularFile as exc:
+        raise DataError(f"{path}: {exc.strerror}") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def _forward_checked(params: Any, X: np.ndarray, arch: Architecture) -> tuple[np.ndarray, np.ndarray]:
+    """The cache-free forward pass (``model.predict_proba``), also saying which examples kept
+    every layer's pre-activation finite. X: (n_x, m) -> AL: (n_L, m), finite: (m,) bool."""
+    from nnctl.model import linear_forward
+
+    finite = np.ones(X.shape[1], dtype=bool)
+    A = X
+    with np.errstate(over="ignore", invalid="ignore"):
+        for l, (W, b) in enumerate(zip(params.Ws, params.bs)):
+            Z = linear_forward(A, W, b)
+            finite &= np.isfinite(Z).all(axis=0)
+            A = arch.hidden[l].forward(Z) if l < len(params.Ws) - 1 else arch.output.forward(Z)
+        finite &= np.isfinite(A).all(axis=0)
+    return A, finite
+
+
 ARRAY_SUFFIXES = (".h5", ".hdf5", ".npy", ".npz")
 
 
@@ -100,6 +130,7 @@ def _image_arrays(path: Path, input_shape: tuple[int, ...], spec: dict[str, Any]
     """An HDF5, .npy or .npz file of raw 8-bit images (m, *input_shape) for an image run."""
     from nnctl.readers import KINDS, ReadOptions, kind_of
 
+    _require_regular(path)
     kind = kind_of(path)
     options = ReadOptions({"x_key": spec.get("x_key")}, need_labels=False)
     x = KINDS[kind].read(path, options).x
@@ -170,6 +201,16 @@ def predict_inputs(
         return PredictOutcome([], failures)
     X = prepare_x(np.concatenate(examples), pre.divide_by, run.config.float_type)
     X = apply_steps(X, list(pre.steps))  # the run's normalization, statistics of its training split
-    AL = predict_proba(run.params, X, run.config.arch)
+    AL, finite = _forward_checked(run.params, X, run.config.arch)
+    # Huge feature values (1.7e308) overflow inside the network: that example's answer is
+    # no answer, and is reported as a failure naming it instead of a NaN (or saturated) probability.
+    if not finite.all():
+        for j in np.flatnonzero(~finite):
+            failures.append(f"{names[j]}: overflowed inside the network (largest input value "
+                            f"{np.max(np.abs(X[:, j])):.3g}); the values are far outside what it was trained on")
+        names = [n for n, ok in zip(names, finite) if ok]
+        AL = AL[:, finite]
+    if not names:
+        return PredictOutcome([], failures)
     results = [{"input": name, **r} for name, r in zip(names, interpret(head, AL, pre.classes, threshold))]
     return PredictOutcome(results, failures)

@@ -61,7 +61,8 @@ def read_run(run_dir: Path) -> RunInfo:
     row = {
         "id": s.run_id or run_dir.name,
         "name": s.name,
-        "status": s.status,
+        # a run whose training process is gone is stale, whatever its summary still says
+        "status": "stale" if runs.is_stale(run_dir, s) else s.status,
         "created": s.created,
         "learning_rate": config.get("learning_rate"),
         "iterations": s.iterations if s.iterations is not None else config.get("iterations"),

@@ -53,20 +53,23 @@ def test_interrupted_and_resumed_run_is_bit_identical(cli, runs_dir, tmp_path) -
     r = cli("train", path, "--quiet", "--json")
     assert r.exit_code == 0, r.stderr
     whole = Path(json.loads(r.stdout)["run_dir"])
-    assert not (whole / CHECKPOINT_FILE).exists()  # a complete run needs no checkpoint
+    # issue 15: a complete run whose state is more than its parameters (Adam, mini-batches,
+    # dropout, early stopping) keeps its final state, so that it can be trained further
+    assert (whole / CHECKPOINT_FILE).is_file()
 
     # 97 training examples / 16 = 7 batches an epoch; stop in the middle of epoch 3
     broken = train_run(load_config(path), runs_dir, on_iteration=interrupt_at(22))
     assert broken.status == "interrupted"
     assert broken.summary.iterations_done == 23  # iteration 22 completed, then Ctrl-C
-    assert (broken.run_dir / CHECKPOINT_FILE).is_file()  # written after iterations 5, 10, 15, 20
+    assert (broken.run_dir / CHECKPOINT_FILE).is_file()  # written on the interruption
     assert not (broken.run_dir / "params.npz").exists()
 
     r = cli("train", "--resume", broken.run_id, "--json")
     assert r.exit_code == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["run_id"] == broken.run_id and out["status"] == "complete"
-    assert "Cost after iteration 20:" in r.stderr  # continued from the checkpoint after step 20
+    # issue 15: the interruption itself checkpoints the last whole step (23), not only step 20
+    assert "Cost after iteration 23:" in r.stderr
     assert "Cost after iteration 0:" not in r.stderr
     p_whole, h_whole = files(whole)
     p_resumed, h_resumed = files(broken.run_dir)
@@ -75,9 +78,9 @@ def test_interrupted_and_resumed_run_is_bit_identical(cli, runs_dir, tmp_path) -
         assert p_whole[k].dtype == p_resumed[k].dtype and np.array_equal(p_whole[k], p_resumed[k]), k
     assert h_whole == h_resumed
     s = json.loads((broken.run_dir / "summary.json").read_text())
-    assert s["resumed"][0]["from_iteration"] == 20  # epoch 2, batch 6: mid-epoch
+    assert s["resumed"][0]["from_iteration"] == 23  # epoch 3, batch 2: mid-epoch
     assert s["train_accuracy"] == json.loads((whole / "summary.json").read_text())["train_accuracy"]
-    assert not (broken.run_dir / CHECKPOINT_FILE).exists()
+    assert (broken.run_dir / CHECKPOINT_FILE).is_file()  # its final state (issue 15)
 
 
 def test_resume_refuses_complete_runs_and_runs_without_checkpoints(cli, runs_dir, tmp_path, moons_run) -> None:
@@ -87,6 +90,10 @@ def test_resume_refuses_complete_runs_and_runs_without_checkpoints(cli, runs_dir
 
     cfg = load_config(write_config(tmp_path / "n.yaml", CONFIG.replace("checkpoint_every: 5\n", "")))
     broken = train_run(cfg, runs_dir, on_iteration=interrupt_at(3))
+    # issue 15: an interruption writes a checkpoint of the last whole step even without
+    # checkpoint_every; a run killed before any checkpoint has none
+    assert (broken.run_dir / CHECKPOINT_FILE).is_file()
+    (broken.run_dir / CHECKPOINT_FILE).unlink()
     r = cli("train", "--resume", str(broken.run_dir))
     assert r.exit_code == 2
     assert f"{broken.run_dir}: no checkpoint.npz to resume from" in r.stderr

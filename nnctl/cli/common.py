@@ -20,6 +20,15 @@ if TYPE_CHECKING:
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, what shells and schedulers expect
+
+
+def interrupted_status() -> int:
+    """130 after Ctrl-C, 143 after SIGTERM."""
+    import signal
+
+    interrupt = sys.modules.get("nnctl.interrupt")  # not imported: no handler was installed
+    return EXIT_TERMINATED if interrupt is not None and interrupt.received() == signal.SIGTERM else EXIT_INTERRUPTED
 
 
 def err_console() -> "Console":
@@ -63,15 +72,20 @@ def handle_errors(fn: Callable) -> Callable:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from nnctl.errors import NnctlError, OptionError
 
+        if "nnctl.interrupt" in sys.modules:  # a command before this one, in this process
+            sys.modules["nnctl.interrupt"].forget()
         try:
             return fn(*args, **kwargs)
         except OptionError as exc:  # the library names the parameter; here it is a flag
             raise fail(f"--{exc.option.replace('_', '-')} {exc.detail}", exc.exit_code) from None
         except NnctlError as exc:
             raise fail(str(exc), exc.exit_code) from None
+        except MemoryError:
+            # the estimate made before training is approximate; running out is still one line
+            raise fail("out of memory; use smaller layers, a batch_size or less data", EXIT_USAGE) from None
         except KeyboardInterrupt:
-            err_console().print("interrupted")
-            raise typer.Exit(EXIT_INTERRUPTED) from None
+            err_console().print("terminated (SIGTERM)" if interrupted_status() == EXIT_TERMINATED else "interrupted")
+            raise typer.Exit(interrupted_status()) from None
 
     return wrapper
 

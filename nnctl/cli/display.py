@@ -42,7 +42,8 @@ class _TrainDisplay:
         n_test = "no test set" if run.n_test is None else f"{run.n_test} test"
         self.console.print(
             f"run {run.run_id}: {run.name}, layers {run.layer_dims}, "
-            f"{run.n_train} train / {n_test} examples, {run.dtype}"
+            f"{run.n_train} train / {n_test} examples, {run.dtype}",
+            markup=False,  # a run name like x[/] is text, not markup
         )
         if animate(self.console):
             self.progress = make_progress(self.console, self.total)
@@ -74,6 +75,8 @@ class _TrainDisplay:
 
         s = outcome.summary
         # No title: the header line already named the run, and stdout carries its id.
+        from rich.markup import escape
+
         table = Table(show_header=False)
         table.add_column(style="bold")
         table.add_column()
@@ -92,10 +95,10 @@ class _TrainDisplay:
         ]
         if not self.console.is_terminal:
             for k, v in rows:
-                self.console.print(f"{k}: {v}")
+                self.console.print(f"{k}: {v}", markup=False)
             return
         for k, v in rows:
-            table.add_row(k, v)
+            table.add_row(k, escape(v))
         self.console.print(table)
 
 

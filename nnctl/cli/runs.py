@@ -246,7 +246,7 @@ def runs_show(
     info = read_run(run_dir)
     its, costs = read_history(run_dir)
     config_text = read_config_text(run_dir) or ""
-    summary = info.summary.to_json()
+    summary = {**info.summary.to_json(), "status": info.row["status"]}  # "stale": its process is gone
     if json_:
         from nnctl.config import parse_yaml  # a damaged config file is one error line
 
@@ -258,7 +258,7 @@ def runs_show(
         })
         return
     console = _table_console()
-    console.print(f"run {info.row['id']}  ({run_dir})")
+    console.print(f"run {info.row['id']}  ({run_dir})", markup=False)
     console.print(f"\n{CONFIG_FILE}")
     console.print(config_text.rstrip() or "(missing)", markup=False)
     console.print(f"\n{SUMMARY_FILE}")
@@ -303,18 +303,19 @@ def runs_compare(
             "config_differences": dict(cmp.differing),
         })
         return
+    from rich.markup import escape  # run names like x[/] are text, not markup
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False)
     table.add_column("")
     for rid, name in zip(cmp.ids, cmp.names):
-        table.add_column(f"{rid}\n{name}", no_wrap=True, justify="right")
+        table.add_column(escape(f"{rid}\n{name}"), no_wrap=True, justify="right")
     for k, values in cmp.metrics:
-        table.add_row(k, *(_cell(v) for v in values))
+        table.add_row(escape(_cell(k)), *(escape(_cell(v)) for v in values))
     table.add_row()
     differing = [(k, v) for k, v in cmp.differing if k != "name"]  # names head the columns
     for k, values in differing:
-        table.add_row(k, *(_cell(v) for v in values))
+        table.add_row(escape(_cell(k)), *(escape(_cell(v)) for v in values))
     if not differing:
         table.add_row("(config)", *(["identical"] * len(cmp.ids)))
     _table_console().print(table)

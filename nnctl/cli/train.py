@@ -10,7 +10,7 @@ import typer
 
 from nnctl.cli.common import (
     EXIT_FAILED,
-    EXIT_INTERRUPTED,
+    interrupted_status,
     JsonOption,
     RunsDirOption,
     SetOption,
@@ -42,7 +42,13 @@ def train(
     resume: Annotated[
         Optional[str],
         typer.Option("--resume", metavar="RUN", help="Continue an interrupted run (path, id, prefix or 'latest') "
-                     "from its last checkpoint, with its own config."),
+                     "from its last checkpoint, with its own config; with --more N or --set iterations=N "
+                     "(epochs=N), train any run further."),
+    ] = None,
+    more: Annotated[
+        Optional[int],
+        typer.Option("--more", min=1, metavar="N", help="With --resume: train N more iterations (epochs, for a "
+                     "run that counts epochs), as if the run had asked for them from the start."),
     ] = None,
     report: Annotated[
         bool, typer.Option("--report", help="At the end, write report.html into the run directory (see nnctl report).")
@@ -59,11 +65,17 @@ def train(
     from nnctl.train import resume_run, train_run
 
     display = _TrainDisplay(quiet)
+    if more is not None and resume is None:
+        raise fail("--more N continues a run: give it with --resume RUN")
     if resume is not None:
-        if config is not None or set_:
-            raise fail("--resume continues a run with its own saved config; give no CONFIG and no --set")
+        if config is not None:
+            raise fail("--resume continues a run with its own saved config; give no CONFIG and no --set "
+                       "(except --set iterations=N or epochs=N, to train it further)")
+        length = _length_overrides(set_ or [])
+        if length and more is not None:
+            raise fail("give either --more N or --set iterations=N, not both")
         run_dir = find_run(resume, runs_dir or default_runs_dir())
-        start = functools.partial(resume_run, run_dir)
+        start = functools.partial(resume_run, run_dir, more=more, length=length)
     elif config is None:
         raise fail("missing CONFIG: give a YAML config file, or --resume RUN")
     else:
@@ -73,8 +85,12 @@ def train(
                 print_warning(warning)
         start = functools.partial(train_run, cfg, runs_dir or default_runs_dir(),
                                   on_progress=None if quiet else decoding_progress())
+    from nnctl import interrupt
+
     try:
-        with limit_threads(threads):
+        # SIGTERM (kill, timeout, schedulers) stops a training as Ctrl-C does: at a step
+        # boundary, with a checkpoint, the run marked interrupted.
+        with limit_threads(threads), interrupt.handle_signals():
             outcome = start(on_start=display.start, on_iteration=display.iteration)
     finally:
         display.stop()
@@ -100,10 +116,31 @@ def train(
     if outcome.status == "diverged":
         raise fail(f"training diverged: {s.message}", EXIT_FAILED)
     if outcome.status == "interrupted":
-        err_console().print(f"{s.message}; run marked interrupted")
+        err_console().print(f"{s.message}; run marked interrupted", markup=False)
         if has_checkpoint(outcome.run_dir):
             err_console().print(f"continue from its last checkpoint with: nnctl train --resume {outcome.run_id}")
-        raise typer.Exit(EXIT_INTERRUPTED)
+        raise typer.Exit(interrupted_status())
+
+
+def _length_overrides(items: list[str]) -> dict[str, int]:
+    """``--set iterations=N`` / ``epochs=N`` given with --resume: the run's new length."""
+    from nnctl.checks import Invalid, positive_int
+    from nnctl.config import parse_yaml
+
+    out: dict[str, int] = {}
+    for item in items:
+        key, _, text = item.partition("=")
+        key = key.strip()
+        if key not in ("iterations", "epochs"):
+            raise fail(f"--set {key}: with --resume only iterations=N or epochs=N may be set (the run "
+                       "keeps its own config)")
+        try:
+            out[key] = positive_int(parse_yaml(text, f"--set {item}"))
+        except Invalid as exc:
+            raise fail(f"--set {key}: {exc}") from None
+    if len(out) > 1:
+        raise fail("give one of --set iterations=N or --set epochs=N")
+    return out
 
 
 def _write_report(outcome: object, quiet: bool) -> None:

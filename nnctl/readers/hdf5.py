@@ -5,6 +5,7 @@ Shapes and dtypes are checked as declared, before any array is read."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from nnctl.errors import DataError
 from nnctl.readers.base import RawSplit, ReadOptions, check_declared
@@ -36,7 +37,7 @@ def read_hdf5(path: Path, options: ReadOptions) -> RawSplit:
     except OSError:
         raise DataError(f"{path}: not a readable HDF5 file") from None
     with f:
-        names = [k for k in f.keys() if isinstance(f[k], h5py.Dataset)]
+        names = _array_names(f, path)
         x_key = _pick(names, options.spec.get("x_key"), "_x", ("x", "X"), path, "x_key", True)
         y_key = _pick(names, options.spec.get("y_key"), "_y", ("y", "Y"), path, "y_key", options.need_labels)
         try:
@@ -47,10 +48,39 @@ def read_hdf5(path: Path, options: ReadOptions) -> RawSplit:
             x = f[x_key][()]
             y = f[y_key][()] if y_key is not None else None
             classes = None
-            if "list_classes" in f:
+            if "list_classes" in names:
                 lc = f["list_classes"]
                 check_declared(f"{path}: list_classes", lc.shape, lc.dtype)
-                classes = [c.decode() if isinstance(c, bytes) else str(c) for c in lc[()]]
+                classes = _class_names(lc, path)
         except (OSError, ValueError, TypeError) as exc:
             raise DataError(f"{path}: cannot read arrays: {exc}") from None
     return RawSplit(x, y, classes, path, x_key, y_key or "")
+
+
+def _array_names(f: Any, path: Path) -> list[str]:
+    """The file's top-level arrays. An external link (to another file, which nnctl would
+    then read unasked) or a link to nothing is refused naming it; groups are skipped."""
+    import h5py
+
+    names = []
+    for k in f.keys():
+        link = f.get(k, getlink=True)
+        if isinstance(link, h5py.ExternalLink):
+            raise DataError(f"{path}: {k} is an external link to {link.filename}:{link.path}; "
+                            "nnctl reads only arrays stored in the file itself")
+        obj = f.get(k)  # None for a soft link to nothing
+        if obj is None:
+            raise DataError(f"{path}: {k} is a link to {getattr(link, 'path', '?')}, which does not exist")
+        if isinstance(obj, h5py.Dataset):
+            names.append(k)
+        elif k == "list_classes":
+            raise DataError(f"{path}: list_classes is a group; expected a 1-D array of class names")
+    return names
+
+
+def _class_names(ds: Any, path: Path) -> list[str]:
+    """``list_classes``: a non-empty 1-D array of names (bytes or text) or numbers."""
+    if ds.ndim != 1 or ds.shape[0] == 0:
+        got = "a scalar" if ds.ndim == 0 else f"shape {ds.shape}"
+        raise DataError(f"{path}: list_classes: expected a non-empty 1-D array of class names, got {got}")
+    return [c.decode(errors="replace") if isinstance(c, bytes) else str(c) for c in ds[()]]

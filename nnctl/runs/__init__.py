@@ -16,6 +16,7 @@ from nnctl.runs.files import (
     DEFAULT_RUNS_DIR,
     HISTORY_FILE,
     PARAMS_FILE,
+    HistoryWriter,
     RUNS_DIR_ENV,
     SUMMARY_FILE,
     atomic_write,
@@ -52,14 +53,15 @@ from nnctl.runs.loaded import (
     parse_preprocessing,
     read_params,
 )
+from nnctl.runs.lock import RunLock, is_stale, owner_record
 from nnctl.runs.summary import RunSummary, flatten, read_summary
 
 __all__ = [
     "CHECKPOINT_FILE", "CONFIG_FILE", "DEFAULT_RUNS_DIR", "HISTORY_FILE", "PARAMS_FILE", "RUNS_DIR_ENV",
-    "SUMMARY_FILE", "LoadedRun", "Preprocessing", "RunSummary", "atomic_write", "check_params", "config_file",
+    "SUMMARY_FILE", "HistoryWriter", "LoadedRun", "Preprocessing", "RunSummary", "atomic_write", "check_params", "config_file",
     "create_run_dir", "default_runs_dir", "find_run", "flat_config", "flatten", "has_checkpoint", "history_csv",
     "is_run_dir", "iter_run_dirs", "load_params", "load_run", "load_run_config", "new_run_id", "params_bytes",
     "parse_preprocessing", "read_config_text", "read_history", "read_params", "read_summary",
-    "remove_checkpoint", "save_config_text", "save_history", "save_params", "summary_file", "utc_now",
+    "remove_checkpoint", "RunLock", "is_stale", "owner_record", "save_config_text", "save_history", "save_params", "summary_file", "utc_now",
     "write_json", "write_params", "write_text",
 ]

@@ -20,7 +20,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterable
 
 if TYPE_CHECKING:
     import numpy as np
@@ -82,19 +82,24 @@ def iter_run_dirs(runs_dir: Path) -> list[Path]:
 # --------------------------------------------------------------------------- atomic writes
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Writes ``data`` to ``path`` via a temporary file in the same directory, fsync and rename.
-    On any failure (e.g. disk full) the temporary file is removed and RunError raised; an
-    existing ``path`` is left untouched."""
+def atomic_write(path: Path, data: bytes | Callable[[IO[bytes]], None]) -> None:
+    """Writes ``data`` to ``path`` via a temporary file in the same directory, fsync and rename;
+    ``data`` may be a function writing to the open file (no copy of it in memory). On any
+    failure (e.g. disk full) the temporary file is removed and RunError raised; an existing
+    ``path`` is left untouched."""
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            if callable(data):
+                data(f)
+            else:
+                f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
         tmp = None
+        fsync_dir(path.parent)
     except OSError as exc:
         raise RunError(f"{path}: cannot write: {exc.strerror or exc}") from None
     finally:
@@ -103,6 +108,18 @@ def atomic_write(path: Path, data: bytes) -> None:
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+def fsync_dir(directory: Path) -> None:
+    """Makes a rename in ``directory`` durable: without it a power loss can undo the rename
+    even though the file's data was synced."""
+    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    except OSError:  # some filesystems cannot fsync a directory; the rename stands anyway
+        pass
+    finally:
+        os.close(fd)
 
 
 def write_json(path: Path, obj: Any) -> None:
@@ -123,13 +140,17 @@ def params_bytes(arrays: dict[str, "np.ndarray"]) -> bytes:
 
 
 def write_params(path: Path, arrays: dict[str, "np.ndarray"]) -> None:
-    atomic_write(path, params_bytes(arrays))
+    import numpy as np
+
+    atomic_write(path, lambda f: np.savez(f, **arrays))  # streamed: no second copy in memory
 
 
-def history_csv(rows: Iterable[tuple], header: tuple[str, ...] = ("iteration", "cost")) -> str:
+def history_csv(rows: Iterable[tuple], header: tuple[str, ...] | None = ("iteration", "cost")) -> str:
+    """history.csv's text (``header`` None: the rows alone, to append)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
+    if header is not None:
+        w.writerow(header)
     for row in rows:
         w.writerow([repr(v) if isinstance(v, float) else v for v in row])
     return buf.getvalue()
@@ -149,10 +170,14 @@ def save_config_text(run_dir: Path, text: str) -> None:
 
 def read_config_text(run_dir: Path) -> str | None:
     """The run's config file as text; None when it is missing."""
+    from nnctl.resources import MAX_CONFIG_BYTES, read_capped
+
     try:
-        return (run_dir / CONFIG_FILE).read_text()
+        return read_capped(run_dir / CONFIG_FILE, MAX_CONFIG_BYTES).decode("utf-8")
     except FileNotFoundError:
         return None
+    except UnicodeDecodeError:
+        raise RunError(f"{run_dir / CONFIG_FILE}: damaged (not UTF-8 text)") from None
     except OSError as exc:
         raise RunError(f"{run_dir / CONFIG_FILE}: cannot read: {exc.strerror or exc}") from None
 
@@ -164,6 +189,49 @@ def config_file(run_dir: Path) -> Path:
 
 def save_history(run_dir: Path, rows: Iterable[tuple], header: tuple[str, ...]) -> None:
     write_text(run_dir / HISTORY_FILE, history_csv(rows, header))
+
+
+class HistoryWriter:
+    """history.csv while a run trains: the rows so far are written whole first, then each new
+    row is appended, buffered and flushed every FLUSH_SECONDS, so ``runs show`` sees a running
+    run's curve and a killed run keeps it up to the last flush. The finished run's history is
+    written whole again (``save_history``), with its validation columns."""
+
+    FLUSH_SECONDS = 2.0
+
+    def __init__(self, run_dir: Path, header: tuple[str, ...], rows: Iterable[tuple] = ()) -> None:
+        import time
+
+        self._clock = time.monotonic
+        path = run_dir / HISTORY_FILE
+        save_history(run_dir, rows, header)
+        try:
+            self._file: Any = open(path, "a", encoding="utf-8", newline="")
+        except OSError as exc:
+            raise RunError(f"{path}: cannot write: {exc.strerror or exc}") from None
+        self._rows: list[tuple] = []
+        self._last = self._clock()
+
+    def add(self, row: tuple) -> None:
+        self._rows.append(row)
+        if self._clock() - self._last >= self.FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        self._last = self._clock()
+        if self._rows and self._file is not None:
+            try:
+                self._file.write(history_csv(self._rows, None))  # one write: whole lines
+                self._file.flush()
+            except OSError:
+                pass  # the live curve is a convenience; the final history is written whole
+            self._rows = []
+
+    def close(self) -> None:
+        if self._file is not None:
+            self.flush()
+            self._file.close()
+            self._file = None
 
 
 @dataclass
@@ -184,14 +252,20 @@ def read_history_table(run_dir: Path) -> History:
     val_accuracy); empty arrays when the run has none. Raises RunError when damaged."""
     import numpy as np
 
+    from nnctl.resources import MAX_RUN_TEXT_BYTES, read_capped
+
     path = run_dir / HISTORY_FILE
     try:
-        with path.open(newline="") as f:
-            rows = list(csv.DictReader(f))
+        text = read_capped(path, MAX_RUN_TEXT_BYTES).decode("utf-8")
+        if not text.endswith("\n") and "\n" in text:
+            text = text[: text.rindex("\n") + 1]  # a line cut off by a crash mid-append
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
     except FileNotFoundError:
         rows = []
+    except UnicodeDecodeError:
+        raise RunError(f"{path}: damaged (not UTF-8 text)") from None
     except OSError as exc:
-        raise RunError(f"{path}: cannot read: {exc.strerror}") from None
+        raise RunError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
     def col(name: str, rs: list[dict[str, str]]) -> np.ndarray:
         return np.array([float(r[name]) for r in rs], dtype=float)
@@ -200,7 +274,8 @@ def read_history_table(run_dir: Path) -> History:
         its, costs = col("iteration", rows), col("cost", rows)
         epoch_of = [int(r["epoch"]) for r in rows] if rows and "epoch" in rows[0] else []
         val_rows = [r for r in rows if r.get("val_loss")]
-        epochs = np.array([int(r["epoch"]) + 1 for r in val_rows], dtype=float)  # epochs done
+        # epochs done; full batch (no epoch column): one epoch per iteration
+        epochs = np.array([int(r["epoch"] if "epoch" in r else r["iteration"]) + 1 for r in val_rows], dtype=float)
         val_loss, val_acc = col("val_loss", val_rows), np.array(
             [float(r["val_accuracy"]) if r.get("val_accuracy") else np.nan for r in val_rows], dtype=float)
     except (KeyError, TypeError, ValueError):

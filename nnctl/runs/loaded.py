@@ -91,6 +91,8 @@ def parse_preprocessing(summary: RunSummary, n_x: int, where: Path) -> Preproces
             f"{where}: preprocessing.input_shape {list(out.input_shape)} does not match "
             f"{CONFIG_FILE}'s input size {n_x}"
         )
+    if summary.task == "classification" and not out.classes:
+        raise RunError(f"{where}: preprocessing.classes is empty; a classifier needs its class names")
     if out.kind == "image" and out.color_mode is None:
         raise RunError(f"{where}: preprocessing.color_mode is missing for an image run")
     return out
@@ -131,17 +133,53 @@ class LoadedRun:
         return parse_preprocessing(self.summary, self.config.layer_dims[0], self.run_dir / SUMMARY_FILE)
 
 
-def read_params(path: Path) -> dict[str, np.ndarray]:
+def expected_shapes(layer_dims: list[int]) -> dict[str, tuple[int, int]]:
+    """W_l: (n_l, n_{l-1}) and b_l: (n_l, 1) for l = 1..L."""
+    out = {}
+    for l in range(1, len(layer_dims)):
+        out[f"W{l}"] = (layer_dims[l], layer_dims[l - 1])
+        out[f"b{l}"] = (layer_dims[l], 1)
+    return out
+
+
+# Without layer_dims to compare with, no parameter array of a run is expected to be bigger.
+MAX_PARAM_BYTES = 1 << 30
+
+
+def read_params(path: Path, layer_dims: list[int] | None = None) -> dict[str, np.ndarray]:
     """Every array of a params.npz, read up front with ``allow_pickle=False``: an object array is
-    refused naming its key (never unpickled), a damaged archive is one RunError."""
+    refused naming its key (never unpickled), a damaged archive is one RunError. Each member's
+    shape is read from its header first, and checked against ``layer_dims`` (or a size cap)
+    before it is inflated: a small file cannot stand for gigabytes. Only a regular file is
+    opened (a FIFO in its place would block forever)."""
     import zipfile
 
     import numpy as np
 
+    from nnctl.resources import DeclaredTooLarge, NotRegularFile, check_declared, npz_headers
+
+    want = expected_shapes(layer_dims) if layer_dims is not None else {}
     try:
-        npz = np.load(path, allow_pickle=False)
+        headers = npz_headers(path)
     except FileNotFoundError:
         raise RunError(f"{path}: missing (the run saved no parameters)") from None
+    except NotRegularFile as exc:
+        raise RunError(f"{path}: {exc.strerror}") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise RunError(f"{path}: damaged or not an .npz file: {str(exc)[:200]}") from None
+    for key, (shape, dtype) in headers.items():
+        if np.dtype(dtype).hasobject:
+            raise RunError(f"{path}: {key} is an object array; refusing to unpickle it "
+                           "(parameters must be plain numeric arrays)")
+        if key in want and shape != want[key]:
+            raise RunError(f"{path}: {key} has shape {shape}, but {CONFIG_FILE}'s layer_dims say {want[key]}")
+        try:
+            check_declared(shape, dtype, MAX_PARAM_BYTES if key not in want else 8 * math.prod(want[key]) + 64,
+                           f"{path}: {key}")
+        except DeclaredTooLarge as exc:
+            raise RunError(str(exc)) from None
+    try:
+        npz = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise RunError(f"{path}: damaged or not an .npz file: {exc}") from None
     if not isinstance(npz, np.lib.npyio.NpzFile):
@@ -202,7 +240,7 @@ def load_params(run_dir: Path, layer_dims: list[int], dtype: Any = None) -> Any:
     if not path.is_file():
         status = read_summary(run_dir).status or "unknown"
         raise RunError(f"{run_dir}: has no {PARAMS_FILE} (status: {status}); only complete runs have trained parameters")
-    params = check_params(read_params(path), layer_dims, path)
+    params = check_params(read_params(path, layer_dims), layer_dims, path)
     if dtype is None:
         return params
     return Params.from_dict({k: v.astype(dtype) for k, v in params.to_dict().items()})
@@ -243,11 +281,16 @@ def load_run(run_dir: Path) -> LoadedRun:
     a damaged config.yaml), one line each."""
     from nnctl.errors import ConfigError
 
+    from nnctl.runs.lock import is_stale
+
     summary = read_summary(run_dir)
     status = summary.status
     if status != "complete":
         why = f": {summary.message}" if summary.message else ""
         hint = " (still training, or killed without a chance to record it)" if status == "running" else ""
+        if is_stale(run_dir, summary):
+            hint = (" according to its summary, but its training process is gone (stale; continue it "
+                    f"with nnctl train --resume {run_dir.name})")
         raise RunError(f"{run_dir}: run is {status}{hint}{why}; only a complete run can be used")
     config_path = run_dir / CONFIG_FILE
     if not config_path.is_file():
@@ -259,5 +302,5 @@ def load_run(run_dir: Path) -> LoadedRun:
     dims = cfg.layer_dims
     if dims[0] == "auto":
         raise RunError(f"{config_path}: layer_dims[0] is 'auto'; a trained run records the input size")
-    params = check_params(read_params(run_dir / PARAMS_FILE), dims, run_dir / PARAMS_FILE)
+    params = check_params(read_params(run_dir / PARAMS_FILE, dims), dims, run_dir / PARAMS_FILE)
     return LoadedRun(run_dir, cfg, summary, params)

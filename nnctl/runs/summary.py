@@ -4,7 +4,9 @@ The file is JSON, written by ``train`` when a run starts and again when it ends 
 keys, in the order written:
 
 - identity and provenance: ``run_id``, ``name``, ``status`` (``running``, ``complete``,
-  ``interrupted``, ``diverged`` or ``failed``), ``created``, ``config_file``, ``config_path``
+  ``interrupted``, ``diverged`` or ``failed``; readers show a ``running`` run whose process is
+  gone as ``stale``), ``created``, ``owner`` (the training process: ``pid``, ``host``,
+  ``started``), ``config_file``, ``config_path``
   (the original config, whose folder relative data paths are looked up beside), the versions of
   nnctl, numpy and Python, ``task`` (``classification`` or ``regression``), ``blas`` (one
   ``{internal_api, version, num_threads, architecture}`` per BLAS library loaded) and ``cpu``;
@@ -60,7 +62,7 @@ def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 # What each key may hold (besides null). "number" is an int or a float, never a bool.
 _STR, _INT, _NUMBER, _BOOL, _LIST, _DICT = "a string", "an integer", "a number", "true or false", "a list", "an object"
 _FIELDS: dict[str, str] = {
-    "run_id": _STR, "name": _STR, "status": _STR, "created": _STR, "config_file": _STR,
+    "run_id": _STR, "name": _STR, "status": _STR, "created": _STR, "owner": _DICT, "config_file": _STR,
     "config_path": _STR, "nnctl_version": _STR, "numpy_version": _STR, "python_version": _STR,
     "task": _STR, "blas": _LIST, "cpu": _STR, "layer_dims": _LIST, "activations": _LIST, "loss": _STR,
     "dtype": _STR, "dataset": _DICT, "preprocessing": _DICT, "iterations": _INT, "warnings": _LIST,
@@ -97,6 +99,7 @@ class RunSummary:
     name: str | None = None
     status: str | None = None
     created: str | None = None
+    owner: dict[str, Any] | None = None  # the training process: pid, host, started (runs.lock)
     config_file: str | None = None
     config_path: str | None = None
     nnctl_version: str | None = None
@@ -170,6 +173,7 @@ class RunSummary:
         """The JSON object the summary file holds (see the module docstring for the keys)."""
         d: dict[str, Any] = {
             "run_id": self.run_id, "name": self.name, "status": self.status, "created": self.created,
+            **({"owner": self.owner} if self.owner is not None else {}),
             "config_file": self.config_file, "config_path": self.config_path,
             "nnctl_version": self.nnctl_version, "numpy_version": self.numpy_version,
             "python_version": self.python_version, "task": self.task,
@@ -250,12 +254,18 @@ def _derive_task(loss: str | None, scores: dict[str, Any]) -> str:
 
 def read_summary(run_dir: Path) -> RunSummary:
     """The summary of a run directory. Raises RunError when missing or damaged."""
+    from nnctl.resources import MAX_RUN_TEXT_BYTES, read_capped
+
     path = run_dir / SUMMARY_FILE
     try:
-        obj = json.loads(path.read_text())
+        obj = json.loads(read_capped(path, MAX_RUN_TEXT_BYTES))
     except FileNotFoundError:
         raise RunError(f"{run_dir}: not a run directory (no {SUMMARY_FILE})") from None
-    except (OSError, ValueError) as exc:
+    except RecursionError:
+        raise RunError(f"{path}: damaged: nested too deeply") from None
+    except OSError as exc:
+        raise RunError(f"{path}: unreadable: {exc.strerror or exc}") from None
+    except ValueError as exc:
         raise RunError(f"{path}: damaged or unreadable: {exc}") from None
     return RunSummary.from_json(obj, path)
 
