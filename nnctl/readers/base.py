@@ -70,26 +70,22 @@ def memory_limit() -> int:
 
 def check_declared(where: str, shape: tuple[int, ...], dtype: np.dtype, available: int | None = None) -> None:
     """Refuses an array a file declares before it is allocated: a dtype holding Python objects,
-    more bytes than memory allows, or (``available``: bytes the file holds for it) more bytes
-    than the file has. ``where`` names the file and array."""
+    more bytes than memory allows (sized with ``resources.declared_bytes``, as run files are),
+    or (``available``: bytes the file holds for it) more bytes than the file has. ``where``
+    names the file and array."""
+    from nnctl.resources import declared_bytes, human_bytes
+
     if dtype.hasobject:
         raise DataError(f"{where}: holds Python objects (dtype {dtype}); nnctl reads numeric arrays "
                         "only and never unpickles data")
     if any(int(s) < 0 for s in shape):
         raise DataError(f"{where}: declares a negative shape {tuple(shape)}")
-    nbytes = int(np.prod([int(s) for s in shape], dtype=object)) * dtype.itemsize
-    limit = memory_limit()
+    nbytes, limit = declared_bytes(shape, dtype.itemsize), memory_limit()
     if nbytes > limit:
         raise DataError(f"{where}: declares shape {tuple(int(s) for s in shape)} of {dtype} "
-                        f"({_size(nbytes)}), more than this machine's memory ({_size(limit)}); refusing to read it")
+                        f"({human_bytes(nbytes)}), more than this machine's memory ({human_bytes(limit)}); "
+                        "refusing to read it")
     if available is not None and nbytes > available:
         raise DataError(f"{where}: declares shape {tuple(int(s) for s in shape)} of {dtype} "
-                        f"({_size(nbytes)}) but the file holds only {_size(available)}; it is truncated or damaged")
-
-
-def _size(n: int) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
-        if n < 1024 or unit == "EiB":
-            return f"{n:,} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return str(n)
+                        f"({human_bytes(nbytes)}) but the file holds only {human_bytes(available)}; "
+                        "it is truncated or damaged")
