@@ -14,6 +14,7 @@ from nnctl.errors import ConfigError
 from nnctl.holdout import hold_out_indices, take
 from nnctl.losses import LOSSES
 from nnctl.seeds import STREAM_HOLD_OUT, rng_for
+from nnctl.stream import load_streamed, streaming_plan
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,12 @@ def bind(cfg: Config) -> Bound:
     """Loads the config's data, checks the config against it (``layer_dims[0]``, classes,
     task) and holds out the validation set with the config's seed: the config and data exactly
     as training uses and saves them. Raises ConfigError or DataError."""
-    ds = load_dataset(cfg.dataset, cfg.dtype, LOSSES[cfg.loss].task, cfg.path)
+    plan = streaming_plan(cfg)  # data files larger than memory stay on disk
+    if plan.stream:
+        ds = load_streamed(cfg.dataset, cfg.dtype, LOSSES[cfg.loss].task, cfg.path)
+        ds.notes.extend(plan.notes)
+    else:
+        ds = load_dataset(cfg.dataset, cfg.dtype, LOSSES[cfg.loss].task, cfg.path)
     cfg = cfg.with_input_dim(ds.n_features)
     check_targets(cfg, ds)
     train_idx, val_idx = np.arange(ds.X_train.shape[1]), None

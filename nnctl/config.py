@@ -203,6 +203,13 @@ def check_lr_decay(value: Any) -> dict | None:
                         "{rate: 0.1, interval: 10}")
 
 
+def check_stream(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise Invalid(f"expected true (stream mini-batches from disk) or false (load the data whole), "
+                      f"got {describe(value)}")
+    return value
+
+
 def check_early_stopping(value: Any) -> dict | None:
     if value is None:
         return None
@@ -232,6 +239,8 @@ DATASET_FILE_KEYS: dict[str, Key] = {
     "train": Key(string, doc="training file (course HDF5: *_x, *_y, list_classes)"),
     "val": Key(string, None, "validation file, same format (optional; or validation_fraction)"),
     "test": Key(string, None, "test file, same format (optional)"),
+    "stream": Key(lambda v: check_stream(v), None,
+                  "true: read mini-batches from disk (data larger than memory); absent: when it would not fit"),
 }
 
 DATASET_SYNTHETIC_KEYS: dict[str, Key] = {
@@ -421,6 +430,8 @@ def _check_dataset(value: Any, source: str) -> dict:
             "or 'train' (a data file)"
         )
     out = _check_mapping(value, keys, "dataset.", source)
+    if out.get("stream", 0) is None:
+        del out["stream"]  # absent means automatic (nnctl.stream): configs that never stream stay as they were
     if "synthetic" in out and out["noise"] is None:
         from nnctl.data import SYNTHETIC
 

@@ -38,6 +38,7 @@ class Dataset:
     task: str = "classification"
     X_val: np.ndarray | None = None
     Y_val: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)  # notices for the user (e.g. streamed from disk)
 
     @property
     def n_features(self) -> int:
@@ -105,6 +106,43 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
+CACHE_DIR_ENV = "NNCTL_CACHE_DIR"
+
+
+def sha256_cached(path: Path) -> tuple[str, bool]:
+    """(SHA-256 of the file, whether it came from the cache). Hashing many GB on every run
+    costs minutes, so the digest is cached keyed by the resolved path, size and modification
+    time (ns) in ``sha256.json`` under $NNCTL_CACHE_DIR, else $XDG_CACHE_HOME/nnctl, else
+    ~/.cache/nnctl. A cache that cannot be read or written is ignored."""
+    import json
+
+    st = path.stat()
+    key = str(path.resolve())
+    stamp = [st.st_size, st.st_mtime_ns]
+    base = os.environ.get(CACHE_DIR_ENV) or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "nnctl")
+    cache = Path(base) / "sha256.json"
+    try:
+        entries = json.loads(cache.read_text())
+        hit = entries.get(key) if isinstance(entries, dict) else None
+        if isinstance(hit, dict) and hit.get("stamp") == stamp and isinstance(hit.get("sha256"), str):
+            return hit["sha256"], True
+    except (OSError, ValueError):
+        entries = {}
+    digest = sha256_of(path)
+    if not isinstance(entries, dict):
+        entries = {}
+    entries[key] = {"stamp": stamp, "sha256": digest}
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(f".sha256.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(entries))
+        os.replace(tmp, cache)  # whole or not at all, also with two runs starting at once
+    except OSError:
+        pass
+    return digest, False
+
+
 # --------------------------------------------------------------------------- HDF5
 
 
@@ -153,7 +191,8 @@ def _check_x(raw: RawSplit) -> None:
         raise DataError(f"{where}: {raw.x_key}: expected a numeric array (m, ...), got {x.dtype} {x.shape}")
     if x.shape[0] == 0:
         raise DataError(f"{where}: {raw.x_key}: no examples (m = 0)")
-    if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
+    # a streamed file's x (nnctl.stream) is checked block by block as it is read
+    if x.dtype.kind == "f" and isinstance(x, np.ndarray) and not np.all(np.isfinite(x)):
         bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
         raise DataError(f"{where}: {raw.x_key}: {bad} NaN or infinite value(s); clean the data first")
 
@@ -216,18 +255,26 @@ def prepare_x(x: np.ndarray, divide_by: float, dtype: np.dtype | type) -> np.nda
     return flat.astype(dtype, copy=False)
 
 
-def _load_files(spec: dict[str, Any], dtype: type, task: str = "classification",
-                config_file: str | None = None) -> Dataset:
+def load_files(spec: dict[str, Any], dtype: type, task: str = "classification",
+               config_file: str | None = None, *, read: Callable[[Path], RawSplit] = read_h5,
+               as_x: Callable[[RawSplit, float, type], Any] | None = None) -> Dataset:
+    """The dataset of ``spec``'s files. ``read`` reads one file, ``as_x(raw, divide_by, dtype)``
+    makes its X (default: ``prepare_x`` of the values read); ``nnctl.stream`` passes a reader
+    that leaves the examples in the file."""
+    if as_x is None:
+        def as_x(raw: RawSplit, divide_by: float, float_type: type) -> np.ndarray:
+            return prepare_x(raw.x, divide_by, float_type)
     sources = []
     splits = {}
     for role in ("train", "val", "test"):
         if not spec.get(role):
             continue
         path = resolve_path(spec[role], config_file)
-        raw = read_h5(path)
+        raw = read(path)
         y = _validate_targets(raw) if task == "regression" else _validate_split(raw)
         splits[role] = (raw, y)
-        sources.append({"role": role, "path": str(path.resolve()), "sha256": sha256_of(path)})
+        digest, cached = sha256_cached(path)
+        sources.append({"role": role, "path": str(path.resolve()), "sha256": digest, "sha256_cached": cached})
     train_raw, y_train = splits["train"]
     x0 = train_raw.x
     is_image = x0.ndim in (3, 4)
@@ -257,10 +304,10 @@ def _load_files(spec: dict[str, Any], dtype: type, task: str = "classification",
         if task == "regression" and y_test.shape[0] != y_train.shape[0]:
             raise DataError(f"{test_raw.path}: {test_raw.y_key} has {y_test.shape[0]} target value(s) "
                             f"per example but the training file has {y_train.shape[0]}")
-        prepared[role] = (prepare_x(test_raw.x, divide_by, dtype), as_Y(y_test))
+        prepared[role] = (as_x(test_raw, divide_by, dtype), as_Y(y_test))
     X_test, Y_test = prepared["test"]
     return Dataset(
-        X_train=prepare_x(x0, divide_by, dtype),
+        X_train=as_x(train_raw, divide_by, dtype),
         Y_train=as_Y(y_train),
         X_test=X_test,
         Y_test=Y_test,
@@ -406,4 +453,4 @@ def load_dataset(spec: dict[str, Any], dtype: str = "float64", task: str = "clas
     np_dtype = np.dtype(dtype).type
     if "synthetic" in spec:
         return _load_synthetic(spec, np_dtype)
-    return _load_files(spec, np_dtype, task, config_file)
+    return load_files(spec, np_dtype, task, config_file)

@@ -34,6 +34,7 @@ class RunStart:
     n_test: int | None  # None: no test set
     total_iterations: int  # gradient steps the run makes in all
     print_every: int
+    notes: tuple[str, ...] = ()  # notices about the data (e.g. streamed from disk)
 
 
 OnStart = Callable[[RunStart], None]
@@ -85,6 +86,7 @@ def train_run(
     cfg, ds = bound.cfg, bound.dataset
     run_dir = runs.create_run_dir(runs_dir)
     summary = RunSummary.new(run_dir.name, cfg, ds, total_iterations(cfg, ds.X_train.shape[1]))
+    summary.warnings = [*(summary.warnings or []), *ds.notes]
     try:
         runs.save_config_text(run_dir, dump_config(cfg))
     except BaseException as exc:
@@ -112,7 +114,7 @@ def resume_run(
     bound = bind(runs.load_run_config(run_dir, summary))
     cfg, ds = bound.cfg, bound.dataset
     def identity(sources: list[dict]) -> list[dict]:  # the file contents, not where they are now
-        return [{k: v for k, v in src.items() if k != "path"} for src in sources]
+        return [{k: v for k, v in src.items() if k not in ("path", "sha256_cached")} for src in sources]
 
     if identity(summary.sources) != identity(ds.sources):
         raise RunError(
@@ -175,7 +177,7 @@ def _train_into(
             m = ds.X_train.shape[1]
             on_start(RunStart(run_id, run_dir, cfg.name, list(cfg.layer_dims), cfg.dtype, m,
                               None if ds.X_test is None else int(ds.X_test.shape[1]),
-                              total_iterations(cfg, m), cfg.print_every))
+                              total_iterations(cfg, m), cfg.print_every, tuple(ds.notes)))
         result = fit(cfg, ds.X_train, ds.Y_train, on_iteration, X_val=ds.X_val, Y_val=ds.Y_val,
                      state=state, on_checkpoint=lambda s: s.save(run_dir))
         scores: dict[str, Scores] = {}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from nnctl.cli.common import err_console, fmt
+from nnctl.cli.common import err_console, fmt, print_notice
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -35,6 +35,8 @@ class _TrainDisplay:
         self.print_every, self.total = run.print_every, run.total_iterations
         if self.quiet:
             return
+        for note in run.notes:
+            print_notice(note)
         n_test = "no test set" if run.n_test is None else f"{run.n_test} test"
         self.console.print(
             f"run {run.run_id}: {run.name}, layers {run.layer_dims}, "

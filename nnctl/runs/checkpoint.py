@@ -45,6 +45,8 @@ class TrainState:
     costs: list[float] = field(default_factory=list)  # costs[i]: cost of step i before its update
     val_rows: list[tuple[int, float, float]] = field(default_factory=list)  # (step, loss, accuracy or nan)
     stopper: EarlyStopping | None = None
+    # a streamed training set's position (nnctl.stream): epoch, example, window, in_window, block_order
+    stream: dict[str, Any] | None = None
 
     @classmethod
     def start(cls, cfg: Config) -> "TrainState":
@@ -80,6 +82,7 @@ class TrainState:
             "shuffle_rng": self.shuffle_rng.bit_generator.state,
             "dropout_rng": self.dropout_rng.bit_generator.state,
             "stopper": None,
+            "stream": self.stream,
         }
         if self.stopper is not None:
             st = self.stopper
@@ -122,6 +125,7 @@ class TrainState:
             s.dropout_rng.bit_generator.state = meta["dropout_rng"]
             s.iteration, s.epoch, s.batch = meta["iteration"], meta["epoch"], meta["batch"]
             s.perm = arrays.get("perm")
+            s.stream = meta.get("stream")
             s.costs = arrays["costs"].tolist()
             s.val_rows = [(int(r[0]), float(r[1]), float(r[2])) for r in arrays["val_rows"]]
             if s.stopper is not None and meta["stopper"] is not None:
