@@ -22,7 +22,8 @@ import numpy as np
 
 from nnctl import runs
 from nnctl.binding import Bound, bind
-from nnctl.data import Dataset, load_dataset, read_h5, resolve_path
+from nnctl.data import Dataset, load_dataset, resolve_path
+from nnctl.stream import load_streamed, read_h5_header, read_rows, too_big
 from nnctl.errors import ConfigError, DataError, RunError
 from nnctl.heads import check_threshold
 from nnctl.losses import LOSSES, head_for
@@ -170,7 +171,9 @@ def load_eval_data(run: LoadedRun, data_file: str | None, split: str | None) -> 
     if data_file is not None:
         if split is not None:
             raise ConfigError("--split picks a split of the run's own dataset; it cannot be combined with --data")
-        ds = load_dataset({"train": data_file}, cfg.dtype, task)
+        # a file that would not fit in memory is scored block by block (nnctl.stream)
+        big, _ = too_big([read_h5_header(resolve_path(data_file))], cfg.dtype)
+        ds = (load_streamed if big else load_dataset)({"train": data_file}, cfg.dtype, task)
         where = str(ds.sources[0]["path"]) if ds.sources else data_file
         if ds.input_shape != pre.input_shape:
             raise DataError(
@@ -278,16 +281,16 @@ def write_errors(ev: Evaluation, directory: Path) -> list[Path]:
     if ev.raw_file is None:
         raise ConfigError("--errors writes images, but this run's data are feature vectors, not images")
     wrong = ev.misclassified
-    x = read_h5(ev.raw_file).x
+    rows = ev.raw_index if ev.raw_index is not None else np.arange(ev.n)
+    # only the misclassified examples are read: the file may be larger than memory
+    images = read_rows(ev.raw_file, rows[wrong])
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RunError(f"{directory}: cannot create: {exc.strerror or exc}") from None
     width = max(4, len(str(ev.n - 1)))
     written = []
-    rows = ev.raw_index if ev.raw_index is not None else np.arange(ev.n)
-    for i in wrong:
-        img = x[rows[i]]
+    for i, img in zip(wrong, images):
         if img.dtype != np.uint8:
             raise DataError(f"{ev.raw_file}: images are {img.dtype}, --errors writes 8-bit images only")
         if img.ndim == 3 and img.shape[-1] == 1:

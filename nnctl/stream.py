@@ -129,10 +129,11 @@ def read_h5_header(path: Path) -> RawSplit:
     return RawSplit(layout, y, classes, path, xs[0], ys[0])  # type: ignore[arg-type]
 
 
-def block_plan(m: int, chunk_rows: int | None, row_bytes: int, target: int = BLOCK_BYTES) -> np.ndarray:
+def block_plan(m: int, chunk_rows: int | None, row_bytes: int, target: int | None = None) -> np.ndarray:
     """Block boundaries (n_blocks + 1,) over m examples: whole chunks of ``chunk_rows``
     examples (1 for a contiguous array), about ``target`` raw bytes per block."""
     step = max(1, chunk_rows or 1)
+    target = BLOCK_BYTES if target is None else target
     rows = max(step, (max(1, target // max(1, row_bytes)) // step) * step)
     return np.r_[np.arange(0, m, rows), m].astype(np.int64)
 
