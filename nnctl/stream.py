@@ -9,12 +9,14 @@ is seen through ``H5Columns``, an X: (n_x, m) whose columns are read on demand:
   **window** of ``WINDOW`` consecutive blocks of that order (``StreamBatches``). Random reads
   of single examples from HDF5 are an order of magnitude slower than memory (why Keras dropped
   ``HDF5Matrix``); whole blocks in a shuffled order are sequential reads.
-- Blocks are read with ``read_direct`` into two window buffers allocated once, in the file's
-  own type (uint8 pixels stay uint8). A background thread reads the next window while the
-  current one is trained on (h5py releases the GIL while HDF5 reads).
-- Only the current mini-batch is converted to the run's dtype, into a buffer allocated once,
-  as row-major (k, n_x), i.e. column-major X (see ``nnctl.batches``), with the same arithmetic
-  as ``data.prepare_x`` (so an example's column is the same bits streamed or in memory).
+- A block is read with ``read_direct`` into a buffer of the file's own type (uint8 pixels stay
+  uint8 on disk and in the read buffer), then converted once to the run's dtype into the
+  window's buffer, as rows (k, n_x), i.e. a column-major X (see ``nnctl.batches``), with the
+  arithmetic of ``data.prepare_x`` (an example's column is the same bits streamed or in memory).
+  Only the block just read is ever in the file's type; all buffers are allocated once per run.
+- A background thread reads and converts the next window while the current one is trained on
+  (h5py and numpy release the GIL while they read and convert); a mini-batch is then gathered
+  from the window exactly as ``batches.BatchGatherer`` gathers one from memory.
 - The order is a pure function of (seed, epoch): the block order from a SeedSequence of
   (seed, ``STREAM_BLOCKS``, epoch), each window's shuffle from (…, window). A checkpoint records
   the position (epoch, block order, window and position in it) and resuming from it reads the
@@ -49,7 +51,7 @@ if TYPE_CHECKING:
     from nnctl.config import Config
     from nnctl.runs.checkpoint import TrainState
 
-BLOCK_BYTES = 4 << 20  # raw bytes per block (rounded to whole chunks): large sequential reads
+BLOCK_BYTES = 1 << 20  # raw bytes per block (rounded to whole chunks): large sequential reads
 WINDOW = 4  # blocks whose examples are shuffled together
 MEMORY_SHARE_ENV = "NNCTL_MEMORY_SHARE"
 DEFAULT_MEMORY_SHARE = 0.5
@@ -262,12 +264,12 @@ class StreamBatches:
         self.counts = np.array([loc.size for _, _, loc in self.blocks], dtype=np.int64)
         self.T_rows = np.ascontiguousarray(T.T)  # (m, n_L): small, copied once
         n_x = X.shape[0]
-        rows = int(np.max(np.diff(X.plan))) * window
-        # Allocated once for the whole run: two windows of raw blocks (current and prefetched),
-        # and one batch in the file's type, in the run's dtype and of targets.
-        self.bufs = [np.empty((rows, *X.layout.shape[1:]), dtype=X.layout.dtype) for _ in range(2)]
-        self.flat = [b.reshape(rows, n_x) for b in self.bufs]
-        self.raw_batch = np.empty((batch_size, n_x), dtype=X.layout.dtype)
+        block = int(np.max(np.diff(X.plan)))
+        # Allocated once for the whole run: one block as read (the file's type), two windows of
+        # converted examples (the one trained on and the one being read) and one batch.
+        self.raw = np.empty((block, *X.layout.shape[1:]), dtype=X.layout.dtype)
+        self.raw_flat = self.raw.reshape(block, n_x)
+        self.flat = [np.empty((block * window, n_x), dtype=X.dtype) for _ in range(2)]
         self.x_batch = np.empty((batch_size, n_x), dtype=X.dtype)
         self.t_batch = np.empty((batch_size, self.T_rows.shape[1]), dtype=T.dtype)
         self.current: _Window | None = None
@@ -300,15 +302,18 @@ class StreamBatches:
     def _load(self, epoch: int, w: int, buf: int, order: np.ndarray) -> _Window:
         """Reads window w of ``epoch`` (block ``order``) into buffer ``buf`` and shuffles its
         examples. Runs in the prefetch thread, or in the training thread when nothing is pending."""
-        rows, cols, at = [], [], 0
+        cols, at = [], 0
         for blk in order[w * self.window:(w + 1) * self.window]:
             _, lo, local = self.blocks[blk]
-            if local.size:
-                n = self.X._read(self.file, int(blk), self.bufs[buf], at)
-                rows.append(at + local)
-                cols.append(np.arange(lo, lo + local.size))
-                at += n
-        r = np.concatenate(rows) if rows else np.empty(0, np.int64)
+            k = local.size
+            if k:
+                # read in the file's type, converted once into the window (numpy and h5py
+                # release the GIL for both, so this overlaps the training thread's work)
+                n = self.X._read(self.file, int(blk), self.raw, 0)
+                self.X.convert(self.raw_flat[:n] if k == n else self.raw_flat[local], self.flat[buf][at:at + k])
+                cols.append(np.arange(lo, lo + k))
+                at += k
+        r = np.arange(at)
         c = np.concatenate(cols) if cols else np.empty(0, np.int64)
         perm = np.random.default_rng(np.random.SeedSequence([self.seed, STREAM_BLOCKS, epoch, w + 1])).permutation(r.size)
         return _Window(epoch, w, buf, r[perm], c[perm])
@@ -357,7 +362,7 @@ class StreamBatches:
             win = self._window(epoch, w)
             a = at - int(starts[w])
             take = min(k - filled, win.rows.size - a)
-            np.take(self.flat[win.buf], win.rows[a:a + take], axis=0, out=self.raw_batch[filled:filled + take],
+            np.take(self.flat[win.buf], win.rows[a:a + take], axis=0, out=self.x_batch[filled:filled + take],
                     mode="clip")
             np.take(self.T_rows, win.cols[a:a + take], axis=0, out=self.t_batch[filled:filled + take], mode="clip")
             filled += take
@@ -365,8 +370,7 @@ class StreamBatches:
         w = min(int(np.searchsorted(starts, end, side="right")) - 1, starts.size - 2)
         s.stream = {"epoch": epoch, "example": end, "window": w, "in_window": end - int(starts[w]),
                     "block_order": order.tolist()}
-        Xb = self.X.convert(self.raw_batch[:k], self.x_batch[:k]).T
-        return Xb, self.t_batch[:k].T
+        return self.x_batch[:k].T, self.t_batch[:k].T
 
     def close(self) -> None:
         if self.pending is not None:
