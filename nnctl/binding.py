@@ -10,7 +10,7 @@ import numpy as np
 
 from nnctl.config import Config
 from nnctl.data import Dataset, load_dataset
-from nnctl.errors import ConfigError
+from nnctl.errors import ConfigError, DataError
 from nnctl.holdout import hold_out_indices, take
 from nnctl.losses import LOSSES
 from nnctl.seeds import STREAM_HOLD_OUT, rng_for
@@ -44,7 +44,13 @@ def bind(cfg: Config) -> Bound:
         ds = load_streamed(cfg.dataset, cfg.dtype, LOSSES[cfg.loss].task, cfg.path)
         ds.notes.extend(plan.notes)
     else:
-        ds = load_dataset(cfg.dataset, cfg.dtype, LOSSES[cfg.loss].task, cfg.path)
+        try:
+            ds = load_dataset(cfg.dataset, cfg.dtype, LOSSES[cfg.loss].task, cfg.path)
+        except MemoryError:
+            if "train" not in cfg.dataset:
+                raise
+            raise DataError(f"{cfg.dataset['train']}: out of memory loading the data whole; stream it from "
+                            "disk in mini-batches with dataset.stream: true and a batch_size") from None
     cfg = cfg.with_input_dim(ds.n_features)
     check_targets(cfg, ds)
     train_idx, val_idx = np.arange(ds.X_train.shape[1]), None

@@ -468,11 +468,11 @@ def streaming_plan(cfg: "Config") -> StreamPlan:
         if want:
             raise ConfigError(f"{cfg.source}: dataset.stream: streaming trains on mini-batches, but batch_size "
                               f"is {cfg.batch_size} for {m} training examples; set batch_size (e.g. 128)")
-        raise DataError(f"{headers[0].path}: the data is {what}; full-batch training needs every example in "
+        raise DataError(f"{headers[0].path}: the examples would take {what}; full-batch training needs every example in "
                         f"memory at each step, so set batch_size (e.g. 128) to stream it from disk")
     notes = []
     if want is None:
-        notes.append(f"{headers[0].path}: streaming the data from disk in mini-batches: it is {what}; "
+        notes.append(f"{headers[0].path}: streaming the data from disk in mini-batches: the examples would take {what}; "
                      "set dataset.stream: true to always stream it")
     for h in headers:
         problem = h.x.chunk_problem()  # type: ignore[attr-defined]

@@ -224,7 +224,7 @@ def test_automatic_streaming_with_a_notice(cli, runs_dir: Path, files: Path, mon
     r = cli("train", config(files, extra=""), "--json")
     assert r.exit_code == 0, r.stderr
     notice = [line for line in r.stderr.splitlines() if line.startswith("notice:")]
-    assert notice == ["notice: train.h5: streaming the data from disk in mini-batches: it is "
+    assert notice == ["notice: train.h5: streaming the data from disk in mini-batches: the examples would take "
                       "1.2 MB as float64, more than 50% of the 400.0 KB of memory available "
                       "(NNCTL_MEMORY_SHARE); set dataset.stream: true to always stream it"]
     s = json.loads((Path(json.loads(r.stdout)["run_dir"]) / "summary.json").read_text())
@@ -235,7 +235,7 @@ def test_automatic_streaming_with_a_notice(cli, runs_dir: Path, files: Path, mon
             "--set", "iterations=5")
     assert r.exit_code == 2
     assert r.stderr.strip() == (
-        "error: train.h5: the data is 1.2 MB as float64, more than 50% of the 400.0 KB of "
+        "error: train.h5: the examples would take 1.2 MB as float64, more than 50% of the 400.0 KB of "
         "memory available (NNCTL_MEMORY_SHARE); full-batch training needs every example in memory at each "
         "step, so set batch_size (e.g. 128) to stream it from disk")
     assert sorted(runs_dir.iterdir()) == before
@@ -309,3 +309,17 @@ def test_the_hash_cache_is_keyed_by_size_and_mtime(tmp_path: Path) -> None:
     make_h5(f, 40, seed=5)  # new contents, new mtime
     digest2, cached = sha256_cached(f)
     assert not cached and digest2 != digest
+
+
+def test_out_of_memory_loading_whole_is_one_line(cli, runs_dir: Path, files: Path, monkeypatch) -> None:
+    import nnctl.binding
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(nnctl.binding, "load_dataset", no_memory)
+    r = cli("train", config(files, ", stream: false"))
+    assert r.exit_code == 2
+    assert r.stderr.strip() == ("error: train.h5: out of memory loading the data whole; stream it from disk in "
+                                "mini-batches with dataset.stream: true and a batch_size")
+    assert not runs_dir.exists() or not any(runs_dir.iterdir())
