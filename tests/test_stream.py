@@ -94,6 +94,8 @@ def test_block_plan_is_whole_chunks() -> None:
     assert stream.block_plan(100, 16, 192, target=40 * 192).tolist() == [0, 32, 64, 96, 100]
     assert stream.block_plan(10, None, 192, target=4 * 192).tolist() == [0, 4, 8, 10]
     assert stream.block_plan(10, 16, 192, target=1).tolist() == [0, 10]  # never less than a chunk
+    # chunks over MAX_CHUNK_BYTES (4 MB) would make windows too large: blocks then cut them
+    assert stream.block_plan(50_000, 30_000, 192, target=192 * 1000)[:3].tolist() == [0, 1000, 2000]
 
 
 def test_each_epoch_covers_every_example_once_in_a_seeded_order(files: Path) -> None:
@@ -247,14 +249,12 @@ def test_automatic_streaming_with_a_notice(cli, runs_dir: Path, files: Path, mon
 
 
 def test_unsuitable_chunks_still_stream_with_a_notice(cli, runs_dir: Path, tmp_path: Path) -> None:
-    make_h5(tmp_path / "train.h5", 300, chunks=None)  # contiguous
+    make_h5(tmp_path / "train.h5", 300, chunks=None)  # contiguous: one sequential read a block, fine
     make_h5(tmp_path / "test.h5", 100, seed=1, chunks=(100, 4, 8, 3))  # splits each example
     r = cli("train", config(tmp_path), "--json")
     assert r.exit_code == 0, r.stderr
     notices = [line for line in r.stderr.splitlines() if line.startswith("notice:")]
     assert notices == [
-        "notice: train.h5: train_set_x is stored contiguously (not chunked); streaming "
-        "works, but a file written by `nnctl data import` (chunked along the example axis) streams faster",
         "notice: test.h5: train_set_x is chunked [100, 4, 8, 3], which splits each example "
         "across chunks; streaming works, but a file written by `nnctl data import` (chunked along the "
         "example axis) streams faster",
