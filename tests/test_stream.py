@@ -323,3 +323,15 @@ def test_out_of_memory_loading_whole_is_one_line(cli, runs_dir: Path, files: Pat
     assert r.stderr.strip() == ("error: train.h5: out of memory loading the data whole; stream it from disk in "
                                 "mini-batches with dataset.stream: true and a batch_size")
     assert not runs_dir.exists() or not any(runs_dir.iterdir())
+
+
+def test_report_of_a_streamed_run(cli, runs_dir: Path, files: Path) -> None:
+    # barely trained, so the test set has misclassified images to show
+    r = cli("train", config(files), "--set", "learning_rate=0.00001", "--set", "epochs=1", "--json", "--quiet")
+    run = json.loads(r.stdout)
+    assert run["test_accuracy"] < 0.9
+    r = cli("report", run["run_id"])
+    assert r.exit_code == 0, r.stderr
+    page = Path(r.stdout.strip()).read_text()
+    assert "scores unavailable" not in page
+    assert page.count("data:image/png;base64,") > 0

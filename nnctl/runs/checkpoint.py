@@ -2,7 +2,8 @@
 
 A checkpoint (``checkpoint.npz`` in the run directory, ``files.CHECKPOINT_FILE``) holds the parameters, the optimizer's
 state, both random generators' states, the position (iteration, epoch, batch within the epoch,
-and that epoch's shuffled order), the cost history, the validation history and the early
+and that epoch's shuffled order; for a training set streamed from disk, ``stream``: the epoch's
+block order, window and position in it, see ``nnctl.stream``), the cost history, the validation history and the early
 stopping state including the best parameters. It is one file written atomically, so a run
 killed while writing keeps its previous checkpoint whole.
 
