@@ -239,7 +239,7 @@ DATASET_FILE_KEYS: dict[str, Key] = {
     "train": Key(string, doc="training file (course HDF5: *_x, *_y, list_classes)"),
     "val": Key(string, None, "validation file, same format (optional; or validation_fraction)"),
     "test": Key(string, None, "test file, same format (optional)"),
-    "stream": Key(lambda v: check_stream(v), None,
+    "stream": Key(check_stream, None,
                   "true: read mini-batches from disk (data larger than memory); absent: when it would not fit"),
 }
 

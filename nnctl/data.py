@@ -107,14 +107,18 @@ def sha256_of(path: Path) -> str:
 
 
 CACHE_DIR_ENV = "NNCTL_CACHE_DIR"
+RACY_SECONDS = 2.0
 
 
 def sha256_cached(path: Path) -> tuple[str, bool]:
     """(SHA-256 of the file, whether it came from the cache). Hashing many GB on every run
     costs minutes, so the digest is cached keyed by the resolved path, size and modification
     time (ns) in ``sha256.json`` under $NNCTL_CACHE_DIR, else $XDG_CACHE_HOME/nnctl, else
-    ~/.cache/nnctl. A cache that cannot be read or written is ignored."""
+    ~/.cache/nnctl. A cache that cannot be read or written is ignored. A file modified in the
+    last few seconds is not cached: a same-size rewrite within one tick of the file system's
+    clock would keep its mtime (git's "racy" files)."""
     import json
+    import time
 
     st = path.stat()
     key = str(path.resolve())
@@ -130,6 +134,8 @@ def sha256_cached(path: Path) -> tuple[str, bool]:
     except (OSError, ValueError):
         entries = {}
     digest = sha256_of(path)
+    if time.time() - st.st_mtime < RACY_SECONDS:
+        return digest, False
     if not isinstance(entries, dict):
         entries = {}
     entries[key] = {"stamp": stamp, "sha256": digest}

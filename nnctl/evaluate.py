@@ -23,13 +23,13 @@ import numpy as np
 from nnctl import runs
 from nnctl.binding import Bound, bind
 from nnctl.data import Dataset, load_dataset, resolve_path
-from nnctl.stream import load_streamed, read_h5_header, read_rows, too_big
 from nnctl.errors import ConfigError, DataError, RunError
 from nnctl.heads import check_threshold
 from nnctl.losses import LOSSES, head_for
 from nnctl.metrics import precision_recall_f1, regression_scores, scores_from_confusion
 from nnctl.runs import LoadedRun
 from nnctl.scoring import score
+from nnctl.stream import load_streamed, read_h5_header, read_rows, too_big
 
 
 @dataclass

@@ -5,6 +5,8 @@ other run; automatic streaming and the refusal of full-batch training; the SHA-2
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import h5py
@@ -35,6 +37,8 @@ def make_h5(path: Path, m: int, seed: int = 0, chunks: tuple | None | bool = Tru
         f.create_dataset("train_set_x", data=x, chunks=chunks or None)
         f.create_dataset("train_set_y", data=y)
         f.create_dataset("list_classes", data=np.array([b"dark", b"red"]))
+    old = time.time() - 60  # written a minute ago: the hash cache skips files modified just now
+    os.utime(path, (old, old))
     return path
 
 
@@ -309,6 +313,11 @@ def test_the_hash_cache_is_keyed_by_size_and_mtime(tmp_path: Path) -> None:
     make_h5(f, 40, seed=5)  # new contents, new mtime
     digest2, cached = sha256_cached(f)
     assert not cached and digest2 != digest
+    # a file modified within the last seconds is hashed every time (its mtime may not change
+    # when it is rewritten within the same tick)
+    make_h5(f, 40, seed=6)
+    os.utime(f)
+    assert sha256_cached(f)[1] is False and sha256_cached(f)[1] is False
 
 
 def test_out_of_memory_loading_whole_is_one_line(cli, runs_dir: Path, files: Path, monkeypatch) -> None:
