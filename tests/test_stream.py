@@ -344,3 +344,20 @@ def test_report_of_a_streamed_run(cli, runs_dir: Path, files: Path) -> None:
     page = Path(r.stdout.strip()).read_text()
     assert "scores unavailable" not in page
     assert page.count("data:image/png;base64,") > 0
+
+
+def test_nan_in_a_streamed_float_file_is_one_line(cli, runs_dir: Path, tmp_path: Path) -> None:
+    # checked block by block as the file is read, so the run starts and then fails
+    x = np.random.default_rng(0).normal(size=(400, 6)).astype(np.float32)
+    x[350, 2] = np.nan
+    with h5py.File(tmp_path / "f.h5", "w") as f:
+        f.create_dataset("train_set_x", data=x, chunks=(16, 6))
+        f.create_dataset("train_set_y", data=np.arange(400) % 2)
+    write_config(tmp_path / "f.yaml", "dataset: {train: f.h5, stream: true}\nlayer_dims: [auto, 1]\n"
+                 "activations: [sigmoid]\nlearning_rate: 0.1\nepochs: 2\nbatch_size: 32\n")
+    r = cli("train", "f.yaml", "--json")
+    assert r.exit_code == 2
+    assert r.stderr.strip().splitlines()[-1] == ("error: f.h5: train_set_x: NaN or infinite values in examples "
+                                                 "256..399; clean the data first")
+    s = json.loads(next(runs_dir.iterdir()).joinpath("summary.json").read_text())
+    assert s["status"] == "failed"
