@@ -17,6 +17,8 @@ run. It asserts nothing about time.
   cold        The large file's pages dropped from the cache (``posix_fadvise DONTNEED``, this
               file only): ``dd`` sequential read speed, one epoch of streamed batches read
               without training, and training steps from the cold file, in MB/s of raw file.
+  random      Why blocks: batches of random examples read by index from the file (what Keras's
+              HDF5Matrix did) against streamed blocks, in MB/s from the page cache.
   accuracy    The course's cat data (real, small) trained with mini-batches (plain gradient
               descent 0.01, batch 64, 300 epochs) streamed and in memory for several seeds: test accuracy of each (different batch order, so
               close but not bit-identical).
@@ -227,6 +229,31 @@ def part_cold(work: Path, p: dict, runs: Path) -> dict:
     return out
 
 
+def part_random(work: Path, p: dict, runs: Path) -> dict:
+    """Why blocks: a batch of 256 random examples read from the file (h5py fancy indexing, as
+    Keras's HDF5Matrix did) against the same bytes as whole shuffled blocks, page cache."""
+    import h5py
+    import numpy as np
+
+    f = work / f"tp_{p['tp_m']}.h5"
+    make_file(f, p["tp_m"], seed=1)
+    rng = np.random.default_rng(0)
+    with h5py.File(f, "r") as h:
+        ds = h["train_set_x"]
+        m = ds.shape[0]
+        n = min(100, m // 256)
+        t = time.perf_counter()
+        for _ in range(n):
+            ds[np.sort(rng.choice(m, 256, replace=False))]
+        random_s = time.perf_counter() - t
+    mb, sec = stream_pass(f)
+    out = {"random_batch_mb_s": round(n * 256 * ROW / 1e6 / random_s, 1), "streamed_mb_s": round(mb / sec, 1)}
+    out["ratio"] = round(out["streamed_mb_s"] / out["random_batch_mb_s"], 1)
+    print(f"random-index batches {out['random_batch_mb_s']} MB/s against streamed blocks {out['streamed_mb_s']} MB/s "
+          f"({out['ratio']}x)", flush=True)
+    return out
+
+
 def part_accuracy(work: Path, p: dict, runs: Path) -> dict:
     data = Path(os.environ.get("NNCTL_DATA_DIR", ROOT.parent / "shared" / "data"))
     train, test = data / "train_catvnoncat.h5", data / "test_catvnoncat.h5"
@@ -253,7 +280,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small files, few repetitions (checks the bench runs)")
     ap.add_argument("--dir", type=Path, default=None, help="where the synthetic files go (default: a temp dir)")
-    ap.add_argument("--parts", default="rss,throughput,cold,accuracy")
+    ap.add_argument("--parts", default="rss,throughput,cold,random,accuracy")
     args = ap.parse_args()
     p = QUICK if args.quick else FULL
     work = args.dir or Path(tempfile.mkdtemp(prefix="nnctl-stream-bench-"))
@@ -263,7 +290,8 @@ def main() -> None:
     os.environ.setdefault("NNCTL_CACHE_DIR", str(env_cache))
     results: dict = {"quick": args.quick, "load_before": load(), "cpus": os.cpu_count(),
                      "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    parts = {"rss": part_rss, "throughput": part_throughput, "cold": part_cold, "accuracy": part_accuracy}
+    parts = {"rss": part_rss, "throughput": part_throughput, "cold": part_cold, "random": part_random,
+             "accuracy": part_accuracy}
     for name in args.parts.split(","):
         results[name] = parts[name](work, p, runs)
         results[f"load_after_{name}"] = load()
