@@ -13,11 +13,12 @@ import numpy as np
 from nnctl import normalize
 from nnctl.config import Config
 from nnctl.data import Dataset, load_dataset
-from nnctl.errors import ConfigError
+from nnctl.errors import ConfigError, DataError
 from nnctl.holdout import hold_out_indices, take
 from nnctl.losses import LOSSES
 from nnctl.resources import require_memory
 from nnctl.seeds import STREAM_HOLD_OUT, rng_for
+from nnctl.stream import load_streamed, streaming_plan
 
 
 @dataclass(frozen=True)
@@ -46,18 +47,32 @@ def bind(cfg: Config, on_progress: Callable[[int, int], None] | None = None,
     config and data exactly as training uses and saves them. ``on_progress(done, total)``:
     while image files are decoded. ``loaded``: the config's dataset as ``load_dataset``
     returned it, already in memory (a sweep's worker binds data it was sent, with no access to
-    the files). Refuses a config whose training would not fit in memory before anything is
-    allocated. Raises ConfigError or DataError."""
+    the files). HDF5 files larger than memory stay on disk and are streamed (``nnctl.stream``).
+    Refuses a config whose training would not fit in memory before anything is allocated.
+    Raises ConfigError or DataError."""
+    plan = streaming_plan(cfg) if loaded is None else None  # data files larger than memory stay on disk
     # What the config alone says (the data's size is not known yet: at least one example of
     # at least one feature) is checked before the data is read, the whole of it after.
     first, slots = cfg.layer_dims[0], optimizer_slots(cfg)
     require_memory(cfg, first if isinstance(first, int) else 1, int(cfg.dataset.get("m", 1)), 0, slots,
                    at_least=True)
-    ds = loaded if loaded is not None else load_dataset(cfg.dataset, cfg.dtype, LOSSES[cfg.loss].task, cfg.path,
-                                                        on_progress)
+    if loaded is not None:
+        ds = loaded
+    elif plan is not None and plan.stream:
+        ds = load_streamed(cfg.dataset, cfg.dtype, LOSSES[cfg.loss].task, cfg.path)
+        ds.notes.extend(plan.notes)
+    else:
+        try:
+            ds = load_dataset(cfg.dataset, cfg.dtype, LOSSES[cfg.loss].task, cfg.path, on_progress)
+        except MemoryError:
+            if "train" not in cfg.dataset:
+                raise
+            raise DataError(f"{cfg.dataset['train']}: out of memory loading the data whole; stream it from "
+                            "disk in mini-batches with dataset.stream: true and a batch_size") from None
     cfg = cfg.with_input_dim(ds.n_features)
     m_other = sum(int(X.shape[1]) for X in (ds.X_test, ds.X_val) if X is not None)
-    require_memory(cfg, ds.n_features, int(ds.X_train.shape[1]), m_other, slots)
+    streamed = plan is not None and plan.stream
+    require_memory(cfg, ds.n_features, int(ds.X_train.shape[1]), m_other, slots, data_in_memory=not streamed)
     if "synthetic" not in cfg.dataset:  # the kind chosen from the path, shown by config show
         named = {"label": ds.label} if ds.label is not None else {}  # so predict can leave that column out
         cfg = dataclasses.replace(cfg, dataset={**cfg.dataset, **named, "kind": ds.source_kind})
@@ -67,6 +82,9 @@ def bind(cfg: Config, on_progress: Callable[[int, int], None] | None = None,
         train_idx, val_idx = hold_out_indices(ds.Y_train, ds.task, cfg.validation_fraction,
                                               rng_for(cfg.seed, STREAM_HOLD_OUT))
         ds = take(ds, train_idx, val_idx)
+    if streamed and normalize.resolve(cfg.normalize, ds.feature_rows) != "none":
+        raise ConfigError(f"{cfg.source}: normalize: {cfg.normalize} needs the training data's statistics, but "
+                          "the data is streamed from disk; use normalize: none (images keep their /255)")
     cfg, ds = _normalize(cfg, ds)
     return Bound(cfg, ds, train_idx, val_idx)
 
@@ -76,7 +94,8 @@ def _normalize(cfg: Config, ds: Dataset) -> tuple[Config, Dataset]:
     method = normalize.resolve(cfg.normalize, ds.feature_rows)
     cfg = dataclasses.replace(cfg, normalize=method)
     if method == "none":
-        if ds.kind == "features" and ds.source_kind != "synthetic":
+        # (a streamed X is never in memory whole: no statistics of it)
+        if ds.kind == "features" and ds.source_kind != "synthetic" and isinstance(ds.X_train, np.ndarray):
             warning = normalize.scale_warning(ds.X_train, cfg.source)
             if warning:
                 ds = dataclasses.replace(ds, warnings=[*ds.warnings, warning])

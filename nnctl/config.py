@@ -291,6 +291,13 @@ def check_lr_decay(value: Any) -> dict | None:
                         "{rate: 0.1, interval: 10}")
 
 
+def check_stream(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise Invalid(f"expected true (stream mini-batches from disk) or false (load the data whole), "
+                      f"got {describe(value)}")
+    return value
+
+
 def check_early_stopping(value: Any) -> dict | None:
     if value is None:
         return None
@@ -369,6 +376,9 @@ DATASET_READER_KEYS: dict[str, Key] = {
     "size": Key(optional(check_size), None, "image folders: [height, width] (default: the first image's)"),
     "color": Key(optional(choice(["rgb", "grayscale"])), None, "image folders: rgb or grayscale (default rgb)"),
     "skip_bad": Key(optional(check_bool), None, "image folders: skip unreadable files with a warning"),
+    "stream": Key(check_stream, None,
+                  "true: read mini-batches from an HDF5 file on disk (data larger than memory); "
+                  "absent: when it would not fit"),
 }
 
 DATASET_SYNTHETIC_KEYS: dict[str, Key] = {

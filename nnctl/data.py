@@ -47,6 +47,7 @@ class Dataset:
     normalize: str = "none"  # standard | minmax | none, as applied (``nnctl.normalize``)
     steps: list[dict[str, Any]] = field(default_factory=list)  # its statistics, from the training split
     label: str | None = None  # a CSV's label column when the config named none (the last column)
+    notes: list[str] = field(default_factory=list)  # notices for the user (e.g. streamed from disk)
 
     @property
     def n_features(self) -> int:
@@ -118,6 +119,49 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
+CACHE_DIR_ENV = "NNCTL_CACHE_DIR"
+RACY_SECONDS = 2.0
+
+
+def sha256_cached(path: Path) -> tuple[str, bool]:
+    """(SHA-256 of the file, whether it came from the cache). Hashing many GB on every run
+    costs minutes, so the digest is cached keyed by the resolved path, size and modification
+    time (ns) in ``sha256.json`` under $NNCTL_CACHE_DIR, else $XDG_CACHE_HOME/nnctl, else
+    ~/.cache/nnctl. A cache that cannot be read or written is ignored. A file modified in the
+    last few seconds is not cached: a same-size rewrite within one tick of the file system's
+    clock would keep its mtime (git's "racy" files)."""
+    import json
+    import time
+
+    st = path.stat()
+    key = str(path.resolve())
+    stamp = [st.st_size, st.st_mtime_ns]
+    base = os.environ.get(CACHE_DIR_ENV) or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "nnctl")
+    cache = Path(base) / "sha256.json"
+    try:
+        entries = json.loads(cache.read_text())
+        hit = entries.get(key) if isinstance(entries, dict) else None
+        if isinstance(hit, dict) and hit.get("stamp") == stamp and isinstance(hit.get("sha256"), str):
+            return hit["sha256"], True
+    except (OSError, ValueError):
+        entries = {}
+    digest = sha256_of(path)
+    if time.time() - st.st_mtime < RACY_SECONDS:
+        return digest, False
+    if not isinstance(entries, dict):
+        entries = {}
+    entries[key] = {"stamp": stamp, "sha256": digest}
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(f".sha256.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(entries))
+        os.replace(tmp, cache)  # whole or not at all, also with two runs starting at once
+    except OSError:
+        pass
+    return digest, False
+
+
 # --------------------------------------------------------------------------- HDF5
 
 
@@ -138,7 +182,8 @@ def _check_x(raw: RawSplit) -> None:
         raise DataError(f"{where}: {raw.x_key}: no examples (m = 0)")
     if 0 in x.shape[1:]:
         raise DataError(f"{where}: {raw.x_key}: examples have no features (shape {x.shape})")
-    if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
+    # a streamed file's x (nnctl.stream) is checked block by block as it is read
+    if x.dtype.kind == "f" and isinstance(x, np.ndarray) and not np.all(np.isfinite(x)):
         bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
         raise DataError(f"{where}: {raw.x_key}: {bad} NaN or infinite value(s); clean the data first")
 
@@ -201,8 +246,11 @@ def prepare_x(x: np.ndarray, divide_by: float, dtype: np.dtype | type) -> np.nda
     return flat.astype(dtype, copy=False)
 
 
-def _read_role(value: Any, options: Any, config_file: str | None) -> tuple[RawSplit, list[dict[str, Any]]]:
-    """One split's source (a path, or ``{x: x.npy, y: y.npy}``) -> its RawSplit and provenance."""
+def _read_role(value: Any, options: Any, config_file: str | None,
+               read: Callable[[Path], RawSplit] | None = None) -> tuple[RawSplit, list[dict[str, Any]]]:
+    """One split's source (a path, or ``{x: x.npy, y: y.npy}``) -> its RawSplit and provenance.
+    ``read``: a reader of one HDF5 file to use instead of the kinds table (``nnctl.stream``'s,
+    which leaves the examples in the file)."""
     from nnctl.readers import read_source
     from nnctl.readers.folder import folder_digest
     from nnctl.readers.numpyfile import read_pair
@@ -211,11 +259,18 @@ def _read_role(value: Any, options: Any, config_file: str | None) -> tuple[RawSp
         x_path, y_path = resolve_path(value["x"], config_file), resolve_path(value["y"], config_file)
         raw = read_pair(x_path, y_path, options)
         raw.kind = "npy"
-        return raw, [{"path": str(p.resolve()), "sha256": sha256_of(p), "kind": "npy"} for p in (x_path, y_path)]
+        return raw, [_file_source(p, "npy") for p in (x_path, y_path)]
     path = resolve_path(value, config_file)
-    raw = read_source(path, options)
-    digest = folder_digest(raw.files or [], path) if path.is_dir() else sha256_of(path)
-    return raw, [{"path": str(path.resolve()), "sha256": digest, "kind": raw.kind}]
+    raw = read(path) if read is not None else read_source(path, options)
+    if path.is_dir():
+        return raw, [{"path": str(path.resolve()), "sha256": folder_digest(raw.files or [], path), "kind": raw.kind}]
+    return raw, [_file_source(path, raw.kind)]
+
+
+def _file_source(path: Path, kind: str) -> dict[str, Any]:
+    """Where a data file is and what it holds: its SHA-256, cached by size and mtime."""
+    digest, cached = sha256_cached(path)
+    return {"path": str(path.resolve()), "sha256": digest, "sha256_cached": cached, "kind": kind}
 
 
 def _name_classes(raw: RawSplit, classes: list[str], train_path: Path) -> None:
@@ -257,17 +312,27 @@ def _subset(raw: RawSplit, rows: np.ndarray) -> RawSplit:
                                files=None if raw.files is None else [raw.files[i] for i in rows])
 
 
-def _load_files(spec: dict[str, Any], dtype: type, task: str = "classification",
-                config_file: str | None = None, on_progress: Any = None) -> Dataset:
+def load_files(spec: dict[str, Any], dtype: type, task: str = "classification",
+               config_file: str | None = None, on_progress: Any = None, *,
+               read: Callable[[Path], RawSplit] | None = None,
+               as_x: Callable[[RawSplit, float, type], Any] | None = None) -> Dataset:
+    """The dataset of ``spec``'s files. ``read`` reads one HDF5 file instead of the kinds
+    table, ``as_x(raw, divide_by, dtype)`` makes its X (default: ``prepare_x`` of the values
+    read); ``nnctl.stream`` passes a reader that leaves the examples in the file."""
     from nnctl.readers import KINDS, ReadOptions
 
+    if as_x is None:
+        def as_x(raw: RawSplit, divide_by: float, float_type: type) -> np.ndarray:
+            return prepare_x(raw.x, divide_by, float_type)
+    if read is not None and spec.get("test_fraction"):
+        raise DataError("dataset: test_fraction cannot split a streamed file; give a test file (dataset.test)")
     options = ReadOptions(spec, task, on_progress=on_progress)
     sources = []
     raws: dict[str, RawSplit] = {}
     for role in ("train", "val", "test"):
         if not spec.get(role):
             continue
-        raw, provenance = _read_role(spec[role], options, config_file)
+        raw, provenance = _read_role(spec[role], options, config_file, read)
         raws[role] = raw
         sources += [{"role": role, **p} for p in provenance]
     train_raw = raws["train"]
@@ -323,10 +388,10 @@ def _load_files(spec: dict[str, Any], dtype: type, task: str = "classification",
         if task == "regression" and y_test.shape[0] != y_train.shape[0]:
             raise DataError(f"{test_raw.path}: {test_raw.y_key} has {y_test.shape[0]} target value(s) "
                             f"per example but the training file has {y_train.shape[0]}")
-        prepared[role] = (prepare_x(test_raw.x, divide_by, dtype), as_Y(y_test))
+        prepared[role] = (as_x(test_raw, divide_by, dtype), as_Y(y_test))
     X_test, Y_test = prepared["test"]
     return Dataset(
-        X_train=prepare_x(x0, divide_by, dtype),
+        X_train=as_x(train_raw, divide_by, dtype),
         Y_train=as_Y(y_train),
         X_test=X_test,
         Y_test=Y_test,
@@ -478,4 +543,4 @@ def load_dataset(spec: dict[str, Any], dtype: str = "float64", task: str = "clas
     np_dtype = np.dtype(dtype).type
     if "synthetic" in spec:
         return _load_synthetic(spec, np_dtype)
-    return _load_files(spec, np_dtype, task, config_file, on_progress)
+    return load_files(spec, np_dtype, task, config_file, on_progress)

@@ -30,6 +30,7 @@ from nnctl.normalize import apply_steps
 from nnctl.metrics import precision_recall_f1, regression_scores, scores_from_confusion
 from nnctl.runs import LoadedRun
 from nnctl.scoring import score
+from nnctl.stream import load_streamed, read_h5_header, read_rows, too_big
 
 
 @dataclass
@@ -174,7 +175,8 @@ def load_eval_data(run: LoadedRun, data_file: str | None, split: str | None) -> 
         if split is not None:
             raise ConfigError("--split picks a split of the run's own dataset; it cannot be combined with --data")
         spec = eval_spec(run, data_file)
-        ds = load_dataset(spec, cfg.dtype, task)
+        # an HDF5 file that would not fit in memory is scored block by block (nnctl.stream)
+        ds = (load_streamed if _too_big_to_load(data_file, cfg.dtype) else load_dataset)(spec, cfg.dtype, task)
         where = str(ds.sources[0]["path"]) if ds.sources else data_file
         if ds.input_shape != pre.input_shape:
             raise DataError(
@@ -296,6 +298,30 @@ def _onto_run_classes(data_file: str, names: list[str], classes: list[str], Y: n
     return lookup[Y]
 
 
+def _too_big_to_load(data_file: str, dtype: str) -> bool:
+    """A course-style HDF5 file whose examples in ``dtype`` would not fit in memory."""
+    path = resolve_path(data_file)
+    if path.is_dir() or path.suffix.lower() not in (".h5", ".hdf5"):
+        return False
+    try:
+        header = read_h5_header(path)
+    except DataError:  # other array names: the kinds table reads it (whole)
+        return False
+    return too_big([header], dtype)[0]
+
+
+def raw_images(path: Path, spec: dict[str, Any], rows: np.ndarray) -> list[np.ndarray]:
+    """The raw examples ``rows`` of a data file or image folder. From a course-style HDF5 file
+    only those rows are read (the file may be larger than memory); other kinds are read whole."""
+    if not path.is_dir():
+        try:
+            return read_rows(path, rows)
+        except DataError:
+            pass
+    x = raw_examples(path, spec)
+    return [x[int(r)] for r in rows]
+
+
 def raw_examples(path: Path, spec: dict[str, Any]) -> np.ndarray:
     """The raw examples (m, ...) of a data file or image folder, read as ``spec`` says."""
     from nnctl.readers import ReadOptions, read_source
@@ -328,16 +354,15 @@ def write_errors(ev: Evaluation, directory: Path) -> list[Path]:
     if ev.raw_file is None:
         raise ConfigError("--errors writes images, but this run's data are feature vectors, not images")
     wrong = ev.misclassified
-    x = raw_examples(ev.raw_file, ev.raw_spec or {})
+    rows = ev.raw_index if ev.raw_index is not None else np.arange(ev.n)
+    images = raw_images(ev.raw_file, ev.raw_spec or {}, rows[wrong])
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RunError(f"{directory}: cannot create: {exc.strerror or exc}") from None
     width = max(4, len(str(ev.n - 1)))
     written = []
-    rows = ev.raw_index if ev.raw_index is not None else np.arange(ev.n)
-    for i in wrong:
-        img = x[rows[i]]
+    for i, img in zip(wrong, images):
         if img.dtype != np.uint8:
             raise DataError(f"{ev.raw_file}: images are {img.dtype}, --errors writes 8-bit images only")
         if img.ndim == 3 and img.shape[-1] == 1:

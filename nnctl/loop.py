@@ -95,7 +95,9 @@ def fit_direct(
     bs = batch_size(cfg, m)
     total = total_iterations(cfg, m)
     s = state or TrainState.start(cfg)
-    gatherer = BatchGatherer(X, T, bs) if n_batches > 1 else None
+    # X may be a file streamed in blocks (nnctl.stream.H5Columns), which hands out the batches
+    streamed = n_batches > 1 and hasattr(X, "batch_source")
+    gatherer = None if n_batches == 1 else X.batch_source(T, bs, cfg.seed) if streamed else BatchGatherer(X, T, bs)
     status, message, stopped_early = "complete", "", False
     start = time.perf_counter()
     # Overflow on the way to a diverging cost is reported once, as divergence, not as a
@@ -107,6 +109,8 @@ def fit_direct(
                 whole = False
                 if n_batches == 1:
                     Xb, Tb = X, T
+                elif streamed:
+                    Xb, Tb = gatherer.next_batch(s)  # batch s.batch of epoch s.epoch; records s.stream
                 else:
                     if s.batch == 0:
                         s.perm = s.shuffle_rng.permutation(m)

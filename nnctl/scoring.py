@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -63,7 +64,7 @@ def score(params: Params, cfg: Config, X: np.ndarray, Y: np.ndarray, *,
     arch = cfg.arch
     # overflow in a diverged network is an inf or NaN loss, reported as such, not a warning
     with np.errstate(over="ignore", invalid="ignore"):
-        AL, ZL, _ = forward(params, X, arch)
+        AL, ZL = _forward_blocks(params, X, arch) if hasattr(X, "blocks") else forward(params, X, arch)[:2]
         loss = arch.loss.cost(ZL, AL, arch.loss.targets(Y, cfg.layer_dims[-1], cfg.float_type))
         head = LOSSES[cfg.loss].head
         if head.labels is None:
@@ -71,3 +72,14 @@ def score(params: Params, cfg: Config, X: np.ndarray, Y: np.ndarray, *,
         labels = head.labels(AL, threshold)
         cm = None if n_classes is None else confusion_matrix(labels, Y, n_classes)
         return Scores(loss, AL, ZL, labels, accuracy(labels, Y), cm)
+
+
+def _forward_blocks(params: Params, X: Any, arch: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(AL, ZL): (n_L, m) of a streamed X (``nnctl.stream.H5Columns``), computed one block of
+    columns at a time, so the examples are never in memory whole."""
+    n_L, m = params.bs[-1].shape[0], X.shape[1]
+    AL = np.empty((n_L, m), dtype=X.dtype)
+    ZL = np.empty((n_L, m), dtype=X.dtype)
+    for Xb, cols in X.blocks():
+        AL[:, cols], ZL[:, cols], _ = forward(params, Xb, arch)
+    return AL, ZL

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 STREAM_SHUFFLE, STREAM_DROPOUT, STREAM_HOLD_OUT = 1, 2, 3
+STREAM_BLOCKS = 4  # a streamed file's block and window order (nnctl.stream), per epoch
 
 
 def rng_for(seed: int, stream: int) -> np.random.Generator:

@@ -35,6 +35,7 @@ class RunStart:
     total_iterations: int  # gradient steps the run makes in all
     print_every: int
     warnings: tuple[str, ...] = ()  # about the data (skipped files, feature scales), one line each
+    notes: tuple[str, ...] = ()  # notices about the data (e.g. streamed from disk)
 
 
 OnStart = Callable[[RunStart], None]
@@ -90,7 +91,7 @@ def train_run(
     run_dir = runs.create_run_dir(runs_dir)
     lock = runs.RunLock.acquire(run_dir)  # taken before the summary says "running"
     summary = RunSummary.new(run_dir.name, cfg, ds, total_iterations(cfg, ds.X_train.shape[1]))
-    summary.warnings += ds.warnings
+    summary.warnings += [*ds.warnings, *ds.notes]
     summary.owner = runs.owner_record()
     try:
         runs.save_config_text(run_dir, dump_config(cfg))
@@ -142,7 +143,7 @@ def resume_run(
         cfg, ds = bound.cfg, bound.dataset
 
         def identity(sources: list[dict]) -> list[dict]:  # the file contents, not where they are now
-            return [{k: v for k, v in src.items() if k != "path"} for src in sources]
+            return [{k: v for k, v in src.items() if k not in ("path", "sha256_cached")} for src in sources]
 
         if identity(summary.sources) != identity(ds.sources):
             raise RunError(
@@ -305,7 +306,7 @@ def _train_into(
         if on_start is not None:
             on_start(RunStart(run_id, run_dir, cfg.name, list(cfg.layer_dims), cfg.dtype, m,
                               None if ds.X_test is None else int(ds.X_test.shape[1]),
-                              total_iterations(cfg, m), cfg.print_every, tuple(ds.warnings)))
+                              total_iterations(cfg, m), cfg.print_every, tuple(ds.warnings), tuple(ds.notes)))
         result = fit(cfg, ds.X_train, ds.Y_train, live, X_val=ds.X_val, Y_val=ds.Y_val,
                      state=state, on_checkpoint=lambda s: s.save(run_dir))
         history.close()

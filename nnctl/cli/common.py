@@ -65,6 +65,13 @@ def print_warning(message: str) -> None:
     err_console().print(f"[bold yellow]warning:[/] {escape(message)}", markup=True, soft_wrap=True)
 
 
+def print_notice(message: str) -> None:
+    """One "notice: ..." line on stderr: how nnctl chose to do something, nothing wrong."""
+    from rich.markup import escape
+
+    err_console().print(f"[bold cyan]notice:[/] {escape(message)}", markup=True, soft_wrap=True)
+
+
 def handle_errors(fn: Callable) -> Callable:
     """Library errors become one line on stderr and their exit status; Ctrl-C exits 130."""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from nnctl.cli.common import err_console, fmt
+from nnctl.cli.common import err_console, fmt, print_notice
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -39,6 +39,8 @@ class _TrainDisplay:
 
         for warning in run.warnings:
             print_warning(warning)
+        for note in run.notes:
+            print_notice(note)
         n_test = "no test set" if run.n_test is None else f"{run.n_test} test"
         self.console.print(
             f"run {run.run_id}: {run.name}, layers {run.layer_dims}, "

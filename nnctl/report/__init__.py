@@ -67,7 +67,12 @@ def _score_split(run: LoadedRun, split: str) -> tuple[Scores, Any]:
 
     ev = evaluate_run(run, None, split)
     d = load_eval_data(run, None, split)
-    AL = predict_proba(run.params, d.X, run.config.arch)
+    if hasattr(d.X, "blocks"):  # streamed from disk (nnctl.stream): scored block by block
+        from nnctl.scoring import score
+
+        AL = score(run.params, run.config, d.X, d.Y).AL
+    else:
+        AL = predict_proba(run.params, d.X, run.config.arch)
     return Scores(split, ev, AL, d.Y), d
 
 
@@ -85,7 +90,7 @@ def _png_uri(img: np.ndarray) -> str:
 def gather(run: LoadedRun, max_errors: int = MAX_ERROR_IMAGES) -> RunView:
     """Reads the run's history and scores it on its test (and validation) split. Data that can
     no longer be loaded becomes a note on the page rather than a failed report."""
-    from nnctl.evaluate import raw_examples
+    from nnctl.evaluate import raw_images
     from nnctl.losses import head_for
 
     view = RunView(run, read_history_table(run.run_dir))
@@ -108,10 +113,10 @@ def gather(run: LoadedRun, max_errors: int = MAX_ERROR_IMAGES) -> RunView:
             if wrong.size:
                 head = head_for(run.config.loss)
                 P = head.probabilities(scores.AL)
-                raw = raw_examples(d.raw_file, d.spec or {})
+                # only the images shown are read: the file may be larger than memory
+                images = raw_images(d.raw_file, d.spec or {}, d.raw_index[wrong[:max_errors]])
                 classes = scores.ev.classes
-                for i in wrong[:max_errors]:
-                    img = raw[d.raw_index[i]]
+                for i, img in zip(wrong[:max_errors], images):
                     if img.dtype != np.uint8:
                         break
                     pred = int(scores.ev.labels[i])

@@ -2,7 +2,8 @@
 
 A checkpoint (``checkpoint.npz`` in the run directory, ``files.CHECKPOINT_FILE``) holds the parameters, the optimizer's
 state, both random generators' states, the position (iteration, epoch, batch within the epoch,
-and that epoch's shuffled order), the cost history, the validation history and the early
+and that epoch's shuffled order; for a training set streamed from disk, ``stream``: the epoch's
+block order, window and position in it, see ``nnctl.stream``), the cost history, the validation history and the early
 stopping state including the best parameters. It is one file written atomically, so a run
 killed while writing keeps its previous checkpoint whole.
 
@@ -45,6 +46,8 @@ class TrainState:
     costs: list[float] = field(default_factory=list)  # costs[i]: cost of step i before its update
     val_rows: list[tuple[int, float, float]] = field(default_factory=list)  # (step, loss, accuracy or nan)
     stopper: EarlyStopping | None = None
+    # a streamed training set's position (nnctl.stream): epoch, example, window, in_window, block_order
+    stream: dict[str, Any] | None = None
 
     @classmethod
     def start(cls, cfg: Config) -> "TrainState":
@@ -86,6 +89,7 @@ class TrainState:
             "shuffle_rng": self.shuffle_rng.bit_generator.state,
             "dropout_rng": self.dropout_rng.bit_generator.state,
             "stopper": None,
+            "stream": self.stream,
         }
         if self.stopper is not None:
             st = self.stopper
@@ -173,6 +177,7 @@ class TrainState:
                 raise RunError(f"{path}: damaged: val_rows is not a (k, 3) array")
             s.costs = costs.tolist()
             s.val_rows = [(int(r[0]), float(r[1]), float(r[2])) for r in val_rows]
+            s.stream = meta.get("stream")
             if s.stopper is not None and meta["stopper"] is not None:
                 st = meta["stopper"]
                 s.stopper.best_loss = math.inf if st["best_loss"] is None else st["best_loss"]

@@ -1,0 +1,552 @@
+"""Data larger than memory: mini-batches streamed from a course-style HDF5 file.
+
+A streamed training set never exists whole in memory. Its ``*_x`` array stays in the file and
+is seen through ``H5Columns``, an X: (n_x, m) whose columns are read on demand:
+
+- The file's examples (axis 0) are cut into **blocks** of whole chunks (``block_plan``), about
+  ``BLOCK_BYTES`` of raw values each, so every read is one contiguous, chunk-aligned run.
+- Each epoch visits the blocks in a seeded, shuffled order and shuffles the examples within a
+  **window** of ``WINDOW`` consecutive blocks of that order (``StreamBatches``). Random reads
+  of single examples from HDF5 are an order of magnitude slower than memory (why Keras dropped
+  ``HDF5Matrix``); whole blocks in a shuffled order are sequential reads.
+- A block is read with ``read_direct`` into a buffer of the file's own type (uint8 pixels stay
+  uint8 on disk and in the read buffer), then converted once to the run's dtype into the
+  window's buffer, as rows (k, n_x), i.e. a column-major X (see ``nnctl.batches``), with the
+  arithmetic of ``data.prepare_x`` (an example's column is the same bits streamed or in memory).
+  Only the block just read is ever in the file's type; all buffers are allocated once per run.
+- A background thread reads and converts the next window while the current one is trained on
+  (h5py and numpy release the GIL while they read and convert); a mini-batch is then gathered
+  from the window exactly as ``batches.BatchGatherer`` gathers one from memory.
+- The order is a pure function of (seed, epoch): the block order from a SeedSequence of
+  (seed, ``STREAM_BLOCKS``, epoch), each window's shuffle from (…, window). A checkpoint records
+  the position (epoch, block order, window and position in it) and resuming from it reads the
+  same batches as an uninterrupted run.
+
+Scoring (validation sets, the run's summary, ``evaluate``) reads the file block by block in file
+order (``H5Columns.blocks``); see ``scoring.score``.
+
+``streaming_plan(cfg)`` decides whether a config's files are streamed: ``dataset.stream: true``,
+or automatically (with a notice) when the data in the run's dtype would not fit in
+``NNCTL_MEMORY_SHARE`` (default 0.5) of the memory available. Full-batch training needs every
+example at each step and is refused when the data cannot fit.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import resource
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+import numpy as np
+
+from nnctl.data import Dataset, RawSplit, load_files, resolve_path
+from nnctl.errors import ConfigError, DataError
+from nnctl.seeds import STREAM_BLOCKS
+
+if TYPE_CHECKING:
+    from nnctl.config import Config
+    from nnctl.runs.checkpoint import TrainState
+
+BLOCK_BYTES = 1 << 20  # raw bytes per block (rounded to whole chunks): large sequential reads
+WINDOW = 4  # blocks whose examples are shuffled together
+MEMORY_SHARE_ENV = "NNCTL_MEMORY_SHARE"
+DEFAULT_MEMORY_SHARE = 0.5
+# Blocks are whole chunks up to this size; larger chunks would make the windows (converted to
+# the run's dtype) too large, so blocks then cut chunks, and a compressed chunk is decompressed
+# for each block that reads part of it. A chunk that cuts the example axis into pieces makes
+# every block many small reads.
+MAX_CHUNK_BYTES = 4 << 20
+
+
+# --------------------------------------------------------------------------- the file's layout
+
+
+@dataclass(frozen=True)
+class H5Layout:
+    """The ``*_x`` array of an HDF5 file as stored: shape (m, ...), type and chunk shape
+    (None: contiguous)."""
+
+    path: Path
+    x_key: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    chunks: tuple[int, ...] | None
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def m(self) -> int:
+        return self.shape[0]
+
+    @property
+    def n_x(self) -> int:
+        return int(math.prod(self.shape[1:]))
+
+    @property
+    def row_bytes(self) -> int:
+        return self.n_x * self.dtype.itemsize
+
+    def chunk_problem(self) -> str | None:
+        """Why this layout streams slower than one chunked along the example axis, or None.
+        A contiguous array is fine: a block is one sequential read (measured in page cache:
+        ~5 GB/s contiguous, ~1.7 GB/s in 256-example chunks, ~0.3 GB/s in chunks that split
+        each example; docs/streaming.md)."""
+        if self.chunks is None:
+            return None
+        if tuple(self.chunks[1:]) != tuple(self.shape[1:]):
+            return f"chunked {list(self.chunks)}, which splits each example across chunks"
+        if self.chunks[0] * self.row_bytes > MAX_CHUNK_BYTES:
+            return (f"chunked {list(self.chunks)}, chunks of {_size(self.chunks[0] * self.row_bytes)} "
+                    f"(more than the {_size(MAX_CHUNK_BYTES)} a read block may take)")
+        return None
+
+
+def read_h5_header(path: Path) -> RawSplit:
+    """Like ``data.read_h5`` but reads only the labels and ``list_classes``: ``x`` is the
+    ``H5Layout`` of the ``*_x`` array (dtype, ndim, shape), whose values stay in the file."""
+    import h5py
+
+    try:
+        f = h5py.File(path, "r")
+    except OSError:
+        raise DataError(f"{path}: not a readable HDF5 file") from None
+    with f:
+        names = [k for k in f.keys() if isinstance(f[k], h5py.Dataset)]
+        xs = [k for k in names if k.endswith("_x")]
+        ys = [k for k in names if k.endswith("_y")]
+        if len(xs) != 1 or len(ys) != 1:
+            raise DataError(
+                f"{path}: expected exactly one '*_x' and one '*_y' array, found {', '.join(names) or 'none'}"
+            )
+        try:
+            dx = f[xs[0]]
+            layout = H5Layout(path, xs[0], tuple(int(s) for s in dx.shape), np.dtype(dx.dtype),
+                              None if dx.chunks is None else tuple(int(c) for c in dx.chunks))
+            y = f[ys[0]][()]
+            classes = None
+            if "list_classes" in f:
+                classes = [c.decode() if isinstance(c, bytes) else str(c) for c in f["list_classes"][()]]
+        except (OSError, ValueError, TypeError) as exc:
+            raise DataError(f"{path}: cannot read arrays: {exc}") from None
+    return RawSplit(layout, y, classes, path, xs[0], ys[0])  # type: ignore[arg-type]
+
+
+def block_plan(m: int, chunk_rows: int | None, row_bytes: int, target: int | None = None) -> np.ndarray:
+    """Block boundaries (n_blocks + 1,) over m examples: whole chunks of ``chunk_rows``
+    examples (1 for a contiguous array), about ``target`` raw bytes per block."""
+    target = BLOCK_BYTES if target is None else target
+    step = max(1, chunk_rows or 1)
+    if step * row_bytes > MAX_CHUNK_BYTES:
+        step = 1  # chunks too large to align with (chunk_problem says so)
+    rows = max(step, (max(1, target // max(1, row_bytes)) // step) * step)
+    return np.r_[np.arange(0, m, rows), m].astype(np.int64)
+
+
+# --------------------------------------------------------------------------- X as a file
+
+
+class H5Columns:
+    """X: (n_x, m) whose columns are the examples (rows) ``rows`` of an HDF5 ``*_x`` array,
+    converted to ``dtype`` (divided by ``divide_by``) only when read. ``rows``: sorted (m,)
+    indices into the file, None for all of them.
+
+    It has ``shape``, ``dtype`` and ``ndim`` like an array, and ``X[:, idx]`` (as the validation
+    hold-out takes columns) is another H5Columns; its values come only through ``blocks()``
+    (scoring) and ``batch_source()`` (training). Turning it into an array is refused.
+    """
+
+    ndim = 2
+
+    def __init__(self, layout: H5Layout, divide_by: float, dtype: type, rows: np.ndarray | None = None) -> None:
+        self.layout, self.divide_by, self.float_type = layout, divide_by, np.dtype(dtype).type
+        self.rows = rows
+        self.dtype = np.dtype(dtype)
+        self.shape = (layout.n_x, layout.m if rows is None else int(rows.size))
+        chunk_rows = None if layout.chunks is None or layout.chunk_problem() else layout.chunks[0]
+        self.plan = block_plan(layout.m, chunk_rows, layout.row_bytes)
+
+    def __getitem__(self, key: Any) -> "H5Columns":
+        if not (isinstance(key, tuple) and len(key) == 2 and key[0] == slice(None)):
+            raise TypeError("a streamed X supports only X[:, columns]")
+        cols = np.arange(self.shape[1])[key[1]]
+        rows = cols if self.rows is None else self.rows[cols]
+        if rows.size > 1 and np.any(np.diff(rows) <= 0):
+            raise ValueError("streamed columns must be taken in file order")
+        return H5Columns(self.layout, self.divide_by, self.dtype.type, rows)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        raise DataError(
+            f"{self.layout.path}: {self.layout.x_key} is streamed from disk ({self.describe()}) and is "
+            "never loaded whole; this command needs it in memory (set dataset.stream: false if it fits)"
+        )
+
+    def describe(self) -> str:
+        return f"{self.shape[1]} examples, {_size(self.shape[0] * self.shape[1] * self.dtype.itemsize)} as {self.dtype}"
+
+    def block_columns(self) -> list[tuple[int, int, np.ndarray]]:
+        """Per block of the plan: (first file row, first column, local offsets (k,) of the
+        block's columns within the block)."""
+        out = []
+        for a, b in zip(self.plan[:-1], self.plan[1:]):
+            if self.rows is None:
+                out.append((int(a), int(a), np.arange(b - a)))
+            else:
+                lo, hi = np.searchsorted(self.rows, [a, b])
+                out.append((int(a), int(lo), self.rows[lo:hi] - a))
+        return out
+
+    def _read(self, f: Any, block: int, buf: np.ndarray, at: int) -> int:
+        """Reads block ``block`` of the plan into rows at.. of ``buf`` (raw type); returns its rows."""
+        a, b = int(self.plan[block]), int(self.plan[block + 1])
+        ds = f[self.layout.x_key]
+        try:
+            ds.read_direct(buf, source_sel=np.s_[a:b], dest_sel=np.s_[at:at + b - a])
+        except (OSError, ValueError, TypeError) as exc:
+            raise DataError(f"{self.layout.path}: cannot read examples {a}..{b - 1}: {exc}") from None
+        if buf.dtype.kind == "f" and not np.all(np.isfinite(buf[at:at + b - a])):
+            raise DataError(f"{self.layout.path}: {self.layout.x_key}: NaN or infinite values in examples "
+                            f"{a}..{b - 1}; clean the data first")
+        return b - a
+
+    def convert(self, raw: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Raw rows (k, n_x) -> ``out`` (k, n_x) in the run's dtype, as ``data.prepare_x``
+        computes them (cast, then divide)."""
+        np.copyto(out, raw, casting="unsafe")
+        if self.divide_by != 1:
+            out /= self.float_type(self.divide_by)
+        return out
+
+    def blocks(self) -> Iterator[tuple[np.ndarray, slice]]:
+        """(X_block: (n_x, k), columns) for each block in file order, k <= the block's size;
+        X_block is valid until the next one is read. For scoring in bounded memory."""
+        import h5py
+
+        biggest = int(np.max(np.diff(self.plan)))
+        raw = np.empty((biggest, *self.layout.shape[1:]), dtype=self.layout.dtype)
+        flat = raw.reshape(biggest, -1)
+        conv = np.empty((biggest, self.shape[0]), dtype=self.dtype)
+        with h5py.File(self.layout.path, "r") as f:
+            for i, (_, lo, local) in enumerate(self.block_columns()):
+                if local.size == 0:
+                    continue
+                n = self._read(f, i, raw, 0)
+                k = local.size
+                picked = flat[:n] if k == n else flat[local]
+                yield self.convert(picked, conv[:k]).T, slice(lo, lo + k)
+
+    def batch_source(self, T: np.ndarray, batch_size: int, seed: int) -> "StreamBatches":
+        """The mini-batches of a training run on these columns: see ``StreamBatches``."""
+        return StreamBatches(self, T, batch_size, seed)
+
+
+# --------------------------------------------------------------------------- training batches
+
+
+@dataclass
+class _Window:
+    epoch: int
+    index: int
+    buf: int  # which of the two buffers holds it
+    rows: np.ndarray  # (n,) buffer row of each example, in the window's shuffled order
+    cols: np.ndarray  # (n,) column of X (and T) of each, same order
+
+
+class StreamBatches:
+    """The mini-batches of one training run streamed from ``X`` (an ``H5Columns``) with
+    targets T: (n_L, m). ``next_batch(state)`` returns (Xb: (n_x, k), Tb: (n_L, k)) for the
+    state's (epoch, batch) and records the stream position in ``state.stream``.
+
+    Epoch e's examples are the windows of its block order, each window's examples in a seeded
+    shuffled order; batch b is examples b*batch_size .. of that sequence, so an epoch covers
+    every training example once and has ``ceil(m / batch_size)`` batches like in memory.
+    """
+
+    def __init__(self, X: H5Columns, T: np.ndarray, batch_size: int, seed: int, window: int = WINDOW) -> None:
+        self.X, self.bs, self.seed, self.window = X, batch_size, seed, window
+        self.blocks = X.block_columns()
+        self.counts = np.array([loc.size for _, _, loc in self.blocks], dtype=np.int64)
+        self.T_rows = np.ascontiguousarray(T.T)  # (m, n_L): small, copied once
+        n_x = X.shape[0]
+        block = int(np.max(np.diff(X.plan)))
+        # Allocated once for the whole run: one block as read (the file's type), two windows of
+        # converted examples (the one trained on and the one being read) and one batch.
+        self.raw = np.empty((block, *X.layout.shape[1:]), dtype=X.layout.dtype)
+        self.raw_flat = self.raw.reshape(block, n_x)
+        self.flat = [np.empty((block * window, n_x), dtype=X.dtype) for _ in range(2)]
+        self.x_batch = np.empty((batch_size, n_x), dtype=X.dtype)
+        self.t_batch = np.empty((batch_size, self.T_rows.shape[1]), dtype=T.dtype)
+        self.current: _Window | None = None
+        self.pending: tuple[int, int, Future] | None = None
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nnctl-prefetch")
+        import h5py
+
+        self.file = h5py.File(X.layout.path, "r")  # h5py serializes its own calls across threads
+        self._orders: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    # ----------------------------------------------------------------- the order
+
+    def block_order(self, epoch: int) -> np.ndarray:
+        """The blocks' order in ``epoch``: a permutation of range(n_blocks)."""
+        return self._order(epoch)[0]
+
+    def _order(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        """(block order, first example of each window in the epoch's sequence (+ the end))."""
+        if epoch not in self._orders:
+            rng = np.random.default_rng(np.random.SeedSequence([self.seed, STREAM_BLOCKS, epoch]))
+            order = rng.permutation(len(self.blocks))
+            sizes = [int(self.counts[order[w:w + self.window]].sum()) for w in range(0, order.size, self.window)]
+            # called from the training thread only (the prefetch gets its order passed in);
+            # the current and the next epoch's orders are all it needs
+            for old in [e for e in self._orders if e < epoch - 1]:
+                del self._orders[old]
+            self._orders[epoch] = (order, np.r_[0, np.cumsum(sizes)])
+        return self._orders[epoch]
+
+    def _load(self, epoch: int, w: int, buf: int, order: np.ndarray) -> _Window:
+        """Reads window w of ``epoch`` (block ``order``) into buffer ``buf`` and shuffles its
+        examples. Runs in the prefetch thread, or in the training thread when nothing is pending."""
+        cols, at = [], 0
+        for blk in order[w * self.window:(w + 1) * self.window]:
+            _, lo, local = self.blocks[blk]
+            k = local.size
+            if k:
+                # read in the file's type, converted once into the window (numpy and h5py
+                # release the GIL for both, so this overlaps the training thread's work)
+                n = self.X._read(self.file, int(blk), self.raw, 0)
+                self.X.convert(self.raw_flat[:n] if k == n else self.raw_flat[local], self.flat[buf][at:at + k])
+                cols.append(np.arange(lo, lo + k))
+                at += k
+        r = np.arange(at)
+        c = np.concatenate(cols) if cols else np.empty(0, np.int64)
+        perm = np.random.default_rng(np.random.SeedSequence([self.seed, STREAM_BLOCKS, epoch, w + 1])).permutation(r.size)
+        return _Window(epoch, w, buf, r[perm], c[perm])
+
+    def _next_window(self, epoch: int, w: int) -> tuple[int, int]:
+        starts = self._order(epoch)[1]
+        return (epoch, w + 1) if w + 2 < starts.size else (epoch + 1, 0)
+
+    def _window(self, epoch: int, w: int) -> _Window:
+        """Window w of ``epoch``, from the prefetch when it was the one expected; then starts
+        reading the following window into the other buffer."""
+        if self.current is not None and (self.current.epoch, self.current.index) == (epoch, w):
+            return self.current
+        win = None
+        if self.pending is not None:
+            pe, pw, fut = self.pending
+            self.pending = None
+            got = fut.result()  # also waits, so the buffer is free either way
+            if (pe, pw) == (epoch, w):
+                win = got
+        if win is None:
+            buf = 0 if self.current is None else 1 - self.current.buf
+            win = self._load(epoch, w, buf, self.block_order(epoch))
+        self.current = win
+        ne, nw = self._next_window(epoch, w)
+        self.pending = (ne, nw, self.pool.submit(self._load, ne, nw, 1 - win.buf, self.block_order(ne)))
+        return win
+
+    # ----------------------------------------------------------------- batches
+
+    def next_batch(self, s: "TrainState") -> tuple[np.ndarray, np.ndarray]:
+        """(Xb: (n_x, k), Tb: (n_L, k)) of batch ``s.batch`` of epoch ``s.epoch``; views of
+        buffers valid until the next call. Sets ``s.stream`` to the position after it."""
+        epoch, m = s.epoch, self.X.shape[1]
+        order, starts = self._order(epoch)
+        if s.batch and s.stream and s.stream["epoch"] == epoch and s.stream["block_order"] != order.tolist():
+            # a resumed run: the checkpoint's order must be the one this file gives
+            raise DataError(f"{self.X.layout.path}: the checkpoint's block order differs from the file's; "
+                            "the data file's layout changed since the run started")
+        offset = s.batch * self.bs
+        k = min(self.bs, m - offset)
+        filled = 0
+        while filled < k:
+            at = offset + filled
+            w = int(np.searchsorted(starts, at, side="right")) - 1
+            win = self._window(epoch, w)
+            a = at - int(starts[w])
+            take = min(k - filled, win.rows.size - a)
+            np.take(self.flat[win.buf], win.rows[a:a + take], axis=0, out=self.x_batch[filled:filled + take],
+                    mode="clip")
+            np.take(self.T_rows, win.cols[a:a + take], axis=0, out=self.t_batch[filled:filled + take], mode="clip")
+            filled += take
+        end = offset + k
+        w = min(int(np.searchsorted(starts, end, side="right")) - 1, starts.size - 2)
+        s.stream = {"epoch": epoch, "example": end, "window": w, "in_window": end - int(starts[w]),
+                    "block_order": order.tolist()}
+        return self.x_batch[:k].T, self.t_batch[:k].T
+
+    def close(self) -> None:
+        if self.pending is not None:
+            self.pending[2].cancel()
+        self.pool.shutdown(wait=True)
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown: nothing left to report to
+            pass
+
+
+# --------------------------------------------------------------------------- when to stream
+
+
+def available_memory() -> int:
+    """Bytes this process may still allocate: the least of MemAvailable, the cgroup's limit
+    minus its usage, and the address-space limit (``ulimit -v``) minus the current size."""
+    out = []
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                out.append(int(line.split()[1]) * 1024)
+    except OSError:
+        pass
+    for limit, usage in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                         ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        try:
+            lim = Path(limit).read_text().strip()
+            if lim != "max" and int(lim) < 1 << 60:
+                out.append(int(lim) - int(Path(usage).read_text()))
+        except (OSError, ValueError):
+            pass
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY:
+        try:
+            vm = next(int(line.split()[1]) * 1024 for line in Path("/proc/self/status").read_text().splitlines()
+                      if line.startswith("VmSize:"))
+            out.append(soft - vm)
+        except (OSError, StopIteration, ValueError):
+            out.append(soft)
+    return max(0, min(out)) if out else 1 << 62
+
+
+def memory_share() -> float:
+    """The share of available memory a dataset may take in memory (``NNCTL_MEMORY_SHARE``)."""
+    text = os.environ.get(MEMORY_SHARE_ENV)
+    if not text:
+        return DEFAULT_MEMORY_SHARE
+    try:
+        v = float(text)
+    except ValueError:
+        v = -1.0
+    if not 0 < v <= 1:
+        raise ConfigError(f"{MEMORY_SHARE_ENV}={text}: expected a share of memory in (0, 1], e.g. 0.5")
+    return v
+
+
+def too_big(headers: list[RawSplit], dtype: str) -> tuple[bool, str]:
+    """(the arrays in ``dtype`` would not fit in the memory share, a description of the sizes)."""
+    itemsize = np.dtype(dtype).itemsize
+    need = sum(h.x.m * h.x.n_x * itemsize for h in headers)  # type: ignore[attr-defined]
+    avail, share = available_memory(), memory_share()
+    what = (f"{_size(need)} as {dtype}, more than {share:.0%} of the {_size(avail)} of memory available "
+            f"({MEMORY_SHARE_ENV})")
+    return need > share * avail, what
+
+
+@dataclass
+class StreamPlan:
+    stream: bool
+    notes: list[str]
+
+
+def streaming_plan(cfg: "Config") -> StreamPlan:
+    """Whether ``cfg``'s data files are streamed, and the notices to show. Reads only the
+    files' headers. Raises ConfigError (stream: true without mini-batches) or DataError (data
+    that cannot fit, for full-batch training)."""
+    spec = cfg.dataset
+    want = spec.get("stream")
+    if "train" not in spec or want is False:
+        return StreamPlan(False, [])
+    headers = []
+    for role in ("train", "val", "test"):
+        if not spec.get(role):
+            continue
+        header = _course_h5_header(spec[role], cfg.path)
+        if header is None:  # an image folder, CSV, NumPy file or other HDF5 names: read whole
+            if want:
+                raise ConfigError(f"{cfg.source}: dataset.stream: streaming reads HDF5 files with one *_x and "
+                                  f"one *_y array (as `nnctl data import` writes them); {spec[role]} is not one")
+            return StreamPlan(False, [])
+        headers.append(header)
+    m = headers[0].x.m  # type: ignore[attr-defined]
+    big, what = too_big(headers, cfg.dtype)
+    if want is None and not big:
+        return StreamPlan(False, [])
+    mini = cfg.batch_size is not None and cfg.batch_size < m
+    if not mini:
+        if want:
+            raise ConfigError(f"{cfg.source}: dataset.stream: streaming trains on mini-batches, but batch_size "
+                              f"is {cfg.batch_size} for {m} training examples; set batch_size (e.g. 128)")
+        raise DataError(f"{headers[0].path}: the examples would take {what}; full-batch training needs every example in "
+                        f"memory at each step, so set batch_size (e.g. 128) to stream it from disk")
+    notes = []
+    if want is None:
+        notes.append(f"{headers[0].path}: streaming the data from disk in mini-batches: the examples would take {what}; "
+                     "set dataset.stream: true to always stream it")
+    for h in headers:
+        problem = h.x.chunk_problem()  # type: ignore[attr-defined]
+        if problem:
+            notes.append(f"{h.path}: {h.x_key} is {problem}; streaming works, but a file written by "
+                         "`nnctl data import` (chunked along the example axis) streams faster")
+    return StreamPlan(True, notes)
+
+
+# A file may compress its examples, but not by more than this: a header declaring more raw
+# bytes than this many times the file's size is damaged or hostile, and is left to the
+# reader's declared-size check rather than streamed.
+MAX_COMPRESSION = 1000
+
+
+def _course_h5_header(value: Any, config_file: str | None) -> RawSplit | None:
+    """The header of a course-style HDF5 file named by a dataset value that could be streamed;
+    None for anything else (folders, other kinds, other array names, broken links,
+    implausible declared sizes): those are read whole, by the kinds table, which words the error."""
+    if not isinstance(value, str):
+        return None
+    path = resolve_path(value, config_file)
+    if path.is_dir():
+        return None
+    try:
+        header = read_h5_header(path)
+    except (DataError, KeyError, OSError, TypeError, ValueError):
+        return None
+    layout = header.x
+    declared = layout.m * layout.n_x * layout.dtype.itemsize  # type: ignore[attr-defined]
+    if declared > MAX_COMPRESSION * path.stat().st_size + (1 << 20):
+        return None
+    return header
+
+
+def load_streamed(spec: dict[str, Any], dtype: str, task: str, config_file: str | None = None) -> Dataset:
+    """The dataset of ``spec``'s files with every X an ``H5Columns`` (labels and targets are
+    read; examples stay in the files). Same checks and Y as ``data.load_dataset``."""
+    def as_x(raw: RawSplit, divide_by: float, float_type: type) -> H5Columns:
+        return H5Columns(raw.x, divide_by, float_type)  # type: ignore[arg-type]
+
+    return load_files(spec, np.dtype(dtype).type, task, config_file, read=read_h5_header, as_x=as_x)
+
+
+def read_rows(path: Path, rows: np.ndarray) -> list[np.ndarray]:
+    """The raw examples ``rows`` of a file's ``*_x`` array, read one by one (for a few)."""
+    import h5py
+
+    key = read_h5_header(path).x_key
+    with h5py.File(path, "r") as f:
+        return [f[key][int(r)] for r in rows]
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n} B"

@@ -1,0 +1,365 @@
+"""Streaming data larger than memory (nnctl/stream.py): a file read in shuffled, chunk-aligned
+blocks trains, checkpoints, resumes bit for bit, validates, evaluates and predicts like any
+other run; automatic streaming and the refusal of full-batch training; the SHA-256 cache."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from nnctl import stream
+from nnctl.binding import bind
+from nnctl.config import load_config
+from nnctl.data import prepare_x, sha256_cached
+from nnctl.runs.checkpoint import TrainState
+from nnctl.train import train_run
+from tests.conftest import write_config
+
+SHAPE = (8, 8, 3)  # 192 bytes an example
+
+
+def make_h5(path: Path, m: int, seed: int = 0, chunks: tuple | None | bool = True) -> Path:
+    """A course-style image file: train_set_x uint8 (m, 8, 8, 3), labels 0/1 with a learnable
+    signal (class 1 brighter in the red channel), list_classes."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, m)
+    x = rng.integers(0, 200, (m, *SHAPE), dtype=np.uint8)
+    x[y == 1, ..., 0] += 55
+    if chunks is True:
+        chunks = (16, *SHAPE)
+    with h5py.File(path, "w") as f:
+        f.create_dataset("train_set_x", data=x, chunks=chunks or None)
+        f.create_dataset("train_set_y", data=y)
+        f.create_dataset("list_classes", data=np.array([b"dark", b"red"]))
+    old = time.time() - 60  # written a minute ago: the hash cache skips files modified just now
+    os.utime(path, (old, old))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def small_blocks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Blocks of 32 examples (two chunks), so small test files have many blocks and windows;
+    the hash cache in the test's own folder."""
+    monkeypatch.setattr(stream, "BLOCK_BYTES", 32 * 192)
+    monkeypatch.setenv("NNCTL_CACHE_DIR", str(tmp_path / "cache"))
+
+
+CONFIG = """\
+dataset: {{train: train.h5, test: test.h5{extra}}}
+layer_dims: [auto, 8, 1]
+activations: {{hidden: relu, output: sigmoid}}
+learning_rate: 0.01
+optimizer: adam
+epochs: 4
+batch_size: 50
+seed: 3
+print_every: 10
+{more}"""
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> Path:
+    make_h5(tmp_path / "train.h5", 600)
+    make_h5(tmp_path / "test.h5", 150, seed=1)
+    return tmp_path
+
+
+def config(tmp_path: Path, extra: str = ", stream: true", more: str = "", name: str = "s.yaml") -> Path:
+    return write_config(tmp_path / name, CONFIG.format(extra=extra, more=more))
+
+
+def epoch_batches(X: stream.H5Columns, T: np.ndarray, bs: int, epoch: int, seed: int = 3) -> list[tuple]:
+    src = X.batch_source(T, bs, seed)
+    s = TrainState.start(load_config_for_state())
+    s.epoch = epoch
+    out = []
+    for b in range(-(-X.shape[1] // bs)):
+        s.batch = b
+        Xb, Tb = src.next_batch(s)
+        out.append((Xb.copy(), Tb.copy()))
+    src.close()
+    return out
+
+
+_STATE_CFG: list = []
+
+
+def load_config_for_state():
+    return _STATE_CFG[0]
+
+
+def test_block_plan_is_whole_chunks() -> None:
+    assert stream.block_plan(100, 16, 192, target=40 * 192).tolist() == [0, 32, 64, 96, 100]
+    assert stream.block_plan(10, None, 192, target=4 * 192).tolist() == [0, 4, 8, 10]
+    assert stream.block_plan(10, 16, 192, target=1).tolist() == [0, 10]  # never less than a chunk
+    # chunks over MAX_CHUNK_BYTES (4 MB) would make windows too large: blocks then cut them
+    assert stream.block_plan(50_000, 30_000, 192, target=192 * 1000)[:3].tolist() == [0, 1000, 2000]
+
+
+def test_each_epoch_covers_every_example_once_in_a_seeded_order(files: Path) -> None:
+    cfg = load_config(config(files))
+    _STATE_CFG[:] = [bind(cfg).cfg]
+    bound = bind(cfg)
+    X, Y = bound.dataset.X_train, bound.dataset.Y_train
+    assert isinstance(X, stream.H5Columns) and X.shape == (192, 600)
+    T = Y.astype(np.float64)
+    raw = h5py.File(files / "train.h5")["train_set_x"][()]
+    in_memory = prepare_x(raw, 255.0, np.float64)  # (192, 600), what training without streaming uses
+    e0 = epoch_batches(X, T, 64, epoch=0)
+    assert [b[0].shape for b in e0] == [(192, 64)] * 9 + [(192, 24)]
+    cols = np.hstack([b[0] for b in e0])
+    # every example exactly once, the same bits as loading the file whole
+    order = [int(np.flatnonzero((in_memory == cols[:, [j]]).all(axis=0))[0]) for j in range(600)]
+    assert sorted(order) == list(range(600))
+    assert np.array_equal(np.hstack([b[1] for b in e0]), T[:, order])
+    assert order != list(range(600))  # shuffled ...
+    blocks = [o // 32 for o in order[:32 * 4]]
+    assert len(set(blocks)) <= 4  # ... within a window of 4 blocks of 32
+    again = epoch_batches(X, T, 64, epoch=0)
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(e0, again))  # same seed, same batches
+    e1 = epoch_batches(X, T, 64, epoch=1)
+    assert not np.array_equal(e0[0][0], e1[0][0])  # a new order every epoch
+
+
+def test_streamed_run_trains_evaluates_and_predicts(cli, runs_dir: Path, files: Path) -> None:
+    r = cli("train", config(files), "--json")
+    assert r.exit_code == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["status"] == "complete" and out["iterations"] == 4 * 12
+    assert out["test_accuracy"] > 0.9
+    s = json.loads((Path(out["run_dir"]) / "summary.json").read_text())
+    assert s["dataset"]["n_train"] == 600 and s["dataset"]["n_test"] == 150
+    assert [src["sha256_cached"] for src in s["dataset"]["sources"]] == [False, False]
+    # evaluate scores the file in blocks: the same numbers as the summary
+    r = cli("evaluate", out["run_id"], "--json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["accuracy"] == s["test_accuracy"]
+    # predict takes images like any run's: the test file's first examples, as PNGs
+    from PIL import Image
+
+    with h5py.File(files / "test.h5") as f:
+        x, y = f["train_set_x"][:6], f["train_set_y"][:6]
+    for i, img in enumerate(x):
+        Image.fromarray(img).save(files / f"img{i}.png")
+    r = cli("predict", out["run_id"], *[f"img{i}.png" for i in range(6)], "--json")
+    assert r.exit_code == 0, r.stderr
+    probs = [p["probability"] for p in json.loads(r.stdout)]
+    labels = [["dark", "red"].index(p["class"]) for p in json.loads(r.stdout)]
+    ev = json.loads(cli("evaluate", out["run_id"], "--json").stdout)
+    wrong = set(ev["misclassified"])
+    assert [lab == yy for lab, yy in zip(labels, y)] == [i not in wrong for i in range(6)]
+    assert len(probs) == 6
+    # a second run hashes nothing: the digests come from the cache
+    r = cli("train", config(files), "--json", "--quiet")
+    s2 = json.loads((Path(json.loads(r.stdout)["run_dir"]) / "summary.json").read_text())
+    assert [src["sha256_cached"] for src in s2["dataset"]["sources"]] == [True, True]
+    assert [src["sha256"] for src in s2["dataset"]["sources"]] == [src["sha256"] for src in s["dataset"]["sources"]]
+    assert (s2["test_accuracy"], s2["final_cost"]) == (s["test_accuracy"], s["final_cost"])  # same batches
+
+
+def test_streamed_and_in_memory_runs_agree_within_noise(cli, runs_dir: Path, files: Path) -> None:
+    acc = {}
+    for extra in (", stream: true", ", stream: false"):
+        r = cli("train", config(files, extra), "--json", "--quiet")
+        assert r.exit_code == 0, r.stderr
+        acc[extra] = json.loads(r.stdout)["test_accuracy"]
+    assert abs(acc[", stream: true"] - acc[", stream: false"]) <= 0.05
+
+
+def interrupt_at(n: int):
+    def on_iteration(i: int, cost: float) -> None:
+        if i == n:
+            raise KeyboardInterrupt
+
+    return on_iteration
+
+
+def run_files(run_dir: Path) -> tuple[dict, str]:
+    with np.load(run_dir / "params.npz") as z:
+        return {k: z[k] for k in z.files}, (run_dir / "history.csv").read_text()
+
+
+def test_streamed_run_resumes_bit_identically(cli, runs_dir: Path, files: Path) -> None:
+    path = config(files, more="validation_fraction: 0.2\ncheckpoint_every: 5\n")
+    r = cli("train", path, "--json", "--quiet")
+    assert r.exit_code == 0, r.stderr
+    whole = Path(json.loads(r.stdout)["run_dir"])
+    # 480 training examples / 50 = 10 batches an epoch; stop in the middle of epoch 2
+    broken = train_run(load_config(path), runs_dir, on_iteration=interrupt_at(23))
+    assert broken.status == "interrupted"
+    with np.load(broken.run_dir / "checkpoint.npz") as z:
+        meta = json.loads(str(z["meta"]))
+    # the interruption itself is checkpointed (the last finished step, 24: epoch 2, batch 4)
+    assert meta["iteration"] == 24 and meta["epoch"] == 2 and meta["batch"] == 4
+    pos = meta["stream"]
+    assert pos["epoch"] == 2 and pos["example"] == 200  # 4 batches of 50 into epoch 2's sequence
+    assert sorted(pos["block_order"]) == list(range(19))  # 600 examples in blocks of 32
+    r = cli("train", "--resume", broken.run_id, "--json")
+    assert r.exit_code == 0, r.stderr
+    p_whole, h_whole = run_files(whole)
+    p_resumed, h_resumed = run_files(broken.run_dir)
+    for k in p_whole:
+        assert np.array_equal(p_whole[k], p_resumed[k]), k
+    assert h_whole == h_resumed  # costs and the per-epoch validation rows
+    s = json.loads((whole / "summary.json").read_text())
+    assert s["dataset"]["n_val"] == 120 and s["val_loss"] is not None
+
+
+def test_mid_epoch_resume_is_bit_identical(cli, runs_dir: Path, files: Path) -> None:
+    path = config(files, more="checkpoint_every: 7\n")
+    whole = Path(json.loads(cli("train", path, "--json", "--quiet").stdout)["run_dir"])
+    broken = train_run(load_config(path), runs_dir, on_iteration=interrupt_at(30))
+    with np.load(broken.run_dir / "checkpoint.npz") as z:
+        meta = json.loads(str(z["meta"]))
+    # the interruption itself is checkpointed: 31 steps done, 12 batches an epoch
+    assert (meta["iteration"], meta["epoch"], meta["batch"]) == (31, 2, 7)
+    assert meta["stream"]["example"] == 350 and meta["stream"]["epoch"] == 2
+    assert cli("train", "--resume", broken.run_id, "--quiet").exit_code == 0
+    p_whole, h_whole = run_files(whole)
+    p_resumed, h_resumed = run_files(broken.run_dir)
+    assert all(np.array_equal(p_whole[k], p_resumed[k]) for k in p_whole) and h_whole == h_resumed
+
+
+def test_automatic_streaming_with_a_notice(cli, runs_dir: Path, files: Path, monkeypatch) -> None:
+    monkeypatch.setenv("NNCTL_MEMORY_SHARE", "0.5")
+    monkeypatch.setattr(stream, "available_memory", lambda: 400_000)  # 750 x 192 float64: 1.2 MB
+    r = cli("train", config(files, extra=""), "--json")
+    assert r.exit_code == 0, r.stderr
+    notice = [line for line in r.stderr.splitlines() if line.startswith("notice:")]
+    assert notice == ["notice: train.h5: streaming the data from disk in mini-batches: the examples would take "
+                      "1.2 MB as float64, more than 50% of the 400.0 KB of memory available "
+                      "(NNCTL_MEMORY_SHARE); set dataset.stream: true to always stream it"]
+    s = json.loads((Path(json.loads(r.stdout)["run_dir"]) / "summary.json").read_text())
+    assert s["warnings"] == [notice[0].removeprefix("notice: ")]
+    # full-batch training needs it all in memory: one line, exit 2, no run directory
+    before = sorted(runs_dir.iterdir())
+    r = cli("train", config(files, extra=""), "--set", "batch_size=null", "--set", "epochs=null",
+            "--set", "iterations=5")
+    assert r.exit_code == 2
+    assert r.stderr.strip() == (
+        "error: train.h5: the examples would take 1.2 MB as float64, more than 50% of the 400.0 KB of "
+        "memory available (NNCTL_MEMORY_SHARE); full-batch training needs every example in memory at each "
+        "step, so set batch_size (e.g. 128) to stream it from disk")
+    assert sorted(runs_dir.iterdir()) == before
+    # the share is the user's: with all of the memory it fits
+    monkeypatch.setenv("NNCTL_MEMORY_SHARE", "1")
+    monkeypatch.setattr(stream, "available_memory", lambda: 2_000_000)
+    r = cli("train", config(files, extra=""), "--json")
+    assert r.exit_code == 0 and "notice:" not in r.stderr
+
+
+def test_unsuitable_chunks_still_stream_with_a_notice(cli, runs_dir: Path, tmp_path: Path) -> None:
+    make_h5(tmp_path / "train.h5", 300, chunks=None)  # contiguous: one sequential read a block, fine
+    make_h5(tmp_path / "test.h5", 100, seed=1, chunks=(100, 4, 8, 3))  # splits each example
+    r = cli("train", config(tmp_path), "--json")
+    assert r.exit_code == 0, r.stderr
+    notices = [line for line in r.stderr.splitlines() if line.startswith("notice:")]
+    assert notices == [
+        "notice: test.h5: train_set_x is chunked [100, 4, 8, 3], which splits each example "
+        "across chunks; streaming works, but a file written by `nnctl data import` (chunked along the "
+        "example axis) streams faster",
+    ]
+    assert json.loads(r.stdout)["test_accuracy"] > 0.8
+
+
+def test_bad_stream_settings_are_one_line(cli, runs_dir: Path, files: Path, monkeypatch) -> None:
+    r = cli("train", config(files, extra=", stream: yes please").name)
+    assert r.exit_code == 2
+    assert r.stderr.strip() == ("error: s.yaml: dataset.stream: expected true (stream mini-batches from disk) "
+                                "or false (load the data whole), got the string 'yes please'")
+    r = cli("train", "s.yaml", "--set", "batch_size=1000", "--set", "dataset.stream=true")
+    assert r.exit_code == 2
+    assert r.stderr.strip() == ("error: s.yaml (with --set): dataset.stream: streaming trains on mini-batches, "
+                                "but batch_size is 1000 for 600 training examples; set batch_size (e.g. 128)")
+    monkeypatch.setenv("NNCTL_MEMORY_SHARE", "2")
+    r = cli("train", config(files, extra=""))
+    assert r.exit_code == 2
+    assert r.stderr.strip() == "error: NNCTL_MEMORY_SHARE=2: expected a share of memory in (0, 1], e.g. 0.5"
+
+
+def test_evaluate_scores_a_large_file_in_blocks(cli, runs_dir: Path, files: Path, monkeypatch) -> None:
+    run = json.loads(cli("train", config(files), "--json", "--quiet").stdout)["run_id"]
+    whole = json.loads(cli("evaluate", run, "--data", files / "test.h5", "--json").stdout)
+    seen = []
+    real_blocks = stream.H5Columns.blocks
+
+    def counting(self):
+        for Xb, cols in real_blocks(self):
+            seen.append(Xb.shape[1])
+            yield Xb, cols
+
+    monkeypatch.setattr(stream.H5Columns, "blocks", counting)
+    monkeypatch.setattr(stream, "available_memory", lambda: 1000)
+    r = cli("evaluate", run, "--data", files / "test.h5", "--json", "--errors", "wrong")
+    assert r.exit_code == 0, r.stderr
+    blocked = json.loads(r.stdout)
+    assert seen == [32, 32, 32, 32, 22]  # 150 examples, never more than a block in memory
+    assert {k: blocked[k] for k in ("accuracy", "confusion_matrix", "misclassified")} == \
+        {k: whole[k] for k in ("accuracy", "confusion_matrix", "misclassified")}
+    assert blocked["log_loss"] == pytest.approx(whole["log_loss"], rel=1e-12)
+    assert len(list((files / "wrong").iterdir())) == len(whole["misclassified"])
+
+
+def test_the_hash_cache_is_keyed_by_size_and_mtime(tmp_path: Path) -> None:
+    f = make_h5(tmp_path / "a.h5", 40)
+    digest, cached = sha256_cached(f)
+    assert not cached and sha256_cached(f) == (digest, True)
+    entries = json.loads((tmp_path / "cache" / "sha256.json").read_text())
+    assert entries[str(f.resolve())]["sha256"] == digest
+    make_h5(f, 40, seed=5)  # new contents, new mtime
+    digest2, cached = sha256_cached(f)
+    assert not cached and digest2 != digest
+    # a file modified within the last seconds is hashed every time (its mtime may not change
+    # when it is rewritten within the same tick)
+    make_h5(f, 40, seed=6)
+    os.utime(f)
+    assert sha256_cached(f)[1] is False and sha256_cached(f)[1] is False
+
+
+def test_out_of_memory_loading_whole_is_one_line(cli, runs_dir: Path, files: Path, monkeypatch) -> None:
+    import nnctl.binding
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(nnctl.binding, "load_dataset", no_memory)
+    r = cli("train", config(files, ", stream: false"))
+    assert r.exit_code == 2
+    assert r.stderr.strip() == ("error: train.h5: out of memory loading the data whole; stream it from disk in "
+                                "mini-batches with dataset.stream: true and a batch_size")
+    assert not runs_dir.exists() or not any(runs_dir.iterdir())
+
+
+def test_report_of_a_streamed_run(cli, runs_dir: Path, files: Path) -> None:
+    # barely trained, so the test set has misclassified images to show
+    r = cli("train", config(files), "--set", "learning_rate=0.00001", "--set", "epochs=1", "--json", "--quiet")
+    run = json.loads(r.stdout)
+    assert run["test_accuracy"] < 0.9
+    r = cli("report", run["run_id"])
+    assert r.exit_code == 0, r.stderr
+    page = Path(r.stdout.strip()).read_text()
+    assert "scores unavailable" not in page
+    assert page.count("data:image/png;base64,") > 0
+
+
+def test_nan_in_a_streamed_float_file_is_one_line(cli, runs_dir: Path, tmp_path: Path) -> None:
+    # checked block by block as the file is read, so the run starts and then fails
+    x = np.random.default_rng(0).normal(size=(400, 6)).astype(np.float32)
+    x[350, 2] = np.nan
+    with h5py.File(tmp_path / "f.h5", "w") as f:
+        f.create_dataset("train_set_x", data=x, chunks=(16, 6))
+        f.create_dataset("train_set_y", data=np.arange(400) % 2)
+    write_config(tmp_path / "f.yaml", "dataset: {train: f.h5, stream: true}\nlayer_dims: [auto, 1]\n"
+                 "activations: [sigmoid]\nlearning_rate: 0.1\nepochs: 2\nbatch_size: 32\n")
+    r = cli("train", "f.yaml", "--json")
+    assert r.exit_code == 2
+    assert r.stderr.strip().splitlines()[-1] == ("error: f.h5: train_set_x: NaN or infinite values in examples "
+                                                 "256..399; clean the data first")
+    s = json.loads(next(runs_dir.iterdir()).joinpath("summary.json").read_text())
+    assert s["status"] == "failed"
