@@ -10,12 +10,12 @@ from typing import Callable
 
 import numpy as np
 
-from nnctl import fullbatch, runs
+from nnctl import fullbatch, runs, threads as blas
 from nnctl.binding import bind
 from nnctl.config import Config, dump_config
 from nnctl.data import Dataset
 from nnctl.errors import RunError
-from nnctl.loop import OnIteration, TrainResult, batch_count, fit_direct, total_iterations
+from nnctl.loop import OnIteration, TrainResult, batch_count, batch_size, fit_direct, total_iterations
 from nnctl.runs.checkpoint import TrainState
 from nnctl.runs.summary import RunSummary, machine
 from nnctl.scoring import Scores, score
@@ -78,13 +78,17 @@ def train_run(
     runs_dir: Path,
     on_start: OnStart | None = None,
     on_iteration: OnIteration | None = None,
+    threads: int | None = None,
 ) -> RunOutcome:
     """Loads the data, trains and writes the run directory. Nothing is created on disk until
-    the config and data have been validated. Raises ConfigError, DataError or RunError."""
+    the config and data have been validated. ``threads``: BLAS threads (None: chosen by
+    ``nnctl.threads``, recorded in the summary). Raises ConfigError, DataError or RunError."""
     bound = bind(cfg)
     cfg, ds = bound.cfg, bound.dataset
     run_dir = runs.create_run_dir(runs_dir)
     summary = RunSummary.new(run_dir.name, cfg, ds, total_iterations(cfg, ds.X_train.shape[1]))
+    m = ds.X_train.shape[1]
+    summary.threads = blas.for_run(cfg.layer_dims, batch_size(cfg, m), threads).to_json()
     try:
         runs.save_config_text(run_dir, dump_config(cfg))
     except BaseException as exc:
@@ -97,10 +101,12 @@ def resume_run(
     run_dir: Path,
     on_start: OnStart | None = None,
     on_iteration: OnIteration | None = None,
+    threads: int | None = None,
 ) -> RunOutcome:
     """Continues an interrupted run from its last checkpoint to its configured length, in its
-    own directory, with its own config. The result is bit for bit the one an uninterrupted
-    run would have given. Raises RunError (complete run, no checkpoint, changed data)."""
+    own directory, with its own config and, unless ``threads`` is given, its own BLAS thread
+    count. The result is bit for bit the one an uninterrupted run would have given (with the
+    same thread count). Raises RunError (complete run, no checkpoint, changed data)."""
     summary = runs.read_summary(run_dir)
     if summary.status == "complete":
         raise RunError(f"{run_dir}: the run is already complete; there is nothing to resume")
@@ -121,9 +127,11 @@ def resume_run(
         )
     state = TrainState.load(run_dir, cfg)
     summary.status, summary.message = "running", None
-    blas, cpu = machine()  # the machine may differ from the one the run started on
+    blas_libs, cpu = machine()  # the machine may differ from the one the run started on
+    choice = blas.for_run(cfg.layer_dims, batch_size(cfg, ds.X_train.shape[1]), threads, summary.threads)
     summary.resumed = [*(summary.resumed or []),
-                       {"at": runs.utc_now(), "from_iteration": state.iteration, "blas": blas, "cpu": cpu}]
+                       {"at": runs.utc_now(), "from_iteration": state.iteration, "blas": blas_libs, "cpu": cpu,
+                        "threads": choice.to_json()}]
     return _train_into(run_dir, cfg, ds, summary, state, on_start, on_iteration)
 
 
@@ -176,8 +184,10 @@ def _train_into(
             on_start(RunStart(run_id, run_dir, cfg.name, list(cfg.layer_dims), cfg.dtype, m,
                               None if ds.X_test is None else int(ds.X_test.shape[1]),
                               total_iterations(cfg, m), cfg.print_every))
-        result = fit(cfg, ds.X_train, ds.Y_train, on_iteration, X_val=ds.X_val, Y_val=ds.Y_val,
-                     state=state, on_checkpoint=lambda s: s.save(run_dir))
+        threads = (summary.resumed or [{}])[-1].get("threads") if state is not None else summary.threads
+        with blas.blas_threads((threads or {}).get("blas_threads")):
+            result = fit(cfg, ds.X_train, ds.Y_train, on_iteration, X_val=ds.X_val, Y_val=ds.Y_val,
+                         state=state, on_checkpoint=lambda s: s.save(run_dir))
         scores: dict[str, Scores] = {}
         if result.status == "complete" and result.params.all_finite():
             scores = {split: score(result.params, cfg, *ds.split(split))

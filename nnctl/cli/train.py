@@ -54,7 +54,7 @@ def train(
         if config is not None or set_:
             raise fail("--resume continues a run with its own saved config; give no CONFIG and no --set")
         run_dir = find_run(resume, runs_dir or default_runs_dir())
-        start = functools.partial(resume_run, run_dir)
+        start = functools.partial(resume_run, run_dir, threads=threads)
     elif config is None:
         raise fail("missing CONFIG: give a YAML config file, or --resume RUN")
     else:
@@ -62,7 +62,7 @@ def train(
         if not quiet:
             for warning in cfg.warnings():
                 print_warning(warning)
-        start = functools.partial(train_run, cfg, runs_dir or default_runs_dir())
+        start = functools.partial(train_run, cfg, runs_dir or default_runs_dir(), threads=threads)
     try:
         with limit_threads(threads):
             outcome = start(on_start=display.start, on_iteration=display.iteration)
