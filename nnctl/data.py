@@ -7,7 +7,6 @@ pixel scaling, class names) travels with it into the run's ``summary.json``.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,11 +97,10 @@ def resolve_path(path: str, config_file: str | None = None) -> Path:
 
 
 def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    """The file's SHA-256, cached per file version (``nnctl.filehash``)."""
+    from nnctl.filehash import sha256_of as cached
+
+    return cached(path)
 
 
 # --------------------------------------------------------------------------- HDF5
@@ -147,13 +145,30 @@ def read_h5(path: Path) -> RawSplit:
     return RawSplit(x, y, classes, path, xs[0], ys[0])
 
 
+def all_finite(x: np.ndarray) -> bool:
+    """True when no value of the float array x is NaN or infinite.
+
+    A sum is NaN or infinite when any term is (NaN propagates; inf + -inf is NaN), so a finite
+    sum proves every value finite in one reduction pass with no temporary array, where
+    ``np.isfinite(x).all()`` writes a boolean array as large as x (47 MB for W2) and reads it
+    again. Only when the sum is not finite (a bad value, or finite values whose sum overflows)
+    are the values looked at one by one, a block at a time.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.sum(x)):
+            return True
+    flat = x.reshape(-1)  # a view for the arrays read from files (C order)
+    step = 1 << 16
+    return all(np.isfinite(flat[i:i + step]).all() for i in range(0, flat.size, step))
+
+
 def _check_x(raw: RawSplit) -> None:
     x, where = raw.x, raw.path
     if x.dtype.kind not in "uif" or x.ndim < 2:
         raise DataError(f"{where}: {raw.x_key}: expected a numeric array (m, ...), got {x.dtype} {x.shape}")
     if x.shape[0] == 0:
         raise DataError(f"{where}: {raw.x_key}: no examples (m = 0)")
-    if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
+    if x.dtype.kind == "f" and not all_finite(x):
         bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
         raise DataError(f"{where}: {raw.x_key}: {bad} NaN or infinite value(s); clean the data first")
 

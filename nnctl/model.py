@@ -143,12 +143,12 @@ def forward(
     A = X
     if masks is None:
         for W, b, act in zip(params.Ws[:-1], params.bs[:-1], arch.hidden):
-            A = act.forward(linear_forward(A, W, b))
+            A = act.hidden_forward(linear_forward(A, W, b))
             cache.append(A)
     else:
         undropped = []
         for W, b, act, D in zip(params.Ws[:-1], params.bs[:-1], arch.hidden, masks):
-            A = act.forward(linear_forward(A, W, b))
+            A = act.hidden_forward(linear_forward(A, W, b))
             undropped.append(A)
             if D is not None:
                 A = A * D
@@ -243,5 +243,5 @@ def predict_proba(params: Params, X: np.ndarray, arch: Architecture) -> np.ndarr
     """Cache-free forward pass. X: (n_x, m) -> AL: (n_L, m)."""
     A = X
     for W, b, act in zip(params.Ws[:-1], params.bs[:-1], arch.hidden):
-        A = act.forward(linear_forward(A, W, b))
+        A = act.hidden_forward(linear_forward(A, W, b))
     return arch.output.forward(linear_forward(A, params.Ws[-1], params.bs[-1]))

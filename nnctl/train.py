@@ -185,14 +185,15 @@ def _train_into(
                               None if ds.X_test is None else int(ds.X_test.shape[1]),
                               total_iterations(cfg, m), cfg.print_every))
         threads = (summary.resumed or [{}])[-1].get("threads") if state is not None else summary.threads
+        # scoring too: its products are the largest of the run (every example at once)
         with blas.blas_threads((threads or {}).get("blas_threads")):
             result = fit(cfg, ds.X_train, ds.Y_train, on_iteration, X_val=ds.X_val, Y_val=ds.Y_val,
                          state=state, on_checkpoint=lambda s: s.save(run_dir))
-        scores: dict[str, Scores] = {}
-        if result.status == "complete" and result.params.all_finite():
-            scores = {split: score(result.params, cfg, *ds.split(split))
-                      for split, X in (("train", ds.X_train), ("val", ds.X_val), ("test", ds.X_test))
-                      if X is not None}
+            scores: dict[str, Scores] = {}
+            if result.status == "complete" and result.params.all_finite():
+                scores = {split: score(result.params, cfg, *ds.split(split))
+                          for split, X in (("train", ds.X_train), ("val", ds.X_val), ("test", ds.X_test))
+                          if X is not None}
         if result.status == "complete" and (not scores or scores["train"].finite_loss is None):
             # the cost is checked before each update, so only the last update can get here
             result.status = "diverged"
