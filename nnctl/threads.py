@@ -60,7 +60,7 @@ def largest_product(layer_dims: list[int], batch: int) -> int:
     return max(n * n_prev * batch for n_prev, n in zip(layer_dims[:-1], layer_dims[1:]))
 
 
-def others_running(samples: int = 5, interval: float = 0.01) -> float:
+def others_running(samples: int = 3, interval: float = 0.005) -> float:
     """Other runnable threads on the machine right now (mean of a few samples of
     /proc/stat's procs_running, less this sampling thread); the 1-minute load average where
     /proc/stat is missing."""
