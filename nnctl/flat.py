@@ -38,8 +38,13 @@ class FlatArrays:
         return len(arrays) == len(self.views) and all(a is v for a, v in zip(arrays, self.views))
 
     def load(self, arrays: list[np.ndarray]) -> None:
-        """Copies ``arrays`` (shaped like the views) into the buffer."""
+        """Copies ``arrays`` (shaped like the views) into the buffer. Raises ValueError for an
+        array of another shape (a damaged checkpoint), rather than broadcasting it."""
+        if len(arrays) != len(self.views):
+            raise ValueError(f"expected {len(self.views)} arrays, got {len(arrays)}")
         for view, a in zip(self.views, arrays):
+            if np.shape(a) != view.shape:
+                raise ValueError(f"expected an array of shape {view.shape}, got {np.shape(a)}")
             np.copyto(view, a)
 
     def store(self, arrays: list[np.ndarray]) -> None:

@@ -178,8 +178,8 @@ def backward(
     dbs: list[np.ndarray] = [None] * L  # type: ignore[list-item]
     dZ = dZL
     for l in range(L - 1, -1, -1):
-        dA_prev, dWs[l], dbs[l] = linear_backward(dZ, cache[l], params.Ws[l], l > 0,
-                                                  *((out.Ws[l], out.bs[l]) if out is not None else ()))
+        dW, db = (out.Ws[l], out.bs[l]) if out is not None else (None, None)
+        dA_prev, dWs[l], dbs[l] = linear_backward(dZ, cache[l], params.Ws[l], l > 0, dW, db)
         if l > 0:
             A = cache[l]
             if masks is not None:

@@ -273,3 +273,12 @@ def test_finiteness_check(tmp_path: Path) -> None:
     x[5, 6], x[100, 0] = np.nan, -np.inf
     with pytest.raises(DataError, match=r"train_x: 2 NaN or infinite value\(s\)"):
         load_dataset({"train": str(_h5(tmp_path / "bad.h5", x))}, "float32")
+
+
+def test_optimizer_state_of_another_shape_is_refused() -> None:
+    p = initialize_parameters([3, 2, 1], "he", 1)
+    opt = Adam(p, SimpleNamespace(hyperparameters=HP["adam"]))
+    state = opt.state()
+    state["v0"] = state["v0"][:1]  # (1, 3) where W1 is (2, 3): would broadcast if not checked
+    with pytest.raises(ValueError, match=r"shape \(2, 3\), got \(1, 3\)"):
+        opt.load_state(state)
