@@ -188,11 +188,13 @@ def torch_available() -> bool:
     return importlib.util.find_spec("torch") is not None
 
 
-def torch_w2(data_file: Path, epochs: int, dtype: str) -> dict:
+def torch_w2(data_file: Path, epochs: int, dtype: str, threads: int | None = None) -> dict:
     import h5py
     import numpy as np
     import torch
 
+    if threads:
+        torch.set_num_threads(threads)
     torch.manual_seed(0)
     tdtype = {"float32": torch.float32, "float64": torch.float64}[dtype]
     with h5py.File(data_file, "r") as f:
@@ -217,9 +219,12 @@ def torch_w2(data_file: Path, epochs: int, dtype: str) -> dict:
             "torch": torch.__version__}
 
 
-def torch_w1(data_dir: Path, iterations: int) -> dict:
+def torch_w1(data_dir: Path, iterations: int, threads: int | None = None) -> dict:
     """The course's cat network, full-batch gradient descent, float64 like the course."""
     import torch
+
+    if threads:
+        torch.set_num_threads(threads)
 
     X, Y = yardstick_load_cat(data_dir)
     Xt = torch.from_numpy(X.T.copy())  # (m, n_x): PyTorch's layout, one example per row
@@ -425,8 +430,10 @@ def peer_w1(p: dict, data_dir: Path, env: dict, n: int, nnctl_loop_s: float) -> 
         return {"status": "not run (no --peers)"}
     if not torch_available():
         return {"status": "skipped: torch is not importable (pip install torch==2.13.0)"}
-    runs = [run_peer(["torch-w1", "--iterations", str(n), "--data-dir", str(data_dir)], env)
-            for _ in range(p["w1_reps"])]
+    # one thread, as nnctl's fast path runs its loop (PyTorch's default, all cores, spins on a
+    # busy machine; see bench_w2)
+    runs = [run_peer(["torch-w1", "--iterations", str(n), "--data-dir", str(data_dir), "--threads", "1"],
+                     dict(env, OMP_NUM_THREADS="1")) for _ in range(p["w1_reps"])]
     bad = [r for r in runs if r["status"] != "ok"]
     if bad:
         return bad[0]
@@ -616,21 +623,32 @@ def bench_w2(p: dict, env: dict) -> dict:
             cfg_file.write_text(w2_config_text(dtype, epochs, data_file))
             cmd = nnctl_cmd() + ["train", str(cfg_file), "--quiet", "--json", "--runs-dir", str(runs)]
 
+            last: dict = {}
+
             def nnctl_run():
                 wall, code, rss, stdout, err = run_process(cmd, env)
                 if code != 0:
                     return {"status": f"failed: exit {code}: {err.strip()[-300:]}"}
                 res = json.loads(stdout)
                 summary = json.loads((Path(res["run_dir"]) / "summary.json").read_text())
+                last["threads"] = (summary.get("threads") or {}).get("blas_threads")
                 return {"status": "ok", "loop_s": res["seconds"], "process_s": wall, "peak_rss_bytes": rss,
                         "threads": summary.get("threads")}
+
+            def torch_run():
+                # on as many threads as nnctl's run of this round chose: PyTorch's own default
+                # (all cores) spins on a busy machine like OpenBLAS (26.6 s against nnctl's 2.8 s
+                # in a trial at load 9), which would measure the machine, not the library
+                n = last.get("threads")
+                tenv = dict(env, OMP_NUM_THREADS=str(n)) if n else env
+                return run_peer(["torch-w2", "--data", str(data_file), "--epochs", str(epochs), "--dtype", dtype,
+                                 *(["--threads", str(n)] if n else [])], tenv)
 
             fns = {"bound_1": lambda: matmul_bound(m, epochs, dtype, 1, threads=1),
                    "bound_default": lambda: matmul_bound(m, epochs, dtype, 1),
                    "nnctl": nnctl_run}
             if peers == "ok":
-                fns["torch"] = lambda: run_peer(["torch-w2", "--data", str(data_file), "--epochs", str(epochs),
-                                                 "--dtype", dtype], env)
+                fns["torch"] = torch_run
             got = interleaved_all(fns, reps)
             row: dict = {"bound_1thread_epoch_s": statistics.median(got["bound_1"]) / epochs,
                          "bound_default_threads_epoch_s": statistics.median(got["bound_default"]) / epochs}
@@ -832,10 +850,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--iterations", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.peer == "torch-w2":
-        print(json.dumps(torch_w2(args.data, args.epochs, args.dtype)))
+        print(json.dumps(torch_w2(args.data, args.epochs, args.dtype, args.threads)))
         return 0
     if args.peer == "torch-w1":
-        print(json.dumps(torch_w1(args.data_dir, args.iterations)))
+        print(json.dumps(torch_w1(args.data_dir, args.iterations, args.threads)))
         return 0
     unknown = set(args.only or ()) - set(PARTS)
     if unknown:
