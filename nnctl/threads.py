@@ -9,9 +9,9 @@ average about 3), two threads against one: 3.4x slower for W2's first-layer prod
 100 M - 1 G multiply-adds; a direct-path cat run took 12.7 s on the default two threads where
 one thread took 0.67 s. Idle, two threads made W2's float32 epoch 1.3x faster.
 
-So by default (``auto``) a run uses every core only when its largest product per step reaches
-``ALL_CORES_FROM`` multiply-adds *and* no other process is running when it starts; otherwise
-one thread. The choice is made once, recorded in the run (``summary.json``'s ``threads``) and
+So by default (``auto``) a run uses more than one thread only when its largest product per step
+reaches ``ALL_CORES_FROM`` multiply-adds, and then only as many as there are cores nobody else
+is using when it starts (on 2 cores: both when nothing else runs, else one). The choice is made once, recorded in the run (``summary.json``'s ``threads``) and
 reused by ``--resume``: results depend (in the last bits) on the thread count, so a resumed run
 must keep it to stay bit for bit the uninterrupted one. An explicit ``--threads N``, or
 ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` in the environment, overrides the choice.
@@ -92,9 +92,11 @@ def choose(layer_dims: list[int], batch: int, option: int | None) -> ThreadChoic
     if work < ALL_CORES_FROM:
         return ThreadChoice("auto", 1, f"largest product {work:.3g} multiply-adds < {ALL_CORES_FROM:.0e}")
     busy = others_running()
-    if busy >= 0.5:
+    free = max(1, min(n_cores, round(n_cores - busy)))  # the cores nobody else is using
+    if free == 1:
         return ThreadChoice("auto", 1, f"{busy:.1f} other threads running at start")
-    return ThreadChoice("auto", n_cores, f"largest product {work:.3g} multiply-adds, idle machine")
+    idle = "idle machine" if free == n_cores else f"{busy:.1f} other threads running at start"
+    return ThreadChoice("auto", free, f"largest product {work:.3g} multiply-adds, {idle}")
 
 
 def for_run(layer_dims: list[int], batch: int, option: int | None,

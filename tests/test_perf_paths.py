@@ -159,6 +159,9 @@ def test_thread_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(threads, "others_running", lambda: 1.4)  # another process holds a core
     busy = threads.choose([784, 256, 128, 10], 128, None)
     assert busy.blas == 1 and "1.4 other threads running" in busy.reason
+    monkeypatch.setattr(threads, "cores", lambda: 8)  # a larger machine: the cores left free
+    monkeypatch.setattr(threads, "others_running", lambda: 3.2)
+    assert threads.choose([784, 256, 128, 10], 128, None).blas == 5
     assert threads.choose([784, 256, 128, 10], 128, 3).to_json() == {
         "setting": "option", "blas_threads": 3, "reason": "--threads 3"}
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
