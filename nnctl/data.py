@@ -8,7 +8,6 @@ pixel scaling, class names) travels with it into the run's ``summary.json``.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,54 +111,16 @@ def resolve_path(path: str, config_file: str | None = None) -> Path:
 
 
 def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-CACHE_DIR_ENV = "NNCTL_CACHE_DIR"
-RACY_SECONDS = 2.0
+    """The file's SHA-256, cached per file version (``nnctl.filehash``)."""
+    return sha256_cached(path)[0]
 
 
 def sha256_cached(path: Path) -> tuple[str, bool]:
-    """(SHA-256 of the file, whether it came from the cache). Hashing many GB on every run
-    costs minutes, so the digest is cached keyed by the resolved path, size and modification
-    time (ns) in ``sha256.json`` under $NNCTL_CACHE_DIR, else $XDG_CACHE_HOME/nnctl, else
-    ~/.cache/nnctl. A cache that cannot be read or written is ignored. A file modified in the
-    last few seconds is not cached: a same-size rewrite within one tick of the file system's
-    clock would keep its mtime (git's "racy" files)."""
-    import json
-    import time
+    """(the file's SHA-256, whether it came from the cache): hashing many GB on every run
+    costs minutes, so ``nnctl.filehash`` remembers it per version of the file."""
+    from nnctl.filehash import sha256_cached as cached
 
-    st = path.stat()
-    key = str(path.resolve())
-    stamp = [st.st_size, st.st_mtime_ns]
-    base = os.environ.get(CACHE_DIR_ENV) or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "nnctl")
-    cache = Path(base) / "sha256.json"
-    try:
-        entries = json.loads(cache.read_text())
-        hit = entries.get(key) if isinstance(entries, dict) else None
-        if isinstance(hit, dict) and hit.get("stamp") == stamp and isinstance(hit.get("sha256"), str):
-            return hit["sha256"], True
-    except (OSError, ValueError):
-        entries = {}
-    digest = sha256_of(path)
-    if time.time() - st.st_mtime < RACY_SECONDS:
-        return digest, False
-    if not isinstance(entries, dict):
-        entries = {}
-    entries[key] = {"stamp": stamp, "sha256": digest}
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(f".sha256.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(entries))
-        os.replace(tmp, cache)  # whole or not at all, also with two runs starting at once
-    except OSError:
-        pass
-    return digest, False
+    return cached(path)
 
 
 # --------------------------------------------------------------------------- HDF5
@@ -174,6 +135,23 @@ def read_h5(path: Path, x_key: str | None = None, y_key: str | None = None) -> R
     return read_hdf5(path, ReadOptions({"x_key": x_key, "y_key": y_key}))
 
 
+def all_finite(x: np.ndarray) -> bool:
+    """True when no value of the float array x is NaN or infinite.
+
+    A sum is NaN or infinite when any term is (NaN propagates; inf + -inf is NaN), so a finite
+    sum proves every value finite in one reduction pass with no temporary array, where
+    ``np.isfinite(x).all()`` writes a boolean array as large as x (47 MB for W2) and reads it
+    again. Only when the sum is not finite (a bad value, or finite values whose sum overflows)
+    are the values looked at one by one, a block at a time.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.sum(x)):
+            return True
+    flat = x.reshape(-1)  # a view for the arrays read from files (C order)
+    step = 1 << 16
+    return all(np.isfinite(flat[i:i + step]).all() for i in range(0, flat.size, step))
+
+
 def _check_x(raw: RawSplit) -> None:
     x, where = raw.x, raw.path
     if x.dtype.kind not in "uif" or x.ndim < 2:
@@ -183,7 +161,7 @@ def _check_x(raw: RawSplit) -> None:
     if 0 in x.shape[1:]:
         raise DataError(f"{where}: {raw.x_key}: examples have no features (shape {x.shape})")
     # a streamed file's x (nnctl.stream) is checked block by block as it is read
-    if x.dtype.kind == "f" and isinstance(x, np.ndarray) and not np.all(np.isfinite(x)):
+    if x.dtype.kind == "f" and isinstance(x, np.ndarray) and not all_finite(x):
         bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
         raise DataError(f"{where}: {raw.x_key}: {bad} NaN or infinite value(s); clean the data first")
 

@@ -91,6 +91,7 @@ def l2_penalty(lambd: float, params: model.Params, m: int) -> float:
 KEYWORDS: dict[str, Keyword] = {
     "l2": Keyword(check_value=0.7, penalty=l2_penalty),
     "masks": Keyword(random=True, config_key="dropout"),
+    "out": Keyword(),  # where the gradients are written (an optimizer's buffer): not the maths
 }
 """Known keyword arguments of ``cost_and_gradients``, matched by name against its signature
 (and against config keys of the same name when checking a config or run)."""

@@ -119,7 +119,8 @@ def fit_direct(
                 masks = None
                 if cfg.dropout is not None:
                     masks = dropout_masks(cfg.layer_dims[1:-1], cfg.dropout, Xb.shape[1], s.dropout_rng, dtype)
-                cost, dWs, dbs = cost_and_gradients(s.params, Xb, Tb, arch, l2=cfg.l2, masks=masks)
+                cost, dWs, dbs = cost_and_gradients(s.params, Xb, Tb, arch, l2=cfg.l2, masks=masks,
+                                                    out=getattr(s.optimizer, "grads", None))
                 if not math.isfinite(cost):
                     status = "diverged"
                     message = (

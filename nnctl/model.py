@@ -106,18 +106,22 @@ def linear_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarr
 
 
 def linear_backward(
-    dZ: np.ndarray, A_prev: np.ndarray, W: np.ndarray, need_dA_prev: bool = True
+    dZ: np.ndarray, A_prev: np.ndarray, W: np.ndarray, need_dA_prev: bool = True,
+    dW: np.ndarray | None = None, db: np.ndarray | None = None,
 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """Gradients of the linear step, averaged over the m examples as the course does.
 
     dZ: (n_l, m), A_prev: (n_{l-1}, m), W: (n_l, n_{l-1})
     -> dA_prev: (n_{l-1}, m) or None, dW: (n_l, n_{l-1}), db: (n_l, 1).
     The input layer's dA is never used, so the caller skips it (a third of layer 1's work).
+    ``dW``, ``db``: C-contiguous arrays to write the gradients into (an optimizer's flat
+    gradient buffer), else new ones; the arithmetic is the same either way.
     """
     m = A_prev.shape[1]
-    dW = dZ @ A_prev.T
+    dW = np.matmul(dZ, A_prev.T, out=dW)
     dW *= 1.0 / m  # in place; the same product as the course's 1/m * (...), bit for bit
-    db = 1.0 / m * np.sum(dZ, axis=1, keepdims=True)
+    db = np.sum(dZ, axis=1, keepdims=True, out=db)
+    db *= 1.0 / m
     dA_prev = W.T @ dZ if need_dA_prev else None
     return dA_prev, dW, db
 
@@ -139,12 +143,12 @@ def forward(
     A = X
     if masks is None:
         for W, b, act in zip(params.Ws[:-1], params.bs[:-1], arch.hidden):
-            A = act.forward(linear_forward(A, W, b))
+            A = act.hidden_forward(linear_forward(A, W, b))
             cache.append(A)
     else:
         undropped = []
         for W, b, act, D in zip(params.Ws[:-1], params.bs[:-1], arch.hidden, masks):
-            A = act.forward(linear_forward(A, W, b))
+            A = act.hidden_forward(linear_forward(A, W, b))
             undropped.append(A)
             if D is not None:
                 A = A * D
@@ -160,19 +164,22 @@ def backward(
     dZL: np.ndarray,
     arch: Architecture,
     masks: list[np.ndarray | None] | None = None,
+    out: Params | None = None,
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Chain rule from the output back to layer 1.
 
     dZL: (n_L, m), the gradient of m * cost with respect to ZL. Returns dWs, dbs shaped like
     params.Ws, params.bs. ``masks`` must be the ones ``forward`` used: the gradient flows only
-    through kept units, scaled like them.
+    through kept units, scaled like them. ``out``: arrays shaped like params to write the
+    gradients into (``FlatOptimizer.grads``); the lists returned then hold them.
     """
     L = params.L
     dWs: list[np.ndarray] = [None] * L  # type: ignore[list-item]
     dbs: list[np.ndarray] = [None] * L  # type: ignore[list-item]
     dZ = dZL
     for l in range(L - 1, -1, -1):
-        dA_prev, dWs[l], dbs[l] = linear_backward(dZ, cache[l], params.Ws[l], need_dA_prev=l > 0)
+        dW, db = (out.Ws[l], out.bs[l]) if out is not None else (None, None)
+        dA_prev, dWs[l], dbs[l] = linear_backward(dZ, cache[l], params.Ws[l], l > 0, dW, db)
         if l > 0:
             A = cache[l]
             if masks is not None:
@@ -212,16 +219,18 @@ def cost_and_gradients(
     *,
     l2: float = 0.0,
     masks: list[np.ndarray | None] | None = None,
+    out: Params | None = None,
 ) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
     """One full forward and backward pass. X: (n_x, m), Y: (n_L, m).
 
     l2: lambda of the L2 penalty; the cost gains l2/(2m) sum ||W||^2 and each dW gains
     (l2/m) W (biases are not penalized). masks: dropout masks from ``dropout_masks`` (training
     only); None means no dropout. The defaults reproduce the plain course computation exactly.
+    out: where to write the gradients (see ``backward``).
     """
     AL, ZL, cache = forward(params, X, arch, masks)
     cost = arch.loss.cost(ZL, AL, Y)
-    dWs, dbs = backward(params, cache, arch.loss.grad(AL, Y), arch, masks)
+    dWs, dbs = backward(params, cache, arch.loss.grad(AL, Y), arch, masks, out)
     if l2:
         m = X.shape[1]
         cost += l2_cost(params, l2, m)
@@ -234,5 +243,5 @@ def predict_proba(params: Params, X: np.ndarray, arch: Architecture) -> np.ndarr
     """Cache-free forward pass. X: (n_x, m) -> AL: (n_L, m)."""
     A = X
     for W, b, act in zip(params.Ws[:-1], params.bs[:-1], arch.hidden):
-        A = act.forward(linear_forward(A, W, b))
+        A = act.hidden_forward(linear_forward(A, W, b))
     return arch.output.forward(linear_forward(A, params.Ws[-1], params.bs[-1]))

@@ -2,8 +2,9 @@
 
 The contract, shared by all: ``HYPERPARAMETERS`` on the class names its settings with their
 defaults and checks (they become config keys, null unless the optimizer is chosen);
-``Optimizer(params, cfg)`` creates any state (zeros shaped like the parameters) and reads its
-settings from ``cfg.hyperparameters``; ``step(params, dWs, dbs, lr)`` updates ``params`` in place from one batch's
+``Optimizer(params, cfg)`` creates any state (zeros shaped like the parameters), reads its
+settings from ``cfg.hyperparameters`` and moves the parameters into its flat buffer (see
+``FlatOptimizer``); ``step(params, dWs, dbs, lr)`` updates ``params`` in place from one batch's
 gradients; ``state()`` returns the state as named arrays and ``load_state(arrays)`` puts it
 back, so a checkpoint can resume the exact same trajectory.
 """
@@ -16,6 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from nnctl.checks import fraction, positive_number
+from nnctl.flat import FlatArrays
 from nnctl.model import Params
 
 
@@ -29,18 +31,50 @@ class Hyperparameter:
     doc: str
 
 
-class GradientDescent:
-    """W := W - lr dW. Stateless. The course's update, kept as its exact expression."""
+class FlatOptimizer:
+    """What every optimizer here shares: the parameters, their gradients and the state live in
+    flat buffers (``nnctl.flat``), so each operation of an update is one pass over all the
+    parameters instead of one call per array.
 
-    HYPERPARAMETERS: dict[str, Hyperparameter] = {}
+    ``__init__`` moves the parameters into the optimizer's buffer: afterwards ``params.Ws`` and
+    ``params.bs`` hold views of it (same values, same shapes). ``grads`` is a ``Params`` of
+    views into the gradient buffer; a backward pass that writes there (``model.backward``'s
+    ``out``) saves ``step`` a copy. ``step`` also accepts any other parameters and gradients of
+    the same shapes (copied in and out), so the contract stays that of the table above.
+    """
 
-    def __init__(self, params: Params, cfg: Any) -> None:
-        pass
+    def __init__(self, params: Params) -> None:
+        arrays = [*params.Ws, *params.bs]
+        self._L = params.L
+        self._params = FlatArrays.like(arrays)
+        self._params.load(arrays)
+        params.Ws[:] = self._params.views[:self._L]
+        params.bs[:] = self._params.views[self._L:]
+        self._grads = FlatArrays.like(arrays)
+        self.grads = Params(self._grads.views[:self._L], self._grads.views[self._L:])
+        self._foreign: FlatArrays | None = None  # scratch for parameters that are not ours
+
+    def _state(self) -> FlatArrays:
+        """A zeroed buffer shaped like the parameters, for a piece of state."""
+        return FlatArrays.like(self._params.views)
 
     def step(self, params: Params, dWs: list[np.ndarray], dbs: list[np.ndarray], lr: float) -> None:
-        for W, b, dW, db in zip(params.Ws, params.bs, dWs, dbs):
-            W -= lr * dW
-            b -= lr * db
+        grads = [*dWs, *dbs]
+        if not self._grads.holds(grads):
+            self._grads.load(grads)
+        arrays = [*params.Ws, *params.bs]
+        if self._params.holds(arrays):
+            self.update(self._params.flat, self._grads.flat, lr)
+            return
+        if self._foreign is None:
+            self._foreign = self._state()
+        self._foreign.load(arrays)
+        self.update(self._foreign.flat, self._grads.flat, lr)
+        self._foreign.store(arrays)
+
+    def update(self, p: np.ndarray, g: np.ndarray, lr: float) -> None:
+        """One update of the flat parameters p from the flat gradients g, in place."""
+        raise NotImplementedError
 
     def state(self) -> dict[str, np.ndarray]:
         return {}
@@ -49,47 +83,68 @@ class GradientDescent:
         pass
 
 
-def _zeros_like(params: Params) -> list[np.ndarray]:
-    return [np.zeros_like(a) for a in (*params.Ws, *params.bs)]
+class GradientDescent(FlatOptimizer):
+    """W := W - lr dW. Stateless. The course's update, kept as its exact expression
+    (``lr * dW`` rounded, then subtracted)."""
+
+    HYPERPARAMETERS: dict[str, Hyperparameter] = {}
+
+    def __init__(self, params: Params, cfg: Any) -> None:
+        super().__init__(params)
+        self._step = np.empty_like(self._params.flat)
+
+    def update(self, p: np.ndarray, g: np.ndarray, lr: float) -> None:
+        np.multiply(g, lr, out=self._step)
+        p -= self._step
 
 
-def _named(prefix: str, arrays: list[np.ndarray]) -> dict[str, np.ndarray]:
-    return {f"{prefix}{i}": a for i, a in enumerate(arrays)}
+def _named(prefix: str, buf: FlatArrays) -> dict[str, np.ndarray]:
+    """The state's arrays one per parameter, [W1 .. WL, b1 .. bL] numbered from 0, as
+    checkpoints have always stored them."""
+    return {f"{prefix}{i}": a.copy() for i, a in enumerate(buf.views)}
 
 
-def _unnamed(prefix: str, arrays: dict[str, np.ndarray], like: list[np.ndarray]) -> list[np.ndarray]:
-    return [np.array(arrays[f"{prefix}{i}"], dtype=a.dtype) for i, a in enumerate(like)]
+def _load_named(prefix: str, arrays: dict[str, np.ndarray], buf: FlatArrays) -> None:
+    buf.load([np.asarray(arrays[f"{prefix}{i}"], dtype=v.dtype) for i, v in enumerate(buf.views)])
 
 
-class Momentum:
+class Momentum(FlatOptimizer):
     """The course's momentum: v := beta v + (1 - beta) dW; W := W - lr v (v starts at 0)."""
 
     HYPERPARAMETERS = {"beta": Hyperparameter(0.9, fraction(0.0, 1.0), "decay")}
 
     def __init__(self, params: Params, cfg: Any) -> None:
+        super().__init__(params)
         self.beta = cfg.hyperparameters["beta"]
-        self.v = _zeros_like(params)  # [vW1 .. vWL, vb1 .. vbL]
+        self._v = self._state()  # [vW1 .. vWL, vb1 .. vbL]
+        self._tmp = np.empty_like(self._v.flat)
 
-    def step(self, params: Params, dWs: list[np.ndarray], dbs: list[np.ndarray], lr: float) -> None:
-        for p, g, v in zip((*params.Ws, *params.bs), (*dWs, *dbs), self.v):
-            v *= self.beta
-            v += (1 - self.beta) * g
-            p -= lr * v
+    @property
+    def v(self) -> list[np.ndarray]:
+        return self._v.views
+
+    def update(self, p: np.ndarray, g: np.ndarray, lr: float) -> None:
+        v, tmp = self._v.flat, self._tmp
+        v *= self.beta
+        np.multiply(g, 1 - self.beta, out=tmp)
+        v += tmp
+        np.multiply(v, lr, out=tmp)
+        p -= tmp
 
     def state(self) -> dict[str, np.ndarray]:
-        return _named("v", self.v)
+        return _named("v", self._v)
 
     def load_state(self, arrays: dict[str, np.ndarray]) -> None:
-        self.v = _unnamed("v", arrays, self.v)
+        _load_named("v", arrays, self._v)
 
 
-class Adam:
+class Adam(FlatOptimizer):
     """Bias-corrected Adam, as in the course. With t the number of this step (1, 2, ...):
     v := b1 v + (1 - b1) dW;  s := b2 s + (1 - b2) dW^2;
     W := W - lr (v / (1 - b1^t)) / (sqrt(s / (1 - b2^t)) + epsilon).
 
-    The step runs in place through two scratch arrays per parameter, allocated once: a step
-    then allocates nothing, and each operation is the formula's own, in its order, so the
+    The step runs in place over the flat buffers through two scratch buffers allocated once: a
+    step allocates nothing, and each operation is the formula's own, in its order, so the
     result is bit for bit that of the expression above.
     """
 
@@ -100,41 +155,48 @@ class Adam:
     }
 
     def __init__(self, params: Params, cfg: Any) -> None:
+        super().__init__(params)
         hp = cfg.hyperparameters
         self.beta1, self.beta2, self.epsilon = hp["beta1"], hp["beta2"], hp["epsilon"]
         self.t = 0
-        self.v = _zeros_like(params)
-        self.s = _zeros_like(params)
-        self._num = [np.empty_like(a) for a in self.v]  # the update's numerator, then the update
-        self._den = [np.empty_like(a) for a in self.v]  # (1 - b2) dW^2, then the denominator
+        self._v, self._s = self._state(), self._state()
+        self._num = np.empty_like(self._v.flat)  # the update's numerator, then the update
+        self._den = np.empty_like(self._v.flat)  # (1 - b2) dW^2, then the denominator
 
-    def step(self, params: Params, dWs: list[np.ndarray], dbs: list[np.ndarray], lr: float) -> None:
+    @property
+    def v(self) -> list[np.ndarray]:
+        return self._v.views
+
+    @property
+    def s(self) -> list[np.ndarray]:
+        return self._s.views
+
+    def update(self, p: np.ndarray, g: np.ndarray, lr: float) -> None:
         self.t += 1
         c1 = 1 - self.beta1**self.t
         c2 = 1 - self.beta2**self.t
-        for p, g, v, s, num, den in zip((*params.Ws, *params.bs), (*dWs, *dbs), self.v, self.s,
-                                        self._num, self._den):
-            v *= self.beta1
-            np.multiply(g, 1 - self.beta1, out=num)
-            v += num
-            s *= self.beta2
-            np.multiply(g, g, out=den)
-            den *= 1 - self.beta2
-            s += den
-            np.divide(v, c1, out=num)
-            num *= lr
-            np.divide(s, c2, out=den)
-            np.sqrt(den, out=den)
-            den += self.epsilon
-            num /= den
-            p -= num
+        v, s, num, den = self._v.flat, self._s.flat, self._num, self._den
+        v *= self.beta1
+        np.multiply(g, 1 - self.beta1, out=num)
+        v += num
+        s *= self.beta2
+        np.multiply(g, g, out=den)
+        den *= 1 - self.beta2
+        s += den
+        np.divide(v, c1, out=num)
+        num *= lr
+        np.divide(s, c2, out=den)
+        np.sqrt(den, out=den)
+        den += self.epsilon
+        num /= den
+        p -= num
 
     def state(self) -> dict[str, np.ndarray]:
-        return {**_named("v", self.v), **_named("s", self.s), "t": np.array(self.t)}
+        return {**_named("v", self._v), **_named("s", self._s), "t": np.array(self.t)}
 
     def load_state(self, arrays: dict[str, np.ndarray]) -> None:
-        self.v = _unnamed("v", arrays, self.v)
-        self.s = _unnamed("s", arrays, self.s)
+        _load_named("v", arrays, self._v)
+        _load_named("s", arrays, self._s)
         self.t = int(arrays["t"])
 
 

@@ -10,12 +10,12 @@ from typing import Callable
 
 import numpy as np
 
-from nnctl import fullbatch, interrupt, runs
+from nnctl import fullbatch, interrupt, runs, threads as blas
 from nnctl.binding import bind
 from nnctl.config import Config, dump_config
 from nnctl.data import Dataset
 from nnctl.errors import ConfigError, RunError
-from nnctl.loop import OnIteration, TrainResult, batch_count, fit_direct, total_iterations
+from nnctl.loop import OnIteration, TrainResult, batch_count, batch_size, fit_direct, total_iterations
 from nnctl.runs.checkpoint import TrainState
 from nnctl.runs.summary import RunSummary, flatten, machine
 from nnctl.scoring import Scores, score
@@ -81,11 +81,13 @@ def train_run(
     on_start: OnStart | None = None,
     on_iteration: OnIteration | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    threads: int | None = None,
 ) -> RunOutcome:
     """Loads the data, trains and writes the run directory. Nothing is created on disk until
     the config and data have been validated (and the memory they need found available).
-    ``on_progress(done, total)``: while image files are decoded. Raises ConfigError, DataError
-    or RunError."""
+    ``on_progress(done, total)``: while image files are decoded. ``threads``: BLAS threads
+    (None: chosen by ``nnctl.threads``, recorded in the summary). Raises ConfigError,
+    DataError or RunError."""
     bound = bind(cfg, on_progress)
     cfg, ds = bound.cfg, bound.dataset
     run_dir = runs.create_run_dir(runs_dir)
@@ -93,6 +95,7 @@ def train_run(
     summary = RunSummary.new(run_dir.name, cfg, ds, total_iterations(cfg, ds.X_train.shape[1]))
     summary.warnings += [*ds.warnings, *ds.notes]
     summary.owner = runs.owner_record()
+    summary.threads = blas.for_run(cfg.layer_dims, batch_size(cfg, int(ds.X_train.shape[1])), threads).to_json()
     try:
         runs.save_config_text(run_dir, dump_config(cfg))
     except BaseException as exc:
@@ -112,13 +115,15 @@ def resume_run(
     *,
     more: int | None = None,
     length: dict[str, int] | None = None,
+    threads: int | None = None,
 ) -> RunOutcome:
     """Continues a run in its own directory, with its own config: an interrupted (or stale)
     run from its last checkpoint to its configured length, or, given ``more`` (steps, or
     epochs for a run that counts epochs) or ``length`` ({'iterations': N} or {'epochs': N}),
     any run that is not diverged to a new length. The result is bit for bit the one a run
     asked for that length from the start gives (to rounding, for a run the full-batch fast
-    path trained). Holds the run's lock throughout: a second resume of the same run is
+    path trained), with the run's own BLAS thread count unless ``threads`` is given. Holds the
+    run's lock throughout: a second resume of the same run is
     refused. Raises RunError (complete run, no checkpoint, changed data, locked) or ConfigError."""
     summary = runs.read_summary(run_dir)
     lock = runs.RunLock.acquire(run_dir, summary.owner)
@@ -161,9 +166,11 @@ def resume_run(
             summary.config = flatten(cfg.to_dict())
         summary.status, summary.message, summary.finished = "running", None, None
         summary.owner = runs.owner_record()
-        blas, cpu = machine()  # the machine may differ from the one the run started on
+        blas_libs, cpu = machine()  # the machine may differ from the one the run started on
+        choice = blas.for_run(cfg.layer_dims, batch_size(cfg, m), threads, summary.threads)
         summary.resumed = [*(summary.resumed or []),
-                           {"at": runs.utc_now(), "from_iteration": state.iteration, "blas": blas, "cpu": cpu}]
+                           {"at": runs.utc_now(), "from_iteration": state.iteration, "blas": blas_libs, "cpu": cpu,
+                            "threads": choice.to_json()}]
     except BaseException:
         lock.release()
         raise
@@ -307,11 +314,14 @@ def _train_into(
             on_start(RunStart(run_id, run_dir, cfg.name, list(cfg.layer_dims), cfg.dtype, m,
                               None if ds.X_test is None else int(ds.X_test.shape[1]),
                               total_iterations(cfg, m), cfg.print_every, tuple(ds.warnings), tuple(ds.notes)))
-        result = fit(cfg, ds.X_train, ds.Y_train, live, X_val=ds.X_val, Y_val=ds.Y_val,
-                     state=state, on_checkpoint=lambda s: s.save(run_dir))
-        history.close()
-        with interrupt.deferred():  # a first Ctrl-C or SIGTERM now waits for the save to end
-            _finish(run_dir, cfg, ds, summary, result)
+        threads = (summary.resumed or [{}])[-1].get("threads") if state is not None else summary.threads
+        # scoring too (in _finish): its products are the largest of the run (every example at once)
+        with blas.blas_threads((threads or {}).get("blas_threads")):
+            result = fit(cfg, ds.X_train, ds.Y_train, live, X_val=ds.X_val, Y_val=ds.Y_val,
+                         state=state, on_checkpoint=lambda s: s.save(run_dir))
+            history.close()
+            with interrupt.deferred():  # a first Ctrl-C or SIGTERM now waits for the save to end
+                _finish(run_dir, cfg, ds, summary, result)
     except BaseException as exc:
         if history is not None:
             history.close()

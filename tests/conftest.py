@@ -21,6 +21,11 @@ CAT_FILES = ("train_catvnoncat.h5", "test_catvnoncat.h5")
 
 # Tests and CI look for the course data beside the project (../shared/data) unless told otherwise.
 os.environ.setdefault("NNCTL_DATA_DIR", str(ROOT.parent / "shared" / "data"))
+# The data files' hash cache (nnctl.filehash) of this test session, not the user's.
+if "NNCTL_CACHE_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["NNCTL_CACHE_DIR"] = tempfile.mkdtemp(prefix="nnctl-test-cache-")
 
 
 def cat_data_dir() -> Path | None:

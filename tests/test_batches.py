@@ -79,9 +79,9 @@ def test_a_float32_mini_batch_run_computes_in_float32_throughout(monkeypatch, op
         note("forward", [AL, ZL, *cache, *(masks or [])])
         return AL, ZL, cache
 
-    def backward(params, cache, dZL, arch, masks=None):
+    def backward(params, cache, dZL, arch, masks=None, out=None):
         note("dZL", [dZL])
-        return real_backward(params, cache, dZL, arch, masks)
+        return real_backward(params, cache, dZL, arch, masks, out)
 
     def cost_and_gradients(params, Xb, Tb, arch, **kw):
         note("batch", [Xb, Tb, *params.Ws, *params.bs])

@@ -282,7 +282,9 @@ def test_sigterm_and_sigint_stop_cleanly_with_a_checkpoint(tmp_path: Path, runs_
 
 
 def test_sigterm_resumed_run_is_bit_identical_to_an_uninterrupted_one(tmp_path: Path, runs_dir: Path) -> None:
-    text = LONG_ADAM.replace("iterations: 2000000", "iterations: 60000")
+    # long enough to be running when the first history rows are flushed (every 2 s), however
+    # fast the machine: the signal must arrive mid-training
+    text = LONG_ADAM.replace("iterations: 2000000", "iterations: 100000")
     p, run_id = _start(tmp_path, runs_dir, text)
     _wait_for_history(runs_dir / run_id)
     p.send_signal(signal.SIGTERM)

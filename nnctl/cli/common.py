@@ -162,8 +162,9 @@ ThreadsOption = Annotated[
         "--threads",
         callback=_at_least_1,
         metavar="N",
-        help="Use at most N BLAS threads (use 1 when running several trainings at once) "
-        "[default: as OMP_NUM_THREADS / OPENBLAS_NUM_THREADS say, else one per core].",
+        help="Use N BLAS threads, recorded in the run and kept by --resume [default: chosen per run: "
+        "one thread for small products or a busy machine, else one per free core; "
+        "OMP_NUM_THREADS / OPENBLAS_NUM_THREADS when set].",
         show_default=False,
     ),
 ]

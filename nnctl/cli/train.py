@@ -75,7 +75,7 @@ def train(
         if length and more is not None:
             raise fail("give either --more N or --set iterations=N, not both")
         run_dir = find_run(resume, runs_dir or default_runs_dir())
-        start = functools.partial(resume_run, run_dir, more=more, length=length)
+        start = functools.partial(resume_run, run_dir, more=more, length=length, threads=threads)
     elif config is None:
         raise fail("missing CONFIG: give a YAML config file, or --resume RUN")
     else:
@@ -84,7 +84,7 @@ def train(
             for warning in cfg.warnings():
                 print_warning(warning)
         start = functools.partial(train_run, cfg, runs_dir or default_runs_dir(),
-                                  on_progress=None if quiet else decoding_progress())
+                                  on_progress=None if quiet else decoding_progress(), threads=threads)
     from nnctl import interrupt
 
     try:

@@ -9,7 +9,9 @@ keys, in the order written:
   ``started``), ``config_file``, ``config_path``
   (the original config, whose folder relative data paths are looked up beside), the versions of
   nnctl, numpy and Python, ``task`` (``classification`` or ``regression``), ``blas`` (one
-  ``{internal_api, version, num_threads, architecture}`` per BLAS library loaded) and ``cpu``;
+  ``{internal_api, version, num_threads, architecture}`` per BLAS library loaded), ``cpu`` and
+  ``threads`` (the BLAS threads training uses: ``{setting, blas_threads, reason}``, see
+  ``nnctl.threads``; a resume records its own in its ``resumed`` entry);
 - the network: ``layer_dims``, ``activations``, ``loss``, ``dtype``;
 - the data: ``dataset`` (``sources``, ``n_train``, ``n_test``, ``n_features``, ``n_val``) and
   ``preprocessing`` (what ``predict`` needs to prepare new inputs the same way);
@@ -64,7 +66,7 @@ _STR, _INT, _NUMBER, _BOOL, _LIST, _DICT = "a string", "an integer", "a number",
 _FIELDS: dict[str, str] = {
     "run_id": _STR, "name": _STR, "status": _STR, "created": _STR, "owner": _DICT, "config_file": _STR,
     "config_path": _STR, "nnctl_version": _STR, "numpy_version": _STR, "python_version": _STR,
-    "task": _STR, "blas": _LIST, "cpu": _STR, "layer_dims": _LIST, "activations": _LIST, "loss": _STR,
+    "task": _STR, "blas": _LIST, "cpu": _STR, "threads": _DICT, "layer_dims": _LIST, "activations": _LIST, "loss": _STR,
     "dtype": _STR, "dataset": _DICT, "preprocessing": _DICT, "iterations": _INT, "warnings": _LIST,
     "resumed": _LIST, "finished": _STR, "message": _STR, "iterations_done": _INT, "epochs_done": _INT,
     "seconds": _NUMBER, "final_cost": _NUMBER, "best_epoch": _INT, "stopped_early": _BOOL, "config": _DICT,
@@ -108,6 +110,7 @@ class RunSummary:
     task: str = "classification"  # recorded; derived by the reader for older summaries
     blas: list[dict[str, Any]] | None = None
     cpu: str | None = None
+    threads: dict[str, Any] | None = None  # nnctl.threads.ThreadChoice.to_json()
     layer_dims: list[int] | None = None
     activations: list[str] | None = None
     loss: str | None = None
@@ -182,6 +185,8 @@ class RunSummary:
             d["blas"] = self.blas
         if self.cpu is not None:
             d["cpu"] = self.cpu
+        if self.threads is not None:
+            d["threads"] = self.threads
         d.update(layer_dims=self.layer_dims, activations=self.activations, loss=self.loss, dtype=self.dtype,
                  dataset=self.dataset, preprocessing=self.preprocessing, iterations=self.iterations)
         if self.warnings:
