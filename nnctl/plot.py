@@ -22,13 +22,8 @@ LABEL_WIDTH = 90  # characters per legend line
 INSTALL_HINT = "pip install 'nnctl[plot]'  (or: pip install matplotlib)"
 
 
-def plot_curves(
-    curves: Sequence[tuple[str, Sequence[int], Sequence[float]]],
-    out: Path,
-    log_scale: bool = False,
-    title: str | None = None,
-) -> None:
-    """Writes one figure with a cost-vs-iteration line per (label, iterations, costs)."""
+def _check_out(out: Path) -> str:
+    """The image format of ``out`` (its suffix); refuses an unknown one or a missing folder."""
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
         raise UsageError(
@@ -37,6 +32,17 @@ def plot_curves(
         )
     if not out.parent.is_dir():
         raise UsageError(f"-o {out}: directory {out.parent} does not exist")
+    return fmt
+
+
+def plot_curves(
+    curves: Sequence[tuple[str, Sequence[int], Sequence[float]]],
+    out: Path,
+    log_scale: bool = False,
+    title: str | None = None,
+) -> None:
+    """Writes one figure with a cost-vs-iteration line per (label, iterations, costs)."""
+    fmt = _check_out(out)
     try:
         import matplotlib
 
@@ -75,14 +81,7 @@ def plot_metric(
     """Writes one scatter figure of ``metric`` against ``key``, one point per (x, y, status)
     (complete runs filled, pruned ones hollow). The x axis is logarithmic when the values are
     positive and span more than two decades (a learning rate drawn from log_uniform)."""
-    fmt = out.suffix.lower().lstrip(".")
-    if fmt not in FORMATS:
-        raise UsageError(
-            f"-o {out}: unknown image format {out.suffix or '(none)'!r}; use a file ending in "
-            + ", ".join(f".{f}" for f in FORMATS)
-        )
-    if not out.parent.is_dir():
-        raise UsageError(f"-o {out}: directory {out.parent} does not exist")
+    fmt = _check_out(out)
     try:
         import matplotlib
 

@@ -335,13 +335,15 @@ def _train_into(
     return RunOutcome(run_id, run_dir, summary, result)
 
 
-def _finish(run_dir: Path, cfg: Config, ds: Dataset, summary: RunSummary, result: TrainResult) -> None:
-    """Scores the result and writes the run's files: history, parameters (complete runs),
-    the checkpoint to go on from (interrupted runs, and finished runs whose state is more
-    than their parameters), and last the summary."""
-    m = ds.X_train.shape[1]
+def record_result(cfg: Config, ds: Dataset, summary: RunSummary, result: TrainResult, *,
+                  scored: tuple[str, ...] = ("complete",), earlier_seconds: float = 0.0) -> dict[str, Scores]:
+    """Scores a finished training on each split and records it in ``summary``: status (a
+    complete run whose last update overflowed is diverged), steps, time (plus
+    ``earlier_seconds`` of a resumed run's earlier segments), final cost and, for a status in
+    ``scored``, the scores. The one place a run (``_finish``) and a sweep's trial fill a summary
+    from a TrainResult. Returns the scores by split."""
     scores: dict[str, Scores] = {}
-    if result.status == "complete" and result.params.all_finite():
+    if result.status in scored and result.params.all_finite():
         scores = {split: score(result.params, cfg, *ds.split(split))
                   for split, X in (("train", ds.X_train), ("val", ds.X_val), ("test", ds.X_test))
                   if X is not None}
@@ -352,22 +354,32 @@ def _finish(run_dir: Path, cfg: Config, ds: Dataset, summary: RunSummary, result
                           f"try a smaller learning_rate than {cfg.learning_rate}")
     summary.status, summary.finished, summary.message = result.status, runs.utc_now(), result.message or None
     summary.iterations_done, summary.epochs_done = len(result.costs), result.epochs
-    summary.seconds = round(result.seconds + (summary.seconds or 0), 4)  # + earlier segments
+    summary.seconds = round(result.seconds + earlier_seconds, 4)
     summary.final_cost = result.costs[-1] if result.costs else None
     summary.scores = {"train_accuracy": None, "test_accuracy": None}
     if cfg.early_stopping is not None:
         summary.best_epoch, summary.stopped_early = result.best_epoch, result.stopped_early
+    if result.status in scored:
+        for split, split_scores in scores.items():
+            # JSON has no inf/NaN: a score that overflowed is recorded as null
+            summary.scores.update({f"{split}_{k}": v if math.isfinite(v) else None
+                                   for k, v in split_scores.summary().items()})
+        if ds.X_val is not None and "val" in scores:
+            summary.scores["val_loss"] = scores["val"].finite_loss
+    return scores
+
+
+def _finish(run_dir: Path, cfg: Config, ds: Dataset, summary: RunSummary, result: TrainResult) -> None:
+    """Scores the result and writes the run's files: history, parameters (complete runs),
+    the checkpoint to go on from (interrupted runs, and finished runs whose state is more
+    than their parameters), and last the summary."""
+    m = ds.X_train.shape[1]
+    record_result(cfg, ds, summary, result, earlier_seconds=summary.seconds or 0)
     header, rows = history_rows(cfg, result, m)
     runs.save_history(run_dir, rows, header)
     if result.status == "interrupted" and result.state is not None:
         result.state.save(run_dir)  # so that --resume always works
     if result.status == "complete":
-        for split, split_scores in scores.items():
-            # JSON has no inf/NaN: a score that overflowed is recorded as null
-            summary.scores.update({f"{split}_{k}": v if math.isfinite(v) else None
-                                   for k, v in split_scores.summary().items()})
-        if ds.X_val is not None:
-            summary.scores["val_loss"] = scores["val"].finite_loss
         runs.save_params(run_dir, result.params.to_dict())
         if result.state is not None and result.state.needs_checkpoint(cfg, batch_count(cfg, m)):
             result.state.save(run_dir)  # the final state, to continue with --more

@@ -23,8 +23,7 @@ from nnctl.data import Dataset
 from nnctl.loop import TrainResult, total_iterations
 from nnctl.runs.checkpoint import TrainState
 from nnctl.runs.summary import RunSummary
-from nnctl.scoring import score
-from nnctl.train import fit, history_rows
+from nnctl.train import fit, history_rows, record_result
 
 
 @dataclass(frozen=True)
@@ -116,30 +115,10 @@ def _run_trial(cfg: Config, data: Dataset, prune: PruneRule | None) -> TrialResu
                              f"pruned after epoch {exc.epoch}: validation loss {exc.loss:.6g} is worse than "
                              f"the median {exc.median:.6g} of the trials complete when it started",
                              state.epoch, state.val_rows)
-    scores = {}
-    if result.status in ("complete", "pruned") and result.params.all_finite():
-        scores = {split: score(result.params, cfg, *ds.split(split))
-                  for split, X in (("train", ds.X_train), ("val", ds.X_val), ("test", ds.X_test)) if X is not None}
-    if result.status == "complete" and (not scores or scores["train"].finite_loss is None):
-        result.status = "diverged"
-        result.message = (f"the parameters or the cost became infinite or NaN in the last update; "
-                          f"try a smaller learning_rate than {cfg.learning_rate}")
-    # As nnctl.train records a run (its _train_into), so a trial's summary reads like any run's.
-    summary.status, summary.finished, summary.message = result.status, runs.utc_now(), result.message or None
-    summary.iterations_done, summary.epochs_done = len(result.costs), result.epochs
-    summary.seconds = round(result.seconds, 4)
-    summary.final_cost = result.costs[-1] if result.costs else None
-    summary.scores = {"train_accuracy": None, "test_accuracy": None}
-    if cfg.early_stopping is not None:
-        summary.best_epoch, summary.stopped_early = result.best_epoch, result.stopped_early
+    # recorded exactly as nnctl.train records a run, so a trial's summary reads like any run's
+    scores = record_result(cfg, ds, summary, result, scored=("complete", "pruned"))
     header, rows = history_rows(cfg, result, m)
-    params = None
-    if result.status in ("complete", "pruned") and scores:
-        for split, split_scores in scores.items():
-            summary.scores.update({f"{split}_{k}": v if math.isfinite(v) else None
-                                   for k, v in split_scores.summary().items()})
-        summary.scores["val_loss"] = scores["val"].finite_loss
-        params = result.params.to_dict()
+    params = result.params.to_dict() if result.status in ("complete", "pruned") and scores else None
     val_losses = [float(loss) for _, loss, _ in result.val_rows]
     return TrialResult(summary, dump_config(cfg), header, rows, params, val_losses)
 
