@@ -7,7 +7,7 @@ average before and after: the numbers of a shared machine mean little without it
   S0  the machine: two pure-Python CPU loops in 2 processes against the same two one after the
       other (no nnctl, no Dask). On a shared machine this says how much a second worker can
       gain at all: S1's ratio cannot be better than S0's.
-  S1  scaling: a grid of 16 small trainings (spiral, [auto, 32, 32, 3], Adam, 200 epochs, ~0.5 s each) on a
+  S1  scaling: a grid of 16 small trainings (spiral, [auto, 32, 32, 3], Adam, 500 epochs, ~0.5 s each) on a
       LocalCluster of 1 worker and of 2 workers, interleaved (1 2 1 2 ...), the median of the
       repetitions; time from the cluster being up to the last run written, and the whole
       ``run_sweep`` call with the cluster's start.
@@ -47,7 +47,7 @@ init: he
 optimizer: adam
 learning_rate: 0.01
 batch_size: 32
-epochs: 200
+epochs: 500
 validation_fraction: 0.2
 print_every: 100000
 """
