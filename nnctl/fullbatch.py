@@ -18,15 +18,15 @@ from the direct path by rounding only (about 1e-14 relative on the cat data afte
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from nnctl.loop import OnIteration, TrainResult
 from nnctl.model import Architecture, Params, initialize_parameters, linear_backward, linear_forward
+from nnctl.threads import blas_threads
 
 if TYPE_CHECKING:
     from nnctl.config import Config
@@ -163,18 +163,6 @@ class _Diverged(Exception):
     pass
 
 
-@contextlib.contextmanager
-def _blas_threads(limit: int | None) -> Iterator[None]:
-    """Limits the BLAS thread pool while the block runs (no limit when ``limit`` is None)."""
-    if limit is None:
-        yield
-        return
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=limit, user_api="blas"):
-        yield
-
-
 def _loop(state: FactoredGD, cfg: "Config", costs: list[float], on_iteration: OnIteration | None) -> None:
     from nnctl import interrupt
 
@@ -209,7 +197,7 @@ def fit_fullbatch(
     from nnctl.runs.checkpoint import TrainState
 
     try:
-        with _blas_threads(1 if n_1 * m * m < SINGLE_THREAD_BELOW else None), interrupt.deferred():
+        with blas_threads(1 if n_1 * m * m < SINGLE_THREAD_BELOW else None), interrupt.deferred():
             # the loss's own targets (one-hot labels for softmax), exactly as the direct loop
             T = arch.loss.targets(Y, int(cfg.layer_dims[-1]), cfg.float_type)
             state = FactoredGD(params, X, T, arch, cfg.learning_rate)

@@ -27,10 +27,11 @@ from typing import Any
 import numpy as np
 
 from nnctl import runs
-from nnctl.errors import NnctlError, RunError, UsageError
+from nnctl.errors import NnctlError, UsageError
 from nnctl.report.svg import PALETTE, Series, line_chart, scatter, smooth
 from nnctl.runs import LoadedRun
 from nnctl.runs.files import History, read_history_table
+from nnctl.runs.summary import flatten
 
 MAX_ERROR_IMAGES = 24  # the course shows a handful; a grid of 24 still fits a phone screen
 IMAGE_PX = 96  # shown size of a 64x64 image (pixelated, not blurred)
@@ -344,16 +345,6 @@ def _run_section(view: RunView, anchor: str) -> str:
             + _config_section(view) + "</section>")
 
 
-def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
 def _score_cells(view: RunView) -> dict[str, str]:
     out: dict[str, str] = {}
     for sc in view.scores:
@@ -369,7 +360,7 @@ def _score_cells(view: RunView) -> dict[str, str]:
 
 
 def _comparison(views: list[RunView], labels: list[str]) -> str:
-    configs = [_flat(v.run.config.to_dict()) for v in views]
+    configs = [flatten(v.run.config.to_dict()) for v in views]
     keys = list(dict.fromkeys(k for c in configs for k in c))
     differing = [k for k in keys if len({repr(c.get(k)) for c in configs}) > 1]
     header = ("", *labels)
@@ -438,7 +429,7 @@ CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 def run_labels(views: list[RunView]) -> list[str]:
     """Each run's name plus the config keys that differ between the runs (``spiral
     learning_rate=0.003``); the run id is added when labels would still collide."""
-    configs = [_flat(v.run.config.to_dict()) for v in views]
+    configs = [flatten(v.run.config.to_dict()) for v in views]
     keys = list(dict.fromkeys(k for c in configs for k in c))
     differing = [k for k in keys if k != "name" and len({repr(c.get(k)) for c in configs}) > 1]
     labels = [" ".join([str(v.run.summary.to_json().get("name"))] + [f"{k}={_yamlish(c.get(k))}" for k in differing[:3]])
