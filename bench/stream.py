@@ -41,7 +41,7 @@ RESULTS = Path(__file__).resolve().parent / "stream_results.json"
 SHAPE = (32, 32, 3)
 ROW = 32 * 32 * 3
 
-FULL = {"limit_mb": 1024, "sizes_gb": (3.2, 6.4), "rss_iterations": 300, "tp_m": 100_000, "tp_reps": 3,
+FULL = {"limit_mb": 1024, "sizes_gb": (3.2, 6.4), "rss_iterations": 300, "tp_m": 100_000, "tp_reps": 5,
         "cold_iterations": 300, "seeds": (1, 2, 3, 4, 5),
         "cat_epochs": 300}
 QUICK = {"limit_mb": 1024, "sizes_gb": (0.05, 0.1), "rss_iterations": 20, "tp_m": 5000, "tp_reps": 1,
@@ -187,7 +187,7 @@ def stream_pass(path: Path, seconds_limit: float = 1e9) -> tuple[float, float]:
 
     X = H5Columns(read_h5_header(path).x, 255.0, np.float32)
     m = X.shape[1]
-    src = X.batch_source(np.zeros((1, m), np.float32), 256, 1)
+    src = X.batch_source(np.zeros((1, m), np.uint8), lambda Yb: Yb, 256, 1)
     s = TrainState.__new__(TrainState)
     s.epoch, s.stream = 0, None
     t = time.perf_counter()

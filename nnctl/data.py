@@ -200,9 +200,11 @@ def _validate_split(raw: RawSplit) -> np.ndarray:
             f"{where}: {raw.x_key} has {x.shape[0]} examples but {raw.y_key} has {y.shape[0]} labels"
         )
     n_classes = len(raw.classes) if raw.classes else 2
-    yi = y.astype(np.int64)
-    outside = yi[(yi < 0) | (yi >= n_classes)]
-    if outside.size:
+    # labels read compactly (a streamed file's uint8) stay so; others become int64. The range
+    # check looks at the extremes first, so a valid file's labels are not copied again.
+    yi = y if y.dtype.kind == "u" and y.dtype.itemsize == 1 else y.astype(np.int64)
+    if yi.size and (yi.min() < 0 or yi.max() >= n_classes):
+        outside = yi[(yi < 0) | (yi >= n_classes)]
         raise DataError(
             f"{where}: {raw.y_key}: label {outside[0]} is outside the classes 0..{n_classes - 1}"
             + (f" ({', '.join(raw.classes)})" if raw.classes else "")

@@ -63,6 +63,7 @@ DEFAULT_SEED = 0
 KINK_MARGIN = 2.0  # an example is used when every |Z| exceeds this many times the reach of a step
 KINK_JITTER = 1e-3  # bias jitter (times the layer's input norm) when no example is clear of kinks
 SCAN_CHUNK = 256  # examples scanned at a time for clear ones
+STREAMED_SCAN = 8 * SCAN_CHUNK  # of a streamed file, the examples read to scan
 
 # --------------------------------------------------------------------------- tables
 
@@ -601,9 +602,16 @@ def check_target(spec: str, examples: int = DEFAULT_EXAMPLES, eps: float = DEFAU
     report.unchecked_advice = (
         f"try a smaller --eps (e.g. {eps / 10:g}): no training example keeps its hidden pre-activations "
         "further from the kinks than a step of this size can move them")
-    point = choose_examples(params, ds.X_train, arch, eps, examples, seed)
+    X_train = ds.X_train
+    if hasattr(X_train, "head"):
+        # a streamed file (nnctl.stream): only its first examples are read, which is all the
+        # check scans for clear ones
+        X_train = X_train.head(min(X_train.shape[1], STREAMED_SCAN))
+        report.notices.append(f"streamed data: the first {X_train.shape[1]} of {ds.X_train.shape[1]} training "
+                              "examples read to choose the checked ones")
+    point = choose_examples(params, X_train, arch, eps, examples, seed)
     idx, params, report.bias_jitter = point.examples, point.params, point.bias_jitter
-    report.examples, m, n_train = idx.tolist(), len(idx), ds.X_train.shape[1]
+    report.examples, m, n_train = idx.tolist(), len(idx), X_train.shape[1]
     if not point.clear:
         report.notices.append(
             f"no training example is clear of the ReLU kinks at eps {eps:g}, even with jittered biases: "
@@ -621,7 +629,7 @@ def check_target(spec: str, examples: int = DEFAULT_EXAMPLES, eps: float = DEFAU
             f"training example{'s' if len(passed_over) != 1 else ''} {_ranges(passed_over)} passed over "
             f"(a hidden pre-activation within a step of eps {eps:g} of a ReLU kink); "
             f"checking example{'s' if m != 1 else ''} {_ranges(report.examples)}")
-    X = np.ascontiguousarray(ds.X_train[:, idx])
+    X = np.ascontiguousarray(X_train[:, idx])
     Y = arch.loss.targets(ds.Y_train[:, idx], cfg.layer_dims[-1], np.float64)
     name = f"{cfg.name}: {' -> '.join(cfg.activations)}/{cfg.loss}, {m} examples"
     case = Case(name, (" -> ".join(cfg.activations[:-1]), f"{cfg.activations[-1]}/{cfg.loss}"), params, X, Y, arch, _config_kwargs(cfg, report))

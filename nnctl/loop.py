@@ -89,15 +89,18 @@ def fit_direct(
     status "diverged".
     """
     arch, dtype = cfg.arch, cfg.float_type
-    T = arch.loss.targets(Y, cfg.layer_dims[-1], dtype)
     m = X.shape[1]
     n_batches = batch_count(cfg, m)
     bs = batch_size(cfg, m)
     total = total_iterations(cfg, m)
     s = state or TrainState.start(cfg)
     # X may be a file streamed in blocks (nnctl.stream.H5Columns), which hands out the batches
+    # and makes each batch's targets from its labels (nothing per example is held whole)
     streamed = n_batches > 1 and hasattr(X, "batch_source")
-    gatherer = None if n_batches == 1 else X.batch_source(T, bs, cfg.seed) if streamed else BatchGatherer(X, T, bs)
+    T = None if streamed else arch.loss.targets(Y, cfg.layer_dims[-1], dtype)
+    gatherer = (None if n_batches == 1
+                else X.batch_source(Y, lambda Yb: arch.loss.targets(Yb, cfg.layer_dims[-1], dtype), bs, cfg.seed)
+                if streamed else BatchGatherer(X, T, bs))
     status, message, stopped_early = "complete", "", False
     start = time.perf_counter()
     # Overflow on the way to a diverging cost is reported once, as divergence, not as a
@@ -166,6 +169,6 @@ def fit_direct(
 def _record_validation(s: TrainState, cfg: Config, X_val: np.ndarray, Y_val: np.ndarray, iteration: int) -> bool:
     """Records the validation loss (no dropout, no L2 term) and accuracy after an epoch;
     returns True when early stopping says stop. X_val: (n_x, m_val)."""
-    val = score(s.params, cfg, X_val, Y_val)
+    val = score(s.params, cfg, X_val, Y_val, keep_outputs=False)
     s.val_rows.append((iteration, val.loss, math.nan if val.accuracy is None else val.accuracy))
     return s.stopper is not None and s.stopper.update(s.epoch - 1, val.loss, s.params)

@@ -89,11 +89,18 @@ def regression_scores(AL: np.ndarray, Y: np.ndarray) -> dict[str, float]:
     err = np.asarray(AL, dtype=np.float64) - np.asarray(Y, dtype=np.float64)
     Yf = np.asarray(Y, dtype=np.float64)
     ss_res = np.sum(err**2, axis=1)
+    return _regression(float(np.mean(err**2)), float(np.mean(np.abs(err))), ss_res, Yf)
+
+
+def regression_from_sums(ss_res: np.ndarray, abs_err: float, Y: np.ndarray) -> dict[str, float]:
+    """``regression_scores`` from sums gathered over blocks of examples: ``ss_res``: (n_out,)
+    squared errors per output, ``abs_err``: absolute errors of all entries, Y: (n_out, m)."""
+    Yf = np.asarray(Y, dtype=np.float64)
+    return _regression(float(np.sum(ss_res) / Yf.size), abs_err / Yf.size, ss_res, Yf)
+
+
+def _regression(mse: float, mae: float, ss_res: np.ndarray, Yf: np.ndarray) -> dict[str, float]:
     ss_tot = np.sum((Yf - Yf.mean(axis=1, keepdims=True)) ** 2, axis=1)
     safe = np.where(ss_tot > 0, ss_tot, 1.0)
     r2 = np.where(ss_tot > 0, 1.0 - ss_res / safe, np.where(ss_res == 0, 1.0, 0.0))
-    return {
-        "mse": float(np.mean(err**2)),
-        "mae": float(np.mean(np.abs(err))),
-        "r2": float(np.mean(r2)),
-    }
+    return {"mse": mse, "mae": mae, "r2": float(np.mean(r2))}

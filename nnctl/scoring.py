@@ -19,7 +19,7 @@ import numpy as np
 from nnctl.config import Config
 from nnctl.heads import DEFAULT_THRESHOLD
 from nnctl.losses import LOSSES
-from nnctl.metrics import accuracy, confusion_matrix, regression_scores
+from nnctl.metrics import accuracy, confusion_matrix, regression_from_sums, regression_scores
 from nnctl.model import Params, forward
 
 
@@ -28,7 +28,8 @@ class Scores:
     """A network's scores on m examples.
 
     loss: the run's loss on them (may be inf or NaN for a diverged network).
-    AL: (n_L, m) the output layer's activations; ZL: (n_L, m) its logits.
+    AL: (n_L, m) the output layer's activations; ZL: (n_L, m) its logits (None for a streamed
+    X scored with ``keep_outputs=False``, which keeps nothing per example).
     labels: (1, m) predicted classes (classifiers; None for regression).
     accuracy: share of labels equal to Y (classifiers; None for regression).
     confusion: (K, K) counts, rows true, columns predicted (when ``n_classes`` was given).
@@ -36,8 +37,8 @@ class Scores:
     """
 
     loss: float
-    AL: np.ndarray = field(repr=False)
-    ZL: np.ndarray = field(repr=False)
+    AL: np.ndarray | None = field(repr=False)
+    ZL: np.ndarray | None = field(repr=False)
     labels: np.ndarray | None = field(default=None, repr=False)
     accuracy: float | None = None
     confusion: np.ndarray | None = None
@@ -57,14 +58,19 @@ class Scores:
 
 
 def score(params: Params, cfg: Config, X: np.ndarray, Y: np.ndarray, *,
-          threshold: float = DEFAULT_THRESHOLD, n_classes: int | None = None) -> Scores:
+          threshold: float = DEFAULT_THRESHOLD, n_classes: int | None = None,
+          keep_outputs: bool = True) -> Scores:
     """Scores ``params`` of the network ``cfg`` describes on X: (n_x, m) against Y: (1, m)
     labels or (n_out, m) regression targets. ``threshold``: a binary head's decision threshold;
-    ``n_classes``: K, to also count the confusion matrix."""
+    ``n_classes``: K, to also count the confusion matrix. A streamed X (one with ``blocks()``,
+    ``nnctl.stream.H5Columns``) is scored block by block (``score_blocks``); ``keep_outputs``
+    False then keeps nothing per example (AL, ZL and labels None)."""
+    if hasattr(X, "blocks"):
+        return score_blocks(params, cfg, X, Y, threshold=threshold, n_classes=n_classes, keep_outputs=keep_outputs)
     arch = cfg.arch
     # overflow in a diverged network is an inf or NaN loss, reported as such, not a warning
     with np.errstate(over="ignore", invalid="ignore"):
-        AL, ZL = _forward_blocks(params, X, arch) if hasattr(X, "blocks") else forward(params, X, arch)[:2]
+        AL, ZL = forward(params, X, arch)[:2]
         loss = arch.loss.cost(ZL, AL, arch.loss.targets(Y, cfg.layer_dims[-1], cfg.float_type))
         head = LOSSES[cfg.loss].head
         if head.labels is None:
@@ -74,12 +80,49 @@ def score(params: Params, cfg: Config, X: np.ndarray, Y: np.ndarray, *,
         return Scores(loss, AL, ZL, labels, accuracy(labels, Y), cm)
 
 
-def _forward_blocks(params: Params, X: Any, arch: Any) -> tuple[np.ndarray, np.ndarray]:
-    """(AL, ZL): (n_L, m) of a streamed X (``nnctl.stream.H5Columns``), computed one block of
-    columns at a time, so the examples are never in memory whole."""
-    n_L, m = params.bs[-1].shape[0], X.shape[1]
-    AL = np.empty((n_L, m), dtype=X.dtype)
-    ZL = np.empty((n_L, m), dtype=X.dtype)
-    for Xb, cols in X.blocks():
-        AL[:, cols], ZL[:, cols], _ = forward(params, Xb, arch)
-    return AL, ZL
+def score_blocks(params: Params, cfg: Config, X: Any, Y: np.ndarray, *,
+                 threshold: float = DEFAULT_THRESHOLD, n_classes: int | None = None,
+                 keep_outputs: bool = True) -> Scores:
+    """``score`` of a streamed X (``nnctl.stream.H5Columns``), one block of columns at a time,
+    so the examples are never in memory whole; with ``keep_outputs`` False neither is anything
+    else per example, so the memory is the same for any number of examples.
+
+    Each block's loss (the loss function's mean over its k examples) is added as k times that
+    mean and the sum divided by m at the end; accuracy and the confusion matrix are counts;
+    MSE, MAE and R²'s residual sums are summed per block (R²'s total sum of squares is computed
+    from Y, which is in memory). So the numbers are the whole-array ones up to the order of
+    summation (the last bits of the loss), and the same with or without ``keep_outputs``.
+    """
+    arch, dtype, n_L, m = cfg.arch, cfg.float_type, cfg.layer_dims[-1], X.shape[1]
+    head = LOSSES[cfg.loss].head
+    regression = head.labels is None
+    AL = np.empty((n_L, m), dtype=X.dtype) if keep_outputs else None
+    ZL = np.empty((n_L, m), dtype=X.dtype) if keep_outputs else None
+    labels = np.empty((1, m), dtype=np.int64) if keep_outputs and not regression else None
+    total, correct = 0.0, 0
+    cm = None if n_classes is None or regression else np.zeros((n_classes, n_classes), dtype=np.int64)
+    n_out = Y.shape[0]
+    ss_res, abs_err = np.zeros(n_out), 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for Xb, cols in X.blocks():
+            ALb, ZLb, _ = forward(params, Xb, arch)
+            Yb = Y[:, cols]
+            k = ALb.shape[1]
+            total += arch.loss.cost(ZLb, ALb, arch.loss.targets(Yb, n_L, dtype)) * k
+            if keep_outputs:
+                AL[:, cols], ZL[:, cols] = ALb, ZLb  # type: ignore[index]
+            if regression:
+                err = np.asarray(ALb, dtype=np.float64) - np.asarray(Yb, dtype=np.float64)
+                ss_res += np.sum(err**2, axis=1)
+                abs_err += float(np.sum(np.abs(err)))
+                continue
+            lab = head.labels(ALb, threshold)
+            correct += int(np.count_nonzero(lab == Yb))
+            if labels is not None:
+                labels[:, cols] = lab
+            if cm is not None:
+                cm += confusion_matrix(lab, Yb, n_classes)  # type: ignore[arg-type]
+        loss = total / m
+    if regression:
+        return Scores(loss, AL, ZL, regression=regression_from_sums(ss_res, abs_err, Y))
+    return Scores(loss, AL, ZL, labels, correct / m, cm)

@@ -39,7 +39,7 @@ import resource
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 
@@ -60,6 +60,8 @@ DEFAULT_MEMORY_SHARE = 0.5
 # for each block that reads part of it. A chunk that cuts the example axis into pieces makes
 # every block many small reads.
 MAX_CHUNK_BYTES = 4 << 20
+# Blocks asked of the disk ahead of the one being read: requests in flight for a cold file.
+READ_AHEAD_BLOCKS = 8
 
 
 # --------------------------------------------------------------------------- the file's layout
@@ -128,13 +130,32 @@ def read_h5_header(path: Path) -> RawSplit:
             dx = f[xs[0]]
             layout = H5Layout(path, xs[0], tuple(int(s) for s in dx.shape), np.dtype(dx.dtype),
                               None if dx.chunks is None else tuple(int(c) for c in dx.chunks))
-            y = f[ys[0]][()]
+            y = _read_labels(f[ys[0]])
             classes = None
             if "list_classes" in f:
                 classes = [c.decode() if isinstance(c, bytes) else str(c) for c in f["list_classes"][()]]
         except (OSError, ValueError, TypeError) as exc:
             raise DataError(f"{path}: cannot read arrays: {exc}") from None
     return RawSplit(layout, y, classes, path, xs[0], ys[0])  # type: ignore[arg-type]
+
+
+LABEL_SLICE = 1 << 20  # labels read this many at a time
+
+
+def _read_labels(ds: Any) -> np.ndarray:
+    """A ``*_y`` array's values. Whole class numbers (an integer type, 1-D) that fit in one
+    byte are read a slice at a time into uint8: a streamed file's labels then take one byte
+    an example instead of the file's eight, and never exist in the file's type whole. Anything
+    else is read as stored (and checked by ``data``)."""
+    if ds.ndim != 1 or np.dtype(ds.dtype).kind not in "iub":
+        return ds[()]
+    out = np.empty(ds.shape[0], dtype=np.uint8)
+    for a in range(0, ds.shape[0], LABEL_SLICE):
+        part = ds[a:a + LABEL_SLICE]
+        if part.size and (part.min() < 0 or part.max() > 255):
+            return ds[()]  # many classes, or labels out of range: data's checks word the error
+        out[a:a + part.size] = part
+    return out
 
 
 def block_plan(m: int, chunk_rows: int | None, row_bytes: int, target: int | None = None) -> np.ndarray:
@@ -146,6 +167,144 @@ def block_plan(m: int, chunk_rows: int | None, row_bytes: int, target: int | Non
         step = 1  # chunks too large to align with (chunk_problem says so)
     rows = max(step, (max(1, target // max(1, row_bytes)) // step) * step)
     return np.r_[np.arange(0, m, rows), m].astype(np.int64)
+
+
+# --------------------------------------------------------------------------- reading blocks
+
+
+@dataclass(frozen=True)
+class PlainExtents:
+    """Where the rows of a ``*_x`` array stored plainly (uncompressed, native byte order,
+    contiguous or chunked along the example axis only) lie in its file: rows
+    ``starts[i] .. starts[i] + rows - 1`` are ``rows * row_bytes`` consecutive bytes from
+    ``offsets[i]``."""
+
+    starts: np.ndarray  # (n,) first row of each extent, ascending
+    offsets: np.ndarray  # (n,) its byte offset in the file
+    rows: int  # rows per extent: the chunk's (the last may hold fewer of the array's rows), or m
+
+
+def plain_extents(ds: Any, layout: H5Layout, file_size: int) -> PlainExtents | None:
+    """The extents of h5py dataset ``ds`` (``layout``) when its bytes can be read straight from
+    the file; None when HDF5 must decode them (filters such as compression, another byte
+    order, chunks that split examples, unwritten chunks) or when the header's offsets do not
+    fit in the file (a damaged or hostile file is then read, and refused, by HDF5)."""
+    dt = layout.dtype
+    if not dt.isnative or dt.kind not in "biuf" or layout.m == 0 or layout.row_bytes == 0:
+        return None
+    try:
+        if layout.chunks is None:
+            offset = ds.id.get_offset()
+            if offset is None:
+                return None
+            ext = PlainExtents(np.zeros(1, np.int64), np.array([offset], np.int64), layout.m)
+        else:
+            if tuple(layout.chunks[1:]) != tuple(layout.shape[1:]) or ds.id.get_create_plist().get_nfilters():
+                return None
+            found: list[tuple[int, int, int]] = []
+            ds.id.chunk_iter(lambda info: found.append((info.chunk_offset[0], info.byte_offset, info.size)))
+            rows = int(layout.chunks[0])
+            found.sort()
+            starts = np.array([f[0] for f in found], np.int64)
+            if len(found) != -(-layout.m // rows) or not np.array_equal(starts, np.arange(0, layout.m, rows)) \
+                    or any(size != rows * layout.row_bytes for _, _, size in found):
+                return None
+            ext = PlainExtents(starts, np.array([f[1] for f in found], np.int64), rows)
+    except (AttributeError, OSError, RuntimeError, TypeError, ValueError):
+        return None  # an HDF5 without chunk iteration, or a header it cannot answer for
+    span = ext.rows * layout.row_bytes
+    if ext.offsets.size and (int(ext.offsets.min()) < 0 or int(ext.offsets.max()) + span > file_size):
+        return None
+    return ext
+
+
+class BlockReader:
+    """Reads blocks of a block plan (``block_plan``) of a ``*_x`` array into caller's buffers.
+
+    An array stored plainly (``plain_extents``) is read with ``os.preadv`` straight from the
+    file's bytes into the buffer: one system call per chunk, with the GIL released, no HDF5
+    machinery in between, and ``advise`` can ask the kernel to start reading the next blocks
+    while this one is used, so a cold file has several reads in flight. Anything else goes
+    through h5py's ``read_direct`` (HDF5 decodes it). Both give the same bytes (tested).
+    """
+
+    def __init__(self, layout: H5Layout, plan: np.ndarray) -> None:
+        import h5py
+
+        self.layout, self.plan = layout, plan
+        self.fd: int | None = None
+        self.h5: Any = None
+        try:
+            self.h5 = h5py.File(layout.path, "r")
+            self.ds = self.h5[layout.x_key]
+            self.extents = plain_extents(self.ds, layout, layout.path.stat().st_size)
+            if self.extents is not None:
+                self.fd = os.open(layout.path, os.O_RDONLY)
+        except OSError as exc:
+            raise DataError(f"{layout.path}: cannot read {layout.x_key}: {exc}") from None
+
+    @property
+    def direct(self) -> bool:
+        """True when blocks are read straight from the file's bytes."""
+        return self.fd is not None
+
+    def _spans(self, a: int, b: int) -> Iterator[tuple[int, int, int]]:
+        """(first row, rows, byte offset) of each piece of rows a..b-1 that is contiguous in the file."""
+        ext = self.extents
+        assert ext is not None
+        i = int(np.searchsorted(ext.starts, a, side="right")) - 1
+        r = a
+        while r < b:
+            start = int(ext.starts[i])
+            end = min(b, start + ext.rows)
+            yield r, end - r, int(ext.offsets[i]) + (r - start) * self.layout.row_bytes
+            r, i = end, i + 1
+
+    def read(self, block: int, buf: np.ndarray, at: int) -> int:
+        """Reads block ``block`` into rows at.. of ``buf`` (C-contiguous, the file's type);
+        returns its number of rows."""
+        a, b = int(self.plan[block]), int(self.plan[block + 1])
+        try:
+            if self.fd is None:
+                self.ds.read_direct(buf, source_sel=np.s_[a:b], dest_sel=np.s_[at:at + b - a])
+            else:
+                out = memoryview(buf.reshape(-1).view(np.uint8))
+                rb = self.layout.row_bytes
+                for r, n, offset in self._spans(a, b):
+                    dest = out[(at + r - a) * rb:(at + r - a + n) * rb]
+                    done = 0
+                    while done < len(dest):
+                        got = os.preadv(self.fd, [dest[done:]], offset + done)
+                        if got <= 0:
+                            raise OSError(f"the file ends at byte {offset + done}, before the examples it declares")
+                        done += got
+        except (OSError, ValueError, TypeError) as exc:
+            raise DataError(f"{self.layout.path}: cannot read examples {a}..{b - 1}: {exc}") from None
+        if buf.dtype.kind == "f" and not np.all(np.isfinite(buf[at:at + b - a])):
+            raise DataError(f"{self.layout.path}: {self.layout.x_key}: NaN or infinite values in examples "
+                            f"{a}..{b - 1}; clean the data first")
+        return b - a
+
+    def advise(self, blocks: Any) -> None:
+        """Asks the kernel to start reading ``blocks`` into the page cache (POSIX_FADV_WILLNEED)
+        and returns at once; a no-op for arrays HDF5 decodes and where the call is missing."""
+        if self.fd is None or not hasattr(os, "posix_fadvise"):
+            return
+        for blk in blocks:
+            a, b = int(self.plan[blk]), int(self.plan[blk + 1])
+            for _, n, offset in self._spans(a, b):
+                try:
+                    os.posix_fadvise(self.fd, offset, n * self.layout.row_bytes, os.POSIX_FADV_WILLNEED)
+                except OSError:
+                    return
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        if self.h5 is not None:
+            self.h5.close()
+            self.h5 = None
 
 
 # --------------------------------------------------------------------------- X as a file
@@ -189,30 +348,36 @@ class H5Columns:
     def describe(self) -> str:
         return f"{self.shape[1]} examples, {_size(self.shape[0] * self.shape[1] * self.dtype.itemsize)} as {self.dtype}"
 
-    def block_columns(self) -> list[tuple[int, int, np.ndarray]]:
-        """Per block of the plan: (first file row, first column, local offsets (k,) of the
-        block's columns within the block)."""
-        out = []
+    def block_columns(self) -> list[tuple[int, int, int, np.ndarray | None]]:
+        """Per block of the plan: (first file row, first column, number of columns, local
+        offsets (k,) of the block's columns within the block, or None when they are all its
+        rows: nothing per example is kept for a file streamed whole)."""
+        out: list[tuple[int, int, int, np.ndarray | None]] = []
         for a, b in zip(self.plan[:-1], self.plan[1:]):
             if self.rows is None:
-                out.append((int(a), int(a), np.arange(b - a)))
+                out.append((int(a), int(a), int(b - a), None))
             else:
                 lo, hi = np.searchsorted(self.rows, [a, b])
-                out.append((int(a), int(lo), self.rows[lo:hi] - a))
+                local = self.rows[lo:hi] - a
+                out.append((int(a), int(lo), int(hi - lo), None if hi - lo == b - a else local))
         return out
 
-    def _read(self, f: Any, block: int, buf: np.ndarray, at: int) -> int:
-        """Reads block ``block`` of the plan into rows at.. of ``buf`` (raw type); returns its rows."""
-        a, b = int(self.plan[block]), int(self.plan[block + 1])
-        ds = f[self.layout.x_key]
-        try:
-            ds.read_direct(buf, source_sel=np.s_[a:b], dest_sel=np.s_[at:at + b - a])
-        except (OSError, ValueError, TypeError) as exc:
-            raise DataError(f"{self.layout.path}: cannot read examples {a}..{b - 1}: {exc}") from None
-        if buf.dtype.kind == "f" and not np.all(np.isfinite(buf[at:at + b - a])):
-            raise DataError(f"{self.layout.path}: {self.layout.x_key}: NaN or infinite values in examples "
-                            f"{a}..{b - 1}; clean the data first")
-        return b - a
+    def head(self, n: int) -> np.ndarray:
+        """The first n columns as an array (n_x, n) in the run's dtype, read block by block (for
+        a few examples: the gradient check's)."""
+        out = np.empty((self.shape[0], n), dtype=self.dtype)
+        if n == 0:
+            return out
+        for Xb, cols in self.blocks():
+            k = min(n, cols.stop) - cols.start
+            out[:, cols.start:cols.start + k] = Xb[:, :k]
+            if cols.stop >= n:
+                break  # before the next block is read
+        return out
+
+    def reader(self) -> "BlockReader":
+        """A reader of this file's blocks (to be closed; see ``BlockReader``)."""
+        return BlockReader(self.layout, self.plan)
 
     def convert(self, raw: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Raw rows (k, n_x) -> ``out`` (k, n_x) in the run's dtype, as ``data.prepare_x``
@@ -225,24 +390,26 @@ class H5Columns:
     def blocks(self) -> Iterator[tuple[np.ndarray, slice]]:
         """(X_block: (n_x, k), columns) for each block in file order, k <= the block's size;
         X_block is valid until the next one is read. For scoring in bounded memory."""
-        import h5py
-
         biggest = int(np.max(np.diff(self.plan)))
         raw = np.empty((biggest, *self.layout.shape[1:]), dtype=self.layout.dtype)
         flat = raw.reshape(biggest, -1)
         conv = np.empty((biggest, self.shape[0]), dtype=self.dtype)
-        with h5py.File(self.layout.path, "r") as f:
-            for i, (_, lo, local) in enumerate(self.block_columns()):
-                if local.size == 0:
-                    continue
-                n = self._read(f, i, raw, 0)
-                k = local.size
-                picked = flat[:n] if k == n else flat[local]
+        wanted = [(i, lo, k, local) for i, (_, lo, k, local) in enumerate(self.block_columns()) if k]
+        reader = self.reader()
+        try:
+            for j, (i, lo, k, local) in enumerate(wanted):
+                # the next blocks are asked of the disk while this one is scored
+                reader.advise([w[0] for w in wanted[j + 1:j + 1 + READ_AHEAD_BLOCKS]])
+                n = reader.read(i, raw, 0)
+                picked = flat[:n] if local is None else flat[local]
                 yield self.convert(picked, conv[:k]).T, slice(lo, lo + k)
+        finally:
+            reader.close()
 
-    def batch_source(self, T: np.ndarray, batch_size: int, seed: int) -> "StreamBatches":
+    def batch_source(self, Y: np.ndarray, targets: Callable[[np.ndarray], np.ndarray], batch_size: int,
+                     seed: int) -> "StreamBatches":
         """The mini-batches of a training run on these columns: see ``StreamBatches``."""
-        return StreamBatches(self, T, batch_size, seed)
+        return StreamBatches(self, Y, targets, batch_size, seed)
 
 
 # --------------------------------------------------------------------------- training batches
@@ -258,20 +425,22 @@ class _Window:
 
 
 class StreamBatches:
-    """The mini-batches of one training run streamed from ``X`` (an ``H5Columns``) with
-    targets T: (n_L, m). ``next_batch(state)`` returns (Xb: (n_x, k), Tb: (n_L, k)) for the
-    state's (epoch, batch) and records the stream position in ``state.stream``.
+    """The mini-batches of one training run streamed from ``X`` (an ``H5Columns``) with labels
+    (or regression targets) Y: (n_y, m); ``targets(Yb)`` turns a batch's into the loss's
+    targets (n_L, k), so only the batch's exist (a softmax's one-hot targets of all examples
+    would be n_L values each). ``next_batch(state)`` returns (Xb: (n_x, k), Tb: (n_L, k)) for
+    the state's (epoch, batch) and records the stream position in ``state.stream``.
 
     Epoch e's examples are the windows of its block order, each window's examples in a seeded
     shuffled order; batch b is examples b*batch_size .. of that sequence, so an epoch covers
     every training example once and has ``ceil(m / batch_size)`` batches like in memory.
     """
 
-    def __init__(self, X: H5Columns, T: np.ndarray, batch_size: int, seed: int, window: int = WINDOW) -> None:
-        self.X, self.bs, self.seed, self.window = X, batch_size, seed, window
+    def __init__(self, X: H5Columns, Y: np.ndarray, targets: Callable[[np.ndarray], np.ndarray], batch_size: int,
+                 seed: int, window: int = WINDOW) -> None:
+        self.X, self.Y, self.targets, self.bs, self.seed, self.window = X, Y, targets, batch_size, seed, window
         self.blocks = X.block_columns()
-        self.counts = np.array([loc.size for _, _, loc in self.blocks], dtype=np.int64)
-        self.T_rows = np.ascontiguousarray(T.T)  # (m, n_L): small, copied once
+        self.counts = np.array([k for _, _, k, _ in self.blocks], dtype=np.int64)
         n_x = X.shape[0]
         block = int(np.max(np.diff(X.plan)))
         # Allocated once for the whole run: one block as read (the file's type), two windows of
@@ -280,14 +449,13 @@ class StreamBatches:
         self.raw_flat = self.raw.reshape(block, n_x)
         self.flat = [np.empty((block * window, n_x), dtype=X.dtype) for _ in range(2)]
         self.x_batch = np.empty((batch_size, n_x), dtype=X.dtype)
-        self.t_batch = np.empty((batch_size, self.T_rows.shape[1]), dtype=T.dtype)
+        self.y_batch = np.empty((Y.shape[0], batch_size), dtype=Y.dtype)
         self.current: _Window | None = None
         self.pending: tuple[int, int, Future] | None = None
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nnctl-prefetch")
-        import h5py
-
-        self.file = h5py.File(X.layout.path, "r")  # h5py serializes its own calls across threads
-        self._orders: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.reader: BlockReader | None = X.reader()  # used by one thread at a time
+        self._orders: dict[int, tuple[np.ndarray, np.ndarray, list[int]]] = {}
+        self._resumed_checked = False
 
     # ----------------------------------------------------------------- the order
 
@@ -295,8 +463,9 @@ class StreamBatches:
         """The blocks' order in ``epoch``: a permutation of range(n_blocks)."""
         return self._order(epoch)[0]
 
-    def _order(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
-        """(block order, first example of each window in the epoch's sequence (+ the end))."""
+    def _order(self, epoch: int) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        """(block order, first example of each window in the epoch's sequence (+ the end), the
+        order as a list for the checkpoint)."""
         if epoch not in self._orders:
             rng = np.random.default_rng(np.random.SeedSequence([self.seed, STREAM_BLOCKS, epoch]))
             order = rng.permutation(len(self.blocks))
@@ -305,21 +474,26 @@ class StreamBatches:
             # the current and the next epoch's orders are all it needs
             for old in [e for e in self._orders if e < epoch - 1]:
                 del self._orders[old]
-            self._orders[epoch] = (order, np.r_[0, np.cumsum(sizes)])
+            self._orders[epoch] = (order, np.r_[0, np.cumsum(sizes)], order.tolist())
         return self._orders[epoch]
 
     def _load(self, epoch: int, w: int, buf: int, order: np.ndarray) -> _Window:
         """Reads window w of ``epoch`` (block ``order``) into buffer ``buf`` and shuffles its
         examples. Runs in the prefetch thread, or in the training thread when nothing is pending."""
         cols, at = [], 0
-        for blk in order[w * self.window:(w + 1) * self.window]:
-            _, lo, local = self.blocks[blk]
-            k = local.size
+        reader = self.reader
+        assert reader is not None
+        blocks = order[w * self.window:(w + 1) * self.window]
+        # this window's and the next one's blocks are asked of the disk at once: a cold file
+        # then has several reads in flight instead of one
+        reader.advise(order[w * self.window:(w + 2) * self.window])
+        for blk in blocks:
+            _, lo, k, local = self.blocks[blk]
             if k:
-                # read in the file's type, converted once into the window (numpy and h5py
-                # release the GIL for both, so this overlaps the training thread's work)
-                n = self.X._read(self.file, int(blk), self.raw, 0)
-                self.X.convert(self.raw_flat[:n] if k == n else self.raw_flat[local], self.flat[buf][at:at + k])
+                # read in the file's type, converted once into the window (the read and numpy
+                # release the GIL, so this overlaps the training thread's work)
+                n = reader.read(int(blk), self.raw, 0)
+                self.X.convert(self.raw_flat[:n] if local is None else self.raw_flat[local], self.flat[buf][at:at + k])
                 cols.append(np.arange(lo, lo + k))
                 at += k
         r = np.arange(at)
@@ -357,11 +531,13 @@ class StreamBatches:
         """(Xb: (n_x, k), Tb: (n_L, k)) of batch ``s.batch`` of epoch ``s.epoch``; views of
         buffers valid until the next call. Sets ``s.stream`` to the position after it."""
         epoch, m = s.epoch, self.X.shape[1]
-        order, starts = self._order(epoch)
-        if s.batch and s.stream and s.stream["epoch"] == epoch and s.stream["block_order"] != order.tolist():
-            # a resumed run: the checkpoint's order must be the one this file gives
-            raise DataError(f"{self.X.layout.path}: the checkpoint's block order differs from the file's; "
-                            "the data file's layout changed since the run started")
+        order, starts, order_list = self._order(epoch)
+        if not self._resumed_checked:
+            self._resumed_checked = True
+            if s.batch and s.stream and s.stream["epoch"] == epoch and s.stream["block_order"] != order_list:
+                # a resumed run: the checkpoint's order must be the one this file gives
+                raise DataError(f"{self.X.layout.path}: the checkpoint's block order differs from the file's; "
+                                "the data file's layout changed since the run started")
         offset = s.batch * self.bs
         k = min(self.bs, m - offset)
         filled = 0
@@ -373,21 +549,21 @@ class StreamBatches:
             take = min(k - filled, win.rows.size - a)
             np.take(self.flat[win.buf], win.rows[a:a + take], axis=0, out=self.x_batch[filled:filled + take],
                     mode="clip")
-            np.take(self.T_rows, win.cols[a:a + take], axis=0, out=self.t_batch[filled:filled + take], mode="clip")
+            np.take(self.Y, win.cols[a:a + take], axis=1, out=self.y_batch[:, filled:filled + take], mode="clip")
             filled += take
         end = offset + k
         w = min(int(np.searchsorted(starts, end, side="right")) - 1, starts.size - 2)
         s.stream = {"epoch": epoch, "example": end, "window": w, "in_window": end - int(starts[w]),
-                    "block_order": order.tolist()}
-        return self.x_batch[:k].T, self.t_batch[:k].T
+                    "block_order": order_list}  # one list per epoch, shared by its batches' records
+        return self.x_batch[:k].T, self.targets(self.y_batch[:, :k])
 
     def close(self) -> None:
         if self.pending is not None:
             self.pending[2].cancel()
         self.pool.shutdown(wait=True)
-        if self.file is not None:
-            self.file.close()
-            self.file = None
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
 
     def __del__(self) -> None:
         try:

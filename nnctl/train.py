@@ -344,7 +344,7 @@ def record_result(cfg: Config, ds: Dataset, summary: RunSummary, result: TrainRe
     from a TrainResult. Returns the scores by split."""
     scores: dict[str, Scores] = {}
     if result.status in scored and result.params.all_finite():
-        scores = {split: score(result.params, cfg, *ds.split(split))
+        scores = {split: score(result.params, cfg, *ds.split(split), keep_outputs=False)
                   for split, X in (("train", ds.X_train), ("val", ds.X_val), ("test", ds.X_test))
                   if X is not None}
     if result.status == "complete" and (not scores or scores["train"].finite_loss is None):

@@ -75,7 +75,7 @@ def config(tmp_path: Path, extra: str = ", stream: true", more: str = "", name: 
 
 
 def epoch_batches(X: stream.H5Columns, T: np.ndarray, bs: int, epoch: int, seed: int = 3) -> list[tuple]:
-    src = X.batch_source(T, bs, seed)
+    src = X.batch_source(T, lambda Tb: Tb.copy(), bs, seed)
     s = TrainState.start(load_config_for_state())
     s.epoch = epoch
     out = []
@@ -364,3 +364,143 @@ def test_nan_in_a_streamed_float_file_is_one_line(cli, runs_dir: Path, tmp_path:
                                                  "256..399; clean the data first")
     s = json.loads(next(runs_dir.iterdir()).joinpath("summary.json").read_text())
     assert s["status"] == "failed"
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "chunked", "gzip", "split_examples"])
+def test_blocks_read_straight_from_the_file_equal_hdf5s_reads(tmp_path: Path, layout: str) -> None:
+    # 100 examples in chunks of 16: the last chunk is partly outside the array
+    chunks = {"contiguous": False, "chunked": (16, *SHAPE), "gzip": (16, *SHAPE), "split_examples": (16, 4, 8, 3)}
+    path = tmp_path / "x.h5"
+    make_h5(path, 100, chunks=chunks[layout])
+    if layout == "gzip":
+        with h5py.File(path, "a") as f:
+            x = f["train_set_x"][()]
+            del f["train_set_x"]
+            f.create_dataset("train_set_x", data=x, chunks=(16, *SHAPE), compression="gzip")
+    X = stream.H5Columns(stream.read_h5_header(path).x, 255.0, np.float32)
+    reader = X.reader()
+    # plain arrays are read with preadv; what HDF5 must decode (compression, chunks that cut
+    # examples) goes through h5py
+    assert reader.direct == (layout in ("contiguous", "chunked"))
+    expected = h5py.File(path)["train_set_x"][()]
+    buf = np.full((X.plan[1] + 3, *SHAPE), 7, np.uint8)
+    got = []
+    for block in range(len(X.plan) - 1):
+        reader.advise([block, block + 1][: len(X.plan) - 1 - block])
+        n = reader.read(block, buf, 3)  # at an offset into the buffer
+        assert (buf[:3] == 7).all()
+        got.append(buf[3:3 + n].copy())
+    reader.close()
+    assert np.array_equal(np.concatenate(got), expected)
+
+
+def test_a_file_shorter_than_its_header_says_is_one_error(tmp_path: Path) -> None:
+    path = make_h5(tmp_path / "x.h5", 100, chunks=False)
+    header = stream.read_h5_header(path)
+    with h5py.File(path) as f:
+        offset = f["train_set_x"].id.get_offset()
+        # offsets past the file's end (a damaged or hostile header) are left to HDF5
+        assert stream.plain_extents(f["train_set_x"], header.x, offset + 50 * 192) is None
+        assert stream.plain_extents(f["train_set_x"], header.x, path.stat().st_size) is not None
+    X = stream.H5Columns(header.x, 255.0, np.float32)
+    reader = X.reader()
+    assert reader.direct
+    with open(path, "r+b") as fh:  # cut short while being read
+        fh.truncate(offset + 50 * 192)
+    buf = np.empty((X.plan[1], *SHAPE), np.uint8)
+    reader.read(0, buf, 0)
+    with pytest.raises(stream.DataError) as err:
+        for block in range(len(X.plan) - 1):
+            reader.read(block, buf, 0)
+    reader.close()
+    assert str(err.value) == (f"{path}: cannot read examples 32..63: the file ends at byte {offset + 50 * 192}, "
+                              "before the examples it declares")
+    # opened again, HDF5 itself sees the truncation
+    with pytest.raises(stream.DataError, match=r"x\.h5: cannot read train_set_x: .*truncated file"):
+        X.reader()
+
+
+@pytest.mark.parametrize("loss", ["binary", "softmax", "regression"])
+def test_scoring_in_blocks_keeps_nothing_per_example_and_matches_whole(tmp_path: Path, loss: str) -> None:
+    from nnctl.model import initialize_parameters
+    from nnctl.scoring import score
+
+    path = make_h5(tmp_path / "x.h5", 150)
+    header = stream.read_h5_header(path)
+    X = stream.H5Columns(header.x, 255.0, np.float64)
+    whole_X = prepare_x(h5py.File(path)["train_set_x"][()], 255.0, np.float64)
+    rng = np.random.default_rng(1)
+    body = {"binary": ("[auto, 4, 1]", "{hidden: relu, output: sigmoid}", "", rng.integers(0, 2, (1, 150))),
+            "softmax": ("[auto, 4, 3]", "{hidden: relu, output: softmax}", "", rng.integers(0, 3, (1, 150))),
+            "regression": ("[auto, 4, 2]", "{hidden: relu, output: linear}", "loss: mean_squared_error\n",
+                           rng.standard_normal((2, 150)))}[loss]
+    cfg = load_config(write_config(tmp_path / "c.yaml", f"dataset: {{train: x.h5}}\nlayer_dims: {body[0]}\n"
+                                   f"activations: {body[1]}\nlearning_rate: 0.1\nepochs: 1\n{body[2]}"))
+    cfg = cfg.with_input_dim(192)
+    params = initialize_parameters(cfg.layer_dims, "he", 0)
+    Y = body[3]
+    n_classes = None if loss == "regression" else (3 if loss == "softmax" else 2)
+    whole = score(params, cfg, whole_X, Y, n_classes=n_classes)
+    kept = score(params, cfg, X, Y, n_classes=n_classes)
+    lean = score(params, cfg, X, Y, n_classes=n_classes, keep_outputs=False)
+    assert lean.AL is None and lean.ZL is None and lean.labels is None
+    assert np.array_equal(kept.AL, whole.AL) and np.array_equal(kept.ZL, whole.ZL)
+    # the loss is summed block by block: the same up to the order of summation, and the same
+    # with or without the outputs kept (so evaluate and a run's summary agree to the last bit)
+    assert kept.loss == lean.loss == pytest.approx(whole.loss, rel=1e-13)
+    assert kept.summary().keys() == whole.summary().keys()
+    for key, value in whole.summary().items():
+        assert kept.summary()[key] == lean.summary()[key] == pytest.approx(value, rel=1e-12)
+    if n_classes:
+        assert np.array_equal(kept.labels, whole.labels)
+        assert np.array_equal(kept.confusion, whole.confusion) and np.array_equal(lean.confusion, whole.confusion)
+
+
+def test_a_streamed_softmax_run_makes_each_batchs_targets(cli, runs_dir: Path, tmp_path: Path) -> None:
+    # three classes: the one-hot targets are made per batch from the labels, never for all examples
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 480)
+    x = rng.integers(0, 150, (480, *SHAPE), dtype=np.uint8)
+    x[..., 0] += (y * 50).astype(np.uint8)[:, None, None]
+    with h5py.File(tmp_path / "three.h5", "w") as f:
+        f.create_dataset("train_set_x", data=x, chunks=(16, *SHAPE))
+        f.create_dataset("train_set_y", data=y)
+        f.create_dataset("list_classes", data=np.array([b"a", b"b", b"c"]))
+    body = ("layer_dims: [auto, 8, 3]\nactivations: {hidden: relu, output: softmax}\nlearning_rate: 0.01\n"
+            "optimizer: adam\nbatch_size: 40\nepochs: 6\nseed: 2\nprint_every: 1000\n")
+    write_config(tmp_path / "s.yaml", "dataset: {train: three.h5, stream: true}\n" + body)
+    write_config(tmp_path / "m.yaml", "dataset: {train: three.h5, stream: false}\n" + body)
+    streamed = json.loads(cli("train", "s.yaml", "--json", "--quiet").stdout)
+    in_memory = json.loads(cli("train", "m.yaml", "--json", "--quiet").stdout)
+    assert streamed["status"] == in_memory["status"] == "complete"
+    assert streamed["iterations"] == in_memory["iterations"] == 6 * 12
+    assert streamed["train_accuracy"] > 0.9 and in_memory["train_accuracy"] > 0.9
+    # resumed from an interruption mid-epoch: the same bits as straight through
+    broken = train_run(load_config(tmp_path / "s.yaml"), runs_dir, on_iteration=interrupt_at(30))
+    assert broken.status == "interrupted"
+    assert cli("train", "--resume", broken.run_id, "--quiet").exit_code == 0
+    p_whole, h_whole = run_files(Path(streamed["run_dir"]))
+    p_resumed, h_resumed = run_files(broken.run_dir)
+    assert all(np.array_equal(p_whole[k], p_resumed[k]) for k in p_whole) and h_whole == h_resumed
+
+
+def test_gradcheck_of_a_streamed_config_reads_only_its_first_examples(cli, files: Path, monkeypatch) -> None:
+    monkeypatch.setattr("nnctl.gradcheck.STREAMED_SCAN", 100)
+    seen = []
+    real_blocks = stream.H5Columns.blocks
+
+    def counting(self):
+        for Xb, cols in real_blocks(self):
+            seen.append(cols.start)
+            yield Xb, cols
+
+    monkeypatch.setattr(stream.H5Columns, "blocks", counting)
+    streamed = cli("gradcheck", config(files), "--json")
+    assert streamed.exit_code == 0, streamed.stderr
+    assert seen == [0, 32, 64, 96]  # blocks of 32: the first 100 examples, no further
+    assert "note: streamed data: the first 100 of 600 training examples read" in streamed.stderr
+    in_memory = cli("gradcheck", config(files, ", stream: false", name="m.yaml"), "--json")
+    a, b = json.loads(streamed.stdout), json.loads(in_memory.stdout)
+    assert a["passed"] and a["examples"] == b["examples"]
+    # the same examples, the same bits: the same errors
+    assert [c["relative_error"] for c in a["checks"]] == [c["relative_error"] for c in b["checks"]]
