@@ -297,7 +297,9 @@ def main() -> None:
         results[f"load_after_{name}"] = load()
     results["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     if not args.quick:
-        RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+        # parts run separately are merged into the file: the other parts' last results stay
+        earlier = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+        RESULTS.write_text(json.dumps({**earlier, **results}, indent=1) + "\n")
     print(json.dumps({k: v for k, v in results.items() if k.startswith("load")}))
 
 

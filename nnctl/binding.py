@@ -35,8 +35,17 @@ class Bound:
 
     cfg: Config
     dataset: Dataset
-    train_idx: np.ndarray
-    val_idx: np.ndarray | None
+    held_out: tuple[np.ndarray, np.ndarray] | None  # (train_idx, val_idx) when a validation set was held out
+
+    @property
+    def train_idx(self) -> np.ndarray:
+        # made when asked: for a streamed file without a hold-out it would be the only thing
+        # the size of the file's example count kept while training
+        return np.arange(self.dataset.X_train.shape[1]) if self.held_out is None else self.held_out[0]
+
+    @property
+    def val_idx(self) -> np.ndarray | None:
+        return None if self.held_out is None else self.held_out[1]
 
 
 def bind(cfg: Config, on_progress: Callable[[int, int], None] | None = None,
@@ -77,16 +86,15 @@ def bind(cfg: Config, on_progress: Callable[[int, int], None] | None = None,
         named = {"label": ds.label} if ds.label is not None else {}  # so predict can leave that column out
         cfg = dataclasses.replace(cfg, dataset={**cfg.dataset, **named, "kind": ds.source_kind})
     check_targets(cfg, ds)
-    train_idx, val_idx = np.arange(ds.X_train.shape[1]), None
+    held_out = None
     if cfg.validation_fraction > 0:
-        train_idx, val_idx = hold_out_indices(ds.Y_train, ds.task, cfg.validation_fraction,
-                                              rng_for(cfg.seed, STREAM_HOLD_OUT))
-        ds = take(ds, train_idx, val_idx)
+        held_out = hold_out_indices(ds.Y_train, ds.task, cfg.validation_fraction, rng_for(cfg.seed, STREAM_HOLD_OUT))
+        ds = take(ds, *held_out)
     if streamed and normalize.resolve(cfg.normalize, ds.feature_rows) != "none":
         raise ConfigError(f"{cfg.source}: normalize: {cfg.normalize} needs the training data's statistics, but "
                           "the data is streamed from disk; use normalize: none (images keep their /255)")
     cfg, ds = _normalize(cfg, ds)
-    return Bound(cfg, ds, train_idx, val_idx)
+    return Bound(cfg, ds, held_out)
 
 
 def _normalize(cfg: Config, ds: Dataset) -> tuple[Config, Dataset]:

@@ -310,6 +310,19 @@ class BlockReader:
 # --------------------------------------------------------------------------- X as a file
 
 
+@dataclass(frozen=True)
+class BlockColumns:
+    """The columns of an ``H5Columns`` in each block of its plan: block i holds columns
+    ``first[i] .. first[i] + counts[i] - 1``; they are all the block's rows except for the
+    blocks in ``partial``, which maps a block to the offsets (k,) of its rows used (a
+    validation hold-out takes some rows of a block). Two numbers a block, nothing per example
+    for a file streamed whole."""
+
+    first: np.ndarray  # (n_blocks,)
+    counts: np.ndarray  # (n_blocks,)
+    partial: dict[int, np.ndarray]
+
+
 class H5Columns:
     """X: (n_x, m) whose columns are the examples (rows) ``rows`` of an HDF5 ``*_x`` array,
     converted to ``dtype`` (divided by ``divide_by``) only when read. ``rows``: sorted (m,)
@@ -348,19 +361,16 @@ class H5Columns:
     def describe(self) -> str:
         return f"{self.shape[1]} examples, {_size(self.shape[0] * self.shape[1] * self.dtype.itemsize)} as {self.dtype}"
 
-    def block_columns(self) -> list[tuple[int, int, int, np.ndarray | None]]:
-        """Per block of the plan: (first file row, first column, number of columns, local
-        offsets (k,) of the block's columns within the block, or None when they are all its
-        rows: nothing per example is kept for a file streamed whole)."""
-        out: list[tuple[int, int, int, np.ndarray | None]] = []
-        for a, b in zip(self.plan[:-1], self.plan[1:]):
-            if self.rows is None:
-                out.append((int(a), int(a), int(b - a), None))
-            else:
-                lo, hi = np.searchsorted(self.rows, [a, b])
-                local = self.rows[lo:hi] - a
-                out.append((int(a), int(lo), int(hi - lo), None if hi - lo == b - a else local))
-        return out
+    def block_columns(self) -> "BlockColumns":
+        """Which of this X's columns each block of the plan holds (see ``BlockColumns``)."""
+        if self.rows is None:
+            return BlockColumns(self.plan[:-1].copy(), np.diff(self.plan), {})
+        bounds = np.searchsorted(self.rows, self.plan)
+        partial = {}
+        for i in np.flatnonzero(np.diff(bounds) != np.diff(self.plan)):
+            lo, hi = int(bounds[i]), int(bounds[i + 1])
+            partial[int(i)] = self.rows[lo:hi] - self.plan[i]
+        return BlockColumns(bounds[:-1].astype(np.int64), np.diff(bounds).astype(np.int64), partial)
 
     def head(self, n: int) -> np.ndarray:
         """The first n columns as an array (n_x, n) in the run's dtype, read block by block (for
@@ -394,7 +404,8 @@ class H5Columns:
         raw = np.empty((biggest, *self.layout.shape[1:]), dtype=self.layout.dtype)
         flat = raw.reshape(biggest, -1)
         conv = np.empty((biggest, self.shape[0]), dtype=self.dtype)
-        wanted = [(i, lo, k, local) for i, (_, lo, k, local) in enumerate(self.block_columns()) if k]
+        bc = self.block_columns()
+        wanted = [(i, int(bc.first[i]), int(bc.counts[i]), bc.partial.get(i)) for i in np.flatnonzero(bc.counts)]
         reader = self.reader()
         try:
             for j, (i, lo, k, local) in enumerate(wanted):
@@ -440,7 +451,7 @@ class StreamBatches:
                  seed: int, window: int = WINDOW) -> None:
         self.X, self.Y, self.targets, self.bs, self.seed, self.window = X, Y, targets, batch_size, seed, window
         self.blocks = X.block_columns()
-        self.counts = np.array([k for _, _, k, _ in self.blocks], dtype=np.int64)
+        self.counts = self.blocks.counts
         n_x = X.shape[0]
         block = int(np.max(np.diff(X.plan)))
         # Allocated once for the whole run: one block as read (the file's type), two windows of
@@ -468,7 +479,7 @@ class StreamBatches:
         order as a list for the checkpoint)."""
         if epoch not in self._orders:
             rng = np.random.default_rng(np.random.SeedSequence([self.seed, STREAM_BLOCKS, epoch]))
-            order = rng.permutation(len(self.blocks))
+            order = rng.permutation(self.counts.size)
             sizes = [int(self.counts[order[w:w + self.window]].sum()) for w in range(0, order.size, self.window)]
             # called from the training thread only (the prefetch gets its order passed in);
             # the current and the next epoch's orders are all it needs
@@ -488,7 +499,7 @@ class StreamBatches:
         # then has several reads in flight instead of one
         reader.advise(order[w * self.window:(w + 2) * self.window])
         for blk in blocks:
-            _, lo, k, local = self.blocks[blk]
+            lo, k, local = int(self.blocks.first[blk]), int(self.counts[blk]), self.blocks.partial.get(int(blk))
             if k:
                 # read in the file's type, converted once into the window (the read and numpy
                 # release the GIL, so this overlaps the training thread's work)
