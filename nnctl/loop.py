@@ -94,6 +94,8 @@ def fit_direct(
     bs = batch_size(cfg, m)
     total = total_iterations(cfg, m)
     s = state or TrainState.start(cfg)
+    if hasattr(s.optimizer, "prepare"):
+        s.optimizer.prepare(total - s.iteration)  # compiled updates when the run is long enough to pay
     # X may be a file streamed in blocks (nnctl.stream.H5Columns), which hands out the batches
     # and makes each batch's targets from its labels (nothing per example is held whole)
     streamed = n_batches > 1 and hasattr(X, "batch_source")

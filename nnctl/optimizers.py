@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from nnctl import fused
 from nnctl.checks import fraction, positive_number
 from nnctl.flat import FlatArrays
 from nnctl.model import Params
@@ -53,6 +54,26 @@ class FlatOptimizer:
         self._grads = FlatArrays.like(arrays)
         self.grads = Params(self._grads.views[:self._L], self._grads.views[self._L:])
         self._foreign: FlatArrays | None = None  # scratch for parameters that are not ours
+        self._kernel: Callable[..., None] | None = None  # the compiled update, when chosen
+
+    RULE: str | None = None  # the update's name in ``nnctl.fused``, when it has a compiled one
+
+    def prepare(self, steps: int) -> None:
+        """Chooses how the next ``steps`` updates run: compiled into one pass (``nnctl.fused``,
+        numba) when that pays for this many updates, else numpy's passes. Either gives the same
+        bits, so the choice never changes a result."""
+        self._kernel = None
+        choice = fused.setting()
+        if self.RULE is None or choice == "never":
+            return
+        flat = self._params.flat
+        if choice == "always" or fused.worth_it(self.RULE, flat.size, flat.dtype.itemsize, steps):
+            self._kernel = fused.kernel(self.RULE)
+
+    @property
+    def compiled(self) -> bool:
+        """True when updates run compiled (see ``prepare``)."""
+        return self._kernel is not None
 
     def _state(self) -> FlatArrays:
         """A zeroed buffer shaped like the parameters, for a piece of state."""
@@ -123,8 +144,13 @@ class Momentum(FlatOptimizer):
     def v(self) -> list[np.ndarray]:
         return self._v.views
 
+    RULE = "momentum"
+
     def update(self, p: np.ndarray, g: np.ndarray, lr: float) -> None:
         v, tmp = self._v.flat, self._tmp
+        if self._kernel is not None:  # the same operations in one pass (nnctl.fused)
+            self._kernel(p, g, v, *fused.as_dtype((self.beta, 1 - self.beta, lr), v.dtype))
+            return
         v *= self.beta
         np.multiply(g, 1 - self.beta, out=tmp)
         v += tmp
@@ -154,6 +180,8 @@ class Adam(FlatOptimizer):
         "epsilon": Hyperparameter(1e-8, positive_number, "denominator guard"),
     }
 
+    RULE = "adam"
+
     def __init__(self, params: Params, cfg: Any) -> None:
         super().__init__(params)
         hp = cfg.hyperparameters
@@ -176,6 +204,10 @@ class Adam(FlatOptimizer):
         c1 = 1 - self.beta1**self.t
         c2 = 1 - self.beta2**self.t
         v, s, num, den = self._v.flat, self._s.flat, self._num, self._den
+        if self._kernel is not None:  # the same operations in one pass (nnctl.fused)
+            self._kernel(p, g, v, s, *fused.as_dtype((self.beta1, 1 - self.beta1, self.beta2, 1 - self.beta2, c1, c2,
+                                                      lr, self.epsilon), v.dtype))
+            return
         v *= self.beta1
         np.multiply(g, 1 - self.beta1, out=num)
         v += num
