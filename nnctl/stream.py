@@ -60,6 +60,9 @@ DEFAULT_MEMORY_SHARE = 0.5
 # for each block that reads part of it. A chunk that cuts the example axis into pieces makes
 # every block many small reads.
 MAX_CHUNK_BYTES = 4 << 20
+# A chunked array is read straight from the file when its chunks can be listed in at most this
+# many entries (24 bytes each while listing); beyond, through HDF5.
+MAX_DIRECT_CHUNKS = 1 << 22
 # Blocks asked of the disk ahead of the one being read: requests in flight for a cold file.
 READ_AHEAD_BLOCKS = 8
 
@@ -201,15 +204,25 @@ def plain_extents(ds: Any, layout: H5Layout, file_size: int) -> PlainExtents | N
         else:
             if tuple(layout.chunks[1:]) != tuple(layout.shape[1:]) or ds.id.get_create_plist().get_nfilters():
                 return None
-            found: list[tuple[int, int, int]] = []
-            ds.id.chunk_iter(lambda info: found.append((info.chunk_offset[0], info.byte_offset, info.size)))
             rows = int(layout.chunks[0])
-            found.sort()
-            starts = np.array([f[0] for f in found], np.int64)
-            if len(found) != -(-layout.m // rows) or not np.array_equal(starts, np.arange(0, layout.m, rows)) \
-                    or any(size != rows * layout.row_bytes for _, _, size in found):
+            n = -(-layout.m // rows)
+            if n > MAX_DIRECT_CHUNKS or ds.id.get_num_chunks() != n:  # too many to list, or some never written
                 return None
-            ext = PlainExtents(starts, np.array([f[1] for f in found], np.int64), rows)
+            # three numbers a chunk, in arrays (a list of tuples would take ten times the memory)
+            table = np.full((n, 3), -1, np.int64)  # first row, byte offset, bytes
+            seen = [0]
+
+            def note(info: Any) -> None:
+                if seen[0] < n:
+                    table[seen[0]] = (info.chunk_offset[0], info.byte_offset, info.size)
+                seen[0] += 1
+
+            ds.id.chunk_iter(note)
+            table = table[np.argsort(table[:, 0], kind="stable")]
+            if seen[0] != n or not np.array_equal(table[:, 0], np.arange(0, layout.m, rows)) \
+                    or np.any(table[:, 2] != rows * layout.row_bytes):
+                return None
+            ext = PlainExtents(table[:, 0].copy(), table[:, 1].copy(), rows)
     except (AttributeError, OSError, RuntimeError, TypeError, ValueError):
         return None  # an HDF5 without chunk iteration, or a header it cannot answer for
     span = ext.rows * layout.row_bytes

@@ -504,3 +504,12 @@ def test_gradcheck_of_a_streamed_config_reads_only_its_first_examples(cli, files
     assert a["passed"] and a["examples"] == b["examples"]
     # the same examples, the same bits: the same errors
     assert [c["relative_error"] for c in a["checks"]] == [c["relative_error"] for c in b["checks"]]
+
+
+def test_too_many_chunks_to_list_are_read_through_hdf5(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = make_h5(tmp_path / "x.h5", 100)  # 7 chunks of 16
+    header = stream.read_h5_header(path)
+    with h5py.File(path) as f:
+        assert stream.plain_extents(f["train_set_x"], header.x, path.stat().st_size).offsets.size == 7
+        monkeypatch.setattr(stream, "MAX_DIRECT_CHUNKS", 6)
+        assert stream.plain_extents(f["train_set_x"], header.x, path.stat().st_size) is None
