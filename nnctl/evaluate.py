@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from nnctl import runs
+from nnctl import threads as blas
 from nnctl.binding import Bound, bind
 from nnctl.data import Dataset, load_dataset, resolve_path
 from nnctl.errors import ConfigError, DataError, RunError
@@ -238,15 +239,21 @@ def load_eval_data(run: LoadedRun, data_file: str | None, split: str | None) -> 
 
 
 def evaluate_run(
-    run: LoadedRun, data_file: str | None = None, split: str | None = None, threshold: float | None = None
+    run: LoadedRun, data_file: str | None = None, split: str | None = None, threshold: float | None = None,
+    threads: int | None = None,
 ) -> Evaluation | RegressionEvaluation:
     """Scores the run on its own test set (train set when it has none), on ``split``, or on
-    ``data_file``. Raises ConfigError for bad options, DataError for unusable data."""
+    ``data_file``, with ``threads`` BLAS threads (None: chosen as for training, by the size of
+    the products and how busy the machine is; ``nnctl.threads``). Raises ConfigError for bad
+    options, DataError for unusable data."""
     cfg = run.config
     head = head_for(cfg.loss)
     threshold = check_threshold(head, threshold, cfg.loss)
     d = load_eval_data(run, data_file, split)
-    scores = score(run.params, cfg, d.X, d.Y, threshold=threshold, n_classes=len(d.classes))
+    # a streamed X is scored a block at a time: its products are a block wide
+    width = int(d.X.shape[1]) if not hasattr(d.X, "plan") else int(np.max(np.diff(d.X.plan)))
+    with blas.blas_threads(blas.choose(cfg.layer_dims, max(1, width), threads).blas):
+        scores = score(run.params, cfg, d.X, d.Y, threshold=threshold, n_classes=len(d.classes))
     if scores.regression is not None:
         AL = scores.AL
         n_out = AL.shape[0]

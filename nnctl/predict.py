@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from nnctl import threads as blas
 from nnctl.data import prepare_x
 from nnctl.errors import DataError, RunError
 from nnctl.heads import check_threshold, interpret
@@ -153,11 +154,13 @@ class _StdinImage(io.BytesIO):
 
 
 def predict_inputs(
-    run: LoadedRun, paths: list[Path], threshold: float | None = None, stdin: bytes | None = None
+    run: LoadedRun, paths: list[Path], threshold: float | None = None, stdin: bytes | None = None,
+    threads: int | None = None,
 ) -> PredictOutcome:
     """Prepares every input, runs one forward pass over all of them and interprets the outputs
     with the run's head. A path ``-`` is the image in ``stdin`` (the bytes the CLI read from
-    standard input). Raises RunError only for problems with the run itself."""
+    standard input). ``threads``: BLAS threads (None: chosen by the products' size and how busy
+    the machine is, ``nnctl.threads``). Raises RunError only for problems with the run itself."""
     pre = run.preprocessing
     head = head_for(run.config.loss)
     threshold = check_threshold(head, threshold, run.config.loss)
@@ -201,7 +204,8 @@ def predict_inputs(
         return PredictOutcome([], failures)
     X = prepare_x(np.concatenate(examples), pre.divide_by, run.config.float_type)
     X = apply_steps(X, list(pre.steps))  # the run's normalization, statistics of its training split
-    AL, finite = _forward_checked(run.params, X, run.config.arch)
+    with blas.blas_threads(blas.choose(run.config.layer_dims, int(X.shape[1]), threads).blas):
+        AL, finite = _forward_checked(run.params, X, run.config.arch)
     # Huge feature values (1.7e308) overflow inside the network: that example's answer is
     # no answer, and is reported as a failure naming it instead of a NaN (or saturated) probability.
     if not finite.all():

@@ -226,3 +226,31 @@ def test_changed_data_file_is_noted() -> None:
     notes = _changed_sources(run, ds)
     assert notes == ["/d/test.h5: differs from the test file the run was trained on (sha256 changed); "
                      "scores may not match the run's summary"]
+
+
+def test_evaluate_and_predict_choose_their_blas_threads(cli, moons_run: Path, tmp_path: Path, monkeypatch) -> None:
+    # as training does (nnctl.threads): a small product gets one thread, --threads N gets N; a
+    # busy machine's spinning OpenBLAS threads no longer slow a plain `nnctl evaluate` down
+    import nnctl.threads as blas
+
+    used = []
+    real = blas.blas_threads
+
+    def recording(n):
+        used.append(n)
+        return real(n)
+
+    monkeypatch.setattr(blas, "blas_threads", recording)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    run = moons_run.name
+    default = json.loads(cli("evaluate", run, "--json").stdout)
+    two = json.loads(cli("evaluate", run, "--json", "--threads", "2").stdout)
+    assert used == [1, 2]
+    assert two["accuracy"] == default["accuracy"]
+    np.save(tmp_path / "rows.npy", np.array([[0.5, 0.2], [1.5, -0.4]]))
+    r = cli("predict", run, str(tmp_path / "rows.npy"), "--json", "--threads", "3")
+    assert r.exit_code == 0, r.stderr
+    assert used == [1, 2, 3]
+    r = cli("evaluate", run, "--threads", "0")
+    assert r.exit_code == 2 and "--threads" in r.stderr

@@ -170,6 +170,19 @@ ThreadsOption = Annotated[
 ]
 
 
+ScoringThreadsOption = Annotated[
+    Optional[int],
+    typer.Option(
+        "--threads",
+        callback=_at_least_1,
+        metavar="N",
+        help="Use N BLAS threads [default: one thread for small products or a busy machine, else one per "
+        "free core; OMP_NUM_THREADS / OPENBLAS_NUM_THREADS when set].",
+        show_default=False,
+    ),
+]
+
+
 @contextlib.contextmanager
 def limit_threads(n: Optional[int]) -> Iterator[None]:
     """Limits the BLAS/OpenMP thread pools to ``n`` threads inside the block (threadpoolctl);

@@ -11,6 +11,7 @@ from nnctl.cli.common import (
     JsonOption,
     RunArg,
     RunsDirOption,
+    ScoringThreadsOption,
     ThresholdOption,
     _load,
     err_console,
@@ -39,6 +40,7 @@ def evaluate(
         typer.Option("--errors", metavar="DIR", help="Image classifiers: write each misclassified image into DIR as a PNG."),
     ] = None,
     threshold: ThresholdOption = None,
+    threads: ScoringThreadsOption = None,
     runs_dir: RunsDirOption = None,
 ) -> None:
     """Score a trained run on a labelled dataset: accuracy, precision, recall, F1 (per class too),
@@ -50,7 +52,7 @@ def evaluate(
     loaded = _load(run, runs_dir)
     if errors is not None:
         check_errors_dir(loaded, errors)
-    ev = evaluate_run(loaded, data, split, threshold)
+    ev = evaluate_run(loaded, data, split, threshold, threads)
     for note in ev.notes:
         from rich.markup import escape
 

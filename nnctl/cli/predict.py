@@ -12,6 +12,7 @@ from nnctl.cli.common import (
     EXIT_FAILED,
     RunArg,
     RunsDirOption,
+    ScoringThreadsOption,
     ThresholdOption,
     _load,
     err_console,
@@ -37,6 +38,7 @@ def predict(
     ],
     json_: Annotated[bool, typer.Option("--json", help="Print a JSON list of predictions on stdout.")] = False,
     threshold: ThresholdOption = None,
+    threads: ScoringThreadsOption = None,
     runs_dir: RunsDirOption = None,
 ) -> None:
     """Predict classes of new inputs with a trained run. Exit 1 if any input failed."""
@@ -51,7 +53,7 @@ def predict(
                        f"curl -sL '{url}' | nnctl predict {run} -")
     loaded = _load(run, runs_dir)
     stdin = _read_stdin() if any(str(p) == "-" for p in inputs) else None
-    outcome = predict_inputs(loaded, inputs, threshold, stdin=stdin)
+    outcome = predict_inputs(loaded, inputs, threshold, stdin=stdin, threads=threads)
     for message in outcome.failures:
         fail(message)  # prints the line; the exit status comes after all inputs
     if json_:
