@@ -90,9 +90,6 @@ def bind(cfg: Config, on_progress: Callable[[int, int], None] | None = None,
     if cfg.validation_fraction > 0:
         held_out = hold_out_indices(ds.Y_train, ds.task, cfg.validation_fraction, rng_for(cfg.seed, STREAM_HOLD_OUT))
         ds = take(ds, *held_out)
-    if streamed and normalize.resolve(cfg.normalize, ds.feature_rows) != "none":
-        raise ConfigError(f"{cfg.source}: normalize: {cfg.normalize} needs the training data's statistics, but "
-                          "the data is streamed from disk; use normalize: none (images keep their /255)")
     cfg, ds = _normalize(cfg, ds)
     return Bound(cfg, ds, held_out)
 

@@ -36,20 +36,26 @@ def fit_steps(X: np.ndarray, method: str) -> list[dict[str, Any]]:
     float64 whatever X's dtype."""
     if method == "none":
         return []
-    X64 = np.asarray(X, dtype=np.float64)
-    if method == "standard":
-        shift, scale = X64.mean(axis=1), X64.std(axis=1)
-    elif method == "minmax":
-        shift = X64.min(axis=1)
-        scale = X64.max(axis=1) - shift
-    else:
+    if method not in ("standard", "minmax"):
         raise ValueError(f"unknown normalize method {method!r}")
+    if hasattr(X, "feature_statistics"):  # streamed from a file (nnctl.stream): read block by block
+        shift, scale = X.feature_statistics(method)
+    else:
+        X64 = np.asarray(X, dtype=np.float64)
+        if method == "standard":
+            shift, scale = X64.mean(axis=1), X64.std(axis=1)
+        else:
+            shift = X64.min(axis=1)
+            scale = X64.max(axis=1) - shift
     scale = np.where(scale > 0, scale, 1.0)  # a constant feature: nothing to divide
     return [{"op": "subtract", "value": shift.tolist()}, {"op": "divide", "by": scale.tolist()}]
 
 
 def apply_steps(X: np.ndarray, steps: list[dict[str, Any]]) -> np.ndarray:
-    """X: (n_x, m) -> the normalized X: (n_x, m) in X's dtype (a new array when there are steps)."""
+    """X: (n_x, m) -> the normalized X: (n_x, m) in X's dtype (a new array when there are steps;
+    a streamed X applies them as it reads each block)."""
+    if hasattr(X, "with_steps"):
+        return X.with_steps(steps) if steps else X
     for step in steps:
         if step["op"] == "subtract":
             X = X - np.asarray(step["value"], dtype=X.dtype).reshape(-1, 1)

@@ -348,10 +348,12 @@ class H5Columns:
 
     ndim = 2
 
-    def __init__(self, layout: H5Layout, divide_by: float, dtype: type, rows: np.ndarray | None = None) -> None:
+    def __init__(self, layout: H5Layout, divide_by: float, dtype: type, rows: np.ndarray | None = None,
+                 steps: tuple[tuple[str, np.ndarray], ...] = ()) -> None:
         self.layout, self.divide_by, self.float_type = layout, divide_by, np.dtype(dtype).type
         self.rows = rows
         self.dtype = np.dtype(dtype)
+        self.steps = steps  # normalization after the scaling: ("subtract" | "divide", (n_x,) in dtype)
         self.shape = (layout.n_x, layout.m if rows is None else int(rows.size))
         chunk_rows = None if layout.chunks is None or layout.chunk_problem() else layout.chunks[0]
         self.plan = block_plan(layout.m, chunk_rows, layout.row_bytes)
@@ -363,7 +365,7 @@ class H5Columns:
         rows = cols if self.rows is None else self.rows[cols]
         if rows.size > 1 and np.any(np.diff(rows) <= 0):
             raise ValueError("streamed columns must be taken in file order")
-        return H5Columns(self.layout, self.divide_by, self.dtype.type, rows)
+        return H5Columns(self.layout, self.divide_by, self.dtype.type, rows, self.steps)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         raise DataError(
@@ -404,11 +406,53 @@ class H5Columns:
 
     def convert(self, raw: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Raw rows (k, n_x) -> ``out`` (k, n_x) in the run's dtype, as ``data.prepare_x``
-        computes them (cast, then divide)."""
+        computes them (cast, then divide), then normalized as ``normalize.apply_steps`` does
+        (each step one operation in the dtype, so a column is the same bits as in memory)."""
         np.copyto(out, raw, casting="unsafe")
         if self.divide_by != 1:
             out /= self.float_type(self.divide_by)
+        for op, value in self.steps:
+            if op == "subtract":
+                out -= value
+            else:
+                out /= value
         return out
+
+    def with_steps(self, steps: list[dict[str, Any]]) -> "H5Columns":
+        """These columns normalized by ``steps`` (``nnctl.normalize``'s), applied as each block
+        is converted."""
+        more = []
+        for step in steps:
+            if step["op"] not in ("subtract", "divide"):
+                raise ValueError(f"unknown preprocessing step {step['op']!r}")
+            values = step["value"] if step["op"] == "subtract" else step["by"]
+            more.append((step["op"], np.asarray(values, dtype=self.dtype).reshape(-1)))
+        return H5Columns(self.layout, self.divide_by, self.dtype.type, self.rows, (*self.steps, *more))
+
+    def feature_statistics(self, method: str) -> tuple[np.ndarray, np.ndarray]:
+        """(shift, scale): (n_x,) float64 of each feature over these columns, read block by
+        block: ``standard`` the mean and standard deviation (each block's mean and squared
+        deviations, merged as Chan et al. do: as accurate as the two-pass formula over the whole
+        array, equal to it to rounding), ``minmax`` the minimum and the range."""
+        n_x = self.shape[0]
+        count, mean, m2 = 0, np.zeros(n_x), np.zeros(n_x)
+        lo, hi = np.full(n_x, np.inf), np.full(n_x, -np.inf)
+        for Xb, _ in self.blocks():
+            B = np.asarray(Xb, dtype=np.float64)
+            k = B.shape[1]
+            if method == "minmax":
+                np.minimum(lo, B.min(axis=1), out=lo)
+                np.maximum(hi, B.max(axis=1), out=hi)
+                continue
+            bmean = B.mean(axis=1)
+            B -= bmean[:, None]
+            delta, total = bmean - mean, count + k
+            mean += delta * (k / total)
+            m2 += np.einsum("ij,ij->i", B, B) + delta * delta * (count * k / total)
+            count = total
+        if method == "minmax":
+            return lo, hi - lo
+        return mean, np.sqrt(m2 / max(count, 1))
 
     def blocks(self) -> Iterator[tuple[np.ndarray, slice]]:
         """(X_block: (n_x, k), columns) for each block in file order, k <= the block's size;

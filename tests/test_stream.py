@@ -513,3 +513,43 @@ def test_too_many_chunks_to_list_are_read_through_hdf5(tmp_path: Path, monkeypat
         assert stream.plain_extents(f["train_set_x"], header.x, path.stat().st_size).offsets.size == 7
         monkeypatch.setattr(stream, "MAX_DIRECT_CHUNKS", 6)
         assert stream.plain_extents(f["train_set_x"], header.x, path.stat().st_size) is None
+
+
+@pytest.mark.parametrize("method", ["standard", "minmax"])
+def test_a_streamed_file_is_normalized_with_statistics_read_block_by_block(cli, runs_dir: Path, tmp_path: Path,
+                                                                           method: str) -> None:
+    # float features of very different scales (as `nnctl data import` writes a CSV), with a
+    # validation hold-out, so the statistics are those of the training columns only
+    rng = np.random.default_rng(4)
+    m = 700
+    x = rng.standard_normal((m, 6)).astype(np.float32) * np.array([1, 1e3, 1e-2, 5, 50, 0.1], np.float32) + 7
+    y = (x[:, 0] + x[:, 1] / 1e3 > 7).astype(np.int64)
+    with h5py.File(tmp_path / "rows.h5", "w") as f:
+        f.create_dataset("train_set_x", data=x, chunks=(16, 6))
+        f.create_dataset("train_set_y", data=y)
+    body = (f"layer_dims: [auto, 8, 1]\nactivations: {{hidden: relu, output: sigmoid}}\nnormalize: {method}\n"
+            "validation_fraction: 0.2\nlearning_rate: 0.01\noptimizer: adam\nbatch_size: 32\nepochs: 15\n"
+            "dtype: float64\nseed: 5\n")
+    write_config(tmp_path / "s.yaml", "dataset: {train: rows.h5, stream: true}\n" + body)
+    write_config(tmp_path / "m.yaml", "dataset: {train: rows.h5, stream: false}\n" + body)
+    streamed, whole = bind(load_config(tmp_path / "s.yaml")), bind(load_config(tmp_path / "m.yaml"))
+    assert isinstance(streamed.dataset.X_train, stream.H5Columns)
+    a, b = streamed.dataset.steps, whole.dataset.steps
+    assert [s["op"] for s in a] == [s["op"] for s in b] == ["subtract", "divide"]
+    for sa, sb in zip(a, b):
+        key = "value" if sa["op"] == "subtract" else "by"
+        assert np.allclose(sa[key], sb[key], rtol=1e-12, atol=0)
+    # applied as each block is read: the columns are the in-memory normalized ones (to the
+    # statistics' rounding)
+    cols = np.hstack([Xb.copy() for Xb, _ in streamed.dataset.X_val.blocks()])
+    assert cols.shape == whole.dataset.X_val.shape
+    assert np.allclose(cols, whole.dataset.X_val, rtol=1e-10, atol=1e-12)
+    r = cli("train", "s.yaml", "--json", "--quiet")
+    assert r.exit_code == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["train_accuracy"] > 0.8  # learned (chance is about 0.5)
+    # the run records its statistics, and evaluate applies them to the streamed file
+    s = json.loads((Path(out["run_dir"]) / "summary.json").read_text())
+    assert s["preprocessing"]["normalize"] == method and len(s["preprocessing"]["steps"]) == 2
+    ev = json.loads(cli("evaluate", out["run_id"], "--split", "train", "--json").stdout)
+    assert ev["accuracy"] == out["train_accuracy"]
