@@ -135,6 +135,20 @@ def read_h5(path: Path, x_key: str | None = None, y_key: str | None = None) -> R
     return read_hdf5(path, ReadOptions({"x_key": x_key, "y_key": y_key}))
 
 
+def is_mapped(x: Any) -> bool:
+    """True when the array x (or the array it is a view of) is mapped read-only from a data file
+    (``readers.hdf5.map_contiguous``) rather than held in the process's memory: its values
+    live in the page cache, which the memory estimate does not count (``resources``)."""
+    import mmap
+
+    base = x
+    while base is not None:
+        if isinstance(base, mmap.mmap):
+            return True
+        base = getattr(base, "base", None)
+    return False
+
+
 def all_finite(x: np.ndarray) -> bool:
     """True when no value of the float array x is NaN or infinite.
 
@@ -304,7 +318,7 @@ def load_files(spec: dict[str, Any], dtype: type, task: str = "classification",
             return prepare_x(raw.x, divide_by, float_type)
     if read is not None and spec.get("test_fraction"):
         raise DataError("dataset: test_fraction cannot split a streamed file; give a test file (dataset.test)")
-    options = ReadOptions(spec, task, on_progress=on_progress)
+    options = ReadOptions(spec, task, on_progress=on_progress, map_x=True)
     sources = []
     raws: dict[str, RawSplit] = {}
     for role in ("train", "val", "test"):
