@@ -244,10 +244,10 @@ def _read_role(value: Any, options: Any, config_file: str | None,
     ``read``: a reader of one HDF5 file to use instead of the kinds table (``nnctl.stream``'s,
     which leaves the examples in the file)."""
     from nnctl.readers import read_source
-    from nnctl.readers.folder import folder_digest
-    from nnctl.readers.numpyfile import read_pair
 
     if isinstance(value, dict):
+        from nnctl.readers.numpyfile import read_pair  # imported when used (start-up)
+
         x_path, y_path = resolve_path(value["x"], config_file), resolve_path(value["y"], config_file)
         raw = read_pair(x_path, y_path, options)
         raw.kind = "npy"
@@ -255,6 +255,8 @@ def _read_role(value: Any, options: Any, config_file: str | None,
     path = resolve_path(value, config_file)
     raw = read(path) if read is not None else read_source(path, options)
     if path.is_dir():
+        from nnctl.readers.folder import folder_digest
+
         return raw, [{"path": str(path.resolve()), "sha256": folder_digest(raw.files or [], path), "kind": raw.kind}]
     return raw, [_file_source(path, raw.kind)]
 

@@ -175,3 +175,25 @@ def test_feature_spreads_equal_the_whole_array_std(m: int, block: int) -> None:
     got = normalize.feature_spreads(X, block)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-300)
     assert got[4] == 0.0
+
+
+def test_training_on_an_hdf5_file_imports_only_what_it_uses(tmp_path: Path) -> None:
+    """The whole ``nnctl train`` process on an HDF5 file: no other kind's reader, no image
+    library, nothing of the optional extras (start-up is part of every run's time)."""
+    import subprocess
+    import sys
+
+    path = _h5(tmp_path / "d.h5", _x(m=64, n=5))
+    cfg = write_config(tmp_path / "c.yaml", f"dataset: {{train: {path}}}\nlayer_dims: [5, 1]\n"
+                                            "activations: [sigmoid]\nlearning_rate: 0.1\niterations: 2\n")
+    code = ("import sys; from nnctl.cli import main\n"
+            f"sys.argv = ['nnctl', 'train', {str(cfg)!r}, '--quiet', '--runs-dir', {str(tmp_path / 'runs')!r}]\n"
+            "try: main()\nexcept SystemExit as e: assert not e.code, e.code\n"
+            "print(' '.join(sorted(sys.modules)), file=sys.stderr)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    loaded = set(out.stderr.split())
+    assert "nnctl.readers.hdf5" in loaded and "nnctl.train" in loaded
+    unused = {"nnctl.readers.folder", "nnctl.readers.numpyfile", "nnctl.readers.csvfile", "nnctl.images", "PIL",
+              "scipy", "matplotlib", "optuna", "distributed", "dask", "onnx", "torch", "pandas"}
+    assert loaded & unused == set()
