@@ -20,7 +20,7 @@ from nnctl.config import Config
 from nnctl.heads import DEFAULT_THRESHOLD
 from nnctl.losses import LOSSES
 from nnctl.metrics import accuracy, confusion_matrix, regression_scores
-from nnctl.model import Params, forward
+from nnctl.model import Architecture, Params, forward
 
 
 @dataclass
@@ -77,7 +77,8 @@ def score(params: Params, cfg: Config, X: np.ndarray, Y: np.ndarray, *,
 SCORE_CHUNK = 4096  # examples per chunk of ``forward_chunked``
 
 
-def forward_chunked(params: Params, X: np.ndarray, arch: Any, chunk: int = SCORE_CHUNK) -> tuple[np.ndarray, np.ndarray]:
+def forward_chunked(params: Params, X: np.ndarray, arch: Architecture,
+                    chunk: int = SCORE_CHUNK) -> tuple[np.ndarray, np.ndarray]:
     """(AL, ZL): (n_L, m) of an in-memory X: (n_x, m), as ``model.forward`` gives them, computed
     ``chunk`` columns (examples) at a time through one buffer per hidden layer allocated once.
 

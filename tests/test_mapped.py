@@ -115,7 +115,8 @@ def test_a_header_placing_the_values_outside_the_file_is_refused_in_one_line(tmp
     i = data.index(pattern)
     data[i + 2:i + 10] = (len(data) - 100).to_bytes(8, "little")
     path.write_bytes(bytes(data))
-    cfg = write_config(tmp_path / "c.yaml", f"dataset: {{train: {path}}}\nlayer_dims: [30, 1]\nactivations: [sigmoid]\nlearning_rate: 0.1\niterations: 2\n")
+    cfg = write_config(tmp_path / "c.yaml", f"dataset: {{train: {path}}}\nlayer_dims: [30, 1]\n"
+                                            "activations: [sigmoid]\nlearning_rate: 0.1\niterations: 2\n")
     r = cli("train", cfg, "--quiet")
     assert r.exit_code == 2
     assert r.stderr.startswith("error: ") and str(path) in r.stderr and len(r.stderr.strip().splitlines()) == 1
@@ -149,7 +150,8 @@ def test_mapped_arrays_pickle_as_plain_arrays(tmp_path: Path) -> None:
 
 def test_the_memory_estimate_leaves_mapped_examples_out(tmp_path: Path) -> None:
     path = _h5(tmp_path / "d.h5", _x(m=300, n=7))
-    text = f"dataset: {{train: {path}}}\nlayer_dims: [7, 3, 1]\nactivations: [relu, sigmoid]\nlearning_rate: 0.1\niterations: 2\ndtype: float32\n"
+    text = (f"dataset: {{train: {path}}}\nlayer_dims: [7, 3, 1]\nactivations: [relu, sigmoid]\n"
+            "learning_rate: 0.1\niterations: 2\ndtype: float32\n")
     cfg = load_config(write_config(tmp_path / "a.yaml", text))
     ds = load_dataset(cfg.dataset, cfg.dtype)
     assert _mapped_examples(cfg, ds) == 300
