@@ -12,7 +12,7 @@ import numpy as np
 
 from nnctl import normalize
 from nnctl.config import Config
-from nnctl.data import Dataset, load_dataset
+from nnctl.data import Dataset, is_mapped, load_dataset
 from nnctl.errors import ConfigError, DataError
 from nnctl.holdout import hold_out_indices, take
 from nnctl.losses import LOSSES
@@ -81,7 +81,8 @@ def bind(cfg: Config, on_progress: Callable[[int, int], None] | None = None,
     cfg = cfg.with_input_dim(ds.n_features)
     m_other = sum(int(X.shape[1]) for X in (ds.X_test, ds.X_val) if X is not None)
     streamed = plan is not None and plan.stream
-    require_memory(cfg, ds.n_features, int(ds.X_train.shape[1]), m_other, slots, data_in_memory=not streamed)
+    require_memory(cfg, ds.n_features, int(ds.X_train.shape[1]), m_other, slots, data_in_memory=not streamed,
+                   mapped_examples=_mapped_examples(cfg, ds))
     if "synthetic" not in cfg.dataset:  # the kind chosen from the path, shown by config show
         named = {"label": ds.label} if ds.label is not None else {}  # so predict can leave that column out
         cfg = dataclasses.replace(cfg, dataset={**cfg.dataset, **named, "kind": ds.source_kind})
@@ -92,6 +93,16 @@ def bind(cfg: Config, on_progress: Callable[[int, int], None] | None = None,
         ds = take(ds, *held_out)
     cfg, ds = _normalize(cfg, ds)
     return Bound(cfg, ds, held_out)
+
+
+def _mapped_examples(cfg: Config, ds: Dataset) -> int:
+    """Examples whose X stays mapped from its file through training (``data.is_mapped``): none
+    when normalization makes new arrays; the training set's not when a validation set is held
+    out of it (taking columns copies them)."""
+    if normalize.resolve(cfg.normalize, ds.feature_rows) != "none":
+        return 0
+    kept = [ds.X_test, ds.X_val] + ([ds.X_train] if cfg.validation_fraction == 0 else [])
+    return sum(int(X.shape[1]) for X in kept if X is not None and is_mapped(X))
 
 
 def _normalize(cfg: Config, ds: Dataset) -> tuple[Config, Dataset]:

@@ -135,6 +135,20 @@ def read_h5(path: Path, x_key: str | None = None, y_key: str | None = None) -> R
     return read_hdf5(path, ReadOptions({"x_key": x_key, "y_key": y_key}))
 
 
+def is_mapped(x: Any) -> bool:
+    """True when the array x (or the array it is a view of) is mapped read-only from a data file
+    (``readers.hdf5.map_contiguous``) rather than held in the process's memory: its values
+    live in the page cache, which the memory estimate does not count (``resources``)."""
+    import mmap
+
+    base = x
+    while base is not None:
+        if isinstance(base, mmap.mmap):
+            return True
+        base = getattr(base, "base", None)
+    return False
+
+
 def all_finite(x: np.ndarray) -> bool:
     """True when no value of the float array x is NaN or infinite.
 
@@ -232,10 +246,10 @@ def _read_role(value: Any, options: Any, config_file: str | None,
     ``read``: a reader of one HDF5 file to use instead of the kinds table (``nnctl.stream``'s,
     which leaves the examples in the file)."""
     from nnctl.readers import read_source
-    from nnctl.readers.folder import folder_digest
-    from nnctl.readers.numpyfile import read_pair
 
     if isinstance(value, dict):
+        from nnctl.readers.numpyfile import read_pair  # imported when used (start-up)
+
         x_path, y_path = resolve_path(value["x"], config_file), resolve_path(value["y"], config_file)
         raw = read_pair(x_path, y_path, options)
         raw.kind = "npy"
@@ -243,6 +257,8 @@ def _read_role(value: Any, options: Any, config_file: str | None,
     path = resolve_path(value, config_file)
     raw = read(path) if read is not None else read_source(path, options)
     if path.is_dir():
+        from nnctl.readers.folder import folder_digest
+
         return raw, [{"path": str(path.resolve()), "sha256": folder_digest(raw.files or [], path), "kind": raw.kind}]
     return raw, [_file_source(path, raw.kind)]
 
@@ -306,7 +322,7 @@ def load_files(spec: dict[str, Any], dtype: type, task: str = "classification",
             return prepare_x(raw.x, divide_by, float_type)
     if read is not None and spec.get("test_fraction"):
         raise DataError("dataset: test_fraction cannot split a streamed file; give a test file (dataset.test)")
-    options = ReadOptions(spec, task, on_progress=on_progress)
+    options = ReadOptions(spec, task, on_progress=on_progress, map_x=True)
     sources = []
     raws: dict[str, RawSplit] = {}
     for role in ("train", "val", "test"):

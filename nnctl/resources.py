@@ -214,14 +214,17 @@ class MemoryEstimate:
 
 
 def training_estimate(cfg: Any, n_x: int, m_train: int, m_other: int, optimizer_slots: int,
-                      data_in_memory: bool = True) -> MemoryEstimate:
+                      data_in_memory: bool = True, mapped_examples: int = 0) -> MemoryEstimate:
     """The memory training ``cfg`` (a Config) on m_train examples of n_x features needs, with
     m_other more examples (test and validation) held beside them: the dataset in the run's
     dtype, the parameters with their gradients, a copy for saving, the optimizer's state and
     early stopping's best parameters, and the activations of one batch forward and backward.
     ``optimizer_slots``: arrays of optimizer state per parameter array (gd 0, momentum 1, adam 2).
     ``data_in_memory``: False for a dataset streamed from disk (``nnctl.stream``), whose
-    examples never are in memory whole."""
+    examples never are in memory whole. ``mapped_examples``: how many of the m_train + m_other
+    examples stay mapped read-only from their file (``readers.hdf5.map_contiguous``): their
+    values are in the page cache, which the kernel can drop and re-read, not in the process's
+    memory, so they are not counted."""
     import numpy as np
 
     item = np.dtype(cfg.dtype).itemsize
@@ -230,7 +233,7 @@ def training_estimate(cfg: Any, n_x: int, m_train: int, m_other: int, optimizer_
     batch = m_train if cfg.batch_size is None else min(cfg.batch_size, m_train)
     copies = 3 + optimizer_slots + (cfg.early_stopping is not None)
     parts = {
-        "dataset": n_x * (m_train + m_other) * item if data_in_memory else 0,
+        "dataset": n_x * max(0, m_train + m_other - mapped_examples) * item if data_in_memory else 0,
         "parameters and optimizer state": n_params * item * copies,
         # Z, A and dA of every layer for one batch (the input's dA is skipped)
         "activations": sum(dims[1:]) * batch * item * 3 + (n_x * batch * item if batch < m_train else 0),
@@ -241,13 +244,14 @@ def training_estimate(cfg: Any, n_x: int, m_train: int, m_other: int, optimizer_
 
 
 def require_memory(cfg: Any, n_x: int, m_train: int, m_other: int, optimizer_slots: int,
-                   at_least: bool = False, data_in_memory: bool = True) -> None:
+                   at_least: bool = False, data_in_memory: bool = True, mapped_examples: int = 0) -> None:
     """Refuses a training that would not fit in memory, before anything is allocated: one
     ConfigError saying how much it needs, of what, and how much there is. ``at_least``: the
-    sizes are lower bounds (the data has not been read yet)."""
+    sizes are lower bounds (the data has not been read yet). ``mapped_examples``: see
+    ``training_estimate``."""
     from nnctl.errors import ConfigError
 
-    est = training_estimate(cfg, n_x, m_train, m_other, optimizer_slots, data_in_memory)
+    est = training_estimate(cfg, n_x, m_train, m_other, optimizer_slots, data_in_memory, mapped_examples)
     room = available_memory()
     if room is None or est.total <= room:
         return

@@ -28,6 +28,9 @@ class ReadOptions:
     on_progress: OnProgress | None = None
     warnings: list[str] = field(default_factory=list)
     lenient: bool = False  # inspect: a CSV cell that is no number becomes NaN (counted, not refused)
+    # training's loader: an HDF5 float x stored contiguously is mapped read-only from the file
+    # instead of copied into memory (``readers.hdf5.map_contiguous``)
+    map_x: bool = False
 
     def get(self, key: str, default: Any = None) -> Any:
         value = self.spec.get(key)
