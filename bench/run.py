@@ -182,6 +182,13 @@ def yardstick_process(data_dir: Path, iterations: int) -> None:
 # PyTorch user would write: nn.Sequential, the library's loss and optimizer, index batches.
 
 
+def compiled_available() -> bool:
+    """Whether nnctl's compiled updates (the ``fast`` extra, numba) can run here."""
+    from nnctl import fused
+
+    return fused.kernel("adam") is not None
+
+
 def torch_available() -> bool:
     import importlib.util
 
@@ -625,13 +632,21 @@ def bench_w2(p: dict, env: dict) -> dict:
 
             last: dict = {}
 
-            def nnctl_run():
-                wall, code, rss, stdout, err = run_process(cmd, env)
+            def nnctl_run(compiled: str = "never"):
+                # the default (auto) leaves a one-epoch run's Adam in numpy (numba's import would
+                # cost more than it saves); the compiled rows force it, on the threads of this
+                # round's default run, to show what the loop gains
+                run_env = dict(env, NNCTL_COMPILED=compiled) if env is not None else dict(os.environ, NNCTL_COMPILED=compiled)
+                args = cmd
+                if compiled == "always" and last.get("threads"):
+                    args = cmd + ["--threads", str(last["threads"])]
+                wall, code, rss, stdout, err = run_process(args, run_env)
                 if code != 0:
                     return {"status": f"failed: exit {code}: {err.strip()[-300:]}"}
                 res = json.loads(stdout)
                 summary = json.loads((Path(res["run_dir"]) / "summary.json").read_text())
-                last["threads"] = (summary.get("threads") or {}).get("blas_threads")
+                if compiled == "never":
+                    last["threads"] = (summary.get("threads") or {}).get("blas_threads")
                 return {"status": "ok", "loop_s": res["seconds"], "process_s": wall, "peak_rss_bytes": rss,
                         "threads": summary.get("threads")}
 
@@ -647,6 +662,8 @@ def bench_w2(p: dict, env: dict) -> dict:
             fns = {"bound_1": lambda: matmul_bound(m, epochs, dtype, 1, threads=1),
                    "bound_default": lambda: matmul_bound(m, epochs, dtype, 1),
                    "nnctl": nnctl_run}
+            if compiled_available():
+                fns["nnctl_compiled"] = lambda: nnctl_run("always")
             if peers == "ok":
                 fns["torch"] = torch_run
             got = interleaved_all(fns, reps)
@@ -667,6 +684,17 @@ def bench_w2(p: dict, env: dict) -> dict:
                            process_s=process_s, process_overhead_s=overhead,
                            threads=got["nnctl"][0]["threads"],
                            epoch_over_bound=loop_s / row["matmul_bound_epoch_s"])
+            if "nnctl_compiled" in got:
+                cgood = [r for r in got["nnctl_compiled"] if r["status"] == "ok"]
+                if cgood and len(cgood) == len(got["nnctl_compiled"]):
+                    c_epoch = statistics.median(r["loop_s"] for r in cgood) / epochs
+                    row["compiled"] = {"status": "ok", "epoch_s": c_epoch,
+                                       "epoch_times": [r["loop_s"] / epochs for r in cgood],
+                                       "epoch_over_bound": c_epoch / row["matmul_bound_epoch_s"],
+                                       "process_overhead_s": statistics.median(r["process_s"] - r["loop_s"] for r in cgood),
+                                       "threads": cgood[0]["threads"]}
+                else:
+                    row["compiled"] = {"status": next(r["status"] for r in got["nnctl_compiled"] if r["status"] != "ok")}
             if "torch" in got:
                 tbad = [r for r in got["torch"] if r["status"] != "ok"]
                 if tbad:
@@ -679,6 +707,8 @@ def bench_w2(p: dict, env: dict) -> dict:
                                     "threads": got["torch"][0]["threads"], "torch": got["torch"][0]["torch"]}
                     if row.get("status") == "ok":
                         row["torch"]["nnctl_speedup"] = t_epoch / row["epoch_s"]
+                    if row.get("compiled", {}).get("status") == "ok":
+                        row["torch"]["nnctl_compiled_speedup"] = t_epoch / row["compiled"]["epoch_s"]
             out["dtypes"][dtype] = row
     f32, f64 = out["dtypes"]["float32"], out["dtypes"]["float64"]
     if f32.get("status") == "ok" and f64.get("status") == "ok":
@@ -793,6 +823,13 @@ def table(res: dict) -> str:
             rows.append((f"{label} nnctl epoch ({thr or 'env'} thr)", fmt_s(row["epoch_s"]),
                          f"{row['epoch_over_bound']:.2f}x bound", f"<= {target}x"))
             rows.append((f"{label} examples/s", f"{row['examples_per_s']:,.0f}", "", ""))
+            c = row.get("compiled")
+            if c and c.get("status") == "ok":
+                cthr = (c.get("threads") or {}).get("blas_threads")
+                rows.append((f"{label} compiled updates ({cthr or 'env'} thr)", fmt_s(c["epoch_s"]),
+                             f"{c['epoch_over_bound']:.2f}x bound", f"<= {target}x"))
+            elif c:
+                rows.append((f"{label} compiled updates", c["status"], "", ""))
             rows.append((f"{label} whole process", f"{fmt_s(row['process_s'])}",
                          f"loop + {fmt_s(row['process_overhead_s'])}", "loop + <= 400 ms"))
             rows.append((f"{label} peak RSS", f"{row['peak_rss_bytes'] / 1e6:.0f} MB", "",
@@ -804,6 +841,9 @@ def table(res: dict) -> str:
             ratio = f"nnctl {t['nnctl_speedup']:.2f}x faster" if "nnctl_speedup" in t else ""
             rows.append((f"{label} PyTorch {t['torch']} epoch ({t['threads']} thr)", fmt_s(t["epoch_s"]), ratio,
                          "nnctl >= 1.5x faster"))
+            if "nnctl_compiled_speedup" in t:
+                rows.append((f"{label} PyTorch vs compiled updates", "", f"nnctl {t['nnctl_compiled_speedup']:.2f}x faster",
+                             "nnctl >= 1.5x faster"))
         elif t is not None:
             rows.append((f"{label} PyTorch epoch", t["status"], "", ""))
     if w2["dtypes"] and w2.get("torch_status", "ok") != "ok":

@@ -64,6 +64,19 @@ def kernel(rule: str) -> Callable[..., None] | None:
     return None if _kernels is None else _kernels.get(rule)
 
 
+def warm(rule: str, dtype: np.dtype) -> None:
+    """Makes ``rule``'s kernel ready for ``dtype`` (numba compiles, or loads from its cache, a
+    version per dtype at its first call): called on empty arrays, it updates nothing."""
+    k = kernel(rule)
+    if k is None:
+        return
+    e = np.empty(0, dtype=dtype)
+    if rule == "adam":
+        k(e, e, e, e, *as_dtype((0.9, 0.1, 0.999, 0.001, 0.1, 0.001, 0.01, 1e-8), dtype))
+    else:
+        k(e, e, e, *as_dtype((0.9, 0.1, 0.01), dtype))
+
+
 def unavailable_reason() -> str | None:
     """Why ``kernel`` returned None (after it was asked), for the summary."""
     return _failed

@@ -69,6 +69,8 @@ class FlatOptimizer:
         flat = self._params.flat
         if choice == "always" or fused.worth_it(self.RULE, flat.size, flat.dtype.itemsize, steps):
             self._kernel = fused.kernel(self.RULE)
+            if self._kernel is not None:
+                fused.warm(self.RULE, flat.dtype)  # compiled (or loaded from the cache) now, not in the first step
 
     @property
     def compiled(self) -> bool:
