@@ -872,6 +872,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="nnctl's benchmark suite (see the README's Performance section).")
     ap.add_argument("--quick", action="store_true", help="small workloads and few repetitions (CI)")
     ap.add_argument("--output", type=Path, default=RESULTS, help="results file [default: bench/results.json]")
+    ap.add_argument("--merge", action="store_true",
+                    help="replace only the parts run in the results file (with --only), keeping the others")
     ap.add_argument("--reps", type=int, metavar="N",
                     help="repetitions of each W1 comparison [default: 3, --quick: 2]")
     ap.add_argument("--threads", type=int, metavar="N",
@@ -949,7 +951,16 @@ def main(argv: list[str] | None = None) -> int:
         res[name] = fn()
     res["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     res["bench_seconds"] = time.perf_counter() - start
-    atomic_write_json(args.output, res)
+    written = res
+    if args.merge and args.output.is_file():
+        # the parts run replace theirs in the file; the others stay, and ``runs`` says which run
+        # (machine, load, parameters) each part comes from
+        written = json.loads(args.output.read_text())
+        written.update({k: v for k, v in res.items() if k in PARTS})
+        written.setdefault("runs", {})[",".join(res["parts"])] = {
+            "machine": res["machine"], "params": res["params"], "bench_seconds": res["bench_seconds"]}
+        written["parts"] = [k for k in PARTS if k in written]
+    atomic_write_json(args.output, written)
     m = res["machine"]
     print(f"machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, numpy {m['numpy']}, {m['blas']}"
           f"{', ' + ', '.join(f'{k}={v}' for k, v in m['env'].items()) if m['env'] else ''}; "
