@@ -447,3 +447,31 @@ def test_grid_order_and_what_check_enumerates(tmp_path: Path) -> None:
     assert spec2.n_trials() == 50
     assert check_values(spec2) == [{"learning_rate": 0.001, "batch_size": 16}, {"learning_rate": 0.1, "batch_size": 16},
                                    {"learning_rate": 0.001, "batch_size": 32}, {"learning_rate": 0.001, "batch_size": 64}]
+
+
+def test_a_streamed_dataset_is_read_by_each_trial_not_scattered(tmp_path: Path, monkeypatch) -> None:
+    # data streamed from its file (here asked for; the same for a file larger than memory) is
+    # not loaded by the client: each trial streams it as `nnctl train` would, to the same bits
+    from nnctl.config import load_config
+    from nnctl.sweep import engine
+
+    _h5(tmp_path / "pts.h5")
+    base = BASE.replace("dataset: {synthetic: moons, m: 240, test_fraction: 0.25, seed: 1}",
+                        "dataset: {train: pts.h5, stream: true}")
+    f = sweep_file(tmp_path, "sampler: grid\nprune: false\nset: {epochs: 4}\nspace:\n"
+                             "  learning_rate: {choice: [0.03, 0.3]}\n", base=base)
+    cfg = load_config(tmp_path / "base.yaml")
+    assert engine.streams(cfg)
+    assert engine._Data(client=None).future(cfg) is None  # nothing read, nothing scattered
+    runs = tmp_path / "runs"
+    r = nnctl("sweep", "run", f, "--workers", "2", "--json", runs_dir=runs, cwd=tmp_path, timeout=180)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["status"] == "complete" and [t["status"] for t in out["trials"]] == ["complete"] * 2
+    t = out["trials"][0]
+    r2 = nnctl("train", tmp_path / "base.yaml", "--set", "epochs=4", "--set",
+               f"learning_rate={t['params']['learning_rate']}", "--threads", "1", "-q", runs_dir=runs, cwd=tmp_path)
+    assert r2.returncode == 0, r2.stderr
+    with np.load(runs / t["run_id"] / "params.npz") as a, np.load(runs / r2.stdout.strip() / "params.npz") as c:
+        for k in a.files:
+            np.testing.assert_array_equal(a[k], c[k])

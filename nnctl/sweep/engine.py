@@ -147,8 +147,12 @@ class _Data:
         self.client, self.futures = client, {}
 
     def future(self, cfg: Any) -> Any:
+        """The scattered dataset of ``cfg``'s trials; None for data streamed from its files,
+        which each trial reads itself (``streams``)."""
         from nnctl.data import load_dataset
 
+        if streams(cfg):
+            return None
         key = json.dumps([cfg.dataset, cfg.dtype, cfg.arch.loss.task], sort_keys=True, default=str)
         held = self.futures.get(key)
         if held is None or held[1].status != "finished":  # new, or every worker holding it died
@@ -156,6 +160,16 @@ class _Data:
             # to every worker: a worker that dies takes no other worker's copy with it
             self.futures[key] = (ds, self.client.scatter(ds, hash=False, broadcast=True))
         return self.futures[key][1]
+
+
+def streams(cfg: Any) -> bool:
+    """Whether ``cfg``'s data is streamed from its files (``dataset.stream``, or too large for
+    memory: ``nnctl.stream.streaming_plan``). Such a dataset is neither read nor scattered by
+    the client: each trial streams it from the file's path itself, as ``train`` would, so the
+    workers must see the file at that path (always so for the local cluster)."""
+    from nnctl.stream import streaming_plan
+
+    return streaming_plan(cfg).stream
 
 
 def _is_worker_death(exc: BaseException) -> bool:
@@ -412,6 +426,9 @@ def check_sweep(spec: SweepSpec) -> tuple[int, int]:
     for i, values in enumerate(values_list):
         label = ", ".join(f"{k}={json.dumps(v)}" for k, v in values.items())
         cfg = trial_config(spec, raw, values, "check", label)
+        if streams(cfg):
+            bind(cfg)  # reads the files' headers and labels only
+            continue
         key = json.dumps([cfg.dataset, cfg.dtype, cfg.arch.loss.task], sort_keys=True, default=str)
         if key not in loaded:
             loaded[key] = load_dataset(cfg.dataset, cfg.dtype, cfg.arch.loss.task, cfg.path)
@@ -419,4 +436,4 @@ def check_sweep(spec: SweepSpec) -> tuple[int, int]:
     return len(values_list), spec.n_trials()
 
 
-__all__ = ["SweepEvent", "check_sweep", "load_sweep", "open_sweep", "run_sweep", "start_sweep"]
+__all__ = ["SweepEvent", "check_sweep", "load_sweep", "open_sweep", "run_sweep", "start_sweep", "streams"]

@@ -75,10 +75,10 @@ class TrialResult:
         return str(self.summary.status)
 
 
-def run_trial(cfg: Config, data: Dataset, prune: PruneRule | None = None, threads: int | None = 1) -> TrialResult:
+def run_trial(cfg: Config, data: Dataset | None, prune: PruneRule | None = None, threads: int | None = 1) -> TrialResult:
     """Trains ``cfg`` on ``data`` (the config's dataset as ``load_dataset`` returned it: the
-    validation set is held out here, exactly as ``train`` would) and returns the run's
-    contents. ``threads``: BLAS threads for this training (one per worker: the parallelism is
+    validation set is held out here, exactly as ``train`` would; None: data streamed from its
+    files, which the trial reads itself) and returns the run's contents. ``threads``: BLAS threads for this training (one per worker: the parallelism is
     across trials). Raises ConfigError or DataError for a config that does not fit the data."""
     if threads is None:
         return _run_trial(cfg, data, prune)
@@ -88,8 +88,8 @@ def run_trial(cfg: Config, data: Dataset, prune: PruneRule | None = None, thread
         return _run_trial(cfg, data, prune)
 
 
-def _run_trial(cfg: Config, data: Dataset, prune: PruneRule | None) -> TrialResult:
-    bound = bind(cfg, loaded=data)
+def _run_trial(cfg: Config, data: Dataset | None, prune: PruneRule | None) -> TrialResult:
+    bound = bind(cfg, loaded=data)  # None: bind reads (streams) the files itself
     cfg, ds = bound.cfg, bound.dataset
     m = ds.X_train.shape[1]
     summary = RunSummary.new("", cfg, ds, total_iterations(cfg, m))
