@@ -776,7 +776,42 @@ def load_streamed(spec: dict[str, Any], dtype: str, task: str, config_file: str 
     def as_x(raw: RawSplit, divide_by: float, float_type: type) -> H5Columns:
         return H5Columns(raw.x, divide_by, float_type)  # type: ignore[arg-type]
 
-    return load_files(spec, np.dtype(dtype).type, task, config_file, read=read_h5_header, as_x=as_x)
+    ds = load_files(spec, np.dtype(dtype).type, task, config_file, read=read_h5_header, as_x=as_x)
+    X = ds.X_train
+    # one window holds the whole file: every batch is drawn from all of it, in any order
+    several_windows = len(X.plan) - 1 > WINDOW  # type: ignore[attr-defined]
+    note = class_order_notice(ds.Y_train, X.layout.path) if task != "regression" and several_windows else None  # type: ignore[attr-defined]
+    if note:
+        ds.notes.append(note)
+    return ds
+
+
+# A file whose neighbouring labels differ this much less often than in a random order is taken
+# to be stored by class: a streamed window (a few blocks) then holds mostly one class.
+CLASS_ORDER_SHARE = 0.05
+
+
+def class_order_notice(Y: np.ndarray, path: Path) -> str | None:
+    """A notice when the labels Y: (1, m) of a streamed file are stored in long runs of one
+    class (neighbouring labels differ less than ``CLASS_ORDER_SHARE`` of the times a random
+    order would make them differ), else None."""
+    y = np.asarray(Y).reshape(-1)
+    m = y.size
+    if m < 2:
+        return None
+    counts = np.zeros(int(y.max()) + 1)
+    changes = 0
+    for a in range(0, m, LABEL_SLICE):  # in slices: nothing the size of the labels is made
+        part = y[a:a + LABEL_SLICE + 1]
+        counts += np.bincount(part[:LABEL_SLICE], minlength=counts.size)
+        changes += int(np.count_nonzero(part[1:] != part[:-1]))
+    p = counts / m
+    expected = (m - 1) * (1 - float(np.sum(p * p)))
+    if expected < 1 or changes >= CLASS_ORDER_SHARE * expected:
+        return None
+    return (f"{path}: the examples are stored in class order ({changes + 1} runs of one class in {m} examples); "
+            "a streamed batch mixes only a few neighbouring blocks, so most batches hold one class and "
+            "training suffers; write the file shuffled (nnctl data import --shuffle SEED)")
 
 
 def read_rows(path: Path, rows: np.ndarray) -> list[np.ndarray]:

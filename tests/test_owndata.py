@@ -451,3 +451,40 @@ def test_config_schema_has_the_dataset_reading_keys(cli) -> None:
             "kind", "images"} <= set(files)
     assert files["kind"]["anyOf"][0]["enum"] == ["images", "hdf5", "npy", "npz", "csv"]
     assert schema["properties"]["normalize"]["enum"] == ["auto", "standard", "minmax", "none"]
+
+
+def test_a_folder_imports_a_window_at_a_time_and_can_be_shuffled(cli, project: Path, tmp_path: Path,
+                                                                  monkeypatch) -> None:
+    from nnctl.readers import tools
+    from nnctl.readers.base import ReadOptions
+    from nnctl.readers.folder import read_folder
+
+    shapes = project / "data" / "examples" / "shapes"
+    monkeypatch.setattr(tools, "IMPORT_WINDOW", 5)  # 72 images in 15 windows: never all in memory
+    seen = []
+    real = tools.np.empty
+
+    def recording(shape, *args, **kwargs):
+        seen.append(tuple(shape) if isinstance(shape, tuple) else shape)
+        return real(shape, *args, **kwargs)
+
+    monkeypatch.setattr(tools.np, "empty", recording)
+    r = cli("data", "import", shapes, "-o", tmp_path / "s.h5", "--size", "16x16")
+    monkeypatch.setattr(tools.np, "empty", real)
+    assert r.exit_code == 0, r.stderr
+    assert (5, 16, 16, 3) in seen and not any(s and s[0] == 72 for s in seen if isinstance(s, tuple))
+    whole = read_folder(shapes, ReadOptions({"size": [16, 16]}))
+    with h5py.File(tmp_path / "s.h5") as f:
+        x, y = f["train_set_x"][()], f["train_set_y"][()]
+    assert np.array_equal(x, whole.x) and np.array_equal(y, whole.y)  # the same bytes as reading it whole
+    # --shuffle SEED: the same examples in a seeded order, the same file for the same seed
+    r = cli("data", "import", shapes, "-o", tmp_path / "r.h5", "--size", "16x16", "--shuffle", "3")
+    assert r.exit_code == 0, r.stderr
+    assert "classes circle, square, triangle, shuffled (seed 3)" in r.stderr
+    order = np.random.default_rng(3).permutation(72)
+    with h5py.File(tmp_path / "r.h5") as f:
+        assert np.array_equal(f["train_set_x"][()], whole.x[order])
+        assert np.array_equal(f["train_set_y"][()], whole.y[order])
+    cli("data", "import", shapes, "-o", tmp_path / "r2.h5", "--size", "16x16", "--shuffle", "3")
+    with h5py.File(tmp_path / "r.h5") as a, h5py.File(tmp_path / "r2.h5") as b:
+        assert np.array_equal(a["train_set_x"][()], b["train_set_x"][()])

@@ -553,3 +553,23 @@ def test_a_streamed_file_is_normalized_with_statistics_read_block_by_block(cli, 
     assert s["preprocessing"]["normalize"] == method and len(s["preprocessing"]["steps"]) == 2
     ev = json.loads(cli("evaluate", out["run_id"], "--split", "train", "--json").stdout)
     assert ev["accuracy"] == out["train_accuracy"]
+
+
+def test_a_file_stored_in_class_order_gets_a_notice(cli, runs_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(stream, "LABEL_SLICE", 100)  # the labels looked at in slices
+    rng = np.random.default_rng(0)
+    y = np.sort(rng.integers(0, 2, 600))  # all 0s, then all 1s: one change
+    x = rng.integers(0, 200, (600, *SHAPE), dtype=np.uint8)
+    with h5py.File(tmp_path / "sorted.h5", "w") as f:
+        f.create_dataset("train_set_x", data=x, chunks=(16, *SHAPE))
+        f.create_dataset("train_set_y", data=y)
+    assert stream.class_order_notice(y.reshape(1, -1), Path("f.h5")).startswith(
+        "f.h5: the examples are stored in class order (2 runs of one class in 600 examples)")
+    assert stream.class_order_notice(rng.permutation(y).reshape(1, -1), Path("f.h5")) is None
+    assert stream.class_order_notice(np.zeros((1, 50), np.uint8), Path("f.h5")) is None  # one class: no order
+    write_config(tmp_path / "c.yaml", "dataset: {train: sorted.h5, stream: true}\nlayer_dims: [auto, 1]\n"
+                 "activations: [sigmoid]\nlearning_rate: 0.01\nbatch_size: 50\nepochs: 1\n")
+    r = cli("train", "c.yaml")
+    assert r.exit_code == 0, r.stderr
+    assert "notice: sorted.h5: the examples are stored in class order" in r.stderr
+    assert "nnctl data import --shuffle SEED" in r.stderr

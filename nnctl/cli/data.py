@@ -174,6 +174,7 @@ def import_(
     color: ColorOption = None,
     skip_bad: SkipBadOption = False,
     prefix: Annotated[str, typer.Option("--prefix", metavar="NAME", help="Array names: PREFIX_x, PREFIX_y (test_set for a test file).")] = "train_set",
+    shuffle: Annotated[Optional[int], typer.Option("--shuffle", metavar="SEED", help="Write the examples in a random order drawn from SEED instead of class then file order (for streamed training).")] = None,
     json_: JsonOption = False,
 ) -> None:
     """Write a course-style HDF5 file (PREFIX_x uint8 (m, h, w, c), PREFIX_y, list_classes),
@@ -186,12 +187,13 @@ def import_(
 
         raise UsageError(f"--color {color!r}: valid: rgb, grayscale")
     spec, _ = _spec(path, None, size, color, skip_bad)
-    info = import_h5(resolve_path(str(path)), out, spec, prefix, decoding_progress())
+    info = import_h5(resolve_path(str(path)), out, spec, prefix, decoding_progress(), shuffle)
     for warning in info["warnings"]:
         print_warning(warning)
     if json_:
         print_json(info)
         return
     err_console().print(f"{info['examples']} examples, {info['x']} {info['dtype']} {tuple(info['shape'])}"
-                        + (f", classes {', '.join(info['classes'])}" if info["classes"] else ""))
+                        + (f", classes {', '.join(info['classes'])}" if info["classes"] else "")
+                        + (f", shuffled (seed {info['shuffled']})" if info["shuffled"] is not None else ""))
     print(info["path"], flush=True)

@@ -83,26 +83,38 @@ def inspect(spec: dict[str, Any], config_file: str | None = None, on_progress: O
     return out
 
 
+IMPORT_WINDOW = 256  # images of a folder decoded and written at a time
+
+
 def import_h5(source: Path, out: Path, spec: dict[str, Any], prefix: str = "train_set",
-              on_progress: OnProgress | None = None) -> dict[str, Any]:
+              on_progress: OnProgress | None = None, shuffle: int | None = None) -> dict[str, Any]:
     """Reads ``source`` (an image folder or any data file) and writes ``out``, a course-style
     HDF5 file: ``<prefix>_x`` (m, ...) as read (uint8 (m, h, w, c) for images), ``<prefix>_y``
     (m,) labels, ``list_classes``, chunked along the example axis; atomically (nothing is left
-    at ``out`` if anything fails). Returns what was written."""
+    at ``out`` if anything fails). An image folder is decoded and written ``IMPORT_WINDOW``
+    images at a time, so a folder larger than memory imports in bounded memory. ``shuffle``: a
+    seed to write the examples in a seeded random order instead of class then file order (what
+    a streamed training wants: it shuffles only within a few blocks of the file). Returns what
+    was written."""
     import h5py
 
     from nnctl.readers import read_source
     from nnctl.runs import atomic_write
 
+    if not out.parent.is_dir():
+        raise DataError(f"-o {out}: directory {out.parent} does not exist")
+    if out.is_dir():
+        raise DataError(f"-o {out}: is a directory; give a file name")
+    if source.is_dir():
+        return _import_folder(source, out, spec, prefix, on_progress, shuffle)
     options = ReadOptions(spec, on_progress=on_progress)
     raw = read_source(source, options)
     if raw.y is None:
         raise DataError(f"{source}: no labels to import")
     x, y = raw.x, np.asarray(raw.y)
-    if not out.parent.is_dir():
-        raise DataError(f"-o {out}: directory {out.parent} does not exist")
-    if out.is_dir():
-        raise DataError(f"-o {out}: is a directory; give a file name")
+    if shuffle is not None:
+        order = np.random.default_rng(shuffle).permutation(x.shape[0])
+        x, y = x[order], y[order]
     buf = io.BytesIO()
     with h5py.File(buf, "w") as f:
         f.create_dataset(f"{prefix}_x", data=x, chunks=(min(IMPORT_CHUNK, x.shape[0]), *x.shape[1:]))
@@ -111,4 +123,70 @@ def import_h5(source: Path, out: Path, spec: dict[str, Any], prefix: str = "trai
             f.create_dataset("list_classes", data=np.array([c.encode() for c in raw.classes]))
     atomic_write(out, buf.getvalue())
     return {"path": str(out), "examples": int(x.shape[0]), "x": f"{prefix}_x", "shape": [int(s) for s in x.shape],
-            "dtype": str(x.dtype), "classes": raw.classes, "warnings": options.warnings}
+            "dtype": str(x.dtype), "classes": raw.classes, "shuffled": shuffle, "warnings": options.warnings}
+
+
+def _import_folder(source: Path, out: Path, spec: dict[str, Any], prefix: str, on_progress: OnProgress | None,
+                   shuffle: int | None) -> dict[str, Any]:
+    """``import_h5`` of an image folder, a window of images at a time: each window is decoded
+    in threads (as ``readers.folder`` reads a folder for training, through the same
+    ``images.load_image``) and written to the file before the next is decoded."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import h5py
+
+    from nnctl.images import ImageError, load_image
+    from nnctl.readers.folder import input_shape, list_examples
+    from nnctl.runs import atomic_write
+
+    classes, files = list_examples(source)
+    shape, mode = input_shape(spec, [f for f, _ in files])
+    if shuffle is not None:
+        files = [files[i] for i in np.random.default_rng(shuffle).permutation(len(files))]
+    n, skip_bad = len(files), bool(spec.get("skip_bad"))
+    warnings: list[str] = []
+    written: dict[str, Any] = {}
+
+    def write(f: Any) -> None:
+        with h5py.File(f, "w") as h:
+            dx = h.create_dataset(f"{prefix}_x", shape=(n, *shape), maxshape=(None, *shape), dtype=np.uint8,
+                                  chunks=(min(IMPORT_CHUNK, n), *shape))
+            labels: list[int] = []
+            window = np.empty((min(IMPORT_WINDOW, n), *shape), dtype=np.uint8)
+            at = done = 0
+            with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+                for a in range(0, n, IMPORT_WINDOW):
+                    part = files[a:a + IMPORT_WINDOW]
+                    futures = [pool.submit(load_image, p, shape, mode) for p, _ in part]
+                    k = 0
+                    for (p, label), fut in zip(part, futures):
+                        try:
+                            window[k] = fut.result()
+                        except ImageError as exc:
+                            if not skip_bad:
+                                for rest in futures:
+                                    rest.cancel()
+                                raise DataError(f"{exc} (use --skip-bad to skip unreadable files)") from None
+                            warnings.append(f"skipped {exc}")
+                            continue
+                        labels.append(label)
+                        k += 1
+                    dx[at:at + k] = window[:k]
+                    at += k
+                    done += len(part)
+                    if on_progress is not None:
+                        on_progress(done, n)
+            if at < n:
+                dx.resize(at, axis=0)
+                warnings.append(f"{source}: skipped {n - at} unreadable file(s) of {n}")
+            y = np.array(labels, dtype=np.int64)
+            for c, name in enumerate(classes):
+                if not np.any(y == c):
+                    raise DataError(f"{source / name}: no readable images in this class folder")
+            h.create_dataset(f"{prefix}_y", data=y, chunks=(max(1, min(IMPORT_CHUNK, y.shape[0])),))
+            h.create_dataset("list_classes", data=np.array([c.encode() for c in classes]))
+            written["m"] = at
+
+    atomic_write(out, write)
+    return {"path": str(out), "examples": written["m"], "x": f"{prefix}_x", "shape": [written["m"], *shape],
+            "dtype": "uint8", "classes": classes, "shuffled": shuffle, "warnings": warnings}
