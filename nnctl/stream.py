@@ -273,9 +273,10 @@ class BlockReader:
             yield r, end - r, int(ext.offsets[i]) + (r - start) * self.layout.row_bytes
             r, i = end, i + 1
 
-    def read(self, block: int, buf: np.ndarray, at: int) -> int:
+    def read(self, block: int, buf: np.ndarray, at: int, check_finite: bool = True) -> int:
         """Reads block ``block`` into rows at.. of ``buf`` (C-contiguous, the file's type);
-        returns its number of rows."""
+        returns its number of rows. NaN or infinite values are refused unless ``check_finite``
+        is False (``nnctl data inspect`` counts them instead)."""
         a, b = int(self.plan[block]), int(self.plan[block + 1])
         try:
             if self.fd is None:
@@ -293,7 +294,7 @@ class BlockReader:
                         done += got
         except (OSError, ValueError, TypeError) as exc:
             raise DataError(f"{self.layout.path}: cannot read examples {a}..{b - 1}: {exc}") from None
-        if buf.dtype.kind == "f" and not np.all(np.isfinite(buf[at:at + b - a])):
+        if check_finite and buf.dtype.kind == "f" and not np.all(np.isfinite(buf[at:at + b - a])):
             raise DataError(f"{self.layout.path}: {self.layout.x_key}: NaN or infinite values in examples "
                             f"{a}..{b - 1}; clean the data first")
         return b - a

@@ -573,3 +573,39 @@ def test_a_file_stored_in_class_order_gets_a_notice(cli, runs_dir: Path, tmp_pat
     assert r.exit_code == 0, r.stderr
     assert "notice: sorted.h5: the examples are stored in class order" in r.stderr
     assert "nnctl data import --shuffle SEED" in r.stderr
+
+
+def test_data_inspect_reads_a_file_larger_than_memory_block_by_block(cli, tmp_path: Path, monkeypatch) -> None:
+    make_h5(tmp_path / "train.h5", 600)
+    make_h5(tmp_path / "test.h5", 150, seed=1)
+    with h5py.File(tmp_path / "train.h5", "a") as f:  # two test examples also in train
+        x = f["train_set_x"][()]
+    with h5py.File(tmp_path / "test.h5", "a") as f:
+        t = f["train_set_x"][()]
+        t[[3, 70]] = x[[10, 500]]
+        del f["train_set_x"]
+        f.create_dataset("train_set_x", data=t, chunks=(16, *SHAPE))
+    x = np.random.default_rng(2).normal(size=(300, 5)).astype(np.float32)
+    x[7, 1] = np.nan
+    x[9, 4] = np.inf
+    with h5py.File(tmp_path / "rows.h5", "w") as f:  # float features with non-finite cells
+        f.create_dataset("train_set_x", data=x, chunks=(16, 5))
+        f.create_dataset("train_set_y", data=np.arange(300) % 2)
+    write_config(tmp_path / "c.yaml", "dataset: {train: train.h5, test: test.h5}\nlayer_dims: [auto, 1]\n"
+                 "activations: [sigmoid]\nlearning_rate: 0.1\niterations: 1\n")
+    whole = json.loads(cli("data", "inspect", "c.yaml", "--json").stdout)
+    whole_rows = json.loads(cli("data", "inspect", "rows.h5", "--json").stdout)
+    monkeypatch.setattr(stream, "available_memory", lambda: 1000)  # too large for memory now
+    blocked = json.loads(cli("data", "inspect", "c.yaml", "--json").stdout)
+    rows = json.loads(cli("data", "inspect", "rows.h5", "--json").stdout)
+    assert blocked["read_in_blocks"] and rows["read_in_blocks"]
+    assert whole["duplicates_train_test"] == blocked["duplicates_train_test"] == 2
+    for a, b in ((whole, blocked), (whole_rows, rows)):
+        assert a["classes"] == b["classes"] and a.get("class_balance") == b.get("class_balance")
+        for role, s in a["splits"].items():
+            for key in ("examples", "example_shape", "dtype", "per_class", "min", "max", "non_finite_cells",
+                        "feature_ranges"):
+                assert s.get(key) == b["splits"][role].get(key), (role, key)
+    assert rows["splits"]["train"]["non_finite_cells"] == 2
+    r = cli("data", "inspect", "c.yaml")
+    assert r.exit_code == 0 and "read block by block: the data is larger than memory" in r.stdout

@@ -158,6 +158,9 @@ def _print_inspection(info: dict[str, Any]) -> None:
         console.print(f"examples in both train and test: {info['duplicates_train_test']}")
     if info.get("class_balance") is not None:
         console.print(f"class balance (smallest / largest class, train): {info['class_balance']:g}")
+    if info.get("read_in_blocks"):
+        console.print("(read block by block: the data is larger than memory; examples in both splits "
+                      "found by digests of their bytes)")
 
 
 @data_app.command("import", cls=NnctlCommand, short_help="Write an image folder (or any data) as course-style HDF5.",

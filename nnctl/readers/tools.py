@@ -34,7 +34,9 @@ def _split_info(raw: Any, classes: list[str] | None) -> dict[str, Any]:
         info["max"] = float(values.max()) if values.size else None
         if x.ndim == 2:
             names = raw.columns or [str(i) for i in range(x.shape[1])]
-            info["feature_ranges"] = {n: [float(np.nanmin(c)), float(np.nanmax(c))] if np.isfinite(c).any() else None
+            # over each feature's finite values (an infinite cell is counted above; JSON has no inf)
+            info["feature_ranges"] = {n: [float(c[np.isfinite(c)].min()), float(c[np.isfinite(c)].max())]
+                                      if np.isfinite(c).any() else None
                                       for n, c in zip(names, x.T.astype(np.float64))}
     y = raw.y
     if y is not None:
@@ -56,6 +58,10 @@ def inspect(spec: dict[str, Any], config_file: str | None = None, on_progress: O
     from nnctl.data import split_off_test, _subset
 
     options = ReadOptions(spec, on_progress=on_progress, lenient=True)
+    large = {role: h for role in ("train", "val", "test") if spec.get(role)
+             and (h := _too_large_header(spec[role], config_file)) is not None}
+    if large:
+        return _inspect_in_blocks(spec, config_file, large, options)
     raws = {}
     for role in ("train", "val", "test"):
         if spec.get(role):
@@ -81,6 +87,114 @@ def inspect(spec: dict[str, Any], config_file: str | None = None, on_progress: O
         out["class_balance"] = round(min(counts) / max(counts), 4) if max(counts) else None
     out["warnings"] = options.warnings
     return out
+
+
+def _too_large_header(value: Any, config_file: str | None) -> Any:
+    """The header (``stream.read_h5_header``) of a course-style HDF5 file whose examples, as
+    stored, would not fit in the memory share streaming uses; None for anything else."""
+    from nnctl.stream import _course_h5_header, too_big
+
+    header = _course_h5_header(value, config_file)
+    if header is None or not too_big([header], str(header.x.dtype))[0]:
+        return None
+    return header
+
+
+def _inspect_in_blocks(spec: dict[str, Any], config_file: str | None, large: dict[str, Any],
+                       options: ReadOptions) -> dict[str, Any]:
+    """``inspect`` of data with a course-style HDF5 file too large for memory: every file is
+    read a block at a time (``stream.BlockReader``) for its value range and non-finite cells;
+    examples in both train and test are found by 16-byte BLAKE2b digests of each example's
+    bytes (16 bytes an example instead of the example)."""
+    from nnctl.stream import read_h5_header
+
+    if spec.get("test_fraction"):
+        raise DataError("dataset: test_fraction cannot split a file larger than memory; give a test file (dataset.test)")
+    headers = {}
+    for role in ("train", "val", "test"):
+        if spec.get(role):
+            if role in large:
+                headers[role] = large[role]
+                continue
+            raw, _ = _read_unchecked(spec[role], spec, config_file, options)
+            if raw.kind != "hdf5":
+                raise DataError(f"{raw.path}: the training file is too large for memory and is inspected block "
+                                "by block; give the other splits as course-style HDF5 files too")
+            from nnctl.data import resolve_path
+
+            headers[role] = read_h5_header(resolve_path(spec[role], config_file))
+    train = headers["train"]
+    classes = train.classes
+    out: dict[str, Any] = {"kind": "hdf5", "classes": classes, "splits": {}, "read_in_blocks": True}
+    digests = {}
+    for role, h in headers.items():
+        out["splits"][role], digests[role] = _split_info_blocks(h, classes if h.classes == classes else h.classes)
+    layout = train.x
+    if layout.ndim >= 3:
+        out["image_size"] = [int(s) for s in layout.shape[1:]]
+    else:
+        out["features"] = int(np.prod(layout.shape[1:]))
+    if "test" in headers and headers["test"].x.shape[1:] == layout.shape[1:]:
+        out["duplicates_train_test"] = int(np.count_nonzero(np.isin(digests["test"], digests["train"])))
+    per = out["splits"]["train"].get("per_class")
+    if per:
+        counts = list(per.values())
+        out["class_balance"] = round(min(counts) / max(counts), 4) if max(counts) else None
+    out["warnings"] = options.warnings
+    return out
+
+
+def _split_info_blocks(header: Any, classes: list[str] | None) -> tuple[dict[str, Any], np.ndarray]:
+    """``_split_info`` of an HDF5 file read block by block, and the digests (m,) of its examples."""
+    import hashlib
+
+    from nnctl.stream import BlockReader, block_plan
+
+    layout = header.x
+    chunk_rows = None if layout.chunks is None or layout.chunk_problem() else layout.chunks[0]
+    plan = block_plan(layout.m, chunk_rows, layout.row_bytes)
+    reader = BlockReader(layout, plan)
+    buf = np.empty((int(np.max(np.diff(plan))) if layout.m else 0, *layout.shape[1:]), dtype=layout.dtype)
+    lo, hi, bad = np.inf, -np.inf, 0
+    digests = np.empty(layout.m, dtype="S16")
+    numeric = layout.dtype.kind in "uifb"
+    rows = numeric and layout.ndim == 2  # feature rows: each feature's range too
+    f_lo = np.full(layout.shape[1] if rows else 0, np.inf)
+    f_hi = np.full(f_lo.size, -np.inf)
+    try:
+        for i in range(len(plan) - 1):
+            n = reader.read(i, buf, 0, check_finite=False)
+            part = buf[:n]
+            a = int(plan[i])
+            for j in range(n):
+                digests[a + j] = hashlib.blake2b(part[j].tobytes(), digest_size=16).digest()
+            if numeric and n:
+                finite = np.isfinite(part) if part.dtype.kind == "f" else None
+                values = part[finite] if finite is not None else part
+                bad += 0 if finite is None else int(finite.size - np.count_nonzero(finite))
+                if values.size:
+                    lo, hi = min(lo, float(values.min())), max(hi, float(values.max()))
+                if rows:
+                    p64 = part.astype(np.float64)
+                    ok = np.isfinite(p64)
+                    np.minimum(f_lo, np.where(ok, p64, np.inf).min(axis=0), out=f_lo)
+                    np.maximum(f_hi, np.where(ok, p64, -np.inf).max(axis=0), out=f_hi)
+    finally:
+        reader.close()
+    info: dict[str, Any] = {"path": os.path.normpath(header.path), "kind": "hdf5", "examples": layout.m,
+                            "example_shape": [int(s) for s in layout.shape[1:]], "dtype": str(layout.dtype)}
+    if numeric and layout.m:
+        info.update(non_finite_cells=bad, min=lo if np.isfinite(lo) else None, max=hi if np.isfinite(hi) else None)
+        if rows:
+            info["feature_ranges"] = {str(i): [float(a), float(b)] if np.isfinite(a) else None
+                                      for i, (a, b) in enumerate(zip(f_lo, f_hi))}
+    y = np.asarray(header.y)
+    if classes and y.ndim == 1 and y.dtype.kind in "iu":
+        info["per_class"] = {c: int(np.count_nonzero(y == k)) for k, c in enumerate(classes)}
+    elif y.ndim == 1 and y.dtype.kind in "iu":
+        values, counts = np.unique(y, return_counts=True)
+        info["per_class"] = {str(int(v)): int(n) for v, n in zip(values, counts)}
+    return info, digests
 
 
 IMPORT_WINDOW = 256  # images of a folder decoded and written at a time
