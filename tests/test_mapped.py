@@ -199,3 +199,21 @@ def test_training_on_an_hdf5_file_imports_only_what_it_uses(tmp_path: Path) -> N
     unused = {"nnctl.readers.folder", "nnctl.readers.numpyfile", "nnctl.readers.csvfile", "nnctl.images", "PIL",
               "scipy", "matplotlib", "optuna", "distributed", "dask", "onnx", "torch", "pandas"}
     assert loaded & unused == set()
+
+
+def test_the_scale_warning_of_a_large_x_looks_at_evenly_spaced_examples(monkeypatch) -> None:
+    rng = np.random.default_rng(0)
+    X = (rng.standard_normal((3, 40_000)) * np.array([[1.0], [1e3], [1.0]])).astype(np.float32)
+    shapes = []
+    real = normalize.feature_spreads
+
+    def recording(A, *args, **kwargs):
+        shapes.append(A.shape)
+        return real(A, *args, **kwargs)
+
+    monkeypatch.setattr(normalize, "feature_spreads", recording)
+    warning = normalize.scale_warning(X, "x.h5")
+    assert shapes == [(3, 20_000)]  # every second example: at least SPREAD_SAMPLE of them
+    assert warning is not None and warning.startswith("x.h5: feature spreads differ by a factor of 9")  # ~1000
+    assert normalize.scale_warning(X[[0, 2]], "x.h5") is None
+    assert normalize.scale_warning(X[:, :100], "x.h5") is not None and shapes[-1] == (3, 100)  # small: all

@@ -114,7 +114,7 @@ def _inspect_in_blocks(spec: dict[str, Any], config_file: str | None, large: dic
     for role in ("train", "val", "test"):
         if spec.get(role):
             if role in large:
-                headers[role] = large[role]
+                headers[role] = read_h5_header(large[role].path)  # now with its labels
                 continue
             raw, _ = _read_unchecked(spec[role], spec, config_file, options)
             if raw.kind != "hdf5":
