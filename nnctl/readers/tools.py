@@ -81,6 +81,11 @@ def inspect(spec: dict[str, Any], config_file: str | None = None, on_progress: O
     if "test" in raws and raws["test"].x.shape[1:] == raws["train"].x.shape[1:]:
         seen = {raws["train"].x[i].tobytes() for i in range(raws["train"].x.shape[0])}
         out["duplicates_train_test"] = sum(raws["test"].x[i].tobytes() in seen for i in range(raws["test"].x.shape[0]))
+    return _finish_inspection(out, options)
+
+
+def _finish_inspection(out: dict[str, Any], options: ReadOptions) -> dict[str, Any]:
+    """The class balance of the training split, and the readers' warnings."""
     per = out["splits"]["train"].get("per_class")
     if per:
         counts = list(per.values())
@@ -136,12 +141,7 @@ def _inspect_in_blocks(spec: dict[str, Any], config_file: str | None, large: dic
         out["features"] = int(np.prod(layout.shape[1:]))
     if "test" in headers and headers["test"].x.shape[1:] == layout.shape[1:]:
         out["duplicates_train_test"] = int(np.count_nonzero(np.isin(digests["test"], digests["train"])))
-    per = out["splits"]["train"].get("per_class")
-    if per:
-        counts = list(per.values())
-        out["class_balance"] = round(min(counts) / max(counts), 4) if max(counts) else None
-    out["warnings"] = options.warnings
-    return out
+    return _finish_inspection(out, options)
 
 
 def _split_info_blocks(header: Any, classes: list[str] | None) -> tuple[dict[str, Any], np.ndarray]:
