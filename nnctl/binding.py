@@ -18,6 +18,7 @@ from nnctl.holdout import hold_out_indices, take
 from nnctl.losses import LOSSES
 from nnctl.resources import require_memory
 from nnctl.seeds import STREAM_HOLD_OUT, rng_for
+from nnctl import fused
 from nnctl.stream import load_streamed, streaming_plan
 
 
@@ -59,6 +60,7 @@ def bind(cfg: Config, on_progress: Callable[[int, int], None] | None = None,
     the files). HDF5 files larger than memory stay on disk and are streamed (``nnctl.stream``).
     Refuses a config whose training would not fit in memory before anything is allocated.
     Raises ConfigError or DataError."""
+    fused.setting()  # NNCTL_COMPILED checked before anything is read or written
     plan = streaming_plan(cfg) if loaded is None else None  # data files larger than memory stay on disk
     # What the config alone says (the data's size is not known yet: at least one example of
     # at least one feature) is checked before the data is read, the whole of it after.

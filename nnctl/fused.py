@@ -38,9 +38,15 @@ _failed: str | None = None
 
 
 def setting() -> str:
-    """``NNCTL_COMPILED`` (auto, always or never; default auto)."""
-    value = os.environ.get(ENV, "auto").strip().lower() or "auto"
-    return value if value in SETTINGS else "auto"
+    """``NNCTL_COMPILED`` (auto, always or never; default auto). Raises ConfigError for
+    anything else (``binding.bind`` asks first, so a typo stops a run before it starts)."""
+    from nnctl.errors import ConfigError
+
+    text = os.environ.get(ENV, "")
+    value = text.strip().lower() or "auto"
+    if value not in SETTINGS:
+        raise ConfigError(f"{ENV}={text}: expected one of {', '.join(SETTINGS)}")
+    return value
 
 
 def worth_it(rule: str, n_values: int, itemsize: int, steps: int) -> bool:

@@ -107,3 +107,15 @@ def test_a_long_training_run_is_the_same_compiled_or_not(tmp_path, monkeypatch: 
         results[setting] = (r.costs, r.params.to_dict())
     assert results["never"][0] == results["always"][0]
     assert all(np.array_equal(results["never"][1][k], results["always"][1][k]) for k in results["never"][1])
+
+
+def test_a_bad_nnctl_compiled_is_one_line_before_anything_is_written(cli, runs_dir, tmp_path, monkeypatch) -> None:
+    from tests.conftest import write_config
+
+    cfg = write_config(tmp_path / "c.yaml", "dataset: {synthetic: moons, m: 100}\nlayer_dims: [2, 4, 1]\n"
+                       "activations: {hidden: relu, output: sigmoid}\nlearning_rate: 0.1\niterations: 2\n")
+    monkeypatch.setenv(fused.ENV, "fast")
+    r = cli("train", cfg)
+    assert r.exit_code == 2
+    assert r.stderr.strip() == "error: NNCTL_COMPILED=fast: expected one of auto, always, never"
+    assert not runs_dir.exists() or not any(runs_dir.iterdir())

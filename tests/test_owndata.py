@@ -488,3 +488,10 @@ def test_a_folder_imports_a_window_at_a_time_and_can_be_shuffled(cli, project: P
     cli("data", "import", shapes, "-o", tmp_path / "r2.h5", "--size", "16x16", "--shuffle", "3")
     with h5py.File(tmp_path / "r.h5") as a, h5py.File(tmp_path / "r2.h5") as b:
         assert np.array_equal(a["train_set_x"][()], b["train_set_x"][()])
+
+
+def test_a_negative_shuffle_seed_is_a_usage_error(cli, project: Path, tmp_path: Path) -> None:
+    r = cli("data", "import", project / "data" / "examples" / "shapes", "-o", tmp_path / "s.h5", "--shuffle=-1")
+    assert r.exit_code == 2
+    assert r.stderr.strip() == "error: --shuffle: must be 0 or more, got -1"
+    assert not (tmp_path / "s.h5").exists()

@@ -8,7 +8,8 @@ from typing import Annotated, Any, Callable, Optional
 
 import typer
 
-from nnctl.cli.common import JsonOption, SetOption, err_console, handle_errors, out_console, print_json, print_warning
+from nnctl.cli.common import (JsonOption, SetOption, at_least, err_console, handle_errors, out_console, print_json,
+                               print_warning)
 from nnctl.cli.usage import HELP_OPTIONS, NnctlCommand, NnctlGroup
 
 data_app = typer.Typer(
@@ -163,6 +164,10 @@ def _print_inspection(info: dict[str, Any]) -> None:
                       "found by digests of their bytes)")
 
 
+def _at_least_0(value: Optional[int]) -> Optional[int]:
+    return at_least(0, value)
+
+
 @data_app.command("import", cls=NnctlCommand, short_help="Write an image folder (or any data) as course-style HDF5.",
                   epilog="""\
 nnctl data import photos/train -o train.h5 --size 64x64
@@ -177,7 +182,7 @@ def import_(
     color: ColorOption = None,
     skip_bad: SkipBadOption = False,
     prefix: Annotated[str, typer.Option("--prefix", metavar="NAME", help="Array names: PREFIX_x, PREFIX_y (test_set for a test file).")] = "train_set",
-    shuffle: Annotated[Optional[int], typer.Option("--shuffle", metavar="SEED", help="Write the examples in a random order drawn from SEED instead of class then file order (for streamed training).")] = None,
+    shuffle: Annotated[Optional[int], typer.Option("--shuffle", metavar="SEED", callback=_at_least_0, help="Write the examples in a random order drawn from SEED (0 or more) instead of class then file order (for streamed training).")] = None,
     json_: JsonOption = False,
 ) -> None:
     """Write a course-style HDF5 file (PREFIX_x uint8 (m, h, w, c), PREFIX_y, list_classes),
