@@ -46,6 +46,7 @@ from nnctl.runs.loaded import (
     Preprocessing,
     check_params,
     find_run,
+    pick_by_name,
     flat_config,
     load_params,
     load_run,
@@ -59,7 +60,7 @@ from nnctl.runs.summary import RunSummary, flatten, read_summary
 __all__ = [
     "CHECKPOINT_FILE", "CONFIG_FILE", "DEFAULT_RUNS_DIR", "HISTORY_FILE", "PARAMS_FILE", "RUNS_DIR_ENV",
     "SUMMARY_FILE", "HistoryWriter", "LoadedRun", "Preprocessing", "RunSummary", "atomic_write", "check_params", "config_file",
-    "create_run_dir", "default_runs_dir", "find_run", "flat_config", "flatten", "has_checkpoint", "history_csv",
+    "create_run_dir", "default_runs_dir", "find_run", "pick_by_name", "flat_config", "flatten", "has_checkpoint", "history_csv",
     "is_run_dir", "iter_run_dirs", "load_params", "load_run", "load_run_config", "new_run_id", "params_bytes",
     "parse_preprocessing", "read_config_text", "read_history", "read_params", "read_summary",
     "remove_checkpoint", "RunLock", "is_stale", "owner_record", "save_config_text", "save_history", "save_params", "summary_file", "utc_now",

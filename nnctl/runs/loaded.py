@@ -22,6 +22,20 @@ if TYPE_CHECKING:  # numpy loads inside the readers: listing runs never needs it
     import numpy as np
 
 
+def pick_by_name(dirs: list[Path], spec: str) -> tuple[Path | None, list[Path]]:
+    """``spec`` among ``dirs`` (oldest first) as a user names a run or a sweep: ``latest`` (the
+    last), an exact name, or a unique prefix of one (like git). Returns (the directory, []) when
+    it names one, else (None, the directories its prefix matches: none, or several), so each
+    caller words its own error."""
+    if spec == "latest":
+        return (dirs[-1], []) if dirs else (None, [])
+    exact = [d for d in dirs if d.name == spec]
+    if exact:
+        return exact[0], []
+    matches = [d for d in dirs if d.name.startswith(spec)]
+    return (matches[0], []) if len(matches) == 1 else (None, matches)
+
+
 def find_run(spec: str, runs_dir: Path | None = None) -> Path:
     """Resolves RUN as a user types it: a path to a run directory, ``latest``, a full run id or
     a unique prefix of one (like git). Raises RunError listing candidates or places searched.
@@ -39,16 +53,11 @@ def find_run(spec: str, runs_dir: Path | None = None) -> Path:
             raise RunError(f"{spec}: not a run directory (no {SUMMARY_FILE})")
         return p
     candidates = iter_run_dirs(runs_dir)
+    found, matches = pick_by_name(candidates, spec)
+    if found is not None:
+        return found
     if spec == "latest":
-        if not candidates:
-            raise RunError(f"no runs in {runs_dir}")
-        return candidates[-1]
-    exact = [p for p in candidates if p.name == spec]
-    if exact:
-        return exact[0]
-    matches = [p for p in candidates if p.name.startswith(spec)]
-    if len(matches) == 1:
-        return matches[0]
+        raise RunError(f"no runs in {runs_dir}")
     if not matches:
         raise RunError(f"{spec}: no run with this id or prefix in {runs_dir}")
     shown = ", ".join(p.name for p in matches[:10]) + (" ..." if len(matches) > 10 else "")

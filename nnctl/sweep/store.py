@@ -105,16 +105,11 @@ def find_sweep(spec: str, runs_dir: Path) -> Path:
     found = sorted((d for d in base.iterdir() if (d / RESULTS_FILE).is_file()),
                    key=lambda d: os.stat(d / SWEEP_FILE).st_mtime if (d / SWEEP_FILE).exists() else 0) \
         if base.is_dir() else []
+    picked, prefixed = runs.pick_by_name(found, spec)
+    if picked is not None:
+        return picked
     if spec == "latest":
-        if not found:
-            raise RunError(f"no sweeps in {base}")
-        return found[-1]
-    exact = [d for d in found if d.name == spec]
-    if exact:
-        return exact[0]
-    prefixed = [d for d in found if d.name.startswith(spec)]
-    if len(prefixed) == 1:
-        return prefixed[0]
+        raise RunError(f"no sweeps in {base}")
     if prefixed:
         raise RunError(f"sweep {spec!r} is ambiguous: {', '.join(d.name for d in prefixed)}")
     raise RunError(f"no sweep {spec!r} in {base} (give a sweep directory, an id, a prefix or 'latest')")
