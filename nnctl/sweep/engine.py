@@ -145,15 +145,18 @@ class _Data:
 
     def __init__(self, client: Any) -> None:
         self.client, self.futures = client, {}
+        self.streamed: dict[str, bool] = {}  # per dataset: whether its trials stream it
 
     def future(self, cfg: Any) -> Any:
         """The scattered dataset of ``cfg``'s trials; None for data streamed from its files,
         which each trial reads itself (``streams``)."""
         from nnctl.data import load_dataset
 
-        if streams(cfg):
-            return None
         key = json.dumps([cfg.dataset, cfg.dtype, cfg.arch.loss.task], sort_keys=True, default=str)
+        if key not in self.streamed:  # the files' headers are read once per dataset, not per trial
+            self.streamed[key] = streams(cfg)
+        if self.streamed[key]:
+            return None
         held = self.futures.get(key)
         if held is None or held[1].status != "finished":  # new, or every worker holding it died
             ds = held[0] if held is not None else load_dataset(cfg.dataset, cfg.dtype, cfg.arch.loss.task, cfg.path)
