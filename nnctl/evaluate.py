@@ -30,7 +30,7 @@ from nnctl.losses import LOSSES, head_for
 from nnctl.normalize import apply_steps
 from nnctl.metrics import precision_recall_f1, regression_scores, scores_from_confusion
 from nnctl.runs import LoadedRun
-from nnctl.scoring import SCORE_CHUNK, score
+from nnctl.scoring import product_width, score
 from nnctl.stream import load_streamed, read_h5_header, read_rows, too_big
 
 
@@ -250,10 +250,7 @@ def evaluate_run(
     head = head_for(cfg.loss)
     threshold = check_threshold(head, threshold, cfg.loss)
     d = load_eval_data(run, data_file, split)
-    # the products' width: a block of a streamed X, a chunk of a large array (scoring.forward_chunked)
-    m = int(d.X.shape[1])
-    width = int(np.max(np.diff(d.X.plan))) if hasattr(d.X, "plan") else m if m < 2 * SCORE_CHUNK else SCORE_CHUNK
-    with blas.blas_threads(blas.choose(cfg.layer_dims, max(1, width), threads).blas):
+    with blas.blas_threads(blas.choose(cfg.layer_dims, max(1, product_width(d.X)), threads).blas):
         scores = score(run.params, cfg, d.X, d.Y, threshold=threshold, n_classes=len(d.classes))
     if scores.regression is not None:
         AL = scores.AL

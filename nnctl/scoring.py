@@ -131,6 +131,15 @@ def score_blocks(params: Params, cfg: Config, X: Any, Y: np.ndarray, *,
 SCORE_CHUNK = 4096  # examples per chunk of ``forward_chunked``
 
 
+def product_width(X: Any) -> int:
+    """The columns of the products ``score`` computes for X (for choosing BLAS threads): a
+    block of a streamed X, a chunk of a large array (``forward_chunked``), else all of X."""
+    if hasattr(X, "plan"):
+        return int(np.max(np.diff(X.plan)))
+    m = int(X.shape[1])
+    return m if m < 2 * SCORE_CHUNK else SCORE_CHUNK
+
+
 def forward_chunked(params: Params, X: np.ndarray, arch: Architecture,
                     chunk: int = SCORE_CHUNK) -> tuple[np.ndarray, np.ndarray]:
     """(AL, ZL): (n_L, m) of an in-memory X: (n_x, m), as ``model.forward`` gives them, computed

@@ -97,6 +97,12 @@ class H5Layout:
     def row_bytes(self) -> int:
         return self.n_x * self.dtype.itemsize
 
+    def block_plan(self) -> np.ndarray:
+        """This array's block boundaries (``block_plan``): aligned with its chunks when they
+        suit (see ``chunk_problem``), else with its examples."""
+        chunk_rows = None if self.chunks is None or self.chunk_problem() else self.chunks[0]
+        return block_plan(self.m, chunk_rows, self.row_bytes)
+
     def chunk_problem(self) -> str | None:
         """Why this layout streams slower than one chunked along the example axis, or None.
         A contiguous array is fine: a block is one sequential read (measured in page cache:
@@ -357,8 +363,7 @@ class H5Columns:
         self.dtype = np.dtype(dtype)
         self.steps = steps  # normalization after the scaling: ("subtract" | "divide", (n_x,) in dtype)
         self.shape = (layout.n_x, layout.m if rows is None else int(rows.size))
-        chunk_rows = None if layout.chunks is None or layout.chunk_problem() else layout.chunks[0]
-        self.plan = block_plan(layout.m, chunk_rows, layout.row_bytes)
+        self.plan = layout.block_plan()
 
     def __getitem__(self, key: Any) -> "H5Columns":
         if not (isinstance(key, tuple) and len(key) == 2 and key[0] == slice(None)):

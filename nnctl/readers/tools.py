@@ -148,11 +148,10 @@ def _split_info_blocks(header: Any, classes: list[str] | None) -> tuple[dict[str
     """``_split_info`` of an HDF5 file read block by block, and the digests (m,) of its examples."""
     import hashlib
 
-    from nnctl.stream import BlockReader, block_plan
+    from nnctl.stream import BlockReader
 
     layout = header.x
-    chunk_rows = None if layout.chunks is None or layout.chunk_problem() else layout.chunks[0]
-    plan = block_plan(layout.m, chunk_rows, layout.row_bytes)
+    plan = layout.block_plan()
     reader = BlockReader(layout, plan)
     buf = np.empty((int(np.max(np.diff(plan))) if layout.m else 0, *layout.shape[1:]), dtype=layout.dtype)
     lo, hi, bad = np.inf, -np.inf, 0
