@@ -10,6 +10,7 @@ import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -82,33 +83,14 @@ def read_folder(path: Path, options: ReadOptions) -> RawSplit:
     classes, files = list_examples(path)
     shape, mode = input_shape(options.spec, [f for f, _ in files])
     check_declared(f"{path}: {len(files)} images of {shape}", (len(files), *shape), np.dtype(np.uint8))
-    x = np.empty((len(files), *shape), dtype=np.uint8)
-    ok = np.ones(len(files), dtype=bool)
-    bad: list[str] = []
-    done = 0
-    workers = min(8, os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(load_image, f, shape, mode) for f, _ in files]
-        for i, fut in enumerate(futures):
-            try:
-                x[i] = fut.result()
-            except ImageError as exc:
-                if not options.spec.get("skip_bad"):
-                    for rest in futures[i + 1:]:
-                        rest.cancel()
-                    raise DataError(f"{exc} (set dataset.skip_bad: true to skip unreadable files)") from None
-                ok[i] = False
-                bad.append(str(exc))
-            done += 1
-            if options.on_progress is not None:
-                options.on_progress(done, len(files))
+    # one window of all the files: x is the decoding buffer itself
+    [(x, labels, kept, bad)] = list(decode_windows(files, shape, mode, bool(options.spec.get("skip_bad")),
+                                                   len(files), options.on_progress))
     for message in bad:
         options.warnings.append(f"skipped {message}")
     if bad:
         options.warnings.append(f"{path}: skipped {len(bad)} unreadable file(s) of {len(files)}")
-    y = np.array([k for _, k in files], dtype=np.int64)[ok]
-    x = x[ok] if bad else x
-    kept = [f for (f, _), good in zip(files, ok) if good]
+    y = np.array(labels, dtype=np.int64)
     for k, name in enumerate(classes):
         if not np.any(y == k):
             raise DataError(f"{path / name}: no readable images in this class folder")
@@ -116,6 +98,42 @@ def read_folder(path: Path, options: ReadOptions) -> RawSplit:
     raw.named = True
     raw.files = kept
     return raw
+
+
+def decode_windows(files: list[tuple[Path, int]], shape: tuple[int, int, int], mode: str, skip_bad: bool,
+                   window: int, on_progress: Any = None,
+                   hint: str = "set dataset.skip_bad: true to skip unreadable files",
+                   ) -> Iterator[tuple[np.ndarray, list[int], list[Path], list[str]]]:
+    """Decodes ``files`` ((file, class index), in order) through ``images.load_image`` in
+    threads, ``window`` files at a time. Yields per window (images: (k, *shape) uint8, a view of
+    one buffer that the next window reuses; their class indices; their files; the messages of
+    the files skipped). An unreadable file raises DataError ending with ``hint`` unless
+    ``skip_bad``. ``on_progress(done, total)`` after each file."""
+    n = len(files)
+    buf = np.empty((max(1, min(window, n)), *shape), dtype=np.uint8)
+    done = 0
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        for a in range(0, n, window):
+            part = files[a:a + window]
+            futures = [pool.submit(load_image, f, shape, mode) for f, _ in part]
+            k, labels, kept, bad = 0, [], [], []
+            for (f, label), fut in zip(part, futures):
+                try:
+                    buf[k] = fut.result()
+                except ImageError as exc:
+                    if not skip_bad:
+                        for rest in futures:
+                            rest.cancel()
+                        raise DataError(f"{exc} ({hint})") from None
+                    bad.append(str(exc))
+                else:
+                    labels.append(label)
+                    kept.append(f)
+                    k += 1
+                done += 1
+                if on_progress is not None:
+                    on_progress(done, n)
+            yield buf[:k], labels, kept, bad
 
 
 def folder_digest(files: list[Path], root: Path) -> str:

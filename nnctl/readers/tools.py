@@ -244,12 +244,9 @@ def _import_folder(source: Path, out: Path, spec: dict[str, Any], prefix: str, o
     """``import_h5`` of an image folder, a window of images at a time: each window is decoded
     in threads (as ``readers.folder`` reads a folder for training, through the same
     ``images.load_image``) and written to the file before the next is decoded."""
-    from concurrent.futures import ThreadPoolExecutor
-
     import h5py
 
-    from nnctl.images import ImageError, load_image
-    from nnctl.readers.folder import input_shape, list_examples
+    from nnctl.readers.folder import decode_windows, input_shape, list_examples
     from nnctl.runs import atomic_write
 
     classes, files = list_examples(source)
@@ -265,30 +262,13 @@ def _import_folder(source: Path, out: Path, spec: dict[str, Any], prefix: str, o
             dx = h.create_dataset(f"{prefix}_x", shape=(n, *shape), maxshape=(None, *shape), dtype=np.uint8,
                                   chunks=(min(IMPORT_CHUNK, n), *shape))
             labels: list[int] = []
-            window = np.empty((min(IMPORT_WINDOW, n), *shape), dtype=np.uint8)
-            at = done = 0
-            with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-                for a in range(0, n, IMPORT_WINDOW):
-                    part = files[a:a + IMPORT_WINDOW]
-                    futures = [pool.submit(load_image, p, shape, mode) for p, _ in part]
-                    k = 0
-                    for (p, label), fut in zip(part, futures):
-                        try:
-                            window[k] = fut.result()
-                        except ImageError as exc:
-                            if not skip_bad:
-                                for rest in futures:
-                                    rest.cancel()
-                                raise DataError(f"{exc} (use --skip-bad to skip unreadable files)") from None
-                            warnings.append(f"skipped {exc}")
-                            continue
-                        labels.append(label)
-                        k += 1
-                    dx[at:at + k] = window[:k]
-                    at += k
-                    done += len(part)
-                    if on_progress is not None:
-                        on_progress(done, n)
+            at = 0
+            for images, window_labels, _, bad in decode_windows(files, shape, mode, skip_bad, IMPORT_WINDOW,
+                                                                on_progress, "use --skip-bad to skip unreadable files"):
+                dx[at:at + len(images)] = images
+                at += len(images)
+                labels += window_labels
+                warnings.extend(f"skipped {message}" for message in bad)
             if at < n:
                 dx.resize(at, axis=0)
                 warnings.append(f"{source}: skipped {n - at} unreadable file(s) of {n}")
