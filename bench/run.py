@@ -636,7 +636,7 @@ def bench_w2(p: dict, env: dict) -> dict:
                 # the default (auto) leaves a one-epoch run's Adam in numpy (numba's import would
                 # cost more than it saves); the compiled rows force it, on the threads of this
                 # round's default run, to show what the loop gains
-                run_env = dict(env, NNCTL_COMPILED=compiled) if env is not None else dict(os.environ, NNCTL_COMPILED=compiled)
+                run_env = dict(env or os.environ, NNCTL_COMPILED=compiled)
                 args = cmd
                 if compiled == "always" and last.get("threads"):
                     args = cmd + ["--threads", str(last["threads"])]
