@@ -11,7 +11,7 @@ input, plain full-batch gradient descent). It does not import nnctl.
 
 Workloads:
   W1  cat_deep: [12288, 20, 7, 5, 1] relu/sigmoid on the course's 209 cat images, full batch.
-      nnctl's training loop (``nnctl.train.fit``) against the yardstick's, and the whole process
+      nnctl's training loop (``nnctl.commands.train.fit``) against the yardstick's, and the whole process
       (``nnctl train configs/cat_deep.yaml --quiet``) against the yardstick's whole process.
   W2  60000 x 784 synthetic inputs, [784, 256, 128, 10] relu + softmax, Adam, batch 128,
       2 epochs, float32 and float64; epoch time, examples/s, peak RSS, and the time of the same
@@ -184,7 +184,7 @@ def yardstick_process(data_dir: Path, iterations: int) -> None:
 
 def compiled_available() -> bool:
     """Whether nnctl's compiled updates (the ``fast`` extra, numba) can run here."""
-    from nnctl import fused
+    from nnctl.core import fused
 
     return fused.kernel("adam") is not None
 
@@ -370,9 +370,9 @@ def bench_w1(p: dict, data_dir: Path | None, env: dict) -> dict:
         return {"status": "n/a: the course's cat data is in neither data/ nor $NNCTL_DATA_DIR"}
     import numpy as np
 
-    from nnctl.config import load_config
-    from nnctl.data import load_dataset
-    from nnctl.train import fit
+    from nnctl.config.settings import load_config
+    from nnctl.data.dataset import load_dataset
+    from nnctl.commands.train import fit
 
     n = p["w1_iterations"]
     cfg = load_config(ROOT / "configs" / "cat_deep.yaml", [f"iterations={n}"])
@@ -458,10 +458,10 @@ def bench_ideas(p: dict, data_dir: Path | None) -> dict:
         return {"status": "n/a: no cat data"}
     import dataclasses
 
-    import nnctl.fullbatch as fullbatch
-    from nnctl.config import load_config
-    from nnctl.data import load_dataset
-    from nnctl.train import fit
+    import nnctl.training.fullbatch as fullbatch
+    from nnctl.config.settings import load_config
+    from nnctl.data.dataset import load_dataset
+    from nnctl.commands.train import fit
 
     n = p["ideas_iterations"]
     cfg = load_config(ROOT / "configs" / "cat_deep.yaml", [f"iterations={n}"])

@@ -12,7 +12,7 @@ average before and after: the numbers of a shared machine mean little without it
       repetitions; time from the cluster being up to the last run written, and the whole
       ``run_sweep`` call with the cluster's start.
   S2  per-trial overhead: 20 tiny trainings (moons, [auto, 8, 1], 5 epochs) one after another
-      with ``nnctl.train.train_run`` in this process, and the same 20 as a 1-worker sweep
+      with ``nnctl.commands.train.train_run`` in this process, and the same 20 as a 1-worker sweep
       (Optuna ask/tell, the Dask round trip, the client writing the run and the sweep's
       files); the difference per trial, the sweep's measured between its first and last trial
       back (no cluster start or shut-down).
@@ -145,8 +145,8 @@ def s1_scaling(tmp: Path, reps: int) -> dict:
 def s2_overhead(tmp: Path, n: int) -> dict:
     from threadpoolctl import threadpool_limits
 
-    from nnctl.config import parse_yaml, resolve
-    from nnctl.train import train_run
+    from nnctl.config.settings import parse_yaml, resolve
+    from nnctl.commands.train import train_run
 
     rates = [0.01 * (1 + i) for i in range(n)]
     f = _sweep(tmp, "s2", TINY, f"sampler: grid\nspace:\n  learning_rate: {{choice: {json.dumps(rates)}}}\n")

@@ -21,7 +21,7 @@ CAT_FILES = ("train_catvnoncat.h5", "test_catvnoncat.h5")
 
 # Tests and CI look for the course data beside the project (../shared/data) unless told otherwise.
 os.environ.setdefault("NNCTL_DATA_DIR", str(ROOT.parent / "shared" / "data"))
-# The data files' hash cache (nnctl.filehash) of this test session, not the user's.
+# The data files' hash cache (nnctl.system.filehash) of this test session, not the user's.
 if "NNCTL_CACHE_DIR" not in os.environ:
     import tempfile
 

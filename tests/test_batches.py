@@ -9,14 +9,14 @@ import h5py
 import numpy as np
 import pytest
 
-import nnctl.model as model_mod
-import nnctl.loop as loop_mod
-import nnctl.train as train_mod
-from nnctl.batches import BatchGatherer
-from nnctl.config import resolve
-from nnctl.data import load_dataset
-from nnctl.holdout import hold_out
-from nnctl.seeds import STREAM_HOLD_OUT, rng_for
+import nnctl.core.network as model_mod
+import nnctl.training.loop as loop_mod
+import nnctl.commands.train as train_mod
+from nnctl.training.batches import BatchGatherer
+from nnctl.config.settings import resolve
+from nnctl.data.dataset import load_dataset
+from nnctl.data.holdout import hold_out
+from nnctl.system.seeds import STREAM_HOLD_OUT, rng_for
 
 
 @pytest.mark.parametrize("order", ["F", "C"])

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from conftest import CONFIGS
-from nnctl.binding import bind
-from nnctl.config import load_config
-from nnctl.data import load_dataset
-from nnctl.evaluate import load_eval_data
+from nnctl.training.binding import bind
+from nnctl.config.settings import load_config
+from nnctl.data.dataset import load_dataset
+from nnctl.commands.evaluate import load_eval_data
 from nnctl.runs import load_run, load_run_config
 
 

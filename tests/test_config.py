@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnctl.config import dump_config, load_config
-from nnctl.errors import ConfigError
+from nnctl.config.settings import dump_config, load_config
+from nnctl.system.errors import ConfigError
 
 from conftest import CONFIGS, write_config
 

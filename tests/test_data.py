@@ -8,8 +8,8 @@ import h5py
 import numpy as np
 import pytest
 
-from nnctl.data import load_dataset, prepare_x, resolve_path
-from nnctl.errors import DataError
+from nnctl.data.dataset import load_dataset, prepare_x, resolve_path
+from nnctl.system.errors import DataError
 
 
 def make_h5(path: Path, x: np.ndarray, y: np.ndarray, prefix: str = "train_set",

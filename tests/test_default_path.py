@@ -12,9 +12,9 @@ import pytest
 
 import course
 from conftest import CONFIGS
-from nnctl.config import apply_overrides, load_config, parse_yaml, resolve
-from nnctl.binding import bind
-from nnctl.train import fit
+from nnctl.config.settings import apply_overrides, load_config, parse_yaml, resolve
+from nnctl.training.binding import bind
+from nnctl.commands.train import fit
 
 
 @pytest.mark.slow

@@ -69,7 +69,9 @@ def test_usage_errors_are_one_line(cli, args: list[str], line: str) -> None:
 
 
 def test_completion_scripts_and_candidates(tmp_path: Path) -> None:
-    env = {**os.environ, "NNCTL_RUNS_DIR": str(tmp_path / "runs")}
+    # typer detects the calling shell unless told not to; the test names each shell itself
+    env = {**os.environ, "NNCTL_RUNS_DIR": str(tmp_path / "runs"),
+           "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
     (tmp_path / "runs" / "20261126-101500-000-abcd").mkdir(parents=True)
     (tmp_path / "configs").mkdir()
     (tmp_path / "configs" / "moons.yaml").write_text(MOONS_SMALL)
@@ -148,7 +150,7 @@ def test_rm_filter_dry_run(cli, two_runs: list[Path]) -> None:
 
 
 def test_compare_prints_yaml_flow_style(cli, two_runs: list[Path]) -> None:
-    from nnctl.runtable import flow
+    from nnctl.runs.table import flow
 
     assert flow(["relu", "relu", "sigmoid"]) == "[relu, relu, sigmoid]"
     assert flow({"rate": 0.1, "interval": 10}) == "{rate: 0.1, interval: 10}"
@@ -166,7 +168,7 @@ def test_runs_show_prints_the_model_summary(cli, two_runs: list[Path]) -> None:
 
 
 def test_config_schema_follows_the_key_table(cli) -> None:
-    from nnctl.config import REQUIRED, config_keys
+    from nnctl.config.settings import REQUIRED, config_keys
 
     schema = json.loads(cli("config", "schema").stdout)
     keys = config_keys()
@@ -189,7 +191,7 @@ def test_config_show_json_and_model_summary(cli, tmp_path: Path) -> None:
 
 
 def test_model_summary_lines() -> None:
-    from nnctl.architecture import summarize, summary_lines
+    from nnctl.core.summary import summarize, summary_lines
 
     s = summarize([12288, 20, 7, 5, 1], ["relu", "relu", "relu", "sigmoid"], "float64", 209)
     lines = summary_lines(s)

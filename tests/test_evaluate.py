@@ -13,8 +13,8 @@ import yaml
 from PIL import Image
 
 from conftest import CONFIGS, hand_forward, write_config
-from nnctl.data import load_dataset, read_h5
-from nnctl.metrics import confusion_matrix, precision_recall_f1
+from nnctl.data.dataset import load_dataset, read_h5
+from nnctl.core.metrics import confusion_matrix, precision_recall_f1
 from nnctl.runs import load_run
 
 
@@ -212,7 +212,7 @@ def test_confusion_matrix_and_scores_by_hand() -> None:
 def test_changed_data_file_is_noted() -> None:
     from types import SimpleNamespace
 
-    from nnctl.evaluate import _changed_sources
+    from nnctl.commands.evaluate import _changed_sources
     from nnctl.runs import RunSummary
 
     run = SimpleNamespace(summary=RunSummary(dataset={"sources": [
@@ -229,9 +229,9 @@ def test_changed_data_file_is_noted() -> None:
 
 
 def test_evaluate_and_predict_choose_their_blas_threads(cli, moons_run: Path, tmp_path: Path, monkeypatch) -> None:
-    # as training does (nnctl.threads): a small product gets one thread, --threads N gets N; a
+    # as training does (nnctl.system.threads): a small product gets one thread, --threads N gets N; a
     # busy machine's spinning OpenBLAS threads no longer slow a plain `nnctl evaluate` down
-    import nnctl.threads as blas
+    import nnctl.system.threads as blas
 
     used = []
     real = blas.blas_threads

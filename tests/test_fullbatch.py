@@ -1,4 +1,4 @@
-"""The fast full-batch path (nnctl/fullbatch.py) gives the direct path's numbers, is chosen only
+"""The fast full-batch path (nnctl/training/fullbatch.py) gives the direct path's numbers, is chosen only
 when it applies, and keeps float32 in float32."""
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-import nnctl.fullbatch as fullbatch
-from nnctl.config import load_config, resolve
-from nnctl.data import load_dataset
-from nnctl.fullbatch import FactoredGD, factored_flops, fast_path_applies, fit_fullbatch
-from nnctl.model import Architecture, initialize_parameters
-from nnctl.train import fit
+import nnctl.training.fullbatch as fullbatch
+from nnctl.config.settings import load_config, resolve
+from nnctl.data.dataset import load_dataset
+from nnctl.training.fullbatch import FactoredGD, factored_flops, fast_path_applies, fit_fullbatch
+from nnctl.core.network import Architecture, initialize_parameters
+from nnctl.commands.train import fit
 
 import course
 from conftest import CONFIGS
@@ -30,7 +30,7 @@ COURSE_TEST_ACC = 0.8
 
 
 def direct_fit(cfg, X, Y, monkeypatch, on_iteration=None):
-    """nnctl.train.fit with the fast path switched off. One BLAS thread: these products are
+    """nnctl.commands.train.fit with the fast path switched off. One BLAS thread: these products are
     small, and threads that spin while other processes hold the cores make them crawl."""
     with monkeypatch.context() as mp, threadpool_limits(limits=1, user_api="blas"):
         mp.setattr(fullbatch, "fast_path_applies", lambda cfg, X: False)

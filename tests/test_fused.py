@@ -1,4 +1,4 @@
-"""The compiled optimizer updates (nnctl/fused.py, numba from the ``fast`` extra) against numpy's
+"""The compiled optimizer updates (nnctl/core/fused.py, numba from the ``fast`` extra) against numpy's
 passes: the same bits for Adam and momentum in float32 and float64, chosen only when they pay,
 and numpy's when numba is missing."""
 
@@ -9,9 +9,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from nnctl import fused
-from nnctl.model import initialize_parameters
-from nnctl.optimizers import Adam, Momentum
+from nnctl.core import fused
+from nnctl.core.network import initialize_parameters
+from nnctl.core.optimizers import Adam, Momentum
 
 HP = {Adam: {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}, Momentum: {"beta": 0.9}}
 
@@ -90,9 +90,9 @@ def test_without_numba_the_numpy_passes_are_used(monkeypatch: pytest.MonkeyPatch
 
 @needs_numba
 def test_a_long_training_run_is_the_same_compiled_or_not(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from nnctl.binding import bind
-    from nnctl.config import load_config
-    from nnctl.train import fit
+    from nnctl.training.binding import bind
+    from nnctl.config.settings import load_config
+    from nnctl.commands.train import fit
     from tests.conftest import write_config
 
     write_config(tmp_path / "c.yaml", "dataset: {synthetic: moons, m: 300, seed: 2}\nlayer_dims: [2, 16, 8, 1]\n"

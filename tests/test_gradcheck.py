@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from conftest import CONFIGS, MOONS_SMALL, write_config
-from nnctl import activations, gradcheck, losses, model
-from nnctl.activations import ACTIVATIONS, Activation
+from nnctl.core import activations, losses, network as model
+from nnctl.commands import gradcheck
+from nnctl.core.activations import ACTIVATIONS, Activation
 
 TOL = 1e-7
 
@@ -152,7 +153,7 @@ def test_a_loss_without_a_target_maker_is_a_clear_error(cli, monkeypatch) -> Non
     assert r.exit_code == 2
     assert r.stderr.strip() == (
         "error: gradcheck cannot make targets for the loss 'hinge'; "
-        "give its entry in nnctl.losses.LOSSES check_targets"
+        "give its entry in nnctl.core.losses.LOSSES check_targets"
     )
     assert r.stdout == ""
 

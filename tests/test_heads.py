@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 
 from conftest import CONFIGS, write_config
-from nnctl.activations import ACTIVATIONS, softmax, softmax_backward
-from nnctl.losses import LOSSES, OUTPUT_LOSS, categorical_cross_entropy, mean_squared_error, one_hot
-from nnctl.metrics import (
+from nnctl.core.activations import ACTIVATIONS, softmax, softmax_backward
+from nnctl.core.losses import LOSSES, OUTPUT_LOSS, categorical_cross_entropy, mean_squared_error, one_hot
+from nnctl.core.metrics import (
     argmax_labels, confusion_matrix, per_class_scores, regression_scores,
 )
-from nnctl.model import Architecture, Params, cost_and_gradients, initialize_parameters
+from nnctl.core.network import Architecture, Params, cost_and_gradients, initialize_parameters
 
 
 def numeric_grads(f, params: Params, eps: float = 1e-6) -> list[np.ndarray]:

@@ -19,10 +19,11 @@ import pytest
 
 from conftest import MOONS_SMALL, write_config
 from hostile import summary
-from nnctl import interrupt, runs
-from nnctl.config import load_config
-from nnctl.runs.checkpoint import CHECKPOINT_FILE, TrainState
-from nnctl.train import resume_run, train_run
+from nnctl.system import interrupt
+from nnctl import runs
+from nnctl.config.settings import load_config
+from nnctl.runs.checkpoint import CHECKPOINT_FILE, load_checkpoint
+from nnctl.commands.train import resume_run, train_run
 from proc import env_for, nnctl
 
 # Direct loop with every kind of state: Adam, mini-batches, dropout, lr decay, validation.
@@ -275,7 +276,7 @@ def test_sigterm_and_sigint_stop_cleanly_with_a_checkpoint(tmp_path: Path, runs_
     assert s["status"] == "interrupted" and s["message"].startswith(f"{word} after ")
     assert f"{word} after {s['iterations_done']} of 2000000 iterations; run marked interrupted" in err
     assert f"continue from its last checkpoint with: nnctl train --resume {run_id}" in err
-    state = TrainState.load(run, load_config(run / "config.yaml"), 150)
+    state = load_checkpoint(run, load_config(run / "config.yaml"), 150)
     assert state.iteration == s["iterations_done"] == len(state.costs)
     assert len((run / "history.csv").read_text().splitlines()) == s["iterations_done"] + 1
     assert not [f for f in os.listdir(run) if f.endswith(".tmp")]
@@ -352,7 +353,7 @@ def test_a_second_resume_of_a_training_run_is_refused(tmp_path: Path, runs_dir: 
 
 
 def test_lock_is_exclusive_and_released(tmp_path: Path) -> None:
-    from nnctl.errors import RunError
+    from nnctl.system.errors import RunError
     from nnctl.runs.lock import RunLock, is_locked
 
     d = tmp_path / "run"
@@ -427,7 +428,7 @@ def test_signal_in_the_loop_stops_at_a_step_boundary(tmp_path: Path, runs_dir: P
                         on_iteration=send)
     assert out.status == "interrupted" and out.summary.iterations_done == 38
     assert out.summary.message == "terminated (SIGTERM) after 38 of 140 iterations"
-    assert TrainState.load(out.run_dir, load_config(out.run_dir / "config.yaml"), 97).iteration == 38
+    assert load_checkpoint(out.run_dir, load_config(out.run_dir / "config.yaml"), 97).iteration == 38
 
 
 # --------------------------------------------------------------------------- continuing a run

@@ -13,9 +13,9 @@ import pytest
 
 from conftest import MOONS_SMALL, write_config
 from hostile import billion_laughs, fifo, inflating_npy_member, npy_declaring, run_bounded
-from nnctl.config import MAX_YAML_DEPTH, MAX_YAML_NODES, parse_yaml
-from nnctl.errors import ConfigError
-from nnctl.resources import (
+from nnctl.config.settings import MAX_YAML_DEPTH, MAX_YAML_NODES, parse_yaml
+from nnctl.system.errors import ConfigError
+from nnctl.system.resources import (
     MAX_CONFIG_BYTES, DeclaredTooLarge, NotRegularFile, check_declared, human_bytes, npz_headers, open_regular,
     read_capped, training_estimate,
 )
@@ -89,7 +89,7 @@ def test_config_size_is_capped_and_big_comment_files_are_refused_quickly(tmp_pat
 
 def test_values_quoted_in_messages_are_cut_short() -> None:
     with pytest.raises(ConfigError) as exc:
-        from nnctl.config import resolve
+        from nnctl.config.settings import resolve
 
         resolve({"dataset": "moons", "layer_dims": ["x" * 10_000], "activations": ["sigmoid"],
                  "learning_rate": 0.1, "iterations": 1}, "c.yaml")
@@ -131,10 +131,10 @@ def test_memory_refusal_follows_the_address_space_limit(tmp_path: Path) -> None:
 
 
 def test_estimate_counts_parameters_state_data_and_activations(tmp_path: Path) -> None:
-    from nnctl.config import load_config
+    from nnctl.config.settings import load_config
 
     cfg = load_config(write_config(tmp_path / "m.yaml", MOONS_SMALL))
-    from nnctl.binding import optimizer_slots
+    from nnctl.training.binding import optimizer_slots
 
     assert optimizer_slots(cfg) == 0
     est = training_estimate(cfg, n_x=2, m_train=150, m_other=50, optimizer_slots=0)
@@ -181,7 +181,7 @@ def test_inflating_params_member_is_refused_from_its_header(tmp_path: Path) -> N
 
 
 def test_extra_member_inflating_is_refused_by_size(tmp_path: Path) -> None:
-    from nnctl.errors import RunError
+    from nnctl.system.errors import RunError
     from nnctl.runs import read_params
 
     path = tmp_path / "p.npz"

@@ -12,12 +12,12 @@ import pytest
 from PIL import Image
 
 import course
-import nnctl.fullbatch as fullbatch
+import nnctl.training.fullbatch as fullbatch
 from conftest import CONFIGS, hand_forward, write_config
-from nnctl.config import load_config, resolve
-from nnctl.model import initialize_parameters
-from nnctl.binding import bind
-from nnctl.train import fit
+from nnctl.config.settings import load_config, resolve
+from nnctl.core.network import initialize_parameters
+from nnctl.training.binding import bind
+from nnctl.commands.train import fit
 
 LOGREG = CONFIGS / "logreg_cat.yaml"
 

@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 
 from conftest import write_config
-from nnctl import normalize
-from nnctl.binding import _mapped_examples, bind
-from nnctl.config import load_config
-from nnctl.data import is_mapped, load_dataset, prepare_x
-from nnctl.readers.hdf5 import map_contiguous, map_region
-from nnctl.resources import training_estimate
+from nnctl.data import normalize
+from nnctl.training.binding import _mapped_examples, bind
+from nnctl.config.settings import load_config
+from nnctl.data.dataset import is_mapped, load_dataset, prepare_x
+from nnctl.data.readers.hdf5 import map_contiguous, map_region
+from nnctl.system.resources import training_estimate
 
 
 def _h5(path: Path, x: np.ndarray, m: int | None = None, userblock: int = 0, **dset_kw) -> Path:
@@ -78,7 +78,7 @@ def test_what_is_not_mapped_is_read_as_before(tmp_path: Path) -> None:
 
 def test_only_the_training_loader_maps(tmp_path: Path) -> None:
     """``data inspect``/``import``, predict and the course reader (``read_h5``) read as before."""
-    from nnctl.data import read_h5
+    from nnctl.data.dataset import read_h5
 
     path = _h5(tmp_path / "d.h5", _x())
     assert not is_mapped(read_h5(path).x)
@@ -195,8 +195,8 @@ def test_training_on_an_hdf5_file_imports_only_what_it_uses(tmp_path: Path) -> N
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     loaded = set(out.stderr.split())
-    assert "nnctl.readers.hdf5" in loaded and "nnctl.train" in loaded
-    unused = {"nnctl.readers.folder", "nnctl.readers.numpyfile", "nnctl.readers.csvfile", "nnctl.images", "PIL",
+    assert "nnctl.data.readers.hdf5" in loaded and "nnctl.commands.train" in loaded
+    unused = {"nnctl.data.readers.folder", "nnctl.data.readers.numpyfile", "nnctl.data.readers.csvfile", "nnctl.data.images", "PIL",
               "scipy", "matplotlib", "optuna", "distributed", "dask", "onnx", "torch", "pandas"}
     assert loaded & unused == set()
 

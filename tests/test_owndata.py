@@ -13,8 +13,8 @@ import pytest
 import yaml
 from PIL import Image
 
-from nnctl.data import load_dataset, prepare_x, split_off_test
-from nnctl.images import load_image
+from nnctl.data.dataset import load_dataset, prepare_x, split_off_test
+from nnctl.data.images import load_image
 
 from owndata import EXAMPLE_CONFIGS, make_examples, make_project
 
@@ -218,8 +218,8 @@ def test_minmax_constant_feature_and_validation_rows_not_in_the_statistics(cli, 
     out = train_json(cli, config)
     steps = summary(out["run_dir"])["preprocessing"]["steps"]
     # validation: 1 of each class held out, so the min/max come from the 8 training rows only
-    from nnctl.binding import bind
-    from nnctl.config import load_config
+    from nnctl.training.binding import bind
+    from nnctl.config.settings import load_config
 
     bound = bind(load_config(config))
     kept = np.arange(10)[bound.train_idx]
@@ -455,9 +455,9 @@ def test_config_schema_has_the_dataset_reading_keys(cli) -> None:
 
 def test_a_folder_imports_a_window_at_a_time_and_can_be_shuffled(cli, project: Path, tmp_path: Path,
                                                                   monkeypatch) -> None:
-    from nnctl.readers import tools
-    from nnctl.readers.base import ReadOptions
-    from nnctl.readers.folder import read_folder
+    from nnctl.commands import datatools as tools
+    from nnctl.data.readers.base import ReadOptions
+    from nnctl.data.readers.folder import read_folder
 
     shapes = project / "data" / "examples" / "shapes"
     monkeypatch.setattr(tools, "IMPORT_WINDOW", 5)  # 72 images in 15 windows: never all in memory

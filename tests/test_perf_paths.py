@@ -14,17 +14,17 @@ import h5py
 import numpy as np
 import pytest
 
-import nnctl.train as train_mod
+import nnctl.commands.train as train_mod
 from conftest import write_config
-from nnctl import filehash, threads
-from nnctl.activations import ACTIVATIONS
-from nnctl.config import load_config
-from nnctl.data import all_finite, load_dataset
-from nnctl.errors import DataError
-from nnctl.model import cost_and_gradients, initialize_parameters
-from nnctl.optimizers import Adam, GradientDescent, Momentum
-from nnctl.runs.checkpoint import TrainState
-from nnctl.train import train_run
+from nnctl.system import filehash, threads
+from nnctl.core.activations import ACTIVATIONS
+from nnctl.config.settings import load_config
+from nnctl.data.dataset import all_finite, load_dataset
+from nnctl.system.errors import DataError
+from nnctl.core.network import cost_and_gradients, initialize_parameters
+from nnctl.core.optimizers import Adam, GradientDescent, Momentum
+from nnctl.training.state import TrainState
+from nnctl.commands.train import train_run
 
 # ----------------------------------------------------------------------------- the previous optimizers
 # The per-array updates as they were before the flat buffers, verbatim in their arithmetic.
@@ -118,7 +118,7 @@ def test_parameters_and_gradients_live_in_one_buffer_each(tiny_cfg) -> None:
 
 @pytest.fixture
 def tiny_cfg(tmp_path: Path):
-    from nnctl.config import resolve
+    from nnctl.config.settings import resolve
 
     return resolve({
         "dataset": {"synthetic": "moons", "m": 9, "test_fraction": 0.0, "seed": 1},

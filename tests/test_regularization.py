@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import write_config
-from nnctl.model import Architecture, Params, cost_and_gradients, dropout_masks, initialize_parameters
+from nnctl.core.network import Architecture, Params, cost_and_gradients, dropout_masks, initialize_parameters
 from test_heads import numeric_grads
 
 ARCH = Architecture.build(["tanh", "relu", "sigmoid"], "binary_cross_entropy")
@@ -109,9 +109,9 @@ def test_dropout_runs_are_reproducible_and_prediction_is_deterministic(cli, runs
     assert all(np.array_equal(a["params"][k], b["params"][k]) for k in a["params"])
     assert a["history"] != plain["history"]
     # accuracy is computed without dropout: recomputing it from the saved weights agrees
-    from nnctl.config import load_config
-    from nnctl.data import load_dataset
-    from nnctl.scoring import score
+    from nnctl.config.settings import load_config
+    from nnctl.data.dataset import load_dataset
+    from nnctl.training.scoring import score
 
     cfg = load_config(tmp_path / "a.yaml")
     ds = load_dataset(cfg.dataset)

@@ -181,7 +181,7 @@ def test_the_browser_check_catches_a_network_reference(tmp_path: Path) -> None:
         import playwright.sync_api as sync_api
     else:
         sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the test extra)")
-    from nnctl.report import CSP
+    from nnctl.commands.report import CSP
 
     bad = tmp_path / "bad.html"
     bad.write_text(f'<meta http-equiv="Content-Security-Policy" content="{CSP}"><img src="https://example.invalid/x.png">')

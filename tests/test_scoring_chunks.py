@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnctl.model import Architecture, Params, forward
-from nnctl.scoring import SCORE_CHUNK, forward_chunked
+from nnctl.core.network import Architecture, Params, forward
+from nnctl.training.scoring import SCORE_CHUNK, forward_chunked
 
 
 def _net(dims: list[int], dtype: str, rng: np.random.Generator) -> Params:
@@ -58,7 +58,7 @@ def test_other_networks_chunked_agree_to_rounding(dims: list[int], acts: list[st
 def test_below_two_chunks_it_is_the_whole_forward(monkeypatch: pytest.MonkeyPatch) -> None:
     """The course's 209 and 50 examples (and anything under 2 × 4096) take ``model.forward``
     itself, so every published number of a small dataset is computed exactly as before."""
-    import nnctl.scoring as scoring
+    import nnctl.training.scoring as scoring
 
     calls = []
     real = scoring.forward
@@ -83,9 +83,9 @@ def test_the_chunk_width_must_be_a_multiple_of_64() -> None:
 def test_w2_scores_equal_the_whole_forward_scores(tmp_path) -> None:
     """``score`` (the run summary, validation, evaluate) over 10,000 examples: loss and accuracy
     as computed from the whole forward pass."""
-    from nnctl.config import resolve
-    from nnctl.metrics import accuracy
-    from nnctl.scoring import score
+    from nnctl.config.settings import resolve
+    from nnctl.core.metrics import accuracy
+    from nnctl.training.scoring import score
 
     rng = np.random.default_rng(4)
     dims, acts, loss = W2

@@ -135,16 +135,16 @@ def test_colour_and_animation_follow_the_terminal(tmp_path: Path, tiny: Path) ->
 def test_threads_limits_blas_during_training(cli, runs_dir: Path, tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from threadpoolctl import threadpool_info
 
-    import nnctl.train
+    import nnctl.commands.train
 
     seen = []
-    real_fit = nnctl.train.fit
+    real_fit = nnctl.commands.train.fit
 
     def spy(*args, **kwargs):
         seen.append({i["internal_api"]: i["num_threads"] for i in threadpool_info()})
         return real_fit(*args, **kwargs)
 
-    monkeypatch.setattr(nnctl.train, "fit", spy)
+    monkeypatch.setattr(nnctl.commands.train, "fit", spy)
     before = {i["internal_api"]: i["num_threads"] for i in threadpool_info()}
     r = cli("train", tiny, "--threads", "1", "--quiet")
     assert r.exit_code == 0, r.stderr

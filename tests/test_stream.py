@@ -1,4 +1,4 @@
-"""Streaming data larger than memory (nnctl/stream.py): a file read in shuffled, chunk-aligned
+"""Streaming data larger than memory (nnctl/data/stream.py): a file read in shuffled, chunk-aligned
 blocks trains, checkpoints, resumes bit for bit, validates, evaluates and predicts like any
 other run; automatic streaming and the refusal of full-batch training; the SHA-256 cache."""
 
@@ -13,12 +13,12 @@ import h5py
 import numpy as np
 import pytest
 
-from nnctl import stream
-from nnctl.binding import bind
-from nnctl.config import load_config
-from nnctl.data import prepare_x, sha256_cached
-from nnctl.runs.checkpoint import TrainState
-from nnctl.train import train_run
+from nnctl.data import stream
+from nnctl.training.binding import bind
+from nnctl.config.settings import load_config
+from nnctl.data.dataset import prepare_x, sha256_cached
+from nnctl.training.state import TrainState
+from nnctl.commands.train import train_run
 from tests.conftest import write_config
 
 SHAPE = (8, 8, 3)  # 192 bytes an example
@@ -315,7 +315,7 @@ def test_the_hash_cache_is_keyed_by_the_file_version(tmp_path: Path) -> None:
     make_h5(f, 40, seed=5)  # new contents, new mtime
     digest2, cached = sha256_cached(f)
     assert not cached and digest2 != digest
-    # rewritten with its old modification time put back: its change time tells (nnctl.filehash)
+    # rewritten with its old modification time put back: its change time tells (nnctl.system.filehash)
     st = os.stat(f)
     make_h5(f, 40, seed=6)
     os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
@@ -324,12 +324,12 @@ def test_the_hash_cache_is_keyed_by_the_file_version(tmp_path: Path) -> None:
 
 
 def test_out_of_memory_loading_whole_is_one_line(cli, runs_dir: Path, files: Path, monkeypatch) -> None:
-    import nnctl.binding
+    import nnctl.training.binding
 
     def no_memory(*args, **kwargs):
         raise MemoryError
 
-    monkeypatch.setattr(nnctl.binding, "load_dataset", no_memory)
+    monkeypatch.setattr(nnctl.training.binding, "load_dataset", no_memory)
     r = cli("train", config(files, ", stream: false"))
     assert r.exit_code == 2
     assert r.stderr.strip() == ("error: train.h5: out of memory loading the data whole; stream it from disk in "
@@ -422,8 +422,8 @@ def test_a_file_shorter_than_its_header_says_is_one_error(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("loss", ["binary", "softmax", "regression"])
 def test_scoring_in_blocks_keeps_nothing_per_example_and_matches_whole(tmp_path: Path, loss: str) -> None:
-    from nnctl.model import initialize_parameters
-    from nnctl.scoring import score
+    from nnctl.core.network import initialize_parameters
+    from nnctl.training.scoring import score
 
     path = make_h5(tmp_path / "x.h5", 150)
     header = stream.read_h5_header(path)
@@ -485,7 +485,7 @@ def test_a_streamed_softmax_run_makes_each_batchs_targets(cli, runs_dir: Path, t
 
 
 def test_gradcheck_of_a_streamed_config_reads_only_its_first_examples(cli, files: Path, monkeypatch) -> None:
-    monkeypatch.setattr("nnctl.gradcheck.STREAMED_SCAN", 100)
+    monkeypatch.setattr("nnctl.commands.gradcheck.STREAMED_SCAN", 100)
     seen = []
     real_blocks = stream.H5Columns.blocks
 

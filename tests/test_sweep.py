@@ -452,7 +452,7 @@ def test_grid_order_and_what_check_enumerates(tmp_path: Path) -> None:
 def test_a_streamed_dataset_is_read_by_each_trial_not_scattered(tmp_path: Path, monkeypatch) -> None:
     # data streamed from its file (here asked for; the same for a file larger than memory) is
     # not loaded by the client: each trial streams it as `nnctl train` would, to the same bits
-    from nnctl.config import load_config
+    from nnctl.config.settings import load_config
     from nnctl.sweep import engine
 
     _h5(tmp_path / "pts.h5")

@@ -13,13 +13,13 @@ import pytest
 import yaml
 
 from conftest import write_config
-from nnctl import gradcheck
-from nnctl.activations import ACTIVATIONS, Activation
-from nnctl.checks import positive_number
-from nnctl.config import CONFIG_KEYS, Config, dump_config, load_config
-from nnctl.data import SYNTHETIC, Synthetic
-from nnctl.losses import LOSSES, CheckTargets, Loss, one_unit_per_target
-from nnctl.optimizers import OPTIMIZERS, Hyperparameter
+from nnctl.commands import gradcheck
+from nnctl.core.activations import ACTIVATIONS, Activation
+from nnctl.system.checks import positive_number
+from nnctl.config.settings import CONFIG_KEYS, Config, dump_config, load_config
+from nnctl.data.dataset import SYNTHETIC, Synthetic
+from nnctl.core.losses import LOSSES, CheckTargets, Loss, one_unit_per_target
+from nnctl.core.optimizers import OPTIMIZERS, Hyperparameter
 
 
 def train(cli, cfg: Path, *args: str) -> tuple[Path, dict]:
@@ -138,8 +138,8 @@ def test_config_fields_are_the_key_table() -> None:
 def test_a_new_file_kind_is_one_readers_entry(cli, runs_dir: Path, tmp_path: Path, monkeypatch) -> None:
     """A reader for a new kind of file (here: 'label x1 x2' lines) is one KINDS entry; config
     validation, train, config show, predict and evaluate --data pick it up."""
-    from nnctl.data import RawSplit
-    from nnctl.readers import KINDS, Kind
+    from nnctl.data.dataset import RawSplit
+    from nnctl.data.readers import KINDS, Kind
 
     def read_lines(path: Path, options) -> RawSplit:
         rows = np.array([[float(v) for v in line.split()] for line in path.read_text().splitlines()])

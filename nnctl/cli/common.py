@@ -27,7 +27,7 @@ def interrupted_status() -> int:
     """130 after Ctrl-C, 143 after SIGTERM."""
     import signal
 
-    interrupt = sys.modules.get("nnctl.interrupt")  # not imported: no handler was installed
+    interrupt = sys.modules.get("nnctl.system.interrupt")  # not imported: no handler was installed
     return EXIT_TERMINATED if interrupt is not None and interrupt.received() == signal.SIGTERM else EXIT_INTERRUPTED
 
 
@@ -77,10 +77,10 @@ def handle_errors(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from nnctl.errors import NnctlError, OptionError
+        from nnctl.system.errors import NnctlError, OptionError
 
-        if "nnctl.interrupt" in sys.modules:  # a command before this one, in this process
-            sys.modules["nnctl.interrupt"].forget()
+        if "nnctl.system.interrupt" in sys.modules:  # a command before this one, in this process
+            sys.modules["nnctl.system.interrupt"].forget()
         try:
             return fn(*args, **kwargs)
         except OptionError as exc:  # the library names the parameter; here it is a flag

@@ -58,10 +58,10 @@ def set_keys(incomplete: str) -> list[str]:
     """``KEY=`` for every config key (dotted for the dataset's) starting with ``incomplete``."""
     import sys
 
-    from nnctl import config
+    from nnctl.config import settings as config
 
     keys = list(config.CONFIG_KEYS)
-    if "nnctl.optimizers" in sys.modules:
+    if "nnctl.core.optimizers" in sys.modules:
         keys = list(config.config_keys())
     keys += [f"dataset.{k}" for k in (*config.DATASET_SYNTHETIC_KEYS, *config.DATASET_FILE_KEYS)]
     return [f"{k}=" for k in dict.fromkeys(keys) if k.startswith(incomplete)]

@@ -50,13 +50,13 @@ def config_show(
     """Print the fully resolved config as YAML: exactly what train would save in config.yaml.
     On a terminal a model summary (layers, parameters, memory, FLOPs per example) follows on
     stderr; --json carries it as "model"."""
-    from nnctl.architecture import summarize, summary_lines
-    from nnctl.config import dump_config, load_config
+    from nnctl.core.summary import summarize, summary_lines
+    from nnctl.config.settings import dump_config, load_config
 
     cfg = load_config(config, set_ or [])
     batch = cfg.batch_size
     if not no_data:
-        from nnctl.binding import bind
+        from nnctl.training.binding import bind
 
         bound = bind(cfg)
         cfg = bound.cfg
@@ -90,15 +90,15 @@ def config_check(
 ) -> None:
     """Validate config files (and their data): "ok FILE" on stdout or one error line on stderr
     per file; exit 0 if all are valid, else 2."""
-    from nnctl.config import load_config
-    from nnctl.errors import NnctlError
+    from nnctl.config.settings import load_config
+    from nnctl.system.errors import NnctlError
 
     bad = 0
     for path in configs:
         try:
             cfg = load_config(path, set_ or [])
             if not no_data:
-                from nnctl.binding import bind
+                from nnctl.training.binding import bind
 
                 bind(cfg)
         except NnctlError as exc:
@@ -124,6 +124,6 @@ def config_schema() -> None:
     with a YAML language server then complete, document and check its keys."""
     import json
 
-    from nnctl.schema import config_schema as schema
+    from nnctl.config.schema import config_schema as schema
 
     sys.stdout.write(json.dumps(schema(), indent=2) + "\n")

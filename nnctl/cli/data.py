@@ -58,17 +58,17 @@ def _spec(path: Path, set_: list[str] | None, size: Optional[str], color: Option
     """The dataset mapping for PATH: a config's ``dataset`` (PATH ending in .yaml/.yml), or
     ``{train: PATH}`` with the reading options given."""
     if path.suffix.lower() in (".yaml", ".yml"):
-        from nnctl.config import load_config
+        from nnctl.config.settings import load_config
 
         cfg = load_config(path, set_ or [])
         if "synthetic" in cfg.dataset:
-            from nnctl.errors import ConfigError
+            from nnctl.system.errors import ConfigError
 
             raise ConfigError(f"{path}: the dataset is the synthetic generator {cfg.dataset['synthetic']}; "
                               "there are no files to inspect")
         return dict(cfg.dataset), cfg.path
     if set_:
-        from nnctl.errors import UsageError
+        from nnctl.system.errors import UsageError
 
         raise UsageError(f"--set changes a config's keys; {path} is a data path, not a YAML config")
     spec: dict[str, Any] = {"train": str(path)}
@@ -81,7 +81,7 @@ def _spec(path: Path, set_: list[str] | None, size: Optional[str], color: Option
 
 
 def _size(text: str) -> list[int]:
-    from nnctl.errors import UsageError
+    from nnctl.system.errors import UsageError
 
     parts = text.lower().split("x")
     if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
@@ -111,11 +111,11 @@ def inspect(
 ) -> None:
     """Describe a dataset: kind, examples per split and class, features or image size, value
     ranges, non-finite cells, examples in both train and test, class balance."""
-    from nnctl.data import resolve_path
-    from nnctl.readers.tools import inspect as inspect_data
+    from nnctl.data.dataset import resolve_path
+    from nnctl.commands.datatools import inspect as inspect_data
 
     if color is not None and color not in ("rgb", "grayscale"):
-        from nnctl.errors import UsageError
+        from nnctl.system.errors import UsageError
 
         raise UsageError(f"--color {color!r}: valid: rgb, grayscale")
     spec, config_file = _spec(path, set_, size, color, skip_bad)
@@ -187,11 +187,11 @@ def import_(
 ) -> None:
     """Write a course-style HDF5 file (PREFIX_x uint8 (m, h, w, c), PREFIX_y, list_classes),
     chunked along the examples, atomically; print its path."""
-    from nnctl.data import resolve_path
-    from nnctl.readers.tools import import_h5
+    from nnctl.data.dataset import resolve_path
+    from nnctl.commands.datatools import import_h5
 
     if color is not None and color not in ("rgb", "grayscale"):
-        from nnctl.errors import UsageError
+        from nnctl.system.errors import UsageError
 
         raise UsageError(f"--color {color!r}: valid: rgb, grayscale")
     spec, _ = _spec(path, None, size, color, skip_bad)

@@ -11,7 +11,7 @@ from nnctl.cli.common import err_console, fmt, print_notice
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from nnctl.train import RunStart
+    from nnctl.commands.train import RunStart
 
 
 def animate(console: "Console") -> bool:

@@ -45,7 +45,7 @@ def evaluate(
 ) -> None:
     """Score a trained run on a labelled dataset: accuracy, precision, recall, F1 (per class too),
     log loss, confusion matrix; MSE, MAE, R² for regression runs."""
-    from nnctl.evaluate import RegressionEvaluation, check_errors_dir, evaluate_run, write_errors
+    from nnctl.commands.evaluate import RegressionEvaluation, check_errors_dir, evaluate_run, write_errors
 
     if split is not None and split not in ("train", "val", "test"):
         raise fail(f"--split: got {split!r}; valid: train, val, test")

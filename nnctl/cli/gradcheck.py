@@ -29,7 +29,7 @@ def _gradcheck_table(report: Any) -> Any:
     from rich import box
     from rich.table import Table
 
-    from nnctl.gradcheck import overall_error
+    from nnctl.commands.gradcheck import overall_error
 
     def err(x: Optional[float]) -> str:
         return "-" if x is None else f"{x:.1e}"
@@ -128,7 +128,7 @@ def gradcheck(
     json_: JsonOption = False,
 ) -> None:
     """Check the backward pass against central differences of the cost, in float64."""
-    from nnctl.gradcheck import check_suite, check_target
+    from nnctl.commands.gradcheck import check_suite, check_target
 
     if config_or_run is None:
         report = check_suite(eps=eps, tol=tol, max_coords=max_coords, seed=seed)

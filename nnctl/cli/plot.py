@@ -38,9 +38,9 @@ def plot(
     """Learning curves (cost vs iteration) of several runs on one figure, labelled by run name
     and the config keys that differ between them; or, with --against, a metric against a config
     key (a sweep's trials: --sweep) (needs: pip install 'nnctl[plot]')."""
-    from nnctl.plot import plot_curves
+    from nnctl.commands.plot import plot_curves
     from nnctl.runs import read_history
-    from nnctl.runtable import read_run, run_labels
+    from nnctl.runs.table import read_run, run_labels
 
     specs = list(runs or [])
     if sweep is not None:
@@ -54,8 +54,8 @@ def plot(
     dirs = list(dict.fromkeys(_find_runs(specs, runs_dir)))
     infos = [read_run(d) for d in dirs]
     if against is not None:
-        from nnctl.plot import plot_metric
-        from nnctl.runtable import metric_points
+        from nnctl.commands.plot import plot_metric
+        from nnctl.runs.table import metric_points
 
         plot_metric(metric_points(infos, against, metric), against, metric, output, title=title)
     else:

@@ -42,9 +42,9 @@ def predict(
     runs_dir: RunsDirOption = None,
 ) -> None:
     """Predict classes of new inputs with a trained run. Exit 1 if any input failed."""
-    from nnctl.heads import DEFAULT_THRESHOLD
-    from nnctl.losses import head_for
-    from nnctl.predict import predict_inputs
+    from nnctl.core.heads import DEFAULT_THRESHOLD
+    from nnctl.core.losses import head_for
+    from nnctl.commands.predict import predict_inputs
 
     for p in inputs:
         if str(p).startswith(("http:/", "https:/")):  # Path() has already folded // into /

@@ -40,7 +40,7 @@ nnctl runs rm --filter created<30d --filter status!=complete --dry-run""",
 
 
 def _cell(value: Any) -> str:
-    from nnctl.runtable import flow
+    from nnctl.runs.table import flow
 
     if value is None:
         return "-"
@@ -102,7 +102,7 @@ _LEFT = {"id", "name", "status", "created", "finished", "run_dir", "message", "t
 def _text_cell(key: str, value: Any) -> str:
     """A value as the table shows it: times in local time, scores to 6 significant digits,
     lists and mappings in YAML flow style, '-' for none."""
-    from nnctl.runtable import DATE_KEYS, flow
+    from nnctl.runs.table import DATE_KEYS, flow
 
     if value is None:
         return "-"
@@ -115,7 +115,7 @@ def _text_cell(key: str, value: Any) -> str:
 
 def _raw_cell(value: Any) -> str:
     """A value for CSV/TSV: full precision, empty for none, lists in YAML flow style."""
-    from nnctl.runtable import flow
+    from nnctl.runs.table import flow
 
     if value is None:
         return ""
@@ -156,7 +156,7 @@ def runs_list(
     train and test accuracy, and test MSE and R² when a regression run is listed (oldest first
     unless --sort); --columns picks others."""
     from nnctl.runs import default_runs_dir
-    from nnctl.runtable import check_columns, field, filter_runs, list_runs, sort_runs
+    from nnctl.runs.table import check_columns, field, filter_runs, list_runs, sort_runs
 
     if format_ not in FORMATS:
         raise fail(f"--format: got {format_!r}; valid: {', '.join(FORMATS)}")
@@ -215,7 +215,7 @@ def runs_list(
 def _model_summary(s: Any) -> Any:
     """The model summary of a run (``s``: its ``RunSummary``): a batch is its batch_size, or
     the whole training set."""
-    from nnctl.architecture import summarize
+    from nnctl.core.summary import summarize
 
     if not s.layer_dims or not s.activations:
         return None
@@ -237,10 +237,10 @@ def runs_show(
     runs_dir: RunsDirOption = None,
 ) -> None:
     """A run's resolved config, its summary, and its cost curve drawn in the terminal."""
-    from nnctl.architecture import summary_lines
+    from nnctl.core.summary import summary_lines
     from nnctl.cli.textplot import curve_lines
     from nnctl.runs import CONFIG_FILE, SUMMARY_FILE, config_file, read_config_text, read_history
-    from nnctl.runtable import read_run
+    from nnctl.runs.table import read_run
 
     (run_dir,) = _find_runs([run], runs_dir)
     info = read_run(run_dir)
@@ -248,7 +248,7 @@ def runs_show(
     config_text = read_config_text(run_dir) or ""
     summary = {**info.summary.to_json(), "status": info.row["status"]}  # "stale": its process is gone
     if json_:
-        from nnctl.config import parse_yaml  # a damaged config file is one error line
+        from nnctl.config.settings import parse_yaml  # a damaged config file is one error line
 
         print_json({
             "run_dir": str(run_dir),
@@ -289,8 +289,8 @@ def runs_compare(
     runs_dir: RunsDirOption = None,
 ) -> None:
     """Metrics of two or more runs side by side, and only the config keys that differ."""
-    from nnctl.errors import UsageError
-    from nnctl.runtable import compare_runs, read_run
+    from nnctl.system.errors import UsageError
+    from nnctl.runs.table import compare_runs, read_run
 
     if len(runs) < 2:
         raise UsageError("runs compare needs at least two runs (use 'nnctl runs show RUN' for one)")
@@ -342,9 +342,9 @@ def runs_rm(
 ) -> None:
     """Delete run directories, named or matching every --filter (asks first unless --yes);
     prints the deleted run ids."""
-    from nnctl.errors import UsageError
+    from nnctl.system.errors import UsageError
     from nnctl.runs import default_runs_dir
-    from nnctl.runtable import check_removable, filter_runs, list_runs, remove_run
+    from nnctl.runs.table import check_removable, filter_runs, list_runs, remove_run
 
     if runs and filter_:
         raise UsageError("runs rm takes RUNs or --filter, not both")

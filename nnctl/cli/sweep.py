@@ -141,7 +141,7 @@ def _record_table(record: "SweepRecord") -> Any:
 
 def _test_scores(runs_dir: Path, run_id: str) -> dict[str, float]:
     """The chosen run's test scores (its summary's test_* keys): reported for it only."""
-    from nnctl.errors import RunError
+    from nnctl.system.errors import RunError
     from nnctl.runs import read_summary
 
     try:
@@ -220,7 +220,7 @@ def sweep_run(
     """Run a sweep; print the best run's id by the validation metric (or --json) on stdout.
     Exit 0: every trial complete or pruned; 1: some trial failed or diverged (the best of the
     rest is still printed); 2: bad sweep file or config (nothing trained); 130: Ctrl-C (resume it)."""
-    from nnctl.errors import NnctlError
+    from nnctl.system.errors import NnctlError
     from nnctl.runs import default_runs_dir
     from nnctl.sweep.engine import _imports, check_sweep, start_sweep
     from nnctl.sweep.spec import load_sweep

@@ -60,9 +60,9 @@ def train(
     default filled in, 'nnctl config schema' the keys as a JSON Schema for editors, and the
     README's "Config files" section explains each.
     """
-    from nnctl.config import load_config
+    from nnctl.config.settings import load_config
     from nnctl.runs import default_runs_dir, find_run, has_checkpoint
-    from nnctl.train import resume_run, train_run
+    from nnctl.commands.train import resume_run, train_run
 
     display = _TrainDisplay(quiet)
     if more is not None and resume is None:
@@ -85,7 +85,7 @@ def train(
                 print_warning(warning)
         start = functools.partial(train_run, cfg, runs_dir or default_runs_dir(),
                                   on_progress=None if quiet else decoding_progress(), threads=threads)
-    from nnctl import interrupt
+    from nnctl.system import interrupt
 
     try:
         # SIGTERM (kill, timeout, schedulers) stops a training as Ctrl-C does: at a step
@@ -124,8 +124,8 @@ def train(
 
 def _length_overrides(items: list[str]) -> dict[str, int]:
     """``--set iterations=N`` / ``epochs=N`` given with --resume: the run's new length."""
-    from nnctl.checks import Invalid, positive_int
-    from nnctl.config import parse_yaml
+    from nnctl.system.checks import Invalid, positive_int
+    from nnctl.config.settings import parse_yaml
 
     out: dict[str, int] = {}
     for item in items:
@@ -149,7 +149,7 @@ def _write_report(outcome: object, quiet: bool) -> None:
     if outcome.status != "complete":  # type: ignore[attr-defined]
         print_warning(f"no report: the run is {outcome.status}")  # type: ignore[attr-defined]
         return
-    from nnctl.report import write_report
+    from nnctl.commands.report import write_report
     from nnctl.runs import load_run
 
     run_dir = outcome.run_dir  # type: ignore[attr-defined]

@@ -104,7 +104,7 @@ class TrainCommand(NnctlCommand):
     (read from the key table when the help is shown, so it never drifts)."""
 
     def format_epilog(self, ctx: Context, formatter: HelpFormatter) -> None:
-        from nnctl.config import REQUIRED, config_keys
+        from nnctl.config.settings import REQUIRED, config_keys
 
         rows = []
         for name, key in config_keys().items():

@@ -6,7 +6,7 @@
   reader (``read_summary``).
 - ``loaded``: ``find_run``, ``load_run`` -> ``LoadedRun`` (config, summary, preprocessing,
   task, params) and the checked parameter readers.
-- ``checkpoint``: ``TrainState`` and its checkpoint file (imported on its own: it needs the
+- ``checkpoint``: the checkpoint file of a ``TrainState`` (imported on its own: it needs the
   model and optimizers, which listing runs does not).
 """
 

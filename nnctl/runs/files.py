@@ -25,7 +25,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable, Iterable
 if TYPE_CHECKING:
     import numpy as np
 
-from nnctl.errors import RunError
+from nnctl.system.errors import RunError
 
 SUMMARY_FILE = "summary.json"
 CONFIG_FILE = "config.yaml"
@@ -170,7 +170,7 @@ def save_config_text(run_dir: Path, text: str) -> None:
 
 def read_config_text(run_dir: Path) -> str | None:
     """The run's config file as text; None when it is missing."""
-    from nnctl.resources import MAX_CONFIG_BYTES, read_capped
+    from nnctl.system.resources import MAX_CONFIG_BYTES, read_capped
 
     try:
         return read_capped(run_dir / CONFIG_FILE, MAX_CONFIG_BYTES).decode("utf-8")
@@ -252,7 +252,7 @@ def read_history_table(run_dir: Path) -> History:
     val_accuracy); empty arrays when the run has none. Raises RunError when damaged."""
     import numpy as np
 
-    from nnctl.resources import MAX_RUN_TEXT_BYTES, read_capped
+    from nnctl.system.resources import MAX_RUN_TEXT_BYTES, read_capped
 
     path = run_dir / HISTORY_FILE
     try:

@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nnctl.errors import RunError
+from nnctl.system.errors import RunError
 from nnctl.runs.files import CONFIG_FILE, PARAMS_FILE, SUMMARY_FILE, default_runs_dir, is_run_dir, iter_run_dirs
 from nnctl.runs.summary import RunSummary, flatten, read_summary
 
@@ -74,7 +74,7 @@ class Preprocessing:
     color_mode: str | None
     classes: list[str]
     normalize: str = "none"  # standard | minmax | none (runs before it: none)
-    # applied after divide_by to X: (n_x, m), see nnctl.normalize; statistics of the training split
+    # applied after divide_by to X: (n_x, m), see nnctl.data.normalize; statistics of the training split
     steps: tuple[dict[str, Any], ...] = ()
 
 
@@ -122,9 +122,9 @@ class LoadedRun:
     """A checked, complete run: its resolved config, summary and parameters."""
 
     run_dir: Path
-    config: Any  # nnctl.config.Config
+    config: Any  # nnctl.config.settings.Config
     summary: RunSummary
-    params: Any  # nnctl.model.Params: W_l (n_l, n_{l-1}), b_l (n_l, 1)
+    params: Any  # nnctl.core.network.Params: W_l (n_l, n_{l-1}), b_l (n_l, 1)
 
     @property
     def run_id(self) -> str:
@@ -165,7 +165,7 @@ def read_params(path: Path, layer_dims: list[int] | None = None) -> dict[str, np
 
     import numpy as np
 
-    from nnctl.resources import DeclaredTooLarge, NotRegularFile, check_declared, npz_headers
+    from nnctl.system.resources import DeclaredTooLarge, NotRegularFile, check_declared, npz_headers
 
     want = expected_shapes(layer_dims) if layer_dims is not None else {}
     try:
@@ -215,7 +215,7 @@ def check_params(arrays: dict[str, np.ndarray], layer_dims: list[int], where: Pa
     all present, no others, floating point and finite. Returns ``model.Params``."""
     import numpy as np
 
-    from nnctl.model import Params
+    from nnctl.core.network import Params
 
     L = len(layer_dims) - 1
     expected = {}
@@ -243,7 +243,7 @@ def load_params(run_dir: Path, layer_dims: list[int], dtype: Any = None) -> Any:
     """A run's trained parameters, checked against ``layer_dims`` as ``check_params`` does, for
     a caller that works with the config alone (gradcheck): a run without them is refused naming
     its status. ``dtype`` (e.g. np.float64) converts them. Returns ``model.Params``."""
-    from nnctl.model import Params
+    from nnctl.core.network import Params
 
     path = run_dir / PARAMS_FILE
     if not path.is_file():
@@ -261,7 +261,7 @@ def load_run_config(run_dir: Path, summary: RunSummary | None = None) -> Any:
     Raises ConfigError for a damaged config.yaml."""
     import dataclasses
 
-    from nnctl.config import load_config
+    from nnctl.config.settings import load_config
 
     summary = read_summary(run_dir) if summary is None else summary
     cfg = load_config(run_dir / CONFIG_FILE)
@@ -274,8 +274,8 @@ def flat_config(run_dir: Path, summary: RunSummary) -> dict[str, Any]:
     summary from an earlier version, read from config.yaml ({} when that no longer loads)."""
     if summary.config is not None:
         return summary.config
-    from nnctl.config import load_config
-    from nnctl.errors import ConfigError
+    from nnctl.config.settings import load_config
+    from nnctl.system.errors import ConfigError
 
     try:
         return flatten(load_config(run_dir / CONFIG_FILE).to_dict())
@@ -288,7 +288,7 @@ def load_run(run_dir: Path) -> LoadedRun:
     says ``complete``; config.yaml is valid; params.npz holds exactly W1, b1, ..., WL, bL,
     finite and shaped as config.yaml's ``layer_dims`` say. Raises RunError (or ConfigError for
     a damaged config.yaml), one line each."""
-    from nnctl.errors import ConfigError
+    from nnctl.system.errors import ConfigError
 
     from nnctl.runs.lock import is_stale
 

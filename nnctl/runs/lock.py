@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from nnctl.errors import RunError
+from nnctl.system.errors import RunError
 
 
 def owner_record() -> dict[str, Any]:

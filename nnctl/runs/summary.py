@@ -11,7 +11,7 @@ keys, in the order written:
   nnctl, numpy and Python, ``task`` (``classification`` or ``regression``), ``blas`` (one
   ``{internal_api, version, num_threads, architecture}`` per BLAS library loaded), ``cpu`` and
   ``threads`` (the BLAS threads training uses: ``{setting, blas_threads, reason}``, see
-  ``nnctl.threads``; a resume records its own in its ``resumed`` entry);
+  ``nnctl.system.threads``; a resume records its own in its ``resumed`` entry);
 - the network: ``layer_dims``, ``activations``, ``loss``, ``dtype``;
 - the data: ``dataset`` (``sources``, ``n_train``, ``n_test``, ``n_features``, ``n_val``) and
   ``preprocessing`` (what ``predict`` needs to prepare new inputs the same way);
@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nnctl.errors import RunError
+from nnctl.system.errors import RunError
 from nnctl.runs.files import SUMMARY_FILE, utc_now, write_json
 
 TASKS = ("classification", "regression")
@@ -110,7 +110,7 @@ class RunSummary:
     task: str = "classification"  # recorded; derived by the reader for older summaries
     blas: list[dict[str, Any]] | None = None
     cpu: str | None = None
-    threads: dict[str, Any] | None = None  # nnctl.threads.ThreadChoice.to_json()
+    threads: dict[str, Any] | None = None  # nnctl.system.threads.ThreadChoice.to_json()
     layer_dims: list[int] | None = None
     activations: list[str] | None = None
     loss: str | None = None
@@ -155,7 +155,7 @@ class RunSummary:
         import numpy as np
 
         import nnctl
-        from nnctl.losses import LOSSES
+        from nnctl.core.losses import LOSSES
 
         dataset = {"sources": ds.sources, "n_train": int(ds.X_train.shape[1]),
                    "n_test": None if ds.X_test is None else int(ds.X_test.shape[1]),
@@ -252,14 +252,14 @@ def _derive_task(loss: str | None, scores: dict[str, Any]) -> str:
     scores, else the loss's task, else classification."""
     if any(k.endswith(("_mse", "_mae", "_r2")) for k in scores):
         return "regression"
-    from nnctl.losses import LOSSES
+    from nnctl.core.losses import LOSSES
 
     return LOSSES[loss].task if loss in LOSSES else "classification"
 
 
 def read_summary(run_dir: Path) -> RunSummary:
     """The summary of a run directory. Raises RunError when missing or damaged."""
-    from nnctl.resources import MAX_RUN_TEXT_BYTES, read_capped
+    from nnctl.system.resources import MAX_RUN_TEXT_BYTES, read_capped
 
     path = run_dir / SUMMARY_FILE
     try:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from nnctl import runs
-from nnctl.errors import NnctlError, RunError, UsageError
+from nnctl.system.errors import NnctlError, RunError, UsageError
 from nnctl.runs.files import read_history_table
 from nnctl.sweep import store
 from nnctl.sweep.spec import Param, SweepSpec, base_raw, load_sweep, parse_sweep, trial_config
@@ -150,7 +150,7 @@ class _Data:
     def future(self, cfg: Any) -> Any:
         """The scattered dataset of ``cfg``'s trials; None for data streamed from its files,
         which each trial reads itself (``streams``)."""
-        from nnctl.data import load_dataset
+        from nnctl.data.dataset import load_dataset
 
         key = json.dumps([cfg.dataset, cfg.dtype, cfg.arch.loss.task], sort_keys=True, default=str)
         if key not in self.streamed:  # the files' headers are read once per dataset, not per trial
@@ -167,12 +167,12 @@ class _Data:
 
 def streams(cfg: Any) -> bool:
     """Whether ``cfg``'s data is streamed from its files (``dataset.stream``, or too large for
-    memory: ``nnctl.stream.streaming_plan``). Such a dataset is neither read nor scattered by
+    memory: ``nnctl.data.stream.streaming_plan``). Such a dataset is neither read nor scattered by
     the client: each trial streams it from the file's path itself, as ``train`` would, so the
     workers must see the file at that path (always so for the local cluster)."""
-    from nnctl.stream import streaming_plan
+    from nnctl.data.stream import streaming_plan
 
-    return streaming_plan(cfg).stream
+    return streaming_plan(cfg.dataset, cfg.path, cfg.source, cfg.dtype, cfg.batch_size).stream
 
 
 def _is_worker_death(exc: BaseException) -> bool:
@@ -419,8 +419,8 @@ def check_sweep(spec: SweepSpec) -> tuple[int, int]:
     key's choices and range ends), and each against its data (``bind``: layer sizes, classes,
     task), before anything trains. Returns (configs checked, trials the sweep will run).
     Raises ConfigError or DataError."""
-    from nnctl.binding import bind
-    from nnctl.data import load_dataset
+    from nnctl.training.binding import bind
+    from nnctl.data.dataset import load_dataset
     from nnctl.sweep.spec import check_values
 
     raw = base_raw(spec)

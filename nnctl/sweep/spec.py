@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nnctl.checks import describe, did_you_mean
-from nnctl.config import (
+from nnctl.system.checks import describe, did_you_mean
+from nnctl.config.settings import (
     DATASET_FILE_KEYS, DATASET_SYNTHETIC_KEYS, Config, apply_overrides, config_keys, parse_yaml, resolve,
 )
-from nnctl.errors import ConfigError
+from nnctl.system.errors import ConfigError
 
 SAMPLERS = ("grid", "random", "tpe")
 METRICS = {"val_loss": "minimize", "val_mse": "minimize", "val_mae": "minimize",

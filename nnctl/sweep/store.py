@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from nnctl import runs
-from nnctl.errors import RunError
+from nnctl.system.errors import RunError
 
 SWEEPS_DIR = "sweeps"
 SWEEP_FILE = "sweep.yaml"

@@ -17,13 +17,13 @@ from typing import Any
 import numpy as np
 
 from nnctl import runs
-from nnctl.binding import bind
-from nnctl.config import Config, dump_config
-from nnctl.data import Dataset
-from nnctl.loop import TrainResult, total_iterations
-from nnctl.runs.checkpoint import TrainState
+from nnctl.training.binding import bind
+from nnctl.config.settings import Config, dump_config
+from nnctl.data.dataset import Dataset
+from nnctl.training.loop import TrainResult, total_iterations
+from nnctl.training.state import TrainState
 from nnctl.runs.summary import RunSummary
-from nnctl.train import fit, history_rows, record_result
+from nnctl.commands.train import fit, history_rows, record_result
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def _run_trial(cfg: Config, data: Dataset | None, prune: PruneRule | None) -> Tr
                              f"pruned after epoch {exc.epoch}: validation loss {exc.loss:.6g} is worse than "
                              f"the median {exc.median:.6g} of the trials complete when it started",
                              state.epoch, state.val_rows)
-    # recorded exactly as nnctl.train records a run, so a trial's summary reads like any run's
+    # recorded exactly as nnctl.commands.train records a run, so a trial's summary reads like any run's
     scores = record_result(cfg, ds, summary, result, scored=("complete", "pruned"))
     header, rows = history_rows(cfg, result, m)
     params = result.params.to_dict() if result.status in ("complete", "pruned") and scores else None

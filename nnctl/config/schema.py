@@ -1,0 +1,125 @@
+"""The config as a JSON Schema (draft 2020-12), for editors with a YAML language server
+(``# yaml-language-server: $schema=nnctl-config.schema.json`` at the top of a config gives
+completion, hover docs and checking while typing).
+
+Generated from the key table, ``config.config_keys()`` and the dataset keys: every key is a
+property, described by its ``Key.doc``, with its default; a key without a default is required.
+Each key's value check (``nnctl.system.checks`` and ``config.check_*``) maps to a schema fragment in
+``_FRAGMENTS`` or, for the parametrized checks (``choice``, ``fraction``, ``optional``), is read
+from the check's closure, so a new key, activation, loss or optimizer shows up without an
+edit here. A check this module does not know gives an unconstrained property (still listed,
+still documented): the schema can be looser than nnctl, never stricter.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
+
+from nnctl.system import checks
+from nnctl.config import settings as config
+
+SCHEMA_ID = "https://nnctl.invalid/config.schema.json"
+
+_NUMBER: dict[str, Any] = {"type": "number"}
+_POSITIVE_INT: dict[str, Any] = {"type": "integer", "minimum": 1}
+_NON_NEGATIVE: dict[str, Any] = {"type": "number", "minimum": 0}
+_KEEP = {"type": "number", "exclusiveMinimum": 0, "maximum": 1}
+
+
+def _activation_enum() -> dict[str, Any]:
+    return {"enum": config._activation_names()}
+
+
+def _fragments() -> dict[Callable[[Any], Any], Callable[[], dict[str, Any]]]:
+    return {
+        checks.string: lambda: {"type": "string", "minLength": 1},
+        checks.number: lambda: _NUMBER,
+        checks.integer: lambda: {"type": "integer"},
+        checks.positive_number: lambda: {"type": "number", "exclusiveMinimum": 0},
+        checks.non_negative_number: lambda: _NON_NEGATIVE,
+        checks.positive_int: lambda: _POSITIVE_INT,
+        checks.seed_int: lambda: {"type": "integer", "minimum": 0, "maximum": 2**32 - 1},
+        config.check_layer_dims: lambda: {
+            "type": "array", "minItems": 2,
+            "prefixItems": [{"anyOf": [_POSITIVE_INT, {"const": "auto"}]}],
+            "items": _POSITIVE_INT,
+        },
+        config.check_activations: lambda: {"anyOf": [
+            {"type": "array", "minItems": 1, "items": _activation_enum()},
+            {"type": "object", "properties": {"hidden": _activation_enum(), "output": _activation_enum()},
+             "required": ["output"], "additionalProperties": False},
+        ]},
+        config.check_dropout: lambda: {"anyOf": [_KEEP, {"type": "array", "items": _KEEP}, {"type": "null"}]},
+        config.check_lr_decay: lambda: {"anyOf": [
+            _NON_NEGATIVE,
+            {"type": "object", "properties": {"rate": _NON_NEGATIVE, "interval": _POSITIVE_INT},
+             "required": ["rate"], "additionalProperties": False},
+            {"type": "null"},
+        ]},
+        config.check_early_stopping: lambda: {"anyOf": [
+            {"type": "object", "properties": {"patience": _POSITIVE_INT, "min_delta": _NON_NEGATIVE},
+             "required": ["patience"], "additionalProperties": False},
+            {"type": "null"},
+        ]},
+    }
+
+
+def check_schema(check: Callable[[Any], Any]) -> dict[str, Any]:
+    """The JSON Schema of the values ``check`` accepts ({} when it is not known here)."""
+    known = _fragments()
+    if check in known:
+        return dict(known[check]())
+    outer = check.__qualname__.split(".<locals>")[0]
+    cells = inspect.getclosurevars(check).nonlocals
+    if outer == "optional":
+        return {"anyOf": [check_schema(cells["check"]), {"type": "null"}]}
+    if outer == "choice":
+        options = cells["options"]
+        return {"enum": list(options() if callable(options) else options)}
+    if outer == "fraction":
+        return {"type": "number", "minimum": cells["lo_inclusive"], "exclusiveMaximum": cells["hi_exclusive"]}
+    return {}
+
+
+def _properties(keys: dict[str, config.Key]) -> tuple[dict[str, Any], list[str]]:
+    props, required = {}, []
+    for name, key in keys.items():
+        fragment = check_schema(key.check)
+        if key.default is None and fragment and {"type": "null"} not in fragment.get("anyOf", []):
+            fragment = {"anyOf": [fragment, {"type": "null"}]}  # null means "the default"
+        prop = {"description": key.doc, **fragment}
+        if key.default is config.REQUIRED:
+            required.append(name)
+        else:
+            prop["default"] = key.default
+        props[name] = prop
+    return props, required
+
+
+def config_schema() -> dict[str, Any]:
+    """The JSON Schema of an nnctl config file (``nnctl config schema``)."""
+    props, required = _properties(config.config_keys())
+    synthetic, synthetic_required = _properties(config.DATASET_SYNTHETIC_KEYS)
+    files, files_required = _properties({**config.DATASET_FILE_KEYS, **config.DATASET_READER_KEYS})
+    files["images"] = {"description": "an image folder: the same as train"}
+    props["dataset"] = {
+        "description": config.CONFIG_KEYS["dataset"].doc,
+        "anyOf": [
+            {"type": "string", "description": "a generator name (short for {synthetic: NAME}) or a training file"},
+            {"type": "object", "title": "synthetic", "properties": synthetic, "required": synthetic_required,
+             "additionalProperties": False},
+            {"type": "object", "title": "files", "properties": files,
+             "anyOf": [{"required": files_required}, {"required": ["images"]}], "additionalProperties": False},
+        ],
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "nnctl config",
+        "description": "A training config for nnctl (see 'nnctl train --help' and the README's Config files).",
+        "type": "object",
+        "properties": props,
+        "required": required,
+        "additionalProperties": False,
+    }

@@ -1,0 +1,247 @@
+"""The L-layer network: initialization, forward pass with caches, backward pass, prediction.
+
+Notation follows the course: X is (n_x, m), W_l is (n_l, n_{l-1}), b_l is (n_l, 1), and the
+parameters are saved as ``W1, b1, ..., WL, bL``. Inside the library they are kept as two
+lists (``Ws[l-1]`` is ``W_l``) so the hot loop never builds string keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from nnctl.core.activations import ACTIVATIONS, Activation
+from nnctl.core.losses import LOSSES, Loss
+
+
+@dataclass
+class Params:
+    """Weights and biases of an L-layer network. Ws[l]: (n_{l+1}, n_l), bs[l]: (n_{l+1}, 1)."""
+
+    Ws: list[np.ndarray]
+    bs: list[np.ndarray]
+
+    @property
+    def L(self) -> int:
+        return len(self.Ws)
+
+    def to_dict(self) -> dict[str, np.ndarray]:
+        """The course's naming: {'W1': ..., 'b1': ..., ..., 'WL': ..., 'bL': ...}."""
+        out: dict[str, np.ndarray] = {}
+        for l, (W, b) in enumerate(zip(self.Ws, self.bs), start=1):
+            out[f"W{l}"] = W
+            out[f"b{l}"] = b
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, np.ndarray]) -> "Params":
+        L = len(d) // 2
+        return cls([d[f"W{l}"] for l in range(1, L + 1)], [d[f"b{l}"] for l in range(1, L + 1)])
+
+    def all_finite(self) -> bool:
+        return all(np.isfinite(a).all() for a in (*self.Ws, *self.bs))
+
+    def copy(self) -> "Params":
+        return Params([W.copy() for W in self.Ws], [b.copy() for b in self.bs])
+
+
+# Each initializer scales a standard-normal draw W0: (n_l, n_{l-1}); biases always start at zero.
+# 'scaled' divides by sqrt(n_prev) exactly as the course writes it: multiplying by the
+# reciprocal instead would differ in the last bit and move the course's cost curve.
+INITIALIZERS: dict[str, Callable[[np.ndarray, int, int], np.ndarray]] = {
+    "scaled": lambda W0, n, n_prev: W0 / np.sqrt(n_prev),  # course, deep network
+    "small": lambda W0, n, n_prev: W0 * 0.01,  # course, two-layer network
+    "he": lambda W0, n, n_prev: W0 * np.sqrt(2.0 / n_prev),
+    "xavier": lambda W0, n, n_prev: W0 * np.sqrt(2.0 / (n + n_prev)),  # Glorot normal
+    # Course, week 2 (logistic regression). With hidden layers every unit of a layer gets the
+    # same gradient and stays identical: the course's lesson on breaking symmetry (see
+    # ``Config.warnings``). The draw is still made, so other layers' weights do not move.
+    "zeros": lambda W0, n, n_prev: np.zeros_like(W0),
+}
+
+
+def initialize_parameters(
+    layer_dims: list[int], init: str, seed: int, dtype: np.dtype | type = np.float64
+) -> Params:
+    """W_l = INITIALIZERS[init](randn(n_l, n_{l-1})), b_l = 0, drawn layer by layer.
+
+    Drawing W1, W2, ... in order from ``RandomState(seed)`` is what ``np.random.seed(seed)``
+    followed by ``np.random.randn`` does in the course, so seed 1 reproduces its weights bit
+    for bit. Weights are drawn in float64 and then cast, so float32 gets the same weights rounded.
+    """
+    rng = np.random.RandomState(seed)
+    scale = INITIALIZERS[init]
+    Ws, bs = [], []
+    for n_prev, n in zip(layer_dims[:-1], layer_dims[1:]):
+        Ws.append(scale(rng.randn(n, n_prev), n, n_prev).astype(dtype, copy=False))
+        bs.append(np.zeros((n, 1), dtype=dtype))
+    return Params(Ws, bs)
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """What the forward and backward passes need besides the parameters."""
+
+    hidden: tuple[Activation, ...]  # one per hidden layer (L - 1 entries)
+    output: Activation
+    loss: Loss
+
+    @classmethod
+    def build(cls, activations: list[str], loss: str) -> "Architecture":
+        """Looks the names up in the tables (at call time, so a patched table is honoured)."""
+        return cls(
+            tuple(ACTIVATIONS[name] for name in activations[:-1]),
+            ACTIVATIONS[activations[-1]],
+            LOSSES[loss],
+        )
+
+
+def linear_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Z = W A_prev + b. A_prev: (n_{l-1}, m), W: (n_l, n_{l-1}), b: (n_l, 1) -> Z: (n_l, m)."""
+    Z = W @ A_prev
+    Z += b  # in place: no second (n_l, m) array
+    return Z
+
+
+def linear_backward(
+    dZ: np.ndarray, A_prev: np.ndarray, W: np.ndarray, need_dA_prev: bool = True,
+    dW: np.ndarray | None = None, db: np.ndarray | None = None,
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """Gradients of the linear step, averaged over the m examples as the course does.
+
+    dZ: (n_l, m), A_prev: (n_{l-1}, m), W: (n_l, n_{l-1})
+    -> dA_prev: (n_{l-1}, m) or None, dW: (n_l, n_{l-1}), db: (n_l, 1).
+    The input layer's dA is never used, so the caller skips it (a third of layer 1's work).
+    ``dW``, ``db``: C-contiguous arrays to write the gradients into (an optimizer's flat
+    gradient buffer), else new ones; the arithmetic is the same either way.
+    """
+    m = A_prev.shape[1]
+    dW = np.matmul(dZ, A_prev.T, out=dW)
+    dW *= 1.0 / m  # in place; the same product as the course's 1/m * (...), bit for bit
+    db = np.sum(dZ, axis=1, keepdims=True, out=db)
+    db *= 1.0 / m
+    dA_prev = W.T @ dZ if need_dA_prev else None
+    return dA_prev, dW, db
+
+
+def forward(
+    params: Params, X: np.ndarray, arch: Architecture, masks: list[np.ndarray | None] | None = None
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """[LINEAR -> ACTIVATION] x (L-1) -> LINEAR -> OUTPUT.
+
+    X: (n_x, m) -> AL: (n_L, m), ZL: (n_L, m) (the loss needs the logits), and the cache
+    [X, A1, ..., A_{L-1}]: each layer's input, all the backward pass needs.
+
+    With ``masks`` (inverted dropout, see ``dropout_masks``), hidden layer l's output is
+    multiplied by masks[l-1]: (n_l, m) before it feeds layer l+1, and the cache holds
+    [X, A1 * D1, ..., A_{L-1} * D_{L-1}, A1, ..., A_{L-1}]: the dropped inputs first, then
+    the undropped activations, which the derivatives of tanh and sigmoid need.
+    """
+    cache = [X]
+    A = X
+    if masks is None:
+        for W, b, act in zip(params.Ws[:-1], params.bs[:-1], arch.hidden):
+            A = act.hidden_forward(linear_forward(A, W, b))
+            cache.append(A)
+    else:
+        undropped = []
+        for W, b, act, D in zip(params.Ws[:-1], params.bs[:-1], arch.hidden, masks):
+            A = act.hidden_forward(linear_forward(A, W, b))
+            undropped.append(A)
+            if D is not None:
+                A = A * D
+            cache.append(A)
+        cache += undropped
+    ZL = linear_forward(A, params.Ws[-1], params.bs[-1])
+    return arch.output.forward(ZL), ZL, cache
+
+
+def backward(
+    params: Params,
+    cache: list[np.ndarray],
+    dZL: np.ndarray,
+    arch: Architecture,
+    masks: list[np.ndarray | None] | None = None,
+    out: Params | None = None,
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Chain rule from the output back to layer 1.
+
+    dZL: (n_L, m), the gradient of m * cost with respect to ZL. Returns dWs, dbs shaped like
+    params.Ws, params.bs. ``masks`` must be the ones ``forward`` used: the gradient flows only
+    through kept units, scaled like them. ``out``: arrays shaped like params to write the
+    gradients into (``FlatOptimizer.grads``); the lists returned then hold them.
+    """
+    L = params.L
+    dWs: list[np.ndarray] = [None] * L  # type: ignore[list-item]
+    dbs: list[np.ndarray] = [None] * L  # type: ignore[list-item]
+    dZ = dZL
+    for l in range(L - 1, -1, -1):
+        dW, db = (out.Ws[l], out.bs[l]) if out is not None else (None, None)
+        dA_prev, dWs[l], dbs[l] = linear_backward(dZ, cache[l], params.Ws[l], l > 0, dW, db)
+        if l > 0:
+            A = cache[l]
+            if masks is not None:
+                A = cache[L - 1 + l]
+                if masks[l - 1] is not None:
+                    dA_prev *= masks[l - 1]
+            dZ = arch.hidden[l - 1].backward(dA_prev, A)
+    return dWs, dbs
+
+
+def dropout_masks(
+    hidden_dims: list[int], keep_probs: list[float], m: int, rng: np.random.Generator,
+    dtype: np.dtype | type = np.float64,
+) -> list[np.ndarray | None]:
+    """Inverted-dropout masks, one per hidden layer: D_l: (n_l, m) holding 1/keep where a unit
+    is kept (probability keep) and 0 where it is dropped, so E[A * D] = A and nothing needs
+    rescaling at prediction time. A layer with keep = 1 gets None (no mask, no draw)."""
+    masks: list[np.ndarray | None] = []
+    for n, keep in zip(hidden_dims, keep_probs):
+        if keep >= 1.0:
+            masks.append(None)
+            continue
+        masks.append(np.where(rng.random((n, m)) < keep, 1.0 / keep, 0.0).astype(dtype, copy=False))
+    return masks
+
+
+def l2_cost(params: Params, l2: float, m: int) -> float:
+    """The L2 penalty added to the cost: l2 / (2 m) * sum over layers of ||W_l||_F^2."""
+    return l2 / (2 * m) * float(sum(np.sum(W * W) for W in params.Ws))
+
+
+def cost_and_gradients(
+    params: Params,
+    X: np.ndarray,
+    Y: np.ndarray,
+    arch: Architecture,
+    *,
+    l2: float = 0.0,
+    masks: list[np.ndarray | None] | None = None,
+    out: Params | None = None,
+) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
+    """One full forward and backward pass. X: (n_x, m), Y: (n_L, m).
+
+    l2: lambda of the L2 penalty; the cost gains l2/(2m) sum ||W||^2 and each dW gains
+    (l2/m) W (biases are not penalized). masks: dropout masks from ``dropout_masks`` (training
+    only); None means no dropout. The defaults reproduce the plain course computation exactly.
+    out: where to write the gradients (see ``backward``).
+    """
+    AL, ZL, cache = forward(params, X, arch, masks)
+    cost = arch.loss.cost(ZL, AL, Y)
+    dWs, dbs = backward(params, cache, arch.loss.grad(AL, Y), arch, masks, out)
+    if l2:
+        m = X.shape[1]
+        cost += l2_cost(params, l2, m)
+        for dW, W in zip(dWs, params.Ws):
+            dW += (l2 / m) * W
+    return cost, dWs, dbs
+
+
+def predict_proba(params: Params, X: np.ndarray, arch: Architecture) -> np.ndarray:
+    """Cache-free forward pass. X: (n_x, m) -> AL: (n_L, m)."""
+    A = X
+    for W, b, act in zip(params.Ws[:-1], params.bs[:-1], arch.hidden):
+        A = act.hidden_forward(linear_forward(A, W, b))
+    return arch.output.forward(linear_forward(A, params.Ws[-1], params.bs[-1]))

@@ -1,0 +1,148 @@
+"""HDF5 files: the course's ``*_x``/``*_y`` arrays (any prefix), arrays named plainly ``x``/``y``
+(or ``X``/``Y``), or the arrays ``x_key``/``y_key`` name; ``list_classes`` when present.
+Shapes and dtypes are checked as declared, before any array is read.
+
+With ``ReadOptions.map_x`` (training's loader), a float ``x`` stored contiguously and
+uncompressed in the machine's byte order is not read but mapped read-only from the file
+(``map_contiguous``): the values are the same bytes, and the process allocates nothing for them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnctl.system.errors import DataError
+from nnctl.data.readers.base import RawSplit, ReadOptions, check_declared
+from nnctl.system.resources import open_regular
+
+
+def _pick(names: list[str], given: str | None, suffix: str, plain: tuple[str, ...], path: Path,
+          what: str, required: bool) -> str | None:
+    if given is not None:
+        if given not in names:
+            raise DataError(f"{path}: no array {given!r} ({what}); the file holds {', '.join(names) or 'none'}")
+        return given
+    found = [k for k in names if k.endswith(suffix)] or [k for k in names if k in plain]
+    if len(found) == 1:
+        return found[0]
+    if not found and not required:
+        return None
+    raise DataError(
+        f"{path}: expected exactly one '*_x' and one '*_y' array, found {', '.join(names) or 'none'}; "
+        "arrays named x and y (or X and Y) work too, or name them with dataset.x_key and dataset.y_key"
+    )
+
+
+def read_hdf5(path: Path, options: ReadOptions) -> RawSplit:
+    """x: (m, ...) as stored, y: as stored (checked later), classes from ``list_classes``."""
+    import h5py
+
+    try:
+        f = h5py.File(path, "r")
+    except OSError:
+        raise DataError(f"{path}: not a readable HDF5 file") from None
+    with f:
+        names = _array_names(f, path)
+        x_key = _pick(names, options.spec.get("x_key"), "_x", ("x", "X"), path, "x_key", True)
+        y_key = _pick(names, options.spec.get("y_key"), "_y", ("y", "Y"), path, "y_key", options.need_labels)
+        try:
+            for key in (x_key, y_key):
+                if key is not None:
+                    dset = f[key]
+                    check_declared(f"{path}: {key}", dset.shape, dset.dtype)
+            x = map_contiguous(f[x_key], path) if options.map_x else None
+            if x is None:
+                x = f[x_key][()]
+            y = f[y_key][()] if y_key is not None else None
+            classes = None
+            if "list_classes" in names:
+                lc = f["list_classes"]
+                check_declared(f"{path}: list_classes", lc.shape, lc.dtype)
+                classes = _class_names(lc, path)
+        except (OSError, ValueError, TypeError) as exc:
+            raise DataError(f"{path}: cannot read arrays: {exc}") from None
+    return RawSplit(x, y, classes, path, x_key, y_key or "")
+
+
+def map_contiguous(dset: Any, path: Path) -> np.ndarray | None:
+    """The values of the h5py dataset ``dset`` of the file ``path`` as a read-only array mapped
+    from the file (an ndarray view of an ``np.memmap``, same shape and dtype), or None when they
+    cannot be mapped and must be read: not floating point (uint8 pixels are converted anyway),
+    not in this machine's byte order, chunked, compressed or filtered, stored in another file
+    (external storage), never written, empty, or a header that places the values (offset and
+    size) outside the file. Why map: reading copies the whole array into freshly allocated memory,
+    and on a virtual machine the first touch of that memory can cost as much as the read
+    (0.04-0.5 s for W2's 188 MB); a map shares the file's page cache.
+
+    The one risk: a file truncated while it is mapped makes reading the lost pages a SIGBUS
+    (README, "Datasets mapped from their file"). Everything that could be checked beforehand is.
+    """
+    import h5py
+
+    dtype = np.dtype(dset.dtype)
+    if dtype.kind != "f" or not dtype.isnative or dset.size == 0:
+        return None
+    try:
+        plist = dset.id.get_create_plist()
+        if plist.get_layout() != h5py.h5d.CONTIGUOUS or plist.get_external_count() or plist.get_nfilters():
+            return None
+        offset = dset.id.get_offset()
+        stored = dset.id.get_storage_size()
+    except (OSError, ValueError, TypeError, RuntimeError):
+        return None
+    nbytes = int(dset.size) * dtype.itemsize
+    if offset is None or stored != nbytes:  # never written, or a header disagreeing with itself
+        return None
+    return map_region(path, int(offset), tuple(int(s) for s in dset.shape), dtype)
+
+
+def map_region(path: Path, offset: int, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray | None:
+    """``shape`` values of ``dtype`` (C order) at byte ``offset`` of the file ``path``, mapped
+    read-only, or None when that region is not wholly inside the file (checked on the open
+    descriptor that is mapped, so a lying header cannot make a read past the end: a SIGBUS)."""
+    nbytes = math.prod(shape) * dtype.itemsize
+    try:
+        with open_regular(path) as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if offset < 0 or nbytes <= 0 or offset + nbytes > size:
+                return None
+            mapped = np.memmap(fh, dtype=dtype, mode="r", offset=offset, shape=shape)
+    except (OSError, ValueError):  # e.g. the file shrank between the check and the map
+        return None
+    # a plain ndarray view: pickles (sweep workers) and computes like any array; its base
+    # chain keeps the map open and tells ``data.is_mapped`` where the values live
+    return mapped.view(np.ndarray)
+
+
+def _array_names(f: Any, path: Path) -> list[str]:
+    """The file's top-level arrays. An external link (to another file, which nnctl would
+    then read unasked) or a link to nothing is refused naming it; groups are skipped."""
+    import h5py
+
+    names = []
+    for k in f.keys():
+        link = f.get(k, getlink=True)
+        if isinstance(link, h5py.ExternalLink):
+            raise DataError(f"{path}: {k} is an external link to {link.filename}:{link.path}; "
+                            "nnctl reads only arrays stored in the file itself")
+        obj = f.get(k)  # None for a soft link to nothing
+        if obj is None:
+            raise DataError(f"{path}: {k} is a link to {getattr(link, 'path', '?')}, which does not exist")
+        if isinstance(obj, h5py.Dataset):
+            names.append(k)
+        elif k == "list_classes":
+            raise DataError(f"{path}: list_classes is a group; expected a 1-D array of class names")
+    return names
+
+
+def _class_names(ds: Any, path: Path) -> list[str]:
+    """``list_classes``: a non-empty 1-D array of names (bytes or text) or numbers."""
+    if ds.ndim != 1 or ds.shape[0] == 0:
+        got = "a scalar" if ds.ndim == 0 else f"shape {ds.shape}"
+        raise DataError(f"{path}: list_classes: expected a non-empty 1-D array of class names, got {got}")
+    return [c.decode(errors="replace") if isinstance(c, bytes) else str(c) for c in ds[()]]

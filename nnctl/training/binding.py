@@ -1,0 +1,156 @@
+"""Binding a config to its data: the one place that loads a config's dataset, fills in
+``layer_dims[0]``, checks the output layer against the targets and holds out the validation
+set. ``train``, ``evaluate``, ``gradcheck`` and ``config show/check`` all call ``bind``."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from nnctl.data import normalize
+from nnctl.config.settings import Config
+from nnctl.data.dataset import Dataset, is_mapped, load_dataset
+from nnctl.system.errors import ConfigError, DataError
+from nnctl.data.holdout import hold_out_indices, take
+from nnctl.core.losses import LOSSES
+from nnctl.system.resources import require_memory
+from nnctl.system.seeds import STREAM_HOLD_OUT, rng_for
+from nnctl.core import fused
+from nnctl.data.stream import load_streamed, streaming_plan
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A config bound to its data.
+
+    cfg: the config with ``layer_dims[0]`` filled in from the data.
+    dataset: the data as training uses it: X_train: (n_x, m_train) the examples trained on,
+        X_val: (n_x, m_val) the validation set (held out of the training file, or its own file).
+    train_idx: (m_train,) the training file's column of each training example.
+    val_idx: (m_val,) the training file's columns held out for validation; None when nothing
+        was held out.
+    """
+
+    cfg: Config
+    dataset: Dataset
+    held_out: tuple[np.ndarray, np.ndarray] | None  # (train_idx, val_idx) when a validation set was held out
+
+    @property
+    def train_idx(self) -> np.ndarray:
+        # made when asked: for a streamed file without a hold-out it would be the only thing
+        # the size of the file's example count kept while training
+        return np.arange(self.dataset.X_train.shape[1]) if self.held_out is None else self.held_out[0]
+
+    @property
+    def val_idx(self) -> np.ndarray | None:
+        return None if self.held_out is None else self.held_out[1]
+
+
+def bind(cfg: Config, on_progress: Callable[[int, int], None] | None = None,
+         loaded: Dataset | None = None) -> Bound:
+    """Loads the config's data, checks the config against it (``layer_dims[0]``, classes,
+    task), holds out the validation set with the config's seed and normalizes with statistics
+    of the training split (``cfg.normalize``; ``auto`` resolved in the returned cfg): the
+    config and data exactly as training uses and saves them. ``on_progress(done, total)``:
+    while image files are decoded. ``loaded``: the config's dataset as ``load_dataset``
+    returned it, already in memory (a sweep's worker binds data it was sent, with no access to
+    the files). HDF5 files larger than memory stay on disk and are streamed (``nnctl.data.stream``).
+    Refuses a config whose training would not fit in memory before anything is allocated.
+    Raises ConfigError or DataError."""
+    fused.setting()  # NNCTL_COMPILED checked before anything is read or written
+    plan = streaming_plan(cfg.dataset, cfg.path, cfg.source, cfg.dtype, cfg.batch_size) if loaded is None else None  # data files larger than memory stay on disk
+    # What the config alone says (the data's size is not known yet: at least one example of
+    # at least one feature) is checked before the data is read, the whole of it after.
+    first, slots = cfg.layer_dims[0], optimizer_slots(cfg)
+    require_memory(cfg, first if isinstance(first, int) else 1, int(cfg.dataset.get("m", 1)), 0, slots,
+                   at_least=True)
+    if loaded is not None:
+        ds = loaded
+    elif plan is not None and plan.stream:
+        ds = load_streamed(cfg.dataset, cfg.dtype, LOSSES[cfg.loss].task, cfg.path)
+        ds.notes.extend(plan.notes)
+    else:
+        try:
+            ds = load_dataset(cfg.dataset, cfg.dtype, LOSSES[cfg.loss].task, cfg.path, on_progress)
+        except MemoryError:
+            if "train" not in cfg.dataset:
+                raise
+            raise DataError(f"{cfg.dataset['train']}: out of memory loading the data whole; stream it from "
+                            "disk in mini-batches with dataset.stream: true and a batch_size") from None
+    cfg = cfg.with_input_dim(ds.n_features)
+    m_other = sum(int(X.shape[1]) for X in (ds.X_test, ds.X_val) if X is not None)
+    streamed = plan is not None and plan.stream
+    require_memory(cfg, ds.n_features, int(ds.X_train.shape[1]), m_other, slots, data_in_memory=not streamed,
+                   mapped_examples=_mapped_examples(cfg, ds))
+    if "synthetic" not in cfg.dataset:  # the kind chosen from the path, shown by config show
+        named = {"label": ds.label} if ds.label is not None else {}  # so predict can leave that column out
+        cfg = dataclasses.replace(cfg, dataset={**cfg.dataset, **named, "kind": ds.source_kind})
+    check_targets(cfg, ds)
+    held_out = None
+    if cfg.validation_fraction > 0:
+        held_out = hold_out_indices(ds.Y_train, ds.task, cfg.validation_fraction, rng_for(cfg.seed, STREAM_HOLD_OUT))
+        ds = take(ds, *held_out)
+    cfg, ds = _normalize(cfg, ds)
+    return Bound(cfg, ds, held_out)
+
+
+def _mapped_examples(cfg: Config, ds: Dataset) -> int:
+    """Examples whose X stays mapped from its file through training (``data.is_mapped``): none
+    when normalization makes new arrays; the training set's not when a validation set is held
+    out of it (taking columns copies them)."""
+    if normalize.resolve(cfg.normalize, ds.feature_rows) != "none":
+        return 0
+    kept = [ds.X_test, ds.X_val] + ([ds.X_train] if cfg.validation_fraction == 0 else [])
+    return sum(int(X.shape[1]) for X in kept if X is not None and is_mapped(X))
+
+
+def _normalize(cfg: Config, ds: Dataset) -> tuple[Config, Dataset]:
+    """Statistics from X_train only (never the validation or test examples), applied to all."""
+    method = normalize.resolve(cfg.normalize, ds.feature_rows)
+    cfg = dataclasses.replace(cfg, normalize=method)
+    if method == "none":
+        # (a streamed X is never in memory whole: no statistics of it)
+        if ds.kind == "features" and ds.source_kind != "synthetic" and isinstance(ds.X_train, np.ndarray):
+            warning = normalize.scale_warning(ds.X_train, cfg.source)
+            if warning:
+                ds = dataclasses.replace(ds, warnings=[*ds.warnings, warning])
+        return cfg, dataclasses.replace(ds, normalize=method)
+    steps = normalize.fit_steps(ds.X_train, method)
+    def norm(X: np.ndarray | None) -> np.ndarray | None:
+        return None if X is None else normalize.apply_steps(X, steps)
+    return cfg, dataclasses.replace(ds, X_train=norm(ds.X_train), X_val=norm(ds.X_val), X_test=norm(ds.X_test),
+                                    normalize=method, steps=steps)
+
+
+def optimizer_slots(cfg: Config) -> int:
+    """Arrays of state the config's optimizer keeps per parameter array (gd 0, momentum 1, adam
+    2), counted from the optimizer itself on a one-unit network: a new optimizer needs no entry."""
+    from nnctl.core.network import Params
+    from nnctl.core.optimizers import OPTIMIZERS
+
+    tiny = Params([np.zeros((1, 1))], [np.zeros((1, 1))])
+    return len(OPTIMIZERS[cfg.optimizer](tiny, cfg).state()) // 2
+
+
+def check_targets(cfg: Config, ds: Dataset) -> None:
+    """The output layer and loss must fit the dataset's targets: the loss's task (class labels
+    or real values) and its output-unit rule (``Loss.units``). Raises ConfigError."""
+    loss = LOSSES[cfg.loss]
+    if loss.task == "regression" and ds.task != "regression":
+        raise ConfigError(
+            f"{cfg.source}: loss {cfg.loss} ({loss.output} output) needs real-valued targets, but the "
+            f"dataset has {len(ds.classes)} classes ({', '.join(ds.classes)}); use a softmax "
+            "output for K classes or a sigmoid output for 2"
+        )
+    if loss.task != "regression" and ds.task == "regression":
+        name = next(n for n, other in LOSSES.items() if other.task == "regression")
+        raise ConfigError(
+            f"{cfg.source}: the dataset has real-valued targets (regression) but the output "
+            f"activation is {cfg.activations[-1]}; use a {LOSSES[name].output} output (loss {name})"
+        )
+    problem = loss.units(cfg.layer_dims[-1], ds)
+    if problem is not None:
+        raise ConfigError(f"{cfg.source}: {problem}")

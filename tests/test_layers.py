@@ -1,0 +1,117 @@
+"""The package's layers keep their promises (docs/design.md). import-linter checks the contracts
+written in pyproject.toml (each layer imports only the layers below it, at the top of a module or
+inside a function; only the CLI imports typer, click and rich); these tests run it, show that it
+catches a planted upward import, and check what it does not: no two modules of the library import
+each other in a circle."""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "nnctl"
+# Packages whose modules count as one unit (their insides may import each other freely).
+UNITS = ("nnctl.cli", "nnctl.sweep", "nnctl.commands.report", "nnctl.data.readers", "nnctl.data.stream", "nnctl.runs")
+
+
+def lint_imports(root: Path) -> subprocess.CompletedProcess:
+    """`lint-imports` on the package under ``root`` with ``root``'s pyproject.toml."""
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    code = "import sys; from importlinter.cli import lint_imports; sys.exit(lint_imports(no_cache=True, no_logo=True))"
+    return subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_the_layer_contracts_hold() -> None:
+    r = lint_imports(ROOT)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Contracts: 2 kept, 0 broken." in r.stdout
+
+
+@pytest.mark.parametrize(
+    "module, planted, message",
+    [
+        # an upward import inside a function counts as much as one at the top
+        ("core/metrics.py", "def _planted():\n    from nnctl.cli import app\n", "nnctl.core is not allowed to import nnctl.cli"),
+        ("data/holdout.py", "from nnctl.training import binding\n", "nnctl.data is not allowed to import nnctl.training"),
+        ("runs/lock.py", "import rich\n", "nnctl.runs is not allowed to import rich"),
+    ],
+)
+def test_a_planted_import_breaks_a_contract(tmp_path: Path, module: str, planted: str, message: str) -> None:
+    shutil.copytree(PACKAGE, tmp_path / "nnctl", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    target = tmp_path / "nnctl" / module
+    target.write_text(target.read_text() + "\n\n" + planted)
+    r = lint_imports(tmp_path)
+    assert r.returncode == 1, r.stdout
+    assert message in " ".join(r.stdout.split()), r.stdout
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for p in PACKAGE.rglob("*.py"):
+        name = ".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts)
+        out[name.removesuffix(".__init__")] = p
+    return out
+
+
+def _unit(module: str) -> str:
+    return next((u for u in UNITS if module == u or module.startswith(u + ".")), module)
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module an import statement names, at the top or inside a function."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+    return names
+
+
+def _graph() -> dict[str, set[str]]:
+    mods = _modules()
+    packages = {m for m, p in mods.items() if p.name == "__init__.py"}
+    graph: dict[str, set[str]] = defaultdict(set)
+    for name, path in mods.items():
+        for target in _imports(path):
+            # a package's face (its __init__) hands names on; the circle is between modules
+            if target in mods and target not in packages and _unit(target) != _unit(name):
+                graph[_unit(name)].add(_unit(target))
+    return graph
+
+
+def test_no_import_circles() -> None:
+    graph = _graph()
+    seen: dict[str, int] = {}  # 1: on the current path, 2: done
+    circles: list[str] = []
+
+    def visit(node: str, path: list[str]) -> None:
+        seen[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if seen.get(nxt) == 1:
+                circles.append(" -> ".join(path[path.index(nxt):] + [nxt]))
+            elif nxt not in seen:
+                visit(nxt, [*path, nxt])
+        seen[node] = 2
+
+    for node in sorted(graph):
+        if node not in seen:
+            visit(node, [node])
+    assert circles == []
+
+
+def test_the_circle_check_sees_real_imports() -> None:
+    """The check above is not vacuous: the graph holds the edges the design describes."""
+    graph = _graph()
+    assert "nnctl.training.binding" in graph["nnctl.commands.train"]
+    assert "nnctl.core.losses" in graph["nnctl.core.network"] and "nnctl.commands.train" in graph["nnctl.cli"]
