@@ -9,15 +9,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from nnctl.cli import app
 
-ROOT = Path(__file__).resolve().parent.parent
-CONFIGS = ROOT / "configs"
-CAT_FILES = ("train_catvnoncat.h5", "test_catvnoncat.h5")
+from helpers import CONFIGS, MOONS_SMALL, ROOT, cat_data_dir, write_config
 
 # Tests and CI look for the course data beside the project (../shared/data) unless told otherwise.
 os.environ.setdefault("NNCTL_DATA_DIR", str(ROOT.parent / "shared" / "data"))
@@ -26,14 +23,6 @@ if "NNCTL_CACHE_DIR" not in os.environ:
     import tempfile
 
     os.environ["NNCTL_CACHE_DIR"] = tempfile.mkdtemp(prefix="nnctl-test-cache-")
-
-
-def cat_data_dir() -> Path | None:
-    """The folder holding both cat files: data/ first, then $NNCTL_DATA_DIR."""
-    for d in (ROOT / "data", Path(os.environ.get("NNCTL_DATA_DIR", ""))):
-        if all((d / f).is_file() for f in CAT_FILES):
-            return d
-    return None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -85,22 +74,6 @@ def runs_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return d
 
 
-def write_config(path: Path, text: str) -> Path:
-    path.write_text(text)
-    return path
-
-
-MOONS_SMALL = """\
-dataset: {synthetic: moons, m: 200, test_fraction: 0.25, seed: 1}
-layer_dims: [auto, 8, 1]
-activations: [relu, sigmoid]
-init: he
-learning_rate: 0.5
-iterations: 300
-print_every: 100
-"""
-
-
 @pytest.fixture
 def moons_run(cli, runs_dir: Path, tmp_path: Path) -> Path:
     """A completed small run on the synthetic moons data; returns its run directory."""
@@ -116,19 +89,3 @@ def cat_run(cli, runs_dir: Path, cat_dir: Path) -> Path:
     r = cli("train", CONFIGS / "cat_deep.yaml", "--set", "iterations=30", "--quiet", "--json")
     assert r.exit_code == 0, r.stderr
     return Path(json.loads(r.stdout)["run_dir"])
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-z))
-
-
-def hand_forward(run: Path, X: np.ndarray) -> np.ndarray:
-    """The course's L_model_forward for [relu]* -> sigmoid, written out here so predictions are
-    checked against code that does not share nnctl's. X: (n_x, m) -> AL: (m,)."""
-    with np.load(run / "params.npz") as z:
-        p = {k: z[k] for k in z.files}
-    L = len(p) // 2
-    A = X
-    for l in range(1, L):
-        A = np.maximum(0, p[f"W{l}"] @ A + p[f"b{l}"])
-    return _sigmoid(p[f"W{L}"] @ A + p[f"b{L}"])[0]
