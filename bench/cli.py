@@ -36,26 +36,38 @@ iterations: 50
 
 
 def nnctl(root: Path, args: list[str], env: dict[str, str]) -> float:
-    code = f"import sys; sys.path.insert(0, {str(root)!r}); sys.argv = ['nnctl'] + {args!r}; " \
-           "from nnctl.cli import main; main()"
+    code = (
+        f"import sys; sys.path.insert(0, {str(root)!r}); sys.argv = ['nnctl'] + {args!r}; "
+        "from nnctl.cli import main; main()"
+    )
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     return time.perf_counter() - start
 
 
 def make_runs(runs_dir: Path, n: int, env: dict[str, str]) -> None:
     cfg = runs_dir.parent / "tiny.yaml"
     cfg.write_text(CONFIG)
-    out = subprocess.run([sys.executable, "-m", "nnctl", "train", str(cfg), "--quiet", "--json"], env=env,
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "nnctl", "train", str(cfg), "--quiet", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     seed = Path(json.loads(out.stdout)["run_dir"])
     summary = json.loads((seed / "summary.json").read_text())
     for i in range(n - 1):
         run_id = f"2026{(i // 28) % 12 + 1:02d}{i % 28 + 1:02d}-{i // 1000:02d}{i % 1000:04d}-000-{i:04x}"
         d = runs_dir / run_id
         shutil.copytree(seed, d)
-        summary.update(run_id=run_id, created=f"2026-{(i // 28) % 12 + 1:02d}-{i % 28 + 1:02d}T10:00:00+00:00",
-                       name=f"lr-{i % 7}")
+        summary.update(
+            run_id=run_id,
+            created=f"2026-{(i // 28) % 12 + 1:02d}-{i % 28 + 1:02d}T10:00:00+00:00",
+            name=f"lr-{i % 7}",
+        )
         (d / "summary.json").write_text(json.dumps(summary))
 
 
@@ -71,11 +83,28 @@ def main() -> None:
         make_runs(runs_dir, a.runs, env)
         cases = [
             ("nnctl --help", ["--help"], {}),
-            ("completion: nnctl predict <Tab>", [], {"_NNCTL_COMPLETE": "complete_bash", "COMP_WORDS": "nnctl predict ",
-                                                     "COMP_CWORD": "2"}),
+            (
+                "completion: nnctl predict <Tab>",
+                [],
+                {
+                    "_NNCTL_COMPLETE": "complete_bash",
+                    "COMP_WORDS": "nnctl predict ",
+                    "COMP_CWORD": "2",
+                },
+            ),
             (f"nnctl runs list ({a.runs} runs)", ["runs", "list"], {}),
-            (f"nnctl runs list --columns id,name,learning_rate,test_accuracy --format json ({a.runs} runs)",
-             ["runs", "list", "--columns", "id,name,learning_rate,test_accuracy", "--format", "json"], {}),
+            (
+                f"nnctl runs list --columns id,name,learning_rate,test_accuracy --format json ({a.runs} runs)",
+                [
+                    "runs",
+                    "list",
+                    "--columns",
+                    "id,name,learning_rate,test_accuracy",
+                    "--format",
+                    "json",
+                ],
+                {},
+            ),
         ]
         roots = [("this", ROOT)] + ([("against", a.against.resolve())] if a.against else [])
         for label, args, extra in cases:

@@ -49,11 +49,31 @@ CAT_FILES = ("train_catvnoncat.h5", "test_catvnoncat.h5")
 CAT_DIMS = [12288, 20, 7, 5, 1]
 LEARNING_RATE = 0.0075
 
-FULL = {"w1_iterations": 2500, "ideas_iterations": 200, "w1_reps": 3, "proc_reps": 3, "startup_reps": 7,
-        "w2_m": 60000, "w2_epochs": 1, "w2_reps": 3, "busy_iterations": 100, "busy_reps": 3}
+FULL = {
+    "w1_iterations": 2500,
+    "ideas_iterations": 200,
+    "w1_reps": 3,
+    "proc_reps": 3,
+    "startup_reps": 7,
+    "w2_m": 60000,
+    "w2_epochs": 1,
+    "w2_reps": 3,
+    "busy_iterations": 100,
+    "busy_reps": 3,
+}
 PARTS = ("w1", "ideas", "startup", "w2", "busy")
-QUICK = {"w1_iterations": 20, "ideas_iterations": 20, "w1_reps": 2, "proc_reps": 2, "startup_reps": 3,
-         "w2_m": 2000, "w2_epochs": 1, "w2_reps": 1, "busy_iterations": 5, "busy_reps": 1}
+QUICK = {
+    "w1_iterations": 20,
+    "ideas_iterations": 20,
+    "w1_reps": 2,
+    "proc_reps": 2,
+    "startup_reps": 3,
+    "w2_m": 2000,
+    "w2_epochs": 1,
+    "w2_reps": 1,
+    "busy_iterations": 5,
+    "busy_reps": 1,
+}
 
 
 # =========================================================================== the yardstick
@@ -68,7 +88,7 @@ def yardstick_load_cat(data_dir: Path):
     with h5py.File(data_dir / CAT_FILES[0], "r") as f:
         train_x = np.array(f["train_set_x"][:])
         train_y = np.array(f["train_set_y"][:])
-    X = train_x.reshape(train_x.shape[0], -1).T / 255.
+    X = train_x.reshape(train_x.shape[0], -1).T / 255.0
     Y = train_y.reshape(1, -1)
     return X, Y
 
@@ -81,7 +101,9 @@ def yardstick_train(X, Y, layers_dims, learning_rate, num_iterations):
         np.random.seed(1)
         parameters = {}
         for l in range(1, len(layer_dims)):
-            parameters["W" + str(l)] = np.random.randn(layer_dims[l], layer_dims[l - 1]) / np.sqrt(layer_dims[l - 1])
+            parameters["W" + str(l)] = np.random.randn(layer_dims[l], layer_dims[l - 1]) / np.sqrt(
+                layer_dims[l - 1]
+            )
             parameters["b" + str(l)] = np.zeros((layer_dims[l], 1))
         return parameters
 
@@ -105,9 +127,13 @@ def yardstick_train(X, Y, layers_dims, learning_rate, num_iterations):
         A = X
         L = len(parameters) // 2
         for l in range(1, L):
-            A, cache = linear_activation_forward(A, parameters["W" + str(l)], parameters["b" + str(l)], "relu")
+            A, cache = linear_activation_forward(
+                A, parameters["W" + str(l)], parameters["b" + str(l)], "relu"
+            )
             caches.append(cache)
-        AL, cache = linear_activation_forward(A, parameters["W" + str(L)], parameters["b" + str(L)], "sigmoid")
+        AL, cache = linear_activation_forward(
+            A, parameters["W" + str(L)], parameters["b" + str(L)], "sigmoid"
+        )
         caches.append(cache)
         return AL, caches
 
@@ -135,7 +161,11 @@ def yardstick_train(X, Y, layers_dims, learning_rate, num_iterations):
 
     def linear_activation_backward(dA, cache, activation):
         linear_cache, activation_cache = cache
-        dZ = sigmoid_backward(dA, activation_cache) if activation == "sigmoid" else relu_backward(dA, activation_cache)
+        dZ = (
+            sigmoid_backward(dA, activation_cache)
+            if activation == "sigmoid"
+            else relu_backward(dA, activation_cache)
+        )
         return linear_backward(dZ, linear_cache)
 
     def L_model_backward(AL, Y, caches):
@@ -143,18 +173,24 @@ def yardstick_train(X, Y, layers_dims, learning_rate, num_iterations):
         L = len(caches)
         Y = Y.reshape(AL.shape)
         dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))
-        grads["dA" + str(L - 1)], grads["dW" + str(L)], grads["db" + str(L)] = \
+        grads["dA" + str(L - 1)], grads["dW" + str(L)], grads["db" + str(L)] = (
             linear_activation_backward(dAL, caches[L - 1], "sigmoid")
+        )
         for l in reversed(range(L - 1)):
-            grads["dA" + str(l)], grads["dW" + str(l + 1)], grads["db" + str(l + 1)] = \
+            grads["dA" + str(l)], grads["dW" + str(l + 1)], grads["db" + str(l + 1)] = (
                 linear_activation_backward(grads["dA" + str(l + 1)], caches[l], "relu")
+            )
         return grads
 
     def update_parameters(parameters, grads, learning_rate):
         L = len(parameters) // 2
         for l in range(L):
-            parameters["W" + str(l + 1)] = parameters["W" + str(l + 1)] - learning_rate * grads["dW" + str(l + 1)]
-            parameters["b" + str(l + 1)] = parameters["b" + str(l + 1)] - learning_rate * grads["db" + str(l + 1)]
+            parameters["W" + str(l + 1)] = (
+                parameters["W" + str(l + 1)] - learning_rate * grads["dW" + str(l + 1)]
+            )
+            parameters["b" + str(l + 1)] = (
+                parameters["b" + str(l + 1)] - learning_rate * grads["db" + str(l + 1)]
+            )
         return parameters
 
     parameters = initialize_parameters_deep(layers_dims)
@@ -207,8 +243,13 @@ def torch_w2(data_file: Path, epochs: int, dtype: str, threads: int | None = Non
     with h5py.File(data_file, "r") as f:
         X = torch.from_numpy(np.asarray(f["train_x"][()], dtype=dtype))  # (m, 784)
         y = torch.from_numpy(np.asarray(f["train_y"][()], dtype=np.int64))
-    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 128),
-                                torch.nn.ReLU(), torch.nn.Linear(128, 10)).to(tdtype)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(784, 256),
+        torch.nn.ReLU(),
+        torch.nn.Linear(256, 128),
+        torch.nn.ReLU(),
+        torch.nn.Linear(128, 10),
+    ).to(tdtype)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = torch.nn.CrossEntropyLoss()
     m, bs = X.shape[0], 128
@@ -216,14 +257,18 @@ def torch_w2(data_file: Path, epochs: int, dtype: str, threads: int | None = Non
     for _ in range(epochs):
         perm = torch.randperm(m)
         for k in range(0, m, bs):
-            idx = perm[k:k + bs]
+            idx = perm[k : k + bs]
             opt.zero_grad(set_to_none=True)
             loss = loss_fn(model(X[idx]), y[idx])
             loss.backward()
             opt.step()
     loop = time.perf_counter() - t
-    return {"loop_s": loop, "final_loss": float(loss), "threads": torch.get_num_threads(),
-            "torch": torch.__version__}
+    return {
+        "loop_s": loop,
+        "final_loss": float(loss),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+    }
 
 
 def torch_w1(data_dir: Path, iterations: int, threads: int | None = None) -> dict:
@@ -250,16 +295,27 @@ def torch_w1(data_dir: Path, iterations: int, threads: int | None = None) -> dic
         loss = loss_fn(model(Xt), Yt)
         loss.backward()
         opt.step()
-    return {"loop_s": time.perf_counter() - t, "final_loss": float(loss), "threads": torch.get_num_threads(),
-            "torch": torch.__version__}
+    return {
+        "loop_s": time.perf_counter() - t,
+        "final_loss": float(loss),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+    }
 
 
 def run_peer(args: list[str], env: dict) -> dict:
     """Runs ``bench/run.py --peer ...`` in a child process; its JSON plus the process's wall time."""
-    wall, code, rss, out, err = run_process([sys.executable, str(Path(__file__).resolve()), "--peer", *args], env)
+    wall, code, rss, out, err = run_process(
+        [sys.executable, str(Path(__file__).resolve()), "--peer", *args], env
+    )
     if code != 0:
         return {"status": f"failed: exit {code}: {err.strip()[-300:]}"}
-    return {"status": "ok", "process_s": wall, "peak_rss_bytes": rss, **json.loads(out.strip().splitlines()[-1])}
+    return {
+        "status": "ok",
+        "process_s": wall,
+        "peak_rss_bytes": rss,
+        **json.loads(out.strip().splitlines()[-1]),
+    }
 
 
 # =========================================================================== helpers
@@ -282,7 +338,12 @@ def interleaved(a, b, reps: int) -> dict:
             t = time.perf_counter()
             fn()
             ts.append(time.perf_counter() - t)
-    return {"a_median": statistics.median(ta), "b_median": statistics.median(tb), "a_times": ta, "b_times": tb}
+    return {
+        "a_median": statistics.median(ta),
+        "b_median": statistics.median(tb),
+        "a_times": ta,
+        "b_times": tb,
+    }
 
 
 def interleaved_all(fns: dict, reps: int) -> dict[str, list]:
@@ -356,8 +417,16 @@ def machine() -> dict:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "blas": blas,
-        "env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
-                                           "OMP_NUM_THREADS") if k in os.environ},
+        "env": {
+            k: os.environ[k]
+            for k in (
+                "OPENBLAS_CORETYPE",
+                "OPENBLAS_L2_SIZE",
+                "OPENBLAS_NUM_THREADS",
+                "OMP_NUM_THREADS",
+            )
+            if k in os.environ
+        },
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
 
@@ -396,16 +465,30 @@ def bench_w1(p: dict, data_dir: Path | None, env: dict) -> dict:
     )
 
     with tempfile.TemporaryDirectory() as runs:
-        nn = nnctl_cmd() + ["train", str(ROOT / "configs" / "cat_deep.yaml"), "--quiet",
-                            "--runs-dir", runs, "--set", f"iterations={n}"]
-        yd = [sys.executable, str(Path(__file__).resolve()), "--yardstick-process", str(n),
-              "--data-dir", str(data_dir)]
+        nn = nnctl_cmd() + [
+            "train",
+            str(ROOT / "configs" / "cat_deep.yaml"),
+            "--quiet",
+            "--runs-dir",
+            runs,
+            "--set",
+            f"iterations={n}",
+        ]
+        yd = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--yardstick-process",
+            str(n),
+            "--data-dir",
+            str(data_dir),
+        ]
         status = {}
 
         def proc(cmd, key):
             def go():
                 wall, code, _, _, err = run_process(cmd, env)
                 status[key] = (code, err.strip().splitlines()[-1:] if code else "")
+
             return go
 
         whole = interleaved(proc(yd, "yard"), proc(nn, "nnctl"), p["proc_reps"])
@@ -427,7 +510,12 @@ def bench_w1(p: dict, data_dir: Path | None, env: dict) -> dict:
         "max_cost_difference": cost_diff,
         "max_param_relative_difference": param_rel,
         "torch": peer,
-        "targets": {"loop_ratio": 50, "process_ratio": 25, "cost_difference": 1e-6, "param_relative": 1e-6},
+        "targets": {
+            "loop_ratio": 50,
+            "process_ratio": 25,
+            "cost_difference": 1e-6,
+            "param_relative": 1e-6,
+        },
     }
 
 
@@ -439,14 +527,25 @@ def peer_w1(p: dict, data_dir: Path, env: dict, n: int, nnctl_loop_s: float) -> 
         return {"status": "skipped: torch is not importable (pip install torch==2.13.0)"}
     # one thread, as nnctl's fast path runs its loop (PyTorch's default, all cores, spins on a
     # busy machine; see bench_w2)
-    runs = [run_peer(["torch-w1", "--iterations", str(n), "--data-dir", str(data_dir), "--threads", "1"],
-                     dict(env, OMP_NUM_THREADS="1")) for _ in range(p["w1_reps"])]
+    runs = [
+        run_peer(
+            ["torch-w1", "--iterations", str(n), "--data-dir", str(data_dir), "--threads", "1"],
+            dict(env, OMP_NUM_THREADS="1"),
+        )
+        for _ in range(p["w1_reps"])
+    ]
     bad = [r for r in runs if r["status"] != "ok"]
     if bad:
         return bad[0]
     loop_s = statistics.median(r["loop_s"] for r in runs)
-    return {"status": "ok", "loop_s": loop_s, "times": [r["loop_s"] for r in runs], "threads": runs[0]["threads"],
-            "torch": runs[0]["torch"], "nnctl_speedup": loop_s / nnctl_loop_s}
+    return {
+        "status": "ok",
+        "loop_s": loop_s,
+        "times": [r["loop_s"] for r in runs],
+        "threads": runs[0]["threads"],
+        "torch": runs[0]["torch"],
+        "nnctl_speedup": loop_s / nnctl_loop_s,
+    }
 
 
 # =========================================================================== the ideas, one by one
@@ -487,7 +586,9 @@ def bench_ideas(p: dict, data_dir: Path | None) -> dict:
             fullbatch.SINGLE_THREAD_BELOW = real_threshold
 
     variants = {
-        "yardstick (dict params, dA of every layer)": lambda: yardstick_train(X_y, Y_y, CAT_DIMS, LEARNING_RATE, n),
+        "yardstick (dict params, dA of every layer)": lambda: yardstick_train(
+            X_y, Y_y, CAT_DIMS, LEARNING_RATE, n
+        ),
         "nnctl direct path (input dA skipped)": direct,
         "factored W1, default BLAS threads": factored_default_threads,
         "factored W1, one BLAS thread (shipped)": lambda: fit(cfg, ds.X_train, ds.Y_train),
@@ -501,9 +602,14 @@ def bench_ideas(p: dict, data_dir: Path | None) -> dict:
             times[name].append(time.perf_counter() - t)
     med = {k: statistics.median(v) for k, v in times.items()}
     base = med["yardstick (dict params, dA of every layer)"]
-    return {"status": "ok", "iterations": n,
-            "variants": {k: {"seconds": v, "ms_per_iteration": 1000 * v / n, "speedup_vs_yardstick": base / v}
-                         for k, v in med.items()}}
+    return {
+        "status": "ok",
+        "iterations": n,
+        "variants": {
+            k: {"seconds": v, "ms_per_iteration": 1000 * v / n, "speedup_vs_yardstick": base / v}
+            for k, v in med.items()
+        },
+    }
 
 
 # =========================================================================== start-up
@@ -514,7 +620,9 @@ def bench_startup(p: dict, env: dict, data_dir: Path | None) -> dict:
     python_floor, _ = median_time(lambda: run_process([sys.executable, "-c", "pass"], env), reps)
     out: dict = {"python_-c_pass_s": python_floor}
     codes = []
-    help_s, _ = median_time(lambda: codes.append(run_process(nnctl_cmd() + ["--help"], env)[1]), reps)
+    help_s, _ = median_time(
+        lambda: codes.append(run_process(nnctl_cmd() + ["--help"], env)[1]), reps
+    )
     out["help_s"] = help_s if set(codes) == {0} else None
     out["predict"] = bench_predict(reps, env, data_dir)
     out["targets"] = {"help_s": 0.3, "predict_s": 0.6}
@@ -533,8 +641,18 @@ def bench_predict(reps: int, env: dict, data_dir: Path | None) -> dict:
     with tempfile.TemporaryDirectory() as d:
         runs = Path(d) / "runs"
         wall, code, _, stdout, err = run_process(
-            nnctl_cmd() + ["train", str(ROOT / "configs" / "cat_deep.yaml"), "--quiet", "--runs-dir",
-                           str(runs), "--set", "iterations=20"], env)
+            nnctl_cmd()
+            + [
+                "train",
+                str(ROOT / "configs" / "cat_deep.yaml"),
+                "--quiet",
+                "--runs-dir",
+                str(runs),
+                "--set",
+                "iterations=20",
+            ],
+            env,
+        )
         if code != 0:
             return {"status": f"n/a: training a run for predict failed: {err.strip()[-200:]}"}
         run = stdout.strip().splitlines()[-1]
@@ -595,7 +713,9 @@ def matmul_bound(m: int, epochs: int, dtype: str, reps: int, threads: int | None
                 if l:
                     np.matmul(Ws[l].T, dZs[l], out=dAs[l - 1])
 
-    limit = threadpool_limits(limits=threads, user_api="blas") if threads else contextlib.nullcontext()
+    limit = (
+        threadpool_limits(limits=threads, user_api="blas") if threads else contextlib.nullcontext()
+    )
     with limit:
         return median_time(run, reps)[0]
 
@@ -610,7 +730,11 @@ def bench_w2(p: dict, env: dict) -> dict:
     out: dict = {"m": m, "epochs": epochs, "reps": reps, "dtypes": {}}
     peers = "not run (no --peers)"
     if p.get("peers"):
-        peers = "ok" if torch_available() else "skipped: torch is not importable (pip install torch==2.13.0)"
+        peers = (
+            "ok"
+            if torch_available()
+            else "skipped: torch is not importable (pip install torch==2.13.0)"
+        )
     out["torch_status"] = peers
     with tempfile.TemporaryDirectory() as d:
         import h5py
@@ -628,7 +752,14 @@ def bench_w2(p: dict, env: dict) -> dict:
         for dtype in ("float32", "float64"):
             cfg_file = Path(d) / f"w2_{dtype}.yaml"
             cfg_file.write_text(w2_config_text(dtype, epochs, data_file))
-            cmd = nnctl_cmd() + ["train", str(cfg_file), "--quiet", "--json", "--runs-dir", str(runs)]
+            cmd = nnctl_cmd() + [
+                "train",
+                str(cfg_file),
+                "--quiet",
+                "--json",
+                "--runs-dir",
+                str(runs),
+            ]
 
             last: dict = {}
 
@@ -647,8 +778,13 @@ def bench_w2(p: dict, env: dict) -> dict:
                 summary = json.loads((Path(res["run_dir"]) / "summary.json").read_text())
                 if compiled == "never":
                     last["threads"] = (summary.get("threads") or {}).get("blas_threads")
-                return {"status": "ok", "loop_s": res["seconds"], "process_s": wall, "peak_rss_bytes": rss,
-                        "threads": summary.get("threads")}
+                return {
+                    "status": "ok",
+                    "loop_s": res["seconds"],
+                    "process_s": wall,
+                    "peak_rss_bytes": rss,
+                    "threads": summary.get("threads"),
+                }
 
             def torch_run():
                 # on as many threads as nnctl's run of this round chose: PyTorch's own default
@@ -656,20 +792,37 @@ def bench_w2(p: dict, env: dict) -> dict:
                 # in a trial at load 9), which would measure the machine, not the library
                 n = last.get("threads")
                 tenv = dict(env, OMP_NUM_THREADS=str(n)) if n else env
-                return run_peer(["torch-w2", "--data", str(data_file), "--epochs", str(epochs), "--dtype", dtype,
-                                 *(["--threads", str(n)] if n else [])], tenv)
+                return run_peer(
+                    [
+                        "torch-w2",
+                        "--data",
+                        str(data_file),
+                        "--epochs",
+                        str(epochs),
+                        "--dtype",
+                        dtype,
+                        *(["--threads", str(n)] if n else []),
+                    ],
+                    tenv,
+                )
 
-            fns = {"bound_1": lambda: matmul_bound(m, epochs, dtype, 1, threads=1),
-                   "bound_default": lambda: matmul_bound(m, epochs, dtype, 1),
-                   "nnctl": nnctl_run}
+            fns = {
+                "bound_1": lambda: matmul_bound(m, epochs, dtype, 1, threads=1),
+                "bound_default": lambda: matmul_bound(m, epochs, dtype, 1),
+                "nnctl": nnctl_run,
+            }
             if compiled_available():
                 fns["nnctl_compiled"] = lambda: nnctl_run("always")
             if peers == "ok":
                 fns["torch"] = torch_run
             got = interleaved_all(fns, reps)
-            row: dict = {"bound_1thread_epoch_s": statistics.median(got["bound_1"]) / epochs,
-                         "bound_default_threads_epoch_s": statistics.median(got["bound_default"]) / epochs}
-            row["matmul_bound_epoch_s"] = min(row["bound_1thread_epoch_s"], row["bound_default_threads_epoch_s"])
+            row: dict = {
+                "bound_1thread_epoch_s": statistics.median(got["bound_1"]) / epochs,
+                "bound_default_threads_epoch_s": statistics.median(got["bound_default"]) / epochs,
+            }
+            row["matmul_bound_epoch_s"] = min(
+                row["bound_1thread_epoch_s"], row["bound_default_threads_epoch_s"]
+            )
             row["rss_limit_bytes"] = int(1.5 * m * 784 * np.dtype(dtype).itemsize + 200e6)
             bad = [r for r in got["nnctl"] if r["status"] != "ok"]
             if bad:
@@ -678,43 +831,67 @@ def bench_w2(p: dict, env: dict) -> dict:
                 loop_s = statistics.median(r["loop_s"] for r in got["nnctl"]) / epochs
                 process_s = statistics.median(r["process_s"] for r in got["nnctl"])
                 overhead = statistics.median(r["process_s"] - r["loop_s"] for r in got["nnctl"])
-                row.update(status="ok", epoch_s=loop_s, examples_per_s=m / loop_s,
-                           epoch_times=[r["loop_s"] / epochs for r in got["nnctl"]],
-                           peak_rss_bytes=max(r["peak_rss_bytes"] for r in got["nnctl"]),
-                           process_s=process_s, process_overhead_s=overhead,
-                           threads=got["nnctl"][0]["threads"],
-                           epoch_over_bound=loop_s / row["matmul_bound_epoch_s"])
+                row.update(
+                    status="ok",
+                    epoch_s=loop_s,
+                    examples_per_s=m / loop_s,
+                    epoch_times=[r["loop_s"] / epochs for r in got["nnctl"]],
+                    peak_rss_bytes=max(r["peak_rss_bytes"] for r in got["nnctl"]),
+                    process_s=process_s,
+                    process_overhead_s=overhead,
+                    threads=got["nnctl"][0]["threads"],
+                    epoch_over_bound=loop_s / row["matmul_bound_epoch_s"],
+                )
             if "nnctl_compiled" in got:
                 cgood = [r for r in got["nnctl_compiled"] if r["status"] == "ok"]
                 if cgood and len(cgood) == len(got["nnctl_compiled"]):
                     c_epoch = statistics.median(r["loop_s"] for r in cgood) / epochs
-                    row["compiled"] = {"status": "ok", "epoch_s": c_epoch,
-                                       "epoch_times": [r["loop_s"] / epochs for r in cgood],
-                                       "epoch_over_bound": c_epoch / row["matmul_bound_epoch_s"],
-                                       "process_overhead_s": statistics.median(r["process_s"] - r["loop_s"] for r in cgood),
-                                       "threads": cgood[0]["threads"]}
+                    row["compiled"] = {
+                        "status": "ok",
+                        "epoch_s": c_epoch,
+                        "epoch_times": [r["loop_s"] / epochs for r in cgood],
+                        "epoch_over_bound": c_epoch / row["matmul_bound_epoch_s"],
+                        "process_overhead_s": statistics.median(
+                            r["process_s"] - r["loop_s"] for r in cgood
+                        ),
+                        "threads": cgood[0]["threads"],
+                    }
                 else:
-                    row["compiled"] = {"status": next(r["status"] for r in got["nnctl_compiled"] if r["status"] != "ok")}
+                    row["compiled"] = {
+                        "status": next(
+                            r["status"] for r in got["nnctl_compiled"] if r["status"] != "ok"
+                        )
+                    }
             if "torch" in got:
                 tbad = [r for r in got["torch"] if r["status"] != "ok"]
                 if tbad:
                     row["torch"] = tbad[0]
                 else:
                     t_epoch = statistics.median(r["loop_s"] for r in got["torch"]) / epochs
-                    row["torch"] = {"status": "ok", "epoch_s": t_epoch,
-                                    "epoch_times": [r["loop_s"] / epochs for r in got["torch"]],
-                                    "process_s": statistics.median(r["process_s"] for r in got["torch"]),
-                                    "threads": got["torch"][0]["threads"], "torch": got["torch"][0]["torch"]}
+                    row["torch"] = {
+                        "status": "ok",
+                        "epoch_s": t_epoch,
+                        "epoch_times": [r["loop_s"] / epochs for r in got["torch"]],
+                        "process_s": statistics.median(r["process_s"] for r in got["torch"]),
+                        "threads": got["torch"][0]["threads"],
+                        "torch": got["torch"][0]["torch"],
+                    }
                     if row.get("status") == "ok":
                         row["torch"]["nnctl_speedup"] = t_epoch / row["epoch_s"]
                     if row.get("compiled", {}).get("status") == "ok":
-                        row["torch"]["nnctl_compiled_speedup"] = t_epoch / row["compiled"]["epoch_s"]
+                        row["torch"]["nnctl_compiled_speedup"] = (
+                            t_epoch / row["compiled"]["epoch_s"]
+                        )
             out["dtypes"][dtype] = row
     f32, f64 = out["dtypes"]["float32"], out["dtypes"]["float64"]
     if f32.get("status") == "ok" and f64.get("status") == "ok":
         out["float32_speedup"] = f64["epoch_s"] / f32["epoch_s"]
-    out["targets"] = {"epoch_over_bound": {"float32": 1.2, "float64": 1.3}, "process_overhead_s": 0.4,
-                      "float32_speedup": 1.6, "peak_rss": "1.5 x dataset bytes + 200 MB"}
+    out["targets"] = {
+        "epoch_over_bound": {"float32": 1.2, "float64": 1.3},
+        "process_overhead_s": 0.4,
+        "float32_speedup": 1.6,
+        "peak_rss": "1.5 x dataset bytes + 200 MB",
+    }
     return out
 
 
@@ -726,26 +903,50 @@ def bench_busy(p: dict, env: dict, data_dir: Path | None) -> dict:
     core busy: nnctl's default thread setting against --threads 1 and --threads <all cores>."""
     if data_dir is None:
         return {"status": "n/a: no cat data"}
-    n_cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    base = nnctl_cmd() + ["train", str(ROOT / "configs" / "cat_deep.yaml"), "--quiet", "--json",
-                          "--set", "l2=0.1", "--set", f"iterations={p['busy_iterations']}"]
+    n_cores = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )
+    base = nnctl_cmd() + [
+        "train",
+        str(ROOT / "configs" / "cat_deep.yaml"),
+        "--quiet",
+        "--json",
+        "--set",
+        "l2=0.1",
+        "--set",
+        f"iterations={p['busy_iterations']}",
+    ]
     # the default must be nnctl's own choice, not the environment's
-    child_env = {k: v for k, v in env.items() if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+    child_env = {
+        k: v for k, v in env.items() if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+    }
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         with tempfile.TemporaryDirectory() as runs:
+
             def run(extra):
                 def go():
-                    wall, code, _, out, err = run_process(base + ["--runs-dir", runs] + extra, child_env)
+                    wall, code, _, out, err = run_process(
+                        base + ["--runs-dir", runs] + extra, child_env
+                    )
                     if code != 0:
                         return {"status": f"failed: exit {code}: {err.strip()[-300:]}"}
                     res = json.loads(out)
-                    threads = json.loads((Path(res["run_dir"]) / "summary.json").read_text()).get("threads")
+                    threads = json.loads((Path(res["run_dir"]) / "summary.json").read_text()).get(
+                        "threads"
+                    )
                     return {"status": "ok", "loop_s": res["seconds"], "threads": threads}
+
                 return go
 
-            got = interleaved_all({"default": run([]), "one": run(["--threads", "1"]),
-                                   "all": run(["--threads", str(n_cores)])}, p["busy_reps"])
+            got = interleaved_all(
+                {
+                    "default": run([]),
+                    "one": run(["--threads", "1"]),
+                    "all": run(["--threads", str(n_cores)]),
+                },
+                p["busy_reps"],
+            )
     finally:
         busy.kill()
         busy.wait()
@@ -754,13 +955,20 @@ def bench_busy(p: dict, env: dict, data_dir: Path | None) -> dict:
             if r["status"] != "ok":
                 return {"status": r["status"]}
     med = {k: statistics.median(r["loop_s"] for r in rows) for k, rows in got.items()}
-    return {"status": "ok", "iterations": p["busy_iterations"], "cores": n_cores,
-            "default_s": med["default"], "threads_1_s": med["one"], "threads_all_s": med["all"],
-            "default_over_1": med["default"] / med["one"], "all_over_1": med["all"] / med["one"],
-            "default_threads": got["default"][0]["threads"],
-            "times": {k: [r["loop_s"] for r in rows] for k, rows in got.items()},
-            "load_average_after": [round(x, 2) for x in os.getloadavg()],
-            "targets": {"default_over_1": 1.5}}
+    return {
+        "status": "ok",
+        "iterations": p["busy_iterations"],
+        "cores": n_cores,
+        "default_s": med["default"],
+        "threads_1_s": med["one"],
+        "threads_all_s": med["all"],
+        "default_over_1": med["default"] / med["one"],
+        "all_over_1": med["all"] / med["one"],
+        "default_threads": got["default"][0]["threads"],
+        "times": {k: [r["loop_s"] for r in rows] for k, rows in got.items()},
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "targets": {"default_over_1": 1.5},
+    }
 
 
 # =========================================================================== report
@@ -779,18 +987,36 @@ def table(res: dict) -> str:
     if w1["status"] == "ok":
         n = w1["iterations"]
         rows += [
-            (f"W1 training loop ({n} it)", f"{fmt_s(w1['loop_yardstick_s'])} -> {fmt_s(w1['loop_nnctl_s'])}",
-             f"{w1['loop_ratio']:.1f}x", ">= 50x"),
-            (f"W1 whole process ({n} it)",
-             f"{fmt_s(w1['process_yardstick_s'])} -> {fmt_s(w1['process_nnctl_s'])}",
-             f"{w1['process_ratio']:.1f}x", ">= 25x"),
+            (
+                f"W1 training loop ({n} it)",
+                f"{fmt_s(w1['loop_yardstick_s'])} -> {fmt_s(w1['loop_nnctl_s'])}",
+                f"{w1['loop_ratio']:.1f}x",
+                ">= 50x",
+            ),
+            (
+                f"W1 whole process ({n} it)",
+                f"{fmt_s(w1['process_yardstick_s'])} -> {fmt_s(w1['process_nnctl_s'])}",
+                f"{w1['process_ratio']:.1f}x",
+                ">= 25x",
+            ),
             ("W1 max |cost - yardstick|", f"{w1['max_cost_difference']:.1e}", "", "<= 1e-6"),
-            ("W1 max param rel. difference", f"{w1['max_param_relative_difference']:.1e}", "", "<= 1e-6"),
+            (
+                "W1 max param rel. difference",
+                f"{w1['max_param_relative_difference']:.1e}",
+                "",
+                "<= 1e-6",
+            ),
         ]
         tw1 = w1.get("torch", {"status": "not run"})
         if tw1["status"] == "ok":
-            rows.append((f"W1 PyTorch {tw1['torch']} loop ({tw1['threads']} thr)", fmt_s(tw1["loop_s"]),
-                         f"nnctl {tw1['nnctl_speedup']:.1f}x faster", ""))
+            rows.append(
+                (
+                    f"W1 PyTorch {tw1['torch']} loop ({tw1['threads']} thr)",
+                    fmt_s(tw1["loop_s"]),
+                    f"nnctl {tw1['nnctl_speedup']:.1f}x faster",
+                    "",
+                )
+            )
         else:
             rows.append(("W1 PyTorch loop", tw1["status"], "", ""))
     else:
@@ -798,15 +1024,27 @@ def table(res: dict) -> str:
     ideas = res.get("ideas", skipped)
     if ideas["status"] == "ok":
         for name, v in ideas["variants"].items():
-            rows.append((f"idea: {name}", f"{v['ms_per_iteration']:.2f} ms/it", f"{v['speedup_vs_yardstick']:.1f}x",
-                         f"({ideas['iterations']} it, set-up incl.)"))
+            rows.append(
+                (
+                    f"idea: {name}",
+                    f"{v['ms_per_iteration']:.2f} ms/it",
+                    f"{v['speedup_vs_yardstick']:.1f}x",
+                    f"({ideas['iterations']} it, set-up incl.)",
+                )
+            )
     if "startup" in res:
         st = res["startup"]
         rows.append(("start-up: python -c pass", fmt_s(st["python_-c_pass_s"]), "", "(floor)"))
         rows.append(("start-up: nnctl --help", fmt_s(st["help_s"]), "", "<= 0.3 s"))
         pr = st["predict"]
-        rows.append(("start-up: nnctl predict RUN img",
-                     fmt_s(pr["seconds"]) if pr["status"] == "ok" else pr["status"], "", "<= 0.6 s"))
+        rows.append(
+            (
+                "start-up: nnctl predict RUN img",
+                fmt_s(pr["seconds"]) if pr["status"] == "ok" else pr["status"],
+                "",
+                "<= 0.6 s",
+            )
+        )
     else:
         rows.append(("start-up", skipped["status"], "", ""))
     w2 = res.get("w2", {"dtypes": {}})
@@ -814,54 +1052,114 @@ def table(res: dict) -> str:
         rows.append(("W2", skipped["status"], "", ""))
     for dtype, row in w2["dtypes"].items():
         label = f"W2 {dtype} ({w2['m']} x 784, {w2['epochs']} ep)"
-        rows.append((f"{label} matmul bound/epoch",
-                     f"{fmt_s(row['bound_1thread_epoch_s'])} (1 thr), {fmt_s(row['bound_default_threads_epoch_s'])} "
-                     "(default thr)", "", "the faster is the bound"))
+        rows.append(
+            (
+                f"{label} matmul bound/epoch",
+                f"{fmt_s(row['bound_1thread_epoch_s'])} (1 thr), {fmt_s(row['bound_default_threads_epoch_s'])} "
+                "(default thr)",
+                "",
+                "the faster is the bound",
+            )
+        )
         if row["status"] == "ok":
             thr = (row.get("threads") or {}).get("blas_threads")
             target = w2["targets"]["epoch_over_bound"][dtype]
-            rows.append((f"{label} nnctl epoch ({thr or 'env'} thr)", fmt_s(row["epoch_s"]),
-                         f"{row['epoch_over_bound']:.2f}x bound", f"<= {target}x"))
+            rows.append(
+                (
+                    f"{label} nnctl epoch ({thr or 'env'} thr)",
+                    fmt_s(row["epoch_s"]),
+                    f"{row['epoch_over_bound']:.2f}x bound",
+                    f"<= {target}x",
+                )
+            )
             rows.append((f"{label} examples/s", f"{row['examples_per_s']:,.0f}", "", ""))
             c = row.get("compiled")
             if c and c.get("status") == "ok":
                 cthr = (c.get("threads") or {}).get("blas_threads")
-                rows.append((f"{label} compiled updates ({cthr or 'env'} thr)", fmt_s(c["epoch_s"]),
-                             f"{c['epoch_over_bound']:.2f}x bound", f"<= {target}x"))
+                rows.append(
+                    (
+                        f"{label} compiled updates ({cthr or 'env'} thr)",
+                        fmt_s(c["epoch_s"]),
+                        f"{c['epoch_over_bound']:.2f}x bound",
+                        f"<= {target}x",
+                    )
+                )
             elif c:
                 rows.append((f"{label} compiled updates", c["status"], "", ""))
-            rows.append((f"{label} whole process", f"{fmt_s(row['process_s'])}",
-                         f"loop + {fmt_s(row['process_overhead_s'])}", "loop + <= 400 ms"))
-            rows.append((f"{label} peak RSS", f"{row['peak_rss_bytes'] / 1e6:.0f} MB", "",
-                         f"< {row['rss_limit_bytes'] / 1e6:.0f} MB"))
+            rows.append(
+                (
+                    f"{label} whole process",
+                    f"{fmt_s(row['process_s'])}",
+                    f"loop + {fmt_s(row['process_overhead_s'])}",
+                    "loop + <= 400 ms",
+                )
+            )
+            rows.append(
+                (
+                    f"{label} peak RSS",
+                    f"{row['peak_rss_bytes'] / 1e6:.0f} MB",
+                    "",
+                    f"< {row['rss_limit_bytes'] / 1e6:.0f} MB",
+                )
+            )
         else:
             rows.append((f"{label} epoch", row["status"], "", ""))
         t = row.get("torch")
         if t is not None and t["status"] == "ok":
             ratio = f"nnctl {t['nnctl_speedup']:.2f}x faster" if "nnctl_speedup" in t else ""
-            rows.append((f"{label} PyTorch {t['torch']} epoch ({t['threads']} thr)", fmt_s(t["epoch_s"]), ratio,
-                         "nnctl >= 1.5x faster"))
+            rows.append(
+                (
+                    f"{label} PyTorch {t['torch']} epoch ({t['threads']} thr)",
+                    fmt_s(t["epoch_s"]),
+                    ratio,
+                    "nnctl >= 1.5x faster",
+                )
+            )
             if "nnctl_compiled_speedup" in t:
-                rows.append((f"{label} PyTorch vs compiled updates", "", f"nnctl {t['nnctl_compiled_speedup']:.2f}x faster",
-                             "nnctl >= 1.5x faster"))
+                rows.append(
+                    (
+                        f"{label} PyTorch vs compiled updates",
+                        "",
+                        f"nnctl {t['nnctl_compiled_speedup']:.2f}x faster",
+                        "nnctl >= 1.5x faster",
+                    )
+                )
         elif t is not None:
             rows.append((f"{label} PyTorch epoch", t["status"], "", ""))
     if w2["dtypes"] and w2.get("torch_status", "ok") != "ok":
         rows.append(("W2 PyTorch", w2["torch_status"], "", ""))
     if "float32_speedup" in w2:
-        rows.append(("W2 float32 speed-up over float64", "", f"{w2['float32_speedup']:.2f}x", ">= 1.6x"))
+        rows.append(
+            ("W2 float32 speed-up over float64", "", f"{w2['float32_speedup']:.2f}x", ">= 1.6x")
+        )
     busy = res.get("busy", skipped)
     if busy["status"] == "ok":
         n = busy["iterations"]
         thr = (busy.get("default_threads") or {}).get("blas_threads")
-        rows.append((f"busy: cat direct path, {n} it, default ({thr} thr)", fmt_s(busy["default_s"]),
-                     f"{busy['default_over_1']:.2f}x --threads 1", "<= 1.5x"))
-        rows.append((f"busy: cat direct path, {n} it, --threads 1", fmt_s(busy["threads_1_s"]), "", ""))
-        rows.append((f"busy: cat direct path, {n} it, --threads {busy['cores']}", fmt_s(busy["threads_all_s"]),
-                     f"{busy['all_over_1']:.2f}x --threads 1", "(the old default)"))
+        rows.append(
+            (
+                f"busy: cat direct path, {n} it, default ({thr} thr)",
+                fmt_s(busy["default_s"]),
+                f"{busy['default_over_1']:.2f}x --threads 1",
+                "<= 1.5x",
+            )
+        )
+        rows.append(
+            (f"busy: cat direct path, {n} it, --threads 1", fmt_s(busy["threads_1_s"]), "", "")
+        )
+        rows.append(
+            (
+                f"busy: cat direct path, {n} it, --threads {busy['cores']}",
+                fmt_s(busy["threads_all_s"]),
+                f"{busy['all_over_1']:.2f}x --threads 1",
+                "(the old default)",
+            )
+        )
     else:
         rows.append(("busy machine", busy["status"], "", ""))
-    widths = [max(len(r[i]) for r in rows + [("measure", "value", "ratio", "target")]) for i in range(4)]
+    widths = [
+        max(len(r[i]) for r in rows + [("measure", "value", "ratio", "target")]) for i in range(4)
+    ]
     lines = ["  ".join(h.ljust(w) for h, w in zip(("measure", "value", "ratio", "target"), widths))]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
@@ -869,20 +1167,42 @@ def table(res: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="nnctl's benchmark suite (see the README's Performance section).")
+    ap = argparse.ArgumentParser(
+        description="nnctl's benchmark suite (see the README's Performance section)."
+    )
     ap.add_argument("--quick", action="store_true", help="small workloads and few repetitions (CI)")
-    ap.add_argument("--output", type=Path, default=RESULTS, help="results file [default: bench/results.json]")
-    ap.add_argument("--merge", action="store_true",
-                    help="replace only the parts run in the results file (with --only), keeping the others")
-    ap.add_argument("--reps", type=int, metavar="N",
-                    help="repetitions of each W1 comparison [default: 3, --quick: 2]")
-    ap.add_argument("--threads", type=int, metavar="N",
-                    help="limit BLAS threads on both sides of every comparison (default: the machine's "
-                         "default, or 1 with --quick); the limit is recorded in results.json")
-    ap.add_argument("--only", metavar="PARTS", type=lambda v: v.split(","),
-                    help=f"comma-separated parts to run, of {','.join(PARTS)} [default: all]")
-    ap.add_argument("--peers", action="store_true",
-                    help="also run PyTorch (CPU) on W1 and W2 when torch is importable")
+    ap.add_argument(
+        "--output", type=Path, default=RESULTS, help="results file [default: bench/results.json]"
+    )
+    ap.add_argument(
+        "--merge",
+        action="store_true",
+        help="replace only the parts run in the results file (with --only), keeping the others",
+    )
+    ap.add_argument(
+        "--reps",
+        type=int,
+        metavar="N",
+        help="repetitions of each W1 comparison [default: 3, --quick: 2]",
+    )
+    ap.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="limit BLAS threads on both sides of every comparison (default: the machine's "
+        "default, or 1 with --quick); the limit is recorded in results.json",
+    )
+    ap.add_argument(
+        "--only",
+        metavar="PARTS",
+        type=lambda v: v.split(","),
+        help=f"comma-separated parts to run, of {','.join(PARTS)} [default: all]",
+    )
+    ap.add_argument(
+        "--peers",
+        action="store_true",
+        help="also run PyTorch (CPU) on W1 and W2 when torch is importable",
+    )
     ap.add_argument("--yardstick-process", type=int, metavar="N", help=argparse.SUPPRESS)
     ap.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--peer", choices=("torch-w1", "torch-w2"), help=argparse.SUPPRESS)
@@ -899,7 +1219,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     unknown = set(args.only or ()) - set(PARTS)
     if unknown:
-        ap.error(f"--only: unknown part(s) {', '.join(sorted(unknown))}; choose from {', '.join(PARTS)}")
+        ap.error(
+            f"--only: unknown part(s) {', '.join(sorted(unknown))}; choose from {', '.join(PARTS)}"
+        )
     if args.yardstick_process is not None:
         yardstick_process(args.data_dir, args.yardstick_process)
         return 0
@@ -924,10 +1246,17 @@ def main(argv: list[str] | None = None) -> int:
         # dependencies' bytecode is in site-packages already). The children may write it, and
         # nnctl's is compiled once (into its __pycache__ folders, which git ignores) before
         # anything is timed.
-        subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "nnctl")], env=env,
-                       stdout=subprocess.DEVNULL, check=False)
-    p["bytecode"] = ("nnctl's compiled once before timing (PYTHONDONTWRITEBYTECODE was set)"
-                     if compiled else "as the environment has it")
+        subprocess.run(
+            [sys.executable, "-m", "compileall", "-q", str(ROOT / "nnctl")],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            check=False,
+        )
+    p["bytecode"] = (
+        "nnctl's compiled once before timing (PYTHONDONTWRITEBYTECODE was set)"
+        if compiled
+        else "as the environment has it"
+    )
     if args.threads:
         import numpy  # noqa: F401 - threadpoolctl limits only the BLAS libraries already loaded
         from threadpoolctl import threadpool_limits
@@ -938,13 +1267,19 @@ def main(argv: list[str] | None = None) -> int:
         env["NNCTL_DATA_DIR"] = str(data_dir)
         os.environ["NNCTL_DATA_DIR"] = str(data_dir)
     start = time.perf_counter()
-    res = {"mode": "quick" if args.quick else "full", "machine": machine(), "params": p,
-           "parts": args.only or list(PARTS)}
-    for name, fn in (("w1", lambda: bench_w1(p, data_dir, env)),
-                     ("ideas", lambda: bench_ideas(p, data_dir)),
-                     ("startup", lambda: bench_startup(p, env, data_dir)),
-                     ("w2", lambda: bench_w2(p, env)),
-                     ("busy", lambda: bench_busy(p, env, data_dir))):
+    res = {
+        "mode": "quick" if args.quick else "full",
+        "machine": machine(),
+        "params": p,
+        "parts": args.only or list(PARTS),
+    }
+    for name, fn in (
+        ("w1", lambda: bench_w1(p, data_dir, env)),
+        ("ideas", lambda: bench_ideas(p, data_dir)),
+        ("startup", lambda: bench_startup(p, env, data_dir)),
+        ("w2", lambda: bench_w2(p, env)),
+        ("busy", lambda: bench_busy(p, env, data_dir)),
+    ):
         if name not in res["parts"]:
             continue
         print(f"running {name} ...", file=sys.stderr, flush=True)
@@ -958,13 +1293,18 @@ def main(argv: list[str] | None = None) -> int:
         written = json.loads(args.output.read_text())
         written.update({k: v for k, v in res.items() if k in PARTS})
         written.setdefault("runs", {})[",".join(res["parts"])] = {
-            "machine": res["machine"], "params": res["params"], "bench_seconds": res["bench_seconds"]}
+            "machine": res["machine"],
+            "params": res["params"],
+            "bench_seconds": res["bench_seconds"],
+        }
         written["parts"] = [k for k in PARTS if k in written]
     atomic_write_json(args.output, written)
     m = res["machine"]
-    print(f"machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, numpy {m['numpy']}, {m['blas']}"
-          f"{', ' + ', '.join(f'{k}={v}' for k, v in m['env'].items()) if m['env'] else ''}; "
-          f"load average {m['load_average_at_start'][0]} at start, {m['load_average_at_end'][0]} at end")
+    print(
+        f"machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, numpy {m['numpy']}, {m['blas']}"
+        f"{', ' + ', '.join(f'{k}={v}' for k, v in m['env'].items()) if m['env'] else ''}; "
+        f"load average {m['load_average_at_start'][0]} at start, {m['load_average_at_end'][0]} at end"
+    )
     print(table(res))
     parts = "" if args.only is None else f" of {','.join(args.only)}"
     print(f"({res['mode']} run{parts}, {res['bench_seconds']:.0f} s; results in {args.output})")

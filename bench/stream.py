@@ -41,11 +41,26 @@ RESULTS = Path(__file__).resolve().parent / "stream_results.json"
 SHAPE = (32, 32, 3)
 ROW = 32 * 32 * 3
 
-FULL = {"limit_mb": 1024, "sizes_gb": (3.2, 6.4), "rss_iterations": 300, "tp_m": 100_000, "tp_reps": 5,
-        "cold_iterations": 300, "seeds": (1, 2, 3, 4, 5),
-        "cat_epochs": 300}
-QUICK = {"limit_mb": 1024, "sizes_gb": (0.05, 0.1), "rss_iterations": 20, "tp_m": 5000, "tp_reps": 1,
-         "cold_iterations": 20, "seeds": (1, 2), "cat_epochs": 5}
+FULL = {
+    "limit_mb": 1024,
+    "sizes_gb": (3.2, 6.4),
+    "rss_iterations": 300,
+    "tp_m": 100_000,
+    "tp_reps": 5,
+    "cold_iterations": 300,
+    "seeds": (1, 2, 3, 4, 5),
+    "cat_epochs": 300,
+}
+QUICK = {
+    "limit_mb": 1024,
+    "sizes_gb": (0.05, 0.1),
+    "rss_iterations": 20,
+    "tp_m": 5000,
+    "tp_reps": 1,
+    "cold_iterations": 20,
+    "seeds": (1, 2),
+    "cat_epochs": 5,
+}
 
 
 def make_file(path: Path, m: int, seed: int = 0) -> None:
@@ -97,14 +112,26 @@ def run_with_rss(args: list[str], limit: int | None = None) -> dict:
         cmd = ["prlimit", f"--as={limit}", "--", *cmd]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t = time.perf_counter()
-        pid = os.posix_spawnp(cmd[0], cmd, dict(os.environ), file_actions=[
-            (os.POSIX_SPAWN_DUP2, out.fileno(), 1), (os.POSIX_SPAWN_DUP2, err.fileno(), 2)])
+        pid = os.posix_spawnp(
+            cmd[0],
+            cmd,
+            dict(os.environ),
+            file_actions=[
+                (os.POSIX_SPAWN_DUP2, out.fileno(), 1),
+                (os.POSIX_SPAWN_DUP2, err.fileno(), 2),
+            ],
+        )
         _, status, usage = os.wait4(pid, 0)
         wall = time.perf_counter() - t
         out.seek(0)
         err.seek(0)
-        return {"code": os.waitstatus_to_exitcode(status), "stdout": out.read(), "stderr": err.read(),
-                "wall": wall, "rss_mb": usage.ru_maxrss / 1024}
+        return {
+            "code": os.waitstatus_to_exitcode(status),
+            "stdout": out.read(),
+            "stderr": err.read(),
+            "wall": wall,
+            "rss_mb": usage.ru_maxrss / 1024,
+        }
 
 
 def summary_of(result: dict) -> dict:
@@ -138,17 +165,30 @@ def part_rss(work: Path, p: dict, runs: Path) -> dict:
             raise SystemExit(f"rss run failed: {r['stderr']}")
         s = summary_of(r)
         notice = [line for line in r["stderr"].splitlines() if line.startswith("notice:")]
-        row = {"m": m, "file_gb": round(f.stat().st_size / 1e9, 2), "x_as_float32_gb": round(m * ROW * 4 / 1e9, 1),
-               "times_limit": round(f.stat().st_size / limit, 1), "peak_rss_mb": round(r["rss_mb"], 1),
-               "wall_s": round(r["wall"], 1), "train_s": s["seconds"], "train_accuracy": s["train_accuracy"],
-               "notice": notice}
+        row = {
+            "m": m,
+            "file_gb": round(f.stat().st_size / 1e9, 2),
+            "x_as_float32_gb": round(m * ROW * 4 / 1e9, 1),
+            "times_limit": round(f.stat().st_size / limit, 1),
+            "peak_rss_mb": round(r["rss_mb"], 1),
+            "wall_s": round(r["wall"], 1),
+            "train_s": s["seconds"],
+            "train_accuracy": s["train_accuracy"],
+            "notice": notice,
+        }
         # the same file loaded whole under the same limit
         whole = config(work / f"rss_{m}_whole.yaml", f, ", stream: false", BODY + "iterations: 1\n")
         w = run_with_rss(["train", str(whole), "--json", "--runs-dir", str(runs)], limit)
-        row["in_memory_under_limit"] = {"code": w["code"], "stderr_last_line": (w["stderr"].strip().splitlines() or [""])[-1]}
+        row["in_memory_under_limit"] = {
+            "code": w["code"],
+            "stderr_last_line": (w["stderr"].strip().splitlines() or [""])[-1],
+        }
         out["files"].append(row)
-        print(f"rss: {row['file_gb']} GB file ({row['times_limit']}x the {p['limit_mb']} MB limit): "
-              f"peak RSS {row['peak_rss_mb']} MB, {row['wall_s']} s; loaded whole: exit {w['code']}", flush=True)
+        print(
+            f"rss: {row['file_gb']} GB file ({row['times_limit']}x the {p['limit_mb']} MB limit): "
+            f"peak RSS {row['peak_rss_mb']} MB, {row['wall_s']} s; loaded whole: exit {w['code']}",
+            flush=True,
+        )
     return out
 
 
@@ -159,22 +199,41 @@ def part_throughput(work: Path, p: dict, runs: Path) -> dict:
     with open(f, "rb") as fh:  # into the page cache
         while fh.read(1 << 24):
             pass
-    cfgs = {k: config(work / f"tp_{k}.yaml", f, f", stream: {v}", BODY + "epochs: 2\n")
-            for k, v in (("streamed", "true"), ("in_memory", "false"))}
+    cfgs = {
+        k: config(work / f"tp_{k}.yaml", f, f", stream: {v}", BODY + "epochs: 2\n")
+        for k, v in (("streamed", "true"), ("in_memory", "false"))
+    }
     rows: dict[str, list] = {"streamed": [], "in_memory": []}
     for _ in range(p["tp_reps"]):
         for k, cfg in cfgs.items():
             r = run_with_rss(["train", str(cfg), "--json", "--runs-dir", str(runs)])
             s = summary_of(r)
-            rows[k].append({"train_s": s["seconds"], "wall_s": round(r["wall"], 2), "rss_mb": round(r["rss_mb"], 1),
-                            "train_accuracy": s["train_accuracy"]})
-    med = {k: {q: statistics.median(x[q] for x in v) for q in ("train_s", "wall_s", "rss_mb")} for k, v in rows.items()}
-    out = {"m": m, "file_mb": round(f.stat().st_size / 1e6, 1), "reps": rows, "median": med,
-           "ratio_train_loop": round(med["in_memory"]["train_s"] / med["streamed"]["train_s"], 3),
-           "ratio_wall": round(med["in_memory"]["wall_s"] / med["streamed"]["wall_s"], 3)}
-    print(f"throughput (page cache, {m} examples, 2 epochs): loop streamed {med['streamed']['train_s']:.2f} s, "
-          f"in memory {med['in_memory']['train_s']:.2f} s -> streamed/in-memory speed {out['ratio_train_loop']}; "
-          f"whole process {out['ratio_wall']}", flush=True)
+            rows[k].append(
+                {
+                    "train_s": s["seconds"],
+                    "wall_s": round(r["wall"], 2),
+                    "rss_mb": round(r["rss_mb"], 1),
+                    "train_accuracy": s["train_accuracy"],
+                }
+            )
+    med = {
+        k: {q: statistics.median(x[q] for x in v) for q in ("train_s", "wall_s", "rss_mb")}
+        for k, v in rows.items()
+    }
+    out = {
+        "m": m,
+        "file_mb": round(f.stat().st_size / 1e6, 1),
+        "reps": rows,
+        "median": med,
+        "ratio_train_loop": round(med["in_memory"]["train_s"] / med["streamed"]["train_s"], 3),
+        "ratio_wall": round(med["in_memory"]["wall_s"] / med["streamed"]["wall_s"], 3),
+    }
+    print(
+        f"throughput (page cache, {m} examples, 2 epochs): loop streamed {med['streamed']['train_s']:.2f} s, "
+        f"in memory {med['in_memory']['train_s']:.2f} s -> streamed/in-memory speed {out['ratio_train_loop']}; "
+        f"whole process {out['ratio_wall']}",
+        flush=True,
+    )
     return out
 
 
@@ -217,21 +276,32 @@ def part_cold(work: Path, p: dict, runs: Path) -> dict:
     drop_from_cache(f)
     mb, sec = stream_pass(f)
     drop_from_cache(f)
-    cfg = config(work / "cold.yaml", f, ", stream: true", BODY + f"iterations: {p['cold_iterations']}\n")
+    cfg = config(
+        work / "cold.yaml", f, ", stream: true", BODY + f"iterations: {p['cold_iterations']}\n"
+    )
     r = run_with_rss(["train", str(cfg), "--json", "--runs-dir", str(runs)])
     s = summary_of(r)
     # the same steps again, the file's first blocks now in the page cache: what the training
     # itself allows (the cold run cannot read faster than it consumes)
     warm = summary_of(run_with_rss(["train", str(cfg), "--json", "--runs-dir", str(runs)]))
     mb_steps = p["cold_iterations"] * 256 * ROW / 1e6
-    out = {"file_mb": round(size / 1e6), "dd_mb_s": round(size / 1e6 / dd_s, 1), "dd": dd_line,
-           "stream_read_only_mb_s": round(mb / sec, 1), "stream_read_only_s": round(sec, 1),
-           "train_iterations": p["cold_iterations"], "train_s": s["seconds"],
-           "train_mb_s": round(mb_steps / s["seconds"], 1), "train_warm_s": warm["seconds"],
-           "train_warm_mb_s": round(mb_steps / warm["seconds"], 1)}
-    print(f"cold: dd {out['dd_mb_s']} MB/s; streamed batches without training {out['stream_read_only_mb_s']} MB/s; "
-          f"training from the cold file {out['train_mb_s']} MB/s (from the page cache {out['train_warm_mb_s']} MB/s)",
-          flush=True)
+    out = {
+        "file_mb": round(size / 1e6),
+        "dd_mb_s": round(size / 1e6 / dd_s, 1),
+        "dd": dd_line,
+        "stream_read_only_mb_s": round(mb / sec, 1),
+        "stream_read_only_s": round(sec, 1),
+        "train_iterations": p["cold_iterations"],
+        "train_s": s["seconds"],
+        "train_mb_s": round(mb_steps / s["seconds"], 1),
+        "train_warm_s": warm["seconds"],
+        "train_warm_mb_s": round(mb_steps / warm["seconds"], 1),
+    }
+    print(
+        f"cold: dd {out['dd_mb_s']} MB/s; streamed batches without training {out['stream_read_only_mb_s']} MB/s; "
+        f"training from the cold file {out['train_mb_s']} MB/s (from the page cache {out['train_warm_mb_s']} MB/s)",
+        flush=True,
+    )
     return out
 
 
@@ -253,10 +323,16 @@ def part_random(work: Path, p: dict, runs: Path) -> dict:
             ds[np.sort(rng.choice(m, 256, replace=False))]
         random_s = time.perf_counter() - t
     mb, sec = stream_pass(f)
-    out = {"random_batch_mb_s": round(n * 256 * ROW / 1e6 / random_s, 1), "streamed_mb_s": round(mb / sec, 1)}
+    out = {
+        "random_batch_mb_s": round(n * 256 * ROW / 1e6 / random_s, 1),
+        "streamed_mb_s": round(mb / sec, 1),
+    }
     out["ratio"] = round(out["streamed_mb_s"] / out["random_batch_mb_s"], 1)
-    print(f"random-index batches {out['random_batch_mb_s']} MB/s against streamed blocks {out['streamed_mb_s']} MB/s "
-          f"({out['ratio']}x)", flush=True)
+    print(
+        f"random-index batches {out['random_batch_mb_s']} MB/s against streamed blocks {out['streamed_mb_s']} MB/s "
+        f"({out['ratio']}x)",
+        flush=True,
+    )
     return out
 
 
@@ -269,23 +345,38 @@ def part_accuracy(work: Path, p: dict, runs: Path) -> dict:
     for seed in p["seeds"]:
         for k, v in (("streamed", "true"), ("in_memory", "false")):
             cfg = work / f"cat_{k}_{seed}.yaml"
-            cfg.write_text(f"dataset: {{train: {train}, test: {test}, stream: {v}}}\n"
-                           "layer_dims: [auto, 20, 7, 5, 1]\nactivations: {hidden: relu, output: sigmoid}\n"
-                           f"learning_rate: 0.01\nbatch_size: 64\nepochs: {p['cat_epochs']}\n"
-                           f"seed: {seed}\nprint_every: 100000\n")
+            cfg.write_text(
+                f"dataset: {{train: {train}, test: {test}, stream: {v}}}\n"
+                "layer_dims: [auto, 20, 7, 5, 1]\nactivations: {hidden: relu, output: sigmoid}\n"
+                f"learning_rate: 0.01\nbatch_size: 64\nepochs: {p['cat_epochs']}\n"
+                f"seed: {seed}\nprint_every: 100000\n"
+            )
             r = run_with_rss(["train", str(cfg), "--json", "--runs-dir", str(runs)])
             out[k].append(json.loads(r["stdout"])["test_accuracy"])
-    res = {k: {"test_accuracy": v, "mean": round(statistics.mean(v), 4),
-               "sd": round(statistics.stdev(v), 4) if len(v) > 1 else 0.0} for k, v in out.items()}
-    print(f"accuracy (cat, gd 0.01, batch 64, {p['cat_epochs']} epochs, seeds {list(p['seeds'])}): streamed {res['streamed']['mean']} "
-          f"± {res['streamed']['sd']}, in memory {res['in_memory']['mean']} ± {res['in_memory']['sd']}", flush=True)
+    res = {
+        k: {
+            "test_accuracy": v,
+            "mean": round(statistics.mean(v), 4),
+            "sd": round(statistics.stdev(v), 4) if len(v) > 1 else 0.0,
+        }
+        for k, v in out.items()
+    }
+    print(
+        f"accuracy (cat, gd 0.01, batch 64, {p['cat_epochs']} epochs, seeds {list(p['seeds'])}): streamed {res['streamed']['mean']} "
+        f"± {res['streamed']['sd']}, in memory {res['in_memory']['mean']} ± {res['in_memory']['sd']}",
+        flush=True,
+    )
     return res
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="small files, few repetitions (checks the bench runs)")
-    ap.add_argument("--dir", type=Path, default=None, help="where the synthetic files go (default: a temp dir)")
+    ap.add_argument(
+        "--quick", action="store_true", help="small files, few repetitions (checks the bench runs)"
+    )
+    ap.add_argument(
+        "--dir", type=Path, default=None, help="where the synthetic files go (default: a temp dir)"
+    )
     ap.add_argument("--parts", default="rss,throughput,cold,random,accuracy")
     args = ap.parse_args()
     p = QUICK if args.quick else FULL
@@ -294,10 +385,19 @@ def main() -> None:
     runs = work / "runs"
     env_cache = work / "cache"
     os.environ.setdefault("NNCTL_CACHE_DIR", str(env_cache))
-    results: dict = {"quick": args.quick, "load_before": load(), "cpus": os.cpu_count(),
-                     "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    parts = {"rss": part_rss, "throughput": part_throughput, "cold": part_cold, "random": part_random,
-             "accuracy": part_accuracy}
+    results: dict = {
+        "quick": args.quick,
+        "load_before": load(),
+        "cpus": os.cpu_count(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    parts = {
+        "rss": part_rss,
+        "throughput": part_throughput,
+        "cold": part_cold,
+        "random": part_random,
+        "accuracy": part_accuracy,
+    }
     for name in args.parts.split(","):
         results[name] = parts[name](work, p, runs)
         results[f"load_after_{name}"] = load()

@@ -64,7 +64,9 @@ validation_fraction: 0.2
 print_every: 100000
 """
 
-WIDE = TINY.replace("layer_dims: [auto, 8, 1]", "layer_dims: [auto, 256, 256, 1]").replace("epochs: 5", "epochs: 1")
+WIDE = TINY.replace("layer_dims: [auto, 8, 1]", "layer_dims: [auto, 256, 256, 1]").replace(
+    "epochs: 5", "epochs: 1"
+)
 
 
 def _sweep(tmp: Path, name: str, base: str, body: str) -> Path:
@@ -97,8 +99,13 @@ def run(sweep_file: Path, runs_dir: Path, workers: int, on_done=None) -> dict:
     assert record.status == "complete" and len(record.trials) == record.n_trials
     # seconds: the cluster up to the last trial back; steady: per trial between the first and
     # the last trial back (no start-up, no shut-down); with_start: the whole call
-    return {"seconds": done[-1] - marks["up"], "steady_per_trial": (done[-1] - done[0]) / (len(done) - 1),
-            "with_start": end - t0, "trials": len(record.trials), "statuses": sorted({t.status for t in record.trials})}
+    return {
+        "seconds": done[-1] - marks["up"],
+        "steady_per_trial": (done[-1] - done[0]) / (len(done) - 1),
+        "with_start": end - t0,
+        "trials": len(record.trials),
+        "statuses": sorted({t.status for t in record.trials}),
+    }
 
 
 def _burn(n: int) -> float:
@@ -123,23 +130,39 @@ def s0_machine(reps: int) -> dict:
             t = time.perf_counter()
             pool.map(_burn, [n, n])
             par.append(time.perf_counter() - t)
-    return {"sequential_s": statistics.median(seq), "two_processes_s": statistics.median(par),
-            "ratio": statistics.median(par) / statistics.median(seq)}
+    return {
+        "sequential_s": statistics.median(seq),
+        "two_processes_s": statistics.median(par),
+        "ratio": statistics.median(par) / statistics.median(seq),
+    }
 
 
 def s1_scaling(tmp: Path, reps: int) -> dict:
-    f = _sweep(tmp, "s1", SPIRAL, "sampler: grid\nspace:\n  learning_rate: {choice: [0.003, 0.01, 0.03, 0.1]}\n"
-                                  "  seed: {choice: [1, 2, 3, 4]}\n")
+    f = _sweep(
+        tmp,
+        "s1",
+        SPIRAL,
+        "sampler: grid\nspace:\n  learning_rate: {choice: [0.003, 0.01, 0.03, 0.1]}\n"
+        "  seed: {choice: [1, 2, 3, 4]}\n",
+    )
     times: dict[int, list[dict]] = {1: [], 2: []}
     for rep in range(reps):
         for w in (1, 2):
             times[w].append(run(f, tmp / f"s1-runs-{w}-{rep}", w))
     med = {w: statistics.median(r["seconds"] for r in times[w]) for w in times}
     med_all = {w: statistics.median(r["with_start"] for r in times[w]) for w in times}
-    return {"trials": 16, "reps": reps, "seconds_1_worker": med[1], "seconds_2_workers": med[2],
-            "ratio": med[2] / med[1], "with_cluster_start_1": med_all[1], "with_cluster_start_2": med_all[2],
-            "ratio_with_cluster_start": med_all[2] / med_all[1], "target_ratio": 0.6,
-            "all_seconds": {str(w): [round(r["seconds"], 3) for r in times[w]] for w in times}}
+    return {
+        "trials": 16,
+        "reps": reps,
+        "seconds_1_worker": med[1],
+        "seconds_2_workers": med[2],
+        "ratio": med[2] / med[1],
+        "with_cluster_start_1": med_all[1],
+        "with_cluster_start_2": med_all[2],
+        "ratio_with_cluster_start": med_all[2] / med_all[1],
+        "target_ratio": 0.6,
+        "all_seconds": {str(w): [round(r["seconds"], 3) for r in times[w]] for w in times},
+    }
 
 
 def s2_overhead(tmp: Path, n: int) -> dict:
@@ -149,7 +172,12 @@ def s2_overhead(tmp: Path, n: int) -> dict:
     from nnctl.commands.train import train_run
 
     rates = [0.01 * (1 + i) for i in range(n)]
-    f = _sweep(tmp, "s2", TINY, f"sampler: grid\nspace:\n  learning_rate: {{choice: {json.dumps(rates)}}}\n")
+    f = _sweep(
+        tmp,
+        "s2",
+        TINY,
+        f"sampler: grid\nspace:\n  learning_rate: {{choice: {json.dumps(rates)}}}\n",
+    )
     direct = []
     with threadpool_limits(limits=1):
         for lr in rates:
@@ -162,8 +190,13 @@ def s2_overhead(tmp: Path, n: int) -> dict:
     swept = run(f, tmp / "s2-runs", 1)
     per_direct = statistics.mean(direct)
     per_sweep = swept["steady_per_trial"]
-    return {"trials": n, "train_run_ms": per_direct * 1000, "sweep_ms_per_trial": per_sweep * 1000,
-            "overhead_ms": (per_sweep - per_direct) * 1000, "target_ms": 50}
+    return {
+        "trials": n,
+        "train_run_ms": per_direct * 1000,
+        "sweep_ms_per_trial": per_sweep * 1000,
+        "overhead_ms": (per_sweep - per_direct) * 1000,
+        "target_ms": 50,
+    }
 
 
 def s3_memory(tmp: Path, n: int) -> dict:
@@ -171,45 +204,85 @@ def s3_memory(tmp: Path, n: int) -> dict:
 
     me = psutil.Process()
     rss: list[tuple[int, float]] = []
-    f = _sweep(tmp, "s3", WIDE, f"sampler: random\nseed: 0\ntrials: {n}\nspace:\n"
-                                 "  learning_rate: {log_uniform: [0.0001, 0.1]}\n")
+    f = _sweep(
+        tmp,
+        "s3",
+        WIDE,
+        f"sampler: random\nseed: 0\ntrials: {n}\nspace:\n"
+        "  learning_rate: {log_uniform: [0.0001, 0.1]}\n",
+    )
     rss.append((0, me.memory_info().rss / 2**20))
-    r = run(f, tmp / "s3-runs", 2, on_done=lambda e: rss.append((len(e.record.trials), me.memory_info().rss / 2**20)))
+    r = run(
+        f,
+        tmp / "s3-runs",
+        2,
+        on_done=lambda e: rss.append((len(e.record.trials), me.memory_info().rss / 2**20)),
+    )
     params_mb = sum(p.stat().st_size for p in (tmp / "s3-runs").rglob("params.npz")) / 2**20
     at = dict(rss)
     tenth = at.get(max(1, n // 10), rss[1][1])
-    return {"trials": r["trials"], "seconds": r["seconds"], "params_written_mb": params_mb,
-            "client_rss_mb_after_10pct": tenth, "client_rss_mb_at_end": rss[-1][1],
-            "client_rss_mb_max": max(v for _, v in rss), "growth_mb_10pct_to_end": rss[-1][1] - tenth}
+    return {
+        "trials": r["trials"],
+        "seconds": r["seconds"],
+        "params_written_mb": params_mb,
+        "client_rss_mb_after_10pct": tenth,
+        "client_rss_mb_at_end": rss[-1][1],
+        "client_rss_mb_max": max(v for _, v in rss),
+        "growth_mb_10pct_to_end": rss[-1][1] - tenth,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="nnctl's sweep benchmark (docs/sweep.md).")
     ap.add_argument("--quick", action="store_true", help="fewer repetitions and trials (CI)")
-    ap.add_argument("--output", type=Path, default=RESULTS, help="results file [default: bench/sweep_results.json]")
+    ap.add_argument(
+        "--output",
+        type=Path,
+        default=RESULTS,
+        help="results file [default: bench/sweep_results.json]",
+    )
     args = ap.parse_args(argv)
     load_before = os.getloadavg()
-    out: dict = {"machine": {"cpu_count": os.cpu_count(), "python": platform.python_version(),
-                             "loadavg_before": load_before}}
+    out: dict = {
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "python": platform.python_version(),
+            "loadavg_before": load_before,
+        }
+    }
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         out["S0"] = s0_machine(3 if args.quick else 5)
-        print(f"S0  the machine: two CPU loops in 2 processes take {out['S0']['ratio']:.2f}x the time of the same "
-              f"two in sequence (1.0: no second core to be had)", flush=True)
+        print(
+            f"S0  the machine: two CPU loops in 2 processes take {out['S0']['ratio']:.2f}x the time of the same "
+            f"two in sequence (1.0: no second core to be had)",
+            flush=True,
+        )
         out["S1"] = s1_scaling(tmp, 1 if args.quick else 3)
-        print(f"S1  16 trainings: 1 worker {out['S1']['seconds_1_worker']:.2f} s, 2 workers "
-              f"{out['S1']['seconds_2_workers']:.2f} s, ratio {out['S1']['ratio']:.2f} (target <= 0.6); "
-              f"with the cluster's start {out['S1']['ratio_with_cluster_start']:.2f}", flush=True)
+        print(
+            f"S1  16 trainings: 1 worker {out['S1']['seconds_1_worker']:.2f} s, 2 workers "
+            f"{out['S1']['seconds_2_workers']:.2f} s, ratio {out['S1']['ratio']:.2f} (target <= 0.6); "
+            f"with the cluster's start {out['S1']['ratio_with_cluster_start']:.2f}",
+            flush=True,
+        )
         out["S2"] = s2_overhead(tmp, 10 if args.quick else 20)
-        print(f"S2  per trial: train_run {out['S2']['train_run_ms']:.1f} ms, sweep {out['S2']['sweep_ms_per_trial']:.1f} ms,"
-              f" overhead {out['S2']['overhead_ms']:.1f} ms (target < 50)", flush=True)
+        print(
+            f"S2  per trial: train_run {out['S2']['train_run_ms']:.1f} ms, sweep {out['S2']['sweep_ms_per_trial']:.1f} ms,"
+            f" overhead {out['S2']['overhead_ms']:.1f} ms (target < 50)",
+            flush=True,
+        )
         out["S3"] = s3_memory(tmp, 40 if args.quick else 200)
-        print(f"S3  {out['S3']['trials']} trials, {out['S3']['params_written_mb']:.0f} MB of parameters written; client RSS "
-              f"{out['S3']['client_rss_mb_after_10pct']:.0f} MB after 10%, {out['S3']['client_rss_mb_at_end']:.0f} MB at the end "
-              f"(max {out['S3']['client_rss_mb_max']:.0f} MB)", flush=True)
+        print(
+            f"S3  {out['S3']['trials']} trials, {out['S3']['params_written_mb']:.0f} MB of parameters written; client RSS "
+            f"{out['S3']['client_rss_mb_after_10pct']:.0f} MB after 10%, {out['S3']['client_rss_mb_at_end']:.0f} MB at the end "
+            f"(max {out['S3']['client_rss_mb_max']:.0f} MB)",
+            flush=True,
+        )
     out["machine"]["loadavg_after"] = os.getloadavg()
-    print(f"load average before {load_before[0]:.2f}, after {out['machine']['loadavg_after'][0]:.2f} "
-          f"({os.cpu_count()} cores)")
+    print(
+        f"load average before {load_before[0]:.2f}, after {out['machine']['loadavg_after'][0]:.2f} "
+        f"({os.cpu_count()} cores)"
+    )
     args.output.write_text(json.dumps(out, indent=2) + "\n")
     return 0
 

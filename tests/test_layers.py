@@ -19,14 +19,23 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "nnctl"
 # Packages whose modules count as one unit (their insides may import each other freely).
-UNITS = ("nnctl.cli", "nnctl.sweep", "nnctl.commands.report", "nnctl.data.readers", "nnctl.data.stream", "nnctl.runs")
+UNITS = (
+    "nnctl.cli",
+    "nnctl.sweep",
+    "nnctl.commands.report",
+    "nnctl.data.readers",
+    "nnctl.data.stream",
+    "nnctl.runs",
+)
 
 
 def lint_imports(root: Path) -> subprocess.CompletedProcess:
     """`lint-imports` on the package under ``root`` with ``root``'s pyproject.toml."""
     env = {**os.environ, "PYTHONPATH": str(root)}
     code = "import sys; from importlinter.cli import lint_imports; sys.exit(lint_imports(no_cache=True, no_logo=True))"
-    return subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_the_layer_contracts_hold() -> None:
@@ -39,12 +48,22 @@ def test_the_layer_contracts_hold() -> None:
     "module, planted, message",
     [
         # an upward import inside a function counts as much as one at the top
-        ("core/metrics.py", "def _planted():\n    from nnctl.cli import app\n", "nnctl.core is not allowed to import nnctl.cli"),
-        ("data/holdout.py", "from nnctl.training import binding\n", "nnctl.data is not allowed to import nnctl.training"),
+        (
+            "core/metrics.py",
+            "def _planted():\n    from nnctl.cli import app\n",
+            "nnctl.core is not allowed to import nnctl.cli",
+        ),
+        (
+            "data/holdout.py",
+            "from nnctl.training import binding\n",
+            "nnctl.data is not allowed to import nnctl.training",
+        ),
         ("runs/lock.py", "import rich\n", "nnctl.runs is not allowed to import rich"),
     ],
 )
-def test_a_planted_import_breaks_a_contract(tmp_path: Path, module: str, planted: str, message: str) -> None:
+def test_a_planted_import_breaks_a_contract(
+    tmp_path: Path, module: str, planted: str, message: str
+) -> None:
     shutil.copytree(PACKAGE, tmp_path / "nnctl", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     target = tmp_path / "nnctl" / module
@@ -99,7 +118,7 @@ def test_no_import_circles() -> None:
         seen[node] = 1
         for nxt in sorted(graph.get(node, ())):
             if seen.get(nxt) == 1:
-                circles.append(" -> ".join(path[path.index(nxt):] + [nxt]))
+                circles.append(" -> ".join(path[path.index(nxt) :] + [nxt]))
             elif nxt not in seen:
                 visit(nxt, [*path, nxt])
         seen[node] = 2
@@ -114,4 +133,7 @@ def test_the_circle_check_sees_real_imports() -> None:
     """The check above is not vacuous: the graph holds the edges the design describes."""
     graph = _graph()
     assert "nnctl.training.binding" in graph["nnctl.commands.train"]
-    assert "nnctl.core.losses" in graph["nnctl.core.network"] and "nnctl.commands.train" in graph["nnctl.cli"]
+    assert (
+        "nnctl.core.losses" in graph["nnctl.core.network"]
+        and "nnctl.commands.train" in graph["nnctl.cli"]
+    )

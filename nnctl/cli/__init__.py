@@ -17,7 +17,19 @@ from typing import Annotated
 
 import typer
 
-from nnctl.cli import config, data, evaluate, export, gradcheck, plot, predict, report, runs, sweep, train
+from nnctl.cli import (
+    config,
+    data,
+    evaluate,
+    export,
+    gradcheck,
+    plot,
+    predict,
+    report,
+    runs,
+    sweep,
+    train,
+)
 from nnctl.cli.usage import HELP_OPTIONS, NnctlCommand, NnctlGroup, TrainCommand
 
 app = typer.Typer(
@@ -46,20 +58,34 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
     ] = False,
 ) -> None:
     """Train fully connected L-layer neural networks in plain numpy, driven by YAML configs."""
 
 
 # (command, its line in `nnctl --help`); each module's EXAMPLES end its help screen.
-app.command(cls=TrainCommand, short_help="Train a network from a YAML config; print the run id.",
-            epilog=train.EXAMPLES)(train.train)
+app.command(
+    cls=TrainCommand,
+    short_help="Train a network from a YAML config; print the run id.",
+    epilog=train.EXAMPLES,
+)(train.train)
 for _fn, _short, _examples in (
-    (gradcheck.gradcheck, "Check the backward pass against numerical gradients.", gradcheck.EXAMPLES),
+    (
+        gradcheck.gradcheck,
+        "Check the backward pass against numerical gradients.",
+        gradcheck.EXAMPLES,
+    ),
     (plot.plot, "Plot the learning curves of runs to an image file.", plot.EXAMPLES),
     (predict.predict, "Predict the class (or value) of new inputs with a run.", predict.EXAMPLES),
-    (evaluate.evaluate, "Score a run on labelled data: accuracy, F1, confusion matrix.", evaluate.EXAMPLES),
+    (
+        evaluate.evaluate,
+        "Score a run on labelled data: accuracy, F1, confusion matrix.",
+        evaluate.EXAMPLES,
+    ),
     (report.report, "Write one self-contained HTML page about runs.", report.EXAMPLES),
     (export.export, "Export a run as an ONNX model or an .npz of its weights.", export.EXAMPLES),
 ):

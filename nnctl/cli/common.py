@@ -28,7 +28,11 @@ def interrupted_status() -> int:
     import signal
 
     interrupt = sys.modules.get("nnctl.system.interrupt")  # not imported: no handler was installed
-    return EXIT_TERMINATED if interrupt is not None and interrupt.received() == signal.SIGTERM else EXIT_INTERRUPTED
+    return (
+        EXIT_TERMINATED
+        if interrupt is not None and interrupt.received() == signal.SIGTERM
+        else EXIT_INTERRUPTED
+    )
 
 
 def err_console() -> "Console":
@@ -89,9 +93,13 @@ def handle_errors(fn: Callable) -> Callable:
             raise fail(str(exc), exc.exit_code) from None
         except MemoryError:
             # the estimate made before training is approximate; running out is still one line
-            raise fail("out of memory; use smaller layers, a batch_size or less data", EXIT_USAGE) from None
+            raise fail(
+                "out of memory; use smaller layers, a batch_size or less data", EXIT_USAGE
+            ) from None
         except KeyboardInterrupt:
-            err_console().print("terminated (SIGTERM)" if interrupted_status() == EXIT_TERMINATED else "interrupted")
+            err_console().print(
+                "terminated (SIGTERM)" if interrupted_status() == EXIT_TERMINATED else "interrupted"
+            )
             raise typer.Exit(interrupted_status()) from None
 
     return wrapper

@@ -23,7 +23,9 @@ def run_ids(incomplete: str) -> list[str]:
     """Run ids under the runs directory starting with ``incomplete``, newest first, then
     ``latest``."""
     try:
-        names = [e.name for e in os.scandir(_runs_dir()) if e.is_dir() and e.name.startswith(incomplete)]
+        names = [
+            e.name for e in os.scandir(_runs_dir()) if e.is_dir() and e.name.startswith(incomplete)
+        ]
     except OSError:
         names = []
     ids = sorted(names, reverse=True)

@@ -9,15 +9,25 @@ from typing import Annotated
 import typer
 
 from nnctl.cli.common import (
-    EXIT_USAGE, ConfigArg, SetOption, _complete_config, err_console, handle_errors, print_error,
-    print_json, print_warning,
+    EXIT_USAGE,
+    ConfigArg,
+    SetOption,
+    _complete_config,
+    err_console,
+    handle_errors,
+    print_error,
+    print_json,
+    print_warning,
 )
 from nnctl.cli.usage import HELP_OPTIONS, NnctlCommand, NnctlGroup
 
 config_app = typer.Typer(
     help="Show the resolved config, check config files, or print the config's JSON Schema.",
     short_help="Show or check configs; print their JSON Schema.",
-    cls=NnctlGroup, context_settings=HELP_OPTIONS, no_args_is_help=True, rich_markup_mode=None,
+    cls=NnctlGroup,
+    context_settings=HELP_OPTIONS,
+    no_args_is_help=True,
+    rich_markup_mode=None,
     epilog="""\
 nnctl config show configs/cat_deep.yaml
 nnctl config check configs/*.yaml
@@ -33,18 +43,26 @@ NoDataOption = Annotated[
 ]
 
 
-@config_app.command("show", cls=NnctlCommand, short_help="Print the resolved config (and a model summary).", epilog="""\
+@config_app.command(
+    "show",
+    cls=NnctlCommand,
+    short_help="Print the resolved config (and a model summary).",
+    epilog="""\
 nnctl config show configs/cat_deep.yaml
 nnctl config show configs/moons.yaml --set optimizer=adam --no-data
 nnctl config show configs/cat_deep.yaml --json | jq .model.params
-""")
+""",
+)
 @handle_errors
 def config_show(
     config: ConfigArg,
     set_: SetOption = None,
     no_data: NoDataOption = False,
     json_: Annotated[
-        bool, typer.Option("--json", help='Print {"config": ..., "model": ...} as one JSON object on stdout.')
+        bool,
+        typer.Option(
+            "--json", help='Print {"config": ..., "model": ...} as one JSON object on stdout.'
+        ),
     ] = False,
 ) -> None:
     """Print the fully resolved config as YAML: exactly what train would save in config.yaml.
@@ -68,22 +86,33 @@ def config_show(
     sys.stdout.write(dump_config(cfg))
     sys.stdout.flush()
     console = err_console()
-    if model is not None and console.is_terminal:  # for a person; scripts get stdout alone (or --json)
+    if (
+        model is not None and console.is_terminal
+    ):  # for a person; scripts get stdout alone (or --json)
         console.print("\nmodel", markup=False)
         for line in summary_lines(model):
             console.print(line, markup=False)
 
 
-@config_app.command("check", cls=NnctlCommand, short_help="Validate config files and their data.", epilog="""\
+@config_app.command(
+    "check",
+    cls=NnctlCommand,
+    short_help="Validate config files and their data.",
+    epilog="""\
 nnctl config check configs/*.yaml
 nnctl config check configs/moons.yaml --set learning_rate=0 --no-data
-""")
+""",
+)
 @handle_errors
 def config_check(
     configs: Annotated[
         list[Path],
-        typer.Argument(metavar="CONFIG...", help="YAML config files.", show_default=False,
-                       autocompletion=_complete_config),
+        typer.Argument(
+            metavar="CONFIG...",
+            help="YAML config files.",
+            show_default=False,
+            autocompletion=_complete_config,
+        ),
     ],
     set_: SetOption = None,
     no_data: NoDataOption = False,
@@ -114,9 +143,14 @@ def config_check(
         raise typer.Exit(EXIT_USAGE)
 
 
-@config_app.command("schema", cls=NnctlCommand, short_help="Print the config's JSON Schema, for editors.", epilog="""\
+@config_app.command(
+    "schema",
+    cls=NnctlCommand,
+    short_help="Print the config's JSON Schema, for editors.",
+    epilog="""\
 nnctl config schema > nnctl-config.schema.json
-""")
+""",
+)
 @handle_errors
 def config_schema() -> None:
     """Print the config's JSON Schema (generated from nnctl's key table). Save it and put

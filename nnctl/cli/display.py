@@ -85,10 +85,14 @@ class _TrainDisplay:
         rows = [
             ("status", s.status),
             ("final cost", fmt(s.final_cost)),
-            *([] if s.task == "regression" else [
-                ("train accuracy", fmt(s.metric("train_accuracy"))),
-                ("test accuracy", fmt(s.metric("test_accuracy"))),
-            ]),
+            *(
+                []
+                if s.task == "regression"
+                else [
+                    ("train accuracy", fmt(s.metric("train_accuracy"))),
+                    ("test accuracy", fmt(s.metric("test_accuracy"))),
+                ]
+            ),
             *[(label, str(v) if isinstance(v, int) else fmt(v)) for _, label, v in extra_values(s)],
             ("iterations", f"{s.iterations_done} of {s.iterations}"),
             ("time", f"{s.seconds or 0:.2f} s"),
@@ -110,8 +114,16 @@ def progress_layout(width: int, total: int) -> list[str]:
     "it" and then goes, so that the count, cost and ETA stay readable down to 40 columns
     (even for 200,000 iterations)."""
     count = 2 * len(str(total)) + 1  # "  214/3000": the count is padded to the total's width
-    sizes = {"iteration": 10 + count, "it": 3 + count, "count": count, "bar": 10, "cost": 13, "speed": 12,
-             "elapsed": 7, "eta": 11}
+    sizes = {
+        "iteration": 10 + count,
+        "it": 3 + count,
+        "count": count,
+        "bar": 10,
+        "cost": 13,
+        "speed": 12,
+        "elapsed": 7,
+        "eta": 11,
+    }
     candidates = [
         ["iteration", "bar", "cost", "speed", "elapsed", "eta"],
         ["iteration", "cost", "speed", "elapsed", "eta"],
@@ -158,8 +170,12 @@ def make_progress(console: "Console", total: int) -> Any:
 
 # Scores beyond accuracy, shown when the run has them (regression, validation).
 _EXTRA_SCORES = (
-    ("train_mse", "train MSE"), ("train_r2", "train R²"), ("test_mse", "test MSE"),
-    ("test_r2", "test R²"), ("val_loss", "validation loss"), ("val_accuracy", "validation accuracy"),
+    ("train_mse", "train MSE"),
+    ("train_r2", "train R²"),
+    ("test_mse", "test MSE"),
+    ("test_r2", "test R²"),
+    ("val_loss", "validation loss"),
+    ("val_accuracy", "validation accuracy"),
     ("val_r2", "validation R²"),
 )
 
@@ -167,7 +183,9 @@ _EXTRA_SCORES = (
 def extra_values(s: Any) -> list[tuple[str, str, Any]]:
     """(summary key, label, value) of the extra scores and the early-stopping epoch the run
     has (``s``: a ``runs.RunSummary``), in display order."""
-    rows = [(key, label, s.metric(key)) for key, label in _EXTRA_SCORES if s.metric(key) is not None]
+    rows = [
+        (key, label, s.metric(key)) for key, label in _EXTRA_SCORES if s.metric(key) is not None
+    ]
     if s.best_epoch is not None:
         rows.append(("best_epoch", "best epoch", s.best_epoch))
     return rows

@@ -28,16 +28,28 @@ def evaluate(
     run: RunArg,
     data: Annotated[
         Optional[str],
-        typer.Option("--data", metavar="FILE", help="Evaluate on this labelled data file or image folder (any kind train reads) instead of the run's own data."),
+        typer.Option(
+            "--data",
+            metavar="FILE",
+            help="Evaluate on this labelled data file or image folder (any kind train reads) instead of the run's own data.",
+        ),
     ] = None,
     split: Annotated[
         Optional[str],
-        typer.Option("--split", metavar="train|val|test", help="Which split of the run's own dataset [default: test, else train]."),
+        typer.Option(
+            "--split",
+            metavar="train|val|test",
+            help="Which split of the run's own dataset [default: test, else train].",
+        ),
     ] = None,
     json_: JsonOption = False,
     errors: Annotated[
         Optional[Path],
-        typer.Option("--errors", metavar="DIR", help="Image classifiers: write each misclassified image into DIR as a PNG."),
+        typer.Option(
+            "--errors",
+            metavar="DIR",
+            help="Image classifiers: write each misclassified image into DIR as a PNG.",
+        ),
     ] = None,
     threshold: ThresholdOption = None,
     threads: ScoringThreadsOption = None,
@@ -45,7 +57,12 @@ def evaluate(
 ) -> None:
     """Score a trained run on a labelled dataset: accuracy, precision, recall, F1 (per class too),
     log loss, confusion matrix; MSE, MAE, R² for regression runs."""
-    from nnctl.commands.evaluate import RegressionEvaluation, check_errors_dir, evaluate_run, write_errors
+    from nnctl.commands.evaluate import (
+        RegressionEvaluation,
+        check_errors_dir,
+        evaluate_run,
+        write_errors,
+    )
 
     if split is not None and split not in ("train", "val", "test"):
         raise fail(f"--split: got {split!r}; valid: train, val, test")
@@ -66,7 +83,11 @@ def evaluate(
         from rich.table import Table
 
         console = out_console()
-        scores = Table(title=f"run {loaded.run_id} on {escape(ev.data)}", show_header=False, title_justify="left")
+        scores = Table(
+            title=f"run {loaded.run_id} on {escape(ev.data)}",
+            show_header=False,
+            title_justify="left",
+        )
         scores.add_column(style="bold")
         scores.add_column(justify="right")
         positive = f" ({escape(ev.classes[1])})" if len(ev.classes) == 2 else " (macro average)"
@@ -86,10 +107,17 @@ def evaluate(
                 per.add_column(h, justify="left" if h == "class" else "right")
             pc = ev.per_class
             for k, c in enumerate(ev.classes):
-                per.add_row(escape(c), fmt(pc["precision"][k], 4), fmt(pc["recall"][k], 4),
-                            fmt(pc["f1"][k], 4), str(pc["support"][k]))
+                per.add_row(
+                    escape(c),
+                    fmt(pc["precision"][k], 4),
+                    fmt(pc["recall"][k], 4),
+                    fmt(pc["f1"][k], 4),
+                    str(pc["support"][k]),
+                )
             console.print(per)
-        cm = Table(title="confusion matrix (rows: true class, columns: predicted)", title_justify="left")
+        cm = Table(
+            title="confusion matrix (rows: true class, columns: predicted)", title_justify="left"
+        )
         cm.add_column("true \\ predicted", style="bold")
         for c in ev.classes:
             cm.add_column(escape(c), justify="right")
@@ -107,12 +135,18 @@ def _print_regression(run_id: str, ev: Any) -> None:
     from rich.table import Table
 
     console = out_console()
-    scores = Table(title=f"run {run_id} on {escape(ev.data)}", show_header=False, title_justify="left")
+    scores = Table(
+        title=f"run {run_id} on {escape(ev.data)}", show_header=False, title_justify="left"
+    )
     scores.add_column(style="bold")
     scores.add_column(justify="right")
     every = " (all outputs)" if ev.n_outputs > 1 else ""
-    for name, value in [("examples", str(ev.n)), ("MSE" + every, fmt(ev.mse)),
-                        ("MAE" + every, fmt(ev.mae)), ("R²" + (" (mean over outputs)" if every else ""), fmt(ev.r2))]:
+    for name, value in [
+        ("examples", str(ev.n)),
+        ("MSE" + every, fmt(ev.mse)),
+        ("MAE" + every, fmt(ev.mae)),
+        ("R²" + (" (mean over outputs)" if every else ""), fmt(ev.r2)),
+    ]:
         scores.add_row(name, value)
     console.print(scores)
     if ev.per_output:
@@ -122,6 +156,7 @@ def _print_regression(run_id: str, ev: Any) -> None:
         for k, s in enumerate(ev.per_output):
             per.add_row(str(k), fmt(s["mse"]), fmt(s["mae"]), fmt(s["r2"]))
         console.print(per)
+
 
 EXAMPLES = """\
 nnctl evaluate latest

@@ -13,9 +13,24 @@ from nnctl.cli.common import RunArg, RunsDirOption, _load, err_console, handle_e
 @handle_errors
 def export(
     run: RunArg,
-    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="File to write (e.g. model.onnx or model.npz).", show_default=False)],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="File to write (e.g. model.onnx or model.npz).",
+            show_default=False,
+        ),
+    ],
     format_: Annotated[
-        str, typer.Option("--format", "-f", metavar="onnx|npz", help="onnx: a graph any ONNX runtime loads (needs: pip install 'nnctl[export]'); npz: W1, b1, ... plus a .json sidecar.")
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="onnx|npz",
+            help="onnx: a graph any ONNX runtime loads (needs: pip install 'nnctl[export]'); npz: W1, b1, ... plus a .json sidecar.",
+        ),
     ] = "onnx",
     runs_dir: RunsDirOption = None,
 ) -> None:
@@ -29,6 +44,7 @@ def export(
         print(path, flush=True)
     sizes = ", ".join(f"{p.name} {p.stat().st_size:,} bytes" for p in written)
     err_console().print(f"exported run {loaded.run_id} as {format_}: {sizes}")
+
 
 EXAMPLES = """\
 nnctl export latest -o model.onnx

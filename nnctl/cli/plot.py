@@ -12,26 +12,58 @@ from nnctl.cli.common import RunsDirOption, _find_runs, fail, handle_errors
 
 @handle_errors
 def plot(
-    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="Image file to write (.png, .pdf or .svg).", show_default=False)],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Image file to write (.png, .pdf or .svg).",
+            show_default=False,
+        ),
+    ],
     runs: Annotated[
         Optional[list[str]],
-        typer.Argument(metavar="RUN...", help="Runs: a run directory, a run id, a unique id prefix, or 'latest'.",
-                       show_default=False),
+        typer.Argument(
+            metavar="RUN...",
+            help="Runs: a run directory, a run id, a unique id prefix, or 'latest'.",
+            show_default=False,
+        ),
     ] = None,
     log: Annotated[bool, typer.Option("--log", help="Logarithmic cost axis.")] = False,
-    title: Annotated[Optional[str], typer.Option("--title", metavar="TEXT", help="Figure title [default: learning curves].", show_default=False)] = None,
+    title: Annotated[
+        Optional[str],
+        typer.Option(
+            "--title",
+            metavar="TEXT",
+            help="Figure title [default: learning curves].",
+            show_default=False,
+        ),
+    ] = None,
     sweep: Annotated[
         Optional[str],
-        typer.Option("--sweep", metavar="SWEEP", help="Plot the trials of this sweep (id, prefix or 'latest').",
-                     show_default=False),
+        typer.Option(
+            "--sweep",
+            metavar="SWEEP",
+            help="Plot the trials of this sweep (id, prefix or 'latest').",
+            show_default=False,
+        ),
     ] = None,
     against: Annotated[
         Optional[str],
-        typer.Option("--against", metavar="KEY", help="Draw --metric against this config key (one point per run) "
-                     "instead of learning curves, e.g. --against learning_rate.", show_default=False),
+        typer.Option(
+            "--against",
+            metavar="KEY",
+            help="Draw --metric against this config key (one point per run) "
+            "instead of learning curves, e.g. --against learning_rate.",
+            show_default=False,
+        ),
     ] = None,
     metric: Annotated[
-        str, typer.Option("--metric", metavar="METRIC", help="The score drawn with --against, e.g. val_accuracy.")
+        str,
+        typer.Option(
+            "--metric", metavar="METRIC", help="The score drawn with --against, e.g. val_accuracy."
+        ),
     ] = "val_loss",
     runs_dir: RunsDirOption = None,
 ) -> None:
@@ -62,6 +94,7 @@ def plot(
         curves = [(label, *read_history(d)) for label, d in zip(run_labels(infos), dirs)]
         plot_curves(curves, output, log_scale=log, title=title)
     print(output, flush=True)
+
 
 EXAMPLES = """\
 nnctl plot latest -o curve.png

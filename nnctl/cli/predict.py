@@ -36,7 +36,9 @@ def predict(
             show_default=False,
         ),
     ],
-    json_: Annotated[bool, typer.Option("--json", help="Print a JSON list of predictions on stdout.")] = False,
+    json_: Annotated[
+        bool, typer.Option("--json", help="Print a JSON list of predictions on stdout.")
+    ] = False,
     threshold: ThresholdOption = None,
     threads: ScoringThreadsOption = None,
     runs_dir: RunsDirOption = None,
@@ -49,8 +51,10 @@ def predict(
     for p in inputs:
         if str(p).startswith(("http:/", "https:/")):  # Path() has already folded // into /
             url = str(p).replace(":/", "://", 1)
-            raise fail(f"{url}: predict reads local files; download it first, or pipe it in: "
-                       f"curl -sL '{url}' | nnctl predict {run} -")
+            raise fail(
+                f"{url}: predict reads local files; download it first, or pipe it in: "
+                f"curl -sL '{url}' | nnctl predict {run} -"
+            )
     loaded = _load(run, runs_dir)
     stdin = _read_stdin() if any(str(p) == "-" for p in inputs) else None
     outcome = predict_inputs(loaded, inputs, threshold, stdin=stdin, threads=threads)
@@ -77,7 +81,9 @@ def predict(
             table.add_column("value", justify="right")
         else:
             table.add_column("class")
-            table.add_column(escape(f"P({classes[1]})") if binary else "probability", justify="right")
+            table.add_column(
+                escape(f"P({classes[1]})") if binary else "probability", justify="right"
+            )
         for r in outcome.results:
             if regression:
                 values = r["value"] if isinstance(r["value"], list) else [r["value"]]
@@ -92,6 +98,7 @@ def predict(
         )
         raise typer.Exit(EXIT_FAILED)
 
+
 STDIN_LIMIT = 64 * 1024 * 1024
 """The most bytes ``-`` reads from standard input (an image; bounded memory)."""
 
@@ -100,14 +107,18 @@ def _read_stdin() -> bytes:
     """The bytes of ``-``: standard input, which must be piped or redirected, at most
     ``STDIN_LIMIT`` bytes."""
     if sys.stdin is None or sys.stdin.isatty():
-        raise fail("-: reads an image from standard input, which is a terminal; pipe or redirect one in "
-                   "(nnctl predict RUN - < cat.jpg)")
+        raise fail(
+            "-: reads an image from standard input, which is a terminal; pipe or redirect one in "
+            "(nnctl predict RUN - < cat.jpg)"
+        )
     stream = getattr(sys.stdin, "buffer", sys.stdin)
     data = stream.read(STDIN_LIMIT + 1)
     if isinstance(data, str):
         data = data.encode("latin-1")
     if len(data) > STDIN_LIMIT:
-        raise fail(f"-: standard input holds more than {STDIN_LIMIT // 2**20} MiB; not an image nnctl reads")
+        raise fail(
+            f"-: standard input holds more than {STDIN_LIMIT // 2**20} MiB; not an image nnctl reads"
+        )
     return data
 
 

@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from nnctl.cli.common import RunsArg, RunsDirOption, _find_runs, at_least, err_console, handle_errors
+from nnctl.cli.common import (
+    RunsArg,
+    RunsDirOption,
+    _find_runs,
+    at_least,
+    err_console,
+    handle_errors,
+)
 
 
 def _at_least_0(value: int) -> int:
@@ -17,9 +24,17 @@ def _at_least_0(value: int) -> int:
 @handle_errors
 def report(
     runs: RunsArg,
-    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="HTML file to write.")] = Path("report.html"),
+    output: Annotated[
+        Path, typer.Option("--output", "-o", metavar="FILE", help="HTML file to write.")
+    ] = Path("report.html"),
     max_images: Annotated[
-        int, typer.Option("--max-images", callback=_at_least_0, metavar="N", help="Show at most N misclassified test images per run.")
+        int,
+        typer.Option(
+            "--max-images",
+            callback=_at_least_0,
+            metavar="N",
+            help="Show at most N misclassified test images per run.",
+        ),
     ] = 24,
     runs_dir: RunsDirOption = None,
 ) -> None:
@@ -36,6 +51,7 @@ def report(
     err_console().print(
         f"wrote {output}: {info.runs} run(s), {info.size / 1024:,.0f} KiB in {info.seconds:.2f} s"
     )
+
 
 EXAMPLES = """\
 nnctl report latest                      writes report.html

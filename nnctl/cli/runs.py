@@ -30,8 +30,11 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 runs_app = typer.Typer(
-    help="List, show, compare and remove runs.", cls=NnctlGroup, context_settings=HELP_OPTIONS,
-    no_args_is_help=True, rich_markup_mode=None,
+    help="List, show, compare and remove runs.",
+    cls=NnctlGroup,
+    context_settings=HELP_OPTIONS,
+    no_args_is_help=True,
+    rich_markup_mode=None,
     epilog="""\
 nnctl runs list --sort -test_accuracy
 nnctl runs show latest
@@ -70,7 +73,8 @@ def _table_console() -> "Console":
 FormatOption = Annotated[
     str,
     typer.Option(
-        "--format", metavar="table|csv|tsv|json",
+        "--format",
+        metavar="table|csv|tsv|json",
         help="table: aligned columns (also when piped); csv, tsv: a header line, then one line per run; "
         "json: a list of objects.",
         autocompletion=lambda: ["table", "csv", "tsv", "json"],
@@ -90,13 +94,34 @@ FilterOption = Annotated[
 
 # The default table: (key, header); regression columns only when a regression run is listed.
 _DEFAULT_COLUMNS = (
-    ("id", "id"), ("name", "name"), ("status", "status"), ("created", "created"), ("learning_rate", "lr"),
-    ("iterations", "iterations"), ("final_cost", "final cost"), ("train_accuracy", "train acc"),
+    ("id", "id"),
+    ("name", "name"),
+    ("status", "status"),
+    ("created", "created"),
+    ("learning_rate", "lr"),
+    ("iterations", "iterations"),
+    ("final_cost", "final cost"),
+    ("train_accuracy", "train acc"),
     ("test_accuracy", "test acc"),
 )
 _REGRESSION_COLUMNS = (("test_mse", "test MSE"), ("test_r2", "test R²"))
-_LEFT = {"id", "name", "status", "created", "finished", "run_dir", "message", "task", "loss", "dtype",
-         "activations", "layer_dims", "optimizer", "init", "cpu"}
+_LEFT = {
+    "id",
+    "name",
+    "status",
+    "created",
+    "finished",
+    "run_dir",
+    "message",
+    "task",
+    "loss",
+    "dtype",
+    "activations",
+    "layer_dims",
+    "optimizer",
+    "init",
+    "cpu",
+}
 
 
 def _text_cell(key: str, value: Any) -> str:
@@ -122,27 +147,41 @@ def _raw_cell(value: Any) -> str:
     return repr(value) if isinstance(value, float) else flow(value)
 
 
-@runs_app.command("list", cls=NnctlCommand, short_help="One row per run; choose columns, filters and format.",
-                  epilog="""\
+@runs_app.command(
+    "list",
+    cls=NnctlCommand,
+    short_help="One row per run; choose columns, filters and format.",
+    epilog="""\
 nnctl runs list --sort -test_accuracy --limit 5
 nnctl runs list --columns name,learning_rate,layer_dims,val_accuracy,test_accuracy
 nnctl runs list --filter 'name=lr-*' --filter created>1d --format csv > runs.csv
-""")
+""",
+)
 @handle_errors
 def runs_list(
     sort: Annotated[
         Optional[str],
-        typer.Option("--sort", metavar="KEY", help="Sort by a column or config key; -KEY for descending, e.g. --sort -test_accuracy."),
+        typer.Option(
+            "--sort",
+            metavar="KEY",
+            help="Sort by a column or config key; -KEY for descending, e.g. --sort -test_accuracy.",
+        ),
     ] = None,
     filter_: FilterOption = None,
     limit: Annotated[
         Optional[int],
-        typer.Option("--limit", callback=_at_least_1, metavar="N", help="Show only N runs: the first N after --sort, else the N newest."),
+        typer.Option(
+            "--limit",
+            callback=_at_least_1,
+            metavar="N",
+            help="Show only N runs: the first N after --sort, else the N newest.",
+        ),
     ] = None,
     columns: Annotated[
         Optional[str],
         typer.Option(
-            "--columns", metavar="KEY,KEY...",
+            "--columns",
+            metavar="KEY,KEY...",
             help="The columns, in order: any of the default ones (id, name, status, created, learning_rate, "
             "iterations, final_cost, train_accuracy, test_accuracy), a score (val_accuracy, test_r2, ...), "
             "a summary field (finished, seconds, best_epoch, ...) or a config key (layer_dims, dataset.m, ...).",
@@ -175,13 +214,19 @@ def runs_list(
         infos = infos[-limit:]
     if format_ == "json":
         if keys is None:  # every row key, as before --columns existed
-            sys.stdout.write(json_rows([*infos[0].row, "run_dir"] if infos else [],
-                                       [[*i.row.values(), str(i.run_dir)] for i in infos]))
+            sys.stdout.write(
+                json_rows(
+                    [*infos[0].row, "run_dir"] if infos else [],
+                    [[*i.row.values(), str(i.run_dir)] for i in infos],
+                )
+            )
         else:
             sys.stdout.write(json_rows(keys, [[field(i, k) for k in keys] for i in infos]))
         return
     if not infos and format_ == "table":
-        err_console().print(f"no runs in {where}" + (" match the filters" if filter_ else ""), markup=False)
+        err_console().print(
+            f"no runs in {where}" + (" match the filters" if filter_ else ""), markup=False
+        )
         return
     if keys is None:
         cols = list(_DEFAULT_COLUMNS)
@@ -200,7 +245,9 @@ def runs_list(
         for k in keys:
             value = field(i, k)
             if k == "iterations" and i.row["iterations_done"] != i.row["iterations"]:
-                cells.append(f"{_cell(i.row['iterations_done'])}/{_cell(value)}")  # an unfinished run
+                cells.append(
+                    f"{_cell(i.row['iterations_done'])}/{_cell(value)}"
+                )  # an unfinished run
             elif k in ("final_cost",):
                 cells.append(fmt(value))
             elif k in ("train_accuracy", "test_accuracy", "test_mse", "test_r2") and not columns:
@@ -223,17 +270,26 @@ def _model_summary(s: Any) -> Any:
     batch = (s.config or {}).get("batch_size") or n_train
     if isinstance(batch, int) and isinstance(n_train, int):
         batch = min(batch, n_train)
-    return summarize(s.layer_dims, s.activations, s.dtype or "float64", batch if isinstance(batch, int) else None)
+    return summarize(
+        s.layer_dims, s.activations, s.dtype or "float64", batch if isinstance(batch, int) else None
+    )
 
 
-@runs_app.command("show", cls=NnctlCommand, short_help="A run's config, summary, model and cost curve.", epilog="""\
+@runs_app.command(
+    "show",
+    cls=NnctlCommand,
+    short_help="A run's config, summary, model and cost curve.",
+    epilog="""\
 nnctl runs show latest
 nnctl runs show 20261126-1015 --json | jq .summary.test_accuracy
-""")
+""",
+)
 @handle_errors
 def runs_show(
     run: RunArg,
-    json_: Annotated[bool, typer.Option("--json", help="Print config, summary and history as one JSON object.")] = False,
+    json_: Annotated[
+        bool, typer.Option("--json", help="Print config, summary and history as one JSON object.")
+    ] = False,
     runs_dir: RunsDirOption = None,
 ) -> None:
     """A run's resolved config, its summary, and its cost curve drawn in the terminal."""
@@ -246,24 +302,34 @@ def runs_show(
     info = read_run(run_dir)
     its, costs = read_history(run_dir)
     config_text = read_config_text(run_dir) or ""
-    summary = {**info.summary.to_json(), "status": info.row["status"]}  # "stale": its process is gone
+    summary = {
+        **info.summary.to_json(),
+        "status": info.row["status"],
+    }  # "stale": its process is gone
     if json_:
         from nnctl.config.settings import parse_yaml  # a damaged config file is one error line
 
-        print_json({
-            "run_dir": str(run_dir),
-            "config": parse_yaml(config_text, str(config_file(run_dir))) if config_text else None,
-            "summary": summary,
-            "history": {"iteration": its, "cost": costs},
-        })
+        print_json(
+            {
+                "run_dir": str(run_dir),
+                "config": parse_yaml(config_text, str(config_file(run_dir)))
+                if config_text
+                else None,
+                "summary": summary,
+                "history": {"iteration": its, "cost": costs},
+            }
+        )
         return
     console = _table_console()
     console.print(f"run {info.row['id']}  ({run_dir})", markup=False)
     console.print(f"\n{CONFIG_FILE}")
     console.print(config_text.rstrip() or "(missing)", markup=False)
     console.print(f"\n{SUMMARY_FILE}")
-    shown = {k: v for k, v in summary.items()
-             if k not in ("layer_dims", "activations", "loss", "dtype", "run_id", "name", "config")}
+    shown = {
+        k: v
+        for k, v in summary.items()
+        if k not in ("layer_dims", "activations", "loss", "dtype", "run_id", "name", "config")
+    }
     width = max(map(len, shown), default=0)  # the rest is already in the config or the header
     for k, v in shown.items():
         value = json.dumps(v) if isinstance(v, (dict, list)) else ("-" if v is None else str(v))
@@ -278,14 +344,21 @@ def runs_show(
         console.print(line, markup=False, highlight=False)
 
 
-@runs_app.command("compare", cls=NnctlCommand, short_help="Runs side by side: metrics and differing config keys.", epilog="""\
+@runs_app.command(
+    "compare",
+    cls=NnctlCommand,
+    short_help="Runs side by side: metrics and differing config keys.",
+    epilog="""\
 nnctl runs compare 20261126-1015 20261126-1022
 nnctl runs compare 20261126-1015 latest --json
-""")
+""",
+)
 @handle_errors
 def runs_compare(
     runs: RunsArg,
-    json_: Annotated[bool, typer.Option("--json", help="Print the comparison as one JSON object.")] = False,
+    json_: Annotated[
+        bool, typer.Option("--json", help="Print the comparison as one JSON object.")
+    ] = False,
     runs_dir: RunsDirOption = None,
 ) -> None:
     """Metrics of two or more runs side by side, and only the config keys that differ."""
@@ -296,12 +369,14 @@ def runs_compare(
         raise UsageError("runs compare needs at least two runs (use 'nnctl runs show RUN' for one)")
     cmp = compare_runs([read_run(d) for d in _find_runs(runs, runs_dir)])
     if json_:
-        print_json({
-            "runs": cmp.ids,
-            "names": cmp.names,
-            "metrics": dict(cmp.metrics),
-            "config_differences": dict(cmp.differing),
-        })
+        print_json(
+            {
+                "runs": cmp.ids,
+                "names": cmp.names,
+                "metrics": dict(cmp.metrics),
+                "config_differences": dict(cmp.differing),
+            }
+        )
         return
     from rich.markup import escape  # run names like x[/] are text, not markup
     from rich.table import Table
@@ -321,21 +396,33 @@ def runs_compare(
     _table_console().print(table)
 
 
-@runs_app.command("rm", cls=NnctlCommand, short_help="Delete runs, named or matching filters.", epilog="""\
+@runs_app.command(
+    "rm",
+    cls=NnctlCommand,
+    short_help="Delete runs, named or matching filters.",
+    epilog="""\
 nnctl runs rm 20261126-1015 --yes
 nnctl runs rm --filter created<30d --filter status!=complete --dry-run
 nnctl runs rm --filter 'name=scratch-*' --yes
-""")
+""",
+)
 @handle_errors
 def runs_rm(
     runs: Annotated[
         Optional[list[str]],
-        typer.Argument(metavar="[RUN]...", help="Runs: a run directory, a run id, a unique id prefix, or 'latest'.",
-                       show_default=False, autocompletion=_complete_run),
+        typer.Argument(
+            metavar="[RUN]...",
+            help="Runs: a run directory, a run id, a unique id prefix, or 'latest'.",
+            show_default=False,
+            autocompletion=_complete_run,
+        ),
     ] = None,
     filter_: FilterOption = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print the ids that would be deleted (stdout) and delete nothing.")
+        bool,
+        typer.Option(
+            "--dry-run", help="Print the ids that would be deleted (stdout) and delete nothing."
+        ),
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking.")] = False,
     runs_dir: RunsDirOption = None,
@@ -364,7 +451,9 @@ def runs_rm(
     if dry_run:
         for d, s in zip(dirs, summaries):
             print(d.name, flush=True)
-        err_console().print(f"dry run: would delete {len(dirs)} run(s); nothing deleted", markup=False)
+        err_console().print(
+            f"dry run: would delete {len(dirs)} run(s); nothing deleted", markup=False
+        )
         return
     if not yes:
         console = err_console()

@@ -28,26 +28,45 @@ sweep_app = typer.Typer(
     help="Hyperparameter sweeps: trials searched with Optuna, trained on Dask, chosen on validation data "
     "(needs: pip install 'nnctl[sweep]').",
     short_help="Run, check, show and resume hyperparameter sweeps.",
-    cls=NnctlGroup, context_settings=HELP_OPTIONS, no_args_is_help=True, rich_markup_mode=None,
+    cls=NnctlGroup,
+    context_settings=HELP_OPTIONS,
+    no_args_is_help=True,
+    rich_markup_mode=None,
     epilog="""\
 nnctl sweep check configs/spiral_sweep.yaml
 nnctl sweep run configs/spiral_sweep.yaml --workers 2
 nnctl sweep show latest""",
 )
 
-SweepFileArg = Annotated[Path, typer.Argument(metavar="FILE", help="Sweep file (YAML).", show_default=False)]
-SweepArg = Annotated[str, typer.Argument(metavar="SWEEP", help="A sweep directory, a sweep id, a unique id prefix, "
-                                         "or 'latest'.", show_default=False)]
+SweepFileArg = Annotated[
+    Path, typer.Argument(metavar="FILE", help="Sweep file (YAML).", show_default=False)
+]
+SweepArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="SWEEP",
+        help="A sweep directory, a sweep id, a unique id prefix, or 'latest'.",
+        show_default=False,
+    ),
+]
 WorkersOption = Annotated[
     Optional[int],
-    typer.Option("--workers", min=1, metavar="N",
-                 help="Worker processes of the local Dask cluster, one BLAS thread each [default: one per core].",
-                 show_default=False),
+    typer.Option(
+        "--workers",
+        min=1,
+        metavar="N",
+        help="Worker processes of the local Dask cluster, one BLAS thread each [default: one per core].",
+        show_default=False,
+    ),
 ]
 SchedulerOption = Annotated[
     Optional[str],
-    typer.Option("--scheduler", metavar="tcp://HOST:PORT",
-                 help="Send the trials to this Dask scheduler instead of a local cluster.", show_default=False),
+    typer.Option(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="Send the trials to this Dask scheduler instead of a local cluster.",
+        show_default=False,
+    ),
 ]
 
 
@@ -78,13 +97,18 @@ class _SweepDisplay:
     def __call__(self, event: Any) -> None:
         if event.kind == "start":
             self.record = r = event.record
-            self.console.print(f"sweep {r.sweep_id}: {r.n_trials} trials ({r.sampler}, {r.metric} "
-                               f"{'minimized' if r.direction == 'minimize' else 'maximized'}"
-                               + (f", {len(r.trials)} done" if r.trials else "") + f") on {event.message}")
+            self.console.print(
+                f"sweep {r.sweep_id}: {r.n_trials} trials ({r.sampler}, {r.metric} "
+                f"{'minimized' if r.direction == 'minimize' else 'maximized'}"
+                + (f", {len(r.trials)} done" if r.trials else "")
+                + f") on {event.message}"
+            )
             if self.console.is_terminal:
                 from rich.live import Live
 
-                self.live = Live(self._table(), console=self.console, refresh_per_second=4, transient=False)
+                self.live = Live(
+                    self._table(), console=self.console, refresh_per_second=4, transient=False
+                )
                 self.live.start()
             return
         if event.kind == "sent":
@@ -95,13 +119,24 @@ class _SweepDisplay:
                 self.console.print(event.message)
         elif event.kind == "done":
             row, best = event.row, event.best
-            self.rows[event.trial] = (row.params, row.status, row.value, best.value if best else None)
+            self.rows[event.trial] = (
+                row.params,
+                row.status,
+                row.value,
+                best.value if best else None,
+            )
             if self.live is None:
                 metric = "-" if row.value is None else f"{row.value:.6g}"
                 best_text = "-" if best is None else f"{best.value:.6g} (trial {best.trial})"
-                extra = f"  ({row.message})" if row.status in ("failed", "pruned", "diverged") and row.message else ""
-                self.console.print(f"trial {row.trial:>4}  {_params_text(row.params)}  {row.status}  "
-                                   f"{self.record.metric} {metric}  best {best_text}{extra}")  # type: ignore[union-attr]
+                extra = (
+                    f"  ({row.message})"
+                    if row.status in ("failed", "pruned", "diverged") and row.message
+                    else ""
+                )
+                self.console.print(
+                    f"trial {row.trial:>4}  {_params_text(row.params)}  {row.status}  "
+                    f"{self.record.metric} {metric}  best {best_text}{extra}"
+                )  # type: ignore[union-attr]
         if self.live is not None:
             self.live.update(self._table())
 
@@ -110,11 +145,22 @@ class _SweepDisplay:
 
         r = self.record
         table = Table(box=None, pad_edge=False)
-        for h in ("trial", *(r.keys if r else []), "status", r.metric if r else "metric", "best so far"):
+        for h in (
+            "trial",
+            *(r.keys if r else []),
+            "status",
+            r.metric if r else "metric",
+            "best so far",
+        ):
             table.add_column(h, justify="right" if h != "status" else "left", no_wrap=True)
         for n, (params, status, value, best) in sorted(self.rows.items()):
-            table.add_row(str(n), *(_value_text(params.get(k)) for k in (r.keys if r else [])), status,
-                          fmt(value), fmt(best))
+            table.add_row(
+                str(n),
+                *(_value_text(params.get(k)) for k in (r.keys if r else [])),
+                status,
+                fmt(value),
+                fmt(best),
+            )
         return table
 
     def stop(self) -> None:
@@ -132,10 +178,20 @@ def _record_table(record: "SweepRecord") -> Any:
     best: float | None = None
     sign = 1 if record.direction == "minimize" else -1
     for row in record.trials:  # in the order they finished: "best so far" as the sweep saw it
-        if row.status == "complete" and row.value is not None and (best is None or sign * row.value < sign * best):
+        if (
+            row.status == "complete"
+            and row.value is not None
+            and (best is None or sign * row.value < sign * best)
+        ):
             best = row.value
-        table.add_row(str(row.trial), row.run_id or "-", *(_value_text(row.params.get(k)) for k in record.keys),
-                      row.status, fmt(row.value), fmt(best))
+        table.add_row(
+            str(row.trial),
+            row.run_id or "-",
+            *(_value_text(row.params.get(k)) for k in record.keys),
+            row.status,
+            fmt(row.value),
+            fmt(best),
+        )
     return table
 
 
@@ -161,26 +217,53 @@ def _report(record: "SweepRecord", sweep_dir: Path, runs_dir: Path, json_: bool)
     counts: dict[str, int] = {}
     for t in record.trials:
         counts[t.status] = counts.get(t.status, 0) + 1
-    console.print(f"sweep {record.sweep_id}: {record.status}, {len(record.trials)} of {record.n_trials} trials ("
-                  + ", ".join(f"{n} {s}" for s, n in counts.items()) + ")"
-                  + (f"; retried after a worker died: trial {', '.join(str(t.trial) for t in record.trials if t.attempts > 1)}"
-                     if any(t.attempts > 1 for t in record.trials) else ""))
+    console.print(
+        f"sweep {record.sweep_id}: {record.status}, {len(record.trials)} of {record.n_trials} trials ("
+        + ", ".join(f"{n} {s}" for s, n in counts.items())
+        + ")"
+        + (
+            f"; retried after a worker died: trial {', '.join(str(t.trial) for t in record.trials if t.attempts > 1)}"
+            if any(t.attempts > 1 for t in record.trials)
+            else ""
+        )
+    )
     if best is not None:
-        test_text = ", ".join(f"{k.replace('_', ' ')} {v:.4g}" for k, v in test.items()) or "no test set"
-        console.print(f"best: trial {best.trial}, run {best.run_id}, {record.metric} {best.value:.6g} "
-                      f"({_params_text(best.params)}); its {test_text}")
+        test_text = (
+            ", ".join(f"{k.replace('_', ' ')} {v:.4g}" for k, v in test.items()) or "no test set"
+        )
+        console.print(
+            f"best: trial {best.trial}, run {best.run_id}, {record.metric} {best.value:.6g} "
+            f"({_params_text(best.params)}); its {test_text}"
+        )
     else:
         console.print("no trial completed with a value of the metric")
     if json_:
-        print_json({
-            "sweep_id": record.sweep_id, "sweep_dir": str(sweep_dir), "status": record.status,
-            "metric": record.metric, "direction": record.direction,
-            "best_run_id": best.run_id if best else None, "best_value": best.value if best else None,
-            "best_trial": best.trial if best else None, "best_params": best.params if best else None,
-            "best_test": test,
-            "trials": [{"trial": t.trial, "run_id": t.run_id, "status": t.status, "params": t.params,
-                        "value": t.value, "attempts": t.attempts, "message": t.message} for t in record.trials],
-        })
+        print_json(
+            {
+                "sweep_id": record.sweep_id,
+                "sweep_dir": str(sweep_dir),
+                "status": record.status,
+                "metric": record.metric,
+                "direction": record.direction,
+                "best_run_id": best.run_id if best else None,
+                "best_value": best.value if best else None,
+                "best_trial": best.trial if best else None,
+                "best_params": best.params if best else None,
+                "best_test": test,
+                "trials": [
+                    {
+                        "trial": t.trial,
+                        "run_id": t.run_id,
+                        "status": t.status,
+                        "params": t.params,
+                        "value": t.value,
+                        "attempts": t.attempts,
+                        "message": t.message,
+                    }
+                    for t in record.trials
+                ],
+            }
+        )
     elif best is not None:
         print(best.run_id, flush=True)
     if best is None:
@@ -188,7 +271,9 @@ def _report(record: "SweepRecord", sweep_dir: Path, runs_dir: Path, json_: bool)
     return EXIT_FAILED if failed else 0
 
 
-def _run(sweep_dir: Path, runs_dir: Path, workers: Optional[int], scheduler: Optional[str], json_: bool) -> None:
+def _run(
+    sweep_dir: Path, runs_dir: Path, workers: Optional[int], scheduler: Optional[str], json_: bool
+) -> None:
     from nnctl.sweep.engine import run_sweep
 
     display = _SweepDisplay()
@@ -196,7 +281,9 @@ def _run(sweep_dir: Path, runs_dir: Path, workers: Optional[int], scheduler: Opt
         record = run_sweep(sweep_dir, runs_dir, workers, scheduler, display)
     except KeyboardInterrupt:
         display.stop()
-        err_console().print(f"interrupted; the sweep is saved: continue it with: nnctl sweep resume {sweep_dir.name}")
+        err_console().print(
+            f"interrupted; the sweep is saved: continue it with: nnctl sweep resume {sweep_dir.name}"
+        )
         raise typer.Exit(EXIT_INTERRUPTED) from None
     finally:
         display.stop()
@@ -205,10 +292,15 @@ def _run(sweep_dir: Path, runs_dir: Path, workers: Optional[int], scheduler: Opt
         raise typer.Exit(code)
 
 
-@sweep_app.command("run", cls=NnctlCommand, short_help="Run a sweep; print the best run's id.", epilog="""\
+@sweep_app.command(
+    "run",
+    cls=NnctlCommand,
+    short_help="Run a sweep; print the best run's id.",
+    epilog="""\
 nnctl sweep run configs/spiral_sweep.yaml --workers 2
 nnctl sweep run sweep.yaml --scheduler tcp://127.0.0.1:8786 --json
-""")
+""",
+)
 @handle_errors
 def sweep_run(
     sweep_file: SweepFileArg,
@@ -229,7 +321,9 @@ def sweep_run(
     if workers is not None and scheduler is not None:
         from nnctl.cli.common import fail
 
-        raise fail("--workers sizes a local cluster; with --scheduler the cluster's own workers run the trials")
+        raise fail(
+            "--workers sizes a local cluster; with --scheduler the cluster's own workers run the trials"
+        )
     spec = load_sweep(sweep_file)
     _imports()
     check_sweep(spec)  # a typo must not cost a half-finished sweep
@@ -242,10 +336,15 @@ def sweep_run(
         raise
 
 
-@sweep_app.command("resume", cls=NnctlCommand, short_help="Continue an interrupted sweep.", epilog="""\
+@sweep_app.command(
+    "resume",
+    cls=NnctlCommand,
+    short_help="Continue an interrupted sweep.",
+    epilog="""\
 nnctl sweep resume latest
 nnctl sweep resume spiral_sweep-20261126-115642 --workers 2
-""")
+""",
+)
 @handle_errors
 def sweep_resume(
     sweep: SweepArg,
@@ -265,14 +364,21 @@ def sweep_resume(
     if record.status == "complete":
         from nnctl.cli.common import fail
 
-        raise fail(f"sweep {record.sweep_id} is already complete ({len(record.trials)} trials); "
-                   f"see it with: nnctl sweep show {record.sweep_id}")
+        raise fail(
+            f"sweep {record.sweep_id} is already complete ({len(record.trials)} trials); "
+            f"see it with: nnctl sweep show {record.sweep_id}"
+        )
     _run(sweep_dir, where, workers, scheduler, json_)
 
 
-@sweep_app.command("check", cls=NnctlCommand, short_help="Check a sweep file and its trial configs.", epilog="""\
+@sweep_app.command(
+    "check",
+    cls=NnctlCommand,
+    short_help="Check a sweep file and its trial configs.",
+    epilog="""\
 nnctl sweep check configs/spiral_sweep.yaml
-""")
+""",
+)
 @handle_errors
 def sweep_check(sweep_file: SweepFileArg) -> None:
     """Validate a sweep file and every trial config it enumerates (the whole grid, or each
@@ -282,14 +388,21 @@ def sweep_check(sweep_file: SweepFileArg) -> None:
 
     spec = load_sweep(sweep_file)
     checked, trials = check_sweep(spec)
-    err_console().print(f"{sweep_file}: ok ({spec.sampler}, {trials} trials, {len(spec.space)} swept keys, "
-                        f"metric {spec.metric}; {checked} trial config(s) checked against the data)")
+    err_console().print(
+        f"{sweep_file}: ok ({spec.sampler}, {trials} trials, {len(spec.space)} swept keys, "
+        f"metric {spec.metric}; {checked} trial config(s) checked against the data)"
+    )
 
 
-@sweep_app.command("show", cls=NnctlCommand, short_help="A sweep's table of trials and its best run.", epilog="""\
+@sweep_app.command(
+    "show",
+    cls=NnctlCommand,
+    short_help="A sweep's table of trials and its best run.",
+    epilog="""\
 nnctl sweep show latest
 nnctl sweep show latest --json
-""")
+""",
+)
 @handle_errors
 def sweep_show(sweep: SweepArg, runs_dir: RunsDirOption = None, json_: JsonOption = False) -> None:
     """Re-print a sweep's table of trials and its best run (stdout: the table, or --json)."""
@@ -309,7 +422,11 @@ def sweep_show(sweep: SweepArg, runs_dir: RunsDirOption = None, json_: JsonOptio
     best = record.best()
     if best is not None:
         test = _test_scores(where, best.run_id) if best.run_id else {}
-        test_text = ", ".join(f"{k.replace('_', ' ')} {v:.4g}" for k, v in test.items()) or "no test set"
-        err_console().print(f"sweep {record.sweep_id}: {record.status}, {len(record.trials)} of {record.n_trials} "
-                            f"trials; best: trial {best.trial}, run {best.run_id}, {record.metric} "
-                            f"{best.value:.6g}; its {test_text}")
+        test_text = (
+            ", ".join(f"{k.replace('_', ' ')} {v:.4g}" for k, v in test.items()) or "no test set"
+        )
+        err_console().print(
+            f"sweep {record.sweep_id}: {record.status}, {len(record.trials)} of {record.n_trials} "
+            f"trials; best: trial {best.trial}, run {best.run_id}, {record.metric} "
+            f"{best.value:.6g}; its {test_text}"
+        )

@@ -21,7 +21,9 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Seq
     widths = [max([len(h), *(len(r[j]) for r in rows)]) for j, h in enumerate(headers)]
 
     def line(cells: Sequence[str]) -> str:
-        return "  ".join(c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right)).rstrip()
+        return "  ".join(
+            c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right)
+        ).rstrip()
 
     return "\n".join([line(headers), *map(line, rows)]) + "\n"
 

@@ -31,27 +31,49 @@ from nnctl.cli.display import _TrainDisplay, extra_values
 def train(
     config: Annotated[
         Optional[Path],
-        typer.Argument(metavar="CONFIG", help="YAML config file (omit with --resume).", show_default=False,
-                       autocompletion=_complete_config),
+        typer.Argument(
+            metavar="CONFIG",
+            help="YAML config file (omit with --resume).",
+            show_default=False,
+            autocompletion=_complete_config,
+        ),
     ] = None,
     set_: SetOption = None,
     runs_dir: RunsDirOption = None,
     json_: JsonOption = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors (stdout still gets the run id).")] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="Print nothing but errors (stdout still gets the run id)."
+        ),
+    ] = False,
     threads: ThreadsOption = None,
     resume: Annotated[
         Optional[str],
-        typer.Option("--resume", metavar="RUN", help="Continue an interrupted run (path, id, prefix or 'latest') "
-                     "from its last checkpoint, with its own config; with --more N or --set iterations=N "
-                     "(epochs=N), train any run further."),
+        typer.Option(
+            "--resume",
+            metavar="RUN",
+            help="Continue an interrupted run (path, id, prefix or 'latest') "
+            "from its last checkpoint, with its own config; with --more N or --set iterations=N "
+            "(epochs=N), train any run further.",
+        ),
     ] = None,
     more: Annotated[
         Optional[int],
-        typer.Option("--more", min=1, metavar="N", help="With --resume: train N more iterations (epochs, for a "
-                     "run that counts epochs), as if the run had asked for them from the start."),
+        typer.Option(
+            "--more",
+            min=1,
+            metavar="N",
+            help="With --resume: train N more iterations (epochs, for a "
+            "run that counts epochs), as if the run had asked for them from the start.",
+        ),
     ] = None,
     report: Annotated[
-        bool, typer.Option("--report", help="At the end, write report.html into the run directory (see nnctl report).")
+        bool,
+        typer.Option(
+            "--report",
+            help="At the end, write report.html into the run directory (see nnctl report).",
+        ),
     ] = False,
 ) -> None:
     """Train a network from a YAML config; print the run id (or --json) on stdout.
@@ -69,8 +91,10 @@ def train(
         raise fail("--more N continues a run: give it with --resume RUN")
     if resume is not None:
         if config is not None:
-            raise fail("--resume continues a run with its own saved config; give no CONFIG and no --set "
-                       "(except --set iterations=N or epochs=N, to train it further)")
+            raise fail(
+                "--resume continues a run with its own saved config; give no CONFIG and no --set "
+                "(except --set iterations=N or epochs=N, to train it further)"
+            )
         length = _length_overrides(set_ or [])
         if length and more is not None:
             raise fail("give either --more N or --set iterations=N, not both")
@@ -83,8 +107,13 @@ def train(
         if not quiet:
             for warning in cfg.warnings():
                 print_warning(warning)
-        start = functools.partial(train_run, cfg, runs_dir or default_runs_dir(),
-                                  on_progress=None if quiet else decoding_progress(), threads=threads)
+        start = functools.partial(
+            train_run,
+            cfg,
+            runs_dir or default_runs_dir(),
+            on_progress=None if quiet else decoding_progress(),
+            threads=threads,
+        )
     from nnctl.system import interrupt
 
     try:
@@ -97,18 +126,20 @@ def train(
     display.summary(outcome)
     s = outcome.summary
     if json_:
-        print_json({
-            "run_id": outcome.run_id,
-            "run_dir": str(outcome.run_dir),
-            "name": s.name,
-            "status": s.status,
-            "final_cost": s.final_cost,
-            "train_accuracy": s.metric("train_accuracy"),
-            "test_accuracy": s.metric("test_accuracy"),
-            "iterations": s.iterations_done,
-            "seconds": s.seconds,
-            **{k: v for k, _, v in extra_values(s)},
-        })
+        print_json(
+            {
+                "run_id": outcome.run_id,
+                "run_dir": str(outcome.run_dir),
+                "name": s.name,
+                "status": s.status,
+                "final_cost": s.final_cost,
+                "train_accuracy": s.metric("train_accuracy"),
+                "test_accuracy": s.metric("test_accuracy"),
+                "iterations": s.iterations_done,
+                "seconds": s.seconds,
+                **{k: v for k, _, v in extra_values(s)},
+            }
+        )
     else:
         print(outcome.run_id, flush=True)
     if report:
@@ -118,7 +149,9 @@ def train(
     if outcome.status == "interrupted":
         err_console().print(f"{s.message}; run marked interrupted", markup=False)
         if has_checkpoint(outcome.run_dir):
-            err_console().print(f"continue from its last checkpoint with: nnctl train --resume {outcome.run_id}")
+            err_console().print(
+                f"continue from its last checkpoint with: nnctl train --resume {outcome.run_id}"
+            )
         raise typer.Exit(interrupted_status())
 
 
@@ -132,8 +165,10 @@ def _length_overrides(items: list[str]) -> dict[str, int]:
         key, _, text = item.partition("=")
         key = key.strip()
         if key not in ("iterations", "epochs"):
-            raise fail(f"--set {key}: with --resume only iterations=N or epochs=N may be set (the run "
-                       "keeps its own config)")
+            raise fail(
+                f"--set {key}: with --resume only iterations=N or epochs=N may be set (the run "
+                "keeps its own config)"
+            )
         try:
             out[key] = positive_int(parse_yaml(text, f"--set {item}"))
         except Invalid as exc:
@@ -156,6 +191,7 @@ def _write_report(outcome: object, quiet: bool) -> None:
     info = write_report([load_run(run_dir)], run_dir / "report.html")
     if not quiet:
         err_console().print(f"report: {info.path} ({info.size / 1024:,.0f} KiB)")
+
 
 EXAMPLES = """\
 nnctl train configs/cat_deep.yaml

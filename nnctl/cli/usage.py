@@ -19,7 +19,12 @@ import typer.core
 # typer ships its own copy of click (typer._click); its commands raise that copy's errors.
 from typer._click.core import Context
 from typer._click.exceptions import (
-    BadParameter, ClickException, MissingParameter, NoArgsIsHelpError, NoSuchOption, UsageError,
+    BadParameter,
+    ClickException,
+    MissingParameter,
+    NoArgsIsHelpError,
+    NoSuchOption,
+    UsageError,
 )
 from typer.exceptions import Abort
 from typer._click.formatting import HelpFormatter
@@ -43,8 +48,14 @@ def usage_error_line(exc: UsageError) -> str:
     ctx = exc.ctx
     path = ctx.command_path if ctx is not None else "nnctl"
     if isinstance(exc, NoSuchOption):
-        options = sorted({o for p in (ctx.command.get_params(ctx) if ctx else []) for o in getattr(p, "opts", [])
-                          + getattr(p, "secondary_opts", []) if o.startswith("-")})
+        options = sorted(
+            {
+                o
+                for p in (ctx.command.get_params(ctx) if ctx else [])
+                for o in getattr(p, "opts", []) + getattr(p, "secondary_opts", [])
+                if o.startswith("-")
+            }
+        )
         near = _close(exc.option_name, options)
         hint = f" (did you mean {near}?)" if near else f"; see '{path} --help'"
         return f"{path}: no such option {exc.option_name}{hint}"
@@ -56,7 +67,11 @@ def usage_error_line(exc: UsageError) -> str:
         return f"{path}: missing option {param.opts[0]}"
     if isinstance(exc, BadParameter) and exc.param is not None:
         param = exc.param
-        name = param.opts[0] if param.param_type_name == "option" else (param.metavar or (param.name or "").upper())
+        name = (
+            param.opts[0]
+            if param.param_type_name == "option"
+            else (param.metavar or (param.name or "").upper())
+        )
         return f"{name}: {exc.message}"
     message = " ".join(exc.format_message().split()).rstrip(".")
     return f"{path}: {message[:1].lower()}{message[1:]}"
@@ -108,8 +123,11 @@ class TrainCommand(NnctlCommand):
 
         rows = []
         for name, key in config_keys().items():
-            default = " (required)" if key.default is REQUIRED else (
-                "" if key.default is None else f" [default: {key.default}]")
+            default = (
+                " (required)"
+                if key.default is REQUIRED
+                else ("" if key.default is None else f" [default: {key.default}]")
+            )
             rows.append((name, f"{key.doc}{default}"))
         with formatter.section("Config keys"):
             formatter.write_dl(rows)
@@ -135,8 +153,14 @@ class NnctlGroup(typer.core.TyperGroup):
             hint = f" (did you mean {near}?)" if near else f"; commands: {', '.join(self.commands)}"
             raise UsageError(f"no such command {args[0]!r}{hint}", ctx) from None
 
-    def main(self, args: Optional[Sequence[str]] = None, prog_name: Optional[str] = None,
-             complete_var: Optional[str] = None, standalone_mode: bool = True, **extra: Any) -> Any:
+    def main(
+        self,
+        args: Optional[Sequence[str]] = None,
+        prog_name: Optional[str] = None,
+        complete_var: Optional[str] = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         """Runs the command line like click's standalone mode, except that a usage error is
         one ``error:`` line (click prints a three-line Usage/Try/Error block)."""
         try:

@@ -16,7 +16,9 @@ from nnctl.data.readers import OnProgress, ReadOptions
 IMPORT_CHUNK = 64  # examples per HDF5 chunk: a streaming reader reads blocks of this many
 
 
-def _read_unchecked(value: Any, spec: dict[str, Any], config_file: str | None, options: ReadOptions) -> Any:
+def _read_unchecked(
+    value: Any, spec: dict[str, Any], config_file: str | None, options: ReadOptions
+) -> Any:
     from nnctl.data.dataset import _read_role
 
     return _read_role(value, options, config_file)
@@ -24,8 +26,13 @@ def _read_unchecked(value: Any, spec: dict[str, Any], config_file: str | None, o
 
 def _split_info(raw: Any, classes: list[str] | None) -> dict[str, Any]:
     x = raw.x
-    info: dict[str, Any] = {"path": os.path.normpath(raw.path), "kind": raw.kind, "examples": int(x.shape[0]),
-                            "example_shape": [int(s) for s in x.shape[1:]], "dtype": str(x.dtype)}
+    info: dict[str, Any] = {
+        "path": os.path.normpath(raw.path),
+        "kind": raw.kind,
+        "examples": int(x.shape[0]),
+        "example_shape": [int(s) for s in x.shape[1:]],
+        "dtype": str(x.dtype),
+    }
     if x.dtype.kind in "uifb" and x.size:
         finite = np.isfinite(x) if x.dtype.kind == "f" else np.ones(x.shape, dtype=bool)
         info["non_finite_cells"] = int(x.size - np.count_nonzero(finite))
@@ -35,15 +42,23 @@ def _split_info(raw: Any, classes: list[str] | None) -> dict[str, Any]:
         if x.ndim == 2:
             names = raw.columns or [str(i) for i in range(x.shape[1])]
             # over each feature's finite values (an infinite cell is counted above; JSON has no inf)
-            info["feature_ranges"] = {n: [float(c[np.isfinite(c)].min()), float(c[np.isfinite(c)].max())]
-                                      if np.isfinite(c).any() else None
-                                      for n, c in zip(names, x.T.astype(np.float64))}
+            info["feature_ranges"] = {
+                n: [float(c[np.isfinite(c)].min()), float(c[np.isfinite(c)].max())]
+                if np.isfinite(c).any()
+                else None
+                for n, c in zip(names, x.T.astype(np.float64))
+            }
     y = raw.y
     if y is not None:
         y = np.asarray(y)
         if classes and y.ndim == 1 and y.dtype.kind in "iu":
             info["per_class"] = {c: int(np.count_nonzero(y == k)) for k, c in enumerate(classes)}
-        elif y.ndim == 1 and y.dtype.kind in "uif" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
+        elif (
+            y.ndim == 1
+            and y.dtype.kind in "uif"
+            and np.all(np.isfinite(y))
+            and np.all(y == np.round(y))
+        ):
             values, counts = np.unique(y, return_counts=True)
             info["per_class"] = {str(int(v)): int(n) for v, n in zip(values, counts)}
         else:
@@ -51,15 +66,20 @@ def _split_info(raw: Any, classes: list[str] | None) -> dict[str, Any]:
     return info
 
 
-def inspect(spec: dict[str, Any], config_file: str | None = None, on_progress: OnProgress | None = None) -> dict[str, Any]:
+def inspect(
+    spec: dict[str, Any], config_file: str | None = None, on_progress: OnProgress | None = None
+) -> dict[str, Any]:
     """Kind, examples per split and class, example shape, value ranges, non-finite cells,
     examples that appear in both train and test, and class balance. Raises DataError for data
     that cannot be read at all."""
     from nnctl.data.dataset import split_off_test, _subset
 
     options = ReadOptions(spec, on_progress=on_progress, lenient=True)
-    large = {role: h for role in ("train", "val", "test") if spec.get(role)
-             and (h := _too_large_header(spec[role], config_file)) is not None}
+    large = {
+        role: h
+        for role in ("train", "val", "test")
+        if spec.get(role) and (h := _too_large_header(spec[role], config_file)) is not None
+    }
     if large:
         return _inspect_in_blocks(spec, config_file, large, options)
     raws = {}
@@ -73,14 +93,18 @@ def inspect(spec: dict[str, Any], config_file: str | None = None, on_progress: O
     classes = train.classes
     out: dict[str, Any] = {"kind": train.kind, "classes": classes, "splits": {}}
     for role, raw in raws.items():
-        out["splits"][role] = _split_info(raw, classes if raw.classes == classes or not raw.named else raw.classes)
+        out["splits"][role] = _split_info(
+            raw, classes if raw.classes == classes or not raw.named else raw.classes
+        )
     if train.x.ndim >= 3:
         out["image_size"] = [int(s) for s in train.x.shape[1:]]
     else:
         out["features"] = int(np.prod(train.x.shape[1:]))
     if "test" in raws and raws["test"].x.shape[1:] == raws["train"].x.shape[1:]:
         seen = {raws["train"].x[i].tobytes() for i in range(raws["train"].x.shape[0])}
-        out["duplicates_train_test"] = sum(raws["test"].x[i].tobytes() in seen for i in range(raws["test"].x.shape[0]))
+        out["duplicates_train_test"] = sum(
+            raws["test"].x[i].tobytes() in seen for i in range(raws["test"].x.shape[0])
+        )
     return _finish_inspection(out, options)
 
 
@@ -105,8 +129,9 @@ def _too_large_header(value: Any, config_file: str | None) -> Any:
     return header
 
 
-def _inspect_in_blocks(spec: dict[str, Any], config_file: str | None, large: dict[str, Any],
-                       options: ReadOptions) -> dict[str, Any]:
+def _inspect_in_blocks(
+    spec: dict[str, Any], config_file: str | None, large: dict[str, Any], options: ReadOptions
+) -> dict[str, Any]:
     """``inspect`` of data with a course-style HDF5 file too large for memory: every file is
     read a block at a time (``stream.BlockReader``) for its value range and non-finite cells;
     examples in both train and test are found by 16-byte BLAKE2b digests of each example's
@@ -114,7 +139,9 @@ def _inspect_in_blocks(spec: dict[str, Any], config_file: str | None, large: dic
     from nnctl.data.stream import read_h5_header
 
     if spec.get("test_fraction"):
-        raise DataError("dataset: test_fraction cannot split a file larger than memory; give a test file (dataset.test)")
+        raise DataError(
+            "dataset: test_fraction cannot split a file larger than memory; give a test file (dataset.test)"
+        )
     headers = {}
     for role in ("train", "val", "test"):
         if spec.get(role):
@@ -123,8 +150,10 @@ def _inspect_in_blocks(spec: dict[str, Any], config_file: str | None, large: dic
                 continue
             raw, _ = _read_unchecked(spec[role], spec, config_file, options)
             if raw.kind != "hdf5":
-                raise DataError(f"{raw.path}: the training file is too large for memory and is inspected block "
-                                "by block; give the other splits as course-style HDF5 files too")
+                raise DataError(
+                    f"{raw.path}: the training file is too large for memory and is inspected block "
+                    "by block; give the other splits as course-style HDF5 files too"
+                )
             from nnctl.data.dataset import resolve_path
 
             headers[role] = read_h5_header(resolve_path(spec[role], config_file))
@@ -133,14 +162,18 @@ def _inspect_in_blocks(spec: dict[str, Any], config_file: str | None, large: dic
     out: dict[str, Any] = {"kind": "hdf5", "classes": classes, "splits": {}, "read_in_blocks": True}
     digests = {}
     for role, h in headers.items():
-        out["splits"][role], digests[role] = _split_info_blocks(h, classes if h.classes == classes else h.classes)
+        out["splits"][role], digests[role] = _split_info_blocks(
+            h, classes if h.classes == classes else h.classes
+        )
     layout = train.x
     if layout.ndim >= 3:
         out["image_size"] = [int(s) for s in layout.shape[1:]]
     else:
         out["features"] = int(np.prod(layout.shape[1:]))
     if "test" in headers and headers["test"].x.shape[1:] == layout.shape[1:]:
-        out["duplicates_train_test"] = int(np.count_nonzero(np.isin(digests["test"], digests["train"])))
+        out["duplicates_train_test"] = int(
+            np.count_nonzero(np.isin(digests["test"], digests["train"]))
+        )
     return _finish_inspection(out, options)
 
 
@@ -153,7 +186,9 @@ def _split_info_blocks(header: Any, classes: list[str] | None) -> tuple[dict[str
     layout = header.x
     plan = layout.block_plan()
     reader = BlockReader(layout, plan)
-    buf = np.empty((int(np.max(np.diff(plan))) if layout.m else 0, *layout.shape[1:]), dtype=layout.dtype)
+    buf = np.empty(
+        (int(np.max(np.diff(plan))) if layout.m else 0, *layout.shape[1:]), dtype=layout.dtype
+    )
     lo, hi, bad = np.inf, -np.inf, 0
     digests = np.empty(layout.m, dtype="S16")
     numeric = layout.dtype.kind in "uifb"
@@ -180,13 +215,24 @@ def _split_info_blocks(header: Any, classes: list[str] | None) -> tuple[dict[str
                     np.maximum(f_hi, np.where(ok, p64, -np.inf).max(axis=0), out=f_hi)
     finally:
         reader.close()
-    info: dict[str, Any] = {"path": os.path.normpath(header.path), "kind": "hdf5", "examples": layout.m,
-                            "example_shape": [int(s) for s in layout.shape[1:]], "dtype": str(layout.dtype)}
+    info: dict[str, Any] = {
+        "path": os.path.normpath(header.path),
+        "kind": "hdf5",
+        "examples": layout.m,
+        "example_shape": [int(s) for s in layout.shape[1:]],
+        "dtype": str(layout.dtype),
+    }
     if numeric and layout.m:
-        info.update(non_finite_cells=bad, min=lo if np.isfinite(lo) else None, max=hi if np.isfinite(hi) else None)
+        info.update(
+            non_finite_cells=bad,
+            min=lo if np.isfinite(lo) else None,
+            max=hi if np.isfinite(hi) else None,
+        )
         if rows:
-            info["feature_ranges"] = {str(i): [float(a), float(b)] if np.isfinite(a) else None
-                                      for i, (a, b) in enumerate(zip(f_lo, f_hi))}
+            info["feature_ranges"] = {
+                str(i): [float(a), float(b)] if np.isfinite(a) else None
+                for i, (a, b) in enumerate(zip(f_lo, f_hi))
+            }
     y = np.asarray(header.y)
     if classes and y.ndim == 1 and y.dtype.kind in "iu":
         info["per_class"] = {c: int(np.count_nonzero(y == k)) for k, c in enumerate(classes)}
@@ -199,8 +245,14 @@ def _split_info_blocks(header: Any, classes: list[str] | None) -> tuple[dict[str
 IMPORT_WINDOW = 256  # images of a folder decoded and written at a time
 
 
-def import_h5(source: Path, out: Path, spec: dict[str, Any], prefix: str = "train_set",
-              on_progress: OnProgress | None = None, shuffle: int | None = None) -> dict[str, Any]:
+def import_h5(
+    source: Path,
+    out: Path,
+    spec: dict[str, Any],
+    prefix: str = "train_set",
+    on_progress: OnProgress | None = None,
+    shuffle: int | None = None,
+) -> dict[str, Any]:
     """Reads ``source`` (an image folder or any data file) and writes ``out``, a course-style
     HDF5 file: ``<prefix>_x`` (m, ...) as read (uint8 (m, h, w, c) for images), ``<prefix>_y``
     (m,) labels, ``list_classes``, chunked along the example axis; atomically (nothing is left
@@ -230,17 +282,35 @@ def import_h5(source: Path, out: Path, spec: dict[str, Any], prefix: str = "trai
         x, y = x[order], y[order]
     buf = io.BytesIO()
     with h5py.File(buf, "w") as f:
-        f.create_dataset(f"{prefix}_x", data=x, chunks=(min(IMPORT_CHUNK, x.shape[0]), *x.shape[1:]))
-        f.create_dataset(f"{prefix}_y", data=y, chunks=(min(IMPORT_CHUNK, y.shape[0]), *y.shape[1:]))
+        f.create_dataset(
+            f"{prefix}_x", data=x, chunks=(min(IMPORT_CHUNK, x.shape[0]), *x.shape[1:])
+        )
+        f.create_dataset(
+            f"{prefix}_y", data=y, chunks=(min(IMPORT_CHUNK, y.shape[0]), *y.shape[1:])
+        )
         if raw.classes:
             f.create_dataset("list_classes", data=np.array([c.encode() for c in raw.classes]))
     atomic_write(out, buf.getvalue())
-    return {"path": str(out), "examples": int(x.shape[0]), "x": f"{prefix}_x", "shape": [int(s) for s in x.shape],
-            "dtype": str(x.dtype), "classes": raw.classes, "shuffled": shuffle, "warnings": options.warnings}
+    return {
+        "path": str(out),
+        "examples": int(x.shape[0]),
+        "x": f"{prefix}_x",
+        "shape": [int(s) for s in x.shape],
+        "dtype": str(x.dtype),
+        "classes": raw.classes,
+        "shuffled": shuffle,
+        "warnings": options.warnings,
+    }
 
 
-def _import_folder(source: Path, out: Path, spec: dict[str, Any], prefix: str, on_progress: OnProgress | None,
-                   shuffle: int | None) -> dict[str, Any]:
+def _import_folder(
+    source: Path,
+    out: Path,
+    spec: dict[str, Any],
+    prefix: str,
+    on_progress: OnProgress | None,
+    shuffle: int | None,
+) -> dict[str, Any]:
     """``import_h5`` of an image folder, a window of images at a time: each window is decoded
     in threads (as ``readers.folder`` reads a folder for training, through the same
     ``images.load_image``) and written to the file before the next is decoded."""
@@ -259,13 +329,25 @@ def _import_folder(source: Path, out: Path, spec: dict[str, Any], prefix: str, o
 
     def write(f: Any) -> None:
         with h5py.File(f, "w") as h:
-            dx = h.create_dataset(f"{prefix}_x", shape=(n, *shape), maxshape=(None, *shape), dtype=np.uint8,
-                                  chunks=(min(IMPORT_CHUNK, n), *shape))
+            dx = h.create_dataset(
+                f"{prefix}_x",
+                shape=(n, *shape),
+                maxshape=(None, *shape),
+                dtype=np.uint8,
+                chunks=(min(IMPORT_CHUNK, n), *shape),
+            )
             labels: list[int] = []
             at = 0
-            for images, window_labels, _, bad in decode_windows(files, shape, mode, skip_bad, IMPORT_WINDOW,
-                                                                on_progress, "use --skip-bad to skip unreadable files"):
-                dx[at:at + len(images)] = images
+            for images, window_labels, _, bad in decode_windows(
+                files,
+                shape,
+                mode,
+                skip_bad,
+                IMPORT_WINDOW,
+                on_progress,
+                "use --skip-bad to skip unreadable files",
+            ):
+                dx[at : at + len(images)] = images
                 at += len(images)
                 labels += window_labels
                 warnings.extend(f"skipped {message}" for message in bad)
@@ -281,5 +363,13 @@ def _import_folder(source: Path, out: Path, spec: dict[str, Any], prefix: str, o
             written["m"] = at
 
     atomic_write(out, write)
-    return {"path": str(out), "examples": written["m"], "x": f"{prefix}_x", "shape": [written["m"], *shape],
-            "dtype": "uint8", "classes": classes, "shuffled": shuffle, "warnings": warnings}
+    return {
+        "path": str(out),
+        "examples": written["m"],
+        "x": f"{prefix}_x",
+        "shape": [written["m"], *shape],
+        "dtype": "uint8",
+        "classes": classes,
+        "shuffled": shuffle,
+        "warnings": warnings,
+    }

@@ -54,7 +54,9 @@ class Evaluation:
     raw_file: Path | None = None  # HDF5 file holding the raw examples (for --errors)
     raw_index: np.ndarray | None = field(default=None, repr=False)  # (m,) rows of raw_file
     task: str = "classification"
-    raw_spec: dict[str, Any] | None = field(default=None, repr=False)  # dataset keys to read raw_file with
+    raw_spec: dict[str, Any] | None = field(
+        default=None, repr=False
+    )  # dataset keys to read raw_file with
 
     @property
     def per_class(self) -> dict[str, list]:
@@ -77,7 +79,9 @@ class Evaluation:
             "log_loss": self.log_loss,
             "threshold": self.threshold,
             "classes": self.classes,
-            "per_class": {c: {k: v[i] for k, v in self.per_class.items()} for i, c in enumerate(self.classes)},
+            "per_class": {
+                c: {k: v[i] for k, v in self.per_class.items()} for i, c in enumerate(self.classes)
+            },
             "confusion_matrix": self.confusion.tolist(),
             "misclassified": self.misclassified.tolist(),
         }
@@ -138,7 +142,9 @@ def _own_dataset(run: LoadedRun) -> tuple[dict[str, Any], list[str]]:
         except DataError:
             path = recorded.get(role)
             if path and Path(path).is_file():
-                notes.append(f"{spec[role]} not found from here; using {path}, recorded when the run trained")
+                notes.append(
+                    f"{spec[role]} not found from here; using {path}, recorded when the run trained"
+                )
                 spec[role] = path
     return spec, notes
 
@@ -174,10 +180,14 @@ def load_eval_data(run: LoadedRun, data_file: str | None, split: str | None) -> 
     task = LOSSES[cfg.loss].task
     if data_file is not None:
         if split is not None:
-            raise ConfigError("--split picks a split of the run's own dataset; it cannot be combined with --data")
+            raise ConfigError(
+                "--split picks a split of the run's own dataset; it cannot be combined with --data"
+            )
         spec = eval_spec(run, data_file)
         # an HDF5 file that would not fit in memory is scored block by block (nnctl.data.stream)
-        ds = (load_streamed if _too_big_to_load(data_file, cfg.dtype) else load_dataset)(spec, cfg.dtype, task)
+        ds = (load_streamed if _too_big_to_load(data_file, cfg.dtype) else load_dataset)(
+            spec, cfg.dtype, task
+        )
         where = str(ds.sources[0]["path"]) if ds.sources else data_file
         if ds.input_shape != pre.input_shape:
             raise DataError(
@@ -193,7 +203,9 @@ def load_eval_data(run: LoadedRun, data_file: str | None, split: str | None) -> 
         if task != "regression" and ds.source_kind != "hdf5" and ds.classes != pre.classes:
             Y = _onto_run_classes(data_file, ds.classes, pre.classes, Y)
         elif ds.classes != pre.classes and ds.classes != ["0", "1"]:
-            raise DataError(f"{data_file}: classes {ds.classes} differ from the run's {pre.classes}")
+            raise DataError(
+                f"{data_file}: classes {ds.classes} differ from the run's {pre.classes}"
+            )
         if task == "regression" and ds.Y_train.shape[0] != cfg.layer_dims[-1]:
             raise DataError(
                 f"{data_file}: examples have {ds.Y_train.shape[0]} target value(s), but the run "
@@ -209,7 +221,9 @@ def load_eval_data(run: LoadedRun, data_file: str | None, split: str | None) -> 
     if split is None:
         split = "test" if ds.X_test is not None else "train"
     if split == "test" and ds.X_test is None:
-        raise DataError(f"{run.run_dir}: the run's dataset has no test set; use --split train or --data FILE")
+        raise DataError(
+            f"{run.run_dir}: the run's dataset has no test set; use --split train or --data FILE"
+        )
     if split == "val" and ds.X_val is None:
         raise DataError(
             f"{run.run_dir}: the run has no validation set (no validation_fraction or dataset.val); "
@@ -218,11 +232,23 @@ def load_eval_data(run: LoadedRun, data_file: str | None, split: str | None) -> 
     X, Y = ds.split(split)
     raw, rows = None, None
     if ds.kind == "image":
-        whole = None if ds.test_rows is None else np.setdiff1d(
-            np.arange(ds.test_rows.size + bound.train_idx.size + (0 if bound.val_idx is None else bound.val_idx.size)),
-            ds.test_rows)  # test_fraction: rows of the training source kept for training
+        whole = (
+            None
+            if ds.test_rows is None
+            else np.setdiff1d(
+                np.arange(
+                    ds.test_rows.size
+                    + bound.train_idx.size
+                    + (0 if bound.val_idx is None else bound.val_idx.size)
+                ),
+                ds.test_rows,
+            )
+        )  # test_fraction: rows of the training source kept for training
         if split == "val" and not spec.get("val"):  # held out of the training file
-            raw, rows = resolve_path(spec["train"]), bound.val_idx if whole is None else whole[bound.val_idx]
+            raw, rows = (
+                resolve_path(spec["train"]),
+                bound.val_idx if whole is None else whole[bound.val_idx],
+            )
         elif split == "test" and ds.test_rows is not None:
             raw, rows = resolve_path(spec["train"]), ds.test_rows
         elif split == "train" and whole is not None:
@@ -239,7 +265,10 @@ def load_eval_data(run: LoadedRun, data_file: str | None, split: str | None) -> 
 
 
 def evaluate_run(
-    run: LoadedRun, data_file: str | None = None, split: str | None = None, threshold: float | None = None,
+    run: LoadedRun,
+    data_file: str | None = None,
+    split: str | None = None,
+    threshold: float | None = None,
     threads: int | None = None,
 ) -> Evaluation | RegressionEvaluation:
     """Scores the run on its own test set (train set when it has none), on ``split``, or on
@@ -255,10 +284,18 @@ def evaluate_run(
     if scores.regression is not None:
         AL = scores.AL
         n_out = AL.shape[0]
-        per_output = [regression_scores(AL[k:k + 1], d.Y[k:k + 1]) for k in range(n_out)] if n_out > 1 else []
+        per_output = (
+            [regression_scores(AL[k : k + 1], d.Y[k : k + 1]) for k in range(n_out)]
+            if n_out > 1
+            else []
+        )
         return RegressionEvaluation(
-            data=d.description, n=int(d.Y.shape[1]), n_outputs=n_out, per_output=per_output,
-            notes=d.notes, **scores.regression,
+            data=d.description,
+            n=int(d.Y.shape[1]),
+            n_outputs=n_out,
+            per_output=per_output,
+            notes=d.notes,
+            **scores.regression,
         )
     return Evaluation(
         data=d.description,
@@ -284,7 +321,9 @@ READER_KEYS = ("label", "features", "delimiter", "x_key", "y_key", "size", "colo
 def eval_spec(run: LoadedRun, data_file: str) -> dict[str, Any]:
     """The dataset mapping that reads ``data_file`` as the run's data was read: its reading keys
     (label column, array names, ...) and, for an image run, its image size and colour mode."""
-    spec: dict[str, Any] = {k: v for k, v in run.config.dataset.items() if k in READER_KEYS and v is not None}
+    spec: dict[str, Any] = {
+        k: v for k, v in run.config.dataset.items() if k in READER_KEYS and v is not None
+    }
     pre = run.preprocessing
     if pre.kind == "image" and len(pre.input_shape) >= 2:
         spec["size"] = list(pre.input_shape[:2])
@@ -293,12 +332,16 @@ def eval_spec(run: LoadedRun, data_file: str) -> dict[str, Any]:
     return spec
 
 
-def _onto_run_classes(data_file: str, names: list[str], classes: list[str], Y: np.ndarray) -> np.ndarray:
+def _onto_run_classes(
+    data_file: str, names: list[str], classes: list[str], Y: np.ndarray
+) -> np.ndarray:
     """Labels Y: (1, m) indexing ``names`` (a labelled file's own classes) -> indices into the
     run's ``classes``. Raises DataError naming a class the run does not know."""
     unknown = [c for c in names if c not in classes]
     if unknown:
-        raise DataError(f"{data_file}: class {unknown[0]!r} is not one of the run's classes ({', '.join(classes)})")
+        raise DataError(
+            f"{data_file}: class {unknown[0]!r} is not one of the run's classes ({', '.join(classes)})"
+        )
     lookup = np.array([classes.index(c) for c in names], dtype=np.int64)
     return lookup[Y]
 
@@ -343,7 +386,9 @@ def check_errors_dir(run: LoadedRun, directory: Path) -> None:
     """Refuses ``--errors DIR`` before any work: a run on feature vectors, or DIR an existing
     non-directory."""
     if run.task == "regression":
-        raise ConfigError("--errors writes misclassified images, but this run is a regression (it has no classes)")
+        raise ConfigError(
+            "--errors writes misclassified images, but this run is a regression (it has no classes)"
+        )
     if run.preprocessing.kind != "image":
         raise ConfigError("--errors writes images, but this run was trained on feature vectors")
     if directory.exists() and not directory.is_dir():
@@ -357,7 +402,9 @@ def write_errors(ev: Evaluation, directory: Path) -> list[Path]:
     from PIL import Image
 
     if ev.raw_file is None:
-        raise ConfigError("--errors writes images, but this run's data are feature vectors, not images")
+        raise ConfigError(
+            "--errors writes images, but this run's data are feature vectors, not images"
+        )
     wrong = ev.misclassified
     rows = ev.raw_index if ev.raw_index is not None else np.arange(ev.n)
     images = raw_images(ev.raw_file, ev.raw_spec or {}, rows[wrong])
@@ -369,7 +416,9 @@ def write_errors(ev: Evaluation, directory: Path) -> list[Path]:
     written = []
     for i, img in zip(wrong, images):
         if img.dtype != np.uint8:
-            raise DataError(f"{ev.raw_file}: images are {img.dtype}, --errors writes 8-bit images only")
+            raise DataError(
+                f"{ev.raw_file}: images are {img.dtype}, --errors writes 8-bit images only"
+            )
         if img.ndim == 3 and img.shape[-1] == 1:
             img = img[..., 0]
         buf = io.BytesIO()

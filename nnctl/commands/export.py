@@ -83,7 +83,9 @@ def _import_onnx() -> Any:
     try:
         import onnx
     except ImportError:
-        raise UsageError(f"nnctl export --format onnx needs onnx, which is not installed; install it with: {INSTALL_HINT}") from None
+        raise UsageError(
+            f"nnctl export --format onnx needs onnx, which is not installed; install it with: {INSTALL_HINT}"
+        ) from None
     return onnx
 
 
@@ -125,13 +127,21 @@ def build_onnx(run: LoadedRun) -> bytes:
         if op is None:
             raise RunError(f"preprocessing step {step.get('op')!r} cannot be exported")
         operand = step["by"] if op == "Div" else step["value"]
-        nodes.append(helper.make_node(op, [a, const(f"pre{i}", _step_tensor(operand, n_x))], [f"pre{i}_out"]))
+        nodes.append(
+            helper.make_node(op, [a, const(f"pre{i}", _step_tensor(operand, n_x))], [f"pre{i}_out"])
+        )
         a = f"pre{i}_out"
     for l, (W, b) in enumerate(zip(run.params.Ws, run.params.bs), start=1):
         z = f"Z{l}"
-        nodes.append(helper.make_node(
-            "Gemm", [a, const(f"W{l}", W), const(f"b{l}", b.reshape(-1))], [z], transB=1, name=f"layer{l}"
-        ))
+        nodes.append(
+            helper.make_node(
+                "Gemm",
+                [a, const(f"W{l}", W), const(f"b{l}", b.reshape(-1))],
+                [z],
+                transB=1,
+                name=f"layer{l}",
+            )
+        )
         act = cfg.activations[l - 1]
         if act == "linear":
             a = z

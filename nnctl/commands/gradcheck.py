@@ -164,7 +164,9 @@ class Report:
     examples: list[int] | None = None  # training examples used (a config or run; None: the suite)
     bias_jitter: float | None = None  # largest bias shift when the point was moved off the kinks
     # what to do about an unchecked array, for the verdict (check_suite and check_target set it)
-    unchecked_advice: str = "move the check point off the kink (a hidden pre-activation is 0 for every example)"
+    unchecked_advice: str = (
+        "move the check point off the kink (a hidden pre-activation is 0 for every example)"
+    )
 
     @property
     def passed(self) -> bool:
@@ -212,7 +214,10 @@ def _finite(x: float | None) -> float | None:
 
 def relative_error(g: np.ndarray | float, h: np.ndarray | float, floor: float = 0.0) -> float:
     """‖g − h‖ / max(‖g‖ + ‖h‖, floor); 0 when g and h are both exactly zero."""
-    g, h = np.atleast_1d(np.asarray(g, dtype=np.float64)), np.atleast_1d(np.asarray(h, dtype=np.float64))
+    g, h = (
+        np.atleast_1d(np.asarray(g, dtype=np.float64)),
+        np.atleast_1d(np.asarray(h, dtype=np.float64)),
+    )
     num = float(np.linalg.norm(g - h))
     den = max(float(np.linalg.norm(g) + np.linalg.norm(h)), floor)
     return 0.0 if num == 0.0 else num / den
@@ -228,7 +233,14 @@ ROUNDING_ULPS = 8.0
 
 def noise_floor(J: float, eps: float, tol: float, k: int = 1) -> float:
     """The denominator floor for k compared central differences of a cost J."""
-    return float(np.sqrt(max(k, 1)) * ROUNDING_ULPS * np.finfo(np.float64).eps * max(abs(J), 1e-300) / eps / tol)
+    return float(
+        np.sqrt(max(k, 1))
+        * ROUNDING_ULPS
+        * np.finfo(np.float64).eps
+        * max(abs(J), 1e-300)
+        / eps
+        / tol
+    )
 
 
 def overall_error(checks: list[ArrayCheck]) -> float:
@@ -257,9 +269,13 @@ class Case:
 def check_settings(eps: float, tol: float, examples: int, max_coords: int) -> None:
     """Raises ConfigError naming the first invalid option."""
     if not (np.isfinite(eps) and 0 < eps < 1):
-        raise ConfigError(f"--eps: must be a step size between 0 and 1 (exclusive), got {eps}; e.g. 1e-5")
+        raise ConfigError(
+            f"--eps: must be a step size between 0 and 1 (exclusive), got {eps}; e.g. 1e-5"
+        )
     if not (np.isfinite(tol) and 0 < tol < 1):
-        raise ConfigError(f"--tol: must be a relative error between 0 and 1 (exclusive), got {tol}; e.g. 1e-7")
+        raise ConfigError(
+            f"--tol: must be a relative error between 0 and 1 (exclusive), got {tol}; e.g. 1e-7"
+        )
     if examples < 1:
         raise ConfigError(f"--examples: must be at least 1, got {examples}")
     if max_coords < 1:
@@ -281,8 +297,9 @@ def _same(p: list[np.ndarray], q: list[np.ndarray]) -> bool:
     return all(np.array_equal(a, b) for a, b in zip(p, q))
 
 
-def check_case(case: Case, eps: float, tol: float, max_coords: int, rng: np.random.Generator,
-               report: Report) -> None:
+def check_case(
+    case: Case, eps: float, tol: float, max_coords: int, rng: np.random.Generator, report: Report
+) -> None:
     """Compares every parameter array of one network; appends ArrayChecks to ``report``."""
     # The products here are small (a few examples); BLAS threads only add start-up cost, and
     # on a busy machine made the cat network's check ten times slower.
@@ -293,14 +310,24 @@ def check_case(case: Case, eps: float, tol: float, max_coords: int, rng: np.rand
         _check_case(case, eps, tol, max_coords, rng, report)
 
 
-def _check_case(case: Case, eps: float, tol: float, max_coords: int, rng: np.random.Generator,
-                report: Report) -> None:
+def _check_case(
+    case: Case, eps: float, tol: float, max_coords: int, rng: np.random.Generator, report: Report
+) -> None:
     params = case.params
-    cost, dWs, dbs = model.cost_and_gradients(params.copy(), case.X, case.Y, case.arch, **case.kwargs)
+    cost, dWs, dbs = model.cost_and_gradients(
+        params.copy(), case.X, case.Y, case.arch, **case.kwargs
+    )
     J0, pattern0 = _numeric_cost(case, params)
     cost_err = relative_error(cost, J0)
-    report.cost_checks.append({"network": case.name, "cost": _finite(float(cost)), "recomputed_cost": _finite(J0),
-                               "relative_error": _finite(cost_err), "passed": bool(cost_err < tol)})
+    report.cost_checks.append(
+        {
+            "network": case.name,
+            "cost": _finite(float(cost)),
+            "recomputed_cost": _finite(J0),
+            "relative_error": _finite(cost_err),
+            "passed": bool(cost_err < tol),
+        }
+    )
 
     def central(array: np.ndarray, step: Callable[[np.ndarray, float], None]) -> float | None:
         """(J(θ+εd) − J(θ−εd)) / 2ε, or None when ±εd crosses a kink. Restores ``array``."""
@@ -315,11 +342,16 @@ def _check_case(case: Case, eps: float, tol: float, max_coords: int, rng: np.ran
             return None
         return (Jp - Jm) / (2 * eps)
 
-    arrays = [(f"{kind}{l}", P, G) for l in range(1, params.L + 1)
-              for kind, P, G in (("W", params.Ws[l - 1], dWs[l - 1]), ("b", params.bs[l - 1], dbs[l - 1]))]
+    arrays = [
+        (f"{kind}{l}", P, G)
+        for l in range(1, params.L + 1)
+        for kind, P, G in (("W", params.Ws[l - 1], dWs[l - 1]), ("b", params.bs[l - 1], dbs[l - 1]))
+    ]
     for pname, P, G in arrays:
         if G.shape != P.shape:
-            report.checks.append(ArrayCheck(case.name, pname, P.shape, case.group, 0, 0, 1.0, None, "failed"))
+            report.checks.append(
+                ArrayCheck(case.name, pname, P.shape, case.group, 0, 0, 1.0, None, "failed")
+            )
             continue
         exhaustive = P.size <= max_coords
         order = np.arange(P.size) if exhaustive else rng.permutation(P.size)
@@ -360,10 +392,22 @@ def _check_case(case: Case, eps: float, tol: float, max_coords: int, rng: np.ran
             status = "passed"
         else:
             status = "failed"
-        report.checks.append(ArrayCheck(
-            case.name, pname, tuple(P.shape), case.group, int(g.size), skipped, coord_err, direction_err, status,
-            float(np.sum((g - h) ** 2)), float(np.sum(g * g)), float(np.sum(h * h)),
-        ))
+        report.checks.append(
+            ArrayCheck(
+                case.name,
+                pname,
+                tuple(P.shape),
+                case.group,
+                int(g.size),
+                skipped,
+                coord_err,
+                direction_err,
+                status,
+                float(np.sum((g - h) ** 2)),
+                float(np.sum(g * g)),
+                float(np.sum(h * h)),
+            )
+        )
 
 
 # --------------------------------------------------------------------------- keyword arguments
@@ -372,8 +416,11 @@ def _check_case(case: Case, eps: float, tol: float, max_coords: int, rng: np.ran
 def cost_keywords() -> dict[str, inspect.Parameter]:
     """Keyword parameters of ``cost_and_gradients`` beyond (params, X, Y, arch)."""
     sig = inspect.signature(model.cost_and_gradients)
-    return {n: p for n, p in list(sig.parameters.items())[4:]
-            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    return {
+        n: p
+        for n, p in list(sig.parameters.items())[4:]
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    }
 
 
 def _unknown_keywords(report: Report) -> None:
@@ -393,7 +440,9 @@ def _unknown_keywords(report: Report) -> None:
 
 def _random_off_notice(report: Report, names: list[str]) -> None:
     if names:
-        report.notices.append(f"{', '.join(names)} switched off during the check (it makes the cost random)")
+        report.notices.append(
+            f"{', '.join(names)} switched off during the check (it makes the cost random)"
+        )
 
 
 # --------------------------------------------------------------------------- the default suite
@@ -414,9 +463,14 @@ def _suite_cases(rng: np.random.Generator, report: Report) -> list[Case]:
     stacks += [tuple(hidden_names[(i + j) % k] for j in range(3)) for i in range(k)]
 
     known = cost_keywords()
-    penalties = {n: kw.check_value for n, kw in KEYWORDS.items()
-                 if n in known and kw.penalty is not None and kw.check_value is not None}
-    _random_off_notice(report, [kw.config_key or n for n, kw in KEYWORDS.items() if n in known and kw.random])
+    penalties = {
+        n: kw.check_value
+        for n, kw in KEYWORDS.items()
+        if n in known and kw.penalty is not None and kw.check_value is not None
+    }
+    _random_off_notice(
+        report, [kw.config_key or n for n, kw in KEYWORDS.items() if n in known and kw.random]
+    )
     _unknown_keywords(report)
 
     cases = []
@@ -429,8 +483,10 @@ def _suite_cases(rng: np.random.Generator, report: Report) -> list[Case]:
             )
         for scale, hidden in itertools.product(SUITE_SCALES, stacks):
             dims = [SUITE_N_X, *SUITE_HIDDEN_UNITS[: len(hidden)], targets.n_out]
-            Ws = [scale * rng.standard_normal((n, n_prev)) / np.sqrt(n_prev)
-                  for n_prev, n in zip(dims[:-1], dims[1:])]
+            Ws = [
+                scale * rng.standard_normal((n, n_prev)) / np.sqrt(n_prev)
+                for n_prev, n in zip(dims[:-1], dims[1:])
+            ]
             bs = [scale / 2 * rng.standard_normal((n, 1)) for n in dims[1:]]
             X = rng.standard_normal((SUITE_N_X, SUITE_M))
             Y = targets.make(rng, targets.n_out, SUITE_M)
@@ -444,17 +500,35 @@ def _suite_cases(rng: np.random.Generator, report: Report) -> list[Case]:
             # term are checked together with everything else.
             if penalties and scale == 1.0:
                 extra = ", ".join(f"{n}={v}" for n, v in penalties.items())
-                cases.append(Case(f"{base}, {extra}", (kind, f"{head}, {', '.join(penalties)}"),
-                                  model.Params(Ws, bs).copy(), X, Y, arch, dict(penalties)))
+                cases.append(
+                    Case(
+                        f"{base}, {extra}",
+                        (kind, f"{head}, {', '.join(penalties)}"),
+                        model.Params(Ws, bs).copy(),
+                        X,
+                        Y,
+                        arch,
+                        dict(penalties),
+                    )
+                )
     return cases
 
 
-def check_suite(eps: float = DEFAULT_EPS, tol: float = DEFAULT_TOL, max_coords: int = DEFAULT_MAX_COORDS,
-                seed: int = DEFAULT_SEED) -> Report:
+def check_suite(
+    eps: float = DEFAULT_EPS,
+    tol: float = DEFAULT_TOL,
+    max_coords: int = DEFAULT_MAX_COORDS,
+    seed: int = DEFAULT_SEED,
+) -> Report:
     """The built-in suite: every hidden activation, output/loss pair, depth and scale."""
     check_settings(eps, tol, 1, max_coords)
-    report = Report("built-in suite", eps, tol, seed,
-                    unchecked_advice="try another --seed (it draws other random networks and examples)")
+    report = Report(
+        "built-in suite",
+        eps,
+        tol,
+        seed,
+        unchecked_advice="try another --seed (it draws other random networks and examples)",
+    )
     rng = np.random.default_rng(seed)
     for case in _suite_cases(rng, report):
         check_case(case, eps, tol, max_coords, rng, report)
@@ -470,8 +544,9 @@ def _flips_at_zero(act: Any) -> bool:
     return bool((A[0, 0] > 0) != (A[0, 1] > 0))
 
 
-def clear_examples(params: model.Params, X: np.ndarray, arch: model.Architecture, eps: float,
-                   n: int) -> np.ndarray:
+def clear_examples(
+    params: model.Params, X: np.ndarray, arch: model.Architecture, eps: float, n: int
+) -> np.ndarray:
     """Indices of the first n columns of X (n_x, m) clear of the kinks: every hidden Z_l whose
     sign pattern can flip has |Z_l| > KINK_MARGIN · r_l (r_l: see the module docstring), so no
     step of size eps in any one parameter array changes the sign pattern. Fewer if fewer are."""
@@ -479,7 +554,7 @@ def clear_examples(params: model.Params, X: np.ndarray, arch: model.Architecture
     norms = [float(np.linalg.norm(W, 2)) for W in params.Ws[:-1]]
     chosen: list[int] = []
     for start in range(0, X.shape[1], SCAN_CHUNK):
-        A = X[:, start:start + SCAN_CHUNK]
+        A = X[:, start : start + SCAN_CHUNK]
         reach = np.zeros(A.shape[1])
         ok = np.ones(A.shape[1], dtype=bool)
         for W, b, act, flip, norm in zip(params.Ws[:-1], params.bs[:-1], arch.hidden, flips, norms):
@@ -494,8 +569,9 @@ def clear_examples(params: model.Params, X: np.ndarray, arch: model.Architecture
     return np.array(chosen[:n], dtype=np.intp)
 
 
-def jitter_biases(params: model.Params, X: np.ndarray, arch: model.Architecture,
-                  rng: np.random.Generator) -> model.Params:
+def jitter_biases(
+    params: model.Params, X: np.ndarray, arch: model.Architecture, rng: np.random.Generator
+) -> model.Params:
     """A copy with each hidden bias moved by KINK_JITTER · s_l · u, u uniform in ±[0.5, 1],
     s_l = max(1, RMS over the examples of ‖a_{l-1}‖). X: (n_x, m)."""
     params = params.copy()
@@ -517,8 +593,9 @@ class Point:
     clear: bool  # the examples are clear of the kinks (False: none was, even with the jitter)
 
 
-def choose_examples(params: model.Params, X: np.ndarray, arch: model.Architecture, eps: float, n: int,
-                    seed: int) -> Point:
+def choose_examples(
+    params: model.Params, X: np.ndarray, arch: model.Architecture, eps: float, n: int, seed: int
+) -> Point:
     """The first n examples of X (n_x, m) clear of the kinks at ``params``; if none is, the same
     at ``params`` with jittered hidden biases (a generator seeded by ``seed``); if still none,
     the first n examples at ``params``, as they are."""
@@ -566,9 +643,15 @@ def _config_kwargs(cfg: Any, report: Report) -> dict[str, Any]:
     return kwargs
 
 
-def check_target(spec: str, examples: int = DEFAULT_EXAMPLES, eps: float = DEFAULT_EPS, tol: float = DEFAULT_TOL,
-                 max_coords: int = DEFAULT_MAX_COORDS, seed: int = DEFAULT_SEED,
-                 runs_dir: Path | None = None) -> Report:
+def check_target(
+    spec: str,
+    examples: int = DEFAULT_EXAMPLES,
+    eps: float = DEFAULT_EPS,
+    tol: float = DEFAULT_TOL,
+    max_coords: int = DEFAULT_MAX_COORDS,
+    seed: int = DEFAULT_SEED,
+    runs_dir: Path | None = None,
+) -> Report:
     """A config file (fresh parameters from its init and seed) or a run (its trained
     parameters), on the first ``examples`` training examples of its dataset, in float64.
 
@@ -597,30 +680,37 @@ def check_target(spec: str, examples: int = DEFAULT_EXAMPLES, eps: float = DEFAU
         params = load_params(run_dir, cfg.layer_dims, np.float64)
     report = Report(what, eps, tol, seed)
     if dtype != "float64":
-        report.notices.append(f"{dtype} config: parameters and data converted to float64 for the check")
+        report.notices.append(
+            f"{dtype} config: parameters and data converted to float64 for the check"
+        )
     arch = cfg.arch
     report.unchecked_advice = (
         f"try a smaller --eps (e.g. {eps / 10:g}): no training example keeps its hidden pre-activations "
-        "further from the kinks than a step of this size can move them")
+        "further from the kinks than a step of this size can move them"
+    )
     X_train = ds.X_train
     if hasattr(X_train, "head"):
         # a streamed file (nnctl.data.stream): only its first examples are read, which is all the
         # check scans for clear ones
         X_train = X_train.head(min(X_train.shape[1], STREAMED_SCAN))
-        report.notices.append(f"streamed data: the first {X_train.shape[1]} of {ds.X_train.shape[1]} training "
-                              "examples read to choose the checked ones")
+        report.notices.append(
+            f"streamed data: the first {X_train.shape[1]} of {ds.X_train.shape[1]} training "
+            "examples read to choose the checked ones"
+        )
     point = choose_examples(params, X_train, arch, eps, examples, seed)
     idx, params, report.bias_jitter = point.examples, point.params, point.bias_jitter
     report.examples, m, n_train = idx.tolist(), len(idx), X_train.shape[1]
     if not point.clear:
         report.notices.append(
             f"no training example is clear of the ReLU kinks at eps {eps:g}, even with jittered biases: "
-            f"the first {m} are checked as they are")
+            f"the first {m} are checked as they are"
+        )
     elif report.bias_jitter is not None:
         report.notices.append(
             f"no training example is clear of the ReLU kinks at these parameters: the hidden biases were "
             f"moved by at most {report.bias_jitter:.1e} (a jitter drawn from --seed {seed}) and the "
-            "gradient is checked at that nearby point")
+            "gradient is checked at that nearby point"
+        )
     # examples passed over: before the last one used, or all of them when too few were clear
     last = int(idx[-1]) if m == min(examples, n_train) else n_train - 1
     passed_over = sorted(set(range(last + 1)) - set(report.examples))
@@ -628,10 +718,19 @@ def check_target(spec: str, examples: int = DEFAULT_EXAMPLES, eps: float = DEFAU
         report.notices.append(
             f"training example{'s' if len(passed_over) != 1 else ''} {_ranges(passed_over)} passed over "
             f"(a hidden pre-activation within a step of eps {eps:g} of a ReLU kink); "
-            f"checking example{'s' if m != 1 else ''} {_ranges(report.examples)}")
+            f"checking example{'s' if m != 1 else ''} {_ranges(report.examples)}"
+        )
     X = np.ascontiguousarray(X_train[:, idx])
     Y = arch.loss.targets(ds.Y_train[:, idx], cfg.layer_dims[-1], np.float64)
     name = f"{cfg.name}: {' -> '.join(cfg.activations)}/{cfg.loss}, {m} examples"
-    case = Case(name, (" -> ".join(cfg.activations[:-1]), f"{cfg.activations[-1]}/{cfg.loss}"), params, X, Y, arch, _config_kwargs(cfg, report))
+    case = Case(
+        name,
+        (" -> ".join(cfg.activations[:-1]), f"{cfg.activations[-1]}/{cfg.loss}"),
+        params,
+        X,
+        Y,
+        arch,
+        _config_kwargs(cfg, report),
+    )
     check_case(case, eps, tol, max_coords, np.random.default_rng(seed), report)
     return report

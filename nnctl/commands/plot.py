@@ -49,7 +49,9 @@ def plot_curves(
         matplotlib.use("Agg")  # files only: never open a window or need a display
         import matplotlib.pyplot as plt
     except ImportError:
-        raise UsageError(f"nnctl plot needs matplotlib, which is not installed; install it with: {INSTALL_HINT}") from None
+        raise UsageError(
+            f"nnctl plot needs matplotlib, which is not installed; install it with: {INSTALL_HINT}"
+        ) from None
 
     fig, ax = plt.subplots(figsize=(8, 5), dpi=100)
     try:
@@ -88,15 +90,25 @@ def plot_metric(
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise UsageError(f"nnctl plot needs matplotlib, which is not installed; install it with: {INSTALL_HINT}") from None
+        raise UsageError(
+            f"nnctl plot needs matplotlib, which is not installed; install it with: {INSTALL_HINT}"
+        ) from None
 
     xs = [x for x, _, _ in points]
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=100)
     try:
-        for status, style in (("complete", {}), ("pruned", {"facecolors": "none", "edgecolors": "C0"})):
+        for status, style in (
+            ("complete", {}),
+            ("pruned", {"facecolors": "none", "edgecolors": "C0"}),
+        ):
             sel = [(x, y) for x, y, s in points if s == status]
             if sel:
-                ax.scatter([x for x, _ in sel], [y for _, y in sel], label=f"{status} ({len(sel)})", **style)
+                ax.scatter(
+                    [x for x, _ in sel],
+                    [y for _, y in sel],
+                    label=f"{status} ({len(sel)})",
+                    **style,
+                )
         if xs and min(xs) > 0 and max(xs) / min(xs) > 100:
             ax.set_xscale("log")
         ax.set_xlabel(key)

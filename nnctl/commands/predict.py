@@ -49,8 +49,12 @@ def expand_inputs(paths: list[Path], pre: Preprocessing) -> list[Path | str]:
         else:
             found = list_images(p)
             if not found:  # an image dataset folder: the images of its class subfolders
-                found = [f for sub in sorted(p.iterdir()) if sub.is_dir() and not sub.name.startswith(".")
-                         for f in list_images(sub)]
+                found = [
+                    f
+                    for sub in sorted(p.iterdir())
+                    if sub.is_dir() and not sub.name.startswith(".")
+                    for f in list_images(sub)
+                ]
             items.extend(found or [f"{p}: no image files in this directory"])
     return items
 
@@ -83,12 +87,16 @@ def _feature_rows(path: Path, n_features: int, spec: dict[str, Any] | None = Non
     if x.ndim == 1:
         x = x.reshape(1, -1)
     if x.dtype.kind not in "uifb":
-        raise DataError(f"{path}: expected a 2-D numeric array (examples, features), got {x.dtype} {x.shape}")
+        raise DataError(
+            f"{path}: expected a 2-D numeric array (examples, features), got {x.dtype} {x.shape}"
+        )
     if x.shape[0] == 0:
         raise DataError(f"{path}: no examples")
     x = x.reshape(x.shape[0], -1)
     if x.shape[1] != n_features:
-        raise DataError(f"{path}: rows have {x.shape[1]} features, but the run expects {n_features}")
+        raise DataError(
+            f"{path}: rows have {x.shape[1]} features, but the run expects {n_features}"
+        )
     x = x.astype(np.float64)
     if not np.all(np.isfinite(x)):
         raise DataError(f"{path}: contains NaN or infinite values")
@@ -108,7 +116,9 @@ def _require_regular(path: Path) -> None:
         raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
-def _forward_checked(params: Any, X: np.ndarray, arch: Architecture) -> tuple[np.ndarray, np.ndarray]:
+def _forward_checked(
+    params: Any, X: np.ndarray, arch: Architecture
+) -> tuple[np.ndarray, np.ndarray]:
     """The cache-free forward pass (``model.predict_proba``), also saying which examples kept
     every layer's pre-activation finite. X: (n_x, m) -> AL: (n_L, m), finite: (m,) bool."""
     from nnctl.core.network import linear_forward
@@ -138,8 +148,10 @@ def _image_arrays(path: Path, input_shape: tuple[int, ...], spec: dict[str, Any]
     if x.ndim == len(input_shape):
         x = x[None]
     if x.shape[1:] != tuple(input_shape) or x.dtype != np.uint8:
-        raise DataError(f"{path}: holds {x.dtype} images of shape {list(x.shape[1:])}; this run takes uint8 images "
-                        f"of shape {list(input_shape)}")
+        raise DataError(
+            f"{path}: holds {x.dtype} images of shape {list(x.shape[1:])}; this run takes uint8 images "
+            f"of shape {list(input_shape)}"
+        )
     return x
 
 
@@ -154,7 +166,10 @@ class _StdinImage(io.BytesIO):
 
 
 def predict_inputs(
-    run: LoadedRun, paths: list[Path], threshold: float | None = None, stdin: bytes | None = None,
+    run: LoadedRun,
+    paths: list[Path],
+    threshold: float | None = None,
+    stdin: bytes | None = None,
     threads: int | None = None,
 ) -> PredictOutcome:
     """Prepares every input, runs one forward pass over all of them and interprets the outputs
@@ -178,10 +193,14 @@ def predict_inputs(
             continue
         if str(path) == STDIN_NAME:
             if pre.kind != "image" or stdin is None:
-                failures.append("-: standard input is read only as an image, for runs trained on images")
+                failures.append(
+                    "-: standard input is read only as an image, for runs trained on images"
+                )
                 continue
             try:
-                examples.append(load_image(_StdinImage(stdin), pre.input_shape, pre.color_mode)[None])  # type: ignore[arg-type]
+                examples.append(
+                    load_image(_StdinImage(stdin), pre.input_shape, pre.color_mode)[None]
+                )  # type: ignore[arg-type]
                 names.append(STDIN_NAME)
             except ImageError as exc:
                 failures.append(str(exc))
@@ -210,11 +229,15 @@ def predict_inputs(
     # no answer, and is reported as a failure naming it instead of a NaN (or saturated) probability.
     if not finite.all():
         for j in np.flatnonzero(~finite):
-            failures.append(f"{names[j]}: overflowed inside the network (largest input value "
-                            f"{np.max(np.abs(X[:, j])):.3g}); the values are far outside what it was trained on")
+            failures.append(
+                f"{names[j]}: overflowed inside the network (largest input value "
+                f"{np.max(np.abs(X[:, j])):.3g}); the values are far outside what it was trained on"
+            )
         names = [n for n, ok in zip(names, finite) if ok]
         AL = AL[:, finite]
     if not names:
         return PredictOutcome([], failures)
-    results = [{"input": name, **r} for name, r in zip(names, interpret(head, AL, pre.classes, threshold))]
+    results = [
+        {"input": name, **r} for name, r in zip(names, interpret(head, AL, pre.classes, threshold))
+    ]
     return PredictOutcome(results, failures)

@@ -17,7 +17,14 @@ from nnctl.training.binding import bind
 from nnctl.config.settings import Config, dump_config
 from nnctl.data.dataset import Dataset
 from nnctl.system.errors import ConfigError, RunError
-from nnctl.training.loop import OnIteration, TrainResult, batch_count, batch_size, fit_direct, total_iterations
+from nnctl.training.loop import (
+    OnIteration,
+    TrainResult,
+    batch_count,
+    batch_size,
+    fit_direct,
+    total_iterations,
+)
 from nnctl.training.state import TrainState
 from nnctl.runs.checkpoint import load_checkpoint, save_checkpoint
 from nnctl.runs.summary import RunSummary, flatten, machine
@@ -62,8 +69,9 @@ def fit(
     # The factored loop has no validation, checkpoints or resumption.
     if state is None and X_val is None and fullbatch.fast_path_applies(cfg, X):
         return fullbatch.fit_fullbatch(cfg, X, Y, on_iteration)
-    return fit_direct(cfg, X, Y, on_iteration, X_val=X_val, Y_val=Y_val, state=state,
-                      on_checkpoint=on_checkpoint)
+    return fit_direct(
+        cfg, X, Y, on_iteration, X_val=X_val, Y_val=Y_val, state=state, on_checkpoint=on_checkpoint
+    )
 
 
 @dataclass
@@ -98,7 +106,9 @@ def train_run(
     summary = RunSummary.new(run_dir.name, cfg, ds, total_iterations(cfg, ds.X_train.shape[1]))
     summary.warnings += [*ds.warnings, *ds.notes]
     summary.owner = runs.owner_record()
-    summary.threads = blas.for_run(cfg.layer_dims, batch_size(cfg, int(ds.X_train.shape[1])), threads).to_json()
+    summary.threads = blas.for_run(
+        cfg.layer_dims, batch_size(cfg, int(ds.X_train.shape[1])), threads
+    ).to_json()
     try:
         runs.save_config_text(run_dir, dump_config(cfg))
     except BaseException as exc:
@@ -134,24 +144,33 @@ def resume_run(
         summary = runs.read_summary(run_dir)  # as it is now that nobody else can change it
         extend = more is not None or bool(length)
         if summary.status == "complete" and not extend:
-            raise RunError(f"{run_dir}: the run is already complete; there is nothing to resume "
-                           "(to train it further: --more N, or --set iterations=N)")
+            raise RunError(
+                f"{run_dir}: the run is already complete; there is nothing to resume "
+                "(to train it further: --more N, or --set iterations=N)"
+            )
         if summary.status == "diverged":
             raise RunError(
                 f"{run_dir}: the run diverged ({summary.message}); resuming would diverge again "
                 "at the same step, so start a new run with a smaller learning_rate"
             )
         if extend and summary.stopped_early:
-            raise RunError(f"{run_dir}: the run stopped early ({summary.message}); a longer run would "
-                           "stop at the same epoch")
+            raise RunError(
+                f"{run_dir}: the run stopped early ({summary.message}); a longer run would "
+                "stop at the same epoch"
+            )
         cfg = runs.load_run_config(run_dir, summary)
         if extend:
             cfg = _extended(cfg, run_dir, summary, more, length or {})
         bound = bind(cfg)
         cfg, ds = bound.cfg, bound.dataset
 
-        def identity(sources: list[dict]) -> list[dict]:  # the file contents, not where they are now
-            return [{k: v for k, v in src.items() if k not in ("path", "sha256_cached")} for src in sources]
+        def identity(
+            sources: list[dict],
+        ) -> list[dict]:  # the file contents, not where they are now
+            return [
+                {k: v for k, v in src.items() if k not in ("path", "sha256_cached")}
+                for src in sources
+            ]
 
         if identity(summary.sources) != identity(ds.sources):
             raise RunError(
@@ -161,8 +180,10 @@ def resume_run(
         m = int(ds.X_train.shape[1])
         state = _continue_state(run_dir, cfg, summary, m)
         if state.iteration >= total_iterations(cfg, m) and extend:
-            raise RunError(f"{run_dir}: the run has done {state.iteration} steps already; ask for more "
-                           f"than its {summary.iterations_done or state.iteration}")
+            raise RunError(
+                f"{run_dir}: the run has done {state.iteration} steps already; ask for more "
+                f"than its {summary.iterations_done or state.iteration}"
+            )
         if extend:
             runs.save_config_text(run_dir, dump_config(cfg))
             summary.iterations = total_iterations(cfg, m)
@@ -171,17 +192,25 @@ def resume_run(
         summary.owner = runs.owner_record()
         blas_libs, cpu = machine()  # the machine may differ from the one the run started on
         choice = blas.for_run(cfg.layer_dims, batch_size(cfg, m), threads, summary.threads)
-        summary.resumed = [*(summary.resumed or []),
-                           {"at": runs.utc_now(), "from_iteration": state.iteration, "blas": blas_libs, "cpu": cpu,
-                            "threads": choice.to_json()}]
+        summary.resumed = [
+            *(summary.resumed or []),
+            {
+                "at": runs.utc_now(),
+                "from_iteration": state.iteration,
+                "blas": blas_libs,
+                "cpu": cpu,
+                "threads": choice.to_json(),
+            },
+        ]
     except BaseException:
         lock.release()
         raise
     return _train_into(run_dir, cfg, ds, summary, state, on_start, on_iteration, lock)
 
 
-def _extended(cfg: Config, run_dir: Path, summary: RunSummary, more: int | None,
-              length: dict[str, int]) -> Config:
+def _extended(
+    cfg: Config, run_dir: Path, summary: RunSummary, more: int | None, length: dict[str, int]
+) -> Config:
     """The run's config with its new length: ``more`` added to its iterations or epochs, or
     ``length`` ({'iterations': N} or {'epochs': N}, the key the run counts in)."""
     import dataclasses
@@ -191,13 +220,16 @@ def _extended(cfg: Config, run_dir: Path, summary: RunSummary, more: int | None,
     if more is not None:
         new = current + more
     else:
-        (given, new), = length.items()
+        ((given, new),) = length.items()
         if given != key:
-            raise ConfigError(f"{run_dir}: the run counts {key} ({key}: {current}); "
-                              f"set {key}=N or use --more N")
+            raise ConfigError(
+                f"{run_dir}: the run counts {key} ({key}: {current}); set {key}=N or use --more N"
+            )
         if new <= current:
-            raise ConfigError(f"{run_dir}: --set {key}={new}: the run has {key}: {current} already; "
-                              f"give more than {current}")
+            raise ConfigError(
+                f"{run_dir}: --set {key}={new}: the run has {key}: {current} already; "
+                f"give more than {current}"
+            )
     return dataclasses.replace(cfg, **{key: new})
 
 
@@ -209,13 +241,19 @@ def _continue_state(run_dir: Path, cfg: Config, summary: RunSummary, m: int) -> 
     params = runs.load_params(run_dir, list(cfg.layer_dims), cfg.float_type)
     h = runs.files.read_history_table(run_dir)
     if len(h.costs) != summary.iterations_done:
-        raise RunError(f"{run_dir}: {runs.HISTORY_FILE} has {len(h.costs)} steps but the run did "
-                       f"{summary.iterations_done}; it cannot be continued")
-    val_rows = [(int(e) - 1, float(v), float(a)) for e, v, a in zip(h.epochs, h.val_loss, h.val_accuracy)]
+        raise RunError(
+            f"{run_dir}: {runs.HISTORY_FILE} has {len(h.costs)} steps but the run did "
+            f"{summary.iterations_done}; it cannot be continued"
+        )
+    val_rows = [
+        (int(e) - 1, float(v), float(a)) for e, v, a in zip(h.epochs, h.val_loss, h.val_accuracy)
+    ]
     state = TrainState.from_params(cfg, params, h.costs.tolist(), val_rows)
     if state.needs_checkpoint(cfg, batch_count(cfg, m)):
-        raise RunError(f"{run_dir}: has no {runs.CHECKPOINT_FILE} with its final optimizer and random "
-                       "state (finished by an earlier nnctl); it cannot be continued exactly")
+        raise RunError(
+            f"{run_dir}: has no {runs.CHECKPOINT_FILE} with its final optimizer and random "
+            "state (finished by an earlier nnctl); it cannot be continued exactly"
+        )
     return state
 
 
@@ -263,7 +301,9 @@ def history_rows(cfg: Config, result: TrainResult, m: int) -> tuple[tuple[str, .
     return _rows(cfg, result.costs, result.val_rows, m)
 
 
-def _rows(cfg: Config, costs: list[float], val_rows: list[tuple], m: int) -> tuple[tuple[str, ...], list[tuple]]:
+def _rows(
+    cfg: Config, costs: list[float], val_rows: list[tuple], m: int
+) -> tuple[tuple[str, ...], list[tuple]]:
     n_batches = batch_count(cfg, m)
     mini = n_batches > 1
     val = {int(i): (loss, acc) for i, loss, acc in val_rows}
@@ -280,8 +320,12 @@ def _rows(cfg: Config, costs: list[float], val_rows: list[tuple], m: int) -> tup
     return header, rows
 
 
-def _live_history(writer: "runs.HistoryWriter", header: tuple[str, ...], n_batches: int,
-                  on_iteration: OnIteration | None) -> OnIteration:
+def _live_history(
+    writer: "runs.HistoryWriter",
+    header: tuple[str, ...],
+    n_batches: int,
+    on_iteration: OnIteration | None,
+) -> OnIteration:
     """The loop's per-step callback with history.csv appended as training goes (validation
     columns stay empty until the finished run's history is written whole)."""
     add, blanks = writer.add, ("",) * (len(header) - (3 if n_batches > 1 else 2))
@@ -310,18 +354,44 @@ def _train_into(
     history = None
     try:
         summary.write(run_dir)
-        header, before = _rows(cfg, state.costs, state.val_rows, m) if state is not None else (history_header(cfg, m), [])
+        header, before = (
+            _rows(cfg, state.costs, state.val_rows, m)
+            if state is not None
+            else (history_header(cfg, m), [])
+        )
         history = runs.HistoryWriter(run_dir, header, before)
         live = _live_history(history, header, batch_count(cfg, m), on_iteration)
         if on_start is not None:
-            on_start(RunStart(run_id, run_dir, cfg.name, list(cfg.layer_dims), cfg.dtype, m,
-                              None if ds.X_test is None else int(ds.X_test.shape[1]),
-                              total_iterations(cfg, m), cfg.print_every, tuple(ds.warnings), tuple(ds.notes)))
-        threads = (summary.resumed or [{}])[-1].get("threads") if state is not None else summary.threads
+            on_start(
+                RunStart(
+                    run_id,
+                    run_dir,
+                    cfg.name,
+                    list(cfg.layer_dims),
+                    cfg.dtype,
+                    m,
+                    None if ds.X_test is None else int(ds.X_test.shape[1]),
+                    total_iterations(cfg, m),
+                    cfg.print_every,
+                    tuple(ds.warnings),
+                    tuple(ds.notes),
+                )
+            )
+        threads = (
+            (summary.resumed or [{}])[-1].get("threads") if state is not None else summary.threads
+        )
         # scoring too (in _finish): its products are the largest of the run (every example at once)
         with blas.blas_threads((threads or {}).get("blas_threads")):
-            result = fit(cfg, ds.X_train, ds.Y_train, live, X_val=ds.X_val, Y_val=ds.Y_val,
-                         state=state, on_checkpoint=lambda s: save_checkpoint(s, run_dir))
+            result = fit(
+                cfg,
+                ds.X_train,
+                ds.Y_train,
+                live,
+                X_val=ds.X_val,
+                Y_val=ds.Y_val,
+                state=state,
+                on_checkpoint=lambda s: save_checkpoint(s, run_dir),
+            )
             history.close()
             with interrupt.deferred():  # a first Ctrl-C or SIGTERM now waits for the save to end
                 _finish(run_dir, cfg, ds, summary, result)
@@ -338,8 +408,15 @@ def _train_into(
     return RunOutcome(run_id, run_dir, summary, result)
 
 
-def record_result(cfg: Config, ds: Dataset, summary: RunSummary, result: TrainResult, *,
-                  scored: tuple[str, ...] = ("complete",), earlier_seconds: float = 0.0) -> dict[str, Scores]:
+def record_result(
+    cfg: Config,
+    ds: Dataset,
+    summary: RunSummary,
+    result: TrainResult,
+    *,
+    scored: tuple[str, ...] = ("complete",),
+    earlier_seconds: float = 0.0,
+) -> dict[str, Scores]:
     """Scores a finished training on each split and records it in ``summary``: status (a
     complete run whose last update overflowed is diverged), steps, time (plus
     ``earlier_seconds`` of a resumed run's earlier segments), final cost and, for a status in
@@ -347,15 +424,23 @@ def record_result(cfg: Config, ds: Dataset, summary: RunSummary, result: TrainRe
     from a TrainResult. Returns the scores by split."""
     scores: dict[str, Scores] = {}
     if result.status in scored and result.params.all_finite():
-        scores = {split: score(result.params, cfg, *ds.split(split), keep_outputs=False)
-                  for split, X in (("train", ds.X_train), ("val", ds.X_val), ("test", ds.X_test))
-                  if X is not None}
+        scores = {
+            split: score(result.params, cfg, *ds.split(split), keep_outputs=False)
+            for split, X in (("train", ds.X_train), ("val", ds.X_val), ("test", ds.X_test))
+            if X is not None
+        }
     if result.status == "complete" and (not scores or scores["train"].finite_loss is None):
         # the cost is checked before each update, so only the last update can get here
         result.status = "diverged"
-        result.message = (f"the parameters or the cost became infinite or NaN in the last update; "
-                          f"try a smaller learning_rate than {cfg.learning_rate}")
-    summary.status, summary.finished, summary.message = result.status, runs.utc_now(), result.message or None
+        result.message = (
+            f"the parameters or the cost became infinite or NaN in the last update; "
+            f"try a smaller learning_rate than {cfg.learning_rate}"
+        )
+    summary.status, summary.finished, summary.message = (
+        result.status,
+        runs.utc_now(),
+        result.message or None,
+    )
     summary.iterations_done, summary.epochs_done = len(result.costs), result.epochs
     summary.seconds = round(result.seconds + earlier_seconds, 4)
     summary.final_cost = result.costs[-1] if result.costs else None
@@ -365,14 +450,20 @@ def record_result(cfg: Config, ds: Dataset, summary: RunSummary, result: TrainRe
     if result.status in scored:
         for split, split_scores in scores.items():
             # JSON has no inf/NaN: a score that overflowed is recorded as null
-            summary.scores.update({f"{split}_{k}": v if math.isfinite(v) else None
-                                   for k, v in split_scores.summary().items()})
+            summary.scores.update(
+                {
+                    f"{split}_{k}": v if math.isfinite(v) else None
+                    for k, v in split_scores.summary().items()
+                }
+            )
         if ds.X_val is not None and "val" in scores:
             summary.scores["val_loss"] = scores["val"].finite_loss
     return scores
 
 
-def _finish(run_dir: Path, cfg: Config, ds: Dataset, summary: RunSummary, result: TrainResult) -> None:
+def _finish(
+    run_dir: Path, cfg: Config, ds: Dataset, summary: RunSummary, result: TrainResult
+) -> None:
     """Scores the result and writes the run's files: history, parameters (complete runs),
     the checkpoint to go on from (interrupted runs, and finished runs whose state is more
     than their parameters), and last the summary."""

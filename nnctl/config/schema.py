@@ -41,27 +41,48 @@ def _fragments() -> dict[Callable[[Any], Any], Callable[[], dict[str, Any]]]:
         checks.positive_int: lambda: _POSITIVE_INT,
         checks.seed_int: lambda: {"type": "integer", "minimum": 0, "maximum": 2**32 - 1},
         config.check_layer_dims: lambda: {
-            "type": "array", "minItems": 2,
+            "type": "array",
+            "minItems": 2,
             "prefixItems": [{"anyOf": [_POSITIVE_INT, {"const": "auto"}]}],
             "items": _POSITIVE_INT,
         },
-        config.check_activations: lambda: {"anyOf": [
-            {"type": "array", "minItems": 1, "items": _activation_enum()},
-            {"type": "object", "properties": {"hidden": _activation_enum(), "output": _activation_enum()},
-             "required": ["output"], "additionalProperties": False},
-        ]},
-        config.check_dropout: lambda: {"anyOf": [_KEEP, {"type": "array", "items": _KEEP}, {"type": "null"}]},
-        config.check_lr_decay: lambda: {"anyOf": [
-            _NON_NEGATIVE,
-            {"type": "object", "properties": {"rate": _NON_NEGATIVE, "interval": _POSITIVE_INT},
-             "required": ["rate"], "additionalProperties": False},
-            {"type": "null"},
-        ]},
-        config.check_early_stopping: lambda: {"anyOf": [
-            {"type": "object", "properties": {"patience": _POSITIVE_INT, "min_delta": _NON_NEGATIVE},
-             "required": ["patience"], "additionalProperties": False},
-            {"type": "null"},
-        ]},
+        config.check_activations: lambda: {
+            "anyOf": [
+                {"type": "array", "minItems": 1, "items": _activation_enum()},
+                {
+                    "type": "object",
+                    "properties": {"hidden": _activation_enum(), "output": _activation_enum()},
+                    "required": ["output"],
+                    "additionalProperties": False,
+                },
+            ]
+        },
+        config.check_dropout: lambda: {
+            "anyOf": [_KEEP, {"type": "array", "items": _KEEP}, {"type": "null"}]
+        },
+        config.check_lr_decay: lambda: {
+            "anyOf": [
+                _NON_NEGATIVE,
+                {
+                    "type": "object",
+                    "properties": {"rate": _NON_NEGATIVE, "interval": _POSITIVE_INT},
+                    "required": ["rate"],
+                    "additionalProperties": False,
+                },
+                {"type": "null"},
+            ]
+        },
+        config.check_early_stopping: lambda: {
+            "anyOf": [
+                {
+                    "type": "object",
+                    "properties": {"patience": _POSITIVE_INT, "min_delta": _NON_NEGATIVE},
+                    "required": ["patience"],
+                    "additionalProperties": False,
+                },
+                {"type": "null"},
+            ]
+        },
     }
 
 
@@ -78,7 +99,11 @@ def check_schema(check: Callable[[Any], Any]) -> dict[str, Any]:
         options = cells["options"]
         return {"enum": list(options() if callable(options) else options)}
     if outer == "fraction":
-        return {"type": "number", "minimum": cells["lo_inclusive"], "exclusiveMaximum": cells["hi_exclusive"]}
+        return {
+            "type": "number",
+            "minimum": cells["lo_inclusive"],
+            "exclusiveMaximum": cells["hi_exclusive"],
+        }
     return {}
 
 
@@ -106,11 +131,24 @@ def config_schema() -> dict[str, Any]:
     props["dataset"] = {
         "description": config.CONFIG_KEYS["dataset"].doc,
         "anyOf": [
-            {"type": "string", "description": "a generator name (short for {synthetic: NAME}) or a training file"},
-            {"type": "object", "title": "synthetic", "properties": synthetic, "required": synthetic_required,
-             "additionalProperties": False},
-            {"type": "object", "title": "files", "properties": files,
-             "anyOf": [{"required": files_required}, {"required": ["images"]}], "additionalProperties": False},
+            {
+                "type": "string",
+                "description": "a generator name (short for {synthetic: NAME}) or a training file",
+            },
+            {
+                "type": "object",
+                "title": "synthetic",
+                "properties": synthetic,
+                "required": synthetic_required,
+                "additionalProperties": False,
+            },
+            {
+                "type": "object",
+                "title": "files",
+                "properties": files,
+                "anyOf": [{"required": files_required}, {"required": ["images"]}],
+                "additionalProperties": False,
+            },
         ],
     }
     return {

@@ -18,8 +18,21 @@ from typing import TYPE_CHECKING, Any, Callable
 import yaml
 
 from nnctl.system.checks import (
-    Invalid, choice, describe, did_you_mean, each, fraction, non_negative_number, number, optional,
-    positive_int, positive_number, quote, quote_text, seed_int, string,
+    Invalid,
+    choice,
+    describe,
+    did_you_mean,
+    each,
+    fraction,
+    non_negative_number,
+    number,
+    optional,
+    positive_int,
+    positive_number,
+    quote,
+    quote_text,
+    seed_int,
+    string,
 )
 from nnctl.system.errors import ConfigError
 
@@ -47,7 +60,9 @@ class _Strict:
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
             if key in seen:
-                raise _DuplicateKey(f"duplicate key {quote(key)} (line {key_node.start_mark.line + 1})")
+                raise _DuplicateKey(
+                    f"duplicate key {quote(key)} (line {key_node.start_mark.line + 1})"
+                )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
@@ -125,8 +140,10 @@ def parse_yaml(text: str, source: str) -> Any:
     from nnctl.system.resources import MAX_CONFIG_BYTES, human_bytes
 
     if len(text) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{source}: {human_bytes(len(text))} of YAML, more than a config may have "
-                          f"({human_bytes(MAX_CONFIG_BYTES)})")
+        raise ConfigError(
+            f"{source}: {human_bytes(len(text))} of YAML, more than a config may have "
+            f"({human_bytes(MAX_CONFIG_BYTES)})"
+        )
     return _parse(text, source, _StrictLoader)
 
 
@@ -156,7 +173,9 @@ def _parse(text: str, source: str, loader_class: type) -> Any:
             problem = f"{problem} (python tags are not allowed in configs)"
         raise ConfigError(f"{source}: {where}{quote_text(problem)}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: invalid YAML: {quote_text(str(exc).splitlines()[0])}") from None
+        raise ConfigError(
+            f"{source}: invalid YAML: {quote_text(str(exc).splitlines()[0])}"
+        ) from None
     finally:
         loader.dispose()
 
@@ -196,7 +215,9 @@ def _synthetic_names() -> list[str]:
 
 def check_layer_dims(value: Any) -> list:
     if not isinstance(value, list):
-        raise Invalid(f"expected a list of layer sizes like [auto, 20, 7, 1], got {describe(value)}")
+        raise Invalid(
+            f"expected a list of layer sizes like [auto, 20, 7, 1], got {describe(value)}"
+        )
     if len(value) < 2:
         raise Invalid(f"needs at least 2 entries (input and output sizes), got {quote(value)}")
     out: list = []
@@ -257,7 +278,9 @@ def check_dropout(value: Any) -> float | list[float] | None:
         raise Invalid(f"{exc}; or give a list with one keep probability per hidden layer") from None
 
 
-def _sub_mapping(value: Any, keys: dict[str, tuple[Callable[[Any], Any], Any]], example: str) -> dict:
+def _sub_mapping(
+    value: Any, keys: dict[str, tuple[Callable[[Any], Any], Any]], example: str
+) -> dict:
     """A small nested mapping: known keys only, each checked; REQUIRED ones must be present."""
     if not isinstance(value, dict):
         raise Invalid(f"expected a mapping like {example}, got {describe(value)}")
@@ -286,23 +309,33 @@ def check_lr_decay(value: Any) -> dict | None:
         try:
             return {"rate": non_negative_number(value), "interval": 1}
         except Invalid:
-            raise Invalid(f"expected a decay rate like 0.1 or {{rate: 0.1, interval: 10}}, got {describe(value)}") from None
-    return _sub_mapping(value, {"rate": (non_negative_number, REQUIRED), "interval": (positive_int, 1)},
-                        "{rate: 0.1, interval: 10}")
+            raise Invalid(
+                f"expected a decay rate like 0.1 or {{rate: 0.1, interval: 10}}, got {describe(value)}"
+            ) from None
+    return _sub_mapping(
+        value,
+        {"rate": (non_negative_number, REQUIRED), "interval": (positive_int, 1)},
+        "{rate: 0.1, interval: 10}",
+    )
 
 
 def check_stream(value: Any) -> bool:
     if not isinstance(value, bool):
-        raise Invalid(f"expected true (stream mini-batches from disk) or false (load the data whole), "
-                      f"got {describe(value)}")
+        raise Invalid(
+            f"expected true (stream mini-batches from disk) or false (load the data whole), "
+            f"got {describe(value)}"
+        )
     return value
 
 
 def check_early_stopping(value: Any) -> dict | None:
     if value is None:
         return None
-    return _sub_mapping(value, {"patience": (positive_int, REQUIRED), "min_delta": (non_negative_number, 0.0)},
-                        "{patience: 10, min_delta: 0.0001}")
+    return _sub_mapping(
+        value,
+        {"patience": (positive_int, REQUIRED), "min_delta": (non_negative_number, 0.0)},
+        "{patience: 10, min_delta: 0.0001}",
+    )
 
 
 # --------------------------------------------------------------------------- the key tables
@@ -326,16 +359,22 @@ class Key:
 def check_source(value: Any) -> str | dict:
     """A data path (file or image folder), or a NumPy pair ``{x: x.npy, y: y.npy}``."""
     if isinstance(value, dict):
-        return _sub_mapping(value, {"x": (string, REQUIRED), "y": (string, REQUIRED)}, "{x: x_train.npy, y: y_train.npy}")
+        return _sub_mapping(
+            value,
+            {"x": (string, REQUIRED), "y": (string, REQUIRED)},
+            "{x: x_train.npy, y: y_train.npy}",
+        )
     return string(value)
 
 
 def check_columns(value: Any) -> Any:
     """A column name or index, or a list of them."""
+
     def one(v: Any) -> Any:
         if isinstance(v, bool) or not isinstance(v, (str, int)):
             raise Invalid(f"expected a column name or index, got {describe(v)}")
         return v
+
     return each(value, one) if isinstance(value, list) else one(value)
 
 
@@ -352,10 +391,17 @@ def check_bool(value: Any) -> bool:
 
 
 DATASET_FILE_KEYS: dict[str, Key] = {
-    "train": Key(check_source, doc="training data: an image folder, HDF5, CSV, .npz, or {x: .npy, y: .npy}"),
-    "val": Key(optional(check_source), None, "validation data, same kind (optional; or validation_fraction)"),
+    "train": Key(
+        check_source, doc="training data: an image folder, HDF5, CSV, .npz, or {x: .npy, y: .npy}"
+    ),
+    "val": Key(
+        optional(check_source),
+        None,
+        "validation data, same kind (optional; or validation_fraction)",
+    ),
     "test": Key(optional(check_source), None, "test data, same kind (optional; or test_fraction)"),
 }
+
 
 # Reading options; a resolved config lists only those that are set.
 def _kind_names() -> list[str]:
@@ -365,20 +411,47 @@ def _kind_names() -> list[str]:
 
 
 DATASET_READER_KEYS: dict[str, Key] = {
-    "kind": Key(optional(choice(_kind_names)), None, "the kind of data (default: from the path; config show prints it)"),
-    "test_fraction": Key(optional(fraction(0.0, 1.0)), None, "share of the training data held out as the test set"),
+    "kind": Key(
+        optional(choice(_kind_names)),
+        None,
+        "the kind of data (default: from the path; config show prints it)",
+    ),
+    "test_fraction": Key(
+        optional(fraction(0.0, 1.0)), None, "share of the training data held out as the test set"
+    ),
     "seed": Key(optional(seed_int), None, "seed of that test split (default 1)"),
-    "label": Key(optional(check_columns), None, "CSV: the target column(s), name or index (default: the last)"),
-    "features": Key(optional(check_columns), None, "CSV: the input columns (default: all but the label)"),
-    "delimiter": Key(optional(choice([",", ";", "\t", "|"])), None, "CSV: the field separator (default: detected)"),
+    "label": Key(
+        optional(check_columns),
+        None,
+        "CSV: the target column(s), name or index (default: the last)",
+    ),
+    "features": Key(
+        optional(check_columns), None, "CSV: the input columns (default: all but the label)"
+    ),
+    "delimiter": Key(
+        optional(choice([",", ";", "\t", "|"])),
+        None,
+        "CSV: the field separator (default: detected)",
+    ),
     "x_key": Key(optional(string), None, "HDF5/.npz: the examples' array (default: *_x, x or X)"),
     "y_key": Key(optional(string), None, "HDF5/.npz: the labels' array (default: *_y, y or Y)"),
-    "size": Key(optional(check_size), None, "image folders: [height, width] (default: the first image's)"),
-    "color": Key(optional(choice(["rgb", "grayscale"])), None, "image folders: rgb or grayscale (default rgb)"),
-    "skip_bad": Key(optional(check_bool), None, "image folders: skip unreadable files with a warning"),
-    "stream": Key(check_stream, None,
-                  "true: read mini-batches from an HDF5 file on disk (data larger than memory); "
-                  "absent: when it would not fit"),
+    "size": Key(
+        optional(check_size), None, "image folders: [height, width] (default: the first image's)"
+    ),
+    "color": Key(
+        optional(choice(["rgb", "grayscale"])),
+        None,
+        "image folders: rgb or grayscale (default rgb)",
+    ),
+    "skip_bad": Key(
+        optional(check_bool), None, "image folders: skip unreadable files with a warning"
+    ),
+    "stream": Key(
+        check_stream,
+        None,
+        "true: read mini-batches from an HDF5 file on disk (data larger than memory); "
+        "absent: when it would not fit",
+    ),
 }
 
 DATASET_SYNTHETIC_KEYS: dict[str, Key] = {
@@ -386,25 +459,48 @@ DATASET_SYNTHETIC_KEYS: dict[str, Key] = {
     "m": Key(positive_int, 400, "number of examples generated (train + test)"),
     "test_fraction": Key(fraction(0.0, 1.0), 0.2, "share of examples held out as the test set"),
     "seed": Key(seed_int, 1, "seed of the generator and of the train/test split"),
-    "noise": Key(lambda v: None if v is None else non_negative_number(v), None,
-                 "noise scale (null: the generator's default)"),
+    "noise": Key(
+        lambda v: None if v is None else non_negative_number(v),
+        None,
+        "noise scale (null: the generator's default)",
+    ),
 }
 
 
 CONFIG_KEYS: dict[str, Key] = {
     "name": Key(string, None, "run name (default: the config file's stem)", fast_path_ok=True),
-    "dataset": Key(lambda v: v, doc="a synthetic generator or dataset files, see README", fast_path_ok=True),
-    "layer_dims": Key(check_layer_dims, doc="layer sizes [n_x, n_1, ..., n_L]; n_x may be auto",
-                      fast_path_ok=True),
-    "activations": Key(check_activations, doc="one activation per layer, or {hidden: ..., output: ...}",
-                       fast_path_ok=True),
-    "loss": Key(choice(_loss_names), None, "loss (default: follows from the output activation)", fast_path_ok=True),
+    "dataset": Key(
+        lambda v: v, doc="a synthetic generator or dataset files, see README", fast_path_ok=True
+    ),
+    "layer_dims": Key(
+        check_layer_dims, doc="layer sizes [n_x, n_1, ..., n_L]; n_x may be auto", fast_path_ok=True
+    ),
+    "activations": Key(
+        check_activations,
+        doc="one activation per layer, or {hidden: ..., output: ...}",
+        fast_path_ok=True,
+    ),
+    "loss": Key(
+        choice(_loss_names),
+        None,
+        "loss (default: follows from the output activation)",
+        fast_path_ok=True,
+    ),
     "learning_rate": Key(positive_number, doc="gradient descent step size", fast_path_ok=True),
-    "iterations": Key(optional(positive_int), None, "number of gradient steps (or epochs)", fast_path_ok=True),
+    "iterations": Key(
+        optional(positive_int), None, "number of gradient steps (or epochs)", fast_path_ok=True
+    ),
     "init": Key(choice(_init_names), "scaled", "weight initializer", fast_path_ok=True),
-    "seed": Key(seed_int, 1, "seed of the weight initialization, shuffling, dropout, hold-out", fast_path_ok=True),
+    "seed": Key(
+        seed_int,
+        1,
+        "seed of the weight initialization, shuffling, dropout, hold-out",
+        fast_path_ok=True,
+    ),
     "print_every": Key(positive_int, 100, "iterations between cost lines", fast_path_ok=True),
-    "dtype": Key(choice(["float64", "float32"]), "float64", "floating point precision", fast_path_ok=True),
+    "dtype": Key(
+        choice(["float64", "float32"]), "float64", "floating point precision", fast_path_ok=True
+    ),
     "epochs": Key(optional(positive_int), None, "passes over the training set (or iterations)"),
     "batch_size": Key(optional(positive_int), None, "examples per gradient step (null: all)"),
     # followed by every optimizer's hyperparameters: see config_keys()
@@ -415,9 +511,12 @@ CONFIG_KEYS: dict[str, Key] = {
     "validation_fraction": Key(fraction(0.0, 1.0), 0.0, "share of training examples held out"),
     "early_stopping": Key(check_early_stopping, None, "{patience, min_delta} on validation loss"),
     "checkpoint_every": Key(optional(positive_int), None, "iterations between checkpoints"),
-    "normalize": Key(choice(["auto", "standard", "minmax", "none"]), "auto",
-                     "feature scaling from training-split statistics (auto: standard for CSV/NumPy, else none)",
-                     fast_path_ok=True),
+    "normalize": Key(
+        choice(["auto", "standard", "minmax", "none"]),
+        "auto",
+        "feature scaling from training-split statistics (auto: standard for CSV/NumPy, else none)",
+        fast_path_ok=True,
+    ),
 }
 """The config's own keys. ``config_keys()`` adds the optimizers' hyperparameters."""
 
@@ -446,7 +545,14 @@ def config_keys() -> dict[str, Key]:
         if name == "optimizer":
             for opt, cls in OPTIMIZERS.items():
                 for hp, spec in cls.HYPERPARAMETERS.items():
-                    out.setdefault(hp, Key(optional(spec.check), None, f"{opt}'s {spec.doc} (default {spec.default})"))
+                    out.setdefault(
+                        hp,
+                        Key(
+                            optional(spec.check),
+                            None,
+                            f"{opt}'s {spec.doc} (default {spec.default})",
+                        ),
+                    )
     return out
 
 
@@ -567,7 +673,11 @@ def _check_dataset(value: Any, source: str) -> dict:
         value = {"train": value["images"], **{k: v for k, v in value.items() if k != "images"}}
     if "synthetic" in value and "train" in value:
         raise ConfigError(f"{source}: dataset: give either 'synthetic' or 'train', not both")
-    keys = DATASET_SYNTHETIC_KEYS if "synthetic" in value else {**DATASET_FILE_KEYS, **DATASET_READER_KEYS}
+    keys = (
+        DATASET_SYNTHETIC_KEYS
+        if "synthetic" in value
+        else {**DATASET_FILE_KEYS, **DATASET_READER_KEYS}
+    )
     if "synthetic" not in value and "train" not in value:
         raise ConfigError(
             f"{source}: dataset: needs 'synthetic' (one of {', '.join(_synthetic_names())}) "
@@ -588,14 +698,18 @@ def resolve(raw: Any, source: str, default_name: str = "run", path: str | None =
     from nnctl.core.losses import LOSSES, OUTPUT_LOSS
 
     if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: expected a mapping of config keys at the top level, got {describe(raw)}")
+        raise ConfigError(
+            f"{source}: expected a mapping of config keys at the top level, got {describe(raw)}"
+        )
     d = _check_mapping(raw, config_keys(), "", source)
     d["dataset"] = _check_dataset(d["dataset"], source)
     dims, acts = d["layer_dims"], d["activations"]
     n_layers = len(dims) - 1
     if isinstance(acts, dict):
         if n_layers > 1 and "hidden" not in acts:
-            raise ConfigError(f"{source}: activations: 'hidden' is needed for {n_layers - 1} hidden layer(s)")
+            raise ConfigError(
+                f"{source}: activations: 'hidden' is needed for {n_layers - 1} hidden layer(s)"
+            )
         acts = [acts.get("hidden")] * (n_layers - 1) + [acts["output"]]
     from nnctl.core.activations import hidden_activation_names
 
@@ -637,39 +751,53 @@ def _check_training_keys(d: dict, source: str) -> None:
     """Cross-checks of the optimisation, regularization and validation keys; fills ``d`` in."""
     if (d["iterations"] is None) == (d["epochs"] is None):
         both = "both are set" if d["iterations"] is not None else "neither is set"
-        raise ConfigError(f"{source}: give exactly one of iterations (gradient steps) or epochs "
-                          f"(passes over the training set); {both}")
+        raise ConfigError(
+            f"{source}: give exactly one of iterations (gradient steps) or epochs "
+            f"(passes over the training set); {both}"
+        )
     from nnctl.core.optimizers import OPTIMIZERS
 
     chosen = OPTIMIZERS[d["optimizer"]].HYPERPARAMETERS
     for key, owners in hyperparameter_owners().items():
         value = d.pop(key)
         if key in chosen:
-            d.setdefault("hyperparameters", {})[key] = chosen[key].default if value is None else value
+            d.setdefault("hyperparameters", {})[key] = (
+                chosen[key].default if value is None else value
+            )
         elif value is not None:
             opt = owners[0]
-            raise ConfigError(f"{source}: {key}: only used by optimizer {' or '.join(owners)}, "
-                              f"but optimizer is {d['optimizer']}; remove it or set optimizer: {opt}")
+            raise ConfigError(
+                f"{source}: {key}: only used by optimizer {' or '.join(owners)}, "
+                f"but optimizer is {d['optimizer']}; remove it or set optimizer: {opt}"
+            )
     n_hidden = len(d["layer_dims"]) - 2
     keep = d["dropout"]
     if isinstance(keep, float):
         keep = [keep] * n_hidden
     if keep is not None:
         if n_hidden == 0:
-            raise ConfigError(f"{source}: dropout: the network has no hidden layer to drop units from")
+            raise ConfigError(
+                f"{source}: dropout: the network has no hidden layer to drop units from"
+            )
         if len(keep) != n_hidden:
-            raise ConfigError(f"{source}: dropout: got {len(keep)} keep probabilities but the network "
-                              f"has {n_hidden} hidden layer(s); give one per hidden layer or a single number")
+            raise ConfigError(
+                f"{source}: dropout: got {len(keep)} keep probabilities but the network "
+                f"has {n_hidden} hidden layer(s); give one per hidden layer or a single number"
+            )
         if all(k == 1.0 for k in keep):
             keep = None  # keeping every unit is no dropout; don't draw masks for nothing
     d["dropout"] = keep
     has_val_file = bool(d["dataset"].get("val"))
     if has_val_file and d["validation_fraction"] > 0:
-        raise ConfigError(f"{source}: validation_fraction: the dataset already has a val file "
-                          f"({d['dataset']['val']}); use one or the other")
+        raise ConfigError(
+            f"{source}: validation_fraction: the dataset already has a val file "
+            f"({d['dataset']['val']}); use one or the other"
+        )
     if d["early_stopping"] is not None and not (has_val_file or d["validation_fraction"] > 0):
-        raise ConfigError(f"{source}: early_stopping: needs a validation set; set validation_fraction "
-                          "(e.g. 0.2) or dataset.val")
+        raise ConfigError(
+            f"{source}: early_stopping: needs a validation set; set validation_fraction "
+            "(e.g. 0.2) or dataset.val"
+        )
 
 
 def apply_overrides(raw: Any, overrides: list[str], source: str) -> Any:
@@ -682,7 +810,9 @@ def apply_overrides(raw: Any, overrides: list[str], source: str) -> Any:
         key, sep, text = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise ConfigError(f"--set {quote(item)}: expected KEY=VALUE, e.g. --set learning_rate=0.01")
+            raise ConfigError(
+                f"--set {quote(item)}: expected KEY=VALUE, e.g. --set learning_rate=0.01"
+            )
         value = parse_yaml(text, f"--set {quote_text(item, 100)}")
         parts = key.split(".")
         target = out
@@ -691,10 +821,18 @@ def apply_overrides(raw: Any, overrides: list[str], source: str) -> Any:
             if depth == 0 and part not in config_keys():
                 keys = list(config_keys())
                 hint = did_you_mean(part, keys)
-                raise ConfigError(f"--set {item}: unknown key {quote(part)}{hint}; valid keys: {', '.join(keys)}")
-            current = expand_dataset(target.get(part, {})) if prefix == "dataset" else target.get(part, {})
+                raise ConfigError(
+                    f"--set {item}: unknown key {quote(part)}{hint}; valid keys: {', '.join(keys)}"
+                )
+            current = (
+                expand_dataset(target.get(part, {}))
+                if prefix == "dataset"
+                else target.get(part, {})
+            )
             if not isinstance(current, dict):
-                raise ConfigError(f"--set {item}: {prefix} is not a mapping, so {key} cannot be set")
+                raise ConfigError(
+                    f"--set {item}: {prefix} is not a mapping, so {key} cannot be set"
+                )
             target[part] = dict(current)
             target = target[part]
         target[parts[-1]] = value
@@ -713,7 +851,9 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
     except FileNotFoundError:
         raise ConfigError(f"{source}: no such config file") from None
     except (IsADirectoryError, NotRegularFile) as exc:
-        what = "is a directory" if isinstance(exc, IsADirectoryError) else exc.strerror.split(",")[0]
+        what = (
+            "is a directory" if isinstance(exc, IsADirectoryError) else exc.strerror.split(",")[0]
+        )
         raise ConfigError(f"{source}: {what}, expected a YAML config file") from None
     except TooLarge as exc:
         raise ConfigError(f"{source}: {exc.strerror}, more than a config may have") from None

@@ -25,7 +25,7 @@ class FlatArrays:
         self.views: list[np.ndarray] = []
         start = 0
         for shape, size in zip(shapes, sizes):
-            self.views.append(self.flat[start:start + size].reshape(shape))
+            self.views.append(self.flat[start : start + size].reshape(shape))
             start += size
 
     @classmethod

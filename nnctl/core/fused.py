@@ -97,8 +97,20 @@ def _compile() -> dict[str, Callable[..., None]]:
     jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 
     @jit
-    def adam(p: Any, g: Any, v: Any, s: Any, b1: Any, ob1: Any, b2: Any, ob2: Any, c1: Any, c2: Any,
-             lr: Any, eps: Any) -> None:  # pragma: no cover - compiled
+    def adam(
+        p: Any,
+        g: Any,
+        v: Any,
+        s: Any,
+        b1: Any,
+        ob1: Any,
+        b2: Any,
+        ob2: Any,
+        c1: Any,
+        c2: Any,
+        lr: Any,
+        eps: Any,
+    ) -> None:  # pragma: no cover - compiled
         for i in range(p.size):
             gi = g[i]
             vi = v[i] * b1 + gi * ob1
@@ -108,7 +120,9 @@ def _compile() -> dict[str, Callable[..., None]]:
             p[i] = p[i] - ((vi / c1) * lr) / (np.sqrt(si / c2) + eps)
 
     @jit
-    def momentum(p: Any, g: Any, v: Any, beta: Any, obeta: Any, lr: Any) -> None:  # pragma: no cover - compiled
+    def momentum(
+        p: Any, g: Any, v: Any, beta: Any, obeta: Any, lr: Any
+    ) -> None:  # pragma: no cover - compiled
         for i in range(p.size):
             vi = v[i] * beta + g[i] * obeta
             v[i] = vi

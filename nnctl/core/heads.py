@@ -51,7 +51,9 @@ def check_threshold(head: Head, threshold: float | None, loss: str) -> float:
     return DEFAULT_THRESHOLD if threshold is None else threshold
 
 
-def interpret(head: Head, AL: np.ndarray, classes: list[str], threshold: float) -> list[dict[str, Any]]:
+def interpret(
+    head: Head, AL: np.ndarray, classes: list[str], threshold: float
+) -> list[dict[str, Any]]:
     """One dict per example (column of AL: (n_L, m)).
 
     Classification: ``label`` (class index), ``class`` (its name), ``probability`` (of the
@@ -61,17 +63,21 @@ def interpret(head: Head, AL: np.ndarray, classes: list[str], threshold: float) 
     m = AL.shape[1]
     if head.labels is None:
         values = AL.T.tolist()
-        return [{"label": None, "class": None, "probability": None,
-                 "value": v[0] if len(v) == 1 else v} for v in values]
+        return [
+            {"label": None, "class": None, "probability": None, "value": v[0] if len(v) == 1 else v}
+            for v in values
+        ]
     labels = head.labels(AL, threshold).reshape(-1)
     P = head.probabilities(AL)
     chosen = P[labels, np.arange(m)]
     out = []
     for j in range(m):
-        out.append({
-            "label": int(labels[j]),
-            "class": classes[labels[j]],
-            "probability": float(chosen[j]),
-            "probabilities": {c: float(P[k, j]) for k, c in enumerate(classes)},
-        })
+        out.append(
+            {
+                "label": int(labels[j]),
+                "class": classes[labels[j]],
+                "probability": float(chosen[j]),
+                "probabilities": {c: float(P[k, j]) for k, c in enumerate(classes)},
+            }
+        )
     return out

@@ -21,7 +21,6 @@ from nnctl.core.heads import Head, sigmoid_probabilities, softmax_labels, softma
 from nnctl.core.metrics import predict_labels
 
 
-
 class Targets(Protocol):
     """What an output-unit rule reads of a dataset (``nnctl.data.dataset.Dataset`` is one):
     its class names, and the training targets Y_train: (n_out, m)."""
@@ -65,7 +64,9 @@ class Loss:
     output: str
     task: str = "classification"
     # 0/1 labels as the network's dtype: int64 labels would upcast float32 gradients to float64
-    targets: Callable[[np.ndarray, int, type], np.ndarray] = lambda Y, n_L, dtype: np.asarray(Y, dtype=dtype)
+    targets: Callable[[np.ndarray, int, type], np.ndarray] = lambda Y, n_L, dtype: np.asarray(
+        Y, dtype=dtype
+    )
     head: Head = Head(None, None)
     units: Callable[[int, "Targets | None"], str | None] = any_units
     check_targets: CheckTargets | None = None
@@ -136,19 +137,25 @@ def one_unit_two_classes(n_out: int, ds: "Targets | None") -> str | None:
     if n_out != 1:
         return f"layer_dims: a sigmoid output (binary classification) has 1 unit, got {n_out}"
     if ds is not None and len(ds.classes) != 2:
-        return (f"a sigmoid output does binary classification, but the dataset has {_classes(ds)}; "
-                f"use a softmax output with {len(ds.classes)} units")
+        return (
+            f"a sigmoid output does binary classification, but the dataset has {_classes(ds)}; "
+            f"use a softmax output with {len(ds.classes)} units"
+        )
     return None
 
 
 def one_unit_per_class(n_out: int, ds: "Targets | None") -> str | None:
     """A softmax output: one unit per class of the dataset (at least 2)."""
     if n_out < 2:
-        return (f"layer_dims: a softmax output has one unit per class (at least 2), got {n_out}; "
-                "use a sigmoid output for a single unit")
+        return (
+            f"layer_dims: a softmax output has one unit per class (at least 2), got {n_out}; "
+            "use a sigmoid output for a single unit"
+        )
     if ds is not None and n_out != len(ds.classes):
-        return (f"layer_dims: a softmax output has one unit per class, but the last layer has {n_out} "
-                f"and the dataset has {_classes(ds)}; use {len(ds.classes)}")
+        return (
+            f"layer_dims: a softmax output has one unit per class, but the last layer has {n_out} "
+            f"and the dataset has {_classes(ds)}; use {len(ds.classes)}"
+        )
     return None
 
 
@@ -156,21 +163,29 @@ def one_unit_per_target(n_out: int, ds: "Targets | None") -> str | None:
     """A regression output: one unit per target value of an example."""
     if ds is not None and n_out != ds.Y_train.shape[0]:
         k = ds.Y_train.shape[0]
-        return (f"layer_dims: the last layer has {n_out} unit(s) but the dataset has {k} target "
-                f"value(s) per example; use {k}")
+        return (
+            f"layer_dims: the last layer has {n_out} unit(s) but the dataset has {k} target "
+            f"value(s) per example; use {k}"
+        )
     return None
 
 
 LOSSES: dict[str, Loss] = {
     "binary_cross_entropy": Loss(
-        binary_cross_entropy, binary_cross_entropy_grad, "sigmoid",
+        binary_cross_entropy,
+        binary_cross_entropy_grad,
+        "sigmoid",
         head=Head(predict_labels, sigmoid_probabilities, threshold=True),
         units=one_unit_two_classes,
         # 0/1 labels, as the sigmoid + cross-entropy head is trained on
-        check_targets=CheckTargets(1, lambda rng, n, m: rng.integers(0, 2, size=(n, m)).astype(np.float64)),
+        check_targets=CheckTargets(
+            1, lambda rng, n, m: rng.integers(0, 2, size=(n, m)).astype(np.float64)
+        ),
     ),
     "categorical_cross_entropy": Loss(
-        categorical_cross_entropy, categorical_cross_entropy_grad, "softmax",
+        categorical_cross_entropy,
+        categorical_cross_entropy_grad,
+        "softmax",
         targets=lambda Y, K, dtype: one_hot(Y, K, dtype),
         head=Head(softmax_labels, softmax_probabilities),
         units=one_unit_per_class,
@@ -178,7 +193,10 @@ LOSSES: dict[str, Loss] = {
         check_targets=CheckTargets(3, lambda rng, n, m: np.eye(n)[:, rng.integers(0, n, size=m)]),
     ),
     "mean_squared_error": Loss(
-        mean_squared_error, mean_squared_error_grad, "linear", task="regression",
+        mean_squared_error,
+        mean_squared_error_grad,
+        "linear",
+        task="regression",
         # regression: the linear outputs are the predicted values themselves
         head=Head(None, None),
         units=one_unit_per_target,

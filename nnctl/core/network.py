@@ -106,8 +106,12 @@ def linear_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarr
 
 
 def linear_backward(
-    dZ: np.ndarray, A_prev: np.ndarray, W: np.ndarray, need_dA_prev: bool = True,
-    dW: np.ndarray | None = None, db: np.ndarray | None = None,
+    dZ: np.ndarray,
+    A_prev: np.ndarray,
+    W: np.ndarray,
+    need_dA_prev: bool = True,
+    dW: np.ndarray | None = None,
+    db: np.ndarray | None = None,
 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """Gradients of the linear step, averaged over the m examples as the course does.
 
@@ -191,7 +195,10 @@ def backward(
 
 
 def dropout_masks(
-    hidden_dims: list[int], keep_probs: list[float], m: int, rng: np.random.Generator,
+    hidden_dims: list[int],
+    keep_probs: list[float],
+    m: int,
+    rng: np.random.Generator,
     dtype: np.dtype | type = np.float64,
 ) -> list[np.ndarray | None]:
     """Inverted-dropout masks, one per hidden layer: D_l: (n_l, m) holding 1/keep where a unit

@@ -49,10 +49,10 @@ class FlatOptimizer:
         self._L = params.L
         self._params = FlatArrays.like(arrays)
         self._params.load(arrays)
-        params.Ws[:] = self._params.views[:self._L]
-        params.bs[:] = self._params.views[self._L:]
+        params.Ws[:] = self._params.views[: self._L]
+        params.bs[:] = self._params.views[self._L :]
         self._grads = FlatArrays.like(arrays)
-        self.grads = Params(self._grads.views[:self._L], self._grads.views[self._L:])
+        self.grads = Params(self._grads.views[: self._L], self._grads.views[self._L :])
         self._foreign: FlatArrays | None = None  # scratch for parameters that are not ours
         self._kernel: Callable[..., None] | None = None  # the compiled update, when chosen
 
@@ -70,7 +70,9 @@ class FlatOptimizer:
         if choice == "always" or fused.worth_it(self.RULE, flat.size, flat.dtype.itemsize, steps):
             self._kernel = fused.kernel(self.RULE)
             if self._kernel is not None:
-                fused.warm(self.RULE, flat.dtype)  # compiled (or loaded from the cache) now, not in the first step
+                fused.warm(
+                    self.RULE, flat.dtype
+                )  # compiled (or loaded from the cache) now, not in the first step
 
     @property
     def compiled(self) -> bool:
@@ -207,8 +209,25 @@ class Adam(FlatOptimizer):
         c2 = 1 - self.beta2**self.t
         v, s, num, den = self._v.flat, self._s.flat, self._num, self._den
         if self._kernel is not None:  # the same operations in one pass (nnctl.core.fused)
-            self._kernel(p, g, v, s, *fused.as_dtype((self.beta1, 1 - self.beta1, self.beta2, 1 - self.beta2, c1, c2,
-                                                      lr, self.epsilon), v.dtype))
+            self._kernel(
+                p,
+                g,
+                v,
+                s,
+                *fused.as_dtype(
+                    (
+                        self.beta1,
+                        1 - self.beta1,
+                        self.beta2,
+                        1 - self.beta2,
+                        c1,
+                        c2,
+                        lr,
+                        self.epsilon,
+                    ),
+                    v.dtype,
+                ),
+            )
             return
         v *= self.beta1
         np.multiply(g, 1 - self.beta1, out=num)

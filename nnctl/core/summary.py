@@ -75,8 +75,13 @@ class ModelSummary:
     def to_json(self) -> dict[str, Any]:
         return {
             "layers": [
-                {"layer": f"{layer.index}", "W": [layer.units, layer.inputs], "b": [layer.units, 1],
-                 "activation": layer.activation, "params": layer.params}
+                {
+                    "layer": f"{layer.index}",
+                    "W": [layer.units, layer.inputs],
+                    "b": [layer.units, 1],
+                    "activation": layer.activation,
+                    "params": layer.params,
+                }
                 for layer in self.layers
             ],
             "params": self.params,
@@ -91,13 +96,19 @@ class ModelSummary:
 
 
 def summarize(
-    layer_dims: Sequence[Any], activations: Sequence[str], dtype: str = "float64", batch: Optional[int] = None
+    layer_dims: Sequence[Any],
+    activations: Sequence[str],
+    dtype: str = "float64",
+    batch: Optional[int] = None,
 ) -> Optional[ModelSummary]:
     """The summary of a network with ``layer_dims`` [n_x, n_1, ..., n_L] and one activation per
     layer; None while ``layer_dims[0]`` is still ``auto`` (the data decides it)."""
     if not all(isinstance(n, int) and not isinstance(n, bool) for n in layer_dims):
         return None
-    layers = [Layer(l, layer_dims[l], layer_dims[l - 1], activations[l - 1]) for l in range(1, len(layer_dims))]
+    layers = [
+        Layer(l, layer_dims[l], layer_dims[l - 1], activations[l - 1])
+        for l in range(1, len(layer_dims))
+    ]
     return ModelSummary(layers, layer_dims[0], dtype, batch)
 
 
@@ -123,18 +134,33 @@ def summary_lines(s: ModelSummary) -> list[str]:
     """The summary as plain text lines, e.g. for ``nnctl config show`` and ``runs show``."""
     rows = [("layer", "W", "b", "activation", "params")]
     for layer in s.layers:
-        rows.append((str(layer.index), f"({layer.units}, {layer.inputs})", f"({layer.units}, 1)",
-                     layer.activation, f"{layer.params:,}"))
+        rows.append(
+            (
+                str(layer.index),
+                f"({layer.units}, {layer.inputs})",
+                f"({layer.units}, 1)",
+                layer.activation,
+                f"{layer.params:,}",
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    lines = ["  ".join(c.ljust(w) if i < 4 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
-             for r in rows]
+    lines = [
+        "  ".join(
+            c.ljust(w) if i < 4 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))
+        ).rstrip()
+        for r in rows
+    ]
     lines.append(f"total {s.params:,} parameters ({human_bytes(s.param_bytes)} as {s.dtype})")
     per = human_bytes(s.activation_bytes_per_example)
     if s.activation_bytes is not None:
-        lines.append(f"activations: {human_bytes(s.activation_bytes)} for a batch of {s.batch:,} "
-                     f"examples ({per} per example)")
+        lines.append(
+            f"activations: {human_bytes(s.activation_bytes)} for a batch of {s.batch:,} "
+            f"examples ({per} per example)"
+        )
     else:
         lines.append(f"activations: {per} per example")
-    lines.append(f"FLOPs per example: {human_count(s.forward_flops)} forward, "
-                 f"~{human_count(s.train_flops)} per training step")
+    lines.append(
+        f"FLOPs per example: {human_count(s.forward_flops)} forward, "
+        f"~{human_count(s.train_flops)} per training step"
+    )
     return lines

@@ -44,7 +44,9 @@ class Dataset:
     warnings: list[str] = field(default_factory=list)  # for the user (skipped files, scales)
     test_rows: np.ndarray | None = None  # (m_test,) rows of the training source (test_fraction)
     normalize: str = "none"  # standard | minmax | none, as applied (``nnctl.data.normalize``)
-    steps: list[dict[str, Any]] = field(default_factory=list)  # its statistics, from the training split
+    steps: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # its statistics, from the training split
     label: str | None = None  # a CSV's label column when the config named none (the last column)
     notes: list[str] = field(default_factory=list)  # notices for the user (e.g. streamed from disk)
 
@@ -163,13 +165,15 @@ def all_finite(x: np.ndarray) -> bool:
             return True
     flat = x.reshape(-1)  # a view for the arrays read from files (C order)
     step = 1 << 16
-    return all(np.isfinite(flat[i:i + step]).all() for i in range(0, flat.size, step))
+    return all(np.isfinite(flat[i : i + step]).all() for i in range(0, flat.size, step))
 
 
 def _check_x(raw: RawSplit) -> None:
     x, where = raw.x, raw.path
     if x.dtype.kind not in "uif" or x.ndim < 2:
-        raise DataError(f"{where}: {raw.x_key}: expected a numeric array (m, ...), got {x.dtype} {x.shape}")
+        raise DataError(
+            f"{where}: {raw.x_key}: expected a numeric array (m, ...), got {x.dtype} {x.shape}"
+        )
     if x.shape[0] == 0:
         raise DataError(f"{where}: {raw.x_key}: no examples (m = 0)")
     if 0 in x.shape[1:]:
@@ -177,7 +181,9 @@ def _check_x(raw: RawSplit) -> None:
     # a streamed file's x (nnctl.data.stream) is checked block by block as it is read
     if x.dtype.kind == "f" and isinstance(x, np.ndarray) and not all_finite(x):
         bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
-        raise DataError(f"{where}: {raw.x_key}: {bad} NaN or infinite value(s); clean the data first")
+        raise DataError(
+            f"{where}: {raw.x_key}: {bad} NaN or infinite value(s); clean the data first"
+        )
 
 
 def _validate_targets(raw: RawSplit) -> np.ndarray:
@@ -207,8 +213,10 @@ def _validate_split(raw: RawSplit) -> np.ndarray:
     if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
         raise DataError(f"{where}: {raw.y_key}: NaN or infinite labels")
     if y.dtype.kind not in "uifb" or (y.dtype.kind == "f" and not np.all(y == np.round(y))):
-        raise DataError(f"{where}: {raw.y_key}: labels must be whole class numbers, got {y.dtype} "
-                        "(for real-valued targets use a linear output, loss mean_squared_error)")
+        raise DataError(
+            f"{where}: {raw.y_key}: labels must be whole class numbers, got {y.dtype} "
+            "(for real-valued targets use a linear output, loss mean_squared_error)"
+        )
     if x.shape[0] != y.shape[0]:
         raise DataError(
             f"{where}: {raw.x_key} has {x.shape[0]} examples but {raw.y_key} has {y.shape[0]} labels"
@@ -240,8 +248,12 @@ def prepare_x(x: np.ndarray, divide_by: float, dtype: np.dtype | type) -> np.nda
     return flat.astype(dtype, copy=False)
 
 
-def _read_role(value: Any, options: Any, config_file: str | None,
-               read: Callable[[Path], RawSplit] | None = None) -> tuple[RawSplit, list[dict[str, Any]]]:
+def _read_role(
+    value: Any,
+    options: Any,
+    config_file: str | None,
+    read: Callable[[Path], RawSplit] | None = None,
+) -> tuple[RawSplit, list[dict[str, Any]]]:
     """One split's source (a path, or ``{x: x.npy, y: y.npy}``) -> its RawSplit and provenance.
     ``read``: a reader of one HDF5 file to use instead of the kinds table (``nnctl.data.stream``'s,
     which leaves the examples in the file)."""
@@ -250,7 +262,10 @@ def _read_role(value: Any, options: Any, config_file: str | None,
     if isinstance(value, dict):
         from nnctl.data.readers.numpyfile import read_pair  # imported when used (start-up)
 
-        x_path, y_path = resolve_path(value["x"], config_file), resolve_path(value["y"], config_file)
+        x_path, y_path = (
+            resolve_path(value["x"], config_file),
+            resolve_path(value["y"], config_file),
+        )
         raw = read_pair(x_path, y_path, options)
         raw.kind = "npy"
         return raw, [_file_source(p, "npy") for p in (x_path, y_path)]
@@ -259,7 +274,13 @@ def _read_role(value: Any, options: Any, config_file: str | None,
     if path.is_dir():
         from nnctl.data.readers.folder import folder_digest
 
-        return raw, [{"path": str(path.resolve()), "sha256": folder_digest(raw.files or [], path), "kind": raw.kind}]
+        return raw, [
+            {
+                "path": str(path.resolve()),
+                "sha256": folder_digest(raw.files or [], path),
+                "kind": raw.kind,
+            }
+        ]
     return raw, [_file_source(path, raw.kind)]
 
 
@@ -277,8 +298,10 @@ def _name_classes(raw: RawSplit, classes: list[str], train_path: Path) -> None:
     missing = [c for c in raw.classes or [] if c not in classes]
     if missing:
         what = "class folder" if raw.kind == "images" else "class"
-        raise DataError(f"{raw.path}: {what} {missing[0]!r} is not in the training data {train_path} "
-                        f"(classes: {', '.join(classes)})")
+        raise DataError(
+            f"{raw.path}: {what} {missing[0]!r} is not in the training data {train_path} "
+            f"(classes: {', '.join(classes)})"
+        )
     lookup = np.array([classes.index(c) for c in raw.classes or []], dtype=np.int64)
     raw.y = lookup[np.asarray(raw.y, dtype=np.int64)]
     raw.classes = list(classes)
@@ -298,30 +321,46 @@ def split_off_test(m: int, fraction: float, seed: int) -> tuple[np.ndarray, np.n
     """(train, test) sorted example indices: round(fraction * m) drawn with ``seed``."""
     n_test = int(round(m * fraction))
     if n_test >= m:
-        raise DataError(f"dataset: test_fraction {fraction} of {m} examples leaves no training examples")
+        raise DataError(
+            f"dataset: test_fraction {fraction} of {m} examples leaves no training examples"
+        )
     perm = np.random.RandomState(seed).permutation(m)
     return np.sort(perm[n_test:]), np.sort(perm[:n_test])
 
 
 def _subset(raw: RawSplit, rows: np.ndarray) -> RawSplit:
-    return dataclasses.replace(raw, x=raw.x[rows], y=None if raw.y is None else np.asarray(raw.y)[rows],
-                               files=None if raw.files is None else [raw.files[i] for i in rows])
+    return dataclasses.replace(
+        raw,
+        x=raw.x[rows],
+        y=None if raw.y is None else np.asarray(raw.y)[rows],
+        files=None if raw.files is None else [raw.files[i] for i in rows],
+    )
 
 
-def load_files(spec: dict[str, Any], dtype: type, task: str = "classification",
-               config_file: str | None = None, on_progress: Any = None, *,
-               read: Callable[[Path], RawSplit] | None = None,
-               as_x: Callable[[RawSplit, float, type], Any] | None = None) -> Dataset:
+def load_files(
+    spec: dict[str, Any],
+    dtype: type,
+    task: str = "classification",
+    config_file: str | None = None,
+    on_progress: Any = None,
+    *,
+    read: Callable[[Path], RawSplit] | None = None,
+    as_x: Callable[[RawSplit, float, type], Any] | None = None,
+) -> Dataset:
     """The dataset of ``spec``'s files. ``read`` reads one HDF5 file instead of the kinds
     table, ``as_x(raw, divide_by, dtype)`` makes its X (default: ``prepare_x`` of the values
     read); ``nnctl.data.stream`` passes a reader that leaves the examples in the file."""
     from nnctl.data.readers import KINDS, ReadOptions
 
     if as_x is None:
+
         def as_x(raw: RawSplit, divide_by: float, float_type: type) -> np.ndarray:
             return prepare_x(raw.x, divide_by, float_type)
+
     if read is not None and spec.get("test_fraction"):
-        raise DataError("dataset: test_fraction cannot split a streamed file; give a test file (dataset.test)")
+        raise DataError(
+            "dataset: test_fraction cannot split a streamed file; give a test file (dataset.test)"
+        )
     options = ReadOptions(spec, task, on_progress=on_progress, map_x=True)
     sources = []
     raws: dict[str, RawSplit] = {}
@@ -334,18 +373,25 @@ def load_files(spec: dict[str, Any], dtype: type, task: str = "classification",
     train_raw = raws["train"]
     test_rows = None
     if spec.get("test_fraction") and "test" not in raws:
-        train_rows, test_rows = split_off_test(train_raw.x.shape[0], spec["test_fraction"], spec.get("seed") or 1)
+        train_rows, test_rows = split_off_test(
+            train_raw.x.shape[0], spec["test_fraction"], spec.get("seed") or 1
+        )
         raws["test"], raws["train"] = _subset(train_raw, test_rows), _subset(train_raw, train_rows)
         train_raw = raws["train"]
-        sources[0]["test_fraction"], sources[0]["seed"] = spec["test_fraction"], spec.get("seed") or 1
+        sources[0]["test_fraction"], sources[0]["seed"] = (
+            spec["test_fraction"],
+            spec.get("seed") or 1,
+        )
     if task != "regression" and train_raw.kind != "hdf5":
         _number_classes(train_raw)
     splits = {}
     for role, raw in raws.items():
         if raw.named or (role != "train" and train_raw.named):
             if not raw.named:
-                raise DataError(f"{raw.path}: labels are numbers but the training data's are class names "
-                                f"({', '.join(train_raw.classes or [])})")
+                raise DataError(
+                    f"{raw.path}: labels are numbers but the training data's are class names "
+                    f"({', '.join(train_raw.classes or [])})"
+                )
             _name_classes(raw, train_raw.classes or [], train_raw.path)
         elif role != "train" and train_raw.kind != "hdf5" and train_raw.classes:
             raw.classes = train_raw.classes
@@ -371,8 +417,10 @@ def load_files(spec: dict[str, Any], dtype: type, task: str = "classification",
         if test_raw.x.shape[1:] != x0.shape[1:]:
             what = "examples have shape"
             if test_raw.x.ndim == 2 and x0.ndim == 2:
-                raise DataError(f"{test_raw.path}: {test_raw.x.shape[1]} features per example but the "
-                                f"training data has {x0.shape[1]}")
+                raise DataError(
+                    f"{test_raw.path}: {test_raw.x.shape[1]} features per example but the "
+                    f"training data has {x0.shape[1]}"
+                )
             raise DataError(
                 f"{test_raw.path}: {test_raw.x_key} {what} {test_raw.x.shape[1:]} "
                 f"but the training examples have {x0.shape[1:]}"
@@ -382,8 +430,10 @@ def load_files(spec: dict[str, Any], dtype: type, task: str = "classification",
                 f"{test_raw.path}: list_classes {test_raw.classes} differs from the training file's {classes}"
             )
         if task == "regression" and y_test.shape[0] != y_train.shape[0]:
-            raise DataError(f"{test_raw.path}: {test_raw.y_key} has {y_test.shape[0]} target value(s) "
-                            f"per example but the training file has {y_train.shape[0]}")
+            raise DataError(
+                f"{test_raw.path}: {test_raw.y_key} has {y_test.shape[0]} target value(s) "
+                f"per example but the training file has {y_train.shape[0]}"
+            )
         prepared[role] = (as_x(test_raw, divide_by, dtype), as_Y(y_test))
     X_test, Y_test = prepared["test"]
     return Dataset(
@@ -433,10 +483,12 @@ def moons(m: int, noise: float, rng: np.random.RandomState) -> tuple[np.ndarray,
     n_out = m - m // 2
     t_out = np.linspace(0, np.pi, n_out)
     t_in = np.linspace(0, np.pi, m // 2)
-    X = np.vstack([
-        np.c_[np.cos(t_out), np.sin(t_out)],
-        np.c_[1 - np.cos(t_in), 1 - np.sin(t_in) - 0.5],
-    ])
+    X = np.vstack(
+        [
+            np.c_[np.cos(t_out), np.sin(t_out)],
+            np.c_[1 - np.cos(t_in), 1 - np.sin(t_in) - 0.5],
+        ]
+    )
     X += rng.randn(m, 2) * noise
     y = np.r_[np.zeros(n_out, dtype=np.int64), np.ones(m // 2, dtype=np.int64)]
     return X.T, y
@@ -501,7 +553,9 @@ def _load_synthetic(spec: dict[str, Any], dtype: type) -> Dataset:
     m = X.shape[1]
     n_test = int(round(m * spec["test_fraction"]))
     if n_test and m - n_test < 1:
-        raise DataError(f"dataset: test_fraction {spec['test_fraction']} leaves no training examples")
+        raise DataError(
+            f"dataset: test_fraction {spec['test_fraction']} leaves no training examples"
+        )
     X = X.astype(dtype)
     Y = y.astype(dtype) if gen.task == "regression" else y.reshape(1, -1)
     if n_test:
@@ -520,14 +574,27 @@ def _load_synthetic(spec: dict[str, Any], dtype: type) -> Dataset:
         input_shape=(X.shape[0],),
         divide_by=1.0,
         kind="features",
-        sources=[{"role": "train+test", "synthetic": spec["synthetic"], "m": m, "seed": spec["seed"],
-                  "noise": noise, "test_fraction": spec["test_fraction"]}],
+        sources=[
+            {
+                "role": "train+test",
+                "synthetic": spec["synthetic"],
+                "m": m,
+                "seed": spec["seed"],
+                "noise": noise,
+                "test_fraction": spec["test_fraction"],
+            }
+        ],
         task=gen.task,
     )
 
 
-def load_dataset(spec: dict[str, Any], dtype: str = "float64", task: str = "classification",
-                 config_file: str | None = None, on_progress: Callable[[int, int], None] | None = None) -> Dataset:
+def load_dataset(
+    spec: dict[str, Any],
+    dtype: str = "float64",
+    task: str = "classification",
+    config_file: str | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Dataset:
     """The resolved ``dataset`` mapping of a config -> Dataset. Raises DataError.
 
     ``config_file``: the config that names the files; relative paths are also looked up beside it.

@@ -11,8 +11,9 @@ from nnctl.data.dataset import Dataset
 from nnctl.system.errors import DataError
 
 
-def hold_out_indices(Y: np.ndarray, task: str, fraction: float,
-                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def hold_out_indices(
+    Y: np.ndarray, task: str, fraction: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """(train, val): sorted column indices into a training set with targets Y: (1, m) labels
     or (n_out, m) values. round(fraction * m_c) randomly chosen examples of every class c are
     held out (stratified: each class keeps its share); regression targets are held out

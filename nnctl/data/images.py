@@ -42,7 +42,8 @@ def list_images(directory: Path) -> list[Path]:
     """The image files directly inside ``directory`` (by suffix, hidden files skipped), sorted."""
     suffixes = image_suffixes()
     return sorted(
-        p for p in directory.iterdir()
+        p
+        for p in directory.iterdir()
         if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in suffixes
     )
 
@@ -65,7 +66,9 @@ def to_mode(im: "Image.Image", mode: str) -> "Image.Image":
     if im.mode in SIXTEEN_BIT_MODES:
         im = _eight_bit(im)
     elif im.mode == "F":
-        raise ValueError("floating-point image (mode F) has no fixed value range; save it with 8 or 16 bits")
+        raise ValueError(
+            "floating-point image (mode F) has no fixed value range; save it with 8 or 16 bits"
+        )
     has_alpha = im.mode in ALPHA_MODES or "transparency" in im.info
     if has_alpha and mode != "RGBA":
         # RGBA first: Pillow resolves palette/colour-key transparency into an alpha channel.

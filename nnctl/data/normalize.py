@@ -20,7 +20,9 @@ from typing import Any
 import numpy as np
 
 METHODS = ("auto", "standard", "minmax", "none")
-SCALE_RATIO = 100.0  # features whose spreads differ more than this get a warning without normalization
+SCALE_RATIO = (
+    100.0  # features whose spreads differ more than this get a warning without normalization
+)
 SPREAD_SAMPLE = 16384  # examples (at least) the scale warning looks at
 
 
@@ -39,7 +41,9 @@ def fit_steps(X: np.ndarray, method: str) -> list[dict[str, Any]]:
         return []
     if method not in ("standard", "minmax"):
         raise ValueError(f"unknown normalize method {method!r}")
-    if hasattr(X, "feature_statistics"):  # streamed from a file (nnctl.data.stream): read block by block
+    if hasattr(
+        X, "feature_statistics"
+    ):  # streamed from a file (nnctl.data.stream): read block by block
         shift, scale = X.feature_statistics(method)
     else:
         X64 = np.asarray(X, dtype=np.float64)
@@ -79,8 +83,10 @@ def scale_warning(X: np.ndarray, where: str) -> str | None:
     spread = spread[spread > 0]
     if spread.size < 2 or spread.max() <= SCALE_RATIO * spread.min():
         return None
-    return (f"{where}: feature spreads differ by a factor of {spread.max() / spread.min():,.0f} and normalize "
-            "is none; training will be slow or stall; set normalize: standard")
+    return (
+        f"{where}: feature spreads differ by a factor of {spread.max() / spread.min():,.0f} and normalize "
+        "is none; training will be slow or stall; set normalize: standard"
+    )
 
 
 def feature_spreads(X: np.ndarray, block: int = 1024) -> np.ndarray:
@@ -93,15 +99,15 @@ def feature_spreads(X: np.ndarray, block: int = 1024) -> np.ndarray:
     n, m = X.shape
     total = np.zeros(n)
     for a in range(0, m, block):
-        total += X[:, a:a + block].sum(axis=1, dtype=np.float64)
+        total += X[:, a : a + block].sum(axis=1, dtype=np.float64)
     mean = (total / m).reshape(-1, 1)
     # column-major like the loaders' X (each example's features contiguous): the block
     # operations then walk both arrays in memory order
     buf = np.empty((n, min(block, m)), order="F")
     squares = np.zeros(n)
     for a in range(0, m, block):
-        Xb = X[:, a:a + block]
-        d = buf[:, :Xb.shape[1]]
+        Xb = X[:, a : a + block]
+        d = buf[:, : Xb.shape[1]]
         np.subtract(Xb, mean, out=d)
         np.multiply(d, d, out=d)
         squares += d.sum(axis=1)

@@ -48,7 +48,6 @@ from nnctl.system.errors import ConfigError, DataError
 from nnctl.system.seeds import STREAM_BLOCKS
 
 
-
 class Position(Protocol):
     """Where training stands (``nnctl.training.state.TrainState`` is one): the batch of the
     epoch to read next, and the streamed position recorded for a checkpoint."""
@@ -56,6 +55,7 @@ class Position(Protocol):
     epoch: int
     batch: int
     stream: dict[str, Any] | None
+
 
 BLOCK_BYTES = 1 << 20  # raw bytes per block (rounded to whole chunks): large sequential reads
 WINDOW = 4  # blocks whose examples are shuffled together
@@ -119,8 +119,10 @@ class H5Layout:
         if tuple(self.chunks[1:]) != tuple(self.shape[1:]):
             return f"chunked {list(self.chunks)}, which splits each example across chunks"
         if self.chunks[0] * self.row_bytes > MAX_CHUNK_BYTES:
-            return (f"chunked {list(self.chunks)}, chunks of {_size(self.chunks[0] * self.row_bytes)} "
-                    f"(more than the {_size(MAX_CHUNK_BYTES)} a read block may take)")
+            return (
+                f"chunked {list(self.chunks)}, chunks of {_size(self.chunks[0] * self.row_bytes)} "
+                f"(more than the {_size(MAX_CHUNK_BYTES)} a read block may take)"
+            )
         return None
 
 
@@ -144,12 +146,19 @@ def read_h5_header(path: Path, labels: bool = True) -> RawSplit:
             )
         try:
             dx = f[xs[0]]
-            layout = H5Layout(path, xs[0], tuple(int(s) for s in dx.shape), np.dtype(dx.dtype),
-                              None if dx.chunks is None else tuple(int(c) for c in dx.chunks))
+            layout = H5Layout(
+                path,
+                xs[0],
+                tuple(int(s) for s in dx.shape),
+                np.dtype(dx.dtype),
+                None if dx.chunks is None else tuple(int(c) for c in dx.chunks),
+            )
             y = _read_labels(f[ys[0]]) if labels else None
             classes = None
             if "list_classes" in f:
-                classes = [c.decode() if isinstance(c, bytes) else str(c) for c in f["list_classes"][()]]
+                classes = [
+                    c.decode() if isinstance(c, bytes) else str(c) for c in f["list_classes"][()]
+                ]
         except (OSError, ValueError, TypeError) as exc:
             raise DataError(f"{path}: cannot read arrays: {exc}") from None
     return RawSplit(layout, y, classes, path, xs[0], ys[0])  # type: ignore[arg-type]
@@ -167,14 +176,16 @@ def _read_labels(ds: Any) -> np.ndarray:
         return ds[()]
     out = np.empty(ds.shape[0], dtype=np.uint8)
     for a in range(0, ds.shape[0], LABEL_SLICE):
-        part = ds[a:a + LABEL_SLICE]
+        part = ds[a : a + LABEL_SLICE]
         if part.size and (part.min() < 0 or part.max() > 255):
             return ds[()]  # many classes, or labels out of range: data's checks word the error
-        out[a:a + part.size] = part
+        out[a : a + part.size] = part
     return out
 
 
-def block_plan(m: int, chunk_rows: int | None, row_bytes: int, target: int | None = None) -> np.ndarray:
+def block_plan(
+    m: int, chunk_rows: int | None, row_bytes: int, target: int | None = None
+) -> np.ndarray:
     """Block boundaries (n_blocks + 1,) over m examples: whole chunks of ``chunk_rows``
     examples (1 for a contiguous array), about ``target`` raw bytes per block."""
     target = BLOCK_BYTES if target is None else target
@@ -215,11 +226,16 @@ def plain_extents(ds: Any, layout: H5Layout, file_size: int) -> PlainExtents | N
                 return None
             ext = PlainExtents(np.zeros(1, np.int64), np.array([offset], np.int64), layout.m)
         else:
-            if tuple(layout.chunks[1:]) != tuple(layout.shape[1:]) or ds.id.get_create_plist().get_nfilters():
+            if (
+                tuple(layout.chunks[1:]) != tuple(layout.shape[1:])
+                or ds.id.get_create_plist().get_nfilters()
+            ):
                 return None
             rows = int(layout.chunks[0])
             n = -(-layout.m // rows)
-            if n > MAX_DIRECT_CHUNKS or ds.id.get_num_chunks() != n:  # too many to list, or some never written
+            if (
+                n > MAX_DIRECT_CHUNKS or ds.id.get_num_chunks() != n
+            ):  # too many to list, or some never written
                 return None
             # three numbers a chunk, in arrays (a list of tuples would take ten times the memory)
             table = np.full((n, 3), -1, np.int64)  # first row, byte offset, bytes
@@ -232,14 +248,19 @@ def plain_extents(ds: Any, layout: H5Layout, file_size: int) -> PlainExtents | N
 
             ds.id.chunk_iter(note)
             table = table[np.argsort(table[:, 0], kind="stable")]
-            if seen[0] != n or not np.array_equal(table[:, 0], np.arange(0, layout.m, rows)) \
-                    or np.any(table[:, 2] != rows * layout.row_bytes):
+            if (
+                seen[0] != n
+                or not np.array_equal(table[:, 0], np.arange(0, layout.m, rows))
+                or np.any(table[:, 2] != rows * layout.row_bytes)
+            ):
                 return None
             ext = PlainExtents(table[:, 0].copy(), table[:, 1].copy(), rows)
     except (AttributeError, OSError, RuntimeError, TypeError, ValueError):
         return None  # an HDF5 without chunk iteration, or a header it cannot answer for
     span = ext.rows * layout.row_bytes
-    if ext.offsets.size and (int(ext.offsets.min()) < 0 or int(ext.offsets.max()) + span > file_size):
+    if ext.offsets.size and (
+        int(ext.offsets.min()) < 0 or int(ext.offsets.max()) + span > file_size
+    ):
         return None
     return ext
 
@@ -293,23 +314,29 @@ class BlockReader:
         a, b = int(self.plan[block]), int(self.plan[block + 1])
         try:
             if self.fd is None:
-                self.ds.read_direct(buf, source_sel=np.s_[a:b], dest_sel=np.s_[at:at + b - a])
+                self.ds.read_direct(buf, source_sel=np.s_[a:b], dest_sel=np.s_[at : at + b - a])
             else:
                 out = memoryview(buf.reshape(-1).view(np.uint8))
                 rb = self.layout.row_bytes
                 for r, n, offset in self._spans(a, b):
-                    dest = out[(at + r - a) * rb:(at + r - a + n) * rb]
+                    dest = out[(at + r - a) * rb : (at + r - a + n) * rb]
                     done = 0
                     while done < len(dest):
                         got = os.preadv(self.fd, [dest[done:]], offset + done)
                         if got <= 0:
-                            raise OSError(f"the file ends at byte {offset + done}, before the examples it declares")
+                            raise OSError(
+                                f"the file ends at byte {offset + done}, before the examples it declares"
+                            )
                         done += got
         except (OSError, ValueError, TypeError) as exc:
-            raise DataError(f"{self.layout.path}: cannot read examples {a}..{b - 1}: {exc}") from None
-        if check_finite and buf.dtype.kind == "f" and not np.all(np.isfinite(buf[at:at + b - a])):
-            raise DataError(f"{self.layout.path}: {self.layout.x_key}: NaN or infinite values in examples "
-                            f"{a}..{b - 1}; clean the data first")
+            raise DataError(
+                f"{self.layout.path}: cannot read examples {a}..{b - 1}: {exc}"
+            ) from None
+        if check_finite and buf.dtype.kind == "f" and not np.all(np.isfinite(buf[at : at + b - a])):
+            raise DataError(
+                f"{self.layout.path}: {self.layout.x_key}: NaN or infinite values in examples "
+                f"{a}..{b - 1}; clean the data first"
+            )
         return b - a
 
     def advise(self, blocks: Any) -> None:
@@ -321,7 +348,9 @@ class BlockReader:
             a, b = int(self.plan[blk]), int(self.plan[blk + 1])
             for _, n, offset in self._spans(a, b):
                 try:
-                    os.posix_fadvise(self.fd, offset, n * self.layout.row_bytes, os.POSIX_FADV_WILLNEED)
+                    os.posix_fadvise(
+                        self.fd, offset, n * self.layout.row_bytes, os.POSIX_FADV_WILLNEED
+                    )
                 except OSError:
                     return
 
@@ -362,12 +391,20 @@ class H5Columns:
 
     ndim = 2
 
-    def __init__(self, layout: H5Layout, divide_by: float, dtype: type, rows: np.ndarray | None = None,
-                 steps: tuple[tuple[str, np.ndarray], ...] = ()) -> None:
+    def __init__(
+        self,
+        layout: H5Layout,
+        divide_by: float,
+        dtype: type,
+        rows: np.ndarray | None = None,
+        steps: tuple[tuple[str, np.ndarray], ...] = (),
+    ) -> None:
         self.layout, self.divide_by, self.float_type = layout, divide_by, np.dtype(dtype).type
         self.rows = rows
         self.dtype = np.dtype(dtype)
-        self.steps = steps  # normalization after the scaling: ("subtract" | "divide", (n_x,) in dtype)
+        self.steps = (
+            steps  # normalization after the scaling: ("subtract" | "divide", (n_x,) in dtype)
+        )
         self.shape = (layout.n_x, layout.m if rows is None else int(rows.size))
         self.plan = layout.block_plan()
 
@@ -408,7 +445,7 @@ class H5Columns:
             return out
         for Xb, cols in self.blocks():
             k = min(n, cols.stop) - cols.start
-            out[:, cols.start:cols.start + k] = Xb[:, :k]
+            out[:, cols.start : cols.start + k] = Xb[:, :k]
             if cols.stop >= n:
                 break  # before the next block is read
         return out
@@ -440,7 +477,9 @@ class H5Columns:
                 raise ValueError(f"unknown preprocessing step {step['op']!r}")
             values = step["value"] if step["op"] == "subtract" else step["by"]
             more.append((step["op"], np.asarray(values, dtype=self.dtype).reshape(-1)))
-        return H5Columns(self.layout, self.divide_by, self.dtype.type, self.rows, (*self.steps, *more))
+        return H5Columns(
+            self.layout, self.divide_by, self.dtype.type, self.rows, (*self.steps, *more)
+        )
 
     def feature_statistics(self, method: str) -> tuple[np.ndarray, np.ndarray]:
         """(shift, scale): (n_x,) float64 of each feature over these columns, read block by
@@ -475,20 +514,24 @@ class H5Columns:
         flat = raw.reshape(biggest, -1)
         conv = np.empty((biggest, self.shape[0]), dtype=self.dtype)
         bc = self.block_columns()
-        wanted = [(i, int(bc.first[i]), int(bc.counts[i]), bc.partial.get(i)) for i in np.flatnonzero(bc.counts)]
+        wanted = [
+            (i, int(bc.first[i]), int(bc.counts[i]), bc.partial.get(i))
+            for i in np.flatnonzero(bc.counts)
+        ]
         reader = self.reader()
         try:
             for j, (i, lo, k, local) in enumerate(wanted):
                 # the next blocks are asked of the disk while this one is scored
-                reader.advise([w[0] for w in wanted[j + 1:j + 1 + READ_AHEAD_BLOCKS]])
+                reader.advise([w[0] for w in wanted[j + 1 : j + 1 + READ_AHEAD_BLOCKS]])
                 n = reader.read(i, raw, 0)
                 picked = flat[:n] if local is None else flat[local]
                 yield self.convert(picked, conv[:k]).T, slice(lo, lo + k)
         finally:
             reader.close()
 
-    def batch_source(self, Y: np.ndarray, targets: Callable[[np.ndarray], np.ndarray], batch_size: int,
-                     seed: int) -> "StreamBatches":
+    def batch_source(
+        self, Y: np.ndarray, targets: Callable[[np.ndarray], np.ndarray], batch_size: int, seed: int
+    ) -> "StreamBatches":
         """The mini-batches of a training run on these columns: see ``StreamBatches``."""
         return StreamBatches(self, Y, targets, batch_size, seed)
 
@@ -517,9 +560,23 @@ class StreamBatches:
     every training example once and has ``ceil(m / batch_size)`` batches like in memory.
     """
 
-    def __init__(self, X: H5Columns, Y: np.ndarray, targets: Callable[[np.ndarray], np.ndarray], batch_size: int,
-                 seed: int, window: int = WINDOW) -> None:
-        self.X, self.Y, self.targets, self.bs, self.seed, self.window = X, Y, targets, batch_size, seed, window
+    def __init__(
+        self,
+        X: H5Columns,
+        Y: np.ndarray,
+        targets: Callable[[np.ndarray], np.ndarray],
+        batch_size: int,
+        seed: int,
+        window: int = WINDOW,
+    ) -> None:
+        self.X, self.Y, self.targets, self.bs, self.seed, self.window = (
+            X,
+            Y,
+            targets,
+            batch_size,
+            seed,
+            window,
+        )
         self.blocks = X.block_columns()
         self.counts = self.blocks.counts
         n_x = X.shape[0]
@@ -550,7 +607,10 @@ class StreamBatches:
         if epoch not in self._orders:
             rng = np.random.default_rng(np.random.SeedSequence([self.seed, STREAM_BLOCKS, epoch]))
             order = rng.permutation(self.counts.size)
-            sizes = [int(self.counts[order[w:w + self.window]].sum()) for w in range(0, order.size, self.window)]
+            sizes = [
+                int(self.counts[order[w : w + self.window]].sum())
+                for w in range(0, order.size, self.window)
+            ]
             # called from the training thread only (the prefetch gets its order passed in);
             # the current and the next epoch's orders are all it needs
             for old in [e for e in self._orders if e < epoch - 1]:
@@ -564,22 +624,31 @@ class StreamBatches:
         cols, at = [], 0
         reader = self.reader
         assert reader is not None
-        blocks = order[w * self.window:(w + 1) * self.window]
+        blocks = order[w * self.window : (w + 1) * self.window]
         # this window's and the next one's blocks are asked of the disk at once: a cold file
         # then has several reads in flight instead of one
-        reader.advise(order[w * self.window:(w + 2) * self.window])
+        reader.advise(order[w * self.window : (w + 2) * self.window])
         for blk in blocks:
-            lo, k, local = int(self.blocks.first[blk]), int(self.counts[blk]), self.blocks.partial.get(int(blk))
+            lo, k, local = (
+                int(self.blocks.first[blk]),
+                int(self.counts[blk]),
+                self.blocks.partial.get(int(blk)),
+            )
             if k:
                 # read in the file's type, converted once into the window (the read and numpy
                 # release the GIL, so this overlaps the training thread's work)
                 n = reader.read(int(blk), self.raw, 0)
-                self.X.convert(self.raw_flat[:n] if local is None else self.raw_flat[local], self.flat[buf][at:at + k])
+                self.X.convert(
+                    self.raw_flat[:n] if local is None else self.raw_flat[local],
+                    self.flat[buf][at : at + k],
+                )
                 cols.append(np.arange(lo, lo + k))
                 at += k
         r = np.arange(at)
         c = np.concatenate(cols) if cols else np.empty(0, np.int64)
-        perm = np.random.default_rng(np.random.SeedSequence([self.seed, STREAM_BLOCKS, epoch, w + 1])).permutation(r.size)
+        perm = np.random.default_rng(
+            np.random.SeedSequence([self.seed, STREAM_BLOCKS, epoch, w + 1])
+        ).permutation(r.size)
         return _Window(epoch, w, buf, r[perm], c[perm])
 
     def _next_window(self, epoch: int, w: int) -> tuple[int, int]:
@@ -603,7 +672,11 @@ class StreamBatches:
             win = self._load(epoch, w, buf, self.block_order(epoch))
         self.current = win
         ne, nw = self._next_window(epoch, w)
-        self.pending = (ne, nw, self.pool.submit(self._load, ne, nw, 1 - win.buf, self.block_order(ne)))
+        self.pending = (
+            ne,
+            nw,
+            self.pool.submit(self._load, ne, nw, 1 - win.buf, self.block_order(ne)),
+        )
         return win
 
     # ----------------------------------------------------------------- batches
@@ -615,10 +688,17 @@ class StreamBatches:
         order, starts, order_list = self._order(epoch)
         if not self._resumed_checked:
             self._resumed_checked = True
-            if s.batch and s.stream and s.stream["epoch"] == epoch and s.stream["block_order"] != order_list:
+            if (
+                s.batch
+                and s.stream
+                and s.stream["epoch"] == epoch
+                and s.stream["block_order"] != order_list
+            ):
                 # a resumed run: the checkpoint's order must be the one this file gives
-                raise DataError(f"{self.X.layout.path}: the checkpoint's block order differs from the file's; "
-                                "the data file's layout changed since the run started")
+                raise DataError(
+                    f"{self.X.layout.path}: the checkpoint's block order differs from the file's; "
+                    "the data file's layout changed since the run started"
+                )
         offset = s.batch * self.bs
         k = min(self.bs, m - offset)
         filled = 0
@@ -628,14 +708,30 @@ class StreamBatches:
             win = self._window(epoch, w)
             a = at - int(starts[w])
             take = min(k - filled, win.rows.size - a)
-            np.take(self.flat[win.buf], win.rows[a:a + take], axis=0, out=self.x_batch[filled:filled + take],
-                    mode="clip")
-            np.take(self.Y, win.cols[a:a + take], axis=1, out=self.y_batch[:, filled:filled + take], mode="clip")
+            np.take(
+                self.flat[win.buf],
+                win.rows[a : a + take],
+                axis=0,
+                out=self.x_batch[filled : filled + take],
+                mode="clip",
+            )
+            np.take(
+                self.Y,
+                win.cols[a : a + take],
+                axis=1,
+                out=self.y_batch[:, filled : filled + take],
+                mode="clip",
+            )
             filled += take
         end = offset + k
         w = min(int(np.searchsorted(starts, end, side="right")) - 1, starts.size - 2)
-        s.stream = {"epoch": epoch, "example": end, "window": w, "in_window": end - int(starts[w]),
-                    "block_order": order_list}  # one list per epoch, shared by its batches' records
+        s.stream = {
+            "epoch": epoch,
+            "example": end,
+            "window": w,
+            "in_window": end - int(starts[w]),
+            "block_order": order_list,
+        }  # one list per epoch, shared by its batches' records
         return self.x_batch[:k].T, self.targets(self.y_batch[:, :k])
 
     def close(self) -> None:
@@ -666,8 +762,13 @@ def available_memory() -> int:
                 out.append(int(line.split()[1]) * 1024)
     except OSError:
         pass
-    for limit, usage in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-                         ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+    for limit, usage in (
+        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+        (
+            "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+            "/sys/fs/cgroup/memory/memory.usage_in_bytes",
+        ),
+    ):
         try:
             lim = Path(limit).read_text().strip()
             if lim != "max" and int(lim) < 1 << 60:
@@ -677,8 +778,11 @@ def available_memory() -> int:
     soft, _ = resource.getrlimit(resource.RLIMIT_AS)
     if soft != resource.RLIM_INFINITY:
         try:
-            vm = next(int(line.split()[1]) * 1024 for line in Path("/proc/self/status").read_text().splitlines()
-                      if line.startswith("VmSize:"))
+            vm = next(
+                int(line.split()[1]) * 1024
+                for line in Path("/proc/self/status").read_text().splitlines()
+                if line.startswith("VmSize:")
+            )
             out.append(soft - vm)
         except (OSError, StopIteration, ValueError):
             out.append(soft)
@@ -695,7 +799,9 @@ def memory_share() -> float:
     except ValueError:
         v = -1.0
     if not 0 < v <= 1:
-        raise ConfigError(f"{MEMORY_SHARE_ENV}={text}: expected a share of memory in (0, 1], e.g. 0.5")
+        raise ConfigError(
+            f"{MEMORY_SHARE_ENV}={text}: expected a share of memory in (0, 1], e.g. 0.5"
+        )
     return v
 
 
@@ -704,8 +810,10 @@ def too_big(headers: list[RawSplit], dtype: str) -> tuple[bool, str]:
     itemsize = np.dtype(dtype).itemsize
     need = sum(h.x.m * h.x.n_x * itemsize for h in headers)  # type: ignore[attr-defined]
     avail, share = available_memory(), memory_share()
-    what = (f"{_size(need)} as {dtype}, more than {share:.0%} of the {_size(avail)} of memory available "
-            f"({MEMORY_SHARE_ENV})")
+    what = (
+        f"{_size(need)} as {dtype}, more than {share:.0%} of the {_size(avail)} of memory available "
+        f"({MEMORY_SHARE_ENV})"
+    )
     return need > share * avail, what
 
 
@@ -715,8 +823,9 @@ class StreamPlan:
     notes: list[str]
 
 
-def streaming_plan(spec: dict[str, Any], config_file: str | None, source: str, dtype: str,
-                   batch_size: int | None) -> StreamPlan:
+def streaming_plan(
+    spec: dict[str, Any], config_file: str | None, source: str, dtype: str, batch_size: int | None
+) -> StreamPlan:
     """Whether a config's data files are streamed, and the notices to show: ``spec`` is its
     ``dataset`` mapping, ``config_file`` the path relative names start from, ``source`` the name
     errors give, ``dtype`` and ``batch_size`` its keys. Reads only the files' headers. Raises
@@ -732,8 +841,10 @@ def streaming_plan(spec: dict[str, Any], config_file: str | None, source: str, d
         header = _course_h5_header(spec[role], config_file)
         if header is None:  # an image folder, CSV, NumPy file or other HDF5 names: read whole
             if want:
-                raise ConfigError(f"{source}: dataset.stream: streaming reads HDF5 files with one *_x and "
-                                  f"one *_y array (as `nnctl data import` writes them); {spec[role]} is not one")
+                raise ConfigError(
+                    f"{source}: dataset.stream: streaming reads HDF5 files with one *_x and "
+                    f"one *_y array (as `nnctl data import` writes them); {spec[role]} is not one"
+                )
             return StreamPlan(False, [])
         headers.append(header)
     m = headers[0].x.m  # type: ignore[attr-defined]
@@ -743,19 +854,27 @@ def streaming_plan(spec: dict[str, Any], config_file: str | None, source: str, d
     mini = batch_size is not None and batch_size < m
     if not mini:
         if want:
-            raise ConfigError(f"{source}: dataset.stream: streaming trains on mini-batches, but batch_size "
-                              f"is {batch_size} for {m} training examples; set batch_size (e.g. 128)")
-        raise DataError(f"{headers[0].path}: the examples would take {what}; full-batch training needs every example in "
-                        f"memory at each step, so set batch_size (e.g. 128) to stream it from disk")
+            raise ConfigError(
+                f"{source}: dataset.stream: streaming trains on mini-batches, but batch_size "
+                f"is {batch_size} for {m} training examples; set batch_size (e.g. 128)"
+            )
+        raise DataError(
+            f"{headers[0].path}: the examples would take {what}; full-batch training needs every example in "
+            f"memory at each step, so set batch_size (e.g. 128) to stream it from disk"
+        )
     notes = []
     if want is None:
-        notes.append(f"{headers[0].path}: streaming the data from disk in mini-batches: the examples would take {what}; "
-                     "set dataset.stream: true to always stream it")
+        notes.append(
+            f"{headers[0].path}: streaming the data from disk in mini-batches: the examples would take {what}; "
+            "set dataset.stream: true to always stream it"
+        )
     for h in headers:
         problem = h.x.chunk_problem()  # type: ignore[attr-defined]
         if problem:
-            notes.append(f"{h.path}: {h.x_key} is {problem}; streaming works, but a file written by "
-                         "`nnctl data import` (chunked along the example axis) streams faster")
+            notes.append(
+                f"{h.path}: {h.x_key} is {problem}; streaming works, but a file written by "
+                "`nnctl data import` (chunked along the example axis) streams faster"
+            )
     return StreamPlan(True, notes)
 
 
@@ -785,9 +904,12 @@ def _course_h5_header(value: Any, config_file: str | None) -> RawSplit | None:
     return header
 
 
-def load_streamed(spec: dict[str, Any], dtype: str, task: str, config_file: str | None = None) -> Dataset:
+def load_streamed(
+    spec: dict[str, Any], dtype: str, task: str, config_file: str | None = None
+) -> Dataset:
     """The dataset of ``spec``'s files with every X an ``H5Columns`` (labels and targets are
     read; examples stay in the files). Same checks and Y as ``data.load_dataset``."""
+
     def as_x(raw: RawSplit, divide_by: float, float_type: type) -> H5Columns:
         return H5Columns(raw.x, divide_by, float_type)  # type: ignore[arg-type]
 
@@ -795,7 +917,11 @@ def load_streamed(spec: dict[str, Any], dtype: str, task: str, config_file: str 
     X = ds.X_train
     # one window holds the whole file: every batch is drawn from all of it, in any order
     several_windows = len(X.plan) - 1 > WINDOW  # type: ignore[attr-defined]
-    note = class_order_notice(ds.Y_train, X.layout.path) if task != "regression" and several_windows else None  # type: ignore[attr-defined]
+    note = (
+        class_order_notice(ds.Y_train, X.layout.path)
+        if task != "regression" and several_windows
+        else None
+    )  # type: ignore[attr-defined]
     if note:
         ds.notes.append(note)
     return ds
@@ -817,16 +943,18 @@ def class_order_notice(Y: np.ndarray, path: Path) -> str | None:
     counts = np.zeros(int(y.max()) + 1)
     changes = 0
     for a in range(0, m, LABEL_SLICE):  # in slices: nothing the size of the labels is made
-        part = y[a:a + LABEL_SLICE + 1]
+        part = y[a : a + LABEL_SLICE + 1]
         counts += np.bincount(part[:LABEL_SLICE], minlength=counts.size)
         changes += int(np.count_nonzero(part[1:] != part[:-1]))
     p = counts / m
     expected = (m - 1) * (1 - float(np.sum(p * p)))
     if expected < 1 or changes >= CLASS_ORDER_SHARE * expected:
         return None
-    return (f"{path}: the examples are stored in class order ({changes + 1} runs of one class in {m} examples); "
-            "a streamed batch mixes only a few neighbouring blocks, so most batches hold one class and "
-            "training suffers; write the file shuffled (nnctl data import --shuffle SEED)")
+    return (
+        f"{path}: the examples are stored in class order ({changes + 1} runs of one class in {m} examples); "
+        "a streamed batch mixes only a few neighbouring blocks, so most batches hold one class and "
+        "training suffers; write the file shuffled (nnctl data import --shuffle SEED)"
+    )
 
 
 def read_rows(path: Path, rows: np.ndarray) -> list[np.ndarray]:

@@ -59,8 +59,11 @@ def write_checkpoint(state: TrainState, f: Any) -> None:
     }
     if state.stopper is not None:
         st = state.stopper
-        meta["stopper"] = {"best_loss": None if math.isinf(st.best_loss) else st.best_loss,
-                           "best_epoch": st.best_epoch, "wait": st.wait}
+        meta["stopper"] = {
+            "best_loss": None if math.isinf(st.best_loss) else st.best_loss,
+            "best_epoch": st.best_epoch,
+            "wait": st.wait,
+        }
         if st.best_params is not None:
             for k, v in st.best_params.to_dict().items():
                 arrays[f"best_{k}"] = v
@@ -69,7 +72,9 @@ def write_checkpoint(state: TrainState, f: Any) -> None:
 
 
 def save_checkpoint(state: TrainState, run_dir: Path) -> None:
-    atomic_write(run_dir / CHECKPOINT_FILE, lambda f: write_checkpoint(state, f))  # streamed to the file
+    atomic_write(
+        run_dir / CHECKPOINT_FILE, lambda f: write_checkpoint(state, f)
+    )  # streamed to the file
 
 
 def load_checkpoint(run_dir: Path, cfg: Config, m: int | None = None) -> TrainState:
@@ -93,29 +98,45 @@ def load_checkpoint(run_dir: Path, cfg: Config, m: int | None = None) -> TrainSt
         headers = npz_headers(path)
         # Nothing in a checkpoint is bigger than the largest parameter array or the history.
         steps = max(int(meta_iterations(cfg, m)), 1)
-        limit = max(max(a.nbytes for a in fresh.values()), 8 * 3 * (steps + 1), 8 * (m or 0), 1 << 20)
+        limit = max(
+            max(a.nbytes for a in fresh.values()), 8 * 3 * (steps + 1), 8 * (m or 0), 1 << 20
+        )
         for name, (shape, dtype) in headers.items():
             if name.startswith(("param_", "best_")):
                 key = name.split("_", 1)[1]
                 if key not in fresh or tuple(shape) != fresh[key].shape:
-                    raise RunError(f"{path}: its parameters do not match the run's layer_dims {cfg.layer_dims}")
+                    raise RunError(
+                        f"{path}: its parameters do not match the run's layer_dims {cfg.layer_dims}"
+                    )
             check_declared(shape, dtype, limit, f"{path}: {name}")
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
         meta = json.loads(str(arrays["meta"]))
-        loaded = {k[len("param_"):]: arrays[k] for k in arrays if k.startswith("param_")}
+        loaded = {k[len("param_") :]: arrays[k] for k in arrays if k.startswith("param_")}
         if set(loaded) != set(fresh) or any(loaded[k].shape != fresh[k].shape for k in fresh):
-            raise RunError(f"{path}: its parameters do not match the run's layer_dims {cfg.layer_dims}")
+            raise RunError(
+                f"{path}: its parameters do not match the run's layer_dims {cfg.layer_dims}"
+            )
         _check_meta(meta, path)
-        s.params = Params.from_dict({k: np.array(v, dtype=fresh[k].dtype) for k, v in loaded.items()})
+        s.params = Params.from_dict(
+            {k: np.array(v, dtype=fresh[k].dtype) for k, v in loaded.items()}
+        )
         s.optimizer = OPTIMIZERS[cfg.optimizer](s.params, cfg)
-        s.optimizer.load_state({k[len("opt_"):]: arrays[k] for k in arrays if k.startswith("opt_")})
+        s.optimizer.load_state(
+            {k[len("opt_") :]: arrays[k] for k in arrays if k.startswith("opt_")}
+        )
         s.shuffle_rng.bit_generator.state = meta["shuffle_rng"]
         s.dropout_rng.bit_generator.state = meta["dropout_rng"]
         s.iteration, s.epoch, s.batch = meta["iteration"], meta["epoch"], meta["batch"]
         s.perm = arrays.get("perm")
-        if s.perm is not None and (s.perm.ndim != 1 or s.perm.dtype.kind not in "iu"
-                                   or (m is not None and (len(s.perm) != m or not np.array_equal(np.sort(s.perm), np.arange(m))))):
+        if s.perm is not None and (
+            s.perm.ndim != 1
+            or s.perm.dtype.kind not in "iu"
+            or (
+                m is not None
+                and (len(s.perm) != m or not np.array_equal(np.sort(s.perm), np.arange(m)))
+            )
+        ):
             raise RunError(f"{path}: damaged: perm is not an order of the {m} training examples")
         costs, val_rows = arrays["costs"], arrays["val_rows"]
         if costs.ndim != 1 or costs.dtype.kind != "f" or len(costs) != s.iteration:
@@ -129,13 +150,21 @@ def load_checkpoint(run_dir: Path, cfg: Config, m: int | None = None) -> TrainSt
             st = meta["stopper"]
             s.stopper.best_loss = math.inf if st["best_loss"] is None else st["best_loss"]
             s.stopper.best_epoch, s.stopper.wait = st["best_epoch"], st["wait"]
-            best = {k[len("best_"):]: arrays[k] for k in arrays if k.startswith("best_")}
+            best = {k[len("best_") :]: arrays[k] for k in arrays if k.startswith("best_")}
             s.stopper.best_params = Params.from_dict(best) if best else None
     except RunError:
         raise
     except NotRegularFile as exc:
         raise RunError(f"{path}: {exc.strerror}") from None
-    except (OSError, ValueError, KeyError, TypeError, IndexError, EOFError, zipfile.BadZipFile) as exc:
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        TypeError,
+        IndexError,
+        EOFError,
+        zipfile.BadZipFile,
+    ) as exc:
         raise RunError(f"{path}: damaged or unreadable checkpoint: {str(exc)[:200]}") from None
     return s
 
@@ -153,6 +182,7 @@ def _is_int(v: Any) -> bool:
 
 def _check_meta(meta: Any, path: Path) -> None:
     """The checkpoint's metadata has the types training relies on; else one RunError."""
+
     def bad(what: str) -> RunError:
         return RunError(f"{path}: damaged: {what}")
 
@@ -168,8 +198,12 @@ def _check_meta(meta: Any, path: Path) -> None:
     if st is not None:
         if not isinstance(st, dict):
             raise bad("stopper is not an object")
-        if not (st.get("best_loss") is None or (isinstance(st["best_loss"], (int, float))
-                                                and not isinstance(st["best_loss"], bool))):
+        if not (
+            st.get("best_loss") is None
+            or (isinstance(st["best_loss"], (int, float)) and not isinstance(st["best_loss"], bool))
+        ):
             raise bad("stopper.best_loss is not a number")
-        if not (st.get("best_epoch") is None or _is_int(st["best_epoch"])) or not _is_int(st.get("wait")):
+        if not (st.get("best_epoch") is None or _is_int(st["best_epoch"])) or not _is_int(
+            st.get("wait")
+        ):
             raise bad("stopper.best_epoch or stopper.wait is not a whole number")

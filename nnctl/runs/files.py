@@ -145,7 +145,9 @@ def write_params(path: Path, arrays: dict[str, "np.ndarray"]) -> None:
     atomic_write(path, lambda f: np.savez(f, **arrays))  # streamed: no second copy in memory
 
 
-def history_csv(rows: Iterable[tuple], header: tuple[str, ...] | None = ("iteration", "cost")) -> str:
+def history_csv(
+    rows: Iterable[tuple], header: tuple[str, ...] | None = ("iteration", "cost")
+) -> str:
     """history.csv's text (``header`` None: the rows alone, to append)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -275,11 +277,20 @@ def read_history_table(run_dir: Path) -> History:
         epoch_of = [int(r["epoch"]) for r in rows] if rows and "epoch" in rows[0] else []
         val_rows = [r for r in rows if r.get("val_loss")]
         # epochs done; full batch (no epoch column): one epoch per iteration
-        epochs = np.array([int(r["epoch"] if "epoch" in r else r["iteration"]) + 1 for r in val_rows], dtype=float)
-        val_loss, val_acc = col("val_loss", val_rows), np.array(
-            [float(r["val_accuracy"]) if r.get("val_accuracy") else np.nan for r in val_rows], dtype=float)
+        epochs = np.array(
+            [int(r["epoch"] if "epoch" in r else r["iteration"]) + 1 for r in val_rows], dtype=float
+        )
+        val_loss, val_acc = (
+            col("val_loss", val_rows),
+            np.array(
+                [float(r["val_accuracy"]) if r.get("val_accuracy") else np.nan for r in val_rows],
+                dtype=float,
+            ),
+        )
     except (KeyError, TypeError, ValueError):
-        raise RunError(f"{path}: damaged (expected columns iteration,cost[,epoch,val_loss,val_accuracy])") from None
+        raise RunError(
+            f"{path}: damaged (expected columns iteration,cost[,epoch,val_loss,val_accuracy])"
+        ) from None
     per_batch = bool(epoch_of) and len(set(epoch_of)) < len(epoch_of)
     return History(its, costs, epochs, val_loss, val_acc, per_batch)
 

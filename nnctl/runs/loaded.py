@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nnctl.system.errors import RunError
-from nnctl.runs.files import CONFIG_FILE, PARAMS_FILE, SUMMARY_FILE, default_runs_dir, is_run_dir, iter_run_dirs
+from nnctl.runs.files import (
+    CONFIG_FILE,
+    PARAMS_FILE,
+    SUMMARY_FILE,
+    default_runs_dir,
+    is_run_dir,
+    iter_run_dirs,
+)
 from nnctl.runs.summary import RunSummary, flatten, read_summary
 
 if TYPE_CHECKING:  # numpy loads inside the readers: listing runs never needs it
@@ -101,7 +108,9 @@ def parse_preprocessing(summary: RunSummary, n_x: int, where: Path) -> Preproces
             f"{CONFIG_FILE}'s input size {n_x}"
         )
     if summary.task == "classification" and not out.classes:
-        raise RunError(f"{where}: preprocessing.classes is empty; a classifier needs its class names")
+        raise RunError(
+            f"{where}: preprocessing.classes is empty; a classifier needs its class names"
+        )
     if out.kind == "image" and out.color_mode is None:
         raise RunError(f"{where}: preprocessing.color_mode is missing for an image run")
     return out
@@ -112,7 +121,11 @@ def _step(step: Any, n_x: int) -> dict[str, Any]:
     op = step["op"]
     key = {"subtract": "value", "divide": "by"}[op]
     values = [float(v) for v in step[key]]
-    if len(values) != n_x or not all(math.isfinite(v) for v in values) or (op == "divide" and 0.0 in values):
+    if (
+        len(values) != n_x
+        or not all(math.isfinite(v) for v in values)
+        or (op == "divide" and 0.0 in values)
+    ):
         raise ValueError(op)
     return {"op": op, key: values}
 
@@ -139,7 +152,9 @@ class LoadedRun:
     def preprocessing(self) -> Preprocessing:
         """Checked on first use, so a run with a damaged ``preprocessing`` can still be loaded
         by a command that does not need it. Raises RunError."""
-        return parse_preprocessing(self.summary, self.config.layer_dims[0], self.run_dir / SUMMARY_FILE)
+        return parse_preprocessing(
+            self.summary, self.config.layer_dims[0], self.run_dir / SUMMARY_FILE
+        )
 
 
 def expected_shapes(layer_dims: list[int]) -> dict[str, tuple[int, int]]:
@@ -178,13 +193,21 @@ def read_params(path: Path, layer_dims: list[int] | None = None) -> dict[str, np
         raise RunError(f"{path}: damaged or not an .npz file: {str(exc)[:200]}") from None
     for key, (shape, dtype) in headers.items():
         if np.dtype(dtype).hasobject:
-            raise RunError(f"{path}: {key} is an object array; refusing to unpickle it "
-                           "(parameters must be plain numeric arrays)")
+            raise RunError(
+                f"{path}: {key} is an object array; refusing to unpickle it "
+                "(parameters must be plain numeric arrays)"
+            )
         if key in want and shape != want[key]:
-            raise RunError(f"{path}: {key} has shape {shape}, but {CONFIG_FILE}'s layer_dims say {want[key]}")
+            raise RunError(
+                f"{path}: {key} has shape {shape}, but {CONFIG_FILE}'s layer_dims say {want[key]}"
+            )
         try:
-            check_declared(shape, dtype, MAX_PARAM_BYTES if key not in want else 8 * math.prod(want[key]) + 64,
-                           f"{path}: {key}")
+            check_declared(
+                shape,
+                dtype,
+                MAX_PARAM_BYTES if key not in want else 8 * math.prod(want[key]) + 64,
+                f"{path}: {key}",
+            )
         except DeclaredTooLarge as exc:
             raise RunError(str(exc)) from None
     try:
@@ -192,7 +215,9 @@ def read_params(path: Path, layer_dims: list[int] | None = None) -> dict[str, np
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise RunError(f"{path}: damaged or not an .npz file: {exc}") from None
     if not isinstance(npz, np.lib.npyio.NpzFile):
-        raise RunError(f"{path}: expected an .npz archive of W1, b1, ... arrays, found a single array")
+        raise RunError(
+            f"{path}: expected an .npz archive of W1, b1, ... arrays, found a single array"
+        )
     arrays: dict[str, np.ndarray] = {}
     with npz:
         for key in npz.files:
@@ -224,16 +249,22 @@ def check_params(arrays: dict[str, np.ndarray], layer_dims: list[int], where: Pa
         expected[f"b{l}"] = (layer_dims[l], 1)
     missing = [k for k in expected if k not in arrays]
     if missing:
-        raise RunError(f"{where}: missing {', '.join(missing)} ({CONFIG_FILE} describes {L} layers)")
+        raise RunError(
+            f"{where}: missing {', '.join(missing)} ({CONFIG_FILE} describes {L} layers)"
+        )
     extra = sorted(k for k in arrays if k not in expected)
     if extra:
-        raise RunError(f"{where}: unexpected arrays {', '.join(extra)} ({CONFIG_FILE} describes {L} layers)")
+        raise RunError(
+            f"{where}: unexpected arrays {', '.join(extra)} ({CONFIG_FILE} describes {L} layers)"
+        )
     for key, shape in expected.items():
         a = arrays[key]
         if a.dtype.kind != "f":
             raise RunError(f"{where}: {key} has dtype {a.dtype}, expected floating point")
         if a.shape != shape:
-            raise RunError(f"{where}: {key} has shape {a.shape}, but {CONFIG_FILE}'s layer_dims say {shape}")
+            raise RunError(
+                f"{where}: {key} has shape {a.shape}, but {CONFIG_FILE}'s layer_dims say {shape}"
+            )
         if not np.all(np.isfinite(a)):
             raise RunError(f"{where}: {key} contains NaN or infinite values")
     return Params.from_dict(arrays)
@@ -248,7 +279,9 @@ def load_params(run_dir: Path, layer_dims: list[int], dtype: Any = None) -> Any:
     path = run_dir / PARAMS_FILE
     if not path.is_file():
         status = read_summary(run_dir).status or "unknown"
-        raise RunError(f"{run_dir}: has no {PARAMS_FILE} (status: {status}); only complete runs have trained parameters")
+        raise RunError(
+            f"{run_dir}: has no {PARAMS_FILE} (status: {status}); only complete runs have trained parameters"
+        )
     params = check_params(read_params(path, layer_dims), layer_dims, path)
     if dtype is None:
         return params
@@ -296,10 +329,16 @@ def load_run(run_dir: Path) -> LoadedRun:
     status = summary.status
     if status != "complete":
         why = f": {summary.message}" if summary.message else ""
-        hint = " (still training, or killed without a chance to record it)" if status == "running" else ""
+        hint = (
+            " (still training, or killed without a chance to record it)"
+            if status == "running"
+            else ""
+        )
         if is_stale(run_dir, summary):
-            hint = (" according to its summary, but its training process is gone (stale; continue it "
-                    f"with nnctl train --resume {run_dir.name})")
+            hint = (
+                " according to its summary, but its training process is gone (stale; continue it "
+                f"with nnctl train --resume {run_dir.name})"
+            )
         raise RunError(f"{run_dir}: run is {status}{hint}{why}; only a complete run can be used")
     config_path = run_dir / CONFIG_FILE
     if not config_path.is_file():
@@ -310,6 +349,8 @@ def load_run(run_dir: Path) -> LoadedRun:
         raise RunError(f"damaged run config: {exc}") from None
     dims = cfg.layer_dims
     if dims[0] == "auto":
-        raise RunError(f"{config_path}: layer_dims[0] is 'auto'; a trained run records the input size")
+        raise RunError(
+            f"{config_path}: layer_dims[0] is 'auto'; a trained run records the input size"
+        )
     params = check_params(read_params(run_dir / PARAMS_FILE, dims), dims, run_dir / PARAMS_FILE)
     return LoadedRun(run_dir, cfg, summary, params)

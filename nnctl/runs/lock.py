@@ -22,7 +22,11 @@ def owner_record() -> dict[str, Any]:
     after the pid is reused)."""
     import socket  # here: listing and loading runs need no socket module
 
-    return {"pid": os.getpid(), "host": socket.gethostname(), "started": _process_start(os.getpid())}
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "started": _process_start(os.getpid()),
+    }
 
 
 def _process_start(pid: int) -> str | None:
@@ -38,7 +42,9 @@ def _process_start(pid: int) -> str | None:
 
 
 def _open_dir(run_dir: Path) -> int:
-    return os.open(run_dir, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+    return os.open(
+        run_dir, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+    )
 
 
 class RunLock:
@@ -63,8 +69,10 @@ class RunLock:
             who = ""
             if isinstance(owner, dict) and owner.get("pid") is not None:
                 who = f" (pid {owner.get('pid')} on {owner.get('host')})"
-            raise RunError(f"{run_dir}: is being trained by another process{who}; "
-                           "wait for it to finish or stop it first") from None
+            raise RunError(
+                f"{run_dir}: is being trained by another process{who}; "
+                "wait for it to finish or stop it first"
+            ) from None
         except OSError:
             pass  # a filesystem without flock (ENOLCK): train unlocked rather than not at all
         return cls(fd, run_dir)

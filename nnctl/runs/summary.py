@@ -62,14 +62,47 @@ def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 # What each key may hold (besides null). "number" is an int or a float, never a bool.
-_STR, _INT, _NUMBER, _BOOL, _LIST, _DICT = "a string", "an integer", "a number", "true or false", "a list", "an object"
+_STR, _INT, _NUMBER, _BOOL, _LIST, _DICT = (
+    "a string",
+    "an integer",
+    "a number",
+    "true or false",
+    "a list",
+    "an object",
+)
 _FIELDS: dict[str, str] = {
-    "run_id": _STR, "name": _STR, "status": _STR, "created": _STR, "owner": _DICT, "config_file": _STR,
-    "config_path": _STR, "nnctl_version": _STR, "numpy_version": _STR, "python_version": _STR,
-    "task": _STR, "blas": _LIST, "cpu": _STR, "threads": _DICT, "layer_dims": _LIST, "activations": _LIST, "loss": _STR,
-    "dtype": _STR, "dataset": _DICT, "preprocessing": _DICT, "iterations": _INT, "warnings": _LIST,
-    "resumed": _LIST, "finished": _STR, "message": _STR, "iterations_done": _INT, "epochs_done": _INT,
-    "seconds": _NUMBER, "final_cost": _NUMBER, "best_epoch": _INT, "stopped_early": _BOOL, "config": _DICT,
+    "run_id": _STR,
+    "name": _STR,
+    "status": _STR,
+    "created": _STR,
+    "owner": _DICT,
+    "config_file": _STR,
+    "config_path": _STR,
+    "nnctl_version": _STR,
+    "numpy_version": _STR,
+    "python_version": _STR,
+    "task": _STR,
+    "blas": _LIST,
+    "cpu": _STR,
+    "threads": _DICT,
+    "layer_dims": _LIST,
+    "activations": _LIST,
+    "loss": _STR,
+    "dtype": _STR,
+    "dataset": _DICT,
+    "preprocessing": _DICT,
+    "iterations": _INT,
+    "warnings": _LIST,
+    "resumed": _LIST,
+    "finished": _STR,
+    "message": _STR,
+    "iterations_done": _INT,
+    "epochs_done": _INT,
+    "seconds": _NUMBER,
+    "final_cost": _NUMBER,
+    "best_epoch": _INT,
+    "stopped_early": _BOOL,
+    "config": _DICT,
 }
 
 
@@ -88,8 +121,14 @@ def _fits(value: Any, kind: str) -> bool:
 
 
 def _json_kind(value: Any) -> str:
-    return {bool: "true/false", int: "an integer", float: "a number", str: "a string", list: "a list",
-            dict: "an object"}.get(type(value), type(value).__name__)
+    return {
+        bool: "true/false",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "an object",
+    }.get(type(value), type(value).__name__)
 
 
 @dataclass
@@ -130,7 +169,9 @@ class RunSummary:
     stopped_early: bool | None = None  # None: the run had no early stopping
     scores: dict[str, float | None] = field(default_factory=dict)  # {'train_accuracy': 0.98, ...}
     config: dict[str, Any] | None = None  # the resolved config, flattened to dotted keys
-    extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know, kept as read
+    extra: dict[str, Any] = field(
+        default_factory=dict
+    )  # keys this version does not know, kept as read
 
     # ----------------------------------------------------------------- accessors
 
@@ -143,7 +184,9 @@ class RunSummary:
         """A score by its summary key (``test_accuracy``, ``train_r2``, ``val_loss``); None
         when the run has none. A key that is no score at all is a bug: ValueError."""
         if not is_score_key(key):
-            raise ValueError(f"{key!r} is not a score key (expected <train|val|test>_<{'|'.join(METRICS)}> or val_loss)")
+            raise ValueError(
+                f"{key!r} is not a score key (expected <train|val|test>_<{'|'.join(METRICS)}> or val_loss)"
+            )
         return self.scores.get(key)
 
     # ----------------------------------------------------------------- writer
@@ -157,29 +200,53 @@ class RunSummary:
         import nnctl
         from nnctl.core.losses import LOSSES
 
-        dataset = {"sources": ds.sources, "n_train": int(ds.X_train.shape[1]),
-                   "n_test": None if ds.X_test is None else int(ds.X_test.shape[1]),
-                   "n_features": ds.n_features}
+        dataset = {
+            "sources": ds.sources,
+            "n_train": int(ds.X_train.shape[1]),
+            "n_test": None if ds.X_test is None else int(ds.X_test.shape[1]),
+            "n_features": ds.n_features,
+        }
         if ds.X_val is not None:
             dataset["n_val"] = int(ds.X_val.shape[1])
         blas, cpu = machine()
         return cls(
-            run_id=run_id, name=cfg.name, status="running", created=utc_now(), config_file=cfg.source,
-            config_path=cfg.path, nnctl_version=nnctl.__version__, numpy_version=np.__version__,
-            python_version=platform.python_version(), task=LOSSES[cfg.loss].task, blas=blas, cpu=cpu,
-            layer_dims=cfg.layer_dims, activations=cfg.activations, loss=cfg.loss, dtype=cfg.dtype,
-            dataset=dataset, preprocessing=ds.preprocessing(), iterations=iterations,
-            warnings=cfg.warnings(), config=flatten(cfg.to_dict()),
+            run_id=run_id,
+            name=cfg.name,
+            status="running",
+            created=utc_now(),
+            config_file=cfg.source,
+            config_path=cfg.path,
+            nnctl_version=nnctl.__version__,
+            numpy_version=np.__version__,
+            python_version=platform.python_version(),
+            task=LOSSES[cfg.loss].task,
+            blas=blas,
+            cpu=cpu,
+            layer_dims=cfg.layer_dims,
+            activations=cfg.activations,
+            loss=cfg.loss,
+            dtype=cfg.dtype,
+            dataset=dataset,
+            preprocessing=ds.preprocessing(),
+            iterations=iterations,
+            warnings=cfg.warnings(),
+            config=flatten(cfg.to_dict()),
         )
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object the summary file holds (see the module docstring for the keys)."""
         d: dict[str, Any] = {
-            "run_id": self.run_id, "name": self.name, "status": self.status, "created": self.created,
+            "run_id": self.run_id,
+            "name": self.name,
+            "status": self.status,
+            "created": self.created,
             **({"owner": self.owner} if self.owner is not None else {}),
-            "config_file": self.config_file, "config_path": self.config_path,
-            "nnctl_version": self.nnctl_version, "numpy_version": self.numpy_version,
-            "python_version": self.python_version, "task": self.task,
+            "config_file": self.config_file,
+            "config_path": self.config_path,
+            "nnctl_version": self.nnctl_version,
+            "numpy_version": self.numpy_version,
+            "python_version": self.python_version,
+            "task": self.task,
         }
         if self.blas is not None:
             d["blas"] = self.blas
@@ -187,8 +254,15 @@ class RunSummary:
             d["cpu"] = self.cpu
         if self.threads is not None:
             d["threads"] = self.threads
-        d.update(layer_dims=self.layer_dims, activations=self.activations, loss=self.loss, dtype=self.dtype,
-                 dataset=self.dataset, preprocessing=self.preprocessing, iterations=self.iterations)
+        d.update(
+            layer_dims=self.layer_dims,
+            activations=self.activations,
+            loss=self.loss,
+            dtype=self.dtype,
+            dataset=self.dataset,
+            preprocessing=self.preprocessing,
+            iterations=self.iterations,
+        )
         if self.warnings:
             d["warnings"] = self.warnings
         if self.resumed is not None:
@@ -196,8 +270,12 @@ class RunSummary:
         if self.finished is not None or self.message is not None:
             d.update(finished=self.finished, message=self.message)
         if self.iterations_done is not None:  # training ended: these are known, even if null
-            d.update(iterations_done=self.iterations_done, epochs_done=self.epochs_done,
-                     seconds=self.seconds, final_cost=self.final_cost)
+            d.update(
+                iterations_done=self.iterations_done,
+                epochs_done=self.epochs_done,
+                seconds=self.seconds,
+                final_cost=self.final_cost,
+            )
         if self.stopped_early is not None:
             d.update(best_epoch=self.best_epoch, stopped_early=self.stopped_early)
         d.update(self.scores)
@@ -225,11 +303,15 @@ class RunSummary:
         for key, value in obj.items():
             if key in _FIELDS:
                 if not _fits(value, _FIELDS[key]):
-                    raise RunError(f"{where}: damaged: {key} is {_json_kind(value)}, expected {_FIELDS[key]}")
+                    raise RunError(
+                        f"{where}: damaged: {key} is {_json_kind(value)}, expected {_FIELDS[key]}"
+                    )
                 kwargs[key] = value
             elif is_score_key(key):
                 if not _fits(value, _NUMBER):
-                    raise RunError(f"{where}: damaged: {key} is {_json_kind(value)}, expected {_NUMBER}")
+                    raise RunError(
+                        f"{where}: damaged: {key} is {_json_kind(value)}, expected {_NUMBER}"
+                    )
                 scores[key] = value
             else:
                 extra[key] = value
@@ -237,8 +319,12 @@ class RunSummary:
             if kwargs.get(key) is None:
                 kwargs.pop(key, None)
         sources = kwargs.get("dataset", {}).get("sources")
-        if sources is not None and not (isinstance(sources, list) and all(isinstance(s, dict) for s in sources)):
-            raise RunError(f"{where}: damaged: dataset.sources is {_json_kind(sources)}, expected a list of objects")
+        if sources is not None and not (
+            isinstance(sources, list) and all(isinstance(s, dict) for s in sources)
+        ):
+            raise RunError(
+                f"{where}: damaged: dataset.sources is {_json_kind(sources)}, expected a list of objects"
+            )
         task = kwargs.get("task")
         if task is None:
             kwargs["task"] = _derive_task(kwargs.get("loss"), scores)
@@ -285,7 +371,9 @@ def machine() -> tuple[list[dict[str, Any]], str]:
     from threadpoolctl import threadpool_info
 
     keys = ("internal_api", "version", "num_threads", "architecture")
-    blas = [{k: lib.get(k) for k in keys} for lib in threadpool_info() if lib.get("user_api") == "blas"]
+    blas = [
+        {k: lib.get(k) for k in keys} for lib in threadpool_info() if lib.get("user_api") == "blas"
+    ]
     return blas, cpu_model()
 
 

@@ -29,16 +29,38 @@ from nnctl.runs import RunSummary
 from nnctl.runs.summary import METRICS
 
 ROW_KEYS = (
-    "id", "name", "status", "created", "learning_rate", "iterations", "iterations_done",
-    "final_cost", "train_accuracy", "test_accuracy", "test_mse", "test_r2", "seconds", "sweep",
+    "id",
+    "name",
+    "status",
+    "created",
+    "learning_rate",
+    "iterations",
+    "iterations_done",
+    "final_cost",
+    "train_accuracy",
+    "test_accuracy",
+    "test_mse",
+    "test_r2",
+    "seconds",
+    "sweep",
 )
 """The columns of ``nnctl runs list`` (JSON rows also carry ``run_dir``). Classifiers have
 accuracies and null MSE / R²; regression runs the other way round. ``sweep``: the sweep a trial
 belongs to (null for other runs)."""
 
 METRIC_KEYS = (
-    "status", "iterations_done", "final_cost", "train_accuracy", "val_loss", "val_accuracy", "val_mse", "val_r2",
-    "test_accuracy", "test_mse", "test_r2", "seconds",
+    "status",
+    "iterations_done",
+    "final_cost",
+    "train_accuracy",
+    "val_loss",
+    "val_accuracy",
+    "val_mse",
+    "val_r2",
+    "test_accuracy",
+    "test_mse",
+    "test_r2",
+    "seconds",
 )
 """What ``runs compare`` puts side by side (MSE and R² only when a regression run is among
 them, accuracies only when a classifier is)."""
@@ -90,15 +112,19 @@ def list_runs(runs_dir: Path) -> tuple[list[RunInfo], list[str]]:
     return infos, warnings
 
 
-SCORE_KEYS = tuple(f"{split}_{m}" for split in ("train", "val", "test") for m in METRICS) + ("val_loss",)
+SCORE_KEYS = tuple(f"{split}_{m}" for split in ("train", "val", "test") for m in METRICS) + (
+    "val_loss",
+)
 """Every score a summary may hold; a column of one no run has is simply empty."""
 
 DATE_KEYS = ("created", "finished")
 
 # Summary fields that make sense in a cell (the nested ones, such as blas or dataset, do not).
 _SUMMARY_FIELDS = tuple(
-    f.name for f in dataclasses.fields(RunSummary)
-    if f.name not in ("blas", "dataset", "preprocessing", "resumed", "warnings", "scores", "config", "extra")
+    f.name
+    for f in dataclasses.fields(RunSummary)
+    if f.name
+    not in ("blas", "dataset", "preprocessing", "resumed", "warnings", "scores", "config", "extra")
 )
 
 
@@ -135,7 +161,9 @@ def check_columns(spec: str, infos: list[RunInfo]) -> list[str]:
     with the closest valid key."""
     columns = [c.strip() for c in spec.split(",") if c.strip()]
     if not columns:
-        raise UsageError("--columns: give one or more keys separated by commas, e.g. --columns id,name,test_accuracy")
+        raise UsageError(
+            "--columns: give one or more keys separated by commas, e.g. --columns id,name,test_accuracy"
+        )
     for c in columns:
         _check_key(c, infos, "--columns")
     return columns
@@ -201,8 +229,12 @@ def _as_time(value: Any) -> datetime | None:
 
 _FILTER = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(!=|>=|<=|=|>|<)(.*)$")
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "=": operator.eq, "!=": operator.ne, ">": operator.gt, ">=": operator.ge,
-    "<": operator.lt, "<=": operator.le,
+    "=": operator.eq,
+    "!=": operator.ne,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
 }
 
 
@@ -242,7 +274,9 @@ def filter_runs(infos: list[RunInfo], specs: list[str]) -> list[RunInfo]:
                     f"duration ago (90m, 36h, 7d, 2w), got {text!r}"
                 )
             compare = _OPS[op]
-            out = [i for i in out if (t := _as_time(field(i, key))) is not None and compare(t, when)]
+            out = [
+                i for i in out if (t := _as_time(field(i, key))) is not None and compare(t, when)
+            ]
             continue
         try:
             wanted = parse_yaml(text, f"--filter {spec}") if text else None
@@ -280,7 +314,11 @@ def compare_runs(infos: list[RunInfo]) -> Comparison:
     skip = set() if any(regression) else {"test_mse", "test_r2", "val_mse", "val_r2"}
     skip |= {"train_accuracy", "test_accuracy", "val_accuracy"} if all(regression) else set()
     # validation rows only when some run held out a validation set
-    skip |= {k for k in ("val_loss", "val_accuracy", "val_mse", "val_r2") if all(field(i, k) is None for i in infos)}
+    skip |= {
+        k
+        for k in ("val_loss", "val_accuracy", "val_mse", "val_r2")
+        if all(field(i, k) is None for i in infos)
+    }
     metrics = [(k, v) for k, v in metrics if k not in skip]
     return Comparison(
         [i.row["id"] for i in infos], [i.row["name"] for i in infos], metrics, differing
@@ -296,10 +334,13 @@ def metric_points(infos: list[RunInfo], key: str, metric: str) -> list[tuple[flo
     for info in infos:
         x, y = field(info, key), field(info, metric)
         if info.row["status"] in ("complete", "pruned") and all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in (x, y)):
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in (x, y)
+        ):
             points.append((float(x), float(y), str(info.row["status"])))
     if not points:
-        raise UsageError(f"--against {key}: no complete run has numbers for both {key} and {metric}")
+        raise UsageError(
+            f"--against {key}: no complete run has numbers for both {key} and {metric}"
+        )
     return points
 
 

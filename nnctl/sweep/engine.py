@@ -28,7 +28,14 @@ from nnctl.runs.files import read_history_table
 from nnctl.sweep import store
 from nnctl.sweep.spec import Param, SweepSpec, base_raw, load_sweep, parse_sweep, trial_config
 from nnctl.sweep.store import SweepRecord, TrialRow
-from nnctl.sweep.trial import prune_rule, run_trial, trial_value, value_of, write_failed_run, write_trial_run
+from nnctl.sweep.trial import (
+    prune_rule,
+    run_trial,
+    trial_value,
+    value_of,
+    write_failed_run,
+    write_trial_run,
+)
 
 INSTALL_HINT = "pip install 'nnctl[sweep]'  (or: pip install 'dask[distributed]' optuna)"
 RETRIES = 1  # a trial whose worker died is sent this many more times, then recorded as failed
@@ -56,8 +63,10 @@ def _imports() -> tuple[Any, Any]:
         import distributed
         import optuna
     except ImportError:
-        raise UsageError(f"nnctl sweep needs Dask distributed and Optuna, which are not installed; "
-                         f"install them with: {INSTALL_HINT}") from None
+        raise UsageError(
+            f"nnctl sweep needs Dask distributed and Optuna, which are not installed; "
+            f"install them with: {INSTALL_HINT}"
+        ) from None
     return distributed, optuna
 
 
@@ -66,7 +75,9 @@ def _distributions(optuna: Any, space: tuple[Param, ...]) -> dict[str, Any]:
     out = {}
     for p in space:
         if p.kind == "choice":
-            out[p.key] = d.CategoricalDistribution(list(p.args) if p.scalar_choices else list(range(len(p.args))))
+            out[p.key] = d.CategoricalDistribution(
+                list(p.args) if p.scalar_choices else list(range(len(p.args)))
+            )
         elif p.kind == "int_uniform":
             out[p.key] = d.IntDistribution(*p.args)
         else:
@@ -84,8 +95,12 @@ def _decode(space: tuple[Param, ...], params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _encode(space: tuple[Param, ...], values: dict[str, Any]) -> dict[str, Any]:
-    return {p.key: (values[p.key] if p.scalar_choices else p.args.index(values[p.key])) if p.kind == "choice"
-            else values[p.key] for p in space}
+    return {
+        p.key: (values[p.key] if p.scalar_choices else p.args.index(values[p.key]))
+        if p.kind == "choice"
+        else values[p.key]
+        for p in space
+    }
 
 
 def _study(optuna: Any, spec: SweepSpec, dists: dict[str, Any], told: list[dict[str, Any]]) -> Any:
@@ -106,8 +121,14 @@ def _study(optuna: Any, spec: SweepSpec, dists: dict[str, Any], told: list[dict[
     study = optuna.create_study(sampler=sampler, direction=spec.direction)
     for t in told:
         state = TrialState[t["state"]]
-        study.add_trial(create_trial(params=t["params"], distributions=dists, state=state,
-                                     value=t["value"] if state == TrialState.COMPLETE else None))
+        study.add_trial(
+            create_trial(
+                params=t["params"],
+                distributions=dists,
+                state=state,
+                value=t["value"] if state == TrialState.COMPLETE else None,
+            )
+        )
     return study
 
 
@@ -116,16 +137,31 @@ def start_sweep(spec: SweepSpec, runs_dir: Path) -> Path:
     _imports()
     sweep_id, sweep_dir = store.new_sweep_id(spec.path.stem, runs_dir)
     store.save_sweep_text(sweep_dir, spec.text)
-    record = SweepRecord(sweep_id, str(spec.path.absolute()), str(spec.config), spec.metric, spec.direction,
-                         spec.sampler, spec.n_trials(), runs.utc_now(), keys=[p.key for p in spec.space])
+    record = SweepRecord(
+        sweep_id,
+        str(spec.path.absolute()),
+        str(spec.config),
+        spec.metric,
+        spec.direction,
+        spec.sampler,
+        spec.n_trials(),
+        runs.utc_now(),
+        keys=[p.key for p in spec.space],
+    )
     store.write_study(sweep_dir, _study_json(spec, []))
     store.write_record(sweep_dir, record)
     return sweep_dir
 
 
 def _study_json(spec: SweepSpec, told: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"sampler": spec.sampler, "seed": spec.seed, "direction": spec.direction, "metric": spec.metric,
-            "space": {p.key: {p.kind: list(p.args)} for p in spec.space}, "trials": told}
+    return {
+        "sampler": spec.sampler,
+        "seed": spec.seed,
+        "direction": spec.direction,
+        "metric": spec.metric,
+        "space": {p.key: {p.kind: list(p.args)} for p in spec.space},
+        "trials": told,
+    }
 
 
 def open_sweep(sweep_dir: Path) -> tuple[SweepSpec, SweepRecord]:
@@ -159,7 +195,11 @@ class _Data:
             return None
         held = self.futures.get(key)
         if held is None or held[1].status != "finished":  # new, or every worker holding it died
-            ds = held[0] if held is not None else load_dataset(cfg.dataset, cfg.dtype, cfg.arch.loss.task, cfg.path)
+            ds = (
+                held[0]
+                if held is not None
+                else load_dataset(cfg.dataset, cfg.dtype, cfg.arch.loss.task, cfg.path)
+            )
             # to every worker: a worker that dies takes no other worker's copy with it
             self.futures[key] = (ds, self.client.scatter(ds, hash=False, broadcast=True))
         return self.futures[key][1]
@@ -196,17 +236,23 @@ def _connect(distributed: Any, workers: int | None, scheduler: str | None) -> tu
 
     if scheduler is not None:
         if "://" not in scheduler:
-            raise UsageError(f"--scheduler {scheduler}: expected a Dask scheduler address like tcp://HOST:8786")
+            raise UsageError(
+                f"--scheduler {scheduler}: expected a Dask scheduler address like tcp://HOST:8786"
+            )
         try:
             client = distributed.Client(scheduler, timeout="5s", set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
-            raise UsageError(f"--scheduler {scheduler}: cannot connect to a Dask scheduler there ({exc})") from None
+            raise UsageError(
+                f"--scheduler {scheduler}: cannot connect to a Dask scheduler there ({exc})"
+            ) from None
         try:
             client.wait_for_workers(1, timeout=60)
         except TimeoutError:
             client.close()
-            raise UsageError(f"--scheduler {scheduler}: the scheduler has no workers (start some with: "
-                             f"dask worker {scheduler} --nthreads 1)") from None
+            raise UsageError(
+                f"--scheduler {scheduler}: the scheduler has no workers (start some with: "
+                f"dask worker {scheduler} --nthreads 1)"
+            ) from None
         slots = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
         return client, None, max(1, slots)
     n = workers or os.cpu_count() or 1
@@ -222,9 +268,14 @@ def _connect(distributed: Any, workers: int | None, scheduler: str | None) -> tu
             # Everything on 127.0.0.1; the scheduler's HTTP server (always started) on a free
             # port rather than 8787, which another sweep on this machine may hold.
             cluster = distributed.LocalCluster(
-                n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
+                n_workers=n,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
                 silence_logs=logging.CRITICAL,
-                scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"})
+                scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+            )
     finally:
         if main:
             signal.signal(signal.SIGINT, previous)
@@ -232,8 +283,13 @@ def _connect(distributed: Any, workers: int | None, scheduler: str | None) -> tu
     return client, cluster, n
 
 
-def run_sweep(sweep_dir: Path, runs_dir: Path, workers: int | None = None, scheduler: str | None = None,
-              on_event: OnEvent | None = None) -> SweepRecord:
+def run_sweep(
+    sweep_dir: Path,
+    runs_dir: Path,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    on_event: OnEvent | None = None,
+) -> SweepRecord:
     """Runs (or continues) the sweep in ``sweep_dir`` until it has ``n_trials`` finished
     trials. Each trial's run goes to ``runs_dir``. On Ctrl-C the trials in flight are
     abandoned (they are run again by ``resume``), the record says interrupted, and
@@ -255,44 +311,77 @@ def run_sweep(sweep_dir: Path, runs_dir: Path, workers: int | None = None, sched
                 study.enqueue_trial(encoded)
     # Per-epoch validation losses of complete trials, for the pruning rule: kept in memory while
     # the sweep runs, read back from the runs' own history after an interruption.
-    curves: list[list[float]] = [read_history_table(runs_dir / r.run_id).val_loss.tolist()
-                                 for r in record.trials if r.status == "complete" and r.run_id
-                                 and (runs_dir / r.run_id).is_dir()] if spec.prune else []
+    curves: list[list[float]] = (
+        [
+            read_history_table(runs_dir / r.run_id).val_loss.tolist()
+            for r in record.trials
+            if r.status == "complete" and r.run_id and (runs_dir / r.run_id).is_dir()
+        ]
+        if spec.prune
+        else []
+    )
     record.status = "running"
     store.write_record(sweep_dir, record)
     client, cluster, slots = _connect(distributed, workers, scheduler)
     writer = _Writer(sweep_dir)
-    inflight: dict[Any, tuple[Any, int, Any, dict[str, Any], int]] = {}  # future -> (trial, id, cfg, values, attempts)
+    inflight: dict[
+        Any, tuple[Any, int, Any, dict[str, Any], int]
+    ] = {}  # future -> (trial, id, cfg, values, attempts)
     try:
         data = _Data(client)
         ac = distributed.as_completed(loop=client.loop)
-        emit(SweepEvent("start", record=record, message=f"{slots} worker(s)" + (f" at {scheduler}" if scheduler else "")))
+        emit(
+            SweepEvent(
+                "start",
+                record=record,
+                message=f"{slots} worker(s)" + (f" at {scheduler}" if scheduler else ""),
+            )
+        )
 
         def send(trial: Any, tid: int, cfg: Any, values: dict[str, Any], attempts: int) -> None:
             rule = prune_rule(curves, cfg.epochs) if spec.prune else None
-            fut = client.submit(run_trial, cfg, data.future(cfg), rule, key=f"{record.sweep_id}-t{tid:04d}-a{attempts}",
-                                pure=False, retries=0)
+            fut = client.submit(
+                run_trial,
+                cfg,
+                data.future(cfg),
+                rule,
+                key=f"{record.sweep_id}-t{tid:04d}-a{attempts}",
+                pure=False,
+                retries=0,
+            )
             inflight[fut] = (trial, tid, cfg, values, attempts)
             ac.add(fut)
 
-        def tell(trial: Any, tid: int, state: Any, value: float | None = None) -> list[tuple[str, dict]]:
+        def tell(
+            trial: Any, tid: int, state: Any, value: float | None = None
+        ) -> list[tuple[str, dict]]:
             """Tells the study; returns the study and results files to write, as they now are."""
-            study.tell(trial, value if state == TrialState.COMPLETE else None,
-                       state=None if state == TrialState.COMPLETE else state)
+            study.tell(
+                trial,
+                value if state == TrialState.COMPLETE else None,
+                state=None if state == TrialState.COMPLETE else state,
+            )
             told.append({"trial": tid, "state": state.name, "params": trial.params, "value": value})
-            return [(store.STUDY_FILE, _study_json(spec, told)), (store.RESULTS_FILE, record.to_json())]
+            return [
+                (store.STUDY_FILE, _study_json(spec, told)),
+                (store.RESULTS_FILE, record.to_json()),
+            ]
 
         def fill() -> None:
             # One trial more than there are worker threads: the next one is already on its way
             # while the client writes a finished run and tells the study, so a worker never
             # waits for the client. One worker still runs its trials in the order they were
             # asked for, so a one-worker sweep is reproducible.
-            while len(inflight) < slots + 1 and len(record.trials) + len(inflight) < record.n_trials:
+            while (
+                len(inflight) < slots + 1 and len(record.trials) + len(inflight) < record.n_trials
+            ):
                 trial = study.ask(dists)
                 tid = record.next_trial  # the sweep's own trial number, unique across resumes
                 record.next_trial += 1
                 values = _decode(spec.space, trial.params)
-                cfg = trial_config(spec, raw, values, f"{record.sweep_id}-t{tid:04d}", f"trial {tid}")
+                cfg = trial_config(
+                    spec, raw, values, f"{record.sweep_id}-t{tid:04d}", f"trial {tid}"
+                )
                 send(trial, tid, cfg, values, 1)
                 emit(SweepEvent("sent", trial=tid, params=values))
 
@@ -304,8 +393,14 @@ def run_sweep(sweep_dir: Path, runs_dir: Path, workers: int | None = None, sched
                 result = fut.result()
             except Exception as exc:  # noqa: BLE001 - whatever killed the worker or the task
                 if _is_worker_death(exc) and attempts <= RETRIES:
-                    emit(SweepEvent("retry", trial=tid, params=values,
-                                    message=f"trial {tid}: its worker died; sending it again"))
+                    emit(
+                        SweepEvent(
+                            "retry",
+                            trial=tid,
+                            params=values,
+                            message=f"trial {tid}: its worker died; sending it again",
+                        )
+                    )
                     fut.release()
                     send(trial, tid, cfg, values, attempts + 1)
                     continue
@@ -321,18 +416,34 @@ def run_sweep(sweep_dir: Path, runs_dir: Path, workers: int | None = None, sched
             else:
                 value = trial_value(result, spec.metric)
                 run_dir = runs.create_run_dir(runs_dir)
-                row = TrialRow(tid, run_dir.name, result.status, values, value, attempts, result.summary.message)
+                row = TrialRow(
+                    tid,
+                    run_dir.name,
+                    result.status,
+                    values,
+                    value,
+                    attempts,
+                    result.summary.message,
+                )
                 record.trials.append(row)
                 if result.status == "complete" and value is not None:
                     files = tell(trial, tid, TrialState.COMPLETE, value)
                     if spec.prune:
                         curves.append(result.val_losses)
                 else:
-                    files = tell(trial, tid, TrialState.PRUNED if result.status == "pruned" else TrialState.FAIL)
+                    files = tell(
+                        trial,
+                        tid,
+                        TrialState.PRUNED if result.status == "pruned" else TrialState.FAIL,
+                    )
                 writer.run(run_dir, result, record.sweep_id, tid, attempts, files)
                 del result  # the writer holds it until it is on disk, then nobody does
             fut.release()
-            emit(SweepEvent("done", trial=tid, params=values, row=row, best=record.best(), record=record))
+            emit(
+                SweepEvent(
+                    "done", trial=tid, params=values, row=row, best=record.best(), record=record
+                )
+            )
             fill()
         writer.drain()
         record.status = "complete"
@@ -372,9 +483,17 @@ class _Writer:
             self.pending.pop(0).result()  # raises the writer's RunError here
         self.pending.append(self.pool.submit(fn, *args))
 
-    def run(self, run_dir: Path, result: Any, sweep_id: str, trial: int, attempts: int,
-            files: list[tuple[str, dict]]) -> None:
+    def run(
+        self,
+        run_dir: Path,
+        result: Any,
+        sweep_id: str,
+        trial: int,
+        attempts: int,
+        files: list[tuple[str, dict]],
+    ) -> None:
         """The trial's run, then the sweep's ``files`` (name, JSON) as they were at its end."""
+
         def job() -> None:
             write_trial_run(run_dir, result, sweep_id, trial, attempts)
             self._write(files)
@@ -396,8 +515,15 @@ class _Writer:
         self.pool.shutdown(wait=True)
 
 
-def _failed(runs_dir: Path, record: SweepRecord, number: int, cfg: Any, values: dict[str, Any], attempts: int,
-            message: str) -> TrialRow:
+def _failed(
+    runs_dir: Path,
+    record: SweepRecord,
+    number: int,
+    cfg: Any,
+    values: dict[str, Any],
+    attempts: int,
+    message: str,
+) -> TrialRow:
     run_dir = write_failed_run(runs_dir, cfg, message, record.sweep_id, number, attempts)
     return TrialRow(number, run_dir.name, "failed", values, None, attempts, message)
 
@@ -439,4 +565,12 @@ def check_sweep(spec: SweepSpec) -> tuple[int, int]:
     return len(values_list), spec.n_trials()
 
 
-__all__ = ["SweepEvent", "check_sweep", "load_sweep", "open_sweep", "run_sweep", "start_sweep", "streams"]
+__all__ = [
+    "SweepEvent",
+    "check_sweep",
+    "load_sweep",
+    "open_sweep",
+    "run_sweep",
+    "start_sweep",
+    "streams",
+]

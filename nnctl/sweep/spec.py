@@ -29,13 +29,24 @@ from typing import Any
 
 from nnctl.system.checks import describe, did_you_mean
 from nnctl.config.settings import (
-    DATASET_FILE_KEYS, DATASET_SYNTHETIC_KEYS, Config, apply_overrides, config_keys, parse_yaml, resolve,
+    DATASET_FILE_KEYS,
+    DATASET_SYNTHETIC_KEYS,
+    Config,
+    apply_overrides,
+    config_keys,
+    parse_yaml,
+    resolve,
 )
 from nnctl.system.errors import ConfigError
 
 SAMPLERS = ("grid", "random", "tpe")
-METRICS = {"val_loss": "minimize", "val_mse": "minimize", "val_mae": "minimize",
-           "val_accuracy": "maximize", "val_r2": "maximize"}
+METRICS = {
+    "val_loss": "minimize",
+    "val_mse": "minimize",
+    "val_mae": "minimize",
+    "val_accuracy": "maximize",
+    "val_r2": "maximize",
+}
 """The metrics a sweep can choose on, all on validation data, and their direction."""
 CLASSIFICATION_METRICS = ("val_loss", "val_accuracy")
 DISTRIBUTIONS = ("log_uniform", "uniform", "int_uniform", "choice")
@@ -90,7 +101,9 @@ class SweepSpec:
     def grid(self) -> list[dict[str, Any]]:
         """Every combination of the choices, first key slowest (grid sampler only)."""
         keys = [p.key for p in self.space]
-        return [dict(zip(keys, combo)) for combo in itertools.product(*(p.args for p in self.space))]
+        return [
+            dict(zip(keys, combo)) for combo in itertools.product(*(p.args for p in self.space))
+        ]
 
     def n_trials(self) -> int:
         """How many trials the sweep runs: the grid's size, else ``trials``."""
@@ -111,7 +124,9 @@ def _check_key(key: Any, where: str, source: str) -> str:
     valid = _space_keys()
     if not isinstance(key, str) or key not in valid:
         hint = did_you_mean(str(key), valid)
-        raise ConfigError(f"{source}: {where}: unknown config key '{key}'{hint}; valid keys: {', '.join(valid)}")
+        raise ConfigError(
+            f"{source}: {where}: unknown config key '{key}'{hint}; valid keys: {', '.join(valid)}"
+        )
     return key
 
 
@@ -123,15 +138,21 @@ def _param(key: str, value: Any, source: str) -> Param:
     where = f"{source}: space.{key}"
     example = "e.g. {log_uniform: [0.0001, 0.1]} or {choice: [32, 64]}"
     if not isinstance(value, dict) or len(value) != 1:
-        raise ConfigError(f"{where}: expected one distribution ({', '.join(DISTRIBUTIONS)}), {example}; "
-                          f"got {describe(value)}")
-    (kind, args), = value.items()
+        raise ConfigError(
+            f"{where}: expected one distribution ({', '.join(DISTRIBUTIONS)}), {example}; "
+            f"got {describe(value)}"
+        )
+    ((kind, args),) = value.items()
     if kind not in DISTRIBUTIONS:
-        raise ConfigError(f"{where}: unknown distribution '{kind}'{did_you_mean(str(kind), list(DISTRIBUTIONS))}; "
-                          f"valid: {', '.join(DISTRIBUTIONS)}")
+        raise ConfigError(
+            f"{where}: unknown distribution '{kind}'{did_you_mean(str(kind), list(DISTRIBUTIONS))}; "
+            f"valid: {', '.join(DISTRIBUTIONS)}"
+        )
     if kind == "choice":
         if not isinstance(args, list) or not args:
-            raise ConfigError(f"{where}: choice needs a non-empty list of values, got {describe(args)}")
+            raise ConfigError(
+                f"{where}: choice needs a non-empty list of values, got {describe(args)}"
+            )
         keyed = [json.dumps(a, sort_keys=True, default=str) for a in args]
         if len(set(keyed)) != len(keyed):
             raise ConfigError(f"{where}: choice lists a value twice; give each value once")
@@ -142,7 +163,9 @@ def _param(key: str, value: Any, source: str) -> Param:
     if not lo < hi:
         raise ConfigError(f"{where}: {kind} needs low < high, got [{lo}, {hi}]")
     if kind == "log_uniform" and lo <= 0:
-        raise ConfigError(f"{where}: log_uniform needs low > 0 (a logarithm of {lo} is undefined), got [{lo}, {hi}]")
+        raise ConfigError(
+            f"{where}: log_uniform needs low > 0 (a logarithm of {lo} is undefined), got [{lo}, {hi}]"
+        )
     if kind == "int_uniform":
         if not all(isinstance(a, int) for a in args):
             raise ConfigError(f"{where}: int_uniform needs two integers, got [{lo}, {hi}]")
@@ -155,47 +178,69 @@ def parse_sweep(text: str, path: Path) -> SweepSpec:
     source = str(path)
     raw = parse_yaml(text, source)
     if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: expected a mapping of sweep keys ({', '.join(_TOP_KEYS)}), got {describe(raw)}")
+        raise ConfigError(
+            f"{source}: expected a mapping of sweep keys ({', '.join(_TOP_KEYS)}), got {describe(raw)}"
+        )
     for k in raw:
         if k not in _TOP_KEYS:
-            raise ConfigError(f"{source}: unknown key '{k}'{did_you_mean(str(k), list(_TOP_KEYS))}; "
-                              f"valid keys: {', '.join(_TOP_KEYS)}")
+            raise ConfigError(
+                f"{source}: unknown key '{k}'{did_you_mean(str(k), list(_TOP_KEYS))}; "
+                f"valid keys: {', '.join(_TOP_KEYS)}"
+            )
     for k in ("config", "space"):
         if raw.get(k) is None:
             raise ConfigError(f"{source}: missing required key {k}")
     if not isinstance(raw["config"], str) or not raw["config"]:
-        raise ConfigError(f"{source}: config: expected the base config's file name, got {describe(raw['config'])}")
+        raise ConfigError(
+            f"{source}: config: expected the base config's file name, got {describe(raw['config'])}"
+        )
     config = Path(raw["config"])
     if not config.is_absolute():
         config = path.absolute().parent / config
     fixed = raw.get("set") or {}
     if not isinstance(fixed, dict):
-        raise ConfigError(f"{source}: set: expected a mapping of config keys to values, e.g. {{epochs: 40}}, "
-                          f"got {describe(fixed)}")
+        raise ConfigError(
+            f"{source}: set: expected a mapping of config keys to values, e.g. {{epochs: 40}}, "
+            f"got {describe(fixed)}"
+        )
     for k in fixed:
         _check_key(k, "set", source)
     metric = raw.get("metric", "val_loss")
     if metric not in METRICS:
         hint = did_you_mean(str(metric), list(METRICS))
-        test = " (a sweep chooses on validation data, never on the test set)" if str(metric).startswith("test_") else ""
-        raise ConfigError(f"{source}: metric: unknown metric '{metric}'{hint}{test}; valid: {', '.join(METRICS)}")
+        test = (
+            " (a sweep chooses on validation data, never on the test set)"
+            if str(metric).startswith("test_")
+            else ""
+        )
+        raise ConfigError(
+            f"{source}: metric: unknown metric '{metric}'{hint}{test}; valid: {', '.join(METRICS)}"
+        )
     trials = raw.get("trials", 20)
     if not isinstance(trials, int) or isinstance(trials, bool) or not 1 <= trials <= MAX_TRIALS:
-        raise ConfigError(f"{source}: trials: expected a whole number from 1 to {MAX_TRIALS}, got {describe(trials)}")
+        raise ConfigError(
+            f"{source}: trials: expected a whole number from 1 to {MAX_TRIALS}, got {describe(trials)}"
+        )
     sampler = raw.get("sampler", "tpe")
     if sampler not in SAMPLERS:
-        raise ConfigError(f"{source}: sampler: unknown sampler '{sampler}'{did_you_mean(str(sampler), list(SAMPLERS))}; "
-                          f"valid: {', '.join(SAMPLERS)}")
+        raise ConfigError(
+            f"{source}: sampler: unknown sampler '{sampler}'{did_you_mean(str(sampler), list(SAMPLERS))}; "
+            f"valid: {', '.join(SAMPLERS)}"
+        )
     seed = raw.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
-        raise ConfigError(f"{source}: seed: expected a whole number from 0 to 2**32 - 1, got {describe(seed)}")
+        raise ConfigError(
+            f"{source}: seed: expected a whole number from 0 to 2**32 - 1, got {describe(seed)}"
+        )
     prune = raw.get("prune", True)
     if not isinstance(prune, bool):
         raise ConfigError(f"{source}: prune: expected true or false, got {describe(prune)}")
     space_raw = raw["space"]
     if not isinstance(space_raw, dict) or not space_raw:
-        raise ConfigError(f"{source}: space: expected a mapping of config keys to distributions, "
-                          f"e.g. {{learning_rate: {{log_uniform: [0.0001, 0.1]}}}}, got {describe(space_raw)}")
+        raise ConfigError(
+            f"{source}: space: expected a mapping of config keys to distributions, "
+            f"e.g. {{learning_rate: {{log_uniform: [0.0001, 0.1]}}}}, got {describe(space_raw)}"
+        )
     space = tuple(_param(_check_key(k, "space", source), v, source) for k, v in space_raw.items())
     both = [p.key for p in space if p.key in fixed]
     if both:
@@ -204,12 +249,16 @@ def parse_sweep(text: str, path: Path) -> SweepSpec:
         ranged = [p for p in space if not p.categorical]
         if ranged:
             p = ranged[0]
-            raise ConfigError(f"{source}: space.{p.key}: the grid sampler needs a choice list (a grid cannot "
-                              f"enumerate a {p.kind} range); use {{choice: [...]}} or sampler: random or tpe")
+            raise ConfigError(
+                f"{source}: space.{p.key}: the grid sampler needs a choice list (a grid cannot "
+                f"enumerate a {p.kind} range); use {{choice: [...]}} or sampler: random or tpe"
+            )
         size = math.prod(len(p.args) for p in space)
         if size > MAX_GRID:
-            raise ConfigError(f"{source}: space: the grid has {size} combinations, more than {MAX_GRID}; "
-                              "use fewer choices or sampler: random or tpe")
+            raise ConfigError(
+                f"{source}: space: the grid has {size} combinations, more than {MAX_GRID}; "
+                "use fewer choices or sampler: random or tpe"
+            )
     return SweepSpec(path, text, config, dict(fixed), metric, trials, sampler, seed, prune, space)
 
 
@@ -244,14 +293,18 @@ def base_raw(spec: SweepSpec) -> dict:
         raise ConfigError(f"{spec.source}: config: cannot read {spec.config}: {exc}") from None
     raw = parse_yaml(text, str(spec.config))
     if not isinstance(raw, dict):
-        raise ConfigError(f"{spec.config}: expected a mapping of config keys at the top level, got {describe(raw)}")
+        raise ConfigError(
+            f"{spec.config}: expected a mapping of config keys at the top level, got {describe(raw)}"
+        )
     try:
         return apply_overrides(raw, _overrides(spec.set), str(spec.config))
     except ConfigError as exc:
         raise ConfigError(f"{spec.source}: set: {exc}") from None
 
 
-def trial_config(spec: SweepSpec, raw: dict, values: dict[str, Any], name: str, label: str) -> Config:
+def trial_config(
+    spec: SweepSpec, raw: dict, values: dict[str, Any], name: str, label: str
+) -> Config:
     """The config of one trial: the base config with ``set`` (already in ``raw``) and the
     trial's sampled ``values`` (dotted keys reach into dataset), named ``name``. Relative data
     paths still resolve beside the base config. Raises ConfigError naming ``label``."""
@@ -266,12 +319,21 @@ def trial_config(spec: SweepSpec, raw: dict, values: dict[str, Any], name: str, 
             f"{source}: the config {spec.config.name} has no validation split, and a sweep chooses on "
             "validation data; set validation_fraction (e.g. 0.2) or dataset.val"
         )
-    if cfg.arch.loss.task == "regression" and spec.metric not in ("val_loss", "val_mse", "val_mae", "val_r2"):
-        raise ConfigError(f"{source}: metric: {spec.metric} needs a classifier, but this config is a regression "
-                          "(use val_loss, val_mse, val_mae or val_r2)")
+    if cfg.arch.loss.task == "regression" and spec.metric not in (
+        "val_loss",
+        "val_mse",
+        "val_mae",
+        "val_r2",
+    ):
+        raise ConfigError(
+            f"{source}: metric: {spec.metric} needs a classifier, but this config is a regression "
+            "(use val_loss, val_mse, val_mae or val_r2)"
+        )
     if cfg.arch.loss.task != "regression" and spec.metric not in CLASSIFICATION_METRICS:
-        raise ConfigError(f"{source}: metric: {spec.metric} needs a regression config, but this config is a "
-                          f"classifier (use {' or '.join(CLASSIFICATION_METRICS)})")
+        raise ConfigError(
+            f"{source}: metric: {spec.metric} needs a regression config, but this config is a "
+            f"classifier (use {' or '.join(CLASSIFICATION_METRICS)})"
+        )
     return cfg
 
 

@@ -48,7 +48,9 @@ class SweepRecord:
     n_trials: int
     created: str
     status: str = "running"  # running, complete, interrupted
-    next_trial: int = 0  # the next trial's number (trials sent but lost to an interruption keep theirs)
+    next_trial: int = (
+        0  # the next trial's number (trials sent but lost to an interruption keep theirs)
+    )
     keys: list[str] = field(default_factory=list)  # the swept keys, in the file's order
     trials: list[TrialRow] = field(default_factory=list)
 
@@ -102,9 +104,14 @@ def find_sweep(spec: str, runs_dir: Path) -> Path:
     if (p / RESULTS_FILE).is_file():
         return p
     base = sweeps_dir(runs_dir)
-    found = sorted((d for d in base.iterdir() if (d / RESULTS_FILE).is_file()),
-                   key=lambda d: os.stat(d / SWEEP_FILE).st_mtime if (d / SWEEP_FILE).exists() else 0) \
-        if base.is_dir() else []
+    found = (
+        sorted(
+            (d for d in base.iterdir() if (d / RESULTS_FILE).is_file()),
+            key=lambda d: os.stat(d / SWEEP_FILE).st_mtime if (d / SWEEP_FILE).exists() else 0,
+        )
+        if base.is_dir()
+        else []
+    )
     picked, prefixed = runs.pick_by_name(found, spec)
     if picked is not None:
         return picked
@@ -112,7 +119,9 @@ def find_sweep(spec: str, runs_dir: Path) -> Path:
         raise RunError(f"no sweeps in {base}")
     if prefixed:
         raise RunError(f"sweep {spec!r} is ambiguous: {', '.join(d.name for d in prefixed)}")
-    raise RunError(f"no sweep {spec!r} in {base} (give a sweep directory, an id, a prefix or 'latest')")
+    raise RunError(
+        f"no sweep {spec!r} in {base} (give a sweep directory, an id, a prefix or 'latest')"
+    )
 
 
 def read_record(sweep_dir: Path) -> SweepRecord:

@@ -75,7 +75,9 @@ class TrialResult:
         return str(self.summary.status)
 
 
-def run_trial(cfg: Config, data: Dataset | None, prune: PruneRule | None = None, threads: int | None = 1) -> TrialResult:
+def run_trial(
+    cfg: Config, data: Dataset | None, prune: PruneRule | None = None, threads: int | None = 1
+) -> TrialResult:
     """Trains ``cfg`` on ``data`` (the config's dataset as ``load_dataset`` returned it: the
     validation set is held out here, exactly as ``train`` would; None: data streamed from its
     files, which the trial reads itself) and returns the run's contents. ``threads``: BLAS threads for this training (one per worker: the parallelism is
@@ -109,12 +111,20 @@ def _run_trial(cfg: Config, data: Dataset | None, prune: PruneRule | None) -> Tr
 
     start = time.perf_counter()
     try:
-        result = fit(cfg, ds.X_train, ds.Y_train, on_iteration, X_val=ds.X_val, Y_val=ds.Y_val, state=state)
+        result = fit(
+            cfg, ds.X_train, ds.Y_train, on_iteration, X_val=ds.X_val, Y_val=ds.Y_val, state=state
+        )
     except _Pruned as exc:
-        result = TrainResult(state.params, state.costs, "pruned", time.perf_counter() - start,
-                             f"pruned after epoch {exc.epoch}: validation loss {exc.loss:.6g} is worse than "
-                             f"the median {exc.median:.6g} of the trials complete when it started",
-                             state.epoch, state.val_rows)
+        result = TrainResult(
+            state.params,
+            state.costs,
+            "pruned",
+            time.perf_counter() - start,
+            f"pruned after epoch {exc.epoch}: validation loss {exc.loss:.6g} is worse than "
+            f"the median {exc.median:.6g} of the trials complete when it started",
+            state.epoch,
+            state.val_rows,
+        )
     # recorded exactly as nnctl.commands.train records a run, so a trial's summary reads like any run's
     scores = record_result(cfg, ds, summary, result, scored=("complete", "pruned"))
     header, rows = history_rows(cfg, result, m)
@@ -129,7 +139,9 @@ def trial_value(result: TrialResult, metric: str) -> float | None:
     return v if isinstance(v, (int, float)) and math.isfinite(v) else None
 
 
-def write_trial_run(run_dir: Path, result: TrialResult, sweep_id: str, trial: int, attempts: int) -> None:
+def write_trial_run(
+    run_dir: Path, result: TrialResult, sweep_id: str, trial: int, attempts: int
+) -> None:
     """Writes a trial's run into ``run_dir`` (new, from ``runs.create_run_dir``) on the client,
     through the runs package's atomic writers: config, history and parameters first, the
     summary last, so the directory is a run (``runs list`` sees it) only once it is whole."""
@@ -143,14 +155,26 @@ def write_trial_run(run_dir: Path, result: TrialResult, sweep_id: str, trial: in
     s.write(run_dir)
 
 
-def write_failed_run(runs_dir: Path, cfg: Config, message: str, sweep_id: str, trial: int, attempts: int) -> Path:
+def write_failed_run(
+    runs_dir: Path, cfg: Config, message: str, sweep_id: str, trial: int, attempts: int
+) -> Path:
     """A trial that never came back (its worker died twice, or it raised): a run with status
     failed and the reason, so ``runs list --filter sweep=ID`` shows every trial."""
     run_dir = runs.create_run_dir(runs_dir)
-    s = RunSummary(run_id=run_dir.name, name=cfg.name, status="failed", created=runs.utc_now(),
-                   config_file=cfg.source, config_path=cfg.path, layer_dims=list(cfg.layer_dims),
-                   activations=list(cfg.activations), loss=cfg.loss, dtype=cfg.dtype,
-                   finished=runs.utc_now(), message=message)
+    s = RunSummary(
+        run_id=run_dir.name,
+        name=cfg.name,
+        status="failed",
+        created=runs.utc_now(),
+        config_file=cfg.source,
+        config_path=cfg.path,
+        layer_dims=list(cfg.layer_dims),
+        activations=list(cfg.activations),
+        loss=cfg.loss,
+        dtype=cfg.dtype,
+        finished=runs.utc_now(),
+        message=message,
+    )
     s.task = cfg.arch.loss.task
     s.extra.update(sweep=sweep_id, trial=trial, attempts=attempts)
     runs.save_config_text(run_dir, dump_config(cfg))

@@ -62,7 +62,11 @@ def sha256_cached(path: Path) -> tuple[str, bool]:
     file = cache_dir() / CACHE_FILE
     entries = _read_cache(file)
     hit = entries.get(key)
-    if isinstance(hit, dict) and hit.get("version") == version and isinstance(hit.get("sha256"), str):
+    if (
+        isinstance(hit, dict)
+        and hit.get("version") == version
+        and isinstance(hit.get("sha256"), str)
+    ):
         return hit["sha256"], True
     digest = sha256_uncached(Path(key))
     if _version(os.stat(key)) != version:  # changed while being read: remember nothing

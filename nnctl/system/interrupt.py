@@ -25,7 +25,9 @@ class _State:
     depth = 0  # nesting of deferred() blocks
     pending: int | None = None  # a signal recorded inside deferred(), not yet acted on
     received: int | None = None  # the signal received while the handlers are installed
-    last: int | None = None  # the one received by the last handle_signals block, for the exit status
+    last: int | None = (
+        None  # the one received by the last handle_signals block, for the exit status
+    )
 
 
 _state = _State()

@@ -49,7 +49,9 @@ def open_regular(path: str | os.PathLike, mode: str = "rb", encoding: str | None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise NotRegularFile(errno.EINVAL, f"is {_kind(st.st_mode)}, expected a regular file", str(path))
+            raise NotRegularFile(
+                errno.EINVAL, f"is {_kind(st.st_mode)}, expected a regular file", str(path)
+            )
         os.set_blocking(fd, True)
         return os.fdopen(fd, mode, encoding=encoding)
     except BaseException:
@@ -213,8 +215,15 @@ class MemoryEstimate:
         return ", ".join(shown)
 
 
-def training_estimate(cfg: Any, n_x: int, m_train: int, m_other: int, optimizer_slots: int,
-                      data_in_memory: bool = True, mapped_examples: int = 0) -> MemoryEstimate:
+def training_estimate(
+    cfg: Any,
+    n_x: int,
+    m_train: int,
+    m_other: int,
+    optimizer_slots: int,
+    data_in_memory: bool = True,
+    mapped_examples: int = 0,
+) -> MemoryEstimate:
     """The memory training ``cfg`` (a Config) on m_train examples of n_x features needs, with
     m_other more examples (test and validation) held beside them: the dataset in the run's
     dtype, the parameters with their gradients, a copy for saving, the optimizer's state and
@@ -233,25 +242,38 @@ def training_estimate(cfg: Any, n_x: int, m_train: int, m_other: int, optimizer_
     batch = m_train if cfg.batch_size is None else min(cfg.batch_size, m_train)
     copies = 3 + optimizer_slots + (cfg.early_stopping is not None)
     parts = {
-        "dataset": n_x * max(0, m_train + m_other - mapped_examples) * item if data_in_memory else 0,
+        "dataset": n_x * max(0, m_train + m_other - mapped_examples) * item
+        if data_in_memory
+        else 0,
         "parameters and optimizer state": n_params * item * copies,
         # Z, A and dA of every layer for one batch (the input's dA is skipped)
-        "activations": sum(dims[1:]) * batch * item * 3 + (n_x * batch * item if batch < m_train else 0),
+        "activations": sum(dims[1:]) * batch * item * 3
+        + (n_x * batch * item if batch < m_train else 0),
     }
     if cfg.batch_size is None and n_x > m_train:
         parts["activations"] += m_train * m_train * 8  # the full-batch path's XᵀX
     return MemoryEstimate(parts)
 
 
-def require_memory(cfg: Any, n_x: int, m_train: int, m_other: int, optimizer_slots: int,
-                   at_least: bool = False, data_in_memory: bool = True, mapped_examples: int = 0) -> None:
+def require_memory(
+    cfg: Any,
+    n_x: int,
+    m_train: int,
+    m_other: int,
+    optimizer_slots: int,
+    at_least: bool = False,
+    data_in_memory: bool = True,
+    mapped_examples: int = 0,
+) -> None:
     """Refuses a training that would not fit in memory, before anything is allocated: one
     ConfigError saying how much it needs, of what, and how much there is. ``at_least``: the
     sizes are lower bounds (the data has not been read yet). ``mapped_examples``: see
     ``training_estimate``."""
     from nnctl.system.errors import ConfigError
 
-    est = training_estimate(cfg, n_x, m_train, m_other, optimizer_slots, data_in_memory, mapped_examples)
+    est = training_estimate(
+        cfg, n_x, m_train, m_other, optimizer_slots, data_in_memory, mapped_examples
+    )
     room = available_memory()
     if room is None or est.total <= room:
         return

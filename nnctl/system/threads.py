@@ -90,7 +90,9 @@ def choose(layer_dims: list[int], batch: int, option: int | None) -> ThreadChoic
     if n_cores == 1:
         return ThreadChoice("auto", 1, "one core")
     if work < ALL_CORES_FROM:
-        return ThreadChoice("auto", 1, f"largest product {work:.3g} multiply-adds < {ALL_CORES_FROM:.0e}")
+        return ThreadChoice(
+            "auto", 1, f"largest product {work:.3g} multiply-adds < {ALL_CORES_FROM:.0e}"
+        )
     busy = others_running()
     free = max(1, min(n_cores, round(n_cores - busy)))  # the cores nobody else is using
     if free == 1:
@@ -99,14 +101,17 @@ def choose(layer_dims: list[int], batch: int, option: int | None) -> ThreadChoic
     return ThreadChoice("auto", free, f"largest product {work:.3g} multiply-adds, {idle}")
 
 
-def for_run(layer_dims: list[int], batch: int, option: int | None,
-            recorded: dict[str, Any] | None = None) -> ThreadChoice:
+def for_run(
+    layer_dims: list[int], batch: int, option: int | None, recorded: dict[str, Any] | None = None
+) -> ThreadChoice:
     """``choose``, except that a resumed run (``recorded``: its summary's ``threads``) keeps the
     thread count it started with unless ``option`` says otherwise."""
     if option is None and recorded and recorded.get("setting") != "environment":
         n = recorded.get("blas_threads")
         if isinstance(n, int) and n >= 1:
-            return ThreadChoice("recorded", n, f"recorded when the run started ({recorded.get('reason')})")
+            return ThreadChoice(
+                "recorded", n, f"recorded when the run started ({recorded.get('reason')})"
+            )
     return choose(layer_dims, batch, option)
 
 

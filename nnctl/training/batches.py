@@ -38,7 +38,11 @@ class BatchGatherer:
             rows = self.x_buf[: k * n_x].reshape(k, n_x)
             Xb = np.take(self.X.T, idx, axis=0, out=rows, mode="clip").T
         else:
-            Xb = np.take(self.X, idx, axis=1, out=self.x_buf[: n_x * k].reshape(n_x, k), mode="clip")
+            Xb = np.take(
+                self.X, idx, axis=1, out=self.x_buf[: n_x * k].reshape(n_x, k), mode="clip"
+            )
         n_L = self.T_rows.shape[1]
-        Tb = np.take(self.T_rows, idx, axis=0, out=self.t_buf[: k * n_L].reshape(k, n_L), mode="clip").T
+        Tb = np.take(
+            self.T_rows, idx, axis=0, out=self.t_buf[: k * n_L].reshape(k, n_L), mode="clip"
+        ).T
         return Xb, Tb

@@ -36,21 +36,28 @@ class Bound:
 
     cfg: Config
     dataset: Dataset
-    held_out: tuple[np.ndarray, np.ndarray] | None  # (train_idx, val_idx) when a validation set was held out
+    held_out: (
+        tuple[np.ndarray, np.ndarray] | None
+    )  # (train_idx, val_idx) when a validation set was held out
 
     @property
     def train_idx(self) -> np.ndarray:
         # made when asked: for a streamed file without a hold-out it would be the only thing
         # the size of the file's example count kept while training
-        return np.arange(self.dataset.X_train.shape[1]) if self.held_out is None else self.held_out[0]
+        return (
+            np.arange(self.dataset.X_train.shape[1]) if self.held_out is None else self.held_out[0]
+        )
 
     @property
     def val_idx(self) -> np.ndarray | None:
         return None if self.held_out is None else self.held_out[1]
 
 
-def bind(cfg: Config, on_progress: Callable[[int, int], None] | None = None,
-         loaded: Dataset | None = None) -> Bound:
+def bind(
+    cfg: Config,
+    on_progress: Callable[[int, int], None] | None = None,
+    loaded: Dataset | None = None,
+) -> Bound:
     """Loads the config's data, checks the config against it (``layer_dims[0]``, classes,
     task), holds out the validation set with the config's seed and normalizes with statistics
     of the training split (``cfg.normalize``; ``auto`` resolved in the returned cfg): the
@@ -61,12 +68,22 @@ def bind(cfg: Config, on_progress: Callable[[int, int], None] | None = None,
     Refuses a config whose training would not fit in memory before anything is allocated.
     Raises ConfigError or DataError."""
     fused.setting()  # NNCTL_COMPILED checked before anything is read or written
-    plan = streaming_plan(cfg.dataset, cfg.path, cfg.source, cfg.dtype, cfg.batch_size) if loaded is None else None  # data files larger than memory stay on disk
+    plan = (
+        streaming_plan(cfg.dataset, cfg.path, cfg.source, cfg.dtype, cfg.batch_size)
+        if loaded is None
+        else None
+    )  # data files larger than memory stay on disk
     # What the config alone says (the data's size is not known yet: at least one example of
     # at least one feature) is checked before the data is read, the whole of it after.
     first, slots = cfg.layer_dims[0], optimizer_slots(cfg)
-    require_memory(cfg, first if isinstance(first, int) else 1, int(cfg.dataset.get("m", 1)), 0, slots,
-                   at_least=True)
+    require_memory(
+        cfg,
+        first if isinstance(first, int) else 1,
+        int(cfg.dataset.get("m", 1)),
+        0,
+        slots,
+        at_least=True,
+    )
     if loaded is not None:
         ds = loaded
     elif plan is not None and plan.stream:
@@ -78,20 +95,33 @@ def bind(cfg: Config, on_progress: Callable[[int, int], None] | None = None,
         except MemoryError:
             if "train" not in cfg.dataset:
                 raise
-            raise DataError(f"{cfg.dataset['train']}: out of memory loading the data whole; stream it from "
-                            "disk in mini-batches with dataset.stream: true and a batch_size") from None
+            raise DataError(
+                f"{cfg.dataset['train']}: out of memory loading the data whole; stream it from "
+                "disk in mini-batches with dataset.stream: true and a batch_size"
+            ) from None
     cfg = cfg.with_input_dim(ds.n_features)
     m_other = sum(int(X.shape[1]) for X in (ds.X_test, ds.X_val) if X is not None)
     streamed = plan is not None and plan.stream
-    require_memory(cfg, ds.n_features, int(ds.X_train.shape[1]), m_other, slots, data_in_memory=not streamed,
-                   mapped_examples=_mapped_examples(cfg, ds))
+    require_memory(
+        cfg,
+        ds.n_features,
+        int(ds.X_train.shape[1]),
+        m_other,
+        slots,
+        data_in_memory=not streamed,
+        mapped_examples=_mapped_examples(cfg, ds),
+    )
     if "synthetic" not in cfg.dataset:  # the kind chosen from the path, shown by config show
-        named = {"label": ds.label} if ds.label is not None else {}  # so predict can leave that column out
+        named = (
+            {"label": ds.label} if ds.label is not None else {}
+        )  # so predict can leave that column out
         cfg = dataclasses.replace(cfg, dataset={**cfg.dataset, **named, "kind": ds.source_kind})
     check_targets(cfg, ds)
     held_out = None
     if cfg.validation_fraction > 0:
-        held_out = hold_out_indices(ds.Y_train, ds.task, cfg.validation_fraction, rng_for(cfg.seed, STREAM_HOLD_OUT))
+        held_out = hold_out_indices(
+            ds.Y_train, ds.task, cfg.validation_fraction, rng_for(cfg.seed, STREAM_HOLD_OUT)
+        )
         ds = take(ds, *held_out)
     cfg, ds = _normalize(cfg, ds)
     return Bound(cfg, ds, held_out)
@@ -113,16 +143,28 @@ def _normalize(cfg: Config, ds: Dataset) -> tuple[Config, Dataset]:
     cfg = dataclasses.replace(cfg, normalize=method)
     if method == "none":
         # (a streamed X is never in memory whole: no statistics of it)
-        if ds.kind == "features" and ds.source_kind != "synthetic" and isinstance(ds.X_train, np.ndarray):
+        if (
+            ds.kind == "features"
+            and ds.source_kind != "synthetic"
+            and isinstance(ds.X_train, np.ndarray)
+        ):
             warning = normalize.scale_warning(ds.X_train, cfg.source)
             if warning:
                 ds = dataclasses.replace(ds, warnings=[*ds.warnings, warning])
         return cfg, dataclasses.replace(ds, normalize=method)
     steps = normalize.fit_steps(ds.X_train, method)
+
     def norm(X: np.ndarray | None) -> np.ndarray | None:
         return None if X is None else normalize.apply_steps(X, steps)
-    return cfg, dataclasses.replace(ds, X_train=norm(ds.X_train), X_val=norm(ds.X_val), X_test=norm(ds.X_test),
-                                    normalize=method, steps=steps)
+
+    return cfg, dataclasses.replace(
+        ds,
+        X_train=norm(ds.X_train),
+        X_val=norm(ds.X_val),
+        X_test=norm(ds.X_test),
+        normalize=method,
+        steps=steps,
+    )
 
 
 def optimizer_slots(cfg: Config) -> int:

@@ -25,7 +25,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from nnctl.training.loop import OnIteration, TrainResult
-from nnctl.core.network import Architecture, Params, initialize_parameters, linear_backward, linear_forward
+from nnctl.core.network import (
+    Architecture,
+    Params,
+    initialize_parameters,
+    linear_backward,
+    linear_forward,
+)
 from nnctl.system.threads import blas_threads
 
 if TYPE_CHECKING:
@@ -61,7 +67,11 @@ def _unsupported_keys(cfg: "Config") -> list[str]:
     from nnctl.config.settings import config_keys
 
     values = cfg.to_dict()
-    return [name for name, key in config_keys().items() if not key.fast_path_ok and values[name] != key.default]
+    return [
+        name
+        for name, key in config_keys().items()
+        if not key.fast_path_ok and values[name] != key.default
+    ]
 
 
 def fast_path_applies(cfg: "Config", X: np.ndarray) -> bool:
@@ -93,7 +103,9 @@ class FactoredGD:
         # 100 iterations). So the one-off products are computed in float64 and rounded once;
         # the loop itself stays in X's dtype.
         X64 = X.astype(np.float64, copy=False)
-        self.P = (self.W1_0.astype(np.float64, copy=False) @ X64).astype(X.dtype, copy=False)  # (n_1, m)
+        self.P = (self.W1_0.astype(np.float64, copy=False) @ X64).astype(
+            X.dtype, copy=False
+        )  # (n_1, m)
         # X.T @ X is recognized by numpy as a symmetric rank-k product (half the work).
         self.G = (X64.T @ X64).astype(X.dtype, copy=False)  # (m, m)
         del X64
@@ -163,7 +175,9 @@ class _Diverged(Exception):
     pass
 
 
-def _loop(state: FactoredGD, cfg: "Config", costs: list[float], on_iteration: OnIteration | None) -> None:
+def _loop(
+    state: FactoredGD, cfg: "Config", costs: list[float], on_iteration: OnIteration | None
+) -> None:
     from nnctl.system import interrupt
 
     check = interrupt.check
@@ -215,5 +229,12 @@ def fit_fullbatch(
     # full batch: every step is one pass over the training set. Plain gradient descent has no
     # state beyond the parameters, so the materialized ones continue the run (on the direct loop).
     whole = state is None or state.steps == len(costs)
-    return TrainResult(final, costs, status, time.perf_counter() - start, message, epochs=len(costs),
-                       state=TrainState.from_params(cfg, final, costs, []) if whole else None)
+    return TrainResult(
+        final,
+        costs,
+        status,
+        time.perf_counter() - start,
+        message,
+        epochs=len(costs),
+        state=TrainState.from_params(cfg, final, costs, []) if whole else None,
+    )

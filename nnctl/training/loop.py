@@ -32,7 +32,9 @@ class TrainResult:
     seconds: float
     message: str = ""
     epochs: int = 0  # complete passes over the training set
-    val_rows: list[tuple[int, float, float]] = field(default_factory=list)  # (iteration, loss, accuracy or nan)
+    val_rows: list[tuple[int, float, float]] = field(
+        default_factory=list
+    )  # (iteration, loss, accuracy or nan)
     best_epoch: int | None = None  # early stopping: the epoch whose parameters were kept
     stopped_early: bool = False
     # the state after the last whole step (to checkpoint an interrupted run, or to continue a
@@ -95,14 +97,22 @@ def fit_direct(
     total = total_iterations(cfg, m)
     s = state or TrainState.start(cfg)
     if hasattr(s.optimizer, "prepare"):
-        s.optimizer.prepare(total - s.iteration)  # compiled updates when the run is long enough to pay
+        s.optimizer.prepare(
+            total - s.iteration
+        )  # compiled updates when the run is long enough to pay
     # X may be a file streamed in blocks (nnctl.data.stream.H5Columns), which hands out the batches
     # and makes each batch's targets from its labels (nothing per example is held whole)
     streamed = n_batches > 1 and hasattr(X, "batch_source")
     T = None if streamed else arch.loss.targets(Y, cfg.layer_dims[-1], dtype)
-    gatherer = (None if n_batches == 1
-                else X.batch_source(Y, lambda Yb: arch.loss.targets(Yb, cfg.layer_dims[-1], dtype), bs, cfg.seed)
-                if streamed else BatchGatherer(X, T, bs))
+    gatherer = (
+        None
+        if n_batches == 1
+        else X.batch_source(
+            Y, lambda Yb: arch.loss.targets(Yb, cfg.layer_dims[-1], dtype), bs, cfg.seed
+        )
+        if streamed
+        else BatchGatherer(X, T, bs)
+    )
     status, message, stopped_early = "complete", "", False
     start = time.perf_counter()
     # Overflow on the way to a diverging cost is reported once, as divergence, not as a
@@ -115,17 +125,28 @@ def fit_direct(
                 if n_batches == 1:
                     Xb, Tb = X, T
                 elif streamed:
-                    Xb, Tb = gatherer.next_batch(s)  # batch s.batch of epoch s.epoch; records s.stream
+                    Xb, Tb = gatherer.next_batch(
+                        s
+                    )  # batch s.batch of epoch s.epoch; records s.stream
                 else:
                     if s.batch == 0:
                         s.perm = s.shuffle_rng.permutation(m)
-                    idx = s.perm[s.batch * bs:(s.batch + 1) * bs]
+                    idx = s.perm[s.batch * bs : (s.batch + 1) * bs]
                     Xb, Tb = gatherer.gather(idx)
                 masks = None
                 if cfg.dropout is not None:
-                    masks = dropout_masks(cfg.layer_dims[1:-1], cfg.dropout, Xb.shape[1], s.dropout_rng, dtype)
-                cost, dWs, dbs = cost_and_gradients(s.params, Xb, Tb, arch, l2=cfg.l2, masks=masks,
-                                                    out=getattr(s.optimizer, "grads", None))
+                    masks = dropout_masks(
+                        cfg.layer_dims[1:-1], cfg.dropout, Xb.shape[1], s.dropout_rng, dtype
+                    )
+                cost, dWs, dbs = cost_and_gradients(
+                    s.params,
+                    Xb,
+                    Tb,
+                    arch,
+                    l2=cfg.l2,
+                    masks=masks,
+                    out=getattr(s.optimizer, "grads", None),
+                )
                 if not math.isfinite(cost):
                     status = "diverged"
                     message = (
@@ -149,11 +170,17 @@ def fit_direct(
                     on_iteration(i, cost)
                 if stop:
                     stopped_early, st = True, s.stopper
-                    message = (f"early stopping after epoch {s.epoch - 1}: no validation loss improvement "
-                               f"for {st.patience} epoch(s); kept epoch {st.best_epoch} "
-                               f"(validation loss {st.best_loss:.6g})")
+                    message = (
+                        f"early stopping after epoch {s.epoch - 1}: no validation loss improvement "
+                        f"for {st.patience} epoch(s); kept epoch {st.best_epoch} "
+                        f"(validation loss {st.best_loss:.6g})"
+                    )
                     break
-                if cfg.checkpoint_every and s.iteration % cfg.checkpoint_every == 0 and s.iteration < total:
+                if (
+                    cfg.checkpoint_every
+                    and s.iteration % cfg.checkpoint_every == 0
+                    and s.iteration < total
+                ):
                     if on_checkpoint is not None:
                         on_checkpoint(s)
                 interrupt.check()
@@ -164,11 +191,23 @@ def fit_direct(
     params, best_epoch = s.params, None
     if s.stopper is not None and s.stopper.best_params is not None and status == "complete":
         params, best_epoch = s.stopper.best_params, s.stopper.best_epoch
-    return TrainResult(params, s.costs, status, time.perf_counter() - start, message, s.epoch,
-                       s.val_rows, best_epoch, stopped_early, s if whole else None)
+    return TrainResult(
+        params,
+        s.costs,
+        status,
+        time.perf_counter() - start,
+        message,
+        s.epoch,
+        s.val_rows,
+        best_epoch,
+        stopped_early,
+        s if whole else None,
+    )
 
 
-def _record_validation(s: TrainState, cfg: Config, X_val: np.ndarray, Y_val: np.ndarray, iteration: int) -> bool:
+def _record_validation(
+    s: TrainState, cfg: Config, X_val: np.ndarray, Y_val: np.ndarray, iteration: int
+) -> bool:
     """Records the validation loss (no dropout, no L2 term) and accuracy after an epoch;
     returns True when early stopping says stop. X_val: (n_x, m_val)."""
     val = score(s.params, cfg, X_val, Y_val, keep_outputs=False)

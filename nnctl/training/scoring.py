@@ -57,16 +57,25 @@ class Scores:
         return {"accuracy": self.accuracy}  # type: ignore[dict-item]
 
 
-def score(params: Params, cfg: Config, X: np.ndarray, Y: np.ndarray, *,
-          threshold: float = DEFAULT_THRESHOLD, n_classes: int | None = None,
-          keep_outputs: bool = True) -> Scores:
+def score(
+    params: Params,
+    cfg: Config,
+    X: np.ndarray,
+    Y: np.ndarray,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    n_classes: int | None = None,
+    keep_outputs: bool = True,
+) -> Scores:
     """Scores ``params`` of the network ``cfg`` describes on X: (n_x, m) against Y: (1, m)
     labels or (n_out, m) regression targets. ``threshold``: a binary head's decision threshold;
     ``n_classes``: K, to also count the confusion matrix. A streamed X (one with ``blocks()``,
     ``nnctl.data.stream.H5Columns``) is scored block by block (``score_blocks``); ``keep_outputs``
     False then keeps nothing per example (AL, ZL and labels None)."""
     if hasattr(X, "blocks"):
-        return score_blocks(params, cfg, X, Y, threshold=threshold, n_classes=n_classes, keep_outputs=keep_outputs)
+        return score_blocks(
+            params, cfg, X, Y, threshold=threshold, n_classes=n_classes, keep_outputs=keep_outputs
+        )
     arch = cfg.arch
     # overflow in a diverged network is an inf or NaN loss, reported as such, not a warning
     with np.errstate(over="ignore", invalid="ignore"):
@@ -80,9 +89,16 @@ def score(params: Params, cfg: Config, X: np.ndarray, Y: np.ndarray, *,
         return Scores(loss, AL, ZL, labels, accuracy(labels, Y), cm)
 
 
-def score_blocks(params: Params, cfg: Config, X: Any, Y: np.ndarray, *,
-                 threshold: float = DEFAULT_THRESHOLD, n_classes: int | None = None,
-                 keep_outputs: bool = True) -> Scores:
+def score_blocks(
+    params: Params,
+    cfg: Config,
+    X: Any,
+    Y: np.ndarray,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    n_classes: int | None = None,
+    keep_outputs: bool = True,
+) -> Scores:
     """``score`` of a streamed X (``nnctl.data.stream.H5Columns``), one block of columns at a time,
     so the examples are never in memory whole; with ``keep_outputs`` False neither is anything
     else per example, so the memory is the same for any number of examples.
@@ -100,7 +116,11 @@ def score_blocks(params: Params, cfg: Config, X: Any, Y: np.ndarray, *,
     ZL = np.empty((n_L, m), dtype=X.dtype) if keep_outputs else None
     labels = np.empty((1, m), dtype=np.int64) if keep_outputs and not regression else None
     total, correct = 0.0, 0
-    cm = None if n_classes is None or regression else np.zeros((n_classes, n_classes), dtype=np.int64)
+    cm = (
+        None
+        if n_classes is None or regression
+        else np.zeros((n_classes, n_classes), dtype=np.int64)
+    )
     n_out = Y.shape[0]
     ss_res, abs_err = np.zeros(n_out), 0.0
     with np.errstate(over="ignore", invalid="ignore"):
@@ -140,8 +160,9 @@ def product_width(X: Any) -> int:
     return m if m < 2 * SCORE_CHUNK else SCORE_CHUNK
 
 
-def forward_chunked(params: Params, X: np.ndarray, arch: Architecture,
-                    chunk: int = SCORE_CHUNK) -> tuple[np.ndarray, np.ndarray]:
+def forward_chunked(
+    params: Params, X: np.ndarray, arch: Architecture, chunk: int = SCORE_CHUNK
+) -> tuple[np.ndarray, np.ndarray]:
     """(AL, ZL): (n_L, m) of an in-memory X: (n_x, m), as ``model.forward`` gives them, computed
     ``chunk`` columns (examples) at a time through one buffer per hidden layer allocated once.
 
@@ -179,16 +200,18 @@ def forward_chunked(params: Params, X: np.ndarray, arch: Architecture,
         A = X[:, a:e]
         k = e - a
         for W, b, act, buf in zip(params.Ws[:-1], params.bs[:-1], arch.hidden, bufs):
-            Z = np.matmul(W, A, out=buf[:W.shape[0] * k].reshape(W.shape[0], k))
+            Z = np.matmul(W, A, out=buf[: W.shape[0] * k].reshape(W.shape[0], k))
             Z += b  # as ``model.linear_forward``
             A = act.hidden_forward(Z)
         W, b = params.Ws[-1], params.bs[-1]
-        Zc = np.matmul(W, A, out=bufs[-1][:W.shape[0] * k].reshape(W.shape[0], k))
+        Zc = np.matmul(W, A, out=bufs[-1][: W.shape[0] * k].reshape(W.shape[0], k))
         Zc += b
         Ac = arch.output.forward(Zc)
         if AL is None:
-            AL, ZL = np.empty((W.shape[0], m), dtype=Ac.dtype), np.empty((W.shape[0], m), dtype=Zc.dtype)
-        AL[:, a:a + k] = Ac
-        ZL[:, a:a + k] = Zc
+            AL, ZL = (
+                np.empty((W.shape[0], m), dtype=Ac.dtype),
+                np.empty((W.shape[0], m), dtype=Zc.dtype),
+            )
+        AL[:, a : a + k] = Ac
+        ZL[:, a : a + k] = Zc
     return AL, ZL  # type: ignore[return-value]
-

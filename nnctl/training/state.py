@@ -34,7 +34,9 @@ class TrainState:
     batch: int = 0  # batches done in the current epoch
     perm: np.ndarray | None = None  # the current epoch's example order (mini-batches only)
     costs: list[float] = field(default_factory=list)  # costs[i]: cost of step i before its update
-    val_rows: list[tuple[int, float, float]] = field(default_factory=list)  # (step, loss, accuracy or nan)
+    val_rows: list[tuple[int, float, float]] = field(
+        default_factory=list
+    )  # (step, loss, accuracy or nan)
     stopper: EarlyStopping | None = None
     # a streamed training set's position (nnctl.data.stream): epoch, example, window, in_window, block_order
     stream: dict[str, Any] | None = None
@@ -54,8 +56,13 @@ class TrainState:
         )
 
     @classmethod
-    def from_params(cls, cfg: Config, params: Params, costs: list[float],
-                    val_rows: list[tuple[int, float, float]]) -> "TrainState":
+    def from_params(
+        cls,
+        cfg: Config,
+        params: Params,
+        costs: list[float],
+        val_rows: list[tuple[int, float, float]],
+    ) -> "TrainState":
         """The state after ``len(costs)`` full-batch steps of a run whose only state is its
         parameters (see ``needs_checkpoint``): a finished run's params.npz and history.csv, or
         the fast path's materialized parameters."""
@@ -64,11 +71,18 @@ class TrainState:
             optimizer=OPTIMIZERS[cfg.optimizer](params, cfg),
             shuffle_rng=rng_for(cfg.seed, STREAM_SHUFFLE),
             dropout_rng=rng_for(cfg.seed, STREAM_DROPOUT),
-            iteration=len(costs), epoch=len(costs), costs=list(costs), val_rows=list(val_rows),
+            iteration=len(costs),
+            epoch=len(costs),
+            costs=list(costs),
+            val_rows=list(val_rows),
         )
 
     def needs_checkpoint(self, cfg: Config, n_batches: int) -> bool:
         """Whether continuing needs more than the parameters and the history: an optimizer
         with state (momentum, Adam), shuffled mini-batches, dropout or early stopping."""
-        return bool(n_batches > 1 or self.optimizer.state() or self.stopper is not None
-                    or cfg.dropout is not None)
+        return bool(
+            n_batches > 1
+            or self.optimizer.state()
+            or self.stopper is not None
+            or cfg.dropout is not None
+        )

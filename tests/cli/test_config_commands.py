@@ -22,8 +22,18 @@ def show(tmp_path: Path, cfg: Path, *args: str):
 
 
 def test_set_top_level_nested_and_lists(tmp_path: Path, tiny: Path) -> None:
-    r = show(tmp_path, tiny, "--set", "learning_rate=0.05", "--set", "dataset.test_fraction=0.3",
-             "--set", "layer_dims=[auto, 5, 3, 1]", "--set", "activations=[tanh, relu, sigmoid]")
+    r = show(
+        tmp_path,
+        tiny,
+        "--set",
+        "learning_rate=0.05",
+        "--set",
+        "dataset.test_fraction=0.3",
+        "--set",
+        "layer_dims=[auto, 5, 3, 1]",
+        "--set",
+        "activations=[tanh, relu, sigmoid]",
+    )
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""
     cfg = yaml.safe_load(r.stdout)
@@ -38,12 +48,21 @@ def test_set_top_level_nested_and_lists(tmp_path: Path, tiny: Path) -> None:
 
 
 def test_nested_override_expands_a_dataset_shorthand(tmp_path: Path) -> None:
-    cfg = write_config(tmp_path / "short.yaml", TINY.replace(
-        "dataset: {synthetic: moons, m: 200, test_fraction: 0.25, seed: 1}", "dataset: planar"))
+    cfg = write_config(
+        tmp_path / "short.yaml",
+        TINY.replace(
+            "dataset: {synthetic: moons, m: 200, test_fraction: 0.25, seed: 1}", "dataset: planar"
+        ),
+    )
     r = show(tmp_path, cfg, "--set", "dataset.m=120", "--no-data")
     assert r.returncode == 0, r.stderr
     assert yaml.safe_load(r.stdout)["dataset"] == {
-        "synthetic": "planar", "m": 120, "test_fraction": 0.2, "seed": 1, "noise": 0.2}
+        "synthetic": "planar",
+        "m": 120,
+        "test_fraction": 0.2,
+        "seed": 1,
+        "noise": 0.2,
+    }
 
 
 def test_show_without_data_keeps_auto(tmp_path: Path, tiny: Path) -> None:
@@ -56,7 +75,10 @@ def test_show_without_data_keeps_auto(tmp_path: Path, tiny: Path) -> None:
     ("override", "message"),
     [
         ("learing_rate=0.1", "unknown key 'learing_rate' (did you mean learning_rate?)"),
-        ("dataset.test_fracton=0.3", "unknown key 'dataset.test_fracton' (did you mean test_fraction?)"),
+        (
+            "dataset.test_fracton=0.3",
+            "unknown key 'dataset.test_fracton' (did you mean test_fraction?)",
+        ),
         ("datset.m=3", "unknown key 'datset' (did you mean dataset?)"),
         ("iterations=ten", "iterations: expected a number, got the string 'ten'"),
         ("dataset.test_fraction=1.5", "dataset.test_fraction: must be in [0.0, 1.0), got 1.5"),
@@ -65,7 +87,9 @@ def test_show_without_data_keeps_auto(tmp_path: Path, tiny: Path) -> None:
         ("learning_rate.x=1", "learning_rate is not a mapping"),
     ],
 )
-def test_bad_overrides_get_one_line_and_exit_2(tmp_path: Path, tiny: Path, override: str, message: str) -> None:
+def test_bad_overrides_get_one_line_and_exit_2(
+    tmp_path: Path, tiny: Path, override: str, message: str
+) -> None:
     r = nnctl("train", tiny, "--set", override, runs_dir=tmp_path / "runs", cwd=tmp_path)
     assert r.returncode == 2
     assert r.stdout == ""
@@ -85,8 +109,13 @@ def test_show_prints_exactly_what_train_saves(tmp_path: Path, tiny: Path) -> Non
 
 def test_check_reports_each_file_and_exits_2_if_any_is_bad(tmp_path: Path, tiny: Path) -> None:
     bad = write_config(tmp_path / "bad.yaml", TINY.replace("init: he", "init: hee"))
-    nodata = write_config(tmp_path / "nodata.yaml", TINY.replace(
-        "dataset: {synthetic: moons, m: 200, test_fraction: 0.25, seed: 1}", "dataset: {train: missing.h5}"))
+    nodata = write_config(
+        tmp_path / "nodata.yaml",
+        TINY.replace(
+            "dataset: {synthetic: moons, m: 200, test_fraction: 0.25, seed: 1}",
+            "dataset: {train: missing.h5}",
+        ),
+    )
     r = nnctl("config", "check", tiny, bad, nodata, runs_dir=tmp_path / "runs", cwd=tmp_path)
     assert r.returncode == 2
     assert r.stdout.splitlines() == [f"ok {tiny}"]
@@ -95,6 +124,8 @@ def test_check_reports_each_file_and_exits_2_if_any_is_bad(tmp_path: Path, tiny:
     assert str(bad) in errors[0] and "init: got the string 'hee' (did you mean he?)" in errors[0]
     assert "missing.h5" in errors[1]
 
-    ok = nnctl("config", "check", tiny, nodata, "--no-data", runs_dir=tmp_path / "runs", cwd=tmp_path)
+    ok = nnctl(
+        "config", "check", tiny, nodata, "--no-data", runs_dir=tmp_path / "runs", cwd=tmp_path
+    )
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.splitlines() == [f"ok {tiny}", f"ok {nodata}"]

@@ -15,7 +15,9 @@ from helpers import CAT_FILES, CONFIGS
 
 
 @pytest.mark.parametrize("way", ["copied into data/", "NNCTL_DATA_DIR"])
-def test_cat_config_finds_its_data(cli, runs_dir: Path, cat_dir: Path, tmp_path: Path, monkeypatch, way) -> None:
+def test_cat_config_finds_its_data(
+    cli, runs_dir: Path, cat_dir: Path, tmp_path: Path, monkeypatch, way
+) -> None:
     proj = tmp_path / "proj"
     (proj / "configs").mkdir(parents=True)
     (proj / "data").mkdir()
@@ -34,13 +36,18 @@ def test_cat_config_finds_its_data(cli, runs_dir: Path, cat_dir: Path, tmp_path:
         r = cli("train", config, "--set", "iterations=1", "--json", "--quiet")
         assert r.exit_code == 0, (cwd, r.stderr)
         out = json.loads(r.stdout)
-        assert out["final_cost"] == pytest.approx(course.L_LAYER_COSTS[0], rel=0, abs=course.COST_ABS)
-        sources = json.loads((Path(out["run_dir"]) / "summary.json").read_text())["dataset"]["sources"]
+        assert out["final_cost"] == pytest.approx(
+            course.L_LAYER_COSTS[0], rel=0, abs=course.COST_ABS
+        )
+        sources = json.loads((Path(out["run_dir"]) / "summary.json").read_text())["dataset"][
+            "sources"
+        ]
         assert [s["path"] for s in sources] == [str((expected / n).resolve()) for n in CAT_FILES]
 
 
-def test_without_the_data_the_error_says_where_it_looked_and_how_to_fix_it(cli, runs_dir: Path, tmp_path: Path,
-                                                                            monkeypatch) -> None:
+def test_without_the_data_the_error_says_where_it_looked_and_how_to_fix_it(
+    cli, runs_dir: Path, tmp_path: Path, monkeypatch
+) -> None:
     monkeypatch.delenv("NNCTL_DATA_DIR", raising=False)
     (tmp_path / "configs").mkdir()
     config = tmp_path / "configs" / "cat_deep.yaml"

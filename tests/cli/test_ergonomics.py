@@ -16,10 +16,28 @@ import pytest
 
 from helpers import MOONS_SMALL, write_config
 
-COMMANDS = [["train"], ["gradcheck"], ["plot"], ["predict"], ["evaluate"], ["report"], ["export"],
-            ["config", "show"], ["config", "check"], ["config", "schema"], ["runs", "list"], ["runs", "show"],
-            ["runs", "compare"], ["runs", "rm"], ["data", "inspect"], ["data", "import"], ["sweep", "run"],
-            ["sweep", "check"], ["sweep", "show"], ["sweep", "resume"]]
+COMMANDS = [
+    ["train"],
+    ["gradcheck"],
+    ["plot"],
+    ["predict"],
+    ["evaluate"],
+    ["report"],
+    ["export"],
+    ["config", "show"],
+    ["config", "check"],
+    ["config", "schema"],
+    ["runs", "list"],
+    ["runs", "show"],
+    ["runs", "compare"],
+    ["runs", "rm"],
+    ["data", "inspect"],
+    ["data", "import"],
+    ["sweep", "run"],
+    ["sweep", "check"],
+    ["sweep", "show"],
+    ["sweep", "resume"],
+]
 
 
 @pytest.mark.parametrize("cmd", COMMANDS, ids=" ".join)
@@ -30,13 +48,21 @@ def test_every_help_screen_has_examples_and_plain_metavars(cli, cmd: list[str]) 
     assert usage.startswith(f"Usage: nnctl {' '.join(cmd)} ") and "{" not in usage
     assert not re.search(r"<(int|float|text|path|integer)>", r.stdout)  # click's type names
     examples = r.stdout.split("\nExamples:\n")[1].splitlines()
-    assert 1 <= len(examples) <= 3 and all(line.startswith("  nnctl ") or "| nnctl" in line for line in examples)
+    assert 1 <= len(examples) <= 3 and all(
+        line.startswith("  nnctl ") or "| nnctl" in line for line in examples
+    )
 
 
 def test_help_snapshots(cli) -> None:
-    assert cli("predict", "--help").stdout.splitlines()[0] == "Usage: nnctl predict [OPTIONS] RUN INPUT..."
+    assert (
+        cli("predict", "--help").stdout.splitlines()[0]
+        == "Usage: nnctl predict [OPTIONS] RUN INPUT..."
+    )
     assert cli("train", "-h").stdout.splitlines()[0] == "Usage: nnctl train [OPTIONS] [CONFIG]"
-    assert cli("gradcheck", "-h").stdout.splitlines()[0] == "Usage: nnctl gradcheck [OPTIONS] [CONFIG|RUN]"
+    assert (
+        cli("gradcheck", "-h").stdout.splitlines()[0]
+        == "Usage: nnctl gradcheck [OPTIONS] [CONFIG|RUN]"
+    )
     top = cli("--help").stdout
     assert "..." not in top.split("Commands:")[1].split("Examples:")[0]  # no description cut off
     train = cli("train", "--help").stdout
@@ -50,18 +76,30 @@ def test_version(cli) -> None:
     assert cli("--version").stdout == f"nnctl {nnctl.__version__}\n"
 
 
-@pytest.mark.parametrize("args, line", [
-    (["predict", "RUN", "x.png", "--threshold", "5"], "error: --threshold: must be between 0 and 1 (exclusive), got 5.0"),
-    (["train", "x.yaml", "--threads", "0"], "error: --threads: must be 1 or more, got 0"),
-    (["train", "--thread", "2"], "error: nnctl train: no such option --thread (did you mean --threads?)"),
-    (["trian"], "error: nnctl: no such command 'trian' (did you mean train?)"),
-    (["runs", "lst"], "error: nnctl runs: no such command 'lst' (did you mean list?)"),
-    (["runs", "list", "--limit", "0"], "error: --limit: must be 1 or more, got 0"),
-    (["predict"], "error: nnctl predict: missing argument RUN; see 'nnctl predict --help'"),
-    (["train", "x.yaml", "--set"], "error: nnctl train: option '--set' requires an argument"),
-    (["plot", "RUN", "-o", "x.png", "--bogus"], "error: nnctl plot: no such option --bogus; see 'nnctl plot --help'"),
-    (["--verison"], "error: nnctl: no such option --verison (did you mean --version?)"),
-])
+@pytest.mark.parametrize(
+    "args, line",
+    [
+        (
+            ["predict", "RUN", "x.png", "--threshold", "5"],
+            "error: --threshold: must be between 0 and 1 (exclusive), got 5.0",
+        ),
+        (["train", "x.yaml", "--threads", "0"], "error: --threads: must be 1 or more, got 0"),
+        (
+            ["train", "--thread", "2"],
+            "error: nnctl train: no such option --thread (did you mean --threads?)",
+        ),
+        (["trian"], "error: nnctl: no such command 'trian' (did you mean train?)"),
+        (["runs", "lst"], "error: nnctl runs: no such command 'lst' (did you mean list?)"),
+        (["runs", "list", "--limit", "0"], "error: --limit: must be 1 or more, got 0"),
+        (["predict"], "error: nnctl predict: missing argument RUN; see 'nnctl predict --help'"),
+        (["train", "x.yaml", "--set"], "error: nnctl train: option '--set' requires an argument"),
+        (
+            ["plot", "RUN", "-o", "x.png", "--bogus"],
+            "error: nnctl plot: no such option --bogus; see 'nnctl plot --help'",
+        ),
+        (["--verison"], "error: nnctl: no such option --verison (did you mean --version?)"),
+    ],
+)
 def test_usage_errors_are_one_line(cli, args: list[str], line: str) -> None:
     r = cli(*args)
     assert r.exit_code == 2 and r.stdout == ""
@@ -70,20 +108,37 @@ def test_usage_errors_are_one_line(cli, args: list[str], line: str) -> None:
 
 def test_completion_scripts_and_candidates(tmp_path: Path) -> None:
     # typer detects the calling shell unless told not to; the test names each shell itself
-    env = {**os.environ, "NNCTL_RUNS_DIR": str(tmp_path / "runs"),
-           "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
+    env = {
+        **os.environ,
+        "NNCTL_RUNS_DIR": str(tmp_path / "runs"),
+        "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1",
+    }
     (tmp_path / "runs" / "20261126-101500-000-abcd").mkdir(parents=True)
     (tmp_path / "configs").mkdir()
     (tmp_path / "configs" / "moons.yaml").write_text(MOONS_SMALL)
     for shell in ("bash", "zsh", "fish"):
-        out = subprocess.run([sys.executable, "-m", "nnctl", "--show-completion", shell], env=env, cwd=tmp_path,
-                             capture_output=True, text=True)
-        assert out.returncode == 0 and "_NNCTL_COMPLETE" in out.stdout.upper().replace("-", "_"), out.stderr
+        out = subprocess.run(
+            [sys.executable, "-m", "nnctl", "--show-completion", shell],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
+        assert out.returncode == 0 and "_NNCTL_COMPLETE" in out.stdout.upper().replace("-", "_"), (
+            out.stderr
+        )
 
     def complete(words: str) -> list[str]:
-        e = {**env, "_NNCTL_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(len(words.split(" ")) - 1)}
+        e = {
+            **env,
+            "_NNCTL_COMPLETE": "complete_bash",
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(len(words.split(" ")) - 1),
+        }
         code = "import sys; sys.argv = ['nnctl']; from nnctl.cli import main; main()"
-        out = subprocess.run([sys.executable, "-c", code], env=e, cwd=tmp_path, capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=e, cwd=tmp_path, capture_output=True, text=True
+        )
         return out.stdout.split()
 
     assert complete("nnctl predict 2026") == ["20261126-101500-000-abcd"]
@@ -91,10 +146,19 @@ def test_completion_scripts_and_candidates(tmp_path: Path) -> None:
     assert complete("nnctl train configs/") == ["configs/moons.yaml"]
     assert complete("nnctl train x.yaml --set learning_") == ["learning_rate="]
     # No heavy module on a Tab press.
-    code = ("import sys; sys.argv = ['nnctl']; from nnctl.cli import main\n"
-            "try: main()\nexcept SystemExit: pass\nprint('numpy' in sys.modules, file=sys.stderr)")
-    e = {**env, "_NNCTL_COMPLETE": "complete_bash", "COMP_WORDS": "nnctl predict 2", "COMP_CWORD": "2"}
-    out = subprocess.run([sys.executable, "-c", code], env=e, cwd=tmp_path, capture_output=True, text=True)
+    code = (
+        "import sys; sys.argv = ['nnctl']; from nnctl.cli import main\n"
+        "try: main()\nexcept SystemExit: pass\nprint('numpy' in sys.modules, file=sys.stderr)"
+    )
+    e = {
+        **env,
+        "_NNCTL_COMPLETE": "complete_bash",
+        "COMP_WORDS": "nnctl predict 2",
+        "COMP_CWORD": "2",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=e, cwd=tmp_path, capture_output=True, text=True
+    )
     assert out.stderr.strip() == "False"
 
 
@@ -102,7 +166,10 @@ def test_completion_scripts_and_candidates(tmp_path: Path) -> None:
 def two_runs(cli, runs_dir: Path, tmp_path: Path) -> list[Path]:
     out = []
     for lr in (0.5, 0.1):
-        cfg = write_config(tmp_path / f"lr-{lr}.yaml", MOONS_SMALL.replace("learning_rate: 0.5", f"learning_rate: {lr}"))
+        cfg = write_config(
+            tmp_path / f"lr-{lr}.yaml",
+            MOONS_SMALL.replace("learning_rate: 0.5", f"learning_rate: {lr}"),
+        )
         r = cli("train", cfg, "--quiet", "--json")
         assert r.exit_code == 0, r.stderr
         out.append(Path(json.loads(r.stdout)["run_dir"]))
@@ -114,7 +181,9 @@ def test_columns_and_formats(cli, two_runs: list[Path]) -> None:
     r = cli("runs", "list", "--columns", cols)
     lines = r.stdout.splitlines()
     assert lines[0].split() == cols.split(",")
-    assert lines[1].split()[:2] == ["lr-0.5", "0.5"] and "[2, 8, 1]" in lines[1] and " - " in lines[1]
+    assert (
+        lines[1].split()[:2] == ["lr-0.5", "0.5"] and "[2, 8, 1]" in lines[1] and " - " in lines[1]
+    )
     csv_lines = cli("runs", "list", "--columns", cols, "--format", "csv").stdout.splitlines()
     assert csv_lines[0] == cols and csv_lines[1].startswith('lr-0.5,0.5,"[2, 8, 1]",,')
     tsv = cli("runs", "list", "--columns", "name,learning_rate", "--format", "tsv").stdout
@@ -141,7 +210,9 @@ def test_date_filters(cli, two_runs: list[Path]) -> None:
 
 def test_rm_filter_dry_run(cli, two_runs: list[Path]) -> None:
     r = cli("runs", "rm", "--filter", "learning_rate<0.3", "--dry-run")
-    assert r.exit_code == 0 and r.stdout == f"{two_runs[1].name}\n" and "nothing deleted" in r.stderr
+    assert (
+        r.exit_code == 0 and r.stdout == f"{two_runs[1].name}\n" and "nothing deleted" in r.stderr
+    )
     assert two_runs[1].is_dir()
     r = cli("runs", "rm", "--filter", "learning_rate<0.3", "--yes")
     assert r.stdout == f"{two_runs[1].name}\n" and not two_runs[1].exists() and two_runs[0].is_dir()
@@ -186,7 +257,9 @@ def test_config_show_json_and_model_summary(cli, tmp_path: Path) -> None:
     assert data["config"]["layer_dims"] == [2, 8, 1]
     model = data["model"]
     assert model["params"] == 2 * 8 + 8 + 8 + 1 and model["batch"] == 150
-    assert model["param_bytes"] == 33 * 8 and model["forward_flops_per_example"] == (2 * 16 + 8) + (2 * 8 + 1)
+    assert model["param_bytes"] == 33 * 8 and model["forward_flops_per_example"] == (2 * 16 + 8) + (
+        2 * 8 + 1
+    )
     assert model["activation_bytes"] == 150 * 8 * (2 + 2 * (8 + 1))
 
 
@@ -234,6 +307,7 @@ def test_predict_reads_stdin_and_refuses_urls(cli, moons_run: Path) -> None:
     assert r.exit_code == 2
     assert r.stderr.splitlines() == [
         "error: https://example.org/Cat03.jpg: predict reads local files; download it first, or pipe it in: "
-        f"curl -sL 'https://example.org/Cat03.jpg' | nnctl predict {moons_run} -"]
+        f"curl -sL 'https://example.org/Cat03.jpg' | nnctl predict {moons_run} -"
+    ]
     r = cli("predict", str(moons_run), "-", input="not an image")
     assert r.exit_code == 1 and "error: -: standard input is read only as an image" in r.stderr

@@ -20,7 +20,16 @@ def three_runs(cli, runs_dir: Path, tmp_path: Path) -> list[Path]:
     cfg = write_config(tmp_path / "tiny.yaml", TINY)
     dirs = []
     for lr in RATES:
-        r = cli("train", cfg, "--set", f"learning_rate={lr}", "--set", f"name=lr-{lr}", "--quiet", "--json")
+        r = cli(
+            "train",
+            cfg,
+            "--set",
+            f"learning_rate={lr}",
+            "--set",
+            f"name=lr-{lr}",
+            "--quiet",
+            "--json",
+        )
         assert r.exit_code == 0, r.stderr
         dirs.append(Path(json.loads(r.stdout)["run_dir"]))
     return dirs
@@ -43,7 +52,11 @@ def test_list_rows_carry_the_run_files_values(cli, three_runs: list[Path]) -> No
         s = summary(d)
         assert row["run_dir"] == str(d)
         assert row["learning_rate"] == lr
-        assert (row["name"], row["status"], row["created"]) == (f"lr-{lr}", "complete", s["created"])
+        assert (row["name"], row["status"], row["created"]) == (
+            f"lr-{lr}",
+            "complete",
+            s["created"],
+        )
         assert (row["iterations"], row["iterations_done"]) == (200, 200)
         for k in ("final_cost", "train_accuracy", "test_accuracy", "seconds"):
             assert row[k] == s[k]
@@ -62,8 +75,12 @@ def test_list_table_has_one_row_per_run(cli, three_runs: list[Path]) -> None:
 def test_sort_descending_and_ascending_with_limit(cli, three_runs: list[Path]) -> None:
     by_cost = sorted(three_runs, key=lambda d: summary(d)["final_cost"])
     assert [r["id"] for r in list_json(cli, "--sort", "final_cost")] == [d.name for d in by_cost]
-    assert [r["id"] for r in list_json(cli, "--sort", "-final_cost")] == [d.name for d in by_cost[::-1]]
-    assert [r["learning_rate"] for r in list_json(cli, "--sort", "-learning_rate", "--limit", "2")] == [2.0, 0.5]
+    assert [r["id"] for r in list_json(cli, "--sort", "-final_cost")] == [
+        d.name for d in by_cost[::-1]
+    ]
+    assert [
+        r["learning_rate"] for r in list_json(cli, "--sort", "-learning_rate", "--limit", "2")
+    ] == [2.0, 0.5]
     # Without --sort, --limit keeps the newest runs.
     assert [r["id"] for r in list_json(cli, "--limit", "2")] == [d.name for d in three_runs[1:]]
 
@@ -75,14 +92,21 @@ def test_filters(cli, three_runs: list[Path]) -> None:
     assert len(list_json(cli, "--filter", "dataset.synthetic=moons")) == 3  # any config key
     median = sorted(summary(d)["final_cost"] for d in three_runs)[1]
     rows = list_json(cli, "--filter", f"final_cost<={median!r}", "--filter", "learning_rate!=2.0")
-    expected = [d.name for d, lr in zip(three_runs, RATES) if summary(d)["final_cost"] <= median and lr != 2.0]
+    expected = [
+        d.name
+        for d, lr in zip(three_runs, RATES)
+        if summary(d)["final_cost"] <= median and lr != 2.0
+    ]
     assert [r["id"] for r in rows] == expected and 1 <= len(expected) <= 2
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--sort", "-test_acuracy"), "--sort test_acuracy: unknown column (did you mean test_accuracy?)"),
+        (
+            ("--sort", "-test_acuracy"),
+            "--sort test_acuracy: unknown column (did you mean test_accuracy?)",
+        ),
         (("--filter", "learning_rate"), "--filter 'learning_rate': expected KEY=VALUE"),
         (("--filter", "stauts=complete"), "--filter stauts: unknown column (did you mean status?)"),
         (("--filter", "final_cost>abc"), "> needs a number"),
@@ -123,7 +147,10 @@ def test_show_prints_config_summary_and_curve(cli, three_runs: list[Path]) -> No
     j = cli("runs", "show", str(d), "--json")
     data = json.loads(j.stdout)
     assert data["summary"] == summary(d)
-    assert data["history"]["iteration"] == list(range(200)) and data["history"]["cost"][0] == first_cost
+    assert (
+        data["history"]["iteration"] == list(range(200))
+        and data["history"]["cost"][0] == first_cost
+    )
 
 
 def test_compare_shows_metrics_and_only_differing_keys(cli, three_runs: list[Path]) -> None:
@@ -132,11 +159,19 @@ def test_compare_shows_metrics_and_only_differing_keys(cli, three_runs: list[Pat
     assert r.exit_code == 0, r.stderr
     data = json.loads(r.stdout)
     assert data["runs"] == [a.name, b.name]
-    assert data["config_differences"] == {"name": ["lr-0.05", "lr-2.0"], "learning_rate": [0.05, 2.0]}
-    assert data["metrics"]["test_accuracy"] == [summary(a)["test_accuracy"], summary(b)["test_accuracy"]]
+    assert data["config_differences"] == {
+        "name": ["lr-0.05", "lr-2.0"],
+        "learning_rate": [0.05, 2.0],
+    }
+    assert data["metrics"]["test_accuracy"] == [
+        summary(a)["test_accuracy"],
+        summary(b)["test_accuracy"],
+    ]
 
     table = cli("runs", "compare", a.name, b.name)
-    rows = {line.split()[0]: line.split()[1:] for line in table.stdout.splitlines()[2:] if line.strip()}
+    rows = {
+        line.split()[0]: line.split()[1:] for line in table.stdout.splitlines()[2:] if line.strip()
+    }
     assert rows["learning_rate"] == ["0.05", "2"]
     assert "layer_dims" not in rows and "iterations" not in rows
 
@@ -195,7 +230,10 @@ def test_plot_labels_name_the_differing_keys(three_runs: list[Path]) -> None:
     from nnctl.runs.table import read_run, run_labels
 
     assert run_labels([read_run(d) for d in three_runs]) == [
-        "lr-0.05 learning_rate=0.05", "lr-0.5 learning_rate=0.5", "lr-2.0 learning_rate=2"]
+        "lr-0.05 learning_rate=0.05",
+        "lr-0.5 learning_rate=0.5",
+        "lr-2.0 learning_rate=2",
+    ]
 
 
 def test_plot_refuses_unknown_formats(cli, three_runs: list[Path], tmp_path: Path) -> None:
@@ -243,12 +281,17 @@ def test_show_of_a_run_without_history(cli, three_runs: list[Path]) -> None:
     assert r.stdout.rstrip().endswith("(no iterations recorded)")
 
 
-def test_summary_that_is_not_an_object_is_a_one_line_error(cli, runs_dir: Path, moons_run: Path) -> None:
+def test_summary_that_is_not_an_object_is_a_one_line_error(
+    cli, runs_dir: Path, moons_run: Path
+) -> None:
     (moons_run / "summary.json").write_text("[1, 2]")
     for args in (("runs", "show", moons_run.name), ("predict", moons_run.name, "x.csv")):
         r = cli(*args)
         assert r.exit_code == 2, args
-        assert r.stderr.strip() == f"error: {moons_run / 'summary.json'}: damaged (expected a JSON object)"
+        assert (
+            r.stderr.strip()
+            == f"error: {moons_run / 'summary.json'}: damaged (expected a JSON object)"
+        )
     r = cli("runs", "list", "--json")  # listed runs skip it with a warning instead of dying
     assert r.exit_code == 0 and json.loads(r.stdout) == [] and "damaged" in r.stderr
 
@@ -258,7 +301,9 @@ def test_filter_on_an_empty_runs_dir_is_an_empty_list(cli, runs_dir: Path) -> No
     assert r.exit_code == 0 and json.loads(r.stdout) == []
 
 
-def test_runs_show_json_with_a_damaged_config_is_one_line(cli, runs_dir: Path, moons_run: Path) -> None:
+def test_runs_show_json_with_a_damaged_config_is_one_line(
+    cli, runs_dir: Path, moons_run: Path
+) -> None:
     (moons_run / "config.yaml").write_text("layer_dims: [\n")
     r = cli("runs", "show", moons_run.name, "--json")
     assert r.exit_code == 2 and r.stdout == "" and "Traceback" not in r.stderr

@@ -33,16 +33,31 @@ def test_exit_0_success_prints_only_the_run_id(tmp_path: Path, tiny: Path) -> No
 
 
 def test_exit_1_diverged(tmp_path: Path, tiny: Path) -> None:
-    r = nnctl("train", tiny, "--set", "learning_rate=1e300", "--quiet", runs_dir=tmp_path / "runs", cwd=tmp_path)
+    r = nnctl(
+        "train",
+        tiny,
+        "--set",
+        "learning_rate=1e300",
+        "--quiet",
+        runs_dir=tmp_path / "runs",
+        cwd=tmp_path,
+    )
     assert r.returncode == 1
     run_id = r.stdout.strip()
     assert RUN_ID.match(run_id)
     assert "error: training diverged" in r.stderr
-    assert json.loads((tmp_path / "runs" / run_id / "summary.json").read_text())["status"] == "diverged"
+    assert (
+        json.loads((tmp_path / "runs" / run_id / "summary.json").read_text())["status"]
+        == "diverged"
+    )
 
 
 def test_exit_2_bad_input_one_line_no_traceback(tmp_path: Path, tiny: Path) -> None:
-    for args in (("train", tmp_path / "nope.yaml"), ("runs", "show", "latest"), ("train", tiny, "--threads", "0")):
+    for args in (
+        ("train", tmp_path / "nope.yaml"),
+        ("runs", "show", "latest"),
+        ("train", tiny, "--threads", "0"),
+    ):
         r = nnctl(*args, runs_dir=tmp_path / "runs", cwd=tmp_path)
         assert r.returncode == 2, args
         assert r.stdout == ""
@@ -52,8 +67,22 @@ def test_exit_2_bad_input_one_line_no_traceback(tmp_path: Path, tiny: Path) -> N
 
 def test_exit_130_interrupted(tmp_path: Path, tiny: Path) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "nnctl", "train", tiny, "--set", "iterations=10000000", "--set", "print_every=10"],
-        cwd=tmp_path, env=env_for(tmp_path / "runs"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "nnctl",
+            "train",
+            tiny,
+            "--set",
+            "iterations=10000000",
+            "--set",
+            "print_every=10",
+        ],
+        cwd=tmp_path,
+        env=env_for(tmp_path / "runs"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         # Interrupt once training is under way, as Ctrl-C would.
@@ -85,7 +114,9 @@ def test_json_stdout_stays_pure_while_progress_is_on(tmp_path: Path, tiny: Path)
 def run_in_pty(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, bytes]:
     """Runs a command with stdin, stdout and stderr on a pseudo-terminal, as in a real shell."""
     leader, follower = pty.openpty()
-    proc = subprocess.Popen(args, cwd=cwd, env=env, stdin=follower, stdout=follower, stderr=follower)
+    proc = subprocess.Popen(
+        args, cwd=cwd, env=env, stdin=follower, stdout=follower, stderr=follower
+    )
     os.close(follower)
     chunks = []
     while True:
@@ -107,7 +138,17 @@ ANIMATION = re.compile(rb"\x1b\[(?:\?25l|\d*A|\d*K)")
 
 
 def test_colour_and_animation_follow_the_terminal(tmp_path: Path, tiny: Path) -> None:
-    cmd = [sys.executable, "-m", "nnctl", "train", tiny, "--set", "iterations=1000", "--set", "print_every=500"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "nnctl",
+        "train",
+        tiny,
+        "--set",
+        "iterations=1000",
+        "--set",
+        "print_every=500",
+    ]
     bad = [sys.executable, "-m", "nnctl", "config", "check", tmp_path / "missing.yaml"]
     env = env_for(tmp_path / "runs", TERM="xterm-256color", COLUMNS="100")
 
@@ -132,7 +173,9 @@ def test_colour_and_animation_follow_the_terminal(tmp_path: Path, tiny: Path) ->
     assert "\x1b[" not in r.stderr + t.stderr + t.stdout
 
 
-def test_threads_limits_blas_during_training(cli, runs_dir: Path, tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_threads_limits_blas_during_training(
+    cli, runs_dir: Path, tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from threadpoolctl import threadpool_info
 
     import nnctl.commands.train
@@ -149,7 +192,9 @@ def test_threads_limits_blas_during_training(cli, runs_dir: Path, tiny: Path, mo
     r = cli("train", tiny, "--threads", "1", "--quiet")
     assert r.exit_code == 0, r.stderr
     assert seen and all(n == 1 for n in seen[0].values())
-    assert {i["internal_api"]: i["num_threads"] for i in threadpool_info()} == before  # restored afterwards
+    assert {
+        i["internal_api"]: i["num_threads"] for i in threadpool_info()
+    } == before  # restored afterwards
 
 
 def test_default_threads_follow_the_environment(tmp_path: Path) -> None:
@@ -161,7 +206,9 @@ def test_default_threads_follow_the_environment(tmp_path: Path) -> None:
         "    print([i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas'])\n"
     )
     env = env_for(tmp_path / "runs", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
-    r = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60
+    )
     assert r.returncode == 0, r.stderr
     counts = json.loads(r.stdout)
     if not counts:
@@ -173,9 +220,26 @@ def test_eight_trainings_started_at_once(tmp_path: Path, tiny: Path) -> None:
     runs_dir = tmp_path / "runs"
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "nnctl", "train", tiny, "--set", f"seed={k + 1}", "--set", "iterations=20",
-             "--threads", "1", "--quiet", "--json"],
-            cwd=tmp_path, env=env_for(runs_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "nnctl",
+                "train",
+                tiny,
+                "--set",
+                f"seed={k + 1}",
+                "--set",
+                "iterations=20",
+                "--threads",
+                "1",
+                "--quiet",
+                "--json",
+            ],
+            cwd=tmp_path,
+            env=env_for(runs_dir),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for k in range(8)
     ]
@@ -187,7 +251,12 @@ def test_eight_trainings_started_at_once(tmp_path: Path, tiny: Path) -> None:
     assert {p.name for p in runs_dir.iterdir()} == ids  # nothing else (no temp files, no strays)
     for o in outs:
         d = runs_dir / o["run_id"]
-        assert sorted(p.name for p in d.iterdir()) == ["config.yaml", "history.csv", "params.npz", "summary.json"]
+        assert sorted(p.name for p in d.iterdir()) == [
+            "config.yaml",
+            "history.csv",
+            "params.npz",
+            "summary.json",
+        ]
         s = json.loads((d / "summary.json").read_text())
         assert s["status"] == "complete" and s["iterations_done"] == 20
         assert len((d / "history.csv").read_text().splitlines()) == 21
@@ -202,8 +271,12 @@ def test_sweep_script_trains_each_rate_and_prints_the_best(tmp_path: Path, tiny:
     runs_dir = tmp_path / "runs"
     rates = ["0.02", "0.3", "1.5"]
     r = subprocess.run(
-        ["bash", SWEEP, "--set", "validation_fraction=0.2", "--set", "seed=3", tiny, *rates], cwd=tmp_path,
-        env=env_for(runs_dir, SWEEP_JOBS="3"), capture_output=True, text=True, timeout=180,
+        ["bash", SWEEP, "--set", "validation_fraction=0.2", "--set", "seed=3", tiny, *rates],
+        cwd=tmp_path,
+        env=env_for(runs_dir, SWEEP_JOBS="3"),
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert r.returncode == 0, r.stderr
     summaries = [json.loads((d / "summary.json").read_text()) for d in runs_dir.iterdir()]
@@ -219,29 +292,76 @@ def test_sweep_script_trains_each_rate_and_prints_the_best(tmp_path: Path, tiny:
 def test_sweep_script_regression_by_val_r2_and_refuses_no_validation_set(tmp_path: Path) -> None:
     runs_dir = tmp_path / "runs"
     sine = ROOT / "configs" / "sine.yaml"
-    r = subprocess.run(["bash", SWEEP, "--metric", "val_r2", "--set", "validation_fraction=0.25", "--set", "epochs=5",
-                        sine, "0.01", "0.05"], cwd=tmp_path, env=env_for(runs_dir, SWEEP_JOBS="2"),
-                       capture_output=True, text=True, timeout=180)
+    r = subprocess.run(
+        [
+            "bash",
+            SWEEP,
+            "--metric",
+            "val_r2",
+            "--set",
+            "validation_fraction=0.25",
+            "--set",
+            "epochs=5",
+            sine,
+            "0.01",
+            "0.05",
+        ],
+        cwd=tmp_path,
+        env=env_for(runs_dir, SWEEP_JOBS="2"),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert r.returncode == 0, r.stderr
     summaries = [json.loads((d / "summary.json").read_text()) for d in runs_dir.iterdir()]
     best = max(summaries, key=lambda s: s["val_r2"])
-    assert r.stdout.strip() == best["run_id"] and f"val_r2 {best['val_r2']:.4f}; its test MSE" in r.stderr
-    none = subprocess.run(["bash", SWEEP, sine, "0.01"], cwd=tmp_path, env=env_for(tmp_path / "none"),
-                          capture_output=True, text=True, timeout=60)
+    assert (
+        r.stdout.strip() == best["run_id"]
+        and f"val_r2 {best['val_r2']:.4f}; its test MSE" in r.stderr
+    )
+    none = subprocess.run(
+        ["bash", SWEEP, sine, "0.01"],
+        cwd=tmp_path,
+        env=env_for(tmp_path / "none"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert none.returncode == 2 and none.stdout == "" and not (tmp_path / "none").exists()
-    assert "no validation set to choose the winner on; set validation_fraction or dataset.val" in none.stderr
-    bad = subprocess.run(["bash", SWEEP, "--metric", "test_accuracy", sine, "0.01"], cwd=tmp_path,
-                         env=env_for(tmp_path / "none"), capture_output=True, text=True, timeout=60)
+    assert (
+        "no validation set to choose the winner on; set validation_fraction or dataset.val"
+        in none.stderr
+    )
+    bad = subprocess.run(
+        ["bash", SWEEP, "--metric", "test_accuracy", sine, "0.01"],
+        cwd=tmp_path,
+        env=env_for(tmp_path / "none"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2 and "--metric test_accuracy: use val_loss" in bad.stderr
 
 
 def test_sweep_script_checks_rates_before_training(tmp_path: Path, tiny: Path) -> None:
     runs_dir = tmp_path / "runs"
-    r = subprocess.run(["bash", SWEEP, tiny, "0.1", "fast"], cwd=tmp_path, env=env_for(runs_dir),
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        ["bash", SWEEP, tiny, "0.1", "fast"],
+        cwd=tmp_path,
+        env=env_for(runs_dir),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 2 and r.stdout == ""
     assert "learning_rate: expected a number, got the string 'fast'" in r.stderr
     assert not runs_dir.exists()
-    usage = subprocess.run(["bash", SWEEP, tiny], cwd=tmp_path, env=env_for(runs_dir),
-                           capture_output=True, text=True, timeout=60)
+    usage = subprocess.run(
+        ["bash", SWEEP, tiny],
+        cwd=tmp_path,
+        env=env_for(runs_dir),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert usage.returncode == 2 and "usage:" in usage.stderr

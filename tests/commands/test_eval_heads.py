@@ -64,15 +64,24 @@ def run_json(cli, *args: str) -> dict | list:
     return json.loads(r.stdout)
 
 
-def test_predict_softmax_gives_the_argmax_class_and_its_probability(cli, spiral_run: Path, tmp_path: Path) -> None:
+def test_predict_softmax_gives_the_argmax_class_and_its_probability(
+    cli, spiral_run: Path, tmp_path: Path
+) -> None:
     X = np.array([[0.1, 0.2], [-0.5, 0.3], [0.9, -0.9], [0.0, 0.0]])
-    (tmp_path / "p.csv").write_text("x1,x2\n" + "\n".join(f"{a!r},{b!r}" for a, b in X.tolist()) + "\n")
+    (tmp_path / "p.csv").write_text(
+        "x1,x2\n" + "\n".join(f"{a!r},{b!r}" for a, b in X.tolist()) + "\n"
+    )
     np.save(tmp_path / "p.npy", X[:2])
     out = run_json(cli, "predict", str(spiral_run), "p.csv", "p.npy")
     P = hand_forward(spiral_run, np.vstack([X, X[:2]]).T)  # (3, 6)
     run = load_run(spiral_run)
     np.testing.assert_array_equal(
-        P.round(12), predict_proba(run.params, np.vstack([X, X[:2]]).T, Architecture.build(run.config.activations, run.config.loss)).round(12)
+        P.round(12),
+        predict_proba(
+            run.params,
+            np.vstack([X, X[:2]]).T,
+            Architecture.build(run.config.activations, run.config.loss),
+        ).round(12),
     )
     classes = ["arm0", "arm1", "arm2"]
     assert [o["input"] for o in out] == [f"p.csv[{i}]" for i in range(4)] + ["p.npy[0]", "p.npy[1]"]
@@ -81,7 +90,9 @@ def test_predict_softmax_gives_the_argmax_class_and_its_probability(cli, spiral_
     for j, o in enumerate(out):
         assert o["probability"] == pytest.approx(P.max(axis=0)[j], rel=1e-12)
         assert list(o["probabilities"]) == classes
-        assert [o["probabilities"][c] for c in classes] == pytest.approx(P[:, j].tolist(), rel=1e-12)
+        assert [o["probabilities"][c] for c in classes] == pytest.approx(
+            P[:, j].tolist(), rel=1e-12
+        )
         assert sum(o["probabilities"].values()) == pytest.approx(1.0)
     # more than one class is predicted, so the argmax really is per example
     assert len({o["label"] for o in out}) > 1
@@ -107,7 +118,10 @@ def test_predict_regression_gives_the_networks_values(cli, sine_run: Path, tmp_p
     assert f"{want[2]:.6g}" in r.stdout
     r = cli("predict", str(sine_run), "x.npy", "--threshold", "0.3")
     assert r.exit_code == 2 and r.stdout == ""
-    assert "--threshold applies to binary classifiers; this run's loss is mean_squared_error" in r.stderr
+    assert (
+        "--threshold applies to binary classifiers; this run's loss is mean_squared_error"
+        in r.stderr
+    )
 
 
 def hand_class_scores(P: np.ndarray, y: np.ndarray, K: int) -> dict:
@@ -120,7 +134,12 @@ def hand_class_scores(P: np.ndarray, y: np.ndarray, K: int) -> dict:
         actual = sum(cm[k])
         p = tp / predicted if predicted else None
         r = tp / actual if actual else None
-        per[k] = {"precision": p, "recall": r, "f1": (2 * p * r / (p + r)) if p and r else 0.0, "support": actual}
+        per[k] = {
+            "precision": p,
+            "recall": r,
+            "f1": (2 * p * r / (p + r)) if p and r else 0.0,
+            "support": actual,
+        }
     return {
         "confusion_matrix": cm,
         "per_class": per,
@@ -130,7 +149,9 @@ def hand_class_scores(P: np.ndarray, y: np.ndarray, K: int) -> dict:
     }
 
 
-def test_evaluate_softmax_per_class_scores_by_hand_and_trains_accuracies(cli, spiral_run: Path) -> None:
+def test_evaluate_softmax_per_class_scores_by_hand_and_trains_accuracies(
+    cli, spiral_run: Path
+) -> None:
     summary = json.loads((spiral_run / "summary.json").read_text())
     cfg = load_run(spiral_run).config
     ds = load_dataset(cfg.dataset)
@@ -147,10 +168,14 @@ def test_evaluate_softmax_per_class_scores_by_hand_and_trains_accuracies(cli, sp
     assert got["accuracy"] == pytest.approx(expected["accuracy"], rel=1e-15)
     for k, c in enumerate(classes):
         for key in ("precision", "recall", "f1"):
-            assert got["per_class"][c][key] == pytest.approx(expected["per_class"][k][key], rel=1e-12), (c, key)
+            assert got["per_class"][c][key] == pytest.approx(
+                expected["per_class"][k][key], rel=1e-12
+            ), (c, key)
         assert got["per_class"][c]["support"] == expected["per_class"][k]["support"]
     for key in ("precision", "recall", "f1"):
-        assert got[key] == pytest.approx(np.mean([expected["per_class"][k][key] for k in range(3)]), rel=1e-12)
+        assert got[key] == pytest.approx(
+            np.mean([expected["per_class"][k][key] for k in range(3)]), rel=1e-12
+        )
     # train and validation: the same seeded hold-out as training, so train's numbers again
     train = run_json(cli, "evaluate", str(spiral_run), "--split", "train")
     val = run_json(cli, "evaluate", str(spiral_run), "--split", "val")
@@ -160,12 +185,19 @@ def test_evaluate_softmax_per_class_scores_by_hand_and_trains_accuracies(cli, sp
     assert val["log_loss"] == pytest.approx(summary["val_loss"], rel=1e-12)
     assert val["data"] == "val split (spiral, held out of the training set)"
     bound = bind(load_config(spiral_run / "config.yaml")).dataset
-    assert train["confusion_matrix"] == hand_class_scores(hand_forward(spiral_run, bound.X_train), bound.Y_train[0], 3)["confusion_matrix"]
+    assert (
+        train["confusion_matrix"]
+        == hand_class_scores(hand_forward(spiral_run, bound.X_train), bound.Y_train[0], 3)[
+            "confusion_matrix"
+        ]
+    )
     # the table: per-class rows and the 3x3 confusion matrix with class names
     r = cli("evaluate", str(spiral_run))
     assert r.exit_code == 0 and r.stderr == ""
     assert "precision (macro average)" in r.stdout and "per class" in r.stdout
-    row = next(line for line in r.stdout.splitlines() if line.startswith("│ arm2 ") and "│" in line[8:])
+    row = next(
+        line for line in r.stdout.splitlines() if line.startswith("│ arm2 ") and "│" in line[8:]
+    )
     assert f"{expected['per_class'][2]['support']}" in row
     cm_row = [line for line in r.stdout.splitlines() if line.startswith("│ arm1")][-1]
     assert [int(v) for v in cm_row.strip("│ ").split("│")[1:]] == expected["confusion_matrix"][1]
@@ -180,11 +212,20 @@ def test_evaluate_regression_against_numpy_formulas(cli, sine_run: Path) -> None
     assert "confusion_matrix" not in got and "accuracy" not in got
     assert got["mse"] == pytest.approx(np.mean((yhat - y) ** 2), rel=1e-10)
     assert got["mae"] == pytest.approx(np.mean(np.abs(yhat - y)), rel=1e-10)
-    assert got["r2"] == pytest.approx(1 - np.sum((y - yhat) ** 2) / np.sum((y - y.mean()) ** 2), rel=1e-10)
-    assert (got["mse"], got["r2"]) == (summary["test_mse"], summary["test_r2"])  # train's numbers exactly
+    assert got["r2"] == pytest.approx(
+        1 - np.sum((y - yhat) ** 2) / np.sum((y - y.mean()) ** 2), rel=1e-10
+    )
+    assert (got["mse"], got["r2"]) == (
+        summary["test_mse"],
+        summary["test_r2"],
+    )  # train's numbers exactly
     assert got["per_output"] == []
     train = run_json(cli, "evaluate", str(sine_run), "--split", "train")
-    assert (train["n"], train["mse"], train["r2"]) == (400, summary["train_mse"], summary["train_r2"])
+    assert (train["n"], train["mse"], train["r2"]) == (
+        400,
+        summary["train_mse"],
+        summary["train_r2"],
+    )
     r = cli("evaluate", str(sine_run))
     assert r.exit_code == 0 and r.stderr == ""
     assert f"{got['mse']:.6f}" in r.stdout and f"{got['r2']:.6f}" in r.stdout and "MAE" in r.stdout
@@ -194,13 +235,24 @@ def test_evaluate_regression_against_numpy_formulas(cli, sine_run: Path) -> None
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--errors", "out"], "--errors writes misclassified images, but this run is a regression (it has no classes)"),
-        (["--threshold", "0.3"], "--threshold applies to binary classifiers; this run's loss is mean_squared_error"),
-        (["--split", "val"], "the run has no validation set (no validation_fraction or dataset.val); use --split train or test"),
+        (
+            ["--errors", "out"],
+            "--errors writes misclassified images, but this run is a regression (it has no classes)",
+        ),
+        (
+            ["--threshold", "0.3"],
+            "--threshold applies to binary classifiers; this run's loss is mean_squared_error",
+        ),
+        (
+            ["--split", "val"],
+            "the run has no validation set (no validation_fraction or dataset.val); use --split train or test",
+        ),
         (["--split", "dev"], "--split: got 'dev'; valid: train, val, test"),
     ],
 )
-def test_evaluate_refusals_for_a_regression_run(cli, sine_run: Path, tmp_path: Path, args, message) -> None:
+def test_evaluate_refusals_for_a_regression_run(
+    cli, sine_run: Path, tmp_path: Path, args, message
+) -> None:
     r = cli("evaluate", str(sine_run), *args)
     assert r.exit_code == 2
     assert r.stdout == ""
@@ -208,11 +260,16 @@ def test_evaluate_refusals_for_a_regression_run(cli, sine_run: Path, tmp_path: P
     assert not (tmp_path / "out").exists()
 
 
-def test_softmax_run_refuses_threshold_and_feature_errors_dir(cli, spiral_run: Path, tmp_path: Path) -> None:
+def test_softmax_run_refuses_threshold_and_feature_errors_dir(
+    cli, spiral_run: Path, tmp_path: Path
+) -> None:
     for value in ("0.3", "0.5"):  # even the default, typed explicitly, would be ignored
         r = cli("evaluate", str(spiral_run), "--threshold", value)
         assert r.exit_code == 2 and r.stdout == ""
-        assert "--threshold applies to binary classifiers; this run's loss is categorical_cross_entropy" in r.stderr
+        assert (
+            "--threshold applies to binary classifiers; this run's loss is categorical_cross_entropy"
+            in r.stderr
+        )
     r = cli("evaluate", str(spiral_run), "--errors", "out")
     assert r.exit_code == 2 and r.stdout == ""
     assert "--errors writes images, but this run was trained on feature vectors" in r.stderr
@@ -226,15 +283,22 @@ def write_h5(path: Path, x: np.ndarray, y: np.ndarray) -> Path:
     return path
 
 
-def test_several_outputs_are_scored_per_output_and_data_files_checked(cli, runs_dir, tmp_path: Path) -> None:
+def test_several_outputs_are_scored_per_output_and_data_files_checked(
+    cli, runs_dir, tmp_path: Path
+) -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(150, 3))
-    y = np.c_[x @ [1.0, -2.0, 0.5] + 0.1 * rng.normal(size=150), np.sin(x[:, 0])]  # the second is not linear
+    y = np.c_[
+        x @ [1.0, -2.0, 0.5] + 0.1 * rng.normal(size=150), np.sin(x[:, 0])
+    ]  # the second is not linear
     write_h5(tmp_path / "tr.h5", x[:100], y[:100])
     write_h5(tmp_path / "te.h5", x[100:], y[100:])
     write_h5(tmp_path / "one.h5", x[100:], y[100:, 0])
-    cfg = write_config(tmp_path / "r.yaml", "dataset: {train: tr.h5, test: te.h5}\nlayer_dims: [auto, 2]\n"
-                       "activations: [linear]\ninit: xavier\nlearning_rate: 0.1\niterations: 200\n")
+    cfg = write_config(
+        tmp_path / "r.yaml",
+        "dataset: {train: tr.h5, test: te.h5}\nlayer_dims: [auto, 2]\n"
+        "activations: [linear]\ninit: xavier\nlearning_rate: 0.1\niterations: 200\n",
+    )
     run, summary = train_json(cli, str(cfg))
     got = run_json(cli, "evaluate", str(run))
     Yhat, Y = hand_forward(run, x[100:].T), y[100:].T
@@ -243,8 +307,12 @@ def test_several_outputs_are_scored_per_output_and_data_files_checked(cli, runs_
         e = Yhat[k] - Y[k]
         assert s["mse"] == pytest.approx(np.mean(e**2), rel=1e-10)
         assert s["mae"] == pytest.approx(np.mean(np.abs(e)), rel=1e-10)
-        assert s["r2"] == pytest.approx(1 - np.sum(e**2) / np.sum((Y[k] - Y[k].mean()) ** 2), rel=1e-10)
-    assert got["per_output"][0]["r2"] > 0.95 > got["per_output"][1]["r2"]  # linear fits the linear target
+        assert s["r2"] == pytest.approx(
+            1 - np.sum(e**2) / np.sum((Y[k] - Y[k].mean()) ** 2), rel=1e-10
+        )
+    assert (
+        got["per_output"][0]["r2"] > 0.95 > got["per_output"][1]["r2"]
+    )  # linear fits the linear target
     assert got["mse"] == pytest.approx(np.mean([s["mse"] for s in got["per_output"]]), rel=1e-12)
     assert got["r2"] == pytest.approx(np.mean([s["r2"] for s in got["per_output"]]), rel=1e-12)
     assert got["mse"] == summary["test_mse"]
@@ -259,10 +327,15 @@ def test_several_outputs_are_scored_per_output_and_data_files_checked(cli, runs_
     assert f"{got['per_output'][1]['r2']:.6f}" in r.stdout
 
 
-def test_runs_list_and_compare_show_regression_metrics(cli, spiral_run: Path, sine_run: Path) -> None:
+def test_runs_list_and_compare_show_regression_metrics(
+    cli, spiral_run: Path, sine_run: Path
+) -> None:
     sine = json.loads((sine_run / "summary.json").read_text())
     rows = {r["name"]: r for r in run_json(cli, "runs", "list")}
-    assert (rows["sine"]["test_mse"], rows["sine"]["test_r2"]) == (sine["test_mse"], sine["test_r2"])
+    assert (rows["sine"]["test_mse"], rows["sine"]["test_r2"]) == (
+        sine["test_mse"],
+        sine["test_r2"],
+    )
     assert rows["sine"]["test_accuracy"] is None
     assert rows["spiral"]["test_mse"] is None and rows["spiral"]["test_accuracy"] > 0.7
     r = cli("runs", "list")
@@ -282,11 +355,19 @@ def test_runs_list_and_compare_show_regression_metrics(cli, spiral_run: Path, si
     assert "test R²" in r.stdout  # one regression run listed is enough for the columns
 
 
-def test_errors_dir_with_a_validation_hold_out_writes_the_right_images(cli, runs_dir, cat_dir: Path, tmp_path: Path) -> None:
+def test_errors_dir_with_a_validation_hold_out_writes_the_right_images(
+    cli, runs_dir, cat_dir: Path, tmp_path: Path
+) -> None:
     from PIL import Image
 
-    run, summary = train_json(cli, str(CONFIGS / "cat_2layer.yaml"), "--set", "iterations=3",
-                              "--set", "validation_fraction=0.2")
+    run, summary = train_json(
+        cli,
+        str(CONFIGS / "cat_2layer.yaml"),
+        "--set",
+        "iterations=3",
+        "--set",
+        "validation_fraction=0.2",
+    )
     r = cli("evaluate", str(run), "--split", "train", "--errors", "wrong", "--json")
     assert r.exit_code == 0, r.stderr
     got = json.loads(r.stdout)

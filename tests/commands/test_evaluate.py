@@ -68,8 +68,12 @@ def test_accuracy_equals_trains_to_the_last_digit(cli, cat_run: Path, cat_dir: P
     r = cli("evaluate", str(cat_run))
     assert r.exit_code == 0 and r.stderr == ""
     assert f"{test['accuracy']:.6f}" in r.stdout
-    rows = [[c.strip() for c in line.strip("│┃ ").split(c0)] for line in r.stdout.splitlines()
-            for c0 in "│┃" if line.startswith(c0)]
+    rows = [
+        [c.strip() for c in line.strip("│┃ ").split(c0)]
+        for line in r.stdout.splitlines()
+        for c0 in "│┃"
+        if line.startswith(c0)
+    ]
     (tn, fp), (fn, tp) = test["confusion_matrix"]
     assert ["true \\ predicted", "non-cat", "cat"] in rows
     assert ["non-cat", str(tn), str(fp)] in rows and ["cat", str(fn), str(tp)] in rows
@@ -80,8 +84,9 @@ def test_accuracy_equals_trains_to_the_last_digit(cli, cat_run: Path, cat_dir: P
     assert again["confusion_matrix"] == test["confusion_matrix"]
 
 
-def test_data_found_through_the_recorded_path_from_anywhere(cli, runs_dir: Path, cat_dir: Path, tmp_path: Path,
-                                                            monkeypatch) -> None:
+def test_data_found_through_the_recorded_path_from_anywhere(
+    cli, runs_dir: Path, cat_dir: Path, tmp_path: Path, monkeypatch
+) -> None:
     """The config names its data relatively (../data/ beside it); once that place is gone,
     evaluate falls back to the absolute path summary.json recorded, with a warning each."""
     (tmp_path / "proj" / "configs").mkdir(parents=True)
@@ -106,11 +111,16 @@ def test_data_found_through_the_recorded_path_from_anywhere(cli, runs_dir: Path,
     ]
 
 
-def test_errors_dir_holds_each_misclassified_image(cli, cat_run: Path, cat_dir: Path, tmp_path: Path) -> None:
+def test_errors_dir_holds_each_misclassified_image(
+    cli, cat_run: Path, cat_dir: Path, tmp_path: Path
+) -> None:
     (tmp_path / "a_file").write_text("")
     r = cli("evaluate", str(cat_run), "--errors", tmp_path / "a_file")
     assert r.exit_code == 2 and r.stdout == ""  # refused before evaluating
-    assert r.stderr.strip() == f"error: {tmp_path / 'a_file'}: exists and is not a directory (--errors needs a directory)"
+    assert (
+        r.stderr.strip()
+        == f"error: {tmp_path / 'a_file'}: exists and is not a directory (--errors needs a directory)"
+    )
     out = tmp_path / "wrong"
     r = cli("evaluate", str(cat_run), "--errors", out, "--json")
     assert r.exit_code == 0, r.stderr
@@ -174,13 +184,16 @@ def test_usage_errors(cli, moons_run: Path, tmp_path: Path) -> None:
 
 
 def test_split_test_without_a_test_set(cli, runs_dir: Path, tmp_path: Path) -> None:
-    cfg = write_config(tmp_path / "all.yaml", """\
+    cfg = write_config(
+        tmp_path / "all.yaml",
+        """\
 dataset: {synthetic: circles, m: 60, test_fraction: 0, seed: 2}
 layer_dims: [auto, 4, 1]
 activations: [tanh, sigmoid]
 learning_rate: 0.5
 iterations: 50
-""")
+""",
+    )
     r = cli("train", cfg, "--quiet", "--json")
     assert r.exit_code == 0, r.stderr
     run = json.loads(r.stdout)
@@ -215,20 +228,32 @@ def test_changed_data_file_is_noted() -> None:
     from nnctl.commands.evaluate import _changed_sources
     from nnctl.runs import RunSummary
 
-    run = SimpleNamespace(summary=RunSummary(dataset={"sources": [
-        {"role": "train", "path": "/d/train.h5", "sha256": "aa"},
-        {"role": "test", "path": "/d/test.h5", "sha256": "bb"},
-    ]}))
-    ds = SimpleNamespace(sources=[
-        {"role": "train", "path": "/d/train.h5", "sha256": "aa"},
-        {"role": "test", "path": "/d/test.h5", "sha256": "cc"},
-    ])
+    run = SimpleNamespace(
+        summary=RunSummary(
+            dataset={
+                "sources": [
+                    {"role": "train", "path": "/d/train.h5", "sha256": "aa"},
+                    {"role": "test", "path": "/d/test.h5", "sha256": "bb"},
+                ]
+            }
+        )
+    )
+    ds = SimpleNamespace(
+        sources=[
+            {"role": "train", "path": "/d/train.h5", "sha256": "aa"},
+            {"role": "test", "path": "/d/test.h5", "sha256": "cc"},
+        ]
+    )
     notes = _changed_sources(run, ds)
-    assert notes == ["/d/test.h5: differs from the test file the run was trained on (sha256 changed); "
-                     "scores may not match the run's summary"]
+    assert notes == [
+        "/d/test.h5: differs from the test file the run was trained on (sha256 changed); "
+        "scores may not match the run's summary"
+    ]
 
 
-def test_evaluate_and_predict_choose_their_blas_threads(cli, moons_run: Path, tmp_path: Path, monkeypatch) -> None:
+def test_evaluate_and_predict_choose_their_blas_threads(
+    cli, moons_run: Path, tmp_path: Path, monkeypatch
+) -> None:
     # as training does (nnctl.system.threads): a small product gets one thread, --threads N gets N; a
     # busy machine's spinning OpenBLAS threads no longer slow a plain `nnctl evaluate` down
     import nnctl.system.threads as blas

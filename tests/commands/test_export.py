@@ -13,8 +13,12 @@ from PIL import Image
 
 from helpers.reportruns import train
 
-onnx = pytest.importorskip("onnx", reason="the export extra is not installed: pip install -e '.[export]'")
-ort = pytest.importorskip("onnxruntime", reason="the export extra is not installed: pip install -e '.[export]'")
+onnx = pytest.importorskip(
+    "onnx", reason="the export extra is not installed: pip install -e '.[export]'"
+)
+ort = pytest.importorskip(
+    "onnxruntime", reason="the export extra is not installed: pip install -e '.[export]'"
+)
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +61,12 @@ def test_cat_onnx_takes_raw_pixels_and_matches_predict(cli, cat_dir: Path, tmp_p
     for i, img in enumerate(raw):
         files.append(tmp_path / f"img{i:02d}.png")
         Image.fromarray(img).save(files[-1])
-    expected = np.array([[r["probabilities"]["non-cat"], r["probabilities"]["cat"]]
-                         for r in _predict_json(cli, run, *files)])
+    expected = np.array(
+        [
+            [r["probabilities"]["non-cat"], r["probabilities"]["cat"]]
+            for r in _predict_json(cli, run, *files)
+        ]
+    )
     out = tmp_path / "cat.onnx"
     _export(cli, run, out)
     model = onnx.load(str(out))
@@ -77,10 +85,16 @@ def test_cat_onnx_takes_raw_pixels_and_matches_predict(cli, cat_dir: Path, tmp_p
 def test_spiral_softmax_onnx_matches_predict(cli, spiral: Path, tmp_path: Path) -> None:
     rows = np.random.default_rng(0).normal(size=(50, 2))
     np.save(tmp_path / "rows.npy", rows)
-    expected = np.array([[r["probabilities"][c] for c in ("arm0", "arm1", "arm2")]
-                         for r in _predict_json(cli, spiral, tmp_path / "rows.npy")])
+    expected = np.array(
+        [
+            [r["probabilities"][c] for c in ("arm0", "arm1", "arm2")]
+            for r in _predict_json(cli, spiral, tmp_path / "rows.npy")
+        ]
+    )
     _export(cli, spiral, tmp_path / "spiral.onnx")
-    got = _session(tmp_path / "spiral.onnx").run(["probabilities"], {"input": rows.astype(np.float32)})[0]
+    got = _session(tmp_path / "spiral.onnx").run(
+        ["probabilities"], {"input": rows.astype(np.float32)}
+    )[0]
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
     np.testing.assert_allclose(got.sum(axis=1), 1, atol=1e-6)
 
@@ -88,7 +102,9 @@ def test_spiral_softmax_onnx_matches_predict(cli, spiral: Path, tmp_path: Path) 
 def test_sine_regression_onnx_matches_predict(cli, sine: Path, tmp_path: Path) -> None:
     x = np.linspace(-3, 3, 61).reshape(-1, 1)
     np.save(tmp_path / "x.npy", x)
-    expected = np.array([r["value"] for r in _predict_json(cli, sine, tmp_path / "x.npy")]).reshape(-1, 1)
+    expected = np.array([r["value"] for r in _predict_json(cli, sine, tmp_path / "x.npy")]).reshape(
+        -1, 1
+    )
     _export(cli, sine, tmp_path / "sine.onnx")
     model = onnx.load(str(tmp_path / "sine.onnx"))
     assert [o.name for o in model.graph.output] == ["values"]
@@ -96,7 +112,9 @@ def test_sine_regression_onnx_matches_predict(cli, sine: Path, tmp_path: Path) -
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
 
 
-def test_npz_and_sidecar_reproduce_predict_in_plain_numpy(cli, spiral: Path, tmp_path: Path) -> None:
+def test_npz_and_sidecar_reproduce_predict_in_plain_numpy(
+    cli, spiral: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "model.npz"
     r = cli("export", spiral, "--format", "npz", "-o", out)
     assert r.exit_code == 0, r.stderr
@@ -110,10 +128,14 @@ def test_npz_and_sidecar_reproduce_predict_in_plain_numpy(cli, spiral: Path, tmp
         A = A / step["by"] if step["op"] == "divide" else A - np.reshape(step["value"], (-1, 1))
     for l, act in enumerate(meta["activations"], start=1):
         Z = params[f"W{l}"] @ A + params[f"b{l}"]
-        A = {"relu": lambda z: np.maximum(z, 0), "softmax": lambda z: np.exp(z) / np.exp(z).sum(0)}[act](Z)
+        A = {"relu": lambda z: np.maximum(z, 0), "softmax": lambda z: np.exp(z) / np.exp(z).sum(0)}[
+            act
+        ](Z)
     np.save(tmp_path / "x.npy", x)
-    expected = [[r["probabilities"][c] for c in meta["preprocessing"]["classes"]]
-                for r in _predict_json(cli, spiral, tmp_path / "x.npy")]
+    expected = [
+        [r["probabilities"][c] for c in meta["preprocessing"]["classes"]]
+        for r in _predict_json(cli, spiral, tmp_path / "x.npy")
+    ]
     np.testing.assert_allclose(A.T, expected, atol=1e-12)
     assert sorted(params.files) == ["W1", "W2", "W3", "b1", "b2", "b3"]
 
@@ -132,8 +154,9 @@ def test_bad_output_and_format_are_one_line_exit_2(cli, spiral: Path, tmp_path: 
     assert r.exit_code == 2 and "no run with this id" in r.stderr
 
 
-def test_without_onnx_the_hint_says_how_to_install(cli, spiral: Path, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_onnx_the_hint_says_how_to_install(
+    cli, spiral: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real_import = builtins.__import__
 
     def no_onnx(name, *args, **kwargs):
@@ -155,16 +178,22 @@ def test_csv_run_with_standardization_exports_its_statistics(cli, tmp_path: Path
     from helpers.owndata import make_project
 
     project = make_project(tmp_path / "project")
-    r = cli("train", project / "configs" / "flowers_csv.yaml", "-q", "--runs-dir", tmp_path / "runs")
+    r = cli(
+        "train", project / "configs" / "flowers_csv.yaml", "-q", "--runs-dir", tmp_path / "runs"
+    )
     assert r.exit_code == 0, r.stderr
     run = tmp_path / "runs" / r.stdout.strip()
     new = project / "data" / "examples" / "flowers_new.csv"
     classes = ["setosa", "versicolor", "virginica"]
-    expected = np.array([[p["probabilities"][c] for c in classes] for p in _predict_json(cli, run, new)])
+    expected = np.array(
+        [[p["probabilities"][c] for c in classes] for p in _predict_json(cli, run, new)]
+    )
     _export(cli, run, tmp_path / "flowers.onnx")
     model = onnx.load(str(tmp_path / "flowers.onnx"))
     assert [n.op_type for n in model.graph.node][:3] == ["Flatten", "Sub", "Div"]
-    steps = json.loads({p.key: p.value for p in model.metadata_props}["nnctl.preprocessing"])["steps"]
+    steps = json.loads({p.key: p.value for p in model.metadata_props}["nnctl.preprocessing"])[
+        "steps"
+    ]
     stored = json.loads((run / "summary.json").read_text())["preprocessing"]["steps"]
     assert steps == stored and [s["op"] for s in steps] == ["subtract", "divide"]
     rows = np.loadtxt(new, delimiter=",", skiprows=1).astype(np.float32)

@@ -51,7 +51,11 @@ def test_suite_passes_far_below_tolerance_and_covers_the_tables(suite) -> None:
     code, rep, err = r.exit_code, json.loads(r.stdout), r.stderr
     assert code == 0, err
     assert rep["passed"] is True
-    assert (rep["eps"], rep["tol"], rep["seed"]) == (gradcheck.DEFAULT_EPS, gradcheck.DEFAULT_TOL, 0) == (1e-5, 1e-7, 0)
+    assert (
+        (rep["eps"], rep["tol"], rep["seed"])
+        == (gradcheck.DEFAULT_EPS, gradcheck.DEFAULT_TOL, 0)
+        == (1e-5, 1e-7, 0)
+    )
     assert rep["max_relative_error"] < TOL / 5
     errors = [c["relative_error"] for c in rep["checks"]]
     assert np.median(errors) < 1e-9  # measured ~5e-11 with eps 1e-5
@@ -63,7 +67,9 @@ def test_suite_passes_far_below_tolerance_and_covers_the_tables(suite) -> None:
     assert not any("softmax-" in n for n in nets)  # softmax is an output activation only
     for name, loss in losses.LOSSES.items():
         assert any(f"-> {loss.output}/{name}," in n for n in nets), name
-    depths = {max(int(c["parameter"][1:]) for c in rep["checks"] if c["network"] == n) for n in nets}
+    depths = {
+        max(int(c["parameter"][1:]) for c in rep["checks"] if c["network"] == n) for n in nets
+    }
     assert depths == {1, 2, 3, 4}
     assert {n.rsplit("scale ", 1)[1] for n in nets} == {"0.5", "1.0", "2.0", "1.0, l2=0.7"}
     # every array of a small network is checked exhaustively, plus a direction
@@ -80,7 +86,8 @@ def test_suite_table_and_verdict_on_stdout(suite) -> None:
     assert any(line.split()[:2] == ["relu", "sigmoid/binary_cross_entropy"] for line in lines)
     rep = json.loads(suite[1].stdout)
     assert lines[-1].startswith(
-        f"PASSED: {len(rep['checks'])} parameter arrays in {rep['networks']} networks, max relative error ")
+        f"PASSED: {len(rep['checks'])} parameter arrays in {rep['networks']} networks, max relative error "
+    )
     assert r.stderr == "note: dropout switched off during the check (it makes the cost random)\n"
 
 
@@ -101,14 +108,17 @@ def test_broken_relu_derivative_fails_and_names_the_arrays(cli, monkeypatch) -> 
     assert r.exit_code == 1
     verdict = r.stdout.splitlines()[-1]
     assert verdict.startswith(
-        "FAILED (tolerance 1e-07, eps 1e-05): W1, b1, W2, b2, W3, b3 of relu hidden -> sigmoid/binary_cross_entropy")
+        "FAILED (tolerance 1e-07, eps 1e-05): W1, b1, W2, b2, W3, b3 of relu hidden -> sigmoid/binary_cross_entropy"
+    )
     assert "W1, b1, W2, b2, W3, b3 of mixed hidden" in verdict
     assert "tanh hidden" not in verdict
 
 
 def test_broken_sigmoid_derivative_fails_on_a_config(cli, tmp_path, monkeypatch) -> None:
     monkeypatch.setitem(ACTIVATIONS, "sigmoid", Activation(activations.sigmoid, wrong_backward))
-    cfg = write_config(tmp_path / "sig.yaml", MOONS_SMALL.replace("[relu, sigmoid]", "[sigmoid, sigmoid]"))
+    cfg = write_config(
+        tmp_path / "sig.yaml", MOONS_SMALL.replace("[relu, sigmoid]", "[sigmoid, sigmoid]")
+    )
     code, rep, _ = run_json(cli, str(cfg))
     assert code == 1
     p = by_param(rep)
@@ -125,7 +135,10 @@ def test_examples_without_a_config_is_a_notice(cli, monkeypatch) -> None:
     monkeypatch.setattr(gradcheck, "SUITE_SCALES", (1.0,))
     r = cli("gradcheck", "--examples", "3")
     assert r.exit_code == 0
-    assert r.stderr.splitlines()[0] == "note: --examples applies to a config or run; the suite uses its own random examples"
+    assert (
+        r.stderr.splitlines()[0]
+        == "note: --examples applies to a config or run; the suite uses its own random examples"
+    )
 
 
 def test_a_new_activation_joins_the_suite(cli, monkeypatch) -> None:
@@ -139,16 +152,24 @@ def test_a_new_activation_joins_the_suite(cli, monkeypatch) -> None:
     monkeypatch.setitem(ACTIVATIONS, "softplus", Activation(softplus, softplus_backward))
     code, rep, _ = run_json(cli)
     assert code == 0
-    mine = [c for c in rep["checks"] if "softplus" in c["network"]
-            and c["network"].endswith("sigmoid/binary_cross_entropy, scale 1.0")]
-    uniform = {n for n in (c["network"] for c in mine) if set(n.split(" ->")[0].split("-")) == {"softplus"}}
+    mine = [
+        c
+        for c in rep["checks"]
+        if "softplus" in c["network"]
+        and c["network"].endswith("sigmoid/binary_cross_entropy, scale 1.0")
+    ]
+    uniform = {
+        n for n in (c["network"] for c in mine) if set(n.split(" ->")[0].split("-")) == {"softplus"}
+    }
     assert len(uniform) == 3  # depths 2, 3, 4
     assert len({c["network"] for c in mine}) == 6  # and in three of the mixed networks
     assert all(c["passed"] for c in mine)
 
 
 def test_a_loss_without_a_target_maker_is_a_clear_error(cli, monkeypatch) -> None:
-    monkeypatch.setitem(losses.LOSSES, "hinge", losses.Loss(lambda Z, A, Y: 0.0, lambda A, Y: A, "linear"))
+    monkeypatch.setitem(
+        losses.LOSSES, "hinge", losses.Loss(lambda Z, A, Y: 0.0, lambda A, Y: A, "linear")
+    )
     r = cli("gradcheck")
     assert r.exit_code == 2
     assert r.stderr.strip() == (
@@ -194,8 +215,10 @@ def test_coordinates_whose_step_crosses_a_relu_kink_are_skipped() -> None:
     eps = 1e-5
     X = np.array([[1.0, 2.0]])  # (n_x=1, m=2)
     # unit 1's pre-activation on example 1 is 3e-6: any step of 1e-5 in W1[0,0] or b1[0] crosses 0
-    params = model.Params([np.array([[1.0], [0.5]]), np.array([[1.0, -2.0]])],
-                          [np.array([[-1.0 + 3e-6], [0.2]]), np.array([[0.1]])])
+    params = model.Params(
+        [np.array([[1.0], [0.5]]), np.array([[1.0, -2.0]])],
+        [np.array([[-1.0 + 3e-6], [0.2]]), np.array([[0.1]])],
+    )
     Y = np.array([[1.0, 0.0]])
     arch = model.Architecture.build(["relu", "sigmoid"], "binary_cross_entropy")
     case = gradcheck.Case("kink", ("relu", "sigmoid"), params, X, Y, arch)
@@ -224,7 +247,9 @@ def test_coordinates_whose_step_crosses_a_relu_kink_are_skipped() -> None:
 
 
 def test_config_check_samples_coordinates(cli, tmp_path) -> None:
-    cfg = write_config(tmp_path / "moons_small.yaml", MOONS_SMALL.replace("[auto, 8, 1]", "[auto, 30, 1]"))
+    cfg = write_config(
+        tmp_path / "moons_small.yaml", MOONS_SMALL.replace("[auto, 8, 1]", "[auto, 30, 1]")
+    )
     code, rep, err = run_json(cli, str(cfg), "--max-coords", "20", "--examples", "5")
     assert code == 0 and err == ""
     assert rep["target"] == f"config {cfg}"
@@ -247,7 +272,10 @@ def test_float32_config_is_checked_in_float64(cli, tmp_path) -> None:
     cfg = write_config(tmp_path / "f32.yaml", MOONS_SMALL + "dtype: float32\n")
     code, rep, err = run_json(cli, str(cfg))
     assert code == 0
-    assert err.strip() == "note: float32 config: parameters and data converted to float64 for the check"
+    assert (
+        err.strip()
+        == "note: float32 config: parameters and data converted to float64 for the check"
+    )
     # float32 rounding alone would keep the errors above ~1e-5; float64 passes far below 1e-7
     assert rep["max_relative_error"] < TOL / 10
 
@@ -298,9 +326,18 @@ def test_run_without_params_is_refused(cli, moons_run: Path) -> None:
     [
         (["nope.yaml"], "error: nope.yaml: no such config file"),
         (["nope"], "error: nope: no run with this id or prefix in"),
-        (["--eps", "0"], "error: --eps: must be a step size between 0 and 1 (exclusive), got 0.0; e.g. 1e-5"),
-        (["--eps", "2"], "error: --eps: must be a step size between 0 and 1 (exclusive), got 2.0; e.g. 1e-5"),
-        (["--tol", "-1"], "error: --tol: must be a relative error between 0 and 1 (exclusive), got -1.0; e.g. 1e-7"),
+        (
+            ["--eps", "0"],
+            "error: --eps: must be a step size between 0 and 1 (exclusive), got 0.0; e.g. 1e-5",
+        ),
+        (
+            ["--eps", "2"],
+            "error: --eps: must be a step size between 0 and 1 (exclusive), got 2.0; e.g. 1e-5",
+        ),
+        (
+            ["--tol", "-1"],
+            "error: --tol: must be a relative error between 0 and 1 (exclusive), got -1.0; e.g. 1e-7",
+        ),
         (["--max-coords", "0"], "error: --max-coords: must be at least 1, got 0"),
     ],
 )
@@ -335,13 +372,19 @@ def test_a_non_finite_cost_fails_and_still_gives_valid_json() -> None:
 def test_an_array_whose_every_step_crosses_a_kink_is_unchecked_not_passed() -> None:
     # one relu unit whose pre-activations are 3e-6 and -2e-6: every step of b1 or W1 crosses 0
     X = np.array([[1.0, -1.0]])
-    params = model.Params([np.array([[2.5e-6]]), np.array([[1.0]])], [np.array([[0.5e-6]]), np.array([[0.0]])])
+    params = model.Params(
+        [np.array([[2.5e-6]]), np.array([[1.0]])], [np.array([[0.5e-6]]), np.array([[0.0]])]
+    )
     arch = model.Architecture.build(["relu", "sigmoid"], "binary_cross_entropy")
     case = gradcheck.Case("all kinks", ("relu", "sigmoid"), params, X, np.array([[1.0, 0.0]]), arch)
     report = gradcheck.Report("all kinks", 1e-5, TOL, 0)
     gradcheck.check_case(case, 1e-5, TOL, 50, np.random.default_rng(0), report)
     checks = {c.parameter: c for c in report.checks}
-    assert checks["b1"].coords == 0 and checks["b1"].skipped == 1 and checks["b1"].direction_error is None
+    assert (
+        checks["b1"].coords == 0
+        and checks["b1"].skipped == 1
+        and checks["b1"].direction_error is None
+    )
     # nothing compared is neither a pass nor a failure: unchecked, and the report does not pass
     assert [c.status for c in report.checks] == ["unchecked", "unchecked", "passed", "passed"]
     assert not checks["b1"].passed and not checks["W1"].passed
@@ -356,9 +399,16 @@ def test_an_array_whose_every_step_crosses_a_kink_is_unchecked_not_passed() -> N
 def origin_case() -> tuple[model.Params, np.ndarray, model.Architecture, gradcheck.Case]:
     """One example at the origin and zero biases: the relu unit's Z is exactly 0 whatever W1 is."""
     X = np.zeros((2, 1))
-    params = model.Params([np.array([[0.7, -0.4]]), np.array([[1.3]])], [np.zeros((1, 1)), np.zeros((1, 1))])
+    params = model.Params(
+        [np.array([[0.7, -0.4]]), np.array([[1.3]])], [np.zeros((1, 1)), np.zeros((1, 1))]
+    )
     arch = model.Architecture.build(["relu", "sigmoid"], "binary_cross_entropy")
-    return params, X, arch, gradcheck.Case("origin", ("relu", "sigmoid"), params, X, np.array([[1.0]]), arch)
+    return (
+        params,
+        X,
+        arch,
+        gradcheck.Case("origin", ("relu", "sigmoid"), params, X, np.array([[1.0]]), arch),
+    )
 
 
 def test_a_unit_exactly_on_its_kink_is_unchecked_and_fails_the_report() -> None:
@@ -395,7 +445,9 @@ def test_choose_examples_moves_the_biases_only_when_no_example_is_clear() -> Non
     # examples clear of the kinks are preferred to moving the point: the origin is passed over
     X2 = np.array([[0.0, 1.0, -2.0], [0.0, 0.5, 1.0]])
     point = gradcheck.choose_examples(params, X2, arch, 1e-5, 8, seed=0)
-    assert point.examples.tolist() == [1, 2] and point.bias_jitter is None and point.params is params
+    assert (
+        point.examples.tolist() == [1, 2] and point.bias_jitter is None and point.params is params
+    )
     # an example whose Z is nonzero but within reach of a step is passed over too:
     # Z = 1e-5 there, a step of 1e-5 in b1 reaches 0
     X3 = np.array([[1e-5 / 0.7, 1.0], [0.0, 0.0]])
@@ -415,7 +467,9 @@ def test_spiral_config_checks_every_array(cli) -> None:
     assert rep["perturbed"] is False and rep["bias_jitter"] is None
     assert len(rep["examples"]) == 8 and 0 not in rep["examples"]
     assert rep["max_relative_error"] < TOL / 10
-    assert err.startswith("note: training examples 0-1 passed over (a hidden pre-activation within a step")
+    assert err.startswith(
+        "note: training examples 0-1 passed over (a hidden pre-activation within a step"
+    )
     assert err.rstrip().endswith(f"checking examples {rep['examples'][0]}-{rep['examples'][-1]}")
     r = cli("gradcheck", CONFIGS / "spiral.yaml")
     assert r.exit_code == 0
@@ -431,9 +485,11 @@ def test_unchecked_arrays_exit_1_with_advice_that_works(cli) -> None:
     table = {line.split()[0]: line.split() for line in r.stdout.splitlines()[2:8]}
     assert table["b1"][-1] == table["b2"][-1] == "unchecked" and table["b1"][2:4] == ["0", "of"]
     verdict = r.stdout.splitlines()[-1]
-    assert ("; UNCHECKED: b1, b2 of spiral: relu -> relu -> softmax/categorical_cross_entropy, 8 examples: "
-            "every step crosses a ReLU kink, nothing compared (2 of 6 parameter arrays in 1 network); "
-            "try a smaller --eps (e.g. 0.01)") in verdict
+    assert (
+        "; UNCHECKED: b1, b2 of spiral: relu -> relu -> softmax/categorical_cross_entropy, 8 examples: "
+        "every step crosses a ReLU kink, nothing compared (2 of 6 parameter arrays in 1 network); "
+        "try a smaller --eps (e.g. 0.01)"
+    ) in verdict
     code, rep, _ = run_json(cli, str(CONFIGS / "spiral.yaml"), "--eps", "0.1")
     assert code == 1 and rep["unchecked"] == 2 and rep["examples"] == list(range(8))
     assert by_param(rep)["b1"]["status"] == "unchecked" and by_param(rep)["b1"]["passed"] is False
@@ -446,22 +502,29 @@ def test_unchecked_arrays_exit_1_with_advice_that_works(cli) -> None:
 def test_only_unchecked_arrays_give_an_unchecked_verdict(cli, tmp_path, monkeypatch) -> None:
     # The examples chosen as before this check existed (the first 8): b1 and b2 are unchecked,
     # everything else passes, and the verdict says UNCHECKED only.
-    monkeypatch.setattr(gradcheck, "clear_examples", lambda params, X, arch, eps, n: np.arange(min(n, X.shape[1])))
+    monkeypatch.setattr(
+        gradcheck, "clear_examples", lambda params, X, arch, eps, n: np.arange(min(n, X.shape[1]))
+    )
     r = cli("gradcheck", CONFIGS / "spiral.yaml")
     assert r.exit_code == 1
     assert r.stdout.splitlines()[-1].startswith(
         "UNCHECKED: b1, b2 of spiral: relu -> relu -> softmax/categorical_cross_entropy, 8 examples: "
-        "every step crosses a ReLU kink, nothing compared (2 of 6 parameter arrays in 1 network); try ")
+        "every step crosses a ReLU kink, nothing compared (2 of 6 parameter arrays in 1 network); try "
+    )
     assert "all " in r.stdout and r.stdout.splitlines()[-3].split()[-1] == "unchecked"
 
 
 def test_a_network_without_hidden_layers(cli, tmp_path) -> None:
-    cfg = write_config(tmp_path / "logreg.yaml", MOONS_SMALL.replace("[auto, 8, 1]", "[auto, 1]")
-                       .replace("[relu, sigmoid]", "[sigmoid]"))
+    cfg = write_config(
+        tmp_path / "logreg.yaml",
+        MOONS_SMALL.replace("[auto, 8, 1]", "[auto, 1]").replace("[relu, sigmoid]", "[sigmoid]"),
+    )
     code, rep, err = run_json(cli, str(cfg))
     assert code == 0 and err == ""
     assert [(c["parameter"], c["coordinates"], c["status"]) for c in rep["checks"]] == [
-        ("W1", 2, "passed"), ("b1", 1, "passed")]
+        ("W1", 2, "passed"),
+        ("b1", 1, "passed"),
+    ]
     assert rep["examples"] == list(range(8)) and rep["unchecked"] == 0
 
 
@@ -471,8 +534,12 @@ def test_zero_initialized_hidden_layers_are_checked_at_jittered_biases(cli, tmp_
     cfg = write_config(tmp_path / "zeros.yaml", MOONS_SMALL.replace("init: he", "init: zeros"))
     code, rep, err = run_json(cli, str(cfg))
     assert code == 0, err
-    assert "note: no training example is clear of the ReLU kinks at these parameters: the hidden biases " \
-           "were moved by at most " in err and "(a jitter drawn from --seed 0)" in err
+    assert (
+        "note: no training example is clear of the ReLU kinks at these parameters: the hidden biases "
+        "were moved by at most "
+        in err
+        and "(a jitter drawn from --seed 0)" in err
+    )
     assert rep["perturbed"] is True and 5e-4 < rep["bias_jitter"] < 2e-3
     assert rep["examples"] == list(range(8)) and rep["unchecked"] == 0
     assert all(c["status"] == "passed" and c["coordinates"] > 0 for c in rep["checks"])

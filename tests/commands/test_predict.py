@@ -19,8 +19,6 @@ from nnctl.commands.train import train_run
 from helpers import CONFIGS, hand_forward
 
 
-
-
 @pytest.fixture(scope="module")
 def cat_model(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
     """A complete run of configs/cat_deep.yaml (1 iteration), whose weights are then replaced by
@@ -65,7 +63,9 @@ def predict_json(cli, run: Path, *inputs) -> list[dict]:
 def pipeline_probabilities(run: Path, cat_dir: Path, n: int) -> np.ndarray:
     """P(cat) of the first n test examples as training computes it: load_dataset -> forward."""
     loaded = load_run(run)
-    ds = load_dataset({"train": str(cat_dir / "train_catvnoncat.h5"), "test": str(cat_dir / "test_catvnoncat.h5")})
+    ds = load_dataset(
+        {"train": str(cat_dir / "train_catvnoncat.h5"), "test": str(cat_dir / "test_catvnoncat.h5")}
+    )
     arch = Architecture.build(loaded.config.activations, loaded.config.loss)
     return predict_proba(loaded.params, ds.X_test[:, :n], arch)[0]
 
@@ -81,7 +81,9 @@ def test_png_of_training_images_gives_the_pipelines_probabilities_exactly(
     expected = pipeline_probabilities(cat_model, cat_dir, len(cat_images))
     got = np.array([o["probabilities"]["cat"] for o in out])
     np.testing.assert_array_equal(got, expected)  # bit for bit
-    np.testing.assert_allclose(got, hand_forward(cat_model, cat_images.reshape(6, -1).T / 255.0), rtol=1e-12)
+    np.testing.assert_allclose(
+        got, hand_forward(cat_model, cat_images.reshape(6, -1).T / 255.0), rtol=1e-12
+    )
     assert [o["input"] for o in out] == [str(p) for p in paths]
     for o, p in zip(out, expected):
         assert set(o) >= {"input", "label", "class", "probability"}
@@ -90,7 +92,9 @@ def test_png_of_training_images_gives_the_pipelines_probabilities_exactly(
         assert o["probability"] == pytest.approx(p if o["label"] else 1 - p, abs=1e-15)
 
 
-def test_jpeg_is_close_to_the_pipeline(cli, cat_model: Path, cat_dir: Path, cat_images, tmp_path: Path) -> None:
+def test_jpeg_is_close_to_the_pipeline(
+    cli, cat_model: Path, cat_dir: Path, cat_images, tmp_path: Path
+) -> None:
     paths = []
     for i, img in enumerate(cat_images):
         paths.append(tmp_path / f"test{i}.jpg")
@@ -110,7 +114,9 @@ def _rgb_reference(arr: np.ndarray, path: Path) -> Path:
     return _write(Image.fromarray(arr.astype(np.uint8), "RGB"), path)
 
 
-def test_every_mode_is_converted_like_its_rgb_equivalent(cli, cat_model: Path, cat_images, tmp_path: Path) -> None:
+def test_every_mode_is_converted_like_its_rgb_equivalent(
+    cli, cat_model: Path, cat_images, tmp_path: Path
+) -> None:
     """Each file on the left must predict exactly like the plain RGB image on the right, whose
     pixels are worked out here from what the mode means."""
     img = cat_images[0].astype(np.int64)
@@ -126,18 +132,26 @@ def test_every_mode_is_converted_like_its_rgb_equivalent(cli, cat_model: Path, c
     pal.putpalette(palette.reshape(-1).tolist())
     pal.info["transparency"] = 0
     pal_expected = np.where(idx[..., None] == 0, 255, palette[idx])
-    cmyk = np.concatenate([255 - img, np.zeros((64, 64, 1), dtype=np.int64)], axis=2).astype(np.uint8)
+    cmyk = np.concatenate([255 - img, np.zeros((64, 64, 1), dtype=np.int64)], axis=2).astype(
+        np.uint8
+    )
     sixteen = gray.astype(np.uint16) * 257  # full 16-bit range: a plain convert would clip to white
 
     cases = {
         "rgba.png": (Image.fromarray(np.dstack([img.astype(np.uint8), alpha]), "RGBA"), on_white),
-        "la.png": (Image.fromarray(np.dstack([gray, gray, gray, alpha])).convert("LA"), gray_on_white),
+        "la.png": (
+            Image.fromarray(np.dstack([gray, gray, gray, alpha])).convert("LA"),
+            gray_on_white,
+        ),
         "p.png": (pal, pal_expected),
         "p.gif": (pal, pal_expected),
         "l.png": (Image.fromarray(gray, "L"), gray3),
         "l.gif": (Image.fromarray(gray, "L"), gray3),
         "cmyk.tiff": (Image.frombytes("CMYK", (64, 64), cmyk.tobytes()), img),
-        "cmyk.jpg": (Image.frombytes("CMYK", (64, 64), cmyk.tobytes()), None),  # lossy: only checked to be close
+        "cmyk.jpg": (
+            Image.frombytes("CMYK", (64, 64), cmyk.tobytes()),
+            None,
+        ),  # lossy: only checked to be close
         "i16.png": (Image.fromarray(sixteen), gray3),
         "rgb.bmp": (Image.fromarray(img.astype(np.uint8)), img),
         "rgb.webp": (Image.fromarray(img.astype(np.uint8)), img),
@@ -148,13 +162,17 @@ def test_every_mode_is_converted_like_its_rgb_equivalent(cli, cat_model: Path, c
         if name == "cmyk.jpg":
             kw = {"quality": 98}
         files.append(_write(im, tmp_path / name, **kw))
-        refs.append(_rgb_reference(img if expected is None else expected, tmp_path / f"ref_{name}.png"))
+        refs.append(
+            _rgb_reference(img if expected is None else expected, tmp_path / f"ref_{name}.png")
+        )
     assert Image.open(tmp_path / "i16.png").mode in ("I;16", "I")
     out = predict_json(cli, cat_model, *files, *refs)
     n = len(files)
     for name, got, ref in zip(cases, out[:n], out[n:]):
         if name == "cmyk.jpg":
-            assert got["probabilities"]["cat"] == pytest.approx(ref["probabilities"]["cat"], abs=0.02), name
+            assert got["probabilities"]["cat"] == pytest.approx(
+                ref["probabilities"]["cat"], abs=0.02
+            ), name
         else:
             assert got["probabilities"] == ref["probabilities"], name
 
@@ -174,11 +192,14 @@ def test_exif_orientation_is_applied(cli, cat_model: Path, cat_images, tmp_path:
     assert abs(p[2] - p[0]) > abs(p[1] - p[0])
 
 
-def test_any_size_is_resized_with_antialiasing(cli, cat_model: Path, cat_images, tmp_path: Path) -> None:
+def test_any_size_is_resized_with_antialiasing(
+    cli, cat_model: Path, cat_images, tmp_path: Path
+) -> None:
     img = cat_images[2]
     big = np.repeat(np.repeat(img, 3, axis=0), 3, axis=1)  # 192 x 192, each pixel a 3x3 block
     out = predict_json(
-        cli, cat_model,
+        cli,
+        cat_model,
         _write(Image.fromarray(img), tmp_path / "a.png"),
         _write(Image.fromarray(big), tmp_path / "big.png"),
         _write(Image.fromarray(big).resize((300, 170)), tmp_path / "wide.png"),
@@ -188,11 +209,15 @@ def test_any_size_is_resized_with_antialiasing(cli, cat_model: Path, cat_images,
     assert 0 <= p[2] <= 1
 
 
-def test_directory_input_predicts_its_images_sorted(cli, cat_model: Path, cat_images, tmp_path: Path) -> None:
+def test_directory_input_predicts_its_images_sorted(
+    cli, cat_model: Path, cat_images, tmp_path: Path
+) -> None:
     d = tmp_path / "photos"
     d.mkdir()
     for name, i in (("b.png", 0), ("a.jpg", 1), ("c.PNG", 2)):
-        Image.fromarray(cat_images[i]).save(d / name, format="PNG" if name.lower().endswith("png") else "JPEG")
+        Image.fromarray(cat_images[i]).save(
+            d / name, format="PNG" if name.lower().endswith("png") else "JPEG"
+        )
     (d / "notes.txt").write_text("not an image")
     (d / ".hidden.png").write_bytes(b"")
     out = predict_json(cli, cat_model, d)
@@ -213,7 +238,18 @@ def test_bad_files_get_their_own_error_and_the_rest_are_predicted(
     truncated_png.write_bytes(good1.read_bytes()[:3000])
     empty_dir = tmp_path / "empty"
     empty_dir.mkdir()
-    r = cli("predict", str(cat_model), good1, text, truncated, truncated_png, tmp_path / "missing.png", empty_dir, good2, "--json")
+    r = cli(
+        "predict",
+        str(cat_model),
+        good1,
+        text,
+        truncated,
+        truncated_png,
+        tmp_path / "missing.png",
+        empty_dir,
+        good2,
+        "--json",
+    )
     assert r.exit_code == 1
     assert [o["input"] for o in json.loads(r.stdout)] == [str(good1), str(good2)]
     lines = r.stderr.strip().splitlines()
@@ -227,7 +263,9 @@ def test_bad_files_get_their_own_error_and_the_rest_are_predicted(
 
 
 @pytest.mark.parametrize("limit", [3000, 1000])  # 64*64 = 4096 pixels: a warning, then an error
-def test_decompression_bomb_refused(cli, cat_model: Path, cat_images, tmp_path: Path, monkeypatch, limit: int) -> None:
+def test_decompression_bomb_refused(
+    cli, cat_model: Path, cat_images, tmp_path: Path, monkeypatch, limit: int
+) -> None:
     good = _write(Image.fromarray(cat_images[0]), tmp_path / "good.png")
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", limit)
     r = cli("predict", str(cat_model), good, "--json")
@@ -236,7 +274,9 @@ def test_decompression_bomb_refused(cli, cat_model: Path, cat_images, tmp_path: 
     assert f"{good}: refused as a possible decompression bomb" in r.stderr
 
 
-def test_table_output_and_threshold(cli, cat_model: Path, cat_dir, cat_images, tmp_path: Path) -> None:
+def test_table_output_and_threshold(
+    cli, cat_model: Path, cat_dir, cat_images, tmp_path: Path
+) -> None:
     path = _write(Image.fromarray(cat_images[0]), tmp_path / "x.png")
     p = float(pipeline_probabilities(cat_model, cat_dir, 1)[0])
     r = cli("predict", str(cat_model), "x.png")  # relative: cli runs in tmp_path
@@ -253,7 +293,9 @@ def test_table_output_and_threshold(cli, cat_model: Path, cat_dir, cat_images, t
 
 
 @pytest.mark.parametrize("t", ["0", "1", "1.5", "-0.2"])
-def test_threshold_outside_0_1_is_a_usage_error(cli, moons_run: Path, tmp_path: Path, t: str) -> None:
+def test_threshold_outside_0_1_is_a_usage_error(
+    cli, moons_run: Path, tmp_path: Path, t: str
+) -> None:
     f = tmp_path / "p.csv"
     f.write_text("0,0\n")
     r = cli("predict", str(moons_run), f, "--threshold", t)
@@ -271,11 +313,15 @@ def test_feature_files_csv_and_npy(cli, moons_run: Path, tmp_path: Path) -> None
     expected = hand_forward(moons_run, X.T)
     got = np.array([o["probabilities"]["lower"] for o in out])
     np.testing.assert_allclose(got, np.r_[expected, expected], rtol=1e-12)
-    assert [o["input"] for o in out] == [f"{csv}[{i}]" for i in range(3)] + [f"{npy}[{i}]" for i in range(3)]
+    assert [o["input"] for o in out] == [f"{csv}[{i}]" for i in range(3)] + [
+        f"{npy}[{i}]" for i in range(3)
+    ]
     assert [o["class"] for o in out[:3]] == [["upper", "lower"][int(p > 0.5)] for p in expected]
 
 
-def test_feature_count_and_wrong_kind_of_input_checked(cli, moons_run: Path, tmp_path: Path) -> None:
+def test_feature_count_and_wrong_kind_of_input_checked(
+    cli, moons_run: Path, tmp_path: Path
+) -> None:
     good = tmp_path / "good.csv"
     good.write_text("0.5,0.5\n")
     three = tmp_path / "three.npy"
@@ -289,9 +335,16 @@ def test_feature_count_and_wrong_kind_of_input_checked(cli, moons_run: Path, tmp
     assert [o["input"] for o in json.loads(r.stdout)] == [f"{good}[0]"]
     err = r.stderr.splitlines()
     assert err[0] == f"error: {three}: rows have 3 features, but the run expects 2"
-    assert err[1] == f"error: {png}: this run was trained on feature vectors; give a .csv or .npy file"
-    assert err[2] == f"error: {words}, line 2, column b: 'oops' is not a number"  # the CSV reader's line numbers
-    assert err[3] == f"error: {tmp_path}: is a directory; this run takes .csv or .npy files of feature rows"
+    assert (
+        err[1] == f"error: {png}: this run was trained on feature vectors; give a .csv or .npy file"
+    )
+    assert (
+        err[2] == f"error: {words}, line 2, column b: 'oops' is not a number"
+    )  # the CSV reader's line numbers
+    assert (
+        err[3]
+        == f"error: {tmp_path}: is a directory; this run takes .csv or .npy files of feature rows"
+    )
 
 
 def test_heads_table_interprets_classification_and_regression_outputs() -> None:
@@ -305,12 +358,16 @@ def test_heads_table_interprets_classification_and_regression_outputs() -> None:
     assert [o["label"] for o in out] == [0, 1]
     assert out[0]["probability"] == pytest.approx(0.8) and out[1]["probability"] == 0.7
     assert out[0]["probabilities"] == {"no": pytest.approx(0.8), "yes": 0.2}
-    assert [o["class"] for o in interpret(LOSSES["binary_cross_entropy"].head, AL, ["no", "yes"], 0.75)] == ["no", "no"]
+    assert [
+        o["class"] for o in interpret(LOSSES["binary_cross_entropy"].head, AL, ["no", "yes"], 0.75)
+    ] == ["no", "no"]
     # a regression head (as another helper adds) is one entry: values, no labels
     regression = Head(labels=None, probabilities=None)
     out = interpret(regression, np.array([[1.5, -2.0]]), [], 0.5)
-    assert out == [{"label": None, "class": None, "probability": None, "value": 1.5},
-                   {"label": None, "class": None, "probability": None, "value": -2.0}]
+    assert out == [
+        {"label": None, "class": None, "probability": None, "value": 1.5},
+        {"label": None, "class": None, "probability": None, "value": -2.0},
+    ]
     with pytest.raises(ConfigError, match="^threshold applies to binary classifiers"):
         check_threshold(regression, 0.7, "mean_squared_error")
     assert check_threshold(regression, None, "mean_squared_error") == 0.5  # not given: fine
@@ -318,7 +375,9 @@ def test_heads_table_interprets_classification_and_regression_outputs() -> None:
     assert check_threshold(LOSSES["binary_cross_entropy"].head, 0.3, "binary_cross_entropy") == 0.3
 
 
-def test_file_names_with_brackets_are_printed_as_they_are(cli, cat_model: Path, cat_images, tmp_path: Path) -> None:
+def test_file_names_with_brackets_are_printed_as_they_are(
+    cli, cat_model: Path, cat_images, tmp_path: Path
+) -> None:
     _write(Image.fromarray(cat_images[0]), tmp_path / "[b]ad.png")
     r = cli("predict", str(cat_model), "[b]ad.png", "[i]gone.png")  # relative: cli runs in tmp_path
     assert r.exit_code == 1
@@ -326,12 +385,21 @@ def test_file_names_with_brackets_are_printed_as_they_are(cli, cat_model: Path, 
     assert r.stderr.splitlines()[0] == "error: [i]gone.png: no such file"
 
 
-def test_npz_archive_named_npy_and_empty_csv_are_input_errors(cli, moons_run: Path, tmp_path: Path) -> None:
+def test_npz_archive_named_npy_and_empty_csv_are_input_errors(
+    cli, moons_run: Path, tmp_path: Path
+) -> None:
     np.savez(tmp_path / "z.npz", a=np.zeros((2, 2)))
     (tmp_path / "z.npz").rename(tmp_path / "z.npy")
     (tmp_path / "empty.csv").write_text("")
     np.save(tmp_path / "good.npy", np.zeros((1, 2)))
-    r = cli("predict", str(moons_run), tmp_path / "z.npy", tmp_path / "empty.csv", tmp_path / "good.npy", "--json")
+    r = cli(
+        "predict",
+        str(moons_run),
+        tmp_path / "z.npy",
+        tmp_path / "empty.csv",
+        tmp_path / "good.npy",
+        "--json",
+    )
     assert r.exit_code == 1 and "Traceback" not in r.stderr and "Warning" not in r.stderr
     assert f"{tmp_path / 'z.npy'}: an .npz archive, not a .npy array" in r.stderr
     assert f"{tmp_path / 'empty.csv'}: no examples" in r.stderr

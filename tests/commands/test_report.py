@@ -14,8 +14,15 @@ import pytest
 from helpers.reportruns import train
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _need_chromium() -> None:
@@ -68,13 +75,21 @@ def _summary(run: Path) -> dict:
     return json.loads((run / "summary.json").read_text())
 
 
-def test_cat_report_shows_the_runs_numbers_and_its_mislabelled_images(cli, cat_dir: Path, tmp_path: Path) -> None:
+def test_cat_report_shows_the_runs_numbers_and_its_mislabelled_images(
+    cli, cat_dir: Path, tmp_path: Path
+) -> None:
     run = train("cat", tmp_path / "runs")
     s = _summary(run)
     page = _report(cli, tmp_path / "cat.html", run)
     _self_contained(page)
-    for section in ("Learning curve", "Test scores", "confusion matrix", "Misclassified test images", "Config",
-                    "where it came from"):
+    for section in (
+        "Learning curve",
+        "Test scores",
+        "confusion matrix",
+        "Misclassified test images",
+        "Config",
+        "where it came from",
+    ):
         assert section in page
     assert f'<b class="test-accuracy">{s["test_accuracy"]:.6f}</b>' in page
     assert "12288 → 20 → 7 → 5 → 1" in page and "245,973 parameters" in page
@@ -85,7 +100,9 @@ def test_cat_report_shows_the_runs_numbers_and_its_mislabelled_images(cli, cat_d
     assert page.count("data:image/png;base64,") == shown
 
 
-def test_softmax_report_has_validation_curves_and_both_splits(cli, spiral: Path, tmp_path: Path) -> None:
+def test_softmax_report_has_validation_curves_and_both_splits(
+    cli, spiral: Path, tmp_path: Path
+) -> None:
     s = _summary(spiral)
     page = _report(cli, tmp_path / "spiral.html", spiral)
     _self_contained(page)
@@ -118,7 +135,9 @@ def test_train_report_writes_report_html_into_the_run(cli, tmp_path: Path) -> No
     _self_contained((run / "report.html").read_text())
 
 
-def test_bad_input_is_one_line_exit_2_and_nothing_written(cli, spiral: Path, tmp_path: Path) -> None:
+def test_bad_input_is_one_line_exit_2_and_nothing_written(
+    cli, spiral: Path, tmp_path: Path
+) -> None:
     for args, words in [
         (["no-such-run", "-o", tmp_path / "r.html"], "no run with this id"),
         ([spiral, "-o", tmp_path / "missing" / "r.html"], "does not exist"),
@@ -132,15 +151,18 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(cli, spiral: Path, tmp
 
 
 @pytest.mark.browser
-def test_reports_open_in_headless_chromium_without_errors(cli, cat_dir: Path, spiral: Path, spiral_slow: Path,
-                                                          sine: Path, tmp_path: Path) -> None:
+def test_reports_open_in_headless_chromium_without_errors(
+    cli, cat_dir: Path, spiral: Path, spiral_slow: Path, sine: Path, tmp_path: Path
+) -> None:
     """Each page loads from disk with no console message of level error or warning, no failed
     request and no request but file: and data:; a screenshot of each goes to build/."""
     _need_chromium()
     if os.environ.get("NNCTL_REQUIRE_BROWSER"):
         import playwright.sync_api as sync_api
     else:
-        sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the test extra)")
+        sync_api = pytest.importorskip(
+            "playwright.sync_api", reason="playwright is not installed (the test extra)"
+        )
     cat = train("cat", tmp_path / "runs")
     pages = {"cat": [cat], "spiral": [spiral], "sine": [sine], "compare": [spiral, spiral_slow]}
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -150,16 +172,30 @@ def test_reports_open_in_headless_chromium_without_errors(cli, cat_dir: Path, sp
             for name, runs in pages.items():
                 out = tmp_path / f"{name}.html"
                 _report(cli, out, *runs)
-                for device, viewport in (("desktop", {"width": 1200, "height": 900}),
-                                         ("phone", {"width": 400, "height": 800})):
+                for device, viewport in (
+                    ("desktop", {"width": 1200, "height": 900}),
+                    ("phone", {"width": 400, "height": 800}),
+                ):
                     problems: list[str] = []
                     page = browser.new_page(viewport=viewport)
-                    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
-                            if m.type in ("error", "warning") else None)
+                    page.on(
+                        "console",
+                        lambda m: (
+                            problems.append(f"console {m.type}: {m.text}")
+                            if m.type in ("error", "warning")
+                            else None
+                        ),
+                    )
                     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
                     page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
-                    page.on("request", lambda r: problems.append(f"request: {r.url}")
-                            if not r.url.startswith(("file:", "data:")) else None)
+                    page.on(
+                        "request",
+                        lambda r: (
+                            problems.append(f"request: {r.url}")
+                            if not r.url.startswith(("file:", "data:"))
+                            else None
+                        ),
+                    )
                     page.goto(out.as_uri(), wait_until="load")
                     assert page.title().startswith("nnctl report")
                     # nothing wider than the screen: a phone scrolls down, never sideways
@@ -180,11 +216,15 @@ def test_the_browser_check_catches_a_network_reference(tmp_path: Path) -> None:
     if os.environ.get("NNCTL_REQUIRE_BROWSER"):
         import playwright.sync_api as sync_api
     else:
-        sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the test extra)")
+        sync_api = pytest.importorskip(
+            "playwright.sync_api", reason="playwright is not installed (the test extra)"
+        )
     from nnctl.commands.report import CSP
 
     bad = tmp_path / "bad.html"
-    bad.write_text(f'<meta http-equiv="Content-Security-Policy" content="{CSP}"><img src="https://example.invalid/x.png">')
+    bad.write_text(
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}"><img src="https://example.invalid/x.png">'
+    )
     problems: list[str] = []
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

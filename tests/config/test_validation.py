@@ -27,7 +27,9 @@ RAW = {
 
 
 def test_hold_out_is_stratified_seeded_and_disjoint() -> None:
-    ds = load_dataset({"synthetic": "spiral", "m": 300, "test_fraction": 0.0, "seed": 1, "noise": 0.2})
+    ds = load_dataset(
+        {"synthetic": "spiral", "m": 300, "test_fraction": 0.0, "seed": 1, "noise": 0.2}
+    )
     a = hold_out(ds, 0.2, np.random.default_rng(4))
     b = hold_out(ds, 0.2, np.random.default_rng(4))
     assert a.X_val.shape == (2, 60) and a.X_train.shape == (2, 240)
@@ -41,7 +43,9 @@ def test_hold_out_is_stratified_seeded_and_disjoint() -> None:
 
 def test_early_stopping_keeps_the_best_and_counts_patience() -> None:
     es = EarlyStopping(patience=2, min_delta=0.1)
-    p = lambda v: __import__("nnctl.core.network", fromlist=["Params"]).Params([np.array([[v]])], [np.zeros((1, 1))])  # noqa: E731
+    p = lambda v: __import__("nnctl.core.network", fromlist=["Params"]).Params(
+        [np.array([[v]])], [np.zeros((1, 1))]
+    )  # noqa: E731
     assert not es.update(0, 1.0, p(0.0))
     assert not es.update(1, 0.95, p(1.0))  # better, but not by more than min_delta
     assert not es.update(2, 0.5, p(2.0))
@@ -51,8 +55,10 @@ def test_early_stopping_keeps_the_best_and_counts_patience() -> None:
 
 
 def test_early_stopping_restores_the_best_epochs_parameters() -> None:
-    cfg = resolve({**RAW, "epochs": 50, "validation_fraction": 0.2,
-                   "early_stopping": {"patience": 3}}, "t.yaml")
+    cfg = resolve(
+        {**RAW, "epochs": 50, "validation_fraction": 0.2, "early_stopping": {"patience": 3}},
+        "t.yaml",
+    )
     ds = load_dataset(cfg.dataset)
     X, Y = ds.X_train, ds.Y_train
     # Validating on the flipped labels: every step that fits the training set makes the
@@ -107,46 +113,83 @@ def test_validation_history_and_best_epoch_in_the_run(cli, runs_dir, tmp_path) -
 
 
 def test_divergence_stops_with_exit_1_and_advice(cli, runs_dir, tmp_path) -> None:
-    cfg = write_config(tmp_path / "d.yaml", """\
+    cfg = write_config(
+        tmp_path / "d.yaml",
+        """\
 dataset: {synthetic: sine, m: 100, seed: 1}
 layer_dims: [auto, 8, 1]
 activations: [relu, linear]
 learning_rate: 50
 iterations: 500
-""")
+""",
+    )
     r = cli("train", cfg, "--json")
     assert r.exit_code == 1
     out = json.loads(r.stdout)
     assert out["status"] == "diverged"
-    assert "training diverged: the cost became" in r.stderr and "try a smaller learning_rate than 50" in r.stderr
+    assert (
+        "training diverged: the cost became" in r.stderr
+        and "try a smaller learning_rate than 50" in r.stderr
+    )
     s = json.loads((Path(out["run_dir"]) / "summary.json").read_text())
     assert s["status"] == "diverged" and s["iterations_done"] < 500
     assert not (Path(out["run_dir"]) / "params.npz").exists()
 
 
-@pytest.mark.parametrize("extra, message", [
-    ("epochs: 5\n", "give exactly one of iterations (gradient steps) or epochs (passes over the training set); both are set"),
-    ("optimizer: adamw\n", "optimizer: got the string 'adamw' (did you mean adam?); valid: gd, momentum, adam"),
-    ("beta1: 0.8\n", "beta1: only used by optimizer adam, but optimizer is gd; remove it or set optimizer: adam"),
-    ("optimizer: momentum\nbeta: 1.0\n", "beta: must be in [0.0, 1.0), got 1.0"),
-    ("batch_size: 0\n", "batch_size: must be a positive whole number, got 0"),
-    ("dropout: [0.5, 0.5]\n", "dropout: got 2 keep probabilities but the network has 1 hidden layer(s)"),
-    ("dropout: 0\n", "dropout: a keep probability must be in (0, 1] (1 keeps every unit), got 0.0"),
-    ("l2: -1\n", "l2: must be >= 0, got -1"),
-    ("lr_decay: {rate: 0.1, every: 3}\n", "lr_decay: unknown key 'every'; valid keys: rate, interval"),
-    ("early_stopping: {patience: 3}\n", "early_stopping: needs a validation set; set validation_fraction"),
-    ("early_stopping: {min_delta: 0.1}\nvalidation_fraction: 0.2\n", "early_stopping: missing key 'patience'"),
-    ("validation_fraction: 1.0\n", "validation_fraction: must be in [0.0, 1.0), got 1.0"),
-    ("checkpoint_every: 2.5\n", "checkpoint_every: expected a whole number, got 2.5"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (
+            "epochs: 5\n",
+            "give exactly one of iterations (gradient steps) or epochs (passes over the training set); both are set",
+        ),
+        (
+            "optimizer: adamw\n",
+            "optimizer: got the string 'adamw' (did you mean adam?); valid: gd, momentum, adam",
+        ),
+        (
+            "beta1: 0.8\n",
+            "beta1: only used by optimizer adam, but optimizer is gd; remove it or set optimizer: adam",
+        ),
+        ("optimizer: momentum\nbeta: 1.0\n", "beta: must be in [0.0, 1.0), got 1.0"),
+        ("batch_size: 0\n", "batch_size: must be a positive whole number, got 0"),
+        (
+            "dropout: [0.5, 0.5]\n",
+            "dropout: got 2 keep probabilities but the network has 1 hidden layer(s)",
+        ),
+        (
+            "dropout: 0\n",
+            "dropout: a keep probability must be in (0, 1] (1 keeps every unit), got 0.0",
+        ),
+        ("l2: -1\n", "l2: must be >= 0, got -1"),
+        (
+            "lr_decay: {rate: 0.1, every: 3}\n",
+            "lr_decay: unknown key 'every'; valid keys: rate, interval",
+        ),
+        (
+            "early_stopping: {patience: 3}\n",
+            "early_stopping: needs a validation set; set validation_fraction",
+        ),
+        (
+            "early_stopping: {min_delta: 0.1}\nvalidation_fraction: 0.2\n",
+            "early_stopping: missing key 'patience'",
+        ),
+        ("validation_fraction: 1.0\n", "validation_fraction: must be in [0.0, 1.0), got 1.0"),
+        ("checkpoint_every: 2.5\n", "checkpoint_every: expected a whole number, got 2.5"),
+    ],
+)
 def test_new_keys_are_validated_with_one_line(cli, runs_dir, tmp_path, extra, message) -> None:
-    cfg = write_config(tmp_path / "c.yaml", """\
+    cfg = write_config(
+        tmp_path / "c.yaml",
+        """\
 dataset: moons
 layer_dims: [auto, 4, 1]
 activations: [relu, sigmoid]
 learning_rate: 0.1
 iterations: 5
-""" + extra)
+"""
+        + extra,
+    )
     r = cli("train", cfg)
     assert r.exit_code == 2
     assert r.stdout == ""
@@ -156,36 +199,47 @@ iterations: 5
 
 
 def test_neither_iterations_nor_epochs(cli, tmp_path) -> None:
-    cfg = write_config(tmp_path / "c.yaml", "dataset: moons\nlayer_dims: [auto, 1]\nactivations: [sigmoid]\nlearning_rate: 0.1\n")
+    cfg = write_config(
+        tmp_path / "c.yaml",
+        "dataset: moons\nlayer_dims: [auto, 1]\nactivations: [sigmoid]\nlearning_rate: 0.1\n",
+    )
     r = cli("train", cfg)
     assert r.exit_code == 2 and "neither is set" in r.stderr
 
 
 def test_val_file_and_fraction_are_exclusive(cli, tmp_path, cat_dir) -> None:
-    cfg = write_config(tmp_path / "c.yaml", f"""\
+    cfg = write_config(
+        tmp_path / "c.yaml",
+        f"""\
 dataset: {{train: {cat_dir}/train_catvnoncat.h5, val: {cat_dir}/test_catvnoncat.h5}}
 layer_dims: [auto, 1]
 activations: [sigmoid]
 learning_rate: 0.005
 iterations: 3
 validation_fraction: 0.1
-""")
+""",
+    )
     r = cli("train", cfg)
     assert r.exit_code == 2 and "use one or the other" in r.stderr
 
 
 def test_val_file_is_used_for_validation(cli, runs_dir, tmp_path, cat_dir) -> None:
-    cfg = write_config(tmp_path / "c.yaml", f"""\
+    cfg = write_config(
+        tmp_path / "c.yaml",
+        f"""\
 dataset: {{train: {cat_dir}/train_catvnoncat.h5, val: {cat_dir}/test_catvnoncat.h5}}
 layer_dims: [auto, 1]
 activations: [sigmoid]
 init: small
 learning_rate: 0.005
 iterations: 3
-""")
+""",
+    )
     r = cli("train", cfg, "--quiet", "--json")
     assert r.exit_code == 0, r.stderr
     run_dir = Path(json.loads(r.stdout)["run_dir"])
     s = json.loads((run_dir / "summary.json").read_text())
     assert s["dataset"]["n_val"] == 50 and s["dataset"]["n_train"] == 209
-    assert (run_dir / "history.csv").read_text().splitlines()[0] == "iteration,cost,val_loss,val_accuracy"
+    assert (run_dir / "history.csv").read_text().splitlines()[
+        0
+    ] == "iteration,cost,val_loss,val_accuracy"

@@ -93,5 +93,7 @@ def test_bce_gradient_is_AL_minus_Y_and_matches_central_differences() -> None:
     for j in range(m):  # a handful of coordinates: the loop is the point of the check
         e = np.zeros_like(ZL)
         e[0, j] = eps
-        numeric[0, j] = (loss.cost(ZL + e, sig(ZL + e), Y) - loss.cost(ZL - e, sig(ZL - e), Y)) / (2 * eps)
+        numeric[0, j] = (loss.cost(ZL + e, sig(ZL + e), Y) - loss.cost(ZL - e, sig(ZL - e), Y)) / (
+            2 * eps
+        )
     np.testing.assert_allclose(loss.grad(sig(ZL), Y) / m, numeric, rtol=1e-7)

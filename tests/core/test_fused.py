@@ -15,8 +15,10 @@ from nnctl.core.optimizers import Adam, Momentum
 
 HP = {Adam: {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}, Momentum: {"beta": 0.9}}
 
-needs_numba = pytest.mark.skipif(fused.kernel("adam") is None,
-                                 reason=f"numba is not installed (pip install -e '.[fast]'): {fused.unavailable_reason()}")
+needs_numba = pytest.mark.skipif(
+    fused.kernel("adam") is None,
+    reason=f"numba is not installed (pip install -e '.[fast]'): {fused.unavailable_reason()}",
+)
 
 
 def run(cls: type, dtype: type, compiled: bool, steps: int = 7) -> tuple[list[np.ndarray], dict]:
@@ -47,10 +49,14 @@ def test_compiled_updates_are_numpys_bit_for_bit(cls: type, dtype: type) -> None
         assert np.array_equal(a.view(np.uint8), b.view(np.uint8))
     assert s_np.keys() == s_c.keys()
     for k in s_np:
-        assert np.array_equal(np.atleast_1d(s_np[k]).view(np.uint8), np.atleast_1d(s_c[k]).view(np.uint8)), k
+        assert np.array_equal(
+            np.atleast_1d(s_np[k]).view(np.uint8), np.atleast_1d(s_c[k]).view(np.uint8)
+        ), k
 
 
-def test_auto_compiles_only_when_the_updates_would_take_long(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_auto_compiles_only_when_the_updates_would_take_long(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # W2's Adam (235,146 float32 values): one epoch (469 steps) saves ~0.1 s, less than numba's
     # import costs; ten epochs save ~1 s
     assert not fused.worth_it("adam", 235_146, 4, 469)
@@ -84,20 +90,27 @@ def test_without_numba_the_numpy_passes_are_used(monkeypatch: pytest.MonkeyPatch
     assert not opt.compiled
     assert fused.unavailable_reason() == "ModuleNotFoundError: No module named 'numba'"
     before = params.Ws[0].copy()
-    opt.step(params, [np.ones_like(W) for W in params.Ws], [np.ones_like(b) for b in params.bs], 0.1)
+    opt.step(
+        params, [np.ones_like(W) for W in params.Ws], [np.ones_like(b) for b in params.bs], 0.1
+    )
     assert not np.array_equal(before, params.Ws[0])
 
 
 @needs_numba
-def test_a_long_training_run_is_the_same_compiled_or_not(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_long_training_run_is_the_same_compiled_or_not(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from nnctl.training.binding import bind
     from nnctl.config.settings import load_config
     from nnctl.commands.train import fit
     from helpers import write_config
 
-    write_config(tmp_path / "c.yaml", "dataset: {synthetic: moons, m: 300, seed: 2}\nlayer_dims: [2, 16, 8, 1]\n"
-                 "activations: {hidden: relu, output: sigmoid}\noptimizer: adam\nlearning_rate: 0.01\n"
-                 "batch_size: 32\nepochs: 20\ndtype: float32\n")
+    write_config(
+        tmp_path / "c.yaml",
+        "dataset: {synthetic: moons, m: 300, seed: 2}\nlayer_dims: [2, 16, 8, 1]\n"
+        "activations: {hidden: relu, output: sigmoid}\noptimizer: adam\nlearning_rate: 0.01\n"
+        "batch_size: 32\nepochs: 20\ndtype: float32\n",
+    )
     bound = bind(load_config(tmp_path / "c.yaml"))
     results = {}
     for setting in ("never", "always"):
@@ -106,14 +119,21 @@ def test_a_long_training_run_is_the_same_compiled_or_not(tmp_path, monkeypatch: 
         assert r.state.optimizer.compiled == (setting == "always")
         results[setting] = (r.costs, r.params.to_dict())
     assert results["never"][0] == results["always"][0]
-    assert all(np.array_equal(results["never"][1][k], results["always"][1][k]) for k in results["never"][1])
+    assert all(
+        np.array_equal(results["never"][1][k], results["always"][1][k]) for k in results["never"][1]
+    )
 
 
-def test_a_bad_nnctl_compiled_is_one_line_before_anything_is_written(cli, runs_dir, tmp_path, monkeypatch) -> None:
+def test_a_bad_nnctl_compiled_is_one_line_before_anything_is_written(
+    cli, runs_dir, tmp_path, monkeypatch
+) -> None:
     from helpers import write_config
 
-    cfg = write_config(tmp_path / "c.yaml", "dataset: {synthetic: moons, m: 100}\nlayer_dims: [2, 4, 1]\n"
-                       "activations: {hidden: relu, output: sigmoid}\nlearning_rate: 0.1\niterations: 2\n")
+    cfg = write_config(
+        tmp_path / "c.yaml",
+        "dataset: {synthetic: moons, m: 100}\nlayer_dims: [2, 4, 1]\n"
+        "activations: {hidden: relu, output: sigmoid}\nlearning_rate: 0.1\niterations: 2\n",
+    )
     monkeypatch.setenv(fused.ENV, "fast")
     r = cli("train", cfg)
     assert r.exit_code == 2

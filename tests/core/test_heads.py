@@ -13,9 +13,18 @@ import pytest
 
 from helpers import CONFIGS, write_config
 from nnctl.core.activations import ACTIVATIONS, softmax, softmax_backward
-from nnctl.core.losses import LOSSES, OUTPUT_LOSS, categorical_cross_entropy, mean_squared_error, one_hot
+from nnctl.core.losses import (
+    LOSSES,
+    OUTPUT_LOSS,
+    categorical_cross_entropy,
+    mean_squared_error,
+    one_hot,
+)
 from nnctl.core.metrics import (
-    argmax_labels, confusion_matrix, per_class_scores, regression_scores,
+    argmax_labels,
+    confusion_matrix,
+    per_class_scores,
+    regression_scores,
 )
 from nnctl.core.network import Architecture, Params, cost_and_gradients, initialize_parameters
 
@@ -45,7 +54,9 @@ def test_tables_pair_each_output_with_its_loss() -> None:
     }
     assert {"softmax", "linear"} <= set(ACTIVATIONS)
     assert {name for name, loss in LOSSES.items() if loss.head.labels is not None} == {
-        "binary_cross_entropy", "categorical_cross_entropy"}
+        "binary_cross_entropy",
+        "categorical_cross_entropy",
+    }
 
 
 def test_softmax_matches_the_textbook_formula_and_survives_huge_logits() -> None:
@@ -54,7 +65,9 @@ def test_softmax_matches_the_textbook_formula_and_survives_huge_logits() -> None
     np.testing.assert_allclose(softmax(Z), expected, rtol=1e-14)
     big = softmax(np.array([[1000.0], [999.0], [-1000.0]]))
     assert np.all(np.isfinite(big))
-    np.testing.assert_allclose(big[:, 0], [1 / (1 + math.exp(-1)), 1 / (1 + math.e), 0.0], rtol=1e-12)
+    np.testing.assert_allclose(
+        big[:, 0], [1 / (1 + math.exp(-1)), 1 / (1 + math.e), 0.0], rtol=1e-12
+    )
 
 
 def test_softmax_backward_is_the_jacobian_vector_product() -> None:
@@ -77,10 +90,14 @@ def test_categorical_cross_entropy_against_minus_log_probability() -> None:
     assert categorical_cross_entropy(ZL, softmax(ZL), Y) == pytest.approx(expected, rel=1e-13)
     # uniform logits: the cost of K equally likely classes is log K
     Z0 = np.zeros((3, 5))
-    assert categorical_cross_entropy(Z0, softmax(Z0), one_hot(np.zeros((1, 5)), 3)) == pytest.approx(math.log(3))
+    assert categorical_cross_entropy(
+        Z0, softmax(Z0), one_hot(np.zeros((1, 5)), 3)
+    ) == pytest.approx(math.log(3))
     # a confidently wrong example costs its logit gap, not inf
     Zx = np.array([[800.0], [0.0]])
-    assert categorical_cross_entropy(Zx, softmax(Zx), one_hot(np.array([[1]]), 2)) == pytest.approx(800.0)
+    assert categorical_cross_entropy(Zx, softmax(Zx), one_hot(np.array([[1]]), 2)) == pytest.approx(
+        800.0
+    )
 
 
 def test_mean_squared_error_is_the_plain_mean_of_squares() -> None:
@@ -178,21 +195,47 @@ iterations: 5
 @pytest.mark.parametrize(
     "data, dims, acts, message",
     [
-        ("spiral", "[auto, 4, 1]", "[relu, sigmoid]",
-         "a sigmoid output does binary classification, but the dataset has 3 classes (arm0, arm1, arm2); use a softmax output with 3 units"),
-        ("spiral", "[auto, 4, 4]", "[relu, softmax]",
-         "layer_dims: a softmax output has one unit per class, but the last layer has 4 and the dataset has 3 classes (arm0, arm1, arm2); use 3"),
-        ("moons", "[auto, 4, 1]", "[relu, linear]",
-         "loss mean_squared_error (linear output) needs real-valued targets, but the dataset has 2 classes"),
-        ("sine", "[auto, 4, 1]", "[relu, sigmoid]",
-         "the dataset has real-valued targets (regression) but the output activation is sigmoid; use a linear output"),
-        ("sine", "[auto, 4, 2]", "[relu, linear]",
-         "layer_dims: the last layer has 2 unit(s) but the dataset has 1 target value(s) per example; use 1"),
-        ("spiral", "[auto, 4, 1]", "[relu, softmax]",
-         "layer_dims: a softmax output has one unit per class (at least 2), got 1"),
+        (
+            "spiral",
+            "[auto, 4, 1]",
+            "[relu, sigmoid]",
+            "a sigmoid output does binary classification, but the dataset has 3 classes (arm0, arm1, arm2); use a softmax output with 3 units",
+        ),
+        (
+            "spiral",
+            "[auto, 4, 4]",
+            "[relu, softmax]",
+            "layer_dims: a softmax output has one unit per class, but the last layer has 4 and the dataset has 3 classes (arm0, arm1, arm2); use 3",
+        ),
+        (
+            "moons",
+            "[auto, 4, 1]",
+            "[relu, linear]",
+            "loss mean_squared_error (linear output) needs real-valued targets, but the dataset has 2 classes",
+        ),
+        (
+            "sine",
+            "[auto, 4, 1]",
+            "[relu, sigmoid]",
+            "the dataset has real-valued targets (regression) but the output activation is sigmoid; use a linear output",
+        ),
+        (
+            "sine",
+            "[auto, 4, 2]",
+            "[relu, linear]",
+            "layer_dims: the last layer has 2 unit(s) but the dataset has 1 target value(s) per example; use 1",
+        ),
+        (
+            "spiral",
+            "[auto, 4, 1]",
+            "[relu, softmax]",
+            "layer_dims: a softmax output has one unit per class (at least 2), got 1",
+        ),
     ],
 )
-def test_head_and_dataset_mismatches_are_config_errors(cli, runs_dir, tmp_path, data, dims, acts, message) -> None:
+def test_head_and_dataset_mismatches_are_config_errors(
+    cli, runs_dir, tmp_path, data, dims, acts, message
+) -> None:
     cfg = write_config(tmp_path / "c.yaml", BASE.format(data=data, dims=dims, acts=acts))
     r = cli("train", cfg)
     assert r.exit_code == 2
@@ -203,11 +246,17 @@ def test_head_and_dataset_mismatches_are_config_errors(cli, runs_dir, tmp_path, 
 
 
 def test_loss_that_does_not_fit_the_output_is_refused(cli, tmp_path) -> None:
-    cfg = write_config(tmp_path / "c.yaml", BASE.format(data="spiral", dims="[auto, 4, 3]", acts="[relu, softmax]")
-                       + "loss: mean_squared_error\n")
+    cfg = write_config(
+        tmp_path / "c.yaml",
+        BASE.format(data="spiral", dims="[auto, 4, 3]", acts="[relu, softmax]")
+        + "loss: mean_squared_error\n",
+    )
     r = cli("train", cfg)
     assert r.exit_code == 2
-    assert "loss: mean_squared_error needs a linear output layer, but the output activation is softmax" in r.stderr
+    assert (
+        "loss: mean_squared_error needs a linear output layer, but the output activation is softmax"
+        in r.stderr
+    )
 
 
 def write_h5(path: Path, x: np.ndarray, y: np.ndarray) -> Path:
@@ -225,14 +274,17 @@ def test_regression_targets_from_hdf5_files(cli, runs_dir, tmp_path) -> None:
     y = np.c_[x @ [1.0, -2.0, 0.5], x[:, 0] - x[:, 2]]  # two linear targets: (m, 2)
     write_h5(tmp_path / "tr.h5", x[:100], y[:100])
     write_h5(tmp_path / "te.h5", x[100:], y[100:])
-    cfg = write_config(tmp_path / "r.yaml", """\
+    cfg = write_config(
+        tmp_path / "r.yaml",
+        """\
 dataset: {train: tr.h5, test: te.h5}
 layer_dims: [auto, 2]
 activations: [linear]
 init: xavier
 learning_rate: 0.1
 iterations: 300
-""")
+""",
+    )
     r = cli("train", cfg, "--quiet", "--json")
     assert r.exit_code == 0, r.stderr
     s = json.loads((Path(json.loads(r.stdout)["run_dir"]) / "summary.json").read_text())
@@ -240,9 +292,15 @@ iterations: 300
     # a single linear layer can represent these targets exactly
     assert s["test_mse"] < 1e-6 and s["test_r2"] > 0.999999
     # the same file read as class labels is refused with a pointer to the linear output
-    bad = write_config(tmp_path / "b.yaml", "dataset: {train: tr.h5}\nlayer_dims: [auto, 1]\n"
-                       "activations: [sigmoid]\nlearning_rate: 0.1\niterations: 3\n")
+    bad = write_config(
+        tmp_path / "b.yaml",
+        "dataset: {train: tr.h5}\nlayer_dims: [auto, 1]\n"
+        "activations: [sigmoid]\nlearning_rate: 0.1\niterations: 3\n",
+    )
     write_h5(tmp_path / "tr.h5", x[:100], y[:100, 0])
     r = cli("train", bad)
     assert r.exit_code == 2
-    assert "tr.h5: set_y: labels must be whole class numbers, got float64 (for real-valued targets use a linear output" in r.stderr
+    assert (
+        "tr.h5: set_y: labels must be whole class numbers, got float64 (for real-valued targets use a linear output"
+        in r.stderr
+    )

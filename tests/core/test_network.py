@@ -35,8 +35,15 @@ def test_small_init_reproduces_the_course_two_layer_draws() -> None:
     assert np.array_equal(params.Ws[0], W1) and np.array_equal(params.Ws[1], W2)
 
 
-@pytest.mark.parametrize("init,std", [("he", np.sqrt(2 / 400)), ("xavier", np.sqrt(2 / 700)),
-                                      ("scaled", np.sqrt(1 / 400)), ("small", 0.01)])
+@pytest.mark.parametrize(
+    "init,std",
+    [
+        ("he", np.sqrt(2 / 400)),
+        ("xavier", np.sqrt(2 / 700)),
+        ("scaled", np.sqrt(1 / 400)),
+        ("small", 0.01),
+    ],
+)
 def test_init_scales(init: str, std: float) -> None:
     W = initialize_parameters([400, 300], init, seed=0).Ws[0]
     assert W.std() == pytest.approx(std, rel=0.02)

@@ -71,7 +71,10 @@ def test_optimizer_state_round_trips() -> None:
     p = one_layer()
     opt = Adam(p, SimpleNamespace(hyperparameters={"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}))
     opt.step(p, *grads(G1, 0.3), 0.01)
-    other = Adam(one_layer(), SimpleNamespace(hyperparameters={"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}))
+    other = Adam(
+        one_layer(),
+        SimpleNamespace(hyperparameters={"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}),
+    )
     other.load_state(opt.state())
     q = p.copy()
     opt.step(p, *grads(G2, 0.1), 0.01)
@@ -122,15 +125,21 @@ def test_mini_batches_shuffle_by_index_and_cover_each_epoch_once(monkeypatch) ->
     Y = (np.arange(m) % 2).reshape(1, m)
     cfg = make_cfg(batch_size=4, epochs=3, seed=5)
     batches = record_batches(monkeypatch, cfg, X, Y)
-    assert [b.shape[1] for b in batches] == [4, 4, 2] * 3  # the remainder forms a last, smaller batch
-    orders = [np.concatenate([b[0] for b in batches[k:k + 3]]).astype(int) for k in (0, 3, 6)]
+    assert [b.shape[1] for b in batches] == [
+        4,
+        4,
+        2,
+    ] * 3  # the remainder forms a last, smaller batch
+    orders = [np.concatenate([b[0] for b in batches[k : k + 3]]).astype(int) for k in (0, 3, 6)]
     for order in orders:
         assert sorted(order) == list(range(m))
     assert not np.array_equal(orders[0], orders[1])  # reshuffled every epoch
     rng = rng_for(5, STREAM_SHUFFLE)
     assert [o.tolist() for o in orders] == [rng.permutation(m).tolist() for _ in range(3)]
     # the same seed gives the same batches
-    assert all(np.array_equal(a, b) for a, b in zip(batches, record_batches(monkeypatch, cfg, X, Y)))
+    assert all(
+        np.array_equal(a, b) for a, b in zip(batches, record_batches(monkeypatch, cfg, X, Y))
+    )
 
 
 def test_full_batch_keeps_the_dataset_order_and_draws_nothing(monkeypatch) -> None:

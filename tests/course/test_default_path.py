@@ -40,6 +40,9 @@ def test_spelled_out_defaults_and_epochs_change_nothing(cat_dir) -> None:
 
     plain = costs()
     assert plain[0] == pytest.approx(course.L_LAYER_COSTS[0], rel=0, abs=course.COST_ABS)
-    assert costs("optimizer=gd", "l2=0", "batch_size=209", "dropout=1.0", "validation_fraction=0") == plain
+    assert (
+        costs("optimizer=gd", "l2=0", "batch_size=209", "dropout=1.0", "validation_fraction=0")
+        == plain
+    )
     assert costs("iterations=null", "epochs=2") == plain
     assert load_config(path).optimizer == "gd"

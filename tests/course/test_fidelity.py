@@ -15,6 +15,7 @@ from helpers import course
 from helpers import CONFIGS
 from helpers.proc import env_for
 
+
 def _train(cli, config: Path) -> tuple[dict, list[float]]:
     r = cli("train", config, "--json", "--quiet")
     assert r.exit_code == 0, r.stderr
@@ -32,7 +33,9 @@ def _train(cli, config: Path) -> tuple[dict, list[float]]:
         ("cat_2layer.yaml", course.TWO_LAYER_COSTS, 1.0, 0.72),
     ],
 )
-def test_cat_models_reproduce_the_course(cli, runs_dir, cat_dir, config, published, train_acc, test_acc) -> None:
+def test_cat_models_reproduce_the_course(
+    cli, runs_dir, cat_dir, config, published, train_acc, test_acc
+) -> None:
     out, costs = _train(cli, CONFIGS / config)
     assert len(costs) == 2500
     ours = [costs[i] for i in range(0, 2500, 100)] + [costs[2499]]
@@ -48,7 +51,9 @@ def test_cat_iteration_zero_costs(cli, runs_dir, cat_dir) -> None:
     for config, cost0 in (("cat_deep.yaml", 0.771749), ("cat_2layer.yaml", 0.693050)):
         r = cli("train", CONFIGS / config, "--set", "iterations=1", "--json", "--quiet")
         assert r.exit_code == 0, r.stderr
-        assert json.loads(r.stdout)["final_cost"] == pytest.approx(cost0, rel=0, abs=course.COST_ABS)
+        assert json.loads(r.stdout)["final_cost"] == pytest.approx(
+            cost0, rel=0, abs=course.COST_ABS
+        )
 
 
 def test_planar_reproduces_the_course(cli, runs_dir) -> None:
@@ -70,8 +75,14 @@ def test_planar_hidden_size_script_reproduces_the_course(tmp_path: Path) -> None
     """scripts/planar_hidden_sizes.sh, run as a user runs it: the course's published accuracies
     for 1-5 hidden units, exactly (the margin of each is several points of 400 on this setting)."""
     sizes = list(course.PLANAR_TUNING_PERCENT)
-    r = subprocess.run(["bash", PLANAR_SCRIPT, CONFIGS / "planar.yaml", *map(str, sizes)], cwd=tmp_path,
-                       env=env_for(tmp_path / "runs"), capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        ["bash", PLANAR_SCRIPT, CONFIGS / "planar.yaml", *map(str, sizes)],
+        cwd=tmp_path,
+        env=env_for(tmp_path / "runs"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == [
         f"Accuracy for {n} hidden units: {pct} %" for n, pct in course.PLANAR_TUNING_PERCENT.items()
@@ -81,8 +92,14 @@ def test_planar_hidden_size_script_reproduces_the_course(tmp_path: Path) -> None
 
 
 def test_planar_hidden_size_script_checks_before_training(tmp_path: Path) -> None:
-    r = subprocess.run(["bash", PLANAR_SCRIPT, CONFIGS / "planar.yaml", "4", "many"], cwd=tmp_path,
-                       env=env_for(tmp_path / "runs"), capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        ["bash", PLANAR_SCRIPT, CONFIGS / "planar.yaml", "4", "many"],
+        cwd=tmp_path,
+        env=env_for(tmp_path / "runs"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 2
     assert "layer_dims" in r.stderr and "many" in r.stderr
     assert not (tmp_path / "runs").exists()

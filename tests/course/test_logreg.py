@@ -38,7 +38,9 @@ def test_logreg_cat_reproduces_week_2(cli, runs_dir, cat_dir) -> None:
     ours = [costs[i] for i in range(0, 2000, 100)]
     assert ours == pytest.approx(course.LOGREG_COSTS, rel=0, abs=course.COST_ABS)
     # 207 of 209 and 35 of 50: counts, identical on every machine
-    assert 100 * out["train_accuracy"] == pytest.approx(course.LOGREG_TRAIN_PERCENT, rel=0, abs=1e-9)
+    assert 100 * out["train_accuracy"] == pytest.approx(
+        course.LOGREG_TRAIN_PERCENT, rel=0, abs=1e-9
+    )
     assert 100 * out["test_accuracy"] == pytest.approx(course.LOGREG_TEST_PERCENT, rel=0, abs=1e-9)
     with np.load(Path(out["run_dir"]) / "params.npz") as z:
         assert sorted(z.files) == ["W1", "b1"]
@@ -84,8 +86,11 @@ def test_logreg_run_predicts_and_evaluates(cli, runs_dir, cat_dir, tmp_path) -> 
 
 
 def test_logreg_gradcheck_on_a_synthetic_config(cli, tmp_path) -> None:
-    cfg = write_config(tmp_path / "lr.yaml", "dataset: moons\nlayer_dims: [auto, 1]\nactivations: [sigmoid]\n"
-                                             "init: zeros\nlearning_rate: 0.1\niterations: 10\n")
+    cfg = write_config(
+        tmp_path / "lr.yaml",
+        "dataset: moons\nlayer_dims: [auto, 1]\nactivations: [sigmoid]\n"
+        "init: zeros\nlearning_rate: 0.1\niterations: 10\n",
+    )
     r = cli("gradcheck", cfg, "--json")
     assert r.exit_code == 0, r.stderr
     report = json.loads(r.stdout)
@@ -102,8 +107,14 @@ def test_zeros_init_is_all_zeros_and_leaves_later_draws_alone() -> None:
 
 def _raw(dims: list) -> dict:
     acts = ["tanh"] * (len(dims) - 2) + ["sigmoid"]
-    return {"dataset": "moons", "layer_dims": dims, "activations": acts, "init": "zeros",
-            "learning_rate": 0.1, "iterations": 5}
+    return {
+        "dataset": "moons",
+        "layer_dims": dims,
+        "activations": acts,
+        "init": "zeros",
+        "learning_rate": 0.1,
+        "iterations": 5,
+    }
 
 
 def test_zeros_init_warns_only_with_hidden_layers() -> None:
@@ -114,12 +125,17 @@ def test_zeros_init_warns_only_with_hidden_layers() -> None:
     assert resolve({**_raw(["auto", 4, 1]), "init": "he"}, "x.yaml").warnings() == []
 
 
-def test_zeros_init_with_a_hidden_layer_trains_and_keeps_units_identical(cli, runs_dir, tmp_path) -> None:
+def test_zeros_init_with_a_hidden_layer_trains_and_keeps_units_identical(
+    cli, runs_dir, tmp_path
+) -> None:
     """The course's symmetry lesson, shown: allowed, warned about once, and every hidden unit
     of the trained network has the same weights."""
-    cfg = write_config(tmp_path / "sym.yaml", "dataset: moons\nlayer_dims: [auto, 4, 1]\n"
-                                              "activations: [tanh, sigmoid]\ninit: zeros\n"
-                                              "learning_rate: 0.5\niterations: 50\n")
+    cfg = write_config(
+        tmp_path / "sym.yaml",
+        "dataset: moons\nlayer_dims: [auto, 4, 1]\n"
+        "activations: [tanh, sigmoid]\ninit: zeros\n"
+        "learning_rate: 0.5\niterations: 50\n",
+    )
     r = cli("train", cfg, "--json")
     assert r.exit_code == 0, r.stderr
     lines = [ln for ln in r.stderr.splitlines() if ln.startswith("warning:")]
@@ -134,9 +150,15 @@ def test_zeros_init_with_a_hidden_layer_trains_and_keeps_units_identical(cli, ru
 
 
 def test_config_check_prints_the_zeros_warning_and_still_passes(cli, tmp_path) -> None:
-    cfg = write_config(tmp_path / "sym.yaml", "dataset: moons\nlayer_dims: [auto, 4, 1]\n"
-                                              "activations: [tanh, sigmoid]\ninit: zeros\n"
-                                              "learning_rate: 0.5\niterations: 50\n")
+    cfg = write_config(
+        tmp_path / "sym.yaml",
+        "dataset: moons\nlayer_dims: [auto, 4, 1]\n"
+        "activations: [tanh, sigmoid]\ninit: zeros\n"
+        "learning_rate: 0.5\niterations: 50\n",
+    )
     r = cli("config", "check", cfg)
     assert r.exit_code == 0 and r.stdout == f"ok {cfg}\n"
-    assert r.stderr.startswith(f"warning: {cfg}: init: zeros with 1 hidden layer(s)") and r.stderr.count("\n") == 1
+    assert (
+        r.stderr.startswith(f"warning: {cfg}: init: zeros with 1 hidden layer(s)")
+        and r.stderr.count("\n") == 1
+    )

@@ -12,8 +12,13 @@ from nnctl.data.dataset import load_dataset, prepare_x, resolve_path
 from nnctl.system.errors import DataError
 
 
-def make_h5(path: Path, x: np.ndarray, y: np.ndarray, prefix: str = "train_set",
-            classes: list[bytes] | None = (b"no", b"yes")) -> Path:
+def make_h5(
+    path: Path,
+    x: np.ndarray,
+    y: np.ndarray,
+    prefix: str = "train_set",
+    classes: list[bytes] | None = (b"no", b"yes"),
+) -> Path:
     with h5py.File(path, "w") as f:
         f[f"{prefix}_x"] = x
         f[f"{prefix}_y"] = y
@@ -45,18 +50,44 @@ def test_float32_data_is_float32(tmp_path: Path) -> None:
     make_h5(tmp_path / "a.h5", images(4), np.array([0, 1, 1, 0]))
     ds = load_dataset({"train": str(tmp_path / "a.h5")}, "float32")
     assert ds.X_train.dtype == np.float32 and ds.X_test is None
-    np.testing.assert_array_equal(ds.X_train, images(4).reshape(4, -1).T.astype(np.float32) / np.float32(255))
+    np.testing.assert_array_equal(
+        ds.X_train, images(4).reshape(4, -1).T.astype(np.float32) / np.float32(255)
+    )
 
 
 @pytest.mark.parametrize(
     "x,y,message",
     [
-        (np.array([[0.1, np.nan], [0.2, 0.3]]), np.array([0, 1]), "train_set_x: 1 NaN or infinite value(s)"),
-        (np.array([[0.1, np.inf], [0.2, 0.3]]), np.array([0, 1]), "train_set_x: 1 NaN or infinite value(s)"),
-        (np.ones((3, 2)), np.array([0, 1]), "train_set_x has 3 examples but train_set_y has 2 labels"),
-        (np.ones((3, 2)), np.array([0, 1, 2]), "train_set_y: label 2 is outside the classes 0..1 (no, yes)"),
-        (np.ones((3, 2)), np.array([0, -1, 1]), "train_set_y: label -1 is outside the classes 0..1"),
-        (np.ones((3, 2)), np.array([0.0, 0.5, 1.0]), "train_set_y: labels must be whole class numbers"),
+        (
+            np.array([[0.1, np.nan], [0.2, 0.3]]),
+            np.array([0, 1]),
+            "train_set_x: 1 NaN or infinite value(s)",
+        ),
+        (
+            np.array([[0.1, np.inf], [0.2, 0.3]]),
+            np.array([0, 1]),
+            "train_set_x: 1 NaN or infinite value(s)",
+        ),
+        (
+            np.ones((3, 2)),
+            np.array([0, 1]),
+            "train_set_x has 3 examples but train_set_y has 2 labels",
+        ),
+        (
+            np.ones((3, 2)),
+            np.array([0, 1, 2]),
+            "train_set_y: label 2 is outside the classes 0..1 (no, yes)",
+        ),
+        (
+            np.ones((3, 2)),
+            np.array([0, -1, 1]),
+            "train_set_y: label -1 is outside the classes 0..1",
+        ),
+        (
+            np.ones((3, 2)),
+            np.array([0.0, 0.5, 1.0]),
+            "train_set_y: labels must be whole class numbers",
+        ),
     ],
 )
 def test_bad_arrays_are_refused_naming_file_and_array(tmp_path, x, y, message) -> None:
@@ -76,7 +107,9 @@ def test_bad_test_file_is_named(tmp_path: Path) -> None:
 def test_missing_arrays_and_non_hdf5(tmp_path: Path) -> None:
     with h5py.File(tmp_path / "e.h5", "w") as f:
         f["images"] = np.ones((2, 2))
-    with pytest.raises(DataError, match=r"expected exactly one '\*_x' and one '\*_y' array, found images"):
+    with pytest.raises(
+        DataError, match=r"expected exactly one '\*_x' and one '\*_y' array, found images"
+    ):
         load_dataset({"train": str(tmp_path / "e.h5")})
     (tmp_path / "n.h5").write_text("not hdf5")
     with pytest.raises(DataError, match="not a readable HDF5 file"):
@@ -109,7 +142,9 @@ def test_planar_reproduces_the_course_generator() -> None:
         r = a * np.sin(4 * t) + np.random.randn(N) * 0.2
         X[ix] = np.c_[r * np.sin(t), r * np.cos(t)]
         Y[ix] = j
-    ds = load_dataset({"synthetic": "planar", "m": 400, "test_fraction": 0.0, "seed": 1, "noise": 0.2})
+    ds = load_dataset(
+        {"synthetic": "planar", "m": 400, "test_fraction": 0.0, "seed": 1, "noise": 0.2}
+    )
     np.testing.assert_array_equal(ds.X_train, X.T)
     np.testing.assert_array_equal(ds.Y_train, Y.T)
     assert ds.X_test is None
@@ -129,8 +164,12 @@ def test_generators_split_and_balance(name: str) -> None:
 
 
 def test_split_does_not_move_the_points() -> None:
-    a = load_dataset({"synthetic": "moons", "m": 50, "test_fraction": 0.0, "seed": 2, "noise": None})
-    b = load_dataset({"synthetic": "moons", "m": 50, "test_fraction": 0.3, "seed": 2, "noise": None})
+    a = load_dataset(
+        {"synthetic": "moons", "m": 50, "test_fraction": 0.0, "seed": 2, "noise": None}
+    )
+    b = load_dataset(
+        {"synthetic": "moons", "m": 50, "test_fraction": 0.3, "seed": 2, "noise": None}
+    )
     pooled = np.concatenate([b.X_train, b.X_test], axis=1)
     assert sorted(map(tuple, pooled.T)) == sorted(map(tuple, a.X_train.T))
 

@@ -44,8 +44,9 @@ def _read(path: Path, dtype: type) -> np.ndarray:
 
 
 @pytest.mark.parametrize("dtype,userblock", [("float32", 0), ("float64", 0), ("float32", 512)])
-def test_a_contiguous_float_x_is_mapped_with_the_bits_of_the_read(tmp_path: Path, dtype: str,
-                                                                   userblock: int) -> None:
+def test_a_contiguous_float_x_is_mapped_with_the_bits_of_the_read(
+    tmp_path: Path, dtype: str, userblock: int
+) -> None:
     path = _h5(tmp_path / "d.h5", _x(dtype), userblock=userblock)
     ds = load_dataset({"train": str(path)}, dtype)
     assert is_mapped(ds.X_train)
@@ -102,7 +103,9 @@ def test_a_dataset_never_written_is_not_mapped(tmp_path: Path) -> None:
         assert map_contiguous(f["train_x"], tmp_path / "e.h5") is None
 
 
-def test_a_header_placing_the_values_outside_the_file_is_refused_in_one_line(tmp_path: Path, cli, runs_dir) -> None:
+def test_a_header_placing_the_values_outside_the_file_is_refused_in_one_line(
+    tmp_path: Path, cli, runs_dir
+) -> None:
     """The contiguous layout message's address moved past the end: HDF5 itself refuses it; the
     run ends with one error line naming the file (and map_region would not map it)."""
     x = _x(m=200, n=30)
@@ -113,30 +116,49 @@ def test_a_header_placing_the_values_outside_the_file_is_refused_in_one_line(tmp
     pattern = b"\x03\x01" + offset.to_bytes(8, "little") + x.nbytes.to_bytes(8, "little")
     assert data.count(pattern) == 1
     i = data.index(pattern)
-    data[i + 2:i + 10] = (len(data) - 100).to_bytes(8, "little")
+    data[i + 2 : i + 10] = (len(data) - 100).to_bytes(8, "little")
     path.write_bytes(bytes(data))
-    cfg = write_config(tmp_path / "c.yaml", f"dataset: {{train: {path}}}\nlayer_dims: [30, 1]\n"
-                                            "activations: [sigmoid]\nlearning_rate: 0.1\niterations: 2\n")
+    cfg = write_config(
+        tmp_path / "c.yaml",
+        f"dataset: {{train: {path}}}\nlayer_dims: [30, 1]\n"
+        "activations: [sigmoid]\nlearning_rate: 0.1\niterations: 2\n",
+    )
     r = cli("train", cfg, "--quiet")
     assert r.exit_code == 2
-    assert r.stderr.startswith("error: ") and str(path) in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert (
+        r.stderr.startswith("error: ")
+        and str(path) in r.stderr
+        and len(r.stderr.strip().splitlines()) == 1
+    )
     assert "Traceback" not in r.stderr
 
 
-def test_training_on_a_mapped_file_equals_training_on_the_read_values(tmp_path: Path, cli, runs_dir) -> None:
+def test_training_on_a_mapped_file_equals_training_on_the_read_values(
+    tmp_path: Path, cli, runs_dir
+) -> None:
     """The same file once contiguous (mapped) and once chunked (read): the same run, bit for bit."""
     x = _x(m=400, n=12)
     results = []
     for name, kw in (("mapped", {}), ("read", {"chunks": (100, 12)})):
         path = _h5(tmp_path / f"{name}.h5", x, **kw)
-        cfg = write_config(tmp_path / f"{name}.yaml", (
-            f"dataset: {{train: {path}}}\nlayer_dims: [12, 8, 1]\nactivations: [relu, sigmoid]\n"
-            "optimizer: adam\nlearning_rate: 0.01\nbatch_size: 64\nepochs: 3\ndtype: float32\n"))
+        cfg = write_config(
+            tmp_path / f"{name}.yaml",
+            (
+                f"dataset: {{train: {path}}}\nlayer_dims: [12, 8, 1]\nactivations: [relu, sigmoid]\n"
+                "optimizer: adam\nlearning_rate: 0.01\nbatch_size: 64\nepochs: 3\ndtype: float32\n"
+            ),
+        )
         r = cli("train", cfg, "--quiet", "--json")
         assert r.exit_code == 0, r.stderr
         out = json.loads(r.stdout)
         params = np.load(Path(out["run_dir"]) / "params.npz")
-        results.append((out["final_cost"], out["train_accuracy"], {k: params[k].tobytes() for k in params.files}))
+        results.append(
+            (
+                out["final_cost"],
+                out["train_accuracy"],
+                {k: params[k].tobytes() for k in params.files},
+            )
+        )
     assert results[0] == results[1]
 
 
@@ -150,8 +172,10 @@ def test_mapped_arrays_pickle_as_plain_arrays(tmp_path: Path) -> None:
 
 def test_the_memory_estimate_leaves_mapped_examples_out(tmp_path: Path) -> None:
     path = _h5(tmp_path / "d.h5", _x(m=300, n=7))
-    text = (f"dataset: {{train: {path}}}\nlayer_dims: [7, 3, 1]\nactivations: [relu, sigmoid]\n"
-            "learning_rate: 0.1\niterations: 2\ndtype: float32\n")
+    text = (
+        f"dataset: {{train: {path}}}\nlayer_dims: [7, 3, 1]\nactivations: [relu, sigmoid]\n"
+        "learning_rate: 0.1\niterations: 2\ndtype: float32\n"
+    )
     cfg = load_config(write_config(tmp_path / "a.yaml", text))
     ds = load_dataset(cfg.dataset, cfg.dtype)
     assert _mapped_examples(cfg, ds) == 300
@@ -171,8 +195,11 @@ def test_the_memory_estimate_leaves_mapped_examples_out(tmp_path: Path) -> None:
 @pytest.mark.parametrize("m,block", [(300, 7), (300, 300), (300, 1024), (4097, 1024)])
 def test_feature_spreads_equal_the_whole_array_std(m: int, block: int) -> None:
     rng = np.random.default_rng(5)
-    X = np.asfortranarray((rng.standard_normal((6, m)) * np.array([[1e-3], [1], [10], [1e3], [0], [5]]) + 7)
-                          .astype(np.float32))
+    X = np.asfortranarray(
+        (rng.standard_normal((6, m)) * np.array([[1e-3], [1], [10], [1e3], [0], [5]]) + 7).astype(
+            np.float32
+        )
+    )
     want = np.asarray(X, dtype=np.float64).std(axis=1)
     got = normalize.feature_spreads(X, block)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-300)
@@ -186,18 +213,36 @@ def test_training_on_an_hdf5_file_imports_only_what_it_uses(tmp_path: Path) -> N
     import sys
 
     path = _h5(tmp_path / "d.h5", _x(m=64, n=5))
-    cfg = write_config(tmp_path / "c.yaml", f"dataset: {{train: {path}}}\nlayer_dims: [5, 1]\n"
-                                            "activations: [sigmoid]\nlearning_rate: 0.1\niterations: 2\n")
-    code = ("import sys; from nnctl.cli import main\n"
-            f"sys.argv = ['nnctl', 'train', {str(cfg)!r}, '--quiet', '--runs-dir', {str(tmp_path / 'runs')!r}]\n"
-            "try: main()\nexcept SystemExit as e: assert not e.code, e.code\n"
-            "print(' '.join(sorted(sys.modules)), file=sys.stderr)")
+    cfg = write_config(
+        tmp_path / "c.yaml",
+        f"dataset: {{train: {path}}}\nlayer_dims: [5, 1]\n"
+        "activations: [sigmoid]\nlearning_rate: 0.1\niterations: 2\n",
+    )
+    code = (
+        "import sys; from nnctl.cli import main\n"
+        f"sys.argv = ['nnctl', 'train', {str(cfg)!r}, '--quiet', '--runs-dir', {str(tmp_path / 'runs')!r}]\n"
+        "try: main()\nexcept SystemExit as e: assert not e.code, e.code\n"
+        "print(' '.join(sorted(sys.modules)), file=sys.stderr)"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     loaded = set(out.stderr.split())
     assert "nnctl.data.readers.hdf5" in loaded and "nnctl.commands.train" in loaded
-    unused = {"nnctl.data.readers.folder", "nnctl.data.readers.numpyfile", "nnctl.data.readers.csvfile", "nnctl.data.images", "PIL",
-              "scipy", "matplotlib", "optuna", "distributed", "dask", "onnx", "torch", "pandas"}
+    unused = {
+        "nnctl.data.readers.folder",
+        "nnctl.data.readers.numpyfile",
+        "nnctl.data.readers.csvfile",
+        "nnctl.data.images",
+        "PIL",
+        "scipy",
+        "matplotlib",
+        "optuna",
+        "distributed",
+        "dask",
+        "onnx",
+        "torch",
+        "pandas",
+    }
     assert loaded & unused == set()
 
 
@@ -214,6 +259,11 @@ def test_the_scale_warning_of_a_large_x_looks_at_evenly_spaced_examples(monkeypa
     monkeypatch.setattr(normalize, "feature_spreads", recording)
     warning = normalize.scale_warning(X, "x.h5")
     assert shapes == [(3, 20_000)]  # every second example: at least SPREAD_SAMPLE of them
-    assert warning is not None and warning.startswith("x.h5: feature spreads differ by a factor of 9")  # ~1000
+    assert warning is not None and warning.startswith(
+        "x.h5: feature spreads differ by a factor of 9"
+    )  # ~1000
     assert normalize.scale_warning(X[[0, 2]], "x.h5") is None
-    assert normalize.scale_warning(X[:, :100], "x.h5") is not None and shapes[-1] == (3, 100)  # small: all
+    assert normalize.scale_warning(X[:, :100], "x.h5") is not None and shapes[-1] == (
+        3,
+        100,
+    )  # small: all

@@ -70,11 +70,15 @@ def files(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def config(tmp_path: Path, extra: str = ", stream: true", more: str = "", name: str = "s.yaml") -> Path:
+def config(
+    tmp_path: Path, extra: str = ", stream: true", more: str = "", name: str = "s.yaml"
+) -> Path:
     return write_config(tmp_path / name, CONFIG.format(extra=extra, more=more))
 
 
-def epoch_batches(X: stream.H5Columns, T: np.ndarray, bs: int, epoch: int, seed: int = 3) -> list[tuple]:
+def epoch_batches(
+    X: stream.H5Columns, T: np.ndarray, bs: int, epoch: int, seed: int = 3
+) -> list[tuple]:
     src = X.batch_source(T, lambda Tb: Tb.copy(), bs, seed)
     s = TrainState.start(load_config_for_state())
     s.epoch = epoch
@@ -110,7 +114,9 @@ def test_each_epoch_covers_every_example_once_in_a_seeded_order(files: Path) -> 
     assert isinstance(X, stream.H5Columns) and X.shape == (192, 600)
     T = Y.astype(np.float64)
     raw = h5py.File(files / "train.h5")["train_set_x"][()]
-    in_memory = prepare_x(raw, 255.0, np.float64)  # (192, 600), what training without streaming uses
+    in_memory = prepare_x(
+        raw, 255.0, np.float64
+    )  # (192, 600), what training without streaming uses
     e0 = epoch_batches(X, T, 64, epoch=0)
     assert [b[0].shape for b in e0] == [(192, 64)] * 9 + [(192, 24)]
     cols = np.hstack([b[0] for b in e0])
@@ -119,7 +125,7 @@ def test_each_epoch_covers_every_example_once_in_a_seeded_order(files: Path) -> 
     assert sorted(order) == list(range(600))
     assert np.array_equal(np.hstack([b[1] for b in e0]), T[:, order])
     assert order != list(range(600))  # shuffled ...
-    blocks = [o // 32 for o in order[:32 * 4]]
+    blocks = [o // 32 for o in order[: 32 * 4]]
     assert len(set(blocks)) <= 4  # ... within a window of 4 blocks of 32
     again = epoch_batches(X, T, 64, epoch=0)
     assert all(np.array_equal(a[0], b[0]) for a, b in zip(e0, again))  # same seed, same batches
@@ -159,8 +165,13 @@ def test_streamed_run_trains_evaluates_and_predicts(cli, runs_dir: Path, files: 
     r = cli("train", config(files), "--json", "--quiet")
     s2 = json.loads((Path(json.loads(r.stdout)["run_dir"]) / "summary.json").read_text())
     assert [src["sha256_cached"] for src in s2["dataset"]["sources"]] == [True, True]
-    assert [src["sha256"] for src in s2["dataset"]["sources"]] == [src["sha256"] for src in s["dataset"]["sources"]]
-    assert (s2["test_accuracy"], s2["final_cost"]) == (s["test_accuracy"], s["final_cost"])  # same batches
+    assert [src["sha256"] for src in s2["dataset"]["sources"]] == [
+        src["sha256"] for src in s["dataset"]["sources"]
+    ]
+    assert (s2["test_accuracy"], s2["final_cost"]) == (
+        s["test_accuracy"],
+        s["final_cost"],
+    )  # same batches
 
 
 def test_streamed_and_in_memory_runs_agree_within_noise(cli, runs_dir: Path, files: Path) -> None:
@@ -232,20 +243,31 @@ def test_automatic_streaming_with_a_notice(cli, runs_dir: Path, files: Path, mon
     r = cli("train", config(files, extra=""), "--json")
     assert r.exit_code == 0, r.stderr
     notice = [line for line in r.stderr.splitlines() if line.startswith("notice:")]
-    assert notice == ["notice: train.h5: streaming the data from disk in mini-batches: the examples would take "
-                      "1.2 MB as float64, more than 50% of the 400.0 KB of memory available "
-                      "(NNCTL_MEMORY_SHARE); set dataset.stream: true to always stream it"]
+    assert notice == [
+        "notice: train.h5: streaming the data from disk in mini-batches: the examples would take "
+        "1.2 MB as float64, more than 50% of the 400.0 KB of memory available "
+        "(NNCTL_MEMORY_SHARE); set dataset.stream: true to always stream it"
+    ]
     s = json.loads((Path(json.loads(r.stdout)["run_dir"]) / "summary.json").read_text())
     assert s["warnings"] == [notice[0].removeprefix("notice: ")]
     # full-batch training needs it all in memory: one line, exit 2, no run directory
     before = sorted(runs_dir.iterdir())
-    r = cli("train", config(files, extra=""), "--set", "batch_size=null", "--set", "epochs=null",
-            "--set", "iterations=5")
+    r = cli(
+        "train",
+        config(files, extra=""),
+        "--set",
+        "batch_size=null",
+        "--set",
+        "epochs=null",
+        "--set",
+        "iterations=5",
+    )
     assert r.exit_code == 2
     assert r.stderr.strip() == (
         "error: train.h5: the examples would take 1.2 MB as float64, more than 50% of the 400.0 KB of "
         "memory available (NNCTL_MEMORY_SHARE); full-batch training needs every example in memory at each "
-        "step, so set batch_size (e.g. 128) to stream it from disk")
+        "step, so set batch_size (e.g. 128) to stream it from disk"
+    )
     assert sorted(runs_dir.iterdir()) == before
     # the share is the user's: with all of the memory it fits
     monkeypatch.setenv("NNCTL_MEMORY_SHARE", "1")
@@ -255,7 +277,9 @@ def test_automatic_streaming_with_a_notice(cli, runs_dir: Path, files: Path, mon
 
 
 def test_unsuitable_chunks_still_stream_with_a_notice(cli, runs_dir: Path, tmp_path: Path) -> None:
-    make_h5(tmp_path / "train.h5", 300, chunks=None)  # contiguous: one sequential read a block, fine
+    make_h5(
+        tmp_path / "train.h5", 300, chunks=None
+    )  # contiguous: one sequential read a block, fine
     make_h5(tmp_path / "test.h5", 100, seed=1, chunks=(100, 4, 8, 3))  # splits each example
     r = cli("train", config(tmp_path), "--json")
     assert r.exit_code == 0, r.stderr
@@ -271,19 +295,28 @@ def test_unsuitable_chunks_still_stream_with_a_notice(cli, runs_dir: Path, tmp_p
 def test_bad_stream_settings_are_one_line(cli, runs_dir: Path, files: Path, monkeypatch) -> None:
     r = cli("train", config(files, extra=", stream: yes please").name)
     assert r.exit_code == 2
-    assert r.stderr.strip() == ("error: s.yaml: dataset.stream: expected true (stream mini-batches from disk) "
-                                "or false (load the data whole), got the string 'yes please'")
+    assert r.stderr.strip() == (
+        "error: s.yaml: dataset.stream: expected true (stream mini-batches from disk) "
+        "or false (load the data whole), got the string 'yes please'"
+    )
     r = cli("train", "s.yaml", "--set", "batch_size=1000", "--set", "dataset.stream=true")
     assert r.exit_code == 2
-    assert r.stderr.strip() == ("error: s.yaml (with --set): dataset.stream: streaming trains on mini-batches, "
-                                "but batch_size is 1000 for 600 training examples; set batch_size (e.g. 128)")
+    assert r.stderr.strip() == (
+        "error: s.yaml (with --set): dataset.stream: streaming trains on mini-batches, "
+        "but batch_size is 1000 for 600 training examples; set batch_size (e.g. 128)"
+    )
     monkeypatch.setenv("NNCTL_MEMORY_SHARE", "2")
     r = cli("train", config(files, extra=""))
     assert r.exit_code == 2
-    assert r.stderr.strip() == "error: NNCTL_MEMORY_SHARE=2: expected a share of memory in (0, 1], e.g. 0.5"
+    assert (
+        r.stderr.strip()
+        == "error: NNCTL_MEMORY_SHARE=2: expected a share of memory in (0, 1], e.g. 0.5"
+    )
 
 
-def test_evaluate_scores_a_large_file_in_blocks(cli, runs_dir: Path, files: Path, monkeypatch) -> None:
+def test_evaluate_scores_a_large_file_in_blocks(
+    cli, runs_dir: Path, files: Path, monkeypatch
+) -> None:
     run = json.loads(cli("train", config(files), "--json", "--quiet").stdout)["run_id"]
     whole = json.loads(cli("evaluate", run, "--data", files / "test.h5", "--json").stdout)
     seen = []
@@ -300,8 +333,9 @@ def test_evaluate_scores_a_large_file_in_blocks(cli, runs_dir: Path, files: Path
     assert r.exit_code == 0, r.stderr
     blocked = json.loads(r.stdout)
     assert seen == [32, 32, 32, 32, 22]  # 150 examples, never more than a block in memory
-    assert {k: blocked[k] for k in ("accuracy", "confusion_matrix", "misclassified")} == \
-        {k: whole[k] for k in ("accuracy", "confusion_matrix", "misclassified")}
+    assert {k: blocked[k] for k in ("accuracy", "confusion_matrix", "misclassified")} == {
+        k: whole[k] for k in ("accuracy", "confusion_matrix", "misclassified")
+    }
     assert blocked["log_loss"] == pytest.approx(whole["log_loss"], rel=1e-12)
     assert len(list((files / "wrong").iterdir())) == len(whole["misclassified"])
 
@@ -323,7 +357,9 @@ def test_the_hash_cache_is_keyed_by_the_file_version(tmp_path: Path) -> None:
     assert not cached and digest3 not in (digest, digest2) and sha256_cached(f) == (digest3, True)
 
 
-def test_out_of_memory_loading_whole_is_one_line(cli, runs_dir: Path, files: Path, monkeypatch) -> None:
+def test_out_of_memory_loading_whole_is_one_line(
+    cli, runs_dir: Path, files: Path, monkeypatch
+) -> None:
     import nnctl.training.binding
 
     def no_memory(*args, **kwargs):
@@ -332,14 +368,25 @@ def test_out_of_memory_loading_whole_is_one_line(cli, runs_dir: Path, files: Pat
     monkeypatch.setattr(nnctl.training.binding, "load_dataset", no_memory)
     r = cli("train", config(files, ", stream: false"))
     assert r.exit_code == 2
-    assert r.stderr.strip() == ("error: train.h5: out of memory loading the data whole; stream it from disk in "
-                                "mini-batches with dataset.stream: true and a batch_size")
+    assert r.stderr.strip() == (
+        "error: train.h5: out of memory loading the data whole; stream it from disk in "
+        "mini-batches with dataset.stream: true and a batch_size"
+    )
     assert not runs_dir.exists() or not any(runs_dir.iterdir())
 
 
 def test_report_of_a_streamed_run(cli, runs_dir: Path, files: Path) -> None:
     # barely trained, so the test set has misclassified images to show
-    r = cli("train", config(files), "--set", "learning_rate=0.00001", "--set", "epochs=1", "--json", "--quiet")
+    r = cli(
+        "train",
+        config(files),
+        "--set",
+        "learning_rate=0.00001",
+        "--set",
+        "epochs=1",
+        "--json",
+        "--quiet",
+    )
     run = json.loads(r.stdout)
     assert run["test_accuracy"] < 0.9
     r = cli("report", run["run_id"])
@@ -356,12 +403,17 @@ def test_nan_in_a_streamed_float_file_is_one_line(cli, runs_dir: Path, tmp_path:
     with h5py.File(tmp_path / "f.h5", "w") as f:
         f.create_dataset("train_set_x", data=x, chunks=(16, 6))
         f.create_dataset("train_set_y", data=np.arange(400) % 2)
-    write_config(tmp_path / "f.yaml", "dataset: {train: f.h5, stream: true}\nlayer_dims: [auto, 1]\n"
-                 "activations: [sigmoid]\nlearning_rate: 0.1\nepochs: 2\nbatch_size: 32\n")
+    write_config(
+        tmp_path / "f.yaml",
+        "dataset: {train: f.h5, stream: true}\nlayer_dims: [auto, 1]\n"
+        "activations: [sigmoid]\nlearning_rate: 0.1\nepochs: 2\nbatch_size: 32\n",
+    )
     r = cli("train", "f.yaml", "--json")
     assert r.exit_code == 2
-    assert r.stderr.strip().splitlines()[-1] == ("error: f.h5: train_set_x: NaN or infinite values in examples "
-                                                 "256..399; clean the data first")
+    assert r.stderr.strip().splitlines()[-1] == (
+        "error: f.h5: train_set_x: NaN or infinite values in examples "
+        "256..399; clean the data first"
+    )
     s = json.loads(next(runs_dir.iterdir()).joinpath("summary.json").read_text())
     assert s["status"] == "failed"
 
@@ -369,7 +421,12 @@ def test_nan_in_a_streamed_float_file_is_one_line(cli, runs_dir: Path, tmp_path:
 @pytest.mark.parametrize("layout", ["contiguous", "chunked", "gzip", "split_examples"])
 def test_blocks_read_straight_from_the_file_equal_hdf5s_reads(tmp_path: Path, layout: str) -> None:
     # 100 examples in chunks of 16: the last chunk is partly outside the array
-    chunks = {"contiguous": False, "chunked": (16, *SHAPE), "gzip": (16, *SHAPE), "split_examples": (16, 4, 8, 3)}
+    chunks = {
+        "contiguous": False,
+        "chunked": (16, *SHAPE),
+        "gzip": (16, *SHAPE),
+        "split_examples": (16, 4, 8, 3),
+    }
     path = tmp_path / "x.h5"
     make_h5(path, 100, chunks=chunks[layout])
     if layout == "gzip":
@@ -389,7 +446,7 @@ def test_blocks_read_straight_from_the_file_equal_hdf5s_reads(tmp_path: Path, la
         reader.advise([block, block + 1][: len(X.plan) - 1 - block])
         n = reader.read(block, buf, 3)  # at an offset into the buffer
         assert (buf[:3] == 7).all()
-        got.append(buf[3:3 + n].copy())
+        got.append(buf[3 : 3 + n].copy())
     reader.close()
     assert np.array_equal(np.concatenate(got), expected)
 
@@ -413,15 +470,19 @@ def test_a_file_shorter_than_its_header_says_is_one_error(tmp_path: Path) -> Non
         for block in range(len(X.plan) - 1):
             reader.read(block, buf, 0)
     reader.close()
-    assert str(err.value) == (f"{path}: cannot read examples 32..63: the file ends at byte {offset + 50 * 192}, "
-                              "before the examples it declares")
+    assert str(err.value) == (
+        f"{path}: cannot read examples 32..63: the file ends at byte {offset + 50 * 192}, "
+        "before the examples it declares"
+    )
     # opened again, HDF5 itself sees the truncation
     with pytest.raises(stream.DataError, match=r"x\.h5: cannot read train_set_x: .*truncated file"):
         X.reader()
 
 
 @pytest.mark.parametrize("loss", ["binary", "softmax", "regression"])
-def test_scoring_in_blocks_keeps_nothing_per_example_and_matches_whole(tmp_path: Path, loss: str) -> None:
+def test_scoring_in_blocks_keeps_nothing_per_example_and_matches_whole(
+    tmp_path: Path, loss: str
+) -> None:
     from nnctl.core.network import initialize_parameters
     from nnctl.training.scoring import score
 
@@ -430,12 +491,33 @@ def test_scoring_in_blocks_keeps_nothing_per_example_and_matches_whole(tmp_path:
     X = stream.H5Columns(header.x, 255.0, np.float64)
     whole_X = prepare_x(h5py.File(path)["train_set_x"][()], 255.0, np.float64)
     rng = np.random.default_rng(1)
-    body = {"binary": ("[auto, 4, 1]", "{hidden: relu, output: sigmoid}", "", rng.integers(0, 2, (1, 150))),
-            "softmax": ("[auto, 4, 3]", "{hidden: relu, output: softmax}", "", rng.integers(0, 3, (1, 150))),
-            "regression": ("[auto, 4, 2]", "{hidden: relu, output: linear}", "loss: mean_squared_error\n",
-                           rng.standard_normal((2, 150)))}[loss]
-    cfg = load_config(write_config(tmp_path / "c.yaml", f"dataset: {{train: x.h5}}\nlayer_dims: {body[0]}\n"
-                                   f"activations: {body[1]}\nlearning_rate: 0.1\nepochs: 1\n{body[2]}"))
+    body = {
+        "binary": (
+            "[auto, 4, 1]",
+            "{hidden: relu, output: sigmoid}",
+            "",
+            rng.integers(0, 2, (1, 150)),
+        ),
+        "softmax": (
+            "[auto, 4, 3]",
+            "{hidden: relu, output: softmax}",
+            "",
+            rng.integers(0, 3, (1, 150)),
+        ),
+        "regression": (
+            "[auto, 4, 2]",
+            "{hidden: relu, output: linear}",
+            "loss: mean_squared_error\n",
+            rng.standard_normal((2, 150)),
+        ),
+    }[loss]
+    cfg = load_config(
+        write_config(
+            tmp_path / "c.yaml",
+            f"dataset: {{train: x.h5}}\nlayer_dims: {body[0]}\n"
+            f"activations: {body[1]}\nlearning_rate: 0.1\nepochs: 1\n{body[2]}",
+        )
+    )
     cfg = cfg.with_input_dim(192)
     params = initialize_parameters(cfg.layer_dims, "he", 0)
     Y = body[3]
@@ -453,10 +535,14 @@ def test_scoring_in_blocks_keeps_nothing_per_example_and_matches_whole(tmp_path:
         assert kept.summary()[key] == lean.summary()[key] == pytest.approx(value, rel=1e-12)
     if n_classes:
         assert np.array_equal(kept.labels, whole.labels)
-        assert np.array_equal(kept.confusion, whole.confusion) and np.array_equal(lean.confusion, whole.confusion)
+        assert np.array_equal(kept.confusion, whole.confusion) and np.array_equal(
+            lean.confusion, whole.confusion
+        )
 
 
-def test_a_streamed_softmax_run_makes_each_batchs_targets(cli, runs_dir: Path, tmp_path: Path) -> None:
+def test_a_streamed_softmax_run_makes_each_batchs_targets(
+    cli, runs_dir: Path, tmp_path: Path
+) -> None:
     # three classes: the one-hot targets are made per batch from the labels, never for all examples
     rng = np.random.default_rng(0)
     y = rng.integers(0, 3, 480)
@@ -466,8 +552,10 @@ def test_a_streamed_softmax_run_makes_each_batchs_targets(cli, runs_dir: Path, t
         f.create_dataset("train_set_x", data=x, chunks=(16, *SHAPE))
         f.create_dataset("train_set_y", data=y)
         f.create_dataset("list_classes", data=np.array([b"a", b"b", b"c"]))
-    body = ("layer_dims: [auto, 8, 3]\nactivations: {hidden: relu, output: softmax}\nlearning_rate: 0.01\n"
-            "optimizer: adam\nbatch_size: 40\nepochs: 6\nseed: 2\nprint_every: 1000\n")
+    body = (
+        "layer_dims: [auto, 8, 3]\nactivations: {hidden: relu, output: softmax}\nlearning_rate: 0.01\n"
+        "optimizer: adam\nbatch_size: 40\nepochs: 6\nseed: 2\nprint_every: 1000\n"
+    )
     write_config(tmp_path / "s.yaml", "dataset: {train: three.h5, stream: true}\n" + body)
     write_config(tmp_path / "m.yaml", "dataset: {train: three.h5, stream: false}\n" + body)
     streamed = json.loads(cli("train", "s.yaml", "--json", "--quiet").stdout)
@@ -484,7 +572,9 @@ def test_a_streamed_softmax_run_makes_each_batchs_targets(cli, runs_dir: Path, t
     assert all(np.array_equal(p_whole[k], p_resumed[k]) for k in p_whole) and h_whole == h_resumed
 
 
-def test_gradcheck_of_a_streamed_config_reads_only_its_first_examples(cli, files: Path, monkeypatch) -> None:
+def test_gradcheck_of_a_streamed_config_reads_only_its_first_examples(
+    cli, files: Path, monkeypatch
+) -> None:
     monkeypatch.setattr("nnctl.commands.gradcheck.STREAMED_SCAN", 100)
     seen = []
     real_blocks = stream.H5Columns.blocks
@@ -506,30 +596,41 @@ def test_gradcheck_of_a_streamed_config_reads_only_its_first_examples(cli, files
     assert [c["relative_error"] for c in a["checks"]] == [c["relative_error"] for c in b["checks"]]
 
 
-def test_too_many_chunks_to_list_are_read_through_hdf5(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_too_many_chunks_to_list_are_read_through_hdf5(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = make_h5(tmp_path / "x.h5", 100)  # 7 chunks of 16
     header = stream.read_h5_header(path)
     with h5py.File(path) as f:
-        assert stream.plain_extents(f["train_set_x"], header.x, path.stat().st_size).offsets.size == 7
+        assert (
+            stream.plain_extents(f["train_set_x"], header.x, path.stat().st_size).offsets.size == 7
+        )
         monkeypatch.setattr(stream, "MAX_DIRECT_CHUNKS", 6)
         assert stream.plain_extents(f["train_set_x"], header.x, path.stat().st_size) is None
 
 
 @pytest.mark.parametrize("method", ["standard", "minmax"])
-def test_a_streamed_file_is_normalized_with_statistics_read_block_by_block(cli, runs_dir: Path, tmp_path: Path,
-                                                                           method: str) -> None:
+def test_a_streamed_file_is_normalized_with_statistics_read_block_by_block(
+    cli, runs_dir: Path, tmp_path: Path, method: str
+) -> None:
     # float features of very different scales (as `nnctl data import` writes a CSV), with a
     # validation hold-out, so the statistics are those of the training columns only
     rng = np.random.default_rng(4)
     m = 700
-    x = rng.standard_normal((m, 6)).astype(np.float32) * np.array([1, 1e3, 1e-2, 5, 50, 0.1], np.float32) + 7
+    x = (
+        rng.standard_normal((m, 6)).astype(np.float32)
+        * np.array([1, 1e3, 1e-2, 5, 50, 0.1], np.float32)
+        + 7
+    )
     y = (x[:, 0] + x[:, 1] / 1e3 > 7).astype(np.int64)
     with h5py.File(tmp_path / "rows.h5", "w") as f:
         f.create_dataset("train_set_x", data=x, chunks=(16, 6))
         f.create_dataset("train_set_y", data=y)
-    body = (f"layer_dims: [auto, 8, 1]\nactivations: {{hidden: relu, output: sigmoid}}\nnormalize: {method}\n"
-            "validation_fraction: 0.2\nlearning_rate: 0.01\noptimizer: adam\nbatch_size: 32\nepochs: 15\n"
-            "dtype: float64\nseed: 5\n")
+    body = (
+        f"layer_dims: [auto, 8, 1]\nactivations: {{hidden: relu, output: sigmoid}}\nnormalize: {method}\n"
+        "validation_fraction: 0.2\nlearning_rate: 0.01\noptimizer: adam\nbatch_size: 32\nepochs: 15\n"
+        "dtype: float64\nseed: 5\n"
+    )
     write_config(tmp_path / "s.yaml", "dataset: {train: rows.h5, stream: true}\n" + body)
     write_config(tmp_path / "m.yaml", "dataset: {train: rows.h5, stream: false}\n" + body)
     streamed, whole = bind(load_config(tmp_path / "s.yaml")), bind(load_config(tmp_path / "m.yaml"))
@@ -555,7 +656,9 @@ def test_a_streamed_file_is_normalized_with_statistics_read_block_by_block(cli, 
     assert ev["accuracy"] == out["train_accuracy"]
 
 
-def test_a_file_stored_in_class_order_gets_a_notice(cli, runs_dir: Path, tmp_path: Path, monkeypatch) -> None:
+def test_a_file_stored_in_class_order_gets_a_notice(
+    cli, runs_dir: Path, tmp_path: Path, monkeypatch
+) -> None:
     monkeypatch.setattr(stream, "LABEL_SLICE", 100)  # the labels looked at in slices
     rng = np.random.default_rng(0)
     y = np.sort(rng.integers(0, 2, 600))  # all 0s, then all 1s: one change
@@ -564,18 +667,26 @@ def test_a_file_stored_in_class_order_gets_a_notice(cli, runs_dir: Path, tmp_pat
         f.create_dataset("train_set_x", data=x, chunks=(16, *SHAPE))
         f.create_dataset("train_set_y", data=y)
     assert stream.class_order_notice(y.reshape(1, -1), Path("f.h5")).startswith(
-        "f.h5: the examples are stored in class order (2 runs of one class in 600 examples)")
+        "f.h5: the examples are stored in class order (2 runs of one class in 600 examples)"
+    )
     assert stream.class_order_notice(rng.permutation(y).reshape(1, -1), Path("f.h5")) is None
-    assert stream.class_order_notice(np.zeros((1, 50), np.uint8), Path("f.h5")) is None  # one class: no order
-    write_config(tmp_path / "c.yaml", "dataset: {train: sorted.h5, stream: true}\nlayer_dims: [auto, 1]\n"
-                 "activations: [sigmoid]\nlearning_rate: 0.01\nbatch_size: 50\nepochs: 1\n")
+    assert (
+        stream.class_order_notice(np.zeros((1, 50), np.uint8), Path("f.h5")) is None
+    )  # one class: no order
+    write_config(
+        tmp_path / "c.yaml",
+        "dataset: {train: sorted.h5, stream: true}\nlayer_dims: [auto, 1]\n"
+        "activations: [sigmoid]\nlearning_rate: 0.01\nbatch_size: 50\nepochs: 1\n",
+    )
     r = cli("train", "c.yaml")
     assert r.exit_code == 0, r.stderr
     assert "notice: sorted.h5: the examples are stored in class order" in r.stderr
     assert "nnctl data import --shuffle SEED" in r.stderr
 
 
-def test_data_inspect_reads_a_file_larger_than_memory_block_by_block(cli, tmp_path: Path, monkeypatch) -> None:
+def test_data_inspect_reads_a_file_larger_than_memory_block_by_block(
+    cli, tmp_path: Path, monkeypatch
+) -> None:
     make_h5(tmp_path / "train.h5", 600)
     make_h5(tmp_path / "test.h5", 150, seed=1)
     with h5py.File(tmp_path / "train.h5", "a") as f:  # two test examples also in train
@@ -591,8 +702,11 @@ def test_data_inspect_reads_a_file_larger_than_memory_block_by_block(cli, tmp_pa
     with h5py.File(tmp_path / "rows.h5", "w") as f:  # float features with non-finite cells
         f.create_dataset("train_set_x", data=x, chunks=(16, 5))
         f.create_dataset("train_set_y", data=np.arange(300) % 2)
-    write_config(tmp_path / "c.yaml", "dataset: {train: train.h5, test: test.h5}\nlayer_dims: [auto, 1]\n"
-                 "activations: [sigmoid]\nlearning_rate: 0.1\niterations: 1\n")
+    write_config(
+        tmp_path / "c.yaml",
+        "dataset: {train: train.h5, test: test.h5}\nlayer_dims: [auto, 1]\n"
+        "activations: [sigmoid]\nlearning_rate: 0.1\niterations: 1\n",
+    )
     whole = json.loads(cli("data", "inspect", "c.yaml", "--json").stdout)
     whole_rows = json.loads(cli("data", "inspect", "rows.h5", "--json").stdout)
     monkeypatch.setattr(stream, "available_memory", lambda: 1000)  # too large for memory now
@@ -603,8 +717,16 @@ def test_data_inspect_reads_a_file_larger_than_memory_block_by_block(cli, tmp_pa
     for a, b in ((whole, blocked), (whole_rows, rows)):
         assert a["classes"] == b["classes"] and a.get("class_balance") == b.get("class_balance")
         for role, s in a["splits"].items():
-            for key in ("examples", "example_shape", "dtype", "per_class", "min", "max", "non_finite_cells",
-                        "feature_ranges"):
+            for key in (
+                "examples",
+                "example_shape",
+                "dtype",
+                "per_class",
+                "min",
+                "max",
+                "non_finite_cells",
+                "feature_ranges",
+            ):
                 assert s.get(key) == b["splits"][role].get(key), (role, key)
     assert rows["splits"]["train"]["non_finite_cells"] == 2
     r = cli("data", "inspect", "c.yaml")

@@ -44,8 +44,14 @@ class Measured:
     peak_mib: float  # the process's peak resident memory
 
 
-def run_bounded(*args: object, cwd: Path, runs_dir: Path, timeout: float = 60,
-                address_space_mib: int | None = None, **env: str) -> Measured:
+def run_bounded(
+    *args: object,
+    cwd: Path,
+    runs_dir: Path,
+    timeout: float = 60,
+    address_space_mib: int | None = None,
+    **env: str,
+) -> Measured:
     """nnctl ARGS in a subprocess that may use at most ``address_space_mib`` of address space
     (RLIMIT_AS) and ``timeout`` seconds; returns its exit status, output and peak RSS."""
     peak_file = cwd / f".peak-{os.getpid()}-{len(list(cwd.iterdir()))}"
@@ -56,9 +62,13 @@ def run_bounded(*args: object, cwd: Path, runs_dir: Path, timeout: float = 60,
             resource.setrlimit(resource.RLIMIT_AS, (lim, lim))
 
     r = subprocess.run(
-        [sys.executable, "-c", _LAUNCH, str(peak_file), *map(str, args)], cwd=cwd,
-        env=env_for(runs_dir, OPENBLAS_NUM_THREADS="1", **env), capture_output=True, text=True,
-        timeout=timeout, preexec_fn=limit,
+        [sys.executable, "-c", _LAUNCH, str(peak_file), *map(str, args)],
+        cwd=cwd,
+        env=env_for(runs_dir, OPENBLAS_NUM_THREADS="1", **env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=limit,
     )
     peak = float(peak_file.read_text()) / 1024 if peak_file.exists() else float("nan")
     return Measured(r.returncode, r.stdout, r.stderr, peak)
@@ -75,7 +85,9 @@ def billion_laughs(levels: int = 9, width: int = 9) -> str:
     return "\n".join(lines) + f"\nlayer_dims: *{prev}\n"
 
 
-def inflating_npy_member(zf: zipfile.ZipFile, name: str, shape: tuple[int, ...], chunk_mib: int = 16) -> None:
+def inflating_npy_member(
+    zf: zipfile.ZipFile, name: str, shape: tuple[int, ...], chunk_mib: int = 16
+) -> None:
     """Adds ``name``.npy of zeros with ``shape`` (float64) to a deflated archive, streaming:
     tiny on disk, ``prod(shape) * 8`` bytes once inflated."""
     header = np.lib.format.header_data_from_array_1_0(np.zeros((1,) * len(shape)))

@@ -12,7 +12,9 @@ EXAMPLE_CONFIGS = ("shapes_folder", "flowers_csv", "points_npz", "points_npy", "
 
 
 def _load_script():
-    spec = importlib.util.spec_from_file_location("make_examples", ROOT / "scripts" / "make_examples.py")
+    spec = importlib.util.spec_from_file_location(
+        "make_examples", ROOT / "scripts" / "make_examples.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module

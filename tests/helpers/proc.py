@@ -36,6 +36,11 @@ def nnctl(
     *args: object, runs_dir: Path, cwd: Path, input: str = "", timeout: float = 60, **env: str
 ) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "nnctl", *map(str, args)], input=input,
-        cwd=cwd, env=env_for(runs_dir, **env), capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-m", "nnctl", *map(str, args)],
+        input=input,
+        cwd=cwd,
+        env=env_for(runs_dir, **env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )

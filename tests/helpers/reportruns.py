@@ -21,7 +21,10 @@ SETTINGS = {
 def train(name: str, runs_dir: Path, *extra: str) -> Path:
     """Trains SETTINGS[name] into runs_dir and returns its run directory."""
     config, args = SETTINGS[name]
-    r = CliRunner().invoke(app, ["train", str(CONFIGS / config), *args, *extra, "-q", "--runs-dir", str(runs_dir)],
-                           catch_exceptions=False)
+    r = CliRunner().invoke(
+        app,
+        ["train", str(CONFIGS / config), *args, *extra, "-q", "--runs-dir", str(runs_dir)],
+        catch_exceptions=False,
+    )
     assert r.exit_code == 0, r.stderr
     return runs_dir / r.stdout.strip()

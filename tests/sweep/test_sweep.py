@@ -62,25 +62,50 @@ def one_error_line(r: subprocess.CompletedProcess) -> str:
 # ---------------------------------------------------------------------------- bad sweep files
 
 
-@pytest.mark.parametrize("body, message", [
-    ("metric: val_loss\nsampler: tpe\ntrails: 3\nspace: {learning_rate: {choice: [0.1]}}\n",
-     "unknown key 'trails' (did you mean trials?)"),
-    ("space: {learnig_rate: {log_uniform: [0.001, 0.1]}}\n",
-     "space: unknown config key 'learnig_rate' (did you mean learning_rate?)"),
-    ("sampler: grid\nspace: {learning_rate: {uniform: [0.01, 0.1]}}\n",
-     "space.learning_rate: the grid sampler needs a choice list"),
-    ("metric: test_accuracy\nspace: {learning_rate: {choice: [0.1]}}\n",
-     "metric: unknown metric 'test_accuracy' (did you mean val_accuracy?) (a sweep chooses on validation data"),
-    ("space: {learning_rate: {log_uniform: [0, 0.1]}}\n", "space.learning_rate: log_uniform needs low > 0"),
-    ("space: {learning_rate: {uniform: [0.1, 0.01]}}\n", "needs low < high, got [0.1, 0.01]"),
-    ("space: {batch_size: {int_uniform: [8, 64.5]}}\n", "int_uniform needs two integers"),
-    ("space: {learning_rate: {normal: [0, 1]}}\n", "unknown distribution 'normal'"),
-    ("sampler: bayes\nspace: {learning_rate: {choice: [0.1]}}\n", "sampler: unknown sampler 'bayes'; valid: grid, random, tpe"),
-    ("metric: val_mse\nspace: {learning_rate: {choice: [0.1]}}\n", "metric: val_mse needs a regression config"),
-    ("space: {learning_rate: {choice: [0.1, -1]}}\n", "learning_rate: must be"),
-    ("set: {epochs: 5}\nspace: {epochs: {choice: [1, 2]}}\n", "epochs is both fixed (set) and swept (space)"),
-])
-def test_bad_sweep_file_is_one_line_and_exit_2(cli, runs_dir: Path, tmp_path: Path, body: str, message: str) -> None:
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (
+            "metric: val_loss\nsampler: tpe\ntrails: 3\nspace: {learning_rate: {choice: [0.1]}}\n",
+            "unknown key 'trails' (did you mean trials?)",
+        ),
+        (
+            "space: {learnig_rate: {log_uniform: [0.001, 0.1]}}\n",
+            "space: unknown config key 'learnig_rate' (did you mean learning_rate?)",
+        ),
+        (
+            "sampler: grid\nspace: {learning_rate: {uniform: [0.01, 0.1]}}\n",
+            "space.learning_rate: the grid sampler needs a choice list",
+        ),
+        (
+            "metric: test_accuracy\nspace: {learning_rate: {choice: [0.1]}}\n",
+            "metric: unknown metric 'test_accuracy' (did you mean val_accuracy?) (a sweep chooses on validation data",
+        ),
+        (
+            "space: {learning_rate: {log_uniform: [0, 0.1]}}\n",
+            "space.learning_rate: log_uniform needs low > 0",
+        ),
+        ("space: {learning_rate: {uniform: [0.1, 0.01]}}\n", "needs low < high, got [0.1, 0.01]"),
+        ("space: {batch_size: {int_uniform: [8, 64.5]}}\n", "int_uniform needs two integers"),
+        ("space: {learning_rate: {normal: [0, 1]}}\n", "unknown distribution 'normal'"),
+        (
+            "sampler: bayes\nspace: {learning_rate: {choice: [0.1]}}\n",
+            "sampler: unknown sampler 'bayes'; valid: grid, random, tpe",
+        ),
+        (
+            "metric: val_mse\nspace: {learning_rate: {choice: [0.1]}}\n",
+            "metric: val_mse needs a regression config",
+        ),
+        ("space: {learning_rate: {choice: [0.1, -1]}}\n", "learning_rate: must be"),
+        (
+            "set: {epochs: 5}\nspace: {epochs: {choice: [1, 2]}}\n",
+            "epochs is both fixed (set) and swept (space)",
+        ),
+    ],
+)
+def test_bad_sweep_file_is_one_line_and_exit_2(
+    cli, runs_dir: Path, tmp_path: Path, body: str, message: str
+) -> None:
     f = sweep_file(tmp_path, body)
     for cmd in ("check", "run"):
         r = cli("sweep", cmd, f)
@@ -91,24 +116,40 @@ def test_bad_sweep_file_is_one_line_and_exit_2(cli, runs_dir: Path, tmp_path: Pa
 
 
 def test_base_config_without_validation_split_is_refused(tmp_path: Path) -> None:
-    f = sweep_file(tmp_path, "space: {learning_rate: {choice: [0.1, 0.3]}}\n",
-                   base=BASE.replace("validation_fraction: 0.2\n", ""))
+    f = sweep_file(
+        tmp_path,
+        "space: {learning_rate: {choice: [0.1, 0.3]}}\n",
+        base=BASE.replace("validation_fraction: 0.2\n", ""),
+    )
     line = one_error_line(nnctl("sweep", "run", f, runs_dir=tmp_path / "runs", cwd=tmp_path))
-    assert "has no validation split" in line and "set validation_fraction (e.g. 0.2) or dataset.val" in line
+    assert (
+        "has no validation split" in line
+        and "set validation_fraction (e.g. 0.2) or dataset.val" in line
+    )
     assert not (tmp_path / "runs").exists()
 
 
 def test_check_validates_every_grid_config_against_the_data(tmp_path: Path) -> None:
     # the second layer_dims ends in 3 units: a sigmoid output needs 1; found before anything trains
-    f = sweep_file(tmp_path, "sampler: grid\nspace:\n  learning_rate: {choice: [0.1, 0.3]}\n"
-                             "  layer_dims: {choice: [[auto, 8, 1], [auto, 8, 3]]}\n")
+    f = sweep_file(
+        tmp_path,
+        "sampler: grid\nspace:\n  learning_rate: {choice: [0.1, 0.3]}\n"
+        "  layer_dims: {choice: [[auto, 8, 1], [auto, 8, 3]]}\n",
+    )
     line = one_error_line(nnctl("sweep", "check", f, runs_dir=tmp_path / "runs", cwd=tmp_path))
     assert 'layer_dims=["auto", 8, 3]' in line and "sigmoid" in line
-    ok = sweep_file(tmp_path, "sampler: grid\nspace:\n  learning_rate: {choice: [0.1, 0.3]}\n"
-                              "  batch_size: {choice: [30, 60, 120]}\n", name="ok.yaml")
+    ok = sweep_file(
+        tmp_path,
+        "sampler: grid\nspace:\n  learning_rate: {choice: [0.1, 0.3]}\n"
+        "  batch_size: {choice: [30, 60, 120]}\n",
+        name="ok.yaml",
+    )
     r = nnctl("sweep", "check", ok, runs_dir=tmp_path / "runs", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert "ok (grid, 6 trials, 2 swept keys, metric val_loss; 6 trial config(s) checked against the data)" in r.stderr
+    assert (
+        "ok (grid, 6 trials, 2 swept keys, metric val_loss; 6 trial config(s) checked against the data)"
+        in r.stderr
+    )
     assert not (tmp_path / "runs").exists()
 
 
@@ -116,8 +157,9 @@ def test_bad_scheduler_address_leaves_no_sweep_behind(cli, runs_dir: Path, tmp_p
     f = sweep_file(tmp_path, "space: {learning_rate: {choice: [0.1, 0.3]}}\n")
     r = cli("sweep", "run", f, "--scheduler", "127.0.0.1:8786")
     assert r.exit_code == 2 and r.stdout == ""
-    assert r.stderr.strip() == ("error: --scheduler 127.0.0.1:8786: expected a Dask scheduler address like "
-                                "tcp://HOST:8786")
+    assert r.stderr.strip() == (
+        "error: --scheduler 127.0.0.1:8786: expected a Dask scheduler address like tcp://HOST:8786"
+    )
     assert not (runs_dir / "sweeps").exists() or not any((runs_dir / "sweeps").iterdir())
     r = cli("sweep", "run", f, "--scheduler", "tcp://127.0.0.1:8786", "--workers", "2")
     assert r.exit_code == 2 and "--workers sizes a local cluster" in r.stderr
@@ -126,31 +168,49 @@ def test_bad_scheduler_address_leaves_no_sweep_behind(cli, runs_dir: Path, tmp_p
 def test_missing_extra_says_how_to_install(tmp_path: Path) -> None:
     # a Python that cannot import dask or optuna: the command names the extra, exit 2
     f = sweep_file(tmp_path, "space: {learning_rate: {choice: [0.1, 0.3]}}\n")
-    shim = write(tmp_path / "shim" / "sitecustomize.py",
-                 "import sys\nsys.modules['distributed'] = None\nsys.modules['optuna'] = None\n")
-    r = nnctl("sweep", "run", f, runs_dir=tmp_path / "runs", cwd=tmp_path, PYTHONPATH=str(shim.parent))
+    shim = write(
+        tmp_path / "shim" / "sitecustomize.py",
+        "import sys\nsys.modules['distributed'] = None\nsys.modules['optuna'] = None\n",
+    )
+    r = nnctl(
+        "sweep", "run", f, runs_dir=tmp_path / "runs", cwd=tmp_path, PYTHONPATH=str(shim.parent)
+    )
     line = one_error_line(r)
-    assert "nnctl sweep needs Dask distributed and Optuna" in line and "pip install 'nnctl[sweep]'" in line
+    assert (
+        "nnctl sweep needs Dask distributed and Optuna" in line
+        and "pip install 'nnctl[sweep]'" in line
+    )
 
 
 # ---------------------------------------------------------------------------- a LocalCluster
 
 
-def test_grid_on_a_local_cluster_runs_every_combination_once_as_ordinary_runs(tmp_path: Path) -> None:
-    f = sweep_file(tmp_path, "metric: val_accuracy\nsampler: grid\nprune: false\nset: {epochs: 6}\nspace:\n"
-                             "  learning_rate: {choice: [0.03, 0.3]}\n"
-                             "  layer_dims: {choice: [[auto, 4, 1], [auto, 8, 8, 1]]}\n"
-                             "  seed: {choice: [1, 2]}\n")
+def test_grid_on_a_local_cluster_runs_every_combination_once_as_ordinary_runs(
+    tmp_path: Path,
+) -> None:
+    f = sweep_file(
+        tmp_path,
+        "metric: val_accuracy\nsampler: grid\nprune: false\nset: {epochs: 6}\nspace:\n"
+        "  learning_rate: {choice: [0.03, 0.3]}\n"
+        "  layer_dims: {choice: [[auto, 4, 1], [auto, 8, 8, 1]]}\n"
+        "  seed: {choice: [1, 2]}\n",
+    )
     runs = tmp_path / "runs"
-    r = nnctl("sweep", "run", f, "--workers", "2", "--json", runs_dir=runs, cwd=tmp_path, timeout=180)
+    r = nnctl(
+        "sweep", "run", f, "--workers", "2", "--json", runs_dir=runs, cwd=tmp_path, timeout=180
+    )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     sweep_id = out["sweep_id"]
     assert out["metric"] == "val_accuracy" and out["status"] == "complete"
     # grid exactness: every combination exactly once, nothing else
     got = sorted(json.dumps(t["params"], sort_keys=True) for t in out["trials"])
-    want = sorted(json.dumps({"learning_rate": lr, "layer_dims": dims, "seed": seed}, sort_keys=True)
-                  for lr, dims, seed in itertools.product([0.03, 0.3], [["auto", 4, 1], ["auto", 8, 8, 1]], [1, 2]))
+    want = sorted(
+        json.dumps({"learning_rate": lr, "layer_dims": dims, "seed": seed}, sort_keys=True)
+        for lr, dims, seed in itertools.product(
+            [0.03, 0.3], [["auto", 4, 1], ["auto", 8, 8, 1]], [1, 2]
+        )
+    )
     assert got == want
     assert all(t["status"] == "complete" and t["attempts"] == 1 for t in out["trials"])
     # the best by validation accuracy, and the test score of that run only
@@ -161,22 +221,55 @@ def test_grid_on_a_local_cluster_runs_every_combination_once_as_ordinary_runs(tm
     assert out["best_test"] == {"test_accuracy": best["test_accuracy"]}
     assert f"its test accuracy {best['test_accuracy']:.4g}" in r.stderr
     # every trial is an ordinary run: named <sweep>-tNNNN, its values in its config, listed by sweep
-    listed = json.loads(nnctl("runs", "list", "--json", "--columns", "id,sweep,val_accuracy", "--filter",
-                              f"sweep={sweep_id}", "--sort", "-val_accuracy", runs_dir=runs, cwd=tmp_path).stdout)
+    listed = json.loads(
+        nnctl(
+            "runs",
+            "list",
+            "--json",
+            "--columns",
+            "id,sweep,val_accuracy",
+            "--filter",
+            f"sweep={sweep_id}",
+            "--sort",
+            "-val_accuracy",
+            runs_dir=runs,
+            cwd=tmp_path,
+        ).stdout
+    )
     assert len(listed) == 8 and listed[0]["val_accuracy"] == out["best_value"]
     for t in out["trials"]:
         s = json.loads((runs / t["run_id"] / "summary.json").read_text())
         assert s["name"] == f"{sweep_id}-t{t['trial']:04d}" and s["sweep"] == sweep_id
         assert s["config"]["learning_rate"] == t["params"]["learning_rate"]
-        assert s["config"]["seed"] == t["params"]["seed"] and s["layer_dims"][1:] == t["params"]["layer_dims"][1:]
+        assert (
+            s["config"]["seed"] == t["params"]["seed"]
+            and s["layer_dims"][1:] == t["params"]["layer_dims"][1:]
+        )
     # a trial's run is the run `nnctl train` gives for the same config, to the bit
     b = out["trials"][0]
     p = b["params"]
-    r2 = nnctl("train", tmp_path / "base.yaml", "--set", "epochs=6", "--set", f"learning_rate={p['learning_rate']}",
-               "--set", f"layer_dims={json.dumps(p['layer_dims'])}", "--set", f"seed={p['seed']}", "--threads", "1",
-               "-q", runs_dir=runs, cwd=tmp_path)
+    r2 = nnctl(
+        "train",
+        tmp_path / "base.yaml",
+        "--set",
+        "epochs=6",
+        "--set",
+        f"learning_rate={p['learning_rate']}",
+        "--set",
+        f"layer_dims={json.dumps(p['layer_dims'])}",
+        "--set",
+        f"seed={p['seed']}",
+        "--threads",
+        "1",
+        "-q",
+        runs_dir=runs,
+        cwd=tmp_path,
+    )
     assert r2.returncode == 0, r2.stderr
-    with np.load(runs / b["run_id"] / "params.npz") as a, np.load(runs / r2.stdout.strip() / "params.npz") as c:
+    with (
+        np.load(runs / b["run_id"] / "params.npz") as a,
+        np.load(runs / r2.stdout.strip() / "params.npz") as c,
+    ):
         assert sorted(a.files) == sorted(c.files)
         for k in a.files:
             np.testing.assert_array_equal(a[k], c[k])
@@ -191,10 +284,23 @@ def test_grid_on_a_local_cluster_runs_every_combination_once_as_ordinary_runs(tm
     assert all(t["state"] == "COMPLETE" for t in study["trials"])
     shown = nnctl("sweep", "show", sweep_id, "--json", runs_dir=runs, cwd=tmp_path)
     assert json.loads(shown.stdout) == out
-    if importlib.util.find_spec("matplotlib") is not None:  # nnctl plot: the metric against a swept key
+    if (
+        importlib.util.find_spec("matplotlib") is not None
+    ):  # nnctl plot: the metric against a swept key
         png = tmp_path / "lr.png"
-        r4 = nnctl("plot", "--sweep", sweep_id, "--against", "learning_rate", "--metric", "val_accuracy", "-o", png,
-                   runs_dir=runs, cwd=tmp_path)
+        r4 = nnctl(
+            "plot",
+            "--sweep",
+            sweep_id,
+            "--against",
+            "learning_rate",
+            "--metric",
+            "val_accuracy",
+            "-o",
+            png,
+            runs_dir=runs,
+            cwd=tmp_path,
+        )
         assert r4.returncode == 0 and r4.stdout.strip() == str(png), r4.stderr
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     table = nnctl("sweep", "show", sweep_id, runs_dir=runs, cwd=tmp_path)
@@ -203,13 +309,25 @@ def test_grid_on_a_local_cluster_runs_every_combination_once_as_ordinary_runs(tm
 
 
 def test_same_seed_same_trials_with_one_worker(tmp_path: Path) -> None:
-    f = sweep_file(tmp_path, "sampler: tpe\nseed: 7\ntrials: 5\nset: {epochs: 3}\nspace:\n"
-                             "  learning_rate: {log_uniform: [0.001, 0.5]}\n"
-                             "  l2: {uniform: [0.0, 0.1]}\n  batch_size: {int_uniform: [20, 100]}\n")
+    f = sweep_file(
+        tmp_path,
+        "sampler: tpe\nseed: 7\ntrials: 5\nset: {epochs: 3}\nspace:\n"
+        "  learning_rate: {log_uniform: [0.001, 0.5]}\n"
+        "  l2: {uniform: [0.0, 0.1]}\n  batch_size: {int_uniform: [20, 100]}\n",
+    )
     params = []
     for i in range(2):
-        r = nnctl("sweep", "run", f, "--workers", "1", "--json", runs_dir=tmp_path / f"runs{i}", cwd=tmp_path,
-                  timeout=180)
+        r = nnctl(
+            "sweep",
+            "run",
+            f,
+            "--workers",
+            "1",
+            "--json",
+            runs_dir=tmp_path / f"runs{i}",
+            cwd=tmp_path,
+            timeout=180,
+        )
         assert r.returncode == 0, r.stderr
         out = json.loads(r.stdout)
         params.append([(t["trial"], t["params"], t["value"]) for t in out["trials"]])
@@ -218,12 +336,21 @@ def test_same_seed_same_trials_with_one_worker(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_then_resume_completes_the_sweep(tmp_path: Path) -> None:
-    f = sweep_file(tmp_path, "sampler: random\nseed: 3\ntrials: 6\nset: {epochs: 40}\nspace:\n"
-                             "  learning_rate: {log_uniform: [0.001, 0.5]}\n")
+    f = sweep_file(
+        tmp_path,
+        "sampler: random\nseed: 3\ntrials: 6\nset: {epochs: 40}\nspace:\n"
+        "  learning_rate: {log_uniform: [0.001, 0.5]}\n",
+    )
     runs = tmp_path / "runs"
-    proc = subprocess.Popen([sys.executable, "-m", "nnctl", "sweep", "run", f, "--workers", "1"], cwd=tmp_path,
-                            env=env_for(runs), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nnctl", "sweep", "run", f, "--workers", "1"],
+        cwd=tmp_path,
+        env=env_for(runs),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         for line in proc.stderr:  # interrupt once a trial has finished, as Ctrl-C would:
             if line.startswith("trial "):  # SIGINT to the whole process group, workers too
@@ -242,11 +369,24 @@ def test_ctrl_c_then_resume_completes_the_sweep(tmp_path: Path) -> None:
     record = json.loads((sweep_dir / "results.json").read_text())
     assert record["status"] == "interrupted" and 1 <= len(record["trials"]) < 6
     done_before = len(record["trials"])
-    r = nnctl("sweep", "resume", sweep_dir.name, "--workers", "1", "--json", runs_dir=runs, cwd=tmp_path, timeout=180)
+    r = nnctl(
+        "sweep",
+        "resume",
+        sweep_dir.name,
+        "--workers",
+        "1",
+        "--json",
+        runs_dir=runs,
+        cwd=tmp_path,
+        timeout=180,
+    )
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout)
     assert res["status"] == "complete" and len(res["trials"]) == 6
-    assert len({t["run_id"] for t in res["trials"]}) == 6 and len({t["trial"] for t in res["trials"]}) == 6
+    assert (
+        len({t["run_id"] for t in res["trials"]}) == 6
+        and len({t["trial"] for t in res["trials"]}) == 6
+    )
     assert all(t["status"] in ("complete", "pruned") for t in res["trials"])
     # the resumed sampler draws new values, not the first trials' again
     assert len({t["params"]["learning_rate"] for t in res["trials"]}) == 6
@@ -285,8 +425,19 @@ class _Cluster:
         sched_dir = tmp_path / "scheduler"
         sched_dir.mkdir()
         scheduler_file = sched_dir / "scheduler.json"
-        self._start(["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                     "--scheduler-file", str(scheduler_file)], sched_dir)
+        self._start(
+            [
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-dashboard",
+                "--scheduler-file",
+                str(scheduler_file),
+            ],
+            sched_dir,
+        )
         deadline = time.monotonic() + 60
         while not scheduler_file.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -297,8 +448,14 @@ class _Cluster:
         self.client = Client(self.address, timeout="30s")
 
     def _start(self, args: list[str], cwd: Path) -> subprocess.Popen:
-        p = subprocess.Popen([str(BIN / "dask"), *args], cwd=cwd, env=_worker_env(), start_new_session=True,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        p = subprocess.Popen(
+            [str(BIN / "dask"), *args],
+            cwd=cwd,
+            env=_worker_env(),
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self.procs.append(p)
         return p
 
@@ -306,11 +463,28 @@ class _Cluster:
         for name in names:
             d = self.tmp / name
             d.mkdir()
-            self.workers[name] = self._start(["worker", self.address, "--nthreads", "1", "--nworkers", "1",
-                                              "--name", name, "--no-dashboard", "--host", "127.0.0.1",
-                                              "--local-directory", str(d)], d)
+            self.workers[name] = self._start(
+                [
+                    "worker",
+                    self.address,
+                    "--nthreads",
+                    "1",
+                    "--nworkers",
+                    "1",
+                    "--name",
+                    name,
+                    "--no-dashboard",
+                    "--host",
+                    "127.0.0.1",
+                    "--local-directory",
+                    str(d),
+                ],
+                d,
+            )
         deadline = time.monotonic() + 60
-        while not set(names) <= {w["name"] for w in self.client.scheduler_info()["workers"].values()}:
+        while not set(names) <= {
+            w["name"] for w in self.client.scheduler_info()["workers"].values()
+        }:
             assert time.monotonic() < deadline, f"workers {names} did not arrive"
             time.sleep(0.1)
 
@@ -339,21 +513,34 @@ class _Cluster:
             p.wait(timeout=30)
 
 
-POINTS_BASE = ("dataset: {train: data/points.h5}\nlayer_dims: [auto, 16, 1]\nactivations: [relu, sigmoid]\n"
-               "init: he\nlearning_rate: 0.05\nbatch_size: 30\nepochs: 60\nvalidation_fraction: 0.25\n"
-               "optimizer: adam\nprint_every: 100000\n")
+POINTS_BASE = (
+    "dataset: {train: data/points.h5}\nlayer_dims: [auto, 16, 1]\nactivations: [relu, sigmoid]\n"
+    "init: he\nlearning_rate: 0.05\nbatch_size: 30\nepochs: 60\nvalidation_fraction: 0.25\n"
+    "optimizer: adam\nprint_every: 100000\n"
+)
 
 
 def _points_sweep(client_dir: Path) -> Path:
-    _h5(write(client_dir / "data" / ".keep", "").parent / "points.h5")  # only the client's folder has it
-    return sweep_file(client_dir, "sampler: random\nseed: 1\ntrials: 6\nprune: false\nspace:\n"
-                                  "  learning_rate: {log_uniform: [0.005, 0.2]}\n", base=POINTS_BASE)
+    _h5(
+        write(client_dir / "data" / ".keep", "").parent / "points.h5"
+    )  # only the client's folder has it
+    return sweep_file(
+        client_dir,
+        "sampler: random\nseed: 1\ntrials: 6\nprune: false\nspace:\n"
+        "  learning_rate: {log_uniform: [0.005, 0.2]}\n",
+        base=POINTS_BASE,
+    )
 
 
 def _sweep_proc(f: Path, client_dir: Path, address: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "nnctl", "sweep", "run", f, "--scheduler", address, "--json"],
-                            cwd=client_dir, env=env_for(client_dir / "runs"), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "nnctl", "sweep", "run", f, "--scheduler", address, "--json"],
+        cwd=client_dir,
+        env=env_for(client_dir / "runs"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_sweep_on_a_dask_scheduler_and_two_workers_survives_a_killed_worker(tmp_path: Path) -> None:
@@ -364,7 +551,9 @@ def test_sweep_on_a_dask_scheduler_and_two_workers_survives_a_killed_worker(tmp_
     try:
         cluster.add_workers("w1", "w2")
         sweep = _sweep_proc(f, client_dir, cluster.address)
-        cluster.kill_while_training("w1", "-t0", sweep)  # while it trains a trial, not between trials
+        cluster.kill_while_training(
+            "w1", "-t0", sweep
+        )  # while it trains a trial, not between trials
         out, err = sweep.communicate(timeout=180)
         assert sweep.returncode == 0, err
         res = json.loads(out)
@@ -380,7 +569,9 @@ def test_sweep_on_a_dask_scheduler_and_two_workers_survives_a_killed_worker(tmp_
         runs = client_dir / "runs"
         assert all((runs / t["run_id"] / "params.npz").is_file() for t in res["trials"])
         for d in ("w1", "w2"):
-            assert not list((tmp_path / d).rglob("summary.json")) and not list((tmp_path / d).rglob("*.h5"))
+            assert not list((tmp_path / d).rglob("summary.json")) and not list(
+                (tmp_path / d).rglob("*.h5")
+            )
     finally:
         if sweep is not None and sweep.poll() is None:
             sweep.kill()
@@ -388,7 +579,9 @@ def test_sweep_on_a_dask_scheduler_and_two_workers_survives_a_killed_worker(tmp_
         cluster.close()
 
 
-def test_a_trial_whose_worker_dies_twice_is_recorded_failed_and_the_sweep_completes(tmp_path: Path) -> None:
+def test_a_trial_whose_worker_dies_twice_is_recorded_failed_and_the_sweep_completes(
+    tmp_path: Path,
+) -> None:
     client_dir = tmp_path / "client"
     f = _points_sweep(client_dir)
     cluster = _Cluster(tmp_path)
@@ -400,15 +593,23 @@ def test_a_trial_whose_worker_dies_twice_is_recorded_failed_and_the_sweep_comple
         key = cluster.kill_while_training("w2", "-a2", sweep)  # a trial's second attempt dies too
         cluster.add_workers("w3")  # the rest of the sweep needs a worker
         out, err = sweep.communicate(timeout=180)
-        assert sweep.returncode == 1, err  # some trial failed; the best of the others is still chosen
+        assert sweep.returncode == 1, (
+            err
+        )  # some trial failed; the best of the others is still chosen
         res = json.loads(out)
         assert len(res["trials"]) == 6 and res["status"] == "complete" and res["best_run_id"]
         failed = [t for t in res["trials"] if t["status"] == "failed"]
         trial = int(key.split("-t")[-1].split("-")[0])
         assert trial in [t["trial"] for t in failed]
-        assert all(t["attempts"] == 2 and t["message"] == "its worker died twice" for t in failed), json.dumps(failed)
+        assert all(
+            t["attempts"] == 2 and t["message"] == "its worker died twice" for t in failed
+        ), json.dumps(failed)
         s = json.loads((client_dir / "runs" / failed[0]["run_id"] / "summary.json").read_text())
-        assert s["status"] == "failed" and s["message"] == "its worker died twice" and s["attempts"] == 2
+        assert (
+            s["status"] == "failed"
+            and s["message"] == "its worker died twice"
+            and s["attempts"] == 2
+        )
         assert f"{len(failed)} failed" in err
     finally:
         if sweep is not None and sweep.poll() is None:
@@ -423,55 +624,100 @@ def test_a_trial_whose_worker_dies_twice_is_recorded_failed_and_the_sweep_comple
 def test_the_median_rule_prunes_only_after_warmup_and_above_the_median() -> None:
     from nnctl.sweep.trial import prune_rule
 
-    assert prune_rule([[1.0, 0.5]] * 3, epochs=8) is None  # fewer than 4 complete trials: no pruning
-    rule = prune_rule([[1.0, 0.8, 0.6, 0.5], [1.0, 0.6, 0.4, 0.3], [1.0, 0.7, 0.5], [2.0, 0.9, 0.7, 0.6]], epochs=8)
+    assert (
+        prune_rule([[1.0, 0.5]] * 3, epochs=8) is None
+    )  # fewer than 4 complete trials: no pruning
+    rule = prune_rule(
+        [[1.0, 0.8, 0.6, 0.5], [1.0, 0.6, 0.4, 0.3], [1.0, 0.7, 0.5], [2.0, 0.9, 0.7, 0.6]],
+        epochs=8,
+    )
     assert rule.warmup == 2 and rule.medians == (1.0, 0.75, 0.55, 0.5)
     assert not rule.prunes(1, 5.0)  # still warming up
     assert rule.prunes(2, 0.56) and not rule.prunes(2, 0.55)
-    assert not rule.prunes(9, 99.0)  # beyond every complete trial's curve: no median to compare with
+    assert not rule.prunes(
+        9, 99.0
+    )  # beyond every complete trial's curve: no median to compare with
 
 
 def test_grid_order_and_what_check_enumerates(tmp_path: Path) -> None:
     from nnctl.sweep.spec import check_values, load_sweep
 
-    f = sweep_file(tmp_path, "sampler: grid\nspace:\n  learning_rate: {choice: [0.1, 0.3]}\n"
-                             "  layer_dims: {choice: [[auto, 4, 1], [auto, 8, 1], [auto, 8, 8, 1]]}\n")
+    f = sweep_file(
+        tmp_path,
+        "sampler: grid\nspace:\n  learning_rate: {choice: [0.1, 0.3]}\n"
+        "  layer_dims: {choice: [[auto, 4, 1], [auto, 8, 1], [auto, 8, 8, 1]]}\n",
+    )
     spec = load_sweep(f)
     assert spec.n_trials() == 6 and spec.grid()[:4] == [
-        {"learning_rate": 0.1, "layer_dims": ["auto", 4, 1]}, {"learning_rate": 0.1, "layer_dims": ["auto", 8, 1]},
-        {"learning_rate": 0.1, "layer_dims": ["auto", 8, 8, 1]}, {"learning_rate": 0.3, "layer_dims": ["auto", 4, 1]}]
+        {"learning_rate": 0.1, "layer_dims": ["auto", 4, 1]},
+        {"learning_rate": 0.1, "layer_dims": ["auto", 8, 1]},
+        {"learning_rate": 0.1, "layer_dims": ["auto", 8, 8, 1]},
+        {"learning_rate": 0.3, "layer_dims": ["auto", 4, 1]},
+    ]
     assert check_values(spec) == spec.grid()
-    f2 = sweep_file(tmp_path, "trials: 50\nspace:\n  learning_rate: {log_uniform: [0.001, 0.1]}\n"
-                              "  batch_size: {choice: [16, 32, 64]}\n", name="tpe.yaml")
+    f2 = sweep_file(
+        tmp_path,
+        "trials: 50\nspace:\n  learning_rate: {log_uniform: [0.001, 0.1]}\n"
+        "  batch_size: {choice: [16, 32, 64]}\n",
+        name="tpe.yaml",
+    )
     spec2 = load_sweep(f2)
     assert spec2.n_trials() == 50
-    assert check_values(spec2) == [{"learning_rate": 0.001, "batch_size": 16}, {"learning_rate": 0.1, "batch_size": 16},
-                                   {"learning_rate": 0.001, "batch_size": 32}, {"learning_rate": 0.001, "batch_size": 64}]
+    assert check_values(spec2) == [
+        {"learning_rate": 0.001, "batch_size": 16},
+        {"learning_rate": 0.1, "batch_size": 16},
+        {"learning_rate": 0.001, "batch_size": 32},
+        {"learning_rate": 0.001, "batch_size": 64},
+    ]
 
 
-def test_a_streamed_dataset_is_read_by_each_trial_not_scattered(tmp_path: Path, monkeypatch) -> None:
+def test_a_streamed_dataset_is_read_by_each_trial_not_scattered(
+    tmp_path: Path, monkeypatch
+) -> None:
     # data streamed from its file (here asked for; the same for a file larger than memory) is
     # not loaded by the client: each trial streams it as `nnctl train` would, to the same bits
     from nnctl.config.settings import load_config
     from nnctl.sweep import engine
 
     _h5(tmp_path / "pts.h5")
-    base = BASE.replace("dataset: {synthetic: moons, m: 240, test_fraction: 0.25, seed: 1}",
-                        "dataset: {train: pts.h5, stream: true}")
-    f = sweep_file(tmp_path, "sampler: grid\nprune: false\nset: {epochs: 4}\nspace:\n"
-                             "  learning_rate: {choice: [0.03, 0.3]}\n", base=base)
+    base = BASE.replace(
+        "dataset: {synthetic: moons, m: 240, test_fraction: 0.25, seed: 1}",
+        "dataset: {train: pts.h5, stream: true}",
+    )
+    f = sweep_file(
+        tmp_path,
+        "sampler: grid\nprune: false\nset: {epochs: 4}\nspace:\n"
+        "  learning_rate: {choice: [0.03, 0.3]}\n",
+        base=base,
+    )
     cfg = load_config(tmp_path / "base.yaml")
     assert engine.streams(cfg)
     assert engine._Data(client=None).future(cfg) is None  # nothing read, nothing scattered
     runs = tmp_path / "runs"
-    r = nnctl("sweep", "run", f, "--workers", "2", "--json", runs_dir=runs, cwd=tmp_path, timeout=180)
+    r = nnctl(
+        "sweep", "run", f, "--workers", "2", "--json", runs_dir=runs, cwd=tmp_path, timeout=180
+    )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["status"] == "complete" and [t["status"] for t in out["trials"]] == ["complete"] * 2
     t = out["trials"][0]
-    r2 = nnctl("train", tmp_path / "base.yaml", "--set", "epochs=4", "--set",
-               f"learning_rate={t['params']['learning_rate']}", "--threads", "1", "-q", runs_dir=runs, cwd=tmp_path)
+    r2 = nnctl(
+        "train",
+        tmp_path / "base.yaml",
+        "--set",
+        "epochs=4",
+        "--set",
+        f"learning_rate={t['params']['learning_rate']}",
+        "--threads",
+        "1",
+        "-q",
+        runs_dir=runs,
+        cwd=tmp_path,
+    )
     assert r2.returncode == 0, r2.stderr
-    with np.load(runs / t["run_id"] / "params.npz") as a, np.load(runs / r2.stdout.strip() / "params.npz") as c:
+    with (
+        np.load(runs / t["run_id"] / "params.npz") as a,
+        np.load(runs / r2.stdout.strip() / "params.npz") as c,
+    ):
         for k in a.files:
             np.testing.assert_array_equal(a[k], c[k])

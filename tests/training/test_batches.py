@@ -28,7 +28,7 @@ def test_gather_gives_the_indexed_columns_also_for_a_short_last_batch(order: str
     assert g.by_example == (order == "F")
     perm = rng.permutation(23)
     for k in range(0, 23, 5):  # 5, 5, 5, 5, 3 columns
-        idx = perm[k:k + 5]
+        idx = perm[k : k + 5]
         Xb, Tb = g.gather(idx)
         assert Xb.shape == (7, idx.size) and Tb.shape == (3, idx.size)
         np.testing.assert_array_equal(Xb, X[:, idx])
@@ -53,17 +53,28 @@ def test_feature_files_load_column_major(tmp_path: Path) -> None:
     assert ds64.X_train.flags.f_contiguous and ds64.X_train.dtype == np.float64
 
 
-@pytest.mark.parametrize("optimizer,extra", [("adam", {}), ("momentum", {"l2": 0.1}),
-                                            ("gd", {"dropout": [0.8, 1.0]})])
-def test_a_float32_mini_batch_run_computes_in_float32_throughout(monkeypatch, optimizer, extra) -> None:
+@pytest.mark.parametrize(
+    "optimizer,extra", [("adam", {}), ("momentum", {"l2": 0.1}), ("gd", {"dropout": [0.8, 1.0]})]
+)
+def test_a_float32_mini_batch_run_computes_in_float32_throughout(
+    monkeypatch, optimizer, extra
+) -> None:
     """Every array the loop touches (batch, activations, logits, gradients, parameters,
     optimizer state) stays float32: one float64 array would silently upcast the rest."""
-    cfg = resolve({
-        "dataset": {"synthetic": "spiral", "m": 60, "test_fraction": 0.0, "seed": 1},
-        "layer_dims": [2, 6, 5, 3], "activations": ["relu", "tanh", "softmax"],
-        "optimizer": optimizer, "learning_rate": 0.01, "batch_size": 16, "epochs": 2,
-        "dtype": "float32", **extra,
-    }, "t.yaml")
+    cfg = resolve(
+        {
+            "dataset": {"synthetic": "spiral", "m": 60, "test_fraction": 0.0, "seed": 1},
+            "layer_dims": [2, 6, 5, 3],
+            "activations": ["relu", "tanh", "softmax"],
+            "optimizer": optimizer,
+            "learning_rate": 0.01,
+            "batch_size": 16,
+            "epochs": 2,
+            "dtype": "float32",
+            **extra,
+        },
+        "t.yaml",
+    )
     rng = np.random.default_rng(0)
     X = np.asfortranarray(rng.standard_normal((2, 60)).astype(np.float32))
     Y = (np.arange(60) % 3).reshape(1, 60)
@@ -72,7 +83,11 @@ def test_a_float32_mini_batch_run_computes_in_float32_throughout(monkeypatch, op
     def note(name: str, arrays) -> None:
         seen.setdefault(name, set()).update(a.dtype for a in arrays if a is not None)
 
-    real_forward, real_backward, real_cg = model_mod.forward, model_mod.backward, loop_mod.cost_and_gradients
+    real_forward, real_backward, real_cg = (
+        model_mod.forward,
+        model_mod.backward,
+        loop_mod.cost_and_gradients,
+    )
 
     def forward(params, Xb, arch, masks=None):
         AL, ZL, cache = real_forward(params, Xb, arch, masks)
@@ -94,8 +109,11 @@ def test_a_float32_mini_batch_run_computes_in_float32_throughout(monkeypatch, op
     monkeypatch.setattr(loop_mod, "cost_and_gradients", cost_and_gradients)
     states = []
     real_start = train_mod.TrainState.start
-    monkeypatch.setattr(train_mod.TrainState, "start",
-                        classmethod(lambda cls, c: states.append(real_start(c)) or states[-1]))
+    monkeypatch.setattr(
+        train_mod.TrainState,
+        "start",
+        classmethod(lambda cls, c: states.append(real_start(c)) or states[-1]),
+    )
     result = train_mod.fit(cfg, X, Y)
     assert result.status == "complete" and len(result.costs) == 8  # 4 batches x 2 epochs
     assert set(seen) == {"forward", "dZL", "batch", "gradients"}

@@ -28,13 +28,23 @@ def test_bind_fills_the_input_size_and_returns_the_hold_out_as_indices() -> None
     assert np.array_equal(ds.X_train, whole.X_train[:, bound.train_idx])
     assert np.array_equal(ds.Y_val, whole.Y_train[:, bound.val_idx])
     # without a hold-out every training example is kept, in order
-    plain = bind(load_config(CONFIGS / "spiral.yaml", ["validation_fraction=0", "early_stopping=null"]))
+    plain = bind(
+        load_config(CONFIGS / "spiral.yaml", ["validation_fraction=0", "early_stopping=null"])
+    )
     assert plain.val_idx is None and np.array_equal(plain.train_idx, np.arange(m))
 
 
 def test_evaluate_uses_the_indices_bind_returns(cli, runs_dir: Path, cat_dir: Path) -> None:
-    r = cli("train", str(CONFIGS / "cat_2layer.yaml"), "--set", "iterations=3", "--set",
-            "validation_fraction=0.2", "--quiet", "--json")
+    r = cli(
+        "train",
+        str(CONFIGS / "cat_2layer.yaml"),
+        "--set",
+        "iterations=3",
+        "--set",
+        "validation_fraction=0.2",
+        "--quiet",
+        "--json",
+    )
     assert r.exit_code == 0, r.stderr
     run = Path(json.loads(r.stdout)["run_dir"])
     bound = bind(load_run_config(run))
@@ -42,4 +52,6 @@ def test_evaluate_uses_the_indices_bind_returns(cli, runs_dir: Path, cat_dir: Pa
     train, val = load_eval_data(loaded, None, "train"), load_eval_data(loaded, None, "val")
     assert np.array_equal(train.raw_index, bound.train_idx)
     assert np.array_equal(val.raw_index, bound.val_idx)
-    assert np.array_equal(train.X, bound.dataset.X_train) and np.array_equal(val.X, bound.dataset.X_val)
+    assert np.array_equal(train.X, bound.dataset.X_train) and np.array_equal(
+        val.X, bound.dataset.X_val
+    )

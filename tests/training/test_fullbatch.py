@@ -134,8 +134,15 @@ def test_float32_stays_float32_in_the_loop():
     for _ in range(3):
         state.cost_and_gradients()
         state.update()
-    arrays = {"P": state.P, "G": state.G, "C": state.C, "Z1": state.Z1, "Y": state.Y,
-              "dZ1": state.dZ1, "db1": state.db1}
+    arrays = {
+        "P": state.P,
+        "G": state.G,
+        "C": state.C,
+        "Z1": state.Z1,
+        "Y": state.Y,
+        "dZ1": state.dZ1,
+        "db1": state.db1,
+    }
     for l in range(1, params.L):
         arrays[f"dW{l + 1}"], arrays[f"db{l + 1}"] = state.dWs[l], state.dbs[l]
     arrays.update(state.materialize().to_dict())
@@ -222,10 +229,17 @@ def test_options_beyond_plain_full_batch_gd_turn_the_fast_path_off():
     """A key the fast loop does not implement must never be ignored silently."""
     cfg, X, _ = wide_problem()
     assert fast_path_applies(cfg, X)
-    for change in ({"optimizer": "adam"}, {"optimizer": "momentum", "hyperparameters": {"beta": 0.9}}, {"l2": 0.7},
-                   {"dropout": 0.8}, {"batch_size": 16}, {"checkpoint_every": 10},
-                   {"lr_decay": {"rate": 1.0, "interval": 10}}):
+    for change in (
+        {"optimizer": "adam"},
+        {"optimizer": "momentum", "hyperparameters": {"beta": 0.9}},
+        {"l2": 0.7},
+        {"dropout": 0.8},
+        {"batch_size": 16},
+        {"checkpoint_every": 10},
+        {"lr_decay": {"rate": 1.0, "interval": 10}},
+    ):
         assert not fast_path_applies(dataclasses.replace(cfg, **change), X), change
+
 
 @pytest.mark.parametrize("head", ["softmax", "linear"])
 def test_other_heads_on_the_fast_path_match_the_direct_path(monkeypatch, head):
@@ -239,8 +253,17 @@ def test_other_heads_on_the_fast_path_match_the_direct_path(monkeypatch, head):
     else:
         Y = (rng.standard_normal((2, n_x)) @ X) / np.sqrt(n_x)
         dims, lr = [n_x, 16, 2], 0.01
-    cfg = resolve({"dataset": {"synthetic": "moons"}, "layer_dims": dims, "activations": ["tanh", head],
-                   "init": "xavier", "learning_rate": lr, "iterations": 300}, "heads.yaml")
+    cfg = resolve(
+        {
+            "dataset": {"synthetic": "moons"},
+            "layer_dims": dims,
+            "activations": ["tanh", head],
+            "init": "xavier",
+            "learning_rate": lr,
+            "iterations": 300,
+        },
+        "heads.yaml",
+    )
     assert fast_path_applies(cfg, X)
     fast = fit(cfg, X, Y)
     direct = direct_fit(cfg, X, Y, monkeypatch)

@@ -50,7 +50,9 @@ def old_adam(params, dWs, dbs, lr, state, b1=0.9, b2=0.999, eps=1e-8):
         state.setdefault(key, [np.zeros_like(a) for a in arrays])
     state["t"] = state.get("t", 0) + 1
     c1, c2 = 1 - b1 ** state["t"], 1 - b2 ** state["t"]
-    for p, g, v, s, num, den in zip(arrays, (*dWs, *dbs), state["v"], state["s"], state["num"], state["den"]):
+    for p, g, v, s, num, den in zip(
+        arrays, (*dWs, *dbs), state["v"], state["s"], state["num"], state["den"]
+    ):
         v *= b1
         np.multiply(g, 1 - b1, out=num)
         v += num
@@ -113,24 +115,34 @@ def test_parameters_and_gradients_live_in_one_buffer_each(tiny_cfg) -> None:
     cost, dWs, dbs = cost_and_gradients(s.params, X, Y, tiny_cfg.arch, out=opt.grads)
     assert all(g is v for g, v in zip([*dWs, *dbs], [*opt.grads.Ws, *opt.grads.bs]))
     fresh = cost_and_gradients(s.params, X, Y, tiny_cfg.arch)  # the same numbers into new arrays
-    assert fresh[0] == cost and all(np.array_equal(a, b) for a, b in zip([*fresh[1], *fresh[2]], [*dWs, *dbs]))
+    assert fresh[0] == cost and all(
+        np.array_equal(a, b) for a, b in zip([*fresh[1], *fresh[2]], [*dWs, *dbs])
+    )
 
 
 @pytest.fixture
 def tiny_cfg(tmp_path: Path):
     from nnctl.config.settings import resolve
 
-    return resolve({
-        "dataset": {"synthetic": "moons", "m": 9, "test_fraction": 0.0, "seed": 1},
-        "layer_dims": [2, 4, 3, 1], "activations": ["relu", "tanh", "sigmoid"],
-        "optimizer": "adam", "learning_rate": 0.01, "iterations": 2,
-    }, "t.yaml")
+    return resolve(
+        {
+            "dataset": {"synthetic": "moons", "m": 9, "test_fraction": 0.0, "seed": 1},
+            "layer_dims": [2, 4, 3, 1],
+            "activations": ["relu", "tanh", "sigmoid"],
+            "optimizer": "adam",
+            "learning_rate": 0.01,
+            "iterations": 2,
+        },
+        "t.yaml",
+    )
 
 
 # ----------------------------------------------------------------------------- in-place activations
 
 
-@pytest.mark.parametrize("name", [n for n, a in ACTIVATIONS.items() if a.forward_inplace is not None])
+@pytest.mark.parametrize(
+    "name", [n for n, a in ACTIVATIONS.items() if a.forward_inplace is not None]
+)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_in_place_hidden_activations_equal_forward(name, dtype) -> None:
     act = ACTIVATIONS[name]
@@ -163,7 +175,10 @@ def test_thread_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(threads, "others_running", lambda: 3.2)
     assert threads.choose([784, 256, 128, 10], 128, None).blas == 5
     assert threads.choose([784, 256, 128, 10], 128, 3).to_json() == {
-        "setting": "option", "blas_threads": 3, "reason": "--threads 3"}
+        "setting": "option",
+        "blas_threads": 3,
+        "reason": "--threads 3",
+    }
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
     env = threads.choose([784, 256, 128, 10], 128, None)
     assert (env.setting, env.blas, env.reason) == ("environment", None, "OPENBLAS_NUM_THREADS=2")
@@ -186,7 +201,9 @@ checkpoint_every: 5
 """
 
 
-def test_the_thread_setting_is_recorded_and_resume_keeps_it(cli, runs_dir, tmp_path, monkeypatch) -> None:
+def test_the_thread_setting_is_recorded_and_resume_keeps_it(
+    cli, runs_dir, tmp_path, monkeypatch
+) -> None:
     from threadpoolctl import threadpool_info
 
     for var in threads.ENV_VARS:
@@ -194,7 +211,9 @@ def test_the_thread_setting_is_recorded_and_resume_keeps_it(cli, runs_dir, tmp_p
     path = write_config(tmp_path / "r.yaml", RESUMABLE)
     r = cli("train", path, "--quiet", "--json")
     assert r.exit_code == 0, r.stderr
-    auto = json.loads((Path(json.loads(r.stdout)["run_dir"]) / "summary.json").read_text())["threads"]
+    auto = json.loads((Path(json.loads(r.stdout)["run_dir"]) / "summary.json").read_text())[
+        "threads"
+    ]
     assert auto["setting"] == "auto" and auto["blas_threads"] == 1  # small products: one thread
 
     def stop_at(i: int, cost: float) -> None:
@@ -203,7 +222,11 @@ def test_the_thread_setting_is_recorded_and_resume_keeps_it(cli, runs_dir, tmp_p
 
     broken = train_run(load_config(path), runs_dir, on_iteration=stop_at, threads=1)
     assert broken.status == "interrupted"
-    assert broken.summary.threads == {"setting": "option", "blas_threads": 1, "reason": "--threads 1"}
+    assert broken.summary.threads == {
+        "setting": "option",
+        "blas_threads": 1,
+        "reason": "--threads 1",
+    }
     seen = []
     real_fit = train_mod.fit
 
@@ -217,7 +240,10 @@ def test_the_thread_setting_is_recorded_and_resume_keeps_it(cli, runs_dir, tmp_p
     assert r.exit_code == 0, r.stderr
     s = json.loads((broken.run_dir / "summary.json").read_text())
     assert s["threads"]["setting"] == "option"  # the run's own record is kept
-    assert s["resumed"][0]["threads"]["setting"] == "recorded" and s["resumed"][0]["threads"]["blas_threads"] == 1
+    assert (
+        s["resumed"][0]["threads"]["setting"] == "recorded"
+        and s["resumed"][0]["threads"]["blas_threads"] == 1
+    )
     assert seen == [{1}] or seen == [set()]  # set(): no BLAS visible to threadpoolctl here
 
 
@@ -231,7 +257,9 @@ def _h5(path: Path, x: np.ndarray) -> Path:
     return path
 
 
-def test_the_data_hash_is_cached_per_file_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_data_hash_is_cached_per_file_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(filehash.CACHE_ENV, str(tmp_path / "cache"))
     f = _h5(tmp_path / "d.h5", np.zeros((4, 3)))
     hashed = []
@@ -251,7 +279,9 @@ def test_the_data_hash_is_cached_per_file_version(tmp_path: Path, monkeypatch: p
     assert ds.sources[0]["sha256"] == second and len(hashed) == 2
 
 
-def test_an_unwritable_hash_cache_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unwritable_hash_cache_is_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
     monkeypatch.setenv(filehash.CACHE_ENV, str(blocker / "cache"))

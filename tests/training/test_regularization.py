@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from helpers import write_config
-from nnctl.core.network import Architecture, Params, cost_and_gradients, dropout_masks, initialize_parameters
+from nnctl.core.network import (
+    Architecture,
+    Params,
+    cost_and_gradients,
+    dropout_masks,
+    initialize_parameters,
+)
 from test_heads import numeric_grads
 
 ARCH = Architecture.build(["tanh", "relu", "sigmoid"], "binary_cross_entropy")
@@ -23,7 +29,9 @@ def small_problem():
 
 
 def test_l2_adds_lambda_over_2m_times_the_squared_weights() -> None:
-    params = Params([np.array([[1.0, 2.0]]), np.array([[3.0]])], [np.array([[9.0]]), np.array([[9.0]])])
+    params = Params(
+        [np.array([[1.0, 2.0]]), np.array([[3.0]])], [np.array([[9.0]]), np.array([[9.0]])]
+    )
     X = np.array([[0.5, -1.0, 0.0, 2.0], [1.0, 0.0, 1.0, -1.0]])
     Y = np.array([[1, 0, 1, 0]])
     arch = Architecture.build(["relu", "sigmoid"], "binary_cross_entropy")
@@ -73,7 +81,10 @@ def test_dropout_gradient_with_fixed_masks_matches_finite_differences() -> None:
 def test_dropout_zeroes_exactly_the_dropped_units_contribution() -> None:
     params, X, Y = small_problem()
     ones = [np.ones((4, 6)), np.ones((5, 6))]
-    assert cost_and_gradients(params, X, Y, ARCH, masks=ones)[0] == cost_and_gradients(params, X, Y, ARCH)[0]
+    assert (
+        cost_and_gradients(params, X, Y, ARCH, masks=ones)[0]
+        == cost_and_gradients(params, X, Y, ARCH)[0]
+    )
     # dropping every unit of hidden layer 2 leaves the output at sigmoid(b3) = 0.5 for all examples
     none_kept = [np.ones((4, 6)), np.zeros((5, 6))]
     cost = cost_and_gradients(params, X, Y, ARCH, masks=none_kept)[0]
@@ -101,7 +112,9 @@ def run(cli, tmp_path: Path, extra: str, name: str) -> dict:
     return summary
 
 
-def test_dropout_runs_are_reproducible_and_prediction_is_deterministic(cli, runs_dir, tmp_path) -> None:
+def test_dropout_runs_are_reproducible_and_prediction_is_deterministic(
+    cli, runs_dir, tmp_path
+) -> None:
     a = run(cli, tmp_path, "dropout: 0.7\n", "a")
     b = run(cli, tmp_path, "dropout: 0.7\n", "b")
     plain = run(cli, tmp_path, "", "plain")
@@ -115,12 +128,16 @@ def test_dropout_runs_are_reproducible_and_prediction_is_deterministic(cli, runs
 
     cfg = load_config(tmp_path / "a.yaml")
     ds = load_dataset(cfg.dataset)
-    acc = score(Params.from_dict(a["params"]), cfg.with_input_dim(2), ds.X_train, ds.Y_train).accuracy
+    acc = score(
+        Params.from_dict(a["params"]), cfg.with_input_dim(2), ds.X_train, ds.Y_train
+    ).accuracy
     assert acc == a["train_accuracy"]
 
 
 def test_l2_shrinks_the_weights(cli, runs_dir, tmp_path) -> None:
     plain = run(cli, tmp_path, "", "plain")
     reg = run(cli, tmp_path, "l2: 5.0\n", "reg")
-    norm = lambda s: sum(float(np.sum(s["params"][k] ** 2)) for k in s["params"] if k.startswith("W"))  # noqa: E731
+    norm = lambda s: sum(
+        float(np.sum(s["params"][k] ** 2)) for k in s["params"] if k.startswith("W")
+    )  # noqa: E731
     assert norm(reg) < 0.8 * norm(plain)

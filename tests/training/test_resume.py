@@ -75,7 +75,9 @@ def test_interrupted_and_resumed_run_is_bit_identical(cli, runs_dir, tmp_path) -
     p_resumed, h_resumed = files(broken.run_dir)
     assert sorted(p_whole) == sorted(p_resumed)
     for k in p_whole:
-        assert p_whole[k].dtype == p_resumed[k].dtype and np.array_equal(p_whole[k], p_resumed[k]), k
+        assert p_whole[k].dtype == p_resumed[k].dtype and np.array_equal(
+            p_whole[k], p_resumed[k]
+        ), k
     assert h_whole == h_resumed
     s = json.loads((broken.run_dir / "summary.json").read_text())
     assert s["resumed"][0]["from_iteration"] == 23  # epoch 3, batch 2: mid-epoch
@@ -83,12 +85,16 @@ def test_interrupted_and_resumed_run_is_bit_identical(cli, runs_dir, tmp_path) -
     assert (broken.run_dir / CHECKPOINT_FILE).is_file()  # its final state (issue 15)
 
 
-def test_resume_refuses_complete_runs_and_runs_without_checkpoints(cli, runs_dir, tmp_path, moons_run) -> None:
+def test_resume_refuses_complete_runs_and_runs_without_checkpoints(
+    cli, runs_dir, tmp_path, moons_run
+) -> None:
     r = cli("train", "--resume", moons_run.name)
     assert r.exit_code == 2
     assert "the run is already complete; there is nothing to resume" in r.stderr
 
-    cfg = load_config(write_config(tmp_path / "n.yaml", CONFIG.replace("checkpoint_every: 5\n", "")))
+    cfg = load_config(
+        write_config(tmp_path / "n.yaml", CONFIG.replace("checkpoint_every: 5\n", ""))
+    )
     broken = train_run(cfg, runs_dir, on_iteration=interrupt_at(3))
     # issue 15: an interruption writes a checkpoint of the last whole step even without
     # checkpoint_every; a run killed before any checkpoint has none
@@ -105,7 +111,9 @@ def test_resume_takes_no_config(cli, runs_dir, tmp_path) -> None:
     r = cli("train", path, "--resume", "latest")
     assert r.exit_code == 2 and "give no CONFIG and no --set" in r.stderr
     r = cli("train")
-    assert r.exit_code == 2 and "missing CONFIG: give a YAML config file, or --resume RUN" in r.stderr
+    assert (
+        r.exit_code == 2 and "missing CONFIG: give a YAML config file, or --resume RUN" in r.stderr
+    )
     r = cli("train", "--resume", "nope")
     assert r.exit_code == 2 and "nope: no run with this id or prefix" in r.stderr
 
@@ -129,14 +137,17 @@ def test_damaged_checkpoint_is_one_line(cli, runs_dir, tmp_path) -> None:
 
 
 def test_resume_refuses_a_diverged_run(cli, runs_dir, tmp_path) -> None:
-    cfg = write_config(tmp_path / "d.yaml", """\
+    cfg = write_config(
+        tmp_path / "d.yaml",
+        """\
 dataset: {synthetic: sine, m: 100, seed: 1}
 layer_dims: [auto, 8, 1]
 activations: [relu, linear]
 learning_rate: 50
 iterations: 500
 checkpoint_every: 1
-""")
+""",
+    )
     r = cli("train", cfg, "--quiet")
     assert r.exit_code == 1
     run_id = r.stdout.strip()

@@ -12,7 +12,10 @@ from nnctl.training.scoring import SCORE_CHUNK, forward_chunked
 
 
 def _net(dims: list[int], dtype: str, rng: np.random.Generator) -> Params:
-    Ws = [(rng.standard_normal((n, k)) * np.sqrt(2 / k)).astype(dtype) for k, n in zip(dims[:-1], dims[1:])]
+    Ws = [
+        (rng.standard_normal((n, k)) * np.sqrt(2 / k)).astype(dtype)
+        for k, n in zip(dims[:-1], dims[1:])
+    ]
     bs = [(rng.standard_normal((n, 1)) * 0.1).astype(dtype) for n in dims[1:]]
     return Params(Ws, bs)
 
@@ -40,12 +43,17 @@ def test_w2_chunked_forward_is_bit_identical(dtype: str, m: int) -> None:
     assert al.tobytes() == AL.tobytes() and zl.tobytes() == ZL.tobytes()
 
 
-@pytest.mark.parametrize("dims,acts,loss", [
-    ([2, 16, 8, 1], ["tanh", "leaky_relu", "sigmoid"], "binary_cross_entropy"),
-    ([3, 5, 2], ["sigmoid", "linear"], "mean_squared_error"),
-    ([30, 7, 5, 1], ["relu", "relu", "sigmoid"], "binary_cross_entropy"),
-])
-def test_other_networks_chunked_agree_to_rounding(dims: list[int], acts: list[str], loss: str) -> None:
+@pytest.mark.parametrize(
+    "dims,acts,loss",
+    [
+        ([2, 16, 8, 1], ["tanh", "leaky_relu", "sigmoid"], "binary_cross_entropy"),
+        ([3, 5, 2], ["sigmoid", "linear"], "mean_squared_error"),
+        ([30, 7, 5, 1], ["relu", "relu", "sigmoid"], "binary_cross_entropy"),
+    ],
+)
+def test_other_networks_chunked_agree_to_rounding(
+    dims: list[int], acts: list[str], loss: str
+) -> None:
     rng = np.random.default_rng(1)
     params, arch = _net(dims, "float64", rng), Architecture.build(acts, loss)
     X = _X(dims[0], 2 * SCORE_CHUNK + 77, "float64", rng)
@@ -62,9 +70,14 @@ def test_below_two_chunks_it_is_the_whole_forward(monkeypatch: pytest.MonkeyPatc
 
     calls = []
     real = scoring.forward
-    monkeypatch.setattr(scoring, "forward", lambda *a, **k: calls.append(a[1].shape) or real(*a, **k))
+    monkeypatch.setattr(
+        scoring, "forward", lambda *a, **k: calls.append(a[1].shape) or real(*a, **k)
+    )
     rng = np.random.default_rng(2)
-    params, arch = _net([12, 4, 1], "float64", rng), Architecture.build(["relu", "sigmoid"], "binary_cross_entropy")
+    params, arch = (
+        _net([12, 4, 1], "float64", rng),
+        Architecture.build(["relu", "sigmoid"], "binary_cross_entropy"),
+    )
     X = _X(12, 2 * SCORE_CHUNK - 1, "float64", rng)
     forward_chunked(params, X, arch)
     assert calls == [X.shape]
@@ -75,7 +88,10 @@ def test_below_two_chunks_it_is_the_whole_forward(monkeypatch: pytest.MonkeyPatc
 
 def test_the_chunk_width_must_be_a_multiple_of_64() -> None:
     rng = np.random.default_rng(3)
-    params, arch = _net([4, 3, 1], "float64", rng), Architecture.build(["relu", "sigmoid"], "binary_cross_entropy")
+    params, arch = (
+        _net([4, 3, 1], "float64", rng),
+        Architecture.build(["relu", "sigmoid"], "binary_cross_entropy"),
+    )
     with pytest.raises(ValueError, match="multiple of 64"):
         forward_chunked(params, _X(4, 10, "float64", rng), arch, chunk=100)
 
@@ -89,8 +105,19 @@ def test_w2_scores_equal_the_whole_forward_scores(tmp_path) -> None:
 
     rng = np.random.default_rng(4)
     dims, acts, loss = W2
-    cfg = resolve({"dataset": {"synthetic": "spiral"}, "layer_dims": dims, "activations": acts, "loss": loss,
-                   "learning_rate": 0.1, "epochs": 1, "batch_size": 128, "dtype": "float32"}, "t.yaml")
+    cfg = resolve(
+        {
+            "dataset": {"synthetic": "spiral"},
+            "layer_dims": dims,
+            "activations": acts,
+            "loss": loss,
+            "learning_rate": 0.1,
+            "epochs": 1,
+            "batch_size": 128,
+            "dtype": "float32",
+        },
+        "t.yaml",
+    )
     params = _net(dims, "float32", rng)
     X = _X(784, 10000, "float32", rng)
     Y = rng.integers(0, 10, (1, 10000))

@@ -24,13 +24,20 @@ def moons_cfg(tmp_path: Path) -> Path:
     return write_config(tmp_path / "moons_small.yaml", MOONS_SMALL)
 
 
-def test_stdout_is_only_the_run_id_and_the_run_dir_is_complete(cli, runs_dir: Path, moons_cfg: Path) -> None:
+def test_stdout_is_only_the_run_id_and_the_run_dir_is_complete(
+    cli, runs_dir: Path, moons_cfg: Path
+) -> None:
     r = cli("train", moons_cfg)
     assert r.exit_code == 0, r.stderr
     run_id = r.stdout.strip()
     assert r.stdout == run_id + "\n"
     run_dir = runs_dir / run_id
-    assert sorted(p.name for p in run_dir.iterdir()) == ["config.yaml", "history.csv", "params.npz", "summary.json"]
+    assert sorted(p.name for p in run_dir.iterdir()) == [
+        "config.yaml",
+        "history.csv",
+        "params.npz",
+        "summary.json",
+    ]
 
     # progress: plain lines every print_every (stderr is not a terminal here), and a summary
     assert "Cost after iteration 0: " in r.stderr and "Cost after iteration 200: " in r.stderr
@@ -45,7 +52,13 @@ def test_stdout_is_only_the_run_id_and_the_run_dir_is_complete(cli, runs_dir: Pa
 
     cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
     assert cfg["layer_dims"] == [2, 8, 1]  # auto resolved
-    assert cfg["dataset"] == {"synthetic": "moons", "m": 200, "test_fraction": 0.25, "seed": 1, "noise": 0.2}
+    assert cfg["dataset"] == {
+        "synthetic": "moons",
+        "m": 200,
+        "test_fraction": 0.25,
+        "seed": 1,
+        "noise": 0.2,
+    }
     assert cfg["seed"] == 1 and cfg["dtype"] == "float64" and cfg["loss"] == "binary_cross_entropy"
 
     with open(run_dir / "history.csv") as f:
@@ -57,9 +70,14 @@ def test_stdout_is_only_the_run_id_and_the_run_dir_is_complete(cli, runs_dir: Pa
     assert s["run_id"] == run_id and s["status"] == "complete" and s["name"] == "moons_small"
     assert s["iterations_done"] == 300 and s["final_cost"] == float(rows[-1][1])
     assert s["dataset"]["n_train"] == 150 and s["dataset"]["n_test"] == 50
-    assert s["preprocessing"] == {"kind": "features", "input_shape": [2], "divide_by": 1.0,
-                                  "color_mode": None, "classes": ["upper", "lower"],
-                                  "task": "classification"}
+    assert s["preprocessing"] == {
+        "kind": "features",
+        "input_shape": [2],
+        "divide_by": 1.0,
+        "color_mode": None,
+        "classes": ["upper", "lower"],
+        "task": "classification",
+    }
     assert s["numpy_version"] == np.__version__ and s["nnctl_version"]
     assert 0.5 < s["train_accuracy"] <= 1 and 0.5 < s["test_accuracy"] <= 1
 
@@ -91,29 +109,59 @@ def test_json_output_and_quiet(cli, runs_dir: Path, moons_cfg: Path) -> None:
     r = cli("train", moons_cfg, "--json", "--quiet")
     assert r.exit_code == 0 and r.stderr == ""
     out = json.loads(r.stdout)
-    assert set(out) >= {"run_id", "run_dir", "final_cost", "train_accuracy", "test_accuracy", "iterations", "seconds"}
+    assert set(out) >= {
+        "run_id",
+        "run_dir",
+        "final_cost",
+        "train_accuracy",
+        "test_accuracy",
+        "iterations",
+        "seconds",
+    }
     assert out["iterations"] == 300 and Path(out["run_dir"]) == runs_dir / out["run_id"]
 
 
 def test_no_test_set_gives_null_test_accuracy(cli, runs_dir: Path, moons_cfg: Path) -> None:
-    out = json.loads(cli("train", moons_cfg, "--json", "-q", "--set", "dataset.test_fraction=0").stdout)
+    out = json.loads(
+        cli("train", moons_cfg, "--json", "-q", "--set", "dataset.test_fraction=0").stdout
+    )
     assert out["test_accuracy"] is None and out["train_accuracy"] > 0.5
 
 
-def test_set_overrides_are_saved_in_the_resolved_config(cli, runs_dir: Path, moons_cfg: Path) -> None:
-    out = json.loads(cli("train", moons_cfg, "--json", "-q", "--set", "learning_rate=1e-2",
-                         "--set", "layer_dims=[auto, 3, 1]", "--set", "name=lr-test").stdout)
+def test_set_overrides_are_saved_in_the_resolved_config(
+    cli, runs_dir: Path, moons_cfg: Path
+) -> None:
+    out = json.loads(
+        cli(
+            "train",
+            moons_cfg,
+            "--json",
+            "-q",
+            "--set",
+            "learning_rate=1e-2",
+            "--set",
+            "layer_dims=[auto, 3, 1]",
+            "--set",
+            "name=lr-test",
+        ).stdout
+    )
     cfg = yaml.safe_load((Path(out["run_dir"]) / "config.yaml").read_text())
-    assert cfg["learning_rate"] == 0.01 and cfg["layer_dims"] == [2, 3, 1] and cfg["name"] == "lr-test"
+    assert (
+        cfg["learning_rate"] == 0.01 and cfg["layer_dims"] == [2, 3, 1] and cfg["name"] == "lr-test"
+    )
 
 
-def test_runs_dir_option_beats_the_environment(cli, runs_dir: Path, moons_cfg: Path, tmp_path: Path) -> None:
+def test_runs_dir_option_beats_the_environment(
+    cli, runs_dir: Path, moons_cfg: Path, tmp_path: Path
+) -> None:
     other = tmp_path / "elsewhere"
     out = json.loads(cli("train", moons_cfg, "--json", "-q", "--runs-dir", other).stdout)
     assert Path(out["run_dir"]).parent == other and not runs_dir.exists()
 
 
-def test_ctrl_c_marks_the_run_interrupted_and_exits_130(cli, runs_dir: Path, moons_cfg: Path, monkeypatch) -> None:
+def test_ctrl_c_marks_the_run_interrupted_and_exits_130(
+    cli, runs_dir: Path, moons_cfg: Path, monkeypatch
+) -> None:
     real = loop_mod.cost_and_gradients
     calls = {"n": 0}
 
@@ -135,7 +183,9 @@ def test_ctrl_c_marks_the_run_interrupted_and_exits_130(cli, runs_dir: Path, moo
     assert not [p for p in run_dir.iterdir() if p.name.endswith(".tmp")]
 
 
-def test_failed_save_exits_nonzero_and_leaves_no_params(cli, runs_dir: Path, moons_cfg: Path, monkeypatch) -> None:
+def test_failed_save_exits_nonzero_and_leaves_no_params(
+    cli, runs_dir: Path, moons_cfg: Path, monkeypatch
+) -> None:
     real_replace = runs.files.os.replace
 
     def disk_full(src, dst):
@@ -148,14 +198,21 @@ def test_failed_save_exits_nonzero_and_leaves_no_params(cli, runs_dir: Path, moo
     assert r.exit_code == 2
     assert "params.npz: cannot write: No space left on device" in r.stderr
     (run_dir,) = runs_dir.iterdir()
-    assert sorted(p.name for p in run_dir.iterdir()) == ["config.yaml", "history.csv", "summary.json"]
+    assert sorted(p.name for p in run_dir.iterdir()) == [
+        "config.yaml",
+        "history.csv",
+        "summary.json",
+    ]
     assert json.loads((run_dir / "summary.json").read_text())["status"] == "failed"
 
 
 def test_divergence_exits_1_with_advice(cli, runs_dir: Path, moons_cfg: Path) -> None:
     r = cli("train", moons_cfg, "--set", "learning_rate=1e200", "--set", "init=small")
     assert r.exit_code == 1
-    assert "training diverged: the cost became" in r.stderr and "try a smaller learning_rate than 1e+200" in r.stderr
+    assert (
+        "training diverged: the cost became" in r.stderr
+        and "try a smaller learning_rate than 1e+200" in r.stderr
+    )
     s = json.loads((runs_dir / r.stdout.strip() / "summary.json").read_text())
     assert s["status"] == "diverged" and not (runs_dir / r.stdout.strip() / "params.npz").exists()
 
@@ -198,7 +255,9 @@ def test_unwritable_runs_dir_is_a_one_line_error(cli, moons_cfg: Path, tmp_path:
 def test_atomic_write_keeps_the_old_file_on_failure(tmp_path: Path, monkeypatch) -> None:
     target = tmp_path / "f.json"
     runs.write_json(target, {"a": 1})
-    monkeypatch.setattr(runs.files.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(5, "I/O error")))
+    monkeypatch.setattr(
+        runs.files.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(5, "I/O error"))
+    )
     with pytest.raises(RunError, match="cannot write: I/O error"):
         runs.write_json(target, {"a": 2})
     assert json.loads(target.read_text()) == {"a": 1} and list(tmp_path.iterdir()) == [target]
@@ -208,8 +267,20 @@ def test_python_dash_m_entry_point(moons_cfg: Path, tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    r = subprocess.run([sys.executable, "-m", "nnctl", "train", str(moons_cfg), "--quiet",
-                        "--runs-dir", str(tmp_path / "r")], capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nnctl",
+            "train",
+            str(moons_cfg),
+            "--quiet",
+            "--runs-dir",
+            str(tmp_path / "r"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0 and r.stderr == ""
     assert (tmp_path / "r" / r.stdout.strip() / "params.npz").is_file()
 
@@ -219,10 +290,18 @@ def test_real_sigint_stops_cleanly(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    cfg = write_config(tmp_path / "long.yaml", MOONS_SMALL.replace("iterations: 300", "iterations: 10000000")
-                       .replace("print_every: 100", "print_every: 50"))
-    proc = subprocess.Popen([sys.executable, "-m", "nnctl", "train", str(cfg), "--runs-dir", str(tmp_path / "r")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    cfg = write_config(
+        tmp_path / "long.yaml",
+        MOONS_SMALL.replace("iterations: 300", "iterations: 10000000").replace(
+            "print_every: 100", "print_every: 50"
+        ),
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nnctl", "train", str(cfg), "--runs-dir", str(tmp_path / "r")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stderr is not None
     for line in proc.stderr:  # wait until training is under way
         if line.startswith("Cost after iteration 100:"):
@@ -238,15 +317,20 @@ def test_real_sigint_stops_cleanly(tmp_path: Path) -> None:
     assert not [p for p in run_dir.iterdir() if p.name.endswith(".tmp")]
 
 
-def test_last_update_overflowing_is_divergence_not_a_crash(cli, runs_dir: Path, tmp_path: Path) -> None:
+def test_last_update_overflowing_is_divergence_not_a_crash(
+    cli, runs_dir: Path, tmp_path: Path
+) -> None:
     # The cost is checked before each update, so only the parameters show the last one's overflow.
-    cfg = write_config(tmp_path / "boom.yaml", """\
+    cfg = write_config(
+        tmp_path / "boom.yaml",
+        """\
 dataset: {synthetic: sine, m: 60, seed: 1}
 layer_dims: [auto, 8, 1]
 activations: [relu, linear]
 learning_rate: 1.0e+200
 iterations: 1
-""")
+""",
+    )
     r = cli("train", cfg)
     assert r.exit_code == 1 and "Traceback" not in r.stderr
     assert "the parameters or the cost became infinite or NaN in the last update" in r.stderr
@@ -261,8 +345,16 @@ def test_empty_dataset_file_is_one_line(cli, runs_dir: Path, tmp_path: Path) -> 
     with h5py.File(tmp_path / "empty.h5", "w") as f:
         f["e_x"] = np.zeros((0, 3))
         f["e_y"] = np.zeros((0,), dtype=np.int64)
-    cfg = write_config(tmp_path / "e.yaml", MOONS_SMALL.replace(
-        "{synthetic: moons, m: 200, test_fraction: 0.25, seed: 1}", f"{{train: {tmp_path / 'empty.h5'}}}"))
+    cfg = write_config(
+        tmp_path / "e.yaml",
+        MOONS_SMALL.replace(
+            "{synthetic: moons, m: 200, test_fraction: 0.25, seed: 1}",
+            f"{{train: {tmp_path / 'empty.h5'}}}",
+        ),
+    )
     r = cli("train", cfg)
-    assert r.exit_code == 2 and r.stderr.strip() == f"error: {tmp_path / 'empty.h5'}: e_x: no examples (m = 0)"
+    assert (
+        r.exit_code == 2
+        and r.stderr.strip() == f"error: {tmp_path / 'empty.h5'}: e_x: no examples (m = 0)"
+    )
     assert not runs_dir.exists() or not any(runs_dir.iterdir())

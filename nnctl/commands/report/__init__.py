@@ -55,7 +55,9 @@ class RunView:
     run: LoadedRun
     history: History
     scores: list[Scores] = field(default_factory=list)
-    errors: list[tuple[str, str, str, float, int]] = field(default_factory=list)  # png uri, true, pred, p, index
+    errors: list[tuple[str, str, str, float, int]] = field(
+        default_factory=list
+    )  # png uri, true, pred, p, index
     n_errors: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -108,7 +110,11 @@ def gather(run: LoadedRun, max_errors: int = MAX_ERROR_IMAGES) -> RunView:
             continue
         view.notes += [n for n in scores.ev.notes if n not in view.notes]
         view.scores.append(scores)
-        if split == "test" and getattr(scores.ev, "task", "") == "classification" and d.raw_file is not None:
+        if (
+            split == "test"
+            and getattr(scores.ev, "task", "") == "classification"
+            and d.raw_file is not None
+        ):
             wrong = scores.ev.misclassified
             view.n_errors = int(wrong.size)
             if wrong.size:
@@ -121,8 +127,15 @@ def gather(run: LoadedRun, max_errors: int = MAX_ERROR_IMAGES) -> RunView:
                     if img.dtype != np.uint8:
                         break
                     pred = int(scores.ev.labels[i])
-                    view.errors.append((_png_uri(img), classes[int(scores.ev.Y[i])], classes[pred],
-                                        float(P[pred, i]), int(i)))
+                    view.errors.append(
+                        (
+                            _png_uri(img),
+                            classes[int(scores.ev.Y[i])],
+                            classes[pred],
+                            float(P[pred, i]),
+                            int(i),
+                        )
+                    )
     return view
 
 
@@ -141,13 +154,22 @@ def _num(v: Any, digits: int = 4) -> str:
     return _e(v)
 
 
-def _table(rows: list[tuple[Any, ...]], header: tuple[str, ...] | None = None, cls: str = "",
-           row_header: bool = False) -> str:
+def _table(
+    rows: list[tuple[Any, ...]],
+    header: tuple[str, ...] | None = None,
+    cls: str = "",
+    row_header: bool = False,
+) -> str:
     """Cells are HTML already; ``row_header``: each row's first cell is its header."""
     head = "<tr>" + "".join(f"<th>{_e(h)}</th>" for h in header) + "</tr>" if header else ""
     body = "".join(
-        "<tr>" + "".join(f"<th>{c}</th>" if row_header and i == 0 else f"<td>{c}</td>" for i, c in enumerate(r)) + "</tr>"
-        for r in rows)
+        "<tr>"
+        + "".join(
+            f"<th>{c}</th>" if row_header and i == 0 else f"<td>{c}</td>" for i, c in enumerate(r)
+        )
+        + "</tr>"
+        for r in rows
+    )
     return f'<div class="scroll"><table class="{cls}">{head}{body}</table></div>'
 
 
@@ -162,8 +184,11 @@ def _config_rows(cfg: Any) -> tuple[list[tuple[str, str]], list[tuple[str, str]]
 
     d, keys = cfg.to_dict(), config_keys()
     every = [(k, _e(_yamlish(v))) for k, v in d.items()]
-    differ = [(k, _e(_yamlish(v))) for k, v in d.items()
-              if keys[k].default is REQUIRED or keys[k].default != v]
+    differ = [
+        (k, _e(_yamlish(v)))
+        for k, v in d.items()
+        if keys[k].default is REQUIRED or keys[k].default != v
+    ]
     return differ, every
 
 
@@ -179,7 +204,9 @@ def _data_description(s: dict[str, Any]) -> str:
     parts = []
     for src in (s.get("dataset") or {}).get("sources", []):
         if src.get("synthetic"):
-            parts.append(f"{src['synthetic']} (synthetic, m={src.get('m')}, seed {src.get('seed')})")
+            parts.append(
+                f"{src['synthetic']} (synthetic, m={src.get('m')}, seed {src.get('seed')})"
+            )
         elif src.get("path"):
             parts.append(f"{src.get('role')}: {Path(src['path']).name}")
     return "; ".join(parts) or "–"
@@ -195,29 +222,49 @@ def _headline(view: RunView) -> str:
     s = run.summary.to_json()
     dims = list(cfg.layer_dims)
     per_layer = [dims[l] * dims[l - 1] + dims[l] for l in range(1, len(dims))]
-    layers = [(f"{l}", f"{dims[l - 1]} → {dims[l]}", _e(cfg.activations[l - 1]), f"{per_layer[l - 1]:,}")
-              for l in range(1, len(dims))]
+    layers = [
+        (f"{l}", f"{dims[l - 1]} → {dims[l]}", _e(cfg.activations[l - 1]), f"{per_layer[l - 1]:,}")
+        for l in range(1, len(dims))
+    ]
     test = next((sc for sc in view.scores if sc.split == "test"), None)
     headline_score = ""
     if test is not None:
         if test.ev.task == "classification":
-            headline_score = f'<div class="big"><b>{test.ev.accuracy:.4f}</b><span>test accuracy</span></div>'
+            headline_score = (
+                f'<div class="big"><b>{test.ev.accuracy:.4f}</b><span>test accuracy</span></div>'
+            )
         else:
             headline_score = f'<div class="big"><b>{test.ev.r2:.4f}</b><span>test R²</span></div>'
     facts = [
-        ("status", f'<span class="status {_e(s.get("status"))}">{_e(s.get("status"))}</span>'
-         + (f" – {_e(s['message'])}" if s.get("message") else "")),
+        (
+            "status",
+            f'<span class="status {_e(s.get("status"))}">{_e(s.get("status"))}</span>'
+            + (f" – {_e(s['message'])}" if s.get("message") else ""),
+        ),
         ("data", _e(_data_description(s)) + f" <small>({_e(_split_sizes(s))})</small>"),
-        ("network", " → ".join(str(d) for d in dims) + f" <small>({sum(per_layer):,} parameters; loss {_e(cfg.loss)})</small>"),
-        ("trained", f"{_e(s.get('iterations_done'))} iterations"
-         + (f", {_e(s['epochs_done'])} epochs" if s.get("epochs_done") is not None and view.history.per_batch else "")
-         + (" (stopped early)" if s.get("stopped_early") else "")
-         + f" in {_num(s.get('seconds'), 2)} s"),
+        (
+            "network",
+            " → ".join(str(d) for d in dims)
+            + f" <small>({sum(per_layer):,} parameters; loss {_e(cfg.loss)})</small>",
+        ),
+        (
+            "trained",
+            f"{_e(s.get('iterations_done'))} iterations"
+            + (
+                f", {_e(s['epochs_done'])} epochs"
+                if s.get("epochs_done") is not None and view.history.per_batch
+                else ""
+            )
+            + (" (stopped early)" if s.get("stopped_early") else "")
+            + f" in {_num(s.get('seconds'), 2)} s",
+        ),
         ("created", _e(s.get("created"))),
         ("final cost", _num(s.get("final_cost"), 6)),
     ]
-    return (f'<div class="headline">{headline_score}{_kv(facts)}</div>'
-            f"<details><summary>layers</summary>{_table(layers, ('layer', 'units', 'activation', 'parameters'))}</details>")
+    return (
+        f'<div class="headline">{headline_score}{_kv(facts)}</div>'
+        f"<details><summary>layers</summary>{_table(layers, ('layer', 'units', 'activation', 'parameters'))}</details>"
+    )
 
 
 def _config_section(view: RunView) -> str:
@@ -234,11 +281,22 @@ def _config_section(view: RunView) -> str:
     ]
     for src in (s.get("dataset") or {}).get("sources", []):
         if src.get("sha256"):
-            prov.append((f"{src.get('role')} data", f"{_e(src.get('path'))}<br><code>sha256 {_e(src['sha256'])}</code>"))
+            prov.append(
+                (
+                    f"{src.get('role')} data",
+                    f"{_e(src.get('path'))}<br><code>sha256 {_e(src['sha256'])}</code>",
+                )
+            )
         else:
-            prov.append((f"{src.get('role')} data", _e(_yamlish({k: v for k, v in src.items() if k != "role"}))))
+            prov.append(
+                (
+                    f"{src.get('role')} data",
+                    _e(_yamlish({k: v for k, v in src.items() if k != "role"})),
+                )
+            )
     return (
-        "<h3>Config</h3><p class=\"note\">keys that differ from the defaults</p>" + _kv(differ)
+        '<h3>Config</h3><p class="note">keys that differ from the defaults</p>'
+        + _kv(differ)
         + f"<details><summary>all {len(every)} keys</summary>{_kv(every)}</details>"
         + f"<details><summary>where it came from</summary>{_kv(prov)}</details>"
     )
@@ -251,26 +309,45 @@ def _cost_series(h: History, color: str, name: str = "", faint: bool = True) -> 
         return [Series(name, h.iterations, h.costs, color)]
     window = max(2, h.costs.size // 60)
     smoothed = Series(name, h.iterations, smooth(h.costs, window), color)
-    return ([Series("", h.iterations, h.costs, color, opacity=0.2, width=1.0)] if faint else []) + [smoothed]
+    return ([Series("", h.iterations, h.costs, color, opacity=0.2, width=1.0)] if faint else []) + [
+        smoothed
+    ]
 
 
 def _curves_section(view: RunView) -> str:
     h = view.history
     if h.costs.size == 0:
-        return "<h3>Learning curve</h3><p class=\"note\">no history recorded</p>"
+        return '<h3>Learning curve</h3><p class="note">no history recorded</p>'
     what = "per-batch cost (faint) and its moving average" if h.per_batch else "cost"
     parts = [
-        f"<h3>Learning curve</h3><p class=\"note\">{what} per iteration, linear and log scale</p><div class=\"grid2\">",
+        f'<h3>Learning curve</h3><p class="note">{what} per iteration, linear and log scale</p><div class="grid2">',
         line_chart(_cost_series(h, PALETTE[0]), "iteration", "cost", title="training cost"),
-        line_chart(_cost_series(h, PALETTE[0]), "iteration", "cost", log_y=True, title="training cost (log)"),
+        line_chart(
+            _cost_series(h, PALETTE[0]),
+            "iteration",
+            "cost",
+            log_y=True,
+            title="training cost (log)",
+        ),
         "</div>",
     ]
     if h.epochs.size:
         parts += [
             '<div class="grid2">',
-            line_chart([Series("", h.epochs, h.val_loss, PALETTE[1])], "epoch", "validation loss", title="validation loss"),
-            line_chart([Series("", h.epochs, h.val_accuracy, PALETTE[2])], "epoch", "validation accuracy",
-                       title="validation accuracy") if np.isfinite(h.val_accuracy).any() else "",
+            line_chart(
+                [Series("", h.epochs, h.val_loss, PALETTE[1])],
+                "epoch",
+                "validation loss",
+                title="validation loss",
+            ),
+            line_chart(
+                [Series("", h.epochs, h.val_accuracy, PALETTE[2])],
+                "epoch",
+                "validation accuracy",
+                title="validation accuracy",
+            )
+            if np.isfinite(h.val_accuracy).any()
+            else "",
             "</div>",
         ]
     return "".join(parts)
@@ -281,7 +358,11 @@ def _confusion(ev: Any) -> str:
     cm = np.asarray(ev.confusion)
     rows_total = cm.sum(axis=1, keepdims=True)
     share = np.divide(cm, rows_total, out=np.zeros(cm.shape, dtype=float), where=rows_total > 0)
-    head = "<tr><th>true \\ predicted</th>" + "".join(f"<th>{_e(c)}</th>" for c in ev.classes) + "</tr>"
+    head = (
+        "<tr><th>true \\ predicted</th>"
+        + "".join(f"<th>{_e(c)}</th>" for c in ev.classes)
+        + "</tr>"
+    )
     body = ""
     for k, c in enumerate(ev.classes):
         cells = ""
@@ -300,49 +381,108 @@ def _scores_section(view: RunView) -> str:
     for sc in view.scores:
         ev = sc.ev
         title = {"test": "Test", "val": "Validation", "train": "Training"}[sc.split]
-        out.append(f"<h3>{title} scores</h3><p class=\"note\">{_e(ev.data)}, {ev.n} examples</p>")
+        out.append(f'<h3>{title} scores</h3><p class="note">{_e(ev.data)}, {ev.n} examples</p>')
         if ev.task == "classification":
             positive = f" ({_e(ev.classes[1])})" if len(ev.classes) == 2 else " (macro)"
-            out.append(_kv([("accuracy", f'<b class="{sc.split}-accuracy">{ev.accuracy:.6f}</b>'),
-                            ("precision" + positive, _num(ev.precision, 6)), ("recall" + positive, _num(ev.recall, 6)),
-                            ("F1" + positive, _num(ev.f1, 6)), ("log loss", _num(ev.log_loss, 6))]))
+            out.append(
+                _kv(
+                    [
+                        ("accuracy", f'<b class="{sc.split}-accuracy">{ev.accuracy:.6f}</b>'),
+                        ("precision" + positive, _num(ev.precision, 6)),
+                        ("recall" + positive, _num(ev.recall, 6)),
+                        ("F1" + positive, _num(ev.f1, 6)),
+                        ("log loss", _num(ev.log_loss, 6)),
+                    ]
+                )
+            )
             pc = ev.per_class
-            out.append(_table([(_e(c), _num(pc["precision"][k]), _num(pc["recall"][k]), _num(pc["f1"][k]),
-                                _e(pc["support"][k])) for k, c in enumerate(ev.classes)],
-                              ("class", "precision", "recall", "F1", "support"), cls="num"))
-            out.append("<p class=\"note\">confusion matrix (rows: true class, columns: predicted)</p>" + _confusion(ev))
+            out.append(
+                _table(
+                    [
+                        (
+                            _e(c),
+                            _num(pc["precision"][k]),
+                            _num(pc["recall"][k]),
+                            _num(pc["f1"][k]),
+                            _e(pc["support"][k]),
+                        )
+                        for k, c in enumerate(ev.classes)
+                    ],
+                    ("class", "precision", "recall", "F1", "support"),
+                    cls="num",
+                )
+            )
+            out.append(
+                '<p class="note">confusion matrix (rows: true class, columns: predicted)</p>'
+                + _confusion(ev)
+            )
         else:
-            out.append(_kv([("MSE", f'<b class="{sc.split}-mse">{ev.mse:.6g}</b>'), ("MAE", _num(ev.mae, 6)),
-                            ("R²", f'<b class="{sc.split}-r2">{ev.r2:.6f}</b>')]))
+            out.append(
+                _kv(
+                    [
+                        ("MSE", f'<b class="{sc.split}-mse">{ev.mse:.6g}</b>'),
+                        ("MAE", _num(ev.mae, 6)),
+                        ("R²", f'<b class="{sc.split}-r2">{ev.r2:.6f}</b>'),
+                    ]
+                )
+            )
             if sc.split == "test":
                 pred, true = sc.AL.reshape(-1), sc.Y.reshape(-1)
-                out.append('<div class="grid2">'
-                           + scatter(true, pred, "true value", "predicted", "predicted vs true", diagonal=True)
-                           + scatter(pred, pred - true, "predicted", "residual (predicted − true)", "residuals",
-                                     zero_line=True, color=PALETTE[3])
-                           + "</div>")
+                out.append(
+                    '<div class="grid2">'
+                    + scatter(
+                        true, pred, "true value", "predicted", "predicted vs true", diagonal=True
+                    )
+                    + scatter(
+                        pred,
+                        pred - true,
+                        "predicted",
+                        "residual (predicted − true)",
+                        "residuals",
+                        zero_line=True,
+                        color=PALETTE[3],
+                    )
+                    + "</div>"
+                )
     return "".join(out)
 
 
 def _errors_section(view: RunView) -> str:
     if not view.errors:
-        return "" if not view.n_errors else f"<h3>Misclassified test images</h3><p class=\"note\">{view.n_errors}, not shown</p>"
-    shown = f"{len(view.errors)} of {view.n_errors}" if view.n_errors > len(view.errors) else f"all {view.n_errors}"
+        return (
+            ""
+            if not view.n_errors
+            else f'<h3>Misclassified test images</h3><p class="note">{view.n_errors}, not shown</p>'
+        )
+    shown = (
+        f"{len(view.errors)} of {view.n_errors}"
+        if view.n_errors > len(view.errors)
+        else f"all {view.n_errors}"
+    )
     cells = "".join(
         f'<figure class="err"><img src="{uri}" width="{IMAGE_PX}" height="{IMAGE_PX}" alt="test image {i}">'
         f"<figcaption>#{i} true <b>{_e(t)}</b><br>predicted <b>{_e(p)}</b> ({prob:.2f})</figcaption></figure>"
         for uri, t, p, prob, i in view.errors
     )
-    return (f"<h3>Misclassified test images</h3><p class=\"note\">{shown}; probability of the predicted class in "
-            f"brackets</p><div class=\"errors\">{cells}</div>")
+    return (
+        f'<h3>Misclassified test images</h3><p class="note">{shown}; probability of the predicted class in '
+        f'brackets</p><div class="errors">{cells}</div>'
+    )
 
 
 def _run_section(view: RunView, anchor: str) -> str:
     s = view.run.summary.to_json()
     notes = "".join(f'<p class="warn">{_e(n)}</p>' for n in view.notes)
-    return (f'<section id="{anchor}"><h2>{_e(s.get("name"))} <small>{_e(s.get("run_id") or view.run.run_dir.name)}</small></h2>'
-            + notes + _headline(view) + _curves_section(view) + _scores_section(view) + _errors_section(view)
-            + _config_section(view) + "</section>")
+    return (
+        f'<section id="{anchor}"><h2>{_e(s.get("name"))} <small>{_e(s.get("run_id") or view.run.run_dir.name)}</small></h2>'
+        + notes
+        + _headline(view)
+        + _curves_section(view)
+        + _scores_section(view)
+        + _errors_section(view)
+        + _config_section(view)
+        + "</section>"
+    )
 
 
 def _score_cells(view: RunView) -> dict[str, str]:
@@ -371,22 +511,54 @@ def _comparison(views: list[RunView], labels: list[str]) -> str:
     curves = []
     for j, v in enumerate(views):
         curves += _cost_series(v.history, PALETTE[j % len(PALETTE)], labels[j], faint=False)
-    parts = ['<section id="comparison"><h2>Comparison</h2><div class="grid2">',
-             line_chart(curves, "iteration", "cost", title="training cost"),
-             line_chart(curves, "iteration", "cost", log_y=True, title="training cost (log)"), "</div>"]
+    parts = [
+        '<section id="comparison"><h2>Comparison</h2><div class="grid2">',
+        line_chart(curves, "iteration", "cost", title="training cost"),
+        line_chart(curves, "iteration", "cost", log_y=True, title="training cost (log)"),
+        "</div>",
+    ]
     val = [(j, v) for j, v in enumerate(views) if v.history.epochs.size]
     if val:
         parts += [
             '<div class="grid2">',
-            line_chart([Series(labels[j], v.history.epochs, v.history.val_loss, PALETTE[j % len(PALETTE)])
-                        for j, v in val], "epoch", "validation loss", title="validation loss"),
-            line_chart([Series(labels[j], v.history.epochs, v.history.val_accuracy, PALETTE[j % len(PALETTE)])
-                        for j, v in val], "epoch", "validation accuracy", title="validation accuracy"),
+            line_chart(
+                [
+                    Series(
+                        labels[j], v.history.epochs, v.history.val_loss, PALETTE[j % len(PALETTE)]
+                    )
+                    for j, v in val
+                ],
+                "epoch",
+                "validation loss",
+                title="validation loss",
+            ),
+            line_chart(
+                [
+                    Series(
+                        labels[j],
+                        v.history.epochs,
+                        v.history.val_accuracy,
+                        PALETTE[j % len(PALETTE)],
+                    )
+                    for j, v in val
+                ],
+                "epoch",
+                "validation accuracy",
+                title="validation accuracy",
+            ),
             "</div>",
         ]
-    parts.append("<h3>Config keys that differ</h3>" + (
-        _table(cfg_rows, header, row_header=True) if cfg_rows else '<p class="note">none: the configs are identical</p>'))
-    parts.append("<h3>Scores</h3>" + _table(score_rows, header, cls="num", row_header=True) + "</section>")
+    parts.append(
+        "<h3>Config keys that differ</h3>"
+        + (
+            _table(cfg_rows, header, row_header=True)
+            if cfg_rows
+            else '<p class="note">none: the configs are identical</p>'
+        )
+    )
+    parts.append(
+        "<h3>Scores</h3>" + _table(score_rows, header, cls="num", row_header=True) + "</section>"
+    )
     return "".join(parts)
 
 
@@ -432,8 +604,13 @@ def run_labels(views: list[RunView]) -> list[str]:
     configs = [flatten(v.run.config.to_dict()) for v in views]
     keys = list(dict.fromkeys(k for c in configs for k in c))
     differing = [k for k in keys if k != "name" and len({repr(c.get(k)) for c in configs}) > 1]
-    labels = [" ".join([str(v.run.summary.to_json().get("name"))] + [f"{k}={_yamlish(c.get(k))}" for k in differing[:3]])
-              for v, c in zip(views, configs)]
+    labels = [
+        " ".join(
+            [str(v.run.summary.to_json().get("name"))]
+            + [f"{k}={_yamlish(c.get(k))}" for k in differing[:3]]
+        )
+        for v, c in zip(views, configs)
+    ]
     if len(set(labels)) < len(labels):
         labels = [f"{lab} ({v.run.run_dir.name})" for lab, v in zip(labels, views)]
     return labels
@@ -443,22 +620,30 @@ def render(views: list[RunView]) -> str:
     """The whole page for one or more gathered runs."""
     names = [str(v.run.summary.to_json().get("name")) for v in views]
     labels = run_labels(views)
-    title = f"nnctl report: {', '.join(names)}" if len(views) <= 3 else f"nnctl report: {len(views)} runs"
+    title = (
+        f"nnctl report: {', '.join(names)}"
+        if len(views) <= 3
+        else f"nnctl report: {len(views)} runs"
+    )
     anchors = [f"run{j + 1}" for j in range(len(views))]
     nav = ""
     if len(views) > 1:
-        nav = "<nav><a href=\"#comparison\">comparison</a>" + "".join(
-            f'<a href="#{a}">{_e(lab)}</a>' for a, lab in zip(anchors, labels)) + "</nav>"
+        nav = (
+            '<nav><a href="#comparison">comparison</a>'
+            + "".join(f'<a href="#{a}">{_e(lab)}</a>' for a, lab in zip(anchors, labels))
+            + "</nav>"
+        )
     body = (_comparison(views, labels) if len(views) > 1 else "") + "".join(
-        _run_section(v, a) for v, a in zip(views, anchors))
+        _run_section(v, a) for v, a in zip(views, anchors)
+    )
     import nnctl
 
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(title)}</title><style>{CSS}</style></head><body><main>"
-        f"<h1>{_e(title)}</h1><p class=\"note\">made by nnctl {_e(nnctl.__version__)} at "
+        f'<h1>{_e(title)}</h1><p class="note">made by nnctl {_e(nnctl.__version__)} at '
         f"{_e(runs.utc_now())}</p>{nav}{body}</main></body></html>\n"
     )
 
@@ -481,7 +666,9 @@ def check_output(out: Path) -> None:
         raise UsageError(f"-o {out}: directory {out.parent} does not exist")
 
 
-def write_report(loaded: list[LoadedRun], out: Path, max_errors: int = MAX_ERROR_IMAGES) -> ReportInfo:
+def write_report(
+    loaded: list[LoadedRun], out: Path, max_errors: int = MAX_ERROR_IMAGES
+) -> ReportInfo:
     """Gathers every run, renders the page and writes it atomically to ``out``."""
     check_output(out)
     start = time.perf_counter()

@@ -79,34 +79,53 @@ def _log_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
     if hi - lo > 2.5:
         pos = [float(k) for k in range(math.ceil(lo), math.floor(hi) + 1)]
     elif hi - lo > 0.7:
-        pos = [math.log10(m * 10.0 ** k) for k in range(math.floor(lo), math.ceil(hi) + 1) for m in (1, 2, 5)]
+        pos = [
+            math.log10(m * 10.0**k)
+            for k in range(math.floor(lo), math.ceil(hi) + 1)
+            for m in (1, 2, 5)
+        ]
         pos = [p for p in pos if lo - 1e-9 <= p <= hi + 1e-9]
     else:
-        pos = [math.log10(t) for t in nice_ticks(10 ** lo, 10 ** hi, 4) if t > 0]
+        pos = [math.log10(t) for t in nice_ticks(10**lo, 10**hi, 4) if t > 0]
         pos = [p for p in pos if lo - 0.05 <= p <= hi + 0.05]
-    return pos, [_fmt(10 ** p) for p in pos]
+    return pos, [_fmt(10**p) for p in pos]
 
 
 def _fmt(v: float) -> str:
     return f"{v:.4g}"
 
 
-def _frame(x_ticks: list[float], y_ticks: list[float], sx, sy, x_label: str, y_label: str,
-           y_tick_text: list[str] | None = None) -> list[str]:
+def _frame(
+    x_ticks: list[float],
+    y_ticks: list[float],
+    sx,
+    sy,
+    x_label: str,
+    y_label: str,
+    y_tick_text: list[str] | None = None,
+) -> list[str]:
     """Axes, grid lines and labels."""
     out = []
     for t, text in zip(y_ticks, y_tick_text or [_fmt(t) for t in y_ticks]):
         y = sy(t)
         out.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>')
-        out.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{html.escape(text)}</text>')
+        out.append(
+            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{html.escape(text)}</text>'
+        )
     for t in x_ticks:
         x = sx(t)
         out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{H - BOTTOM}" class="grid"/>')
         out.append(f'<text x="{x:.1f}" y="{H - BOTTOM + 16}" text-anchor="middle">{_fmt(t)}</text>')
-    out.append(f'<rect x="{LEFT}" y="{TOP}" width="{W - LEFT - RIGHT}" height="{H - TOP - BOTTOM}" class="frame"/>')
-    out.append(f'<text x="{(LEFT + W - RIGHT) / 2}" y="{H - 6}" text-anchor="middle" class="label">{html.escape(x_label)}</text>')
-    out.append(f'<text x="14" y="{(TOP + H - BOTTOM) / 2}" text-anchor="middle" class="label" '
-               f'transform="rotate(-90 14 {(TOP + H - BOTTOM) / 2})">{html.escape(y_label)}</text>')
+    out.append(
+        f'<rect x="{LEFT}" y="{TOP}" width="{W - LEFT - RIGHT}" height="{H - TOP - BOTTOM}" class="frame"/>'
+    )
+    out.append(
+        f'<text x="{(LEFT + W - RIGHT) / 2}" y="{H - 6}" text-anchor="middle" class="label">{html.escape(x_label)}</text>'
+    )
+    out.append(
+        f'<text x="14" y="{(TOP + H - BOTTOM) / 2}" text-anchor="middle" class="label" '
+        f'transform="rotate(-90 14 {(TOP + H - BOTTOM) / 2})">{html.escape(y_label)}</text>'
+    )
     return out
 
 
@@ -121,8 +140,14 @@ def _legend(series: Sequence[Series]) -> str:
     return f'<div class="legend">{items}</div>'
 
 
-def line_chart(series: Sequence[Series], x_label: str, y_label: str, log_y: bool = False,
-               title: str = "", y_range: tuple[float, float] | None = None) -> str:
+def line_chart(
+    series: Sequence[Series],
+    x_label: str,
+    y_label: str,
+    log_y: bool = False,
+    title: str = "",
+    y_range: tuple[float, float] | None = None,
+) -> str:
     """A line chart of every series on shared axes; ``log_y`` takes log10 of y (values <= 0
     are left out). Returns a ``<figure>`` holding the SVG and, for several named series, a legend."""
     prepared = []
@@ -159,23 +184,37 @@ def line_chart(series: Sequence[Series], x_label: str, y_label: str, log_y: bool
     def sy(y: float) -> float:
         return H - BOTTOM - (y - y_lo) / y_span * (H - TOP - BOTTOM)
 
-    parts = _frame(x_ticks, y_ticks, sx, sy, x_label, y_label + (" (log scale)" if log_y else ""), y_text)
+    parts = _frame(
+        x_ticks, y_ticks, sx, sy, x_label, y_label + (" (log scale)" if log_y else ""), y_text
+    )
     for s, xs, ys in prepared:
         if xs.size == 0:
             continue
         if xs.size == 1:
-            parts.append(f'<circle cx="{sx(xs[0]):.1f}" cy="{sy(ys[0]):.1f}" r="3" fill="{s.color}"/>')
+            parts.append(
+                f'<circle cx="{sx(xs[0]):.1f}" cy="{sy(ys[0]):.1f}" r="3" fill="{s.color}"/>'
+            )
             continue
         pts = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in zip(xs, ys))
         dash = ' stroke-dasharray="5 3"' if s.dashed else ""
-        parts.append(f'<polyline points="{pts}" fill="none" stroke="{s.color}" stroke-width="{s.width}" '
-                     f'stroke-opacity="{s.opacity}"{dash}/>')
+        parts.append(
+            f'<polyline points="{pts}" fill="none" stroke="{s.color}" stroke-width="{s.width}" '
+            f'stroke-opacity="{s.opacity}"{dash}/>'
+        )
     svg = f'<svg viewBox="0 0 {W} {H}" role="img" aria-label="{html.escape(title)}">{"".join(parts)}</svg>'
-    return f'<figure><figcaption>{html.escape(title)}</figcaption>{svg}{_legend(series)}</figure>'
+    return f"<figure><figcaption>{html.escape(title)}</figcaption>{svg}{_legend(series)}</figure>"
 
 
-def scatter(xs: Sequence[float], ys: Sequence[float], x_label: str, y_label: str, title: str = "",
-            diagonal: bool = False, zero_line: bool = False, color: str = PALETTE[0]) -> str:
+def scatter(
+    xs: Sequence[float],
+    ys: Sequence[float],
+    x_label: str,
+    y_label: str,
+    title: str = "",
+    diagonal: bool = False,
+    zero_line: bool = False,
+    color: str = PALETTE[0],
+) -> str:
     """Points (x, y); ``diagonal`` draws y = x (perfect predictions), ``zero_line`` y = 0."""
     x, y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
     ok = np.isfinite(x) & np.isfinite(y)
@@ -189,7 +228,12 @@ def scatter(xs: Sequence[float], ys: Sequence[float], x_label: str, y_label: str
     if zero_line:
         lo_y, hi_y = min(lo_y, 0.0), max(hi_y, 0.0)
     xt, yt = nice_ticks(lo_x, hi_x, 6), nice_ticks(lo_y, hi_y, 5)
-    lo_x, hi_x, lo_y, hi_y = min(lo_x, xt[0]), max(hi_x, xt[-1]), min(lo_y, yt[0]), max(hi_y, yt[-1])
+    lo_x, hi_x, lo_y, hi_y = (
+        min(lo_x, xt[0]),
+        max(hi_x, xt[-1]),
+        min(lo_y, yt[0]),
+        max(hi_y, yt[-1]),
+    )
 
     def sx(v: float) -> float:
         return LEFT + (v - lo_x) / ((hi_x - lo_x) or 1.0) * (W - LEFT - RIGHT)
@@ -200,11 +244,17 @@ def scatter(xs: Sequence[float], ys: Sequence[float], x_label: str, y_label: str
     parts = _frame(xt, yt, sx, sy, x_label, y_label)
     if diagonal:
         a, b = max(lo_x, lo_y), min(hi_x, hi_y)
-        parts.append(f'<line x1="{sx(a):.1f}" y1="{sy(a):.1f}" x2="{sx(b):.1f}" y2="{sy(b):.1f}" class="ref"/>')
+        parts.append(
+            f'<line x1="{sx(a):.1f}" y1="{sy(a):.1f}" x2="{sx(b):.1f}" y2="{sy(b):.1f}" class="ref"/>'
+        )
     if zero_line:
-        parts.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{sy(0):.1f}" y2="{sy(0):.1f}" class="ref"/>')
+        parts.append(
+            f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{sy(0):.1f}" y2="{sy(0):.1f}" class="ref"/>'
+        )
     keep = np.linspace(0, x.size - 1, min(x.size, 2000)).astype(int)
-    parts += [f'<circle cx="{sx(a):.1f}" cy="{sy(b):.1f}" r="2.5" fill="{color}" fill-opacity="0.6"/>'
-              for a, b in zip(x[keep], y[keep])]
+    parts += [
+        f'<circle cx="{sx(a):.1f}" cy="{sy(b):.1f}" r="2.5" fill="{color}" fill-opacity="0.6"/>'
+        for a, b in zip(x[keep], y[keep])
+    ]
     svg = f'<svg viewBox="0 0 {W} {H}" role="img" aria-label="{html.escape(title)}">{"".join(parts)}</svg>'
-    return f'<figure><figcaption>{html.escape(title)}</figcaption>{svg}</figure>'
+    return f"<figure><figcaption>{html.escape(title)}</figcaption>{svg}</figure>"

@@ -18,8 +18,18 @@ from typing import Callable
 from nnctl.system.errors import DataError
 from nnctl.data.readers.base import OnProgress, RawSplit, ReadOptions, check_declared, memory_limit
 
-__all__ = ["KINDS", "Kind", "OnProgress", RawSplit, "ReadOptions", "check_declared", "kind_of", "memory_limit",
-           "read_source"]
+__all__ = [
+    "KINDS",
+    "Kind",
+    "OnProgress",
+    RawSplit,
+    "ReadOptions",
+    "check_declared",
+    "kind_of",
+    "memory_limit",
+    "read_source",
+]
+
 
 @dataclass(frozen=True)
 class Kind:
@@ -51,7 +61,9 @@ def _npz(path: Path, head: bytes) -> bool:
 
 def _csv(path: Path, head: bytes) -> bool:
     # a text file with no suffix too (an export named "data"); other suffixes are other kinds'
-    return path.suffix.lower() in (".csv", ".tsv", ".txt") or (not path.suffix and bool(head) and b"\0" not in head)
+    return path.suffix.lower() in (".csv", ".tsv", ".txt") or (
+        not path.suffix and bool(head) and b"\0" not in head
+    )
 
 
 def _read_folder(path: Path, options: ReadOptions) -> RawSplit:
@@ -86,12 +98,20 @@ def _read_csv(path: Path, options: ReadOptions) -> RawSplit:
 
 # Checked in order: the first kind whose ``matches`` says yes reads the path.
 KINDS: dict[str, Kind] = {
-    "images": Kind(_folder, _read_folder, "a folder with one subfolder of images per class", features=False),
-    "hdf5": Kind(_hdf5, _read_hdf5, "HDF5: *_x/*_y, x/y or X/Y arrays (or x_key/y_key), optional list_classes",
-                 features=False),
+    "images": Kind(
+        _folder, _read_folder, "a folder with one subfolder of images per class", features=False
+    ),
+    "hdf5": Kind(
+        _hdf5,
+        _read_hdf5,
+        "HDF5: *_x/*_y, x/y or X/Y arrays (or x_key/y_key), optional list_classes",
+        features=False,
+    ),
     "npy": Kind(_npy, _read_npy, "NumPy .npy: features only, or {x: x.npy, y: y.npy}"),
     "npz": Kind(_npz, _read_npz, "NumPy .npz with arrays x/y (or *_x/*_y)"),
-    "csv": Kind(_csv, _read_csv, "CSV with a header; label column (default the last), optional features"),
+    "csv": Kind(
+        _csv, _read_csv, "CSV with a header; label column (default the last), optional features"
+    ),
 }
 
 
@@ -108,8 +128,10 @@ def kind_of(path: Path) -> str:
     for name, kind in KINDS.items():
         if kind.matches(path, head):
             return name
-    raise DataError(f"{path}: unknown kind of data file; nnctl reads {', '.join(KINDS)}: "
-                    "name the kind with dataset.kind")
+    raise DataError(
+        f"{path}: unknown kind of data file; nnctl reads {', '.join(KINDS)}: "
+        "name the kind with dataset.kind"
+    )
 
 
 def read_source(path: Path, options: ReadOptions) -> RawSplit:

@@ -27,7 +27,9 @@ class ReadOptions:
     need_labels: bool = True
     on_progress: OnProgress | None = None
     warnings: list[str] = field(default_factory=list)
-    lenient: bool = False  # inspect: a CSV cell that is no number becomes NaN (counted, not refused)
+    lenient: bool = (
+        False  # inspect: a CSV cell that is no number becomes NaN (counted, not refused)
+    )
     # training's loader: an HDF5 float x stored contiguously is mapped read-only from the file
     # instead of copied into memory (``readers.hdf5.map_contiguous``)
     map_x: bool = False
@@ -71,7 +73,9 @@ def memory_limit() -> int:
         return 8 << 30
 
 
-def check_declared(where: str, shape: tuple[int, ...], dtype: np.dtype, available: int | None = None) -> None:
+def check_declared(
+    where: str, shape: tuple[int, ...], dtype: np.dtype, available: int | None = None
+) -> None:
     """Refuses an array a file declares before it is allocated: a dtype holding Python objects,
     more bytes than memory allows (sized with ``resources.declared_bytes``, as run files are),
     or (``available``: bytes the file holds for it) more bytes than the file has. ``where``
@@ -79,16 +83,22 @@ def check_declared(where: str, shape: tuple[int, ...], dtype: np.dtype, availabl
     from nnctl.system.resources import declared_bytes, human_bytes
 
     if dtype.hasobject:
-        raise DataError(f"{where}: holds Python objects (dtype {dtype}); nnctl reads numeric arrays "
-                        "only and never unpickles data")
+        raise DataError(
+            f"{where}: holds Python objects (dtype {dtype}); nnctl reads numeric arrays "
+            "only and never unpickles data"
+        )
     if any(int(s) < 0 for s in shape):
         raise DataError(f"{where}: declares a negative shape {tuple(shape)}")
     nbytes, limit = declared_bytes(shape, dtype.itemsize), memory_limit()
     if nbytes > limit:
-        raise DataError(f"{where}: declares shape {tuple(int(s) for s in shape)} of {dtype} "
-                        f"({human_bytes(nbytes)}), more than this machine's memory ({human_bytes(limit)}); "
-                        "refusing to read it")
+        raise DataError(
+            f"{where}: declares shape {tuple(int(s) for s in shape)} of {dtype} "
+            f"({human_bytes(nbytes)}), more than this machine's memory ({human_bytes(limit)}); "
+            "refusing to read it"
+        )
     if available is not None and nbytes > available:
-        raise DataError(f"{where}: declares shape {tuple(int(s) for s in shape)} of {dtype} "
-                        f"({human_bytes(nbytes)}) but the file holds only {human_bytes(available)}; "
-                        "it is truncated or damaged")
+        raise DataError(
+            f"{where}: declares shape {tuple(int(s) for s in shape)} of {dtype} "
+            f"({human_bytes(nbytes)}) but the file holds only {human_bytes(available)}; "
+            "it is truncated or damaged"
+        )

@@ -42,7 +42,9 @@ def _column(spec: Any, names: list[str], path: Path, what: str) -> int:
     if isinstance(spec, int) and not isinstance(spec, bool):
         if -len(names) <= spec < len(names):
             return spec % len(names)
-        raise DataError(f"{path}: {what} column {spec} is out of range; the file has {len(names)} columns")
+        raise DataError(
+            f"{path}: {what} column {spec} is out of range; the file has {len(names)} columns"
+        )
     if str(spec) in names:
         return names.index(str(spec))
     raise DataError(f"{path}: no {what} column {spec!r}; the header has {', '.join(names)}")
@@ -59,8 +61,10 @@ def read_csv(path: Path, options: ReadOptions) -> RawSplit:
         size = path.stat().st_size
         # parsed cells live as Python floats (~32 bytes each) before they become one array
         if size * TEXT_TO_MEMORY > memory_limit():
-            raise DataError(f"{path}: {size:,} bytes of CSV would need about {size * TEXT_TO_MEMORY:,} bytes of "
-                            "memory to parse; convert it to .npy or HDF5 first")
+            raise DataError(
+                f"{path}: {size:,} bytes of CSV would need about {size * TEXT_TO_MEMORY:,} bytes of "
+                "memory to parse; convert it to .npy or HDF5 first"
+            )
         with open(path, newline="", encoding="utf-8-sig") as f:
             text_first = f.readline()
             f.seek(0)
@@ -82,7 +86,9 @@ def _parse(path: Path, rows: Any, options: ReadOptions, delim: str) -> RawSplit:
     while first is not None and not any(c.strip() for c in first):
         first = next(rows, None)
     if first is None:
-        raise DataError(f"{path}: no examples (an empty file; expected a header line and one example per line)")
+        raise DataError(
+            f"{path}: no examples (an empty file; expected a header line and one example per line)"
+        )
     header = [c.strip() for c in first]
     has_header = any(_number(c) is None for c in header)
     names = header if has_header else [str(i) for i in range(len(header))]
@@ -121,8 +127,10 @@ def _parse(path: Path, rows: Any, options: ReadOptions, delim: str) -> RawSplit:
         if not any(c.strip() for c in row):
             continue  # blank lines, as spreadsheets leave at the end
         if len(row) != len(names):
-            raise DataError(f"{path}, line {line_no}: {len(row)} fields, but the header has {len(names)} "
-                            f"(delimiter {delim!r}); every line needs one value per column")
+            raise DataError(
+                f"{path}, line {line_no}: {len(row)} fields, but the header has {len(names)} "
+                f"(delimiter {delim!r}); every line needs one value per column"
+            )
         values = []
         for i in feature_cols:
             cell = row[i].strip()
@@ -133,8 +141,10 @@ def _parse(path: Path, rows: Any, options: ReadOptions, delim: str) -> RawSplit:
                 what = "an empty cell (missing value)" if not cell else f"{cell!r} is not a number"
                 raise DataError(f"{path}, line {line_no}, column {names[i]}: {what}")
             if not math.isfinite(v) and not options.lenient:
-                raise DataError(f"{path}, line {line_no}, column {names[i]}: {cell!r} is not a finite number; "
-                                "clean the data first")
+                raise DataError(
+                    f"{path}, line {line_no}, column {names[i]}: {cell!r} is not a finite number; "
+                    "clean the data first"
+                )
             values.append(v)
         xs.append(values)
         labels.append([row[i].strip() for i in label_cols])
@@ -152,8 +162,15 @@ def _parse(path: Path, rows: Any, options: ReadOptions, delim: str) -> RawSplit:
     return raw
 
 
-def _labels(path: Path, x: np.ndarray, labels: list[list[str]], label_names: list[str], y_key: str,
-            options: ReadOptions, line_nos: list[int]) -> RawSplit:
+def _labels(
+    path: Path,
+    x: np.ndarray,
+    labels: list[list[str]],
+    label_names: list[str],
+    y_key: str,
+    options: ReadOptions,
+    line_nos: list[int],
+) -> RawSplit:
     numeric = [[_number(c) for c in r] for r in labels]
     all_numbers = all(v is not None for r in numeric for v in r)
     if options.task == "regression" or len(label_names) > 1:
@@ -161,9 +178,13 @@ def _labels(path: Path, x: np.ndarray, labels: list[list[str]], label_names: lis
             for j, v in enumerate(r):
                 if v is None or not math.isfinite(v):
                     cell = labels[k][j]
-                    what = "an empty cell (missing value)" if not cell else f"{cell!r} is not a number"
-                    raise DataError(f"{path}, line {line_nos[k]}, column {label_names[j]}: {what} "
-                                    "(real-valued targets need numbers)")
+                    what = (
+                        "an empty cell (missing value)" if not cell else f"{cell!r} is not a number"
+                    )
+                    raise DataError(
+                        f"{path}, line {line_nos[k]}, column {label_names[j]}: {what} "
+                        "(real-valued targets need numbers)"
+                    )
         y = np.array(numeric, dtype=np.float64)
         return RawSplit(x, y if y.shape[1] > 1 else y[:, 0], None, path, "features", y_key)
     column = [r[0] for r in labels]

@@ -25,14 +25,18 @@ def class_folders(path: Path) -> list[Path]:
     """The class subfolders of an image folder, sorted by name (never the order the filesystem
     returns), hidden ones skipped. Raises DataError when there are none."""
     try:
-        subs = sorted((p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")),
-                      key=lambda p: p.name)
+        subs = sorted(
+            (p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")),
+            key=lambda p: p.name,
+        )
     except OSError as exc:
         raise DataError(f"{path}: cannot list: {exc.strerror or exc}") from None
     if not subs:
         loose = "; it holds images directly" if list_images(path) else ""
-        raise DataError(f"{path}: no class subfolders{loose}; put the images of each class in its own "
-                        f"subfolder, e.g. {path / 'cat'}/, {path / 'dog'}/")
+        raise DataError(
+            f"{path}: no class subfolders{loose}; put the images of each class in its own "
+            f"subfolder, e.g. {path / 'cat'}/, {path / 'dog'}/"
+        )
     return subs
 
 
@@ -43,8 +47,10 @@ def list_examples(path: Path) -> tuple[list[str], list[tuple[Path, int]]]:
     for k, sub in enumerate(class_folders(path)):
         found = list_images(sub)
         if not found:
-            raise DataError(f"{sub}: no images in this class folder (hidden files and non-image "
-                            "suffixes are ignored)")
+            raise DataError(
+                f"{sub}: no images in this class folder (hidden files and non-image "
+                "suffixes are ignored)"
+            )
         classes.append(sub.name)
         files += [(f, k) for f in found]
     return classes, files
@@ -63,10 +69,17 @@ def first_size(files: list[Path], skip_bad: bool) -> tuple[int, int]:
         except Exception as exc:  # noqa: BLE001 - Pillow raises many types for damaged files
             if skip_bad:
                 continue
-            what = "not an image file Pillow can read" if isinstance(exc, UnidentifiedImageError) else \
-                f"cannot read image: {exc}"
-            raise DataError(f"{path}: {what} (set dataset.skip_bad: true to skip unreadable files)") from None
-    raise DataError(f"{files[0].parent.parent}: no readable image to take the size from; set dataset.size")
+            what = (
+                "not an image file Pillow can read"
+                if isinstance(exc, UnidentifiedImageError)
+                else f"cannot read image: {exc}"
+            )
+            raise DataError(
+                f"{path}: {what} (set dataset.skip_bad: true to skip unreadable files)"
+            ) from None
+    raise DataError(
+        f"{files[0].parent.parent}: no readable image to take the size from; set dataset.size"
+    )
 
 
 def input_shape(spec: dict, files: list[Path]) -> tuple[tuple[int, int, int], str]:
@@ -82,10 +95,15 @@ def read_folder(path: Path, options: ReadOptions) -> RawSplit:
     """x: (m, height, width, channels) uint8, y: (m,) class indices into the sorted class names."""
     classes, files = list_examples(path)
     shape, mode = input_shape(options.spec, [f for f, _ in files])
-    check_declared(f"{path}: {len(files)} images of {shape}", (len(files), *shape), np.dtype(np.uint8))
+    check_declared(
+        f"{path}: {len(files)} images of {shape}", (len(files), *shape), np.dtype(np.uint8)
+    )
     # one window of all the files: x is the decoding buffer itself
-    [(x, labels, kept, bad)] = list(decode_windows(files, shape, mode, bool(options.spec.get("skip_bad")),
-                                                   len(files), options.on_progress))
+    [(x, labels, kept, bad)] = list(
+        decode_windows(
+            files, shape, mode, bool(options.spec.get("skip_bad")), len(files), options.on_progress
+        )
+    )
     for message in bad:
         options.warnings.append(f"skipped {message}")
     if bad:
@@ -100,10 +118,15 @@ def read_folder(path: Path, options: ReadOptions) -> RawSplit:
     return raw
 
 
-def decode_windows(files: list[tuple[Path, int]], shape: tuple[int, int, int], mode: str, skip_bad: bool,
-                   window: int, on_progress: Any = None,
-                   hint: str = "set dataset.skip_bad: true to skip unreadable files",
-                   ) -> Iterator[tuple[np.ndarray, list[int], list[Path], list[str]]]:
+def decode_windows(
+    files: list[tuple[Path, int]],
+    shape: tuple[int, int, int],
+    mode: str,
+    skip_bad: bool,
+    window: int,
+    on_progress: Any = None,
+    hint: str = "set dataset.skip_bad: true to skip unreadable files",
+) -> Iterator[tuple[np.ndarray, list[int], list[Path], list[str]]]:
     """Decodes ``files`` ((file, class index), in order) through ``images.load_image`` in
     threads, ``window`` files at a time. Yields per window (images: (k, *shape) uint8, a view of
     one buffer that the next window reuses; their class indices; their files; the messages of
@@ -114,7 +137,7 @@ def decode_windows(files: list[tuple[Path, int]], shape: tuple[int, int, int], m
     done = 0
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
         for a in range(0, n, window):
-            part = files[a:a + window]
+            part = files[a : a + window]
             futures = [pool.submit(load_image, f, shape, mode) for f, _ in part]
             k, labels, kept, bad = 0, [], [], []
             for (f, label), fut in zip(part, futures):

@@ -21,11 +21,20 @@ from nnctl.data.readers.base import RawSplit, ReadOptions, check_declared
 from nnctl.system.resources import open_regular
 
 
-def _pick(names: list[str], given: str | None, suffix: str, plain: tuple[str, ...], path: Path,
-          what: str, required: bool) -> str | None:
+def _pick(
+    names: list[str],
+    given: str | None,
+    suffix: str,
+    plain: tuple[str, ...],
+    path: Path,
+    what: str,
+    required: bool,
+) -> str | None:
     if given is not None:
         if given not in names:
-            raise DataError(f"{path}: no array {given!r} ({what}); the file holds {', '.join(names) or 'none'}")
+            raise DataError(
+                f"{path}: no array {given!r} ({what}); the file holds {', '.join(names) or 'none'}"
+            )
         return given
     found = [k for k in names if k.endswith(suffix)] or [k for k in names if k in plain]
     if len(found) == 1:
@@ -49,7 +58,9 @@ def read_hdf5(path: Path, options: ReadOptions) -> RawSplit:
     with f:
         names = _array_names(f, path)
         x_key = _pick(names, options.spec.get("x_key"), "_x", ("x", "X"), path, "x_key", True)
-        y_key = _pick(names, options.spec.get("y_key"), "_y", ("y", "Y"), path, "y_key", options.need_labels)
+        y_key = _pick(
+            names, options.spec.get("y_key"), "_y", ("y", "Y"), path, "y_key", options.need_labels
+        )
         try:
             for key in (x_key, y_key):
                 if key is not None:
@@ -89,7 +100,11 @@ def map_contiguous(dset: Any, path: Path) -> np.ndarray | None:
         return None
     try:
         plist = dset.id.get_create_plist()
-        if plist.get_layout() != h5py.h5d.CONTIGUOUS or plist.get_external_count() or plist.get_nfilters():
+        if (
+            plist.get_layout() != h5py.h5d.CONTIGUOUS
+            or plist.get_external_count()
+            or plist.get_nfilters()
+        ):
             return None
         offset = dset.id.get_offset()
         stored = dset.id.get_storage_size()
@@ -101,7 +116,9 @@ def map_contiguous(dset: Any, path: Path) -> np.ndarray | None:
     return map_region(path, int(offset), tuple(int(s) for s in dset.shape), dtype)
 
 
-def map_region(path: Path, offset: int, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray | None:
+def map_region(
+    path: Path, offset: int, shape: tuple[int, ...], dtype: np.dtype
+) -> np.ndarray | None:
     """``shape`` values of ``dtype`` (C order) at byte ``offset`` of the file ``path``, mapped
     read-only, or None when that region is not wholly inside the file (checked on the open
     descriptor that is mapped, so a lying header cannot make a read past the end: a SIGBUS)."""
@@ -128,11 +145,15 @@ def _array_names(f: Any, path: Path) -> list[str]:
     for k in f.keys():
         link = f.get(k, getlink=True)
         if isinstance(link, h5py.ExternalLink):
-            raise DataError(f"{path}: {k} is an external link to {link.filename}:{link.path}; "
-                            "nnctl reads only arrays stored in the file itself")
+            raise DataError(
+                f"{path}: {k} is an external link to {link.filename}:{link.path}; "
+                "nnctl reads only arrays stored in the file itself"
+            )
         obj = f.get(k)  # None for a soft link to nothing
         if obj is None:
-            raise DataError(f"{path}: {k} is a link to {getattr(link, 'path', '?')}, which does not exist")
+            raise DataError(
+                f"{path}: {k} is a link to {getattr(link, 'path', '?')}, which does not exist"
+            )
         if isinstance(obj, h5py.Dataset):
             names.append(k)
         elif k == "list_classes":
@@ -144,5 +165,7 @@ def _class_names(ds: Any, path: Path) -> list[str]:
     """``list_classes``: a non-empty 1-D array of names (bytes or text) or numbers."""
     if ds.ndim != 1 or ds.shape[0] == 0:
         got = "a scalar" if ds.ndim == 0 else f"shape {ds.shape}"
-        raise DataError(f"{path}: list_classes: expected a non-empty 1-D array of class names, got {got}")
+        raise DataError(
+            f"{path}: list_classes: expected a non-empty 1-D array of class names, got {got}"
+        )
     return [c.decode(errors="replace") if isinstance(c, bytes) else str(c) for c in ds[()]]

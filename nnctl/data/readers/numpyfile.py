@@ -49,8 +49,10 @@ def load_npy(path: Path) -> np.ndarray:
 def read_npy(path: Path, options: ReadOptions) -> RawSplit:
     """A single .npy: features only (labels come from a pair, see ``read_pair``)."""
     if options.need_labels:
-        raise DataError(f"{path}: a .npy file holds one array; give the pair as {{x: {path.name}, y: labels.npy}} "
-                        "or an .npz with arrays x and y")
+        raise DataError(
+            f"{path}: a .npy file holds one array; give the pair as {{x: {path.name}, y: labels.npy}} "
+            "or an .npz with arrays x and y"
+        )
     return RawSplit(load_npy(path), None, None, path, path.name, "")
 
 
@@ -72,15 +74,19 @@ def read_npz(path: Path, options: ReadOptions) -> RawSplit:
             given = options.spec.get("x_key" if suffix == "_x" else "y_key")
             if given is not None:
                 if given not in members:
-                    raise DataError(f"{path}: no array {given!r}; the archive holds {', '.join(names) or 'none'}")
+                    raise DataError(
+                        f"{path}: no array {given!r}; the archive holds {', '.join(names) or 'none'}"
+                    )
                 return given
             found = [k for k in names if k in plain] or [k for k in names if k.endswith(suffix)]
             if len(found) == 1:
                 return found[0]
             if not found and not required:
                 return None
-            raise DataError(f"{path}: expected one array named {' or '.join(plain)} (or one '*{suffix}'), "
-                            f"found {', '.join(names) or 'none'}")
+            raise DataError(
+                f"{path}: expected one array named {' or '.join(plain)} (or one '*{suffix}'), "
+                f"found {', '.join(names) or 'none'}"
+            )
 
         x_key = pick("_x", ("x", "X"), True)
         y_key = pick("_y", ("y", "Y"), options.need_labels)
@@ -97,4 +103,6 @@ def read_npz(path: Path, options: ReadOptions) -> RawSplit:
                     arrays[key] = np.lib.format.read_array(f, allow_pickle=False)
             except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
                 raise DataError(f"{where}: cannot read: {exc}") from None
-    return RawSplit(arrays[x_key], arrays.get(y_key) if y_key else None, None, path, x_key, y_key or "")
+    return RawSplit(
+        arrays[x_key], arrays.get(y_key) if y_key else None, None, path, x_key, y_key or ""
+    )
