@@ -409,7 +409,7 @@ def machine() -> dict:
     try:
         info = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
         blas = f"{info.get('name')} {info.get('version')}"
-    except Exception:  # noqa: BLE001 - older numpy has no mode="dicts"; the name is informative only
+    except Exception:
         pass
     return {
         "cpu": cpu,
@@ -439,9 +439,9 @@ def bench_w1(p: dict, data_dir: Path | None, env: dict) -> dict:
         return {"status": "n/a: the course's cat data is in neither data/ nor $NNCTL_DATA_DIR"}
     import numpy as np
 
-    from nnctl.config.settings import load_config
-    from nnctl.data.dataset import load_dataset
-    from nnctl.commands.train import fit
+    from nnctl.commands import fit
+    from nnctl.config import load_config
+    from nnctl.data import load_dataset
 
     n = p["w1_iterations"]
     cfg = load_config(ROOT / "configs" / "cat_deep.yaml", [f"iterations={n}"])
@@ -558,9 +558,9 @@ def bench_ideas(p: dict, data_dir: Path | None) -> dict:
     import dataclasses
 
     import nnctl.training.fullbatch as fullbatch
-    from nnctl.config.settings import load_config
-    from nnctl.data.dataset import load_dataset
-    from nnctl.commands.train import fit
+    from nnctl.commands import fit
+    from nnctl.config import load_config
+    from nnctl.data import load_dataset
 
     n = p["ideas_iterations"]
     cfg = load_config(ROOT / "configs" / "cat_deep.yaml", [f"iterations={n}"])

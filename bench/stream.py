@@ -241,8 +241,8 @@ def stream_pass(path: Path, seconds_limit: float = 1e9) -> tuple[float, float]:
     """(MB of raw file read, seconds) for one epoch of streamed batches, no training."""
     import numpy as np
 
-    from nnctl.training.state import TrainState
-    from nnctl.data.stream import H5Columns, read_h5_header
+    from nnctl.data import H5Columns, read_h5_header
+    from nnctl.training import TrainState
 
     X = H5Columns(read_h5_header(path).x, 255.0, np.float32)
     m = X.shape[1]

@@ -78,8 +78,7 @@ def _sweep(tmp: Path, name: str, base: str, body: str) -> Path:
 
 def run(sweep_file: Path, runs_dir: Path, workers: int, on_done=None) -> dict:
     """One sweep in this process; seconds from the cluster being up to the end, and in all."""
-    from nnctl.sweep.engine import run_sweep, start_sweep
-    from nnctl.sweep.spec import load_sweep
+    from nnctl.sweep import load_sweep, run_sweep, start_sweep
 
     marks: dict[str, float] = {}
     done: list[float] = []
@@ -168,8 +167,8 @@ def s1_scaling(tmp: Path, reps: int) -> dict:
 def s2_overhead(tmp: Path, n: int) -> dict:
     from threadpoolctl import threadpool_limits
 
-    from nnctl.config.settings import parse_yaml, resolve
-    from nnctl.commands.train import train_run
+    from nnctl.commands import train_run
+    from nnctl.config import parse_yaml, resolve
 
     rates = [0.01 * (1 + i) for i in range(n)]
     f = _sweep(

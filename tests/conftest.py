@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from nnctl.cli import app
-
 from helpers import CONFIGS, MOONS_SMALL, ROOT, cat_data_dir, write_config
+from nnctl.cli import app
 
 # Tests and CI look for the course data beside the project (../shared/data) unless told otherwise.
 os.environ.setdefault("NNCTL_DATA_DIR", str(ROOT.parent / "shared" / "data"))

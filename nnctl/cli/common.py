@@ -9,8 +9,9 @@ import contextlib
 import functools
 import json
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -35,13 +36,13 @@ def interrupted_status() -> int:
     )
 
 
-def err_console() -> "Console":
+def err_console() -> Console:
     from rich.console import Console
 
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def out_console() -> "Console":
+def out_console() -> Console:
     from rich.console import Console
 
     # Results piped to a file or another program must not be cut at 80 columns.
@@ -81,7 +82,7 @@ def handle_errors(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from nnctl.system.errors import NnctlError, OptionError
+        from nnctl.system import NnctlError, OptionError
 
         if "nnctl.system.interrupt" in sys.modules:  # a command before this one, in this process
             sys.modules["nnctl.system.interrupt"].forget()
@@ -110,7 +111,7 @@ def print_json(obj: Any) -> None:
     sys.stdout.flush()
 
 
-def fmt(value: Optional[float], digits: int = 6) -> str:
+def fmt(value: float | None, digits: int = 6) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
@@ -121,7 +122,7 @@ def _complete(kind: str, incomplete: str) -> list[str]:
     return getattr(complete, kind)(incomplete)
 
 
-def at_least(n: int, value: Optional[int]) -> Optional[int]:
+def at_least(n: int, value: int | None) -> int | None:
     """An option's lower bound, said in words (click's own reads "not in the range x>=1")."""
     if value is not None and value < n:
         raise typer.BadParameter(f"must be {n} or more, got {value}")
@@ -140,12 +141,12 @@ def _complete_set(incomplete: str) -> list[str]:
     return _complete("set_keys", incomplete)
 
 
-def _at_least_1(value: Optional[int]) -> Optional[int]:
+def _at_least_1(value: int | None) -> int | None:
     return at_least(1, value)
 
 
 SetOption = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option(
         "--set",
         metavar="KEY=VALUE",
@@ -154,7 +155,7 @@ SetOption = Annotated[
     ),
 ]
 RunsDirOption = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option(
         "--runs-dir",
         envvar="NNCTL_RUNS_DIR",
@@ -165,7 +166,7 @@ RunsDirOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 ThreadsOption = Annotated[
-    Optional[int],
+    int | None,
     typer.Option(
         "--threads",
         callback=_at_least_1,
@@ -179,7 +180,7 @@ ThreadsOption = Annotated[
 
 
 ScoringThreadsOption = Annotated[
-    Optional[int],
+    int | None,
     typer.Option(
         "--threads",
         callback=_at_least_1,
@@ -192,7 +193,7 @@ ScoringThreadsOption = Annotated[
 
 
 @contextlib.contextmanager
-def limit_threads(n: Optional[int]) -> Iterator[None]:
+def limit_threads(n: int | None) -> Iterator[None]:
     """Limits the BLAS/OpenMP thread pools to ``n`` threads inside the block (threadpoolctl);
     ``None`` leaves them as the environment configured them."""
     if n is None:
@@ -234,20 +235,20 @@ ConfigArg = Annotated[
 ]
 
 
-def _find_runs(specs: list[str], runs_dir: Optional[Path]) -> list[Path]:
+def _find_runs(specs: list[str], runs_dir: Path | None) -> list[Path]:
     from nnctl.runs import default_runs_dir, find_run
 
     return [find_run(spec, runs_dir or default_runs_dir()) for spec in specs]
 
 
-def _threshold(value: Optional[float]) -> Optional[float]:
+def _threshold(value: float | None) -> float | None:
     if value is not None and not 0 < value < 1:
         raise typer.BadParameter(f"must be between 0 and 1 (exclusive), got {value}")
     return value
 
 
 ThresholdOption = Annotated[
-    Optional[float],
+    float | None,
     typer.Option(
         "--threshold",
         callback=_threshold,
@@ -258,7 +259,7 @@ ThresholdOption = Annotated[
 ]
 
 
-def _load(run: str, runs_dir: Optional[Path]) -> Any:
+def _load(run: str, runs_dir: Path | None) -> Any:
     from nnctl.runs import default_runs_dir, find_run, load_run
 
     return load_run(find_run(run, runs_dir or default_runs_dir()))

@@ -68,13 +68,13 @@ def config_show(
     """Print the fully resolved config as YAML: exactly what train would save in config.yaml.
     On a terminal a model summary (layers, parameters, memory, FLOPs per example) follows on
     stderr; --json carries it as "model"."""
-    from nnctl.core.summary import summarize, summary_lines
-    from nnctl.config.settings import dump_config, load_config
+    from nnctl.config import dump_config, load_config
+    from nnctl.core import summarize, summary_lines
 
     cfg = load_config(config, set_ or [])
     batch = cfg.batch_size
     if not no_data:
-        from nnctl.training.binding import bind
+        from nnctl.training import bind
 
         bound = bind(cfg)
         cfg = bound.cfg
@@ -119,15 +119,15 @@ def config_check(
 ) -> None:
     """Validate config files (and their data): "ok FILE" on stdout or one error line on stderr
     per file; exit 0 if all are valid, else 2."""
-    from nnctl.config.settings import load_config
-    from nnctl.system.errors import NnctlError
+    from nnctl.config import load_config
+    from nnctl.system import NnctlError
 
     bad = 0
     for path in configs:
         try:
             cfg = load_config(path, set_ or [])
             if not no_data:
-                from nnctl.training.binding import bind
+                from nnctl.training import bind
 
                 bind(cfg)
         except NnctlError as exc:
@@ -158,6 +158,6 @@ def config_schema() -> None:
     with a YAML language server then complete, document and check its keys."""
     import json
 
-    from nnctl.config.schema import config_schema as schema
+    from nnctl.config import config_schema as schema
 
     sys.stdout.write(json.dumps(schema(), indent=2) + "\n")

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Callable, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -70,16 +71,16 @@ def decoding_progress(what: str = "decoding images") -> Callable[[int, int], Non
 
 
 def _spec(
-    path: Path, set_: list[str] | None, size: Optional[str], color: Optional[str], skip_bad: bool
+    path: Path, set_: list[str] | None, size: str | None, color: str | None, skip_bad: bool
 ) -> tuple[dict[str, Any], str | None]:
     """The dataset mapping for PATH: a config's ``dataset`` (PATH ending in .yaml/.yml), or
     ``{train: PATH}`` with the reading options given."""
     if path.suffix.lower() in (".yaml", ".yml"):
-        from nnctl.config.settings import load_config
+        from nnctl.config import load_config
 
         cfg = load_config(path, set_ or [])
         if "synthetic" in cfg.dataset:
-            from nnctl.system.errors import ConfigError
+            from nnctl.system import ConfigError
 
             raise ConfigError(
                 f"{path}: the dataset is the synthetic generator {cfg.dataset['synthetic']}; "
@@ -87,7 +88,7 @@ def _spec(
             )
         return dict(cfg.dataset), cfg.path
     if set_:
-        from nnctl.system.errors import UsageError
+        from nnctl.system import UsageError
 
         raise UsageError(f"--set changes a config's keys; {path} is a data path, not a YAML config")
     spec: dict[str, Any] = {"train": str(path)}
@@ -100,7 +101,7 @@ def _spec(
 
 
 def _size(text: str) -> list[int]:
-    from nnctl.system.errors import UsageError
+    from nnctl.system import UsageError
 
     parts = text.lower().split("x")
     if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
@@ -109,7 +110,7 @@ def _size(text: str) -> list[int]:
 
 
 SizeOption = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--size",
         metavar="HxW",
@@ -118,7 +119,7 @@ SizeOption = Annotated[
     ),
 ]
 ColorOption = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--color",
         metavar="rgb|grayscale",
@@ -161,11 +162,11 @@ def inspect(
 ) -> None:
     """Describe a dataset: kind, examples per split and class, features or image size, value
     ranges, non-finite cells, examples in both train and test, class balance."""
-    from nnctl.data.dataset import resolve_path
-    from nnctl.commands.datatools import inspect as inspect_data
+    from nnctl.commands import inspect as inspect_data
+    from nnctl.data import resolve_path
 
     if color is not None and color not in ("rgb", "grayscale"):
-        from nnctl.system.errors import UsageError
+        from nnctl.system import UsageError
 
         raise UsageError(f"--color {color!r}: valid: rgb, grayscale")
     spec, config_file = _spec(path, set_, size, color, skip_bad)
@@ -232,7 +233,7 @@ def _print_inspection(info: dict[str, Any]) -> None:
         )
 
 
-def _at_least_0(value: Optional[int]) -> Optional[int]:
+def _at_least_0(value: int | None) -> int | None:
     return at_least(0, value)
 
 
@@ -273,7 +274,7 @@ def import_(
         ),
     ] = "train_set",
     shuffle: Annotated[
-        Optional[int],
+        int | None,
         typer.Option(
             "--shuffle",
             metavar="SEED",
@@ -285,11 +286,11 @@ def import_(
 ) -> None:
     """Write a course-style HDF5 file (PREFIX_x uint8 (m, h, w, c), PREFIX_y, list_classes),
     chunked along the examples, atomically; print its path."""
-    from nnctl.data.dataset import resolve_path
-    from nnctl.commands.datatools import import_h5
+    from nnctl.commands import import_h5
+    from nnctl.data import resolve_path
 
     if color is not None and color not in ("rgb", "grayscale"):
-        from nnctl.system.errors import UsageError
+        from nnctl.system import UsageError
 
         raise UsageError(f"--color {color!r}: valid: rgb, grayscale")
     spec, _ = _spec(path, None, size, color, skip_bad)

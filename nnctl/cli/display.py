@@ -11,10 +11,10 @@ from nnctl.cli.common import err_console, fmt, print_notice
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from nnctl.commands.train import RunStart
+    from nnctl.commands import RunStart
 
 
-def animate(console: "Console") -> bool:
+def animate(console: Console) -> bool:
     """Live displays (progress bars) only on a real terminal, and not with NO_COLOR set."""
     return console.is_terminal and not console.is_dumb_terminal and not os.environ.get("NO_COLOR")
 
@@ -31,7 +31,7 @@ class _TrainDisplay:
         self.total = 0
         self.first = True
 
-    def start(self, run: "RunStart") -> None:
+    def start(self, run: RunStart) -> None:
         self.print_every, self.total = run.print_every, run.total_iterations
         if self.quiet:
             return
@@ -137,7 +137,7 @@ def progress_layout(width: int, total: int) -> list[str]:
     return ["count", "cost", "eta"]
 
 
-def make_progress(console: "Console", total: int) -> Any:
+def make_progress(console: Console, total: int) -> Any:
     """The live progress line for ``total`` iterations, laid out for the console's width
     (``progress_layout``); tasks carry ``cost`` and ``speed`` fields."""
     from rich.progress import (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -27,7 +27,7 @@ from nnctl.cli.common import (
 def evaluate(
     run: RunArg,
     data: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             "--data",
             metavar="FILE",
@@ -35,7 +35,7 @@ def evaluate(
         ),
     ] = None,
     split: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             "--split",
             metavar="train|val|test",
@@ -44,7 +44,7 @@ def evaluate(
     ] = None,
     json_: JsonOption = False,
     errors: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             "--errors",
             metavar="DIR",
@@ -57,7 +57,7 @@ def evaluate(
 ) -> None:
     """Score a trained run on a labelled dataset: accuracy, precision, recall, F1 (per class too),
     log loss, confusion matrix; MSE, MAE, R² for regression runs."""
-    from nnctl.commands.evaluate import (
+    from nnctl.commands import (
         RegressionEvaluation,
         check_errors_dir,
         evaluate_run,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -36,7 +36,7 @@ def export(
 ) -> None:
     """Export a trained run: an ONNX model that takes raw inputs (preprocessing in the graph and
     its metadata), or the course's W1, b1, ... arrays with a JSON sidecar. Prints the path(s)."""
-    from nnctl.commands.export import export_run
+    from nnctl.commands import export_run
 
     loaded = _load(run, runs_dir)
     written = export_run(loaded, format_, output)

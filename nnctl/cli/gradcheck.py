@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -29,9 +29,9 @@ def _gradcheck_table(report: Any) -> Any:
     from rich import box
     from rich.table import Table
 
-    from nnctl.commands.gradcheck import overall_error
+    from nnctl.commands import overall_error
 
-    def err(x: Optional[float]) -> str:
+    def err(x: float | None) -> str:
         return "-" if x is None else f"{x:.1e}"
 
     def verdict(checks: list) -> str:
@@ -171,7 +171,7 @@ def _gradcheck_verdict(report: Any) -> str:
 @handle_errors
 def gradcheck(
     config_or_run: Annotated[
-        Optional[str],
+        str | None,
         typer.Argument(
             metavar="CONFIG|RUN",
             help="A YAML config, or a run (id, unique prefix, latest or directory). "
@@ -181,7 +181,7 @@ def gradcheck(
         ),
     ] = None,
     examples: Annotated[
-        Optional[int],
+        int | None,
         typer.Option(
             "--examples",
             metavar="N",
@@ -211,7 +211,7 @@ def gradcheck(
     json_: JsonOption = False,
 ) -> None:
     """Check the backward pass against central differences of the cost, in float64."""
-    from nnctl.commands.gradcheck import check_suite, check_target
+    from nnctl.commands import check_suite, check_target
 
     if config_or_run is None:
         report = check_suite(eps=eps, tol=tol, max_coords=max_coords, seed=seed)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -23,7 +23,7 @@ def plot(
         ),
     ],
     runs: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Argument(
             metavar="RUN...",
             help="Runs: a run directory, a run id, a unique id prefix, or 'latest'.",
@@ -32,7 +32,7 @@ def plot(
     ] = None,
     log: Annotated[bool, typer.Option("--log", help="Logarithmic cost axis.")] = False,
     title: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             "--title",
             metavar="TEXT",
@@ -41,7 +41,7 @@ def plot(
         ),
     ] = None,
     sweep: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             "--sweep",
             metavar="SWEEP",
@@ -50,7 +50,7 @@ def plot(
         ),
     ] = None,
     against: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             "--against",
             metavar="KEY",
@@ -70,14 +70,13 @@ def plot(
     """Learning curves (cost vs iteration) of several runs on one figure, labelled by run name
     and the config keys that differ between them; or, with --against, a metric against a config
     key (a sweep's trials: --sweep) (needs: pip install 'nnctl[plot]')."""
-    from nnctl.commands.plot import plot_curves
-    from nnctl.runs import read_history
-    from nnctl.runs.table import read_run, run_labels
+    from nnctl.commands import plot_curves
+    from nnctl.runs import read_history, read_run, run_labels
 
     specs = list(runs or [])
     if sweep is not None:
         from nnctl.runs import default_runs_dir
-        from nnctl.sweep.store import find_sweep, read_record
+        from nnctl.sweep import find_sweep, read_record
 
         where = runs_dir or default_runs_dir()
         specs += [t.run_id for t in read_record(find_sweep(sweep, where)).trials if t.run_id]
@@ -86,8 +85,8 @@ def plot(
     dirs = list(dict.fromkeys(_find_runs(specs, runs_dir)))
     infos = [read_run(d) for d in dirs]
     if against is not None:
-        from nnctl.commands.plot import plot_metric
-        from nnctl.runs.table import metric_points
+        from nnctl.commands import plot_metric
+        from nnctl.runs import metric_points
 
         plot_metric(metric_points(infos, against, metric), against, metric, output, title=title)
     else:

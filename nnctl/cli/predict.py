@@ -44,9 +44,8 @@ def predict(
     runs_dir: RunsDirOption = None,
 ) -> None:
     """Predict classes of new inputs with a trained run. Exit 1 if any input failed."""
-    from nnctl.core.heads import DEFAULT_THRESHOLD
-    from nnctl.core.losses import head_for
-    from nnctl.commands.predict import predict_inputs
+    from nnctl.commands import predict_inputs
+    from nnctl.core import DEFAULT_THRESHOLD, head_for
 
     for p in inputs:
         if str(p).startswith(("http:/", "https:/")):  # Path() has already folded // into /

@@ -41,7 +41,7 @@ def report(
     """One self-contained HTML page (no network, opens from disk) for one or more complete runs:
     learning and validation curves, scores, confusion matrix or residuals, misclassified
     images, config and provenance; several runs are also compared. Prints the file's path."""
-    from nnctl.commands.report import check_output, write_report
+    from nnctl.commands import check_output, write_report
     from nnctl.runs import load_run
 
     check_output(output)  # before loading anything: a bad -o is found at once

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from nnctl.cli.common import (
     EXIT_FAILED,
-    _at_least_1,
-    _complete_run,
-    fail,
     RunArg,
     RunsArg,
     RunsDirOption,
+    _at_least_1,
+    _complete_run,
     _find_runs,
     err_console,
+    fail,
     fmt,
     handle_errors,
     out_console,
@@ -43,7 +43,7 @@ nnctl runs rm --filter created<30d --filter status!=complete --dry-run""",
 
 
 def _cell(value: Any) -> str:
-    from nnctl.runs.table import flow
+    from nnctl.runs import flow
 
     if value is None:
         return "-"
@@ -52,7 +52,7 @@ def _cell(value: Any) -> str:
     return flow(value)  # lists and mappings as a config writes them: [relu, relu, sigmoid]
 
 
-def _local_time(iso: Optional[str]) -> str:
+def _local_time(iso: str | None) -> str:
     """The run summary stores UTC; tables show the reader's local time."""
     from datetime import datetime
 
@@ -62,7 +62,7 @@ def _local_time(iso: Optional[str]) -> str:
         return iso or "-"
 
 
-def _table_console() -> "Console":
+def _table_console() -> Console:
     console = out_console()
     if not console.is_terminal:
         # Piped output keeps whole rows on one line instead of folding at 80 columns.
@@ -81,7 +81,7 @@ FormatOption = Annotated[
     ),
 ]
 FilterOption = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option(
         "--filter",
         metavar="KEY=VALUE",
@@ -127,7 +127,7 @@ _LEFT = {
 def _text_cell(key: str, value: Any) -> str:
     """A value as the table shows it: times in local time, scores to 6 significant digits,
     lists and mappings in YAML flow style, '-' for none."""
-    from nnctl.runs.table import DATE_KEYS, flow
+    from nnctl.runs import DATE_KEYS, flow
 
     if value is None:
         return "-"
@@ -140,7 +140,7 @@ def _text_cell(key: str, value: Any) -> str:
 
 def _raw_cell(value: Any) -> str:
     """A value for CSV/TSV: full precision, empty for none, lists in YAML flow style."""
-    from nnctl.runs.table import flow
+    from nnctl.runs import flow
 
     if value is None:
         return ""
@@ -160,7 +160,7 @@ nnctl runs list --filter 'name=lr-*' --filter created>1d --format csv > runs.csv
 @handle_errors
 def runs_list(
     sort: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             "--sort",
             metavar="KEY",
@@ -169,7 +169,7 @@ def runs_list(
     ] = None,
     filter_: FilterOption = None,
     limit: Annotated[
-        Optional[int],
+        int | None,
         typer.Option(
             "--limit",
             callback=_at_least_1,
@@ -178,7 +178,7 @@ def runs_list(
         ),
     ] = None,
     columns: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             "--columns",
             metavar="KEY,KEY...",
@@ -194,8 +194,7 @@ def runs_list(
     """One row per run: id, name, status, created, learning rate, iterations, final cost,
     train and test accuracy, and test MSE and R² when a regression run is listed (oldest first
     unless --sort); --columns picks others."""
-    from nnctl.runs import default_runs_dir
-    from nnctl.runs.table import check_columns, field, filter_runs, list_runs, sort_runs
+    from nnctl.runs import check_columns, default_runs_dir, field, filter_runs, list_runs, sort_runs
 
     if format_ not in FORMATS:
         raise fail(f"--format: got {format_!r}; valid: {', '.join(FORMATS)}")
@@ -262,7 +261,7 @@ def runs_list(
 def _model_summary(s: Any) -> Any:
     """The model summary of a run (``s``: its ``RunSummary``): a batch is its batch_size, or
     the whole training set."""
-    from nnctl.core.summary import summarize
+    from nnctl.core import summarize
 
     if not s.layer_dims or not s.activations:
         return None
@@ -293,10 +292,16 @@ def runs_show(
     runs_dir: RunsDirOption = None,
 ) -> None:
     """A run's resolved config, its summary, and its cost curve drawn in the terminal."""
-    from nnctl.core.summary import summary_lines
     from nnctl.cli.textplot import curve_lines
-    from nnctl.runs import CONFIG_FILE, SUMMARY_FILE, config_file, read_config_text, read_history
-    from nnctl.runs.table import read_run
+    from nnctl.core import summary_lines
+    from nnctl.runs import (
+        CONFIG_FILE,
+        SUMMARY_FILE,
+        config_file,
+        read_config_text,
+        read_history,
+        read_run,
+    )
 
     (run_dir,) = _find_runs([run], runs_dir)
     info = read_run(run_dir)
@@ -307,7 +312,7 @@ def runs_show(
         "status": info.row["status"],
     }  # "stale": its process is gone
     if json_:
-        from nnctl.config.settings import parse_yaml  # a damaged config file is one error line
+        from nnctl.config import parse_yaml  # a damaged config file is one error line
 
         print_json(
             {
@@ -362,8 +367,8 @@ def runs_compare(
     runs_dir: RunsDirOption = None,
 ) -> None:
     """Metrics of two or more runs side by side, and only the config keys that differ."""
-    from nnctl.system.errors import UsageError
-    from nnctl.runs.table import compare_runs, read_run
+    from nnctl.runs import compare_runs, read_run
+    from nnctl.system import UsageError
 
     if len(runs) < 2:
         raise UsageError("runs compare needs at least two runs (use 'nnctl runs show RUN' for one)")
@@ -409,7 +414,7 @@ nnctl runs rm --filter 'name=scratch-*' --yes
 @handle_errors
 def runs_rm(
     runs: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Argument(
             metavar="[RUN]...",
             help="Runs: a run directory, a run id, a unique id prefix, or 'latest'.",
@@ -429,9 +434,8 @@ def runs_rm(
 ) -> None:
     """Delete run directories, named or matching every --filter (asks first unless --yes);
     prints the deleted run ids."""
-    from nnctl.system.errors import UsageError
-    from nnctl.runs import default_runs_dir
-    from nnctl.runs.table import check_removable, filter_runs, list_runs, remove_run
+    from nnctl.runs import check_removable, default_runs_dir, filter_runs, list_runs, remove_run
+    from nnctl.system import UsageError
 
     if runs and filter_:
         raise UsageError("runs rm takes RUNs or --filter, not both")

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from nnctl.cli.usage import HELP_OPTIONS, NnctlCommand, NnctlGroup
 from nnctl.cli.common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -20,9 +19,10 @@ from nnctl.cli.common import (
     out_console,
     print_json,
 )
+from nnctl.cli.usage import HELP_OPTIONS, NnctlCommand, NnctlGroup
 
 if TYPE_CHECKING:
-    from nnctl.sweep.store import SweepRecord, TrialRow
+    from nnctl.sweep import SweepRecord
 
 sweep_app = typer.Typer(
     help="Hyperparameter sweeps: trials searched with Optuna, trained on Dask, chosen on validation data "
@@ -50,7 +50,7 @@ SweepArg = Annotated[
     ),
 ]
 WorkersOption = Annotated[
-    Optional[int],
+    int | None,
     typer.Option(
         "--workers",
         min=1,
@@ -60,7 +60,7 @@ WorkersOption = Annotated[
     ),
 ]
 SchedulerOption = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--scheduler",
         metavar="tcp://HOST:PORT",
@@ -92,7 +92,7 @@ class _SweepDisplay:
         self.console = err_console()
         self.live: Any = None
         self.rows: dict[int, tuple] = {}
-        self.record: "SweepRecord | None" = None
+        self.record: SweepRecord | None = None
 
     def __call__(self, event: Any) -> None:
         if event.kind == "start":
@@ -169,7 +169,7 @@ class _SweepDisplay:
             self.live = None
 
 
-def _record_table(record: "SweepRecord") -> Any:
+def _record_table(record: SweepRecord) -> Any:
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False)
@@ -197,8 +197,8 @@ def _record_table(record: "SweepRecord") -> Any:
 
 def _test_scores(runs_dir: Path, run_id: str) -> dict[str, float]:
     """The chosen run's test scores (its summary's test_* keys): reported for it only."""
-    from nnctl.system.errors import RunError
     from nnctl.runs import read_summary
+    from nnctl.system import RunError
 
     try:
         s = read_summary(runs_dir / run_id)
@@ -207,7 +207,7 @@ def _test_scores(runs_dir: Path, run_id: str) -> dict[str, float]:
     return {k: v for k, v in s.scores.items() if k.startswith("test_") and v is not None}
 
 
-def _report(record: "SweepRecord", sweep_dir: Path, runs_dir: Path, json_: bool) -> int:
+def _report(record: SweepRecord, sweep_dir: Path, runs_dir: Path, json_: bool) -> int:
     """The end of run/resume/show: the best run by the validation metric with its test score;
     stdout: its id, or --json. Returns the exit status."""
     best = record.best()
@@ -272,9 +272,9 @@ def _report(record: "SweepRecord", sweep_dir: Path, runs_dir: Path, json_: bool)
 
 
 def _run(
-    sweep_dir: Path, runs_dir: Path, workers: Optional[int], scheduler: Optional[str], json_: bool
+    sweep_dir: Path, runs_dir: Path, workers: int | None, scheduler: str | None, json_: bool
 ) -> None:
-    from nnctl.sweep.engine import run_sweep
+    from nnctl.sweep import run_sweep
 
     display = _SweepDisplay()
     try:
@@ -312,11 +312,10 @@ def sweep_run(
     """Run a sweep; print the best run's id by the validation metric (or --json) on stdout.
     Exit 0: every trial complete or pruned; 1: some trial failed or diverged (the best of the
     rest is still printed); 2: bad sweep file or config (nothing trained); 130: Ctrl-C (resume it)."""
-    from nnctl.system.errors import NnctlError
     from nnctl.runs import default_runs_dir
+    from nnctl.sweep import discard_if_unstarted, load_sweep
     from nnctl.sweep.engine import _imports, check_sweep, start_sweep
-    from nnctl.sweep.spec import load_sweep
-    from nnctl.sweep.store import discard_if_unstarted
+    from nnctl.system import NnctlError
 
     if workers is not None and scheduler is not None:
         from nnctl.cli.common import fail
@@ -356,7 +355,7 @@ def sweep_resume(
     """Continue an interrupted sweep from its recorded study: the trials it had sent but not
     finished run again, then new ones until it has all its trials."""
     from nnctl.runs import default_runs_dir
-    from nnctl.sweep.store import find_sweep, read_record
+    from nnctl.sweep import find_sweep, read_record
 
     where = runs_dir or default_runs_dir()
     sweep_dir = find_sweep(sweep, where)
@@ -383,8 +382,7 @@ nnctl sweep check configs/spiral_sweep.yaml
 def sweep_check(sweep_file: SweepFileArg) -> None:
     """Validate a sweep file and every trial config it enumerates (the whole grid, or each
     key's choices and range ends) against its data, training nothing."""
-    from nnctl.sweep.engine import check_sweep
-    from nnctl.sweep.spec import load_sweep
+    from nnctl.sweep import check_sweep, load_sweep
 
     spec = load_sweep(sweep_file)
     checked, trials = check_sweep(spec)
@@ -407,7 +405,7 @@ nnctl sweep show latest --json
 def sweep_show(sweep: SweepArg, runs_dir: RunsDirOption = None, json_: JsonOption = False) -> None:
     """Re-print a sweep's table of trials and its best run (stdout: the table, or --json)."""
     from nnctl.runs import default_runs_dir
-    from nnctl.sweep.store import find_sweep, read_record
+    from nnctl.sweep import find_sweep, read_record
 
     where = runs_dir or default_runs_dir()
     sweep_dir = find_sweep(sweep, where)

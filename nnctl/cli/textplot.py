@@ -8,7 +8,7 @@ the CLI prints them.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from nnctl.cli.common import (
     EXIT_FAILED,
-    interrupted_status,
     JsonOption,
     RunsDirOption,
     SetOption,
@@ -19,6 +18,7 @@ from nnctl.cli.common import (
     err_console,
     fail,
     handle_errors,
+    interrupted_status,
     limit_threads,
     print_json,
     print_warning,
@@ -30,7 +30,7 @@ from nnctl.cli.display import _TrainDisplay, extra_values
 @handle_errors
 def train(
     config: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Argument(
             metavar="CONFIG",
             help="YAML config file (omit with --resume).",
@@ -49,7 +49,7 @@ def train(
     ] = False,
     threads: ThreadsOption = None,
     resume: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             "--resume",
             metavar="RUN",
@@ -59,7 +59,7 @@ def train(
         ),
     ] = None,
     more: Annotated[
-        Optional[int],
+        int | None,
         typer.Option(
             "--more",
             min=1,
@@ -82,9 +82,9 @@ def train(
     default filled in, 'nnctl config schema' the keys as a JSON Schema for editors, and the
     README's "Config files" section explains each.
     """
-    from nnctl.config.settings import load_config
+    from nnctl.commands import resume_run, train_run
+    from nnctl.config import load_config
     from nnctl.runs import default_runs_dir, find_run, has_checkpoint
-    from nnctl.commands.train import resume_run, train_run
 
     display = _TrainDisplay(quiet)
     if more is not None and resume is None:
@@ -157,8 +157,8 @@ def train(
 
 def _length_overrides(items: list[str]) -> dict[str, int]:
     """``--set iterations=N`` / ``epochs=N`` given with --resume: the run's new length."""
-    from nnctl.system.checks import Invalid, positive_int
-    from nnctl.config.settings import parse_yaml
+    from nnctl.config import parse_yaml
+    from nnctl.system import Invalid, positive_int
 
     out: dict[str, int] = {}
     for item in items:
@@ -184,7 +184,7 @@ def _write_report(outcome: object, quiet: bool) -> None:
     if outcome.status != "complete":  # type: ignore[attr-defined]
         print_warning(f"no report: the run is {outcome.status}")  # type: ignore[attr-defined]
         return
-    from nnctl.commands.report import write_report
+    from nnctl.commands import write_report
     from nnctl.runs import load_run
 
     run_dir = outcome.run_dir  # type: ignore[attr-defined]

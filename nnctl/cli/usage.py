@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import difflib
 import sys
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import typer.core
 
@@ -26,15 +27,15 @@ from typer._click.exceptions import (
     NoSuchOption,
     UsageError,
 )
-from typer.exceptions import Abort
 from typer._click.formatting import HelpFormatter
+from typer.exceptions import Abort
 
 EXIT_USAGE = 2
 HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 """``-h`` works like ``--help`` on every command (click hands context settings down)."""
 
 
-def _close(word: str, choices: Sequence[str]) -> Optional[str]:
+def _close(word: str, choices: Sequence[str]) -> str | None:
     """The choice closest to ``word``, if any is close; options compare without their dashes
     (otherwise the shared "--" makes --bogus look like --log)."""
     bare = {c.lstrip("-"): c for c in choices}
@@ -119,7 +120,7 @@ class TrainCommand(NnctlCommand):
     (read from the key table when the help is shown, so it never drifts)."""
 
     def format_epilog(self, ctx: Context, formatter: HelpFormatter) -> None:
-        from nnctl.config.settings import REQUIRED, config_keys
+        from nnctl.config import REQUIRED, config_keys
 
         rows = []
         for name, key in config_keys().items():
@@ -146,7 +147,7 @@ class NnctlGroup(typer.core.TyperGroup):
     def resolve_command(self, ctx: Context, args: list[str]) -> Any:
         try:
             return self._click_resolve_command(ctx, args)
-        except UsageError as exc:
+        except UsageError:
             if not args or args[0].startswith("-"):
                 raise
             near = _close(args[0], list(self.commands))
@@ -155,9 +156,9 @@ class NnctlGroup(typer.core.TyperGroup):
 
     def main(
         self,
-        args: Optional[Sequence[str]] = None,
-        prog_name: Optional[str] = None,
-        complete_var: Optional[str] = None,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:

@@ -1,3 +1,28 @@
-"""The commands' libraries: what ``train``, ``predict``, ``evaluate``, ``gradcheck``,
+"""The commands" libraries: what ``train``, ``predict``, ``evaluate``, ``gradcheck``,
 ``report``, ``export``, ``plot`` and ``data import/inspect`` do, as functions that return
-values and raise the library's errors. The CLI parses and presents; these never print."""
+values and raise the library"s errors. The CLI parses and presents; these never print."""
+
+import lazy_loader as lazy
+
+# Public names, imported from their module on first use: importing the package costs
+# nothing, so `nnctl --help` does not pay for the layers it does not touch.
+__getattr__, __dir__, __all__ = lazy.attach(
+    __name__,
+    submodules=["datatools", "gradcheck"],
+    submod_attrs={
+        "datatools": ["import_h5", "inspect"],
+        "evaluate": [
+            "RegressionEvaluation",
+            "check_errors_dir",
+            "evaluate_run",
+            "load_eval_data",
+            "write_errors",
+        ],
+        "export": ["export_run"],
+        "gradcheck": ["check_suite", "check_target", "overall_error"],
+        "plot": ["plot_curves", "plot_metric"],
+        "predict": ["predict_inputs"],
+        "report": ["CSP", "check_output", "write_report"],
+        "train": ["RunStart", "fit", "history_rows", "record_result", "resume_run", "train_run"],
+    },
+)

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from nnctl.system.errors import DataError
-from nnctl.data.readers import OnProgress, ReadOptions
+from nnctl.data import OnProgress, ReadOptions
+from nnctl.system import DataError
 
 IMPORT_CHUNK = 64  # examples per HDF5 chunk: a streaming reader reads blocks of this many
 
@@ -72,7 +72,7 @@ def inspect(
     """Kind, examples per split and class, example shape, value ranges, non-finite cells,
     examples that appear in both train and test, and class balance. Raises DataError for data
     that cannot be read at all."""
-    from nnctl.data.dataset import split_off_test, _subset
+    from nnctl.data.dataset import _subset, split_off_test
 
     options = ReadOptions(spec, on_progress=on_progress, lenient=True)
     large = {
@@ -136,7 +136,7 @@ def _inspect_in_blocks(
     read a block at a time (``stream.BlockReader``) for its value range and non-finite cells;
     examples in both train and test are found by 16-byte BLAKE2b digests of each example's
     bytes (16 bytes an example instead of the example)."""
-    from nnctl.data.stream import read_h5_header
+    from nnctl.data import read_h5_header
 
     if spec.get("test_fraction"):
         raise DataError(
@@ -154,7 +154,7 @@ def _inspect_in_blocks(
                     f"{raw.path}: the training file is too large for memory and is inspected block "
                     "by block; give the other splits as course-style HDF5 files too"
                 )
-            from nnctl.data.dataset import resolve_path
+            from nnctl.data import resolve_path
 
             headers[role] = read_h5_header(resolve_path(spec[role], config_file))
     train = headers["train"]
@@ -181,7 +181,7 @@ def _split_info_blocks(header: Any, classes: list[str] | None) -> tuple[dict[str
     """``_split_info`` of an HDF5 file read block by block, and the digests (m,) of its examples."""
     import hashlib
 
-    from nnctl.data.stream import BlockReader
+    from nnctl.data import BlockReader
 
     layout = header.x
     plan = layout.block_plan()
@@ -263,7 +263,7 @@ def import_h5(
     was written."""
     import h5py
 
-    from nnctl.data.readers import read_source
+    from nnctl.data import read_source
     from nnctl.runs import atomic_write
 
     if not out.parent.is_dir():
@@ -316,7 +316,7 @@ def _import_folder(
     ``images.load_image``) and written to the file before the next is decoded."""
     import h5py
 
-    from nnctl.data.readers.folder import decode_windows, input_shape, list_examples
+    from nnctl.data import decode_windows, input_shape, list_examples
     from nnctl.runs import atomic_write
 
     classes, files = list_examples(source)

@@ -21,17 +21,28 @@ from typing import Any
 import numpy as np
 
 from nnctl import runs
-from nnctl.system import threads as blas
-from nnctl.training.binding import Bound, bind
-from nnctl.data.dataset import Dataset, load_dataset, resolve_path
-from nnctl.system.errors import ConfigError, DataError, RunError
-from nnctl.core.heads import check_threshold
-from nnctl.core.losses import LOSSES, head_for
-from nnctl.data.normalize import apply_steps
-from nnctl.core.metrics import precision_recall_f1, regression_scores, scores_from_confusion
+from nnctl.core import (
+    LOSSES,
+    check_threshold,
+    head_for,
+    precision_recall_f1,
+    regression_scores,
+    scores_from_confusion,
+)
+from nnctl.data import (
+    Dataset,
+    apply_steps,
+    load_dataset,
+    load_streamed,
+    read_h5_header,
+    read_rows,
+    resolve_path,
+    too_big,
+)
 from nnctl.runs import LoadedRun
-from nnctl.training.scoring import product_width, score
-from nnctl.data.stream import load_streamed, read_h5_header, read_rows, too_big
+from nnctl.system import ConfigError, DataError, RunError
+from nnctl.system import threads as blas
+from nnctl.training import Bound, bind, product_width, score
 
 
 @dataclass
@@ -372,7 +383,7 @@ def raw_images(path: Path, spec: dict[str, Any], rows: np.ndarray) -> list[np.nd
 
 def raw_examples(path: Path, spec: dict[str, Any]) -> np.ndarray:
     """The raw examples (m, ...) of a data file or image folder, read as ``spec`` says."""
-    from nnctl.data.readers import ReadOptions, read_source
+    from nnctl.data import ReadOptions, read_source
 
     return read_source(path, ReadOptions({k: spec.get(k) for k in READER_KEYS})).x
 

@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 
 from nnctl import runs
-from nnctl.system.errors import RunError, UsageError
-from nnctl.core.losses import LOSSES
+from nnctl.core import LOSSES
 from nnctl.runs import LoadedRun
+from nnctl.system import RunError, UsageError
 
 FORMATS = ("onnx", "npz")
 INSTALL_HINT = "pip install 'nnctl[export]'  (or: pip install onnx onnxruntime)"

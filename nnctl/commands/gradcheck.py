@@ -43,17 +43,17 @@ table entry.
 from __future__ import annotations
 
 import dataclasses
-
 import inspect
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from nnctl.core import network as model
-from nnctl.system.errors import ConfigError
+from nnctl.system import ConfigError
 
 DEFAULT_EPS = 1e-5
 DEFAULT_TOL = 1e-7
@@ -449,8 +449,7 @@ def _random_off_notice(report: Report, names: list[str]) -> None:
 
 
 def _suite_cases(rng: np.random.Generator, report: Report) -> list[Case]:
-    from nnctl.core.activations import hidden_activation_names
-    from nnctl.core.losses import LOSSES
+    from nnctl.core import LOSSES, hidden_activation_names
 
     hidden_names = hidden_activation_names()
     # Uniform hidden layers cover each activation; in the 'mixed' networks (depth 4, rotations of
@@ -659,9 +658,9 @@ def check_target(
     resolved as a run (id, unique prefix, ``latest`` or a run directory).
     Raises ConfigError, DataError or RunError.
     """
-    from nnctl.config.settings import load_config
-    from nnctl.training.binding import bind
+    from nnctl.config import load_config
     from nnctl.runs import find_run, load_params, load_run_config
+    from nnctl.training import bind
 
     check_settings(eps, tol, examples, max_coords)
     p = Path(spec)

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import io
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from nnctl import runs
-from nnctl.system.errors import UsageError
+from nnctl.system import UsageError
 
 FORMATS = ("png", "pdf", "svg")
 LABEL_WIDTH = 90  # characters per legend line

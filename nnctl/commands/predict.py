@@ -15,15 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from nnctl.system import threads as blas
-from nnctl.data.dataset import prepare_x
-from nnctl.system.errors import DataError, RunError
-from nnctl.core.heads import check_threshold, interpret
-from nnctl.core.losses import head_for
-from nnctl.data.images import ImageError, list_images, load_image
-from nnctl.core.network import Architecture
-from nnctl.data.normalize import apply_steps
+from nnctl.core import Architecture, check_threshold, head_for, interpret
+from nnctl.data import ImageError, apply_steps, list_images, load_image, prepare_x
 from nnctl.runs import LoadedRun, Preprocessing
+from nnctl.system import DataError, RunError
+from nnctl.system import threads as blas
 
 FEATURE_SUFFIXES = (".csv", ".npy")
 
@@ -65,7 +61,7 @@ def _feature_rows(path: Path, n_features: int, spec: dict[str, Any] | None = Non
     non-numeric field makes the first line one); a column named like the run's label is left
     out, so a labelled file predicts too. ``spec``: the run's ``dataset`` (label, features,
     delimiter, x_key)."""
-    from nnctl.data.readers import KINDS, ReadOptions, kind_of
+    from nnctl.data import KINDS, ReadOptions, kind_of
 
     if not path.exists():
         raise DataError(f"{path}: no such file")
@@ -106,7 +102,7 @@ def _feature_rows(path: Path, n_features: int, spec: dict[str, Any] | None = Non
 def _require_regular(path: Path) -> None:
     """A FIFO or device given as an input would block the readers forever (or never end): the
     path is opened without blocking and checked first. Raises DataError naming it."""
-    from nnctl.system.resources import NotRegularFile, open_regular
+    from nnctl.system import NotRegularFile, open_regular
 
     try:
         open_regular(path).close()
@@ -121,7 +117,7 @@ def _forward_checked(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The cache-free forward pass (``model.predict_proba``), also saying which examples kept
     every layer's pre-activation finite. X: (n_x, m) -> AL: (n_L, m), finite: (m,) bool."""
-    from nnctl.core.network import linear_forward
+    from nnctl.core import linear_forward
 
     finite = np.ones(X.shape[1], dtype=bool)
     A = X
@@ -139,7 +135,7 @@ ARRAY_SUFFIXES = (".h5", ".hdf5", ".npy", ".npz")
 
 def _image_arrays(path: Path, input_shape: tuple[int, ...], spec: dict[str, Any]) -> np.ndarray:
     """An HDF5, .npy or .npz file of raw 8-bit images (m, *input_shape) for an image run."""
-    from nnctl.data.readers import KINDS, ReadOptions, kind_of
+    from nnctl.data import KINDS, ReadOptions, kind_of
 
     _require_regular(path)
     kind = kind_of(path)

@@ -4,31 +4,31 @@ and records the run directory; ``resume_run`` continues one from its checkpoint.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from nnctl.training import fullbatch
-from nnctl.system import interrupt, threads as blas
 from nnctl import runs
-from nnctl.training.binding import bind
-from nnctl.config.settings import Config, dump_config
-from nnctl.data.dataset import Dataset
-from nnctl.system.errors import ConfigError, RunError
-from nnctl.training.loop import (
+from nnctl.config import Config, dump_config
+from nnctl.data import Dataset
+from nnctl.runs import RunSummary, flatten, load_checkpoint, machine, save_checkpoint
+from nnctl.system import ConfigError, RunError, interrupt
+from nnctl.system import threads as blas
+from nnctl.training import (
     OnIteration,
+    Scores,
     TrainResult,
+    TrainState,
     batch_count,
     batch_size,
+    bind,
     fit_direct,
+    fullbatch,
+    score,
     total_iterations,
 )
-from nnctl.training.state import TrainState
-from nnctl.runs.checkpoint import load_checkpoint, save_checkpoint
-from nnctl.runs.summary import RunSummary, flatten, machine
-from nnctl.training.scoring import Scores, score
 
 
 @dataclass(frozen=True)
@@ -321,7 +321,7 @@ def _rows(
 
 
 def _live_history(
-    writer: "runs.HistoryWriter",
+    writer: runs.HistoryWriter,
     header: tuple[str, ...],
     n_batches: int,
     on_iteration: OnIteration | None,
@@ -346,7 +346,7 @@ def _train_into(
     state: TrainState | None,
     on_start: OnStart | None,
     on_iteration: OnIteration | None,
-    lock: "runs.RunLock",
+    lock: runs.RunLock,
 ) -> RunOutcome:
     run_id = run_dir.name
     m = ds.X_train.shape[1]

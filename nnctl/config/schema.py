@@ -14,10 +14,11 @@ still documented): the schema can be looser than nnctl, never stricter.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from nnctl.system import checks
 from nnctl.config import settings as config
+from nnctl.system import checks
 
 SCHEMA_ID = "https://nnctl.invalid/config.schema.json"
 

@@ -11,13 +11,15 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from nnctl.system.checks import (
+from nnctl.system import (
+    ConfigError,
     Invalid,
     choice,
     describe,
@@ -34,10 +36,9 @@ from nnctl.system.checks import (
     seed_int,
     string,
 )
-from nnctl.system.errors import ConfigError
 
 if TYPE_CHECKING:
-    from nnctl.core.network import Architecture
+    from nnctl.core import Architecture
 
 # --------------------------------------------------------------------------- YAML loading
 
@@ -137,7 +138,7 @@ def parse_yaml(text: str, source: str) -> Any:
     """Parse YAML text safely (no ``!!python/...`` tags); errors become one-line ConfigErrors.
     Refuses text over ``resources.MAX_CONFIG_BYTES``, nesting over MAX_YAML_DEPTH and aliases
     expanding to over MAX_YAML_NODES values, before constructing anything."""
-    from nnctl.system.resources import MAX_CONFIG_BYTES, human_bytes
+    from nnctl.system import MAX_CONFIG_BYTES, human_bytes
 
     if len(text) > MAX_CONFIG_BYTES:
         raise ConfigError(
@@ -184,31 +185,31 @@ def _parse(text: str, source: str, loader_class: type) -> Any:
 
 
 def _activation_names() -> list[str]:
-    from nnctl.core.activations import ACTIVATIONS
+    from nnctl.core import ACTIVATIONS
 
     return list(ACTIVATIONS)
 
 
 def _loss_names() -> list[str]:
-    from nnctl.core.losses import LOSSES
+    from nnctl.core import LOSSES
 
     return list(LOSSES)
 
 
 def _init_names() -> list[str]:
-    from nnctl.core.network import INITIALIZERS
+    from nnctl.core import INITIALIZERS
 
     return list(INITIALIZERS)
 
 
 def _optimizer_names() -> list[str]:
-    from nnctl.core.optimizers import OPTIMIZERS
+    from nnctl.core import OPTIMIZERS
 
     return list(OPTIMIZERS)
 
 
 def _synthetic_names() -> list[str]:
-    from nnctl.data.dataset import SYNTHETIC
+    from nnctl.data import SYNTHETIC
 
     return list(SYNTHETIC)
 
@@ -405,7 +406,7 @@ DATASET_FILE_KEYS: dict[str, Key] = {
 
 # Reading options; a resolved config lists only those that are set.
 def _kind_names() -> list[str]:
-    from nnctl.data.readers import KINDS
+    from nnctl.data import KINDS
 
     return list(KINDS)
 
@@ -523,7 +524,7 @@ CONFIG_KEYS: dict[str, Key] = {
 
 def hyperparameter_owners() -> dict[str, list[str]]:
     """Each optimizer hyperparameter's name -> the optimizers that take it, in table order."""
-    from nnctl.core.optimizers import OPTIMIZERS
+    from nnctl.core import OPTIMIZERS
 
     owners: dict[str, list[str]] = {}
     for opt, cls in OPTIMIZERS.items():
@@ -537,7 +538,7 @@ def config_keys() -> dict[str, Key]:
     (``HYPERPARAMETERS`` on its class in ``optimizers.OPTIMIZERS``) after ``optimizer``. Such a
     key is null unless its optimizer is chosen, then it defaults to the optimizer's value.
     Looked up when called, so a newly registered optimizer's keys are known."""
-    from nnctl.core.optimizers import OPTIMIZERS
+    from nnctl.core import OPTIMIZERS
 
     out: dict[str, Key] = {}
     for name, key in CONFIG_KEYS.items():
@@ -589,9 +590,9 @@ class Config:
 
     # Built once per config (a run has one): every loop, scoring and check uses these.
     @functools.cached_property
-    def arch(self) -> "Architecture":
+    def arch(self) -> Architecture:
         """The activations and loss looked up in their tables."""
-        from nnctl.core.network import Architecture
+        from nnctl.core import Architecture
 
         return Architecture.build(self.activations, self.loss)
 
@@ -618,7 +619,7 @@ class Config:
             )
         return out
 
-    def with_input_dim(self, n_x: int) -> "Config":
+    def with_input_dim(self, n_x: int) -> Config:
         """Binds ``layer_dims[0]`` to the data's feature count, or refuses a mismatch."""
         first = self.layer_dims[0]
         if first != "auto" and first != n_x:
@@ -687,7 +688,7 @@ def _check_dataset(value: Any, source: str) -> dict:
     if "synthetic" not in out:
         out = {k: v for k, v in out.items() if k in DATASET_FILE_KEYS or v is not None}
     if "synthetic" in out and out["noise"] is None:
-        from nnctl.data.dataset import SYNTHETIC
+        from nnctl.data import SYNTHETIC
 
         out["noise"] = SYNTHETIC[out["synthetic"]].noise
     return out
@@ -695,7 +696,7 @@ def _check_dataset(value: Any, source: str) -> dict:
 
 def resolve(raw: Any, source: str, default_name: str = "run", path: str | None = None) -> Config:
     """Validates a parsed config mapping and fills in defaults. Raises ConfigError."""
-    from nnctl.core.losses import LOSSES, OUTPUT_LOSS
+    from nnctl.core import LOSSES, OUTPUT_LOSS
 
     if not isinstance(raw, dict):
         raise ConfigError(
@@ -711,7 +712,7 @@ def resolve(raw: Any, source: str, default_name: str = "run", path: str | None =
                 f"{source}: activations: 'hidden' is needed for {n_layers - 1} hidden layer(s)"
             )
         acts = [acts.get("hidden")] * (n_layers - 1) + [acts["output"]]
-    from nnctl.core.activations import hidden_activation_names
+    from nnctl.core import hidden_activation_names
 
     hidden_ok = hidden_activation_names()
     for i, name in enumerate(acts[:-1]):
@@ -755,7 +756,7 @@ def _check_training_keys(d: dict, source: str) -> None:
             f"{source}: give exactly one of iterations (gradient steps) or epochs "
             f"(passes over the training set); {both}"
         )
-    from nnctl.core.optimizers import OPTIMIZERS
+    from nnctl.core import OPTIMIZERS
 
     chosen = OPTIMIZERS[d["optimizer"]].HYPERPARAMETERS
     for key, owners in hyperparameter_owners().items():
@@ -843,7 +844,7 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
     """Reads, overrides and validates a config file. Raises ConfigError."""
     p = Path(path)
     source = str(path)
-    from nnctl.system.resources import MAX_CONFIG_BYTES, NotRegularFile, TooLarge, read_capped
+    from nnctl.system import MAX_CONFIG_BYTES, NotRegularFile, TooLarge, read_capped
 
     try:
         # A FIFO would block forever and /dev/zero never end: regular files, size capped.

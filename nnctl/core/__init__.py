@@ -1,4 +1,61 @@
 """The mathematics of an L-layer network, as the course writes it: activations, losses and
-output heads, the network's forward and backward passes with its initializers (``network``),
+output heads, the network"s forward and backward passes with its initializers (``network``),
 optimizers and their compiled updates, metrics, and the model summary. Knows nothing of files,
 configs or runs."""
+
+import lazy_loader as lazy
+
+# Public names, imported from their module on first use: importing the package costs
+# nothing, so `nnctl --help` does not pay for the layers it does not touch.
+__getattr__, __dir__, __all__ = lazy.attach(
+    __name__,
+    submodules=["activations", "fused", "losses", "network"],
+    submod_attrs={
+        "activations": [
+            "ACTIVATIONS",
+            "Activation",
+            "LEAKY_SLOPE",
+            "hidden_activation_names",
+            "softmax",
+            "softmax_backward",
+        ],
+        "heads": ["DEFAULT_THRESHOLD", "Head", "check_threshold", "interpret"],
+        "losses": [
+            "CheckTargets",
+            "LOSSES",
+            "Loss",
+            "OUTPUT_LOSS",
+            "binary_cross_entropy",
+            "categorical_cross_entropy",
+            "head_for",
+            "mean_squared_error",
+            "one_hot",
+            "one_unit_per_target",
+        ],
+        "metrics": [
+            "accuracy",
+            "argmax_labels",
+            "confusion_matrix",
+            "per_class_scores",
+            "precision_recall_f1",
+            "regression_from_sums",
+            "regression_scores",
+            "scores_from_confusion",
+        ],
+        "network": [
+            "Architecture",
+            "INITIALIZERS",
+            "Params",
+            "backward",
+            "cost_and_gradients",
+            "dropout_masks",
+            "forward",
+            "initialize_parameters",
+            "linear_backward",
+            "linear_forward",
+            "predict_proba",
+        ],
+        "optimizers": ["Adam", "GradientDescent", "Hyperparameter", "Momentum", "OPTIMIZERS"],
+        "summary": ["summarize", "summary_lines"],
+    },
+)

@@ -29,7 +29,7 @@ class FlatArrays:
             start += size
 
     @classmethod
-    def like(cls, arrays: list[np.ndarray]) -> "FlatArrays":
+    def like(cls, arrays: list[np.ndarray]) -> FlatArrays:
         """A zeroed buffer with one view shaped like each of ``arrays`` (which share a dtype)."""
         return cls([a.shape for a in arrays], arrays[0].dtype)
 

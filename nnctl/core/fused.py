@@ -20,7 +20,8 @@ directory (``nnctl.system.filehash.cache_dir``), so only the first run compiles.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +41,7 @@ _failed: str | None = None
 def setting() -> str:
     """``NNCTL_COMPILED`` (auto, always or never; default auto). Raises ConfigError for
     anything else (``binding.bind`` asks first, so a typo stops a run before it starts)."""
-    from nnctl.system.errors import ConfigError
+    from nnctl.system import ConfigError
 
     text = os.environ.get(ENV, "")
     value = text.strip().lower() or "auto"
@@ -65,7 +66,7 @@ def kernel(rule: str) -> Callable[..., None] | None:
     if _kernels is None and _failed is None:
         try:
             _kernels = _compile()
-        except Exception as exc:  # noqa: BLE001 - no numba, or one that cannot build here: numpy it is
+        except Exception as exc:
             _failed = f"{type(exc).__name__}: {exc}"
     return None if _kernels is None else _kernels.get(rule)
 
@@ -89,7 +90,7 @@ def unavailable_reason() -> str | None:
 
 
 def _compile() -> dict[str, Callable[..., None]]:
-    from nnctl.system.filehash import cache_dir
+    from nnctl.system import cache_dir
 
     os.environ.setdefault("NUMBA_CACHE_DIR", str(cache_dir() / "numba"))
     import numba

@@ -5,13 +5,14 @@ labels and class probabilities (classification) or values (regression). Each los
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from nnctl.system.errors import OptionError
 from nnctl.core.metrics import argmax_labels
+from nnctl.system import OptionError
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,15 @@ than ``dAL`` followed by the activation's backward, and cannot divide by a satur
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 
-from nnctl.system.errors import RunError
 from nnctl.core.heads import Head, sigmoid_probabilities, softmax_labels, softmax_probabilities
 from nnctl.core.metrics import predict_labels
+from nnctl.system import RunError
 
 
 class Targets(Protocol):
@@ -37,7 +38,7 @@ class CheckTargets:
     make: Callable[[np.random.Generator, int, int], np.ndarray]  # (rng, n_out, m) -> Y: (n_out, m)
 
 
-def any_units(n_out: int, ds: "Targets | None") -> str | None:
+def any_units(n_out: int, ds: Targets | None) -> str | None:
     """The default output-unit rule: any number of units fits."""
     return None
 
@@ -68,7 +69,7 @@ class Loss:
         Y, dtype=dtype
     )
     head: Head = Head(None, None)
-    units: Callable[[int, "Targets | None"], str | None] = any_units
+    units: Callable[[int, Targets | None], str | None] = any_units
     check_targets: CheckTargets | None = None
 
 
@@ -132,7 +133,7 @@ def _classes(ds: Targets) -> str:
     return f"{len(ds.classes)} classes ({', '.join(ds.classes)})"
 
 
-def one_unit_two_classes(n_out: int, ds: "Targets | None") -> str | None:
+def one_unit_two_classes(n_out: int, ds: Targets | None) -> str | None:
     """A sigmoid output: one unit, and a dataset of two classes."""
     if n_out != 1:
         return f"layer_dims: a sigmoid output (binary classification) has 1 unit, got {n_out}"
@@ -144,7 +145,7 @@ def one_unit_two_classes(n_out: int, ds: "Targets | None") -> str | None:
     return None
 
 
-def one_unit_per_class(n_out: int, ds: "Targets | None") -> str | None:
+def one_unit_per_class(n_out: int, ds: Targets | None) -> str | None:
     """A softmax output: one unit per class of the dataset (at least 2)."""
     if n_out < 2:
         return (
@@ -159,7 +160,7 @@ def one_unit_per_class(n_out: int, ds: "Targets | None") -> str | None:
     return None
 
 
-def one_unit_per_target(n_out: int, ds: "Targets | None") -> str | None:
+def one_unit_per_target(n_out: int, ds: Targets | None) -> str | None:
     """A regression output: one unit per target value of an example."""
     if ds is not None and n_out != ds.Y_train.shape[0]:
         k = ds.Y_train.shape[0]

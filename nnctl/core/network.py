@@ -7,8 +7,8 @@ lists (``Ws[l-1]`` is ``W_l``) so the hot loop never builds string keys.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -36,14 +36,14 @@ class Params:
         return out
 
     @classmethod
-    def from_dict(cls, d: dict[str, np.ndarray]) -> "Params":
+    def from_dict(cls, d: dict[str, np.ndarray]) -> Params:
         L = len(d) // 2
         return cls([d[f"W{l}"] for l in range(1, L + 1)], [d[f"b{l}"] for l in range(1, L + 1)])
 
     def all_finite(self) -> bool:
         return all(np.isfinite(a).all() for a in (*self.Ws, *self.bs))
 
-    def copy(self) -> "Params":
+    def copy(self) -> Params:
         return Params([W.copy() for W in self.Ws], [b.copy() for b in self.bs])
 
 
@@ -89,7 +89,7 @@ class Architecture:
     loss: Loss
 
     @classmethod
-    def build(cls, activations: list[str], loss: str) -> "Architecture":
+    def build(cls, activations: list[str], loss: str) -> Architecture:
         """Looks the names up in the tables (at call time, so a patched table is honoured)."""
         return cls(
             tuple(ACTIVATIONS[name] for name in activations[:-1]),

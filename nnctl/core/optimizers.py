@@ -11,15 +11,16 @@ back, so a checkpoint can resume the exact same trajectory.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from nnctl.core import fused
-from nnctl.system.checks import fraction, positive_number
 from nnctl.core.flat import FlatArrays
 from nnctl.core.network import Params
+from nnctl.system import fraction, positive_number
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,9 @@ O(n_l n_{l-1})).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any
 
 ITEMSIZE = {"float64": 8, "float32": 4}
 
@@ -44,7 +45,7 @@ class ModelSummary:
     layers: list[Layer]
     n_x: int
     dtype: str
-    batch: Optional[int]  # examples per gradient step; None when unknown (no data loaded)
+    batch: int | None  # examples per gradient step; None when unknown (no data loaded)
 
     @property
     def params(self) -> int:
@@ -60,7 +61,7 @@ class ModelSummary:
         return ITEMSIZE[self.dtype] * (self.n_x + 2 * sum(layer.units for layer in self.layers))
 
     @property
-    def activation_bytes(self) -> Optional[int]:
+    def activation_bytes(self) -> int | None:
         return None if self.batch is None else self.batch * self.activation_bytes_per_example
 
     @property
@@ -99,8 +100,8 @@ def summarize(
     layer_dims: Sequence[Any],
     activations: Sequence[str],
     dtype: str = "float64",
-    batch: Optional[int] = None,
-) -> Optional[ModelSummary]:
+    batch: int | None = None,
+) -> ModelSummary | None:
     """The summary of a network with ``layer_dims`` [n_x, n_1, ..., n_L] and one activation per
     layer; None while ``layer_dims[0]`` is still ``auto`` (the data decides it)."""
     if not all(isinstance(n, int) and not isinstance(n, bool) for n in layer_dims):

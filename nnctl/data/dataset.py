@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from nnctl.system.errors import DataError
-from nnctl.data.readers.base import RawSplit  # noqa: F401 - one source's arrays, re-exported
+from nnctl.data.readers.base import RawSplit
+from nnctl.system import DataError
 
 DATA_DIR_ENV = "NNCTL_DATA_DIR"
 
@@ -120,7 +121,7 @@ def sha256_of(path: Path) -> str:
 def sha256_cached(path: Path) -> tuple[str, bool]:
     """(the file's SHA-256, whether it came from the cache): hashing many GB on every run
     costs minutes, so ``nnctl.system.filehash`` remembers it per version of the file."""
-    from nnctl.system.filehash import sha256_cached as cached
+    from nnctl.system import sha256_cached as cached
 
     return cached(path)
 

@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 
 from nnctl.data.dataset import Dataset
-from nnctl.system.errors import DataError
+from nnctl.system import DataError
 
 
 def hold_out_indices(

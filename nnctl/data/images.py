@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nnctl.system.errors import DataError
+from nnctl.system import DataError
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -48,7 +48,7 @@ def list_images(directory: Path) -> list[Path]:
     )
 
 
-def _eight_bit(im: "Image.Image") -> "Image.Image":
+def _eight_bit(im: Image.Image) -> Image.Image:
     """16-bit grayscale (modes I;16*, and I as PNG decodes it) -> L, scaled by 255/65535 and
     rounded. A plain ``convert('L')`` clips instead, turning most 16-bit images white."""
     from PIL import Image
@@ -58,7 +58,7 @@ def _eight_bit(im: "Image.Image") -> "Image.Image":
     return Image.fromarray(np.rint(a).astype(np.uint8), "L")
 
 
-def to_mode(im: "Image.Image", mode: str) -> "Image.Image":
+def to_mode(im: Image.Image, mode: str) -> Image.Image:
     """Converts a loaded image to ``mode`` ('RGB', 'L' or 'RGBA'): 16-bit scaled to 8 bits,
     transparent pixels composited onto white unless ``mode`` keeps alpha."""
     from PIL import Image
@@ -84,7 +84,7 @@ def load_image(path: Path, input_shape: tuple[int, ...], mode: str) -> np.ndarra
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    from nnctl.system.resources import NotRegularFile, open_regular
+    from nnctl.system import NotRegularFile, open_regular
 
     height, width = input_shape[0], input_shape[1]
     try:
@@ -114,6 +114,6 @@ def load_image(path: Path, input_shape: tuple[int, ...], mode: str) -> np.ndarra
         raise ImageError(f"{path}: refused as a possible decompression bomb: {exc}") from None
     except PermissionError:
         raise ImageError(f"{path}: permission denied") from None
-    except Exception as exc:  # noqa: BLE001 - Pillow raises many types for damaged files
+    except Exception as exc:
         raise ImageError(f"{path}: cannot read image: {exc}") from None
     return arr.reshape(input_shape)

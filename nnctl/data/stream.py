@@ -36,16 +36,16 @@ from __future__ import annotations
 import math
 import os
 import resource
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from nnctl.data.dataset import Dataset, RawSplit, load_files, resolve_path
-from nnctl.system.errors import ConfigError, DataError
-from nnctl.system.seeds import STREAM_BLOCKS
+from nnctl.system import STREAM_BLOCKS, ConfigError, DataError
 
 
 class Position(Protocol):
@@ -408,7 +408,7 @@ class H5Columns:
         self.shape = (layout.n_x, layout.m if rows is None else int(rows.size))
         self.plan = layout.block_plan()
 
-    def __getitem__(self, key: Any) -> "H5Columns":
+    def __getitem__(self, key: Any) -> H5Columns:
         if not (isinstance(key, tuple) and len(key) == 2 and key[0] == slice(None)):
             raise TypeError("a streamed X supports only X[:, columns]")
         cols = np.arange(self.shape[1])[key[1]]
@@ -426,7 +426,7 @@ class H5Columns:
     def describe(self) -> str:
         return f"{self.shape[1]} examples, {_size(self.shape[0] * self.shape[1] * self.dtype.itemsize)} as {self.dtype}"
 
-    def block_columns(self) -> "BlockColumns":
+    def block_columns(self) -> BlockColumns:
         """Which of this X's columns each block of the plan holds (see ``BlockColumns``)."""
         if self.rows is None:
             return BlockColumns(self.plan[:-1].copy(), np.diff(self.plan), {})
@@ -450,7 +450,7 @@ class H5Columns:
                 break  # before the next block is read
         return out
 
-    def reader(self) -> "BlockReader":
+    def reader(self) -> BlockReader:
         """A reader of this file's blocks (to be closed; see ``BlockReader``)."""
         return BlockReader(self.layout, self.plan)
 
@@ -468,7 +468,7 @@ class H5Columns:
                 out /= value
         return out
 
-    def with_steps(self, steps: list[dict[str, Any]]) -> "H5Columns":
+    def with_steps(self, steps: list[dict[str, Any]]) -> H5Columns:
         """These columns normalized by ``steps`` (``nnctl.data.normalize``'s), applied as each block
         is converted."""
         more = []
@@ -531,7 +531,7 @@ class H5Columns:
 
     def batch_source(
         self, Y: np.ndarray, targets: Callable[[np.ndarray], np.ndarray], batch_size: int, seed: int
-    ) -> "StreamBatches":
+    ) -> StreamBatches:
         """The mini-batches of a training run on these columns: see ``StreamBatches``."""
         return StreamBatches(self, Y, targets, batch_size, seed)
 
@@ -745,7 +745,7 @@ class StreamBatches:
     def __del__(self) -> None:
         try:
             self.close()
-        except Exception:  # noqa: BLE001 - interpreter shutdown: nothing left to report to
+        except Exception:
             pass
 
 

@@ -20,12 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from nnctl.config.settings import Config
-from nnctl.system.errors import RunError
-from nnctl.core.network import Params
-from nnctl.core.optimizers import OPTIMIZERS
-from nnctl.training.state import TrainState
+from nnctl.config import Config
+from nnctl.core import OPTIMIZERS, Params
 from nnctl.runs.files import CHECKPOINT_FILE, atomic_write
+from nnctl.system import RunError
+from nnctl.training import TrainState
 
 FORMAT = 1
 
@@ -84,7 +83,7 @@ def load_checkpoint(run_dir: Path, cfg: Config, m: int | None = None) -> TrainSt
     before it is used. Raises RunError when there is none or it does not fit the config."""
     import zipfile
 
-    from nnctl.system.resources import NotRegularFile, check_declared, npz_headers
+    from nnctl.system import NotRegularFile, check_declared, npz_headers
 
     path = run_dir / CHECKPOINT_FILE
     if not path.exists():

@@ -17,15 +17,16 @@ import json
 import os
 import secrets
 import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Callable, Iterable
+from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
 
-from nnctl.system.errors import RunError
+from nnctl.system import RunError
 
 SUMMARY_FILE = "summary.json"
 CONFIG_FILE = "config.yaml"
@@ -130,7 +131,7 @@ def write_text(path: Path, text: str) -> None:
     atomic_write(path, text.encode())
 
 
-def params_bytes(arrays: dict[str, "np.ndarray"]) -> bytes:
+def params_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     """An .npz of plain numeric arrays (loadable with allow_pickle=False)."""
     import numpy as np
 
@@ -139,7 +140,7 @@ def params_bytes(arrays: dict[str, "np.ndarray"]) -> bytes:
     return buf.getvalue()
 
 
-def write_params(path: Path, arrays: dict[str, "np.ndarray"]) -> None:
+def write_params(path: Path, arrays: dict[str, np.ndarray]) -> None:
     import numpy as np
 
     atomic_write(path, lambda f: np.savez(f, **arrays))  # streamed: no second copy in memory
@@ -172,7 +173,7 @@ def save_config_text(run_dir: Path, text: str) -> None:
 
 def read_config_text(run_dir: Path) -> str | None:
     """The run's config file as text; None when it is missing."""
-    from nnctl.system.resources import MAX_CONFIG_BYTES, read_capped
+    from nnctl.system import MAX_CONFIG_BYTES, read_capped
 
     try:
         return read_capped(run_dir / CONFIG_FILE, MAX_CONFIG_BYTES).decode("utf-8")
@@ -254,7 +255,7 @@ def read_history_table(run_dir: Path) -> History:
     val_accuracy); empty arrays when the run has none. Raises RunError when damaged."""
     import numpy as np
 
-    from nnctl.system.resources import MAX_RUN_TEXT_BYTES, read_capped
+    from nnctl.system import MAX_RUN_TEXT_BYTES, read_capped
 
     path = run_dir / HISTORY_FILE
     try:
@@ -305,7 +306,7 @@ def params_file(run_dir: Path) -> Path:
     return run_dir / PARAMS_FILE
 
 
-def save_params(run_dir: Path, arrays: dict[str, "np.ndarray"]) -> None:
+def save_params(run_dir: Path, arrays: dict[str, np.ndarray]) -> None:
     """The trained W1, b1, ..., WL, bL; W_l: (n_l, n_{l-1}), b_l: (n_l, 1)."""
     write_params(run_dir / PARAMS_FILE, arrays)
 

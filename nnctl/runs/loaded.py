@@ -14,7 +14,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nnctl.system.errors import RunError
 from nnctl.runs.files import (
     CONFIG_FILE,
     PARAMS_FILE,
@@ -24,6 +23,7 @@ from nnctl.runs.files import (
     iter_run_dirs,
 )
 from nnctl.runs.summary import RunSummary, flatten, read_summary
+from nnctl.system import RunError
 
 if TYPE_CHECKING:  # numpy loads inside the readers: listing runs never needs it
     import numpy as np
@@ -180,7 +180,7 @@ def read_params(path: Path, layer_dims: list[int] | None = None) -> dict[str, np
 
     import numpy as np
 
-    from nnctl.system.resources import DeclaredTooLarge, NotRegularFile, check_declared, npz_headers
+    from nnctl.system import DeclaredTooLarge, NotRegularFile, check_declared, npz_headers
 
     want = expected_shapes(layer_dims) if layer_dims is not None else {}
     try:
@@ -240,7 +240,7 @@ def check_params(arrays: dict[str, np.ndarray], layer_dims: list[int], where: Pa
     all present, no others, floating point and finite. Returns ``model.Params``."""
     import numpy as np
 
-    from nnctl.core.network import Params
+    from nnctl.core import Params
 
     L = len(layer_dims) - 1
     expected = {}
@@ -274,7 +274,7 @@ def load_params(run_dir: Path, layer_dims: list[int], dtype: Any = None) -> Any:
     """A run's trained parameters, checked against ``layer_dims`` as ``check_params`` does, for
     a caller that works with the config alone (gradcheck): a run without them is refused naming
     its status. ``dtype`` (e.g. np.float64) converts them. Returns ``model.Params``."""
-    from nnctl.core.network import Params
+    from nnctl.core import Params
 
     path = run_dir / PARAMS_FILE
     if not path.is_file():
@@ -294,7 +294,7 @@ def load_run_config(run_dir: Path, summary: RunSummary | None = None) -> Any:
     Raises ConfigError for a damaged config.yaml."""
     import dataclasses
 
-    from nnctl.config.settings import load_config
+    from nnctl.config import load_config
 
     summary = read_summary(run_dir) if summary is None else summary
     cfg = load_config(run_dir / CONFIG_FILE)
@@ -307,8 +307,8 @@ def flat_config(run_dir: Path, summary: RunSummary) -> dict[str, Any]:
     summary from an earlier version, read from config.yaml ({} when that no longer loads)."""
     if summary.config is not None:
         return summary.config
-    from nnctl.config.settings import load_config
-    from nnctl.system.errors import ConfigError
+    from nnctl.config import load_config
+    from nnctl.system import ConfigError
 
     try:
         return flatten(load_config(run_dir / CONFIG_FILE).to_dict())
@@ -321,9 +321,8 @@ def load_run(run_dir: Path) -> LoadedRun:
     says ``complete``; config.yaml is valid; params.npz holds exactly W1, b1, ..., WL, bL,
     finite and shaped as config.yaml's ``layer_dims`` say. Raises RunError (or ConfigError for
     a damaged config.yaml), one line each."""
-    from nnctl.system.errors import ConfigError
-
     from nnctl.runs.lock import is_stale
+    from nnctl.system import ConfigError
 
     summary = read_summary(run_dir)
     status = summary.status

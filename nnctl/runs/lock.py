@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from nnctl.system.errors import RunError
+from nnctl.system import RunError
 
 
 def owner_record() -> dict[str, Any]:
@@ -55,7 +55,7 @@ class RunLock:
         self.run_dir = run_dir
 
     @classmethod
-    def acquire(cls, run_dir: Path, owner: dict[str, Any] | None = None) -> "RunLock":
+    def acquire(cls, run_dir: Path, owner: dict[str, Any] | None = None) -> RunLock:
         """Takes the lock or raises RunError naming the process that holds it (``owner``: the
         one the summary records)."""
         try:

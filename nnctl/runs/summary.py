@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nnctl.system.errors import RunError
 from nnctl.runs.files import SUMMARY_FILE, utc_now, write_json
+from nnctl.system import RunError
 
 TASKS = ("classification", "regression")
 SPLITS = ("train", "val", "test")
@@ -192,13 +192,13 @@ class RunSummary:
     # ----------------------------------------------------------------- writer
 
     @classmethod
-    def new(cls, run_id: str, cfg: Any, ds: Any, iterations: int) -> "RunSummary":
+    def new(cls, run_id: str, cfg: Any, ds: Any, iterations: int) -> RunSummary:
         """The summary of a run about to train ``cfg`` (a bound ``Config``) on ``ds`` (its
         ``Dataset``), with the machine it runs on."""
         import numpy as np
 
         import nnctl
-        from nnctl.core.losses import LOSSES
+        from nnctl.core import LOSSES
 
         dataset = {
             "sources": ds.sources,
@@ -292,7 +292,7 @@ class RunSummary:
     # ----------------------------------------------------------------- reader
 
     @classmethod
-    def from_json(cls, obj: Any, where: Path | str) -> "RunSummary":
+    def from_json(cls, obj: Any, where: Path | str) -> RunSummary:
         """Checks every known key's type (one RunError naming ``where`` and the key) and fills
         in what older versions did not record (``task``)."""
         if not isinstance(obj, dict):
@@ -338,14 +338,14 @@ def _derive_task(loss: str | None, scores: dict[str, Any]) -> str:
     scores, else the loss's task, else classification."""
     if any(k.endswith(("_mse", "_mae", "_r2")) for k in scores):
         return "regression"
-    from nnctl.core.losses import LOSSES
+    from nnctl.core import LOSSES
 
     return LOSSES[loss].task if loss in LOSSES else "classification"
 
 
 def read_summary(run_dir: Path) -> RunSummary:
     """The summary of a run directory. Raises RunError when missing or damaged."""
-    from nnctl.system.resources import MAX_RUN_TEXT_BYTES, read_capped
+    from nnctl.system import MAX_RUN_TEXT_BYTES, read_capped
 
     path = run_dir / SUMMARY_FILE
     try:

@@ -18,15 +18,16 @@ import fnmatch
 import operator
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from nnctl import runs
-from nnctl.system.errors import ConfigError, RunError, UsageError
 from nnctl.runs import RunSummary
 from nnctl.runs.summary import METRICS
+from nnctl.system import ConfigError, RunError, UsageError
 
 ROW_KEYS = (
     "id",
@@ -254,7 +255,7 @@ def _matches(value: Any, op: str, wanted: Any) -> bool:
 def filter_runs(infos: list[RunInfo], specs: list[str]) -> list[RunInfo]:
     """Keeps the runs matching every ``KEY<op>VALUE`` (op: = != < <= > >=). VALUE is read as
     YAML (``0.1`` is a number, ``complete`` a string); ``=`` on strings takes shell patterns."""
-    from nnctl.config.settings import parse_yaml
+    from nnctl.config import parse_yaml
 
     out = infos
     for spec in specs:

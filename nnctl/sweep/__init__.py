@@ -1,7 +1,22 @@
 """``nnctl sweep``: hyperparameter sweeps whose trials are ordinary runs.
 
-``spec`` reads and checks sweep files and builds each trial's config; ``trial`` trains one
+``spec`` reads and checks sweep files and builds each trial"s config; ``trial`` trains one
 trial on a worker and writes it as a run on the client; ``store`` owns the sweep directory;
 ``engine`` drives Optuna (the search) and Dask distributed (the execution), and is the only
 module that imports them.
 """
+
+import lazy_loader as lazy
+
+# Public names, imported from their module on first use: importing the package costs
+# nothing, so `nnctl --help` does not pay for the layers it does not touch.
+__getattr__, __dir__, __all__ = lazy.attach(
+    __name__,
+    submodules=["engine"],
+    submod_attrs={
+        "engine": ["check_sweep", "run_sweep", "start_sweep"],
+        "spec": ["check_values", "load_sweep"],
+        "store": ["SweepRecord", "discard_if_unstarted", "find_sweep", "read_record"],
+        "trial": ["prune_rule"],
+    },
+)

@@ -18,13 +18,13 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from nnctl import runs
-from nnctl.system.errors import NnctlError, RunError, UsageError
-from nnctl.runs.files import read_history_table
+from nnctl.runs import read_history_table
 from nnctl.sweep import store
 from nnctl.sweep.spec import Param, SweepSpec, base_raw, load_sweep, parse_sweep, trial_config
 from nnctl.sweep.store import SweepRecord, TrialRow
@@ -36,6 +36,7 @@ from nnctl.sweep.trial import (
     write_failed_run,
     write_trial_run,
 )
+from nnctl.system import NnctlError, RunError, UsageError
 
 INSTALL_HINT = "pip install 'nnctl[sweep]'  (or: pip install 'dask[distributed]' optuna)"
 RETRIES = 1  # a trial whose worker died is sent this many more times, then recorded as failed
@@ -186,7 +187,7 @@ class _Data:
     def future(self, cfg: Any) -> Any:
         """The scattered dataset of ``cfg``'s trials; None for data streamed from its files,
         which each trial reads itself (``streams``)."""
-        from nnctl.data.dataset import load_dataset
+        from nnctl.data import load_dataset
 
         key = json.dumps([cfg.dataset, cfg.dtype, cfg.arch.loss.task], sort_keys=True, default=str)
         if key not in self.streamed:  # the files' headers are read once per dataset, not per trial
@@ -210,7 +211,7 @@ def streams(cfg: Any) -> bool:
     memory: ``nnctl.data.stream.streaming_plan``). Such a dataset is neither read nor scattered by
     the client: each trial streams it from the file's path itself, as ``train`` would, so the
     workers must see the file at that path (always so for the local cluster)."""
-    from nnctl.data.stream import streaming_plan
+    from nnctl.data import streaming_plan
 
     return streaming_plan(cfg.dataset, cfg.path, cfg.source, cfg.dtype, cfg.batch_size).stream
 
@@ -391,7 +392,7 @@ def run_sweep(
             trial, tid, cfg, values, attempts = inflight.pop(fut)
             try:
                 result = fut.result()
-            except Exception as exc:  # noqa: BLE001 - whatever killed the worker or the task
+            except Exception as exc:
                 if _is_worker_death(exc) and attempts <= RETRIES:
                     emit(
                         SweepEvent(
@@ -531,12 +532,12 @@ def _failed(
 def _close(client: Any, cluster: Any) -> None:
     try:
         client.close(timeout=5)
-    except Exception:  # noqa: BLE001 - closing after an interruption must not hide it
+    except Exception:
         pass
     if cluster is not None:
         try:
             cluster.close(timeout=10)
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
 
 
@@ -545,9 +546,9 @@ def check_sweep(spec: SweepSpec) -> tuple[int, int]:
     key's choices and range ends), and each against its data (``bind``: layer sizes, classes,
     task), before anything trains. Returns (configs checked, trials the sweep will run).
     Raises ConfigError or DataError."""
-    from nnctl.training.binding import bind
-    from nnctl.data.dataset import load_dataset
+    from nnctl.data import load_dataset
     from nnctl.sweep.spec import check_values
+    from nnctl.training import bind
 
     raw = base_raw(spec)
     loaded: dict[str, Any] = {}

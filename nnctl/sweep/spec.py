@@ -27,8 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nnctl.system.checks import describe, did_you_mean
-from nnctl.config.settings import (
+from nnctl.config import (
     DATASET_FILE_KEYS,
     DATASET_SYNTHETIC_KEYS,
     Config,
@@ -37,7 +36,7 @@ from nnctl.config.settings import (
     parse_yaml,
     resolve,
 )
-from nnctl.system.errors import ConfigError
+from nnctl.system import ConfigError, describe, did_you_mean
 
 SAMPLERS = ("grid", "random", "tpe")
 METRICS = {

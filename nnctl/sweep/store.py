@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from nnctl import runs
-from nnctl.system.errors import RunError
+from nnctl.system import RunError
 
 SWEEPS_DIR = "sweeps"
 SWEEP_FILE = "sweep.yaml"
@@ -68,7 +68,7 @@ class SweepRecord:
         return d
 
     @classmethod
-    def from_json(cls, obj: Any, where: Path) -> "SweepRecord":
+    def from_json(cls, obj: Any, where: Path) -> SweepRecord:
         try:
             rows = [TrialRow(**r) for r in obj.pop("trials")]
             return cls(**obj, trials=rows)

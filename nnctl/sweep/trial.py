@@ -17,13 +17,11 @@ from typing import Any
 import numpy as np
 
 from nnctl import runs
-from nnctl.training.binding import bind
-from nnctl.config.settings import Config, dump_config
-from nnctl.data.dataset import Dataset
-from nnctl.training.loop import TrainResult, total_iterations
-from nnctl.training.state import TrainState
-from nnctl.runs.summary import RunSummary
-from nnctl.commands.train import fit, history_rows, record_result
+from nnctl.commands import fit, history_rows, record_result
+from nnctl.config import Config, dump_config
+from nnctl.data import Dataset
+from nnctl.runs import RunSummary
+from nnctl.training import TrainResult, TrainState, bind, total_iterations
 
 
 @dataclass(frozen=True)

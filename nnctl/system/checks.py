@@ -8,7 +8,8 @@ import datetime
 import difflib
 import math
 import reprlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 class Invalid(Exception):

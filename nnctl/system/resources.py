@@ -12,9 +12,10 @@ import errno
 import math
 import os
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Iterable
+from typing import IO, Any
 
 # A config is a few hundred bytes; a megabyte of YAML is a mistake or an attack, and parsing
 # it would take seconds.

@@ -22,8 +22,9 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 # Below this many multiply-adds in a step's largest product, one thread is as fast or faster
 # even on an idle machine (see docs/performance.md, "Threads", for the measurement).

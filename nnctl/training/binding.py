@@ -5,21 +5,24 @@ set. ``train``, ``evaluate``, ``gradcheck`` and ``config show/check`` all call `
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
-from nnctl.data import normalize
-from nnctl.config.settings import Config
-from nnctl.data.dataset import Dataset, is_mapped, load_dataset
-from nnctl.system.errors import ConfigError, DataError
-from nnctl.data.holdout import hold_out_indices, take
-from nnctl.core.losses import LOSSES
-from nnctl.system.resources import require_memory
-from nnctl.system.seeds import STREAM_HOLD_OUT, rng_for
-from nnctl.core import fused
-from nnctl.data.stream import load_streamed, streaming_plan
+from nnctl.config import Config
+from nnctl.core import LOSSES, fused
+from nnctl.data import (
+    Dataset,
+    hold_out_indices,
+    is_mapped,
+    load_dataset,
+    load_streamed,
+    normalize,
+    streaming_plan,
+    take,
+)
+from nnctl.system import STREAM_HOLD_OUT, ConfigError, DataError, require_memory, rng_for
 
 
 @dataclass(frozen=True)
@@ -170,8 +173,7 @@ def _normalize(cfg: Config, ds: Dataset) -> tuple[Config, Dataset]:
 def optimizer_slots(cfg: Config) -> int:
     """Arrays of state the config's optimizer keeps per parameter array (gd 0, momentum 1, adam
     2), counted from the optimizer itself on a one-unit network: a new optimizer needs no entry."""
-    from nnctl.core.network import Params
-    from nnctl.core.optimizers import OPTIMIZERS
+    from nnctl.core import OPTIMIZERS, Params
 
     tiny = Params([np.zeros((1, 1))], [np.zeros((1, 1))])
     return len(OPTIMIZERS[cfg.optimizer](tiny, cfg).state()) // 2

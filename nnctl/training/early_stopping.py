@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from nnctl.core.network import Params
+from nnctl.core import Params
 
 
 @dataclass

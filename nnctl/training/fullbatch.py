@@ -24,18 +24,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nnctl.training.loop import OnIteration, TrainResult
-from nnctl.core.network import (
+from nnctl.core import (
     Architecture,
     Params,
     initialize_parameters,
     linear_backward,
     linear_forward,
 )
-from nnctl.system.threads import blas_threads
+from nnctl.system import blas_threads
+from nnctl.training.loop import OnIteration, TrainResult
 
 if TYPE_CHECKING:
-    from nnctl.config.settings import Config
+    from nnctl.config import Config
 
 # Below this many multiply-adds per iteration (C·G dominates) the products are too small to
 # share between BLAS threads, so the whole fit runs on one BLAS thread. Measured on 2 cores
@@ -60,11 +60,11 @@ def factored_flops(n_x: int, m: int, n_1: int, iterations: int) -> tuple[float, 
     return direct, factored
 
 
-def _unsupported_keys(cfg: "Config") -> list[str]:
+def _unsupported_keys(cfg: Config) -> list[str]:
     """Keys whose value this loop does not implement: every key the config table does not mark
     ``fast_path_ok`` must be at its default (plain gradient descent: momentum or L2 weight decay
     could be carried in the same factored form, then their keys could be marked)."""
-    from nnctl.config.settings import config_keys
+    from nnctl.config import config_keys
 
     values = cfg.to_dict()
     return [
@@ -74,7 +74,7 @@ def _unsupported_keys(cfg: "Config") -> list[str]:
     ]
 
 
-def fast_path_applies(cfg: "Config", X: np.ndarray) -> bool:
+def fast_path_applies(cfg: Config, X: np.ndarray) -> bool:
     """True when full-batch plain gradient descent on X: (n_x, m) saves work with the factored
     first layer (roughly: n_x well above m, and more than a handful of iterations)."""
     if _unsupported_keys(cfg):
@@ -176,7 +176,7 @@ class _Diverged(Exception):
 
 
 def _loop(
-    state: FactoredGD, cfg: "Config", costs: list[float], on_iteration: OnIteration | None
+    state: FactoredGD, cfg: Config, costs: list[float], on_iteration: OnIteration | None
 ) -> None:
     from nnctl.system import interrupt
 
@@ -196,7 +196,7 @@ def _loop(
 
 
 def fit_fullbatch(
-    cfg: "Config", X: np.ndarray, Y: np.ndarray, on_iteration: OnIteration | None = None
+    cfg: Config, X: np.ndarray, Y: np.ndarray, on_iteration: OnIteration | None = None
 ) -> TrainResult:
     """Same contract and same numbers (to rounding) as the direct loop, ``nnctl.training.loop.fit_direct``.
     X: (n_x, m), Y: (n_L, m)."""

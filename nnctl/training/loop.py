@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
+from nnctl.config import Config
+from nnctl.core import Params, cost_and_gradients, dropout_masks
 from nnctl.system import interrupt
 from nnctl.training.batches import BatchGatherer
-from nnctl.config.settings import Config
-from nnctl.core.network import Params, cost_and_gradients, dropout_masks
 from nnctl.training.scoring import score
 from nnctl.training.state import TrainState
 

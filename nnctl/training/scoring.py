@@ -16,11 +16,18 @@ from typing import Any
 
 import numpy as np
 
-from nnctl.config.settings import Config
-from nnctl.core.heads import DEFAULT_THRESHOLD
-from nnctl.core.losses import LOSSES
-from nnctl.core.metrics import accuracy, confusion_matrix, regression_from_sums, regression_scores
-from nnctl.core.network import Architecture, Params, forward
+from nnctl.config import Config
+from nnctl.core import (
+    DEFAULT_THRESHOLD,
+    LOSSES,
+    Architecture,
+    Params,
+    accuracy,
+    confusion_matrix,
+    forward,
+    regression_from_sums,
+    regression_scores,
+)
 
 
 @dataclass

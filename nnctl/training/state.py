@@ -16,10 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from nnctl.config.settings import Config
-from nnctl.core.network import Params, initialize_parameters
-from nnctl.core.optimizers import OPTIMIZERS
-from nnctl.system.seeds import STREAM_DROPOUT, STREAM_SHUFFLE, rng_for
+from nnctl.config import Config
+from nnctl.core import OPTIMIZERS, Params, initialize_parameters
+from nnctl.system import STREAM_DROPOUT, STREAM_SHUFFLE, rng_for
 from nnctl.training.early_stopping import EarlyStopping
 
 
@@ -42,7 +41,7 @@ class TrainState:
     stream: dict[str, Any] | None = None
 
     @classmethod
-    def start(cls, cfg: Config) -> "TrainState":
+    def start(cls, cfg: Config) -> TrainState:
         params = initialize_parameters(cfg.layer_dims, cfg.init, cfg.seed, cfg.float_type)
         stopper = None
         if cfg.early_stopping is not None:
@@ -62,7 +61,7 @@ class TrainState:
         params: Params,
         costs: list[float],
         val_rows: list[tuple[int, float, float]],
-    ) -> "TrainState":
+    ) -> TrainState:
         """The state after ``len(costs)`` full-batch steps of a run whose only state is its
         parameters (see ``needs_checkpoint``): a finished run's params.npz and history.csv, or
         the fast path's materialized parameters."""

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import course
-from helpers import CAT_FILES, CONFIGS
+from helpers import CAT_FILES, CONFIGS, course
 
 
 @pytest.mark.parametrize("way", ["copied into data/", "NNCTL_DATA_DIR"])

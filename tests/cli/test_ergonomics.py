@@ -221,7 +221,7 @@ def test_rm_filter_dry_run(cli, two_runs: list[Path]) -> None:
 
 
 def test_compare_prints_yaml_flow_style(cli, two_runs: list[Path]) -> None:
-    from nnctl.runs.table import flow
+    from nnctl.runs import flow
 
     assert flow(["relu", "relu", "sigmoid"]) == "[relu, relu, sigmoid]"
     assert flow({"rate": 0.1, "interval": 10}) == "{rate: 0.1, interval: 10}"
@@ -239,7 +239,7 @@ def test_runs_show_prints_the_model_summary(cli, two_runs: list[Path]) -> None:
 
 
 def test_config_schema_follows_the_key_table(cli) -> None:
-    from nnctl.config.settings import REQUIRED, config_keys
+    from nnctl.config import REQUIRED, config_keys
 
     schema = json.loads(cli("config", "schema").stdout)
     keys = config_keys()
@@ -264,7 +264,7 @@ def test_config_show_json_and_model_summary(cli, tmp_path: Path) -> None:
 
 
 def test_model_summary_lines() -> None:
-    from nnctl.core.summary import summarize, summary_lines
+    from nnctl.core import summarize, summary_lines
 
     s = summarize([12288, 20, 7, 5, 1], ["relu", "relu", "relu", "sigmoid"], "float64", 209)
     lines = summary_lines(s)

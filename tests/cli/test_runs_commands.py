@@ -227,7 +227,7 @@ def test_plot_writes_a_png(cli, three_runs: list[Path], tmp_path: Path) -> None:
 
 
 def test_plot_labels_name_the_differing_keys(three_runs: list[Path]) -> None:
-    from nnctl.runs.table import read_run, run_labels
+    from nnctl.runs import read_run, run_labels
 
     assert run_labels([read_run(d) for d in three_runs]) == [
         "lr-0.05 learning_rate=0.05",

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from helpers import CONFIGS, write_config
-from nnctl.config.settings import load_config
-from nnctl.data.dataset import load_dataset
-from nnctl.core.network import Architecture, predict_proba
+from nnctl.config import load_config
+from nnctl.core import Architecture, predict_proba
+from nnctl.data import load_dataset
 from nnctl.runs import load_run, load_run_config
-from nnctl.training.binding import bind
+from nnctl.training import bind
 
 HIDDEN = {"relu": lambda Z: np.maximum(0, Z), "tanh": np.tanh}
 

@@ -13,8 +13,8 @@ import yaml
 from PIL import Image
 
 from helpers import CONFIGS, hand_forward, write_config
-from nnctl.data.dataset import load_dataset, read_h5
-from nnctl.core.metrics import confusion_matrix, precision_recall_f1
+from nnctl.core import confusion_matrix, precision_recall_f1
+from nnctl.data import load_dataset, read_h5
 from nnctl.runs import load_run
 
 

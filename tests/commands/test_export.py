@@ -53,7 +53,7 @@ def _session(path: Path):
 
 
 def test_cat_onnx_takes_raw_pixels_and_matches_predict(cli, cat_dir: Path, tmp_path: Path) -> None:
-    from nnctl.data.dataset import read_h5
+    from nnctl.data import read_h5
 
     run = train("cat", tmp_path / "runs")
     raw = read_h5(cat_dir / "test_catvnoncat.h5").x[:12]  # (12, 64, 64, 3) uint8

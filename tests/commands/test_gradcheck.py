@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from helpers import CONFIGS, MOONS_SMALL, write_config
-from nnctl.core import activations, losses, network as model
 from nnctl.commands import gradcheck
-from nnctl.core.activations import ACTIVATIONS, Activation
+from nnctl.core import ACTIVATIONS, Activation, activations, losses
+from nnctl.core import network as model
 
 TOL = 1e-7
 

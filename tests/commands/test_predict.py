@@ -10,13 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nnctl.config.settings import load_config
-from nnctl.data.dataset import load_dataset, read_h5
-from nnctl.core.network import Architecture, predict_proba
-from nnctl.runs import load_run
-from nnctl.commands.train import train_run
-
 from helpers import CONFIGS, hand_forward
+from nnctl.commands import train_run
+from nnctl.config import load_config
+from nnctl.core import Architecture, predict_proba
+from nnctl.data import load_dataset, read_h5
+from nnctl.runs import load_run
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +28,7 @@ def cat_model(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
     Built once per module (training under load is slow). None without the data: every test
     using it also asks for ``cat_dir``, which skips (or fails in CI).
     """
-    from nnctl.system.errors import DataError
+    from nnctl.system import DataError
 
     try:
         cfg = load_config(CONFIGS / "cat_deep.yaml", ["iterations=1"])
@@ -348,9 +347,8 @@ def test_feature_count_and_wrong_kind_of_input_checked(
 
 
 def test_heads_table_interprets_classification_and_regression_outputs() -> None:
-    from nnctl.system.errors import ConfigError
-    from nnctl.core.heads import Head, check_threshold, interpret
-    from nnctl.core.losses import LOSSES
+    from nnctl.core import LOSSES, Head, check_threshold, interpret
+    from nnctl.system import ConfigError
 
     AL = np.array([[0.2, 0.7]])
     out = interpret(LOSSES["binary_cross_entropy"].head, AL, ["no", "yes"], 0.5)

@@ -219,7 +219,7 @@ def test_the_browser_check_catches_a_network_reference(tmp_path: Path) -> None:
         sync_api = pytest.importorskip(
             "playwright.sync_api", reason="playwright is not installed (the test extra)"
         )
-    from nnctl.commands.report import CSP
+    from nnctl.commands import CSP
 
     bad = tmp_path / "bad.html"
     bad.write_text(

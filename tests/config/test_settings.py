@@ -8,10 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnctl.config.settings import dump_config, load_config
-from nnctl.system.errors import ConfigError
-
 from helpers import CONFIGS, write_config
+from nnctl.config import dump_config, load_config
+from nnctl.system import ConfigError
 
 GOOD = """\
 dataset: {synthetic: moons, m: 60, test_fraction: 0.25, seed: 1}

@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 
 from helpers import write_config
-from nnctl.config.settings import resolve
-from nnctl.data.dataset import load_dataset
-from nnctl.commands.train import fit
-from nnctl.training.early_stopping import EarlyStopping
-from nnctl.data.holdout import hold_out
+from nnctl.commands import fit
+from nnctl.config import resolve
+from nnctl.data import hold_out, load_dataset
+from nnctl.training import EarlyStopping
 
 RAW = {
     "dataset": {"synthetic": "moons", "m": 60, "test_fraction": 0.0, "seed": 1},
@@ -45,7 +44,7 @@ def test_early_stopping_keeps_the_best_and_counts_patience() -> None:
     es = EarlyStopping(patience=2, min_delta=0.1)
     p = lambda v: __import__("nnctl.core.network", fromlist=["Params"]).Params(
         [np.array([[v]])], [np.zeros((1, 1))]
-    )  # noqa: E731
+    )
     assert not es.update(0, 1.0, p(0.0))
     assert not es.update(1, 0.95, p(1.0))  # better, but not by more than min_delta
     assert not es.update(2, 0.5, p(2.0))

@@ -8,8 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from nnctl.core.activations import ACTIVATIONS, LEAKY_SLOPE
-from nnctl.core.losses import LOSSES, OUTPUT_LOSS, binary_cross_entropy
+from nnctl.core import ACTIVATIONS, LEAKY_SLOPE, LOSSES, OUTPUT_LOSS, binary_cross_entropy
 
 Z = np.array([[-3.0, -0.5, 0.2, 1.7], [2.5, -1.2, 0.7, -0.1]])
 
@@ -23,7 +22,7 @@ EXPECTED = {
 
 
 def test_table_has_the_documented_names() -> None:
-    from nnctl.core.activations import hidden_activation_names
+    from nnctl.core import hidden_activation_names
 
     assert set(ACTIVATIONS) == {"relu", "leaky_relu", "tanh", "sigmoid", "linear", "softmax"}
     assert hidden_activation_names() == ["relu", "leaky_relu", "tanh", "sigmoid", "linear"]

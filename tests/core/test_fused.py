@@ -9,9 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from nnctl.core import fused
-from nnctl.core.network import initialize_parameters
-from nnctl.core.optimizers import Adam, Momentum
+from nnctl.core import Adam, Momentum, fused, initialize_parameters
 
 HP = {Adam: {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}, Momentum: {"beta": 0.9}}
 
@@ -100,10 +98,10 @@ def test_without_numba_the_numpy_passes_are_used(monkeypatch: pytest.MonkeyPatch
 def test_a_long_training_run_is_the_same_compiled_or_not(
     tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from nnctl.training.binding import bind
-    from nnctl.config.settings import load_config
-    from nnctl.commands.train import fit
     from helpers import write_config
+    from nnctl.commands import fit
+    from nnctl.config import load_config
+    from nnctl.training import bind
 
     write_config(
         tmp_path / "c.yaml",

@@ -12,38 +12,24 @@ import numpy as np
 import pytest
 
 from helpers import CONFIGS, write_config
-from nnctl.core.activations import ACTIVATIONS, softmax, softmax_backward
-from nnctl.core.losses import (
+from helpers.gradients import numeric_grads
+from nnctl.core import (
+    ACTIVATIONS,
     LOSSES,
     OUTPUT_LOSS,
+    Architecture,
+    argmax_labels,
     categorical_cross_entropy,
+    confusion_matrix,
+    cost_and_gradients,
+    initialize_parameters,
     mean_squared_error,
     one_hot,
-)
-from nnctl.core.metrics import (
-    argmax_labels,
-    confusion_matrix,
     per_class_scores,
     regression_scores,
+    softmax,
+    softmax_backward,
 )
-from nnctl.core.network import Architecture, Params, cost_and_gradients, initialize_parameters
-
-
-def numeric_grads(f, params: Params, eps: float = 1e-6) -> list[np.ndarray]:
-    """Central differences of f() over every entry of every W and b (W1..WL then b1..bL)."""
-    out = []
-    for arr in (*params.Ws, *params.bs):
-        g = np.zeros_like(arr)
-        for ix in np.ndindex(arr.shape):
-            old = arr[ix]
-            arr[ix] = old + eps
-            plus = f()
-            arr[ix] = old - eps
-            minus = f()
-            arr[ix] = old
-            g[ix] = (plus - minus) / (2 * eps)
-        out.append(g)
-    return out
 
 
 def test_tables_pair_each_output_with_its_loss() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnctl.core.network import (
+from nnctl.core import (
     Architecture,
     Params,
     backward,

@@ -9,12 +9,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-import nnctl.training.loop as loop_mod
 import nnctl.commands.train as train_mod
-from nnctl.config.settings import resolve
-from nnctl.core.network import Params
-from nnctl.core.optimizers import OPTIMIZERS, Adam, GradientDescent, Momentum
-from nnctl.system.seeds import STREAM_SHUFFLE, rng_for
+import nnctl.training.loop as loop_mod
+from nnctl.config import resolve
+from nnctl.core import OPTIMIZERS, Adam, GradientDescent, Momentum, Params
+from nnctl.system import STREAM_SHUFFLE, rng_for
 
 W0 = [1.0, -2.0]
 G1, G2 = [0.1, -0.2], [0.3, 0.05]

@@ -9,17 +9,23 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pytest
 import yaml
 
 from helpers import write_config
 from nnctl.commands import gradcheck
-from nnctl.core.activations import ACTIVATIONS, Activation
-from nnctl.system.checks import positive_number
-from nnctl.config.settings import CONFIG_KEYS, Config, dump_config, load_config
-from nnctl.data.dataset import SYNTHETIC, Synthetic
-from nnctl.core.losses import LOSSES, CheckTargets, Loss, one_unit_per_target
-from nnctl.core.optimizers import OPTIMIZERS, Hyperparameter
+from nnctl.config import CONFIG_KEYS, Config, dump_config, load_config
+from nnctl.core import (
+    ACTIVATIONS,
+    LOSSES,
+    OPTIMIZERS,
+    Activation,
+    CheckTargets,
+    Hyperparameter,
+    Loss,
+    one_unit_per_target,
+)
+from nnctl.data import SYNTHETIC, Synthetic
+from nnctl.system import positive_number
 
 
 def train(cli, cfg: Path, *args: str) -> tuple[Path, dict]:
@@ -164,8 +170,7 @@ def test_a_new_file_kind_is_one_readers_entry(
 ) -> None:
     """A reader for a new kind of file (here: 'label x1 x2' lines) is one KINDS entry; config
     validation, train, config show, predict and evaluate --data pick it up."""
-    from nnctl.data.dataset import RawSplit
-    from nnctl.data.readers import KINDS, Kind
+    from nnctl.data import KINDS, Kind, RawSplit
 
     def read_lines(path: Path, options) -> RawSplit:
         rows = np.array(

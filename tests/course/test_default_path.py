@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers import course
-from helpers import CONFIGS
-from nnctl.config.settings import apply_overrides, load_config, parse_yaml, resolve
-from nnctl.training.binding import bind
-from nnctl.commands.train import fit
+from helpers import CONFIGS, course
+from nnctl.commands import fit
+from nnctl.config import apply_overrides, load_config, parse_yaml, resolve
+from nnctl.training import bind
 
 
 @pytest.mark.slow

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import course
-from helpers import CONFIGS
+from helpers import CONFIGS, course
 from helpers.proc import env_for
 
 

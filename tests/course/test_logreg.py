@@ -11,13 +11,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import course
 import nnctl.training.fullbatch as fullbatch
-from helpers import CONFIGS, hand_forward, write_config
-from nnctl.config.settings import load_config, resolve
-from nnctl.core.network import initialize_parameters
-from nnctl.training.binding import bind
-from nnctl.commands.train import fit
+from helpers import CONFIGS, course, hand_forward, write_config
+from nnctl.commands import fit
+from nnctl.config import load_config, resolve
+from nnctl.core import initialize_parameters
+from nnctl.training import bind
 
 LOGREG = CONFIGS / "logreg_cat.yaml"
 

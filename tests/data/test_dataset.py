@@ -8,8 +8,8 @@ import h5py
 import numpy as np
 import pytest
 
-from nnctl.data.dataset import load_dataset, prepare_x, resolve_path
-from nnctl.system.errors import DataError
+from nnctl.data import load_dataset, prepare_x, resolve_path
+from nnctl.system import DataError
 
 
 def make_h5(

@@ -14,12 +14,10 @@ import numpy as np
 import pytest
 
 from helpers import write_config
-from nnctl.data import normalize
+from nnctl.config import load_config
+from nnctl.data import is_mapped, load_dataset, map_contiguous, map_region, normalize, prepare_x
+from nnctl.system import training_estimate
 from nnctl.training.binding import _mapped_examples, bind
-from nnctl.config.settings import load_config
-from nnctl.data.dataset import is_mapped, load_dataset, prepare_x
-from nnctl.data.readers.hdf5 import map_contiguous, map_region
-from nnctl.system.resources import training_estimate
 
 
 def _h5(path: Path, x: np.ndarray, m: int | None = None, userblock: int = 0, **dset_kw) -> Path:
@@ -79,7 +77,7 @@ def test_what_is_not_mapped_is_read_as_before(tmp_path: Path) -> None:
 
 def test_only_the_training_loader_maps(tmp_path: Path) -> None:
     """``data inspect``/``import``, predict and the course reader (``read_h5``) read as before."""
-    from nnctl.data.dataset import read_h5
+    from nnctl.data import read_h5
 
     path = _h5(tmp_path / "d.h5", _x())
     assert not is_mapped(read_h5(path).x)

@@ -13,10 +13,8 @@ import pytest
 import yaml
 from PIL import Image
 
-from nnctl.data.dataset import load_dataset, prepare_x, split_off_test
-from nnctl.data.images import load_image
-
 from helpers.owndata import EXAMPLE_CONFIGS, make_examples, make_project
+from nnctl.data import load_dataset, load_image, prepare_x, split_off_test
 
 
 @pytest.fixture(scope="module")
@@ -262,8 +260,8 @@ def test_minmax_constant_feature_and_validation_rows_not_in_the_statistics(
     out = train_json(cli, config)
     steps = summary(out["run_dir"])["preprocessing"]["steps"]
     # validation: 1 of each class held out, so the min/max come from the 8 training rows only
-    from nnctl.training.binding import bind
-    from nnctl.config.settings import load_config
+    from nnctl.config import load_config
+    from nnctl.training import bind
 
     bound = bind(load_config(config))
     kept = np.arange(10)[bound.train_idx]
@@ -319,10 +317,10 @@ def test_csv_test_file_with_other_features_or_classes(cli, tmp_path: Path, runs_
         "learning_rate: 0.1\niterations: 3\n"
     )
     assert one_error(cli("train", config, "--set", "dataset.test=wide.csv"), runs_dir) == (
-        f"wide.csv: 3 features per example but the training data has 2"
+        "wide.csv: 3 features per example but the training data has 2"
     )
     assert one_error(cli("train", config, "--set", "dataset.test=fox.csv"), runs_dir) == (
-        f"fox.csv: class 'fox' is not in the training data train.csv (classes: cat, dog)"
+        "fox.csv: class 'fox' is not in the training data train.csv (classes: cat, dog)"
     )
     out = train_json(
         cli, config, "--set", "dataset.test=sub.csv"
@@ -342,9 +340,7 @@ def test_numpy_and_hdf5_bad_input(cli, tmp_path: Path, runs_dir: Path) -> None:
     )
     x = np.zeros((4, 2))
     np.savez(tmp_path / "d.npz", x=x, y=np.array([0, 1, 0]))
-    assert (
-        one_error(cli("train", config), runs_dir) == f"d.npz: x has 4 examples but y has 3 labels"
-    )
+    assert one_error(cli("train", config), runs_dir) == "d.npz: x has 4 examples but y has 3 labels"
     np.savez(tmp_path / "d.npz", x=np.array([object(), 1], dtype=object), y=np.array([0, 1]))
     assert "x: holds Python objects (dtype object); nnctl reads numeric arrays only" in one_error(
         cli("train", config), runs_dir
@@ -359,7 +355,7 @@ def test_numpy_and_hdf5_bad_input(cli, tmp_path: Path, runs_dir: Path) -> None:
     line = one_error(
         cli("train", config, "--set", "dataset.train={x: bad.npy, y: y.npy}"), runs_dir
     )
-    assert line == f"bad.npy: bad.npy: 1 NaN or infinite value(s); clean the data first"
+    assert line == "bad.npy: bad.npy: 1 NaN or infinite value(s); clean the data first"
     # an HDF5 file with several arrays: x_key/y_key name them
     with h5py.File(tmp_path / "many.h5", "w") as f:
         f["features"], f["x"], f["y"], f["target"] = (
@@ -384,7 +380,7 @@ def test_numpy_and_hdf5_bad_input(cli, tmp_path: Path, runs_dir: Path) -> None:
         cli("train", config, "--set", "dataset.train=many.h5", "--set", "dataset.x_key=nope"),
         runs_dir,
     )
-    assert line == f"many.h5: no array 'nope' (x_key); the file holds features, target, x, y"
+    assert line == "many.h5: no array 'nope' (x_key); the file holds features, target, x, y"
 
 
 def test_absurd_declared_shapes_are_refused_before_reading(
@@ -399,7 +395,7 @@ def test_absurd_declared_shapes_are_refused_before_reading(
         f.create_dataset("train_set_x", shape=(10**9, 10**6), dtype=np.uint8, chunks=(1, 1000))
         f["train_set_y"] = np.zeros(2)
     line = one_error(cli("train", config), runs_dir)
-    assert line.startswith(f"huge.h5: train_set_x: declares shape (1000000000, 1000000) of uint8 (")
+    assert line.startswith("huge.h5: train_set_x: declares shape (1000000000, 1000000) of uint8 (")
     assert "more than this machine's memory" in line
     # a .npy header claiming more than the file holds
     np.save(tmp_path / "x.npy", np.zeros((4, 2)))
@@ -408,7 +404,7 @@ def test_absurd_declared_shapes_are_refused_before_reading(
     np.save(tmp_path / "y.npy", np.zeros(4))
     line = one_error(cli("train", config, "--set", "dataset.train={x: x.npy, y: y.npy}"), runs_dir)
     assert line.startswith(
-        f"x.npy: declares shape (9999999, 2) of float64 (152.6 MiB) but the file holds only "
+        "x.npy: declares shape (9999999, 2) of float64 (152.6 MiB) but the file holds only "
     )
 
 
@@ -596,8 +592,7 @@ def test_a_folder_imports_a_window_at_a_time_and_can_be_shuffled(
     cli, project: Path, tmp_path: Path, monkeypatch
 ) -> None:
     from nnctl.commands import datatools as tools
-    from nnctl.data.readers.base import ReadOptions
-    from nnctl.data.readers.folder import read_folder
+    from nnctl.data import ReadOptions, read_folder
 
     shapes = project / "data" / "examples" / "shapes"
     monkeypatch.setattr(tools, "IMPORT_WINDOW", 5)  # 72 images in 15 windows: never all in memory

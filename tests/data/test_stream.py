@@ -13,13 +13,11 @@ import h5py
 import numpy as np
 import pytest
 
-from nnctl.data import stream
-from nnctl.training.binding import bind
-from nnctl.config.settings import load_config
-from nnctl.data.dataset import prepare_x, sha256_cached
-from nnctl.training.state import TrainState
-from nnctl.commands.train import train_run
 from helpers import write_config
+from nnctl.commands import train_run
+from nnctl.config import load_config
+from nnctl.data import prepare_x, sha256_cached, stream
+from nnctl.training import TrainState, bind
 
 SHAPE = (8, 8, 3)  # 192 bytes an example
 
@@ -483,8 +481,8 @@ def test_a_file_shorter_than_its_header_says_is_one_error(tmp_path: Path) -> Non
 def test_scoring_in_blocks_keeps_nothing_per_example_and_matches_whole(
     tmp_path: Path, loss: str
 ) -> None:
-    from nnctl.core.network import initialize_parameters
-    from nnctl.training.scoring import score
+    from nnctl.core import initialize_parameters
+    from nnctl.training import score
 
     path = make_h5(tmp_path / "x.h5", 150)
     header = stream.read_h5_header(path)

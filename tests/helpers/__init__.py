@@ -50,6 +50,6 @@ def hand_forward(run: Path, X: np.ndarray) -> np.ndarray:
         p = {k: z[k] for k in z.files}
     L = len(p) // 2
     A = X
-    for l in range(1, L):  # noqa: E741 - the course's name for the layer index
+    for l in range(1, L):
         A = np.maximum(0, p[f"W{l}"] @ A + p[f"b{l}"])
     return _sigmoid(p[f"W{L}"] @ A + p[f"b{L}"])[0]

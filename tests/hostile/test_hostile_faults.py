@@ -11,7 +11,6 @@ import stat
 import subprocess
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -19,12 +18,12 @@ import pytest
 
 from helpers import MOONS_SMALL, write_config
 from helpers.hostile import summary
-from nnctl.system import interrupt
-from nnctl import runs
-from nnctl.config.settings import load_config
-from nnctl.runs.checkpoint import CHECKPOINT_FILE, load_checkpoint
-from nnctl.commands.train import resume_run, train_run
 from helpers.proc import env_for, nnctl
+from nnctl import runs
+from nnctl.commands import train_run
+from nnctl.config import load_config
+from nnctl.runs import CHECKPOINT_FILE, load_checkpoint
+from nnctl.system import interrupt
 
 # Direct loop with every kind of state: Adam, mini-batches, dropout, lr decay, validation.
 STATEFUL = """\
@@ -482,8 +481,8 @@ def test_a_second_resume_of_a_training_run_is_refused(tmp_path: Path, runs_dir: 
 
 
 def test_lock_is_exclusive_and_released(tmp_path: Path) -> None:
-    from nnctl.system.errors import RunError
-    from nnctl.runs.lock import RunLock, is_locked
+    from nnctl.runs import RunLock, is_locked
+    from nnctl.system import RunError
 
     d = tmp_path / "run"
     d.mkdir()

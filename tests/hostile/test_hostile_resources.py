@@ -13,10 +13,10 @@ import pytest
 
 from helpers import MOONS_SMALL, write_config
 from helpers.hostile import billion_laughs, fifo, inflating_npy_member, npy_declaring, run_bounded
-from nnctl.config.settings import MAX_YAML_DEPTH, MAX_YAML_NODES, parse_yaml
-from nnctl.system.errors import ConfigError
-from nnctl.system.resources import (
+from nnctl.config import MAX_YAML_DEPTH, MAX_YAML_NODES, parse_yaml
+from nnctl.system import (
     MAX_CONFIG_BYTES,
+    ConfigError,
     DeclaredTooLarge,
     NotRegularFile,
     check_declared,
@@ -138,7 +138,7 @@ def test_config_size_is_capped_and_big_comment_files_are_refused_quickly(tmp_pat
 
 def test_values_quoted_in_messages_are_cut_short() -> None:
     with pytest.raises(ConfigError) as exc:
-        from nnctl.config.settings import resolve
+        from nnctl.config import resolve
 
         resolve(
             {
@@ -220,10 +220,10 @@ def test_memory_refusal_follows_the_address_space_limit(tmp_path: Path) -> None:
 
 
 def test_estimate_counts_parameters_state_data_and_activations(tmp_path: Path) -> None:
-    from nnctl.config.settings import load_config
+    from nnctl.config import load_config
 
     cfg = load_config(write_config(tmp_path / "m.yaml", MOONS_SMALL))
-    from nnctl.training.binding import optimizer_slots
+    from nnctl.training import optimizer_slots
 
     assert optimizer_slots(cfg) == 0
     est = training_estimate(cfg, n_x=2, m_train=150, m_other=50, optimizer_slots=0)
@@ -284,8 +284,8 @@ def test_inflating_params_member_is_refused_from_its_header(tmp_path: Path) -> N
 
 
 def test_extra_member_inflating_is_refused_by_size(tmp_path: Path) -> None:
-    from nnctl.system.errors import RunError
     from nnctl.runs import read_params
+    from nnctl.system import RunError
 
     path = tmp_path / "p.npz"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnctl.system.errors import RunError
+from nnctl.system import RunError
 from nnctl.runs import load_run
 
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from helpers import CONFIGS, ROOT
-from nnctl.config.settings import load_config
-from nnctl.system.errors import RunError
+from nnctl.config import load_config
+from nnctl.system import RunError
 from nnctl.runs import RunSummary, flatten, load_run, read_summary
 
 RUN_FILES = ("summary.json", "config.yaml", "params.npz", "history.csv", "checkpoint.npz")

@@ -622,7 +622,7 @@ def test_a_trial_whose_worker_dies_twice_is_recorded_failed_and_the_sweep_comple
 
 
 def test_the_median_rule_prunes_only_after_warmup_and_above_the_median() -> None:
-    from nnctl.sweep.trial import prune_rule
+    from nnctl.sweep import prune_rule
 
     assert (
         prune_rule([[1.0, 0.5]] * 3, epochs=8) is None
@@ -640,7 +640,7 @@ def test_the_median_rule_prunes_only_after_warmup_and_above_the_median() -> None
 
 
 def test_grid_order_and_what_check_enumerates(tmp_path: Path) -> None:
-    from nnctl.sweep.spec import check_values, load_sweep
+    from nnctl.sweep import check_values, load_sweep
 
     f = sweep_file(
         tmp_path,
@@ -676,7 +676,7 @@ def test_a_streamed_dataset_is_read_by_each_trial_not_scattered(
 ) -> None:
     # data streamed from its file (here asked for; the same for a file larger than memory) is
     # not loaded by the client: each trial streams it as `nnctl train` would, to the same bits
-    from nnctl.config.settings import load_config
+    from nnctl.config import load_config
     from nnctl.sweep import engine
 
     _h5(tmp_path / "pts.h5")

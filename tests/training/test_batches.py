@@ -9,14 +9,13 @@ import h5py
 import numpy as np
 import pytest
 
+import nnctl.commands.train as train_mod
 import nnctl.core.network as model_mod
 import nnctl.training.loop as loop_mod
-import nnctl.commands.train as train_mod
-from nnctl.training.batches import BatchGatherer
-from nnctl.config.settings import resolve
-from nnctl.data.dataset import load_dataset
-from nnctl.data.holdout import hold_out
-from nnctl.system.seeds import STREAM_HOLD_OUT, rng_for
+from nnctl.config import resolve
+from nnctl.data import hold_out, load_dataset
+from nnctl.system import STREAM_HOLD_OUT, rng_for
+from nnctl.training import BatchGatherer
 
 
 @pytest.mark.parametrize("order", ["F", "C"])

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 
 from helpers import CONFIGS
-from nnctl.training.binding import bind
-from nnctl.config.settings import load_config
-from nnctl.data.dataset import load_dataset
-from nnctl.commands.evaluate import load_eval_data
+from nnctl.commands import load_eval_data
+from nnctl.config import load_config
+from nnctl.data import load_dataset
 from nnctl.runs import load_run, load_run_config
+from nnctl.training import bind
 
 
 def test_bind_fills_the_input_size_and_returns_the_hold_out_as_indices() -> None:

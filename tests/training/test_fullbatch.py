@@ -13,14 +13,12 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 import nnctl.training.fullbatch as fullbatch
-from nnctl.config.settings import load_config, resolve
-from nnctl.data.dataset import load_dataset
-from nnctl.training.fullbatch import FactoredGD, factored_flops, fast_path_applies, fit_fullbatch
-from nnctl.core.network import Architecture, initialize_parameters
-from nnctl.commands.train import fit
-
-from helpers import course
-from helpers import CONFIGS
+from helpers import CONFIGS, course
+from nnctl.commands import fit
+from nnctl.config import load_config, resolve
+from nnctl.core import Architecture, initialize_parameters
+from nnctl.data import load_dataset
+from nnctl.training import FactoredGD, factored_flops, fast_path_applies, fit_fullbatch
 
 # The course's published results for configs/cat_deep.yaml (Deep Neural Network - Application).
 COURSE_COST_0 = course.L_LAYER_COSTS[0]

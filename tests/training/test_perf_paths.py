@@ -16,15 +16,19 @@ import pytest
 
 import nnctl.commands.train as train_mod
 from helpers import write_config
-from nnctl.system import filehash, threads
-from nnctl.core.activations import ACTIVATIONS
-from nnctl.config.settings import load_config
-from nnctl.data.dataset import all_finite, load_dataset
-from nnctl.system.errors import DataError
-from nnctl.core.network import cost_and_gradients, initialize_parameters
-from nnctl.core.optimizers import Adam, GradientDescent, Momentum
-from nnctl.training.state import TrainState
-from nnctl.commands.train import train_run
+from nnctl.commands import train_run
+from nnctl.config import load_config
+from nnctl.core import (
+    ACTIVATIONS,
+    Adam,
+    GradientDescent,
+    Momentum,
+    cost_and_gradients,
+    initialize_parameters,
+)
+from nnctl.data import all_finite, load_dataset
+from nnctl.system import DataError, filehash, threads
+from nnctl.training import TrainState
 
 # ----------------------------------------------------------------------------- the previous optimizers
 # The per-array updates as they were before the flat buffers, verbatim in their arithmetic.
@@ -122,7 +126,7 @@ def test_parameters_and_gradients_live_in_one_buffer_each(tiny_cfg) -> None:
 
 @pytest.fixture
 def tiny_cfg(tmp_path: Path):
-    from nnctl.config.settings import resolve
+    from nnctl.config import resolve
 
     return resolve(
         {

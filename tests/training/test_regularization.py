@@ -7,16 +7,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers.gradients import numeric_grads
 
 from helpers import write_config
-from nnctl.core.network import (
+from nnctl.core import (
     Architecture,
     Params,
     cost_and_gradients,
     dropout_masks,
     initialize_parameters,
 )
-from test_heads import numeric_grads
 
 ARCH = Architecture.build(["tanh", "relu", "sigmoid"], "binary_cross_entropy")
 
@@ -122,9 +122,9 @@ def test_dropout_runs_are_reproducible_and_prediction_is_deterministic(
     assert all(np.array_equal(a["params"][k], b["params"][k]) for k in a["params"])
     assert a["history"] != plain["history"]
     # accuracy is computed without dropout: recomputing it from the saved weights agrees
-    from nnctl.config.settings import load_config
-    from nnctl.data.dataset import load_dataset
-    from nnctl.training.scoring import score
+    from nnctl.config import load_config
+    from nnctl.data import load_dataset
+    from nnctl.training import score
 
     cfg = load_config(tmp_path / "a.yaml")
     ds = load_dataset(cfg.dataset)
@@ -139,5 +139,5 @@ def test_l2_shrinks_the_weights(cli, runs_dir, tmp_path) -> None:
     reg = run(cli, tmp_path, "l2: 5.0\n", "reg")
     norm = lambda s: sum(
         float(np.sum(s["params"][k] ** 2)) for k in s["params"] if k.startswith("W")
-    )  # noqa: E731
+    )
     assert norm(reg) < 0.8 * norm(plain)

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from helpers import write_config
-from nnctl.config.settings import load_config
-from nnctl.runs.checkpoint import CHECKPOINT_FILE
-from nnctl.commands.train import train_run
+from nnctl.commands import train_run
+from nnctl.config import load_config
+from nnctl.runs import CHECKPOINT_FILE
 
 # Everything that carries state across steps at once: Adam's moments, mini-batch shuffling
 # (stopped mid-epoch), dropout masks, lr decay, the validation hold-out and early stopping.

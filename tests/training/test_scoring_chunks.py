@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnctl.core.network import Architecture, Params, forward
-from nnctl.training.scoring import SCORE_CHUNK, forward_chunked
+from nnctl.core import Architecture, Params, forward
+from nnctl.training import SCORE_CHUNK, forward_chunked
 
 
 def _net(dims: list[int], dtype: str, rng: np.random.Generator) -> Params:
@@ -99,9 +99,9 @@ def test_the_chunk_width_must_be_a_multiple_of_64() -> None:
 def test_w2_scores_equal_the_whole_forward_scores(tmp_path) -> None:
     """``score`` (the run summary, validation, evaluate) over 10,000 examples: loss and accuracy
     as computed from the whole forward pass."""
-    from nnctl.config.settings import resolve
-    from nnctl.core.metrics import accuracy
-    from nnctl.training.scoring import score
+    from nnctl.config import resolve
+    from nnctl.core import accuracy
+    from nnctl.training import score
 
     rng = np.random.default_rng(4)
     dims, acts, loss = W2

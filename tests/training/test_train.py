@@ -11,12 +11,10 @@ import numpy as np
 import pytest
 import yaml
 
-from nnctl.training import loop as loop_mod
-from nnctl import runs
-from nnctl.commands import train as train_mod
-from nnctl.system.errors import RunError
-
 from helpers import MOONS_SMALL, write_config
+from nnctl import runs
+from nnctl.system import RunError
+from nnctl.training import loop as loop_mod
 
 
 @pytest.fixture
@@ -83,9 +81,9 @@ def test_stdout_is_only_the_run_id_and_the_run_dir_is_complete(
 
 
 def test_accuracies_in_summary_are_recomputable(cli, runs_dir: Path, moons_cfg: Path) -> None:
-    from nnctl.config.settings import load_config
-    from nnctl.data.dataset import load_dataset
-    from nnctl.core.network import Architecture, Params, predict_proba
+    from nnctl.config import load_config
+    from nnctl.core import Architecture, Params, predict_proba
+    from nnctl.data import load_dataset
 
     run_dir = runs_dir / cli("train", moons_cfg, "--quiet").stdout.strip()
     cfg = load_config(run_dir / "config.yaml")

@@ -27,11 +27,9 @@ from typing import Any
 import numpy as np
 
 from nnctl import runs
-from nnctl.system.errors import NnctlError, UsageError
 from nnctl.commands.report.svg import PALETTE, Series, line_chart, scatter, smooth
-from nnctl.runs import LoadedRun
-from nnctl.runs.files import History, read_history_table
-from nnctl.runs.summary import flatten
+from nnctl.runs import History, LoadedRun, flatten, read_history_table
+from nnctl.system import NnctlError, UsageError
 
 MAX_ERROR_IMAGES = 24  # the course shows a handful; a grid of 24 still fits a phone screen
 IMAGE_PX = 96  # shown size of a 64x64 image (pixelated, not blurred)
@@ -66,12 +64,12 @@ def _score_split(run: LoadedRun, split: str) -> tuple[Scores, Any]:
     """The split scored by ``evaluate_run`` (equal to the summary's numbers) and the model's
     outputs on it, with the evaluated data (for image runs: where each raw image is)."""
     from nnctl.commands.evaluate import evaluate_run, load_eval_data
-    from nnctl.core.network import predict_proba
+    from nnctl.core import predict_proba
 
     ev = evaluate_run(run, None, split)
     d = load_eval_data(run, None, split)
     if hasattr(d.X, "blocks"):  # streamed from disk (nnctl.data.stream): scored block by block
-        from nnctl.training.scoring import score
+        from nnctl.training import score
 
         AL = score(run.params, run.config, d.X, d.Y).AL
     else:
@@ -94,7 +92,7 @@ def gather(run: LoadedRun, max_errors: int = MAX_ERROR_IMAGES) -> RunView:
     """Reads the run's history and scores it on its test (and validation) split. Data that can
     no longer be loaded becomes a note on the page rather than a failed report."""
     from nnctl.commands.evaluate import raw_images
-    from nnctl.core.losses import head_for
+    from nnctl.core import head_for
 
     view = RunView(run, read_history_table(run.run_dir))
     s = run.summary.to_json()
@@ -180,7 +178,7 @@ def _kv(rows: list[tuple[str, str]]) -> str:
 
 def _config_rows(cfg: Any) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(keys that differ from the defaults or have none, every key) as (key, value) rows."""
-    from nnctl.config.settings import REQUIRED, config_keys
+    from nnctl.config import REQUIRED, config_keys
 
     d, keys = cfg.to_dict(), config_keys()
     every = [(k, _e(_yamlish(v))) for k, v in d.items()]

@@ -11,12 +11,12 @@ allocating anything, so a file claiming an absurd shape is refused in one line.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-from nnctl.system.errors import DataError
 from nnctl.data.readers.base import OnProgress, RawSplit, ReadOptions, check_declared, memory_limit
+from nnctl.system import DataError
 
 __all__ = [
     "KINDS",

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from nnctl.system.errors import DataError
+from nnctl.system import DataError
 
 OnProgress = Callable[[int, int], None]  # (done, total) while a reader decodes files
 
@@ -80,7 +81,7 @@ def check_declared(
     more bytes than memory allows (sized with ``resources.declared_bytes``, as run files are),
     or (``available``: bytes the file holds for it) more bytes than the file has. ``where``
     names the file and array."""
-    from nnctl.system.resources import declared_bytes, human_bytes
+    from nnctl.system import declared_bytes, human_bytes
 
     if dtype.hasobject:
         raise DataError(

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from nnctl.system.errors import DataError
 from nnctl.data.readers.base import RawSplit, ReadOptions, memory_limit
+from nnctl.system import DataError
 
 TEXT_TO_MEMORY = 16  # bytes of memory per byte of CSV text while parsing (generous)
 

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
-from nnctl.system.errors import DataError
 from nnctl.data.images import ImageError, list_images, load_image
 from nnctl.data.readers.base import RawSplit, ReadOptions, check_declared
+from nnctl.system import DataError
 
 COLORS = {"rgb": ("RGB", 3), "grayscale": ("L", 1)}
 
@@ -66,7 +67,7 @@ def first_size(files: list[Path], skip_bad: bool) -> tuple[int, int]:
             with Image.open(path) as im:
                 w, h = ImageOps.exif_transpose(im).size
             return h, w
-        except Exception as exc:  # noqa: BLE001 - Pillow raises many types for damaged files
+        except Exception as exc:
             if skip_bad:
                 continue
             what = (

@@ -16,9 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from nnctl.system.errors import DataError
 from nnctl.data.readers.base import RawSplit, ReadOptions, check_declared
-from nnctl.system.resources import open_regular
+from nnctl.system import DataError, open_regular
 
 
 def _pick(

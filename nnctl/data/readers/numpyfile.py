@@ -10,8 +10,8 @@ from typing import IO
 
 import numpy as np
 
-from nnctl.system.errors import DataError
 from nnctl.data.readers.base import RawSplit, ReadOptions, check_declared
+from nnctl.system import DataError
 
 
 def _header(f: IO[bytes], where: str, available: int) -> None:

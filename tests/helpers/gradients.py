@@ -1,0 +1,24 @@
+"""Central differences over a network's parameters, for the tests that check a backward pass."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnctl.core.network import Params
+
+
+def numeric_grads(f, params: Params, eps: float = 1e-6) -> list[np.ndarray]:
+    """Central differences of f() over every entry of every W and b (W1..WL then b1..bL)."""
+    out = []
+    for arr in (*params.Ws, *params.bs):
+        g = np.zeros_like(arr)
+        for ix in np.ndindex(arr.shape):
+            old = arr[ix]
+            arr[ix] = old + eps
+            plus = f()
+            arr[ix] = old - eps
+            minus = f()
+            arr[ix] = old
+            g[ix] = (plus - minus) / (2 * eps)
+        out.append(g)
+    return out
