@@ -11,8 +11,8 @@ input, plain full-batch gradient descent). It does not import nnctl.
 
 Workloads:
   W1  cat_deep: [12288, 20, 7, 5, 1] relu/sigmoid on the course's 209 cat images, full batch.
-      nnctl's training loop (``nnctl.commands.train.fit``) against the yardstick's, and the whole process
-      (``nnctl train configs/cat_deep.yaml --quiet``) against the yardstick's whole process.
+      nnctl's training loop (``nnctl.commands.train.fit``) against the yardstick's, and the whole
+      process (``nnctl train configs/cat_deep.yaml --quiet``) against the yardstick's whole process.
   W2  60000 x 784 synthetic inputs, [784, 256, 128, 10] relu + softmax, Adam, batch 128,
       2 epochs, float32 and float64; epoch time, examples/s, peak RSS, and the time of the same
       matrix products alone as a lower bound.
@@ -213,7 +213,7 @@ def yardstick_process(data_dir: Path, iterations: int) -> None:
         np.savez(Path(d) / "params.npz", **parameters)
 
 
-# =========================================================================== PyTorch, the peer (--peers)
+# ============================================================== PyTorch, the peer (--peers)
 # Run in a child process of its own (``--peer NAME ...``), which prints one JSON line. What a
 # PyTorch user would write: nn.Sequential, the library's loss and optimizer, index batches.
 
@@ -304,7 +304,7 @@ def torch_w1(data_dir: Path, iterations: int, threads: int | None = None) -> dic
 
 
 def run_peer(args: list[str], env: dict) -> dict:
-    """Runs ``bench/run.py --peer ...`` in a child process; its JSON plus the process's wall time."""
+    """Runs ``bench/run.py --peer ...`` in a child process: its JSON and the process's wall time."""
     wall, code, rss, out, err = run_process(
         [sys.executable, str(Path(__file__).resolve()), "--peer", *args], env
     )
@@ -763,7 +763,7 @@ def bench_w2(p: dict, env: dict) -> dict:
 
             last: dict = {}
 
-            def nnctl_run(compiled: str = "never"):
+            def nnctl_run(compiled: str = "never", cmd: list = cmd, last: dict = last):
                 # the default (auto) leaves a one-epoch run's Adam in numpy (numba's import would
                 # cost more than it saves); the compiled rows force it, on the threads of this
                 # round's default run, to show what the loop gains
@@ -786,7 +786,7 @@ def bench_w2(p: dict, env: dict) -> dict:
                     "threads": summary.get("threads"),
                 }
 
-            def torch_run():
+            def torch_run(last: dict = last, dtype: str = dtype):
                 # on as many threads as nnctl's run of this round chose: PyTorch's own default
                 # (all cores) spins on a busy machine like OpenBLAS (26.6 s against nnctl's 2.8 s
                 # in a trial at load 9), which would measure the machine, not the library
@@ -807,8 +807,8 @@ def bench_w2(p: dict, env: dict) -> dict:
                 )
 
             fns = {
-                "bound_1": lambda: matmul_bound(m, epochs, dtype, 1, threads=1),
-                "bound_default": lambda: matmul_bound(m, epochs, dtype, 1),
+                "bound_1": lambda dtype=dtype: matmul_bound(m, epochs, dtype, 1, threads=1),
+                "bound_default": lambda dtype=dtype: matmul_bound(m, epochs, dtype, 1),
                 "nnctl": nnctl_run,
             }
             if compiled_available():
@@ -1055,8 +1055,8 @@ def table(res: dict) -> str:
         rows.append(
             (
                 f"{label} matmul bound/epoch",
-                f"{fmt_s(row['bound_1thread_epoch_s'])} (1 thr), {fmt_s(row['bound_default_threads_epoch_s'])} "
-                "(default thr)",
+                f"{fmt_s(row['bound_1thread_epoch_s'])} (1 thr), "
+                f"{fmt_s(row['bound_default_threads_epoch_s'])} (default thr)",
                 "",
                 "the faster is the bound",
             )
@@ -1300,10 +1300,11 @@ def main(argv: list[str] | None = None) -> int:
         written["parts"] = [k for k in PARTS if k in written]
     atomic_write_json(args.output, written)
     m = res["machine"]
+    env_note = ", " + ", ".join(f"{k}={v}" for k, v in m["env"].items()) if m["env"] else ""
+    load = f"{m['load_average_at_start'][0]} at start, {m['load_average_at_end'][0]} at end"
     print(
-        f"machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, numpy {m['numpy']}, {m['blas']}"
-        f"{', ' + ', '.join(f'{k}={v}' for k, v in m['env'].items()) if m['env'] else ''}; "
-        f"load average {m['load_average_at_start'][0]} at start, {m['load_average_at_end'][0]} at end"
+        f"machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, numpy {m['numpy']}, "
+        f"{m['blas']}{env_note}; load average {load}"
     )
     print(table(res))
     parts = "" if args.only is None else f" of {','.join(args.only)}"

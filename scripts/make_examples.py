@@ -26,7 +26,7 @@ SPECIES = ("setosa", "versicolor", "virginica")
 
 
 def shape_image(kind: str, size: int, rng: np.random.RandomState):
-    """One size x size RGB image: a light noisy background and a dark shape of random size and place."""
+    """One size x size RGB image: a light noisy background, a dark shape of random size/place."""
     from PIL import Image, ImageDraw
 
     bg = rng.randint(170, 256, size=(size, size, 3)).astype(np.uint8)

@@ -32,7 +32,10 @@ UNITS = (
 def lint_imports(root: Path) -> subprocess.CompletedProcess:
     """`lint-imports` on the package under ``root`` with ``root``'s pyproject.toml."""
     env = {**os.environ, "PYTHONPATH": str(root)}
-    code = "import sys; from importlinter.cli import lint_imports; sys.exit(lint_imports(no_cache=True, no_logo=True))"
+    code = (
+        "import sys; from importlinter.cli import lint_imports; "
+        "sys.exit(lint_imports(no_cache=True, no_logo=True))"
+    )
     return subprocess.run(
         [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=300
     )

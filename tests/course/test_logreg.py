@@ -68,7 +68,7 @@ def test_logreg_run_predicts_and_evaluates(cli, runs_dir, cat_dir, tmp_path) -> 
     import h5py
 
     with h5py.File(cat_dir / "test_catvnoncat.h5") as f:
-        images, labels = f["test_set_x"][:4], f["test_set_y"][:4]
+        images = f["test_set_x"][:4]
     paths = []
     for i, img in enumerate(images):
         paths.append(tmp_path / f"t{i}.png")

@@ -1,4 +1,4 @@
-"""Running nnctl as a real subprocess, the way shell scripts do (for the scripting-contract tests)."""
+"""Running nnctl as a real subprocess, the way shell scripts do (the scripting-contract tests)."""
 
 from __future__ import annotations
 

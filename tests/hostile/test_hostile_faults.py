@@ -73,7 +73,8 @@ def _x(f, rng):
             lambda f, rng: f.__setitem__(
                 "train_set_x", __import__("h5py").ExternalLink("other.h5", "/x")
             ),
-            "train_set_x is an external link to other.h5:/x; nnctl reads only arrays stored in the file itself",
+            "train_set_x is an external link to other.h5:/x; "
+            "nnctl reads only arrays stored in the file itself",
         ),
         (
             lambda f, rng: f.__setitem__("train_set_x", __import__("h5py").SoftLink("/missing")),
