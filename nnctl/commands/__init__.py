@@ -22,7 +22,8 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "gradcheck": ["check_suite", "check_target", "overall_error"],
         "plot": ["plot_curves", "plot_metric"],
         "predict": ["predict_inputs"],
+        "recording": ["record_result"],
         "report": ["CSP", "check_output", "write_report"],
-        "train": ["RunStart", "fit", "history_rows", "record_result", "resume_run", "train_run"],
+        "train": ["RunStart", "fit", "resume_run", "train_run"],
     },
 )

@@ -2,10 +2,14 @@
 
 - ``files``: the file names (``SUMMARY_FILE``, ``CONFIG_FILE``, ``PARAMS_FILE``,
   ``HISTORY_FILE``, ``CHECKPOINT_FILE``), run ids, ``create_run_dir`` and atomic writes.
+- ``history``: history.csv: its columns (``history_rows``), its writers (whole, or
+  ``HistoryWriter`` while a run trains) and its reader (``read_history_table``).
 - ``summary``: ``RunSummary``, the typed summary file: one writer (``RunSummary.write``), one
   reader (``read_summary``).
 - ``loaded``: ``find_run``, ``load_run`` -> ``LoadedRun`` (config, summary, preprocessing,
   task, params) and the checked parameter readers.
+- ``writer``: ``write_run``, a run's files in their one order (the summary last), and the
+  records of a run that failed or was interrupted (``mark_failed``, ``mark_interrupted``).
 - ``checkpoint``: the checkpoint file of a ``TrainState`` (imported on its own: it needs the
   model and optimizers, which listing runs does not).
 """
@@ -24,8 +28,6 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "CONFIG_FILE",
             "DEFAULT_RUNS_DIR",
             "HISTORY_FILE",
-            "History",
-            "HistoryWriter",
             "PARAMS_FILE",
             "RUNS_DIR_ENV",
             "SUMMARY_FILE",
@@ -34,23 +36,30 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "create_run_dir",
             "default_runs_dir",
             "has_checkpoint",
-            "history_csv",
             "is_run_dir",
             "iter_run_dirs",
             "new_run_id",
             "params_bytes",
             "read_config_text",
-            "read_history",
-            "read_history_table",
             "remove_checkpoint",
             "save_config_text",
-            "save_history",
             "save_params",
             "summary_file",
             "utc_now",
             "write_json",
             "write_params",
             "write_text",
+        ],
+        "history": [
+            "History",
+            "HistoryWriter",
+            "history_csv",
+            "history_header",
+            "history_rows",
+            "live_history",
+            "read_history",
+            "read_history_table",
+            "save_history",
         ],
         "loaded": [
             "LoadedRun",
@@ -67,6 +76,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
         ],
         "lock": ["RunLock", "is_locked", "is_stale", "owner_record"],
         "summary": ["RunSummary", "flatten", "machine", "read_summary"],
+        "writer": ["mark_failed", "mark_interrupted", "write_run"],
         "table": [
             "DATE_KEYS",
             "check_columns",

@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 
 from nnctl import runs
-from nnctl.commands import fit, history_rows, record_result
+from nnctl.commands import fit, record_result
 from nnctl.config import Config, dump_config
 from nnctl.data import Dataset
-from nnctl.runs import RunSummary
+from nnctl.runs import RunSummary, history_rows
+from nnctl.system import threads as blas
 from nnctl.training import TrainResult, TrainState, bind, total_iterations
 
 
@@ -78,13 +79,10 @@ def run_trial(
 ) -> TrialResult:
     """Trains ``cfg`` on ``data`` (the config's dataset as ``load_dataset`` returned it: the
     validation set is held out here, exactly as ``train`` would; None: data streamed from its
-    files, which the trial reads itself) and returns the run's contents. ``threads``: BLAS threads for this training (one per worker: the parallelism is
-    across trials). Raises ConfigError or DataError for a config that does not fit the data."""
-    if threads is None:
-        return _run_trial(cfg, data, prune)
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=threads):
+    files, which the trial reads itself) and returns the run's contents. ``threads``: BLAS
+    threads for this training (one per worker: the parallelism is across trials; None: left
+    as they are). Raises ConfigError or DataError for a config that does not fit the data."""
+    with blas.blas_threads(threads):
         return _run_trial(cfg, data, prune)
 
 
@@ -123,7 +121,8 @@ def _run_trial(cfg: Config, data: Dataset | None, prune: PruneRule | None) -> Tr
             state.epoch,
             state.val_rows,
         )
-    # recorded exactly as nnctl.commands.train records a run, so a trial's summary reads like any run's
+    # recorded exactly as nnctl.commands.train records a run, so a trial's summary reads like
+    # any run's
     scores = record_result(cfg, ds, summary, result, scored=("complete", "pruned"))
     header, rows = history_rows(cfg, result, m)
     params = result.params.to_dict() if result.status in ("complete", "pruned") and scores else None
@@ -141,16 +140,19 @@ def write_trial_run(
     run_dir: Path, result: TrialResult, sweep_id: str, trial: int, attempts: int
 ) -> None:
     """Writes a trial's run into ``run_dir`` (new, from ``runs.create_run_dir``) on the client,
-    through the runs package's atomic writers: config, history and parameters first, the
-    summary last, so the directory is a run (``runs list`` sees it) only once it is whole."""
+    through the runs package's writer (``runs.write_run``): config, history and parameters
+    first, the summary last, so the directory is a run (``runs list`` sees it) only once it is
+    whole."""
     s = result.summary
     s.run_id = run_dir.name
     s.extra.update(sweep=sweep_id, trial=trial, attempts=attempts)
-    runs.save_config_text(run_dir, result.config_text)
-    runs.save_history(run_dir, result.history_rows, result.history_header)
-    if result.params is not None:
-        runs.save_params(run_dir, result.params)
-    s.write(run_dir)
+    runs.write_run(
+        run_dir,
+        s,
+        config_text=result.config_text,
+        history=(result.history_header, result.history_rows),
+        params=result.params,
+    )
 
 
 def write_failed_run(
@@ -175,8 +177,7 @@ def write_failed_run(
     )
     s.task = cfg.arch.loss.task
     s.extra.update(sweep=sweep_id, trial=trial, attempts=attempts)
-    runs.save_config_text(run_dir, dump_config(cfg))
-    s.write(run_dir)
+    runs.write_run(run_dir, s, config_text=dump_config(cfg))
     return run_dir
 
 
