@@ -1,10 +1,11 @@
 """The checkpoint file: a training state (``nnctl.training.state``) saved and loaded.
 
-A checkpoint (``checkpoint.npz`` in the run directory, ``files.CHECKPOINT_FILE``) holds the parameters, the optimizer's
-state, both random generators' states, the position (iteration, epoch, batch within the epoch,
-and that epoch's shuffled order; for a training set streamed from disk, ``stream``: the epoch's
-block order, window and position in it, see ``nnctl.data.stream``), the cost history, the validation history and the early
-stopping state including the best parameters. It is one file written atomically, so a run
+A checkpoint (``checkpoint.npz`` in the run directory, ``files.CHECKPOINT_FILE``) holds the
+parameters, the optimizer's state, both random generators' states, the position (iteration,
+epoch, batch within the epoch, and that epoch's shuffled order; for a training set streamed from
+disk, ``stream``: the epoch's block order, window and position in it, see
+``nnctl.data.stream``), the cost history, the validation history and the early stopping state
+including the best parameters. It is one file written atomically, so a run
 killed while writing keeps its previous checkpoint whole.
 
 The random generators come from ``nnctl.system.seeds`` (one seeded stream per purpose).
@@ -169,7 +170,8 @@ def load_checkpoint(run_dir: Path, cfg: Config, m: int | None = None) -> TrainSt
 
 
 def meta_iterations(cfg: Config, m: int | None) -> int:
-    """An upper bound of the steps a run of ``cfg`` makes (for the size checks of its checkpoint)."""
+    """An upper bound of the steps a run of ``cfg`` makes (for the size checks of its
+    checkpoint)."""
     if cfg.iterations is not None:
         return cfg.iterations
     return cfg.epochs * (m or 1)

@@ -2,9 +2,9 @@
 
 A run directory ``<runs_dir>/<run_id>/`` holds ``config.yaml`` (the resolved config),
 ``summary.json`` (status, metrics, provenance, preprocessing; see ``summary.py``),
-``history.csv`` (see ``history.py``) and, once training has finished, ``params.npz``; while a run that sets
-``checkpoint_every`` trains, also ``checkpoint.npz``. Every file is written to a temporary name,
-fsynced and renamed into place, so a reader sees either a whole file or none.
+``history.csv`` (see ``history.py``) and, once training has finished, ``params.npz``; while a
+run that sets ``checkpoint_every`` trains, also ``checkpoint.npz``. Every file is written to a
+temporary name, fsynced and renamed into place, so a reader sees either a whole file or none.
 
 This is the only module that spells these names; everything else uses the constants.
 """

@@ -81,7 +81,8 @@ class Preprocessing:
     color_mode: str | None
     classes: list[str]
     normalize: str = "none"  # standard | minmax | none (runs before it: none)
-    # applied after divide_by to X: (n_x, m), see nnctl.data.normalize; statistics of the training split
+    # applied after divide_by to X: (n_x, m), see nnctl.data.normalize; statistics of the
+    # training split
     steps: tuple[dict[str, Any], ...] = ()
 
 
@@ -280,7 +281,8 @@ def load_params(run_dir: Path, layer_dims: list[int], dtype: Any = None) -> Any:
     if not path.is_file():
         status = read_summary(run_dir).status or "unknown"
         raise RunError(
-            f"{run_dir}: has no {PARAMS_FILE} (status: {status}); only complete runs have trained parameters"
+            f"{run_dir}: has no {PARAMS_FILE} (status: {status}); only complete runs have "
+            "trained parameters"
         )
     params = check_params(read_params(path, layer_dims), layer_dims, path)
     if dtype is None:

@@ -185,7 +185,8 @@ class RunSummary:
         when the run has none. A key that is no score at all is a bug: ValueError."""
         if not is_score_key(key):
             raise ValueError(
-                f"{key!r} is not a score key (expected <train|val|test>_<{'|'.join(METRICS)}> or val_loss)"
+                f"{key!r} is not a score key "
+                f"(expected <train|val|test>_<{'|'.join(METRICS)}> or val_loss)"
             )
         return self.scores.get(key)
 
@@ -323,7 +324,8 @@ class RunSummary:
             isinstance(sources, list) and all(isinstance(s, dict) for s in sources)
         ):
             raise RunError(
-                f"{where}: damaged: dataset.sources is {_json_kind(sources)}, expected a list of objects"
+                f"{where}: damaged: dataset.sources is {_json_kind(sources)}, "
+                "expected a list of objects"
             )
         task = kwargs.get("task")
         if task is None:
