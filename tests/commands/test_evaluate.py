@@ -225,7 +225,7 @@ def test_confusion_matrix_and_scores_by_hand() -> None:
 def test_changed_data_file_is_noted() -> None:
     from types import SimpleNamespace
 
-    from nnctl.commands.evaluate import _changed_sources
+    from nnctl.commands.evaluate.data import _changed_sources
     from nnctl.runs import RunSummary
 
     run = SimpleNamespace(
