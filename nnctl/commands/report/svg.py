@@ -117,10 +117,12 @@ def _frame(
         out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{H - BOTTOM}" class="grid"/>')
         out.append(f'<text x="{x:.1f}" y="{H - BOTTOM + 16}" text-anchor="middle">{_fmt(t)}</text>')
     out.append(
-        f'<rect x="{LEFT}" y="{TOP}" width="{W - LEFT - RIGHT}" height="{H - TOP - BOTTOM}" class="frame"/>'
+        f'<rect x="{LEFT}" y="{TOP}" width="{W - LEFT - RIGHT}" height="{H - TOP - BOTTOM}" '
+        'class="frame"/>'
     )
     out.append(
-        f'<text x="{(LEFT + W - RIGHT) / 2}" y="{H - 6}" text-anchor="middle" class="label">{html.escape(x_label)}</text>'
+        f'<text x="{(LEFT + W - RIGHT) / 2}" y="{H - 6}" text-anchor="middle" class="label">'
+        f"{html.escape(x_label)}</text>"
     )
     out.append(
         f'<text x="14" y="{(TOP + H - BOTTOM) / 2}" text-anchor="middle" class="label" '
@@ -134,10 +136,25 @@ def _legend(series: Sequence[Series]) -> str:
     if len(named) < 2:
         return ""
     items = "".join(
-        f'<span><i style="background:{s.color};opacity:{max(s.opacity, 0.5)}"></i>{html.escape(s.name)}</span>'
+        f'<span><i style="background:{s.color};opacity:{max(s.opacity, 0.5)}"></i>'
+        f"{html.escape(s.name)}</span>"
         for s in named
     )
     return f'<div class="legend">{items}</div>'
+
+
+def _svg(title: str, parts: list[str]) -> str:
+    return (
+        f'<svg viewBox="0 0 {W} {H}" role="img" aria-label="{html.escape(title)}">'
+        f"{''.join(parts)}</svg>"
+    )
+
+
+def _no_data(title: str) -> str:
+    return (
+        f"<figure><figcaption>{html.escape(title)}</figcaption>"
+        '<p class="note">no data to draw</p></figure>'
+    )
 
 
 def line_chart(
@@ -149,7 +166,8 @@ def line_chart(
     y_range: tuple[float, float] | None = None,
 ) -> str:
     """A line chart of every series on shared axes; ``log_y`` takes log10 of y (values <= 0
-    are left out). Returns a ``<figure>`` holding the SVG and, for several named series, a legend."""
+    are left out). Returns a ``<figure>`` holding the SVG and, for several named series, a
+    legend."""
     prepared = []
     for s in series:
         xs, ys = np.asarray(s.xs, dtype=float), np.asarray(s.ys, dtype=float)
@@ -158,7 +176,7 @@ def line_chart(
         prepared.append((s, xs, np.log10(ys) if log_y else ys))
     non_empty = [p for p in prepared if p[1].size]
     if not non_empty:
-        return f'<figure><figcaption>{html.escape(title)}</figcaption><p class="note">no data to draw</p></figure>'
+        return _no_data(title)
     x_lo = min(p[1].min() for p in non_empty)
     x_hi = max(p[1].max() for p in non_empty)
     if y_range is not None:
@@ -201,7 +219,7 @@ def line_chart(
             f'<polyline points="{pts}" fill="none" stroke="{s.color}" stroke-width="{s.width}" '
             f'stroke-opacity="{s.opacity}"{dash}/>'
         )
-    svg = f'<svg viewBox="0 0 {W} {H}" role="img" aria-label="{html.escape(title)}">{"".join(parts)}</svg>'
+    svg = _svg(title, parts)
     return f"<figure><figcaption>{html.escape(title)}</figcaption>{svg}{_legend(series)}</figure>"
 
 
@@ -220,7 +238,7 @@ def scatter(
     ok = np.isfinite(x) & np.isfinite(y)
     x, y = x[ok], y[ok]
     if x.size == 0:
-        return f'<figure><figcaption>{html.escape(title)}</figcaption><p class="note">no data to draw</p></figure>'
+        return _no_data(title)
     lo_x, hi_x, lo_y, hi_y = x.min(), x.max(), y.min(), y.max()
     if diagonal:  # same range on both axes, so the diagonal is at 45 degrees in data terms
         lo_x = lo_y = min(lo_x, lo_y)
@@ -245,7 +263,8 @@ def scatter(
     if diagonal:
         a, b = max(lo_x, lo_y), min(hi_x, hi_y)
         parts.append(
-            f'<line x1="{sx(a):.1f}" y1="{sy(a):.1f}" x2="{sx(b):.1f}" y2="{sy(b):.1f}" class="ref"/>'
+            f'<line x1="{sx(a):.1f}" y1="{sy(a):.1f}" x2="{sx(b):.1f}" y2="{sy(b):.1f}" '
+            'class="ref"/>'
         )
     if zero_line:
         parts.append(
@@ -256,5 +275,5 @@ def scatter(
         f'<circle cx="{sx(a):.1f}" cy="{sy(b):.1f}" r="2.5" fill="{color}" fill-opacity="0.6"/>'
         for a, b in zip(x[keep], y[keep])
     ]
-    svg = f'<svg viewBox="0 0 {W} {H}" role="img" aria-label="{html.escape(title)}">{"".join(parts)}</svg>'
+    svg = _svg(title, parts)
     return f"<figure><figcaption>{html.escape(title)}</figcaption>{svg}</figure>"
