@@ -31,7 +31,8 @@ def evaluate(
         typer.Option(
             "--data",
             metavar="FILE",
-            help="Evaluate on this labelled data file or image folder (any kind train reads) instead of the run's own data.",
+            help="Evaluate on this labelled data file or image folder (any kind train reads) "
+            "instead of the run's own data.",
         ),
     ] = None,
     split: Annotated[

@@ -29,7 +29,8 @@ def export(
             "--format",
             "-f",
             metavar="onnx|npz",
-            help="onnx: a graph any ONNX runtime loads (needs: pip install 'nnctl[export]'); npz: W1, b1, ... plus a .json sidecar.",
+            help="onnx: a graph any ONNX runtime loads (needs: pip install 'nnctl[export]'); "
+            "npz: W1, b1, ... plus a .json sidecar.",
         ),
     ] = "onnx",
     runs_dir: RunsDirOption = None,

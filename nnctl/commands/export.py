@@ -84,7 +84,8 @@ def _import_onnx() -> Any:
         import onnx
     except ImportError:
         raise UsageError(
-            f"nnctl export --format onnx needs onnx, which is not installed; install it with: {INSTALL_HINT}"
+            "nnctl export --format onnx needs onnx, which is not installed; "
+            f"install it with: {INSTALL_HINT}"
         ) from None
     return onnx
 
@@ -210,7 +211,8 @@ def npz_sidecar(run: LoadedRun) -> dict[str, Any]:
         "layer_dims": list(cfg.layer_dims),
         "activations": list(cfg.activations),
         "loss": cfg.loss,
-        "arrays": "W1, b1, ..., WL, bL; W_l: (n_l, n_{l-1}), b_l: (n_l, 1); X is (n_x, m), one column per example",
+        "arrays": "W1, b1, ..., WL, bL; W_l: (n_l, n_{l-1}), b_l: (n_l, 1); "
+        "X is (n_x, m), one column per example",
         "preprocessing": preprocessing_spec(run),
     }
 

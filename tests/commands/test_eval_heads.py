@@ -237,7 +237,8 @@ def test_evaluate_regression_against_numpy_formulas(cli, sine_run: Path) -> None
     [
         (
             ["--errors", "out"],
-            "--errors writes misclassified images, but this run is a regression (it has no classes)",
+            "--errors writes misclassified images, "
+            "but this run is a regression (it has no classes)",
         ),
         (
             ["--threshold", "0.3"],
@@ -245,7 +246,8 @@ def test_evaluate_regression_against_numpy_formulas(cli, sine_run: Path) -> None
         ),
         (
             ["--split", "val"],
-            "the run has no validation set (no validation_fraction or dataset.val); use --split train or test",
+            "the run has no validation set (no validation_fraction or dataset.val); "
+            "use --split train or test",
         ),
         (["--split", "dev"], "--split: got 'dev'; valid: train, val, test"),
     ],
@@ -267,8 +269,8 @@ def test_softmax_run_refuses_threshold_and_feature_errors_dir(
         r = cli("evaluate", str(spiral_run), "--threshold", value)
         assert r.exit_code == 2 and r.stdout == ""
         assert (
-            "--threshold applies to binary classifiers; this run's loss is categorical_cross_entropy"
-            in r.stderr
+            "--threshold applies to binary classifiers; "
+            "this run's loss is categorical_cross_entropy" in r.stderr
         )
     r = cli("evaluate", str(spiral_run), "--errors", "out")
     assert r.exit_code == 2 and r.stdout == ""
@@ -316,7 +318,8 @@ def test_several_outputs_are_scored_per_output_and_data_files_checked(
     assert got["mse"] == pytest.approx(np.mean([s["mse"] for s in got["per_output"]]), rel=1e-12)
     assert got["r2"] == pytest.approx(np.mean([s["r2"] for s in got["per_output"]]), rel=1e-12)
     assert got["mse"] == summary["test_mse"]
-    # --data: another file of the same format is scored; a file with one target per example is refused
+    # --data: another file of the same format is scored; a file with one target per example is
+    # refused
     assert run_json(cli, "evaluate", str(run), "--data", "te.h5")["mse"] == got["mse"]
     r = cli("evaluate", str(run), "--data", "one.h5")
     assert r.exit_code == 2 and r.stdout == ""

@@ -106,7 +106,8 @@ def test_data_found_through_the_recorded_path_from_anywhere(
     assert recorded["test"] == str((cat_dir / "test_catvnoncat.h5").resolve())
     named = yaml.safe_load((run / "config.yaml").read_text())["dataset"]
     assert r.stderr.strip().splitlines() == [
-        f"warning: {named[role]} not found from here; using {recorded[role]}, recorded when the run trained"
+        f"warning: {named[role]} not found from here; using {recorded[role]}, "
+        "recorded when the run trained"
         for role in ("train", "test")
     ]
 
@@ -118,8 +119,8 @@ def test_errors_dir_holds_each_misclassified_image(
     r = cli("evaluate", str(cat_run), "--errors", tmp_path / "a_file")
     assert r.exit_code == 2 and r.stdout == ""  # refused before evaluating
     assert (
-        r.stderr.strip()
-        == f"error: {tmp_path / 'a_file'}: exists and is not a directory (--errors needs a directory)"
+        r.stderr.strip() == f"error: {tmp_path / 'a_file'}: exists and is not a directory "
+        "(--errors needs a directory)"
     )
     out = tmp_path / "wrong"
     r = cli("evaluate", str(cat_run), "--errors", out, "--json")
@@ -254,8 +255,8 @@ def test_changed_data_file_is_noted() -> None:
 def test_evaluate_and_predict_choose_their_blas_threads(
     cli, moons_run: Path, tmp_path: Path, monkeypatch
 ) -> None:
-    # as training does (nnctl.system.threads): a small product gets one thread, --threads N gets N; a
-    # busy machine's spinning OpenBLAS threads no longer slow a plain `nnctl evaluate` down
+    # as training does (nnctl.system.threads): a small product gets one thread, --threads N gets
+    # N; a busy machine's spinning OpenBLAS threads no longer slow a plain `nnctl evaluate` down
     import nnctl.system.threads as blas
 
     used = []

@@ -180,17 +180,23 @@ def test_reports_open_in_headless_chromium_without_errors(
                     page = browser.new_page(viewport=viewport)
                     page.on(
                         "console",
-                        lambda m: (
+                        lambda m, problems=problems: (
                             problems.append(f"console {m.type}: {m.text}")
                             if m.type in ("error", "warning")
                             else None
                         ),
                     )
-                    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-                    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
+                    page.on(
+                        "pageerror",
+                        lambda e, problems=problems: problems.append(f"page error: {e}"),
+                    )
+                    page.on(
+                        "requestfailed",
+                        lambda r, problems=problems: problems.append(f"failed: {r.url}"),
+                    )
                     page.on(
                         "request",
-                        lambda r: (
+                        lambda r, problems=problems: (
                             problems.append(f"request: {r.url}")
                             if not r.url.startswith(("file:", "data:"))
                             else None

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnctl.system import RunError
 from nnctl.runs import load_run
+from nnctl.system import RunError
 
 
 @pytest.fixture
@@ -29,7 +29,9 @@ def _one_error_line(r) -> str:
     return lines[0]
 
 
-def test_run_found_by_full_id_prefix_latest_and_path(cli, moons_run: Path, points_csv: Path) -> None:
+def test_run_found_by_full_id_prefix_latest_and_path(
+    cli, moons_run: Path, points_csv: Path
+) -> None:
     run_id = moons_run.name
     outputs = []
     for spec in (run_id, run_id[:15], "latest", str(moons_run)):
@@ -40,7 +42,9 @@ def test_run_found_by_full_id_prefix_latest_and_path(cli, moons_run: Path, point
     assert [o["input"] for o in outputs[0]] == [f"{points_csv}[0]", f"{points_csv}[1]"]
 
 
-def test_ambiguous_prefix_lists_candidates(cli, moons_run: Path, runs_dir: Path, points_csv: Path) -> None:
+def test_ambiguous_prefix_lists_candidates(
+    cli, moons_run: Path, runs_dir: Path, points_csv: Path
+) -> None:
     for suffix in ("aaaa", "aaab"):
         shutil.copytree(moons_run, runs_dir / f"20990101-000000-000-{suffix}")
     line = _one_error_line(cli("predict", "20990101", points_csv))
@@ -48,18 +52,24 @@ def test_ambiguous_prefix_lists_candidates(cli, moons_run: Path, runs_dir: Path,
     assert "20990101-000000-000-aaaa" in line and "20990101-000000-000-aaab" in line
 
 
-def test_unknown_id_names_the_runs_directory(cli, moons_run: Path, runs_dir: Path, points_csv: Path) -> None:
+def test_unknown_id_names_the_runs_directory(
+    cli, moons_run: Path, runs_dir: Path, points_csv: Path
+) -> None:
     line = _one_error_line(cli("predict", "1999", points_csv))
     assert "1999" in line and str(runs_dir) in line
 
 
-def test_spec_with_dotdot_is_a_path_not_an_id(cli, moons_run: Path, runs_dir: Path, points_csv: Path) -> None:
+def test_spec_with_dotdot_is_a_path_not_an_id(
+    cli, moons_run: Path, runs_dir: Path, points_csv: Path
+) -> None:
     line = _one_error_line(cli("predict", f"../{moons_run.name}", points_csv))
     assert "no such run directory" in line
 
 
 @pytest.mark.parametrize("status", ["interrupted", "running", "diverged", "failed"])
-def test_incomplete_run_refused_saying_its_status(cli, moons_run: Path, points_csv: Path, status: str) -> None:
+def test_incomplete_run_refused_saying_its_status(
+    cli, moons_run: Path, points_csv: Path, status: str
+) -> None:
     s = json.loads((moons_run / "summary.json").read_text())
     s["status"] = status
     (moons_run / "summary.json").write_text(json.dumps(s))
@@ -72,7 +82,9 @@ def _params(run: Path) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files}
 
 
-def test_object_array_refused_naming_the_key_never_unpickled(cli, moons_run: Path, points_csv: Path) -> None:
+def test_object_array_refused_naming_the_key_never_unpickled(
+    cli, moons_run: Path, points_csv: Path
+) -> None:
     p = _params(moons_run)
     p["b2"] = np.array([{"evil": 1}], dtype=object)
     np.savez(moons_run / "params.npz", **p)
@@ -84,13 +96,21 @@ def test_object_array_refused_naming_the_key_never_unpickled(cli, moons_run: Pat
     "damage, message",
     [
         (lambda p: p.pop("W2"), "missing W2"),
-        (lambda p: p.update(W1=p["W1"][:, :1]), "W1 has shape (8, 1), but config.yaml's layer_dims say (8, 2)"),
-        (lambda p: p.update(b1=np.full_like(p["b1"], np.nan)), "b1 contains NaN or infinite values"),
+        (
+            lambda p: p.update(W1=p["W1"][:, :1]),
+            "W1 has shape (8, 1), but config.yaml's layer_dims say (8, 2)",
+        ),
+        (
+            lambda p: p.update(b1=np.full_like(p["b1"], np.nan)),
+            "b1 contains NaN or infinite values",
+        ),
         (lambda p: p.update(W3=np.zeros((1, 1))), "unexpected arrays W3"),
         (lambda p: p.update(W1=p["W1"].astype(np.int64)), "W1 has dtype int64"),
     ],
 )
-def test_damaged_params_refused(cli, moons_run: Path, points_csv: Path, damage, message: str) -> None:
+def test_damaged_params_refused(
+    cli, moons_run: Path, points_csv: Path, damage, message: str
+) -> None:
     p = _params(moons_run)
     damage(p)
     np.savez(moons_run / "params.npz", **p)
@@ -98,7 +118,9 @@ def test_damaged_params_refused(cli, moons_run: Path, points_csv: Path, damage, 
     assert "params.npz" in line and message in line
 
 
-def test_missing_or_garbage_files_are_one_line_errors(cli, moons_run: Path, points_csv: Path) -> None:
+def test_missing_or_garbage_files_are_one_line_errors(
+    cli, moons_run: Path, points_csv: Path
+) -> None:
     (moons_run / "params.npz").write_bytes(b"not a zip file")
     assert "params.npz: damaged" in _one_error_line(cli("predict", str(moons_run), points_csv))
     (moons_run / "params.npz").unlink()

@@ -12,8 +12,8 @@ import pytest
 
 from helpers import CONFIGS, ROOT
 from nnctl.config import load_config
-from nnctl.system import RunError
 from nnctl.runs import RunSummary, flatten, load_run, read_summary
+from nnctl.system import RunError
 
 RUN_FILES = ("summary.json", "config.yaml", "params.npz", "history.csv", "checkpoint.npz")
 NEW_KEYS = ("task", "blas", "cpu", "config")
@@ -63,7 +63,9 @@ def test_threads_option_is_recorded(cli, runs_dir: Path, tmp_path: Path) -> None
     cfg = write_config(tmp_path / "m.yaml", MOONS_SMALL)
     r = cli("train", cfg, "--quiet", "--json", "--threads", "1")
     assert r.exit_code == 0, r.stderr
-    assert all(lib["num_threads"] == 1 for lib in _summary(Path(json.loads(r.stdout)["run_dir"]))["blas"])
+    assert all(
+        lib["num_threads"] == 1 for lib in _summary(Path(json.loads(r.stdout)["run_dir"]))["blas"]
+    )
 
 
 def test_regression_task_is_recorded(sine_run: Path) -> None:
@@ -72,14 +74,17 @@ def test_regression_task_is_recorded(sine_run: Path) -> None:
     assert load_run(sine_run).task == "regression"
 
 
-@pytest.mark.parametrize("key, value, expected", [
-    ("final_cost", "0.3", "final_cost is a string, expected a number"),
-    ("iterations_done", 1.5, "iterations_done is a number, expected an integer"),
-    ("status", 3, "status is an integer, expected a string"),
-    ("test_accuracy", [1], "test_accuracy is a list, expected a number"),
-    ("task", "ranking", "task is 'ranking', expected classification or regression"),
-    ("dataset", {"sources": 7}, "dataset.sources is an integer, expected a list of objects"),
-])
+@pytest.mark.parametrize(
+    "key, value, expected",
+    [
+        ("final_cost", "0.3", "final_cost is a string, expected a number"),
+        ("iterations_done", 1.5, "iterations_done is a number, expected an integer"),
+        ("status", 3, "status is an integer, expected a string"),
+        ("test_accuracy", [1], "test_accuracy is a list, expected a number"),
+        ("task", "ranking", "task is 'ranking', expected classification or regression"),
+        ("dataset", {"sources": 7}, "dataset.sources is an integer, expected a list of objects"),
+    ],
+)
 def test_damaged_summary_field_is_one_error_naming_file_and_key(
     cli, moons_run: Path, key: str, value, expected: str
 ) -> None:
@@ -97,7 +102,9 @@ def test_damaged_summary_field_is_one_error_naming_file_and_key(
     assert f"damaged: {expected}" in r.stderr
 
 
-def test_summary_from_the_previous_version_is_still_read(cli, moons_run: Path, sine_run: Path, tmp_path: Path) -> None:
+def test_summary_from_the_previous_version_is_still_read(
+    cli, moons_run: Path, sine_run: Path, tmp_path: Path
+) -> None:
     for run in (moons_run, sine_run):
         s = _summary(run)
         _write(run, {k: v for k, v in s.items() if k not in NEW_KEYS})
@@ -118,7 +125,9 @@ def test_summary_from_the_previous_version_is_still_read(cli, moons_run: Path, s
 
 def test_runs_list_uses_the_recorded_config_without_config_yaml(cli, moons_run: Path) -> None:
     (moons_run / "config.yaml").unlink()
-    r = cli("runs", "list", "--json", "--filter", "dataset.synthetic=moons", "--sort", "learning_rate")
+    r = cli(
+        "runs", "list", "--json", "--filter", "dataset.synthetic=moons", "--sort", "learning_rate"
+    )
     assert r.exit_code == 0, r.stderr
     (row,) = json.loads(r.stdout)
     assert row["id"] == moons_run.name and row["learning_rate"] == 0.5 and row["iterations"] == 300
@@ -132,11 +141,22 @@ def test_run_files_are_named_only_in_the_runs_package() -> None:
             continue
         tree = ast.parse(path.read_text())
         docstrings = {
-            id(node.body[0].value) for node in ast.walk(tree)
+            id(node.body[0].value)
+            for node in ast.walk(tree)
             if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-            and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
         }
         for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
-                found += [f"{path.relative_to(ROOT)}:{node.lineno}: {name}" for name in RUN_FILES if name in node.value]
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in docstrings
+            ):
+                found += [
+                    f"{path.relative_to(ROOT)}:{node.lineno}: {name}"
+                    for name in RUN_FILES
+                    if name in node.value
+                ]
     assert found == []
