@@ -102,11 +102,14 @@ def sigmoid_backward(dA: np.ndarray, A: np.ndarray) -> np.ndarray:
     return dA
 
 
-def linear(Z: np.ndarray) -> np.ndarray:
+def identity(Z: np.ndarray) -> np.ndarray:
+    """The "linear" activation: A = Z."""
     return Z
 
 
-def linear_backward(dA: np.ndarray, A: np.ndarray) -> np.ndarray:
+def identity_backward(dA: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """dZ = dA (the "linear" activation's derivative is 1; not the linear step's
+    ``passes.linear_backward``)."""
     return dA
 
 
@@ -139,7 +142,7 @@ ACTIVATIONS: dict[str, Activation] = {
     "leaky_relu": Activation(leaky_relu, leaky_relu_backward),
     "tanh": Activation(tanh, tanh_backward, forward_inplace=tanh_),
     "sigmoid": Activation(sigmoid, sigmoid_backward, forward_inplace=sigmoid_),
-    "linear": Activation(linear, linear_backward, forward_inplace=linear),
+    "linear": Activation(identity, identity_backward, forward_inplace=identity),
     # Output only: a softmax hidden layer squeezes its units onto a simplex, which only slows
     # learning, and its tiny first-layer gradients are below what a gradient check can resolve.
     "softmax": Activation(softmax, softmax_backward, hidden=False),

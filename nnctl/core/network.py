@@ -1,4 +1,6 @@
-"""The L-layer network: initialization, forward pass with caches, backward pass, prediction.
+"""The L-layer network: its parameters and initialization, and the course's forward pass with
+caches, backward pass, cost and gradients, and prediction (the loops through the layers are
+``passes``).
 
 Notation follows the course: X is (n_x, m), W_l is (n_l, n_{l-1}), b_l is (n_l, 1), and the
 parameters are saved as ``W1, b1, ..., WL, bL``. Inside the library they are kept as two
@@ -14,6 +16,7 @@ import numpy as np
 
 from nnctl.core.activations import ACTIVATIONS, Activation
 from nnctl.core.losses import LOSSES, Loss
+from nnctl.core.passes import backward_layers, forward_layers
 
 
 @dataclass
@@ -98,42 +101,10 @@ class Architecture:
         )
 
 
-def linear_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Z = W A_prev + b. A_prev: (n_{l-1}, m), W: (n_l, n_{l-1}), b: (n_l, 1) -> Z: (n_l, m)."""
-    Z = W @ A_prev
-    Z += b  # in place: no second (n_l, m) array
-    return Z
-
-
-def linear_backward(
-    dZ: np.ndarray,
-    A_prev: np.ndarray,
-    W: np.ndarray,
-    need_dA_prev: bool = True,
-    dW: np.ndarray | None = None,
-    db: np.ndarray | None = None,
-) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
-    """Gradients of the linear step, averaged over the m examples as the course does.
-
-    dZ: (n_l, m), A_prev: (n_{l-1}, m), W: (n_l, n_{l-1})
-    -> dA_prev: (n_{l-1}, m) or None, dW: (n_l, n_{l-1}), db: (n_l, 1).
-    The input layer's dA is never used, so the caller skips it (a third of layer 1's work).
-    ``dW``, ``db``: C-contiguous arrays to write the gradients into (an optimizer's flat
-    gradient buffer), else new ones; the arithmetic is the same either way.
-    """
-    m = A_prev.shape[1]
-    dW = np.matmul(dZ, A_prev.T, out=dW)
-    dW *= 1.0 / m  # in place; the same product as the course's 1/m * (...), bit for bit
-    db = np.sum(dZ, axis=1, keepdims=True, out=db)
-    db *= 1.0 / m
-    dA_prev = W.T @ dZ if need_dA_prev else None
-    return dA_prev, dW, db
-
-
 def forward(
     params: Params, X: np.ndarray, arch: Architecture, masks: list[np.ndarray | None] | None = None
 ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-    """[LINEAR -> ACTIVATION] x (L-1) -> LINEAR -> OUTPUT.
+    """[LINEAR -> ACTIVATION] x (L-1) -> LINEAR -> OUTPUT, keeping the caches.
 
     X: (n_x, m) -> AL: (n_L, m), ZL: (n_L, m) (the loss needs the logits), and the cache
     [X, A1, ..., A_{L-1}]: each layer's input, all the backward pass needs.
@@ -144,22 +115,8 @@ def forward(
     the undropped activations, which the derivatives of tanh and sigmoid need.
     """
     cache = [X]
-    A = X
-    if masks is None:
-        for W, b, act in zip(params.Ws[:-1], params.bs[:-1], arch.hidden):
-            A = act.hidden_forward(linear_forward(A, W, b))
-            cache.append(A)
-    else:
-        undropped = []
-        for W, b, act, D in zip(params.Ws[:-1], params.bs[:-1], arch.hidden, masks):
-            A = act.hidden_forward(linear_forward(A, W, b))
-            undropped.append(A)
-            if D is not None:
-                A = A * D
-            cache.append(A)
-        cache += undropped
-    ZL = linear_forward(A, params.Ws[-1], params.bs[-1])
-    return arch.output.forward(ZL), ZL, cache
+    AL, ZL = forward_layers(params, X, arch, cache=cache, masks=masks)
+    return AL, ZL, cache
 
 
 def backward(
@@ -177,20 +134,7 @@ def backward(
     through kept units, scaled like them. ``out``: arrays shaped like params to write the
     gradients into (``FlatOptimizer.grads``); the lists returned then hold them.
     """
-    L = params.L
-    dWs: list[np.ndarray] = [None] * L  # type: ignore[list-item]
-    dbs: list[np.ndarray] = [None] * L  # type: ignore[list-item]
-    dZ = dZL
-    for l in range(L - 1, -1, -1):
-        dW, db = (out.Ws[l], out.bs[l]) if out is not None else (None, None)
-        dA_prev, dWs[l], dbs[l] = linear_backward(dZ, cache[l], params.Ws[l], l > 0, dW, db)
-        if l > 0:
-            A = cache[l]
-            if masks is not None:
-                A = cache[L - 1 + l]
-                if masks[l - 1] is not None:
-                    dA_prev *= masks[l - 1]
-            dZ = arch.hidden[l - 1].backward(dA_prev, A)
+    dWs, dbs, _ = backward_layers(params, cache, dZL, arch, masks, out)
     return dWs, dbs
 
 
@@ -248,7 +192,4 @@ def cost_and_gradients(
 
 def predict_proba(params: Params, X: np.ndarray, arch: Architecture) -> np.ndarray:
     """Cache-free forward pass. X: (n_x, m) -> AL: (n_L, m)."""
-    A = X
-    for W, b, act in zip(params.Ws[:-1], params.bs[:-1], arch.hidden):
-        A = act.hidden_forward(linear_forward(A, W, b))
-    return arch.output.forward(linear_forward(A, params.Ws[-1], params.bs[-1]))
+    return forward_layers(params, X, arch)[0]
