@@ -27,9 +27,9 @@ import numpy as np
 from nnctl.core import (
     Architecture,
     Params,
+    backward_layers,
+    forward_layers,
     initialize_parameters,
-    linear_backward,
-    linear_forward,
 )
 from nnctl.system import blas_threads
 from nnctl.training.loop import OnIteration, TrainResult
@@ -122,27 +122,19 @@ class FactoredGD:
 
     def cost_and_gradients(self) -> float:
         """One forward and backward pass; returns the cost before this iteration's update."""
-        Ws, bs, arch = self.params.Ws, self.params.bs, self.arch
+        params, arch = self.params, self.arch
         np.matmul(self.C, self.G, out=self.Z1)
         self.Z1 += self.P
-        self.Z1 += bs[0]
-        if self.params.L == 1:  # no hidden layer (logistic regression): Z1 is the output's ZL
-            ZL, cache = self.Z1, [self.X]
-        else:
-            A = arch.hidden[0].forward(self.Z1)
-            cache = [self.X, A]
-            for W, b, act in zip(Ws[1:-1], bs[1:-1], arch.hidden[1:]):
-                A = act.forward(linear_forward(A, W, b))
-                cache.append(A)
-            ZL = linear_forward(A, Ws[-1], bs[-1])
-        AL = arch.output.forward(ZL)
+        self.Z1 += params.bs[0]
+        # Activations out of place, as this path has always computed them (its bits are
+        # compared with the direct path's); Z1 stays the buffer the next step writes into.
+        cache = [self.X]
+        AL, ZL = forward_layers(params, self.X, arch, cache=cache, inplace=False, Z1=self.Z1)
         cost = self.cost = arch.loss.cost(ZL, AL, self.Y)
-        dZ = arch.loss.grad(AL, self.Y)
-        for l in range(self.params.L - 1, 0, -1):
-            dA_prev, self.dWs[l], self.dbs[l] = linear_backward(dZ, cache[l], Ws[l])
-            dZ = arch.hidden[l - 1].backward(dA_prev, cache[l])
-        self.dZ1 = dZ
-        self.db1 = 1.0 / self.m * np.sum(dZ, axis=1, keepdims=True)
+        # layers L..2 as the direct path; layer 1's dW is C's update (see ``update``)
+        dZL = arch.loss.grad(AL, self.Y)
+        self.dWs, self.dbs, self.dZ1 = backward_layers(params, cache, dZL, arch, down_to=2)
+        self.db1 = 1.0 / self.m * np.sum(self.dZ1, axis=1, keepdims=True)
         return cost
 
     def update(self) -> None:
@@ -198,8 +190,8 @@ def _loop(
 def fit_fullbatch(
     cfg: Config, X: np.ndarray, Y: np.ndarray, on_iteration: OnIteration | None = None
 ) -> TrainResult:
-    """Same contract and same numbers (to rounding) as the direct loop, ``nnctl.training.loop.fit_direct``.
-    X: (n_x, m), Y: (n_L, m)."""
+    """Same contract and same numbers (to rounding) as the direct loop,
+    ``nnctl.training.loop.fit_direct``. X: (n_x, m), Y: (n_L, m)."""
     params = initialize_parameters(cfg.layer_dims, cfg.init, cfg.seed, cfg.float_type)
     arch = cfg.arch
     costs: list[float] = []

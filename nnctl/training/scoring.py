@@ -25,6 +25,7 @@ from nnctl.core import (
     accuracy,
     confusion_matrix,
     forward,
+    forward_layers,
     regression_from_sums,
     regression_scores,
 )
@@ -204,21 +205,14 @@ def forward_chunked(
     bufs = [np.empty(W.shape[0] * width, dtype=dtype) for W in params.Ws]
     AL = ZL = None
     for a, e in zip(bounds[:-1], bounds[1:]):
-        A = X[:, a:e]
         k = e - a
-        for W, b, act, buf in zip(params.Ws[:-1], params.bs[:-1], arch.hidden, bufs):
-            Z = np.matmul(W, A, out=buf[: W.shape[0] * k].reshape(W.shape[0], k))
-            Z += b  # as ``model.linear_forward``
-            A = act.hidden_forward(Z)
-        W, b = params.Ws[-1], params.bs[-1]
-        Zc = np.matmul(W, A, out=bufs[-1][: W.shape[0] * k].reshape(W.shape[0], k))
-        Zc += b
-        Ac = arch.output.forward(Zc)
+        views = [buf[: W.shape[0] * k].reshape(W.shape[0], k) for W, buf in zip(params.Ws, bufs)]
+        Ac, Zc = forward_layers(params, X[:, a:e], arch, out=views)
         if AL is None:
             AL, ZL = (
-                np.empty((W.shape[0], m), dtype=Ac.dtype),
-                np.empty((W.shape[0], m), dtype=Zc.dtype),
+                np.empty((Ac.shape[0], m), dtype=Ac.dtype),
+                np.empty((Zc.shape[0], m), dtype=Zc.dtype),
             )
-        AL[:, a : a + k] = Ac
-        ZL[:, a : a + k] = Zc
+        AL[:, a:e] = Ac
+        ZL[:, a:e] = Zc
     return AL, ZL  # type: ignore[return-value]
