@@ -92,7 +92,7 @@ def test_suite_table_and_verdict_on_stdout(suite) -> None:
 
 
 def test_broken_relu_derivative_fails_and_names_the_arrays(cli, monkeypatch) -> None:
-    monkeypatch.setattr(gradcheck, "SUITE_SCALES", (1.0,))
+    monkeypatch.setattr(gradcheck.suite, "SUITE_SCALES", (1.0,))
     monkeypatch.setitem(ACTIVATIONS, "relu", Activation(activations.relu, wrong_backward))
     code, rep, _ = run_json(cli)
     assert code == 1
@@ -132,7 +132,7 @@ def test_broken_sigmoid_derivative_fails_on_a_config(cli, tmp_path, monkeypatch)
 
 
 def test_examples_without_a_config_is_a_notice(cli, monkeypatch) -> None:
-    monkeypatch.setattr(gradcheck, "SUITE_SCALES", (1.0,))
+    monkeypatch.setattr(gradcheck.suite, "SUITE_SCALES", (1.0,))
     r = cli("gradcheck", "--examples", "3")
     assert r.exit_code == 0
     assert (
@@ -148,7 +148,7 @@ def test_a_new_activation_joins_the_suite(cli, monkeypatch) -> None:
     def softplus_backward(dA: np.ndarray, A: np.ndarray) -> np.ndarray:
         return dA * -np.expm1(-A)  # sigmoid(Z) = 1 - exp(-softplus(Z))
 
-    monkeypatch.setattr(gradcheck, "SUITE_SCALES", (1.0,))
+    monkeypatch.setattr(gradcheck.suite, "SUITE_SCALES", (1.0,))
     monkeypatch.setitem(ACTIVATIONS, "softplus", Activation(softplus, softplus_backward))
     code, rep, _ = run_json(cli)
     assert code == 0
@@ -190,7 +190,7 @@ def test_cost_keywords_join_the_suite_and_randomness_is_switched_off(cli, monkey
         factor = 2.0 if broken else 1.0  # broken: the gradient of λ/(2m)‖W‖² taken as 2λW/m
         return cost, [dW + factor * l2 / m * W for dW, W in zip(dWs, params.Ws)], dbs
 
-    monkeypatch.setattr(gradcheck, "SUITE_SCALES", (1.0,))
+    monkeypatch.setattr(gradcheck.suite, "SUITE_SCALES", (1.0,))
     monkeypatch.setattr(model, "cost_and_gradients", with_l2)
     code, rep, err = run_json(cli)
     assert code == 0
@@ -503,7 +503,9 @@ def test_only_unchecked_arrays_give_an_unchecked_verdict(cli, tmp_path, monkeypa
     # The examples chosen as before this check existed (the first 8): b1 and b2 are unchecked,
     # everything else passes, and the verdict says UNCHECKED only.
     monkeypatch.setattr(
-        gradcheck, "clear_examples", lambda params, X, arch, eps, n: np.arange(min(n, X.shape[1]))
+        gradcheck.kinks,
+        "clear_examples",
+        lambda params, X, arch, eps, n: np.arange(min(n, X.shape[1])),
     )
     r = cli("gradcheck", CONFIGS / "spiral.yaml")
     assert r.exit_code == 1
