@@ -86,7 +86,8 @@ def test_suite_table_and_verdict_on_stdout(suite) -> None:
     assert any(line.split()[:2] == ["relu", "sigmoid/binary_cross_entropy"] for line in lines)
     rep = json.loads(suite[1].stdout)
     assert lines[-1].startswith(
-        f"PASSED: {len(rep['checks'])} parameter arrays in {rep['networks']} networks, max relative error "
+        f"PASSED: {len(rep['checks'])} parameter arrays in {rep['networks']} networks, max "
+        "relative error "
     )
     assert r.stderr == "note: dropout switched off during the check (it makes the cost random)\n"
 
@@ -108,7 +109,8 @@ def test_broken_relu_derivative_fails_and_names_the_arrays(cli, monkeypatch) -> 
     assert r.exit_code == 1
     verdict = r.stdout.splitlines()[-1]
     assert verdict.startswith(
-        "FAILED (tolerance 1e-07, eps 1e-05): W1, b1, W2, b2, W3, b3 of relu hidden -> sigmoid/binary_cross_entropy"
+        "FAILED (tolerance 1e-07, eps 1e-05): W1, b1, W2, b2, W3, b3 of relu hidden -> "
+        "sigmoid/binary_cross_entropy"
     )
     assert "W1, b1, W2, b2, W3, b3 of mixed hidden" in verdict
     assert "tanh hidden" not in verdict
@@ -314,7 +316,8 @@ def test_run_without_params_is_refused(cli, moons_run: Path) -> None:
     r = cli("gradcheck", str(moons_run))
     assert r.exit_code == 2 and r.stdout == ""
     assert r.stderr.strip() == (
-        f"error: {moons_run}: has no params.npz (status: complete); only complete runs have trained parameters"
+        f"error: {moons_run}: has no params.npz (status: complete); only complete runs have "
+        "trained parameters"
     )
 
 
@@ -336,7 +339,8 @@ def test_run_without_params_is_refused(cli, moons_run: Path) -> None:
         ),
         (
             ["--tol", "-1"],
-            "error: --tol: must be a relative error between 0 and 1 (exclusive), got -1.0; e.g. 1e-7",
+            "error: --tol: must be a relative error between 0 and 1 (exclusive), "
+            "got -1.0; e.g. 1e-7",
         ),
         (["--max-coords", "0"], "error: --max-coords: must be at least 1, got 0"),
     ],
@@ -486,9 +490,9 @@ def test_unchecked_arrays_exit_1_with_advice_that_works(cli) -> None:
     assert table["b1"][-1] == table["b2"][-1] == "unchecked" and table["b1"][2:4] == ["0", "of"]
     verdict = r.stdout.splitlines()[-1]
     assert (
-        "; UNCHECKED: b1, b2 of spiral: relu -> relu -> softmax/categorical_cross_entropy, 8 examples: "
-        "every step crosses a ReLU kink, nothing compared (2 of 6 parameter arrays in 1 network); "
-        "try a smaller --eps (e.g. 0.01)"
+        "; UNCHECKED: b1, b2 of spiral: relu -> relu -> softmax/categorical_cross_entropy, "
+        "8 examples: every step crosses a ReLU kink, nothing compared (2 of 6 parameter arrays "
+        "in 1 network); try a smaller --eps (e.g. 0.01)"
     ) in verdict
     code, rep, _ = run_json(cli, str(CONFIGS / "spiral.yaml"), "--eps", "0.1")
     assert code == 1 and rep["unchecked"] == 2 and rep["examples"] == list(range(8))
@@ -510,8 +514,9 @@ def test_only_unchecked_arrays_give_an_unchecked_verdict(cli, tmp_path, monkeypa
     r = cli("gradcheck", CONFIGS / "spiral.yaml")
     assert r.exit_code == 1
     assert r.stdout.splitlines()[-1].startswith(
-        "UNCHECKED: b1, b2 of spiral: relu -> relu -> softmax/categorical_cross_entropy, 8 examples: "
-        "every step crosses a ReLU kink, nothing compared (2 of 6 parameter arrays in 1 network); try "
+        "UNCHECKED: b1, b2 of spiral: relu -> relu -> softmax/categorical_cross_entropy, "
+        "8 examples: every step crosses a ReLU kink, nothing compared (2 of 6 parameter arrays "
+        "in 1 network); try "
     )
     assert "all " in r.stdout and r.stdout.splitlines()[-3].split()[-1] == "unchecked"
 
@@ -537,8 +542,8 @@ def test_zero_initialized_hidden_layers_are_checked_at_jittered_biases(cli, tmp_
     code, rep, err = run_json(cli, str(cfg))
     assert code == 0, err
     assert (
-        "note: no training example is clear of the ReLU kinks at these parameters: the hidden biases "
-        "were moved by at most "
+        "note: no training example is clear of the ReLU kinks at these parameters: the hidden "
+        "biases were moved by at most "
         in err
         and "(a jitter drawn from --seed 0)" in err
     )

@@ -185,31 +185,36 @@ iterations: 5
             "spiral",
             "[auto, 4, 1]",
             "[relu, sigmoid]",
-            "a sigmoid output does binary classification, but the dataset has 3 classes (arm0, arm1, arm2); use a softmax output with 3 units",
+            "a sigmoid output does binary classification, but the dataset has 3 classes (arm0, "
+            "arm1, arm2); use a softmax output with 3 units",
         ),
         (
             "spiral",
             "[auto, 4, 4]",
             "[relu, softmax]",
-            "layer_dims: a softmax output has one unit per class, but the last layer has 4 and the dataset has 3 classes (arm0, arm1, arm2); use 3",
+            "layer_dims: a softmax output has one unit per class, but the last layer has 4 and "
+            "the dataset has 3 classes (arm0, arm1, arm2); use 3",
         ),
         (
             "moons",
             "[auto, 4, 1]",
             "[relu, linear]",
-            "loss mean_squared_error (linear output) needs real-valued targets, but the dataset has 2 classes",
+            "loss mean_squared_error (linear output) needs real-valued targets, but the dataset "
+            "has 2 classes",
         ),
         (
             "sine",
             "[auto, 4, 1]",
             "[relu, sigmoid]",
-            "the dataset has real-valued targets (regression) but the output activation is sigmoid; use a linear output",
+            "the dataset has real-valued targets (regression) but the output activation is "
+            "sigmoid; use a linear output",
         ),
         (
             "sine",
             "[auto, 4, 2]",
             "[relu, linear]",
-            "layer_dims: the last layer has 2 unit(s) but the dataset has 1 target value(s) per example; use 1",
+            "layer_dims: the last layer has 2 unit(s) but the dataset has 1 target value(s) per "
+            "example; use 1",
         ),
         (
             "spiral",
@@ -287,6 +292,6 @@ iterations: 300
     r = cli("train", bad)
     assert r.exit_code == 2
     assert (
-        "tr.h5: set_y: labels must be whole class numbers, got float64 (for real-valued targets use a linear output"
-        in r.stderr
+        "tr.h5: set_y: labels must be whole class numbers, got float64 (for real-valued targets "
+        "use a linear output" in r.stderr
     )
