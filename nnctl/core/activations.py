@@ -7,8 +7,8 @@ may overwrite it, and returns ``dZ``.
 
 A hidden layer's ``Z`` is read by nothing but its activation, so an activation may also offer
 ``forward_inplace(Z) -> A``: the same values as ``forward``, by the same operations, written
-over ``Z`` (no new (n_l, m) array per layer and step: scoring W2's 60,000 training examples
-allocated 61 MB for the first layer's ReLU alone). The output layer always uses ``forward``:
+over ``Z`` (no new (n_l, m) array per layer and step; what that saved scoring W2:
+docs/developers/measured-core.md). The output layer always uses ``forward``:
 the loss reads its logits ``ZL``.
 """
 

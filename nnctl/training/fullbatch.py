@@ -11,7 +11,7 @@ so with ``P = W1₀·X`` (n_1, m) and ``G = XᵀX`` (m, m) computed once, every 
 m-wide products instead of n_x-wide ones: for the course's cat network (n_x = 12288, m = 209)
 layer 1 becomes about 120 times cheaper, and it was nearly all of the work. W1 itself is only
 materialized when the loop ends. The arithmetic is exact; in floating point the result differs
-from the direct path by rounding only (about 1e-14 relative on the cat data after 2500 steps).
+from the direct path by rounding only (how much: docs/developers/measured-core.md).
 
 ``nnctl.commands.train.fit`` chooses this loop when ``fast_path_applies`` says so.
 """
@@ -38,10 +38,9 @@ if TYPE_CHECKING:
     from nnctl.config import Config
 
 # Below this many multiply-adds per iteration (C·G dominates) the products are too small to
-# share between BLAS threads, so the whole fit runs on one BLAS thread. Measured on 2 cores
-# shared with other busy processes: C·G (20x209x209) 0.16 ms on one thread, 0.3-0.5 ms on
-# two; even the one-off XᵀX took 85 ms on one thread and 370-950 ms on two, because OpenBLAS
-# threads spin waiting for cores that other processes hold. Idle, two threads save ~40 ms once.
+# share between BLAS threads, so the whole fit runs on one BLAS thread: OpenBLAS threads spin
+# waiting for cores that other processes hold, and even the one-off XᵀX is slower on two
+# (measured on the cat network: docs/developers/measured-core.md).
 SINGLE_THREAD_BELOW = 2e7
 
 # The factored layer must save at least this factor of floating point work, because its
@@ -98,10 +97,9 @@ class FactoredGD:
         self.Y = Y.astype(X.dtype, copy=False)
         self.m = X.shape[1]
         self.W1_0 = params.Ws[0]
-        # Each entry of XᵀX sums n_x products; in float32 that alone is off by ~1e-5 relative
-        # (measured on the cat data: the cost left the direct float32 path's by 3e-5 within
-        # 100 iterations). So the one-off products are computed in float64 and rounded once;
-        # the loop itself stays in X's dtype.
+        # Each entry of XᵀX sums n_x products; in float32 that alone moves the cost curve off
+        # the direct float32 path's (docs/developers/measured-core.md). So the one-off products are
+        # computed in float64 and rounded once; the loop itself stays in X's dtype.
         X64 = X.astype(np.float64, copy=False)
         self.P = (self.W1_0.astype(np.float64, copy=False) @ X64).astype(
             X.dtype, copy=False

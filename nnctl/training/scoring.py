@@ -175,15 +175,15 @@ def forward_chunked(
     ``chunk`` columns (examples) at a time through one buffer per hidden layer allocated once.
 
     Forwarding all m examples at once allocates every hidden layer's activations for all of
-    them (W2's 60,000 training examples: 61 MB for the first layer, 31 MB for the second), and
-    on a virtual machine the first touch of fresh memory is a large part of the cost; here only
-    AL and ZL (n_L, m) are whole (a W2 run's peak memory: 347 -> 267 MB). The loss and
-    accuracy are then computed from the whole AL and ZL, as before.
+    them, and on a virtual machine the first touch of fresh memory is a large part of the cost;
+    here only AL and ZL (n_L, m) are whole (what that saves a W2 run:
+    docs/developers/measured-core.md). The loss and accuracy are then computed from the whole
+    AL and ZL, as before.
 
     Each column of a product depends on that column of its input only, but BLAS picks kernels
     by the product's width, and they round differently; with the chunking below, W2's network
     gives the whole forward's bits exactly on this machine (tests compare them), while other
-    networks can differ in the last bit (about 1e-16 relative in float64). So chunking starts
+    networks can differ in the last bit (docs/developers/measured-core.md). So chunking starts
     only at 2 × ``chunk`` = 8192 examples, more than any dataset whose numbers are published
     (the course's 209 and 50, the README's synthetic sets): below that this is ``forward``.
     """
