@@ -1,7 +1,7 @@
 """The mathematics of an L-layer network, as the course writes it: activations, losses and
-output heads, the network with its initializers (``network``), the forward and backward passes
-through its layers, each written once (``passes``), optimizers and their compiled updates,
-metrics, and the model summary. Knows nothing of files, configs or runs."""
+output heads, the network with its initializers and its forward and backward passes, each
+written once (``network``), optimizers and their compiled updates, metrics, and the model
+summary. Knows nothing of files, configs or runs."""
 
 import lazy_loader as lazy
 
@@ -9,7 +9,7 @@ import lazy_loader as lazy
 # nothing, so `nnctl --help` does not pay for the layers it does not touch.
 __getattr__, __dir__, __all__ = lazy.attach(
     __name__,
-    submodules=["activations", "fused", "losses", "network", "passes"],
+    submodules=["activations", "fused", "losses", "network"],
     submod_attrs={
         "activations": [
             "ACTIVATIONS",
@@ -51,15 +51,13 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "dropout_masks",
             "forward",
             "initialize_parameters",
-            "predict_proba",
-        ],
-        "passes": [
             "InputHook",
             "LayerHook",
             "backward_layers",
             "forward_layers",
             "linear_backward",
             "linear_forward",
+            "predict_proba",
         ],
         "optimizers": ["Adam", "GradientDescent", "Hyperparameter", "Momentum", "OPTIMIZERS"],
         "summary": ["summarize", "summary_lines"],

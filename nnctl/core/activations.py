@@ -109,7 +109,7 @@ def identity(Z: np.ndarray) -> np.ndarray:
 
 def identity_backward(dA: np.ndarray, A: np.ndarray) -> np.ndarray:
     """dZ = dA (the "linear" activation's derivative is 1; not the linear step's
-    ``passes.linear_backward``)."""
+    ``network.linear_backward``)."""
     return dA
 
 
