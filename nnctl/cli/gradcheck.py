@@ -150,7 +150,8 @@ def _gradcheck_verdict(report: Any) -> str:
             for key, checks in by_network(failed).items()
         ]
         parts += [
-            f"the cost of {c['network']} differs from the forward pass's (error {c['relative_error']:.1e})"
+            f"the cost of {c['network']} differs from the forward pass's "
+            f"(error {c['relative_error']:.1e})"
             for c in bad_costs
         ]
         verdicts.append(

@@ -116,7 +116,8 @@ def _read_stdin() -> bytes:
         data = data.encode("latin-1")
     if len(data) > STDIN_LIMIT:
         raise fail(
-            f"-: standard input holds more than {STDIN_LIMIT // 2**20} MiB; not an image nnctl reads"
+            f"-: standard input holds more than {STDIN_LIMIT // 2**20} MiB; "
+            "not an image nnctl reads"
         )
     return data
 

@@ -117,17 +117,18 @@ def _forward_checked(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The cache-free forward pass (``model.predict_proba``), also saying which examples kept
     every layer's pre-activation finite. X: (n_x, m) -> AL: (n_L, m), finite: (m,) bool."""
-    from nnctl.core import linear_forward
+    from nnctl.core import forward_layers
 
     finite = np.ones(X.shape[1], dtype=bool)
-    A = X
+
+    def check(l: int, A_prev: np.ndarray, Z: np.ndarray) -> None:
+        np.logical_and(finite, np.isfinite(Z).all(axis=0), out=finite)
+
     with np.errstate(over="ignore", invalid="ignore"):
-        for l, (W, b) in enumerate(zip(params.Ws, params.bs)):
-            Z = linear_forward(A, W, b)
-            finite &= np.isfinite(Z).all(axis=0)
-            A = arch.hidden[l].forward(Z) if l < len(params.Ws) - 1 else arch.output.forward(Z)
-        finite &= np.isfinite(A).all(axis=0)
-    return A, finite
+        # activations out of place, as predict has always computed them
+        AL, _ = forward_layers(params, X, arch, inplace=False, on_layer=check)
+        finite &= np.isfinite(AL).all(axis=0)
+    return AL, finite
 
 
 ARRAY_SUFFIXES = (".h5", ".hdf5", ".npy", ".npz")
@@ -145,8 +146,8 @@ def _image_arrays(path: Path, input_shape: tuple[int, ...], spec: dict[str, Any]
         x = x[None]
     if x.shape[1:] != tuple(input_shape) or x.dtype != np.uint8:
         raise DataError(
-            f"{path}: holds {x.dtype} images of shape {list(x.shape[1:])}; this run takes uint8 images "
-            f"of shape {list(input_shape)}"
+            f"{path}: holds {x.dtype} images of shape {list(x.shape[1:])}; "
+            f"this run takes uint8 images of shape {list(input_shape)}"
         )
     return x
 
@@ -171,7 +172,8 @@ def predict_inputs(
     """Prepares every input, runs one forward pass over all of them and interprets the outputs
     with the run's head. A path ``-`` is the image in ``stdin`` (the bytes the CLI read from
     standard input). ``threads``: BLAS threads (None: chosen by the products' size and how busy
-    the machine is, ``nnctl.system.threads``). Raises RunError only for problems with the run itself."""
+    the machine is, ``nnctl.system.threads``). Raises RunError only for problems with the run
+    itself."""
     pre = run.preprocessing
     head = head_for(run.config.loss)
     threshold = check_threshold(head, threshold, run.config.loss)

@@ -1,7 +1,7 @@
 """The mathematics of an L-layer network, as the course writes it: activations, losses and
-output heads, the network"s forward and backward passes with its initializers (``network``),
-optimizers and their compiled updates, metrics, and the model summary. Knows nothing of files,
-configs or runs."""
+output heads, the network with its initializers and its forward and backward passes, each
+written once (``network``), optimizers and their compiled updates, metrics, and the model
+summary. Knows nothing of files, configs or runs."""
 
 import lazy_loader as lazy
 
@@ -51,6 +51,10 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "dropout_masks",
             "forward",
             "initialize_parameters",
+            "InputHook",
+            "LayerHook",
+            "backward_layers",
+            "forward_layers",
             "linear_backward",
             "linear_forward",
             "predict_proba",

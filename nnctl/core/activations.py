@@ -7,8 +7,8 @@ may overwrite it, and returns ``dZ``.
 
 A hidden layer's ``Z`` is read by nothing but its activation, so an activation may also offer
 ``forward_inplace(Z) -> A``: the same values as ``forward``, by the same operations, written
-over ``Z`` (no new (n_l, m) array per layer and step: scoring W2's 60,000 training examples
-allocated 61 MB for the first layer's ReLU alone). The output layer always uses ``forward``:
+over ``Z`` (no new (n_l, m) array per layer and step; what that saved scoring W2:
+docs/developers/measured-core.md). The output layer always uses ``forward``:
 the loss reads its logits ``ZL``.
 """
 
@@ -102,11 +102,14 @@ def sigmoid_backward(dA: np.ndarray, A: np.ndarray) -> np.ndarray:
     return dA
 
 
-def linear(Z: np.ndarray) -> np.ndarray:
+def identity(Z: np.ndarray) -> np.ndarray:
+    """The "linear" activation: A = Z."""
     return Z
 
 
-def linear_backward(dA: np.ndarray, A: np.ndarray) -> np.ndarray:
+def identity_backward(dA: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """dZ = dA (the "linear" activation's derivative is 1; not the linear step's
+    ``network.linear_backward``)."""
     return dA
 
 
@@ -139,7 +142,7 @@ ACTIVATIONS: dict[str, Activation] = {
     "leaky_relu": Activation(leaky_relu, leaky_relu_backward),
     "tanh": Activation(tanh, tanh_backward, forward_inplace=tanh_),
     "sigmoid": Activation(sigmoid, sigmoid_backward, forward_inplace=sigmoid_),
-    "linear": Activation(linear, linear_backward, forward_inplace=linear),
+    "linear": Activation(identity, identity_backward, forward_inplace=identity),
     # Output only: a softmax hidden layer squeezes its units onto a simplex, which only slows
     # learning, and its tiny first-layer gradients are below what a gradient check can resolve.
     "softmax": Activation(softmax, softmax_backward, hidden=False),

@@ -2,8 +2,8 @@
 
 An optimizer's update is the same elementwise formula for every parameter. Over W1, b1, ...,
 WL, bL as separate arrays each of its operations is 2L numpy calls; over one flat buffer holding
-all of them it is one call, a single long pass that numpy vectorizes well. On W2 (six arrays,
-235,146 parameters) that took Adam's step from 0.85 ms to about half of it. The parameters,
+all of them it is one call, a single long pass that numpy vectorizes well (about half Adam's
+step on W2: docs/developers/measured-core.md). The parameters,
 their gradients and the optimizer's state therefore live in flat buffers, and the arrays the
 rest of nnctl sees (``Params.Ws``, ``Params.bs``, the gradients) are views into them, in the
 order W1 .. WL, b1 .. bL.

@@ -1,16 +1,15 @@
 """Compiled, fused optimizer updates: one pass over the parameters instead of numpy's many.
 
 Adam's update in numpy is fourteen passes over all parameters (each operation of the formula
-is one ufunc call over the flat buffers, ``nnctl.core.optimizers``); momentum's is five. Compiled into
-one loop (numba, the optional ``fast`` extra) each value is read and written once. Every
-operation is the formula's own, in its order and in the run's dtype, with no fused
+is one ufunc call over the flat buffers, ``nnctl.core.optimizers``); momentum's is five.
+Compiled into one loop (numba, the optional ``fast`` extra) each value is read and written once.
+Every operation is the formula's own, in its order and in the run's dtype, with no fused
 multiply-add (numba does not contract ``a * b + c`` unless asked to), so the results are those
 of the numpy passes bit for bit: a test runs both on every machine and compares the bits.
 
-Measured on the development machine (AMD EPYC, one thread, 235,146 parameters): Adam 0.338 ->
-0.119 ms a step in float32, 0.873 -> 0.355 ms in float64 (docs/performance.md).
+What that saves, and what importing numba costs: docs/developers/measured-core.md.
 
-Importing numba costs about 0.4 s (LLVM), more than a short run's updates take, so by default
+Importing numba (LLVM) costs more than a short run's updates take, so by default
 (``auto``) the compiled update is used only when the run's numpy updates would take longer than
 ``WORTH_SECONDS``; ``NNCTL_COMPILED=always`` or ``never`` decides instead. Without numba the
 numpy passes are used, with the same results. Compiled code is cached under nnctl's cache
@@ -27,11 +26,11 @@ import numpy as np
 
 ENV = "NNCTL_COMPILED"
 SETTINGS = ("auto", "always", "never")
-# numpy's time per parameter value and update, and what a compiled update saves of it
-# (measured, docs/performance.md): Adam float32 1.44 ns -> 0.51 ns, float64 3.71 -> 1.51 ns
+# numpy's time per parameter value and update (ns, by itemsize), and the share of it a compiled
+# update saves: measurements, docs/developers/measured-core.md
 NUMPY_NS = {"adam": {4: 1.44, 8: 3.71}, "momentum": {4: 0.55, 8: 1.3}}
 SAVED_SHARE = 0.6
-# auto compiles when the updates would save more than this (about twice numba's import)
+# auto compiles when the updates would save more than this (seconds; twice numba's import)
 WORTH_SECONDS = 1.0
 
 _kernels: dict[str, Callable[..., None]] | None = None

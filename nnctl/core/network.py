@@ -1,4 +1,15 @@
-"""The L-layer network: initialization, forward pass with caches, backward pass, prediction.
+"""The L-layer network: its parameters and initialization, the forward and the backward pass
+through its layers, each written once (``forward_layers``, ``backward_layers``), and on them the
+course's ``forward`` with caches, ``backward``, cost and gradients, and prediction.
+
+Every caller that runs a network goes through ``forward_layers``: ``forward`` (with its caches,
+and dropout masks in training), ``predict_proba``, chunked scoring (its own buffers for each
+layer's Z), the fast full-batch path (a factored first layer: it gives Z1), ``predict`` (a
+finiteness check on every layer's Z) and ``gradcheck`` (how far each example is from a kink; a
+bias jitter before each layer). Every caller that differentiates one goes through
+``backward_layers``. What a caller needs besides is a keyword; each is tested against None
+once per layer, outside any per-element work, so an unused hook costs nothing. Layers are
+numbered 1..L in the hooks, as in the course, and 0..L-1 in the lists.
 
 Notation follows the course: X is (n_x, m), W_l is (n_l, n_{l-1}), b_l is (n_l, 1), and the
 parameters are saved as ``W1, b1, ..., WL, bL``. Inside the library they are kept as two
@@ -7,7 +18,7 @@ lists (``Ws[l-1]`` is ``W_l``) so the hot loop never builds string keys.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,11 +109,100 @@ class Architecture:
         )
 
 
-def linear_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Z = W A_prev + b. A_prev: (n_{l-1}, m), W: (n_l, n_{l-1}), b: (n_l, 1) -> Z: (n_l, m)."""
-    Z = W @ A_prev
+LayerHook = Callable[[int, np.ndarray, np.ndarray], None]
+"""``on_layer(l, A_prev, Z)``: called with layer l's input A_prev: (n_{l-1}, m) and its
+pre-activation Z: (n_l, m) after the linear step, before the activation (for every layer,
+the output layer too). It may read them; it must not change them."""
+
+InputHook = Callable[[int, np.ndarray], None]
+"""``before_layer(l, A_prev)``: called with layer l's input A_prev: (n_{l-1}, m) before its
+linear step; it may change that layer's W or b in place (gradcheck's bias jitter does)."""
+
+
+def linear_forward(
+    A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
+    """Z = W A_prev + b. A_prev: (n_{l-1}, m), W: (n_l, n_{l-1}), b: (n_l, 1) -> Z: (n_l, m).
+
+    ``out``: a C-contiguous (n_l, m) array to write Z into (chunked scoring's buffers), else a
+    new one; ``W @ A_prev`` is the same product either way, so the bits are too.
+    """
+    Z = np.matmul(W, A_prev, out=out)
     Z += b  # in place: no second (n_l, m) array
     return Z
+
+
+def forward_layers(
+    params: Params,
+    X: np.ndarray,
+    arch: Architecture,
+    *,
+    cache: list[np.ndarray] | None = None,
+    masks: Sequence[np.ndarray | None] | None = None,
+    inplace: bool = True,
+    Z1: np.ndarray | None = None,
+    out: Sequence[np.ndarray] | None = None,
+    before_layer: InputHook | None = None,
+    on_layer: LayerHook | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """[LINEAR -> ACTIVATION] x (L-1) -> LINEAR -> OUTPUT. X: (n_x, m) -> (AL, ZL): (n_L, m).
+
+    cache: a list to append each hidden layer's output to (``forward`` passes [X], so it ends as
+    every layer's input); with ``masks`` the dropped outputs are appended, then the undropped.
+    masks: one inverted-dropout mask D_l: (n_l, m) or None per hidden layer (``dropout_masks``);
+    layer l's output is multiplied by D_l before it feeds layer l+1.
+    inplace: hidden activations may write over their Z (``Activation.hidden_forward``); False
+    keeps every Z (the callers that always used ``Activation.forward`` pass False, which keeps
+    their bits). The output layer always uses ``forward``: the loss reads ZL.
+    Z1: layer 1's pre-activation, computed by the caller (the factored first layer of
+    ``nnctl.training.fullbatch``); layer 1's linear step is then skipped.
+    out: one C-contiguous (n_l, m) array per layer to write Z_l into instead of new ones.
+    before_layer, on_layer: the hooks above.
+    """
+    L = params.L
+    undropped: list[np.ndarray] = []
+    A = X
+    for l in range(L):
+        if before_layer is not None:
+            before_layer(l + 1, A)
+        if l == 0 and Z1 is not None:
+            Z = Z1
+        else:
+            Z = linear_forward(A, params.Ws[l], params.bs[l], None if out is None else out[l])
+        if on_layer is not None:
+            on_layer(l + 1, A, Z)
+        if l == L - 1:
+            break
+        act = arch.hidden[l]
+        A = act.hidden_forward(Z) if inplace else act.forward(Z)
+        if masks is not None:
+            undropped.append(A)
+            D = masks[l]
+            if D is not None:
+                A = A * D
+        if cache is not None:
+            cache.append(A)
+    if cache is not None:
+        cache += undropped
+    return arch.output.forward(Z), Z
+
+
+def forward(
+    params: Params, X: np.ndarray, arch: Architecture, masks: list[np.ndarray | None] | None = None
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """[LINEAR -> ACTIVATION] x (L-1) -> LINEAR -> OUTPUT, keeping the caches.
+
+    X: (n_x, m) -> AL: (n_L, m), ZL: (n_L, m) (the loss needs the logits), and the cache
+    [X, A1, ..., A_{L-1}]: each layer's input, all the backward pass needs.
+
+    With ``masks`` (inverted dropout, see ``dropout_masks``), hidden layer l's output is
+    multiplied by masks[l-1]: (n_l, m) before it feeds layer l+1, and the cache holds
+    [X, A1 * D1, ..., A_{L-1} * D_{L-1}, A1, ..., A_{L-1}]: the dropped inputs first, then
+    the undropped activations, which the derivatives of tanh and sigmoid need.
+    """
+    cache = [X]
+    AL, ZL = forward_layers(params, X, arch, cache=cache, masks=masks)
+    return AL, ZL, cache
 
 
 def linear_backward(
@@ -130,36 +230,40 @@ def linear_backward(
     return dA_prev, dW, db
 
 
-def forward(
-    params: Params, X: np.ndarray, arch: Architecture, masks: list[np.ndarray | None] | None = None
-) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-    """[LINEAR -> ACTIVATION] x (L-1) -> LINEAR -> OUTPUT.
+def backward_layers(
+    params: Params,
+    cache: list[np.ndarray],
+    dZL: np.ndarray,
+    arch: Architecture,
+    masks: Sequence[np.ndarray | None] | None = None,
+    out: Params | None = None,
+    *,
+    down_to: int = 1,
+) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray | None]:
+    """Chain rule from the output back to layer ``down_to`` (1: all the way, as ``backward``).
 
-    X: (n_x, m) -> AL: (n_L, m), ZL: (n_L, m) (the loss needs the logits), and the cache
-    [X, A1, ..., A_{L-1}]: each layer's input, all the backward pass needs.
-
-    With ``masks`` (inverted dropout, see ``dropout_masks``), hidden layer l's output is
-    multiplied by masks[l-1]: (n_l, m) before it feeds layer l+1, and the cache holds
-    [X, A1 * D1, ..., A_{L-1} * D_{L-1}, A1, ..., A_{L-1}]: the dropped inputs first, then
-    the undropped activations, which the derivatives of tanh and sigmoid need.
+    cache, masks: as ``forward_layers`` left them (cache starting with X). dZL: (n_L, m), the
+    gradient of m * cost with respect to ZL. out: arrays shaped like params to write the
+    gradients into. Returns dWs, dbs shaped like params.Ws, params.bs (None below
+    ``down_to``) and, when ``down_to`` > 1, the gradient with respect to layer
+    ``down_to - 1``'s Z (the full-batch path's factored first layer takes dZ1 from here);
+    else None.
     """
-    cache = [X]
-    A = X
-    if masks is None:
-        for W, b, act in zip(params.Ws[:-1], params.bs[:-1], arch.hidden):
-            A = act.hidden_forward(linear_forward(A, W, b))
-            cache.append(A)
-    else:
-        undropped = []
-        for W, b, act, D in zip(params.Ws[:-1], params.bs[:-1], arch.hidden, masks):
-            A = act.hidden_forward(linear_forward(A, W, b))
-            undropped.append(A)
-            if D is not None:
-                A = A * D
-            cache.append(A)
-        cache += undropped
-    ZL = linear_forward(A, params.Ws[-1], params.bs[-1])
-    return arch.output.forward(ZL), ZL, cache
+    L = params.L
+    dWs: list[np.ndarray] = [None] * L  # type: ignore[list-item]
+    dbs: list[np.ndarray] = [None] * L  # type: ignore[list-item]
+    dZ = dZL
+    for l in range(L - 1, down_to - 2, -1):
+        dW, db = (out.Ws[l], out.bs[l]) if out is not None else (None, None)
+        dA_prev, dWs[l], dbs[l] = linear_backward(dZ, cache[l], params.Ws[l], l > 0, dW, db)
+        if l > 0:
+            A = cache[l]
+            if masks is not None:
+                A = cache[L - 1 + l]  # the undropped output: tanh's and sigmoid's derivatives
+                if masks[l - 1] is not None:
+                    dA_prev *= masks[l - 1]
+            dZ = arch.hidden[l - 1].backward(dA_prev, A)
+    return dWs, dbs, dZ if down_to > 1 else None
 
 
 def backward(
@@ -177,20 +281,7 @@ def backward(
     through kept units, scaled like them. ``out``: arrays shaped like params to write the
     gradients into (``FlatOptimizer.grads``); the lists returned then hold them.
     """
-    L = params.L
-    dWs: list[np.ndarray] = [None] * L  # type: ignore[list-item]
-    dbs: list[np.ndarray] = [None] * L  # type: ignore[list-item]
-    dZ = dZL
-    for l in range(L - 1, -1, -1):
-        dW, db = (out.Ws[l], out.bs[l]) if out is not None else (None, None)
-        dA_prev, dWs[l], dbs[l] = linear_backward(dZ, cache[l], params.Ws[l], l > 0, dW, db)
-        if l > 0:
-            A = cache[l]
-            if masks is not None:
-                A = cache[L - 1 + l]
-                if masks[l - 1] is not None:
-                    dA_prev *= masks[l - 1]
-            dZ = arch.hidden[l - 1].backward(dA_prev, A)
+    dWs, dbs, _ = backward_layers(params, cache, dZL, arch, masks, out)
     return dWs, dbs
 
 
@@ -248,7 +339,4 @@ def cost_and_gradients(
 
 def predict_proba(params: Params, X: np.ndarray, arch: Architecture) -> np.ndarray:
     """Cache-free forward pass. X: (n_x, m) -> AL: (n_L, m)."""
-    A = X
-    for W, b, act in zip(params.Ws[:-1], params.bs[:-1], arch.hidden):
-        A = act.hidden_forward(linear_forward(A, W, b))
-    return arch.output.forward(linear_forward(A, params.Ws[-1], params.bs[-1]))
+    return forward_layers(params, X, arch)[0]

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from nnctl.system import human_bytes
+
 ITEMSIZE = {"float64": 8, "float32": 4}
 
 
@@ -111,16 +113,6 @@ def summarize(
         for l in range(1, len(layer_dims))
     ]
     return ModelSummary(layers, layer_dims[0], dtype, batch)
-
-
-def human_bytes(n: int) -> str:
-    """1536 -> '1.5 KiB' (binary units, as memory is counted)."""
-    value = float(n)
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{n:,} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
 
 
 def human_count(n: int) -> str:

@@ -185,9 +185,9 @@ def check_targets(cfg: Config, ds: Dataset) -> None:
     loss = LOSSES[cfg.loss]
     if loss.task == "regression" and ds.task != "regression":
         raise ConfigError(
-            f"{cfg.source}: loss {cfg.loss} ({loss.output} output) needs real-valued targets, but the "
-            f"dataset has {len(ds.classes)} classes ({', '.join(ds.classes)}); use a softmax "
-            "output for K classes or a sigmoid output for 2"
+            f"{cfg.source}: loss {cfg.loss} ({loss.output} output) needs real-valued targets, "
+            f"but the dataset has {len(ds.classes)} classes ({', '.join(ds.classes)}); "
+            "use a softmax output for K classes or a sigmoid output for 2"
         )
     if loss.task != "regression" and ds.task == "regression":
         name = next(n for n, other in LOSSES.items() if other.task == "regression")

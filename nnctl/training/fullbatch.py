@@ -11,7 +11,7 @@ so with ``P = W1₀·X`` (n_1, m) and ``G = XᵀX`` (m, m) computed once, every 
 m-wide products instead of n_x-wide ones: for the course's cat network (n_x = 12288, m = 209)
 layer 1 becomes about 120 times cheaper, and it was nearly all of the work. W1 itself is only
 materialized when the loop ends. The arithmetic is exact; in floating point the result differs
-from the direct path by rounding only (about 1e-14 relative on the cat data after 2500 steps).
+from the direct path by rounding only (how much: docs/developers/measured-core.md).
 
 ``nnctl.commands.train.fit`` chooses this loop when ``fast_path_applies`` says so.
 """
@@ -27,9 +27,9 @@ import numpy as np
 from nnctl.core import (
     Architecture,
     Params,
+    backward_layers,
+    forward_layers,
     initialize_parameters,
-    linear_backward,
-    linear_forward,
 )
 from nnctl.system import blas_threads
 from nnctl.training.loop import OnIteration, TrainResult
@@ -38,10 +38,9 @@ if TYPE_CHECKING:
     from nnctl.config import Config
 
 # Below this many multiply-adds per iteration (C·G dominates) the products are too small to
-# share between BLAS threads, so the whole fit runs on one BLAS thread. Measured on 2 cores
-# shared with other busy processes: C·G (20x209x209) 0.16 ms on one thread, 0.3-0.5 ms on
-# two; even the one-off XᵀX took 85 ms on one thread and 370-950 ms on two, because OpenBLAS
-# threads spin waiting for cores that other processes hold. Idle, two threads save ~40 ms once.
+# share between BLAS threads, so the whole fit runs on one BLAS thread: OpenBLAS threads spin
+# waiting for cores that other processes hold, and even the one-off XᵀX is slower on two
+# (measured on the cat network: docs/developers/measured-core.md).
 SINGLE_THREAD_BELOW = 2e7
 
 # The factored layer must save at least this factor of floating point work, because its
@@ -98,10 +97,9 @@ class FactoredGD:
         self.Y = Y.astype(X.dtype, copy=False)
         self.m = X.shape[1]
         self.W1_0 = params.Ws[0]
-        # Each entry of XᵀX sums n_x products; in float32 that alone is off by ~1e-5 relative
-        # (measured on the cat data: the cost left the direct float32 path's by 3e-5 within
-        # 100 iterations). So the one-off products are computed in float64 and rounded once;
-        # the loop itself stays in X's dtype.
+        # Each entry of XᵀX sums n_x products; in float32 that alone moves the cost curve off
+        # the direct float32 path's (docs/developers/measured-core.md). So the one-off products are
+        # computed in float64 and rounded once; the loop itself stays in X's dtype.
         X64 = X.astype(np.float64, copy=False)
         self.P = (self.W1_0.astype(np.float64, copy=False) @ X64).astype(
             X.dtype, copy=False
@@ -122,27 +120,19 @@ class FactoredGD:
 
     def cost_and_gradients(self) -> float:
         """One forward and backward pass; returns the cost before this iteration's update."""
-        Ws, bs, arch = self.params.Ws, self.params.bs, self.arch
+        params, arch = self.params, self.arch
         np.matmul(self.C, self.G, out=self.Z1)
         self.Z1 += self.P
-        self.Z1 += bs[0]
-        if self.params.L == 1:  # no hidden layer (logistic regression): Z1 is the output's ZL
-            ZL, cache = self.Z1, [self.X]
-        else:
-            A = arch.hidden[0].forward(self.Z1)
-            cache = [self.X, A]
-            for W, b, act in zip(Ws[1:-1], bs[1:-1], arch.hidden[1:]):
-                A = act.forward(linear_forward(A, W, b))
-                cache.append(A)
-            ZL = linear_forward(A, Ws[-1], bs[-1])
-        AL = arch.output.forward(ZL)
+        self.Z1 += params.bs[0]
+        # Activations out of place, as this path has always computed them (its bits are
+        # compared with the direct path's); Z1 stays the buffer the next step writes into.
+        cache = [self.X]
+        AL, ZL = forward_layers(params, self.X, arch, cache=cache, inplace=False, Z1=self.Z1)
         cost = self.cost = arch.loss.cost(ZL, AL, self.Y)
-        dZ = arch.loss.grad(AL, self.Y)
-        for l in range(self.params.L - 1, 0, -1):
-            dA_prev, self.dWs[l], self.dbs[l] = linear_backward(dZ, cache[l], Ws[l])
-            dZ = arch.hidden[l - 1].backward(dA_prev, cache[l])
-        self.dZ1 = dZ
-        self.db1 = 1.0 / self.m * np.sum(dZ, axis=1, keepdims=True)
+        # layers L..2 as the direct path; layer 1's dW is C's update (see ``update``)
+        dZL = arch.loss.grad(AL, self.Y)
+        self.dWs, self.dbs, self.dZ1 = backward_layers(params, cache, dZL, arch, down_to=2)
+        self.db1 = 1.0 / self.m * np.sum(self.dZ1, axis=1, keepdims=True)
         return cost
 
     def update(self) -> None:
@@ -198,8 +188,8 @@ def _loop(
 def fit_fullbatch(
     cfg: Config, X: np.ndarray, Y: np.ndarray, on_iteration: OnIteration | None = None
 ) -> TrainResult:
-    """Same contract and same numbers (to rounding) as the direct loop, ``nnctl.training.loop.fit_direct``.
-    X: (n_x, m), Y: (n_L, m)."""
+    """Same contract and same numbers (to rounding) as the direct loop,
+    ``nnctl.training.loop.fit_direct``. X: (n_x, m), Y: (n_L, m)."""
     params = initialize_parameters(cfg.layer_dims, cfg.init, cfg.seed, cfg.float_type)
     arch = cfg.arch
     costs: list[float] = []

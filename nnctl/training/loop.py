@@ -1,7 +1,8 @@
 """The direct training loop (any config), the result both loops return, and the step arithmetic
 (batches per epoch, total steps, learning-rate decay) they share.
 
-``nnctl.training.fullbatch`` holds the other loop; ``nnctl.commands.train.fit`` chooses between them.
+``nnctl.training.fullbatch`` holds the other loop; ``nnctl.commands.train.fit`` chooses between
+them.
 """
 
 from __future__ import annotations
@@ -75,8 +76,8 @@ def fit_direct(
     state: TrainState | None = None,
     on_checkpoint: Callable[[TrainState], None] | None = None,
 ) -> TrainResult:
-    """The direct loop: trains for ``total_iterations`` gradient steps. X: (n_x, m), Y: (1, m) labels or
-    (n_out, m) regression targets; X_val, Y_val likewise (optional).
+    """The direct loop: trains for ``total_iterations`` gradient steps. X: (n_x, m), Y: (1, m)
+    labels or (n_out, m) regression targets; X_val, Y_val likewise (optional).
 
     Each step takes the next mini-batch of the epoch's shuffled order (or the whole set, in
     order, when ``batch_size`` is unset), draws dropout masks, computes the cost and gradients

@@ -25,6 +25,7 @@ from nnctl.core import (
     accuracy,
     confusion_matrix,
     forward,
+    forward_layers,
     regression_from_sums,
     regression_scores,
 )
@@ -174,15 +175,15 @@ def forward_chunked(
     ``chunk`` columns (examples) at a time through one buffer per hidden layer allocated once.
 
     Forwarding all m examples at once allocates every hidden layer's activations for all of
-    them (W2's 60,000 training examples: 61 MB for the first layer, 31 MB for the second), and
-    on a virtual machine the first touch of fresh memory is a large part of the cost; here only
-    AL and ZL (n_L, m) are whole (a W2 run's peak memory: 347 -> 267 MB). The loss and
-    accuracy are then computed from the whole AL and ZL, as before.
+    them, and on a virtual machine the first touch of fresh memory is a large part of the cost;
+    here only AL and ZL (n_L, m) are whole (what that saves a W2 run:
+    docs/developers/measured-core.md). The loss and accuracy are then computed from the whole
+    AL and ZL, as before.
 
     Each column of a product depends on that column of its input only, but BLAS picks kernels
     by the product's width, and they round differently; with the chunking below, W2's network
     gives the whole forward's bits exactly on this machine (tests compare them), while other
-    networks can differ in the last bit (about 1e-16 relative in float64). So chunking starts
+    networks can differ in the last bit (docs/developers/measured-core.md). So chunking starts
     only at 2 × ``chunk`` = 8192 examples, more than any dataset whose numbers are published
     (the course's 209 and 50, the README's synthetic sets): below that this is ``forward``.
     """
@@ -204,21 +205,14 @@ def forward_chunked(
     bufs = [np.empty(W.shape[0] * width, dtype=dtype) for W in params.Ws]
     AL = ZL = None
     for a, e in zip(bounds[:-1], bounds[1:]):
-        A = X[:, a:e]
         k = e - a
-        for W, b, act, buf in zip(params.Ws[:-1], params.bs[:-1], arch.hidden, bufs):
-            Z = np.matmul(W, A, out=buf[: W.shape[0] * k].reshape(W.shape[0], k))
-            Z += b  # as ``model.linear_forward``
-            A = act.hidden_forward(Z)
-        W, b = params.Ws[-1], params.bs[-1]
-        Zc = np.matmul(W, A, out=bufs[-1][: W.shape[0] * k].reshape(W.shape[0], k))
-        Zc += b
-        Ac = arch.output.forward(Zc)
+        views = [buf[: W.shape[0] * k].reshape(W.shape[0], k) for W, buf in zip(params.Ws, bufs)]
+        Ac, Zc = forward_layers(params, X[:, a:e], arch, out=views)
         if AL is None:
             AL, ZL = (
-                np.empty((W.shape[0], m), dtype=Ac.dtype),
-                np.empty((W.shape[0], m), dtype=Zc.dtype),
+                np.empty((Ac.shape[0], m), dtype=Ac.dtype),
+                np.empty((Zc.shape[0], m), dtype=Zc.dtype),
             )
-        AL[:, a : a + k] = Ac
-        ZL[:, a : a + k] = Zc
+        AL[:, a:e] = Ac
+        ZL[:, a:e] = Zc
     return AL, ZL  # type: ignore[return-value]

@@ -37,7 +37,8 @@ class TrainState:
         default_factory=list
     )  # (step, loss, accuracy or nan)
     stopper: EarlyStopping | None = None
-    # a streamed training set's position (nnctl.data.stream): epoch, example, window, in_window, block_order
+    # a streamed training set's position (nnctl.data.stream): epoch, example, window,
+    # in_window, block_order
     stream: dict[str, Any] | None = None
 
     @classmethod

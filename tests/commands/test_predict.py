@@ -346,33 +346,6 @@ def test_feature_count_and_wrong_kind_of_input_checked(
     )
 
 
-def test_heads_table_interprets_classification_and_regression_outputs() -> None:
-    from nnctl.core import LOSSES, Head, check_threshold, interpret
-    from nnctl.system import ConfigError
-
-    AL = np.array([[0.2, 0.7]])
-    out = interpret(LOSSES["binary_cross_entropy"].head, AL, ["no", "yes"], 0.5)
-    assert [o["class"] for o in out] == ["no", "yes"]
-    assert [o["label"] for o in out] == [0, 1]
-    assert out[0]["probability"] == pytest.approx(0.8) and out[1]["probability"] == 0.7
-    assert out[0]["probabilities"] == {"no": pytest.approx(0.8), "yes": 0.2}
-    assert [
-        o["class"] for o in interpret(LOSSES["binary_cross_entropy"].head, AL, ["no", "yes"], 0.75)
-    ] == ["no", "no"]
-    # a regression head (as another helper adds) is one entry: values, no labels
-    regression = Head(labels=None, probabilities=None)
-    out = interpret(regression, np.array([[1.5, -2.0]]), [], 0.5)
-    assert out == [
-        {"label": None, "class": None, "probability": None, "value": 1.5},
-        {"label": None, "class": None, "probability": None, "value": -2.0},
-    ]
-    with pytest.raises(ConfigError, match="^threshold applies to binary classifiers"):
-        check_threshold(regression, 0.7, "mean_squared_error")
-    assert check_threshold(regression, None, "mean_squared_error") == 0.5  # not given: fine
-    assert check_threshold(LOSSES["binary_cross_entropy"].head, None, "binary_cross_entropy") == 0.5
-    assert check_threshold(LOSSES["binary_cross_entropy"].head, 0.3, "binary_cross_entropy") == 0.3
-
-
 def test_file_names_with_brackets_are_printed_as_they_are(
     cli, cat_model: Path, cat_images, tmp_path: Path
 ) -> None:

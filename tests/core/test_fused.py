@@ -1,6 +1,6 @@
-"""The compiled optimizer updates (nnctl/core/fused.py, numba from the ``fast`` extra) against numpy's
-passes: the same bits for Adam and momentum in float32 and float64, chosen only when they pay,
-and numpy's when numba is missing."""
+"""The compiled optimizer updates (nnctl/core/fused.py, numba from the ``fast`` extra) against
+numpy's passes: the same bits for Adam and momentum in float32 and float64, chosen only when
+they pay, and numpy's when numba is missing."""
 
 from __future__ import annotations
 

@@ -185,31 +185,36 @@ iterations: 5
             "spiral",
             "[auto, 4, 1]",
             "[relu, sigmoid]",
-            "a sigmoid output does binary classification, but the dataset has 3 classes (arm0, arm1, arm2); use a softmax output with 3 units",
+            "a sigmoid output does binary classification, but the dataset has 3 classes (arm0, "
+            "arm1, arm2); use a softmax output with 3 units",
         ),
         (
             "spiral",
             "[auto, 4, 4]",
             "[relu, softmax]",
-            "layer_dims: a softmax output has one unit per class, but the last layer has 4 and the dataset has 3 classes (arm0, arm1, arm2); use 3",
+            "layer_dims: a softmax output has one unit per class, but the last layer has 4 and "
+            "the dataset has 3 classes (arm0, arm1, arm2); use 3",
         ),
         (
             "moons",
             "[auto, 4, 1]",
             "[relu, linear]",
-            "loss mean_squared_error (linear output) needs real-valued targets, but the dataset has 2 classes",
+            "loss mean_squared_error (linear output) needs real-valued targets, but the dataset "
+            "has 2 classes",
         ),
         (
             "sine",
             "[auto, 4, 1]",
             "[relu, sigmoid]",
-            "the dataset has real-valued targets (regression) but the output activation is sigmoid; use a linear output",
+            "the dataset has real-valued targets (regression) but the output activation is "
+            "sigmoid; use a linear output",
         ),
         (
             "sine",
             "[auto, 4, 2]",
             "[relu, linear]",
-            "layer_dims: the last layer has 2 unit(s) but the dataset has 1 target value(s) per example; use 1",
+            "layer_dims: the last layer has 2 unit(s) but the dataset has 1 target value(s) per "
+            "example; use 1",
         ),
         (
             "spiral",
@@ -287,6 +292,33 @@ iterations: 300
     r = cli("train", bad)
     assert r.exit_code == 2
     assert (
-        "tr.h5: set_y: labels must be whole class numbers, got float64 (for real-valued targets use a linear output"
-        in r.stderr
+        "tr.h5: set_y: labels must be whole class numbers, got float64 (for real-valued targets "
+        "use a linear output" in r.stderr
     )
+
+
+def test_heads_table_interprets_classification_and_regression_outputs() -> None:
+    from nnctl.core import LOSSES, Head, check_threshold, interpret
+    from nnctl.system import ConfigError
+
+    AL = np.array([[0.2, 0.7]])
+    out = interpret(LOSSES["binary_cross_entropy"].head, AL, ["no", "yes"], 0.5)
+    assert [o["class"] for o in out] == ["no", "yes"]
+    assert [o["label"] for o in out] == [0, 1]
+    assert out[0]["probability"] == pytest.approx(0.8) and out[1]["probability"] == 0.7
+    assert out[0]["probabilities"] == {"no": pytest.approx(0.8), "yes": 0.2}
+    assert [
+        o["class"] for o in interpret(LOSSES["binary_cross_entropy"].head, AL, ["no", "yes"], 0.75)
+    ] == ["no", "no"]
+    # a regression head (as another helper adds) is one entry: values, no labels
+    regression = Head(labels=None, probabilities=None)
+    out = interpret(regression, np.array([[1.5, -2.0]]), [], 0.5)
+    assert out == [
+        {"label": None, "class": None, "probability": None, "value": 1.5},
+        {"label": None, "class": None, "probability": None, "value": -2.0},
+    ]
+    with pytest.raises(ConfigError, match="^threshold applies to binary classifiers"):
+        check_threshold(regression, 0.7, "mean_squared_error")
+    assert check_threshold(regression, None, "mean_squared_error") == 0.5  # not given: fine
+    assert check_threshold(LOSSES["binary_cross_entropy"].head, None, "binary_cross_entropy") == 0.5
+    assert check_threshold(LOSSES["binary_cross_entropy"].head, 0.3, "binary_cross_entropy") == 0.3

@@ -91,7 +91,7 @@ def test_a_new_loss_is_one_entry(cli, runs_dir: Path, tmp_path: Path, monkeypatc
     assert summary["status"] == "complete"
     ev = json.loads(cli("evaluate", str(run), "--json").stdout)
     assert ev["mse"] == summary["test_mse"]
-    monkeypatch.setattr(gradcheck, "SUITE_SCALES", (1.0,))
+    monkeypatch.setattr(gradcheck.suite, "SUITE_SCALES", (1.0,))
     r = cli("gradcheck", "--json")
     checks = [
         c
@@ -156,7 +156,8 @@ def test_a_new_dataset_kind_is_one_entry(cli, runs_dir: Path, tmp_path: Path, mo
 
 
 def test_config_fields_are_the_key_table() -> None:
-    """A new config key is a CONFIG_KEYS entry plus its typed Config field; nothing else lists keys."""
+    """A new config key is a CONFIG_KEYS entry plus its typed Config field; nothing else lists
+    keys."""
     fields = [
         f.name
         for f in dataclasses.fields(Config)

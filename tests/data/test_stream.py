@@ -573,7 +573,7 @@ def test_a_streamed_softmax_run_makes_each_batchs_targets(
 def test_gradcheck_of_a_streamed_config_reads_only_its_first_examples(
     cli, files: Path, monkeypatch
 ) -> None:
-    monkeypatch.setattr("nnctl.commands.gradcheck.STREAMED_SCAN", 100)
+    monkeypatch.setattr("nnctl.commands.gradcheck.target.STREAMED_SCAN", 100)
     seen = []
     real_blocks = stream.H5Columns.blocks
 

@@ -1,6 +1,9 @@
-"""Central differences over a network's parameters, for the tests that check a backward pass."""
+"""For the tests that check a backward pass: central differences over a network's parameters,
+and reading ``nnctl gradcheck --json``."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 
@@ -22,3 +25,14 @@ def numeric_grads(f, params: Params, eps: float = 1e-6) -> list[np.ndarray]:
             g[ix] = (plus - minus) / (2 * eps)
         out.append(g)
     return out
+
+
+def run_json(cli, *args: str) -> tuple[int, dict, str]:
+    """``nnctl gradcheck ARGS --json``: (exit code, the report, stderr)."""
+    r = cli("gradcheck", *args, "--json")
+    return r.exit_code, json.loads(r.stdout), r.stderr
+
+
+def by_param(report: dict) -> dict[str, dict]:
+    """A JSON report's checks by parameter name ("W1", "b1", ...)."""
+    return {c["parameter"]: c for c in report["checks"]}

@@ -1,5 +1,5 @@
-"""The fast full-batch path (nnctl/training/fullbatch.py) gives the direct path's numbers, is chosen only
-when it applies, and keeps float32 in float32."""
+"""The fast full-batch path (nnctl/training/fullbatch.py) gives the direct path's numbers, is
+chosen only when it applies, and keeps float32 in float32."""
 
 from __future__ import annotations
 
@@ -241,7 +241,8 @@ def test_options_beyond_plain_full_batch_gd_turn_the_fast_path_off():
 
 @pytest.mark.parametrize("head", ["softmax", "linear"])
 def test_other_heads_on_the_fast_path_match_the_direct_path(monkeypatch, head):
-    # The fast path must feed the loss its own targets (one-hot for softmax), as the direct loop does.
+    # The fast path must feed the loss its own targets (one-hot for softmax), as the direct loop
+    # does.
     rng = np.random.default_rng(4)
     n_x, m, K = 300, 60, 3
     X = rng.standard_normal((n_x, m))

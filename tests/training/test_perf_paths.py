@@ -30,7 +30,7 @@ from nnctl.data import all_finite, load_dataset
 from nnctl.system import DataError, filehash, threads
 from nnctl.training import TrainState
 
-# ----------------------------------------------------------------------------- the previous optimizers
+# ------------------------------------------------------------------------- the previous optimizers
 # The per-array updates as they were before the flat buffers, verbatim in their arithmetic.
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers.gradients import numeric_grads
 
 from helpers import write_config
+from helpers.gradients import numeric_grads
 from nnctl.core import (
     Architecture,
     Params,
@@ -137,7 +137,8 @@ def test_dropout_runs_are_reproducible_and_prediction_is_deterministic(
 def test_l2_shrinks_the_weights(cli, runs_dir, tmp_path) -> None:
     plain = run(cli, tmp_path, "", "plain")
     reg = run(cli, tmp_path, "l2: 5.0\n", "reg")
-    norm = lambda s: sum(
-        float(np.sum(s["params"][k] ** 2)) for k in s["params"] if k.startswith("W")
-    )
+
+    def norm(s: dict) -> float:
+        return sum(float(np.sum(s["params"][k] ** 2)) for k in s["params"] if k.startswith("W"))
+
     assert norm(reg) < 0.8 * norm(plain)

@@ -1,0 +1,79 @@
+"""The keyword arguments of ``cost_and_gradients`` the check knows how to exercise: a penalty
+term (``l2``) is checked with everything else, randomness (dropout) is switched off, and an
+unknown keyword is left at its default with a notice (or refused when it has none).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from nnctl.commands.gradcheck.report import Report
+from nnctl.core import network as model
+from nnctl.system import ConfigError
+
+
+@dataclass(frozen=True)
+class Keyword:
+    """A keyword argument of ``cost_and_gradients`` that the check knows how to exercise.
+
+    check_value: the value the suite passes (None: leave it at its default).
+    penalty(value, params, m) -> float: what the keyword adds to the cost (None: nothing).
+    random: the keyword switches on randomness (dropout); the check always leaves it off.
+    config_key: the config key that turns it on, when its name differs.
+    """
+
+    check_value: Any = None
+    penalty: Callable[[Any, model.Params, int], float] | None = None
+    random: bool = False
+    config_key: str | None = None  # the config key that sets it, when not the same name
+
+
+def l2_penalty(lambd: float, params: model.Params, m: int) -> float:
+    """λ/(2m) Σ_l ‖W_l‖², the course's L2 cost term (biases are not penalised)."""
+    return float(lambd / (2 * m) * sum(np.sum(W * W) for W in params.Ws))
+
+
+KEYWORDS: dict[str, Keyword] = {
+    "l2": Keyword(check_value=0.7, penalty=l2_penalty),
+    "masks": Keyword(random=True, config_key="dropout"),
+    "out": Keyword(),  # where the gradients are written (an optimizer's buffer): not the maths
+}
+"""Known keyword arguments of ``cost_and_gradients``, matched by name against its signature
+(and against config keys of the same name when checking a config or run)."""
+
+
+def cost_keywords() -> dict[str, inspect.Parameter]:
+    """Keyword parameters of ``cost_and_gradients`` beyond (params, X, Y, arch)."""
+    sig = inspect.signature(model.cost_and_gradients)
+    return {
+        n: p
+        for n, p in list(sig.parameters.items())[4:]
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    }
+
+
+def note_unknown_keywords(report: Report) -> None:
+    for name, p in cost_keywords().items():
+        if name in KEYWORDS:
+            continue
+        if p.default is inspect.Parameter.empty:
+            raise ConfigError(
+                f"cost_and_gradients needs the argument {name!r}, which gradcheck does not know; "
+                "add it to nnctl.commands.gradcheck.KEYWORDS"
+            )
+        report.notices.append(
+            f"cost_and_gradients({name}=...) is left at its default {p.default!r}: "
+            "gradcheck does not know it (add it to nnctl.commands.gradcheck.KEYWORDS)"
+        )
+
+
+def note_random_off(report: Report, names: list[str]) -> None:
+    if names:
+        report.notices.append(
+            f"{', '.join(names)} switched off during the check (it makes the cost random)"
+        )

@@ -1,0 +1,125 @@
+"""The built-in suite: small random networks covering every hidden activation (alone and mixed),
+depth, output/loss pair and weight scale, each checked by ``numeric.check_case``.
+
+The suite is built from the tables (``ACTIVATIONS``, ``LOSSES`` with each loss's
+``check_targets``, ``KEYWORDS``), so a new activation, loss or cost keyword joins it by adding a
+table entry.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from nnctl.commands.gradcheck.keywords import (
+    KEYWORDS,
+    cost_keywords,
+    note_random_off,
+    note_unknown_keywords,
+)
+from nnctl.commands.gradcheck.numeric import (
+    DEFAULT_EPS,
+    DEFAULT_MAX_COORDS,
+    DEFAULT_SEED,
+    DEFAULT_TOL,
+    Case,
+    check_case,
+    check_settings,
+)
+from nnctl.commands.gradcheck.report import Report
+from nnctl.core import network as model
+from nnctl.system import ConfigError
+
+# The suite: every hidden activation at depths 1..4, every loss, these weight scales.
+SUITE_DEPTHS = (1, 2, 3, 4)
+SUITE_HIDDEN_UNITS = (5, 4, 3)  # widths of hidden layers 1, 2, 3
+SUITE_SCALES = (0.5, 1.0, 2.0)  # W_l = scale * randn / sqrt(n_{l-1}), b_l = scale/2 * randn
+SUITE_N_X = 4
+SUITE_M = 6
+
+
+def _suite_cases(rng: np.random.Generator, report: Report) -> list[Case]:
+    from nnctl.core import LOSSES, hidden_activation_names
+
+    hidden_names = hidden_activation_names()
+    # Uniform hidden layers cover each activation; in the 'mixed' networks (depth 4, rotations of
+    # the table) neighbouring layers differ, which catches a backward pass that applies one
+    # layer's derivative to another (invisible when all hidden layers are alike).
+    stacks: list[tuple[str, ...]] = [()]
+    for depth in SUITE_DEPTHS[1:]:
+        stacks += [(a,) * (depth - 1) for a in hidden_names]
+    k = len(hidden_names)
+    stacks += [tuple(hidden_names[(i + j) % k] for j in range(3)) for i in range(k)]
+
+    known = cost_keywords()
+    penalties = {
+        n: kw.check_value
+        for n, kw in KEYWORDS.items()
+        if n in known and kw.penalty is not None and kw.check_value is not None
+    }
+    note_random_off(
+        report, [kw.config_key or n for n, kw in KEYWORDS.items() if n in known and kw.random]
+    )
+    note_unknown_keywords(report)
+
+    cases = []
+    for loss_name, loss in LOSSES.items():
+        targets = loss.check_targets
+        if targets is None:
+            raise ConfigError(
+                f"gradcheck cannot make targets for the loss {loss_name!r}; "
+                "give its entry in nnctl.core.losses.LOSSES check_targets"
+            )
+        for scale, hidden in itertools.product(SUITE_SCALES, stacks):
+            dims = [SUITE_N_X, *SUITE_HIDDEN_UNITS[: len(hidden)], targets.n_out]
+            Ws = [
+                scale * rng.standard_normal((n, n_prev)) / np.sqrt(n_prev)
+                for n_prev, n in zip(dims[:-1], dims[1:])
+            ]
+            bs = [scale / 2 * rng.standard_normal((n, 1)) for n in dims[1:]]
+            X = rng.standard_normal((SUITE_N_X, SUITE_M))
+            Y = targets.make(rng, targets.n_out, SUITE_M)
+            arch = model.Architecture.build([*hidden, loss.output], loss_name)
+            head = f"{loss.output}/{loss_name}"
+            kind = "none" if not hidden else hidden[0] if len(set(hidden)) == 1 else "mixed"
+            group = (kind, head)
+            base = f"{'-'.join(hidden) or 'no hidden'} -> {head}, scale {scale}"
+            cases.append(Case(base, group, model.Params(Ws, bs), X, Y, arch))
+            # Penalty keywords (e.g. l2) on the scale-1 networks: their cost term and gradient
+            # term are checked together with everything else.
+            if penalties and scale == 1.0:
+                extra = ", ".join(f"{n}={v}" for n, v in penalties.items())
+                cases.append(
+                    Case(
+                        f"{base}, {extra}",
+                        (kind, f"{head}, {', '.join(penalties)}"),
+                        model.Params(Ws, bs).copy(),
+                        X,
+                        Y,
+                        arch,
+                        dict(penalties),
+                    )
+                )
+    return cases
+
+
+def check_suite(
+    eps: float = DEFAULT_EPS,
+    tol: float = DEFAULT_TOL,
+    max_coords: int = DEFAULT_MAX_COORDS,
+    seed: int = DEFAULT_SEED,
+) -> Report:
+    """The built-in suite: every hidden activation, output/loss pair, depth and scale."""
+    check_settings(eps, tol, 1, max_coords)
+    report = Report(
+        "built-in suite",
+        eps,
+        tol,
+        seed,
+        unchecked_advice="try another --seed (it draws other random networks and examples)",
+    )
+    rng = np.random.default_rng(seed)
+    for case in _suite_cases(rng, report):
+        check_case(case, eps, tol, max_coords, rng, report)
+    return report
