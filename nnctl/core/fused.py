@@ -8,7 +8,7 @@ multiply-add (numba does not contract ``a * b + c`` unless asked to), so the res
 of the numpy passes bit for bit: a test runs both on every machine and compares the bits.
 
 Measured on the development machine (AMD EPYC, one thread, 235,146 parameters): Adam 0.338 ->
-0.119 ms a step in float32, 0.873 -> 0.355 ms in float64 (docs/performance.md).
+0.119 ms a step in float32, 0.873 -> 0.355 ms in float64 (docs/developers/performance.md).
 
 Importing numba costs about 0.4 s (LLVM), more than a short run's updates take, so by default
 (``auto``) the compiled update is used only when the run's numpy updates would take longer than
@@ -28,7 +28,8 @@ import numpy as np
 ENV = "NNCTL_COMPILED"
 SETTINGS = ("auto", "always", "never")
 # numpy's time per parameter value and update, and what a compiled update saves of it
-# (measured, docs/performance.md): Adam float32 1.44 ns -> 0.51 ns, float64 3.71 -> 1.51 ns
+# (measured, docs/developers/performance.md): Adam float32 1.44 ns -> 0.51 ns,
+# float64 3.71 -> 1.51 ns
 NUMPY_NS = {"adam": {4: 1.44, 8: 3.71}, "momentum": {4: 0.55, 8: 1.3}}
 SAVED_SHARE = 0.6
 # auto compiles when the updates would save more than this (about twice numba's import)
