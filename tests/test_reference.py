@@ -100,3 +100,13 @@ def test_the_readme_test_command_installs_every_extra_as_ci_does() -> None:
     install = command.split(" && ")[0]
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert install in ci, f"{install!r} is not a line of .ci/run"
+
+
+def _bash_blocks(text: str) -> list[str]:
+    return re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+
+
+def test_the_site_home_gives_the_readme_set_up_commands() -> None:
+    readme = _bash_blocks((ROOT / "README.md").read_text())
+    home = _bash_blocks((ROOT / "docs" / "index.md").read_text())
+    assert readme[:2] == home[:2] and len(readme[0].splitlines()) == 1
