@@ -114,16 +114,22 @@ def key_sections() -> dict[str, list[KeyRecord]]:
     keys = config_keys()
     found = list(keys.values()) if isinstance(keys, dict) else list(keys)
     fields = ("name", "type", "default", "allowed", "help")
-    if found and all(hasattr(r, f) for r in found for f in fields):
-        return _sections_from_records(found)
+    records = [
+        r if isinstance(r, dict) else {f: getattr(r, f, _NONE) for f in fields} for r in found
+    ]
+    if records and all(f in r and r[f] is not _NONE for r in records for f in fields):
+        return _sections_from_records(records)
     return _sections_from_schema(config_schema())
+
+
+_NONE = object()  # a field a key record lacks
 
 
 def _value(v: Any) -> str:
     """A default as YAML would write it."""
-    from nnctl.config import REQUIRED
+    import nnctl.config
 
-    if v is REQUIRED:
+    if v is getattr(nnctl.config, "REQUIRED", _NONE):
         return "(required)"
     if isinstance(v, str):
         return v
@@ -132,16 +138,16 @@ def _value(v: Any) -> str:
     )
 
 
-def _sections_from_records(records: list[Any]) -> dict[str, list[KeyRecord]]:
+def _sections_from_records(records: list[dict[str, Any]]) -> dict[str, list[KeyRecord]]:
+    """Records named like ``dataset.train`` go under a section of their first part."""
     sections: dict[str, list[KeyRecord]] = {}
     for r in records:
-        section = "Top-level keys" if "." not in r.name else f"{r.name.split('.')[0]} keys"
-        allowed = (
-            r.allowed if isinstance(r.allowed, str) else ", ".join(map(_value, r.allowed or []))
-        )
-        default = _value(r.default)
+        name, allowed = r["name"], r["allowed"]
+        section = "Top-level keys" if "." not in name else f"{name.split('.')[0]} keys"
+        allowed = allowed if isinstance(allowed, str) else ", ".join(map(_value, allowed or []))
+        default = _value(r["default"])
         default = default if default.startswith("(required") else f"`{default}`"
-        record = KeyRecord(r.name, str(r.type), default, allowed, str(r.help))
+        record = KeyRecord(name, str(r["type"]), default, allowed, str(r["help"]))
         sections.setdefault(section, []).append(record)
     return sections
 
