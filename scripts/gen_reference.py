@@ -265,6 +265,7 @@ def run_directory_page() -> str:
 
     files_doc = sys.modules[runs.create_run_dir.__module__].__doc__
     summary_doc = sys.modules[runs.RunSummary.__module__].__doc__
+    history_doc = sys.modules[runs.history_csv.__module__].__doc__
     names = sorted(n for n in runs.__all__ if n.endswith("_FILE"))
     files = _table(
         ("file", "constant in `nnctl.runs`"), [(f"`{getattr(runs, n)}`", f"`{n}`") for n in names]
@@ -274,13 +275,14 @@ def run_directory_page() -> str:
     body = (
         f"## Files\n\nThe runs directory is `{runs.DEFAULT_RUNS_DIR}` in the working directory, "
         f"or `${runs.RUNS_DIR_ENV}`, or `--runs-dir`.\n\n{files}\n{_rst_to_md(files_doc)}\n"
+        f"## history.csv\n\n{_rst_to_md(history_doc)}\n"
         f"## summary.json\n\n{_rst_to_md(summary_doc)}\n"
         f"### RunSummary's fields\n\nThe summary as the library reads it "
         f"(`nnctl.runs.RunSummary`, `read_summary`):\n\n{fields}"
     )
     intro = (
         "What a run directory holds, from the runs package (`nnctl.runs`): its file names and "
-        "the documentation of its files and of `summary.json` as the code states them."
+        "the documentation of its files, `history.csv` and `summary.json` as the code states them."
     )
     return _page("Run directory reference", intro, body)
 
