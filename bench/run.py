@@ -1168,7 +1168,7 @@ def table(res: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
-        description="nnctl's benchmark suite (see the README's Performance section)."
+        description="nnctl's benchmark suite (see docs/guides/performance.md)."
     )
     ap.add_argument("--quick", action="store_true", help="small workloads and few repetitions (CI)")
     ap.add_argument(

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Streaming benchmark (issue 14): ``python bench/stream.py [--quick] [--dir DIR]``.
 
-Prints what it measures and writes ``bench/stream_results.json``; docs/streaming.md reports a
-run. It asserts nothing about time.
+Prints what it measures and writes ``bench/stream_results.json``; docs/developers/streaming.md
+reports a run. It asserts nothing about time.
 
   rss         Synthetic uint8 image files (32x32x3, chunked along the example axis as
               ``nnctl data import`` writes them) of two sizes, each at least 3x the address
@@ -106,7 +106,7 @@ def run_with_rss(args: list[str], limit: int | None = None) -> dict:
     stderr, wall seconds and its peak RSS in MB (from wait4, so started with posix_spawn
     rather than Popen, which reaps the child itself)."""
     # One BLAS thread: on 2 cores the prefetch thread has the other one, and OpenBLAS threads
-    # spin waiting for cores that other processes hold (docs/performance.md).
+    # spin waiting for cores that other processes hold (docs/developers/performance.md).
     cmd = [sys.executable, "-m", "nnctl", *args, "--threads", "1"]
     if limit:
         cmd = ["prlimit", f"--as={limit}", "--", *cmd]

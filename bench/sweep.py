@@ -232,7 +232,7 @@ def s3_memory(tmp: Path, n: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="nnctl's sweep benchmark (docs/sweep.md).")
+    ap = argparse.ArgumentParser(description="nnctl's sweep benchmark (docs/developers/sweep.md).")
     ap.add_argument("--quick", action="store_true", help="fewer repetitions and trials (CI)")
     ap.add_argument(
         "--output",

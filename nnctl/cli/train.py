@@ -80,7 +80,7 @@ def train(
 
     The config's keys are listed below; 'nnctl config show CONFIG' prints a config with every
     default filled in, 'nnctl config schema' the keys as a JSON Schema for editors, and the
-    README's "Config files" section explains each.
+    manual (docs/guides/training.md) explains each.
     """
     from nnctl.commands import resume_run, train_run
     from nnctl.config import load_config

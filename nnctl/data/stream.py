@@ -113,7 +113,7 @@ class H5Layout:
         """Why this layout streams slower than one chunked along the example axis, or None.
         A contiguous array is fine: a block is one sequential read (measured in page cache:
         ~5 GB/s contiguous, ~1.7 GB/s in 256-example chunks, ~0.3 GB/s in chunks that split
-        each example; docs/streaming.md)."""
+        each example; docs/developers/streaming.md)."""
         if self.chunks is None:
             return None
         if tuple(self.chunks[1:]) != tuple(self.shape[1:]):

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 # Below this many multiply-adds in a step's largest product, one thread is as fast or faster
-# even on an idle machine (see docs/performance.md, "Threads", for the measurement).
+# even on an idle machine (see docs/developers/performance.md, "Threads", for the measurement).
 ALL_CORES_FROM = 1e7
 
 ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")

@@ -119,7 +119,7 @@ def test_npz_and_sidecar_reproduce_predict_in_plain_numpy(
     r = cli("export", spiral, "--format", "npz", "-o", out)
     assert r.exit_code == 0, r.stderr
     assert r.stdout.split() == [str(out), str(tmp_path / "model.json")]
-    # the README's ten lines
+    # the ten lines of docs/guides/using-runs.md ("The ten lines of numpy")
     params = np.load(out)
     meta = json.load(open(tmp_path / "model.json"))
     x = np.random.default_rng(1).normal(size=(5, 2))

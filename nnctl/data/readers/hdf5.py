@@ -90,7 +90,8 @@ def map_contiguous(dset: Any, path: Path) -> np.ndarray | None:
     (0.04-0.5 s for W2's 188 MB); a map shares the file's page cache.
 
     The one risk: a file truncated while it is mapped makes reading the lost pages a SIGBUS
-    (README, "Datasets mapped from their file"). Everything that could be checked beforehand is.
+    (docs/guides/own-data.md, "Datasets mapped from their file"). Everything that could be
+    checked beforehand is.
     """
     import h5py
 
