@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -161,3 +162,44 @@ def test_the_circle_check_sees_real_imports() -> None:
         "nnctl.core.losses" in graph["nnctl.core.network"]
         and "nnctl.commands.train" in graph["nnctl.cli"]
     )
+
+
+def _design_rows() -> dict[str, str]:
+    """The layers table of docs/design.md: package -> what its row says it holds."""
+    rows = {}
+    for line in (ROOT / "docs" / "design.md").read_text().splitlines():
+        m = re.match(r"\| \d+ \| `(nnctl\.\w+)` \| (.*) \|$", line)
+        if m:
+            rows[m.group(1)] = m.group(2)
+    return rows
+
+
+def _outside_parentheses(text: str) -> str:
+    while True:
+        stripped = re.sub(r"\([^()]*\)", "", text)
+        if stripped == text:
+            return text
+        text = stripped
+
+
+def test_the_design_page_lists_the_layers_of_the_contract_in_its_order() -> None:
+    tomllib = pytest.importorskip("tomllib", reason="tomllib is in Python 3.11 and later")
+    contract = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    layers = next(c["layers"] for c in contract["contracts"] if c["type"] == "layers")
+    assert list(_design_rows()) == layers
+
+
+@pytest.mark.parametrize("package", sorted(_design_rows()))
+def test_the_design_page_names_the_modules_each_package_has(package: str) -> None:
+    """Each module named in a package's row exists, and (but for the CLI's one module per
+    command) each module of the package is named in its row: the map stays true."""
+    row = _design_rows()[package]
+    folder = PACKAGE / package.split(".")[1]
+    named = set(re.findall(r"`([a-z_]+)/?`", _outside_parentheses(row)))
+    missing = {n for n in named if not (folder / f"{n}.py").exists() and not (folder / n).is_dir()}
+    assert not missing, f"docs/design.md names {sorted(missing)} in {package}, which has none"
+    if package != "nnctl.cli":
+        children = {p.stem for p in folder.glob("*.py") if p.stem != "__init__"}
+        children |= {p.name for p in folder.iterdir() if (p / "__init__.py").exists()}
+        unnamed = children - set(re.findall(r"`([a-z_]+)/?`", row))
+        assert not unnamed, f"docs/design.md does not name {sorted(unnamed)} of {package}"
