@@ -84,8 +84,8 @@ def scale_warning(X: np.ndarray, where: str) -> str | None:
     if spread.size < 2 or spread.max() <= SCALE_RATIO * spread.min():
         return None
     return (
-        f"{where}: feature spreads differ by a factor of {spread.max() / spread.min():,.0f} and normalize "
-        "is none; training will be slow or stall; set normalize: standard"
+        f"{where}: feature spreads differ by a factor of {spread.max() / spread.min():,.0f} "
+        "and normalize is none; training will be slow or stall; set normalize: standard"
     )
 
 
