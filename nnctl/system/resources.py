@@ -310,5 +310,6 @@ def require_memory(
         + ("" if at_least else f" with {m_train + m_other} examples of {n_x} features")
         + f" needs {'at least' if at_least else 'about'} {human_bytes(est.total)} of memory"
         + (f" ({parts})" if parts else "")
-        + f", but only {human_bytes(room)} is available; use smaller layers, a batch_size or less data"
+        + f", but only {human_bytes(room)} is available; "
+        "use smaller layers, a batch_size or less data"
     )

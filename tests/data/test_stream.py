@@ -242,9 +242,8 @@ def test_mid_epoch_resume_is_bit_identical(cli, runs_dir: Path, files: Path) -> 
 
 def test_automatic_streaming_with_a_notice(cli, runs_dir: Path, files: Path, monkeypatch) -> None:
     monkeypatch.setenv("NNCTL_MEMORY_SHARE", "0.5")
-    monkeypatch.setattr(
-        stream_plan, "available_memory", lambda: 400_000
-    )  # 750 x 192 float64: 1.2 MB
+    # 750 x 192 float64: 1.2 MB
+    monkeypatch.setattr(stream_plan, "available_memory", lambda: 400_000)
     r = cli("train", config(files, extra=""), "--json")
     assert r.exit_code == 0, r.stderr
     notice = [line for line in r.stderr.splitlines() if line.startswith("notice:")]
@@ -269,8 +268,10 @@ def test_automatic_streaming_with_a_notice(cli, runs_dir: Path, files: Path, mon
     )
     assert r.exit_code == 2
     assert r.stderr.strip() == (
-        "error: train.h5: the examples would take 1.2 MB as float64, more than 50% of the 400.0 KB of "
-        "memory available (NNCTL_MEMORY_SHARE); full-batch training needs every example in memory at each "
+        "error: train.h5: the examples would take 1.2 MB as float64, more than 50% of the 400.0 "
+        "KB of "
+        "memory available (NNCTL_MEMORY_SHARE); full-batch training needs every example in memory "
+        "at each "
         "step, so set batch_size (e.g. 128) to stream it from disk"
     )
     assert sorted(runs_dir.iterdir()) == before
@@ -291,7 +292,8 @@ def test_unsuitable_chunks_still_stream_with_a_notice(cli, runs_dir: Path, tmp_p
     notices = [line for line in r.stderr.splitlines() if line.startswith("notice:")]
     assert notices == [
         "notice: test.h5: train_set_x is chunked [100, 4, 8, 3], which splits each example "
-        "across chunks; streaming works, but a file written by `nnctl data import` (chunked along the "
+        "across chunks; streaming works, but a file written by `nnctl data import` (chunked along "
+        "the "
         "example axis) streams faster",
     ]
     assert json.loads(r.stdout)["test_accuracy"] > 0.8
@@ -354,7 +356,8 @@ def test_the_hash_cache_is_keyed_by_the_file_version(tmp_path: Path) -> None:
     make_h5(f, 40, seed=5)  # new contents, new mtime
     digest2, cached = sha256_cached(f)
     assert not cached and digest2 != digest
-    # rewritten with its old modification time put back: its change time tells (nnctl.system.filehash)
+    # rewritten with its old modification time put back: its change time tells
+    # (nnctl.system.filehash)
     st = os.stat(f)
     make_h5(f, 40, seed=6)
     os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
@@ -558,7 +561,8 @@ def test_a_streamed_softmax_run_makes_each_batchs_targets(
         f.create_dataset("train_set_y", data=y)
         f.create_dataset("list_classes", data=np.array([b"a", b"b", b"c"]))
     body = (
-        "layer_dims: [auto, 8, 3]\nactivations: {hidden: relu, output: softmax}\nlearning_rate: 0.01\n"
+        "layer_dims: [auto, 8, 3]\nactivations: {hidden: relu, output: softmax}\nlearning_rate: "
+        "0.01\n"
         "optimizer: adam\nbatch_size: 40\nepochs: 6\nseed: 2\nprint_every: 1000\n"
     )
     write_config(tmp_path / "s.yaml", "dataset: {train: three.h5, stream: true}\n" + body)
@@ -632,8 +636,10 @@ def test_a_streamed_file_is_normalized_with_statistics_read_block_by_block(
         f.create_dataset("train_set_x", data=x, chunks=(16, 6))
         f.create_dataset("train_set_y", data=y)
     body = (
-        f"layer_dims: [auto, 8, 1]\nactivations: {{hidden: relu, output: sigmoid}}\nnormalize: {method}\n"
-        "validation_fraction: 0.2\nlearning_rate: 0.01\noptimizer: adam\nbatch_size: 32\nepochs: 15\n"
+        "layer_dims: [auto, 8, 1]\nactivations: {hidden: relu, output: sigmoid}\nnormalize: "
+        f"{method}\n"
+        "validation_fraction: 0.2\nlearning_rate: 0.01\noptimizer: adam\nbatch_size: 32\nepochs: "
+        "15\n"
         "dtype: float64\nseed: 5\n"
     )
     write_config(tmp_path / "s.yaml", "dataset: {train: rows.h5, stream: true}\n" + body)

@@ -32,9 +32,9 @@ def all_finite(x: np.ndarray) -> bool:
 
     A sum is NaN or infinite when any term is (NaN propagates; inf + -inf is NaN), so a finite
     sum proves every value finite in one reduction pass with no temporary array, where
-    ``np.isfinite(x).all()`` writes a boolean array as large as x (47 MB for W2) and reads it
-    again. Only when the sum is not finite (a bad value, or finite values whose sum overflows)
-    are the values looked at one by one, a block at a time.
+    ``np.isfinite(x).all()`` writes a boolean array as large as x and reads it again
+    (measured: docs/developers/measured-data.md). Only when the sum is not finite (a bad value,
+    or finite values whose sum overflows) are the values looked at one by one, a block at a time.
     """
     with np.errstate(over="ignore", invalid="ignore"):
         if np.isfinite(np.sum(x)):

@@ -139,7 +139,7 @@ def map_contiguous(dset: Any, path: Path) -> np.ndarray | None:
     (external storage), never written, empty, or a header that places the values (offset and
     size) outside the file. Why map: reading copies the whole array into freshly allocated memory,
     and on a virtual machine the first touch of that memory can cost as much as the read
-    (0.04-0.5 s for W2's 188 MB); a map shares the file's page cache.
+    (measured: docs/developers/measured-data.md); a map shares the file's page cache.
 
     The one risk: a file truncated while it is mapped makes reading the lost pages a SIGBUS
     (README, "Datasets mapped from their file"). Everything that could be checked beforehand is.
