@@ -33,8 +33,8 @@ class Position(Protocol):
 
 @dataclass
 class _Window:
-    epoch: int
-    index: int
+    """One window read: its examples' places in its buffer and in X, in its shuffled order."""
+
     buf: int  # which of the two buffers holds it
     rows: np.ndarray  # (n,) buffer row of each example, in the window's shuffled order
     cols: np.ndarray  # (n,) column of X (and T) of each, same order
@@ -139,7 +139,7 @@ class StreamBatches:
         perm = np.random.default_rng(
             np.random.SeedSequence([self.seed, STREAM_BLOCKS, epoch, w + 1])
         ).permutation(r.size)
-        return _Window(epoch, w, buf, r[perm], c[perm])
+        return _Window(buf, r[perm], c[perm])
 
     def _next_window(self, epoch: int, w: int) -> tuple[int, int]:
         starts = self._order(epoch)[1]
