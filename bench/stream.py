@@ -20,8 +20,8 @@ reports a run. It asserts nothing about time.
   random      Why blocks: batches of random examples read by index from the file (what Keras's
               HDF5Matrix did) against streamed blocks, in MB/s from the page cache.
   accuracy    The course's cat data (real, small) trained with mini-batches (plain gradient
-              descent 0.01, batch 64, 300 epochs) streamed and in memory for several seeds: test accuracy of each (different batch order, so
-              close but not bit-identical).
+              descent 0.01, batch 64, 300 epochs) streamed and in memory for several seeds:
+              test accuracy of each (different batch order, so close but not bit-identical).
 """
 
 from __future__ import annotations
@@ -229,8 +229,10 @@ def part_throughput(work: Path, p: dict, runs: Path) -> dict:
         "ratio_wall": round(med["in_memory"]["wall_s"] / med["streamed"]["wall_s"], 3),
     }
     print(
-        f"throughput (page cache, {m} examples, 2 epochs): loop streamed {med['streamed']['train_s']:.2f} s, "
-        f"in memory {med['in_memory']['train_s']:.2f} s -> streamed/in-memory speed {out['ratio_train_loop']}; "
+        f"throughput (page cache, {m} examples, 2 epochs): loop streamed "
+        f"{med['streamed']['train_s']:.2f} s, "
+        f"in memory {med['in_memory']['train_s']:.2f} s -> streamed/in-memory speed "
+        f"{out['ratio_train_loop']}; "
         f"whole process {out['ratio_wall']}",
         flush=True,
     )
@@ -298,8 +300,10 @@ def part_cold(work: Path, p: dict, runs: Path) -> dict:
         "train_warm_mb_s": round(mb_steps / warm["seconds"], 1),
     }
     print(
-        f"cold: dd {out['dd_mb_s']} MB/s; streamed batches without training {out['stream_read_only_mb_s']} MB/s; "
-        f"training from the cold file {out['train_mb_s']} MB/s (from the page cache {out['train_warm_mb_s']} MB/s)",
+        f"cold: dd {out['dd_mb_s']} MB/s; streamed batches without training "
+        f"{out['stream_read_only_mb_s']} MB/s; "
+        f"training from the cold file {out['train_mb_s']} MB/s (from the page cache "
+        f"{out['train_warm_mb_s']} MB/s)",
         flush=True,
     )
     return out
@@ -329,7 +333,8 @@ def part_random(work: Path, p: dict, runs: Path) -> dict:
     }
     out["ratio"] = round(out["streamed_mb_s"] / out["random_batch_mb_s"], 1)
     print(
-        f"random-index batches {out['random_batch_mb_s']} MB/s against streamed blocks {out['streamed_mb_s']} MB/s "
+        f"random-index batches {out['random_batch_mb_s']} MB/s against streamed blocks "
+        f"{out['streamed_mb_s']} MB/s "
         f"({out['ratio']}x)",
         flush=True,
     )
@@ -362,8 +367,10 @@ def part_accuracy(work: Path, p: dict, runs: Path) -> dict:
         for k, v in out.items()
     }
     print(
-        f"accuracy (cat, gd 0.01, batch 64, {p['cat_epochs']} epochs, seeds {list(p['seeds'])}): streamed {res['streamed']['mean']} "
-        f"± {res['streamed']['sd']}, in memory {res['in_memory']['mean']} ± {res['in_memory']['sd']}",
+        f"accuracy (cat, gd 0.01, batch 64, {p['cat_epochs']} epochs, seeds {list(p['seeds'])}): "
+        f"streamed {res['streamed']['mean']} "
+        f"± {res['streamed']['sd']}, in memory {res['in_memory']['mean']} ± "
+        f"{res['in_memory']['sd']}",
         flush=True,
     )
     return res

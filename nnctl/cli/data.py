@@ -279,7 +279,8 @@ def import_(
             "--shuffle",
             metavar="SEED",
             callback=_at_least_0,
-            help="Write the examples in a random order drawn from SEED (0 or more) instead of class then file order (for streamed training).",
+            help="Write the examples in a random order drawn from SEED (0 or more) instead of "
+            "class then file order (for streamed training).",
         ),
     ] = None,
     json_: JsonOption = False,

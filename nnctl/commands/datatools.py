@@ -19,9 +19,9 @@ IMPORT_CHUNK = 64  # examples per HDF5 chunk: a streaming reader reads blocks of
 def _read_unchecked(
     value: Any, spec: dict[str, Any], config_file: str | None, options: ReadOptions
 ) -> Any:
-    from nnctl.data.dataset import _read_role
+    from nnctl.data import read_raw_split
 
-    return _read_role(value, options, config_file)
+    return read_raw_split(value, options, config_file)
 
 
 def _split_info(raw: Any, classes: list[str] | None) -> dict[str, Any]:
@@ -72,7 +72,7 @@ def inspect(
     """Kind, examples per split and class, example shape, value ranges, non-finite cells,
     examples that appear in both train and test, and class balance. Raises DataError for data
     that cannot be read at all."""
-    from nnctl.data.dataset import _subset, split_off_test
+    from nnctl.data import raw_subset, split_off_test
 
     options = ReadOptions(spec, on_progress=on_progress, lenient=True)
     large = {
@@ -89,7 +89,7 @@ def inspect(
     train = raws["train"]
     if spec.get("test_fraction") and "test" not in raws:
         tr, te = split_off_test(train.x.shape[0], spec["test_fraction"], spec.get("seed") or 1)
-        raws["test"], raws["train"] = _subset(train, te), _subset(train, tr)
+        raws["test"], raws["train"] = raw_subset(train, te), raw_subset(train, tr)
     classes = train.classes
     out: dict[str, Any] = {"kind": train.kind, "classes": classes, "splits": {}}
     for role, raw in raws.items():
@@ -121,9 +121,9 @@ def _finish_inspection(out: dict[str, Any], options: ReadOptions) -> dict[str, A
 def _too_large_header(value: Any, config_file: str | None) -> Any:
     """The header (``stream.read_h5_header``) of a course-style HDF5 file whose examples, as
     stored, would not fit in the memory share streaming uses; None for anything else."""
-    from nnctl.data.stream import _course_h5_header, too_big
+    from nnctl.data import course_h5_header, too_big
 
-    header = _course_h5_header(value, config_file)
+    header = course_h5_header(value, config_file)
     if header is None or not too_big([header], str(header.x.dtype))[0]:
         return None
     return header
@@ -140,7 +140,8 @@ def _inspect_in_blocks(
 
     if spec.get("test_fraction"):
         raise DataError(
-            "dataset: test_fraction cannot split a file larger than memory; give a test file (dataset.test)"
+            "dataset: test_fraction cannot split a file larger than memory; "
+            "give a test file (dataset.test)"
         )
     headers = {}
     for role in ("train", "val", "test"):

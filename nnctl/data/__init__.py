@@ -1,4 +1,4 @@
-"""Datasets: what a config"s ``dataset`` names, read into arrays (``dataset``), by kind of file
+"""Datasets: what a config's ``dataset`` names, read into arrays (``dataset``), by kind of file
 (``readers``) or streamed from HDF5 in blocks (``stream``); synthetic generators, hold-out
 splits, normalization and image decoding."""
 
@@ -18,7 +18,9 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "is_mapped",
             "load_dataset",
             "prepare_x",
+            "raw_subset",
             "read_h5",
+            "read_raw_split",
             "resolve_path",
             "sha256_cached",
             "split_off_test",
@@ -33,6 +35,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "stream": [
             "BlockReader",
             "H5Columns",
+            "course_h5_header",
             "load_streamed",
             "read_h5_header",
             "read_rows",

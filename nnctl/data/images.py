@@ -93,8 +93,9 @@ def load_image(path: Path, input_shape: tuple[int, ...], mode: str) -> np.ndarra
             # A FIFO or device would block or never end: the path is first opened without
             # blocking and checked to be a regular file. Pillow then opens it by name, which
             # lets it load only the plugin for the file's extension (a file object makes it
-            # import every common plugin, ~10 ms); the file can be swapped only by someone
-            # who can write to its folder, between two opens microseconds apart.
+            # import every common plugin: docs/developers/measured-data.md); the file can be
+            # swapped only by someone who can write to its folder, between two opens
+            # microseconds apart.
             with open_regular(path), Image.open(path) as im:
                 im.load()  # decode now: a truncated file fails here, not later
                 im = ImageOps.exif_transpose(im)

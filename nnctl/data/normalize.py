@@ -77,25 +77,24 @@ def scale_warning(X: np.ndarray, where: str) -> str | None:
     if X.shape[0] < 2 or X.shape[1] < 2:
         return None
     # a heuristic against a 100x threshold: evenly spaced examples estimate each spread well
-    # enough, and a large X is not read twice just for a warning (W2: 0.08 s -> 0.01 s)
+    # enough, and a large X is not read twice just for a warning (docs/developers/measured-data.md)
     step = max(1, X.shape[1] // SPREAD_SAMPLE)
     spread = feature_spreads(X[:, ::step] if step > 1 else X)
     spread = spread[spread > 0]
     if spread.size < 2 or spread.max() <= SCALE_RATIO * spread.min():
         return None
     return (
-        f"{where}: feature spreads differ by a factor of {spread.max() / spread.min():,.0f} and normalize "
-        "is none; training will be slow or stall; set normalize: standard"
+        f"{where}: feature spreads differ by a factor of {spread.max() / spread.min():,.0f} "
+        "and normalize is none; training will be slow or stall; set normalize: standard"
     )
 
 
 def feature_spreads(X: np.ndarray, block: int = 1024) -> np.ndarray:
     """(n_x,) float64 standard deviation of each feature (row) of X: (n_x, m), computed a
     block of ``block`` examples at a time (mean first, then squared deviations), equal to
-    ``np.asarray(X, np.float64).std(axis=1)`` to rounding (1e-14 relative on W2). The whole-array
-    form made two float64 arrays as large as X (752 MB for W2's 60,000 × 784 float32, 1.1 s of a
-    one-epoch run, most of it first touches of fresh memory); this one reuses one block buffer
-    and reads a dataset mapped from its file (``readers.hdf5``) without copying it."""
+    ``np.asarray(X, np.float64).std(axis=1)`` to rounding. The whole-array form made two float64
+    arrays as large as X (their cost: docs/developers/measured-data.md); this one reuses one
+    block buffer and reads a dataset mapped from its file (``readers.hdf5``) without copying it."""
     n, m = X.shape
     total = np.zeros(n)
     for a in range(0, m, block):

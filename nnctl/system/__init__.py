@@ -43,6 +43,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "MAX_RUN_TEXT_BYTES",
             "NotRegularFile",
             "TooLarge",
+            "available_memory",
             "check_declared",
             "declared_bytes",
             "human_bytes",

@@ -1,8 +1,8 @@
 """SHA-256 of data files, computed once per file version and remembered.
 
 A run records the SHA-256 of every data file it reads (``resume`` refuses changed data by it).
-Hashing W2's 188 MB file took 0.15 s of every start, longer than loading it. The digest is
-therefore cached in ``$NNCTL_CACHE_DIR`` (default ``$XDG_CACHE_HOME/nnctl``, else
+Hashing a large file at every start took longer than loading it (docs/developers/measured-data.md).
+The digest is therefore cached in ``$NNCTL_CACHE_DIR`` (default ``$XDG_CACHE_HOME/nnctl``, else
 ``~/.cache/nnctl``), in ``sha256.json``, keyed by the file's resolved path and checked against its
 size, modification time, change time and inode: writing to the file, replacing it or
 ``touch``-ing it back to an old modification time all change one of them (the change time cannot

@@ -85,13 +85,23 @@ def read_capped(path: str | os.PathLike, limit: int) -> bytes:
 # --------------------------------------------------------------------------- sizes
 
 
-def human_bytes(n: float) -> str:
-    """1536 -> '1.5 KiB'; 11.2e12 -> '10.2 TiB'."""
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if abs(n) < 1024 or unit == "PiB":
-            return f"{n:.0f} bytes" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} PiB"  # pragma: no cover
+# (base, units) of ``human_bytes``: binary (KiB, MiB: the sizes nnctl checks against memory)
+# or decimal (KB, MB: the sizes streaming's notices quote, as disks and ``ls -h --si`` do)
+_BYTE_UNITS = {
+    False: (1024, ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB")),
+    True: (1000, ("B", "KB", "MB", "GB", "TB")),
+}
+
+
+def human_bytes(n: float, decimal: bool = False) -> str:
+    """1536 -> '1.5 KiB'; 11.2e12 -> '10.2 TiB'. ``decimal``: powers of 1000 instead,
+    1.2e6 -> '1.2 MB', 512 -> '512 B'."""
+    base, units = _BYTE_UNITS[decimal]
+    for unit in units:
+        if abs(n) < base or unit == units[-1]:
+            return f"{n:.0f} {unit}" if unit == units[0] else f"{n:.1f} {unit}"
+        n /= base
+    return f"{n:.1f} {units[-1]}"  # pragma: no cover
 
 
 def declared_bytes(shape: Iterable[int], itemsize: int) -> int:
@@ -103,18 +113,22 @@ class DeclaredTooLarge(ValueError):
     """An array header declares more data than the reader allows."""
 
 
-def check_declared(shape: Iterable[int], dtype: Any, limit: int, what: str) -> int:
+def check_declared(
+    shape: Iterable[int], dtype: Any, limit: int, what: str, *, limit_text: str | None = None
+) -> int:
     """Refuses an array whose header declares more than ``limit`` bytes, before a byte of its
     data is read: the .npy, .npz member or HDF5 dataset readers call this with the shape and
-    dtype from the header. Returns the declared size. Raises DeclaredTooLarge naming ``what``."""
+    dtype from the header. Returns the declared size. Raises DeclaredTooLarge naming ``what``;
+    ``limit_text`` words the limit in its message (default "the <limit> allowed here")."""
     import numpy as np
 
     shape = tuple(int(s) for s in shape)
     size = declared_bytes(shape, np.dtype(dtype).itemsize)
     if size > limit:
+        beyond = f"the {human_bytes(limit)} allowed here" if limit_text is None else limit_text
         raise DeclaredTooLarge(
-            f"{what}: declares shape {shape} of {np.dtype(dtype)} ({human_bytes(size)}), more than "
-            f"the {human_bytes(limit)} allowed here"
+            f"{what}: declares shape {shape} of {np.dtype(dtype)} ({human_bytes(size)}), "
+            f"more than {beyond}"
         )
     return size
 
@@ -175,14 +189,26 @@ def _vm_size() -> int:
     return 0
 
 
+# The memory limit and usage files of the process's cgroup: v2, then v1.
+_CGROUP_FILES = (
+    ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+    ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"),
+)
+# cgroup v1 writes "no limit" as a number near 2**63 (v2 writes "max")
+_NO_CGROUP_LIMIT = 1 << 60
+
+
 def _cgroup_room() -> int | None:
-    try:
-        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
-        if limit == "max":
-            return None
-        return int(limit) - int(Path("/sys/fs/cgroup/memory.current").read_text().strip())
-    except (OSError, ValueError):
-        return None
+    """The room left under the cgroup's memory limit (the least of v2's and v1's), or None."""
+    rooms = []
+    for limit_file, usage_file in _CGROUP_FILES:
+        try:
+            limit = Path(limit_file).read_text().strip()
+            if limit != "max" and int(limit) < _NO_CGROUP_LIMIT:
+                rooms.append(int(limit) - int(Path(usage_file).read_text().strip()))
+        except (OSError, ValueError):
+            pass
+    return min(rooms) if rooms else None
 
 
 def available_memory() -> int | None:
@@ -284,5 +310,6 @@ def require_memory(
         + ("" if at_least else f" with {m_train + m_other} examples of {n_x} features")
         + f" needs {'at least' if at_least else 'about'} {human_bytes(est.total)} of memory"
         + (f" ({parts})" if parts else "")
-        + f", but only {human_bytes(room)} is available; use smaller layers, a batch_size or less data"
+        + f", but only {human_bytes(room)} is available; "
+        "use smaller layers, a batch_size or less data"
     )

@@ -3,17 +3,16 @@
 numpy's OpenBLAS starts one thread per core and splits every matrix product between them. Two
 threads only pay when a product is large enough to amortize handing out the work, and when the
 cores are free: an OpenBLAS thread that waits for a core another process holds spins, and the
-product waits for it. Measured on a 2-core machine shared with other busy processes (load
-average about 3), two threads against one: 3.4x slower for W2's first-layer product (256 x 784 x
-128, 26 M multiply-adds), 3.0x for the cat network's (20 x 12288 x 209), 1.4-1.8x even at
-100 M - 1 G multiply-adds; a direct-path cat run took 12.7 s on the default two threads where
-one thread took 0.67 s. Idle, two threads made W2's float32 epoch 1.3x faster.
+product waits for it. On a 2-core machine shared with other busy processes, two threads were
+slower than one for every product nnctl's workloads have, and only somewhat faster on an idle
+machine (the measurements: docs/developers/measured-data.md, docs/performance.md "Threads").
 
 So by default (``auto``) a run uses more than one thread only when its largest product per step
 reaches ``ALL_CORES_FROM`` multiply-adds, and then only as many as there are cores nobody else
-is using when it starts (on 2 cores: both when nothing else runs, else one). The choice is made once, recorded in the run (``summary.json``'s ``threads``) and
-reused by ``--resume``: results depend (in the last bits) on the thread count, so a resumed run
-must keep it to stay bit for bit the uninterrupted one. An explicit ``--threads N``, or
+is using when it starts (on 2 cores: both when nothing else runs, else one). The choice is made
+once, recorded in the run (``summary.json``'s ``threads``) and reused by ``--resume``: results
+depend (in the last bits) on the thread count, so a resumed run must keep it to stay bit for
+bit the uninterrupted one. An explicit ``--threads N``, or
 ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` in the environment, overrides the choice.
 """
 

@@ -54,8 +54,10 @@ def test_without_the_data_the_error_says_where_it_looked_and_how_to_fix_it(
     r = cli("train", config)
     assert r.exit_code == 2 and r.stdout == "" and r.stderr.count("\n") == 1
     assert r.stderr == (
-        f"error: ../data/train_catvnoncat.h5: data file not found (searched {tmp_path.parent / 'data' / CAT_FILES[0]}, "
-        f"{tmp_path / 'data' / CAT_FILES[0]}, named in {config}); set NNCTL_DATA_DIR to the folder that holds it, "
+        "error: ../data/train_catvnoncat.h5: data file not found (searched "
+        f"{tmp_path.parent / 'data' / CAT_FILES[0]}, "
+        f"{tmp_path / 'data' / CAT_FILES[0]}, named in {config}); set NNCTL_DATA_DIR to the "
+        "folder that holds it, "
         "or copy it into data/\n"
     )
     assert not runs_dir.exists()

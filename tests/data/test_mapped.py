@@ -142,7 +142,8 @@ def test_training_on_a_mapped_file_equals_training_on_the_read_values(
         cfg = write_config(
             tmp_path / f"{name}.yaml",
             (
-                f"dataset: {{train: {path}}}\nlayer_dims: [12, 8, 1]\nactivations: [relu, sigmoid]\n"
+                f"dataset: {{train: {path}}}\nlayer_dims: [12, 8, 1]\n"
+                "activations: [relu, sigmoid]\n"
                 "optimizer: adam\nlearning_rate: 0.01\nbatch_size: 64\nepochs: 3\ndtype: float32\n"
             ),
         )
@@ -218,7 +219,8 @@ def test_training_on_an_hdf5_file_imports_only_what_it_uses(tmp_path: Path) -> N
     )
     code = (
         "import sys; from nnctl.cli import main\n"
-        f"sys.argv = ['nnctl', 'train', {str(cfg)!r}, '--quiet', '--runs-dir', {str(tmp_path / 'runs')!r}]\n"
+        f"sys.argv = ['nnctl', 'train', {str(cfg)!r}, '--quiet', '--runs-dir', "
+        f"{str(tmp_path / 'runs')!r}]\n"
         "try: main()\nexcept SystemExit as e: assert not e.code, e.code\n"
         "print(' '.join(sorted(sys.modules)), file=sys.stderr)"
     )

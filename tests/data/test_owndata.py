@@ -125,7 +125,8 @@ def test_folder_and_its_imported_hdf5_give_the_same_numbers(
         == ["circle", "square", "triangle"]
         == b["preprocessing"]["classes"]
     )
-    # predict and evaluate --data give the same answers from either run, on the folder and on the file
+    # predict and evaluate --data give the same answers from either run, on the folder and on
+    # the file
     image = shapes / "triangle" / "triangle_05.png"
     p1 = json.loads(cli("predict", folder_run["run_dir"], image, "--json").stdout)
     p2 = json.loads(cli("predict", h5_run["run_dir"], image, "--json").stdout)
@@ -228,7 +229,8 @@ def test_csv_standardized_with_training_statistics_and_predict_applies_them(
             [p["probabilities"][c] for c in pre["classes"]], P[:, i], rtol=1e-10
         )
         assert p["class"] == pre["classes"][int(P[:, i].argmax())]
-    # the labelled file predicts too (its label column left out), and evaluates with the same statistics
+    # the labelled file predicts too (its label column left out), and evaluates with the same
+    # statistics
     labelled = json.loads(cli("predict", out["run_dir"], data / "flowers.csv", "--json").stdout)
     assert len(labelled) == 150
     ev = json.loads(
@@ -421,7 +423,8 @@ def test_bad_folders(cli, tmp_path: Path, runs_dir: Path) -> None:
     photos.mkdir()
     Image.new("RGB", (4, 4)).save(photos / "loose.png")
     assert one_error(cli("train", config), runs_dir) == (
-        f"{photos}: no class subfolders; it holds images directly; put the images of each class in its own "
+        f"{photos}: no class subfolders; it holds images directly; put the images of each class "
+        "in its own "
         f"subfolder, e.g. {photos / 'cat'}/, {photos / 'dog'}/"
     )
     (photos / "cat").mkdir()
@@ -429,12 +432,14 @@ def test_bad_folders(cli, tmp_path: Path, runs_dir: Path) -> None:
     Image.new("RGB", (4, 4)).save(photos / "cat" / "a.png")
     (photos / "dog" / "readme.txt").write_text("hi")
     assert one_error(cli("train", config), runs_dir) == (
-        f"{photos / 'dog'}: no images in this class folder (hidden files and non-image suffixes are ignored)"
+        f"{photos / 'dog'}: no images in this class folder (hidden files and non-image suffixes "
+        "are ignored)"
     )
     Image.new("RGB", (4, 4), "white").save(photos / "dog" / "b.png")
     (photos / "dog" / "c.jpg").write_text("not really a jpeg")
     assert one_error(cli("train", config), runs_dir) == (
-        f"{photos / 'dog' / 'c.jpg'}: not an image file Pillow can read (set dataset.skip_bad: true to skip "
+        f"{photos / 'dog' / 'c.jpg'}: not an image file Pillow can read (set dataset.skip_bad: "
+        "true to skip "
         "unreadable files)"
     )
     (photos / "dog" / "c.jpg").unlink()
@@ -556,7 +561,8 @@ def test_an_unreadable_first_image_without_size(cli, tmp_path: Path, runs_dir: P
         "learning_rate: 0.1\niterations: 2\n"
     )
     assert one_error(cli("train", config), runs_dir) == (
-        "ph/a/0.png: not an image file Pillow can read (set dataset.skip_bad: true to skip unreadable files)"
+        "ph/a/0.png: not an image file Pillow can read (set dataset.skip_bad: true to skip "
+        "unreadable files)"
     )
     r = cli("data", "import", "ph", "-o", tmp_path / "ph.h5", "--skip-bad")
     assert r.exit_code == 0, r.stderr

@@ -1,4 +1,4 @@
-"""Streaming data larger than memory (nnctl/data/stream.py): a file read in shuffled, chunk-aligned
+"""Streaming data larger than memory (nnctl/data/stream/): a file read in shuffled, chunk-aligned
 blocks trains, checkpoints, resumes bit for bit, validates, evaluates and predicts like any
 other run; automatic streaming and the refusal of full-batch training; the SHA-256 cache."""
 
@@ -17,6 +17,11 @@ from helpers import write_config
 from nnctl.commands import train_run
 from nnctl.config import load_config
 from nnctl.data import prepare_x, sha256_cached, stream
+from nnctl.data.stream import labels as stream_labels
+from nnctl.data.stream import layout as stream_layout
+from nnctl.data.stream import plan as stream_plan
+from nnctl.data.stream import reader as stream_reader
+from nnctl.system import DataError
 from nnctl.training import TrainState, bind
 
 SHAPE = (8, 8, 3)  # 192 bytes an example
@@ -44,7 +49,7 @@ def make_h5(path: Path, m: int, seed: int = 0, chunks: tuple | None | bool = Tru
 def small_blocks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Blocks of 32 examples (two chunks), so small test files have many blocks and windows;
     the hash cache in the test's own folder."""
-    monkeypatch.setattr(stream, "BLOCK_BYTES", 32 * 192)
+    monkeypatch.setattr(stream_layout, "BLOCK_BYTES", 32 * 192)
     monkeypatch.setenv("NNCTL_CACHE_DIR", str(tmp_path / "cache"))
 
 
@@ -237,7 +242,8 @@ def test_mid_epoch_resume_is_bit_identical(cli, runs_dir: Path, files: Path) -> 
 
 def test_automatic_streaming_with_a_notice(cli, runs_dir: Path, files: Path, monkeypatch) -> None:
     monkeypatch.setenv("NNCTL_MEMORY_SHARE", "0.5")
-    monkeypatch.setattr(stream, "available_memory", lambda: 400_000)  # 750 x 192 float64: 1.2 MB
+    # 750 x 192 float64: 1.2 MB
+    monkeypatch.setattr(stream_plan, "available_memory", lambda: 400_000)
     r = cli("train", config(files, extra=""), "--json")
     assert r.exit_code == 0, r.stderr
     notice = [line for line in r.stderr.splitlines() if line.startswith("notice:")]
@@ -262,14 +268,16 @@ def test_automatic_streaming_with_a_notice(cli, runs_dir: Path, files: Path, mon
     )
     assert r.exit_code == 2
     assert r.stderr.strip() == (
-        "error: train.h5: the examples would take 1.2 MB as float64, more than 50% of the 400.0 KB of "
-        "memory available (NNCTL_MEMORY_SHARE); full-batch training needs every example in memory at each "
+        "error: train.h5: the examples would take 1.2 MB as float64, more than 50% of the 400.0 "
+        "KB of "
+        "memory available (NNCTL_MEMORY_SHARE); full-batch training needs every example in memory "
+        "at each "
         "step, so set batch_size (e.g. 128) to stream it from disk"
     )
     assert sorted(runs_dir.iterdir()) == before
     # the share is the user's: with all of the memory it fits
     monkeypatch.setenv("NNCTL_MEMORY_SHARE", "1")
-    monkeypatch.setattr(stream, "available_memory", lambda: 2_000_000)
+    monkeypatch.setattr(stream_plan, "available_memory", lambda: 2_000_000)
     r = cli("train", config(files, extra=""), "--json")
     assert r.exit_code == 0 and "notice:" not in r.stderr
 
@@ -284,7 +292,8 @@ def test_unsuitable_chunks_still_stream_with_a_notice(cli, runs_dir: Path, tmp_p
     notices = [line for line in r.stderr.splitlines() if line.startswith("notice:")]
     assert notices == [
         "notice: test.h5: train_set_x is chunked [100, 4, 8, 3], which splits each example "
-        "across chunks; streaming works, but a file written by `nnctl data import` (chunked along the "
+        "across chunks; streaming works, but a file written by `nnctl data import` (chunked along "
+        "the "
         "example axis) streams faster",
     ]
     assert json.loads(r.stdout)["test_accuracy"] > 0.8
@@ -326,7 +335,7 @@ def test_evaluate_scores_a_large_file_in_blocks(
             yield Xb, cols
 
     monkeypatch.setattr(stream.H5Columns, "blocks", counting)
-    monkeypatch.setattr(stream, "available_memory", lambda: 1000)
+    monkeypatch.setattr(stream_plan, "available_memory", lambda: 1000)
     r = cli("evaluate", run, "--data", files / "test.h5", "--json", "--errors", "wrong")
     assert r.exit_code == 0, r.stderr
     blocked = json.loads(r.stdout)
@@ -347,7 +356,8 @@ def test_the_hash_cache_is_keyed_by_the_file_version(tmp_path: Path) -> None:
     make_h5(f, 40, seed=5)  # new contents, new mtime
     digest2, cached = sha256_cached(f)
     assert not cached and digest2 != digest
-    # rewritten with its old modification time put back: its change time tells (nnctl.system.filehash)
+    # rewritten with its old modification time put back: its change time tells
+    # (nnctl.system.filehash)
     st = os.stat(f)
     make_h5(f, 40, seed=6)
     os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
@@ -464,7 +474,7 @@ def test_a_file_shorter_than_its_header_says_is_one_error(tmp_path: Path) -> Non
         fh.truncate(offset + 50 * 192)
     buf = np.empty((X.plan[1], *SHAPE), np.uint8)
     reader.read(0, buf, 0)
-    with pytest.raises(stream.DataError) as err:
+    with pytest.raises(DataError) as err:
         for block in range(len(X.plan) - 1):
             reader.read(block, buf, 0)
     reader.close()
@@ -473,7 +483,7 @@ def test_a_file_shorter_than_its_header_says_is_one_error(tmp_path: Path) -> Non
         "before the examples it declares"
     )
     # opened again, HDF5 itself sees the truncation
-    with pytest.raises(stream.DataError, match=r"x\.h5: cannot read train_set_x: .*truncated file"):
+    with pytest.raises(DataError, match=r"x\.h5: cannot read train_set_x: .*truncated file"):
         X.reader()
 
 
@@ -551,7 +561,8 @@ def test_a_streamed_softmax_run_makes_each_batchs_targets(
         f.create_dataset("train_set_y", data=y)
         f.create_dataset("list_classes", data=np.array([b"a", b"b", b"c"]))
     body = (
-        "layer_dims: [auto, 8, 3]\nactivations: {hidden: relu, output: softmax}\nlearning_rate: 0.01\n"
+        "layer_dims: [auto, 8, 3]\nactivations: {hidden: relu, output: softmax}\nlearning_rate: "
+        "0.01\n"
         "optimizer: adam\nbatch_size: 40\nepochs: 6\nseed: 2\nprint_every: 1000\n"
     )
     write_config(tmp_path / "s.yaml", "dataset: {train: three.h5, stream: true}\n" + body)
@@ -603,7 +614,7 @@ def test_too_many_chunks_to_list_are_read_through_hdf5(
         assert (
             stream.plain_extents(f["train_set_x"], header.x, path.stat().st_size).offsets.size == 7
         )
-        monkeypatch.setattr(stream, "MAX_DIRECT_CHUNKS", 6)
+        monkeypatch.setattr(stream_reader, "MAX_DIRECT_CHUNKS", 6)
         assert stream.plain_extents(f["train_set_x"], header.x, path.stat().st_size) is None
 
 
@@ -625,8 +636,10 @@ def test_a_streamed_file_is_normalized_with_statistics_read_block_by_block(
         f.create_dataset("train_set_x", data=x, chunks=(16, 6))
         f.create_dataset("train_set_y", data=y)
     body = (
-        f"layer_dims: [auto, 8, 1]\nactivations: {{hidden: relu, output: sigmoid}}\nnormalize: {method}\n"
-        "validation_fraction: 0.2\nlearning_rate: 0.01\noptimizer: adam\nbatch_size: 32\nepochs: 15\n"
+        "layer_dims: [auto, 8, 1]\nactivations: {hidden: relu, output: sigmoid}\nnormalize: "
+        f"{method}\n"
+        "validation_fraction: 0.2\nlearning_rate: 0.01\noptimizer: adam\nbatch_size: 32\nepochs: "
+        "15\n"
         "dtype: float64\nseed: 5\n"
     )
     write_config(tmp_path / "s.yaml", "dataset: {train: rows.h5, stream: true}\n" + body)
@@ -657,7 +670,7 @@ def test_a_streamed_file_is_normalized_with_statistics_read_block_by_block(
 def test_a_file_stored_in_class_order_gets_a_notice(
     cli, runs_dir: Path, tmp_path: Path, monkeypatch
 ) -> None:
-    monkeypatch.setattr(stream, "LABEL_SLICE", 100)  # the labels looked at in slices
+    monkeypatch.setattr(stream_labels, "LABEL_SLICE", 100)  # the labels looked at in slices
     rng = np.random.default_rng(0)
     y = np.sort(rng.integers(0, 2, 600))  # all 0s, then all 1s: one change
     x = rng.integers(0, 200, (600, *SHAPE), dtype=np.uint8)
@@ -707,7 +720,7 @@ def test_data_inspect_reads_a_file_larger_than_memory_block_by_block(
     )
     whole = json.loads(cli("data", "inspect", "c.yaml", "--json").stdout)
     whole_rows = json.loads(cli("data", "inspect", "rows.h5", "--json").stdout)
-    monkeypatch.setattr(stream, "available_memory", lambda: 1000)  # too large for memory now
+    monkeypatch.setattr(stream_plan, "available_memory", lambda: 1000)  # too large for memory now
     blocked = json.loads(cli("data", "inspect", "c.yaml", "--json").stdout)
     rows = json.loads(cli("data", "inspect", "rows.h5", "--json").stdout)
     assert blocked["read_in_blocks"] and rows["read_in_blocks"]

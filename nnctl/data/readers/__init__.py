@@ -15,16 +15,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from nnctl.data.readers.base import OnProgress, RawSplit, ReadOptions, check_declared, memory_limit
+from nnctl.data.readers.base import (
+    OnProgress,
+    RawSplit,
+    ReadOptions,
+    check_data_array,
+    memory_limit,
+)
 from nnctl.system import DataError
 
 __all__ = [
     "KINDS",
     "Kind",
     "OnProgress",
-    RawSplit,
+    "RawSplit",
     "ReadOptions",
-    "check_declared",
+    "check_data_array",
     "kind_of",
     "memory_limit",
     "read_source",

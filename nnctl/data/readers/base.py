@@ -1,5 +1,5 @@
 """What every reader shares: ``RawSplit`` (one source's arrays as stored), ``ReadOptions`` and
-``check_declared`` (sizes a file declares, refused before anything is allocated)."""
+``check_data_array`` (sizes a file declares, refused before anything is allocated)."""
 
 from __future__ import annotations
 
@@ -74,14 +74,14 @@ def memory_limit() -> int:
         return 8 << 30
 
 
-def check_declared(
+def check_data_array(
     where: str, shape: tuple[int, ...], dtype: np.dtype, available: int | None = None
 ) -> None:
-    """Refuses an array a file declares before it is allocated: a dtype holding Python objects,
-    more bytes than memory allows (sized with ``resources.declared_bytes``, as run files are),
-    or (``available``: bytes the file holds for it) more bytes than the file has. ``where``
-    names the file and array."""
-    from nnctl.system import declared_bytes, human_bytes
+    """Refuses an array a data file declares before it is allocated: a dtype holding Python
+    objects, a negative shape, more bytes than this machine's memory (``memory_limit``, checked
+    by ``nnctl.system.check_declared`` as run files are), or (``available``: bytes the file holds
+    for it) more bytes than the file has. ``where`` names the file and array. Raises DataError."""
+    from nnctl.system import DeclaredTooLarge, check_declared, human_bytes
 
     if dtype.hasobject:
         raise DataError(
@@ -90,13 +90,17 @@ def check_declared(
         )
     if any(int(s) < 0 for s in shape):
         raise DataError(f"{where}: declares a negative shape {tuple(shape)}")
-    nbytes, limit = declared_bytes(shape, dtype.itemsize), memory_limit()
-    if nbytes > limit:
-        raise DataError(
-            f"{where}: declares shape {tuple(int(s) for s in shape)} of {dtype} "
-            f"({human_bytes(nbytes)}), more than this machine's memory ({human_bytes(limit)}); "
-            "refusing to read it"
+    limit = memory_limit()
+    try:
+        nbytes = check_declared(
+            shape,
+            dtype,
+            limit,
+            where,
+            limit_text=f"this machine's memory ({human_bytes(limit)}); refusing to read it",
         )
+    except DeclaredTooLarge as exc:
+        raise DataError(str(exc)) from None
     if available is not None and nbytes > available:
         raise DataError(
             f"{where}: declares shape {tuple(int(s) for s in shape)} of {dtype} "

@@ -62,8 +62,8 @@ def read_csv(path: Path, options: ReadOptions) -> RawSplit:
         # parsed cells live as Python floats (~32 bytes each) before they become one array
         if size * TEXT_TO_MEMORY > memory_limit():
             raise DataError(
-                f"{path}: {size:,} bytes of CSV would need about {size * TEXT_TO_MEMORY:,} bytes of "
-                "memory to parse; convert it to .npy or HDF5 first"
+                f"{path}: {size:,} bytes of CSV would need about {size * TEXT_TO_MEMORY:,} "
+                "bytes of memory to parse; convert it to .npy or HDF5 first"
             )
         with open(path, newline="", encoding="utf-8-sig") as f:
             text_first = f.readline()

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from nnctl.data.images import ImageError, list_images, load_image
-from nnctl.data.readers.base import RawSplit, ReadOptions, check_declared
+from nnctl.data.readers.base import RawSplit, ReadOptions, check_data_array
 from nnctl.system import DataError
 
 COLORS = {"rgb": ("RGB", 3), "grayscale": ("L", 1)}
@@ -96,7 +96,7 @@ def read_folder(path: Path, options: ReadOptions) -> RawSplit:
     """x: (m, height, width, channels) uint8, y: (m,) class indices into the sorted class names."""
     classes, files = list_examples(path)
     shape, mode = input_shape(options.spec, [f for f, _ in files])
-    check_declared(
+    check_data_array(
         f"{path}: {len(files)} images of {shape}", (len(files), *shape), np.dtype(np.uint8)
     )
     # one window of all the files: x is the decoding buffer itself

@@ -11,13 +11,36 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nnctl.data.readers.base import RawSplit, ReadOptions, check_declared
+from nnctl.data.readers.base import RawSplit, ReadOptions, check_data_array
 from nnctl.system import DataError, open_regular
+
+
+@dataclass(frozen=True)
+class ArrayNaming:
+    """How a file's example and label arrays are found when no key names them: the one array
+    ending ``_x`` (``_y``), else the one named in ``plain_x`` (``plain_y``); ``hint`` ends the
+    error that lists the arrays found."""
+
+    plain_x: tuple[str, ...]
+    plain_y: tuple[str, ...]
+    hint: str
+
+
+# What the kinds table reads (``read_hdf5``): *_x/*_y, x/y or X/Y, or the keys named.
+ANY_NAMES = ArrayNaming(
+    ("x", "X"),
+    ("y", "Y"),
+    "; arrays named x and y (or X and Y) work too, "
+    "or name them with dataset.x_key and dataset.y_key",
+)
+# What streaming reads (``nnctl.data.stream``): the course's one *_x and one *_y.
+COURSE_NAMES = ArrayNaming((), (), "")
 
 
 def _pick(
@@ -28,6 +51,7 @@ def _pick(
     path: Path,
     what: str,
     required: bool,
+    hint: str,
 ) -> str | None:
     if given is not None:
         if given not in names:
@@ -41,9 +65,38 @@ def _pick(
     if not found and not required:
         return None
     raise DataError(
-        f"{path}: expected exactly one '*_x' and one '*_y' array, found {', '.join(names) or 'none'}; "
-        "arrays named x and y (or X and Y) work too, or name them with dataset.x_key and dataset.y_key"
+        f"{path}: expected exactly one '*_x' and one '*_y' array, "
+        f"found {', '.join(names) or 'none'}{hint}"
     )
+
+
+def array_keys(
+    f: Any,
+    path: Path,
+    naming: ArrayNaming = ANY_NAMES,
+    x_key: str | None = None,
+    y_key: str | None = None,
+    need_labels: bool = True,
+) -> tuple[list[str], str, str | None]:
+    """The header of the open h5py file ``f`` (``path``): (its top-level arrays, the key of
+    its examples, the key of its labels, None when it has none and ``need_labels`` is False).
+    ``x_key``/``y_key`` name them, else ``naming`` finds them. Reads no array. Raises
+    DataError (no such arrays, several, or a link nnctl does not follow)."""
+    names = _array_names(f, path)
+    found_x = _pick(names, x_key, "_x", naming.plain_x, path, "x_key", True, naming.hint)
+    found_y = _pick(names, y_key, "_y", naming.plain_y, path, "y_key", need_labels, naming.hint)
+    assert found_x is not None  # required
+    return names, found_x, found_y
+
+
+def read_classes(f: Any, names: list[str], path: Path) -> list[str] | None:
+    """The class names of the file's ``list_classes`` (its size checked first), None when
+    ``names`` (``array_keys``'s) has none."""
+    if "list_classes" not in names:
+        return None
+    lc = f["list_classes"]
+    check_data_array(f"{path}: list_classes", lc.shape, lc.dtype)
+    return _class_names(lc, path)
 
 
 def read_hdf5(path: Path, options: ReadOptions) -> RawSplit:
@@ -55,25 +108,24 @@ def read_hdf5(path: Path, options: ReadOptions) -> RawSplit:
     except OSError:
         raise DataError(f"{path}: not a readable HDF5 file") from None
     with f:
-        names = _array_names(f, path)
-        x_key = _pick(names, options.spec.get("x_key"), "_x", ("x", "X"), path, "x_key", True)
-        y_key = _pick(
-            names, options.spec.get("y_key"), "_y", ("y", "Y"), path, "y_key", options.need_labels
+        names, x_key, y_key = array_keys(
+            f,
+            path,
+            ANY_NAMES,
+            options.spec.get("x_key"),
+            options.spec.get("y_key"),
+            options.need_labels,
         )
         try:
             for key in (x_key, y_key):
                 if key is not None:
                     dset = f[key]
-                    check_declared(f"{path}: {key}", dset.shape, dset.dtype)
+                    check_data_array(f"{path}: {key}", dset.shape, dset.dtype)
             x = map_contiguous(f[x_key], path) if options.map_x else None
             if x is None:
                 x = f[x_key][()]
             y = f[y_key][()] if y_key is not None else None
-            classes = None
-            if "list_classes" in names:
-                lc = f["list_classes"]
-                check_declared(f"{path}: list_classes", lc.shape, lc.dtype)
-                classes = _class_names(lc, path)
+            classes = read_classes(f, names, path)
         except (OSError, ValueError, TypeError) as exc:
             raise DataError(f"{path}: cannot read arrays: {exc}") from None
     return RawSplit(x, y, classes, path, x_key, y_key or "")
@@ -87,7 +139,7 @@ def map_contiguous(dset: Any, path: Path) -> np.ndarray | None:
     (external storage), never written, empty, or a header that places the values (offset and
     size) outside the file. Why map: reading copies the whole array into freshly allocated memory,
     and on a virtual machine the first touch of that memory can cost as much as the read
-    (0.04-0.5 s for W2's 188 MB); a map shares the file's page cache.
+    (measured: docs/developers/measured-data.md); a map shares the file's page cache.
 
     The one risk: a file truncated while it is mapped makes reading the lost pages a SIGBUS
     (docs/guides/own-data.md, "Datasets mapped from their file"). Everything that could be

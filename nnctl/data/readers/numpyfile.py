@@ -10,7 +10,7 @@ from typing import IO
 
 import numpy as np
 
-from nnctl.data.readers.base import RawSplit, ReadOptions, check_declared
+from nnctl.data.readers.base import RawSplit, ReadOptions, check_data_array
 from nnctl.system import DataError
 
 
@@ -26,7 +26,7 @@ def _header(f: IO[bytes], where: str, available: int) -> None:
             shape, _, dtype = npformat.read_array_header_2_0(f)
     except ValueError as exc:
         raise DataError(f"{where}: not a .npy array: {exc}") from None
-    check_declared(where, shape, dtype, available)
+    check_data_array(where, shape, dtype, available)
 
 
 def load_npy(path: Path) -> np.ndarray:
@@ -50,8 +50,8 @@ def read_npy(path: Path, options: ReadOptions) -> RawSplit:
     """A single .npy: features only (labels come from a pair, see ``read_pair``)."""
     if options.need_labels:
         raise DataError(
-            f"{path}: a .npy file holds one array; give the pair as {{x: {path.name}, y: labels.npy}} "
-            "or an .npz with arrays x and y"
+            f"{path}: a .npy file holds one array; give the pair as "
+            f"{{x: {path.name}, y: labels.npy}} or an .npz with arrays x and y"
         )
     return RawSplit(load_npy(path), None, None, path, path.name, "")
 
@@ -75,7 +75,8 @@ def read_npz(path: Path, options: ReadOptions) -> RawSplit:
             if given is not None:
                 if given not in members:
                     raise DataError(
-                        f"{path}: no array {given!r}; the archive holds {', '.join(names) or 'none'}"
+                        f"{path}: no array {given!r}; the archive holds "
+                        f"{', '.join(names) or 'none'}"
                     )
                 return given
             found = [k for k in names if k in plain] or [k for k in names if k.endswith(suffix)]
