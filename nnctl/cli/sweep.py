@@ -314,7 +314,7 @@ def sweep_run(
     rest is still printed); 2: bad sweep file or config (nothing trained); 130: Ctrl-C (resume it)."""
     from nnctl.runs import default_runs_dir
     from nnctl.sweep import discard_if_unstarted, load_sweep
-    from nnctl.sweep.engine import _imports, check_sweep, start_sweep
+    from nnctl.sweep import check_sweep, import_backends, start_sweep
     from nnctl.system import NnctlError
 
     if workers is not None and scheduler is not None:
@@ -324,7 +324,7 @@ def sweep_run(
             "--workers sizes a local cluster; with --scheduler the cluster's own workers run the trials"
         )
     spec = load_sweep(sweep_file)
-    _imports()
+    import_backends()
     check_sweep(spec)  # a typo must not cost a half-finished sweep
     where = runs_dir or default_runs_dir()
     sweep_dir = start_sweep(spec, where)

@@ -678,6 +678,7 @@ def test_a_streamed_dataset_is_read_by_each_trial_not_scattered(
     # not loaded by the client: each trial streams it as `nnctl train` would, to the same bits
     from nnctl.config import load_config
     from nnctl.sweep import engine
+    from nnctl.sweep.engine.datasets import Datasets
 
     _h5(tmp_path / "pts.h5")
     base = BASE.replace(
@@ -692,7 +693,7 @@ def test_a_streamed_dataset_is_read_by_each_trial_not_scattered(
     )
     cfg = load_config(tmp_path / "base.yaml")
     assert engine.streams(cfg)
-    assert engine._Data(client=None).future(cfg) is None  # nothing read, nothing scattered
+    assert Datasets(client=None).future(cfg) is None  # nothing read, nothing scattered
     runs = tmp_path / "runs"
     r = nnctl(
         "sweep", "run", f, "--workers", "2", "--json", runs_dir=runs, cwd=tmp_path, timeout=180
