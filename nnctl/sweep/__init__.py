@@ -16,7 +16,14 @@ __getattr__, __dir__, __all__ = lazy.attach(
     submod_attrs={
         "engine": ["check_sweep", "import_backends", "run_sweep", "start_sweep"],
         "spec": ["check_values", "load_sweep"],
-        "store": ["SweepRecord", "discard_if_unstarted", "find_sweep", "read_record"],
+        "store": [
+            "SweepRecord",
+            "TrialRow",
+            "discard_if_unstarted",
+            "find_sweep",
+            "read_record",
+            "test_scores",
+        ],
         "trial": ["prune_rule"],
     },
 )
