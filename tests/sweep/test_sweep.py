@@ -79,7 +79,8 @@ def one_error_line(r: subprocess.CompletedProcess) -> str:
         ),
         (
             "metric: test_accuracy\nspace: {learning_rate: {choice: [0.1]}}\n",
-            "metric: unknown metric 'test_accuracy' (did you mean val_accuracy?) (a sweep chooses on validation data",
+            "metric: unknown metric 'test_accuracy' (did you mean val_accuracy?) "
+            "(a sweep chooses on validation data",
         ),
         (
             "space: {learning_rate: {log_uniform: [0, 0.1]}}\n",
@@ -147,8 +148,8 @@ def test_check_validates_every_grid_config_against_the_data(tmp_path: Path) -> N
     r = nnctl("sweep", "check", ok, runs_dir=tmp_path / "runs", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert (
-        "ok (grid, 6 trials, 2 swept keys, metric val_loss; 6 trial config(s) checked against the data)"
-        in r.stderr
+        "ok (grid, 6 trials, 2 swept keys, metric val_loss; 6 trial config(s) checked "
+        "against the data)" in r.stderr
     )
     assert not (tmp_path / "runs").exists()
 
