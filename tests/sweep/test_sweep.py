@@ -173,9 +173,9 @@ def test_missing_extra_says_how_to_install(tmp_path: Path) -> None:
         tmp_path / "shim" / "sitecustomize.py",
         "import sys\nsys.modules['distributed'] = None\nsys.modules['optuna'] = None\n",
     )
-    r = nnctl(
-        "sweep", "run", f, runs_dir=tmp_path / "runs", cwd=tmp_path, PYTHONPATH=str(shim.parent)
-    )
+    # the shim first, then whatever PYTHONPATH already chose (a worktree's checkout under test)
+    path = os.pathsep.join(p for p in (str(shim.parent), os.environ.get("PYTHONPATH")) if p)
+    r = nnctl("sweep", "run", f, runs_dir=tmp_path / "runs", cwd=tmp_path, PYTHONPATH=path)
     line = one_error_line(r)
     assert (
         "nnctl sweep needs Dask distributed and Optuna" in line
