@@ -60,7 +60,10 @@ def make_runs(runs_dir: Path, n: int, env: dict[str, str]) -> None:
     seed = Path(json.loads(out.stdout)["run_dir"])
     summary = json.loads((seed / "summary.json").read_text())
     for i in range(n - 1):
-        run_id = f"2026{(i // 28) % 12 + 1:02d}{i % 28 + 1:02d}-{i // 1000:02d}{i % 1000:04d}-000-{i:04x}"
+        run_id = (
+            f"2026{(i // 28) % 12 + 1:02d}{i % 28 + 1:02d}-{i // 1000:02d}{i % 1000:04d}"
+            f"-000-{i:04x}"
+        )
         d = runs_dir / run_id
         shutil.copytree(seed, d)
         summary.update(
@@ -94,7 +97,8 @@ def main() -> None:
             ),
             (f"nnctl runs list ({a.runs} runs)", ["runs", "list"], {}),
             (
-                f"nnctl runs list --columns id,name,learning_rate,test_accuracy --format json ({a.runs} runs)",
+                "nnctl runs list --columns id,name,learning_rate,test_accuracy --format json "
+                f"({a.runs} runs)",
                 [
                     "runs",
                     "list",

@@ -7,10 +7,10 @@ average before and after: the numbers of a shared machine mean little without it
   S0  the machine: two pure-Python CPU loops in 2 processes against the same two one after the
       other (no nnctl, no Dask). On a shared machine this says how much a second worker can
       gain at all: S1's ratio cannot be better than S0's.
-  S1  scaling: a grid of 16 small trainings (spiral, [auto, 32, 32, 3], Adam, 500 epochs, ~0.5 s each) on a
-      LocalCluster of 1 worker and of 2 workers, interleaved (1 2 1 2 ...), the median of the
-      repetitions; time from the cluster being up to the last run written, and the whole
-      ``run_sweep`` call with the cluster's start.
+  S1  scaling: a grid of 16 small trainings (spiral, [auto, 32, 32, 3], Adam, 500 epochs,
+      ~0.5 s each) on a LocalCluster of 1 worker and of 2 workers, interleaved (1 2 1 2 ...),
+      the median of the repetitions; time from the cluster being up to the last run written,
+      and the whole ``run_sweep`` call with the cluster's start.
   S2  per-trial overhead: 20 tiny trainings (moons, [auto, 8, 1], 5 epochs) one after another
       with ``nnctl.commands.train.train_run`` in this process, and the same 20 as a 1-worker sweep
       (Optuna ask/tell, the Dask round trip, the client writing the run and the sweep's
@@ -253,27 +253,31 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(d)
         out["S0"] = s0_machine(3 if args.quick else 5)
         print(
-            f"S0  the machine: two CPU loops in 2 processes take {out['S0']['ratio']:.2f}x the time of the same "
-            f"two in sequence (1.0: no second core to be had)",
+            f"S0  the machine: two CPU loops in 2 processes take {out['S0']['ratio']:.2f}x the "
+            f"time of the same two in sequence (1.0: no second core to be had)",
             flush=True,
         )
         out["S1"] = s1_scaling(tmp, 1 if args.quick else 3)
         print(
             f"S1  16 trainings: 1 worker {out['S1']['seconds_1_worker']:.2f} s, 2 workers "
-            f"{out['S1']['seconds_2_workers']:.2f} s, ratio {out['S1']['ratio']:.2f} (target <= 0.6); "
+            f"{out['S1']['seconds_2_workers']:.2f} s, ratio {out['S1']['ratio']:.2f} "
+            "(target <= 0.6); "
             f"with the cluster's start {out['S1']['ratio_with_cluster_start']:.2f}",
             flush=True,
         )
         out["S2"] = s2_overhead(tmp, 10 if args.quick else 20)
         print(
-            f"S2  per trial: train_run {out['S2']['train_run_ms']:.1f} ms, sweep {out['S2']['sweep_ms_per_trial']:.1f} ms,"
+            f"S2  per trial: train_run {out['S2']['train_run_ms']:.1f} ms, "
+            f"sweep {out['S2']['sweep_ms_per_trial']:.1f} ms,"
             f" overhead {out['S2']['overhead_ms']:.1f} ms (target < 50)",
             flush=True,
         )
         out["S3"] = s3_memory(tmp, 40 if args.quick else 200)
         print(
-            f"S3  {out['S3']['trials']} trials, {out['S3']['params_written_mb']:.0f} MB of parameters written; client RSS "
-            f"{out['S3']['client_rss_mb_after_10pct']:.0f} MB after 10%, {out['S3']['client_rss_mb_at_end']:.0f} MB at the end "
+            f"S3  {out['S3']['trials']} trials, {out['S3']['params_written_mb']:.0f} MB of "
+            "parameters written; client RSS "
+            f"{out['S3']['client_rss_mb_after_10pct']:.0f} MB after 10%, "
+            f"{out['S3']['client_rss_mb_at_end']:.0f} MB at the end "
             f"(max {out['S3']['client_rss_mb_max']:.0f} MB)",
             flush=True,
         )

@@ -3,9 +3,10 @@ that imports typer and rich. Human-readable output goes to stderr; stdout carrie
 (a run id, a table, or JSON with --json), so commands compose in shell scripts.
 
 One module per command or command group (``train``, ``gradcheck``, ``plot``, ``predict``,
-``evaluate``, ``report``, ``export``, ``config``, ``runs``, ``data``), registered on ``app`` here; ``common`` holds what several
-of them use, ``display`` draws training progress, ``usage`` the help screens and one-line usage
-errors, ``complete`` the shell-completion candidates.
+``evaluate``, ``report``, ``export``, ``config``, ``data``; the packages ``runs`` and ``sweep``),
+registered on ``app`` here; ``common`` holds what several of them use, ``display`` draws
+training progress, ``usage`` the help screens and one-line usage errors, ``complete`` the
+shell-completion candidates.
 
 Heavy modules (numpy, h5py, Pillow, rich) are imported inside the commands that need them, so
 ``nnctl --help`` stays fast.

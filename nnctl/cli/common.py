@@ -9,7 +9,7 @@ import contextlib
 import functools
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -150,7 +150,8 @@ SetOption = Annotated[
     typer.Option(
         "--set",
         metavar="KEY=VALUE",
-        help="Override a config key (value parsed as YAML; repeatable), e.g. --set learning_rate=0.01.",
+        help="Override a config key (value parsed as YAML; repeatable), e.g. "
+        "--set learning_rate=0.01.",
         autocompletion=_complete_set,
     ),
 ]
@@ -171,8 +172,8 @@ ThreadsOption = Annotated[
         "--threads",
         callback=_at_least_1,
         metavar="N",
-        help="Use N BLAS threads, recorded in the run and kept by --resume [default: chosen per run: "
-        "one thread for small products or a busy machine, else one per free core; "
+        help="Use N BLAS threads, recorded in the run and kept by --resume [default: chosen per "
+        "run: one thread for small products or a busy machine, else one per free core; "
         "OMP_NUM_THREADS / OPENBLAS_NUM_THREADS when set].",
         show_default=False,
     ),
@@ -185,25 +186,19 @@ ScoringThreadsOption = Annotated[
         "--threads",
         callback=_at_least_1,
         metavar="N",
-        help="Use N BLAS threads [default: one thread for small products or a busy machine, else one per "
-        "free core; OMP_NUM_THREADS / OPENBLAS_NUM_THREADS when set].",
+        help="Use N BLAS threads [default: one thread for small products or a busy machine, else "
+        "one per free core; OMP_NUM_THREADS / OPENBLAS_NUM_THREADS when set].",
         show_default=False,
     ),
 ]
 
 
-@contextlib.contextmanager
-def limit_threads(n: int | None) -> Iterator[None]:
-    """Limits the BLAS/OpenMP thread pools to ``n`` threads inside the block (threadpoolctl);
-    ``None`` leaves them as the environment configured them."""
-    if n is None:
-        yield
-        return
-    import numpy  # noqa: F401  - BLAS must be loaded for threadpoolctl to find and limit it
-    from threadpoolctl import threadpool_limits
+def limit_threads(n: int | None) -> contextlib.AbstractContextManager[None]:
+    """Limits the BLAS thread pools to ``n`` threads inside the block (``nnctl.system``'s
+    ``blas_threads``); ``None`` leaves them as the environment configured them."""
+    from nnctl.system import blas_threads  # imported by a command, not by `nnctl --help`
 
-    with threadpool_limits(limits=n):
-        yield
+    return blas_threads(n)
 
 
 RunsArg = Annotated[
@@ -253,7 +248,8 @@ ThresholdOption = Annotated[
         "--threshold",
         callback=_threshold,
         metavar="P",
-        help="Binary classifiers: predict the positive class when its probability is above P [default: 0.5].",
+        help="Binary classifiers: predict the positive class when its probability is above P "
+        "[default: 0.5].",
         show_default=False,
     ),
 ]

@@ -3,7 +3,7 @@
 ``spec`` reads and checks sweep files and builds each trial"s config; ``trial`` trains one
 trial on a worker and writes it as a run on the client; ``store`` owns the sweep directory;
 ``engine`` drives Optuna (the search) and Dask distributed (the execution), and is the only
-module that imports them.
+subpackage that imports them.
 """
 
 import lazy_loader as lazy
@@ -14,9 +14,16 @@ __getattr__, __dir__, __all__ = lazy.attach(
     __name__,
     submodules=["engine"],
     submod_attrs={
-        "engine": ["check_sweep", "run_sweep", "start_sweep"],
+        "engine": ["check_sweep", "import_backends", "run_sweep", "start_sweep"],
         "spec": ["check_values", "load_sweep"],
-        "store": ["SweepRecord", "discard_if_unstarted", "find_sweep", "read_record"],
+        "store": [
+            "SweepRecord",
+            "TrialRow",
+            "discard_if_unstarted",
+            "find_sweep",
+            "read_record",
+            "test_scores",
+        ],
         "trial": ["prune_rule"],
     },
 )

@@ -144,7 +144,8 @@ def _param(key: str, value: Any, source: str) -> Param:
     ((kind, args),) = value.items()
     if kind not in DISTRIBUTIONS:
         raise ConfigError(
-            f"{where}: unknown distribution '{kind}'{did_you_mean(str(kind), list(DISTRIBUTIONS))}; "
+            f"{where}: unknown distribution '{kind}'"
+            f"{did_you_mean(str(kind), list(DISTRIBUTIONS))}; "
             f"valid: {', '.join(DISTRIBUTIONS)}"
         )
     if kind == "choice":
@@ -163,7 +164,8 @@ def _param(key: str, value: Any, source: str) -> Param:
         raise ConfigError(f"{where}: {kind} needs low < high, got [{lo}, {hi}]")
     if kind == "log_uniform" and lo <= 0:
         raise ConfigError(
-            f"{where}: log_uniform needs low > 0 (a logarithm of {lo} is undefined), got [{lo}, {hi}]"
+            f"{where}: log_uniform needs low > 0 (a logarithm of {lo} is undefined), "
+            f"got [{lo}, {hi}]"
         )
     if kind == "int_uniform":
         if not all(isinstance(a, int) for a in args):
@@ -178,7 +180,8 @@ def parse_sweep(text: str, path: Path) -> SweepSpec:
     raw = parse_yaml(text, source)
     if not isinstance(raw, dict):
         raise ConfigError(
-            f"{source}: expected a mapping of sweep keys ({', '.join(_TOP_KEYS)}), got {describe(raw)}"
+            f"{source}: expected a mapping of sweep keys ({', '.join(_TOP_KEYS)}), "
+            f"got {describe(raw)}"
         )
     for k in raw:
         if k not in _TOP_KEYS:
@@ -218,12 +221,14 @@ def parse_sweep(text: str, path: Path) -> SweepSpec:
     trials = raw.get("trials", 20)
     if not isinstance(trials, int) or isinstance(trials, bool) or not 1 <= trials <= MAX_TRIALS:
         raise ConfigError(
-            f"{source}: trials: expected a whole number from 1 to {MAX_TRIALS}, got {describe(trials)}"
+            f"{source}: trials: expected a whole number from 1 to {MAX_TRIALS}, "
+            f"got {describe(trials)}"
         )
     sampler = raw.get("sampler", "tpe")
     if sampler not in SAMPLERS:
         raise ConfigError(
-            f"{source}: sampler: unknown sampler '{sampler}'{did_you_mean(str(sampler), list(SAMPLERS))}; "
+            f"{source}: sampler: unknown sampler '{sampler}'"
+            f"{did_you_mean(str(sampler), list(SAMPLERS))}; "
             f"valid: {', '.join(SAMPLERS)}"
         )
     seed = raw.get("seed", 0)
@@ -293,7 +298,8 @@ def base_raw(spec: SweepSpec) -> dict:
     raw = parse_yaml(text, str(spec.config))
     if not isinstance(raw, dict):
         raise ConfigError(
-            f"{spec.config}: expected a mapping of config keys at the top level, got {describe(raw)}"
+            f"{spec.config}: expected a mapping of config keys at the top level, "
+            f"got {describe(raw)}"
         )
     try:
         return apply_overrides(raw, _overrides(spec.set), str(spec.config))
@@ -315,8 +321,8 @@ def trial_config(
     cfg = resolve(trial_raw, source, default_name=name, path=str(spec.config))
     if cfg.validation_fraction <= 0 and not cfg.dataset.get("val"):
         raise ConfigError(
-            f"{source}: the config {spec.config.name} has no validation split, and a sweep chooses on "
-            "validation data; set validation_fraction (e.g. 0.2) or dataset.val"
+            f"{source}: the config {spec.config.name} has no validation split, and a sweep "
+            "chooses on validation data; set validation_fraction (e.g. 0.2) or dataset.val"
         )
     if cfg.arch.loss.task == "regression" and spec.metric not in (
         "val_loss",

@@ -62,6 +62,37 @@ class SweepRecord:
         sign = 1 if self.direction == "minimize" else -1
         return min(done, key=lambda r: (sign * r.value, r.trial))  # type: ignore[operator]
 
+    def best_so_far(self) -> list[float | None]:
+        """Per trial, in the order they finished, the best metric of the complete trials up to
+        it: "best so far" as the sweep saw it (None until one is complete)."""
+        best: float | None = None
+        out: list[float | None] = []
+        sign = 1 if self.direction == "minimize" else -1
+        for row in self.trials:
+            if (
+                row.status == "complete"
+                and row.value is not None
+                and (best is None or sign * row.value < sign * best)
+            ):
+                best = row.value
+            out.append(best)
+        return out
+
+    def status_counts(self) -> dict[str, int]:
+        """Trials by status, the statuses in the order they first finished."""
+        counts: dict[str, int] = {}
+        for t in self.trials:
+            counts[t.status] = counts.get(t.status, 0) + 1
+        return counts
+
+    def retried(self) -> list[int]:
+        """The trials sent again after their worker died."""
+        return [t.trial for t in self.trials if t.attempts > 1]
+
+    def any_failed(self) -> bool:
+        """Whether some trial failed or diverged."""
+        return any(t.status in ("failed", "diverged") for t in self.trials)
+
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d["trials"] = [asdict(r) for r in self.trials]
@@ -158,6 +189,17 @@ def read_study(sweep_dir: Path) -> dict[str, Any]:
     if not isinstance(obj, dict) or not isinstance(obj.get("trials"), list):
         raise RunError(f"{path}: damaged study (expected an object with a list of trials)")
     return obj
+
+
+def test_scores(runs_dir: Path, run_id: str) -> dict[str, float]:
+    """A trial run's test scores (its summary's test_* keys): the sweep chose on validation
+    data, so they are reported for the chosen run only. Empty when the run was removed since
+    (runs rm): the sweep's table still stands."""
+    try:
+        s = runs.read_summary(runs_dir / run_id)
+    except RunError:
+        return {}
+    return {k: v for k, v in s.scores.items() if k.startswith("test_") and v is not None}
 
 
 def discard_if_unstarted(sweep_dir: Path) -> bool:

@@ -306,7 +306,8 @@ def test_predict_reads_stdin_and_refuses_urls(cli, moons_run: Path) -> None:
     r = cli("predict", str(moons_run), "https://example.org/Cat03.jpg")
     assert r.exit_code == 2
     assert r.stderr.splitlines() == [
-        "error: https://example.org/Cat03.jpg: predict reads local files; download it first, or pipe it in: "
+        "error: https://example.org/Cat03.jpg: predict reads local files; download it first, "
+        "or pipe it in: "
         f"curl -sL 'https://example.org/Cat03.jpg' | nnctl predict {moons_run} -"
     ]
     r = cli("predict", str(moons_run), "-", input="not an image")

@@ -79,7 +79,8 @@ def one_error_line(r: subprocess.CompletedProcess) -> str:
         ),
         (
             "metric: test_accuracy\nspace: {learning_rate: {choice: [0.1]}}\n",
-            "metric: unknown metric 'test_accuracy' (did you mean val_accuracy?) (a sweep chooses on validation data",
+            "metric: unknown metric 'test_accuracy' (did you mean val_accuracy?) "
+            "(a sweep chooses on validation data",
         ),
         (
             "space: {learning_rate: {log_uniform: [0, 0.1]}}\n",
@@ -147,8 +148,8 @@ def test_check_validates_every_grid_config_against_the_data(tmp_path: Path) -> N
     r = nnctl("sweep", "check", ok, runs_dir=tmp_path / "runs", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert (
-        "ok (grid, 6 trials, 2 swept keys, metric val_loss; 6 trial config(s) checked against the data)"
-        in r.stderr
+        "ok (grid, 6 trials, 2 swept keys, metric val_loss; 6 trial config(s) checked "
+        "against the data)" in r.stderr
     )
     assert not (tmp_path / "runs").exists()
 
@@ -172,9 +173,9 @@ def test_missing_extra_says_how_to_install(tmp_path: Path) -> None:
         tmp_path / "shim" / "sitecustomize.py",
         "import sys\nsys.modules['distributed'] = None\nsys.modules['optuna'] = None\n",
     )
-    r = nnctl(
-        "sweep", "run", f, runs_dir=tmp_path / "runs", cwd=tmp_path, PYTHONPATH=str(shim.parent)
-    )
+    # the shim first, then whatever PYTHONPATH already chose (a worktree's checkout under test)
+    path = os.pathsep.join(p for p in (str(shim.parent), os.environ.get("PYTHONPATH")) if p)
+    r = nnctl("sweep", "run", f, runs_dir=tmp_path / "runs", cwd=tmp_path, PYTHONPATH=path)
     line = one_error_line(r)
     assert (
         "nnctl sweep needs Dask distributed and Optuna" in line
@@ -678,6 +679,7 @@ def test_a_streamed_dataset_is_read_by_each_trial_not_scattered(
     # not loaded by the client: each trial streams it as `nnctl train` would, to the same bits
     from nnctl.config import load_config
     from nnctl.sweep import engine
+    from nnctl.sweep.engine.datasets import Datasets
 
     _h5(tmp_path / "pts.h5")
     base = BASE.replace(
@@ -692,7 +694,7 @@ def test_a_streamed_dataset_is_read_by_each_trial_not_scattered(
     )
     cfg = load_config(tmp_path / "base.yaml")
     assert engine.streams(cfg)
-    assert engine._Data(client=None).future(cfg) is None  # nothing read, nothing scattered
+    assert Datasets(client=None).future(cfg) is None  # nothing read, nothing scattered
     runs = tmp_path / "runs"
     r = nnctl(
         "sweep", "run", f, "--workers", "2", "--json", runs_dir=runs, cwd=tmp_path, timeout=180

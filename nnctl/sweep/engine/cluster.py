@@ -1,0 +1,100 @@
+"""The Dask cluster the trials run on: a LocalCluster started here, or the cluster behind a
+scheduler's address; closing it; and telling a trial lost with its worker from one that failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from typing import Any
+
+from nnctl.system import UsageError
+
+
+def connect(distributed: Any, workers: int | None, scheduler: str | None) -> tuple[Any, Any, int]:
+    """A client of a LocalCluster (``workers`` processes, one thread and one BLAS thread each)
+    or of the cluster at ``scheduler``; the cluster to close (None for ``scheduler``'s); and
+    how many trials to keep in flight (one per worker thread). Raises UsageError."""
+    if scheduler is not None:
+        return _remote(distributed, scheduler)
+    import dask
+
+    n = workers or os.cpu_count() or 1
+    # A trial whose worker died is not rescheduled behind the client's back: the client sends
+    # it once more itself (RETRIES) and says so.
+    # Ctrl-C on a terminal reaches the whole process group: the worker processes start with
+    # SIGINT ignored (inherited through exec), so only the client handles it and shuts them
+    # down, instead of each worker printing its own KeyboardInterrupt traceback.
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+            # Everything on 127.0.0.1; the scheduler's HTTP server (always started) on a free
+            # port rather than 8787, which another sweep on this machine may hold.
+            cluster = distributed.LocalCluster(
+                n_workers=n,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                silence_logs=logging.CRITICAL,
+                scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+            )
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
+    client = distributed.Client(cluster, set_as_default=False)
+    return client, cluster, n
+
+
+def _remote(distributed: Any, scheduler: str) -> tuple[Any, None, int]:
+    """A client of the scheduler at ``scheduler``, once it has a worker; its worker threads."""
+    if "://" not in scheduler:
+        raise UsageError(
+            f"--scheduler {scheduler}: expected a Dask scheduler address like tcp://HOST:8786"
+        )
+    try:
+        client = distributed.Client(scheduler, timeout="5s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise UsageError(
+            f"--scheduler {scheduler}: cannot connect to a Dask scheduler there ({exc})"
+        ) from None
+    try:
+        client.wait_for_workers(1, timeout=60)
+    except TimeoutError:
+        client.close()
+        raise UsageError(
+            f"--scheduler {scheduler}: the scheduler has no workers (start some with: "
+            f"dask worker {scheduler} --nthreads 1)"
+        ) from None
+    slots = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
+    return client, None, max(1, slots)
+
+
+def close(client: Any, cluster: Any) -> None:
+    """Closes the client, then the local cluster (None: a remote one, left running); a cluster
+    that will not close in time is left to exit with this process."""
+    try:
+        client.close(timeout=5)
+    except Exception:
+        pass
+    if cluster is not None:
+        try:
+            cluster.close(timeout=10)
+        except Exception:
+            pass
+
+
+def is_worker_death(exc: BaseException) -> bool:
+    """A trial lost with its worker: the scheduler gave up on it (KilledWorker), the connection
+    closed, or the scheduler cancelled it because the data it needed died with every worker
+    that held it (the client cancels nothing while trials are in flight)."""
+    from concurrent.futures import CancelledError
+
+    from distributed import KilledWorker
+    from distributed.client import FutureCancelledError
+    from distributed.comm.core import CommClosedError
+
+    return isinstance(exc, (KilledWorker, CommClosedError, FutureCancelledError, CancelledError))
