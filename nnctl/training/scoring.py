@@ -185,7 +185,7 @@ def forward_chunked(
     gives the whole forward's bits exactly on this machine (tests compare them), while other
     networks can differ in the last bit (docs/developers/measured-core.md). So chunking starts
     only at 2 × ``chunk`` = 8192 examples, more than any dataset whose numbers are published
-    (the course's 209 and 50, the README's synthetic sets): below that this is ``forward``.
+    (the course's 209 and 50, the built-in synthetic sets): below that this is ``forward``.
     """
     m = X.shape[1]
     if chunk % 64:

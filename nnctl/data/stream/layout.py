@@ -55,7 +55,7 @@ class H5Layout:
     def chunk_problem(self) -> str | None:
         """Why this layout streams slower than one chunked along the example axis, or None.
         A contiguous array is fine: a block is one sequential read (the read speeds of each
-        layout: docs/developers/measured-data.md, docs/streaming.md)."""
+        layout: docs/developers/measured-data.md, docs/developers/streaming.md)."""
         if self.chunks is None:
             return None
         if tuple(self.chunks[1:]) != tuple(self.shape[1:]):
