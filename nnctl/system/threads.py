@@ -5,7 +5,8 @@ threads only pay when a product is large enough to amortize handing out the work
 cores are free: an OpenBLAS thread that waits for a core another process holds spins, and the
 product waits for it. On a 2-core machine shared with other busy processes, two threads were
 slower than one for every product nnctl's workloads have, and only somewhat faster on an idle
-machine (the measurements: docs/developers/measured-data.md, docs/developers/performance.md "Threads").
+machine (the measurements: docs/developers/measured-data.md and "Threads" in
+docs/developers/performance.md).
 
 So by default (``auto``) a run uses more than one thread only when its largest product per step
 reaches ``ALL_CORES_FROM`` multiply-adds, and then only as many as there are cores nobody else
