@@ -11,6 +11,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
     __name__,
     submod_attrs={
         "config": ["Config"],
+        "keydocs": ["KeyDoc", "key_docs"],
         "keys": [
             "CONFIG_KEYS",
             "DATASET_FILE_KEYS",

@@ -36,6 +36,9 @@ _NUMBER: dict[str, Any] = {"type": "number"}
 _POSITIVE_INT: dict[str, Any] = {"type": "integer", "minimum": 1}
 _NON_NEGATIVE: dict[str, Any] = {"type": "number", "minimum": 0}
 _KEEP = {"type": "number", "exclusiveMinimum": 0, "maximum": 1}
+_STRING: dict[str, Any] = {"type": "string", "minLength": 1}
+_BOOLEAN: dict[str, Any] = {"type": "boolean"}
+_COLUMN: dict[str, Any] = {"anyOf": [{"type": "string"}, {"type": "integer"}]}
 
 
 def _activation_enum() -> dict[str, Any]:
@@ -44,7 +47,7 @@ def _activation_enum() -> dict[str, Any]:
 
 def _fragments() -> dict[Callable[[Any], Any], Callable[[], dict[str, Any]]]:
     return {
-        checks.string: lambda: {"type": "string", "minLength": 1},
+        checks.string: lambda: _STRING,
         checks.number: lambda: _NUMBER,
         checks.integer: lambda: {"type": "integer"},
         checks.positive_number: lambda: {"type": "number", "exclusiveMinimum": 0},
@@ -94,6 +97,26 @@ def _fragments() -> dict[Callable[[Any], Any], Callable[[], dict[str, Any]]]:
                 {"type": "null"},
             ]
         },
+        values.check_source: lambda: {
+            "anyOf": [
+                _STRING,
+                {
+                    "type": "object",
+                    "properties": {"x": _STRING, "y": _STRING},
+                    "required": ["x", "y"],
+                    "additionalProperties": False,
+                },
+            ]
+        },
+        values.check_columns: lambda: {"anyOf": [_COLUMN, {"type": "array", "items": _COLUMN}]},
+        values.check_size: lambda: {
+            "type": "array",
+            "items": _POSITIVE_INT,
+            "minItems": 2,
+            "maxItems": 2,
+        },
+        values.check_bool: lambda: _BOOLEAN,
+        values.check_stream: lambda: _BOOLEAN,
     }
 
 
