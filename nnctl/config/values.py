@@ -63,6 +63,8 @@ def kind_names() -> list[str]:
 
 
 def check_layer_dims(value: Any) -> list:
+    """``[n_x, n_1, ..., n_L]``: positive sizes, at least input and output; ``n_x`` may be
+    ``auto`` (the data's feature count, bound later)."""
     if not isinstance(value, list):
         raise Invalid(
             f"expected a list of layer sizes like [auto, 20, 7, 1], got {describe(value)}"
@@ -110,6 +112,7 @@ def check_activations(value: Any) -> list[str] | dict[str, str]:
 
 
 def keep_probability(value: Any) -> float:
+    """A dropout keep probability, in (0, 1]."""
     v = float(number(value))
     if not 0 < v <= 1:
         raise Invalid(f"a keep probability must be in (0, 1] (1 keeps every unit), got {v}")
@@ -172,6 +175,7 @@ def check_lr_decay(value: Any) -> dict | None:
 
 
 def check_stream(value: Any) -> bool:
+    """``dataset.stream``: true or false."""
     if not isinstance(value, bool):
         raise Invalid(
             f"expected true (stream mini-batches from disk) or false (load the data whole), "
@@ -181,6 +185,7 @@ def check_stream(value: Any) -> bool:
 
 
 def check_early_stopping(value: Any) -> dict | None:
+    """``{patience: n, min_delta: d}`` (min_delta 0 unless given), or null for none."""
     if value is None:
         return None
     return _sub_mapping(
@@ -213,12 +218,14 @@ def check_columns(value: Any) -> Any:
 
 
 def check_size(value: Any) -> list[int]:
+    """An image size ``[height, width]``, both positive."""
     if not isinstance(value, list) or len(value) != 2:
         raise Invalid(f"expected [height, width] like [64, 64], got {describe(value)}")
     return each(value, positive_int)
 
 
 def check_bool(value: Any) -> bool:
+    """true or false (YAML's yes/no/on/off read as such too)."""
     if not isinstance(value, bool):
         raise Invalid(f"expected true or false, got {describe(value)}")
     return value
