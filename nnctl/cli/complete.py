@@ -60,7 +60,7 @@ def set_keys(incomplete: str) -> list[str]:
     """``KEY=`` for every config key (dotted for the dataset's) starting with ``incomplete``."""
     import sys
 
-    from nnctl.config import settings as config
+    from nnctl import config
 
     keys = list(config.CONFIG_KEYS)
     if "nnctl.core.optimizers" in sys.modules:

@@ -38,7 +38,10 @@ NoDataOption = Annotated[
     bool,
     typer.Option(
         "--no-data",
-        help="Do not load the dataset: skip the data checks and leave layer_dims[0] as written (e.g. auto).",
+        help=(
+            "Do not load the dataset: skip the data checks and leave layer_dims[0] as written "
+            "(e.g. auto)."
+        ),
     ),
 ]
 
@@ -86,9 +89,8 @@ def config_show(
     sys.stdout.write(dump_config(cfg))
     sys.stdout.flush()
     console = err_console()
-    if (
-        model is not None and console.is_terminal
-    ):  # for a person; scripts get stdout alone (or --json)
+    # The summary is for a person; scripts get stdout alone (or --json).
+    if model is not None and console.is_terminal:
         console.print("\nmodel", markup=False)
         for line in summary_lines(model):
             console.print(line, markup=False)

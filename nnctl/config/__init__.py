@@ -1,5 +1,7 @@
-"""Configs: strict YAML, the table of keys and their checks, resolution into a ``Config``,
-``--set`` overrides, and the JSON schema generated from the key table."""
+"""Configs: strict YAML (``parsing``), the config's value checks (``values``), the table of keys
+(``keys``), resolution into a ``Config`` (``resolution``, ``config``), ``--set`` overrides
+(``overrides``), config files (``loading``), the JSON schema (``schema``) and the key reference
+(``keydocs``), the last two generated from the key table."""
 
 import lazy_loader as lazy
 
@@ -7,23 +9,20 @@ import lazy_loader as lazy
 # nothing, so `nnctl --help` does not pay for the layers it does not touch.
 __getattr__, __dir__, __all__ = lazy.attach(
     __name__,
-    submodules=["settings"],
     submod_attrs={
-        "schema": ["config_schema"],
-        "settings": [
+        "config": ["Config"],
+        "keydocs": ["KeyDoc", "key_docs"],
+        "keys": [
             "CONFIG_KEYS",
-            "Config",
             "DATASET_FILE_KEYS",
             "DATASET_SYNTHETIC_KEYS",
-            "MAX_YAML_DEPTH",
-            "MAX_YAML_NODES",
-            "REQUIRED",
-            "apply_overrides",
             "config_keys",
-            "dump_config",
-            "load_config",
-            "parse_yaml",
-            "resolve",
         ],
+        "loading": ["dump_config", "load_config"],
+        "overrides": ["apply_overrides"],
+        "parsing": ["MAX_YAML_DEPTH", "MAX_YAML_NODES", "parse_yaml"],
+        "resolution": ["resolve"],
+        "schema": ["config_schema"],
+        "values": ["REQUIRED"],
     },
 )

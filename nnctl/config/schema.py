@@ -2,9 +2,9 @@
 (``# yaml-language-server: $schema=nnctl-config.schema.json`` at the top of a config gives
 completion, hover docs and checking while typing).
 
-Generated from the key table, ``config.config_keys()`` and the dataset keys: every key is a
+Generated from the key table (``keys.config_keys()`` and the dataset keys): every key is a
 property, described by its ``Key.doc``, with its default; a key without a default is required.
-Each key's value check (``nnctl.system.checks`` and ``config.check_*``) maps to a schema fragment in
+Each key's value check (``nnctl.system.checks`` and ``values.check_*``) maps to a schema fragment in
 ``_FRAGMENTS`` or, for the parametrized checks (``choice``, ``fraction``, ``optional``), is read
 from the check's closure, so a new key, activation, loss or optimizer shows up without an
 edit here. A check this module does not know gives an unconstrained property (still listed,
@@ -17,7 +17,17 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from nnctl.config import settings as config
+from nnctl.config import values
+from nnctl.config.keys import (
+    CONFIG_KEYS,
+    DATASET_ALIASES,
+    DATASET_FILE_KEYS,
+    DATASET_READER_KEYS,
+    DATASET_SHORTHAND,
+    DATASET_SYNTHETIC_KEYS,
+    Key,
+    config_keys,
+)
 from nnctl.system import checks
 
 SCHEMA_ID = "https://nnctl.invalid/config.schema.json"
@@ -26,28 +36,31 @@ _NUMBER: dict[str, Any] = {"type": "number"}
 _POSITIVE_INT: dict[str, Any] = {"type": "integer", "minimum": 1}
 _NON_NEGATIVE: dict[str, Any] = {"type": "number", "minimum": 0}
 _KEEP = {"type": "number", "exclusiveMinimum": 0, "maximum": 1}
+_STRING: dict[str, Any] = {"type": "string", "minLength": 1}
+_BOOLEAN: dict[str, Any] = {"type": "boolean"}
+_COLUMN: dict[str, Any] = {"anyOf": [{"type": "string"}, {"type": "integer"}]}
 
 
 def _activation_enum() -> dict[str, Any]:
-    return {"enum": config._activation_names()}
+    return {"enum": values.activation_names()}
 
 
 def _fragments() -> dict[Callable[[Any], Any], Callable[[], dict[str, Any]]]:
     return {
-        checks.string: lambda: {"type": "string", "minLength": 1},
+        checks.string: lambda: _STRING,
         checks.number: lambda: _NUMBER,
         checks.integer: lambda: {"type": "integer"},
         checks.positive_number: lambda: {"type": "number", "exclusiveMinimum": 0},
         checks.non_negative_number: lambda: _NON_NEGATIVE,
         checks.positive_int: lambda: _POSITIVE_INT,
         checks.seed_int: lambda: {"type": "integer", "minimum": 0, "maximum": 2**32 - 1},
-        config.check_layer_dims: lambda: {
+        values.check_layer_dims: lambda: {
             "type": "array",
             "minItems": 2,
             "prefixItems": [{"anyOf": [_POSITIVE_INT, {"const": "auto"}]}],
             "items": _POSITIVE_INT,
         },
-        config.check_activations: lambda: {
+        values.check_activations: lambda: {
             "anyOf": [
                 {"type": "array", "minItems": 1, "items": _activation_enum()},
                 {
@@ -58,10 +71,10 @@ def _fragments() -> dict[Callable[[Any], Any], Callable[[], dict[str, Any]]]:
                 },
             ]
         },
-        config.check_dropout: lambda: {
+        values.check_dropout: lambda: {
             "anyOf": [_KEEP, {"type": "array", "items": _KEEP}, {"type": "null"}]
         },
-        config.check_lr_decay: lambda: {
+        values.check_lr_decay: lambda: {
             "anyOf": [
                 _NON_NEGATIVE,
                 {
@@ -73,7 +86,7 @@ def _fragments() -> dict[Callable[[Any], Any], Callable[[], dict[str, Any]]]:
                 {"type": "null"},
             ]
         },
-        config.check_early_stopping: lambda: {
+        values.check_early_stopping: lambda: {
             "anyOf": [
                 {
                     "type": "object",
@@ -84,6 +97,26 @@ def _fragments() -> dict[Callable[[Any], Any], Callable[[], dict[str, Any]]]:
                 {"type": "null"},
             ]
         },
+        values.check_source: lambda: {
+            "anyOf": [
+                _STRING,
+                {
+                    "type": "object",
+                    "properties": {"x": _STRING, "y": _STRING},
+                    "required": ["x", "y"],
+                    "additionalProperties": False,
+                },
+            ]
+        },
+        values.check_columns: lambda: {"anyOf": [_COLUMN, {"type": "array", "items": _COLUMN}]},
+        values.check_size: lambda: {
+            "type": "array",
+            "items": _POSITIVE_INT,
+            "minItems": 2,
+            "maxItems": 2,
+        },
+        values.check_bool: lambda: _BOOLEAN,
+        values.check_stream: lambda: _BOOLEAN,
     }
 
 
@@ -108,14 +141,14 @@ def check_schema(check: Callable[[Any], Any]) -> dict[str, Any]:
     return {}
 
 
-def _properties(keys: dict[str, config.Key]) -> tuple[dict[str, Any], list[str]]:
+def _properties(keys: dict[str, Key]) -> tuple[dict[str, Any], list[str]]:
     props, required = {}, []
     for name, key in keys.items():
         fragment = check_schema(key.check)
         if key.default is None and fragment and {"type": "null"} not in fragment.get("anyOf", []):
             fragment = {"anyOf": [fragment, {"type": "null"}]}  # null means "the default"
         prop = {"description": key.doc, **fragment}
-        if key.default is config.REQUIRED:
+        if key.default is values.REQUIRED:
             required.append(name)
         else:
             prop["default"] = key.default
@@ -125,17 +158,15 @@ def _properties(keys: dict[str, config.Key]) -> tuple[dict[str, Any], list[str]]
 
 def config_schema() -> dict[str, Any]:
     """The JSON Schema of an nnctl config file (``nnctl config schema``)."""
-    props, required = _properties(config.config_keys())
-    synthetic, synthetic_required = _properties(config.DATASET_SYNTHETIC_KEYS)
-    files, files_required = _properties({**config.DATASET_FILE_KEYS, **config.DATASET_READER_KEYS})
-    files["images"] = {"description": "an image folder: the same as train"}
+    props, required = _properties(config_keys())
+    synthetic, synthetic_required = _properties(DATASET_SYNTHETIC_KEYS)
+    files, files_required = _properties({**DATASET_FILE_KEYS, **DATASET_READER_KEYS})
+    for alias, (_, doc) in DATASET_ALIASES.items():
+        files[alias] = {"description": doc}
     props["dataset"] = {
-        "description": config.CONFIG_KEYS["dataset"].doc,
+        "description": CONFIG_KEYS["dataset"].doc,
         "anyOf": [
-            {
-                "type": "string",
-                "description": "a generator name (short for {synthetic: NAME}) or a training file",
-            },
+            {"type": "string", "description": DATASET_SHORTHAND},
             {
                 "type": "object",
                 "title": "synthetic",
@@ -147,7 +178,10 @@ def config_schema() -> dict[str, Any]:
                 "type": "object",
                 "title": "files",
                 "properties": files,
-                "anyOf": [{"required": files_required}, {"required": ["images"]}],
+                "anyOf": [
+                    {"required": files_required},
+                    *({"required": [alias]} for alias in DATASET_ALIASES),
+                ],
                 "additionalProperties": False,
             },
         ],
@@ -156,7 +190,9 @@ def config_schema() -> dict[str, Any]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         "title": "nnctl config",
-        "description": "A training config for nnctl (see 'nnctl train --help' and the README's Config files).",
+        "description": (
+            "A training config for nnctl (see 'nnctl train --help' and the README's Config files)."
+        ),
         "type": "object",
         "properties": props,
         "required": required,

@@ -42,9 +42,11 @@ def test_hold_out_is_stratified_seeded_and_disjoint() -> None:
 
 def test_early_stopping_keeps_the_best_and_counts_patience() -> None:
     es = EarlyStopping(patience=2, min_delta=0.1)
-    p = lambda v: __import__("nnctl.core.network", fromlist=["Params"]).Params(
-        [np.array([[v]])], [np.zeros((1, 1))]
-    )
+    from nnctl.core import Params
+
+    def p(v: float) -> Params:
+        return Params([np.array([[v]])], [np.zeros((1, 1))])
+
     assert not es.update(0, 1.0, p(0.0))
     assert not es.update(1, 0.95, p(1.0))  # better, but not by more than min_delta
     assert not es.update(2, 0.5, p(2.0))
@@ -140,7 +142,8 @@ iterations: 500
     [
         (
             "epochs: 5\n",
-            "give exactly one of iterations (gradient steps) or epochs (passes over the training set); both are set",
+            "give exactly one of iterations (gradient steps) or epochs "
+            "(passes over the training set); both are set",
         ),
         (
             "optimizer: adamw\n",
@@ -148,7 +151,8 @@ iterations: 500
         ),
         (
             "beta1: 0.8\n",
-            "beta1: only used by optimizer adam, but optimizer is gd; remove it or set optimizer: adam",
+            "beta1: only used by optimizer adam, but optimizer is gd; "
+            "remove it or set optimizer: adam",
         ),
         ("optimizer: momentum\nbeta: 1.0\n", "beta: must be in [0.0, 1.0), got 1.0"),
         ("batch_size: 0\n", "batch_size: must be a positive whole number, got 0"),

@@ -118,7 +118,8 @@ def test_overrides_nested_and_lists(tmp_path: Path) -> None:
         (
             "iterations: 5",
             "",
-            "give exactly one of iterations (gradient steps) or epochs (passes over the training set); neither is set",
+            "give exactly one of iterations (gradient steps) or epochs "
+            "(passes over the training set); neither is set",
         ),
         (
             "[relu, sigmoid]",
@@ -128,7 +129,8 @@ def test_overrides_nested_and_lists(tmp_path: Path) -> None:
         (
             "[relu, sigmoid]",
             "[rleu, sigmoid]",
-            "activations: entry 0: got the string 'rleu' (did you mean relu?); valid: relu, leaky_relu, tanh, sigmoid, linear",
+            "activations: entry 0: got the string 'rleu' (did you mean relu?); "
+            "valid: relu, leaky_relu, tanh, sigmoid, linear",
         ),
         (
             "[relu, sigmoid]",
@@ -143,7 +145,8 @@ def test_overrides_nested_and_lists(tmp_path: Path) -> None:
         (
             "[auto, 4, 1]",
             "[4, auto, 1]",
-            "layer_dims: entry 1: expected a number, got the string 'auto' ('auto' is allowed only as the first entry)",
+            "layer_dims: entry 1: expected a number, got the string 'auto' "
+            "('auto' is allowed only as the first entry)",
         ),
         (
             "[auto, 4, 1]",
@@ -155,7 +158,8 @@ def test_overrides_nested_and_lists(tmp_path: Path) -> None:
         (
             "synthetic: moons",
             "synthetic: moon",
-            "dataset.synthetic: got the string 'moon' (did you mean moons?); valid: planar, moons, circles",
+            "dataset.synthetic: got the string 'moon' (did you mean moons?); "
+            "valid: planar, moons, circles",
         ),
         (
             "test_fraction: 0.25",

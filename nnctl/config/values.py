@@ -1,0 +1,231 @@
+"""The config's own value checks: layer sizes, activations, dropout, learning-rate decay, early
+stopping and the dataset's sources, columns and image sizes. The checks of single numbers, names
+and strings are ``nnctl.system``'s; these build on them. Each returns the value (normalized) or
+raises ``Invalid``; the caller adds the key and the file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from nnctl.system import (
+    Invalid,
+    choice,
+    describe,
+    each,
+    non_negative_number,
+    number,
+    positive_int,
+    quote,
+    string,
+)
+
+REQUIRED = object()
+"""The default of a key (or sub-key) that has none: it must be given."""
+
+
+# The names in the registry tables, looked up when checked: a newly registered entry is
+# valid at once, and importing the config does not import numpy.
+def activation_names() -> list[str]:
+    from nnctl.core import ACTIVATIONS
+
+    return list(ACTIVATIONS)
+
+
+def loss_names() -> list[str]:
+    from nnctl.core import LOSSES
+
+    return list(LOSSES)
+
+
+def init_names() -> list[str]:
+    from nnctl.core import INITIALIZERS
+
+    return list(INITIALIZERS)
+
+
+def optimizer_names() -> list[str]:
+    from nnctl.core import OPTIMIZERS
+
+    return list(OPTIMIZERS)
+
+
+def synthetic_names() -> list[str]:
+    from nnctl.data import SYNTHETIC
+
+    return list(SYNTHETIC)
+
+
+def kind_names() -> list[str]:
+    from nnctl.data import KINDS
+
+    return list(KINDS)
+
+
+def check_layer_dims(value: Any) -> list:
+    """``[n_x, n_1, ..., n_L]``: positive sizes, at least input and output; ``n_x`` may be
+    ``auto`` (the data's feature count, bound later)."""
+    if not isinstance(value, list):
+        raise Invalid(
+            f"expected a list of layer sizes like [auto, 20, 7, 1], got {describe(value)}"
+        )
+    if len(value) < 2:
+        raise Invalid(f"needs at least 2 entries (input and output sizes), got {quote(value)}")
+    out: list = []
+    for i, v in enumerate(value):
+        if i == 0 and v == "auto":
+            out.append("auto")
+            continue
+        try:
+            out.append(positive_int(v))
+        except Invalid as exc:
+            extra = " ('auto' is allowed only as the first entry)" if v == "auto" else ""
+            raise Invalid(f"entry {i}: {exc}{extra}") from None
+    return out
+
+
+def check_activations(value: Any) -> list[str] | dict[str, str]:
+    """A list with one name per layer, or {hidden: NAME, output: NAME} (expanded later)."""
+    names = activation_names()
+    check = choice(names)
+    if isinstance(value, dict):
+        unknown = set(value) - {"hidden", "output"}
+        if unknown or "output" not in value:
+            raise Invalid(
+                "as a mapping, needs exactly the keys 'hidden' and 'output', "
+                f"got {', '.join(map(str, value)) or 'none'}"
+            )
+        out = {}
+        for k in ("hidden", "output"):
+            if k in value:
+                try:
+                    out[k] = check(value[k])
+                except Invalid as exc:
+                    raise Invalid(f"{k}: {exc}") from None
+        return out
+    if not isinstance(value, list) or not value:
+        raise Invalid(
+            "expected a list of names (one per layer) or {hidden: relu, output: sigmoid}, "
+            f"got {describe(value)}"
+        )
+    return each(value, check)
+
+
+def keep_probability(value: Any) -> float:
+    """A dropout keep probability, in (0, 1]."""
+    v = float(number(value))
+    if not 0 < v <= 1:
+        raise Invalid(f"a keep probability must be in (0, 1] (1 keeps every unit), got {v}")
+    return v
+
+
+def check_dropout(value: Any) -> float | list[float] | None:
+    """One keep probability for every hidden layer, or a list with one per hidden layer."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return each(value, keep_probability)
+    try:
+        return keep_probability(value)
+    except Invalid as exc:
+        raise Invalid(f"{exc}; or give a list with one keep probability per hidden layer") from None
+
+
+def _sub_mapping(
+    value: Any, keys: dict[str, tuple[Callable[[Any], Any], Any]], example: str
+) -> dict:
+    """A small nested mapping: known keys only, each checked; REQUIRED ones must be present."""
+    if not isinstance(value, dict):
+        raise Invalid(f"expected a mapping like {example}, got {describe(value)}")
+    unknown = [k for k in value if k not in keys]
+    if unknown:
+        raise Invalid(f"unknown key {quote(unknown[0])}; valid keys: {', '.join(keys)}")
+    out = {}
+    for k, (check, default) in keys.items():
+        if k not in value:
+            if default is REQUIRED:
+                raise Invalid(f"missing key {k!r} (e.g. {example})")
+            out[k] = default
+            continue
+        try:
+            out[k] = check(value[k])
+        except Invalid as exc:
+            raise Invalid(f"{k}: {exc}") from None
+    return out
+
+
+def check_lr_decay(value: Any) -> dict | None:
+    """``{rate: r, interval: n}``, or a bare rate (interval 1):
+    lr = lr0 / (1 + r floor(epoch / n))."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        try:
+            return {"rate": non_negative_number(value), "interval": 1}
+        except Invalid:
+            raise Invalid(
+                "expected a decay rate like 0.1 or {rate: 0.1, interval: 10}, "
+                f"got {describe(value)}"
+            ) from None
+    return _sub_mapping(
+        value,
+        {"rate": (non_negative_number, REQUIRED), "interval": (positive_int, 1)},
+        "{rate: 0.1, interval: 10}",
+    )
+
+
+def check_stream(value: Any) -> bool:
+    """``dataset.stream``: true or false."""
+    if not isinstance(value, bool):
+        raise Invalid(
+            f"expected true (stream mini-batches from disk) or false (load the data whole), "
+            f"got {describe(value)}"
+        )
+    return value
+
+
+def check_early_stopping(value: Any) -> dict | None:
+    """``{patience: n, min_delta: d}`` (min_delta 0 unless given), or null for none."""
+    if value is None:
+        return None
+    return _sub_mapping(
+        value,
+        {"patience": (positive_int, REQUIRED), "min_delta": (non_negative_number, 0.0)},
+        "{patience: 10, min_delta: 0.0001}",
+    )
+
+
+def check_source(value: Any) -> str | dict:
+    """A data path (file or image folder), or a NumPy pair ``{x: x.npy, y: y.npy}``."""
+    if isinstance(value, dict):
+        return _sub_mapping(
+            value,
+            {"x": (string, REQUIRED), "y": (string, REQUIRED)},
+            "{x: x_train.npy, y: y_train.npy}",
+        )
+    return string(value)
+
+
+def check_columns(value: Any) -> Any:
+    """A column name or index, or a list of them."""
+
+    def one(v: Any) -> Any:
+        if isinstance(v, bool) or not isinstance(v, (str, int)):
+            raise Invalid(f"expected a column name or index, got {describe(v)}")
+        return v
+
+    return each(value, one) if isinstance(value, list) else one(value)
+
+
+def check_size(value: Any) -> list[int]:
+    """An image size ``[height, width]``, both positive."""
+    if not isinstance(value, list) or len(value) != 2:
+        raise Invalid(f"expected [height, width] like [64, 64], got {describe(value)}")
+    return each(value, positive_int)
+
+
+def check_bool(value: Any) -> bool:
+    """true or false (YAML's yes/no/on/off read as such too)."""
+    if not isinstance(value, bool):
+        raise Invalid(f"expected true or false, got {describe(value)}")
+    return value
