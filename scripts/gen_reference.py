@@ -103,33 +103,18 @@ class KeyRecord:
 
 
 def key_sections() -> dict[str, list[KeyRecord]]:
-    """The config keys, by section (heading -> records).
+    """The config keys, by section (heading -> records): ``nnctl.config.key_docs()``, which
+    reads the key table (and each key's check's schema fragment for its type and values)."""
+    from nnctl.config import key_docs
 
-    Takes ``nnctl.config.config_keys()`` when it returns records (objects with name, type,
-    default, allowed and help); until then it reads the same key table through the JSON
-    Schema ``nnctl.config.config_schema()`` builds from it, the public way to its types,
-    allowed values and defaults. This is the one place to switch."""
-    from nnctl.config import config_keys, config_schema
-
-    keys = config_keys()
-    found = list(keys.values()) if isinstance(keys, dict) else list(keys)
-    fields = ("name", "type", "default", "allowed", "help")
-    records = [
-        r if isinstance(r, dict) else {f: getattr(r, f, _NONE) for f in fields} for r in found
-    ]
-    if records and all(f in r and r[f] is not _NONE for r in records for f in fields):
-        return _sections_from_records(records)
-    return _sections_from_schema(config_schema())
-
-
-_NONE = object()  # a field a key record lacks
+    return _sections_from_records([dataclasses.asdict(k) for k in key_docs()])
 
 
 def _value(v: Any) -> str:
     """A default as YAML would write it."""
     import nnctl.config
 
-    if v is getattr(nnctl.config, "REQUIRED", _NONE):
+    if v is nnctl.config.REQUIRED:
         return "(required)"
     if isinstance(v, str):
         return v
@@ -149,94 +134,6 @@ def _sections_from_records(records: list[dict[str, Any]]) -> dict[str, list[KeyR
         default = default if default.startswith("(required") else f"`{default}`"
         record = KeyRecord(name, str(r["type"]), default, allowed, str(r["help"]))
         sections.setdefault(section, []).append(record)
-    return sections
-
-
-def _kind(frag: dict[str, Any]) -> str:
-    """What a schema fragment holds, in words: number, integer, list, mapping, choice, ..."""
-    named = {"array": "list", "object": "mapping"}
-    if "type" in frag:
-        return named.get(frag["type"], frag["type"])
-    if "anyOf" in frag:
-        return " or ".join(dict.fromkeys(_kind(f) for f in frag["anyOf"]))
-    if "enum" in frag:
-        return "choice"
-    if "const" in frag:
-        return json.dumps(frag["const"])
-    return "any value"  # a check the schema does not describe: nnctl still checks it
-
-
-def _bounds(frag: dict[str, Any]) -> str:
-    parts = [
-        f"{sign} {frag[key]}"
-        for key, sign in (
-            ("minimum", "≥"),
-            ("exclusiveMinimum", ">"),
-            ("maximum", "≤"),
-            ("exclusiveMaximum", "<"),
-        )
-        if key in frag
-    ]
-    return ", ".join(parts)
-
-
-def _allowed(frag: dict[str, Any]) -> str:
-    """The values a schema fragment allows beyond its type (enum members, bounds, fields)."""
-    if "anyOf" in frag:
-        return "; ".join(a for a in (_allowed(f) for f in frag["anyOf"]) if a)
-    if "enum" in frag:
-        return ", ".join(
-            v if re.fullmatch(r"[\w.]+", str(v)) else json.dumps(v) for v in frag["enum"]
-        )
-    if frag.get("type") == "array":
-        items = _allowed(frag.get("items", {})) or _kind(frag.get("items", {}))
-        first = [_kind(f) for f in frag.get("prefixItems", [])]
-        lead = f"first: {', '.join(first)}; " if first else ""
-        return f"{lead}items: {items}" + (
-            f", at least {frag['minItems']}" if "minItems" in frag else ""
-        )
-    if frag.get("type") == "object":
-        fields = ", ".join(frag.get("properties", {}))
-        return f"{{{fields}}}" + (
-            f", {frag['required'][0]} required" if frag.get("required") else ""
-        )
-    return _bounds(frag)
-
-
-def _records(
-    props: dict[str, Any], required: list[str], prefix: str, either: bool = False
-) -> list[KeyRecord]:
-    """One record per schema property (``either``: one of the ``required`` names is)."""
-    need = f"(required: {' or '.join(required)})" if either else "(required)"
-    return [
-        KeyRecord(
-            prefix + name,
-            _kind(frag),
-            need if name in required else f"`{_value(frag.get('default'))}`",
-            _allowed(frag),
-            frag["description"],
-        )
-        for name, frag in props.items()
-    ]
-
-
-def _sections_from_schema(schema: dict[str, Any]) -> dict[str, list[KeyRecord]]:
-    props = dict(schema["properties"])
-    dataset = props["dataset"]
-    sections = {"Top-level keys": []}
-    for record in _records(props, schema["required"], ""):
-        if record.name == "dataset":  # its alternatives are the sections below
-            kinds = " or ".join(dict.fromkeys(_kind(a) for a in dataset["anyOf"]))
-            record = dataclasses.replace(record, type=kinds, allowed="see the dataset sections")
-        sections["Top-level keys"].append(record)
-    for alternative in dataset["anyOf"]:
-        if alternative.get("type") != "object":
-            continue
-        need = alternative.get("required")
-        either = [r["required"][0] for r in alternative.get("anyOf", [])]
-        title = f"Dataset: {alternative['title']}"
-        props = alternative["properties"]
-        sections[title] = _records(props, need or either, "dataset.", either=not need)
     return sections
 
 

@@ -135,7 +135,9 @@ DATASET_SYNTHETIC_KEYS: dict[str, Key] = {
 CONFIG_KEYS: dict[str, Key] = {
     "name": Key(string, None, "run name (default: the config file's stem)", fast_path_ok=True),
     "dataset": Key(
-        lambda v: v, doc="a synthetic generator or dataset files, see README", fast_path_ok=True
+        lambda v: v,
+        doc="a synthetic generator or dataset files (docs/guides/own-data.md)",
+        fast_path_ok=True,
     ),
     "layer_dims": Key(
         check_layer_dims, doc="layer sizes [n_x, n_1, ..., n_L]; n_x may be auto", fast_path_ok=True

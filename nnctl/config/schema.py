@@ -191,7 +191,7 @@ def config_schema() -> dict[str, Any]:
         "$id": SCHEMA_ID,
         "title": "nnctl config",
         "description": (
-            "A training config for nnctl (see 'nnctl train --help' and the README's Config files)."
+            "A training config for nnctl (see 'nnctl train --help' and docs/guides/training.md)."
         ),
         "type": "object",
         "properties": props,
