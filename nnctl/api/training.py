@@ -108,6 +108,7 @@ def train(
     cfg = resolve_config({} if config is None else config, overrides)
     for warning in cfg.warnings():
         warnings.warn(warning, NnctlWarning, stacklevel=2)
+    made = [p for p in (where, folder) if not p.exists()]
     created = []
     for d in splits.values():
         path, new = write_data_file(d, folder)
@@ -118,8 +119,7 @@ def train(
         return run_training(start, Run, callback=callback, progress=progress)
     except BaseException:
         if created and _unused(created, where):
-            for path in created:
-                path.unlink(missing_ok=True)
+            _remove(created, made)
         raise
 
 
@@ -131,3 +131,14 @@ def _unused(created: list[Path], runs_dir: Path) -> bool:
     return not any(
         any(n in (read_config_text(d) or "") for n in names) for d in iter_run_dirs(runs_dir)
     )
+
+
+def _remove(files: list[Path], folders: list[Path]) -> None:
+    """Data the refused training wrote, and the folders it made for it, when left empty."""
+    for path in files:
+        path.unlink(missing_ok=True)
+    for folder in reversed(folders):
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (another run's files), or already gone
+            pass
