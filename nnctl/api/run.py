@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from nnctl.api.session import Callback, check_count, run_training
+
 
 class Run:
     """A run directory. ``nnctl.load_run`` finds one; ``nnctl.train`` returns one."""
@@ -188,7 +190,7 @@ class Run:
         epochs: int | None = None,
         threads: int | None = None,
         progress: bool = False,
-        callback: Any = None,
+        callback: Callback | None = None,
     ) -> Run:
         """Continues the run in its directory (``nnctl train --resume``): an interrupted run
         from its last checkpoint; with ``more`` steps (epochs for a run that counts epochs), or
@@ -196,9 +198,8 @@ class Run:
         run that asked for that length from the start. Returns this run; raises as ``train``."""
         import functools
 
-        from nnctl.api.session import run_training
         from nnctl.commands import resume_run
-        from nnctl.system import Invalid, OptionError, positive_int
+        from nnctl.system import OptionError
 
         given = {
             k: v
@@ -207,11 +208,8 @@ class Run:
         }
         if len(given) > 1:
             raise OptionError(next(iter(given)), "give one of more, iterations or epochs")
-        for key, value in given.items():
-            try:
-                positive_int(value)
-            except Invalid as exc:
-                raise OptionError(key, str(exc)) from None
+        for key, value in [*given.items(), ("threads", threads)]:
+            check_count(key, value)
         length = {k: v for k, v in given.items() if k != "more"}
         start = functools.partial(resume_run, self.dir, more=more, length=length, threads=threads)
         self._loaded = None

@@ -17,6 +17,7 @@ import numpy as np
 
 from nnctl.api.arrays import DataFile, check_X, check_y, write_rows
 from nnctl.api.errors import DataValueError
+from nnctl.api.session import check_count
 from nnctl.system import DataError, OptionError
 
 
@@ -63,6 +64,7 @@ def predictions(
     ``value``). Raises DataError naming the first input that could not be used."""
     from nnctl.commands import predict_inputs
 
+    check_count("threads", threads)
     if is_paths(inputs):
         paths = (
             [Path(inputs)] if isinstance(inputs, (str, os.PathLike)) else list(map(Path, inputs))
@@ -122,6 +124,7 @@ def evaluation(
 
     from nnctl.commands import evaluate_run
 
+    check_count("threads", threads)
     if data is None or is_paths(data):
         if y is not None:
             raise DataValueError("y comes with X; a data file holds its own labels")
@@ -130,6 +133,11 @@ def evaluation(
         return evaluate_run(loaded, None if data is None else str(data), split, threshold, threads)
     if y is None:
         raise DataValueError("give y, the labels of X, to evaluate on arrays")
+    if loaded.preprocessing.kind == "image":
+        raise DataValueError(
+            "evaluate takes arrays of feature rows; for a run trained on images give a data "
+            "file (HDF5 or an image folder)"
+        )
     X = check_X(data, n_features=int(np.prod(loaded.preprocessing.input_shape)))
     arrays = DataFile(X, check_y(y, X.shape[0]))
     with _scratch() as d:

@@ -29,6 +29,18 @@ class TrainProgress:
 Callback = Callable[[TrainProgress], None]
 
 
+def check_count(option: str, value: Any) -> None:
+    """``threads``, ``more``, ``iterations``, ...: None or a positive whole number, else
+    OptionError naming the parameter (the CLI's options refuse the same values)."""
+    from nnctl.system import Invalid, OptionError, positive_int
+
+    if value is not None:
+        try:
+            positive_int(value)
+        except Invalid as exc:
+            raise OptionError(option, str(exc)) from None
+
+
 class _Hooks:
     """train_run's on_start and on_iteration: warnings, the callback and the bar."""
 

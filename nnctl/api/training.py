@@ -14,7 +14,7 @@ from nnctl.api.arrays import DATA_FOLDER, DataFile, data_file, write_data_file
 from nnctl.api.configs import resolve_config
 from nnctl.api.errors import DataTypeError, NnctlWarning
 from nnctl.api.run import Run
-from nnctl.api.session import Callback, run_training
+from nnctl.api.session import Callback, check_count, run_training
 
 _SPLIT_KEYS = ("train", "val", "test", "synthetic", "images")
 
@@ -46,15 +46,18 @@ def _array_splits(X: Any, y: Any, X_test: Any, y_test: Any) -> dict[str, DataFil
 def _with_array_dataset(
     overrides: dict[str, Any], splits: dict[str, DataFile], folder: Path
 ) -> dict[str, Any]:
-    """The overrides with ``dataset`` naming the arrays' files (not yet written). A ``dataset``
-    override may add reading keys (``test_fraction``, ``seed``), not other data."""
+    """The overrides with ``dataset`` naming the arrays' files (not yet written) first, so a
+    dotted ``dataset.KEY`` override still applies to it. ``dataset`` overrides may add reading
+    keys (``test_fraction``, ``seed``), not other data."""
     extra = overrides.get("dataset") or {}
-    if not isinstance(extra, dict) or any(k in extra for k in _SPLIT_KEYS):
+    dotted = [k.split(".")[1] for k in overrides if k.startswith("dataset.")]
+    if not isinstance(extra, dict) or any(k in _SPLIT_KEYS for k in [*extra, *dotted]):
         raise DataTypeError(
             "X and y are the dataset; dataset= may only add keys such as test_fraction and seed"
         )
     dataset = {role: str((folder / d.name).absolute()) for role, d in splits.items()}
-    return {**overrides, "dataset": {**dataset, **extra}}
+    rest = {k: v for k, v in overrides.items() if k != "dataset"}
+    return {"dataset": {**dataset, **extra}, **rest}
 
 
 def train(
@@ -93,14 +96,9 @@ def train(
     """
     from nnctl.commands import train_run
     from nnctl.runs import default_runs_dir
-    from nnctl.system import Invalid, OptionError, positive_int
 
     where = Path(runs_dir) if runs_dir is not None else default_runs_dir()
-    if threads is not None:
-        try:
-            positive_int(threads)
-        except Invalid as exc:
-            raise OptionError("threads", str(exc)) from None
+    check_count("threads", threads)
     splits = _array_splits(X, y, X_test, y_test)
     folder = where / DATA_FOLDER
     if splits:

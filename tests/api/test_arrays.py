@@ -142,3 +142,11 @@ def test_lists_and_frames_of_rows_are_arrays(net, arrays, runs_dir) -> None:
     b = nnctl.train(net, X=X.astype(np.float32).astype(object), y=y, runs_dir=runs_dir)
     assert a.summary.sources[0]["path"] != b.summary.sources[0]["path"]  # X rounded to float32
     assert Path(a.summary.sources[0]["path"]).is_file()
+
+
+def test_a_dotted_dataset_key_applies_to_the_arrays(net, arrays, runs_dir) -> None:
+    X, y = arrays
+    run = nnctl.train(net, X=X, y=y, runs_dir=runs_dir, **{"dataset.test_fraction": 0.5})
+    assert run.summary.dataset["n_test"] == 60
+    with pytest.raises(TypeError, match="X and y are the dataset"):
+        nnctl.train(net, X=X, y=y, runs_dir=runs_dir, **{"dataset.train": "x.csv"})

@@ -174,3 +174,32 @@ def test_a_run_in_a_notebook(array_run) -> None:
 def test_a_checkpointed_run_leaves_its_checkpoint_to_resume(moons_cfg, runs_dir) -> None:
     run = nnctl.train(moons_cfg, iterations=20, batch_size=50, checkpoint_every=5)
     assert run.status == "complete" and Path(run.dir / CHECKPOINT_FILE).is_file()
+
+
+def test_counts_are_checked_as_the_options_are(array_run) -> None:
+    with pytest.raises(nnctl.OptionError, match="threads must be a positive whole number"):
+        array_run.predict(np.zeros((1, 3)), threads=0)
+    with pytest.raises(nnctl.OptionError, match="threads must be a positive whole number"):
+        array_run.evaluate(threads=-2)
+    with pytest.raises(nnctl.OptionError, match="threads must be a positive whole number"):
+        array_run.resume(5, threads=0)
+    assert array_run.summary.iterations_done == 60
+
+
+def test_an_image_run_predicts_8_bit_image_arrays(cli, cat_run, cat_dir) -> None:
+    import h5py
+
+    run = nnctl.load_run(cat_run)
+    test_file = cat_dir / "test_catvnoncat.h5"
+    with h5py.File(test_file) as f:
+        images = f["test_set_x"][:6]
+    r = cli("predict", run.id, test_file, "--json")
+    assert r.exit_code == 0, r.stderr
+    expected = json.loads(r.stdout)[:6]
+    assert run.predict(images).tolist() == [e["class"] for e in expected]
+    assert run.predictions(images) == [{**e, "input": f"X[{k}]"} for k, e in enumerate(expected)]
+    with pytest.raises(ValueError, match=r"X: holds float64 images of shape \[64, 64, 3\]"):
+        run.predict(images.astype(float))
+    with pytest.raises(ValueError, match="for a run trained on images give a data file"):
+        run.evaluate(images.reshape(6, -1), [0] * 6)
+    assert run.evaluate(str(test_file)).accuracy == run.scores["test_accuracy"]
