@@ -12,7 +12,7 @@ from typing import Any
 
 from nnctl.api.arrays import DATA_FOLDER, DataFile, data_file, write_data_file
 from nnctl.api.configs import resolve_config
-from nnctl.api.errors import DataTypeError, NnctlWarning
+from nnctl.api.errors import DataTypeError, DataValueError, NnctlWarning
 from nnctl.api.run import Run
 from nnctl.api.session import Callback, check_count, run_training
 
@@ -34,8 +34,6 @@ def _array_splits(X: Any, y: Any, X_test: Any, y_test: Any) -> dict[str, DataFil
         test = data_file(X_test, y_test, "X_test", "y_test")
         n, n_test = splits["train"].X.shape[1], test.X.shape[1]
         if n_test != n:
-            from nnctl.api.errors import DataValueError
-
             raise DataValueError(
                 f"X_test: {n_test} features per example but the training data has {n}"
             )
