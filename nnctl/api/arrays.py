@@ -34,13 +34,12 @@ def check_X(X: Any, name: str = "X", n_features: int | None = None) -> np.ndarra
     float64 (m, n_features). Raises DataTypeError (strings, objects) or DataValueError (not
     2-D, no examples or features, NaN or infinite values, not ``n_features`` columns)."""
     a = np.asarray(X)
-    if a.dtype.kind in "USO":
-        try:
-            a = a.astype(np.float64)
-        except (TypeError, ValueError):
-            raise DataTypeError(
-                f"{name}: features must be numbers, got {_what(a)}; encode them as numbers first"
-            ) from None
+    # strings are refused even when they read as numbers ("1.5"), as scikit-learn does
+    refused = f"{name}: features must be numbers, got {_what(a)}; encode them as numbers first"
+    if a.dtype.kind in "US":
+        raise DataTypeError(refused)
+    if a.dtype.kind == "O":
+        a = _objects_as_floats(a, refused)
     if a.dtype.kind not in "buif":
         raise DataTypeError(f"{name}: features must be numbers, got {a.dtype}")
     if a.ndim != 2:
@@ -67,6 +66,17 @@ def _what(a: np.ndarray) -> str:
     return "strings" if a.dtype.kind in "US" else f"{a.dtype} values"
 
 
+def _objects_as_floats(a: np.ndarray, refused: str) -> np.ndarray:
+    """An object array (a pandas column of mixed types) as float64, or DataTypeError(refused)
+    when it holds strings or anything else that is no number."""
+    if any(isinstance(v, (str, bytes)) for v in a.reshape(-1).tolist()):
+        raise DataTypeError(refused)
+    try:
+        return a.astype(np.float64)
+    except (TypeError, ValueError):
+        raise DataTypeError(refused) from None
+
+
 def check_y(y: Any, m: int, name: str = "y", x_name: str = "X") -> np.ndarray:
     """Labels (m,) as numbers or strings, or regression targets (m,) / (m, n_outputs) ->
     a numeric array as given, or a str array. Raises DataTypeError or DataValueError."""
@@ -76,12 +86,9 @@ def check_y(y: Any, m: int, name: str = "y", x_name: str = "X") -> np.ndarray:
         if items and all(isinstance(v, str) for v in items):
             a = a.astype(str)
         else:
-            try:
-                a = a.astype(np.float64)
-            except (TypeError, ValueError):
-                raise DataTypeError(
-                    f"{name}: labels must be numbers or strings, got a mix of {_types(items)}"
-                ) from None
+            a = _objects_as_floats(
+                a, f"{name}: labels must be numbers or strings, got a mix of {_types(items)}"
+            )
     if a.dtype.kind == "S":
         a = a.astype(str)
     if a.dtype.kind not in "buifU":
