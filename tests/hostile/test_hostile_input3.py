@@ -64,3 +64,58 @@ def test_an_image_on_standard_input_is_predicted(cli, project: Path, runs_dir: P
     assert (
         r.stderr.splitlines()[0] == "error: - (standard input): not an image file Pillow can read"
     )
+
+
+# --------------------------------------------------------------------------- 2. own-data rules
+
+CONFIG = "dataset: {{{data}}}\nlayer_dims: [auto, {units}]\nactivations: [{output}]\n"
+CONFIG += "learning_rate: 0.1\niterations: 3\n"
+
+
+def one_error(r, runs_dir: Path) -> str:
+    """Bad input: exit 2, one 'error:' line, nothing on stdout, no run directory left."""
+    assert r.exit_code == 2, (r.stdout, r.stderr)
+    assert r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
+    assert not runs_dir.exists() or not any(runs_dir.iterdir())
+    return lines[0][len("error: ") :]
+
+
+def config(tmp_path: Path, data: str, units: int = 1, output: str = "sigmoid") -> Path:
+    path = tmp_path / "c.yaml"
+    path.write_text(CONFIG.format(data=data, units=units, output=output))
+    return path
+
+
+def test_a_csv_header_naming_a_column_twice_is_refused(cli, tmp_path: Path, runs_dir: Path) -> None:
+    (tmp_path / "d.csv").write_text("a,b,a\n1,2,0\n3,4,1\n")
+    expected = (
+        "d.csv: the header names column 'a' twice (columns 1 and 3); give every column its own name"
+    )
+    assert one_error(cli("train", config(tmp_path, "train: d.csv")), runs_dir) == expected
+    assert one_error(cli("data", "inspect", "d.csv"), runs_dir) == expected
+    (tmp_path / "d.csv").write_text("0,1,0\n1,2,0\n3,4,1\n")  # no header: columns 0, 1, 2
+    assert cli("data", "inspect", "d.csv").exit_code == 0
+
+
+@pytest.mark.parametrize(("units", "output"), [(1, "sigmoid"), (2, "softmax"), (3, "softmax")])
+def test_one_class_folder_gets_advice_that_does_not_go_in_a_circle(
+    cli, tmp_path: Path, runs_dir: Path, units: int, output: str
+) -> None:
+    from PIL import Image
+
+    (tmp_path / "photos" / "cat").mkdir(parents=True)
+    for i in range(3):
+        Image.new("RGB", (4, 4), (i, i, i)).save(tmp_path / "photos" / "cat" / f"{i}.png")
+    cfg = config(tmp_path, "images: photos/", units, output)
+    message = one_error(cli("train", cfg), runs_dir)
+    assert message == (
+        f"{cfg}: the dataset has 1 class (cat); a classifier needs at least 2 classes "
+        "(an image folder: at least 2 class folders)"
+    )
+    (tmp_path / "one.csv").write_text("x,kind\n1,cat\n2,cat\n")  # the same for a CSV label
+    cfg = config(tmp_path, "train: one.csv", units, output)
+    assert "the dataset has 1 class (cat); a classifier needs" in one_error(
+        cli("train", cfg), runs_dir
+    )

@@ -50,6 +50,20 @@ def _column(spec: Any, names: list[str], path: Path, what: str) -> int:
     raise DataError(f"{path}: no {what} column {spec!r}; the header has {', '.join(names)}")
 
 
+def _unique_names(path: Path, names: list[str]) -> None:
+    """A header naming a column twice is ambiguous (which one is the label, which a feature?):
+    refused naming the first repeated column and where it stands (columns from 1)."""
+    first: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name in first:
+            shown = repr(name) if name else "'' (an empty name)"
+            raise DataError(
+                f"{path}: the header names column {shown} twice (columns {first[name] + 1} "
+                f"and {i + 1}); give every column its own name"
+            )
+        first[name] = i
+
+
 def _as_list(value: Any) -> list:
     return value if isinstance(value, list) else [value]
 
@@ -92,6 +106,7 @@ def _parse(path: Path, rows: Any, options: ReadOptions, delim: str) -> RawSplit:
     header = [c.strip() for c in first]
     has_header = any(_number(c) is None for c in header)
     names = header if has_header else [str(i) for i in range(len(header))]
+    _unique_names(path, names)
     label_spec = options.spec.get("label")
     label_cols: list[int] = []
     if options.need_labels or label_spec is not None:
