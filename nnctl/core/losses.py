@@ -19,7 +19,7 @@ import numpy as np
 
 from nnctl.core.heads import Head, sigmoid_probabilities, softmax_labels, softmax_probabilities
 from nnctl.core.metrics import predict_labels
-from nnctl.system import RunError
+from nnctl.system import RunError, quote_list
 
 
 class Targets(Protocol):
@@ -130,7 +130,7 @@ def mean_squared_error_grad(AL: np.ndarray, Y: np.ndarray) -> np.ndarray:
 
 
 def _classes(ds: Targets) -> str:
-    return f"{len(ds.classes)} classes ({', '.join(ds.classes)})"
+    return f"{len(ds.classes):,} classes ({quote_list(ds.classes)})"
 
 
 def _too_few_classes(ds: Targets | None) -> str | None:

@@ -119,3 +119,67 @@ def test_one_class_folder_gets_advice_that_does_not_go_in_a_circle(
     assert "the dataset has 1 class (cat); a classifier needs" in one_error(
         cli("train", cfg), runs_dir
     )
+
+
+# --------------------------------------------------------------------------- 3. bounded lines
+
+LONGEST_LINE = 400  # characters of any error line, whatever the file quotes
+
+
+def bounded(r) -> str:
+    """The error output of a refused command: every line shorter than LONGEST_LINE."""
+    assert r.exit_code == 2, (r.stdout, r.stderr)
+    no_traceback(r)
+    for line in r.stderr.splitlines():
+        assert len(line) <= LONGEST_LINE, line[:500]
+    return r.stderr
+
+
+def test_quote_list_shows_a_few_items_and_how_many_more() -> None:
+    from nnctl.system import quote_list
+
+    assert quote_list([f"c{i}" for i in range(10_000)]) == "c0, c1, c2, c3, c4 ... and 9,995 more"
+    assert quote_list(["a", "b"]) == "a, b" and quote_list([]) == ""
+    assert quote_list(["a", "b"], quoted=True) == "'a', 'b'"
+    assert quote_list(["x" * 100, "a\nb", "caf\udcff"]) == "x" * 40 + "..., a\\nb, caf\\udcff"
+
+
+def test_a_very_wide_csv_header_and_a_very_long_class_list_give_short_lines(
+    cli, tmp_path: Path, runs_dir: Path
+) -> None:
+    n = 100_000
+    wide = tmp_path / "wide.csv"
+    wide.write_text(",".join(f"column_{i}" for i in range(n)) + "\n" + ",".join(["1"] * n) + "\n")
+    err = bounded(cli("train", config(tmp_path, "train: wide.csv, label: kind")))
+    assert (
+        f"the header has column_0, column_1, column_2, column_3, column_4 ... and {n - 5:,} more"
+        in err
+    )
+    # 10,000 classes (CSV labels): a test class the training data lacks, and a sigmoid output
+    k = 10_000
+    (tmp_path / "many.csv").write_text("x,kind\n" + "".join(f"{i},class_{i}\n" for i in range(k)))
+    (tmp_path / "other.csv").write_text("x,kind\n1,class_0\n2,unknown\n")
+    err = bounded(cli("train", config(tmp_path, "train: many.csv, test: other.csv")))
+    assert (
+        f"(classes: class_0, class_1, class_10, class_100, class_1000 ... and {k - 5:,} more)"
+        in err
+    )
+    err = bounded(cli("train", config(tmp_path, "train: many.csv")))
+    assert f"the dataset has {k:,} classes (class_0, " in err
+    assert not runs_dir.exists() or not any(runs_dir.iterdir())
+
+
+def test_an_alias_bomb_is_refused_naming_the_key_it_sits_under(
+    cli, tmp_path: Path, runs_dir: Path
+) -> None:
+    from helpers.hostile import billion_laughs
+
+    (tmp_path / "laughs.yaml").write_text(billion_laughs(9))
+    message = one_error(cli("config", "check", "laughs.yaml", "--no-data"), runs_dir)
+    assert message == "laughs.yaml: refused: aliases expand to more than 100,000 values (under n4)"
+    (tmp_path / "deep.yaml").write_text("dataset:\n  train: " + "[" * 60 + "]" * 60 + "\n")
+    message = one_error(cli("config", "check", "deep.yaml", "--no-data"), runs_dir)
+    assert (
+        message
+        == "deep.yaml: refused: nested more than 50 levels deep (under dataset.train[0][0]...)"
+    )

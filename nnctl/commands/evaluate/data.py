@@ -22,7 +22,7 @@ from nnctl.data import (
     too_big,
 )
 from nnctl.runs import LoadedRun
-from nnctl.system import ConfigError, DataError
+from nnctl.system import ConfigError, DataError, quote, quote_list
 from nnctl.training import Bound, bind
 
 
@@ -143,7 +143,8 @@ def load_eval_data(run: LoadedRun, data_file: str | None, split: str | None) -> 
             Y = _onto_run_classes(data_file, ds.classes, pre.classes, Y)
         elif ds.classes != pre.classes and ds.classes != ["0", "1"]:
             raise DataError(
-                f"{data_file}: classes {ds.classes} differ from the run's {pre.classes}"
+                f"{data_file}: classes [{quote_list(ds.classes, quoted=True)}] differ from "
+                f"the run's [{quote_list(pre.classes, quoted=True)}]"
             )
         if task == "regression" and ds.Y_train.shape[0] != cfg.layer_dims[-1]:
             raise DataError(
@@ -227,13 +228,14 @@ def _onto_run_classes(
 ) -> np.ndarray:
     """Labels Y: (1, m) indexing ``names`` (a labelled file's own classes) -> indices into the
     run's ``classes``. Raises DataError naming a class the run does not know."""
-    unknown = [c for c in names if c not in classes]
+    index = {c: i for i, c in enumerate(classes)}  # not list.index: many classes, bounded time
+    unknown = [c for c in names if c not in index]
     if unknown:
         raise DataError(
-            f"{data_file}: class {unknown[0]!r} is not one of the run's classes "
-            f"({', '.join(classes)})"
+            f"{data_file}: class {quote(unknown[0])} is not one of the run's classes "
+            f"({quote_list(classes)})"
         )
-    lookup = np.array([classes.index(c) for c in names], dtype=np.int64)
+    lookup = np.array([index[c] for c in names], dtype=np.int64)
     return lookup[Y]
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from nnctl.data.readers.base import RawSplit
-from nnctl.system import DataError
+from nnctl.system import DataError, quote_list
 
 
 def is_mapped(x: Any) -> bool:
@@ -106,6 +106,6 @@ def validate_labels(raw: RawSplit) -> np.ndarray:
         outside = yi[(yi < 0) | (yi >= n_classes)]
         raise DataError(
             f"{where}: {raw.y_key}: label {outside[0]} is outside the classes 0..{n_classes - 1}"
-            + (f" ({', '.join(raw.classes)})" if raw.classes else "")
+            + (f" ({quote_list(raw.classes)})" if raw.classes else "")
         )
     return yi

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from nnctl.data.readers.base import RawSplit, ReadOptions, memory_limit
-from nnctl.system import DataError
+from nnctl.system import DataError, quote, quote_list
 
 TEXT_TO_MEMORY = 16  # bytes of memory per byte of CSV text while parsing (generous)
 
@@ -47,7 +47,7 @@ def _column(spec: Any, names: list[str], path: Path, what: str) -> int:
         )
     if str(spec) in names:
         return names.index(str(spec))
-    raise DataError(f"{path}: no {what} column {spec!r}; the header has {', '.join(names)}")
+    raise DataError(f"{path}: no {what} column {quote(spec)}; the header has {quote_list(names)}")
 
 
 def _unique_names(path: Path, names: list[str]) -> None:
@@ -56,7 +56,7 @@ def _unique_names(path: Path, names: list[str]) -> None:
     first: dict[str, int] = {}
     for i, name in enumerate(names):
         if name in first:
-            shown = repr(name) if name else "'' (an empty name)"
+            shown = quote(name) if name else "'' (an empty name)"
             raise DataError(
                 f"{path}: the header names column {shown} twice (columns {first[name] + 1} "
                 f"and {i + 1}); give every column its own name"
