@@ -72,7 +72,7 @@ def inspect(
     """Kind, examples per split and class, example shape, value ranges, non-finite cells,
     examples that appear in both train and test, and class balance. Raises DataError for data
     that cannot be read at all."""
-    from nnctl.data import raw_subset, split_off_test
+    from nnctl.data import per_example, raw_subset, split_off_test
 
     options = ReadOptions(spec, on_progress=on_progress, lenient=True)
     large = {
@@ -86,6 +86,9 @@ def inspect(
     for role in ("train", "val", "test"):
         if spec.get(role):
             raws[role], _ = _read_unchecked(spec[role], spec, config_file, options)
+            # values may be bad (they are counted), but x and y must agree in length, checked
+            # before rows are drawn from both (test_fraction)
+            per_example(raws[role])
     train = raws["train"]
     if spec.get("test_fraction") and "test" not in raws:
         tr, te = split_off_test(train.x.shape[0], spec["test_fraction"], spec.get("seed") or 1)

@@ -82,8 +82,10 @@ def one_error(r, runs_dir: Path) -> str:
     return lines[0][len("error: ") :]
 
 
-def config(tmp_path: Path, data: str, units: int = 1, output: str = "sigmoid") -> Path:
-    path = tmp_path / "c.yaml"
+def config(
+    tmp_path: Path, data: str, units: int = 1, output: str = "sigmoid", name: str = "c"
+) -> Path:
+    path = tmp_path / f"{name}.yaml"
     path.write_text(CONFIG.format(data=data, units=units, output=output))
     return path
 
@@ -183,3 +185,34 @@ def test_an_alias_bomb_is_refused_naming_the_key_it_sits_under(
         message
         == "deep.yaml: refused: nested more than 50 levels deep (under dataset.train[0][0]...)"
     )
+
+
+# --------------------------------------------------------------------------- 4. check order
+
+
+@pytest.mark.parametrize("test_fraction", ["", ", test_fraction: 0.2"])
+def test_x_and_y_of_different_lengths_are_refused_before_splitting(
+    cli, tmp_path: Path, runs_dir: Path, test_fraction: str
+) -> None:
+    import numpy as np
+
+    rng = np.random.RandomState(0)
+    np.save(tmp_path / "x.npy", rng.rand(10, 2))
+    np.save(tmp_path / "y.npy", np.arange(9) % 2)
+    np.savez(tmp_path / "xy.npz", x=rng.rand(10, 2), y=np.arange(9) % 2)
+    pair = config(tmp_path, "train: {x: x.npy, y: y.npy}" + test_fraction)
+    expected = "x.npy: x.npy has 10 examples but y.npy has 9 labels"
+    assert one_error(cli("train", pair), runs_dir) == expected
+    assert one_error(cli("data", "inspect", pair), runs_dir) == expected
+    archive = config(tmp_path, "train: xy.npz" + test_fraction, name="archive")
+    assert (
+        one_error(cli("train", archive), runs_dir) == "xy.npz: x has 10 examples but y has 9 labels"
+    )
+    linear = config(tmp_path, "train: xy.npz" + test_fraction, 1, "linear", "linear")
+    assert one_error(cli("train", linear), runs_dir) == (
+        "xy.npz: y: expected real-valued targets of shape (10,) or (10, n_outputs) for the 10 "
+        "examples of x, got int64 (9,)"
+    )
+    np.save(tmp_path / "y.npy", (np.arange(10) % 2).reshape(1, 10))  # (1, m) labels still train
+    r = cli("train", pair, "-q", "--json")
+    assert r.exit_code == 0, r.stderr

@@ -14,7 +14,7 @@ import numpy as np
 
 from nnctl.data.dataset.container import Dataset
 from nnctl.data.dataset.paths import resolve_path, sha256_cached
-from nnctl.data.dataset.values import validate_labels, validate_targets
+from nnctl.data.dataset.values import per_example, validate_labels, validate_targets
 from nnctl.data.readers.base import RawSplit
 from nnctl.system import DataError, quote, quote_list
 
@@ -169,6 +169,7 @@ def load_files(
     train_raw = raws["train"]
     test_rows = None
     if spec.get("test_fraction") and "test" not in raws:
+        per_example(train_raw, task)  # validated before its rows are split (x and y agree)
         train_rows, test_rows = split_off_test(
             train_raw.x.shape[0], spec["test_fraction"], spec.get("seed") or 1
         )
