@@ -185,7 +185,7 @@ def _print_inspection(info: dict[str, Any]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from nnctl.system import quote_list
+    from nnctl.system import printable, quote_list
 
     console = out_console()
     shape = (
@@ -207,7 +207,7 @@ def _print_inspection(info: dict[str, Any]) -> None:
         per = quote_list([f"{k}: {v}" for k, v in (s.get("per_class") or {}).items()], 10) or "-"
         table.add_row(
             role,
-            escape(s["path"]),
+            escape(printable(s["path"])),  # a folder name need not be UTF-8
             str(s["examples"]),
             escape(per),
             "-" if s.get("min") is None else f"{s['min']:g}",

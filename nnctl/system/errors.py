@@ -1,5 +1,6 @@
 """The one family of exceptions the library raises; the CLI maps each to a message and exit code.
-``quote_list``: how every message quotes a list (a few items, and how many more)."""
+``quote_list``: how every message quotes a list (a few items, and how many more);
+``printable``: how a name from the disk is shown."""
 
 from __future__ import annotations
 
@@ -51,10 +52,19 @@ def quote_list(
             break
         text = str(item)
         text = text if len(text) <= width else text[:width] + "..."
-        if quoted:
-            text = repr(text)
-        elif not text.isprintable():
-            text = repr(text)[1:-1]  # \n, \t, \udcff (a byte of a non-UTF-8 file name)
-        shown.append(text)
+        shown.append(repr(text) if quoted else printable(text))
     more = len(items) - len(shown)
     return ", ".join(shown) + (f" ... and {more:,} more" if more > 0 else "")
+
+
+def printable(text: str) -> str:
+    """``text`` as one line shows it: the bytes of a file name that are not UTF-8 (which Python
+    holds as surrogates, ``os.fsdecode``) written ``\\xNN``, and other characters that do not
+    print (newlines, tabs) escaped as Python writes them; printable text is itself."""
+    if text.isprintable():
+        return text
+    try:
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no file name decodes to
+        return repr(text)[1:-1]
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

@@ -143,7 +143,7 @@ def test_quote_list_shows_a_few_items_and_how_many_more() -> None:
     assert quote_list([f"c{i}" for i in range(10_000)]) == "c0, c1, c2, c3, c4 ... and 9,995 more"
     assert quote_list(["a", "b"]) == "a, b" and quote_list([]) == ""
     assert quote_list(["a", "b"], quoted=True) == "'a', 'b'"
-    assert quote_list(["x" * 100, "a\nb", "caf\udcff"]) == "x" * 40 + "..., a\\nb, caf\\udcff"
+    assert quote_list(["x" * 100, "a\nb", "caf\udcff"]) == "x" * 40 + "..., a\\nb, caf\\xff"
 
 
 def test_a_very_wide_csv_header_and_a_very_long_class_list_give_short_lines(
@@ -216,3 +216,61 @@ def test_x_and_y_of_different_lengths_are_refused_before_splitting(
     np.save(tmp_path / "y.npy", (np.arange(10) % 2).reshape(1, 10))  # (1, m) labels still train
     r = cli("train", pair, "-q", "--json")
     assert r.exit_code == 0, r.stderr
+
+
+# --------------------------------------------------------------------------- 5. non-UTF-8 names
+
+
+@pytest.fixture
+def bytes_named(tmp_path: Path) -> Path:
+    """photos/ with a class folder and image files whose names are not UTF-8 (as on real disks)."""
+    import os
+
+    from PIL import Image
+
+    root = os.fsencode(tmp_path / "photos")
+    try:
+        os.makedirs(root + b"/caf\xe9")
+    except (OSError, UnicodeError):
+        pytest.skip("this filesystem refuses names that are not UTF-8")
+    os.makedirs(root + b"/cat")
+    for i in range(3):
+        for folder, name in ((b"caf\xe9", b"ok%d.png" % i), (b"cat", b"img\xff%d.png" % i)):
+            with open(root + b"/" + folder + b"/" + name, "wb") as f:
+                Image.new("RGB", (4, 4), (40 * i, 0, 0)).save(f, "PNG")
+    return tmp_path / "photos"
+
+
+def test_names_that_are_not_utf8_are_shown_escaped_and_never_crash(
+    cli, tmp_path: Path, runs_dir: Path, bytes_named: Path
+) -> None:
+    run = trained(cli, config(tmp_path, "images: photos/, size: [4, 4]"))
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["preprocessing"]["classes"] == ["caf\\xe9", "cat"]
+    r = cli("data", "inspect", "photos")
+    assert r.exit_code == 0, r.stderr
+    assert "classes: caf\\xe9, cat" in r.stdout
+    r = cli("data", "import", "photos", "-o", tmp_path / "photos.h5")
+    no_traceback(r)
+    assert r.exit_code == 0, r.stderr
+    assert "classes caf\\xe9, cat" in r.stderr
+    r = cli("data", "inspect", tmp_path / "photos.h5", "--json")
+    assert json.loads(r.stdout)["classes"] == ["caf\\xe9", "cat"]
+    r = cli("predict", run, "photos/cat")
+    assert r.exit_code == 0, r.stderr
+    assert "photos/cat/img\\xff0.png" in r.stdout
+    r = cli("evaluate", run, "--data", "photos", "--json")  # the same names match the run's
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["n"] == 6
+
+
+def test_the_folder_digest_of_utf8_names_is_unchanged(tmp_path: Path) -> None:
+    import hashlib
+
+    from nnctl.data.readers.folder import folder_digest
+
+    (tmp_path / "caté").mkdir()
+    image = tmp_path / "caté" / "ünïcode.png"
+    image.write_bytes(b"pixels")
+    expected = hashlib.sha256("caté/ünïcode.png".encode() + b"\0" + b"pixels").hexdigest()
+    assert folder_digest([image], tmp_path) == expected
