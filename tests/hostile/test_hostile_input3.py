@@ -157,6 +157,10 @@ def test_a_very_wide_csv_header_and_a_very_long_class_list_give_short_lines(
         f"the header has column_0, column_1, column_2, column_3, column_4 ... and {n - 5:,} more"
         in err
     )
+    # one huge header cell and one huge value
+    (tmp_path / "cell.csv").write_text("h" * 100_000 + ",y\n" + "v" * 100_000 + ",1\n")
+    err = bounded(cli("train", config(tmp_path, "train: cell.csv", name="cell")))
+    assert "line 2, column hhhh" in err and "is not a number" in err
     # 10,000 classes (CSV labels): a test class the training data lacks, and a sigmoid output
     k = 10_000
     (tmp_path / "many.csv").write_text("x,kind\n" + "".join(f"{i},class_{i}\n" for i in range(k)))

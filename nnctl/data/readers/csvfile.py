@@ -64,6 +64,11 @@ def _unique_names(path: Path, names: list[str]) -> None:
         first[name] = i
 
 
+def _name(column: str) -> str:
+    """A column's name as a message shows it (a header cell can be any length)."""
+    return quote_list([column], width=60)
+
+
 def _as_list(value: Any) -> list:
     return value if isinstance(value, list) else [value]
 
@@ -153,12 +158,16 @@ def _parse(path: Path, rows: Any, options: ReadOptions, delim: str) -> RawSplit:
             if v is None and options.lenient:
                 v = math.nan
             elif v is None:
-                what = "an empty cell (missing value)" if not cell else f"{cell!r} is not a number"
-                raise DataError(f"{path}, line {line_no}, column {names[i]}: {what}")
+                what = (
+                    "an empty cell (missing value)"
+                    if not cell
+                    else f"{quote(cell)} is not a number"
+                )
+                raise DataError(f"{path}, line {line_no}, column {_name(names[i])}: {what}")
             if not math.isfinite(v) and not options.lenient:
                 raise DataError(
-                    f"{path}, line {line_no}, column {names[i]}: {cell!r} is not a finite number; "
-                    "clean the data first"
+                    f"{path}, line {line_no}, column {_name(names[i])}: {quote(cell)} is not "
+                    "a finite number; clean the data first"
                 )
             values.append(v)
         xs.append(values)
@@ -194,10 +203,12 @@ def _labels(
                 if v is None or not math.isfinite(v):
                     cell = labels[k][j]
                     what = (
-                        "an empty cell (missing value)" if not cell else f"{cell!r} is not a number"
+                        "an empty cell (missing value)"
+                        if not cell
+                        else f"{quote(cell)} is not a number"
                     )
                     raise DataError(
-                        f"{path}, line {line_nos[k]}, column {label_names[j]}: {what} "
+                        f"{path}, line {line_nos[k]}, column {_name(label_names[j])}: {what} "
                         "(real-valued targets need numbers)"
                     )
         y = np.array(numeric, dtype=np.float64)
@@ -208,7 +219,9 @@ def _labels(
         return RawSplit(x, y, None, path, "features", y_key)
     for k, cell in enumerate(column):
         if not cell:
-            raise DataError(f"{path}, line {line_nos[k]}, column {label_names[0]}: an empty label")
+            raise DataError(
+                f"{path}, line {line_nos[k]}, column {_name(label_names[0])}: an empty label"
+            )
     classes = sorted(set(column))
     index = {c: i for i, c in enumerate(classes)}
     y = np.array([index[c] for c in column], dtype=np.int64)
