@@ -597,7 +597,7 @@ def test_config_schema_has_the_dataset_reading_keys(cli) -> None:
 def test_a_folder_imports_a_window_at_a_time_and_can_be_shuffled(
     cli, project: Path, tmp_path: Path, monkeypatch
 ) -> None:
-    from nnctl.commands import datatools as tools
+    from nnctl.commands.datatools import importing as tools
     from nnctl.data import ReadOptions, read_folder
 
     shapes = project / "data" / "examples" / "shapes"

@@ -278,3 +278,39 @@ def test_the_folder_digest_of_utf8_names_is_unchanged(tmp_path: Path) -> None:
     image.write_bytes(b"pixels")
     expected = hashlib.sha256("caté/ünïcode.png".encode() + b"\0" + b"pixels").hexdigest()
     assert folder_digest([image], tmp_path) == expected
+
+
+# --------------------------------------------------------------------------- data import, full
+
+
+@pytest.mark.parametrize("room", [0, 2_000, 60_000])
+def test_data_import_onto_a_full_disk_is_one_line_and_leaves_nothing(
+    project: Path, tmp_path: Path, room: int
+) -> None:
+    """A file size limit stands in for a full disk: writes past ``room`` bytes fail (EFBIG)."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    from helpers.proc import env_for
+
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (room, room))
+
+    shapes = project / "data" / "examples" / "shapes"
+    out = tmp_path / "out"
+    out.mkdir()
+    r = subprocess.run(
+        [sys.executable, "-m", "nnctl", "data", "import", shapes, "-o", out / "s.h5"],
+        cwd=tmp_path,
+        env=env_for(tmp_path / "runs"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=limited,
+    )
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.splitlines() == [f"error: {out / 's.h5'}: cannot write: File too large"]
+    assert list(out.iterdir()) == []
