@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.owndata import make_project
+from helpers.owndata import make_project, one_error, train_json
 
 
 @pytest.fixture(scope="module")
@@ -18,9 +18,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def trained(cli, config: Path, *args: str) -> Path:
-    r = cli("train", config, "-q", "--json", *args)
-    assert r.exit_code == 0, r.stderr
-    return Path(json.loads(r.stdout)["run_dir"])
+    return Path(train_json(cli, config, *args)["run_dir"])
 
 
 def no_traceback(r) -> None:
@@ -70,16 +68,6 @@ def test_an_image_on_standard_input_is_predicted(cli, project: Path, runs_dir: P
 
 CONFIG = "dataset: {{{data}}}\nlayer_dims: [auto, {units}]\nactivations: [{output}]\n"
 CONFIG += "learning_rate: 0.1\niterations: 3\n"
-
-
-def one_error(r, runs_dir: Path) -> str:
-    """Bad input: exit 2, one 'error:' line, nothing on stdout, no run directory left."""
-    assert r.exit_code == 2, (r.stdout, r.stderr)
-    assert r.stdout == ""
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
-    assert not runs_dir.exists() or not any(runs_dir.iterdir())
-    return lines[0][len("error: ") :]
 
 
 def config(
