@@ -134,8 +134,8 @@ class NNEstimator(BaseEstimator):
         params = trained.result.params
         self.coefs_ = [np.array(W.T) for W in params.Ws]
         self.intercepts_ = [np.array(b.reshape(-1)) for b in params.bs]
-        self.loss_curve_ = list(trained.state.costs)
-        self.n_iter_ = int(trained.state.epoch)
+        self.loss_curve_ = list(trained.result.costs)
+        self.n_iter_ = int(trained.result.epochs)
         self.n_layers_ = len(trained.cfg.layer_dims)
         self.out_activation_ = trained.cfg.activations[-1]
 
@@ -146,7 +146,8 @@ class NNEstimator(BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=FLOAT_DTYPES)
         cfg = self._trained.cfg
-        A = apply_steps(prepare_x(as_rows(X), 1.0, cfg.float_type), self._trained.steps)
+        A = prepare_x(as_rows(X), self._trained.divide_by, cfg.float_type)
+        A = apply_steps(A, self._trained.steps)
         with np.errstate(over="ignore", invalid="ignore"):
             AL = forward_layers(self._trained.result.params, A, cfg.arch)[0]
         return AL.T

@@ -26,8 +26,9 @@ class Trained:
     cfg: Config
     steps: list[dict]
     result: TrainResult
-    state: TrainState
+    state: TrainState | None  # None: a loaded run whose state is more than its parameters
     n_train: int  # examples trained on (the validation split held out)
+    divide_by: float = 1.0  # raw values are divided by this first (a run of 8-bit images: 255)
 
     def __getstate__(self) -> dict:
         # the config's cached ``arch`` holds the loss table's functions, which do not pickle;
@@ -84,6 +85,11 @@ def go_on(
     bound_cfg, ds = _bound(dataclasses.replace(cfg, normalize="none"), ds)
     bound_cfg = dataclasses.replace(bound_cfg, normalize=old.normalize)
     state = before.state
+    if state is None:
+        raise ValueError(
+            f"{cfg.source}: the run this estimator was loaded from has no checkpoint of its "
+            "optimizer and random state; it cannot be continued exactly"
+        )
     m = int(ds.X_train.shape[1])
     if state.batch != 0 and state.perm is not None and state.perm.size != m:
         raise ValueError(
