@@ -13,7 +13,8 @@ from nnctl.commands.train import fit
 from nnctl.config import Config
 from nnctl.data import Dataset, apply_steps
 from nnctl.system import ConfigError, DataError
-from nnctl.training import TrainResult, TrainState, batch_count, bind
+from nnctl.system import threads as blas
+from nnctl.training import TrainResult, TrainState, batch_count, batch_size, bind
 
 
 @dataclass
@@ -52,10 +53,19 @@ def _state_of(cfg: Config, result: TrainResult) -> TrainState:
     return TrainState.from_params(cfg, result.params, result.costs, result.val_rows)
 
 
+def _train(cfg: Config, ds: Dataset, state: TrainState | None = None) -> TrainResult:
+    """``nnctl.commands.train.fit`` with the BLAS threads ``nnctl train`` would choose for the
+    run (``nnctl.system.threads``: one for small products, which many threads only slow)."""
+    m = int(ds.X_train.shape[1])
+    choice = blas.for_run(cfg.layer_dims, batch_size(cfg, m), None)
+    with blas.blas_threads(choice.blas):
+        return fit(cfg, ds.X_train, ds.Y_train, X_val=ds.X_val, Y_val=ds.Y_val, state=state)
+
+
 def start(cfg: Config, ds: Dataset) -> Trained:
     """A first fit: ``cfg`` (unbound) on ``ds``, X_train: (n_x, m), as ``nnctl train`` does."""
     cfg, ds = _bound(cfg, ds)
-    result = fit(cfg, ds.X_train, ds.Y_train, X_val=ds.X_val, Y_val=ds.Y_val)
+    result = _train(cfg, ds)
     return Trained(cfg, list(ds.steps), result, _state_of(cfg, result), int(ds.X_train.shape[1]))
 
 
@@ -99,5 +109,5 @@ def go_on(
     more = iterations if iterations is not None else epochs * batch_count(bound_cfg, m)
     # the length as a step count: earlier fits' epochs may have had other sizes
     run_cfg = dataclasses.replace(bound_cfg, iterations=state.iteration + more, epochs=None)
-    result = fit(run_cfg, ds.X_train, ds.Y_train, X_val=ds.X_val, Y_val=ds.Y_val, state=state)
+    result = _train(run_cfg, ds, state)
     return Trained(bound_cfg, before.steps, result, _state_of(bound_cfg, result), m)
