@@ -124,6 +124,17 @@ def test_save_run_writes_a_run_that_predict_and_evaluate_use(cli, tmp_path: Path
     assert loaded.get_params()["hidden_layer_sizes"] == (6,)
 
 
+def test_a_saved_run_reports_exports_and_resumes(cli, tmp_path: Path) -> None:
+    X, y = _blobs()
+    run_dir = NNClassifier((4,), epochs=3, batch_size=40).fit(X, y).save_run(tmp_path / "runs")
+    assert cli("report", run_dir, "-o", tmp_path / "report.html").exit_code == 0
+    assert cli("export", run_dir, "-f", "npz", "-o", tmp_path / "model.npz").exit_code == 0
+    # its checkpoint (Adam's state) lets the command go on from where the estimator stopped
+    r = cli("train", "--resume", run_dir, "--more", "2", "--quiet")
+    assert r.exit_code == 0, r.stderr
+    assert load_run(run_dir).summary.epochs_done == 5
+
+
 def test_from_run_loads_a_run_of_nnctl_train_and_goes_on(tmp_path: Path) -> None:
     X, y = _blobs()
     config = {
