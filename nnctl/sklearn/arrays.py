@@ -20,14 +20,11 @@ def as_rows(X: Any) -> np.ndarray:
     return np.ascontiguousarray(X)
 
 
-def check_targets(y: Any, regression: bool) -> np.ndarray:
-    """y: (m,) labels, or (m,) / (m, n_out) real targets (finite, numeric)."""
-    if regression:
-        y = check_array(y, ensure_2d=False, dtype=FLOAT_DTYPES, input_name="y")
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y.reshape(-1)
-        return y
-    return np.asarray(y)
+def regression_targets(y: Any) -> np.ndarray:
+    """y: (m,) or (m, n_out) real targets, checked finite and numeric; a single column (m, 1)
+    as (m,)."""
+    y = check_array(y, ensure_2d=False, dtype=FLOAT_DTYPES, input_name="y")
+    return y.reshape(-1) if y.ndim == 2 and y.shape[1] == 1 else y
 
 
 def encode_labels(y: np.ndarray, classes: np.ndarray) -> np.ndarray:

@@ -123,7 +123,8 @@ class NNEstimator(BaseEstimator):
             trained = start(cfg, ds)
             self._one_run = not incremental
         self._trained = trained
-        self._data = (rows, targets)  # references to the arrays fit was given (save_run)
+        # references to the arrays fit was given, for save_run (left out of pickles)
+        self._data = (rows, targets)
         self._fitted_attributes(trained)
         result = trained.result
         if result.status != "complete":
@@ -138,6 +139,12 @@ class NNEstimator(BaseEstimator):
         self.n_iter_ = int(trained.result.epochs)
         self.n_layers_ = len(trained.cfg.layer_dims)
         self.out_activation_ = trained.cfg.activations[-1]
+
+    def __getstate__(self) -> dict:
+        # a pickle holds the fit, not the training set it was fitted on
+        state = super().__getstate__()
+        state.pop("_data", None)
+        return state
 
     # ------------------------------------------------------------------ predicting
 

@@ -10,7 +10,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 
 from nnctl.core import head_for
-from nnctl.sklearn.arrays import check_targets, encode_labels
+from nnctl.sklearn.arrays import encode_labels, regression_targets
 from nnctl.sklearn.base import NNEstimator
 
 
@@ -75,7 +75,7 @@ class NNRegressor(RegressorMixin, NNEstimator):
     _task = "regression"
 
     def _targets(self, y: Any, reset: bool, classes: Any = None) -> tuple[np.ndarray, int, str]:
-        y = check_targets(y, regression=True)
+        y = regression_targets(y)
         n_out = 1 if y.ndim == 1 else int(y.shape[1])
         if reset:
             self._n_outputs = n_out

@@ -28,6 +28,11 @@ def save_run(est: Any, runs_dir: Any) -> Path:
             f"{type(est).__name__}: save_run writes the run of one fit call; this estimator was "
             "trained in several (warm_start or partial_fit) or loaded from a run"
         )
+    if getattr(est, "_data", None) is None:
+        raise ValueError(
+            f"{type(est).__name__}: save_run needs the arrays of the fit, which a pickle does "
+            "not keep; save the run before pickling, or fit again"
+        )
     rows, targets = est._data
     trained: Trained = est._trained
     run_dir = runs.create_run_dir(Path(runs_dir))

@@ -164,6 +164,17 @@ def test_save_run_refuses_an_estimator_trained_in_several_calls(tmp_path: Path) 
         est.save_run(tmp_path)
 
 
+def test_a_pickle_keeps_the_fit_but_not_the_training_set(tmp_path: Path) -> None:
+    import pickle
+
+    X, y = _blobs(m=2000, n=20)
+    est = NNClassifier((3,), epochs=1).fit(X, y)
+    again = pickle.loads(pickle.dumps(est))
+    assert len(pickle.dumps(est)) < X.nbytes / 4
+    with pytest.raises(ValueError, match="which a pickle does not keep"):
+        again.save_run(tmp_path)
+
+
 def test_from_run_refuses_the_other_task(tmp_path: Path) -> None:
     X, y = _blobs()
     run_dir = NNRegressor((3,), epochs=2).fit(X, y.astype(float)).save_run(tmp_path)
