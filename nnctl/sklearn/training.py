@@ -45,12 +45,14 @@ def _bound(cfg: Config, ds: Dataset) -> tuple[Config, Dataset]:
     return bound.cfg, bound.dataset
 
 
-def _state_of(cfg: Config, result: TrainResult) -> TrainState:
-    """The state to go on from; the full-batch fast path keeps none but its parameters, which
-    are all a plain full-batch run needs (``TrainState.needs_checkpoint``)."""
+def _state_of(cfg: Config, result: TrainResult, m: int) -> TrainState | None:
+    """The state to go on from. The full-batch fast path keeps none but its parameters, which
+    are all a plain full-batch run needs (``TrainState.needs_checkpoint``); a Ctrl-C inside a
+    step of any other run leaves none to go on from exactly (None)."""
     if result.state is not None:
         return result.state
-    return TrainState.from_params(cfg, result.params, result.costs, result.val_rows)
+    state = TrainState.from_params(cfg, result.params, result.costs, result.val_rows)
+    return None if state.needs_checkpoint(cfg, batch_count(cfg, m)) else state
 
 
 def _train(cfg: Config, ds: Dataset, state: TrainState | None = None) -> TrainResult:
@@ -66,7 +68,8 @@ def start(cfg: Config, ds: Dataset) -> Trained:
     """A first fit: ``cfg`` (unbound) on ``ds``, X_train: (n_x, m), as ``nnctl train`` does."""
     cfg, ds = _bound(cfg, ds)
     result = _train(cfg, ds)
-    return Trained(cfg, list(ds.steps), result, _state_of(cfg, result), int(ds.X_train.shape[1]))
+    m = int(ds.X_train.shape[1])
+    return Trained(cfg, list(ds.steps), result, _state_of(cfg, result, m), m)
 
 
 def go_on(
@@ -97,8 +100,9 @@ def go_on(
     state = before.state
     if state is None:
         raise ValueError(
-            f"{cfg.source}: the run this estimator was loaded from has no checkpoint of its "
-            "optimizer and random state; it cannot be continued exactly"
+            f"{cfg.source}: there is no state to go on from exactly (a run loaded without a "
+            "checkpoint of its optimizer and random state, or a fit interrupted inside a step); "
+            "fit with warm_start=False to start again"
         )
     m = int(ds.X_train.shape[1])
     if state.batch != 0 and state.perm is not None and state.perm.size != m:
@@ -110,4 +114,4 @@ def go_on(
     # the length as a step count: earlier fits' epochs may have had other sizes
     run_cfg = dataclasses.replace(bound_cfg, iterations=state.iteration + more, epochs=None)
     result = _train(run_cfg, ds, state)
-    return Trained(bound_cfg, before.steps, result, _state_of(bound_cfg, result), m)
+    return Trained(bound_cfg, before.steps, result, _state_of(bound_cfg, result, m), m)

@@ -69,3 +69,23 @@ def test_import_nnctl_does_not_import_scikit_learn() -> None:
     code = "import sys, nnctl, nnctl.sklearn; print('sklearn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_fit_interrupted_inside_a_step_warns_and_cannot_go_on(monkeypatch) -> None:
+    import nnctl.training.loop as loop
+
+    real, calls = loop.cost_and_gradients, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "cost_and_gradients", interrupted)
+    est = NNClassifier((3,), epochs=5, batch_size=5, warm_start=True)
+    with pytest.warns(UserWarning, match="interrupted"):
+        est.fit(X, y)
+    assert len(est.loss_curve_) == 2  # the whole steps before the interruption
+    with pytest.raises(ValueError, match="no state to go on from exactly"):
+        est.fit(X, y)
