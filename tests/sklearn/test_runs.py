@@ -95,6 +95,27 @@ def test_a_regressor_fit_on_the_fast_path_is_bit_identical_to_nnctl_train(tmp_pa
     _same_bits(est, _train_config(tmp_path, X, t, config))
 
 
+def test_a_float32_fit_of_two_targets_is_bit_identical_to_nnctl_train(tmp_path: Path) -> None:
+    X, _ = _blobs()
+    T = np.stack([X[:, 0] - X[:, 1], X[:, 2] * 0.5], axis=1)
+    est = NNRegressor(
+        (7,), optimizer="momentum", beta=0.8, batch_size=25, epochs=6, dtype="float32"
+    ).fit(X, T)
+    assert est.coefs_[0].dtype == np.float32 and est.predict(X).shape == (120, 2)
+    config = {
+        "layer_dims": ["auto", 7, 2],
+        "activations": {"hidden": "relu", "output": "linear"},
+        "optimizer": "momentum",
+        "beta": 0.8,
+        "learning_rate": 0.001,
+        "batch_size": 25,
+        "epochs": 6,
+        "init": "he",
+        "dtype": "float32",
+    }
+    _same_bits(est, _train_config(tmp_path, X, T, config))
+
+
 def test_save_run_writes_a_run_that_predict_and_evaluate_use(cli, tmp_path: Path) -> None:
     X, y = _blobs()
     labels = np.array(["cat", "dog"])[y]
