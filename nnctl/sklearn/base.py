@@ -9,12 +9,13 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from nnctl.core import forward_layers
 from nnctl.data import apply_steps, prepare_x
 from nnctl.sklearn import rundir, settings
 from nnctl.sklearn.arrays import FLOAT_DTYPES, as_rows, in_memory
+from nnctl.sklearn.compat import validate_data
 from nnctl.sklearn.training import Trained, go_on, start
 
 

@@ -98,3 +98,6 @@ class NNRegressor(RegressorMixin, NNEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True  # one output unit per target column
         return tags
+
+    def _more_tags(self) -> dict[str, Any]:
+        return {"multioutput": True}  # the same tag for scikit-learn < 1.6
