@@ -34,6 +34,14 @@ def _train_config(tmp_path: Path, x: np.ndarray, y: np.ndarray, config: dict) ->
     return outcome.result.params.to_dict()
 
 
+def _layers(hidden: list, n_out: int, output: str, activation: str = "relu") -> dict:
+    """The config's layer_dims and activations of a network with these hidden layers."""
+    return {
+        "layer_dims": ["auto", *hidden, n_out],
+        "activations": {"hidden": activation, "output": output},
+    }
+
+
 def _same_bits(est, params: dict) -> None:
     for l, (W, b) in enumerate(zip(est.coefs_, est.intercepts_), start=1):
         assert W.T.tobytes() == params[f"W{l}"].tobytes()
@@ -56,8 +64,7 @@ def test_a_classifier_fit_is_bit_identical_to_nnctl_train(tmp_path: Path) -> Non
         random_state=7,
     ).fit(X, y)
     config = {
-        "layer_dims": ["auto", 8, 5, 3],
-        "activations": {"hidden": "tanh", "output": "softmax"},
+        **_layers([8, 5], 3, "softmax", "tanh"),
         "optimizer": "adam",
         "learning_rate": 0.01,
         "batch_size": 16,
@@ -85,8 +92,7 @@ def test_a_regressor_fit_on_the_fast_path_is_bit_identical_to_nnctl_train(tmp_pa
         random_state=2,
     ).fit(X, t)
     config = {
-        "layer_dims": ["auto", 6, 1],
-        "activations": {"hidden": "relu", "output": "linear"},
+        **_layers([6], 1, "linear"),
         "learning_rate": 0.05,
         "iterations": 40,
         "init": "he",
@@ -103,8 +109,7 @@ def test_a_float32_fit_of_two_targets_is_bit_identical_to_nnctl_train(tmp_path: 
     ).fit(X, T)
     assert est.coefs_[0].dtype == np.float32 and est.predict(X).shape == (120, 2)
     config = {
-        "layer_dims": ["auto", 7, 2],
-        "activations": {"hidden": "relu", "output": "linear"},
+        **_layers([7], 2, "linear"),
         "optimizer": "momentum",
         "beta": 0.8,
         "learning_rate": 0.001,
@@ -159,8 +164,7 @@ def test_a_saved_run_reports_exports_and_resumes(cli, tmp_path: Path) -> None:
 def test_from_run_loads_a_run_of_nnctl_train_and_goes_on(tmp_path: Path) -> None:
     X, y = _blobs()
     config = {
-        "layer_dims": ["auto", 5, 1],
-        "activations": {"hidden": "relu", "output": "sigmoid"},
+        **_layers([5], 1, "sigmoid"),
         "optimizer": "momentum",
         "learning_rate": 0.05,
         "batch_size": 20,
