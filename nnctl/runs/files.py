@@ -11,11 +11,11 @@ This is the only module that spells these names; everything else uses the consta
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
 import secrets
-import tempfile
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -81,14 +81,29 @@ def iter_run_dirs(runs_dir: Path) -> list[Path]:
 # --------------------------------------------------------------------------- atomic writes
 
 
+def create_temp(path: Path, attempts: int = 100) -> tuple[int, Path]:
+    """A new temporary file beside ``path`` (``.<name>.<random>.tmp``), opened for writing.
+
+    Created with mode 0666 less the umask, as any Unix tool creates a file: ``mkstemp``'s 0600
+    would survive the rename and make every output private whatever the user's umask."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(attempts):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, f"no free temporary name beside {path.name}")
+
+
 def atomic_write(path: Path, data: bytes | Callable[[IO[bytes]], None]) -> None:
     """Writes ``data`` to ``path`` via a temporary file in the same directory, fsync and rename;
     ``data`` may be a function writing to the open file (no copy of it in memory). On any
     failure (e.g. disk full) the temporary file is removed and RunError raised; an existing
-    ``path`` is left untouched."""
+    ``path`` is left untouched. The file's mode follows the umask (``create_temp``)."""
     tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = create_temp(path)
         with os.fdopen(fd, "wb") as f:
             if callable(data):
                 data(f)
