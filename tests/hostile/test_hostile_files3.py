@@ -95,3 +95,113 @@ def test_atomic_write_replacing_a_file_follows_the_umask(tmp_path: Path, umask: 
     assert out.read_text() == "two\n"
     assert oct(_mode(out)) == oct(0o666 & ~umask)
     assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
+
+
+# --------------------------------------------------------------------------- 2. the hash cache
+
+
+def _damage(kind: str, cache: Path) -> None:
+    """Puts a damaged cache file of ``kind`` in ``cache``'s place."""
+    from nnctl.system import filehash
+
+    file = cache / filehash.CACHE_FILE
+    cache.mkdir(parents=True, exist_ok=True)
+    if kind == "fifo":
+        os.mkfifo(file)
+    elif kind == "directory":
+        file.mkdir()
+    elif kind == "deep":
+        file.write_text("[" * 200_000 + "]" * 200_000)
+    elif kind == "deep_value":
+        file.write_text('{"k": ' + "[" * 200_000 + "]" * 200_000 + "}")
+    elif kind == "garbage":
+        file.write_bytes(os.urandom(4096) + b"\xff\xfe")
+    elif kind == "wrong_types":
+        file.write_text('{"a": 1, "b": [1, 2], "c": {"version": "x", "sha256": 3}}')
+    elif kind == "huge":
+        with open(file, "wb") as f:
+            f.write(b'{"k": "')
+            f.truncate(64 << 20)  # sparse: 64 MiB to read, none of it JSON
+    else:
+        raise AssertionError(kind)
+
+
+DAMAGE = ("fifo", "directory", "deep", "deep_value", "garbage", "wrong_types", "huge")
+
+
+@pytest.mark.parametrize("kind", DAMAGE)
+def test_a_damaged_hash_cache_means_recompute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    import hashlib
+    import threading
+
+    from nnctl.system import filehash
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv(filehash.CACHE_ENV, str(cache))
+    data = tmp_path / "x.bin"
+    data.write_bytes(b"some data" * 1000)
+    _damage(kind, cache)
+    result: list = []
+
+    def hash_it() -> None:
+        try:
+            result.append(filehash.sha256_cached(data))
+        except BaseException as exc:  # what the test reports, instead of a hung thread
+            result.append(exc)
+
+    worker = threading.Thread(target=hash_it, daemon=True)
+    worker.start()
+    worker.join(timeout=20)
+    if worker.is_alive() and kind == "fifo":  # unblock the reader so the thread can end
+        with open(cache / filehash.CACHE_FILE, "wb"):
+            pass
+    assert result, f"{kind}: hashing waited on the cache"
+    assert result[0] == (hashlib.sha256(data.read_bytes()).hexdigest(), False), result[0]
+    # The next time comes from the cache when it could be rewritten, and is right either way.
+    again = filehash.sha256_cached(data)
+    assert again[0] == result[0][0]
+    assert again[1] is (kind != "directory")
+    assert not [p.name for p in cache.iterdir() if p.name.startswith(".")]  # no temporary left
+
+
+def test_a_cached_digest_that_is_not_a_digest_is_recomputed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+
+    from nnctl.system import filehash
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv(filehash.CACHE_ENV, str(cache))
+    data = tmp_path / "x.bin"
+    data.write_bytes(b"abc")
+    filehash.sha256_cached(data)
+    entries = json.loads((cache / filehash.CACHE_FILE).read_text())
+    (entry,) = entries.values()
+    entry["sha256"] = "not a digest"
+    (cache / filehash.CACHE_FILE).write_text(json.dumps(entries))
+    assert filehash.sha256_cached(data) == (hashlib.sha256(b"abc").hexdigest(), False)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "deep"])
+def test_training_with_a_damaged_hash_cache_trains(tmp_path: Path, kind: str) -> None:
+    from helpers.proc import nnctl
+
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "x.npy", rng.normal(size=(60, 2)))
+    np.save(tmp_path / "y.npy", (rng.random(60) > 0.5).astype(np.int64))
+    cfg = write_config(
+        tmp_path / "c.yaml",
+        "dataset: {train: {x: x.npy, y: y.npy}}\nlayer_dims: [auto, 4, 1]\n"
+        "activations: [relu, sigmoid]\nlearning_rate: 0.1\niterations: 5\n",
+    )
+    cache = tmp_path / "cache"
+    _damage(kind, cache)
+    r = nnctl(
+        "train", cfg, "--quiet", "--json", runs_dir=tmp_path / "runs", cwd=tmp_path,
+        timeout=60, NNCTL_CACHE_DIR=str(cache),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""
