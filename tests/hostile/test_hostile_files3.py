@@ -205,3 +205,74 @@ def test_training_with_a_damaged_hash_cache_trains(tmp_path: Path, kind: str) ->
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""
+
+
+# --------------------------------------------------------------------------- 3. whole outputs
+
+WIDE = MOONS_SMALL.replace("[auto, 8, 1]", "[auto, 64, 64, 1]").replace(
+    "[relu, sigmoid]", "[relu, relu, sigmoid]"
+)
+
+
+def _fsize_limited(limit: int):
+    import resource
+
+    def limit_file_size() -> None:  # Python ignores SIGXFSZ: a write past it fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return limit_file_size
+
+
+@pytest.mark.parametrize("old", [False, True], ids=["fresh", "over-an-old-export"])
+def test_npz_export_on_a_full_disk_leaves_both_files_or_neither(
+    cli, runs_dir: Path, tmp_path: Path, old: bool
+) -> None:
+    import subprocess
+    import sys
+
+    from helpers.proc import env_for
+
+    cfg = write_config(tmp_path / "wide.yaml", WIDE)
+    r = cli("train", cfg, "--quiet", "--json", "--set", "iterations=5")
+    assert r.exit_code == 0, r.stderr
+    run = Path(json.loads(r.stdout)["run_dir"])
+    out = tmp_path / "out"
+    out.mkdir()
+    if old:
+        (out / "model.npz").write_bytes(b"old arrays")
+        (out / "model.json").write_text("old sidecar")
+    # The sidecar (~1.5 KB) fits under the limit, the arrays (~35 KB) do not: a disk that
+    # fills up between the two files.
+    p = subprocess.run(
+        [sys.executable, "-m", "nnctl", "export", run, "-f", "npz", "-o", out / "model.npz"],
+        cwd=tmp_path,
+        env=env_for(runs_dir, PYTHONDONTWRITEBYTECODE="1"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=_fsize_limited(8 << 10),
+    )
+    assert p.returncode == 2, p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), p.stderr
+    assert "model.npz" in lines[0] and "Traceback" not in p.stderr
+    left = {f.name: f.read_bytes() for f in out.iterdir()}
+    if old:
+        assert left == {"model.npz": b"old arrays", "model.json": b"old sidecar"}
+    else:
+        assert left == {}
+
+
+def test_write_all_removes_every_temporary_when_one_write_fails(tmp_path: Path) -> None:
+    from nnctl import runs
+    from nnctl.system import RunError
+
+    def boom(f) -> None:
+        f.write(b"partial")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(RunError, match=r"b\.bin: cannot write: No space left on device"):
+        runs.atomic_write_all([(tmp_path / "a.json", b"{}"), (tmp_path / "b.bin", boom)])
+    assert list(tmp_path.iterdir()) == []
+    runs.atomic_write_all([(tmp_path / "a.json", b"{}"), (tmp_path / "b.bin", b"xy")])
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == {"a.json": b"{}", "b.bin": b"xy"}
