@@ -276,3 +276,61 @@ def test_write_all_removes_every_temporary_when_one_write_fails(tmp_path: Path) 
     assert list(tmp_path.iterdir()) == []
     runs.atomic_write_all([(tmp_path / "a.json", b"{}"), (tmp_path / "b.bin", b"xy")])
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == {"a.json": b"{}", "b.bin": b"xy"}
+
+
+# --------------------------------------------------------------------------- 4. report overflow
+
+BIG = float(np.finfo(float).max)
+HOSTILE_VALUES = {
+    "both_limits": [BIG, -BIG, 0.5],
+    "near_max": [BIG, BIG * 0.99, 1.0],
+    "at_max": [BIG, BIG],
+    "subnormal_to_max": [5e-324, 1.0, BIG],
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE_VALUES)
+@pytest.mark.parametrize("log_y", [False, True])
+def test_charts_draw_values_near_the_float_limit(name: str, log_y: bool) -> None:
+    import re
+    import warnings
+
+    from nnctl.commands.report.svg import Series, line_chart, scatter, smooth
+
+    ys = HOSTILE_VALUES[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warnings either
+        charts = [
+            line_chart([Series("a", list(range(len(ys))), ys)], "x", "y", log_y=log_y),
+            line_chart([Series("a", [0.0, BIG], [1.0, 2.0])], "x", "y", log_y=log_y),
+            line_chart([Series("a", list(range(len(ys))), smooth(ys, 2))], "x", "y"),
+            scatter(ys, ys, "x", "y", diagonal=True, zero_line=True),
+        ]
+    for chart in charts:
+        assert "<svg" in chart
+        coords = re.findall(r'\s(?:x1|x2|y1|y2|cx|cy|x|y)="([^"]*)"', chart)
+        coords += [
+            c for pts in re.findall(r'points="([^"]*)"', chart) for c in re.split("[ ,]", pts)
+        ]
+        assert coords and all(-1e4 < float(c) < 1e4 for c in coords), chart
+    clipped = [c for c in charts if "drawn at the edge" in c]
+    assert clipped, "a clipped chart says so"
+
+
+def test_ordinary_charts_say_nothing_about_clipping() -> None:
+    from nnctl.commands.report.svg import Series, line_chart
+
+    chart = line_chart([Series("a", [0, 1, 2], [0.7, 0.5, 0.1])], "x", "y", log_y=True)
+    assert "drawn at the edge" not in chart
+
+
+def test_report_of_a_history_near_the_float_limit_is_written(
+    cli, runs_dir: Path, tmp_path: Path
+) -> None:
+    run = _trained(cli, tmp_path)
+    rows = [f"{i},{v!r}" for i, v in enumerate([0.5, BIG, -BIG, BIG * 0.5, 5e-324, 0.25])]
+    (run / "history.csv").write_text("iteration,cost\n" + "\n".join(rows) + "\n")
+    r = cli("report", run, "-o", tmp_path / "report.html")
+    assert r.exit_code == 0, r.stderr
+    page = (tmp_path / "report.html").read_text()
+    assert "drawn at the edge" in page and "Traceback" not in r.stderr
