@@ -5,8 +5,12 @@ Everything on 127.0.0.1."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -14,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.proc import nnctl
+from helpers.proc import env_for, nnctl
 
 pytest.importorskip("distributed")
 pytest.importorskip("optuna")
@@ -35,8 +39,8 @@ print_every: 1000
 """
 
 
-def sweep_file(tmp_path: Path, body: str) -> Path:
-    (tmp_path / "base.yaml").write_text(BASE)
+def sweep_file(tmp_path: Path, body: str, base: str = BASE) -> Path:
+    (tmp_path / "base.yaml").write_text(base)
     f = tmp_path / "sw.yaml"
     f.write_text("config: base.yaml\n" + body)
     return f
@@ -103,3 +107,87 @@ def test_a_scheduler_that_never_answers_is_one_line_in_bounded_time(
     assert line.startswith(f"error: --scheduler {peer}: ") and "Dask scheduler" in line, line
     assert took < 40, took
     assert no_sweep_left(runs)
+
+
+# --------------------------------------------------------------------------- SIGTERM and the lock
+
+
+# Trials of a second or two each: the sweep is still running when the test acts on it.
+SLOW_BASE = BASE.replace("m: 240", "m: 3000")
+
+
+def _start(f: Path, runs: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "nnctl", "sweep", *args],
+        cwd=f.parent,
+        env=env_for(runs),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def _wait_for_a_trial(proc: subprocess.Popen) -> list[str]:
+    seen = []
+    for line in proc.stderr:  # type: ignore[union-attr]
+        seen.append(line)
+        if line.startswith("trial "):
+            return seen
+    raise AssertionError("".join(seen))
+
+
+def _group_gone(pgid: int, seconds: float = 20) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_sigterm_stops_a_sweep_like_ctrl_c_and_a_second_resume_is_refused(
+    tmp_path: Path,
+) -> None:
+    f = sweep_file(
+        tmp_path,
+        "sampler: random\nseed: 3\ntrials: 5\nset: {epochs: 300}\nspace:\n"
+        "  learning_rate: {log_uniform: [0.001, 0.5]}\n",
+        base=SLOW_BASE,
+    )
+    runs = tmp_path / "runs"
+    proc = _start(f, runs, "run", str(f), "--workers", "1")
+    try:
+        _wait_for_a_trial(proc)
+        (sweep_dir,) = (runs / "sweeps").iterdir()
+        # A second client of the same sweep, while the first runs: refused, trains nothing.
+        second = nnctl("sweep", "resume", sweep_dir.name, runs_dir=runs, cwd=tmp_path, timeout=60)
+        line = one_error_line(second)
+        assert f"{sweep_dir}: is being run by another process" in line, line
+        # SIGTERM to the client alone, as kill, timeout and batch schedulers send it.
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == 143, err
+    assert "terminated (SIGTERM); the sweep is saved: continue it with: nnctl sweep resume" in err
+    assert "Traceback" not in err
+    assert _group_gone(proc.pid), "the sweep's worker processes outlived it"
+    record = json.loads((sweep_dir / "results.json").read_text())
+    assert record["status"] == "interrupted" and 1 <= len(record["trials"]) < 5
+    r = nnctl(
+        "sweep", "resume", sweep_dir.name, "--workers", "1", "--json",
+        runs_dir=runs, cwd=tmp_path, timeout=180,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    assert res["status"] == "complete" and len(res["trials"]) == 5
+    assert len({t["trial"] for t in res["trials"]}) == 5
+    # Every run directory is one of the sweep's trials: nothing was trained twice.
+    assert sorted(p.name for p in runs.iterdir() if p.name != "sweeps") == sorted(
+        t["run_id"] for t in res["trials"]
+    )

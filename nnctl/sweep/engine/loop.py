@@ -4,12 +4,14 @@ the run to the writer; what the display is told along the way."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nnctl import runs
+from nnctl.runs import RunLock
 from nnctl.sweep import store
 from nnctl.sweep.engine import cluster
 from nnctl.sweep.engine.backends import import_backends
@@ -50,9 +52,27 @@ def run_sweep(
     on_event: OnEvent | None = None,
 ) -> SweepRecord:
     """Runs (or continues) the sweep in ``sweep_dir`` until it has ``n_trials`` finished
-    trials. Each trial's run goes to ``runs_dir``. On Ctrl-C the trials in flight are
-    abandoned (they are run again by ``resume``), the record says interrupted, and
-    KeyboardInterrupt propagates. Raises ConfigError, DataError, RunError, UsageError."""
+    trials. Each trial's run goes to ``runs_dir``. On Ctrl-C (or SIGTERM, which the CLI turns
+    into it) the trials in flight are abandoned (they are run again by ``resume``), the record
+    says interrupted, and KeyboardInterrupt propagates. One client at a time runs a sweep: it
+    holds the sweep directory's lock (``runs.lock.RunLock``) throughout, and a second is
+    refused. Raises ConfigError, DataError, RunError, UsageError."""
+    import_backends()  # not installed: say so before anything else
+    lock = RunLock.acquire(sweep_dir, what="sweep directory", doing="run")
+    try:
+        return _run_locked(sweep_dir, runs_dir, workers, scheduler, on_event)
+    finally:
+        lock.release()
+
+
+def _run_locked(
+    sweep_dir: Path,
+    runs_dir: Path,
+    workers: int | None,
+    scheduler: str | None,
+    on_event: OnEvent | None,
+) -> SweepRecord:
+    """``run_sweep`` once the sweep's lock is held."""
     distributed, optuna = import_backends()
     from optuna.trial import TrialState
 
@@ -69,11 +89,12 @@ def run_sweep(
     curves: list[list[float]] = complete_curves(record, runs_dir) if spec.prune else []
     record.status = "running"
     store.write_record(sweep_dir, record)
-    client, local_cluster, slots = cluster.connect(distributed, workers, scheduler)
+    client = local_cluster = None
     writer = Writer(sweep_dir)
     # future -> (trial, id, cfg, values, attempts)
     inflight: dict[Any, tuple[Any, int, Any, dict[str, Any], int]] = {}
     try:
+        client, local_cluster, slots = cluster.connect(distributed, workers, scheduler)
         data = Datasets(client)
         ac = distributed.as_completed(loop=client.loop)
         emit(
@@ -195,11 +216,20 @@ def run_sweep(
         record.status = "interrupted"
         store.write_record(sweep_dir, record)
         raise
+    except BaseException:
+        # Whatever else stopped it (a scheduler out of reach, a full disk), the sweep is no
+        # longer running: it says interrupted, so that resume continues it.
+        with contextlib.suppress(Exception):
+            writer.drain()
+            record.status = "interrupted"
+            store.write_record(sweep_dir, record)
+        raise
     finally:
         for fut in list(inflight):
             fut.cancel()
         writer.close()
-        cluster.close(client, local_cluster)
+        if client is not None:
+            cluster.close(client, local_cluster)
     return record
 
 
