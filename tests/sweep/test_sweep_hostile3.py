@@ -191,3 +191,144 @@ def test_sigterm_stops_a_sweep_like_ctrl_c_and_a_second_resume_is_refused(
     assert sorted(p.name for p in runs.iterdir() if p.name != "sweeps") == sorted(
         t["run_id"] for t in res["trials"]
     )
+
+
+# --------------------------------------------------------------------------- damaged sweep files
+
+
+@pytest.fixture(scope="module")
+def finished_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A two-trial grid sweep, run once; each test damages a copy of its directory."""
+    tmp = tmp_path_factory.mktemp("sweep")
+    f = sweep_file(tmp, "sampler: grid\nspace: {learning_rate: {choice: [0.1, 0.3]}}\n")
+    r = nnctl("sweep", "run", f, "--workers", "1", runs_dir=tmp / "runs", cwd=tmp, timeout=180)
+    assert r.returncode == 0, r.stderr
+    (sweep_dir,) = (tmp / "runs" / "sweeps").iterdir()
+    return sweep_dir
+
+
+def _copy_interrupted(sweep_dir: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    runs = tmp_path / "runs"
+    shutil.copytree(sweep_dir.parent.parent, runs)
+    copy = runs / "sweeps" / sweep_dir.name
+    record = json.loads((copy / "results.json").read_text())
+    record["status"] = "interrupted"
+    (copy / "results.json").write_text(json.dumps(record))
+    return copy
+
+
+def _told(sweep_dir: Path) -> dict:
+    return json.loads((sweep_dir / "study.json").read_text())
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+def _study_damage(study: dict) -> dict[str, object]:
+    """study.json damaged in ways a disk, an editor or a script can: its text or a JSON value."""
+    t0 = study["trials"][0]
+    return {
+        "deep": DEEP,
+        "deep_in_a_trial": json.dumps({**study, "trials": [{"trial": 0}]}).replace(
+            '{"trial": 0}', '{"trial": 0, "params": ' + DEEP + "}"
+        ),
+        "not_utf8": b"\xff\xfe{\x00",
+        "top_level_list": "[]",
+        "trials_not_objects": json.dumps({**study, "trials": [1, 2]}),
+        "state_unknown": json.dumps({**study, "trials": [{**t0, "state": "EXPLODED"}]}),
+        "state_a_number": json.dumps({**study, "trials": [{**t0, "state": 3}]}),
+        "trial_a_string": json.dumps({**study, "trials": [{**t0, "trial": "zero"}]}),
+        "params_a_list": json.dumps({**study, "trials": [{**t0, "params": [0.1]}]}),
+        "params_a_key_missing": json.dumps({**study, "trials": [{**t0, "params": {}}]}),
+        "param_outside_the_space": json.dumps(
+            {**study, "trials": [{**t0, "params": {"learning_rate": 7.5}}]}
+        ),
+        "value_a_string": json.dumps({**study, "trials": [{**t0, "value": "low"}]}),
+        "complete_without_value": json.dumps({**study, "trials": [{**t0, "value": None}]}),
+    }
+
+
+STUDY_CASES = list(_study_damage({"trials": [{}]}))
+
+
+@pytest.mark.parametrize("case", STUDY_CASES + ["fifo"])
+def test_a_damaged_study_is_one_line_on_resume(
+    finished_sweep: Path, tmp_path: Path, case: str
+) -> None:
+    copy = _copy_interrupted(finished_sweep, tmp_path)
+    study = copy / "study.json"
+    if case == "fifo":
+        study.unlink()
+        os.mkfifo(study)
+    else:
+        text = _study_damage(_told(copy))[case]
+        if isinstance(text, bytes):
+            study.write_bytes(text)
+        else:
+            study.write_text(text)
+    runs_before = sorted(p.name for p in copy.parent.parent.iterdir())
+    r = nnctl(
+        "sweep", "resume", copy.name, "--workers", "1",
+        runs_dir=copy.parent.parent, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    line = one_error_line(r)
+    assert line.startswith(f"error: {study}: "), line
+    assert len(line) < 300, line
+    assert sorted(p.name for p in copy.parent.parent.iterdir()) == runs_before
+    assert json.loads((copy / "results.json").read_text())["status"] == "interrupted"
+
+
+def _results_damage(record: dict) -> dict[str, object]:
+    row = record["trials"][0]
+    return {
+        "deep": DEEP,
+        "not_utf8": b"\xff\xfe{\x00",
+        "n_trials_a_string": json.dumps({**record, "n_trials": "2"}),
+        "keys_not_strings": json.dumps({**record, "keys": [1]}),
+        "trials_not_a_list": json.dumps({**record, "trials": {"0": row}}),
+        "trial_a_string": json.dumps({**record, "trials": [{**row, "trial": "zero"}]}),
+        "value_a_string": json.dumps({**record, "trials": [{**row, "value": "low"}]}),
+        "params_a_list": json.dumps({**record, "trials": [{**row, "params": [1]}]}),
+        "direction_unknown": json.dumps({**record, "direction": "sideways"}),
+        "unknown_key": json.dumps({**record, "colour": "blue"}),
+    }
+
+
+RESULTS_CASES = list(_results_damage({"trials": [{}]}))
+
+
+@pytest.mark.parametrize("command", ["resume", "show"])
+@pytest.mark.parametrize("case", RESULTS_CASES + ["fifo"])
+def test_damaged_results_are_one_line(
+    finished_sweep: Path, tmp_path: Path, case: str, command: str
+) -> None:
+    copy = _copy_interrupted(finished_sweep, tmp_path)
+    results = copy / "results.json"
+    if case == "fifo":
+        results.unlink()
+        os.mkfifo(results)
+    else:
+        text = _results_damage(json.loads(results.read_text()))[case]
+        if isinstance(text, bytes):
+            results.write_bytes(text)
+        else:
+            results.write_text(text)
+    r = nnctl("sweep", command, copy, runs_dir=copy.parent.parent, cwd=tmp_path, timeout=60)
+    line = one_error_line(r)
+    assert line.startswith(f"error: {results}: "), line
+    assert len(line) < 300, line
+
+
+def test_a_fifo_in_place_of_the_sweep_file_copy_is_one_line(
+    finished_sweep: Path, tmp_path: Path
+) -> None:
+    copy = _copy_interrupted(finished_sweep, tmp_path)
+    (copy / "sweep.yaml").unlink()
+    os.mkfifo(copy / "sweep.yaml")
+    r = nnctl("sweep", "resume", copy, runs_dir=copy.parent.parent, cwd=tmp_path, timeout=60)
+    line = one_error_line(r)
+    assert line == f"error: {copy / 'sweep.yaml'}: cannot read: is a FIFO (named pipe), " + (
+        "expected a regular file"
+    )

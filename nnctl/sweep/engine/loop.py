@@ -22,7 +22,7 @@ from nnctl.sweep.engine.study import decode, distributions, enqueue_grid, new_st
 from nnctl.sweep.spec import base_raw, trial_config
 from nnctl.sweep.store import SweepRecord, TrialRow
 from nnctl.sweep.trial import prune_rule, run_trial, trial_value
-from nnctl.system import NnctlError
+from nnctl.system import NnctlError, RunError
 
 RETRIES = 1  # a trial whose worker died is sent this many more times, then recorded as failed
 
@@ -81,7 +81,10 @@ def _run_locked(
     raw = base_raw(spec)
     dists = distributions(optuna, spec.space)
     told = store.read_study(sweep_dir)["trials"]  # trials the study was told, in order
-    study = new_study(optuna, spec, dists, told)
+    try:
+        study = new_study(optuna, spec, dists, told)
+    except ValueError as exc:  # parameters outside the sweep's space, a value Optuna refuses
+        raise RunError(f"{sweep_dir / store.STUDY_FILE}: damaged study ({exc})") from None
     if spec.sampler == "grid":  # every combination not yet run, in the grid's order
         enqueue_grid(study, spec, told)
     # Per-epoch validation losses of complete trials, for the pruning rule: kept in memory while
