@@ -332,3 +332,48 @@ def test_a_fifo_in_place_of_the_sweep_file_copy_is_one_line(
     assert line == f"error: {copy / 'sweep.yaml'}: cannot read: is a FIFO (named pipe), " + (
         "expected a regular file"
     )
+
+
+# --------------------------------------------------------------------------- too many workers
+
+
+def test_a_worker_count_beyond_the_trials_and_the_machine_is_capped_in_one_line(
+    tmp_path: Path,
+) -> None:
+    f = sweep_file(tmp_path, "sampler: grid\nspace: {learning_rate: {choice: [0.1, 0.3]}}\n")
+    start = time.monotonic()
+    r = nnctl(
+        "sweep", "run", f, "--workers", "100000", "--json",
+        runs_dir=tmp_path / "runs", cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert time.monotonic() - start < 90
+    want = min(2, len(os.sched_getaffinity(0)))
+    notices = [line for line in r.stderr.splitlines() if line.startswith("--workers 100000")]
+    assert notices == [
+        f"--workers 100000: capped at {want} (the sweep has 2 trials left; "
+        f"this machine has {len(os.sched_getaffinity(0))} cores)"
+    ], r.stderr
+    assert f"on {want} worker(s)" in r.stderr
+    assert json.loads(r.stdout)["status"] == "complete"
+
+
+def test_worker_count_is_capped_by_trials_cores_and_memory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from nnctl.sweep.engine import cluster
+
+    monkeypatch.setattr(cluster, "_cores", lambda: 8)
+    monkeypatch.setattr(cluster, "_memory", lambda: 10 * cluster.WORKER_BYTES)
+    assert cluster.worker_count(None, 100) == (8, None)  # the default: one per core
+    assert cluster.worker_count(None, 3) == (3, None)  # no more than there are trials
+    assert cluster.worker_count(4, 100) == (4, None)
+    assert cluster.worker_count(0 + 1, 0) == (1, None)
+    n, notice = cluster.worker_count(500, 100)
+    assert n == 8 and notice == "--workers 500: capped at 8 (this machine has 8 cores)"
+    monkeypatch.setattr(cluster, "_memory", lambda: 2 * cluster.WORKER_BYTES + 5)
+    n, notice = cluster.worker_count(6, 100)
+    assert n == 2 and notice is not None
+    assert notice.startswith("--workers 6: capped at 2 (this machine has memory for 2 workers")
+    monkeypatch.setattr(cluster, "_memory", lambda: None)  # unknown: no memory bound
+    assert cluster.worker_count(6, 100) == (6, None)

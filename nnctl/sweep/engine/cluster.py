@@ -12,6 +12,47 @@ from typing import Any
 
 from nnctl.system import UsageError
 
+# A worker process's resident memory with a small trial, rounded up (an idle one measured at
+# about 62 MiB: docs/developers/measured-hostile-files.md); with the trial's own data it is more,
+# so memory for fewer workers than this allows is a bound, not an estimate.
+WORKER_BYTES = 128 << 20
+
+
+def _cores() -> int:
+    from nnctl.system import threads
+
+    return threads.cores()
+
+
+def _memory() -> int | None:
+    from nnctl.system import available_memory
+
+    return available_memory()
+
+
+def worker_count(requested: int | None, trials_left: int) -> tuple[int, str | None]:
+    """How many worker processes a local cluster starts: ``requested`` (default one per core),
+    but never more than the trials left to run, the cores (each trial is CPU-bound on one
+    BLAS thread: more workers only share the same cores, each costing memory and file
+    descriptors) or the workers the available memory holds. Returns (count, the one line that
+    says a request was capped, or None)."""
+    cores, memory = _cores(), _memory()
+    bounds = [
+        (max(1, trials_left), f"the sweep has {trials_left} trials left"),
+        (cores, f"this machine has {cores} cores"),
+    ]
+    if memory is not None:
+        fits = max(1, memory // WORKER_BYTES)
+        bounds.append((fits, f"this machine has memory for {fits} workers of about 128 MiB"))
+    limit = min(b for b, _ in bounds)
+    n = requested or cores
+    if n <= limit:
+        return n, None
+    if requested is None:  # the default, one per core, quietly fitted to the sweep
+        return limit, None
+    why = "; ".join(text for b, text in bounds if b == limit)
+    return limit, f"--workers {requested}: capped at {limit} ({why})"
+
 
 def connect(distributed: Any, workers: int | None, scheduler: str | None) -> tuple[Any, Any, int]:
     """A client of a LocalCluster (``workers`` processes, one thread and one BLAS thread each)

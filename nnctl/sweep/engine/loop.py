@@ -30,9 +30,10 @@ RETRIES = 1  # a trial whose worker died is sent this many more times, then reco
 @dataclass(frozen=True)
 class SweepEvent:
     """What the display is told: a trial was sent (``row`` None, ``sent`` its values), came
-    back (``row``), or is sent again after its worker died (``retry``)."""
+    back (``row``), or is sent again after its worker died (``retry``); or a ``notice`` to
+    show in one line (``message``: e.g. a worker count that was capped)."""
 
-    kind: str  # "start", "sent", "retry", "done"
+    kind: str  # "notice", "start", "sent", "retry", "done"
     trial: int | None = None
     params: dict[str, Any] | None = None
     row: TrialRow | None = None
@@ -97,6 +98,10 @@ def _run_locked(
     # future -> (trial, id, cfg, values, attempts)
     inflight: dict[Any, tuple[Any, int, Any, dict[str, Any], int]] = {}
     try:
+        if scheduler is None:
+            workers, notice = cluster.worker_count(workers, record.n_trials - len(record.trials))
+            if notice is not None:
+                emit(SweepEvent("notice", message=notice))
         client, local_cluster, slots = cluster.connect(distributed, workers, scheduler)
         data = Datasets(client)
         ac = distributed.as_completed(loop=client.loop)
