@@ -19,39 +19,12 @@ from pathlib import Path
 import pytest
 
 from helpers.proc import env_for, nnctl
+from helpers.sweeps import BASE, one_error_line, sweep_file
 
 pytest.importorskip("distributed")
 pytest.importorskip("optuna")
 
 pytestmark = pytest.mark.slow
-
-BASE = """\
-dataset: {synthetic: moons, m: 240, test_fraction: 0.25, seed: 1}
-layer_dims: [auto, 8, 1]
-activations: {hidden: relu, output: sigmoid}
-init: he
-learning_rate: 0.1
-batch_size: 60
-epochs: 10
-validation_fraction: 0.2
-optimizer: adam
-print_every: 1000
-"""
-
-
-def sweep_file(tmp_path: Path, body: str, base: str = BASE) -> Path:
-    (tmp_path / "base.yaml").write_text(base)
-    f = tmp_path / "sw.yaml"
-    f.write_text("config: base.yaml\n" + body)
-    return f
-
-
-def one_error_line(r: subprocess.CompletedProcess) -> str:
-    assert r.returncode == 2, (r.stdout, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
-    assert "Traceback" not in r.stderr and r.stdout == ""
-    return lines[0]
 
 
 def no_sweep_left(runs: Path) -> bool:
@@ -219,6 +192,17 @@ def _copy_interrupted(sweep_dir: Path, tmp_path: Path) -> Path:
     return copy
 
 
+def _put(path: Path, damage: object) -> None:
+    """Replaces ``path`` by a FIFO (``"fifo"``) or by the damaged text or bytes."""
+    path.unlink()
+    if damage == "fifo":
+        os.mkfifo(path)
+    elif isinstance(damage, bytes):
+        path.write_bytes(damage)
+    else:
+        path.write_text(str(damage))
+
+
 def _told(sweep_dir: Path) -> dict:
     return json.loads((sweep_dir / "study.json").read_text())
 
@@ -259,15 +243,7 @@ def test_a_damaged_study_is_one_line_on_resume(
 ) -> None:
     copy = _copy_interrupted(finished_sweep, tmp_path)
     study = copy / "study.json"
-    if case == "fifo":
-        study.unlink()
-        os.mkfifo(study)
-    else:
-        text = _study_damage(_told(copy))[case]
-        if isinstance(text, bytes):
-            study.write_bytes(text)
-        else:
-            study.write_text(text)
+    _put(study, "fifo" if case == "fifo" else _study_damage(_told(copy))[case])
     runs_before = sorted(p.name for p in copy.parent.parent.iterdir())
     r = nnctl(
         "sweep", "resume", copy.name, "--workers", "1",
@@ -306,15 +282,10 @@ def test_damaged_results_are_one_line(
 ) -> None:
     copy = _copy_interrupted(finished_sweep, tmp_path)
     results = copy / "results.json"
-    if case == "fifo":
-        results.unlink()
-        os.mkfifo(results)
-    else:
-        text = _results_damage(json.loads(results.read_text()))[case]
-        if isinstance(text, bytes):
-            results.write_bytes(text)
-        else:
-            results.write_text(text)
+    _put(
+        results,
+        "fifo" if case == "fifo" else _results_damage(json.loads(results.read_text()))[case],
+    )
     r = nnctl("sweep", command, copy, runs_dir=copy.parent.parent, cwd=tmp_path, timeout=60)
     line = one_error_line(r)
     assert line.startswith(f"error: {results}: "), line
