@@ -6,7 +6,8 @@
 Each page is built from what the code itself reads: every command's help from the typer app
 (click's plain formatting at a fixed width), every config key from the key table in
 ``nnctl.config``, the run directory's files and summary fields from ``nnctl.runs``, the exit
-statuses from the CLI's constants and the library's exceptions. ``tests/test_reference.py``
+statuses from the CLI's constants and the library's exceptions, the Python API from
+``nnctl.__all__`` (``reference_api.py``). ``tests/test_reference.py``
 runs ``--check``.
 """
 
@@ -234,6 +235,16 @@ def exit_status_page() -> str:
     return _page("Exit status reference", intro, body)
 
 
+def api_page() -> str:
+    from reference_api import api_body  # scripts/reference_api.py: the entries of the page
+
+    intro = (
+        "The public names of `import nnctl` (`nnctl.__all__`), from their signatures and "
+        "docstrings. The guide [Using nnctl from Python](../guides/python.md) shows them in use."
+    )
+    return _page("Python API reference", intro, api_body(_rst_to_md, _table))
+
+
 # --------------------------------------------------------------------------- main
 
 PAGES: dict[str, Callable[[], str]] = {
@@ -241,6 +252,7 @@ PAGES: dict[str, Callable[[], str]] = {
     "config.md": config_page,
     "run-directory.md": run_directory_page,
     "exit-status.md": exit_status_page,
+    "api.md": api_page,
 }
 
 

@@ -83,9 +83,11 @@ def evaluate(
         from rich.markup import escape
         from rich.table import Table
 
+        from nnctl.system import printable
+
         console = out_console()
         scores = Table(
-            title=f"run {loaded.run_id} on {escape(ev.data)}",
+            title=f"run {loaded.run_id} on {escape(printable(ev.data))}",
             show_header=False,
             title_justify="left",
         )
@@ -135,9 +137,13 @@ def _print_regression(run_id: str, ev: Any) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from nnctl.system import printable
+
     console = out_console()
     scores = Table(
-        title=f"run {run_id} on {escape(ev.data)}", show_header=False, title_justify="left"
+        title=f"run {run_id} on {escape(printable(ev.data))}",
+        show_header=False,
+        title_justify="left",
     )
     scores.add_column(style="bold")
     scores.add_column(justify="right")

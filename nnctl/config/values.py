@@ -17,6 +17,7 @@ from nnctl.system import (
     number,
     positive_int,
     quote,
+    quote_list,
     string,
 )
 
@@ -93,7 +94,7 @@ def check_activations(value: Any) -> list[str] | dict[str, str]:
         if unknown or "output" not in value:
             raise Invalid(
                 "as a mapping, needs exactly the keys 'hidden' and 'output', "
-                f"got {', '.join(map(str, value)) or 'none'}"
+                f"got {quote_list(list(value)) or 'none'}"
             )
         out = {}
         for k in ("hidden", "output"):

@@ -1,0 +1,227 @@
+"""``Run``: one run directory, as ``nnctl runs show``, ``predict``, ``evaluate``, ``report``,
+``export``, ``train --resume`` and ``gradcheck`` see it, from Python. Reads its files when asked
+(the status of a run another process trains changes); the checked, loaded run that predict and
+evaluate use is read once, and again after ``resume``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnctl.api.session import Callback, check_count, run_training
+
+
+class Run:
+    """A run directory. ``nnctl.load_run`` finds one; ``nnctl.train`` returns one."""
+
+    def __init__(self, run_dir: str | Path) -> None:
+        self.dir = Path(run_dir)
+        self._loaded: Any = None
+
+    def __repr__(self) -> str:
+        return f"Run({self.id!r}, status={self.status!r})"
+
+    def _repr_html_(self) -> str:
+        from nnctl.api.display import run_html
+
+        return run_html(self)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Run) and self.dir.resolve() == other.dir.resolve()
+
+    def __hash__(self) -> int:
+        return hash(self.dir.resolve())
+
+    # ------------------------------------------------------------------ what the run records
+
+    @property
+    def id(self) -> str:
+        """The run id (the directory's name)."""
+        return str(self.summary.run_id or self.dir.name)
+
+    @property
+    def summary(self) -> Any:
+        """The run's ``RunSummary`` (summary.json), read now."""
+        from nnctl.runs import read_summary
+
+        return read_summary(self.dir)
+
+    @property
+    def status(self) -> str:
+        """complete, running, interrupted, diverged or failed, as ``runs list`` shows it
+        (``stale`` for a run whose training process is gone)."""
+        from nnctl.runs import is_stale
+
+        s = self.summary
+        return "stale" if is_stale(self.dir, s) else str(s.status)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The run's resolved config (config.yaml) as a dict of config keys."""
+        from nnctl.runs import load_run_config
+
+        return load_run_config(self.dir).to_dict()
+
+    @property
+    def scores(self) -> dict[str, float | None]:
+        """The summary's scores: ``{"train_accuracy": ..., "test_accuracy": ..., ...}``."""
+        return dict(self.summary.scores)
+
+    @property
+    def history(self) -> Any:
+        """history.csv as arrays (``nnctl.runs.History``): ``iterations``, ``costs`` (n,);
+        ``epochs``, ``val_loss``, ``val_accuracy`` (e,) for a run with a validation set."""
+        from nnctl.runs import read_history_table
+
+        return read_history_table(self.dir)
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        """The trained parameters as the course names them: W_l (n_l, n_{l-1}), b_l (n_l, 1).
+        Raises RunError for a run that has none (not complete)."""
+        return self.loaded().params.to_dict()
+
+    @property
+    def classes(self) -> list[str]:
+        """The class names, in the order of ``predict_proba``'s columns ([] for regression)."""
+        return list((self.summary.preprocessing or {}).get("classes") or [])
+
+    def loaded(self) -> Any:
+        """The checked, complete run (``nnctl.runs.LoadedRun``) the commands work from. Raises
+        RunError, with ``nnctl predict``'s message, for a run that is not complete."""
+        if self._loaded is None:
+            from nnctl.runs import load_run
+
+            self._loaded = load_run(self.dir)
+        return self._loaded
+
+    # ------------------------------------------------------------------ using it
+
+    def predict(
+        self, X: Any, *, threshold: float | None = None, threads: int | None = None
+    ) -> np.ndarray:
+        """Predicted classes of X: (m, n_features) rows (8-bit images (m, h, w, c) for an image
+        run), or of files (a path or a list of paths, as ``nnctl predict`` takes them): (m,)
+        ints when the run was trained on numeric labels, else class names; regression values
+        (m,) or (m, n_outputs). ``threshold``: binary classifiers' decision threshold."""
+        from nnctl.api.scoring import labels_of, predictions
+
+        return labels_of(predictions(self.loaded(), X, threshold, threads), self.classes)
+
+    def predict_proba(self, X: Any, *, threads: int | None = None) -> np.ndarray:
+        """Class probabilities (m, K) of X or files (as ``predict``), columns in the order of
+        ``classes``. Raises OptionError for a regression run."""
+        from nnctl.api.scoring import predictions, probabilities_of
+
+        return probabilities_of(predictions(self.loaded(), X, None, threads), self.classes)
+
+    def predictions(
+        self, X: Any, *, threshold: float | None = None, threads: int | None = None
+    ) -> list[dict[str, Any]]:
+        """``nnctl predict --json``'s records: one dict per example (``input``, ``label``,
+        ``class``, ``probability``, ``probabilities``; ``value`` for regression)."""
+        from nnctl.api.scoring import predictions
+
+        return predictions(self.loaded(), X, threshold, threads)
+
+    def evaluate(
+        self,
+        X: Any = None,
+        y: Any = None,
+        *,
+        split: str | None = None,
+        threshold: float | None = None,
+        threads: int | None = None,
+    ) -> Any:
+        """Scores, as ``nnctl evaluate``: on arrays X (m, n_features) and y (m,), on a labelled
+        data file (``X`` a path), or on the run's own ``split`` (default test, else train).
+        Returns an ``Evaluation`` (accuracy, precision, recall, f1, log_loss, confusion (K, K),
+        ``to_dict()``) or a ``RegressionEvaluation`` (mse, mae, r2)."""
+        from nnctl.api.scoring import evaluation
+
+        return evaluation(self.loaded(), X, y, split, threshold, threads)
+
+    def report(self, path: str | Path = "report.html", *, max_images: int = 24) -> Path:
+        """Writes the run's HTML report (``nnctl report``) to ``path``; returns it."""
+        from nnctl.commands import check_output, write_report
+
+        out = Path(path)
+        check_output(out)
+        write_report([self.loaded()], out, max_images)
+        return out
+
+    def export(self, path: str | Path, format: str = "onnx") -> list[Path]:
+        """Exports the run (``nnctl export``): ``onnx`` (needs nnctl[export]) or ``npz`` (W1,
+        b1, ... and a .json sidecar). Returns the paths written."""
+        from nnctl.commands import export_run
+
+        return export_run(self.loaded(), format, Path(path))
+
+    def gradcheck(
+        self,
+        *,
+        examples: int = 8,
+        eps: float = 1e-5,
+        tol: float = 1e-7,
+        max_coords: int = 50,
+        seed: int = 0,
+    ) -> Any:
+        """The trained parameters' gradient check (``nnctl gradcheck RUN``) on ``examples``
+        training examples; returns its ``Report`` (``passed``, ``max_relative_error``,
+        ``checks``, ``to_json()``)."""
+        from nnctl.commands import check_target
+
+        return check_target(
+            str(self.dir.absolute()),
+            examples=examples,
+            eps=eps,
+            tol=tol,
+            max_coords=max_coords,
+            seed=seed,
+        )
+
+    def resume(
+        self,
+        more: int | None = None,
+        *,
+        iterations: int | None = None,
+        epochs: int | None = None,
+        threads: int | None = None,
+        progress: bool = False,
+        callback: Callback | None = None,
+    ) -> Run:
+        """Continues the run in its directory (``nnctl train --resume``): an interrupted run
+        from its last checkpoint; with ``more`` steps (epochs for a run that counts epochs), or
+        a new total ``iterations`` / ``epochs``, any run that is not diverged. Bit for bit the
+        run that asked for that length from the start. Returns this run; raises as ``train``."""
+        import functools
+
+        from nnctl.commands import resume_run
+        from nnctl.system import OptionError
+
+        given = {
+            k: v
+            for k, v in (("more", more), ("iterations", iterations), ("epochs", epochs))
+            if v is not None
+        }
+        if len(given) > 1:
+            raise OptionError(next(iter(given)), "give one of more, iterations or epochs")
+        for key, value in [*given.items(), ("threads", threads)]:
+            check_count(key, value)
+        length = {k: v for k, v in given.items() if k != "more"}
+        start = functools.partial(resume_run, self.dir, more=more, length=length, threads=threads)
+        self._loaded = None
+        run_training(start, lambda _: self, callback=callback, progress=progress)
+        return self
+
+
+def load_run(id_or_path: str | Path, *, runs_dir: str | Path | None = None) -> Run:
+    """The run named as ``nnctl`` commands take it: a run directory, a run id, a unique prefix
+    of one, or ``latest``, in ``runs_dir`` (default: $NNCTL_RUNS_DIR, else ./runs). Raises
+    RunError with the commands' message (no such run, ambiguous prefix, ...)."""
+    from nnctl.runs import default_runs_dir, find_run
+
+    where = Path(runs_dir) if runs_dir is not None else default_runs_dir()
+    return Run(find_run(str(id_or_path), where))

@@ -1,0 +1,150 @@
+"""A complete run on new inputs: predictions (``predict_inputs``, what ``nnctl predict`` runs)
+and scores (``evaluate_run``, what ``nnctl evaluate`` runs). Arrays are written to a temporary
+file of the kind the command reads (``nnctl.api.arrays``) and go through the command's own code,
+so ``run.predict(X)`` is ``nnctl predict RUN X.npy --json``, to the last bit; messages name the
+arrays (``X``) instead of the temporary file."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnctl.api.arrays import DataFile, check_X, check_y, write_rows
+from nnctl.api.errors import DataValueError
+from nnctl.api.session import check_count
+from nnctl.system import DataError, OptionError
+
+
+def is_paths(inputs: Any) -> bool:
+    """A path, or a list or tuple of paths (not arrays)."""
+    if isinstance(inputs, (str, os.PathLike)):
+        return True
+    return (
+        isinstance(inputs, (list, tuple))
+        and bool(inputs)
+        and all(isinstance(p, (str, os.PathLike)) for p in inputs)
+    )
+
+
+@contextmanager
+def _scratch() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="nnctl-api-") as d:
+        yield Path(d)
+
+
+def _renamed(exc: DataError, path: Path, name: str) -> DataError:
+    """``exc`` with the temporary file's path replaced by what the user gave."""
+    cls = DataValueError if type(exc) is DataError else type(exc)
+    return cls(str(exc).replace(f"{path}[", f"{name}[").replace(str(path), name))
+
+
+def _image_rows(loaded: Any, X: Any) -> np.ndarray:
+    """X for an image run: (m, height, width, channels) 8-bit images, as the run's files were."""
+    a = np.asarray(X)
+    shape = tuple(loaded.preprocessing.input_shape)
+    if a.dtype != np.uint8 or a.shape[1:] != shape:
+        raise DataValueError(
+            f"X: holds {a.dtype} images of shape {list(a.shape[1:])}; this run takes uint8 "
+            f"images of shape {list(shape)}"
+        )
+    return a
+
+
+def predictions(
+    loaded: Any, inputs: Any, threshold: float | None, threads: int | None
+) -> list[dict[str, Any]]:
+    """``nnctl predict --json``'s records for ``inputs`` (paths, or X: (m, n_features) rows):
+    one dict per example with ``label``, ``class``, ``probability``, ``probabilities`` (or
+    ``value``). Raises DataError naming the first input that could not be used."""
+    from nnctl.commands import predict_inputs
+
+    check_count("threads", threads)
+    if is_paths(inputs):
+        paths = (
+            [Path(inputs)] if isinstance(inputs, (str, os.PathLike)) else list(map(Path, inputs))
+        )
+        return _outcome(predict_inputs(loaded, paths, threshold, threads=threads), None)
+    pre = loaded.preprocessing
+    if pre.kind == "image":
+        X = _image_rows(loaded, inputs)
+    else:
+        X = check_X(inputs, n_features=int(np.prod(pre.input_shape)))
+    with _scratch() as d:
+        path = write_rows(X, d)
+        return _outcome(predict_inputs(loaded, [path], threshold, threads=threads), path)
+
+
+def _outcome(outcome: Any, path: Path | None) -> list[dict[str, Any]]:
+    if outcome.failures:
+        first = DataError(outcome.failures[0])
+        more = len(outcome.failures) - 1
+        if more:
+            first = DataError(f"{first} (and {more} more input(s) failed)")
+        raise first if path is None else _renamed(first, path, "X")
+    if path is not None:
+        for k, r in enumerate(outcome.results):
+            r["input"] = f"X[{k}]"
+    return outcome.results
+
+
+def labels_of(results: list[dict[str, Any]], classes: list[str]) -> np.ndarray:
+    """Predicted classes (m,): ints when the run's classes are 0..K-1 (it was trained on
+    numeric labels), else the class names; regression values (m,) or (m, n_outputs)."""
+    if results and results[0]["class"] is None:
+        return np.array([r["value"] for r in results], dtype=np.float64)
+    if classes == [str(k) for k in range(len(classes))]:
+        return np.array([r["label"] for r in results], dtype=np.int64)
+    return np.array([r["class"] for r in results], dtype=str)
+
+
+def probabilities_of(results: list[dict[str, Any]], classes: list[str]) -> np.ndarray:
+    """(m, K) class probabilities, columns in the order of the run's classes."""
+    if results and results[0]["class"] is None:
+        raise OptionError("predict_proba", "needs a classifier; this run is a regression")
+    return np.array([[r["probabilities"][c] for c in classes] for r in results], dtype=np.float64)
+
+
+def evaluation(
+    loaded: Any,
+    data: Any,
+    y: Any,
+    split: str | None,
+    threshold: float | None,
+    threads: int | None,
+) -> Any:
+    """``nnctl evaluate``'s ``Evaluation`` (or ``RegressionEvaluation``) of the run on its own
+    ``split``, on a data file ``data``, or on arrays ``data`` (X) and ``y``."""
+    import dataclasses
+
+    from nnctl.commands import evaluate_run
+
+    check_count("threads", threads)
+    if data is None or is_paths(data):
+        if y is not None:
+            raise DataValueError("y comes with X; a data file holds its own labels")
+        if split is not None and split not in ("train", "val", "test"):
+            raise OptionError("split", f"got {split!r}; valid: train, val, test")
+        return evaluate_run(loaded, None if data is None else str(data), split, threshold, threads)
+    if y is None:
+        raise DataValueError("give y, the labels of X, to evaluate on arrays")
+    if loaded.preprocessing.kind == "image":
+        raise DataValueError(
+            "evaluate takes arrays of feature rows; for a run trained on images give a data "
+            "file (HDF5 or an image folder)"
+        )
+    X = check_X(data, n_features=int(np.prod(loaded.preprocessing.input_shape)))
+    arrays = DataFile(X, check_y(y, X.shape[0]))
+    with _scratch() as d:
+        path = d / arrays.name
+        path.write_bytes(arrays.content())
+        try:
+            ev = evaluate_run(loaded, str(path), split, threshold, threads)
+        except DataError as exc:
+            raise _renamed(exc, path, "X, y") from None
+    return dataclasses.replace(ev, data="arrays X, y")
