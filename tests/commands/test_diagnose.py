@@ -196,3 +196,17 @@ def test_a_baseline_no_error_can_be_is_refused(
 ) -> None:
     with pytest.raises(OptionError, match=message.replace("[", r"\[").replace("]", r"\]")):
         diagnose_run(load_run(runs["small"]), baseline)
+
+
+def test_the_report_shows_the_same_diagnosis(runs: dict[str, Path], tmp_path: Path) -> None:
+    from nnctl.commands import write_report
+
+    run = load_run(runs["big"])
+    d = diagnose_run(run)
+    write_report([run], tmp_path / "r.html", 0)
+    page = (tmp_path / "r.html").read_text()
+    section = page[page.index("<h3>Diagnosis</h3>") : page.index("<h3>Config</h3>")]
+    for g in d.gaps:
+        assert f"{g.value:+.4f}" in section
+    assert "<b>high variance" in section and "work on <b>variance</b> first" in section
+    assert "<code>--set l2=0.1</code>" in section and "human-level" in section
