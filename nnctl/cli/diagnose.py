@@ -58,13 +58,17 @@ def _signed(value: float | None) -> str:
 
 def _print(d: Any) -> None:
     """The errors, the gaps with their verdicts, and the next steps of the gaps that are high."""
+    from rich.box import SIMPLE_HEAD
     from rich.markup import escape
     from rich.table import Table
 
     console = out_console()
     e = d.errors
     errors = Table(
-        title=f"run {d.run_id}: {e.metric} per split", title_justify="left", show_edge=False
+        title=f"run {d.run_id}: {e.metric} per split",
+        title_justify="left",
+        box=SIMPLE_HEAD,
+        show_edge=False,
     )
     for h in ("", "error", "examples"):
         errors.add_column(h, justify="left" if not h else "right")
@@ -78,7 +82,8 @@ def _print(d: Any) -> None:
         if value is not None:
             errors.add_row(_SPLIT_NAMES[split], f"{value:.4f}", "-" if n is None else str(n))
     console.print(errors)
-    gaps = Table(title="the recipe", title_justify="left", show_edge=False)
+    console.print()
+    gaps = Table(title="the recipe", title_justify="left", box=SIMPLE_HEAD, show_edge=False)
     for h in ("gap", "", "value", "high above", "verdict"):
         gaps.add_column(h, justify="right" if h in ("value", "high above") else "left")
     for g in d.gaps:
@@ -86,6 +91,7 @@ def _print(d: Any) -> None:
         verdict = f"[bold red]{escape(g.verdict)}[/]" if g.high else escape(g.verdict)
         gaps.add_row(g.name, between, _signed(g.value), f"{g.threshold:.4g}", verdict)
     console.print(gaps)
+    console.print()
     if d.focus is None:
         console.print("no gap is high: the run does as well as the baseline says it can")
         return

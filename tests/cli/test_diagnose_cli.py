@@ -36,7 +36,7 @@ def test_diagnose_prints_the_recipe_and_paste_able_next_steps(
     train_error = 1 - summary["train_accuracy"]
     assert f"{train_error:.4f}" in r.stdout and "0.0500" in r.stdout
     assert f"{train_error - 0.05:+.4f}" in r.stdout
-    assert "high avoidable bias" in r.stdout
+    assert "high: the training set is fit worse than the baseline" in r.stdout
     assert "work on avoidable bias first" in r.stdout
     assert f"nnctl train {run / 'config.yaml'} --set 'layer_dims=[2, 16, 3]'" in r.stdout
     assert "human-level" not in r.stderr  # the baseline was given

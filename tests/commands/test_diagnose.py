@@ -208,5 +208,7 @@ def test_the_report_shows_the_same_diagnosis(runs: dict[str, Path], tmp_path: Pa
     section = page[page.index("<h3>Diagnosis</h3>") : page.index("<h3>Config</h3>")]
     for g in d.gaps:
         assert f"{g.value:+.4f}" in section
-    assert "<b>high variance" in section and "work on <b>variance</b> first" in section
+    assert (
+        "<b>high: val error is well above" in section and "work on <b>variance</b> first" in section
+    )
     assert "<code>--set l2=0.1</code>" in section and "human-level" in section

@@ -132,15 +132,11 @@ def _judge(
 def _bias(run: LoadedRun, e: SplitErrors, baseline: float, scale: float) -> Gap:
     value, threshold = e.train - baseline, _threshold(e, scale, ("train",))
     low = (
-        "training error is below the baseline: the baseline is too high, or the network fits "
-        "noise in its training set (see variance)"
+        "below the baseline: the baseline is too high, or the network fits noise"
         if value < -threshold
-        else "avoidable bias is small: the training set is fit about as well as the baseline"
+        else "small: the training set is fit about as well as the baseline"
     )
-    high = (
-        "high avoidable bias: the network fits its training set worse than the baseline says "
-        "it could"
-    )
+    high = "high: the training set is fit worse than the baseline says it could be"
     steps = functools.partial(bias_steps, run.config, run.summary)
     return _judge("avoidable bias", ("baseline", "train"), value, threshold, (high, low), steps)
 
@@ -153,9 +149,9 @@ def _variance(run: LoadedRun, e: SplitErrors, scale: float) -> Gap:
     dev_error = e.of(dev)[0]
     value = dev_error - e.train  # type: ignore[operator]
     verdicts = (
-        f"high variance: {dev} error is well above training error (the network does much better "
-        "on the examples it trained on than on new ones)",
-        f"variance is small: {dev} error is close to training error",
+        f"high: {dev} error is well above training error (the network does much better on "
+        "its training examples than on new ones)",
+        f"small: {dev} error is close to training error",
     )
     threshold = _threshold(e, scale, ("train", dev))
     steps = functools.partial(variance_steps, run.config, e.val is not None)
@@ -174,9 +170,8 @@ def _mismatch(run: LoadedRun, e: SplitErrors, scale: float) -> Gap:
     threshold = _threshold(e, scale, ("val", "test"))
     side = "above" if value > 0 else "below"
     verdicts = (
-        f"dev/test mismatch: test error is well {side} dev error; the two sets differ, or the "
-        "dev set was overfit",
-        "dev and test errors agree",
+        f"high: test error is well {side} dev error (the sets differ, or the dev set was overfit)",
+        "small: dev and test errors agree",
     )
     steps = functools.partial(mismatch_steps, run.config)
     # test error well below dev error is a mismatch too: the sets are not alike
