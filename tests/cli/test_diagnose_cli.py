@@ -9,15 +9,7 @@ from pathlib import Path
 import pytest
 
 from helpers import MOONS_SMALL, write_config
-
-LINEAR = """\
-dataset: {synthetic: spiral, m: 300, test_fraction: 0.2, seed: 1}
-layer_dims: [auto, 3]
-activations: [softmax]
-learning_rate: 0.5
-iterations: 200
-validation_fraction: 0.2
-"""
+from helpers.diagnoseruns import TOO_SMALL
 
 
 def _train(cli, tmp_path: Path, text: str, *extra: str) -> Path:
@@ -29,7 +21,7 @@ def _train(cli, tmp_path: Path, text: str, *extra: str) -> Path:
 def test_diagnose_prints_the_recipe_and_paste_able_next_steps(
     cli, runs_dir: Path, tmp_path: Path
 ) -> None:
-    run = _train(cli, tmp_path, LINEAR)
+    run = _train(cli, tmp_path, TOO_SMALL)
     r = cli("diagnose", "latest", "--baseline", "0.05")
     assert r.exit_code == 0, r.stderr
     summary = json.loads((run / "summary.json").read_text())
@@ -43,12 +35,12 @@ def test_diagnose_prints_the_recipe_and_paste_able_next_steps(
 
 
 def test_a_pasted_next_step_trains(cli, runs_dir: Path, tmp_path: Path) -> None:
-    _train(cli, tmp_path, LINEAR)
+    _train(cli, tmp_path, TOO_SMALL)
     d = json.loads(cli("diagnose", "latest", "--json").stdout)
     bias = next(g for g in d["gaps"] if g["name"] == "avoidable bias")
     step = bias["steps"][0]
     args = [a for o in step["overrides"] for a in ("--set", o)]
-    run = _train(cli, tmp_path, LINEAR, *args)
+    run = _train(cli, tmp_path, TOO_SMALL, *args)
     assert json.loads((run / "summary.json").read_text())["layer_dims"] == [2, 16, 3]
 
 

@@ -11,42 +11,12 @@ import numpy as np
 import pytest
 
 from helpers import MOONS_SMALL, write_config
+from helpers.diagnoseruns import SHIFTED, TOO_BIG, TOO_SMALL
 from helpers.reportruns import train
 from nnctl.commands.diagnose import TOLERANCE, diagnose_run, split_errors
 from nnctl.config import load_config
 from nnctl.runs import load_run
 from nnctl.system import OptionError
-
-TOO_SMALL = """\
-dataset: {synthetic: spiral, m: 600, test_fraction: 0.2, seed: 1}
-layer_dims: [auto, 3]
-activations: [softmax]
-learning_rate: 0.5
-iterations: 300
-validation_fraction: 0.2
-"""
-
-# a large network, few noisy examples, long training and no regularization
-TOO_BIG = """\
-dataset: {synthetic: moons, m: 80, test_fraction: 0.25, seed: 1, noise: 0.35}
-layer_dims: [auto, 128, 128, 1]
-activations: {hidden: relu, output: sigmoid}
-init: he
-optimizer: adam
-learning_rate: 0.01
-epochs: 1000
-validation_fraction: 0.3
-"""
-
-SHIFTED = """\
-dataset: {train: train.npz, val: val.npz, test: test.npz}
-layer_dims: [auto, 8, 1]
-activations: {hidden: relu, output: sigmoid}
-init: he
-learning_rate: 0.5
-iterations: 500
-"""
-
 
 SPREAD = 0.6  # the blobs' standard deviation
 
