@@ -95,6 +95,7 @@ def evaluate(
         for name, value in [
             ("examples", str(ev.n)),
             ("accuracy", fmt(ev.accuracy)),
+            ("balanced accuracy", fmt(ev.balanced_accuracy)),
             ("precision" + positive, fmt(ev.precision)),
             ("recall" + positive, fmt(ev.recall)),
             ("F1" + positive, fmt(ev.f1)),
