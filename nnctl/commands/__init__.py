@@ -18,6 +18,8 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "check_errors_dir",
             "evaluate_run",
             "load_eval_data",
+            "parse_goal",
+            "tune_threshold",
             "write_errors",
         ],
         "export": ["export_run"],
