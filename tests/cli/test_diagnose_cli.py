@@ -124,3 +124,25 @@ def test_a_regression_baseline_is_an_mse(cli, runs_dir: Path, tmp_path: Path) ->
 def test_a_run_that_is_not_there_is_one_line(cli, runs_dir: Path) -> None:
     r = cli("diagnose", "nosuchrun")
     assert r.exit_code == 2 and r.stderr.startswith("error:") and r.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ({"train_accuracy": None}, "the run recorded no training score"),
+        ({"train_accuracy": 1.7}, "damaged: train_accuracy is 1.7, expected a number in [0, 1]"),
+        ({"test_accuracy": float("nan")}, "damaged: test_accuracy is nan"),
+        ({"val_accuracy": -0.5}, "damaged: val_accuracy is -0.5"),
+    ],
+)
+def test_a_damaged_summary_is_one_line(
+    cli, runs_dir: Path, tmp_path: Path, edit: dict, message: str
+) -> None:
+    run = _train(cli, tmp_path, MOONS_SMALL)
+    summary = json.loads((run / "summary.json").read_text())
+    summary.update(edit)
+    summary = {k: v for k, v in summary.items() if v is not None}
+    (run / "summary.json").write_text(json.dumps(summary))
+    r = cli("diagnose", "latest")
+    assert r.exit_code == 2 and r.stdout == ""
+    assert message in r.stderr and r.stderr.count("\n") == 1, r.stderr

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from nnctl.runs import LoadedRun
+from nnctl.runs import SUMMARY_FILE, LoadedRun
 from nnctl.system import OptionError, RunError
 
 
@@ -36,10 +36,22 @@ def split_errors(run: LoadedRun) -> SplitErrors:
     classifier = s.task == "classification"
 
     def error(split: str) -> float | None:
-        value = s.metric(f"{split}_accuracy" if classifier else f"{split}_mse")
+        key = f"{split}_accuracy" if classifier else f"{split}_mse"
+        value = s.metric(key)
         if value is None:
             return None
-        return 1.0 - float(value) if classifier else float(value)
+        value = float(value)
+        # a summary edited or damaged by hand: no score outside what the metric can be
+        if not math.isfinite(value) or value < 0 or (classifier and value > 1):
+            valid = "a number in [0, 1]" if classifier else "a finite number >= 0"
+            raise RunError(
+                f"{run.run_dir / SUMMARY_FILE}: damaged: {key} is {value}, expected {valid}"
+            )
+        return 1.0 - value if classifier else value
+
+    def examples(key: str) -> int | None:
+        n = s.dataset.get(key)
+        return n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else None
 
     train = error("train")
     if train is None:
@@ -47,16 +59,15 @@ def split_errors(run: LoadedRun) -> SplitErrors:
             f"{run.run_dir}: the run recorded no training score (status {s.status}); "
             "only a run that finished training can be diagnosed"
         )
-    ds = s.dataset
     return SplitErrors(
         task=s.task,
         metric="error (1 - accuracy)" if classifier else "MSE",
         train=train,
         val=error("val"),
         test=error("test"),
-        n_train=ds.get("n_train"),
-        n_val=ds.get("n_val"),
-        n_test=ds.get("n_test"),
+        n_train=examples("n_train"),
+        n_val=examples("n_val"),
+        n_test=examples("n_test"),
     )
 
 
