@@ -201,5 +201,4 @@ EXAMPLES = """\
 nnctl evaluate latest
 nnctl evaluate latest --split train --json
 nnctl evaluate latest --data other_test.h5 --errors wrong/
-nnctl evaluate latest --tune-threshold recall=0.95
 """
