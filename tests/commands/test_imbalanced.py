@@ -29,14 +29,19 @@ def _imbalanced(rng: np.random.Generator, m: int, rare: float) -> dict[str, np.n
     return {"x": x, "y": y}
 
 
-@pytest.fixture
-def rare_run(cli, runs_dir: Path, tmp_path: Path) -> Path:
-    rng = np.random.default_rng(3)
-    np.savez(tmp_path / "train.npz", **_imbalanced(rng, 400, 0.1))
-    np.savez(tmp_path / "test.npz", **_imbalanced(rng, 200, 0.1))
-    r = cli("train", write_config(tmp_path / "rare.yaml", RARE), "-q", "--json")
+def _train_imbalanced(cli, tmp_path: Path, config: str, seed: int, rare: float) -> Path:
+    """``config`` trained on files of 400 training and 200 test examples, ``rare`` positive."""
+    rng = np.random.default_rng(seed)
+    np.savez(tmp_path / "train.npz", **_imbalanced(rng, 400, rare))
+    np.savez(tmp_path / "test.npz", **_imbalanced(rng, 200, rare))
+    r = cli("train", write_config(tmp_path / f"rare{seed}.yaml", config), "-q", "--json")
     assert r.exit_code == 0, r.stderr
     return Path(json.loads(r.stdout)["run_dir"])
+
+
+@pytest.fixture
+def rare_run(cli, runs_dir: Path, tmp_path: Path) -> Path:
+    return _train_imbalanced(cli, tmp_path, RARE, 3, 0.1)
 
 
 def test_balanced_accuracy_is_the_mean_of_the_class_recalls(cli, rare_run: Path) -> None:
@@ -126,12 +131,7 @@ def test_an_unreachable_precision_is_refused() -> None:
 
 @pytest.fixture
 def val_run(cli, runs_dir: Path, tmp_path: Path) -> Path:
-    rng = np.random.default_rng(5)
-    np.savez(tmp_path / "train.npz", **_imbalanced(rng, 400, 0.2))
-    np.savez(tmp_path / "test.npz", **_imbalanced(rng, 200, 0.2))
-    r = cli("train", write_config(tmp_path / "val.yaml", WITH_VAL), "-q", "--json")
-    assert r.exit_code == 0, r.stderr
-    return Path(json.loads(r.stdout)["run_dir"])
+    return _train_imbalanced(cli, tmp_path, WITH_VAL, 5, 0.2)
 
 
 def test_the_tuned_threshold_scores_as_evaluate_does_at_it(cli, val_run: Path) -> None:
