@@ -3,10 +3,10 @@ that imports typer and rich. Human-readable output goes to stderr; stdout carrie
 (a run id, a table, or JSON with --json), so commands compose in shell scripts.
 
 One module per command or command group (``train``, ``gradcheck``, ``plot``, ``predict``,
-``evaluate``, ``report``, ``export``, ``config``, ``data``; the packages ``runs`` and ``sweep``),
-registered on ``app`` here; ``common`` holds what several of them use, ``display`` draws
-training progress, ``usage`` the help screens and one-line usage errors, ``complete`` the
-shell-completion candidates.
+``evaluate``, ``diagnose``, ``report``, ``export``, ``config``, ``data``; the packages ``runs``
+and ``sweep``), registered on ``app`` here; ``common`` holds what several of them use,
+``display`` draws training progress, ``usage`` the help screens and one-line usage errors,
+``complete`` the shell-completion candidates.
 
 Heavy modules (numpy, h5py, Pillow, rich) are imported inside the commands that need them, so
 ``nnctl --help`` stays fast.
@@ -21,6 +21,7 @@ import typer
 from nnctl.cli import (
     config,
     data,
+    diagnose,
     evaluate,
     export,
     gradcheck,
@@ -86,6 +87,11 @@ for _fn, _short, _examples in (
         evaluate.evaluate,
         "Score a run on labelled data: accuracy, F1, confusion matrix.",
         evaluate.EXAMPLES,
+    ),
+    (
+        diagnose.diagnose,
+        "Bias, variance and dev/test mismatch of a run, with next steps.",
+        diagnose.EXAMPLES,
     ),
     (report.report, "Write one self-contained HTML page about runs.", report.EXAMPLES),
     (export.export, "Export a run as an ONNX model or an .npz of its weights.", export.EXAMPLES),
