@@ -206,18 +206,19 @@ def config_keys() -> dict[str, Key]:
     Looked up when called, so a newly registered optimizer's keys are known."""
     from nnctl.core import OPTIMIZERS
 
+    # a hyperparameter several optimizers take (beta2, epsilon) is one key: the first owner's
+    # check, and each owner's meaning and default in its help
+    specs: dict[str, list[tuple[str, Any]]] = {}
+    for opt, cls in OPTIMIZERS.items():
+        for hp, spec in cls.HYPERPARAMETERS.items():
+            specs.setdefault(hp, []).append((opt, spec))
     out: dict[str, Key] = {}
     for name, key in CONFIG_KEYS.items():
         out[name] = key
         if name == "optimizer":
-            for opt, cls in OPTIMIZERS.items():
-                for hp, spec in cls.HYPERPARAMETERS.items():
-                    out.setdefault(
-                        hp,
-                        Key(
-                            optional(spec.check),
-                            None,
-                            f"{opt}'s {spec.doc} (default {spec.default})",
-                        ),
-                    )
+            for hp, owned in specs.items():
+                doc = "; ".join(
+                    f"{opt}'s {spec.doc} (default {spec.default})" for opt, spec in owned
+                )
+                out[hp] = Key(optional(owned[0][1].check), None, doc)
     return out

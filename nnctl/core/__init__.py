@@ -59,7 +59,14 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "linear_forward",
             "predict_proba",
         ],
-        "optimizers": ["Adam", "GradientDescent", "Hyperparameter", "Momentum", "OPTIMIZERS"],
+        "optimizers": [
+            "Adam",
+            "GradientDescent",
+            "Hyperparameter",
+            "Momentum",
+            "OPTIMIZERS",
+            "RMSprop",
+        ],
         "summary": ["summarize", "summary_lines"],
     },
 )

@@ -254,8 +254,60 @@ class Adam(FlatOptimizer):
         self.t = int(arrays["t"])
 
 
+class RMSprop(FlatOptimizer):
+    """The course's RMSprop: s := b2 s + (1 - b2) dW^2;  W := W - lr dW / (sqrt(s) + epsilon)
+    (s starts at 0, no bias correction, as the lecture writes it). Its decay is named ``beta2``
+    as in the course, where it is Adam's second moment without the first.
+
+    Like Adam's, the step runs in place through two scratch buffers, each operation the
+    formula's own in its order.
+    """
+
+    HYPERPARAMETERS = {
+        "beta2": Hyperparameter(0.9, fraction(0.0, 1.0), "squared-gradient decay"),
+        "epsilon": Hyperparameter(1e-8, positive_number, "denominator guard"),
+    }
+
+    RULE = "rmsprop"
+
+    def __init__(self, params: Params, cfg: Any) -> None:
+        super().__init__(params)
+        hp = cfg.hyperparameters
+        self.beta2, self.epsilon = hp["beta2"], hp["epsilon"]
+        self._s = self._state()  # [sW1 .. sWL, sb1 .. sbL]
+        self._num = np.empty_like(self._s.flat)  # lr dW, then the update
+        self._den = np.empty_like(self._s.flat)  # (1 - b2) dW^2, then the denominator
+
+    @property
+    def s(self) -> list[np.ndarray]:
+        return self._s.views
+
+    def update(self, p: np.ndarray, g: np.ndarray, lr: float) -> None:
+        s, num, den = self._s.flat, self._num, self._den
+        if self._kernel is not None:  # the same operations in one pass (nnctl.core.fused)
+            constants = (self.beta2, 1 - self.beta2, lr, self.epsilon)
+            self._kernel(p, g, s, *fused.as_dtype(constants, s.dtype))
+            return
+        s *= self.beta2
+        np.multiply(g, g, out=den)
+        den *= 1 - self.beta2
+        s += den
+        np.multiply(g, lr, out=num)
+        np.sqrt(s, out=den)
+        den += self.epsilon
+        num /= den
+        p -= num
+
+    def state(self) -> dict[str, np.ndarray]:
+        return _named("s", self._s)
+
+    def load_state(self, arrays: dict[str, np.ndarray]) -> None:
+        _load_named("s", arrays, self._s)
+
+
 OPTIMIZERS: dict[str, type] = {
     "gd": GradientDescent,
     "momentum": Momentum,
     "adam": Adam,
+    "rmsprop": RMSprop,
 }

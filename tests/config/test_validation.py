@@ -147,8 +147,16 @@ iterations: 500
         ),
         (
             "optimizer: adamw\n",
-            "optimizer: got the string 'adamw' (did you mean adam?); valid: gd, momentum, adam",
+            "optimizer: got the string 'adamw' (did you mean adam?); "
+            "valid: gd, momentum, adam, rmsprop",
         ),
+        (
+            "optimizer: momentum\nbeta2: 0.9\n",
+            "beta2: only used by optimizer adam or rmsprop, but optimizer is momentum; "
+            "remove it or set optimizer: adam",
+        ),
+        ("optimizer: rmsprop\nbeta2: 1\n", "beta2: must be in [0.0, 1.0), got 1"),
+        ("optimizer: rmsprop\nepsilon: 0\n", "epsilon: must be a positive number, got 0"),
         (
             "beta1: 0.8\n",
             "beta1: only used by optimizer adam, but optimizer is gd; "
