@@ -22,6 +22,7 @@ from nnctl.config.values import (
     check_early_stopping,
     check_layer_dims,
     check_lr_decay,
+    check_lr_schedule,
     check_size,
     check_source,
     check_stream,
@@ -172,7 +173,18 @@ CONFIG_KEYS: dict[str, Key] = {
     "batch_size": Key(optional(positive_int), None, "examples per gradient step (null: all)"),
     # followed by every optimizer's hyperparameters: see config_keys()
     "optimizer": Key(choice(optimizer_names), "gd", "update rule"),
-    "lr_decay": Key(check_lr_decay, None, "learning-rate decay {rate, interval} per epoch"),
+    "lr_schedule": Key(
+        check_lr_schedule,
+        None,
+        "learning-rate schedule per epoch: a name or {name: NAME, ...} "
+        "(docs/guides/training-options.md; null: constant)",
+    ),
+    "lr_decay": Key(
+        check_lr_decay,
+        None,
+        "learning-rate decay {rate, interval} per epoch "
+        "(the same as lr_schedule: {name: inverse_time, decay_rate, time_interval})",
+    ),
     "l2": Key(non_negative_number, 0.0, "L2 regularization strength lambda"),
     "dropout": Key(check_dropout, None, "keep probability per hidden layer (null: no dropout)"),
     "validation_fraction": Key(fraction(0.0, 1.0), 0.0, "share of training examples held out"),

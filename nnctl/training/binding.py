@@ -127,6 +127,7 @@ def bind(
         )
         ds = take(ds, *held_out)
     cfg, ds = _normalize(cfg, ds)
+    cfg = cfg.with_run_length(int(ds.X_train.shape[1]))  # a cosine schedule's horizon
     return Bound(cfg, ds, held_out)
 
 

@@ -187,6 +187,47 @@ iterations: 500
         ),
         ("validation_fraction: 1.0\n", "validation_fraction: must be in [0.0, 1.0), got 1.0"),
         ("checkpoint_every: 2.5\n", "checkpoint_every: expected a whole number, got 2.5"),
+        (
+            "lr_schedule: cosin\n",
+            "lr_schedule: name: got the string 'cosin' (did you mean cosine?); "
+            "valid: inverse_time, exponential, inverse_sqrt, step, cosine",
+        ),
+        (
+            "lr_schedule: {name: step, step_size: 2, gama: 0.5}\n",
+            "lr_schedule: unknown key 'gama' for schedule step (did you mean gamma?); "
+            "valid keys: name, step_size, gamma",
+        ),
+        (
+            "lr_schedule: {name: inverse_time, time_interval: 0}\n",
+            "lr_schedule: time_interval: must be a positive whole number, got 0",
+        ),
+        ("lr_schedule: step\n", "lr_schedule: missing key 'step_size'"),
+        ("lr_schedule: {gamma: 0.5}\n", "lr_schedule: missing key 'name' (one of inverse_time,"),
+        (
+            "lr_schedule: [cosine]\n",
+            "lr_schedule: expected a schedule name like cosine or a mapping",
+        ),
+        ("lr_schedule: {name: exponential, gamma: 0}\n", "lr_schedule: gamma: must be in (0, 1]"),
+        (
+            "lr_schedule: {name: cosine, warmup_epochs: -1}\n",
+            "lr_schedule: warmup_epochs: must be a whole number >= 0, got -1",
+        ),
+        (
+            "lr_schedule: {name: cosine, warmup_epochs: 5}\n",
+            "lr_schedule: warmup_epochs 5 is not shorter than the run's 5 epoch(s) of decay",
+        ),
+        (  # the run's epochs known only from the data: 5 steps of 32 batches an epoch
+            "batch_size: 10\nlr_schedule: {name: cosine, warmup_epochs: 3}\n",
+            "lr_schedule: warmup_epochs 3 is not shorter than the run's 1 epoch(s) of decay",
+        ),
+        (
+            "lr_schedule: {name: cosine, min_lr: 1}\n",
+            "lr_schedule: min_lr 1.0 is above learning_rate 0.1",
+        ),
+        (
+            "lr_schedule: exponential\nlr_decay: 0.1\n",
+            "give lr_schedule or lr_decay, not both",
+        ),
     ],
 )
 def test_new_keys_are_validated_with_one_line(cli, runs_dir, tmp_path, extra, message) -> None:
