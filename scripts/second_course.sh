@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The second course's initialization notebook: the circles trained with zeros, "large random"
-# and He initialization (configs/course2_init_*.yaml), printed as the notebook prints them.
+# The second course's numbers, printed as its notebooks print them: the initialization
+# notebook's circles trained with zeros, "large random" and He initialization
+# (configs/course2_init_*.yaml), and the optimization notebook's moons trained with mini-batch
+# gradient descent, momentum and Adam (configs/course2_opt_*.yaml).
 #
-#   scripts/second_course.sh
+#   scripts/second_course.sh [init|opt]...     default: both
 #
 # Builds the course's circles first when data/ does not have them (scripts/second_course_data.py,
 # needs scikit-learn). stdout: one line per initialization; stderr: progress.
@@ -14,25 +16,44 @@ nnctl=${NNCTL:-nnctl}
 python=${PYTHON:-python3}
 here=$(cd "$(dirname "$0")" && pwd)
 data=${NNCTL_DATA_DIR:-$here/../data}
-if [[ ! -f $data/course2_circles_train.npz || ! -f $data/course2_circles_test.npz ]]; then
+if [[ ! -f $data/course2_circles_train.npz || ! -f $data/course2_circles_test.npz ||
+      ! -f $data/course2_moons_train.npz ]]; then
   "$python" "$here/second_course_data.py" "$data" >&2 || exit 2
 fi
 export NNCTL_DATA_DIR=$data
 
+parts=("$@")
+[[ ${#parts[@]} -gt 0 ]] || parts=(init opt)
+runs=()
+for part in "${parts[@]}"; do
+  case $part in
+    init) runs+=(init_zeros init_large init_he) ;;
+    opt) runs+=(opt_gd opt_momentum opt_adam) ;;
+    *) echo "error: $part: expected init or opt" >&2; exit 2 ;;
+  esac
+done
+
 status=0
-for init in zeros large he; do
-  echo "training with init: $init (15000 iterations)" >&2
-  if out=$($nnctl train "$here/../configs/course2_init_$init.yaml" --json --quiet); then
-    "$python" - "$init" "$out" <<'PY'
+for run in "${runs[@]}"; do
+  echo "training configs/course2_$run.yaml" >&2
+  if out=$($nnctl train "$here/../configs/course2_$run.yaml" --json --quiet); then
+    "$python" - "$run" "$out" <<'PY'
 import json
 import sys
 
-names = {"zeros": "Zeros", "large": "Large random", "he": "He"}
-r = json.loads(sys.argv[2])
-print(
-    f"{names[sys.argv[1]]} initialization: cost {r['final_cost']:.6f}, "
-    f"train accuracy {r['train_accuracy']:.5g}, test accuracy {r['test_accuracy']:.5g}"
-)
+names = {
+    "init_zeros": "Zeros initialization",
+    "init_large": "Large random initialization",
+    "init_he": "He initialization",
+    "opt_gd": "Gradient descent optimization",
+    "opt_momentum": "Momentum optimization",
+    "opt_adam": "Adam optimization",
+}
+run, r = sys.argv[1], json.loads(sys.argv[2])
+line = f"{names[run]}: cost {r['final_cost']:.6f}, train accuracy {r['train_accuracy']:.5g}"
+if r.get("test_accuracy") is not None:
+    line += f", test accuracy {r['test_accuracy']:.5g}"
+print(line)
 PY
   else
     status=1

@@ -8,9 +8,13 @@ The initialization notebook's init_utils.load_dataset():
     np.random.seed(1); train_X, train_Y = sklearn.datasets.make_circles(n_samples=300, noise=.05)
     np.random.seed(2); test_X, test_Y = sklearn.datasets.make_circles(n_samples=100, noise=.05)
 
-written as course2_circles_train.npz and course2_circles_test.npz. Needs scikit-learn (pip
-install scikit-learn); nnctl itself does not. Existing files are overwritten with the same
-numbers.
+written as course2_circles_train.npz and course2_circles_test.npz; and the optimization
+notebook's opt_utils.load_dataset():
+
+    np.random.seed(3); train_X, train_Y = sklearn.datasets.make_moons(n_samples=300, noise=.2)
+
+written as course2_moons_train.npz. Needs scikit-learn (pip install scikit-learn); nnctl
+itself does not. Existing files are overwritten with the same numbers.
 """
 
 from __future__ import annotations
@@ -35,11 +39,22 @@ def circles(folder: Path) -> list[Path]:
     return out
 
 
+def moons(folder: Path) -> list[Path]:
+    """The optimization notebook's 300 training moons (it has no test set), in ``folder``."""
+    from sklearn.datasets import make_moons
+
+    np.random.seed(3)
+    X, y = make_moons(n_samples=300, noise=0.2)
+    path = folder / "course2_moons_train.npz"
+    np.savez(path, x=X, y=y)
+    return [path]
+
+
 def main(argv: list[str]) -> int:
     folder = Path(argv[0]) if argv else Path(__file__).resolve().parent.parent / "data"
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        paths = circles(folder)
+        paths = circles(folder) + moons(folder)
     except ImportError:
         print("error: scikit-learn is needed: pip install scikit-learn", file=sys.stderr)
         return 2

@@ -32,6 +32,7 @@ class Config:
     dtype: str
     epochs: int | None = None
     batch_size: int | None = None
+    shuffle: dict | None = None  # {course: S}: the course's per-epoch order; None: nnctl's
     optimizer: str = "gd"
     # the chosen optimizer's hyperparameters (all of them, defaults filled in): {'beta1': 0.9, ...}
     hyperparameters: dict[str, float] = field(default_factory=dict)

@@ -23,6 +23,7 @@ from nnctl.config.values import (
     check_layer_dims,
     check_lr_decay,
     check_lr_schedule,
+    check_shuffle,
     check_size,
     check_source,
     check_stream,
@@ -171,6 +172,12 @@ CONFIG_KEYS: dict[str, Key] = {
     ),
     "epochs": Key(optional(positive_int), None, "passes over the training set (or iterations)"),
     "batch_size": Key(optional(positive_int), None, "examples per gradient step (null: all)"),
+    "shuffle": Key(
+        check_shuffle,
+        None,
+        "mini-batch order: null (drawn from seed) or {course: S}, the second course's "
+        "random_mini_batches with seed S + 1 + epoch",
+    ),
     # followed by every optimizer's hyperparameters: see config_keys()
     "optimizer": Key(choice(optimizer_names), "gd", "update rule"),
     "lr_schedule": Key(

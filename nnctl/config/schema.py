@@ -87,6 +87,19 @@ def _fragments() -> dict[Callable[[Any], Any], Callable[[], dict[str, Any]]]:
             ]
         },
         values.check_lr_schedule: _schedule_fragment,
+        values.check_shuffle: lambda: {
+            "anyOf": [
+                {
+                    "type": "object",
+                    "properties": {
+                        "course": {"type": "integer", "minimum": 0, "maximum": 2**32 - 1}
+                    },
+                    "required": ["course"],
+                    "additionalProperties": False,
+                },
+                {"type": "null"},
+            ]
+        },
         values.check_early_stopping: lambda: {
             "anyOf": [
                 {

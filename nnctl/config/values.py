@@ -19,6 +19,7 @@ from nnctl.system import (
     optional,
     positive_int,
     quote,
+    seed_int,
     string,
 )
 
@@ -242,6 +243,22 @@ def pin_schedule(schedule: dict | None, run_epochs: int | None, lr0: float) -> d
             "(decay_epochs); give fewer warm-up epochs or a longer run"
         )
     return {**schedule, "decay_epochs": horizon}
+
+
+def check_shuffle(value: Any) -> dict | None:
+    """``{course: S}``: the course's mini-batch order (epoch e: ``np.random.seed(S + 1 + e)``,
+    then ``np.random.permutation(m)``, as its ``random_mini_batches``); null: nnctl's own."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or list(value) != ["course"]:
+        raise Invalid(
+            "expected {course: 10} (the course's per-epoch seeds, from 10 + 1) or null "
+            f"(nnctl's shuffling from seed), got {describe(value)}"
+        )
+    try:
+        return {"course": seed_int(value["course"])}
+    except Invalid as exc:
+        raise Invalid(f"course: {exc}") from None
 
 
 def check_stream(value: Any) -> bool:

@@ -64,6 +64,15 @@ def learning_rate_at(cfg: Config, epoch: int) -> float:
     return learning_rate(cfg.learning_rate, cfg.schedule, epoch)
 
 
+def epoch_order(cfg: Config, s: TrainState, m: int) -> np.ndarray:
+    """The order of the m examples in epoch ``s.epoch``: from the run's shuffle generator, or
+    with ``shuffle: {course: S}`` the second course's ``random_mini_batches`` (its model seeds
+    numpy with S + 1 in the first epoch, one more each epoch)."""
+    if cfg.shuffle is None:
+        return s.shuffle_rng.permutation(m)
+    return np.random.RandomState(cfg.shuffle["course"] + 1 + s.epoch).permutation(m)
+
+
 def fit_direct(
     cfg: Config,
     X: np.ndarray,
@@ -130,7 +139,7 @@ def fit_direct(
                     )  # batch s.batch of epoch s.epoch; records s.stream
                 else:
                     if s.batch == 0:
-                        s.perm = s.shuffle_rng.permutation(m)
+                        s.perm = epoch_order(cfg, s, m)
                     idx = s.perm[s.batch * bs : (s.batch + 1) * bs]
                     Xb, Tb = gatherer.gather(idx)
                 masks = None

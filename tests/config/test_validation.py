@@ -224,6 +224,8 @@ iterations: 500
             "lr_schedule: {name: cosine, min_lr: 1}\n",
             "lr_schedule: min_lr 1.0 is above learning_rate 0.1",
         ),
+        ("shuffle: course\n", "shuffle: expected {course: 10} (the course's per-epoch seeds"),
+        ("shuffle: {course: -1}\n", "shuffle: course: must be a whole number from 0 to 2**32 - 1"),
         (
             "lr_schedule: exponential\nlr_decay: 0.1\n",
             "give lr_schedule or lr_decay, not both",

@@ -32,7 +32,8 @@ def circles(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def train(cli, monkeypatch, circles: Path, init: str) -> tuple[dict, list[float]]:
     monkeypatch.setenv("NNCTL_DATA_DIR", str(circles))
-    r = cli("train", CONFIGS / f"course2_init_{init}.yaml", "--json", "--quiet")
+    config = init if init.startswith("opt_") else f"init_{init}"
+    r = cli("train", CONFIGS / f"course2_{config}.yaml", "--json", "--quiet")
     assert r.exit_code == 0, r.stderr
     out = json.loads(r.stdout)
     with open(Path(out["run_dir"]) / "history.csv", newline="") as f:
@@ -64,6 +65,41 @@ def test_he_initialization(cli, runs_dir, monkeypatch, circles) -> None:
     assert round(out["train_accuracy"], 5) == 0.99333 and round(out["test_accuracy"], 2) == 0.96
 
 
+@pytest.mark.parametrize(
+    "optimizer,accuracy", [("gd", 0.7967), ("momentum", 0.7967), ("adam", 0.94)]
+)
+def test_the_optimization_notebooks_moons(
+    cli, runs_dir, monkeypatch, circles, optimizer, accuracy
+) -> None:
+    out, costs = train(cli, monkeypatch, circles, f"opt_{optimizer}")
+    assert len(costs) == 10_000 * 5  # 300 examples: 4 batches of 64 and one of 44 an epoch
+    assert round(out["train_accuracy"], 4) == accuracy
+
+
+def test_the_course_shuffle_is_random_mini_batches_order() -> None:
+    from nnctl.config import resolve
+    from nnctl.training import TrainState
+    from nnctl.training.loop import epoch_order
+
+    cfg = resolve(
+        {
+            "dataset": "moons",
+            "layer_dims": [2, 3, 1],
+            "activations": ["relu", "sigmoid"],
+            "learning_rate": 0.1,
+            "epochs": 3,
+            "batch_size": 64,
+            "shuffle": {"course": 10},
+        },
+        "t",
+    )
+    s = TrainState.start(cfg)
+    for epoch in range(3):
+        s.epoch = epoch
+        np.random.seed(10 + 1 + epoch)  # the notebook: seed = seed + 1, then the shuffle
+        assert np.array_equal(epoch_order(cfg, s, 300), np.random.permutation(300))
+
+
 def test_large_is_the_notebooks_randn_times_10() -> None:
     rng = np.random.RandomState(3)  # the notebook's np.random.seed(3)
     p = initialize_parameters([2, 10, 5, 1], "large", 3)
@@ -75,7 +111,10 @@ def test_the_script_prints_the_three_as_the_notebook(runs_dir, circles) -> None:
     env = {**os.environ, "NNCTL_DATA_DIR": str(circles), "PYTHON": sys.executable}
     env["NNCTL"] = f"{sys.executable} -m nnctl"
     r = subprocess.run(
-        ["bash", ROOT / "scripts" / "second_course.sh"], capture_output=True, text=True, env=env
+        ["bash", ROOT / "scripts" / "second_course.sh", "init"],
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == [
