@@ -86,7 +86,13 @@ class Config:
         inverse_time schedule it is, or None (a constant rate)."""
         if self.lr_decay is not None:
             d = self.lr_decay
-            return {"name": "inverse_time", "decay_rate": d["rate"], "time_interval": d["interval"]}
+            rate, interval = d["rate"], d["interval"]
+            return {
+                "name": "inverse_time",
+                "decay_rate": rate,
+                "time_interval": interval,
+                "delay": 0,
+            }
         return self.lr_schedule
 
     def with_run_length(self, m: int) -> Config:

@@ -138,7 +138,7 @@ def _schedule_fragment() -> dict[str, Any]:
     """``lr_schedule``: a schedule's name, or a mapping of its name and settings (one object per
     entry of ``nnctl.core.LR_SCHEDULES``)."""
     from nnctl.core import LR_SCHEDULES
-    from nnctl.core.schedules import decay_factor, non_negative_int
+    from nnctl.core.schedules import decay_factor, non_negative_int, settings_of
 
     own = {
         decay_factor: {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
@@ -147,7 +147,7 @@ def _schedule_fragment() -> dict[str, Any]:
     forms: list[dict[str, Any]] = [{"enum": list(LR_SCHEDULES)}]
     for name, schedule in LR_SCHEDULES.items():
         props: dict[str, Any] = {"name": {"const": name}}
-        for key, st in schedule.settings.items():
+        for key, st in settings_of(name).items():
             fragment = own.get(st.check) or check_schema(st.check)
             if st.default is None and not st.required:
                 fragment = {"anyOf": [fragment, {"type": "null"}]}

@@ -187,7 +187,7 @@ def check_lr_schedule(value: Any) -> dict | None:
     """A schedule of ``nnctl.core.LR_SCHEDULES``: its name (its settings at their defaults) or
     ``{name: NAME, setting: value, ...}``; returned as the mapping with every setting (cosine's
     ``decay_epochs`` stays null until the run's length pins it: ``resolution``)."""
-    from nnctl.core import LR_SCHEDULES
+    from nnctl.core.schedules import settings_of
 
     if value is None:
         return None
@@ -204,7 +204,7 @@ def check_lr_schedule(value: Any) -> dict | None:
         name = choice(schedule_names)(value["name"])
     except Invalid as exc:
         raise Invalid(f"name: {exc}") from None
-    settings = LR_SCHEDULES[name].settings
+    settings = settings_of(name)
     unknown = [k for k in value if k != "name" and k not in settings]
     if unknown:
         word = quote(unknown[0])

@@ -136,9 +136,29 @@ LR_SCHEDULES: dict[str, Schedule] = {
 }
 
 
+COMMON_SETTINGS: dict[str, Setting] = {
+    "delay": Setting(
+        0,
+        non_negative_int,
+        "epochs the schedule starts late, lr0 until then (the second course's model decays "
+        "after each epoch: 1)",
+    ),
+}
+"""Settings every schedule takes, after its own."""
+
+
+def settings_of(name: str) -> dict[str, Setting]:
+    """The settings schedule ``name`` takes: its own, then ``COMMON_SETTINGS``."""
+    return {**LR_SCHEDULES[name].settings, **COMMON_SETTINGS}
+
+
 def learning_rate(lr0: float, schedule: dict[str, Any] | None, epoch: int) -> float:
     """The learning rate of ``epoch`` (from 0) under ``schedule`` ({name, settings...}, as the
-    config resolves it; None: lr0 throughout)."""
+    config resolves it; None: lr0 throughout). With ``delay`` d the schedule's epoch e - d
+    (lr0 before d): the second course's model sets epoch i's rate from i - 1."""
     if schedule is None:
         return lr0
-    return LR_SCHEDULES[schedule["name"]].rate(lr0, epoch, schedule)
+    delay = schedule.get("delay", 0)
+    if epoch < delay:
+        return lr0
+    return LR_SCHEDULES[schedule["name"]].rate(lr0, epoch - delay, schedule)

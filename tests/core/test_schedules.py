@@ -63,6 +63,20 @@ def test_cosine_warms_up_linearly_then_ends_at_min_lr_and_stays_there() -> None:
     assert rates[8:] == [0.0] * 4  # past the horizon (trained further with --more): min_lr
 
 
+def test_delay_starts_any_schedule_late_as_the_courses_model_does() -> None:
+    # the notebook: epoch i trains at the rate its decay gave after epoch i - 1
+    s = {"name": "inverse_time", "decay_rate": 1.0, "time_interval": 1000, "delay": 1}
+    assert [learning_rate(0.1, s, e) for e in (0, 1, 1000, 1001, 2001)] == [
+        0.1,
+        0.1,
+        0.1,
+        0.05,
+        0.1 / 3,
+    ]
+    step = {"name": "step", "step_size": 1, "gamma": 0.5, "delay": 2}
+    assert [learning_rate(1.0, step, e) for e in range(5)] == [1.0, 1.0, 1.0, 0.5, 0.25]
+
+
 def test_no_schedule_is_the_constant_rate() -> None:
     assert learning_rate(0.3, None, 99) == 0.3
 
@@ -99,6 +113,7 @@ def test_a_name_alone_takes_the_defaults_and_cosine_pins_the_run_length() -> Non
         "warmup_epochs": 0,
         "min_lr": 0.0,
         "decay_epochs": 40,
+        "delay": 0,
     }
     full = resolve({**BASE, "iterations": 25, "lr_schedule": "cosine"}, "t")
     assert full.lr_schedule["decay_epochs"] == 25  # full batch: an epoch per iteration
@@ -109,4 +124,5 @@ def test_a_name_alone_takes_the_defaults_and_cosine_pins_the_run_length() -> Non
     assert resolve({**BASE, "iterations": 3, "lr_schedule": "exponential"}, "t").lr_schedule == {
         "name": "exponential",
         "gamma": 0.95,
+        "delay": 0,
     }

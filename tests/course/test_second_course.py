@@ -32,7 +32,7 @@ def circles(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def train(cli, monkeypatch, circles: Path, init: str) -> tuple[dict, list[float]]:
     monkeypatch.setenv("NNCTL_DATA_DIR", str(circles))
-    config = init if init.startswith("opt_") else f"init_{init}"
+    config = init if init.startswith(("opt_", "decay_")) else f"init_{init}"
     r = cli("train", CONFIGS / f"course2_{config}.yaml", "--json", "--quiet")
     assert r.exit_code == 0, r.stderr
     out = json.loads(r.stdout)
@@ -74,6 +74,25 @@ def test_the_optimization_notebooks_moons(
     out, costs = train(cli, monkeypatch, circles, f"opt_{optimizer}")
     assert len(costs) == 10_000 * 5  # 300 examples: 4 batches of 64 and one of 44 an epoch
     assert round(out["train_accuracy"], 4) == accuracy
+
+
+DECAY_PRINTED = {  # "Cost after epoch 0, 1000, ..., 4000", the notebook's (newer copies)
+    "gd": [0.701091, 0.127161, 0.120304, 0.117033, 0.117512],
+    "momentum": [0.702226, 0.128974, 0.125965, 0.123375, 0.123218],
+    "adam": [0.699346, 0.130074, 0.129826, 0.129282, 0.128361],
+}
+
+
+@pytest.mark.parametrize("optimizer", list(DECAY_PRINTED))
+def test_the_optimization_notebooks_learning_rate_decay(
+    cli, runs_dir, monkeypatch, circles, optimizer
+) -> None:
+    out, costs = train(cli, monkeypatch, circles, f"decay_{optimizer}")
+    sizes = np.array([64, 64, 64, 64, 44])
+    # the notebook's epoch cost: each mini-batch's cost summed over its examples, divided by m
+    epoch_costs = [float(np.dot(costs[e * 5 : (e + 1) * 5], sizes)) / 300 for e in range(5000)]
+    assert [round(epoch_costs[e], 6) for e in range(0, 5000, 1000)] == DECAY_PRINTED[optimizer]
+    assert out["status"] == "complete"
 
 
 def test_the_course_shuffle_is_random_mini_batches_order() -> None:
