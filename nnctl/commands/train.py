@@ -206,7 +206,7 @@ def _train_into(
             else (runs.history_header(cfg, m), [])
         )
         history = runs.HistoryWriter(run_dir, header, before)
-        live = runs.live_history(history, header, batch_count(cfg, m), on_iteration)
+        live = runs.live_history(history, header, batch_count(cfg, m), on_iteration, cfg)
         if on_start is not None:
             on_start(
                 RunStart(

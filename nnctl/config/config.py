@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nnctl.config.keys import CONFIG_KEYS, config_keys
-from nnctl.system import ConfigError
+from nnctl.system import ConfigError, Invalid
 
 if TYPE_CHECKING:
     from nnctl.core import Architecture
@@ -32,9 +32,12 @@ class Config:
     dtype: str
     epochs: int | None = None
     batch_size: int | None = None
+    shuffle: dict | None = None  # {course: S}: the course's per-epoch order; None: nnctl's
     optimizer: str = "gd"
     # the chosen optimizer's hyperparameters (all of them, defaults filled in): {'beta1': 0.9, ...}
     hyperparameters: dict[str, float] = field(default_factory=dict)
+    # {name, settings...} of nnctl.core.LR_SCHEDULES; lr_decay (kept as given) is inverse_time
+    lr_schedule: dict | None = None
     lr_decay: dict | None = None
     l2: float = 0.0
     dropout: list[float] | None = None  # one keep probability per hidden layer
@@ -77,6 +80,37 @@ class Config:
                 "(no symmetry breaking); use scaled, small, he or xavier unless that is the point"
             )
         return out
+
+    @property
+    def schedule(self) -> dict | None:
+        """The learning-rate schedule the run follows: ``lr_schedule``, or ``lr_decay`` as the
+        inverse_time schedule it is, or None (a constant rate)."""
+        if self.lr_decay is not None:
+            d = self.lr_decay
+            rate, interval = d["rate"], d["interval"]
+            return {
+                "name": "inverse_time",
+                "decay_rate": rate,
+                "time_interval": interval,
+                "delay": 0,
+            }
+        return self.lr_schedule
+
+    def with_run_length(self, m: int) -> Config:
+        """The config with cosine's ``decay_epochs`` pinned to the run's epochs on m training
+        examples, when only the data tells them (iterations with mini-batches). Raises
+        ConfigError."""
+        from nnctl.config.values import pin_schedule
+
+        if self.lr_schedule is None or self.lr_schedule.get("decay_epochs", 0) is not None:
+            return self
+        bs = m if self.batch_size is None else min(self.batch_size, m)
+        run_epochs = -(-self.iterations // -(-m // bs))
+        try:
+            pinned = pin_schedule(self.lr_schedule, run_epochs, self.learning_rate)
+        except Invalid as exc:
+            raise ConfigError(f"{self.source}: lr_schedule: {exc}") from None
+        return dataclasses.replace(self, lr_schedule=pinned)
 
     def with_input_dim(self, n_x: int) -> Config:
         """Binds ``layer_dims[0]`` to the data's feature count, or refuses a mismatch."""

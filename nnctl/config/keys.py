@@ -23,6 +23,8 @@ from nnctl.config.values import (
     check_early_stopping,
     check_layer_dims,
     check_lr_decay,
+    check_lr_schedule,
+    check_shuffle,
     check_size,
     check_source,
     check_stream,
@@ -171,9 +173,26 @@ CONFIG_KEYS: dict[str, Key] = {
     ),
     "epochs": Key(optional(positive_int), None, "passes over the training set (or iterations)"),
     "batch_size": Key(optional(positive_int), None, "examples per gradient step (null: all)"),
+    "shuffle": Key(
+        check_shuffle,
+        None,
+        "mini-batch order: null (drawn from seed) or {course: S}, the second course's "
+        "random_mini_batches with seed S + 1 + epoch",
+    ),
     # followed by every optimizer's hyperparameters: see config_keys()
     "optimizer": Key(choice(optimizer_names), "gd", "update rule"),
-    "lr_decay": Key(check_lr_decay, None, "learning-rate decay {rate, interval} per epoch"),
+    "lr_schedule": Key(
+        check_lr_schedule,
+        None,
+        "learning-rate schedule per epoch: a name or {name: NAME, ...} "
+        "(docs/guides/training-options.md; null: constant)",
+    ),
+    "lr_decay": Key(
+        check_lr_decay,
+        None,
+        "learning-rate decay {rate, interval} per epoch "
+        "(the same as lr_schedule: {name: inverse_time, decay_rate, time_interval})",
+    ),
     "l2": Key(non_negative_number, 0.0, "L2 regularization strength lambda"),
     "dropout": Key(check_dropout, None, "keep probability per hidden layer (null: no dropout)"),
     "validation_fraction": Key(fraction(0.0, 1.0), 0.0, "share of training examples held out"),
@@ -211,18 +230,19 @@ def config_keys() -> dict[str, Key]:
     Looked up when called, so a newly registered optimizer's keys are known."""
     from nnctl.core import OPTIMIZERS
 
+    # a hyperparameter several optimizers take (beta2, epsilon) is one key: the first owner's
+    # check, and each owner's meaning and default in its help
+    specs: dict[str, list[tuple[str, Any]]] = {}
+    for opt, cls in OPTIMIZERS.items():
+        for hp, spec in cls.HYPERPARAMETERS.items():
+            specs.setdefault(hp, []).append((opt, spec))
     out: dict[str, Key] = {}
     for name, key in CONFIG_KEYS.items():
         out[name] = key
         if name == "optimizer":
-            for opt, cls in OPTIMIZERS.items():
-                for hp, spec in cls.HYPERPARAMETERS.items():
-                    out.setdefault(
-                        hp,
-                        Key(
-                            optional(spec.check),
-                            None,
-                            f"{opt}'s {spec.doc} (default {spec.default})",
-                        ),
-                    )
+            for hp, owned in specs.items():
+                doc = "; ".join(
+                    f"{opt}'s {spec.doc} (default {spec.default})" for opt, spec in owned
+                )
+                out[hp] = Key(optional(owned[0][1].check), None, doc)
     return out

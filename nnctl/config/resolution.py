@@ -17,7 +17,7 @@ from nnctl.config.keys import (
     config_keys,
     hyperparameter_owners,
 )
-from nnctl.config.values import REQUIRED, synthetic_names
+from nnctl.config.values import REQUIRED, pin_schedule, synthetic_names
 from nnctl.system import ConfigError, Invalid, describe, did_you_mean, quote_text
 
 
@@ -167,6 +167,17 @@ def _check_training_keys(d: dict, source: str) -> None:
                 f"{source}: {key}: only used by optimizer {' or '.join(owners)}, "
                 f"but optimizer is {d['optimizer']}; remove it or set optimizer: {opt}"
             )
+    if d["lr_schedule"] is not None and d["lr_decay"] is not None:
+        raise ConfigError(
+            f"{source}: lr_decay: is the older spelling of lr_schedule: {{name: inverse_time, "
+            "decay_rate, time_interval}; give lr_schedule or lr_decay, not both"
+        )
+    # the run's length in epochs, when the config alone tells it (full batch: one per step)
+    run_epochs = d["epochs"] or (d["iterations"] if d["batch_size"] is None else None)
+    try:
+        d["lr_schedule"] = pin_schedule(d["lr_schedule"], run_epochs, d["learning_rate"])
+    except Invalid as exc:
+        raise ConfigError(f"{source}: lr_schedule: {exc}") from None
     n_hidden = len(d["layer_dims"]) - 2
     keep = d["dropout"]
     if isinstance(keep, float):

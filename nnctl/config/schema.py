@@ -86,6 +86,20 @@ def _fragments() -> dict[Callable[[Any], Any], Callable[[], dict[str, Any]]]:
                 {"type": "null"},
             ]
         },
+        values.check_lr_schedule: _schedule_fragment,
+        values.check_shuffle: lambda: {
+            "anyOf": [
+                {
+                    "type": "object",
+                    "properties": {
+                        "course": {"type": "integer", "minimum": 0, "maximum": 2**32 - 1}
+                    },
+                    "required": ["course"],
+                    "additionalProperties": False,
+                },
+                {"type": "null"},
+            ]
+        },
         values.check_early_stopping: lambda: {
             "anyOf": [
                 {
@@ -128,6 +142,37 @@ def _fragments() -> dict[Callable[[Any], Any], Callable[[], dict[str, Any]]]:
         values.check_bool: lambda: _BOOLEAN,
         values.check_stream: lambda: _BOOLEAN,
     }
+
+
+def _schedule_fragment() -> dict[str, Any]:
+    """``lr_schedule``: a schedule's name, or a mapping of its name and settings (one object per
+    entry of ``nnctl.core.LR_SCHEDULES``)."""
+    from nnctl.core import LR_SCHEDULES
+    from nnctl.core.schedules import decay_factor, non_negative_int, settings_of
+
+    own = {
+        decay_factor: {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+        non_negative_int: {"type": "integer", "minimum": 0},
+    }
+    forms: list[dict[str, Any]] = [{"enum": list(LR_SCHEDULES)}]
+    for name, schedule in LR_SCHEDULES.items():
+        props: dict[str, Any] = {"name": {"const": name}}
+        for key, st in settings_of(name).items():
+            fragment = own.get(st.check) or check_schema(st.check)
+            if st.default is None and not st.required:
+                fragment = {"anyOf": [fragment, {"type": "null"}]}
+            props[key] = {"description": st.doc, **fragment}
+        required = ["name", *(k for k, st in schedule.settings.items() if st.required)]
+        forms.append(
+            {
+                "type": "object",
+                "title": name,
+                "properties": props,
+                "required": required,
+                "additionalProperties": False,
+            }
+        )
+    return {"anyOf": [*forms, {"type": "null"}]}
 
 
 def check_schema(check: Callable[[Any], Any]) -> dict[str, Any]:

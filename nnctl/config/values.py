@@ -1,7 +1,7 @@
-"""The config's own value checks: layer sizes, activations, dropout, learning-rate decay, early
-stopping and the dataset's sources, columns and image sizes. The checks of single numbers, names
-and strings are ``nnctl.system``'s; these build on them. Each returns the value (normalized) or
-raises ``Invalid``; the caller adds the key and the file."""
+"""The config's own value checks: layer sizes, activations, dropout, learning-rate decay and
+schedules, early stopping and the dataset's sources, columns and image sizes. The checks of
+single numbers, names and strings are ``nnctl.system``'s; these build on them. Each returns
+the value (normalized) or raises ``Invalid``; the caller adds the key and the file."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from nnctl.system import (
     Invalid,
     choice,
     describe,
+    did_you_mean,
     each,
     non_negative_number,
     number,
@@ -19,6 +20,7 @@ from nnctl.system import (
     positive_int,
     quote,
     quote_list,
+    seed_int,
     string,
 )
 
@@ -50,6 +52,12 @@ def optimizer_names() -> list[str]:
     from nnctl.core import OPTIMIZERS
 
     return list(OPTIMIZERS)
+
+
+def schedule_names() -> list[str]:
+    from nnctl.core import LR_SCHEDULES
+
+    return list(LR_SCHEDULES)
 
 
 def synthetic_names() -> list[str]:
@@ -184,6 +192,84 @@ def check_diagnose(value: Any) -> dict | None:
     return _sub_mapping(
         value, {"baseline": (optional(non_negative_number), None)}, "{baseline: 0.05}"
     )
+
+
+def check_lr_schedule(value: Any) -> dict | None:
+    """A schedule of ``nnctl.core.LR_SCHEDULES``: its name (its settings at their defaults) or
+    ``{name: NAME, setting: value, ...}``; returned as the mapping with every setting (cosine's
+    ``decay_epochs`` stays null until the run's length pins it: ``resolution``)."""
+    from nnctl.core.schedules import settings_of
+
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = {"name": value}
+    if not isinstance(value, dict):
+        raise Invalid(
+            "expected a schedule name like cosine or a mapping like "
+            f"{{name: step, step_size: 10}}, got {describe(value)}"
+        )
+    if "name" not in value:
+        raise Invalid(f"missing key 'name' (one of {', '.join(schedule_names())})")
+    try:
+        name = choice(schedule_names)(value["name"])
+    except Invalid as exc:
+        raise Invalid(f"name: {exc}") from None
+    settings = settings_of(name)
+    unknown = [k for k in value if k != "name" and k not in settings]
+    if unknown:
+        word = quote(unknown[0])
+        hint = did_you_mean(str(unknown[0]), list(settings))
+        raise Invalid(
+            f"unknown key {word} for schedule {name}{hint}; "
+            f"valid keys: {', '.join(['name', *settings])}"
+        )
+    keys: dict[str, tuple[Callable[[Any], Any], Any]] = {"name": (string, REQUIRED)}
+    for k, st in settings.items():
+        keys[k] = (st.check, REQUIRED) if st.required else (optional(st.check), st.default)
+    return _sub_mapping(value, keys, f"{{name: {name}, {next(iter(settings))}: ...}}")
+
+
+def pin_schedule(schedule: dict | None, run_epochs: int | None, lr0: float) -> dict | None:
+    """The schedule with cosine's ``decay_epochs`` pinned to ``run_epochs`` when not given (the
+    run's length at its start, so a run trained further keeps the rates of the epochs it
+    has), checked against the run: the warm-up shorter than the decay, min_lr at most lr0.
+    ``run_epochs`` None: not known yet (pinned when the data is). Raises Invalid."""
+    if schedule is None or "decay_epochs" not in schedule:
+        return schedule
+    if schedule["min_lr"] > lr0:
+        raise Invalid(
+            f"min_lr {schedule['min_lr']} is above learning_rate {lr0}; "
+            "give a min_lr below the starting rate"
+        )
+    horizon = schedule["decay_epochs"]
+    if horizon is None:
+        if run_epochs is None:
+            return schedule
+        horizon = run_epochs
+    warm = schedule["warmup_epochs"]
+    if warm >= horizon:
+        raise Invalid(
+            f"warmup_epochs {warm} is not shorter than the run's {horizon} epoch(s) of decay "
+            "(decay_epochs); give fewer warm-up epochs or a longer run"
+        )
+    return {**schedule, "decay_epochs": horizon}
+
+
+def check_shuffle(value: Any) -> dict | None:
+    """``{course: S}``: the course's mini-batch order (epoch e: ``np.random.seed(S + 1 + e)``,
+    then ``np.random.permutation(m)``, as its ``random_mini_batches``); null: nnctl's own."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or list(value) != ["course"]:
+        raise Invalid(
+            "expected {course: 10} (the course's per-epoch seeds, from 10 + 1) or null "
+            f"(nnctl's shuffling from seed), got {describe(value)}"
+        )
+    try:
+        return {"course": seed_int(value["course"])}
+    except Invalid as exc:
+        raise Invalid(f"course: {exc}") from None
 
 
 def check_stream(value: Any) -> bool:

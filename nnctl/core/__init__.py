@@ -1,7 +1,7 @@
 """The mathematics of an L-layer network, as the course writes it: activations, losses and
 output heads, the network with its initializers and its forward and backward passes, each
-written once (``network``), optimizers and their compiled updates, metrics, and the model
-summary. Knows nothing of files, configs or runs."""
+written once (``network``), optimizers and their compiled updates, learning-rate schedules,
+metrics, and the model summary. Knows nothing of files, configs or runs."""
 
 import lazy_loader as lazy
 
@@ -59,7 +59,15 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "linear_forward",
             "predict_proba",
         ],
-        "optimizers": ["Adam", "GradientDescent", "Hyperparameter", "Momentum", "OPTIMIZERS"],
+        "optimizers": [
+            "Adam",
+            "GradientDescent",
+            "Hyperparameter",
+            "Momentum",
+            "OPTIMIZERS",
+            "RMSprop",
+        ],
+        "schedules": ["LR_SCHEDULES", "Schedule", "Setting", "learning_rate"],
         "summary": ["summarize", "summary_lines"],
     },
 )

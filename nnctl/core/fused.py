@@ -1,7 +1,8 @@
 """Compiled, fused optimizer updates: one pass over the parameters instead of numpy's many.
 
 Adam's update in numpy is fourteen passes over all parameters (each operation of the formula
-is one ufunc call over the flat buffers, ``nnctl.core.optimizers``); momentum's is five.
+is one ufunc call over the flat buffers, ``nnctl.core.optimizers``); RMSprop's nine, momentum's
+five.
 Compiled into one loop (numba, the optional ``fast`` extra) each value is read and written once.
 Every operation is the formula's own, in its order and in the run's dtype, with no fused
 multiply-add (numba does not contract ``a * b + c`` unless asked to), so the results are those
@@ -28,7 +29,11 @@ ENV = "NNCTL_COMPILED"
 SETTINGS = ("auto", "always", "never")
 # numpy's time per parameter value and update (ns, by itemsize), and the share of it a compiled
 # update saves: measurements, docs/developers/measured-core.md
-NUMPY_NS = {"adam": {4: 1.44, 8: 3.71}, "momentum": {4: 0.55, 8: 1.3}}
+NUMPY_NS = {
+    "adam": {4: 1.44, 8: 3.71},
+    "momentum": {4: 0.55, 8: 1.3},
+    "rmsprop": {4: 1.0, 8: 2.6},
+}
 SAVED_SHARE = 0.6
 # auto compiles when the updates would save more than this (seconds; twice numba's import)
 WORTH_SECONDS = 1.0
@@ -59,8 +64,8 @@ def worth_it(rule: str, n_values: int, itemsize: int, steps: int) -> bool:
 
 
 def kernel(rule: str) -> Callable[..., None] | None:
-    """The compiled update ``rule`` ("adam" or "momentum"), or None when numba is missing or
-    cannot compile here (the numpy passes are then used)."""
+    """The compiled update ``rule`` ("adam", "momentum" or "rmsprop"), or None when numba is
+    missing or cannot compile here (the numpy passes are then used)."""
     global _kernels, _failed
     if _kernels is None and _failed is None:
         try:
@@ -79,6 +84,8 @@ def warm(rule: str, dtype: np.dtype) -> None:
     e = np.empty(0, dtype=dtype)
     if rule == "adam":
         k(e, e, e, e, *as_dtype((0.9, 0.1, 0.999, 0.001, 0.1, 0.001, 0.01, 1e-8), dtype))
+    elif rule == "rmsprop":
+        k(e, e, e, *as_dtype((0.9, 0.1, 0.01, 1e-8), dtype))
     else:
         k(e, e, e, *as_dtype((0.9, 0.1, 0.01), dtype))
 
@@ -128,7 +135,17 @@ def _compile() -> dict[str, Callable[..., None]]:
             v[i] = vi
             p[i] = p[i] - vi * lr
 
-    return {"adam": adam, "momentum": momentum}
+    @jit
+    def rmsprop(
+        p: Any, g: Any, s: Any, b2: Any, ob2: Any, lr: Any, eps: Any
+    ) -> None:  # pragma: no cover - compiled
+        for i in range(p.size):
+            gi = g[i]
+            si = s[i] * b2 + (gi * gi) * ob2
+            s[i] = si
+            p[i] = p[i] - (gi * lr) / (np.sqrt(si) + eps)
+
+    return {"adam": adam, "momentum": momentum, "rmsprop": rmsprop}
 
 
 def version() -> str | None:

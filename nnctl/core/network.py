@@ -70,6 +70,9 @@ INITIALIZERS: dict[str, Callable[[np.ndarray, int, int], np.ndarray]] = {
     # same gradient and stays identical: the course's lesson on breaking symmetry (see
     # ``Config.warnings``). The draw is still made, so other layers' weights do not move.
     "zeros": lambda W0, n, n_prev: np.zeros_like(W0),
+    # The second course's "large random" lesson (initialization notebook, randn * 10): weights
+    # too large saturate the sigmoid and train slowly. A lesson, not a choice for real runs.
+    "large": lambda W0, n, n_prev: W0 * 10,
 }
 
 

@@ -84,6 +84,12 @@ class FlatOptimizer:
         """A zeroed buffer shaped like the parameters, for a piece of state."""
         return FlatArrays.like(self._params.views)
 
+    def _scratch(self) -> tuple[np.ndarray, np.ndarray]:
+        """Two flat scratch buffers the size of the parameters, allocated once, so that a step
+        allocates nothing: (the update's numerator, then the update; (1 - b2) dW^2, then the
+        denominator)."""
+        return np.empty_like(self._params.flat), np.empty_like(self._params.flat)
+
     def step(self, params: Params, dWs: list[np.ndarray], dbs: list[np.ndarray], lr: float) -> None:
         grads = [*dWs, *dbs]
         if not self._grads.holds(grads):
@@ -169,6 +175,19 @@ class Momentum(FlatOptimizer):
         _load_named("v", arrays, self._v)
 
 
+EPSILON = Hyperparameter(1e-8, positive_number, "denominator guard")
+"""Adam's and RMSprop's epsilon (one config key for both)."""
+
+
+def _decay_squares(s: np.ndarray, g: np.ndarray, beta2: float, scratch: np.ndarray) -> None:
+    """s := beta2 s + (1 - beta2) g^2 in place, through ``scratch`` (Adam's and RMSprop's
+    second moment, each operation in the formula's order)."""
+    s *= beta2
+    np.multiply(g, g, out=scratch)
+    scratch *= 1 - beta2
+    s += scratch
+
+
 class Adam(FlatOptimizer):
     """Bias-corrected Adam, as in the course. With t the number of this step (1, 2, ...):
     v := b1 v + (1 - b1) dW;  s := b2 s + (1 - b2) dW^2;
@@ -182,7 +201,7 @@ class Adam(FlatOptimizer):
     HYPERPARAMETERS = {
         "beta1": Hyperparameter(0.9, fraction(0.0, 1.0), "first-moment decay"),
         "beta2": Hyperparameter(0.999, fraction(0.0, 1.0), "second-moment decay"),
-        "epsilon": Hyperparameter(1e-8, positive_number, "denominator guard"),
+        "epsilon": EPSILON,
     }
 
     RULE = "adam"
@@ -193,8 +212,7 @@ class Adam(FlatOptimizer):
         self.beta1, self.beta2, self.epsilon = hp["beta1"], hp["beta2"], hp["epsilon"]
         self.t = 0
         self._v, self._s = self._state(), self._state()
-        self._num = np.empty_like(self._v.flat)  # the update's numerator, then the update
-        self._den = np.empty_like(self._v.flat)  # (1 - b2) dW^2, then the denominator
+        self._num, self._den = self._scratch()
 
     @property
     def v(self) -> list[np.ndarray]:
@@ -233,10 +251,7 @@ class Adam(FlatOptimizer):
         v *= self.beta1
         np.multiply(g, 1 - self.beta1, out=num)
         v += num
-        s *= self.beta2
-        np.multiply(g, g, out=den)
-        den *= 1 - self.beta2
-        s += den
+        _decay_squares(s, g, self.beta2, den)
         np.divide(v, c1, out=num)
         num *= lr
         np.divide(s, c2, out=den)
@@ -254,8 +269,56 @@ class Adam(FlatOptimizer):
         self.t = int(arrays["t"])
 
 
+class RMSprop(FlatOptimizer):
+    """The course's RMSprop: s := b2 s + (1 - b2) dW^2;  W := W - lr dW / (sqrt(s) + epsilon)
+    (s starts at 0, no bias correction, as the lecture writes it). Its decay is named ``beta2``
+    as in the course, where it is Adam's second moment without the first.
+
+    Like Adam's, the step runs in place through two scratch buffers, each operation the
+    formula's own in its order.
+    """
+
+    HYPERPARAMETERS = {
+        "beta2": Hyperparameter(0.9, fraction(0.0, 1.0), "squared-gradient decay"),
+        "epsilon": EPSILON,
+    }
+
+    RULE = "rmsprop"
+
+    def __init__(self, params: Params, cfg: Any) -> None:
+        super().__init__(params)
+        hp = cfg.hyperparameters
+        self.beta2, self.epsilon = hp["beta2"], hp["epsilon"]
+        self._s = self._state()  # [sW1 .. sWL, sb1 .. sbL]
+        self._num, self._den = self._scratch()  # lr dW, then the update; the denominator
+
+    @property
+    def s(self) -> list[np.ndarray]:
+        return self._s.views
+
+    def update(self, p: np.ndarray, g: np.ndarray, lr: float) -> None:
+        s, num, den = self._s.flat, self._num, self._den
+        if self._kernel is not None:  # the same operations in one pass (nnctl.core.fused)
+            constants = (self.beta2, 1 - self.beta2, lr, self.epsilon)
+            self._kernel(p, g, s, *fused.as_dtype(constants, s.dtype))
+            return
+        _decay_squares(s, g, self.beta2, den)
+        np.multiply(g, lr, out=num)
+        np.sqrt(s, out=den)
+        den += self.epsilon
+        num /= den
+        p -= num
+
+    def state(self) -> dict[str, np.ndarray]:
+        return _named("s", self._s)
+
+    def load_state(self, arrays: dict[str, np.ndarray]) -> None:
+        _load_named("s", arrays, self._s)
+
+
 OPTIMIZERS: dict[str, type] = {
     "gd": GradientDescent,
     "momentum": Momentum,
     "adam": Adam,
+    "rmsprop": RMSprop,
 }

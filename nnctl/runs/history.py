@@ -1,9 +1,10 @@
 """history.csv, a run's curve: its columns, its writers (whole, or appended while the run
 trains) and its reader.
 
-Columns: ``iteration, cost``; with mini-batches also ``epoch``; with a validation set also
-``val_loss, val_accuracy``, filled on each epoch's last iteration. Floats are written with
-``repr``, so a run's costs read back bit for bit.
+Columns: ``iteration, cost``; with mini-batches also ``epoch``; with a learning-rate schedule
+(``lr_schedule`` or ``lr_decay``) also ``learning_rate``, the rate that step's epoch used; with a
+validation set also ``val_loss, val_accuracy``, filled on each epoch's last iteration. Floats
+are written with ``repr``, so a run's costs read back bit for bit.
 """
 
 from __future__ import annotations
@@ -29,12 +30,15 @@ from nnctl.system import RunError
 
 def history_header(cfg: Config, m: int, val: bool = False) -> tuple[str, ...]:
     """history.csv's columns for ``cfg`` trained on m examples: iteration, cost; epoch with
-    mini-batches; val_loss and val_accuracy with a validation set."""
+    mini-batches; learning_rate with a schedule; val_loss and val_accuracy with a validation
+    set."""
     from nnctl.training import batch_count
 
     header: tuple[str, ...] = ("iteration", "cost")
     if batch_count(cfg, m) > 1:
         header += ("epoch",)
+    if cfg.schedule is not None:
+        header += ("learning_rate",)
     if val or cfg.validation_fraction > 0 or cfg.dataset.get("val"):
         header += ("val_loss", "val_accuracy")
     return header
@@ -44,11 +48,12 @@ def history_rows(
     cfg: Config, result: TrainResult | TrainState, m: int
 ) -> tuple[tuple[str, ...], list[tuple]]:
     """history.csv of a training (its result, or the state a resumed run goes on from): one
-    row per iteration (iteration, cost); with mini-batches also the epoch; with a validation
-    set also val_loss and val_accuracy, on each epoch's last iteration."""
+    row per iteration (iteration, cost); with mini-batches also the epoch; with a schedule the
+    learning rate; with a validation set also val_loss and val_accuracy, on each epoch's last
+    iteration."""
     import math
 
-    from nnctl.training import batch_count
+    from nnctl.training import batch_count, learning_rate_at
 
     n_batches = batch_count(cfg, m)
     mini = n_batches > 1
@@ -59,6 +64,8 @@ def history_rows(
         row: list = [i, cost]
         if mini:
             row.append(i // n_batches)
+        if cfg.schedule is not None:
+            row.append(learning_rate_at(cfg, i // n_batches))
         if len(header) > len(row):
             loss, acc = val.get(i, ("", ""))
             row += [loss, "" if isinstance(acc, float) and math.isnan(acc) else acc]
@@ -134,13 +141,21 @@ def live_history(
     header: tuple[str, ...],
     n_batches: int,
     on_iteration: OnIteration | None,
+    cfg: Config | None = None,
 ) -> OnIteration:
     """The loop's per-step callback with history.csv appended as training goes (validation
-    columns stay empty until the finished run's history is written whole)."""
-    add, blanks = writer.add, ("",) * (len(header) - (3 if n_batches > 1 else 2))
+    columns stay empty until the finished run's history is written whole). ``cfg``: the run's
+    config, for the learning_rate column when ``header`` has one."""
+    from nnctl.training import learning_rate_at
+
+    lr_of = (lambda e: (learning_rate_at(cfg, e),)) if "learning_rate" in header else None
+    known = 2 + (n_batches > 1) + (lr_of is not None)
+    add, blanks = writer.add, ("",) * (len(header) - known)
 
     def live(i: int, cost: float) -> None:
-        add((i, cost, i // n_batches, *blanks) if n_batches > 1 else (i, cost, *blanks))
+        epoch = i // n_batches
+        row = (i, cost, epoch) if n_batches > 1 else (i, cost)
+        add((*row, *lr_of(epoch), *blanks) if lr_of is not None else (*row, *blanks))
         if on_iteration is not None:
             on_iteration(i, cost)
 
@@ -153,7 +168,8 @@ def live_history(
 @dataclass
 class History:
     """history.csv's columns: iterations, costs: (n,); per epoch with a validation set:
-    epochs, val_loss, val_accuracy: (e,). ``per_batch``: several iterations per epoch."""
+    epochs, val_loss, val_accuracy: (e,). ``per_batch``: several iterations per epoch.
+    learning_rate: (n,), each step's rate, with a schedule; else (0,)."""
 
     iterations: np.ndarray
     costs: np.ndarray
@@ -161,6 +177,7 @@ class History:
     val_loss: np.ndarray
     val_accuracy: np.ndarray
     per_batch: bool
+    learning_rate: np.ndarray | None = None
 
 
 def read_history_table(run_dir: Path) -> History:
@@ -188,6 +205,7 @@ def read_history_table(run_dir: Path) -> History:
 
     try:
         its, costs = col("iteration", rows), col("cost", rows)
+        rates = col("learning_rate", rows) if rows and "learning_rate" in rows[0] else col("", [])
         epoch_of = [int(r["epoch"]) for r in rows] if rows and "epoch" in rows[0] else []
         val_rows = [r for r in rows if r.get("val_loss")]
         # epochs done; full batch (no epoch column): one epoch per iteration
@@ -203,10 +221,11 @@ def read_history_table(run_dir: Path) -> History:
         )
     except (KeyError, TypeError, ValueError):
         raise RunError(
-            f"{path}: damaged (expected columns iteration,cost[,epoch,val_loss,val_accuracy])"
+            f"{path}: damaged (expected columns "
+            "iteration,cost[,epoch][,learning_rate][,val_loss,val_accuracy])"
         ) from None
     per_batch = bool(epoch_of) and len(set(epoch_of)) < len(epoch_of)
-    return History(its, costs, epochs, val_loss, val_acc, per_batch)
+    return History(its, costs, epochs, val_loss, val_acc, per_batch, rates)
 
 
 def read_history(run_dir: Path) -> tuple[list[int], list[float]]:

@@ -19,6 +19,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "batch_count",
             "batch_size",
             "fit_direct",
+            "learning_rate_at",
             "total_iterations",
         ],
         "scoring": ["SCORE_CHUNK", "Scores", "forward_chunked", "product_width", "score"],

@@ -112,6 +112,11 @@ def bind(
     cfg = cfg.with_input_dim(ds.n_features)
     m_other = sum(int(X.shape[1]) for X in (ds.X_test, ds.X_val) if X is not None)
     streamed = plan is not None and plan.stream
+    if streamed and cfg.shuffle is not None:
+        raise ConfigError(
+            f"{cfg.source}: shuffle: the course's order needs the data in memory; this file is "
+            "streamed from disk in blocks (remove shuffle, or dataset.stream: false)"
+        )
     require_memory(
         cfg,
         ds.n_features,
@@ -134,6 +139,7 @@ def bind(
         )
         ds = take(ds, *held_out)
     cfg, ds = _normalize(cfg, ds)
+    cfg = cfg.with_run_length(int(ds.X_train.shape[1]))  # a cosine schedule's horizon
     return Bound(cfg, ds, held_out)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nnctl.config import Config
-from nnctl.core import Params, cost_and_gradients, dropout_masks
+from nnctl.core import Params, cost_and_gradients, dropout_masks, learning_rate
 from nnctl.system import interrupt
 from nnctl.training.batches import BatchGatherer
 from nnctl.training.scoring import score
@@ -59,10 +59,18 @@ def total_iterations(cfg: Config, m: int) -> int:
 
 
 def learning_rate_at(cfg: Config, epoch: int) -> float:
-    """lr0 / (1 + rate * floor(epoch / interval)) with ``lr_decay``, else lr0 unchanged."""
-    if cfg.lr_decay is None:
-        return cfg.learning_rate
-    return cfg.learning_rate / (1 + cfg.lr_decay["rate"] * (epoch // cfg.lr_decay["interval"]))
+    """The learning rate of ``epoch`` (from 0) under the config's schedule (``lr_schedule``, or
+    ``lr_decay``: lr0 / (1 + rate * floor(epoch / interval))), else lr0 unchanged."""
+    return learning_rate(cfg.learning_rate, cfg.schedule, epoch)
+
+
+def epoch_order(cfg: Config, s: TrainState, m: int) -> np.ndarray:
+    """The order of the m examples in epoch ``s.epoch``: from the run's shuffle generator, or
+    with ``shuffle: {course: S}`` the second course's ``random_mini_batches`` (its model seeds
+    numpy with S + 1 in the first epoch, one more each epoch)."""
+    if cfg.shuffle is None:
+        return s.shuffle_rng.permutation(m)
+    return np.random.RandomState(cfg.shuffle["course"] + 1 + s.epoch).permutation(m)
 
 
 def fit_direct(
@@ -131,7 +139,7 @@ def fit_direct(
                     )  # batch s.batch of epoch s.epoch; records s.stream
                 else:
                     if s.batch == 0:
-                        s.perm = s.shuffle_rng.permutation(m)
+                        s.perm = epoch_order(cfg, s, m)
                     idx = s.perm[s.batch * bs : (s.batch + 1) * bs]
                     Xb, Tb = gatherer.gather(idx)
                 masks = None

@@ -147,8 +147,16 @@ iterations: 500
         ),
         (
             "optimizer: adamw\n",
-            "optimizer: got the string 'adamw' (did you mean adam?); valid: gd, momentum, adam",
+            "optimizer: got the string 'adamw' (did you mean adam?); "
+            "valid: gd, momentum, adam, rmsprop",
         ),
+        (
+            "optimizer: momentum\nbeta2: 0.9\n",
+            "beta2: only used by optimizer adam or rmsprop, but optimizer is momentum; "
+            "remove it or set optimizer: adam",
+        ),
+        ("optimizer: rmsprop\nbeta2: 1\n", "beta2: must be in [0.0, 1.0), got 1"),
+        ("optimizer: rmsprop\nepsilon: 0\n", "epsilon: must be a positive number, got 0"),
         (
             "beta1: 0.8\n",
             "beta1: only used by optimizer adam, but optimizer is gd; "
@@ -179,6 +187,49 @@ iterations: 500
         ),
         ("validation_fraction: 1.0\n", "validation_fraction: must be in [0.0, 1.0), got 1.0"),
         ("checkpoint_every: 2.5\n", "checkpoint_every: expected a whole number, got 2.5"),
+        (
+            "lr_schedule: cosin\n",
+            "lr_schedule: name: got the string 'cosin' (did you mean cosine?); "
+            "valid: inverse_time, exponential, inverse_sqrt, step, cosine",
+        ),
+        (
+            "lr_schedule: {name: step, step_size: 2, gama: 0.5}\n",
+            "lr_schedule: unknown key 'gama' for schedule step (did you mean gamma?); "
+            "valid keys: name, step_size, gamma",
+        ),
+        (
+            "lr_schedule: {name: inverse_time, time_interval: 0}\n",
+            "lr_schedule: time_interval: must be a positive whole number, got 0",
+        ),
+        ("lr_schedule: step\n", "lr_schedule: missing key 'step_size'"),
+        ("lr_schedule: {gamma: 0.5}\n", "lr_schedule: missing key 'name' (one of inverse_time,"),
+        (
+            "lr_schedule: [cosine]\n",
+            "lr_schedule: expected a schedule name like cosine or a mapping",
+        ),
+        ("lr_schedule: {name: exponential, gamma: 0}\n", "lr_schedule: gamma: must be in (0, 1]"),
+        (
+            "lr_schedule: {name: cosine, warmup_epochs: -1}\n",
+            "lr_schedule: warmup_epochs: must be a whole number >= 0, got -1",
+        ),
+        (
+            "lr_schedule: {name: cosine, warmup_epochs: 5}\n",
+            "lr_schedule: warmup_epochs 5 is not shorter than the run's 5 epoch(s) of decay",
+        ),
+        (  # the run's epochs known only from the data: 5 steps of 32 batches an epoch
+            "batch_size: 10\nlr_schedule: {name: cosine, warmup_epochs: 3}\n",
+            "lr_schedule: warmup_epochs 3 is not shorter than the run's 1 epoch(s) of decay",
+        ),
+        (
+            "lr_schedule: {name: cosine, min_lr: 1}\n",
+            "lr_schedule: min_lr 1.0 is above learning_rate 0.1",
+        ),
+        ("shuffle: course\n", "shuffle: expected {course: 10} (the course's per-epoch seeds"),
+        ("shuffle: {course: -1}\n", "shuffle: course: must be a whole number from 0 to 2**32 - 1"),
+        (
+            "lr_schedule: exponential\nlr_decay: 0.1\n",
+            "give lr_schedule or lr_decay, not both",
+        ),
     ],
 )
 def test_new_keys_are_validated_with_one_line(cli, runs_dir, tmp_path, extra, message) -> None:

@@ -1,6 +1,6 @@
 """The compiled optimizer updates (nnctl/core/fused.py, numba from the ``fast`` extra) against
-numpy's passes: the same bits for Adam and momentum in float32 and float64, chosen only when
-they pay, and numpy's when numba is missing."""
+numpy's passes: the same bits for Adam, RMSprop and momentum in float32 and float64, chosen only
+when they pay, and numpy's when numba is missing."""
 
 from __future__ import annotations
 
@@ -9,9 +9,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from nnctl.core import Adam, Momentum, fused, initialize_parameters
+from nnctl.core import Adam, Momentum, RMSprop, fused, initialize_parameters
 
-HP = {Adam: {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}, Momentum: {"beta": 0.9}}
+HP = {
+    Adam: {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
+    Momentum: {"beta": 0.9},
+    RMSprop: {"beta2": 0.9, "epsilon": 1e-8},
+}
 
 needs_numba = pytest.mark.skipif(
     fused.kernel("adam") is None,
@@ -38,7 +42,7 @@ def run(cls: type, dtype: type, compiled: bool, steps: int = 7) -> tuple[list[np
 
 @needs_numba
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("cls", [Adam, Momentum])
+@pytest.mark.parametrize("cls", [Adam, Momentum, RMSprop])
 def test_compiled_updates_are_numpys_bit_for_bit(cls: type, dtype: type) -> None:
     p_np, s_np = run(cls, dtype, compiled=False)
     p_c, s_c = run(cls, dtype, compiled=True)
@@ -61,6 +65,9 @@ def test_auto_compiles_only_when_the_updates_would_take_long(
     assert fused.worth_it("adam", 235_146, 4, 4690 * 2)
     assert fused.worth_it("adam", 235_146, 8, 4690)
     assert not fused.worth_it("gd", 10**9, 8, 10**9)  # no compiled gradient descent
+    assert fused.worth_it("rmsprop", 235_146, 8, 4690) and not fused.worth_it(
+        "rmsprop", 235_146, 4, 469
+    )
     monkeypatch.setenv(fused.ENV, "never")
     params = initialize_parameters([300, 300, 1], "he", 1, np.float64)
     opt = Adam(params, SimpleNamespace(hyperparameters=HP[Adam]))

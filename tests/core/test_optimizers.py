@@ -1,4 +1,4 @@
-"""Momentum and Adam against step-by-step hand computations, learning-rate decay, and the
+"""Momentum, Adam and RMSprop against step-by-step hand computations, learning-rate decay, and the
 mini-batch schedule (shuffle by index, every example once per epoch, epochs vs iterations)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 import nnctl.commands.train as train_mod
 import nnctl.training.loop as loop_mod
 from nnctl.config import resolve
-from nnctl.core import OPTIMIZERS, Adam, GradientDescent, Momentum, Params
+from nnctl.core import OPTIMIZERS, Adam, GradientDescent, Momentum, Params, RMSprop
 from nnctl.system import STREAM_SHUFFLE, rng_for
 
 W0 = [1.0, -2.0]
@@ -28,7 +28,12 @@ def grads(g: list[float], gb: float) -> tuple[list[np.ndarray], list[np.ndarray]
 
 
 def test_table_names() -> None:
-    assert OPTIMIZERS == {"gd": GradientDescent, "momentum": Momentum, "adam": Adam}
+    assert OPTIMIZERS == {
+        "gd": GradientDescent,
+        "momentum": Momentum,
+        "adam": Adam,
+        "rmsprop": RMSprop,
+    }
 
 
 def test_momentum_two_steps_by_hand() -> None:
@@ -66,14 +71,44 @@ def test_adam_first_two_steps_by_hand() -> None:
     assert opt.t == 2
 
 
-def test_optimizer_state_round_trips() -> None:
+def test_rmsprop_two_steps_by_hand() -> None:
     p = one_layer()
-    opt = Adam(p, SimpleNamespace(hyperparameters={"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}))
-    opt.step(p, *grads(G1, 0.3), 0.01)
-    other = Adam(
-        one_layer(),
-        SimpleNamespace(hyperparameters={"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}),
+    b2, eps, lr = 0.9, 1e-8, 0.01
+    opt = RMSprop(p, SimpleNamespace(hyperparameters={"beta2": b2, "epsilon": eps}))
+    opt.step(p, *grads(G1, 0.3), lr)
+    opt.step(p, *grads(G2, -0.1), lr)
+    for j in range(2):
+        g1, g2 = G1[j], G2[j]
+        s1 = (1 - b2) * g1**2
+        s2 = b2 * s1 + (1 - b2) * g2**2
+        w = W0[j] - lr * g1 / (math.sqrt(s1) + eps) - lr * g2 / (math.sqrt(s2) + eps)
+        assert p.Ws[0][0, j] == pytest.approx(w, rel=1e-14)
+        assert opt.s[0][0, j] == pytest.approx(s2, rel=1e-15)
+    sb2 = b2 * (1 - b2) * 0.09 + (1 - b2) * 0.01
+    b = 0.5 - lr * 0.3 / (math.sqrt((1 - b2) * 0.09) + eps) + lr * 0.1 / (math.sqrt(sb2) + eps)
+    assert p.bs[0][0, 0] == pytest.approx(b, rel=1e-14)
+    # no bias correction (the course's RMSprop): the first step moves a weight by
+    # lr / sqrt(1 - b2) whatever its gradient
+    q = one_layer()
+    RMSprop(q, SimpleNamespace(hyperparameters={"beta2": b2, "epsilon": eps})).step(
+        q, *grads(G1, 0.3), lr
     )
+    assert q.Ws[0][0, 0] == pytest.approx(W0[0] - lr / math.sqrt(1 - b2), rel=1e-6)
+    assert q.Ws[0][0, 1] == pytest.approx(W0[1] + lr / math.sqrt(1 - b2), rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "cls,hp",
+    [
+        (Adam, {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}),
+        (RMSprop, {"beta2": 0.9, "epsilon": 1e-8}),
+    ],
+)
+def test_optimizer_state_round_trips(cls: type, hp: dict) -> None:
+    p = one_layer()
+    opt = cls(p, SimpleNamespace(hyperparameters=hp))
+    opt.step(p, *grads(G1, 0.3), 0.01)
+    other = cls(one_layer(), SimpleNamespace(hyperparameters=hp))
     other.load_state(opt.state())
     q = p.copy()
     opt.step(p, *grads(G2, 0.1), 0.01)

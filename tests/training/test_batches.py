@@ -53,7 +53,13 @@ def test_feature_files_load_column_major(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "optimizer,extra", [("adam", {}), ("momentum", {"l2": 0.1}), ("gd", {"dropout": [0.8, 1.0]})]
+    "optimizer,extra",
+    [
+        ("adam", {}),
+        ("rmsprop", {}),
+        ("momentum", {"l2": 0.1}),
+        ("gd", {"dropout": [0.8, 1.0]}),
+    ],
 )
 def test_a_float32_mini_batch_run_computes_in_float32_throughout(
     monkeypatch, optimizer, extra

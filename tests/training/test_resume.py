@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from helpers import write_config
 from nnctl.commands import train_run
@@ -48,8 +49,11 @@ def files(run_dir: Path) -> tuple[dict, str]:
     return params, (run_dir / "history.csv").read_text()
 
 
-def test_interrupted_and_resumed_run_is_bit_identical(cli, runs_dir, tmp_path) -> None:
-    path = write_config(tmp_path / "r.yaml", CONFIG)
+@pytest.mark.parametrize("optimizer", ["adam", "rmsprop"])
+def test_interrupted_and_resumed_run_is_bit_identical(cli, runs_dir, tmp_path, optimizer) -> None:
+    path = write_config(
+        tmp_path / "r.yaml", CONFIG.replace("optimizer: adam", f"optimizer: {optimizer}")
+    )
     r = cli("train", path, "--quiet", "--json")
     assert r.exit_code == 0, r.stderr
     whole = Path(json.loads(r.stdout)["run_dir"])

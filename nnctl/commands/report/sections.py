@@ -1,6 +1,6 @@
 """One run's sections of the page, but its scores (``scores``): the headline (status, data,
-network, length), the learning curves, the recipe's diagnosis (``nnctl diagnose``), and the
-config with where it came from."""
+network, length), the learning curves (and the learning rate of a schedule), the recipe's
+diagnosis (``nnctl diagnose``), and the config with where it came from."""
 
 from __future__ import annotations
 
@@ -162,6 +162,15 @@ def curves_section(view: RunView) -> str:
         ),
         "</div>",
     ]
+    if h.learning_rate is not None and h.learning_rate.size:
+        parts.append(
+            line_chart(
+                [Series("", h.iterations, h.learning_rate, PALETTE[3])],
+                "iteration",
+                "learning rate",
+                title="learning rate (lr_schedule, per epoch)",
+            )
+        )
     if h.epochs.size:
         parts += [
             '<div class="grid2">',
