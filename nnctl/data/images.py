@@ -10,7 +10,9 @@ refused (never padded with grey).
 
 from __future__ import annotations
 
+import os
 import warnings
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -96,7 +98,9 @@ def load_image(path: Path, input_shape: tuple[int, ...], mode: str) -> np.ndarra
             # import every common plugin: docs/developers/measured-data.md); the file can be
             # swapped only by someone who can write to its folder, between two opens
             # microseconds apart.
-            with open_regular(path), Image.open(path) as im:
+            # (an image already in memory, a file object, has no path to check)
+            regular = open_regular(path) if isinstance(path, (str, os.PathLike)) else nullcontext()
+            with regular, Image.open(path) as im:
                 im.load()  # decode now: a truncated file fails here, not later
                 im = ImageOps.exif_transpose(im)
                 im = to_mode(im, mode)
