@@ -176,7 +176,7 @@ def predict_inputs(
     itself."""
     pre = run.preprocessing
     head = head_for(run.config.loss)
-    threshold = check_threshold(head, threshold, run.config.loss)
+    check_threshold(head, threshold, run.config.loss)  # refused before any input is read
     if pre.kind == "image" and pre.divide_by != 255:
         raise RunError(
             f"{run.run_dir}: trained on images that were not 8-bit (divide_by {pre.divide_by}); "
