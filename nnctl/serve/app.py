@@ -56,20 +56,25 @@ def create_app(models: dict[str, Any], batcher: MicroBatcher, limits: Limits) ->
     from nnctl.system import NnctlError
 
     served = list({m.id: m for m in models.values()}.values())
+    in_flight = 0  # predict requests being answered
 
     async def healthz(request: Any) -> Any:
-        return JSONResponse({"status": "ok", "models": len(served)})
+        return JSONResponse({"status": "ok", "models": len(served), "in_flight": in_flight})
 
     async def list_models(request: Any) -> Any:
         return JSONResponse({"models": [m.describe() for m in served]})
 
     async def predict(request: Any) -> Any:
+        nonlocal in_flight
+        in_flight += 1
         try:
             return JSONResponse(await _predict(request))
         except RequestError as exc:
             return _error(exc.status, exc.message)
         except NnctlError as exc:  # the run refuses a setting (threshold on a softmax run)
             return _error(400, str(exc))
+        finally:
+            in_flight -= 1
 
     async def _predict(request: Any) -> list[dict[str, Any]]:
         name = request.path_params["name"]
