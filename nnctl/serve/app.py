@@ -59,7 +59,15 @@ def create_app(models: dict[str, Any], batcher: MicroBatcher, limits: Limits) ->
     in_flight = 0  # predict requests being answered
 
     async def healthz(request: Any) -> Any:
-        return JSONResponse({"status": "ok", "models": len(served), "in_flight": in_flight})
+        return JSONResponse(
+            {
+                "status": "ok",
+                "models": len(served),
+                "in_flight": in_flight,
+                "forward_passes": batcher.passes,
+                "examples": batcher.examples,
+            }
+        )
 
     async def list_models(request: Any) -> Any:
         return JSONResponse({"models": [m.describe() for m in served]})

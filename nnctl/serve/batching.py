@@ -29,6 +29,7 @@ class MicroBatcher:
     def __init__(self, max_batch: int, max_wait_ms: float, threads: int | None = None) -> None:
         self.max_batch, self.max_wait = max_batch, max_wait_ms / 1000.0
         self.threads = threads
+        self.passes = self.examples = 0  # forward passes run, examples answered (in /healthz)
         self._queue: asyncio.Queue[_Pending] | None = None
         self._task: asyncio.Task | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nnctl-forward")
@@ -92,6 +93,8 @@ class MicroBatcher:
                 if not item.done.done():
                     item.done.set_exception(exc)
             return
+        self.passes += 1
+        self.examples += len(names)
         start = 0
         for item in items:
             end = start + len(item.names)
