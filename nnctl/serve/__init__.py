@@ -2,9 +2,9 @@
 uvicorn, imported only here). ``models`` (the runs served, requests' inputs as raw examples),
 ``bodies`` (request bodies read within a size limit and a timeout, multipart in memory),
 ``batching`` (concurrent requests answered in micro-batches: one forward pass), ``app`` (the
-routes and their JSON errors), ``server`` (uvicorn: bind, serve, finish in-flight requests on
-SIGTERM). Predictions go through ``nnctl predict``'s forward pass; nothing a request sends is
-written to disk."""
+routes and their JSON errors), ``page`` (``GET /``: a page to try the models), ``server``
+(uvicorn: bind, serve, finish in-flight requests on SIGTERM). Predictions go through
+``nnctl predict``'s forward pass; nothing a request sends is written to disk."""
 
 import lazy_loader as lazy
 

@@ -1,7 +1,8 @@
-"""The HTTP routes, as a Starlette app: ``GET /healthz``, ``GET /v1/models`` (the runs
-served), ``POST /v1/models/{name}/predict`` (JSON rows, or images as the raw body or
-multipart/form-data) answered with ``nnctl predict --json``'s records. Every bad request gets
-a 4xx JSON ``{"error": "one line"}``, never a traceback, and the server keeps serving."""
+"""The HTTP routes, as a Starlette app: ``GET /`` (``page``), ``GET /healthz``,
+``GET /v1/models`` (the runs served), ``POST /v1/models/{name}/predict`` (JSON rows, or images
+as the raw body or multipart/form-data) answered with ``nnctl predict --json``'s records.
+Every bad request gets a 4xx JSON ``{"error": "one line"}``, never a traceback, and the server
+keeps serving."""
 
 from __future__ import annotations
 
@@ -50,13 +51,18 @@ def create_app(models: dict[str, Any], batcher: MicroBatcher, limits: Limits) ->
     """The Starlette app serving ``models`` (``load_models``) through ``batcher``."""
     from starlette.applications import Starlette
     from starlette.exceptions import HTTPException
-    from starlette.responses import JSONResponse
+    from starlette.responses import HTMLResponse, JSONResponse
     from starlette.routing import Route
 
     from nnctl.system import NnctlError
 
     served = list({m.id: m for m in models.values()}.values())
     in_flight = 0  # predict requests being answered
+
+    async def index(request: Any) -> Any:
+        from nnctl.serve.page import HEADERS, PAGE
+
+        return HTMLResponse(PAGE, headers=HEADERS)
 
     async def healthz(request: Any) -> Any:
         return JSONResponse(
@@ -125,6 +131,7 @@ def create_app(models: dict[str, Any], batcher: MicroBatcher, limits: Limits) ->
         return _error(500, f"internal error: {type(exc).__name__}: {exc}")
 
     routes = [
+        Route("/", index, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/v1/models", list_models, methods=["GET"]),
         Route("/v1/models/{name}/predict", predict, methods=["POST"]),
