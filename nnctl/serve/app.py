@@ -6,6 +6,7 @@ keeps serving."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 from collections.abc import AsyncIterator
@@ -57,7 +58,6 @@ def create_app(models: dict[str, Any], batcher: MicroBatcher, limits: Limits) ->
     from nnctl.system import NnctlError
 
     served = list({m.id: m for m in models.values()}.values())
-    in_flight = 0  # predict requests being answered
 
     async def index(request: Any) -> Any:
         from nnctl.serve.page import HEADERS, PAGE
@@ -69,7 +69,7 @@ def create_app(models: dict[str, Any], batcher: MicroBatcher, limits: Limits) ->
             {
                 "status": "ok",
                 "models": len(served),
-                "in_flight": in_flight,
+                "in_flight": batcher.in_flight,
                 "forward_passes": batcher.passes,
                 "examples": batcher.examples,
             }
@@ -79,18 +79,27 @@ def create_app(models: dict[str, Any], batcher: MicroBatcher, limits: Limits) ->
         return JSONResponse({"models": [m.describe() for m in served]})
 
     async def predict(request: Any) -> Any:
-        nonlocal in_flight
-        in_flight += 1
+        batcher.in_flight += 1  # counted out by the batcher once it has answered, else here
+        handed = False
         try:
-            return JSONResponse(await _predict(request))
+            model, names, raw, threshold = await _prepare(request)
+            handed = True
+            answers = await batcher.predict(model, names, raw, threshold)
+            failed = [a for a in answers if isinstance(a, str)]
+            if failed:
+                more = f" (and {len(failed) - 1} more input(s) failed)" if len(failed) > 1 else ""
+                raise RequestError(422, failed[0] + more)
+            return JSONResponse([a for a in answers if not isinstance(a, str)])
         except RequestError as exc:
             return _error(exc.status, exc.message)
         except NnctlError as exc:  # the run refuses a setting (threshold on a softmax run)
             return _error(400, str(exc))
         finally:
-            in_flight -= 1
+            if not handed:
+                batcher.in_flight -= 1
 
-    async def _predict(request: Any) -> list[dict[str, Any]]:
+    async def _prepare(request: Any) -> tuple[Any, list[str], Any, float | None]:
+        """The request's model, its examples' names and raw examples, and its threshold."""
         name = request.path_params["name"]
         model = models.get(name)
         if model is None:
@@ -108,20 +117,18 @@ def create_app(models: dict[str, Any], batcher: MicroBatcher, limits: Limits) ->
                 "multipart/form-data (images)",
             )
         body = await read_body(request, limits.max_body, limits.timeout)
+        # parsed and decoded on a worker thread: the event loop keeps reading other requests
         if kind == "application/json":
-            names, raw = model.rows(body)
-        elif kind == "multipart/form-data":
-            names, raw = model.images(multipart_files(request.headers["content-type"], body))
+            names, raw = await asyncio.to_thread(model.rows, body)
         else:
-            if not body:
+            if kind == "multipart/form-data":
+                files = multipart_files(request.headers["content-type"], body)
+            elif body:
+                files = [(request.query_params.get("name", "image"), body)]
+            else:
                 raise RequestError(400, "the body is empty; send the image's bytes")
-            names, raw = model.images([(request.query_params.get("name", "image"), body)])
-        answers = await batcher.predict(model, names, raw, threshold)
-        failed = [a for a in answers if isinstance(a, str)]
-        if failed:
-            more = f" (and {len(failed) - 1} more input(s) failed)" if len(failed) > 1 else ""
-            raise RequestError(422, failed[0] + more)
-        return [a for a in answers if not isinstance(a, str)]
+            names, raw = await asyncio.to_thread(model.images, files)
+        return model, names, raw, threshold
 
     async def http_error(request: Any, exc: Any) -> Any:
         # unknown paths and methods: JSON like every other error

@@ -1,8 +1,9 @@
 """Concurrent requests answered in micro-batches: the examples of the requests that arrive
 within ``max_wait_ms`` of the first (up to ``max_batch`` examples) go through one forward pass,
-and each request gets its own answers back. The passes run one at a time on one worker thread
-(each chooses its BLAS threads as ``predict`` does), so the event loop keeps accepting
-requests meanwhile. ``max_batch`` 1 answers each request on its own."""
+and each request gets its own answers back. A pass waits only while other requests are in the
+server (being read or decoded), so a request alone is answered at once. The passes run one at
+a time on one worker thread (each chooses its BLAS threads as ``predict`` does), so the event
+loop keeps accepting requests meanwhile. ``max_batch`` 1 answers each request on its own."""
 
 from __future__ import annotations
 
@@ -30,6 +31,9 @@ class MicroBatcher:
         self.max_batch, self.max_wait = max_batch, max_wait_ms / 1000.0
         self.threads = threads
         self.passes = self.examples = 0  # forward passes run, examples answered (in /healthz)
+        # requests the server is answering: the app counts them in, and the batcher counts out
+        # each it has answered. A pass waits for more only while some have not joined it yet.
+        self.in_flight = 0
         self._queue: asyncio.Queue[_Pending] | None = None
         self._task: asyncio.Task | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nnctl-forward")
@@ -37,7 +41,8 @@ class MicroBatcher:
     async def predict(
         self, model: Any, names: list[str], raw: np.ndarray, threshold: float | None
     ) -> list[dict[str, Any] | str]:
-        """``predict_examples``' answers for one request's examples (raw: (m, *shape))."""
+        """``predict_examples``' answers for one request's examples (raw: (m, *shape)). The
+        request, counted in ``in_flight`` by the caller, is counted out once answered."""
         if self._queue is None:
             self._queue = asyncio.Queue()
             self._task = asyncio.get_running_loop().create_task(self._run())
@@ -58,7 +63,7 @@ class MicroBatcher:
             batch = [await self._queue.get()]
             size = len(batch[0].names)
             deadline = loop.time() + self.max_wait
-            while size < self.max_batch:
+            while size < self.max_batch and len(batch) < self.in_flight:
                 try:
                     item = await asyncio.wait_for(self._queue.get(), deadline - loop.time())
                 except TimeoutError:
@@ -90,6 +95,7 @@ class MicroBatcher:
             )
         except Exception as exc:  # handed to each request, which answers it as an error
             for item in items:
+                self.in_flight -= 1
                 if not item.done.done():
                     item.done.set_exception(exc)
             return
@@ -98,6 +104,7 @@ class MicroBatcher:
         start = 0
         for item in items:
             end = start + len(item.names)
+            self.in_flight -= 1
             if not item.done.done():  # a client that went away has cancelled its future
                 item.done.set_result(answers[start:end])
             start = end
