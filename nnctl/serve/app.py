@@ -135,7 +135,7 @@ def create_app(models: dict[str, Any], batcher: MicroBatcher, limits: Limits) ->
         return _error(exc.status_code, f"{request.method} {request.url.path}: {exc.detail}")
 
     async def server_error(request: Any, exc: Exception) -> Any:
-        return _error(500, f"internal error: {type(exc).__name__}: {exc}")
+        return _error(500, f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())}")
 
     routes = [
         Route("/", index, methods=["GET"]),

@@ -82,8 +82,8 @@ class MicroBatcher:
 
         first = items[0]
         names = [n for item in items for n in item.names]
-        raw = items[0].raw if len(items) == 1 else np.concatenate([i.raw for i in items])
         try:
+            raw = first.raw if len(items) == 1 else np.concatenate([i.raw for i in items])
             answers = await loop.run_in_executor(
                 self._pool,
                 predict_examples,

@@ -67,6 +67,8 @@ class ServedModel:
             raise
         except (ValueError, UnicodeDecodeError) as exc:
             raise RequestError(400, f"the body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise RequestError(400, "the body nests JSON too deeply to be rows") from None
         inputs = doc.get("inputs") if isinstance(doc, dict) else None
         if not isinstance(inputs, list) or not inputs:
             raise RequestError(

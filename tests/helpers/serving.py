@@ -78,11 +78,11 @@ def train_runs(root: Path) -> tuple[Path, Path, Path]:
 class Server:
     """``nnctl serve ARGS --port 0`` started in a subprocess; ``url`` once it listens."""
 
-    def __init__(self, *args: object, runs_dir: Path, cwd: Path) -> None:
+    def __init__(self, *args: object, runs_dir: Path, cwd: Path, **env: str) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "nnctl", "serve", *map(str, args), "--port", "0"],
             cwd=cwd,
-            env=env_for(runs_dir, PYTHONUNBUFFERED="1"),
+            env=env_for(runs_dir, PYTHONUNBUFFERED="1", **env),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -67,6 +67,7 @@ CASES = [
     ("moons", JSON, b'{"rows": [[1, 2]]}', "", 400, 'expected {"inputs": [[2 numbers], ...]}'),
     ("moons", JSON, b'{"inputs": [[1, 2]', "", 400, "the body is not valid JSON"),
     ("moons", JSON, b"\xff\xfe", "", 400, "the body is not valid JSON"),
+    ("moons", JSON, b"[" * 100_000, "", 400, "nests JSON too deeply"),
     ("moons", JSON, b'{"inputs": [[1.7e308, 1.7e308]]}', "", 422, "overflowed inside the network"),
     ("moons", JSON, b'{"inputs": [[1, 2]]}', "?threshold=1.5", 400, "threshold '1.5'"),
     ("moons", "text/plain", b"1,2", "", 415, "Content-Type 'text/plain' is not taken"),

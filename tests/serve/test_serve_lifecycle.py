@@ -11,7 +11,7 @@ import time
 import pytest
 
 from helpers.proc import nnctl
-from helpers.serving import Server
+from helpers.serving import Server, image_pixels, png
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -78,3 +78,29 @@ def test_a_port_in_use_is_one_error_line(trained) -> None:
     assert r.stderr.strip() == (
         f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
     ), r.stderr
+
+
+def test_nothing_a_request_sends_is_written_to_disk(trained, tmp_path) -> None:
+    """Rows, an image and a multipart upload of 2 MB: the server's working and temporary
+    folders stay empty (Starlette's own form parser would spool that upload to a file)."""
+    _, runs_dir, moons, images = trained
+    work, scratch = tmp_path / "cwd", tmp_path / "tmp"
+    work.mkdir()
+    scratch.mkdir()
+    s = Server(moons, images, runs_dir=runs_dir, cwd=work, TMPDIR=str(scratch))
+    try:
+        big = png(image_pixels(3, size=1000))  # noise: about 3 MB of PNG
+        assert len(big) > 2_000_000
+        r = s.client.post(f"/v1/models/{moons.name}/predict", json={"inputs": [[0.1, 0.2]]})
+        assert r.status_code == 200
+        r = s.client.post(f"/v1/models/{images.name}/predict", files=[("a", ("big.png", big))])
+        assert r.status_code == 200 and r.json()[0]["input"] == "big.png"
+        r = s.client.post(
+            f"/v1/models/{images.name}/predict",
+            content=big,
+            headers={"Content-Type": "image/png"},
+        )
+        assert r.status_code == 200
+        assert list(work.iterdir()) == [] and list(scratch.iterdir()) == []
+    finally:
+        s.stop()
