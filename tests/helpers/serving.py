@@ -16,18 +16,10 @@ import numpy as np
 from PIL import Image
 from typer.testing import CliRunner
 
-from helpers.proc import env_for
+from helpers.proc import TINY, env_for
 from nnctl.cli import app
 
-MOONS = """\
-name: moons_served
-dataset: {synthetic: moons, m: 200, test_fraction: 0.25, seed: 1}
-layer_dims: [auto, 8, 1]
-activations: [relu, sigmoid]
-init: he
-learning_rate: 0.5
-iterations: 200
-"""
+MOONS = "name: moons_served\n" + TINY  # a binary classifier of 2 features
 
 TINY_IMAGES = """\
 name: tiny_images
