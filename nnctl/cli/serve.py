@@ -58,7 +58,8 @@ def serve(
             "--max-batch",
             metavar="N",
             callback=lambda v: at_least(1, v),
-            help="Most examples answered in one forward pass (1: each request on its own).",
+            help="Most examples answered in one forward pass (1: each request on its own; a "
+            "request with more is answered alone).",
         ),
     ] = 32,
     max_wait_ms: Annotated[
@@ -92,9 +93,9 @@ def serve(
     runs_dir: RunsDirOption = None,
 ) -> None:
     """Serve runs over HTTP: POST /v1/models/RUN/predict answers as predict --json does (JSON
-    feature rows, or images as the body or multipart/form-data); GET /v1/models, GET /healthz.
-    Prints the address on stdout; serves until Ctrl-C or SIGTERM, finishing requests in flight
-    (needs: pip install 'nnctl[serve]')."""
+    feature rows, or images as the body or multipart/form-data); GET /v1/models, GET /healthz,
+    and GET / (a page to try them). Prints the address on stdout; serves until Ctrl-C or
+    SIGTERM, finishing requests in flight (needs: pip install 'nnctl[serve]')."""
     from nnctl.serve import ServeOptions, import_stack, load_models
     from nnctl.serve import serve as run_server
 
