@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 
-from helpers.proc import nnctl
+from helpers.proc import env_for, nnctl
 from helpers.serving import Server, image_pixels, png
 
 
@@ -104,3 +106,24 @@ def test_nothing_a_request_sends_is_written_to_disk(trained, tmp_path) -> None:
         assert list(work.iterdir()) == [] and list(scratch.iterdir()) == []
     finally:
         s.stop()
+
+
+def test_without_the_serve_extra_it_says_how_to_install_it(trained) -> None:
+    root, runs_dir, moons, _ = trained
+    code = (
+        "import sys; sys.modules['uvicorn'] = None; sys.argv = ['nnctl', 'serve', sys.argv[1]]; "
+        "from nnctl.cli import main; main()"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code, str(moons)],
+        cwd=root,
+        env=env_for(runs_dir),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2
+    assert r.stderr.strip() == (
+        "error: nnctl serve needs Starlette and uvicorn, which are not installed; install them "
+        "with: pip install 'nnctl[serve]'  (or: pip install starlette uvicorn)"
+    )
