@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
-"""``nnctl serve`` under load: ``python bench/serve.py [--requests N] [--rss-requests N]``.
+"""``nnctl serve`` under load: ``python bench/serve.py [--client wrk|python] [--seconds S]
+[--requests N] [--rss-requests N]``.
 
-A real server (``nnctl serve --port 0`` in a subprocess) and an async Python client (httpx) on
-the same machine. For each model (the cat model, configs/cat_deep.yaml trained briefly, one
-image per request, when the cat data is there; a feature model, configs/moons.yaml, one row
-and 100 rows per request), each number of concurrent clients (1, 16, 64) and each batching
-setting (micro-batching on, the defaults; off, ``--max-batch 1``): requests per second and
-p50/p99 latency over --requests requests. Then the server's RSS before and after
---rss-requests one-row requests (16 clients), and the start-up time from the command to its
-first answer. Writes bench/serve_results.json; nothing here asserts a time.
+A real server (``nnctl serve --port 0`` in a subprocess) and a load generator on the same
+machine: wrk (Debian's package; the default when it is on PATH) for --seconds per setting, or
+an async Python client (httpx) for --requests requests per setting. For each model (the cat
+model, configs/cat_deep.yaml trained briefly, one image per request, when the cat data is
+there; a feature model, configs/moons.yaml, one row and 100 rows per request), each number of
+concurrent clients (1, 16, 64) and each batching setting (micro-batching on, the defaults;
+off, ``--max-batch 1``): requests per second and p50/p99 latency. Then the server's RSS
+before and after --rss-requests one-row requests (16 clients), and the start-up time from
+the command to its first answer. Writes bench/serve_results.json; nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import asyncio
 import io
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -95,6 +99,46 @@ async def load(url: str, request: dict, total: int, clients: int) -> dict:
     }
 
 
+WRK_SCRIPT = """\
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "{kind}"
+local f = io.open("{body}", "rb")
+wrk.body = f:read("*all")
+f:close()
+"""
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+
+
+def wrk(url: str, request: dict, seconds: int, clients: int, scratch: Path) -> dict:
+    """wrk POSTing ``request``'s body for ``seconds`` from ``clients`` connections."""
+    body = scratch / "body"
+    if "json" in request:
+        body.write_text(json.dumps(request["json"]))
+        kind = "application/json"
+    else:
+        body.write_bytes(request["content"])
+        kind = request["headers"]["Content-Type"]
+    script = scratch / "post.lua"
+    script.write_text(WRK_SCRIPT.format(kind=kind, body=body))
+    threads = str(min(2, clients))
+    args = ["wrk", "-t", threads, "-c", str(clients), "-d", f"{seconds}s", "--latency"]
+    out = subprocess.run(
+        [*args, "-s", str(script), url], capture_output=True, text=True, check=True
+    ).stdout
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    assert bad is None, out
+    return {
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50_ms": _ms(re.search(r"50%\s+(\S+)", out).group(1)),
+        "p99_ms": _ms(re.search(r"99%\s+(\S+)", out).group(1)),
+    }
+
+
 def cat_image() -> bytes | None:
     path = DATA / "test_catvnoncat.h5"
     if not path.exists():
@@ -111,9 +155,12 @@ def cat_image() -> bytes | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--client", choices=["wrk", "python"], default=None)
+    parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rss-requests", type=int, default=100_000)
     args = parser.parse_args()
+    args.client = args.client or ("wrk" if shutil.which("wrk") else "python")
     results: dict = {
         "machine": {"cores": os.cpu_count(), "load_average_at_start": os.getloadavg()},
         "params": vars(args),
@@ -137,7 +184,10 @@ def main() -> None:
                 url = f"{server.url}/v1/models/{server.model}/predict"
                 try:
                     for clients in (1, 16, 64):
-                        row = asyncio.run(load(url, request, args.requests, clients))
+                        if args.client == "wrk":
+                            row = wrk(url, request, args.seconds, clients, Path(tmp))
+                        else:
+                            row = asyncio.run(load(url, request, args.requests, clients))
                         row.update(case=name, batching=batching, clients=clients)
                         results["throughput"].append(row)
                         print(json.dumps(row), flush=True)
@@ -149,7 +199,14 @@ def main() -> None:
             asyncio.run(load(url, one, 1, 1))
             first = time.perf_counter() - server.started
             before = server.rss_mib()
-            row = asyncio.run(load(url, one, args.rss_requests, 16))
+            if args.client == "wrk":  # rounds of --seconds until --rss-requests were answered
+                row = {"requests": 0}
+                while row["requests"] < args.rss_requests:
+                    done = row["requests"]
+                    row = wrk(url, one, args.seconds, 16, Path(tmp))
+                    row["requests"] += done
+            else:
+                row = asyncio.run(load(url, one, args.rss_requests, 16))
             after = server.rss_mib()
         finally:
             server.stop()
