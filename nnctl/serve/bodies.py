@@ -48,8 +48,14 @@ async def read_body(request: Any, limit: int, timeout: float) -> bytes:
                 raise _too_large("(sent without a Content-Length)", limit)
             chunks.append(chunk)
 
+    from starlette.requests import ClientDisconnect
+
     try:
         await asyncio.wait_for(collect(), timeout)
+    except ClientDisconnect:  # nobody reads the answer; said for the record
+        raise RequestError(
+            400, "the client closed the connection before sending its body"
+        ) from None
     except TimeoutError:
         raise RequestError(
             408, f"request body not received within {timeout:g} s (--timeout)"
