@@ -3,8 +3,8 @@ that imports typer and rich. Human-readable output goes to stderr; stdout carrie
 (a run id, a table, or JSON with --json), so commands compose in shell scripts.
 
 One module per command or command group (``train``, ``gradcheck``, ``plot``, ``predict``,
-``evaluate``, ``report``, ``export``, ``serve``, ``config``, ``data``; the packages ``runs``
-and ``sweep``), registered on ``app`` here; ``common`` holds what several of them use,
+``evaluate``, ``diagnose``, ``report``, ``export``, ``serve``, ``config``, ``data``; the packages
+``runs`` and ``sweep``), registered on ``app`` here; ``common`` holds what several of them use,
 ``display`` draws training progress, ``usage`` the help screens and one-line usage errors,
 ``complete`` the shell-completion candidates.
 
@@ -21,6 +21,7 @@ import typer
 from nnctl.cli import (
     config,
     data,
+    diagnose,
     evaluate,
     export,
     gradcheck,
@@ -87,6 +88,11 @@ for _fn, _short, _examples in (
         evaluate.evaluate,
         "Score a run on labelled data: accuracy, F1, confusion matrix.",
         evaluate.EXAMPLES,
+    ),
+    (
+        diagnose.diagnose,
+        "Bias, variance and dev/test mismatch of a run, with next steps.",
+        diagnose.EXAMPLES,
     ),
     (report.report, "Write one self-contained HTML page about runs.", report.EXAMPLES),
     (export.export, "Export a run as an ONNX model or an .npz of its weights.", export.EXAMPLES),

@@ -185,6 +185,8 @@ def _print_inspection(info: dict[str, Any]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from nnctl.system import printable, quote_list
+
     console = out_console()
     shape = (
         f"images {'x'.join(map(str, info['image_size']))}"
@@ -193,7 +195,8 @@ def _print_inspection(info: dict[str, Any]) -> None:
     )
     console.print(
         f"kind: {info['kind']}, {shape}"
-        + (f", classes: {', '.join(info['classes'])}" if info["classes"] else "")
+        # a few classes, escaped: a folder may be named like rich markup ("[/]")
+        + (f", classes: {escape(quote_list(info['classes'], 10))}" if info["classes"] else "")
     )
     table = Table(show_header=True, title_justify="left")
     for col in ("split", "path", "examples", "per class", "min", "max", "non-finite"):
@@ -201,10 +204,10 @@ def _print_inspection(info: dict[str, Any]) -> None:
             col, justify="right" if col in ("examples", "min", "max", "non-finite") else "left"
         )
     for role, s in info["splits"].items():
-        per = ", ".join(f"{k}: {v}" for k, v in (s.get("per_class") or {}).items()) or "-"
+        per = quote_list([f"{k}: {v}" for k, v in (s.get("per_class") or {}).items()], 10) or "-"
         table.add_row(
             role,
-            escape(s["path"]),
+            escape(printable(s["path"])),  # a folder name need not be UTF-8
             str(s["examples"]),
             escape(per),
             "-" if s.get("min") is None else f"{s['min']:g}",
@@ -287,8 +290,11 @@ def import_(
 ) -> None:
     """Write a course-style HDF5 file (PREFIX_x uint8 (m, h, w, c), PREFIX_y, list_classes),
     chunked along the examples, atomically; print its path."""
+    from rich.markup import escape
+
     from nnctl.commands import import_h5
     from nnctl.data import resolve_path
+    from nnctl.system import quote_list
 
     if color is not None and color not in ("rgb", "grayscale"):
         from nnctl.system import UsageError
@@ -303,7 +309,7 @@ def import_(
         return
     err_console().print(
         f"{info['examples']} examples, {info['x']} {info['dtype']} {tuple(info['shape'])}"
-        + (f", classes {', '.join(info['classes'])}" if info["classes"] else "")
+        + (f", classes {escape(quote_list(info['classes'], 10))}" if info["classes"] else "")
         + (f", shuffled (seed {info['shuffled']})" if info["shuffled"] is not None else "")
     )
     print(info["path"], flush=True)

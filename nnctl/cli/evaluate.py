@@ -53,6 +53,17 @@ def evaluate(
         ),
     ] = None,
     threshold: ThresholdOption = None,
+    tune: Annotated[
+        str | None,
+        typer.Option(
+            "--tune-threshold",
+            metavar="f1|precision=P|recall=R",
+            help="Binary classifiers: choose the threshold on the validation split (never the "
+            "test set) for the best F1, the best recall at precision >= P, or the best "
+            "precision at recall >= R; print it and the split's scores at it.",
+            show_default=False,
+        ),
+    ] = None,
     threads: ScoringThreadsOption = None,
     runs_dir: RunsDirOption = None,
 ) -> None:
@@ -67,25 +78,53 @@ def evaluate(
 
     if split is not None and split not in ("train", "val", "test"):
         raise fail(f"--split: got {split!r}; valid: train, val, test")
+    goal = None
+    if tune is not None:
+        from nnctl.commands import parse_goal
+
+        given = [
+            f
+            for f, v in (("--split", split), ("--data", data), ("--threshold", threshold))
+            if v is not None
+        ]
+        if given:
+            raise fail(
+                f"--tune-threshold tunes on the run's validation split and sets the threshold; "
+                f"it cannot be combined with {given[0]}"
+            )
+        goal = parse_goal(tune)
     loaded = _load(run, runs_dir)
     if errors is not None:
         check_errors_dir(loaded, errors)
-    ev = evaluate_run(loaded, data, split, threshold, threads)
+    if goal is not None:
+        from nnctl.commands import tune_threshold
+
+        tuned, ev = tune_threshold(loaded, goal, threads)
+        if not json_:
+            err_console().print(
+                f"threshold {tuned:.10g} ({goal} on the validation split); use it with "
+                f"--threshold {tuned:.10g} in predict and evaluate"
+            )
+    else:
+        ev = evaluate_run(loaded, data, split, threshold, threads)
     for note in ev.notes:
         from rich.markup import escape
 
         err_console().print(f"[yellow]warning:[/] {escape(note)}", markup=True)
     if json_:
-        print_json({"run_id": loaded.run_id, **ev.to_dict()})
+        tuned_json = {} if goal is None else {"tuned_for": str(goal)}
+        print_json({"run_id": loaded.run_id, **tuned_json, **ev.to_dict()})
     elif isinstance(ev, RegressionEvaluation):
         _print_regression(loaded.run_id, ev)
     else:
         from rich.markup import escape
         from rich.table import Table
 
+        from nnctl.system import printable
+
         console = out_console()
         scores = Table(
-            title=f"run {loaded.run_id} on {escape(ev.data)}",
+            title=f"run {loaded.run_id} on {escape(printable(ev.data))}",
             show_header=False,
             title_justify="left",
         )
@@ -95,6 +134,7 @@ def evaluate(
         for name, value in [
             ("examples", str(ev.n)),
             ("accuracy", fmt(ev.accuracy)),
+            ("balanced accuracy", fmt(ev.balanced_accuracy)),
             ("precision" + positive, fmt(ev.precision)),
             ("recall" + positive, fmt(ev.recall)),
             ("F1" + positive, fmt(ev.f1)),
@@ -135,9 +175,13 @@ def _print_regression(run_id: str, ev: Any) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from nnctl.system import printable
+
     console = out_console()
     scores = Table(
-        title=f"run {run_id} on {escape(ev.data)}", show_header=False, title_justify="left"
+        title=f"run {run_id} on {escape(printable(ev.data))}",
+        show_header=False,
+        title_justify="left",
     )
     scores.add_column(style="bold")
     scores.add_column(justify="right")

@@ -65,6 +65,8 @@ def predict(
         from rich.markup import escape
         from rich.table import Table
 
+        from nnctl.system import printable
+
         regression = outcome.results[0]["class"] is None
         classes = list(outcome.results[0].get("probabilities") or [])
         # A binary classifier shows the positive class's probability and the threshold it was
@@ -86,10 +88,10 @@ def predict(
         for r in outcome.results:
             if regression:
                 values = r["value"] if isinstance(r["value"], list) else [r["value"]]
-                table.add_row(escape(r["input"]), "  ".join(f"{v:.6g}" for v in values))
+                table.add_row(escape(printable(r["input"])), "  ".join(f"{v:.6g}" for v in values))
             else:
                 shown = r["probabilities"][classes[1]] if binary else r["probability"]
-                table.add_row(escape(r["input"]), escape(r["class"]), fmt(shown))
+                table.add_row(escape(printable(r["input"])), escape(r["class"]), fmt(shown))
         out_console().print(table)
     if outcome.failures:
         err_console().print(

@@ -1,6 +1,7 @@
-"""The commands" libraries: what ``train``, ``predict``, ``evaluate``, ``gradcheck``,
-``report``, ``export``, ``plot`` and ``data import/inspect`` do, as functions that return
-values and raise the library"s errors. The CLI parses and presents; these never print."""
+"""The commands" libraries: what ``train``, ``predict``, ``evaluate``, ``diagnose``,
+``gradcheck``, ``report``, ``export``, ``plot`` and ``data import/inspect`` do, as functions
+that return values and raise the library"s errors. The CLI parses and presents; these never
+print."""
 
 import lazy_loader as lazy
 
@@ -11,11 +12,14 @@ __getattr__, __dir__, __all__ = lazy.attach(
     submodules=["datatools", "gradcheck"],
     submod_attrs={
         "datatools": ["import_h5", "inspect"],
+        "diagnose": ["Diagnosis", "diagnose_run"],
         "evaluate": [
             "RegressionEvaluation",
             "check_errors_dir",
             "evaluate_run",
             "load_eval_data",
+            "parse_goal",
+            "tune_threshold",
             "write_errors",
         ],
         "export": ["export_run"],

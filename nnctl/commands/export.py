@@ -224,8 +224,8 @@ def sidecar_path(out: Path) -> Path:
 
 def export_run(run: LoadedRun, fmt: str, out: Path) -> list[Path]:
     """Writes the run as ``fmt`` to ``out`` (npz: also the sidecar). Every file is built in
-    memory first and written atomically, so a failure leaves nothing half-written. Returns the
-    paths written."""
+    memory first and written atomically (npz: both files or neither), so a failure leaves
+    nothing half-written. Returns the paths written."""
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt}: unknown; valid: {', '.join(FORMATS)}")
     _check_output(out)
@@ -238,6 +238,7 @@ def export_run(run: LoadedRun, fmt: str, out: Path) -> list[Path]:
         raise UsageError(f"-o {out}: the sidecar would overwrite it; give a name ending in .npz")
     arrays = runs.params_bytes(run.params.to_dict())
     text = json.dumps(npz_sidecar(run), indent=2, allow_nan=False) + "\n"
-    runs.write_text(side, text)
-    runs.atomic_write(out, arrays)
+    # Both files or neither: a sidecar without its arrays (a disk that filled up between the
+    # two) would describe a model that is not there.
+    runs.atomic_write_all([(out, arrays), (side, text.encode())])
     return [out, side]

@@ -198,7 +198,7 @@ def predict_inputs(
             try:
                 examples.append(
                     load_image(_StdinImage(stdin), pre.input_shape, pre.color_mode)[None]
-                )  # type: ignore[arg-type]
+                )
                 names.append(STDIN_NAME)
             except ImageError as exc:
                 failures.append(str(exc))

@@ -42,6 +42,7 @@ class Config:
     early_stopping: dict | None = None
     checkpoint_every: int | None = None
     normalize: str = "auto"  # standard | minmax | none; auto until bound to its data
+    diagnose: dict | None = None  # {baseline: e}, read by `nnctl diagnose` only
     source: str = field(default="<config>", compare=False)
     # The config file's own path: relative dataset paths are also looked up beside it.
     path: str | None = field(default=None, compare=False)

@@ -18,6 +18,7 @@ from nnctl.config.values import (
     check_activations,
     check_bool,
     check_columns,
+    check_diagnose,
     check_dropout,
     check_early_stopping,
     check_layer_dims,
@@ -183,6 +184,10 @@ CONFIG_KEYS: dict[str, Key] = {
         "auto",
         "feature scaling from training-split statistics (auto: standard for CSV/NumPy, else none)",
         fast_path_ok=True,
+    ),
+    # read by `nnctl diagnose` and the report, never by training
+    "diagnose": Key(
+        check_diagnose, None, "{baseline: error} for nnctl diagnose (null: 0)", fast_path_ok=True
     ),
 }
 """The config's own keys. ``config_keys()`` adds the optimizers' hyperparameters."""

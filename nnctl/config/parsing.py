@@ -19,6 +19,7 @@ _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # for billions of values ("billion laughs"), and deep nesting exhausts the stack.
 MAX_YAML_DEPTH = 50
 MAX_YAML_NODES = 100_000  # values after expanding aliases
+WHERE_STEPS = 4  # of a place named in a refusal
 
 
 class _Strict:
@@ -62,44 +63,67 @@ for _loader in (_StrictLoader, _PyStrictLoader):
     )
 
 
-def _children(node: yaml.Node) -> list:
+def _children(node: yaml.Node) -> list[tuple[yaml.Node, str | int]]:
+    """(child, where it sits): a sequence's entries by index, a mapping's keys and values by
+    the key (a scalar key's text, cut short)."""
     if isinstance(node, yaml.SequenceNode):
-        return node.value
+        return list(zip(node.value, range(len(node.value))))
     if isinstance(node, yaml.MappingNode):
-        return [n for pair in node.value for n in pair]
+        out: list[tuple[yaml.Node, str | int]] = []
+        for k, v in node.value:
+            name = quote_text(k.value, 40) if isinstance(k, yaml.ScalarNode) else "?"
+            out += [(k, name), (v, name)]
+        return out
     return []
+
+
+def _where(path: tuple[str | int, ...]) -> str:
+    """A place in the document as a user writes it: ``dataset.train``, ``layer_dims[3]``; its
+    first steps only (a line, however deep the place)."""
+    text = ""
+    for step in path[:WHERE_STEPS]:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else step)
+    return text + ("..." if len(path) > WHERE_STEPS else "")
 
 
 def _check_size(root: yaml.Node) -> None:
     """Refuses a document nested deeper than MAX_YAML_DEPTH or standing for more than
-    MAX_YAML_NODES values once its aliases are expanded, or an alias that contains itself.
-    Iterative, and each node is visited once however often it is aliased."""
+    MAX_YAML_NODES values once its aliases are expanded, or an alias that contains itself,
+    naming the key where it happens. Iterative, and each node is visited once however often
+    it is aliased, in document order: an anchor's value is met first where it is defined."""
     size: dict[int, int] = {}
     depth: dict[int, int] = {}
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    stack: list[tuple[yaml.Node, bool, tuple[str | int, ...]]] = [(root, False, ())]
     active: set[int] = set()
+
+    def too_big(what: str, path: tuple[str | int, ...]) -> _TooBig:
+        return _TooBig(f"{what} (under {_where(path)})" if path else what)
+
     while stack:
-        node, done = stack.pop()
+        node, done, path = stack.pop()
         key = id(node)
         if done:
-            kids = _children(node)
+            kids = [k for k, _ in _children(node)]
             size[key] = 1 + sum(size[id(k)] for k in kids)
             depth[key] = 1 + max((depth[id(k)] for k in kids), default=0)
             active.discard(key)
             if size[key] > MAX_YAML_NODES:
-                raise _TooBig(f"aliases expand to more than {MAX_YAML_NODES:,} values")
+                raise too_big(f"aliases expand to more than {MAX_YAML_NODES:,} values", path)
             if depth[key] > MAX_YAML_DEPTH:
-                raise _TooBig(f"nested more than {MAX_YAML_DEPTH} levels deep")
+                raise too_big(f"nested more than {MAX_YAML_DEPTH} levels deep", path)
             continue
         if key in size:
             continue
         if key in active:
-            raise _TooBig("an alias refers to a value that contains it")
+            raise too_big("an alias refers to a value that contains it", path)
         if len(active) > MAX_YAML_DEPTH:
-            raise _TooBig(f"nested more than {MAX_YAML_DEPTH} levels deep")
+            raise too_big(f"nested more than {MAX_YAML_DEPTH} levels deep", path)
         active.add(key)
-        stack.append((node, True))
-        stack.extend((k, False) for k in _children(node) if id(k) not in size)
+        stack.append((node, True, path))
+        # reversed: the stack pops the first child first, so the walk is in document order
+        stack.extend(
+            (k, False, (*path, step)) for k, step in reversed(_children(node)) if id(k) not in size
+        )
 
 
 def parse_yaml(text: str, source: str) -> Any:

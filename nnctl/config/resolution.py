@@ -134,6 +134,12 @@ def resolve(raw: Any, source: str, default_name: str = "run", path: str | None =
         raise ConfigError(f"{source}: {problem}")
     d["activations"] = acts
     d["name"] = d["name"] or default_name
+    baseline = (d["diagnose"] or {}).get("baseline")
+    if baseline is not None and baseline > 1 and LOSSES[d["loss"]].task == "classification":
+        raise ConfigError(
+            f"{source}: diagnose.baseline: must be in [0, 1] for a classifier "
+            f"(an error rate: 1 - accuracy), got {baseline}"
+        )
     _check_training_keys(d, source)
     return Config(**d, source=source, path=path)
 

@@ -97,6 +97,16 @@ def _fragments() -> dict[Callable[[Any], Any], Callable[[], dict[str, Any]]]:
                 {"type": "null"},
             ]
         },
+        values.check_diagnose: lambda: {
+            "anyOf": [
+                {
+                    "type": "object",
+                    "properties": {"baseline": {"anyOf": [_NON_NEGATIVE, {"type": "null"}]}},
+                    "additionalProperties": False,
+                },
+                {"type": "null"},
+            ]
+        },
         values.check_source: lambda: {
             "anyOf": [
                 _STRING,

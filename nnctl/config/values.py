@@ -15,8 +15,10 @@ from nnctl.system import (
     each,
     non_negative_number,
     number,
+    optional,
     positive_int,
     quote,
+    quote_list,
     string,
 )
 
@@ -93,7 +95,7 @@ def check_activations(value: Any) -> list[str] | dict[str, str]:
         if unknown or "output" not in value:
             raise Invalid(
                 "as a mapping, needs exactly the keys 'hidden' and 'output', "
-                f"got {', '.join(map(str, value)) or 'none'}"
+                f"got {quote_list(list(value)) or 'none'}"
             )
         out = {}
         for k in ("hidden", "output"):
@@ -171,6 +173,16 @@ def check_lr_decay(value: Any) -> dict | None:
         value,
         {"rate": (non_negative_number, REQUIRED), "interval": (positive_int, 1)},
         "{rate: 0.1, interval: 10}",
+    )
+
+
+def check_diagnose(value: Any) -> dict | None:
+    """``{baseline: e}``: the baseline error ``nnctl diagnose`` compares training error with
+    (a human-level estimate or a simple model's error), or null for none (0)."""
+    if value is None:
+        return None
+    return _sub_mapping(
+        value, {"baseline": (optional(non_negative_number), None)}, "{baseline: 0.05}"
     )
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from nnctl.core.heads import Head, sigmoid_probabilities, softmax_labels, softmax_probabilities
 from nnctl.core.metrics import predict_labels
-from nnctl.system import RunError
+from nnctl.system import RunError, quote_list
 
 
 class Targets(Protocol):
@@ -130,11 +130,25 @@ def mean_squared_error_grad(AL: np.ndarray, Y: np.ndarray) -> np.ndarray:
 
 
 def _classes(ds: Targets) -> str:
-    return f"{len(ds.classes)} classes ({', '.join(ds.classes)})"
+    return f"{len(ds.classes):,} classes ({quote_list(ds.classes)})"
+
+
+def _too_few_classes(ds: Targets | None) -> str | None:
+    """A dataset of fewer than two classes suits no classifier's output: said once, the same
+    for sigmoid and softmax, so neither sends the user to the other."""
+    if ds is None or len(ds.classes) >= 2:
+        return None
+    what = f"1 class ({ds.classes[0]})" if ds.classes else "no classes"
+    return (
+        f"the dataset has {what}; a classifier needs at least 2 classes "
+        "(an image folder: at least 2 class folders)"
+    )
 
 
 def one_unit_two_classes(n_out: int, ds: Targets | None) -> str | None:
     """A sigmoid output: one unit, and a dataset of two classes."""
+    if few := _too_few_classes(ds):
+        return few
     if n_out != 1:
         return f"layer_dims: a sigmoid output (binary classification) has 1 unit, got {n_out}"
     if ds is not None and len(ds.classes) != 2:
@@ -147,6 +161,8 @@ def one_unit_two_classes(n_out: int, ds: Targets | None) -> str | None:
 
 def one_unit_per_class(n_out: int, ds: Targets | None) -> str | None:
     """A softmax output: one unit per class of the dataset (at least 2)."""
+    if few := _too_few_classes(ds):
+        return few
     if n_out < 2:
         return (
             f"layer_dims: a softmax output has one unit per class (at least 2), got {n_out}; "

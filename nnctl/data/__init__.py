@@ -17,6 +17,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "all_finite",
             "is_mapped",
             "load_dataset",
+            "per_example",
             "prepare_x",
             "raw_subset",
             "read_h5",

@@ -10,11 +10,10 @@ refused (never padded with grey).
 
 from __future__ import annotations
 
-import os
+import contextlib
 import warnings
-from contextlib import nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
@@ -78,8 +77,10 @@ def to_mode(im: Image.Image, mode: str) -> Image.Image:
     return im if im.mode == mode else im.convert(mode)
 
 
-def load_image(path: Path, input_shape: tuple[int, ...], mode: str) -> np.ndarray:
-    """One image file -> uint8 array of ``input_shape`` (H, W), (H, W, 1) or (H, W, C).
+def load_image(path: Path | BinaryIO, input_shape: tuple[int, ...], mode: str) -> np.ndarray:
+    """One image file (a path, or a file object such as the bytes of standard input, which
+    messages name by its ``str``) -> uint8 array of ``input_shape`` (H, W), (H, W, 1) or
+    (H, W, C).
 
     Raises ImageError naming the file: not an image, truncated, a decompression bomb (over
     ``PIL.Image.MAX_IMAGE_PIXELS``), or a mode that cannot be converted.
@@ -98,9 +99,9 @@ def load_image(path: Path, input_shape: tuple[int, ...], mode: str) -> np.ndarra
             # import every common plugin: docs/developers/measured-data.md); the file can be
             # swapped only by someone who can write to its folder, between two opens
             # microseconds apart.
-            # (an image already in memory, a file object, has no path to check)
-            regular = open_regular(path) if isinstance(path, (str, os.PathLike)) else nullcontext()
-            with regular, Image.open(path) as im:
+            # a file object (standard input's bytes) is already in memory: nothing to check
+            checked = contextlib.nullcontext() if hasattr(path, "read") else open_regular(path)
+            with checked, Image.open(path) as im:
                 im.load()  # decode now: a truncated file fails here, not later
                 im = ImageOps.exif_transpose(im)
                 im = to_mode(im, mode)

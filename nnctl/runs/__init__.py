@@ -32,6 +32,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "RUNS_DIR_ENV",
             "SUMMARY_FILE",
             "atomic_write",
+            "atomic_write_all",
             "config_file",
             "create_run_dir",
             "default_runs_dir",

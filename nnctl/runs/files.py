@@ -11,11 +11,11 @@ This is the only module that spells these names; everything else uses the consta
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
 import secrets
-import tempfile
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -81,28 +81,60 @@ def iter_run_dirs(runs_dir: Path) -> list[Path]:
 # --------------------------------------------------------------------------- atomic writes
 
 
-def atomic_write(path: Path, data: bytes | Callable[[IO[bytes]], None]) -> None:
+def create_temp(path: Path, attempts: int = 100) -> tuple[int, Path]:
+    """A new temporary file beside ``path`` (``.<name>.<random>.tmp``), opened for writing.
+
+    Created with mode 0666 less the umask, as any Unix tool creates a file: ``mkstemp``'s 0600
+    would survive the rename and make every output private whatever the user's umask."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(attempts):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, f"no free temporary name beside {path.name}")
+
+
+Payload = bytes | Callable[[IO[bytes]], None]
+
+
+def atomic_write(path: Path, data: Payload) -> None:
     """Writes ``data`` to ``path`` via a temporary file in the same directory, fsync and rename;
     ``data`` may be a function writing to the open file (no copy of it in memory). On any
     failure (e.g. disk full) the temporary file is removed and RunError raised; an existing
-    ``path`` is left untouched."""
-    tmp = None
+    ``path`` is left untouched. The file's mode follows the umask (``create_temp``)."""
+    atomic_write_all([(path, data)])
+
+
+def atomic_write_all(items: list[tuple[Path, Payload]]) -> None:
+    """Writes several files that belong together (an export's arrays and their sidecar) so that
+    all of them appear or none: each is written to its temporary file and fsynced, and only
+    when every one is complete are they renamed into place. On a failure before the renames
+    every temporary file is removed and the existing files are left untouched; RunError names
+    the file that failed."""
+    temps: list[Path] = []
+    path = items[0][0] if items else Path()
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            if callable(data):
-                data(f)
-            else:
-                f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        tmp = None
-        fsync_dir(path.parent)
+        for path, data in items:
+            fd, tmp = create_temp(path)
+            temps.append(tmp)
+            with os.fdopen(fd, "wb") as f:
+                if callable(data):
+                    data(f)
+                else:
+                    f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        for (path, _), tmp in zip(items, list(temps)):
+            os.replace(tmp, path)
+            temps.remove(tmp)
+        for parent in dict.fromkeys(p.parent for p, _ in items):
+            fsync_dir(parent)
     except OSError as exc:
         raise RunError(f"{path}: cannot write: {exc.strerror or exc}") from None
     finally:
-        if tmp is not None:
+        for tmp in temps:
             try:
                 os.unlink(tmp)
             except OSError:

@@ -23,7 +23,7 @@ from nnctl.runs.files import (
     iter_run_dirs,
 )
 from nnctl.runs.summary import RunSummary, flatten, read_summary
-from nnctl.system import RunError
+from nnctl.system import RunError, quote_list
 
 if TYPE_CHECKING:  # numpy loads inside the readers: listing runs never needs it
     import numpy as np
@@ -251,12 +251,12 @@ def check_params(arrays: dict[str, np.ndarray], layer_dims: list[int], where: Pa
     missing = [k for k in expected if k not in arrays]
     if missing:
         raise RunError(
-            f"{where}: missing {', '.join(missing)} ({CONFIG_FILE} describes {L} layers)"
+            f"{where}: missing {quote_list(missing)} ({CONFIG_FILE} describes {L} layers)"
         )
     extra = sorted(k for k in arrays if k not in expected)
     if extra:
         raise RunError(
-            f"{where}: unexpected arrays {', '.join(extra)} ({CONFIG_FILE} describes {L} layers)"
+            f"{where}: unexpected arrays {quote_list(extra)} ({CONFIG_FILE} describes {L} layers)"
         )
     for key, shape in expected.items():
         a = arrays[key]

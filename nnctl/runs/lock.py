@@ -55,13 +55,20 @@ class RunLock:
         self.run_dir = run_dir
 
     @classmethod
-    def acquire(cls, run_dir: Path, owner: dict[str, Any] | None = None) -> RunLock:
+    def acquire(
+        cls,
+        run_dir: Path,
+        owner: dict[str, Any] | None = None,
+        what: str = "run directory",
+        doing: str = "trained",
+    ) -> RunLock:
         """Takes the lock or raises RunError naming the process that holds it (``owner``: the
-        one the summary records)."""
+        one the summary records). A sweep directory is locked the same way while a client runs
+        it: ``what`` and ``doing`` name it in the messages ("sweep directory", "run")."""
         try:
             fd = _open_dir(run_dir)
         except OSError as exc:
-            raise RunError(f"{run_dir}: cannot open the run directory: {exc.strerror}") from None
+            raise RunError(f"{run_dir}: cannot open the {what}: {exc.strerror}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -70,7 +77,7 @@ class RunLock:
             if isinstance(owner, dict) and owner.get("pid") is not None:
                 who = f" (pid {owner.get('pid')} on {owner.get('host')})"
             raise RunError(
-                f"{run_dir}: is being trained by another process{who}; "
+                f"{run_dir}: is being {doing} by another process{who}; "
                 "wait for it to finish or stop it first"
             ) from None
         except OSError:

@@ -7,7 +7,6 @@ facts and one row per finished trial). Both are rewritten atomically after each 
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from nnctl import runs
+from nnctl.sweep.checked import check_record, check_study, read_json
 from nnctl.system import RunError
 
 SWEEPS_DIR = "sweeps"
@@ -132,7 +132,7 @@ def new_sweep_id(stem: str, runs_dir: Path) -> tuple[str, Path]:
 def find_sweep(spec: str, runs_dir: Path) -> Path:
     """A sweep directory by path, id, unique id prefix or 'latest'. Raises RunError."""
     p = Path(spec)
-    if (p / RESULTS_FILE).is_file():
+    if (p / RESULTS_FILE).exists():  # even if damaged: reading it names the damage
         return p
     base = sweeps_dir(runs_dir)
     found = (
@@ -156,15 +156,13 @@ def find_sweep(spec: str, runs_dir: Path) -> Path:
 
 
 def read_record(sweep_dir: Path) -> SweepRecord:
+    """The sweep's results. Raises RunError, in one line, for a file damaged in any way."""
     path = sweep_dir / RESULTS_FILE
     try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
+        obj = read_json(path, "sweep results")
     except FileNotFoundError:
         raise RunError(f"{sweep_dir}: not a sweep directory (no {RESULTS_FILE})") from None
-    except (OSError, ValueError) as exc:
-        raise RunError(f"{path}: cannot read: {exc}") from None
-    if not isinstance(obj, dict):
-        raise RunError(f"{path}: damaged sweep results (expected a JSON object)")
+    check_record(obj, path)
     return SweepRecord.from_json(obj, path)
 
 
@@ -181,13 +179,14 @@ def write_study(sweep_dir: Path, study: dict[str, Any]) -> None:
 
 
 def read_study(sweep_dir: Path) -> dict[str, Any]:
+    """The sweep's study (``trials``: the trials told). Raises RunError, in one line, for a file
+    damaged in any way."""
     path = sweep_dir / STUDY_FILE
     try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise RunError(f"{path}: cannot read the sweep's study: {exc}") from None
-    if not isinstance(obj, dict) or not isinstance(obj.get("trials"), list):
-        raise RunError(f"{path}: damaged study (expected an object with a list of trials)")
+        obj = read_json(path, "study")
+    except FileNotFoundError:
+        raise RunError(f"{path}: cannot read the study: no such file") from None
+    check_study(obj, path)
     return obj
 
 

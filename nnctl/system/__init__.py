@@ -35,6 +35,8 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "OptionError",
             "RunError",
             "UsageError",
+            "printable",
+            "quote_list",
         ],
         "filehash": ["cache_dir", "sha256_cached"],
         "resources": [

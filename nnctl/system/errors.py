@@ -1,4 +1,10 @@
-"""The one family of exceptions the library raises; the CLI maps each to a message and exit code."""
+"""The one family of exceptions the library raises; the CLI maps each to a message and exit code.
+``quote_list``: how every message quotes a list (a few items, and how many more);
+``printable``: how a name from the disk is shown."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
 
 
 class NnctlError(Exception):
@@ -30,3 +36,35 @@ class OptionError(ConfigError):
 
 class UsageError(NnctlError):
     """A command-line option has an invalid value (e.g. an unknown column to sort by)."""
+
+
+def quote_list(
+    items: Collection[object], limit: int = 5, *, width: int = 40, quoted: bool = False
+) -> str:
+    """``items`` as a message quotes them: the first ``limit`` joined with ", ", each shown
+    printable (newlines and undecodable bytes escaped; ``quoted``: as Python string literals,
+    ``'a', 'b'``) and cut to ``width`` characters, then how many more
+    (``"a, b, c, d, e ... and 9,992 more"``); "" when empty. A message quoting a list from a
+    file (a CSV header, class folders, array names) stays one short line however long the list."""
+    shown = []
+    for i, item in enumerate(items):
+        if i == limit:
+            break
+        text = str(item)
+        text = text if len(text) <= width else text[:width] + "..."
+        shown.append(repr(text) if quoted else printable(text))
+    more = len(items) - len(shown)
+    return ", ".join(shown) + (f" ... and {more:,} more" if more > 0 else "")
+
+
+def printable(text: str) -> str:
+    """``text`` as one line shows it: the bytes of a file name that are not UTF-8 (which Python
+    holds as surrogates, ``os.fsdecode``) written ``\\xNN``, and other characters that do not
+    print (newlines, tabs) escaped as Python writes them; printable text is itself."""
+    if text.isprintable():
+        return text
+    try:
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no file name decodes to
+        return repr(text)[1:-1]
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

@@ -7,7 +7,8 @@ The digest is therefore cached in ``$NNCTL_CACHE_DIR`` (default ``$XDG_CACHE_HOM
 size, modification time, change time and inode: writing to the file, replacing it or
 ``touch``-ing it back to an old modification time all change one of them (the change time cannot
 be set back), and the file is hashed afresh. The cache is only an optimization: a cache that
-cannot be read or written is ignored, and the digest computed.
+cannot be read or written, or is damaged in any way (not a regular file, too large, not JSON,
+nested too deep, entries of the wrong shape), is ignored, and the digest computed.
 """
 
 from __future__ import annotations
@@ -15,11 +16,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import secrets
 from pathlib import Path
+
+from nnctl.system.resources import read_capped
 
 CACHE_ENV = "NNCTL_CACHE_DIR"
 CACHE_FILE = "sha256.json"
 MAX_ENTRIES = 256  # the most recently hashed files are kept
+# 256 entries of a path (at most 4 KiB) and a digest: anything larger is not this cache.
+MAX_CACHE_BYTES = 2 << 20
+_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 def cache_dir() -> Path:
@@ -42,12 +50,47 @@ def sha256_uncached(path: Path) -> str:
     return h.hexdigest()
 
 
+def _is_entry(value: object) -> bool:
+    """One cache entry as this module writes it: ``{"version": [4 ints], "sha256": hex}``."""
+    if not isinstance(value, dict):
+        return False
+    version, digest = value.get("version"), value.get("sha256")
+    return (
+        isinstance(version, list)
+        and len(version) == 4
+        and all(type(v) is int for v in version)
+        and isinstance(digest, str)
+        and _HEX_DIGEST.fullmatch(digest) is not None
+    )
+
+
 def _read_cache(file: Path) -> dict:
+    """The cache's valid entries; {} for a cache that is missing, not a regular file (a FIFO
+    would block the open), too large, not JSON, nested too deep or of the wrong shape."""
     try:
-        entries = json.loads(file.read_text())
-    except (OSError, ValueError):
+        entries = json.loads(read_capped(file, MAX_CACHE_BYTES))
+    except (OSError, ValueError, RecursionError):
         return {}
-    return entries if isinstance(entries, dict) else {}
+    if not isinstance(entries, dict):
+        return {}
+    return {k: v for k, v in entries.items() if _is_entry(v)}
+
+
+def _write_cache(file: Path, entries: dict) -> None:
+    """Written whole or not at all (temporary file, then rename), also with two runs at once;
+    not through the run directory's writer: the cache sits below the run directory's owner.
+    A cache that cannot be written (read-only, full, a directory in its place) is left as it
+    is, and no temporary file with it."""
+    tmp = file.with_name(f".{file.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(entries, indent=1) + "\n")
+        os.replace(tmp, file)
+    except OSError:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def sha256_of(path: Path) -> str:
@@ -59,14 +102,13 @@ def sha256_cached(path: Path) -> tuple[str, bool]:
     """(the file's SHA-256, whether it came from the cache): a run's summary says which."""
     key = str(Path(path).resolve())
     version = _version(os.stat(key))
-    file = cache_dir() / CACHE_FILE
+    try:
+        file = cache_dir() / CACHE_FILE
+    except (RuntimeError, KeyError):  # no home directory to find the cache in
+        return sha256_uncached(Path(key)), False
     entries = _read_cache(file)
     hit = entries.get(key)
-    if (
-        isinstance(hit, dict)
-        and hit.get("version") == version
-        and isinstance(hit.get("sha256"), str)
-    ):
+    if hit is not None and hit["version"] == version:
         return hit["sha256"], True
     digest = sha256_uncached(Path(key))
     if _version(os.stat(key)) != version:  # changed while being read: remember nothing
@@ -75,13 +117,5 @@ def sha256_cached(path: Path) -> tuple[str, bool]:
     entries[key] = {"version": version, "sha256": digest}
     for old in list(entries)[:-MAX_ENTRIES]:
         del entries[old]
-    # Written whole or not at all (temporary file, then rename), also with two runs at once;
-    # not through the run directory's writer: the cache sits below the run directory's owner.
-    try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(entries, indent=1) + "\n")
-        os.replace(tmp, file)
-    except OSError:
-        pass  # a read-only or full cache directory: the digest is still right
+    _write_cache(file, entries)
     return digest, False

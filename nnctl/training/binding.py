@@ -22,7 +22,14 @@ from nnctl.data import (
     streaming_plan,
     take,
 )
-from nnctl.system import STREAM_HOLD_OUT, ConfigError, DataError, require_memory, rng_for
+from nnctl.system import (
+    STREAM_HOLD_OUT,
+    ConfigError,
+    DataError,
+    quote_list,
+    require_memory,
+    rng_for,
+)
 
 
 @dataclass(frozen=True)
@@ -186,7 +193,7 @@ def check_targets(cfg: Config, ds: Dataset) -> None:
     if loss.task == "regression" and ds.task != "regression":
         raise ConfigError(
             f"{cfg.source}: loss {cfg.loss} ({loss.output} output) needs real-valued targets, "
-            f"but the dataset has {len(ds.classes)} classes ({', '.join(ds.classes)}); "
+            f"but the dataset has {len(ds.classes)} classes ({quote_list(ds.classes)}); "
             "use a softmax output for K classes or a sigmoid output for 2"
         )
     if loss.task != "regression" and ds.task == "regression":

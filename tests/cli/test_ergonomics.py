@@ -22,6 +22,7 @@ COMMANDS = [
     ["plot"],
     ["predict"],
     ["evaluate"],
+    ["diagnose"],
     ["report"],
     ["export"],
     ["config", "show"],

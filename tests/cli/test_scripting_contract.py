@@ -183,8 +183,16 @@ def test_threads_limits_blas_during_training(
     seen = []
     real_fit = nnctl.commands.train.fit
 
+    # BLAS pools only: nnctl's products run there (an OpenMP pool another library loaded, such
+    # as scikit-learn's, is not nnctl's to limit)
     def spy(*args, **kwargs):
-        seen.append({i["internal_api"]: i["num_threads"] for i in threadpool_info()})
+        seen.append(
+            {
+                i["internal_api"]: i["num_threads"]
+                for i in threadpool_info()
+                if i["user_api"] == "blas"
+            }
+        )
         return real_fit(*args, **kwargs)
 
     monkeypatch.setattr(nnctl.commands.train, "fit", spy)

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from helpers.owndata import EXAMPLE_CONFIGS, make_examples, make_project
+from helpers.owndata import EXAMPLE_CONFIGS, make_examples, make_project, one_error, train_json
 from nnctl.data import load_dataset, load_image, prepare_x, split_off_test
 
 
@@ -22,24 +22,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_project(tmp_path_factory.mktemp("project"))
 
 
-def train_json(cli, config: Path, *args: str) -> dict:
-    r = cli("train", config, "-q", "--json", *args)
-    assert r.exit_code == 0, r.stderr
-    return json.loads(r.stdout)
-
-
 def summary(run_dir: str | Path) -> dict:
     return json.loads((Path(run_dir) / "summary.json").read_text())
-
-
-def one_error(r, runs_dir: Path) -> str:
-    """The run failed as bad input: exit 2, one 'error:' line, nothing on stdout, no run."""
-    assert r.exit_code == 2, (r.stdout, r.stderr)
-    assert r.stdout == ""
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
-    assert not runs_dir.exists() or not any(runs_dir.iterdir())
-    return lines[0][len("error: ") :]
 
 
 def softmax_forward(run_dir: Path, X: np.ndarray) -> np.ndarray:
@@ -597,7 +581,7 @@ def test_config_schema_has_the_dataset_reading_keys(cli) -> None:
 def test_a_folder_imports_a_window_at_a_time_and_can_be_shuffled(
     cli, project: Path, tmp_path: Path, monkeypatch
 ) -> None:
-    from nnctl.commands import datatools as tools
+    from nnctl.commands.datatools import importing as tools
     from nnctl.data import ReadOptions, read_folder
 
     shapes = project / "data" / "examples" / "shapes"

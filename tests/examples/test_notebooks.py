@@ -4,6 +4,7 @@ them, and leave what they say they leave: runs that every command can read, a re
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from helpers import ROOT
 
 nbformat = pytest.importorskip("nbformat", reason="the test extra installs nbformat")
 nbclient = pytest.importorskip("nbclient", reason="the test extra installs nbclient")
+pytest.importorskip("sklearn", reason="the notebook's grid search needs the sklearn extra")
 
 NOTEBOOKS = sorted((ROOT / "examples").glob("*.ipynb"))
 
@@ -64,9 +66,13 @@ def test_the_python_api_notebook_runs(tmp_path: Path, monkeypatch: pytest.Monkey
         assert (d / "params.npz").is_file()
         assert json.loads((d / "summary.json").read_text())["status"] == "complete"
     # the comparison lists the three, best test accuracy first
-    listed = [line.split() for line in _text(code[-2]).strip().splitlines()]
+    compare = next(c for c in code if "list_runs" in c.source)
+    listed = [line.split() for line in _text(compare).strip().splitlines()]
     accuracies = [float(row[2]) for row in listed]
     assert len(listed) == 3 and accuracies == sorted(accuracies, reverse=True)
     assert {row[0] for row in listed} == {d.name for d in dirs}
+    # the grid search picked one of its two learning rates and scored the test split
+    searched = _text(next(c for c in code if "GridSearchCV(" in c.source))
+    assert re.match(r"\{'learning_rate': 0\.0?01\} [01]\.\d+\ntest accuracy [01]\.\d+", searched)
     page = tmp_path / "report.html"
     assert page.is_file() and page.read_text().lstrip().lower().startswith("<!doctype html")

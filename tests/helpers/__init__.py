@@ -1,7 +1,8 @@
 """Helpers shared by the tests (imported as ``helpers``; ``tests/`` is on pytest's path):
 the project's paths, small configs, the course's forward pass written out by hand, and the
 modules for subprocess runs (``proc``), the course's numbers (``course``), hostile inputs
-(``hostile``), own-data projects (``owndata``) and report runs (``reportruns``)."""
+(``hostile``), own-data projects (``owndata``), report runs (``reportruns``) and the
+diagnosis cases (``diagnoseruns``)."""
 
 from __future__ import annotations
 

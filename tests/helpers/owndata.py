@@ -4,6 +4,7 @@ temporary project (configs/ beside data/examples/), and small helpers for the ow
 from __future__ import annotations
 
 import importlib.util
+import json
 import shutil
 from pathlib import Path
 
@@ -30,3 +31,21 @@ def make_project(root: Path) -> Path:
         shutil.copy(ROOT / "configs" / f"{name}.yaml", root / "configs")
     make_examples.write_all(root / "data" / "examples")
     return root
+
+
+def train_json(cli, config: Path, *args: str) -> dict:
+    """``nnctl train CONFIG -q --json ARGS`` that must succeed; its JSON result."""
+    r = cli("train", config, "-q", "--json", *args)
+    assert r.exit_code == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def one_error(r, runs_dir: Path) -> str:
+    """The command failed as bad input: exit 2, one 'error:' line, nothing on stdout, no run
+    directory left; returns the message after 'error: '."""
+    assert r.exit_code == 2, (r.stdout, r.stderr)
+    assert r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
+    assert not runs_dir.exists() or not any(runs_dir.iterdir())
+    return lines[0][len("error: ") :]

@@ -20,44 +20,12 @@ import numpy as np
 import pytest
 
 from helpers.proc import BIN, env_for, nnctl
+from helpers.sweeps import BASE, one_error_line, sweep_file, write
 
 pytest.importorskip("distributed")
 pytest.importorskip("optuna")
 
 pytestmark = pytest.mark.slow
-
-BASE = """\
-dataset: {synthetic: moons, m: 240, test_fraction: 0.25, seed: 1}
-layer_dims: [auto, 8, 1]
-activations: {hidden: relu, output: sigmoid}
-init: he
-learning_rate: 0.1
-batch_size: 60
-epochs: 10
-validation_fraction: 0.2
-optimizer: adam
-print_every: 1000
-"""
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
-
-
-def sweep_file(tmp_path: Path, body: str, name: str = "sw.yaml", base: str = BASE) -> Path:
-    write(tmp_path / "base.yaml", base)
-    return write(tmp_path / name, "config: base.yaml\n" + body)
-
-
-def one_error_line(r: subprocess.CompletedProcess) -> str:
-    assert r.returncode == 2, (r.stdout, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
-    assert "Traceback" not in r.stderr and r.stdout == ""
-    return lines[0]
-
 
 # ---------------------------------------------------------------------------- bad sweep files
 

@@ -9,11 +9,12 @@ from typing import Annotated
 import typer
 
 from nnctl.cli.common import (
-    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
     JsonOption,
     RunsDirOption,
     err_console,
     handle_errors,
+    interrupted_status,
     out_console,
 )
 
@@ -73,17 +74,22 @@ def _run(
     from nnctl.cli.sweep.display import SweepDisplay
     from nnctl.cli.sweep.outcome import report
     from nnctl.sweep import run_sweep
+    from nnctl.system import interrupt
 
     display = SweepDisplay()
     try:
-        record = run_sweep(sweep_dir, runs_dir, workers, scheduler, display)
+        # SIGTERM (kill, timeout, batch schedulers) stops a sweep as Ctrl-C does: the trials in
+        # flight abandoned, the sweep marked interrupted, the cluster shut down.
+        with interrupt.handle_signals():
+            record = run_sweep(sweep_dir, runs_dir, workers, scheduler, display)
     except KeyboardInterrupt:
         display.stop()
+        code = interrupted_status()
+        how = "terminated (SIGTERM)" if code == EXIT_TERMINATED else "interrupted"
         err_console().print(
-            "interrupted; the sweep is saved: continue it with: "
-            f"nnctl sweep resume {sweep_dir.name}"
+            f"{how}; the sweep is saved: continue it with: nnctl sweep resume {sweep_dir.name}"
         )
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        raise typer.Exit(code) from None
     finally:
         display.stop()
     code = report(record, sweep_dir, runs_dir, json_)
@@ -101,8 +107,8 @@ def sweep_run(
 ) -> None:
     """Run a sweep; print the best run's id by the validation metric (or --json) on stdout.
     Exit 0: every trial complete or pruned; 1: some trial failed or diverged (the best of the
-    rest is still printed); 2: bad sweep file or config (nothing trained); 130: Ctrl-C (resume
-    it)."""
+    rest is still printed); 2: bad sweep file or config (nothing trained); 130: Ctrl-C, 143:
+    SIGTERM (resume it)."""
     from nnctl.runs import default_runs_dir
     from nnctl.sweep import (
         check_sweep,

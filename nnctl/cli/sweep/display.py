@@ -39,6 +39,9 @@ class SweepDisplay:
         self.record: SweepRecord | None = None
 
     def __call__(self, event: Any) -> None:
+        if event.kind == "notice":
+            self.console.print(event.message, markup=False)
+            return
         if event.kind == "start":
             self.record = r = event.record
             self.console.print(

@@ -12,6 +12,8 @@ hold-out), so they equal the run's summary to the last digit.
   split or another file read as the run's data was.
 - ``scores``: ``evaluate_run`` -> ``Evaluation`` or ``RegressionEvaluation``.
 - ``images``: the raw images of evaluated examples, and ``--errors`` (``write_errors``).
+- ``threshold``: ``--tune-threshold`` (``tune_threshold``), a binary classifier's threshold
+  chosen on its validation split for a goal (``parse_goal``).
 """
 
 import lazy_loader as lazy
@@ -23,5 +25,6 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "data": ["READER_KEYS", "EvalData", "eval_spec", "load_eval_data"],
         "images": ["check_errors_dir", "raw_examples", "raw_images", "write_errors"],
         "scores": ["Evaluation", "RegressionEvaluation", "evaluate_run"],
+        "threshold": ["Goal", "parse_goal", "tune_threshold"],
     },
 )

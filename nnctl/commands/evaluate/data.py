@@ -22,42 +22,70 @@ from nnctl.data import (
     too_big,
 )
 from nnctl.runs import LoadedRun
-from nnctl.system import ConfigError, DataError
+from nnctl.system import ConfigError, DataError, quote, quote_list
 from nnctl.training import Bound, bind
 
 
 def _changed_sources(run: LoadedRun, ds: Dataset) -> list[str]:
-    """Notes for data files whose contents differ from those the run was trained on."""
-    recorded = {s.get("role"): s.get("sha256") for s in run.summary.sources}
-    return [
-        f"{s['path']}: differs from the {s['role']} file the run was trained on (sha256 changed); "
-        "scores may not match the run's summary"
-        for s in ds.sources
-        if s.get("sha256") and recorded.get(s["role"]) and recorded[s["role"]] != s["sha256"]
-    ]
+    """Notes for data files whose contents differ from those the run was trained on. A role may
+    have two sources (a pair of ``.npy`` files, x then y): compared in the order recorded."""
+    recorded: dict[str, list[str | None]] = {}
+    for s in run.summary.sources:
+        recorded.setdefault(s.get("role"), []).append(s.get("sha256"))
+    seen: dict[str, int] = {}
+    notes = []
+    for s in ds.sources:
+        i = seen[s["role"]] = seen.get(s["role"], -1) + 1
+        was = recorded.get(s["role"], [])
+        before = was[i] if i < len(was) else None
+        if s.get("sha256") and before and before != s["sha256"]:
+            notes.append(
+                f"{s['path']}: differs from the {s['role']} file the run was trained on "
+                "(sha256 changed); scores may not match the run's summary"
+            )
+    return notes
 
 
 def _own_dataset(run: LoadedRun) -> tuple[dict[str, Any], list[str]]:
     """The run's dataset spec. A data file that its config names relative to where training ran
     and that cannot be found from here is replaced by the absolute path summary.json recorded,
-    when that file still exists (with a note), so evaluate works from any directory."""
+    when that file still exists (with a note), so evaluate works from any directory. A split
+    given as a pair of ``.npy`` files (``{x: x.npy, y: y.npy}``) is resolved file by file."""
     spec = dict(run.config.dataset)
-    recorded = {s.get("role"): s.get("path") for s in run.summary.sources}
-    notes = []
+    recorded: dict[str, list[str]] = {}
+    for s in run.summary.sources:
+        recorded.setdefault(s.get("role"), []).append(s.get("path"))
+    notes: list[str] = []
     for role in ("train", "val", "test"):
         if not spec.get(role):
             continue
-        try:
-            # where training looked: the working directory, beside its config file, the data dir
-            spec[role] = str(resolve_path(spec[role], run.summary.config_path))
-        except DataError:
-            path = recorded.get(role)
-            if path and Path(path).is_file():
-                notes.append(
-                    f"{spec[role]} not found from here; using {path}, recorded when the run trained"
-                )
-                spec[role] = path
+        paths = recorded.get(role, [])
+        if isinstance(spec[role], dict):
+            # a pair is recorded as two sources of the same role, x then y (read_raw_split)
+            pair = dict(spec[role])
+            for i, part in enumerate(("x", "y")):
+                if part in pair:
+                    found = paths[i] if i < len(paths) else None
+                    pair[part] = _resolved(pair[part], found, run, notes)
+            spec[role] = pair
+        else:
+            spec[role] = _resolved(spec[role], paths[0] if paths else None, run, notes)
     return spec, notes
+
+
+def _resolved(path: str, recorded: str | None, run: LoadedRun, notes: list[str]) -> str:
+    """``path`` where training looked for it (the working directory, beside its config file,
+    the data dir), else the absolute path recorded when the run trained, when it still exists
+    (with a note in ``notes``), else ``path`` as given (its reader names it)."""
+    try:
+        return str(resolve_path(path, run.summary.config_path))
+    except DataError:
+        if recorded and Path(recorded).is_file():
+            notes.append(
+                f"{path} not found from here; using {recorded}, recorded when the run trained"
+            )
+            return recorded
+    return path
 
 
 @dataclass
@@ -115,7 +143,8 @@ def load_eval_data(run: LoadedRun, data_file: str | None, split: str | None) -> 
             Y = _onto_run_classes(data_file, ds.classes, pre.classes, Y)
         elif ds.classes != pre.classes and ds.classes != ["0", "1"]:
             raise DataError(
-                f"{data_file}: classes {ds.classes} differ from the run's {pre.classes}"
+                f"{data_file}: classes [{quote_list(ds.classes, quoted=True)}] differ from "
+                f"the run's [{quote_list(pre.classes, quoted=True)}]"
             )
         if task == "regression" and ds.Y_train.shape[0] != cfg.layer_dims[-1]:
             raise DataError(
@@ -171,6 +200,8 @@ def load_eval_data(run: LoadedRun, data_file: str | None, split: str | None) -> 
     source = run.config.dataset.get("train" if held else split) or spec.get("synthetic")
     if split == "test" and ds.test_rows is not None:
         source, held = run.config.dataset.get("train"), True
+    if isinstance(source, dict):  # a pair of .npy files
+        source = ", ".join(f"{k}: {v}" for k, v in source.items())
     desc = f"{split} split ({source}{', held out of the training set' if held else ''})"
     return EvalData(X, Y, ds.classes, desc, raw, rows, notes + _changed_sources(run, ds), spec)
 
@@ -197,13 +228,14 @@ def _onto_run_classes(
 ) -> np.ndarray:
     """Labels Y: (1, m) indexing ``names`` (a labelled file's own classes) -> indices into the
     run's ``classes``. Raises DataError naming a class the run does not know."""
-    unknown = [c for c in names if c not in classes]
+    index = {c: i for i, c in enumerate(classes)}  # not list.index: many classes, bounded time
+    unknown = [c for c in names if c not in index]
     if unknown:
         raise DataError(
-            f"{data_file}: class {unknown[0]!r} is not one of the run's classes "
-            f"({', '.join(classes)})"
+            f"{data_file}: class {quote(unknown[0])} is not one of the run's classes "
+            f"({quote_list(classes)})"
         )
-    lookup = np.array([classes.index(c) for c in names], dtype=np.int64)
+    lookup = np.array([index[c] for c in names], dtype=np.int64)
     return lookup[Y]
 
 

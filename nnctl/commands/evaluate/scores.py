@@ -52,6 +52,14 @@ class Evaluation:
         return scores_from_confusion(self.confusion)
 
     @property
+    def balanced_accuracy(self) -> float | None:
+        """The mean of the per-class recalls over the classes present: what accuracy would be
+        if every class had as many examples (an imbalanced set's majority class cannot carry
+        it). None when no class is present."""
+        recalls = [r for r in self.per_class["recall"] if r is not None]
+        return float(np.mean(recalls)) if recalls else None
+
+    @property
     def misclassified(self) -> np.ndarray:
         return np.flatnonzero(self.labels != self.Y)
 
@@ -61,6 +69,7 @@ class Evaluation:
             "task": self.task,
             "n": self.n,
             "accuracy": self.accuracy,
+            "balanced_accuracy": self.balanced_accuracy,
             "precision": self.precision,
             "recall": self.recall,
             "f1": self.f1,

@@ -9,7 +9,12 @@ from nnctl.commands.report.compare import comparison, run_labels
 from nnctl.commands.report.gather import RunView
 from nnctl.commands.report.markup import esc
 from nnctl.commands.report.scores import errors_section, scores_section
-from nnctl.commands.report.sections import config_section, curves_section, headline
+from nnctl.commands.report.sections import (
+    config_section,
+    curves_section,
+    diagnose_section,
+    headline,
+)
 
 CSS = (
     "\n:root{color-scheme:light;--fg:#1b1f24;--muted:#5b6570;"
@@ -69,6 +74,7 @@ def run_section(view: RunView, anchor: str) -> str:
         + curves_section(view)
         + scores_section(view)
         + errors_section(view)
+        + diagnose_section(view)
         + config_section(view)
         + "</section>"
     )

@@ -53,6 +53,7 @@ def scores_section(view: RunView) -> str:
                 kv(
                     [
                         ("accuracy", f'<b class="{sc.split}-accuracy">{ev.accuracy:.6f}</b>'),
+                        ("balanced accuracy", num(ev.balanced_accuracy, 6)),
                         ("precision" + positive, num(ev.precision, 6)),
                         ("recall" + positive, num(ev.recall, 6)),
                         ("F1" + positive, num(ev.f1, 6)),

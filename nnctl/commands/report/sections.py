@@ -1,5 +1,6 @@
 """One run's sections of the page, but its scores (``scores``): the headline (status, data,
-network, length), the learning curves, and the config with where it came from."""
+network, length), the learning curves, the recipe's diagnosis (``nnctl diagnose``), and the
+config with where it came from."""
 
 from __future__ import annotations
 
@@ -181,3 +182,64 @@ def curves_section(view: RunView) -> str:
             "</div>",
         ]
     return "".join(parts)
+
+
+def diagnose_section(view: RunView) -> str:
+    """What ``nnctl diagnose`` prints: the errors against the baseline, the three gaps with
+    their verdicts, and the next steps of the high ones as --set overrides."""
+    from nnctl.commands.diagnose import diagnose_run
+    from nnctl.system import NnctlError
+
+    try:
+        d = diagnose_run(view.run)
+    except NnctlError as exc:
+        return f'<h3>Diagnosis</h3><p class="note">not available: {esc(exc)}</p>'
+    e = d.errors
+    names = {"baseline": "baseline", "train": "train", "val": "dev (val)", "test": "test"}
+    errors = [
+        (names[split], num(value))
+        for split, value in (
+            ("baseline", d.baseline),
+            ("train", e.train),
+            ("val", e.val),
+            ("test", e.test),
+        )
+        if value is not None
+    ]
+    gaps = [
+        (
+            esc(g.name),
+            f"{names[g.upper]} − {names[g.lower]}",
+            "–" if g.value is None else f"{g.value:+.4f}",
+            num(g.threshold),
+            f"<b>{esc(g.verdict)}</b>" if g.high else esc(g.verdict),
+        )
+        for g in d.gaps
+    ]
+    focus = (
+        f"<p>work on <b>{esc(d.focus)}</b> first (the largest gap)</p>"
+        if d.focus
+        else "<p>no gap is high: the run does as well as the baseline says it can</p>"
+    )
+    steps = "".join(
+        f'<p class="note">next steps for {esc(g.name)}</p><ul>'
+        + "".join(
+            f"<li>{esc(s.text)}"
+            + "".join(f" <code>--set {esc(o)}</code>" for o in s.overrides)
+            + "</li>"
+            for s in g.steps
+        )
+        + "</ul>"
+        for g in sorted(d.gaps, key=lambda g: g.name != d.focus)
+        if g.steps
+    )
+    notes = "".join(f'<p class="note">{esc(n)}</p>' for n in d.notes)
+    return (
+        f'<h3>Diagnosis</h3><p class="note">{esc(e.metric)} per split, against the baseline '
+        f"({esc(d.baseline_source)})</p>"
+        + table(errors, ("split", "error"), cls="num")
+        + table(gaps, ("gap", "", "value", "high above", "verdict"), cls="diagnosis")
+        + focus
+        + steps
+        + notes
+    )

@@ -19,6 +19,13 @@ PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e
 MAX_POINTS = 800  # per series: more points than pixels only makes the page heavier
 
 W, H = 640, 300  # the viewBox; the chart scales to its container
+# Values beyond +-CLIP are drawn at it, and the chart says so: the axis arithmetic of values near
+# the float limit (1.8e308) overflows (a span of -1e308..1e308, a tick past the largest
+# float, 10**p of a padded log axis). No history worth reading comes near it; a diverged one
+# does, and is still drawn.
+CLIP = 1e300
+CLIPPED_NOTE = f"values beyond &#177;{CLIP:.0e} are drawn at the edge of the chart"
+MAX_DECADE_TICKS = 24  # a log axis over more decades labels every k-th decade
 LEFT, RIGHT, TOP, BOTTOM = 62, 12, 12, 42
 
 
@@ -35,10 +42,18 @@ class Series:
     dashed: bool = False
 
 
+def clip(v: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Finite values limited to +-CLIP, and whether any was beyond it. v: (n,) -> (n,)."""
+    out = np.clip(v, -CLIP, CLIP)
+    return out, bool(np.any(np.abs(v) > CLIP))
+
+
 def smooth(ys: Sequence[float], window: int) -> np.ndarray:
     """Trailing moving average over ``window`` points (shorter at the start), so per-batch
-    noise does not hide the trend; the first value is kept as is. ys: (n,) -> (n,)."""
+    noise does not hide the trend; the first value is kept as is. Values beyond +-CLIP count as
+    CLIP (their running sum would overflow). ys: (n,) -> (n,)."""
     y = np.asarray(ys, dtype=float)
+    y = np.where(np.isfinite(y), clip(y)[0], y)
     if window <= 1 or y.size == 0:
         return y
     c = np.cumsum(np.insert(y, 0, 0.0))
@@ -77,7 +92,8 @@ def _log_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
     decades over a wide range, 1-2-5 steps over one or two decades, and round values of the
     data itself over less (so a cost falling from 0.69 to 0.6 gets 0.6, 0.65, 0.7)."""
     if hi - lo > 2.5:
-        pos = [float(k) for k in range(math.ceil(lo), math.floor(hi) + 1)]
+        stride = max(1, math.ceil((hi - lo) / MAX_DECADE_TICKS))
+        pos = [float(k) for k in range(math.ceil(lo), math.floor(hi) + 1, stride)]
     elif hi - lo > 0.7:
         pos = [
             math.log10(m * 10.0**k)
@@ -150,6 +166,12 @@ def _svg(title: str, parts: list[str]) -> str:
     )
 
 
+def _figure(title: str, parts: list[str], legend: str = "", clipped: bool = False) -> str:
+    note = f'<p class="note">{CLIPPED_NOTE}</p>' if clipped else ""
+    svg = _svg(title, parts)
+    return f"<figure><figcaption>{html.escape(title)}</figcaption>{svg}{legend}{note}</figure>"
+
+
 def _no_data(title: str) -> str:
     return (
         f"<figure><figcaption>{html.escape(title)}</figcaption>"
@@ -169,10 +191,13 @@ def line_chart(
     are left out). Returns a ``<figure>`` holding the SVG and, for several named series, a
     legend."""
     prepared = []
+    clipped = False
     for s in series:
         xs, ys = np.asarray(s.xs, dtype=float), np.asarray(s.ys, dtype=float)
         ok = np.isfinite(xs) & np.isfinite(ys) & ((ys > 0) if log_y else True)
-        xs, ys = _thin(xs[ok], ys[ok])
+        (xs, x_clipped), (ys, y_clipped) = clip(xs[ok]), clip(ys[ok])
+        clipped = clipped or x_clipped or y_clipped
+        xs, ys = _thin(xs, ys)
         prepared.append((s, xs, np.log10(ys) if log_y else ys))
     non_empty = [p for p in prepared if p[1].size]
     if not non_empty:
@@ -219,8 +244,7 @@ def line_chart(
             f'<polyline points="{pts}" fill="none" stroke="{s.color}" stroke-width="{s.width}" '
             f'stroke-opacity="{s.opacity}"{dash}/>'
         )
-    svg = _svg(title, parts)
-    return f"<figure><figcaption>{html.escape(title)}</figcaption>{svg}{_legend(series)}</figure>"
+    return _figure(title, parts, _legend(series), clipped)
 
 
 def scatter(
@@ -236,7 +260,7 @@ def scatter(
     """Points (x, y); ``diagonal`` draws y = x (perfect predictions), ``zero_line`` y = 0."""
     x, y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
     ok = np.isfinite(x) & np.isfinite(y)
-    x, y = x[ok], y[ok]
+    (x, x_clipped), (y, y_clipped) = clip(x[ok]), clip(y[ok])
     if x.size == 0:
         return _no_data(title)
     lo_x, hi_x, lo_y, hi_y = x.min(), x.max(), y.min(), y.max()
@@ -275,5 +299,4 @@ def scatter(
         f'<circle cx="{sx(a):.1f}" cy="{sy(b):.1f}" r="2.5" fill="{color}" fill-opacity="0.6"/>'
         for a, b in zip(x[keep], y[keep])
     ]
-    svg = _svg(title, parts)
-    return f"<figure><figcaption>{html.escape(title)}</figcaption>{svg}</figure>"
+    return _figure(title, parts, clipped=x_clipped or y_clipped)

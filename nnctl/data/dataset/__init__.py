@@ -27,6 +27,13 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "load": ["load_dataset"],
         "paths": ["DATA_DIR_ENV", "resolve_path", "sha256_cached"],
         "synthetic": ["SYNTHETIC", "Synthetic", "load_synthetic"],
-        "values": ["all_finite", "check_x", "is_mapped", "validate_labels", "validate_targets"],
+        "values": [
+            "all_finite",
+            "check_x",
+            "is_mapped",
+            "per_example",
+            "validate_labels",
+            "validate_targets",
+        ],
     },
 )

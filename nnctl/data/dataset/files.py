@@ -14,9 +14,9 @@ import numpy as np
 
 from nnctl.data.dataset.container import Dataset
 from nnctl.data.dataset.paths import resolve_path, sha256_cached
-from nnctl.data.dataset.values import validate_labels, validate_targets
+from nnctl.data.dataset.values import per_example, validate_labels, validate_targets
 from nnctl.data.readers.base import RawSplit
-from nnctl.system import DataError
+from nnctl.system import DataError, quote, quote_list
 
 
 def read_h5(path: Path, x_key: str | None = None, y_key: str | None = None) -> RawSplit:
@@ -90,14 +90,15 @@ def _name_classes(raw: RawSplit, classes: list[str], train_path: Path) -> None:
     file's, in place. Raises DataError naming a class the training data lacks."""
     if raw.classes == classes or raw.y is None:
         return
-    missing = [c for c in raw.classes or [] if c not in classes]
+    index = {c: i for i, c in enumerate(classes)}  # not list.index: many classes, bounded time
+    missing = [c for c in raw.classes or [] if c not in index]
     if missing:
         what = "class folder" if raw.kind == "images" else "class"
         raise DataError(
-            f"{raw.path}: {what} {missing[0]!r} is not in the training data {train_path} "
-            f"(classes: {', '.join(classes)})"
+            f"{raw.path}: {what} {quote(missing[0])} is not in the training data {train_path} "
+            f"(classes: {quote_list(classes)})"
         )
-    lookup = np.array([classes.index(c) for c in raw.classes or []], dtype=np.int64)
+    lookup = np.array([index[c] for c in raw.classes or []], dtype=np.int64)
     raw.y = lookup[np.asarray(raw.y, dtype=np.int64)]
     raw.classes = list(classes)
 
@@ -168,6 +169,7 @@ def load_files(
     train_raw = raws["train"]
     test_rows = None
     if spec.get("test_fraction") and "test" not in raws:
+        per_example(train_raw, task)  # validated before its rows are split (x and y agree)
         train_rows, test_rows = split_off_test(
             train_raw.x.shape[0], spec["test_fraction"], spec.get("seed") or 1
         )
@@ -188,7 +190,7 @@ def load_files(
             if not raw.named:
                 raise DataError(
                     f"{raw.path}: labels are numbers but the training data's are class names "
-                    f"({', '.join(train_raw.classes or [])})"
+                    f"({quote_list(train_raw.classes or [])})"
                 )
             _name_classes(raw, train_raw.classes or [], train_raw.path)
         elif role != "train" and train_raw.kind != "hdf5" and train_raw.classes:
@@ -225,8 +227,8 @@ def load_files(
             )
         if test_raw.classes and train_raw.classes and test_raw.classes != train_raw.classes:
             raise DataError(
-                f"{test_raw.path}: list_classes {test_raw.classes} differs from the training "
-                f"file's {classes}"
+                f"{test_raw.path}: list_classes [{quote_list(test_raw.classes, quoted=True)}] "
+                f"differs from the training file's [{quote_list(classes, quoted=True)}]"
             )
         if task == "regression" and y_test.shape[0] != y_train.shape[0]:
             raise DataError(

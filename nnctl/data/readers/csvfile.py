@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from nnctl.data.readers.base import RawSplit, ReadOptions, memory_limit
-from nnctl.system import DataError
+from nnctl.system import DataError, quote, quote_list
 
 TEXT_TO_MEMORY = 16  # bytes of memory per byte of CSV text while parsing (generous)
 
@@ -47,7 +47,26 @@ def _column(spec: Any, names: list[str], path: Path, what: str) -> int:
         )
     if str(spec) in names:
         return names.index(str(spec))
-    raise DataError(f"{path}: no {what} column {spec!r}; the header has {', '.join(names)}")
+    raise DataError(f"{path}: no {what} column {quote(spec)}; the header has {quote_list(names)}")
+
+
+def _unique_names(path: Path, names: list[str]) -> None:
+    """A header naming a column twice is ambiguous (which one is the label, which a feature?):
+    refused naming the first repeated column and where it stands (columns from 1)."""
+    first: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name in first:
+            shown = quote(name) if name else "'' (an empty name)"
+            raise DataError(
+                f"{path}: the header names column {shown} twice (columns {first[name] + 1} "
+                f"and {i + 1}); give every column its own name"
+            )
+        first[name] = i
+
+
+def _name(column: str) -> str:
+    """A column's name as a message shows it (a header cell can be any length)."""
+    return quote_list([column], width=60)
 
 
 def _as_list(value: Any) -> list:
@@ -92,6 +111,7 @@ def _parse(path: Path, rows: Any, options: ReadOptions, delim: str) -> RawSplit:
     header = [c.strip() for c in first]
     has_header = any(_number(c) is None for c in header)
     names = header if has_header else [str(i) for i in range(len(header))]
+    _unique_names(path, names)
     label_spec = options.spec.get("label")
     label_cols: list[int] = []
     if options.need_labels or label_spec is not None:
@@ -138,12 +158,16 @@ def _parse(path: Path, rows: Any, options: ReadOptions, delim: str) -> RawSplit:
             if v is None and options.lenient:
                 v = math.nan
             elif v is None:
-                what = "an empty cell (missing value)" if not cell else f"{cell!r} is not a number"
-                raise DataError(f"{path}, line {line_no}, column {names[i]}: {what}")
+                what = (
+                    "an empty cell (missing value)"
+                    if not cell
+                    else f"{quote(cell)} is not a number"
+                )
+                raise DataError(f"{path}, line {line_no}, column {_name(names[i])}: {what}")
             if not math.isfinite(v) and not options.lenient:
                 raise DataError(
-                    f"{path}, line {line_no}, column {names[i]}: {cell!r} is not a finite number; "
-                    "clean the data first"
+                    f"{path}, line {line_no}, column {_name(names[i])}: {quote(cell)} is not "
+                    "a finite number; clean the data first"
                 )
             values.append(v)
         xs.append(values)
@@ -179,10 +203,12 @@ def _labels(
                 if v is None or not math.isfinite(v):
                     cell = labels[k][j]
                     what = (
-                        "an empty cell (missing value)" if not cell else f"{cell!r} is not a number"
+                        "an empty cell (missing value)"
+                        if not cell
+                        else f"{quote(cell)} is not a number"
                     )
                     raise DataError(
-                        f"{path}, line {line_nos[k]}, column {label_names[j]}: {what} "
+                        f"{path}, line {line_nos[k]}, column {_name(label_names[j])}: {what} "
                         "(real-valued targets need numbers)"
                     )
         y = np.array(numeric, dtype=np.float64)
@@ -193,7 +219,9 @@ def _labels(
         return RawSplit(x, y, None, path, "features", y_key)
     for k, cell in enumerate(column):
         if not cell:
-            raise DataError(f"{path}, line {line_nos[k]}, column {label_names[0]}: an empty label")
+            raise DataError(
+                f"{path}, line {line_nos[k]}, column {_name(label_names[0])}: an empty label"
+            )
     classes = sorted(set(column))
     index = {c: i for i, c in enumerate(classes)}
     y = np.array([index[c] for c in column], dtype=np.int64)

@@ -41,6 +41,13 @@ def class_folders(path: Path) -> list[Path]:
     return subs
 
 
+def class_name(folder: Path) -> str:
+    """A class folder's name as its class: a name that is not UTF-8 has its undecodable bytes
+    written \\xNN, so the class can be shown, saved in JSON and HDF5, and matched by a test
+    folder of the same name (a UTF-8 name is itself)."""
+    return os.fsencode(folder.name).decode("utf-8", "backslashreplace")
+
+
 def list_examples(path: Path) -> tuple[list[str], list[tuple[Path, int]]]:
     """(classes, [(file, class index)]) of an image folder, in class then file-name order.
     Raises DataError for a class folder with no image."""
@@ -52,7 +59,7 @@ def list_examples(path: Path) -> tuple[list[str], list[tuple[Path, int]]]:
                 f"{sub}: no images in this class folder (hidden files and non-image "
                 "suffixes are ignored)"
             )
-        classes.append(sub.name)
+        classes.append(class_name(sub))
         files += [(f, k) for f in found]
     return classes, files
 
@@ -164,7 +171,9 @@ def folder_digest(files: list[Path], root: Path) -> str:
     """sha256 over each file's path (relative to ``root``) and contents, in order."""
     h = hashlib.sha256()
     for f in files:
-        h.update(str(f.relative_to(root)).encode() + b"\0")
+        # the name's bytes as on disk: the same as its UTF-8 for a decodable name, and no
+        # UnicodeEncodeError for one that is not (Python holds its bytes as surrogates)
+        h.update(os.fsencode(f.relative_to(root)) + b"\0")
         with open(f, "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 h.update(chunk)

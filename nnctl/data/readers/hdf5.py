@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from nnctl.data.readers.base import RawSplit, ReadOptions, check_data_array
-from nnctl.system import DataError, open_regular
+from nnctl.system import DataError, open_regular, quote, quote_list
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,8 @@ def _pick(
     if given is not None:
         if given not in names:
             raise DataError(
-                f"{path}: no array {given!r} ({what}); the file holds {', '.join(names) or 'none'}"
+                f"{path}: no array {quote(given)} ({what}); the file holds "
+                f"{quote_list(names) or 'none'}"
             )
         return given
     found = [k for k in names if k.endswith(suffix)] or [k for k in names if k in plain]
@@ -66,7 +67,7 @@ def _pick(
         return None
     raise DataError(
         f"{path}: expected exactly one '*_x' and one '*_y' array, "
-        f"found {', '.join(names) or 'none'}{hint}"
+        f"found {quote_list(names) or 'none'}{hint}"
     )
 
 

@@ -11,7 +11,7 @@ from typing import IO
 import numpy as np
 
 from nnctl.data.readers.base import RawSplit, ReadOptions, check_data_array
-from nnctl.system import DataError
+from nnctl.system import DataError, quote, quote_list
 
 
 def _header(f: IO[bytes], where: str, available: int) -> None:
@@ -75,8 +75,8 @@ def read_npz(path: Path, options: ReadOptions) -> RawSplit:
             if given is not None:
                 if given not in members:
                     raise DataError(
-                        f"{path}: no array {given!r}; the archive holds "
-                        f"{', '.join(names) or 'none'}"
+                        f"{path}: no array {quote(given)}; the archive holds "
+                        f"{quote_list(names) or 'none'}"
                     )
                 return given
             found = [k for k in names if k in plain] or [k for k in names if k.endswith(suffix)]
@@ -86,7 +86,7 @@ def read_npz(path: Path, options: ReadOptions) -> RawSplit:
                 return None
             raise DataError(
                 f"{path}: expected one array named {' or '.join(plain)} (or one '*{suffix}'), "
-                f"found {', '.join(names) or 'none'}"
+                f"found {quote_list(names) or 'none'}"
             )
 
         x_key = pick("_x", ("x", "X"), True)

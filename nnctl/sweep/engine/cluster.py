@@ -12,6 +12,47 @@ from typing import Any
 
 from nnctl.system import UsageError
 
+# A worker process's resident memory with a small trial, rounded up (an idle one measured at
+# about 62 MiB: docs/developers/measured-hostile-files.md); with the trial's own data it is more,
+# so memory for fewer workers than this allows is a bound, not an estimate.
+WORKER_BYTES = 128 << 20
+
+
+def _cores() -> int:
+    from nnctl.system import threads
+
+    return threads.cores()
+
+
+def _memory() -> int | None:
+    from nnctl.system import available_memory
+
+    return available_memory()
+
+
+def worker_count(requested: int | None, trials_left: int) -> tuple[int, str | None]:
+    """How many worker processes a local cluster starts: ``requested`` (default one per core),
+    but never more than the trials left to run, the cores (each trial is CPU-bound on one
+    BLAS thread: more workers only share the same cores, each costing memory and file
+    descriptors) or the workers the available memory holds. Returns (count, the one line that
+    says a request was capped, or None)."""
+    cores, memory = _cores(), _memory()
+    bounds = [
+        (max(1, trials_left), f"the sweep has {trials_left} trials left"),
+        (cores, f"this machine has {cores} cores"),
+    ]
+    if memory is not None:
+        fits = max(1, memory // WORKER_BYTES)
+        bounds.append((fits, f"this machine has memory for {fits} workers of about 128 MiB"))
+    limit = min(b for b, _ in bounds)
+    n = requested or cores
+    if n <= limit:
+        return n, None
+    if requested is None:  # the default, one per core, quietly fitted to the sweep
+        return limit, None
+    why = "; ".join(text for b, text in bounds if b == limit)
+    return limit, f"--workers {requested}: capped at {limit} ({why})"
+
 
 def connect(distributed: Any, workers: int | None, scheduler: str | None) -> tuple[Any, Any, int]:
     """A client of a LocalCluster (``workers`` processes, one thread and one BLAS thread each)
@@ -55,6 +96,7 @@ def _remote(distributed: Any, scheduler: str) -> tuple[Any, None, int]:
         raise UsageError(
             f"--scheduler {scheduler}: expected a Dask scheduler address like tcp://HOST:8786"
         )
+    _probe(scheduler)
     try:
         client = distributed.Client(scheduler, timeout="5s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
@@ -71,6 +113,55 @@ def _remote(distributed: Any, scheduler: str) -> tuple[Any, None, int]:
         ) from None
     slots = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
     return client, None, max(1, slots)
+
+
+CONNECT_SECONDS = 5  # to open the connection (retried within it, as Dask does)
+ANSWER_SECONDS = 10  # to open it, shake hands and hear the scheduler say what it is
+
+
+def _probe(scheduler: str) -> None:
+    """Asks the peer at ``scheduler`` who it is, within ANSWER_SECONDS in all, before a Client
+    is made: Dask's handshake has no timeout of its own, so a peer that accepts and never
+    answers would keep the Client waiting forever, and one that answers junk leaves a Client
+    half made (a traceback when it is collected). Raises UsageError in one line."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from distributed.comm import connect
+
+    async def identity() -> Any:
+        comm = await connect(scheduler, timeout=CONNECT_SECONDS)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    async def bounded() -> Any:
+        return await asyncio.wait_for(identity(), ANSWER_SECONDS)
+
+    where = f"--scheduler {scheduler}"
+    # On a thread of its own: the caller may already run an event loop (a notebook).
+    with ThreadPoolExecutor(1, thread_name_prefix="nnctl-sweep-probe") as pool:
+        try:
+            reply = pool.submit(lambda: asyncio.run(bounded())).result()
+        except TimeoutError:
+            raise UsageError(
+                f"{where}: no answer from a Dask scheduler there within {ANSWER_SECONDS} s "
+                "(something accepts connections on that port but does not speak Dask)"
+            ) from None
+        except OSError as exc:
+            raise UsageError(f"{where}: cannot connect to a Dask scheduler there ({exc})") from None
+        except Exception as exc:  # whatever a peer's junk makes Dask's decoder raise
+            raise UsageError(
+                f"{where}: the peer there does not answer as a Dask scheduler "
+                f"({type(exc).__name__})"
+            ) from None
+    kind = reply.get("type") if isinstance(reply, dict) else None
+    if kind == "Worker":
+        raise UsageError(f"{where}: that is a Dask worker; give its scheduler's address")
+    if not isinstance(kind, str) or "Scheduler" not in kind:
+        raise UsageError(f"{where}: the peer there does not answer as a Dask scheduler")
 
 
 def close(client: Any, cluster: Any) -> None:

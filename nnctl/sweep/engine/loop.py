@@ -4,12 +4,14 @@ the run to the writer; what the display is told along the way."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nnctl import runs
+from nnctl.runs import RunLock
 from nnctl.sweep import store
 from nnctl.sweep.engine import cluster
 from nnctl.sweep.engine.backends import import_backends
@@ -20,7 +22,7 @@ from nnctl.sweep.engine.study import decode, distributions, enqueue_grid, new_st
 from nnctl.sweep.spec import base_raw, trial_config
 from nnctl.sweep.store import SweepRecord, TrialRow
 from nnctl.sweep.trial import prune_rule, run_trial, trial_value
-from nnctl.system import NnctlError
+from nnctl.system import NnctlError, RunError
 
 RETRIES = 1  # a trial whose worker died is sent this many more times, then recorded as failed
 
@@ -28,9 +30,10 @@ RETRIES = 1  # a trial whose worker died is sent this many more times, then reco
 @dataclass(frozen=True)
 class SweepEvent:
     """What the display is told: a trial was sent (``row`` None, ``sent`` its values), came
-    back (``row``), or is sent again after its worker died (``retry``)."""
+    back (``row``), or is sent again after its worker died (``retry``); or a ``notice`` to
+    show in one line (``message``: e.g. a worker count that was capped)."""
 
-    kind: str  # "start", "sent", "retry", "done"
+    kind: str  # "notice", "start", "sent", "retry", "done"
     trial: int | None = None
     params: dict[str, Any] | None = None
     row: TrialRow | None = None
@@ -50,9 +53,27 @@ def run_sweep(
     on_event: OnEvent | None = None,
 ) -> SweepRecord:
     """Runs (or continues) the sweep in ``sweep_dir`` until it has ``n_trials`` finished
-    trials. Each trial's run goes to ``runs_dir``. On Ctrl-C the trials in flight are
-    abandoned (they are run again by ``resume``), the record says interrupted, and
-    KeyboardInterrupt propagates. Raises ConfigError, DataError, RunError, UsageError."""
+    trials. Each trial's run goes to ``runs_dir``. On Ctrl-C (or SIGTERM, which the CLI turns
+    into it) the trials in flight are abandoned (they are run again by ``resume``), the record
+    says interrupted, and KeyboardInterrupt propagates. One client at a time runs a sweep: it
+    holds the sweep directory's lock (``runs.lock.RunLock``) throughout, and a second is
+    refused. Raises ConfigError, DataError, RunError, UsageError."""
+    import_backends()  # not installed: say so before anything else
+    lock = RunLock.acquire(sweep_dir, what="sweep directory", doing="run")
+    try:
+        return _run_locked(sweep_dir, runs_dir, workers, scheduler, on_event)
+    finally:
+        lock.release()
+
+
+def _run_locked(
+    sweep_dir: Path,
+    runs_dir: Path,
+    workers: int | None,
+    scheduler: str | None,
+    on_event: OnEvent | None,
+) -> SweepRecord:
+    """``run_sweep`` once the sweep's lock is held."""
     distributed, optuna = import_backends()
     from optuna.trial import TrialState
 
@@ -61,7 +82,10 @@ def run_sweep(
     raw = base_raw(spec)
     dists = distributions(optuna, spec.space)
     told = store.read_study(sweep_dir)["trials"]  # trials the study was told, in order
-    study = new_study(optuna, spec, dists, told)
+    try:
+        study = new_study(optuna, spec, dists, told)
+    except ValueError as exc:  # parameters outside the sweep's space, a value Optuna refuses
+        raise RunError(f"{sweep_dir / store.STUDY_FILE}: damaged study ({exc})") from None
     if spec.sampler == "grid":  # every combination not yet run, in the grid's order
         enqueue_grid(study, spec, told)
     # Per-epoch validation losses of complete trials, for the pruning rule: kept in memory while
@@ -69,11 +93,16 @@ def run_sweep(
     curves: list[list[float]] = complete_curves(record, runs_dir) if spec.prune else []
     record.status = "running"
     store.write_record(sweep_dir, record)
-    client, local_cluster, slots = cluster.connect(distributed, workers, scheduler)
+    client = local_cluster = None
     writer = Writer(sweep_dir)
     # future -> (trial, id, cfg, values, attempts)
     inflight: dict[Any, tuple[Any, int, Any, dict[str, Any], int]] = {}
     try:
+        if scheduler is None:
+            workers, notice = cluster.worker_count(workers, record.n_trials - len(record.trials))
+            if notice is not None:
+                emit(SweepEvent("notice", message=notice))
+        client, local_cluster, slots = cluster.connect(distributed, workers, scheduler)
         data = Datasets(client)
         ac = distributed.as_completed(loop=client.loop)
         emit(
@@ -195,11 +224,20 @@ def run_sweep(
         record.status = "interrupted"
         store.write_record(sweep_dir, record)
         raise
+    except BaseException:
+        # Whatever else stopped it (a scheduler out of reach, a full disk), the sweep is no
+        # longer running: it says interrupted, so that resume continues it.
+        with contextlib.suppress(Exception):
+            writer.drain()
+            record.status = "interrupted"
+            store.write_record(sweep_dir, record)
+        raise
     finally:
         for fut in list(inflight):
             fut.cancel()
         writer.close()
-        cluster.close(client, local_cluster)
+        if client is not None:
+            cluster.close(client, local_cluster)
     return record
 
 

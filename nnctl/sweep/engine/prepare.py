@@ -66,9 +66,14 @@ def start_sweep(spec: SweepSpec, runs_dir: Path) -> Path:
 def open_sweep(sweep_dir: Path) -> tuple[SweepSpec, SweepRecord]:
     """The spec and results of an existing sweep, its sweep file re-read from the copy it holds
     (relative paths resolve as they did when it started)."""
+    from nnctl.system import MAX_CONFIG_BYTES, read_capped
+
     record = store.read_record(sweep_dir)
+    path = sweep_dir / store.SWEEP_FILE
     try:
-        text = (sweep_dir / store.SWEEP_FILE).read_text(encoding="utf-8")
+        text = read_capped(path, MAX_CONFIG_BYTES).decode("utf-8")
+    except UnicodeDecodeError:
+        raise RunError(f"{path}: damaged (not UTF-8 text)") from None
     except OSError as exc:
-        raise RunError(f"{sweep_dir}: cannot read {store.SWEEP_FILE}: {exc}") from None
+        raise RunError(f"{path}: cannot read: {exc.strerror or exc}") from None
     return parse_sweep(text, Path(record.sweep_file)), record

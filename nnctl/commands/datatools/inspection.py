@@ -1,19 +1,16 @@
-"""``nnctl data inspect`` and ``nnctl data import``: a dataset described before training, and
-any readable dataset written as a course-style HDF5 file."""
+"""``nnctl data inspect``: a dataset described before training (examples per split and class,
+value ranges, non-finite cells, examples in both train and test, class balance), read whole or,
+for an HDF5 file larger than memory, a block at a time."""
 
 from __future__ import annotations
 
-import io
 import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from nnctl.data import OnProgress, ReadOptions
 from nnctl.system import DataError
-
-IMPORT_CHUNK = 64  # examples per HDF5 chunk: a streaming reader reads blocks of this many
 
 
 def _read_unchecked(
@@ -72,7 +69,7 @@ def inspect(
     """Kind, examples per split and class, example shape, value ranges, non-finite cells,
     examples that appear in both train and test, and class balance. Raises DataError for data
     that cannot be read at all."""
-    from nnctl.data import raw_subset, split_off_test
+    from nnctl.data import per_example, raw_subset, split_off_test
 
     options = ReadOptions(spec, on_progress=on_progress, lenient=True)
     large = {
@@ -86,6 +83,9 @@ def inspect(
     for role in ("train", "val", "test"):
         if spec.get(role):
             raws[role], _ = _read_unchecked(spec[role], spec, config_file, options)
+            # values may be bad (they are counted), but x and y must agree in length, checked
+            # before rows are drawn from both (test_fraction)
+            per_example(raws[role])
     train = raws["train"]
     if spec.get("test_fraction") and "test" not in raws:
         tr, te = split_off_test(train.x.shape[0], spec["test_fraction"], spec.get("seed") or 1)
@@ -241,136 +241,3 @@ def _split_info_blocks(header: Any, classes: list[str] | None) -> tuple[dict[str
         values, counts = np.unique(y, return_counts=True)
         info["per_class"] = {str(int(v)): int(n) for v, n in zip(values, counts)}
     return info, digests
-
-
-IMPORT_WINDOW = 256  # images of a folder decoded and written at a time
-
-
-def import_h5(
-    source: Path,
-    out: Path,
-    spec: dict[str, Any],
-    prefix: str = "train_set",
-    on_progress: OnProgress | None = None,
-    shuffle: int | None = None,
-) -> dict[str, Any]:
-    """Reads ``source`` (an image folder or any data file) and writes ``out``, a course-style
-    HDF5 file: ``<prefix>_x`` (m, ...) as read (uint8 (m, h, w, c) for images), ``<prefix>_y``
-    (m,) labels, ``list_classes``, chunked along the example axis; atomically (nothing is left
-    at ``out`` if anything fails). An image folder is decoded and written ``IMPORT_WINDOW``
-    images at a time, so a folder larger than memory imports in bounded memory. ``shuffle``: a
-    seed to write the examples in a seeded random order instead of class then file order (what
-    a streamed training wants: it shuffles only within a few blocks of the file). Returns what
-    was written."""
-    import h5py
-
-    from nnctl.data import read_source
-    from nnctl.runs import atomic_write
-
-    if not out.parent.is_dir():
-        raise DataError(f"-o {out}: directory {out.parent} does not exist")
-    if out.is_dir():
-        raise DataError(f"-o {out}: is a directory; give a file name")
-    if source.is_dir():
-        return _import_folder(source, out, spec, prefix, on_progress, shuffle)
-    options = ReadOptions(spec, on_progress=on_progress)
-    raw = read_source(source, options)
-    if raw.y is None:
-        raise DataError(f"{source}: no labels to import")
-    x, y = raw.x, np.asarray(raw.y)
-    if shuffle is not None:
-        order = np.random.default_rng(shuffle).permutation(x.shape[0])
-        x, y = x[order], y[order]
-    buf = io.BytesIO()
-    with h5py.File(buf, "w") as f:
-        f.create_dataset(
-            f"{prefix}_x", data=x, chunks=(min(IMPORT_CHUNK, x.shape[0]), *x.shape[1:])
-        )
-        f.create_dataset(
-            f"{prefix}_y", data=y, chunks=(min(IMPORT_CHUNK, y.shape[0]), *y.shape[1:])
-        )
-        if raw.classes:
-            f.create_dataset("list_classes", data=np.array([c.encode() for c in raw.classes]))
-    atomic_write(out, buf.getvalue())
-    return {
-        "path": str(out),
-        "examples": int(x.shape[0]),
-        "x": f"{prefix}_x",
-        "shape": [int(s) for s in x.shape],
-        "dtype": str(x.dtype),
-        "classes": raw.classes,
-        "shuffled": shuffle,
-        "warnings": options.warnings,
-    }
-
-
-def _import_folder(
-    source: Path,
-    out: Path,
-    spec: dict[str, Any],
-    prefix: str,
-    on_progress: OnProgress | None,
-    shuffle: int | None,
-) -> dict[str, Any]:
-    """``import_h5`` of an image folder, a window of images at a time: each window is decoded
-    in threads (as ``readers.folder`` reads a folder for training, through the same
-    ``images.load_image``) and written to the file before the next is decoded."""
-    import h5py
-
-    from nnctl.data import decode_windows, input_shape, list_examples
-    from nnctl.runs import atomic_write
-
-    classes, files = list_examples(source)
-    shape, mode = input_shape(spec, [f for f, _ in files])
-    if shuffle is not None:
-        files = [files[i] for i in np.random.default_rng(shuffle).permutation(len(files))]
-    n, skip_bad = len(files), bool(spec.get("skip_bad"))
-    warnings: list[str] = []
-    written: dict[str, Any] = {}
-
-    def write(f: Any) -> None:
-        with h5py.File(f, "w") as h:
-            dx = h.create_dataset(
-                f"{prefix}_x",
-                shape=(n, *shape),
-                maxshape=(None, *shape),
-                dtype=np.uint8,
-                chunks=(min(IMPORT_CHUNK, n), *shape),
-            )
-            labels: list[int] = []
-            at = 0
-            for images, window_labels, _, bad in decode_windows(
-                files,
-                shape,
-                mode,
-                skip_bad,
-                IMPORT_WINDOW,
-                on_progress,
-                "use --skip-bad to skip unreadable files",
-            ):
-                dx[at : at + len(images)] = images
-                at += len(images)
-                labels += window_labels
-                warnings.extend(f"skipped {message}" for message in bad)
-            if at < n:
-                dx.resize(at, axis=0)
-                warnings.append(f"{source}: skipped {n - at} unreadable file(s) of {n}")
-            y = np.array(labels, dtype=np.int64)
-            for c, name in enumerate(classes):
-                if not np.any(y == c):
-                    raise DataError(f"{source / name}: no readable images in this class folder")
-            h.create_dataset(f"{prefix}_y", data=y, chunks=(max(1, min(IMPORT_CHUNK, y.shape[0])),))
-            h.create_dataset("list_classes", data=np.array([c.encode() for c in classes]))
-            written["m"] = at
-
-    atomic_write(out, write)
-    return {
-        "path": str(out),
-        "examples": written["m"],
-        "x": f"{prefix}_x",
-        "shape": [written["m"], *shape],
-        "dtype": "uint8",
-        "classes": classes,
-        "shuffled": shuffle,
-        "warnings": warnings,
-    }

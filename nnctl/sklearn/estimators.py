@@ -1,0 +1,103 @@
+"""``NNClassifier`` and ``NNRegressor``: the estimators, each its task's targets, output layer
+and predictions on top of ``base.NNEstimator``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils.multiclass import check_classification_targets
+
+from nnctl.core import head_for
+from nnctl.sklearn.arrays import encode_labels, regression_targets
+from nnctl.sklearn.base import NNEstimator
+
+
+class NNClassifier(ClassifierMixin, NNEstimator):
+    """A classifier: a sigmoid output unit for two classes, a softmax output of one unit per
+    class for more (the config's binary and categorical cross-entropy). Labels may be any
+    sortable values (numbers or strings); ``classes_`` holds them sorted, and the network is
+    trained on their indices 0 .. K-1."""
+
+    _task = "classification"
+
+    def _targets(self, y: Any, reset: bool, classes: Any = None) -> tuple[np.ndarray, int, str]:
+        check_classification_targets(y)
+        if reset:
+            found = np.unique(y if classes is None else np.asarray(classes))
+            if found.size < 2:
+                raise ValueError(
+                    f"{type(self).__name__}: y has {found.size} class "
+                    f"({', '.join(map(str, found.tolist()))}); a classifier needs samples of "
+                    "at least 2 classes"
+                )
+            self.classes_ = found
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(
+                f"classes={np.unique(classes).tolist()} differs from the classes of the first "
+                f"partial_fit, {self.classes_.tolist()}"
+            )
+        K = len(self.classes_)
+        return (
+            encode_labels(y, self.classes_),
+            (1 if K == 2 else K),
+            ("sigmoid" if K == 2 else "softmax"),
+        )
+
+    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> NNClassifier:
+        """One pass (epoch) over X: (m, n_features), y: (m,), going on from the last call.
+        ``classes``: every label the calls will see, required on the first call."""
+        first = not hasattr(self, "_trained")
+        if first and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit")
+        return self._fit(X, y, going_on=not first, incremental=True, classes=classes)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """(m, K) probabilities, column k for ``classes_[k]``."""
+        AL = self._outputs(X)
+        return head_for(self._trained.cfg.loss).probabilities(AL.T).T
+
+    def predict(self, X: Any) -> np.ndarray:
+        """(m,) the most probable class of each row (a binary network: P(classes_[1]) >= 0.5,
+        the library's threshold)."""
+        from nnctl.core import DEFAULT_THRESHOLD
+
+        AL = self._outputs(X)
+        labels = head_for(self._trained.cfg.loss).labels(AL.T, DEFAULT_THRESHOLD)
+        return self.classes_[np.asarray(labels).reshape(-1)]
+
+
+class NNRegressor(RegressorMixin, NNEstimator):
+    """A regressor: a linear output of one unit per target (mean squared error); y may be
+    (m,) or (m, n_out)."""
+
+    _task = "regression"
+
+    def _targets(self, y: Any, reset: bool, classes: Any = None) -> tuple[np.ndarray, int, str]:
+        y = regression_targets(y)
+        n_out = 1 if y.ndim == 1 else int(y.shape[1])
+        if reset:
+            self._n_outputs = n_out
+        elif n_out != self._n_outputs:
+            raise ValueError(
+                f"y has {n_out} target(s) per row but the network was fitted to {self._n_outputs}"
+            )
+        return y, n_out, "linear"
+
+    def partial_fit(self, X: Any, y: Any) -> NNRegressor:
+        """One pass (epoch) over X: (m, n_features), y, going on from the last call."""
+        return self._fit(X, y, going_on=hasattr(self, "_trained"), incremental=True)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """(m,) predictions, or (m, n_out) for a network fitted to several targets."""
+        AL = self._outputs(X)
+        return AL.reshape(-1) if self._n_outputs == 1 else AL
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True  # one output unit per target column
+        return tags
+
+    def _more_tags(self) -> dict[str, Any]:
+        return {"multioutput": True}  # the same tag for scikit-learn < 1.6
