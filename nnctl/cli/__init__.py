@@ -3,8 +3,8 @@ that imports typer and rich. Human-readable output goes to stderr; stdout carrie
 (a run id, a table, or JSON with --json), so commands compose in shell scripts.
 
 One module per command or command group (``train``, ``gradcheck``, ``plot``, ``predict``,
-``evaluate``, ``diagnose``, ``report``, ``export``, ``config``, ``data``; the packages ``runs``
-and ``sweep``), registered on ``app`` here; ``common`` holds what several of them use,
+``evaluate``, ``diagnose``, ``report``, ``export``, ``serve``, ``config``, ``data``; the packages
+``runs`` and ``sweep``), registered on ``app`` here; ``common`` holds what several of them use,
 ``display`` draws training progress, ``usage`` the help screens and one-line usage errors,
 ``complete`` the shell-completion candidates.
 
@@ -29,6 +29,7 @@ from nnctl.cli import (
     predict,
     report,
     runs,
+    serve,
     sweep,
     train,
 )
@@ -95,6 +96,7 @@ for _fn, _short, _examples in (
     ),
     (report.report, "Write one self-contained HTML page about runs.", report.EXAMPLES),
     (export.export, "Export a run as an ONNX model or an .npz of its weights.", export.EXAMPLES),
+    (serve.serve, "Serve runs over HTTP: predictions as JSON, for apps.", serve.EXAMPLES),
 ):
     app.command(cls=NnctlCommand, short_help=_short, epilog=_examples)(_fn)
 app.add_typer(config.config_app, name="config")

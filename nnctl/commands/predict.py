@@ -176,7 +176,7 @@ def predict_inputs(
     itself."""
     pre = run.preprocessing
     head = head_for(run.config.loss)
-    threshold = check_threshold(head, threshold, run.config.loss)
+    check_threshold(head, threshold, run.config.loss)  # refused before any input is read
     if pre.kind == "image" and pre.divide_by != 255:
         raise RunError(
             f"{run.run_dir}: trained on images that were not 8-bit (divide_by {pre.divide_by}); "
@@ -219,23 +219,42 @@ def predict_inputs(
             failures.append(str(exc))
     if not examples:
         return PredictOutcome([], failures)
-    X = prepare_x(np.concatenate(examples), pre.divide_by, run.config.float_type)
+    answers = predict_examples(run, names, np.concatenate(examples), threshold, threads)
+    failures.extend(a for a in answers if isinstance(a, str))
+    return PredictOutcome([a for a in answers if not isinstance(a, str)], failures)
+
+
+def predict_examples(
+    run: LoadedRun,
+    names: list[str],
+    raw: np.ndarray,
+    threshold: float | None = None,
+    threads: int | None = None,
+) -> list[dict[str, Any] | str]:
+    """The one forward pass of ``predict`` over raw examples already read: ``raw`` (m, *shape),
+    8-bit images (m, h, w, c) or feature rows (m, n_features), named by ``names`` (m). Prepared
+    as the run's training data was (divide_by, its normalization). Returns one answer per
+    example, in order: its record (``input`` first, then ``heads.interpret``'s fields), or the
+    message saying why it has none (it overflowed inside the network)."""
+    pre = run.preprocessing
+    head = head_for(run.config.loss)
+    threshold = check_threshold(head, threshold, run.config.loss)
+    X = prepare_x(raw, pre.divide_by, run.config.float_type)
     X = apply_steps(X, list(pre.steps))  # the run's normalization, statistics of its training split
     with blas.blas_threads(blas.choose(run.config.layer_dims, int(X.shape[1]), threads).blas):
         AL, finite = _forward_checked(run.params, X, run.config.arch)
     # Huge feature values (1.7e308) overflow inside the network: that example's answer is
     # no answer, and is reported as a failure naming it instead of a NaN (or saturated) probability.
-    if not finite.all():
-        for j in np.flatnonzero(~finite):
-            failures.append(
-                f"{names[j]}: overflowed inside the network (largest input value "
-                f"{np.max(np.abs(X[:, j])):.3g}); the values are far outside what it was trained on"
-            )
-        names = [n for n, ok in zip(names, finite) if ok]
-        AL = AL[:, finite]
-    if not names:
-        return PredictOutcome([], failures)
-    results = [
-        {"input": name, **r} for name, r in zip(names, interpret(head, AL, pre.classes, threshold))
+    answers: list[dict[str, Any] | str] = [
+        f"{names[j]}: overflowed inside the network (largest input value "
+        f"{np.max(np.abs(X[:, j])):.3g}); the values are far outside what it was trained on"
+        if not ok
+        else ""
+        for j, ok in enumerate(finite)
     ]
-    return PredictOutcome(results, failures)
+    if finite.any():
+        kept = np.flatnonzero(finite)
+        records = interpret(head, AL if finite.all() else AL[:, finite], pre.classes, threshold)
+        for j, r in zip(kept, records):
+            answers[j] = {"input": names[j], **r}
+    return answers
