@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -136,8 +137,15 @@ def test_the_script_prints_the_three_as_the_notebook(runs_dir, circles) -> None:
         env=env,
     )
     assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines() == [
-        "Zeros initialization: cost 0.693147, train accuracy 0.5, test accuracy 0.5",
-        "Large random initialization: cost 0.381061, train accuracy 0.83, test accuracy 0.86",
-        "He initialization: cost 0.064819, train accuracy 0.99333, test accuracy 0.96",
-    ]
+    zeros, large, he = r.stdout.splitlines()
+    assert zeros == "Zeros initialization: cost 0.693147, train accuracy 0.5, test accuracy 0.5"
+    assert he == "He initialization: cost 0.064819, train accuracy 0.99333, test accuracy 0.96"
+    # The notebook prints no final cost for "large random" (its cost is inf at first), and
+    # 15,000 steps from weights of scale 10 carry the matrix kernels' last bits into the 5th
+    # digit (0.381061 with one OpenBLAS kernel, 0.381083 with Sandybridge's): the accuracies,
+    # which the notebook does print, are exact; the cost is held to 1e-4 and its format.
+    _, cost, tail = re.fullmatch(
+        r"(Large random initialization: cost )(\d\.\d{6})(, .*)", large
+    ).groups()
+    assert tail == ", train accuracy 0.83, test accuracy 0.86"
+    assert abs(float(cost) - 0.38107) < 1e-4
