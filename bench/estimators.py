@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -153,23 +152,14 @@ def bench(name: str, w: dict, reps: int, seeds: int, runs_dir: Path) -> dict:
 
 
 def machine() -> dict:
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    """bench/run.py's machine record (CPU, cores, Python, numpy, BLAS), and scikit-learn's
+    version."""
     import sklearn
 
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scikit-learn": sklearn.__version__,
-    }
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from run import machine as bench_machine
+
+    return {**bench_machine(), "scikit-learn": sklearn.__version__}
 
 
 def main(argv: list[str] | None = None) -> int:
