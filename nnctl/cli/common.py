@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -107,6 +106,8 @@ def handle_errors(fn: Callable) -> Callable:
 
 
 def print_json(obj: Any) -> None:
+    import json  # here, not at the top: `nnctl --help` imports no json
+
     sys.stdout.write(json.dumps(obj, allow_nan=False) + "\n")
     sys.stdout.flush()
 

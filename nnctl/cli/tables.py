@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -44,4 +43,6 @@ def delimited(headers: Sequence[str], rows: Sequence[Sequence[str]], delimiter: 
 
 
 def json_rows(columns: Sequence[str], values: Sequence[Sequence[Any]]) -> str:
+    import json  # here, not at the top: `nnctl --help` imports no json
+
     return json.dumps([dict(zip(columns, v)) for v in values], allow_nan=False) + "\n"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import typer
@@ -84,6 +83,8 @@ def runs_show(
     console.print(f"\n{SUMMARY_FILE}")
     shown = {k: v for k, v in summary.items() if k not in _SHOWN_ELSEWHERE}
     width = max(map(len, shown), default=0)
+    import json  # here, not at the top: `nnctl --help` imports no json
+
     for k, v in shown.items():
         value = json.dumps(v) if isinstance(v, (dict, list)) else ("-" if v is None else str(v))
         console.print(f"{k:<{width}}  {value}", markup=False)

@@ -3,7 +3,6 @@ terminal, one plain line per trial otherwise; and how swept values are written i
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from nnctl.cli.common import err_console, fmt
@@ -20,6 +19,8 @@ def value_text(v: Any) -> str:
         return f"{v:.4g}"
     if isinstance(v, list):  # as YAML's flow style writes it: [auto, 16, 3]
         return escape("[" + ", ".join(value_text(x) for x in v) + "]")
+    import json  # here, not at the top: `nnctl --help` imports no json
+
     return escape(json.dumps(v) if isinstance(v, dict) else str(v))
 
 
