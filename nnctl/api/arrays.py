@@ -165,10 +165,3 @@ def write_data_file(data: DataFile, folder: Path) -> tuple[Path, bool]:
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write(path, data.content())
     return path, True
-
-
-def write_rows(X: np.ndarray, folder: Path) -> Path:
-    """Feature rows (or 8-bit images) X as one .npy file in ``folder``, for predict."""
-    path = folder / "X.npy"
-    np.save(path, X, allow_pickle=False)
-    return path

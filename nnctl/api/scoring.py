@@ -1,8 +1,9 @@
 """A complete run on new inputs: predictions (``predict_inputs``, what ``nnctl predict`` runs)
-and scores (``evaluate_run``, what ``nnctl evaluate`` runs). Arrays are written to a temporary
-file of the kind the command reads (``nnctl.api.arrays``) and go through the command's own code,
-so ``run.predict(X)`` is ``nnctl predict RUN X.npy --json``, to the last bit; messages name the
-arrays (``X``) instead of the temporary file."""
+and scores (``evaluate_run``, what ``nnctl evaluate`` runs). Arrays go, checked, straight to
+predict's forward pass (``predict_examples``, the step after the command has read its files),
+so ``run.predict(X)`` is ``nnctl predict RUN X.npy --json`` to the last bit; messages name the
+examples ``X[k]``. ``evaluate`` on arrays writes them to a temporary data file, which the
+command's own reading (labels to classes) then loads."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from nnctl.api.arrays import DataFile, check_X, check_y, write_rows
+from nnctl.api.arrays import DataFile, check_X, check_y
 from nnctl.api.errors import DataValueError
 from nnctl.api.session import check_count
 from nnctl.system import DataError, OptionError
@@ -62,35 +63,35 @@ def predictions(
     """``nnctl predict --json``'s records for ``inputs`` (paths, or X: (m, n_features) rows):
     one dict per example with ``label``, ``class``, ``probability``, ``probabilities`` (or
     ``value``). Raises DataError naming the first input that could not be used."""
-    from nnctl.commands import predict_inputs
+    from nnctl.commands import check_predictable, predict_examples, predict_inputs
 
     check_count("threads", threads)
     if is_paths(inputs):
         paths = (
             [Path(inputs)] if isinstance(inputs, (str, os.PathLike)) else list(map(Path, inputs))
         )
-        return _outcome(predict_inputs(loaded, paths, threshold, threads=threads), None)
+        outcome = predict_inputs(loaded, paths, threshold, threads=threads)
+        return _results(outcome.results, outcome.failures, DataError)
+    check_predictable(loaded, threshold)
     pre = loaded.preprocessing
     if pre.kind == "image":
         X = _image_rows(loaded, inputs)
     else:
         X = check_X(inputs, n_features=int(np.prod(pre.input_shape)))
-    with _scratch() as d:
-        path = write_rows(X, d)
-        return _outcome(predict_inputs(loaded, [path], threshold, threads=threads), path)
+    names = [f"X[{k}]" for k in range(X.shape[0])]
+    answers = predict_examples(loaded, names, X, threshold, threads)
+    failures = [a for a in answers if isinstance(a, str)]
+    return _results([a for a in answers if not isinstance(a, str)], failures, DataValueError)
 
 
-def _outcome(outcome: Any, path: Path | None) -> list[dict[str, Any]]:
-    if outcome.failures:
-        first = DataError(outcome.failures[0])
-        more = len(outcome.failures) - 1
-        if more:
-            first = DataError(f"{first} (and {more} more input(s) failed)")
-        raise first if path is None else _renamed(first, path, "X")
-    if path is not None:
-        for k, r in enumerate(outcome.results):
-            r["input"] = f"X[{k}]"
-    return outcome.results
+def _results(
+    results: list[dict[str, Any]], failures: list[str], error: type[DataError]
+) -> list[dict[str, Any]]:
+    """The records, or ``error`` naming the first input that has none (and how many more)."""
+    if failures:
+        more = len(failures) - 1
+        raise error(failures[0] if not more else f"{failures[0]} (and {more} more input(s) failed)")
+    return results
 
 
 def labels_of(results: list[dict[str, Any]], classes: list[str]) -> np.ndarray:

@@ -25,7 +25,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "export": ["export_run"],
         "gradcheck": ["check_suite", "check_target", "overall_error"],
         "plot": ["plot_curves", "plot_metric"],
-        "predict": ["predict_examples", "predict_inputs"],
+        "predict": ["check_predictable", "predict_examples", "predict_inputs"],
         "recording": ["record_result"],
         "report": ["CSP", "check_output", "write_report"],
         "train": ["RunStart", "fit", "resume_run", "train_run"],

@@ -162,6 +162,19 @@ class _StdinImage(io.BytesIO):
         return "- (standard input)"
 
 
+def check_predictable(run: LoadedRun, threshold: float | None = None) -> None:
+    """What ``predict`` refuses about the run itself, before any input is read: a threshold
+    its head does not take, and an image run whose images were not 8-bit. Raises OptionError
+    or RunError."""
+    check_threshold(head_for(run.config.loss), threshold, run.config.loss)
+    if run.preprocessing.kind == "image" and run.preprocessing.divide_by != 255:
+        raise RunError(
+            f"{run.run_dir}: trained on images that were not 8-bit "
+            f"(divide_by {run.preprocessing.divide_by}); "
+            "image files cannot be prepared the same way"
+        )
+
+
 def predict_inputs(
     run: LoadedRun,
     paths: list[Path],
@@ -174,14 +187,8 @@ def predict_inputs(
     standard input). ``threads``: BLAS threads (None: chosen by the products' size and how busy
     the machine is, ``nnctl.system.threads``). Raises RunError only for problems with the run
     itself."""
+    check_predictable(run, threshold)
     pre = run.preprocessing
-    head = head_for(run.config.loss)
-    check_threshold(head, threshold, run.config.loss)  # refused before any input is read
-    if pre.kind == "image" and pre.divide_by != 255:
-        raise RunError(
-            f"{run.run_dir}: trained on images that were not 8-bit (divide_by {pre.divide_by}); "
-            "image files cannot be prepared the same way"
-        )
     names: list[str] = []
     examples: list[np.ndarray] = []
     failures: list[str] = []

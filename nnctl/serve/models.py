@@ -134,14 +134,14 @@ def load_models(targets: list[str], runs_dir: Path | None) -> dict[str, ServedMo
     predict checks it, keyed by run id and, when no other run uses it, by the run's name.
     Raises RunError (no such run, not complete, ...) or UsageError (a run named twice)."""
     from nnctl.api import load_run
-    from nnctl.commands import predict_inputs
+    from nnctl.commands import check_predictable
     from nnctl.system import UsageError
 
     models: dict[str, ServedModel] = {}
     for target in targets:
         run = load_run(target, runs_dir=runs_dir)
         loaded = run.loaded()
-        predict_inputs(loaded, [])  # the checks of the run itself, before any request
+        check_predictable(loaded)  # before any request
         model = ServedModel(run, loaded)
         if model.id in models:
             raise UsageError(f"{target}: run {model.id} is named twice")
