@@ -242,6 +242,9 @@ class MemoryEstimate:
         return ", ".join(shown)
 
 
+LABEL_BYTES = 8  # a label or a regression target as the datasets hold them (int64, float64)
+
+
 def training_estimate(
     cfg: Any,
     n_x: int,
@@ -250,12 +253,27 @@ def training_estimate(
     optimizer_slots: int,
     data_in_memory: bool = True,
     mapped_examples: int = 0,
+    *,
+    label_rows: int = 1,
+    scored: int | None = None,
 ) -> MemoryEstimate:
     """The memory training ``cfg`` (a Config) on m_train examples of n_x features needs, with
-    m_other more examples (test and validation) held beside them: the dataset in the run's
-    dtype, the parameters with their gradients, a copy for saving, the optimizer's state and
-    early stopping's best parameters, and the activations of one batch forward and backward.
-    ``optimizer_slots``: arrays of optimizer state per parameter array (gd 0, momentum 1, adam 2).
+    m_other more examples (test and validation) held beside them, by part, in the run's dtype:
+
+    - dataset: X of every example (in memory; streamed and mapped examples are not counted);
+    - labels and targets: the labels (``label_rows`` values per example: 1 for a classifier,
+      the outputs of a regression) of every example, a mini-batch run's copy of the training
+      labels by example, and one batch's labels, loss targets (n_L per example: a softmax's
+      one-hot columns, made per batch), their buffer and the loss's temporaries (2 n_L);
+    - parameters and optimizer state: the parameters, their gradients, the update's
+      temporaries, ``optimizer_slots`` arrays of optimizer state per parameter array (gd 0,
+      momentum 1, adam 2) and early stopping's best parameters;
+    - activations: Z, A and dA of every layer for one batch, the gathered input batch, and XᵀX
+      (m x m, float64) when the full-batch fast path may be taken;
+    - scoring: a scoring pass (validation after each epoch, every split at the end) over
+      ``scored`` examples at once (default: the larger of m_train and m_other): Z and A of
+      every layer, the targets and the loss's temporaries.
+
     ``data_in_memory``: False for a dataset streamed from disk (``nnctl.data.stream``), whose
     examples never are in memory whole. ``mapped_examples``: how many of the m_train + m_other
     examples stay mapped read-only from their file (``readers.hdf5.map_contiguous``): their
@@ -265,17 +283,23 @@ def training_estimate(
 
     item = np.dtype(cfg.dtype).itemsize
     dims = [n_x, *(int(d) for d in cfg.layer_dims[1:])]
+    n_L, units = dims[-1], sum(dims[1:])
     n_params = sum(dims[l] * dims[l - 1] + dims[l] for l in range(1, len(dims)))
     batch = m_train if cfg.batch_size is None else min(cfg.batch_size, m_train)
+    mini = batch < m_train
     copies = 3 + optimizer_slots + (cfg.early_stopping is not None)
+    width = max(m_train, m_other) if scored is None else scored
     parts = {
         "dataset": n_x * max(0, m_train + m_other - mapped_examples) * item
         if data_in_memory
         else 0,
+        "labels and targets": label_rows * (m_train + m_other) * LABEL_BYTES
+        + (label_rows * (m_train + batch) * LABEL_BYTES if mini else 0)
+        + n_L * batch * item * (3 + mini),
         "parameters and optimizer state": n_params * item * copies,
         # Z, A and dA of every layer for one batch (the input's dA is skipped)
-        "activations": sum(dims[1:]) * batch * item * 3
-        + (n_x * batch * item if batch < m_train else 0),
+        "activations": units * batch * item * 3 + (n_x * batch * item if mini else 0),
+        "scoring": (units * 2 + n_L * 3) * width * item,
     }
     if cfg.batch_size is None and n_x > m_train:
         parts["activations"] += m_train * m_train * 8  # the full-batch path's XᵀX
@@ -291,15 +315,26 @@ def require_memory(
     at_least: bool = False,
     data_in_memory: bool = True,
     mapped_examples: int = 0,
+    *,
+    label_rows: int = 1,
+    scored: int | None = None,
 ) -> None:
     """Refuses a training that would not fit in memory, before anything is allocated: one
     ConfigError saying how much it needs, of what, and how much there is. ``at_least``: the
     sizes are lower bounds (the data has not been read yet). ``mapped_examples``: see
-    ``training_estimate``."""
+    ``training_estimate``, as are ``label_rows`` and ``scored``."""
     from nnctl.system.errors import ConfigError
 
     est = training_estimate(
-        cfg, n_x, m_train, m_other, optimizer_slots, data_in_memory, mapped_examples
+        cfg,
+        n_x,
+        m_train,
+        m_other,
+        optimizer_slots,
+        data_in_memory,
+        mapped_examples,
+        label_rows=label_rows,
+        scored=scored,
     )
     room = available_memory()
     if room is None or est.total <= room:
@@ -310,6 +345,19 @@ def require_memory(
         + ("" if at_least else f" with {m_train + m_other} examples of {n_x} features")
         + f" needs {'at least' if at_least else 'about'} {human_bytes(est.total)} of memory"
         + (f" ({parts})" if parts else "")
-        + f", but only {human_bytes(room)} is available; "
-        "use smaller layers, a batch_size or less data"
+        + f", but only {human_bytes(room)} is available; {_advice(cfg, est)}"
     )
+
+
+def _advice(cfg: Any, est: MemoryEstimate) -> str:
+    """What would shrink the estimate's largest part (never a batch_size the config sets)."""
+    largest = max(est.parts, key=lambda k: est.parts[k])
+    if largest in ("activations", "labels and targets"):
+        if cfg.batch_size is None:
+            return "set a batch_size (mini-batches), use smaller layers or less data"
+        return f"use a smaller batch_size than {cfg.batch_size}, smaller layers or less data"
+    if largest == "dataset":
+        return "use less data (an HDF5 file can be streamed from disk: dataset.stream: true)"
+    if largest == "scoring":
+        return "use fewer output units or smaller layers"
+    return "use smaller layers"

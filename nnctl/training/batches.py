@@ -11,23 +11,41 @@ row-major X still works, through the slower gather.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 
 class BatchGatherer:
-    """Copies the columns ``idx`` of X: (n_x, m) and T: (n_L, m) into reused buffers.
+    """Copies the columns ``idx`` of X: (n_x, m) and of the labels (or regression targets)
+    Y: (n_y, m) into reused buffers, and makes the batch's loss targets from its labels.
 
     ``gather(idx) -> (Xb, Tb)``: Xb: (n_x, k), Tb: (n_L, k) for the k <= batch_size indices.
-    The arrays returned are views of the buffers, valid until the next call.
+    ``targets(Yb) -> Tb`` turns a batch's labels into the loss's targets (a softmax's one-hot
+    columns); without it Y are the targets themselves. Only one batch's targets ever exist: the
+    one-hot targets of all m examples would take n_L values each (classes x examples), as the
+    streamed batches (``nnctl.data.stream.batches``) already avoid. The arrays returned are
+    views of the buffers, valid until the next call; Tb is laid out as the targets of every
+    example gathered by column were, so the arithmetic on it is the same to the bit.
     """
 
-    def __init__(self, X: np.ndarray, T: np.ndarray, batch_size: int) -> None:
-        self.X, self.bs = X, batch_size
+    def __init__(
+        self,
+        X: np.ndarray,
+        Y: np.ndarray,
+        batch_size: int,
+        targets: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> None:
+        self.X, self.bs, self.targets = X, batch_size, targets
         # X.T of a column-major X is row-major (m, n_x): each example is a row.
         self.by_example = X.flags.f_contiguous and not X.flags.c_contiguous
-        self.T_rows = np.ascontiguousarray(T.T)  # (m, n_L): small, copied once
+        self.Y_rows = np.ascontiguousarray(Y.T)  # (m, n_y): one label per example, copied once
         self.x_buf = np.empty(X.shape[0] * batch_size, dtype=X.dtype)
-        self.t_buf = np.empty(T.shape[0] * batch_size, dtype=T.dtype)
+        self.y_buf = np.empty(Y.shape[0] * batch_size, dtype=Y.dtype)
+        # the targets' rows and type, from one example's
+        probe = Y[:, :1] if targets is None else targets(Y[:, :1])
+        self.n_L = probe.shape[0]
+        self.t_buf = None if targets is None else np.empty(self.n_L * batch_size, dtype=probe.dtype)
 
     def gather(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         k, n_x = idx.size, self.X.shape[0]
@@ -40,8 +58,12 @@ class BatchGatherer:
             Xb = np.take(
                 self.X, idx, axis=1, out=self.x_buf[: n_x * k].reshape(n_x, k), mode="clip"
             )
-        n_L = self.T_rows.shape[1]
-        Tb = np.take(
-            self.T_rows, idx, axis=0, out=self.t_buf[: k * n_L].reshape(k, n_L), mode="clip"
+        n_y = self.Y_rows.shape[1]
+        Yb = np.take(
+            self.Y_rows, idx, axis=0, out=self.y_buf[: k * n_y].reshape(k, n_y), mode="clip"
         ).T
-        return Xb, Tb
+        if self.targets is None:
+            return Xb, Yb
+        t_rows = self.t_buf[: k * self.n_L].reshape(k, self.n_L)  # type: ignore[index]
+        np.copyto(t_rows, self.targets(Yb).T)
+        return Xb, t_rows.T

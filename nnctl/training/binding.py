@@ -30,6 +30,7 @@ from nnctl.system import (
     require_memory,
     rng_for,
 )
+from nnctl.training.scoring import scored_width
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ def bind(
             f"{cfg.source}: shuffle: the course's order needs the data in memory; this file is "
             "streamed from disk in blocks (remove shuffle, or dataset.stream: false)"
         )
+    splits = [X for X in (ds.X_train, ds.X_test, ds.X_val) if X is not None]
     require_memory(
         cfg,
         ds.n_features,
@@ -125,6 +127,8 @@ def bind(
         slots,
         data_in_memory=not streamed,
         mapped_examples=_mapped_examples(cfg, ds),
+        label_rows=int(ds.Y_train.shape[0]),
+        scored=max(scored_width(X) for X in splits),
     )
     if "synthetic" not in cfg.dataset:  # the kind chosen from the path, shown by config show
         named = (

@@ -112,15 +112,19 @@ def fit_direct(
     # X may be a file streamed in blocks (nnctl.data.stream.H5Columns), which hands out the batches
     # and makes each batch's targets from its labels (nothing per example is held whole)
     streamed = n_batches > 1 and hasattr(X, "batch_source")
-    T = None if streamed else arch.loss.targets(Y, cfg.layer_dims[-1], dtype)
+    # Full batch, the batch is every example; mini-batches make their own batch's targets
+    # (a softmax's one-hot columns of all examples at once would be classes x examples)
+    T = arch.loss.targets(Y, cfg.layer_dims[-1], dtype) if n_batches == 1 else None
+
+    def targets(Yb: np.ndarray) -> np.ndarray:
+        return arch.loss.targets(Yb, cfg.layer_dims[-1], dtype)
+
     gatherer = (
         None
         if n_batches == 1
-        else X.batch_source(
-            Y, lambda Yb: arch.loss.targets(Yb, cfg.layer_dims[-1], dtype), bs, cfg.seed
-        )
+        else X.batch_source(Y, targets, bs, cfg.seed)
         if streamed
-        else BatchGatherer(X, T, bs)
+        else BatchGatherer(X, Y, bs, targets)
     )
     status, message, stopped_early = "complete", "", False
     start = time.perf_counter()

@@ -80,9 +80,18 @@ def score(
     ``n_classes``: K, to also count the confusion matrix. A streamed X (one with ``blocks()``,
     ``nnctl.data.stream.H5Columns``) is scored block by block (``score_blocks``); ``keep_outputs``
     False then keeps nothing per example (AL, ZL and labels None)."""
-    if hasattr(X, "blocks"):
+    if hasattr(X, "blocks") or X.shape[1] >= 2 * SCORE_CHUNK:
+        # streamed, or large enough to be forwarded in chunks: the loss's targets (a softmax's
+        # one-hot columns) are made a block at a time too, never for every example at once
+        blocks = X if hasattr(X, "blocks") else _Chunks(X)
         return score_blocks(
-            params, cfg, X, Y, threshold=threshold, n_classes=n_classes, keep_outputs=keep_outputs
+            params,
+            cfg,
+            blocks,
+            Y,
+            threshold=threshold,
+            n_classes=n_classes,
+            keep_outputs=keep_outputs,
         )
     arch = cfg.arch
     # overflow in a diverged network is an inf or NaN loss, reported as such, not a warning
@@ -159,6 +168,36 @@ def score_blocks(
 SCORE_CHUNK = 4096  # examples per chunk of ``forward_chunked``
 
 
+def chunk_bounds(m: int, chunk: int = SCORE_CHUNK) -> list[int]:
+    """Where ``forward_chunked``'s chunks of m examples start, then m: chunks of ``chunk``
+    columns, the last one taking the rest (chunk .. 2 chunk - 1 columns)."""
+    return [i * chunk for i in range(m // chunk)] + [m]
+
+
+def scored_width(X: Any) -> int:
+    """The most examples ``score`` holds per-example arrays (every layer's, the targets) for at
+    once when it scores X (what the memory estimate counts): a streamed X's largest block; of
+    an in-memory X's m, all below two chunks, else the widest chunk."""
+    if hasattr(X, "plan"):
+        return int(np.max(np.diff(X.plan)))
+    m = int(X.shape[1])
+    return m if m < 2 * SCORE_CHUNK else 2 * SCORE_CHUNK - 1
+
+
+class _Chunks:
+    """An in-memory X: (n_x, m) seen as ``score_blocks`` sees a streamed one: ``blocks()``
+    yields (X[:, a:e], slice(a, e)) over ``forward_chunked``'s chunks, so each column's
+    outputs are computed by the same kernels as in ``forward_chunked``."""
+
+    def __init__(self, X: np.ndarray) -> None:
+        self.X, self.shape, self.dtype = X, X.shape, X.dtype
+
+    def blocks(self) -> Any:
+        bounds = chunk_bounds(self.shape[1])
+        for a, e in zip(bounds[:-1], bounds[1:]):
+            yield self.X[:, a:e], slice(a, e)
+
+
 def product_width(X: Any) -> int:
     """The columns of the products ``score`` computes for X (for choosing BLAS threads): a
     block of a streamed X, a chunk of a large array (``forward_chunked``), else all of X."""
@@ -199,7 +238,7 @@ def forward_chunked(
     # columns left over by other kernels, which round differently; and numpy hands a product of
     # one column to gemv. With every chunk a multiple of 64 columns but the last, each column
     # is computed by the kernel that computes it in the whole product.
-    bounds = [i * chunk for i in range(m // chunk)] + [m]
+    bounds = chunk_bounds(m, chunk)
     width = max(e - a for a, e in zip(bounds[:-1], bounds[1:]))
     dtype = np.result_type(X.dtype, *(W.dtype for W in params.Ws))
     bufs = [np.empty(W.shape[0] * width, dtype=dtype) for W in params.Ws]

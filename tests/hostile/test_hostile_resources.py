@@ -232,6 +232,11 @@ def test_estimate_counts_parameters_state_data_and_activations(tmp_path: Path) -
     assert est.parts["dataset"] == 2 * 200 * 8
     assert est.parts["parameters and optimizer state"] == n_params * 8 * 3  # params, grads, a copy
     assert est.parts["activations"] == (8 + 1) * 150 * 8 * 3
+    # every example's label; the full batch's targets and the loss's two temporaries
+    assert est.parts["labels and targets"] == 200 * 8 + 1 * 150 * 8 * 3
+    # scoring the larger split (150): Z and A of each layer, targets and temporaries
+    assert est.parts["scoring"] == ((8 + 1) * 2 + 1 * 3) * 150 * 8
+    assert est.total == sum(est.parts.values())
     adam = load_config(write_config(tmp_path / "a.yaml", MOONS_SMALL + "optimizer: adam\n"))
     assert optimizer_slots(adam) == 2
     assert (
