@@ -89,7 +89,9 @@ def train(
     Nothing is printed; the config's and data's warnings are issued as ``NnctlWarning``.
 
     Raises ConfigError, DataError (``DataValueError`` / ``DataTypeError`` for bad arrays) or
-    RunError, before anything is written; TrainingDiverged when the cost diverged;
+    RunError, before anything is written; RunFailed (a RunError) when training stopped on an
+    error once its run directory existed (the run kept, marked failed; ``run_dir`` names it);
+    TrainingDiverged when the cost diverged;
     TrainingInterrupted (a KeyboardInterrupt) on Ctrl-C or SIGTERM, the run resumable.
     """
     from nnctl.commands import train_run

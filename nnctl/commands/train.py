@@ -22,7 +22,7 @@ from nnctl.commands.resuming import (
 from nnctl.config import Config, dump_config
 from nnctl.data import Dataset
 from nnctl.runs import RunSummary, flatten, machine, save_checkpoint
-from nnctl.system import RunError, interrupt
+from nnctl.system import NnctlError, RunError, RunFailed, interrupt
 from nnctl.system import threads as blas
 from nnctl.training import (
     OnIteration,
@@ -120,6 +120,7 @@ def train_run(
     except BaseException as exc:
         runs.mark_failed(run_dir, summary, exc)
         lock.release()
+        _raise_failed(run_dir, exc)
         raise
     return _train_into(run_dir, cfg, ds, summary, None, on_start, on_iteration, lock)
 
@@ -248,10 +249,25 @@ def _train_into(
             runs.mark_interrupted(run_dir, summary, None if result is None else result.state)
         else:
             runs.mark_failed(run_dir, summary, exc)
+            _raise_failed(run_dir, exc)
         raise
     finally:
         lock.release()
     return RunOutcome(run_id, run_dir, summary, result)
+
+
+def _raise_failed(run_dir: Path, exc: BaseException) -> None:
+    """A library error or running out of memory once the run directory exists (kept, marked
+    failed) is RunFailed: exit 1, not the 2 that promises nothing was written. Anything else
+    (a Ctrl-C, a bug) goes on as it is."""
+    if isinstance(exc, RunFailed) or not isinstance(exc, (NnctlError, MemoryError)):
+        return
+    reason = (
+        "out of memory (more than the estimate made before training)"
+        if isinstance(exc, MemoryError)
+        else str(exc)
+    )
+    raise RunFailed(f"{reason} (run {run_dir.name} is kept, marked failed)", run_dir) from exc
 
 
 def _finish(

@@ -34,6 +34,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "NnctlError",
             "OptionError",
             "RunError",
+            "RunFailed",
             "UsageError",
             "printable",
             "quote_list",

@@ -25,6 +25,19 @@ class RunError(NnctlError):
     """A run directory cannot be created, found, read or written."""
 
 
+class RunFailed(RunError):
+    """A training stopped by an error after its run directory was made (a bad value met late
+    in a streamed file, memory the estimate did not foresee, a disk that filled): the run is
+    kept, marked ``failed`` with the reason, and ``run_dir`` names it. Exit status 1, as for
+    any run that failed; exit 2 means nothing was written."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, run_dir: object) -> None:
+        super().__init__(message)
+        self.run_dir = run_dir
+
+
 class OptionError(ConfigError):
     """A setting given to a library function is refused. ``option`` is the parameter's name
     (e.g. "threshold"); the CLI names its flag in front of ``detail``."""

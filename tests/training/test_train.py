@@ -193,9 +193,10 @@ def test_failed_save_exits_nonzero_and_leaves_no_params(
 
     monkeypatch.setattr(runs.files.os, "replace", disk_full)
     r = cli("train", moons_cfg)
-    assert r.exit_code == 2
+    assert r.exit_code == 1  # the run directory exists: a failed run, kept (2: nothing written)
     assert "params.npz: cannot write: No space left on device" in r.stderr
     (run_dir,) = runs_dir.iterdir()
+    assert r.stderr.strip().endswith(f"(run {run_dir.name} is kept, marked failed)")
     assert sorted(p.name for p in run_dir.iterdir()) == [
         "config.yaml",
         "history.csv",
