@@ -59,14 +59,20 @@ def print_error(message: str) -> None:
     [auto, 20, 7, 1] and 'nnctl[plot]', which rich would otherwise take for markup and drop."""
     from rich.markup import escape
 
-    err_console().print(f"[bold red]error:[/] {escape(message)}", markup=True, soft_wrap=True)
+    from nnctl.system.errors import MAX_ERROR_LINE, bounded_line  # short whatever it quotes
+
+    line = bounded_line(message, MAX_ERROR_LINE - len("error: "))
+    err_console().print(f"[bold red]error:[/] {escape(line)}", markup=True, soft_wrap=True)
 
 
 def print_warning(message: str) -> None:
     """One "warning: ..." line on stderr, escaped like ``print_error``."""
     from rich.markup import escape
 
-    err_console().print(f"[bold yellow]warning:[/] {escape(message)}", markup=True, soft_wrap=True)
+    from nnctl.system.errors import MAX_ERROR_LINE, bounded_line
+
+    line = bounded_line(message, MAX_ERROR_LINE - len("warning: "))
+    err_console().print(f"[bold yellow]warning:[/] {escape(line)}", markup=True, soft_wrap=True)
 
 
 def print_notice(message: str) -> None:

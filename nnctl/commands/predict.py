@@ -38,7 +38,11 @@ def expand_inputs(paths: list[Path], pre: Preprocessing) -> list[Path | str]:
     directory that cannot be used becomes its failure message, in place."""
     items: list[Path | str] = []
     for p in paths:
-        if not p.is_dir():
+        try:
+            is_dir = p.is_dir()
+        except OSError:  # a name too long to look up: its own failure, when it is read
+            is_dir = False
+        if not is_dir:
             items.append(p)
         elif pre.kind != "image":
             items.append(f"{p}: is a directory; this run takes .csv or .npy files of feature rows")
@@ -63,7 +67,11 @@ def _feature_rows(path: Path, n_features: int, spec: dict[str, Any] | None = Non
     delimiter, x_key)."""
     from nnctl.data import KINDS, ReadOptions, kind_of
 
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except OSError as exc:  # a name too long to look up, ...
+        raise DataError(f"{path}: {exc.strerror}") from None
+    if not exists:
         raise DataError(f"{path}: no such file")
     _require_regular(path)
     wrong_kind = f"{path}: this run was trained on feature vectors; give a .csv or .npy file"

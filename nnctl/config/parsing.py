@@ -5,6 +5,7 @@ Every problem is one ``ConfigError`` line naming the source."""
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any
 
 import yaml
@@ -169,5 +170,11 @@ def _parse(text: str, source: str, loader_class: type) -> Any:
         raise ConfigError(
             f"{source}: invalid YAML: {quote_text(str(exc).splitlines()[0])}"
         ) from None
+    except ValueError as exc:  # a value the constructors cannot make (a 5,000-digit integer)
+        if "integer string conversion" in str(exc):
+            raise ConfigError(
+                f"{source}: refused: a number of more than {sys.get_int_max_str_digits():,} digits"
+            ) from None
+        raise ConfigError(f"{source}: invalid value: {quote_text(str(exc))}") from None
     finally:
         loader.dispose()

@@ -67,8 +67,12 @@ def create_run_dir(runs_dir: Path, attempts: int = 20) -> Path:
 
 
 def is_run_dir(path: Path) -> bool:
-    """A directory is a run once its summary exists (it is written first and removed first)."""
-    return path.is_dir() and (path / SUMMARY_FILE).is_file()
+    """A directory is a run once its summary exists (it is written first and removed first).
+    A name the system cannot look up (too long, ...) is no run."""
+    try:
+        return path.is_dir() and (path / SUMMARY_FILE).is_file()
+    except OSError:
+        return False
 
 
 def iter_run_dirs(runs_dir: Path) -> list[Path]:

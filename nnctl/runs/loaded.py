@@ -54,7 +54,11 @@ def find_run(spec: str, runs_dir: Path | None = None) -> Path:
     looks_like_path = os.sep in spec or "/" in spec or ".." in spec
     if looks_like_path or is_run_dir(Path(spec)):
         p = Path(spec)
-        if not p.is_dir():
+        try:
+            is_dir = p.is_dir()
+        except OSError as exc:  # a name too long to look up, ...
+            raise RunError(f"{spec}: no such run directory ({exc.strerror})") from None
+        if not is_dir:
             raise RunError(f"{spec}: no such run directory")
         if not is_run_dir(p):
             raise RunError(f"{spec}: not a run directory (no {SUMMARY_FILE})")

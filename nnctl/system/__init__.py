@@ -36,6 +36,8 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "RunError",
             "RunFailed",
             "UsageError",
+            "MAX_ERROR_LINE",
+            "bounded_line",
             "printable",
             "quote_list",
         ],

@@ -4,13 +4,24 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
+
+MAX_ERROR_LINE = 1000
+"""Characters an error line may have, ``error: `` included (``bounded_line``). Messages quote
+a few items of a list and 60 characters of a value, so their lines stay far shorter (a few
+hundred characters with a long path and the list of valid keys); this bound catches whatever
+quotes more, and leaves room for a path as it is."""
 
 
 class NnctlError(Exception):
-    """Base class: bad input or a failed operation that the user can act on. Exit status 2."""
+    """Base class: bad input or a failed operation that the user can act on. Exit status 2.
+    Its text is bounded: each line at most ``MAX_ERROR_LINE`` characters (``bounded_line``)."""
 
     exit_code = 2
+
+    def __str__(self) -> str:
+        return bounded_line(super().__str__())
 
 
 class ConfigError(NnctlError):
@@ -68,6 +79,24 @@ def quote_list(
         shown.append(repr(text) if quoted else printable(text))
     more = len(items) - len(shown)
     return ", ".join(shown) + (f" ... and {more:,} more" if more > 0 else "")
+
+
+def bounded_line(text: str, limit: int = MAX_ERROR_LINE) -> str:
+    """``text`` with each line at most ``limit`` characters: in a longer line every word over
+    60 characters (a value, a key or a path quoted whole) is cut to 60 and marked ``...``, then
+    the line itself if it is still too long; a line within the limit is unchanged. The last
+    guard of the rule that an error line is short whatever it quotes."""
+    if "\n" in text:
+        return "\n".join(bounded_line(line, limit) for line in text.split("\n"))
+    if len(text) <= limit:
+        return text
+    text = re.sub(r"\S{64,}", _cut_word, text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _cut_word(m: re.Match[str]) -> str:
+    word = m.group()
+    return word[:60] + "..." + (word[-1] if word[-1] in ":;,)'\"" else "")  # keep what follows
 
 
 def printable(text: str) -> str:

@@ -24,8 +24,11 @@ def resolve_path(path: str, config_file: str | None = None) -> Path:
         if env:
             candidates += [Path(env) / p, Path(env) / p.name]
     for c in candidates:
-        if c.is_file() or c.is_dir():  # a folder: an image dataset
-            return c
+        try:
+            if c.is_file() or c.is_dir():  # a folder: an image dataset
+                return c
+        except OSError:  # a name the system cannot look up (too long, ...): not there
+            pass
     searched = ", ".join(dict.fromkeys(os.path.normpath(c.absolute()) for c in candidates))
     named = f", named in {config_file}" if config_file else ""
     hint = "" if env else f"; set {DATA_DIR_ENV} to the folder that holds it, or copy it into data/"
