@@ -216,8 +216,9 @@ def forward_chunked(
     Forwarding all m examples at once allocates every hidden layer's activations for all of
     them, and on a virtual machine the first touch of fresh memory is a large part of the cost;
     here only AL and ZL (n_L, m) are whole (what that saves a W2 run:
-    docs/developers/measured-core.md). The loss and accuracy are then computed from the whole
-    AL and ZL, as before.
+    docs/developers/measured-core.md). ``score`` takes X this large a chunk at a time itself
+    (``_Chunks``, the same chunks), so the targets too are a chunk's; this function gives the
+    whole AL and ZL where they are wanted at once.
 
     Each column of a product depends on that column of its input only, but BLAS picks kernels
     by the product's width, and they round differently; with the chunking below, W2's network
