@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nnctl.core.activations import ACTIVATIONS, Activation
-from nnctl.core.losses import LOSSES, Loss
+from nnctl.core.losses import LOSSES, Loss, example_weights
 
 
 @dataclass
@@ -321,6 +321,7 @@ def cost_and_gradients(
     l2: float = 0.0,
     masks: list[np.ndarray | None] | None = None,
     out: Params | None = None,
+    weights: np.ndarray | None = None,
 ) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
     """One full forward and backward pass. X: (n_x, m), Y: (n_L, m).
 
@@ -328,12 +329,19 @@ def cost_and_gradients(
     (l2/m) W (biases are not penalized). masks: dropout masks from ``dropout_masks`` (training
     only); None means no dropout. The defaults reproduce the plain course computation exactly.
     out: where to write the gradients (see ``backward``).
+    weights: (m,) per-example weights >= 0, or None. The loss becomes the weighted mean
+    sum_i w_i l_i / sum_i w_i (``losses.example_weights``) and the L2 term is divided by
+    sum_i w_i instead of m (scikit-learn's MLP does both), so integer weights k train as k
+    copies of the example would; weights of ones give the unweighted bits.
     """
     AL, ZL, cache = forward(params, X, arch, masks)
-    cost = arch.loss.cost(ZL, AL, Y)
-    dWs, dbs = backward(params, cache, arch.loss.grad(AL, Y), arch, masks, out)
+    w = None if weights is None else example_weights(weights, AL.dtype)
+    cost = arch.loss.weighted_cost(ZL, AL, Y, w)
+    dWs, dbs = backward(params, cache, arch.loss.weighted_grad(AL, Y, w), arch, masks, out)
     if l2:
         m = X.shape[1]
+        if weights is not None and np.sum(weights) > 0:
+            m = float(np.sum(weights))  # a batch that weighs nothing keeps its count
         cost += l2_cost(params, l2, m)
         for dW, W in zip(dWs, params.Ws):
             dW += (l2 / m) * W
