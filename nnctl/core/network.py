@@ -18,6 +18,7 @@ lists (``Ws[l-1]`` is ``W_l``) so the hot loop never builds string keys.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -58,6 +59,11 @@ class Params:
         return Params([W.copy() for W in self.Ws], [b.copy() for b in self.bs])
 
 
+def _uniform(W0: np.ndarray) -> np.ndarray:
+    """A standard-normal draw W0 -> uniform on (-1, 1): erf(W0 / sqrt(2)) = 2 Phi(W0) - 1."""
+    return np.frompyfunc(math.erf, 1, 1)(W0 / math.sqrt(2.0)).astype(np.float64)
+
+
 # Each initializer scales a standard-normal draw W0: (n_l, n_{l-1}); biases always start at zero.
 # 'scaled' divides by sqrt(n_prev) exactly as the course writes it: multiplying by the
 # reciprocal instead would differ in the last bit and move the course's cost curve.
@@ -66,6 +72,10 @@ INITIALIZERS: dict[str, Callable[[np.ndarray, int, int], np.ndarray]] = {
     "small": lambda W0, n, n_prev: W0 * 0.01,  # course, two-layer network
     "he": lambda W0, n, n_prev: W0 * np.sqrt(2.0 / n_prev),
     "xavier": lambda W0, n, n_prev: W0 * np.sqrt(2.0 / (n + n_prev)),  # Glorot normal
+    # Glorot uniform, scikit-learn's MLP's (and Keras's default): U(-r, r), r = sqrt(6 / (n +
+    # n_prev)). The normal draw is mapped to a uniform one through the normal CDF, erf(W0/sqrt 2)
+    # in (-1, 1), so it is still one randn draw per layer and the other layers do not move.
+    "glorot_uniform": lambda W0, n, n_prev: _uniform(W0) * np.sqrt(6.0 / (n + n_prev)),
     # Course, week 2 (logistic regression). With hidden layers every unit of a layer gets the
     # same gradient and stays identical: the course's lesson on breaking symmetry (see
     # ``Config.warnings``). The draw is still made, so other layers' weights do not move.
