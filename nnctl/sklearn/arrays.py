@@ -7,9 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.utils.validation import _check_sample_weight, check_array
+from sklearn.utils.validation import check_array
 
 from nnctl.data import Dataset, prepare_x
+from nnctl.sklearn.compat import check_sample_weight
 
 FLOAT_DTYPES = (np.float64, np.float32)
 
@@ -33,7 +34,7 @@ def check_weights(sample_weight: Any, X: np.ndarray) -> np.ndarray | None:
     stays None (every row weighs 1, the unweighted path)."""
     if sample_weight is None:
         return None
-    w = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+    w = check_sample_weight(sample_weight, X)
     if not np.any(w > 0):  # scikit-learn < 1.7 lets all-zero weights through
         raise ValueError("Sample weights must contain at least one non-zero number.")
     return w
