@@ -18,6 +18,7 @@ step stay as they are, and weights of ones scale to exactly 1: the same bits as 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -81,11 +82,24 @@ class Loss:
     units: Callable[[int, Targets | None], str | None] = any_units
     check_targets: CheckTargets | None = None
 
+    @property
+    def weighs(self) -> bool:
+        """Whether ``cost`` takes per-example weights (a ``w`` parameter)."""
+        return "w" in inspect.signature(self.cost).parameters
+
     def weighted_cost(
         self, ZL: np.ndarray, AL: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None
     ) -> float:
-        """The cost, weighted by w: (1, m) from ``example_weights`` (None: unweighted)."""
-        return self.cost(ZL, AL, Y) if w is None else self.cost(ZL, AL, Y, w)
+        """The cost, weighted by w: (1, m) from ``example_weights`` (None: unweighted).
+        Raises RunError for weights given to a cost that takes none."""
+        if w is None:
+            return self.cost(ZL, AL, Y)
+        if not self.weighs:
+            raise RunError(
+                f"the loss {getattr(self.cost, '__name__', self.cost)!r} takes no per-example "
+                "weights (its cost has no w parameter); train it without sample weights"
+            )
+        return self.cost(ZL, AL, Y, w)
 
     def weighted_grad(
         self, AL: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None

@@ -64,6 +64,12 @@ def _suite_cases(rng: np.random.Generator, report: Report) -> list[Case]:
     )
     note_unknown_keywords(report)
 
+    unweighed = [n for n, loss in LOSSES.items() if not loss.weighs]
+    if weighs and unweighed:
+        report.notices.append(
+            f"{', '.join(unweighed)}: the cost takes no per-example weights (no w parameter); "
+            "checked unweighted only"
+        )
     cases = []
     for loss_name, loss in LOSSES.items():
         targets = loss.check_targets
@@ -104,7 +110,7 @@ def _suite_cases(rng: np.random.Generator, report: Report) -> list[Case]:
                 )
             # Per-example weights on the scale-1 networks, with the penalties (whose divisor
             # becomes the sum of the weights)
-            for name in weighs if scale == 1.0 else ():
+            for name in weighs if scale == 1.0 and loss.weighs else ():
                 extra = "".join(f", {n}={v}" for n, v in penalties.items())
                 cases.append(
                     Case(
