@@ -67,16 +67,28 @@ def fit(
     Y_val: np.ndarray | None = None,
     state: TrainState | None = None,
     on_checkpoint: Callable[[TrainState], None] | None = None,
+    weights: np.ndarray | None = None,
+    weights_val: np.ndarray | None = None,
 ) -> TrainResult:
     """Trains with the loop that suits the config: the factored full-batch loop
     (``nnctl.training.fullbatch``) when it applies and saves work, else the direct loop
     (``nnctl.training.loop.fit_direct``, which documents the contract). X: (n_x, m), Y: (1, m)
-    labels or (n_out, m) regression targets; X_val, Y_val likewise (optional)."""
+    labels or (n_out, m) regression targets; X_val, Y_val likewise (optional); weights: (m,)
+    and weights_val: (m_val,) per-example weights (None: all 1; ``Dataset.W_train``, ``W_val``)."""
     # The factored loop has no validation, checkpoints or resumption.
     if state is None and X_val is None and fullbatch.fast_path_applies(cfg, X):
-        return fullbatch.fit_fullbatch(cfg, X, Y, on_iteration)
+        return fullbatch.fit_fullbatch(cfg, X, Y, on_iteration, weights)
     return fit_direct(
-        cfg, X, Y, on_iteration, X_val=X_val, Y_val=Y_val, state=state, on_checkpoint=on_checkpoint
+        cfg,
+        X,
+        Y,
+        on_iteration,
+        X_val=X_val,
+        Y_val=Y_val,
+        state=state,
+        on_checkpoint=on_checkpoint,
+        weights=weights,
+        weights_val=weights_val,
     )
 
 
@@ -238,6 +250,8 @@ def _train_into(
                 Y_val=ds.Y_val,
                 state=state,
                 on_checkpoint=lambda s: save_checkpoint(s, run_dir),
+                weights=ds.W_train,
+                weights_val=ds.W_val,
             )
             history.close()
             with interrupt.deferred():  # a first Ctrl-C or SIGTERM now waits for the save to end

@@ -27,6 +27,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "OUTPUT_LOSS",
             "binary_cross_entropy",
             "categorical_cross_entropy",
+            "example_weights",
             "head_for",
             "mean_squared_error",
             "one_hot",

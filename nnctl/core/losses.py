@@ -7,10 +7,18 @@ gradient check makes targets for it. A new loss is one entry.
 The gradient is taken with respect to the output layer's pre-activation ``ZL`` and is fused
 with the output activation (sigmoid + cross-entropy gives ``AL - Y``): it is exact, cheaper
 than ``dAL`` followed by the activation's backward, and cannot divide by a saturated ``AL``.
+
+Per-example weights (scikit-learn's ``sample_weight``; a later ``class_weight`` is a mapping
+from class to such weights) enter here and nowhere else: ``example_weights`` scales them to a
+mean of 1, and ``Loss.weighted_cost`` / ``Loss.weighted_grad`` multiply each example's term by
+its scaled weight. The weighted mean sum_i w_i l_i / sum_i w_i (scikit-learn's normalization)
+is then the plain mean of the scaled terms, so the 1/m of the cost and of the linear backward
+step stay as they are, and weights of ones scale to exactly 1: the same bits as no weights.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -47,7 +55,9 @@ def any_units(n_out: int, ds: Targets | None) -> str | None:
 class Loss:
     """One loss.
 
-    cost(ZL, AL, Y) -> float: mean over the m examples. ZL, AL, Y: (n_L, m).
+    cost(ZL, AL, Y, w=None) -> float: mean over the m examples. ZL, AL, Y: (n_L, m); w: (1, m)
+        per-example weights of mean 1 (``example_weights``) multiplying each example's term, or
+        None (a cost that takes no ``w`` still serves unweighted training).
     grad(AL, Y) -> dZL: (n_L, m), the gradient of m * cost with respect to ZL
         (the 1/m is applied once, in the linear backward step, as the course does).
     output: name of the output activation this loss pairs with.
@@ -72,15 +82,58 @@ class Loss:
     units: Callable[[int, Targets | None], str | None] = any_units
     check_targets: CheckTargets | None = None
 
+    @property
+    def weighs(self) -> bool:
+        """Whether ``cost`` takes per-example weights (a ``w`` parameter)."""
+        return "w" in inspect.signature(self.cost).parameters
 
-def binary_cross_entropy(ZL: np.ndarray, AL: np.ndarray, Y: np.ndarray) -> float:
-    """-mean(Y log AL + (1 - Y) log(1 - AL)), computed from the logits ZL.
+    def weighted_cost(
+        self, ZL: np.ndarray, AL: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None
+    ) -> float:
+        """The cost, weighted by w: (1, m) from ``example_weights`` (None: unweighted).
+        Raises RunError for weights given to a cost that takes none."""
+        if w is None:
+            return self.cost(ZL, AL, Y)
+        if not self.weighs:
+            raise RunError(
+                f"the loss {getattr(self.cost, '__name__', self.cost)!r} takes no per-example "
+                "weights (its cost has no w parameter); train it without sample weights"
+            )
+        return self.cost(ZL, AL, Y, w)
+
+    def weighted_grad(
+        self, AL: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None
+    ) -> np.ndarray:
+        """dZL: (n_L, m), each example's column multiplied by its weight w: (1, m) (None: as
+        ``grad``): the gradient of m * ``weighted_cost``."""
+        dZL = self.grad(AL, Y)
+        return dZL if w is None else dZL * w
+
+
+def example_weights(w: np.ndarray, dtype: np.dtype | type = np.float64) -> np.ndarray:
+    """Per-example weights w: (m,) >= 0 -> (1, m) w * (m / sum(w)) in ``dtype``: mean 1, so a
+    mean of terms multiplied by them is the weighted mean sum_i w_i l_i / sum_i w_i. Weights of
+    ones give exactly ones. All zero (a mini-batch of examples that weigh nothing): zeros, so
+    the batch adds nothing to the loss or its gradient."""
+    w = np.asarray(w, dtype=np.float64).reshape(1, -1)
+    total = float(np.sum(w))
+    scaled = w * (w.shape[1] / total) if total > 0 else np.zeros_like(w)
+    return scaled.astype(dtype, copy=False)
+
+
+def binary_cross_entropy(
+    ZL: np.ndarray, AL: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None
+) -> float:
+    """-mean(Y log AL + (1 - Y) log(1 - AL)), computed from the logits ZL; w: (1, m) weights.
 
     With AL = sigmoid(ZL) the per-example loss is softplus(ZL) - Y ZL; ``np.logaddexp(0, ZL)``
     is softplus without overflow, so logits of +-1000 give finite costs and no log(0).
     """
     m = ZL.shape[1]
-    return float(np.sum(np.logaddexp(0, ZL) - Y * ZL) / m)
+    terms = np.logaddexp(0, ZL) - Y * ZL
+    if w is not None:
+        terms *= w
+    return float(np.sum(terms) / m)
 
 
 def binary_cross_entropy_grad(AL: np.ndarray, Y: np.ndarray) -> np.ndarray:
@@ -96,8 +149,11 @@ def one_hot(Y: np.ndarray, K: int, dtype: type = np.float64) -> np.ndarray:
     return out
 
 
-def categorical_cross_entropy(ZL: np.ndarray, AL: np.ndarray, Y: np.ndarray) -> float:
-    """-mean over examples of sum_k Y_k log softmax(ZL)_k. ZL, AL, Y: (K, m), Y one-hot.
+def categorical_cross_entropy(
+    ZL: np.ndarray, AL: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None
+) -> float:
+    """-mean over examples of sum_k Y_k log softmax(ZL)_k. ZL, AL, Y: (K, m), Y one-hot;
+    w: (1, m) weights.
 
     Computed as log-softmax from the logits, logsumexp(ZL) - sum_k Y_k ZL_k, with the column
     maximum shifted out of the exponent: no overflow, and no log(0) when a probability
@@ -106,7 +162,11 @@ def categorical_cross_entropy(ZL: np.ndarray, AL: np.ndarray, Y: np.ndarray) -> 
     m = ZL.shape[1]
     top = ZL.max(axis=0, keepdims=True)
     logsumexp = top + np.log(np.sum(np.exp(ZL - top), axis=0, keepdims=True))
-    return float(np.sum(logsumexp) - np.sum(Y * ZL)) / m
+    picked = Y * ZL
+    if w is not None:
+        logsumexp *= w
+        picked *= w
+    return float(np.sum(logsumexp) - np.sum(picked)) / m
 
 
 def categorical_cross_entropy_grad(AL: np.ndarray, Y: np.ndarray) -> np.ndarray:
@@ -114,14 +174,20 @@ def categorical_cross_entropy_grad(AL: np.ndarray, Y: np.ndarray) -> np.ndarray:
     return AL - Y
 
 
-def mean_squared_error(ZL: np.ndarray, AL: np.ndarray, Y: np.ndarray) -> float:
-    """mean((AL - Y)^2) over all n_L * m entries: exactly the MSE that evaluation reports.
+def mean_squared_error(
+    ZL: np.ndarray, AL: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None
+) -> float:
+    """mean((AL - Y)^2) over all n_L * m entries: exactly the MSE that evaluation reports;
+    w: (1, m) weights, one per example (column).
 
     A diverging network's outputs square to inf; that is the answer (the loop stops on it),
     so numpy's overflow warning is silenced.
     """
-    with np.errstate(over="ignore"):
-        return float(np.mean((AL - Y) ** 2))
+    with np.errstate(over="ignore", invalid="ignore"):
+        squares = (AL - Y) ** 2
+        if w is not None:
+            squares *= w
+        return float(np.mean(squares))
 
 
 def mean_squared_error_grad(AL: np.ndarray, Y: np.ndarray) -> np.ndarray:

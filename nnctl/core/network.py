@@ -18,13 +18,14 @@ lists (``Ws[l-1]`` is ``W_l``) so the hot loop never builds string keys.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from nnctl.core.activations import ACTIVATIONS, Activation
-from nnctl.core.losses import LOSSES, Loss
+from nnctl.core.losses import LOSSES, Loss, example_weights
 
 
 @dataclass
@@ -58,6 +59,11 @@ class Params:
         return Params([W.copy() for W in self.Ws], [b.copy() for b in self.bs])
 
 
+def _uniform(W0: np.ndarray) -> np.ndarray:
+    """A standard-normal draw W0 -> uniform on (-1, 1): erf(W0 / sqrt(2)) = 2 Phi(W0) - 1."""
+    return np.frompyfunc(math.erf, 1, 1)(W0 / math.sqrt(2.0)).astype(np.float64)
+
+
 # Each initializer scales a standard-normal draw W0: (n_l, n_{l-1}); biases always start at zero.
 # 'scaled' divides by sqrt(n_prev) exactly as the course writes it: multiplying by the
 # reciprocal instead would differ in the last bit and move the course's cost curve.
@@ -66,6 +72,10 @@ INITIALIZERS: dict[str, Callable[[np.ndarray, int, int], np.ndarray]] = {
     "small": lambda W0, n, n_prev: W0 * 0.01,  # course, two-layer network
     "he": lambda W0, n, n_prev: W0 * np.sqrt(2.0 / n_prev),
     "xavier": lambda W0, n, n_prev: W0 * np.sqrt(2.0 / (n + n_prev)),  # Glorot normal
+    # Glorot uniform, scikit-learn's MLP's (and Keras's default): U(-r, r), r = sqrt(6 / (n +
+    # n_prev)). The normal draw is mapped to a uniform one through the normal CDF, erf(W0/sqrt 2)
+    # in (-1, 1), so it is still one randn draw per layer and the other layers do not move.
+    "glorot_uniform": lambda W0, n, n_prev: _uniform(W0) * np.sqrt(6.0 / (n + n_prev)),
     # Course, week 2 (logistic regression). With hidden layers every unit of a layer gets the
     # same gradient and stays identical: the course's lesson on breaking symmetry (see
     # ``Config.warnings``). The draw is still made, so other layers' weights do not move.
@@ -321,6 +331,7 @@ def cost_and_gradients(
     l2: float = 0.0,
     masks: list[np.ndarray | None] | None = None,
     out: Params | None = None,
+    weights: np.ndarray | None = None,
 ) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
     """One full forward and backward pass. X: (n_x, m), Y: (n_L, m).
 
@@ -328,12 +339,19 @@ def cost_and_gradients(
     (l2/m) W (biases are not penalized). masks: dropout masks from ``dropout_masks`` (training
     only); None means no dropout. The defaults reproduce the plain course computation exactly.
     out: where to write the gradients (see ``backward``).
+    weights: (m,) per-example weights >= 0, or None. The loss becomes the weighted mean
+    sum_i w_i l_i / sum_i w_i (``losses.example_weights``) and the L2 term is divided by
+    sum_i w_i instead of m (scikit-learn's MLP does both), so integer weights k train as k
+    copies of the example would; weights of ones give the unweighted bits.
     """
     AL, ZL, cache = forward(params, X, arch, masks)
-    cost = arch.loss.cost(ZL, AL, Y)
-    dWs, dbs = backward(params, cache, arch.loss.grad(AL, Y), arch, masks, out)
+    w = None if weights is None else example_weights(weights, AL.dtype)
+    cost = arch.loss.weighted_cost(ZL, AL, Y, w)
+    dWs, dbs = backward(params, cache, arch.loss.weighted_grad(AL, Y, w), arch, masks, out)
     if l2:
         m = X.shape[1]
+        if weights is not None and np.sum(weights) > 0:
+            m = float(np.sum(weights))  # a batch that weighs nothing keeps its count
         cost += l2_cost(params, l2, m)
         for dW, W in zip(dWs, params.Ws):
             dW += (l2 / m) * W

@@ -48,6 +48,8 @@ def take(ds: Dataset, train: np.ndarray, val: np.ndarray) -> Dataset:
         Y_train=ds.Y_train[:, train],
         X_val=ds.X_train[:, val],
         Y_val=ds.Y_train[:, val],
+        W_train=None if ds.W_train is None else ds.W_train[train],
+        W_val=None if ds.W_train is None else ds.W_train[val],
     )
 
 

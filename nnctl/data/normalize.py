@@ -34,9 +34,14 @@ def resolve(method: str, feature_rows: bool) -> str:
     return "standard" if feature_rows else "none"
 
 
-def fit_steps(X: np.ndarray, method: str) -> list[dict[str, Any]]:
+def fit_steps(
+    X: np.ndarray, method: str, weights: np.ndarray | None = None
+) -> list[dict[str, Any]]:
     """The steps of ``method`` with statistics of X: (n_x, m), the training split. Computed in
-    float64 whatever X's dtype."""
+    float64 whatever X's dtype. ``weights``: (m,) per-example weights >= 0: the weighted mean
+    and standard deviation (as scikit-learn's ``StandardScaler`` with ``sample_weight``), the
+    minimum and maximum of the examples of positive weight, so that integer weights give the
+    statistics of the examples repeated."""
     if method == "none":
         return []
     if method not in ("standard", "minmax"):
@@ -45,6 +50,8 @@ def fit_steps(X: np.ndarray, method: str) -> list[dict[str, Any]]:
         X, "feature_statistics"
     ):  # streamed from a file (nnctl.data.stream): read block by block
         shift, scale = X.feature_statistics(method)
+    elif weights is not None:
+        shift, scale = _weighted_statistics(np.asarray(X, dtype=np.float64), method, weights)
     else:
         X64 = np.asarray(X, dtype=np.float64)
         if method == "standard":
@@ -54,6 +61,20 @@ def fit_steps(X: np.ndarray, method: str) -> list[dict[str, Any]]:
             scale = X64.max(axis=1) - shift
     scale = np.where(scale > 0, scale, 1.0)  # a constant feature: nothing to divide
     return [{"op": "subtract", "value": shift.tolist()}, {"op": "divide", "by": scale.tolist()}]
+
+
+def _weighted_statistics(
+    X64: np.ndarray, method: str, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(shift, scale) of X64: (n_x, m) with examples weighed by weights: (m,)."""
+    w = np.asarray(weights, dtype=np.float64)
+    if method == "standard":
+        mean = np.average(X64, axis=1, weights=w)
+        var = np.average((X64 - mean[:, None]) ** 2, axis=1, weights=w)
+        return mean, np.sqrt(var)
+    kept = X64[:, w > 0]
+    shift = kept.min(axis=1)
+    return shift, kept.max(axis=1) - shift
 
 
 def apply_steps(X: np.ndarray, steps: list[dict[str, Any]]) -> np.ndarray:

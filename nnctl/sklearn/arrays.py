@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.utils.validation import check_array
 
 from nnctl.data import Dataset, prepare_x
+from nnctl.sklearn.compat import check_sample_weight
 
 FLOAT_DTYPES = (np.float64, np.float32)
 
@@ -25,6 +26,18 @@ def regression_targets(y: Any) -> np.ndarray:
     as (m,)."""
     y = check_array(y, ensure_2d=False, dtype=FLOAT_DTYPES, input_name="y")
     return y.reshape(-1) if y.ndim == 2 and y.shape[1] == 1 else y
+
+
+def check_weights(sample_weight: Any, X: np.ndarray) -> np.ndarray | None:
+    """``sample_weight`` checked by scikit-learn's ``_check_sample_weight`` (one value per row
+    of X, 1-D, finite, non-negative, not all zero: its ValueErrors) as float64 (m,); None
+    stays None (every row weighs 1, the unweighted path)."""
+    if sample_weight is None:
+        return None
+    w = check_sample_weight(sample_weight, X)
+    if not np.any(w > 0):  # scikit-learn < 1.7 lets all-zero weights through
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    return w
 
 
 def encode_labels(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
@@ -46,10 +59,18 @@ def class_names(n_classes: int) -> list[str]:
     return [str(i) for i in range(max(2, n_classes))]
 
 
-def in_memory(x: np.ndarray, y: np.ndarray, dtype: str, task: str, n_classes: int = 0) -> Dataset:
+def in_memory(
+    x: np.ndarray,
+    y: np.ndarray,
+    dtype: str,
+    task: str,
+    n_classes: int = 0,
+    weights: np.ndarray | None = None,
+) -> Dataset:
     """The ``Dataset`` that ``nnctl.data.load_dataset`` reads from a ``data.npz`` holding
     x: (m, n_x) and y (class indices (m,), or targets (m,) / (m, n_out)): X: (n_x, m) in
-    ``dtype``, Y: (1, m) labels or (n_out, m) targets, no test split."""
+    ``dtype``, Y: (1, m) labels or (n_out, m) targets, no test split; ``weights``: (m,) the
+    rows' sample weights (``Dataset.W_train``), or None."""
     float_type = np.dtype(dtype).type
     m = x.shape[0]
     if task == "regression":
@@ -70,4 +91,5 @@ def in_memory(x: np.ndarray, y: np.ndarray, dtype: str, task: str, n_classes: in
         task=task,
         source_kind="npz",
         feature_rows=True,
+        W_train=None if weights is None else np.array(weights, dtype=np.float64),
     )

@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from nnctl.core import forward_layers
 from nnctl.data import apply_steps, prepare_x
 from nnctl.sklearn import rundir, settings
-from nnctl.sklearn.arrays import FLOAT_DTYPES, as_rows, in_memory
+from nnctl.sklearn.arrays import FLOAT_DTYPES, as_rows, check_weights, in_memory
 from nnctl.sklearn.compat import validate_data
 from nnctl.sklearn.training import Trained, go_on, start
 
@@ -81,21 +81,36 @@ class NNEstimator(BaseEstimator):
 
     # ------------------------------------------------------------------ what subclasses say
 
-    def _targets(self, y: Any, reset: bool, classes: Any = None) -> tuple[np.ndarray, int, str]:
-        """y -> (targets as the data file holds them, output units, output activation)."""
+    def _targets(
+        self, y: Any, reset: bool, classes: Any = None, weights: np.ndarray | None = None
+    ) -> tuple[np.ndarray, int, str]:
+        """y -> (targets as the data file holds them, output units, output activation);
+        ``weights``: the rows' checked sample weights, or None."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ fitting
 
-    def fit(self, X: Any, y: Any) -> NNEstimator:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> NNEstimator:
         """Trains on X: (m, n_features) rows and y: (m,) labels (or (m,) / (m, n_out) targets);
         from the start, or with ``warm_start`` on from the last fit for ``epochs`` (or
-        ``iterations``) more, with the same parameters and optimizer state."""
+        ``iterations``) more, with the same parameters and optimizer state.
+        ``sample_weight``: (m,) non-negative weights, not all zero (None: all 1). Each
+        mini-batch's loss is the weighted mean of its examples' losses (sum w l / sum w, as
+        scikit-learn's MLP), the L2 term is divided by the batch's sum of weights, and the
+        normalization statistics and the validation loss are weighted too: in a full batch,
+        an integer weight k trains as k copies of the row (docs/guides/scikit-learn.md)."""
         going_on = bool(self.warm_start) and hasattr(self, "_trained")
-        return self._fit(X, y, going_on=going_on, incremental=False)
+        return self._fit(X, y, going_on=going_on, incremental=False, sample_weight=sample_weight)
 
     def _fit(
-        self, X: Any, y: Any, *, going_on: bool, incremental: bool, classes: Any = None
+        self,
+        X: Any,
+        y: Any,
+        *,
+        going_on: bool,
+        incremental: bool,
+        classes: Any = None,
+        sample_weight: Any = None,
     ) -> NNEstimator:
         X, y = validate_data(
             self,
@@ -106,7 +121,10 @@ class NNEstimator(BaseEstimator):
             multi_output=self._task == "regression",
             y_numeric=self._task == "regression",
         )
-        targets, n_out, output = self._targets(y, reset=not going_on, classes=classes)
+        weights = check_weights(sample_weight, X)
+        targets, n_out, output = self._targets(
+            y, reset=not going_on, classes=classes, weights=weights
+        )
         name = type(self).__name__
         raw = settings.config_dict(self.get_params(), n_out, output, name)
         if incremental and not going_on:
@@ -114,7 +132,9 @@ class NNEstimator(BaseEstimator):
             raw["epochs"] = 1  # partial_fit: one pass over the rows it is given
         cfg = settings.resolve_config(raw, name)
         rows = as_rows(X)
-        ds = in_memory(rows, targets, cfg.dtype, self._task, len(getattr(self, "classes_", ())))
+        ds = in_memory(
+            rows, targets, cfg.dtype, self._task, len(getattr(self, "classes_", ())), weights
+        )
         if going_on:
             more_epochs = 1 if incremental else cfg.epochs
             more_steps = None if incremental else cfg.iterations
@@ -126,6 +146,7 @@ class NNEstimator(BaseEstimator):
         self._trained = trained
         # references to the arrays fit was given, for save_run (left out of pickles)
         self._data = (rows, targets)
+        self._weighted = weights is not None and not np.all(weights == 1)
         self._fitted_attributes(trained)
         result = trained.result
         if result.status != "complete":
@@ -167,7 +188,9 @@ class NNEstimator(BaseEstimator):
         its data (the arrays fit was given, as ``data.npz``), config, history, parameters and
         summary, scored as ``nnctl train`` scores a run. Returns the run's directory. Only an
         estimator trained by one ``fit`` call is one config's run (warm start and
-        ``partial_fit`` are refused)."""
+        ``partial_fit`` are refused), and only without ``sample_weight`` (or with weights of
+        ones): a run directory has no per-example weights, so ``nnctl train`` or ``resume``
+        on it would train another network than the one saved."""
         check_is_fitted(self)
         return rundir.save_run(self, runs_dir)
 

@@ -22,7 +22,9 @@ class NNClassifier(ClassifierMixin, NNEstimator):
 
     _task = "classification"
 
-    def _targets(self, y: Any, reset: bool, classes: Any = None) -> tuple[np.ndarray, int, str]:
+    def _targets(
+        self, y: Any, reset: bool, classes: Any = None, weights: np.ndarray | None = None
+    ) -> tuple[np.ndarray, int, str]:
         check_classification_targets(y)
         if reset:
             found = np.unique(y if classes is None else np.asarray(classes))
@@ -31,6 +33,14 @@ class NNClassifier(ClassifierMixin, NNEstimator):
                     f"{type(self).__name__}: y has {found.size} class "
                     f"({', '.join(map(str, found.tolist()))}); a classifier needs samples of "
                     "at least 2 classes"
+                )
+            weighing = np.unique(y[weights > 0]) if weights is not None else found
+            if classes is None and weighing.size < 2:
+                # a class whose samples all weigh 0 is not trained on: it could never be told
+                raise ValueError(
+                    f"{type(self).__name__}: only samples of {weighing.size} class "
+                    f"({', '.join(map(str, weighing.tolist()))}) have a positive sample_weight; "
+                    "a classifier needs samples of at least 2 classes"
                 )
             self.classes_ = found
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
@@ -45,13 +55,23 @@ class NNClassifier(ClassifierMixin, NNEstimator):
             ("sigmoid" if K == 2 else "softmax"),
         )
 
-    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> NNClassifier:
+    def partial_fit(
+        self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None
+    ) -> NNClassifier:
         """One pass (epoch) over X: (m, n_features), y: (m,), going on from the last call.
-        ``classes``: every label the calls will see, required on the first call."""
+        ``classes``: every label the calls will see, required on the first call.
+        ``sample_weight``: (m,) weights of these rows, as in ``fit``."""
         first = not hasattr(self, "_trained")
         if first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit")
-        return self._fit(X, y, going_on=not first, incremental=True, classes=classes)
+        return self._fit(
+            X,
+            y,
+            going_on=not first,
+            incremental=True,
+            classes=classes,
+            sample_weight=sample_weight,
+        )
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """(m, K) probabilities, column k for ``classes_[k]``."""
@@ -74,7 +94,9 @@ class NNRegressor(RegressorMixin, NNEstimator):
 
     _task = "regression"
 
-    def _targets(self, y: Any, reset: bool, classes: Any = None) -> tuple[np.ndarray, int, str]:
+    def _targets(
+        self, y: Any, reset: bool, classes: Any = None, weights: np.ndarray | None = None
+    ) -> tuple[np.ndarray, int, str]:
         y = regression_targets(y)
         n_out = 1 if y.ndim == 1 else int(y.shape[1])
         if reset:
@@ -85,9 +107,16 @@ class NNRegressor(RegressorMixin, NNEstimator):
             )
         return y, n_out, "linear"
 
-    def partial_fit(self, X: Any, y: Any) -> NNRegressor:
-        """One pass (epoch) over X: (m, n_features), y, going on from the last call."""
-        return self._fit(X, y, going_on=hasattr(self, "_trained"), incremental=True)
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> NNRegressor:
+        """One pass (epoch) over X: (m, n_features), y, going on from the last call.
+        ``sample_weight``: (m,) weights of these rows, as in ``fit``."""
+        return self._fit(
+            X,
+            y,
+            going_on=hasattr(self, "_trained"),
+            incremental=True,
+            sample_weight=sample_weight,
+        )
 
     def predict(self, X: Any) -> np.ndarray:
         """(m,) predictions, or (m, n_out) for a network fitted to several targets."""

@@ -28,6 +28,13 @@ def save_run(est: Any, runs_dir: Any) -> Path:
             f"{type(est).__name__}: save_run writes the run of one fit call; this estimator was "
             "trained in several (warm_start or partial_fit) or loaded from a run"
         )
+    if getattr(est, "_weighted", False):
+        raise ValueError(
+            f"{type(est).__name__}: save_run writes a run that nnctl train and resume replay "
+            "from its config and data, and a run has no per-example weights; this fit used "
+            "sample_weight, so its run would train another network (fit without sample_weight "
+            "to save a run, or pickle the estimator)"
+        )
     if getattr(est, "_data", None) is None:
         raise ValueError(
             f"{type(est).__name__}: save_run needs the arrays of the fit, which a pickle does "

@@ -61,7 +61,16 @@ def _train(cfg: Config, ds: Dataset, state: TrainState | None = None) -> TrainRe
     m = int(ds.X_train.shape[1])
     choice = blas.for_run(cfg.layer_dims, batch_size(cfg, m), None)
     with blas.blas_threads(choice.blas):
-        return fit(cfg, ds.X_train, ds.Y_train, X_val=ds.X_val, Y_val=ds.Y_val, state=state)
+        return fit(
+            cfg,
+            ds.X_train,
+            ds.Y_train,
+            X_val=ds.X_val,
+            Y_val=ds.Y_val,
+            state=state,
+            weights=ds.W_train,
+            weights_val=ds.W_val,
+        )
 
 
 def start(cfg: Config, ds: Dataset) -> Trained:

@@ -142,6 +142,7 @@ def bind(
             ds.Y_train, ds.task, cfg.validation_fraction, rng_for(cfg.seed, STREAM_HOLD_OUT)
         )
         ds = take(ds, *held_out)
+    check_weights(cfg, ds)
     cfg, ds = _normalize(cfg, ds)
     cfg = cfg.with_run_length(int(ds.X_train.shape[1]))  # a cosine schedule's horizon
     return Bound(cfg, ds, held_out)
@@ -172,7 +173,7 @@ def _normalize(cfg: Config, ds: Dataset) -> tuple[Config, Dataset]:
             if warning:
                 ds = dataclasses.replace(ds, warnings=[*ds.warnings, warning])
         return cfg, dataclasses.replace(ds, normalize=method)
-    steps = normalize.fit_steps(ds.X_train, method)
+    steps = normalize.fit_steps(ds.X_train, method, ds.W_train)
 
     def norm(X: np.ndarray | None) -> np.ndarray | None:
         return None if X is None else normalize.apply_steps(X, steps)
@@ -194,6 +195,19 @@ def optimizer_slots(cfg: Config) -> int:
 
     tiny = Params([np.zeros((1, 1))], [np.zeros((1, 1))])
     return len(OPTIMIZERS[cfg.optimizer](tiny, cfg).state()) // 2
+
+
+def check_weights(cfg: Config, ds: Dataset) -> None:
+    """Per-example weights (``Dataset.W_train``, ``W_val``) must leave the training set, and a
+    validation set, something that weighs: a weighted mean over weights summing to 0 is
+    undefined. Raises DataError."""
+    for part, W in (("training", ds.W_train), ("validation", ds.W_val)):
+        if W is not None and not np.sum(W) > 0:
+            raise DataError(
+                f"{cfg.source}: the sample weights of the {part} set are all zero; give some of "
+                "its examples a positive weight"
+                + (" (or another validation_fraction or seed)" if part == "validation" else "")
+            )
 
 
 def check_targets(cfg: Config, ds: Dataset) -> None:

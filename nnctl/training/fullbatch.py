@@ -28,6 +28,7 @@ from nnctl.core import (
     Architecture,
     Params,
     backward_layers,
+    example_weights,
     forward_layers,
     initialize_parameters,
 )
@@ -88,11 +89,21 @@ class FactoredGD:
 
     X: (n_x, m), Y: (n_L, m) converted once to X's dtype so that nothing is upcast in the loop.
     After ``step``, ``dWs[l]``/``dbs[l]`` hold the gradients of layers 2..L (index 0 unused),
-    ``db1`` and ``dZ1`` (n_1, m) the first layer's.
+    ``db1`` and ``dZ1`` (n_1, m) the first layer's. ``weights``: (m,) per-example weights (None:
+    every example weighs 1), scaled once (``example_weights``) for the loss and its gradient.
     """
 
-    def __init__(self, params: Params, X: np.ndarray, Y: np.ndarray, arch: Architecture, lr: float):
+    def __init__(
+        self,
+        params: Params,
+        X: np.ndarray,
+        Y: np.ndarray,
+        arch: Architecture,
+        lr: float,
+        weights: np.ndarray | None = None,
+    ):
         self.params, self.arch, self.lr = params, arch, lr
+        self.w = None if weights is None else example_weights(weights, X.dtype)
         self.X = X
         self.Y = Y.astype(X.dtype, copy=False)
         self.m = X.shape[1]
@@ -128,9 +139,9 @@ class FactoredGD:
         # compared with the direct path's); Z1 stays the buffer the next step writes into.
         cache = [self.X]
         AL, ZL = forward_layers(params, self.X, arch, cache=cache, inplace=False, Z1=self.Z1)
-        cost = self.cost = arch.loss.cost(ZL, AL, self.Y)
+        cost = self.cost = arch.loss.weighted_cost(ZL, AL, self.Y, self.w)
         # layers L..2 as the direct path; layer 1's dW is C's update (see ``update``)
-        dZL = arch.loss.grad(AL, self.Y)
+        dZL = arch.loss.weighted_grad(AL, self.Y, self.w)
         self.dWs, self.dbs, self.dZ1 = backward_layers(params, cache, dZL, arch, down_to=2)
         self.db1 = 1.0 / self.m * np.sum(self.dZ1, axis=1, keepdims=True)
         return cost
@@ -186,10 +197,14 @@ def _loop(
 
 
 def fit_fullbatch(
-    cfg: Config, X: np.ndarray, Y: np.ndarray, on_iteration: OnIteration | None = None
+    cfg: Config,
+    X: np.ndarray,
+    Y: np.ndarray,
+    on_iteration: OnIteration | None = None,
+    weights: np.ndarray | None = None,
 ) -> TrainResult:
     """Same contract and same numbers (to rounding) as the direct loop,
-    ``nnctl.training.loop.fit_direct``. X: (n_x, m), Y: (n_L, m)."""
+    ``nnctl.training.loop.fit_direct``. X: (n_x, m), Y: (n_L, m), weights: (m,) or None."""
     params = initialize_parameters(cfg.layer_dims, cfg.init, cfg.seed, cfg.float_type)
     arch = cfg.arch
     costs: list[float] = []
@@ -204,7 +219,7 @@ def fit_fullbatch(
         with blas_threads(1 if n_1 * m * m < SINGLE_THREAD_BELOW else None), interrupt.deferred():
             # the loss's own targets (one-hot labels for softmax), exactly as the direct loop
             T = arch.loss.targets(Y, int(cfg.layer_dims[-1]), cfg.float_type)
-            state = FactoredGD(params, X, T, arch, cfg.learning_rate)
+            state = FactoredGD(params, X, T, arch, cfg.learning_rate, weights)
             _loop(state, cfg, costs, on_iteration)
     except _Diverged as exc:
         status, message = "diverged", str(exc)

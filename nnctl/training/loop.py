@@ -16,7 +16,7 @@ import numpy as np
 
 from nnctl.config import Config
 from nnctl.core import Params, cost_and_gradients, dropout_masks, learning_rate
-from nnctl.system import interrupt
+from nnctl.system import DataError, interrupt
 from nnctl.training.batches import BatchGatherer
 from nnctl.training.scoring import score
 from nnctl.training.state import TrainState
@@ -83,9 +83,14 @@ def fit_direct(
     Y_val: np.ndarray | None = None,
     state: TrainState | None = None,
     on_checkpoint: Callable[[TrainState], None] | None = None,
+    weights: np.ndarray | None = None,
+    weights_val: np.ndarray | None = None,
 ) -> TrainResult:
     """The direct loop: trains for ``total_iterations`` gradient steps. X: (n_x, m), Y: (1, m)
-    labels or (n_out, m) regression targets; X_val, Y_val likewise (optional).
+    labels or (n_out, m) regression targets; X_val, Y_val likewise (optional). ``weights``:
+    (m,) per-example weights, shuffled with the examples and sliced per mini-batch, each
+    batch's loss their weighted mean (``cost_and_gradients``); ``weights_val``: (m_val,), the
+    validation loss's. None: every example weighs 1.
 
     Each step takes the next mini-batch of the epoch's shuffled order (or the whole set, in
     order, when ``batch_size`` is unset), draws dropout masks, computes the cost and gradients
@@ -112,6 +117,8 @@ def fit_direct(
     # X may be a file streamed in blocks (nnctl.data.stream.H5Columns), which hands out the batches
     # and makes each batch's targets from its labels (nothing per example is held whole)
     streamed = n_batches > 1 and hasattr(X, "batch_source")
+    if weights is not None and hasattr(X, "batch_source"):
+        raise DataError("per-example weights need the training set in memory, not streamed")
     # Full batch, the batch is every example; mini-batches make their own batch's targets
     # (a softmax's one-hot columns of all examples at once would be classes x examples)
     T = arch.loss.targets(Y, cfg.layer_dims[-1], dtype) if n_batches == 1 else None
@@ -135,6 +142,7 @@ def fit_direct(
         with np.errstate(over="ignore", invalid="ignore"), interrupt.deferred():
             while s.iteration < total:
                 whole = False
+                Wb = weights
                 if n_batches == 1:
                     Xb, Tb = X, T
                 elif streamed:
@@ -146,6 +154,8 @@ def fit_direct(
                         s.perm = epoch_order(cfg, s, m)
                     idx = s.perm[s.batch * bs : (s.batch + 1) * bs]
                     Xb, Tb = gatherer.gather(idx)
+                    if weights is not None:
+                        Wb = weights[idx]
                 masks = None
                 if cfg.dropout is not None:
                     masks = dropout_masks(
@@ -159,6 +169,7 @@ def fit_direct(
                     l2=cfg.l2,
                     masks=masks,
                     out=getattr(s.optimizer, "grads", None),
+                    weights=Wb,
                 )
                 if not math.isfinite(cost):
                     status = "diverged"
@@ -177,7 +188,7 @@ def fit_direct(
                     s.batch = 0
                     s.epoch += 1
                     if X_val is not None:
-                        stop = _record_validation(s, cfg, X_val, Y_val, i)
+                        stop = _record_validation(s, cfg, X_val, Y_val, i, weights_val)
                 whole = True
                 if on_iteration is not None:
                     on_iteration(i, cost)
@@ -219,10 +230,16 @@ def fit_direct(
 
 
 def _record_validation(
-    s: TrainState, cfg: Config, X_val: np.ndarray, Y_val: np.ndarray, iteration: int
+    s: TrainState,
+    cfg: Config,
+    X_val: np.ndarray,
+    Y_val: np.ndarray,
+    iteration: int,
+    weights: np.ndarray | None = None,
 ) -> bool:
-    """Records the validation loss (no dropout, no L2 term) and accuracy after an epoch;
-    returns True when early stopping says stop. X_val: (n_x, m_val)."""
-    val = score(s.params, cfg, X_val, Y_val, keep_outputs=False)
+    """Records the validation loss (no dropout, no L2 term) and accuracy after an epoch, both
+    weighted by ``weights`` (m_val,) when given; returns True when early stopping says stop.
+    X_val: (n_x, m_val)."""
+    val = score(s.params, cfg, X_val, Y_val, keep_outputs=False, weights=weights)
     s.val_rows.append((iteration, val.loss, math.nan if val.accuracy is None else val.accuracy))
     return s.stopper is not None and s.stopper.update(s.epoch - 1, val.loss, s.params)

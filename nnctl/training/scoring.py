@@ -24,11 +24,13 @@ from nnctl.core import (
     Params,
     accuracy,
     confusion_matrix,
+    example_weights,
     forward,
     forward_layers,
     regression_from_sums,
     regression_scores,
 )
+from nnctl.system import DataError
 
 
 @dataclass
@@ -74,13 +76,18 @@ def score(
     threshold: float = DEFAULT_THRESHOLD,
     n_classes: int | None = None,
     keep_outputs: bool = True,
+    weights: np.ndarray | None = None,
 ) -> Scores:
     """Scores ``params`` of the network ``cfg`` describes on X: (n_x, m) against Y: (1, m)
     labels or (n_out, m) regression targets. ``threshold``: a binary head's decision threshold;
     ``n_classes``: K, to also count the confusion matrix. A streamed X (one with ``blocks()``,
     ``nnctl.data.stream.H5Columns``) is scored block by block (``score_blocks``); ``keep_outputs``
-    False then keeps nothing per example (AL, ZL and labels None)."""
-    if hasattr(X, "blocks") or X.shape[1] >= 2 * SCORE_CHUNK:
+    False then keeps nothing per example (AL, ZL and labels None). ``weights``: (m,) per-example
+    weights of an in-memory X (the validation set of a weighted fit): the loss and the accuracy
+    are their weighted means (the confusion matrix and regression scores stay counts)."""
+    if weights is not None and hasattr(X, "blocks"):
+        raise DataError("per-example weights need the examples in memory, not streamed")
+    if hasattr(X, "blocks") or (weights is None and X.shape[1] >= 2 * SCORE_CHUNK):
         # streamed, or large enough to be forwarded in chunks: the loss's targets (a softmax's
         # one-hot columns) are made a block at a time too, never for every example at once
         blocks = X if hasattr(X, "blocks") else _Chunks(X)
@@ -97,13 +104,19 @@ def score(
     # overflow in a diverged network is an inf or NaN loss, reported as such, not a warning
     with np.errstate(over="ignore", invalid="ignore"):
         AL, ZL = forward_chunked(params, X, arch)
-        loss = arch.loss.cost(ZL, AL, arch.loss.targets(Y, cfg.layer_dims[-1], cfg.float_type))
+        w = None if weights is None else example_weights(weights, AL.dtype)
+        T = arch.loss.targets(Y, cfg.layer_dims[-1], cfg.float_type)
+        loss = arch.loss.weighted_cost(ZL, AL, T, w)
         head = LOSSES[cfg.loss].head
         if head.labels is None:
             return Scores(loss, AL, ZL, regression=regression_scores(AL, Y))
         labels = head.labels(AL, threshold)
         cm = None if n_classes is None else confusion_matrix(labels, Y, n_classes)
-        return Scores(loss, AL, ZL, labels, accuracy(labels, Y), cm)
+        acc = accuracy(labels, Y)
+        if weights is not None:
+            hits = np.asarray(labels).reshape(-1) == np.asarray(Y).reshape(-1)
+            acc = float(np.sum(np.asarray(weights, dtype=np.float64)[hits]) / np.sum(weights))
+        return Scores(loss, AL, ZL, labels, acc, cm)
 
 
 def score_blocks(

@@ -63,7 +63,13 @@ def test_suite_passes_far_below_tolerance_and_covers_the_tables(suite) -> None:
         max(int(c["parameter"][1:]) for c in rep["checks"] if c["network"] == n) for n in nets
     }
     assert depths == {1, 2, 3, 4}
-    assert {n.rsplit("scale ", 1)[1] for n in nets} == {"0.5", "1.0", "2.0", "1.0, l2=0.7"}
+    assert {n.rsplit("scale ", 1)[1] for n in nets} == {
+        "0.5",
+        "1.0",
+        "2.0",
+        "1.0, l2=0.7",
+        "1.0, weights, l2=0.7",  # per-example weights, a zero among them, with the L2 term
+    }
     # every array of a small network is checked exhaustively, plus a direction
     for c in rep["checks"]:
         assert c["coordinates"] + c["skipped_at_kinks"] == c["size"]
@@ -200,6 +206,26 @@ def test_cost_keywords_join_the_suite_and_randomness_is_switched_off(cli, monkey
     assert code == 1
     failed = {(c["network"], c["parameter"]) for c in rep["checks"] if not c["passed"]}
     assert failed and all(p.startswith("W") and "l2=0.7" in n for n, p in failed)
+
+
+def test_weights_that_only_the_cost_honours_fail_the_check(cli, monkeypatch) -> None:
+    """A cost_and_gradients whose cost is weighted but whose gradient forgets the weights (the
+    mistake a weighted loss invites) fails on the weighted networks and only on them."""
+    original = model.cost_and_gradients
+
+    def cost_only(params, X, Y, arch, l2=0.0, masks=None, out=None, weights=None):
+        cost, _, _ = original(params, X, Y, arch, l2=l2, weights=weights)
+        _, dWs, dbs = original(params, X, Y, arch, l2=l2)
+        return cost, dWs, dbs
+
+    monkeypatch.setattr(gradcheck.suite, "SUITE_SCALES", (1.0,))
+    monkeypatch.setattr(model, "cost_and_gradients", cost_only)
+    code, rep, _ = run_json(cli)
+    assert code == 1
+    failed = {c["network"] for c in rep["checks"] if not c["passed"]}
+    weighted = {c["network"] for c in rep["checks"] if ", weights" in c["network"]}
+    assert failed and failed <= weighted
+    assert all(c["passed"] for c in rep["cost_checks"])  # the cost itself is right
 
 
 # --------------------------------------------------------------------------- configs and runs

@@ -49,6 +49,24 @@ def test_init_scales(init: str, std: float) -> None:
     assert W.std() == pytest.approx(std, rel=0.02)
 
 
+def test_glorot_uniform_is_uniform_within_its_bound() -> None:
+    # U(-r, r) with r = sqrt(6 / (n + n_prev)): std r / sqrt(3), every value inside (-r, r),
+    # and a flat histogram (a normal draw would pile up in the middle deciles)
+    r = np.sqrt(6 / (400 + 300))
+    W = initialize_parameters([400, 300], "glorot_uniform", seed=0).Ws[0]
+    assert np.abs(W).max() < r and np.abs(W).max() > 0.999 * r
+    assert W.std() == pytest.approx(r / np.sqrt(3), rel=0.01)
+    counts, _ = np.histogram(W, bins=10, range=(-r, r))
+    assert np.all(np.abs(counts / W.size - 0.1) < 0.005)
+    # the same randn draw, mapped through the normal CDF: the next layer's draw is unchanged
+    he = initialize_parameters([400, 300, 7], "he", seed=0).Ws[1] / np.sqrt(2 / 300)
+    gu = initialize_parameters([400, 300, 7], "glorot_uniform", seed=0).Ws[1]
+    from math import erf, sqrt
+
+    expected = np.vectorize(lambda z: erf(z / sqrt(2)))(he) * np.sqrt(6 / 307)
+    np.testing.assert_allclose(gu, expected, rtol=1e-12)
+
+
 def test_init_is_reproducible_per_seed_and_differs_across_seeds() -> None:
     a = initialize_parameters([10, 5, 1], "he", seed=7)
     b = initialize_parameters([10, 5, 1], "he", seed=7)

@@ -99,6 +99,9 @@ def test_a_new_loss_is_one_entry(cli, runs_dir: Path, tmp_path: Path, monkeypatc
         if c["network"].split(",")[0].endswith("linear/half_squared_error")
     ]
     assert r.exit_code == 0 and checks and all(c["passed"] for c in checks)
+    # its cost takes no per-example weights: checked unweighted, and said so
+    assert not any(", weights" in c["network"] for c in checks)
+    assert "half_squared_error: the cost takes no per-example weights" in r.stderr
 
 
 class ScaledGD:

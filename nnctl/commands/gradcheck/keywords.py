@@ -1,6 +1,7 @@
 """The keyword arguments of ``cost_and_gradients`` the check knows how to exercise: a penalty
-term (``l2``) is checked with everything else, randomness (dropout) is switched off, and an
-unknown keyword is left at its default with a notice (or refused when it has none).
+term (``l2``) is checked with everything else, per-example weights (``weights``) against a cost
+recomputed example by example, randomness (dropout) is switched off, and an unknown keyword is
+left at its default with a notice (or refused when it has none).
 """
 
 from __future__ import annotations
@@ -25,15 +26,19 @@ class Keyword:
     penalty(value, params, m) -> float: what the keyword adds to the cost (None: nothing).
     random: the keyword switches on randomness (dropout); the check always leaves it off.
     config_key: the config key that turns it on, when its name differs.
+    weighs: the value is per-example weights w: (m,); the reference cost is then
+        sum_i w_i J_i / sum_i w_i, J_i the loss of example i alone, and penalties are divided
+        by sum_i w_i instead of m. check_value: a function of m giving the weights.
     """
 
     check_value: Any = None
-    penalty: Callable[[Any, model.Params, int], float] | None = None
+    penalty: Callable[[Any, model.Params, float], float] | None = None
     random: bool = False
     config_key: str | None = None  # the config key that sets it, when not the same name
+    weighs: bool = False
 
 
-def l2_penalty(lambd: float, params: model.Params, m: int) -> float:
+def l2_penalty(lambd: float, params: model.Params, m: float) -> float:
     """λ/(2m) Σ_l ‖W_l‖², the course's L2 cost term (biases are not penalised)."""
     return float(lambd / (2 * m) * sum(np.sum(W * W) for W in params.Ws))
 
@@ -42,6 +47,10 @@ KEYWORDS: dict[str, Keyword] = {
     "l2": Keyword(check_value=0.7, penalty=l2_penalty),
     "masks": Keyword(random=True, config_key="dropout"),
     "out": Keyword(),  # where the gradients are written (an optimizer's buffer): not the maths
+    # uneven weights, a zero among them (an example that must not count), summing to other than m
+    "weights": Keyword(
+        check_value=lambda m: np.resize([0.5, 2.0, 0.0, 1.0, 3.0, 1.5], m), weighs=True
+    ),
 }
 """Known keyword arguments of ``cost_and_gradients``, matched by name against its signature
 (and against config keys of the same name when checking a config or run)."""

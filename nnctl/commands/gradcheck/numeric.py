@@ -2,7 +2,8 @@
 
 What is checked is ``model.cost_and_gradients`` (analytic gradients g); the reference is the
 cost J computed independently from ``model.forward`` and ``arch.loss.cost`` (plus any penalty
-term a keyword such as ``l2`` adds), differentiated numerically:
+term a keyword such as ``l2`` adds; with per-example ``weights``, the weighted mean of the loss
+of each example computed alone), differentiated numerically:
 
     ĝ_i = (J(θ + ε e_i) − J(θ − ε e_i)) / 2ε        for sampled coordinates i of each array,
     ĝ_v = (J(θ + ε v)   − J(θ − ε v))   / 2ε        for one random unit direction v per array,
@@ -76,11 +77,18 @@ def check_settings(eps: float, tol: float, examples: int, max_coords: int) -> No
 def _numeric_cost(case: Case, params: model.Params) -> tuple[float, list[np.ndarray]]:
     """J(params) from the forward pass and the loss alone, and the hidden sign patterns."""
     AL, ZL, cache = model.forward(params, case.X, case.arch)
-    J = case.arch.loss.cost(ZL, AL, case.Y)
+    cost, m = case.arch.loss.cost, case.X.shape[1]
+    w = next((v for n, v in case.kwargs.items() if n in KEYWORDS and KEYWORDS[n].weighs), None)
+    if w is None:
+        J = cost(ZL, AL, case.Y)
+    else:
+        each = [cost(ZL[:, i : i + 1], AL[:, i : i + 1], case.Y[:, i : i + 1]) for i in range(m)]
+        J = float(np.dot(w, each) / np.sum(w))
+        m = float(np.sum(w))
     for name, value in case.kwargs.items():
         kw = KEYWORDS.get(name)
         if kw is not None and kw.penalty is not None:
-            J += kw.penalty(value, params, case.X.shape[1])
+            J += kw.penalty(value, params, m)
     return J, [A > 0 for A in cache[1:]]
 
 

@@ -58,11 +58,18 @@ def _suite_cases(rng: np.random.Generator, report: Report) -> list[Case]:
         for n, kw in KEYWORDS.items()
         if n in known and kw.penalty is not None and kw.check_value is not None
     }
+    weighs = [n for n, kw in KEYWORDS.items() if n in known and kw.weighs]
     note_random_off(
         report, [kw.config_key or n for n, kw in KEYWORDS.items() if n in known and kw.random]
     )
     note_unknown_keywords(report)
 
+    unweighed = [n for n, loss in LOSSES.items() if not loss.weighs]
+    if weighs and unweighed:
+        report.notices.append(
+            f"{', '.join(unweighed)}: the cost takes no per-example weights (no w parameter); "
+            "checked unweighted only"
+        )
     cases = []
     for loss_name, loss in LOSSES.items():
         targets = loss.check_targets
@@ -99,6 +106,21 @@ def _suite_cases(rng: np.random.Generator, report: Report) -> list[Case]:
                         Y,
                         arch,
                         dict(penalties),
+                    )
+                )
+            # Per-example weights on the scale-1 networks, with the penalties (whose divisor
+            # becomes the sum of the weights)
+            for name in weighs if scale == 1.0 and loss.weighs else ():
+                extra = "".join(f", {n}={v}" for n, v in penalties.items())
+                cases.append(
+                    Case(
+                        f"{base}, {name}{extra}",
+                        (kind, f"{head}, {', '.join([name, *penalties])}"),
+                        model.Params(Ws, bs).copy(),
+                        X,
+                        Y,
+                        arch,
+                        {name: KEYWORDS[name].check_value(SUITE_M), **penalties},
                     )
                 )
     return cases

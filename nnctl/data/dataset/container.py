@@ -39,6 +39,11 @@ class Dataset:
     )  # its statistics, from the training split
     label: str | None = None  # a CSV's label column when the config named none (the last column)
     notes: list[str] = field(default_factory=list)  # notices for the user (e.g. streamed from disk)
+    # per-example weights (m_train,) and (m_val,), float64 >= 0 (scikit-learn's sample_weight);
+    # None: every example weighs 1. Training, the validation loss and the normalization
+    # statistics weigh the examples by them.
+    W_train: np.ndarray | None = None
+    W_val: np.ndarray | None = None
 
     @property
     def n_features(self) -> int:
