@@ -8,7 +8,6 @@ command's own reading (labels to classes) then loads."""
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,6 +34,8 @@ def is_paths(inputs: Any) -> bool:
 
 @contextmanager
 def _scratch() -> Iterator[Path]:
+    import tempfile  # here: only evaluate on arrays needs it, not nnctl predict's start-up
+
     with tempfile.TemporaryDirectory(prefix="nnctl-api-") as d:
         yield Path(d)
 
