@@ -7,17 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nnctl.api.session import (
-    Callback,
-    TrainDisplay,
-    as_display,
-    check_count,
-    run_training,
-)
+if TYPE_CHECKING:  # imported by the methods that train: nnctl predict's start-up needs none
+    from nnctl.api.session import Callback, TrainDisplay
 
 EXTRA_SCORES = (
     "train_mse",
@@ -207,6 +202,7 @@ class Run:
         OptionError (not a binary classifier, a bad goal) or DataError (no validation split,
         no threshold meets the goal)."""
         from nnctl.api.scoring import tuned
+        from nnctl.api.session import check_count
 
         check_count("threads", threads)
         return tuned(self.loaded(), goal, threads)
@@ -262,6 +258,7 @@ class Run:
         ``threads`` as ``nnctl.train`` takes them. Returns this run; raises as ``train``."""
         import functools
 
+        from nnctl.api.session import as_display, check_count, run_training
         from nnctl.commands import resume_run
         from nnctl.system import OptionError
 

@@ -15,10 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from nnctl.api.arrays import DataFile, check_X, check_y
 from nnctl.api.errors import DataValueError
-from nnctl.api.session import check_count
 from nnctl.system import DataError, OptionError
+
+# nnctl.api.arrays and .session are imported by the functions that use them: nnctl predict's
+# start-up (file_predictions) needs neither
 
 
 def is_paths(inputs: Any) -> bool:
@@ -64,6 +65,8 @@ def predictions(
     """``nnctl predict --json``'s records for ``inputs`` (paths, or X: (m, n_features) rows):
     one dict per example with ``label``, ``class``, ``probability``, ``probabilities`` (or
     ``value``). Raises DataError naming the first input that could not be used."""
+    from nnctl.api.arrays import check_X
+    from nnctl.api.session import check_count
     from nnctl.commands import check_predictable, predict_examples
 
     check_count("threads", threads)
@@ -141,6 +144,8 @@ def evaluation(
     ``split``, on a data file ``data``, or on arrays ``data`` (X) and ``y``."""
     import dataclasses
 
+    from nnctl.api.arrays import DataFile, check_X, check_y
+    from nnctl.api.session import check_count
     from nnctl.commands import evaluate_run
 
     check_count("threads", threads)
