@@ -52,9 +52,9 @@ class TrainDisplay(Protocol):
     ``start(run)`` once the run directory exists (``run``: a ``RunStart``: ``run_id``,
     ``run_dir``, ``name``, ``layer_dims``, ``dtype``, ``n_train``, ``n_test``,
     ``total_iterations``, ``print_every``, ``notes``), ``iteration(i, cost)`` after each step
-    (``i`` from 0), ``stop()`` at the end, also when the training raised. A display may also
-    have ``decoding(done, total)``, called while image files are decoded, before ``start``.
-    ``nnctl train``'s bar and lines are one; ``progress=True`` is rich's bar
+    (``i`` from 0), ``stop()`` at the end of a started run, also when the training raised. A
+    display may also have ``decoding(done, total)``, called while image files are decoded,
+    before ``start``. ``nnctl train``'s bar and lines are one; ``progress=True`` is rich's bar
     (``nnctl.api.progress``)."""
 
     def start(self, run: RunStart) -> None: ...
@@ -65,20 +65,22 @@ class TrainDisplay(Protocol):
 
 
 def as_display(progress: bool | TrainDisplay) -> TrainDisplay | None:
-    """``progress`` as a display: True -> rich's bar, False -> None, a display as given.
-    Raises TypeError for anything else."""
-    if progress is True:
+    """``progress`` as a display: a display as given; true (True, 1) -> rich's bar, false or
+    None -> None. Raises TypeError for anything else."""
+    if isinstance(progress, TrainDisplay):
+        return progress
+    kind = type(progress)
+    numpy_bool = kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_")
+    if progress is None or isinstance(progress, int) or numpy_bool:
+        if not progress:
+            return None
         from nnctl.api.progress import RichBar
 
         return RichBar()
-    if progress is False or progress is None:
-        return None
-    if not isinstance(progress, TrainDisplay):
-        raise TypeError(
-            "progress: expected True, False or a display with start(run), iteration(i, cost) "
-            f"and stop(), got {type(progress).__name__}"
-        )
-    return progress
+    raise TypeError(
+        "progress: expected True, False or a display with start(run), iteration(i, cost) "
+        f"and stop(), got {type(progress).__name__}"
+    )
 
 
 def decoding_callback(display: TrainDisplay | None) -> Callable[[int, int], None] | None:
