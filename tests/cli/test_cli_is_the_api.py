@@ -150,6 +150,11 @@ def test_a_display_sees_the_start_every_step_and_the_stop(runs_dir, moons) -> No
     assert [e[2] for e in steps] == run.history.costs.tolist()
     with pytest.raises(TypeError, match="progress: expected True, False or a display"):
         nnctl.train(moons, runs_dir=runs_dir, progress="yes")
+    from nnctl.api.progress import RichBar
+    from nnctl.api.session import as_display
+
+    assert as_display(shown) is shown and as_display(0) is None and as_display(None) is None
+    assert isinstance(as_display(np.True_), RichBar) and as_display(np.False_) is None
 
 
 def _signal_at(monkeypatch, step: int, signum: int = signal.SIGINT) -> None:
