@@ -2,7 +2,14 @@
 (``run``), ``list_runs`` (``listing``); arrays as data (``arrays``), configs with keyword
 overrides (``configs``), one training under the signal handlers (``session``), predictions and
 scores of a run (``scoring``), a run in a notebook (``display``) and rich's bar (``progress``).
-Each calls the commands' libraries the CLI calls, so both behave the same."""
+The CLI is a shell over these: ``nnctl train``, ``predict``, ``evaluate``, ``report``,
+``export`` and ``runs list`` parse their arguments, call this package and present what it
+returns (docs/design.md maps each command to its function), so both behave the same by
+construction. Beyond ``nnctl.__all__``, the CLI uses ``TrainDisplay`` (its bar is one),
+``select_runs`` (the runs ``list_runs`` lists, before they become rows), ``write_report`` (a
+page about several runs), ``resolve_config(..., sets=)`` (its --set texts) and the functions of
+``scoring`` (predict's per-input failures, evaluate's tuned threshold and misclassified
+images)."""
 
 import lazy_loader as lazy
 
@@ -19,9 +26,9 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "TrainingDiverged",
             "TrainingInterrupted",
         ],
-        "listing": ["list_runs"],
-        "run": ["Run", "load_run"],
-        "session": ["TrainProgress"],
+        "listing": ["RunSelection", "list_runs", "select_runs"],
+        "run": ["Run", "load_run", "write_report"],
+        "session": ["TrainDisplay", "TrainProgress"],
         "training": ["train"],
     },
 )

@@ -7,7 +7,7 @@ its "did you mean"."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from nnctl.config import Config, apply_overrides, load_config, resolve
@@ -47,11 +47,15 @@ def override_text(key: str, value: Any) -> str:
     return f"{key}={text.strip()}"
 
 
-def resolve_config(config: Any, overrides: Mapping[str, Any]) -> Config:
+def resolve_config(
+    config: Any, overrides: Mapping[str, Any], *, sets: Sequence[str] = ()
+) -> Config:
     """The validated ``Config`` of ``config`` (path, mapping or Config) with ``overrides``
-    (config keys, dotted for nested ones: ``**{"dataset.test_fraction": 0.3}``). Raises
-    ConfigError with the messages ``nnctl train CONFIG --set`` gives."""
-    items = [override_text(k, v) for k, v in overrides.items()]
+    (config keys, dotted for nested ones: ``**{"dataset.test_fraction": 0.3}``). ``sets``:
+    ``KEY=VALUE`` texts as ``--set`` takes them (the value read as YAML), applied first; the
+    CLI passes its ``--set`` options here, as given. Raises ConfigError with the messages
+    ``nnctl train CONFIG --set`` gives."""
+    items = [*sets, *(override_text(k, v) for k, v in overrides.items())]
     if isinstance(config, (str, os.PathLike)):
         return load_config(config, items)
     if isinstance(config, Config):

@@ -32,11 +32,14 @@ class TrainingDiverged(RunError):
 
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C (or SIGTERM) stopped the training at a step boundary; the run is marked
-    interrupted and, when it has a checkpoint, ``run.resume()`` continues it bit for bit."""
+    interrupted and, when it has a checkpoint, ``run.resume()`` continues it bit for bit.
+    ``clean`` is False when a second signal (or one outside the training loop) cut the run
+    short instead: it is marked interrupted, with no scores or history of its last steps."""
 
-    def __init__(self, message: str, run: Any) -> None:
+    def __init__(self, message: str, run: Any, *, clean: bool = True) -> None:
         super().__init__(message)
         self.run = run
+        self.clean = clean
 
     def __str__(self) -> str:
         return str(self.args[0])

@@ -5,12 +5,35 @@ evaluate use is read once, and again after ``resume``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nnctl.api.session import Callback, check_count, run_training
+if TYPE_CHECKING:  # imported by the methods that train: nnctl predict's start-up needs none
+    from nnctl.api.session import Callback, TrainDisplay
+
+EXTRA_SCORES = (
+    "train_mse",
+    "train_r2",
+    "test_mse",
+    "test_r2",
+    "val_loss",
+    "val_accuracy",
+    "val_r2",
+)
+"""The scores beyond accuracy a run's ``record`` has when its summary does (regression,
+validation), in this order."""
+
+
+def extra_scores(summary: Any) -> list[tuple[str, Any]]:
+    """(key, value) of the ``EXTRA_SCORES`` a summary (``nnctl.runs.RunSummary``) has, then
+    ``best_epoch`` when the run stopped early or kept its best epoch."""
+    rows = [(k, summary.metric(k)) for k in EXTRA_SCORES if summary.metric(k) is not None]
+    if summary.best_epoch is not None:
+        rows.append(("best_epoch", summary.best_epoch))
+    return rows
 
 
 class Run:
@@ -84,6 +107,33 @@ class Run:
         return self.loaded().params.to_dict()
 
     @property
+    def resumable(self) -> bool:
+        """Whether the run has a checkpoint, so ``resume()`` goes on from where it stopped
+        (an interrupted run without one cannot be continued)."""
+        from nnctl.runs import has_checkpoint
+
+        return has_checkpoint(self.dir)
+
+    def record(self) -> dict[str, Any]:
+        """What ``nnctl train --json`` prints for the run: ``run_id``, ``run_dir``, ``name``,
+        ``status``, ``final_cost``, ``train_accuracy``, ``test_accuracy``, ``iterations``
+        (steps done), ``seconds``, then the extra scores it has (``train_mse``, ...,
+        ``val_loss``, ``best_epoch``). JSON-able: None where the run has no value."""
+        s = self.summary
+        return {
+            "run_id": self.id,
+            "run_dir": str(self.dir),
+            "name": s.name,
+            "status": s.status,
+            "final_cost": s.final_cost,
+            "train_accuracy": s.metric("train_accuracy"),
+            "test_accuracy": s.metric("test_accuracy"),
+            "iterations": s.iterations_done,
+            "seconds": s.seconds,
+            **dict(extra_scores(s)),
+        }
+
+    @property
     def classes(self) -> list[str]:
         """The class names, in the order of ``predict_proba``'s columns ([] for regression)."""
         return list((self.summary.preprocessing or {}).get("classes") or [])
@@ -143,14 +193,23 @@ class Run:
 
         return evaluation(self.loaded(), X, y, split, threshold, threads)
 
+    def tune_threshold(self, goal: Any, *, threads: int | None = None) -> tuple[float, Any]:
+        """A binary classifier's decision threshold chosen on the run's validation split
+        (never the test set), as ``nnctl evaluate --tune-threshold GOAL``: ``goal`` is ``f1``
+        (the best F1), ``precision=P`` (the best recall at precision >= P) or ``recall=R``
+        (or the ``Goal`` ``nnctl.api.scoring.parse_goal`` read from one).
+        Returns the threshold and the validation split's ``Evaluation`` at it. Raises
+        OptionError (not a binary classifier, a bad goal) or DataError (no validation split,
+        no threshold meets the goal)."""
+        from nnctl.api.scoring import tuned
+        from nnctl.api.session import check_count
+
+        check_count("threads", threads)
+        return tuned(self.loaded(), goal, threads)
+
     def report(self, path: str | Path = "report.html", *, max_images: int = 24) -> Path:
         """Writes the run's HTML report (``nnctl report``) to ``path``; returns it."""
-        from nnctl.commands import check_output, write_report
-
-        out = Path(path)
-        check_output(out)
-        write_report([self.loaded()], out, max_images)
-        return out
+        return write_report([self], path, max_images=max_images).path
 
     def export(self, path: str | Path, format: str = "onnx") -> list[Path]:
         """Exports the run (``nnctl export``): ``onnx`` (needs nnctl[export]) or ``npz`` (W1,
@@ -189,15 +248,17 @@ class Run:
         iterations: int | None = None,
         epochs: int | None = None,
         threads: int | None = None,
-        progress: bool = False,
+        progress: bool | TrainDisplay = False,
         callback: Callback | None = None,
     ) -> Run:
         """Continues the run in its directory (``nnctl train --resume``): an interrupted run
         from its last checkpoint; with ``more`` steps (epochs for a run that counts epochs), or
         a new total ``iterations`` / ``epochs``, any run that is not diverged. Bit for bit the
-        run that asked for that length from the start. Returns this run; raises as ``train``."""
+        run that asked for that length from the start. ``progress``, ``callback`` and
+        ``threads`` as ``nnctl.train`` takes them. Returns this run; raises as ``train``."""
         import functools
 
+        from nnctl.api.session import as_display, check_count, run_training
         from nnctl.commands import resume_run
         from nnctl.system import OptionError
 
@@ -212,8 +273,9 @@ class Run:
             check_count(key, value)
         length = {k: v for k, v in given.items() if k != "more"}
         start = functools.partial(resume_run, self.dir, more=more, length=length, threads=threads)
+        display = as_display(progress)
         self._loaded = None
-        run_training(start, lambda _: self, callback=callback, progress=progress)
+        run_training(start, lambda _: self, callback=callback, display=display, threads=threads)
         return self
 
 
@@ -225,3 +287,24 @@ def load_run(id_or_path: str | Path, *, runs_dir: str | Path | None = None) -> R
 
     where = Path(runs_dir) if runs_dir is not None else default_runs_dir()
     return Run(find_run(str(id_or_path), where))
+
+
+def write_report(
+    runs: Sequence[Run | str | Path],
+    path: str | Path = "report.html",
+    *,
+    max_images: int = 24,
+    runs_dir: str | Path | None = None,
+) -> Any:
+    """``nnctl report RUN... -o PATH``: one HTML page about ``runs`` (``Run`` objects, or run
+    ids, prefixes, ``latest`` or directories found in ``runs_dir``; each run once). ``path`` is
+    checked before any run is read. Returns the report's ``ReportInfo`` (``path``, ``size`` in
+    bytes, ``runs``, ``seconds``). Raises UsageError (bad ``path``) or RunError."""
+    from nnctl.commands import check_output
+    from nnctl.commands import write_report as write
+
+    out = Path(path)
+    check_output(out)  # before anything is read: a bad path is found at once
+    found = [r if isinstance(r, Run) else load_run(r, runs_dir=runs_dir) for r in runs]
+    unique = list({r.dir: r for r in found}.values())
+    return write([r.loaded() for r in unique], out, max_images)

@@ -8,7 +8,6 @@ command's own reading (labels to classes) then loads."""
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,10 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from nnctl.api.arrays import DataFile, check_X, check_y
 from nnctl.api.errors import DataValueError
-from nnctl.api.session import check_count
 from nnctl.system import DataError, OptionError
+
+# nnctl.api.arrays and .session are imported by the functions that use them: nnctl predict's
+# start-up (file_predictions) needs neither
 
 
 def is_paths(inputs: Any) -> bool:
@@ -35,6 +35,8 @@ def is_paths(inputs: Any) -> bool:
 
 @contextmanager
 def _scratch() -> Iterator[Path]:
+    import tempfile  # here: only evaluate on arrays needs it, not nnctl predict's start-up
+
     with tempfile.TemporaryDirectory(prefix="nnctl-api-") as d:
         yield Path(d)
 
@@ -63,14 +65,16 @@ def predictions(
     """``nnctl predict --json``'s records for ``inputs`` (paths, or X: (m, n_features) rows):
     one dict per example with ``label``, ``class``, ``probability``, ``probabilities`` (or
     ``value``). Raises DataError naming the first input that could not be used."""
-    from nnctl.commands import check_predictable, predict_examples, predict_inputs
+    from nnctl.api.arrays import check_X
+    from nnctl.api.session import check_count
+    from nnctl.commands import check_predictable, predict_examples
 
     check_count("threads", threads)
     if is_paths(inputs):
         paths = (
             [Path(inputs)] if isinstance(inputs, (str, os.PathLike)) else list(map(Path, inputs))
         )
-        outcome = predict_inputs(loaded, paths, threshold, threads=threads)
+        outcome = file_predictions(loaded, paths, threshold, threads)
         return _results(outcome.results, outcome.failures, DataError)
     check_predictable(loaded, threshold)
     pre = loaded.preprocessing
@@ -82,6 +86,23 @@ def predictions(
     answers = predict_examples(loaded, names, X, threshold, threads)
     failures = [a for a in answers if isinstance(a, str)]
     return _results([a for a in answers if not isinstance(a, str)], failures, DataValueError)
+
+
+def file_predictions(
+    loaded: Any,
+    paths: list[Path],
+    threshold: float | None,
+    threads: int | None,
+    stdin: bytes | None = None,
+) -> Any:
+    """``nnctl predict RUN INPUT...``'s work: every input file (image files, folders of them,
+    feature files; ``-``: the image in ``stdin``, the bytes the caller read) through the run in
+    one forward pass. Returns a ``PredictOutcome``: ``results``, one ``--json`` record per
+    example predicted, and ``failures``, one line per input that could not be used (the others
+    are still predicted). Raises OptionError or RunError for the run itself."""
+    from nnctl.commands import predict_inputs
+
+    return predict_inputs(loaded, paths, threshold, stdin=stdin, threads=threads)
 
 
 def _results(
@@ -123,6 +144,8 @@ def evaluation(
     ``split``, on a data file ``data``, or on arrays ``data`` (X) and ``y``."""
     import dataclasses
 
+    from nnctl.api.arrays import DataFile, check_X, check_y
+    from nnctl.api.session import check_count
     from nnctl.commands import evaluate_run
 
     check_count("threads", threads)
@@ -149,3 +172,44 @@ def evaluation(
         except DataError as exc:
             raise _renamed(exc, path, "X, y") from None
     return dataclasses.replace(ev, data="arrays X, y")
+
+
+def parse_goal(text: str) -> Any:
+    """``--tune-threshold``'s goal: ``f1``, ``precision=P`` or ``recall=R`` as a ``Goal``
+    (its ``str`` is the text it was read from). Raises OptionError("tune_threshold")."""
+    from nnctl.commands import parse_goal as parse
+
+    return parse(text)
+
+
+def tuned(loaded: Any, goal: Any, threads: int | None) -> tuple[float, Any]:
+    """``Run.tune_threshold``: the threshold meeting ``goal`` (a ``Goal`` or its text) on the
+    run's validation split, and the split's ``Evaluation`` at it."""
+    from nnctl.commands import tune_threshold
+
+    return tune_threshold(loaded, parse_goal(goal) if isinstance(goal, str) else goal, threads)
+
+
+def check_errors_folder(loaded: Any, folder: Path) -> None:
+    """Refuses, before any work, a folder for the misclassified images of ``evaluate --errors``
+    that cannot be one (an existing file) or a run that has no images of classes (feature
+    vectors, regression). Raises ConfigError or RunError."""
+    from nnctl.commands import check_errors_dir
+
+    check_errors_dir(loaded, folder)
+
+
+def write_misclassified(evaluation: Any, folder: Path) -> list[Path]:
+    """Writes each example an ``Evaluation`` of image data got wrong into ``folder`` (made if
+    needed) as ``<index>_true-<class>_pred-<class>.png``; returns the paths written."""
+    from nnctl.commands import write_errors
+
+    return write_errors(evaluation, folder)
+
+
+def is_regression(evaluation: Any) -> bool:
+    """Whether ``evaluation`` is a ``RegressionEvaluation`` (mse, mae, r2), not an
+    ``Evaluation`` of classes."""
+    from nnctl.commands import RegressionEvaluation
+
+    return isinstance(evaluation, RegressionEvaluation)

@@ -14,7 +14,14 @@ from nnctl.api.arrays import DATA_FOLDER, DataFile, data_file, write_data_file
 from nnctl.api.configs import resolve_config
 from nnctl.api.errors import DataTypeError, DataValueError, NnctlWarning
 from nnctl.api.run import Run
-from nnctl.api.session import Callback, check_count, run_training
+from nnctl.api.session import (
+    Callback,
+    TrainDisplay,
+    as_display,
+    check_count,
+    decoding_callback,
+    run_training,
+)
 
 _SPLIT_KEYS = ("train", "val", "test", "synthetic", "images")
 
@@ -66,7 +73,7 @@ def train(
     y: Any = None,
     X_test: Any = None,
     y_test: Any = None,
-    progress: bool = False,
+    progress: bool | TrainDisplay = False,
     callback: Callback | None = None,
     threads: int | None = None,
     **overrides: Any,
@@ -85,7 +92,8 @@ def train(
 
     ``runs_dir``: where the run directory is made (default: $NNCTL_RUNS_DIR, else ./runs).
     ``threads``: BLAS threads (default: chosen per run, recorded, kept by ``resume``).
-    ``callback(TrainProgress)``: after every step; ``progress=True``: rich's progress bar.
+    ``callback(TrainProgress)``: after every step; ``progress=True``: rich's progress bar, or
+    a display of one's own (``nnctl.api.TrainDisplay``: ``nnctl train`` passes its bar).
     Nothing is printed; the config's and data's warnings are issued as ``NnctlWarning``.
 
     Raises ConfigError, DataError (``DataValueError`` / ``DataTypeError`` for bad arrays) or
@@ -99,6 +107,7 @@ def train(
 
     where = Path(runs_dir) if runs_dir is not None else default_runs_dir()
     check_count("threads", threads)
+    display = as_display(progress)
     splits = _array_splits(X, y, X_test, y_test)
     folder = where / DATA_FOLDER
     if splits:
@@ -112,9 +121,11 @@ def train(
         path, new = write_data_file(d, folder)
         if new:
             created.append(path)
-    start = functools.partial(train_run, cfg, where, threads=threads)
+    start = functools.partial(
+        train_run, cfg, where, on_progress=decoding_callback(display), threads=threads
+    )
     try:
-        return run_training(start, Run, callback=callback, progress=progress)
+        return run_training(start, Run, callback=callback, display=display, threads=threads)
     except BaseException:
         if created and _unused(created, where):
             _remove(created, made)

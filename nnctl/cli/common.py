@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -109,6 +109,29 @@ def handle_errors(fn: Callable) -> Callable:
             raise typer.Exit(interrupted_status()) from None
 
     return wrapper
+
+
+@contextlib.contextmanager
+def library_warnings(show: Callable[[str], None] | None) -> Iterator[None]:
+    """Inside the block, each ``NnctlWarning`` the API issues becomes ``show(message)`` at once
+    (None: it is not shown, as with --quiet), whatever Python's warning filters say; other
+    warnings are shown as Python shows them."""
+    import warnings
+
+    from nnctl.api.errors import NnctlWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", NnctlWarning)  # a repeated message is a new line too
+        python_shows = warnings.showwarning
+
+        def showwarning(message: Any, category: type, *args: Any, **kwargs: Any) -> None:
+            if not issubclass(category, NnctlWarning):
+                python_shows(message, category, *args, **kwargs)
+            elif show is not None:
+                show(str(message))
+
+        warnings.showwarning = showwarning
+        yield
 
 
 def print_json(obj: Any) -> None:

@@ -1,5 +1,6 @@
 """Training progress on stderr for ``nnctl train``: a live bar on a terminal, plain lines
-otherwise, and the summary table at the end."""
+otherwise (a ``nnctl.api.TrainDisplay``, given to ``nnctl.train`` / ``Run.resume`` as their
+``progress``), and the summary table at the end."""
 
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ from nnctl.cli.common import err_console, fmt, print_notice
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from nnctl.commands import RunStart
-
 
 def animate(console: Console) -> bool:
     """Live displays (progress bars) only on a real terminal, and not with NO_COLOR set."""
@@ -20,7 +19,9 @@ def animate(console: Console) -> bool:
 
 
 class _TrainDisplay:
-    """Draws training progress on stderr: a live bar on a terminal, plain lines otherwise."""
+    """Draws training progress on stderr: a live bar on a terminal, plain lines otherwise. The
+    run's warnings come as the API's ``NnctlWarning`` (``common.library_warnings``), just
+    before ``start``."""
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
@@ -30,15 +31,23 @@ class _TrainDisplay:
         self.print_every = 100
         self.total = 0
         self.first = True
+        self.decoding_bar: Any = None
 
-    def start(self, run: RunStart) -> None:
+    def decoding(self, done: int, total: int) -> None:
+        """While the image files are decoded: a bar on a terminal, else a line a quarter."""
+        if self.quiet:
+            return
+        if self.decoding_bar is None:
+            from nnctl.cli.data import decoding_progress
+
+            self.decoding_bar = decoding_progress()
+        self.decoding_bar(done, total)
+
+    def start(self, run: Any) -> None:
+        """``run``: the ``RunStart`` of ``nnctl.api.TrainDisplay``."""
         self.print_every, self.total = run.print_every, run.total_iterations
         if self.quiet:
             return
-        from nnctl.cli.common import print_warning
-
-        for warning in run.warnings:
-            print_warning(warning)
         for note in run.notes:
             print_notice(note)
         n_test = "no test set" if run.n_test is None else f"{run.n_test} test"
@@ -70,14 +79,13 @@ class _TrainDisplay:
             self.progress.stop()
             self.progress = None
 
-    def summary(self, outcome: Any) -> None:
+    def summary(self, s: Any, run_dir: Any) -> None:
+        """The table at the end: ``s``, the run's ``RunSummary``, and its directory."""
         if self.quiet:
             return
-        from rich.table import Table
-
-        s = outcome.summary
         # No title: the header line already named the run, and stdout carries its id.
         from rich.markup import escape
+        from rich.table import Table
 
         table = Table(show_header=False)
         table.add_column(style="bold")
@@ -97,7 +105,7 @@ class _TrainDisplay:
             ("iterations", f"{s.iterations_done} of {s.iterations}"),
             ("time", f"{s.seconds or 0:.2f} s"),
             *([("note", s.message)] if s.status == "complete" and s.message else []),
-            ("run directory", str(outcome.run_dir)),
+            ("run directory", str(run_dir)),
         ]
         if not self.console.is_terminal:
             for k, v in rows:
@@ -168,24 +176,22 @@ def make_progress(console: Console, total: int) -> Any:
     return Progress(*columns, console=console, transient=True)
 
 
-# Scores beyond accuracy, shown when the run has them (regression, validation).
-_EXTRA_SCORES = (
-    ("train_mse", "train MSE"),
-    ("train_r2", "train R²"),
-    ("test_mse", "test MSE"),
-    ("test_r2", "test R²"),
-    ("val_loss", "validation loss"),
-    ("val_accuracy", "validation accuracy"),
-    ("val_r2", "validation R²"),
-)
+# The labels of the scores beyond accuracy (nnctl.api.run.EXTRA_SCORES) and best_epoch.
+_LABELS = {
+    "train_mse": "train MSE",
+    "train_r2": "train R²",
+    "test_mse": "test MSE",
+    "test_r2": "test R²",
+    "val_loss": "validation loss",
+    "val_accuracy": "validation accuracy",
+    "val_r2": "validation R²",
+    "best_epoch": "best epoch",
+}
 
 
 def extra_values(s: Any) -> list[tuple[str, str, Any]]:
     """(summary key, label, value) of the extra scores and the early-stopping epoch the run
-    has (``s``: a ``runs.RunSummary``), in display order."""
-    rows = [
-        (key, label, s.metric(key)) for key, label in _EXTRA_SCORES if s.metric(key) is not None
-    ]
-    if s.best_epoch is not None:
-        rows.append(("best_epoch", "best epoch", s.best_epoch))
-    return rows
+    has (``s``: a ``runs.RunSummary``), in display order: those of ``Run.record()``."""
+    from nnctl.api.run import extra_scores
+
+    return [(key, _LABELS[key], value) for key, value in extra_scores(s)]

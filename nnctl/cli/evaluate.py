@@ -1,4 +1,4 @@
-"""``nnctl evaluate``: the command and its tables."""
+"""``nnctl evaluate``: ``Run.evaluate`` (or ``Run.tune_threshold``) and its tables."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from nnctl.cli.common import (
     RunsDirOption,
     ScoringThreadsOption,
     ThresholdOption,
-    _load,
     err_console,
     fail,
     fmt,
@@ -69,18 +68,14 @@ def evaluate(
 ) -> None:
     """Score a trained run on a labelled dataset: accuracy, precision, recall, F1 (per class too),
     log loss, confusion matrix; MSE, MAE, R² for regression runs."""
-    from nnctl.commands import (
-        RegressionEvaluation,
-        check_errors_dir,
-        evaluate_run,
-        write_errors,
-    )
+    from nnctl.api import load_run
+    from nnctl.api.scoring import check_errors_folder, is_regression, write_misclassified
 
     if split is not None and split not in ("train", "val", "test"):
         raise fail(f"--split: got {split!r}; valid: train, val, test")
     goal = None
     if tune is not None:
-        from nnctl.commands import parse_goal
+        from nnctl.api.scoring import parse_goal
 
         given = [
             f
@@ -93,20 +88,19 @@ def evaluate(
                 f"it cannot be combined with {given[0]}"
             )
         goal = parse_goal(tune)
-    loaded = _load(run, runs_dir)
+    found = load_run(run, runs_dir=runs_dir)
+    loaded = found.loaded()
     if errors is not None:
-        check_errors_dir(loaded, errors)
+        check_errors_folder(loaded, errors)
     if goal is not None:
-        from nnctl.commands import tune_threshold
-
-        tuned, ev = tune_threshold(loaded, goal, threads)
+        tuned, ev = found.tune_threshold(goal, threads=threads)
         if not json_:
             err_console().print(
                 f"threshold {tuned:.10g} ({goal} on the validation split); use it with "
                 f"--threshold {tuned:.10g} in predict and evaluate"
             )
     else:
-        ev = evaluate_run(loaded, data, split, threshold, threads)
+        ev = found.evaluate(data, split=split, threshold=threshold, threads=threads)
     for note in ev.notes:
         from rich.markup import escape
 
@@ -114,7 +108,7 @@ def evaluate(
     if json_:
         tuned_json = {} if goal is None else {"tuned_for": str(goal)}
         print_json({"run_id": loaded.run_id, **tuned_json, **ev.to_dict()})
-    elif isinstance(ev, RegressionEvaluation):
+    elif is_regression(ev):
         _print_regression(loaded.run_id, ev)
     else:
         from rich.markup import escape
@@ -166,7 +160,7 @@ def evaluate(
             cm.add_row(escape(c), *map(str, row))
         console.print(cm)
     if errors is not None:
-        written = write_errors(ev, errors)
+        written = write_misclassified(ev, errors)
         err_console().print(f"wrote {len(written)} misclassified image(s) to {errors}")
 
 

@@ -1,4 +1,4 @@
-"""``nnctl export``."""
+"""``nnctl export``: ``Run.export``, then the paths it wrote."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from nnctl.cli.common import RunArg, RunsDirOption, _load, err_console, handle_errors
+from nnctl.cli.common import RunArg, RunsDirOption, err_console, handle_errors
 
 
 @handle_errors
@@ -37,10 +37,11 @@ def export(
 ) -> None:
     """Export a trained run: an ONNX model that takes raw inputs (preprocessing in the graph and
     its metadata), or the course's W1, b1, ... arrays with a JSON sidecar. Prints the path(s)."""
-    from nnctl.commands import export_run
+    from nnctl.api import load_run
 
-    loaded = _load(run, runs_dir)
-    written = export_run(loaded, format_, output)
+    found = load_run(run, runs_dir=runs_dir)
+    loaded = found.loaded()  # a run that is not complete is refused before the format
+    written = found.export(output, format_)
     for path in written:
         print(path, flush=True)
     sizes = ", ".join(f"{p.name} {p.stat().st_size:,} bytes" for p in written)

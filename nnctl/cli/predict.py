@@ -1,4 +1,5 @@
-"""``nnctl predict``."""
+"""``nnctl predict``: the run's ``nnctl.api`` predictions (``scoring.file_predictions``, what
+``Run.predict`` of files runs), one error line per input that failed, then the table or JSON."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from nnctl.cli.common import (
     RunsDirOption,
     ScoringThreadsOption,
     ThresholdOption,
-    _load,
     err_console,
     fail,
     fmt,
@@ -44,7 +44,8 @@ def predict(
     runs_dir: RunsDirOption = None,
 ) -> None:
     """Predict classes of new inputs with a trained run. Exit 1 if any input failed."""
-    from nnctl.commands import predict_inputs
+    from nnctl.api import load_run
+    from nnctl.api.scoring import file_predictions
     from nnctl.core import DEFAULT_THRESHOLD, head_for
 
     for p in inputs:
@@ -54,9 +55,9 @@ def predict(
                 f"{url}: predict reads local files; download it first, or pipe it in: "
                 f"curl -sL '{url}' | nnctl predict {run} -"
             )
-    loaded = _load(run, runs_dir)
+    loaded = load_run(run, runs_dir=runs_dir).loaded()
     stdin = _read_stdin() if any(str(p) == "-" for p in inputs) else None
-    outcome = predict_inputs(loaded, inputs, threshold, stdin=stdin, threads=threads)
+    outcome = file_predictions(loaded, inputs, threshold, threads, stdin)
     for message in outcome.failures:
         fail(message)  # prints the line; the exit status comes after all inputs
     if json_:

@@ -1,4 +1,4 @@
-"""``nnctl report``."""
+"""``nnctl report``: ``nnctl.api.write_report`` of the runs named, then the page's path."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import typer
 from nnctl.cli.common import (
     RunsArg,
     RunsDirOption,
-    _find_runs,
     at_least,
     err_console,
     handle_errors,
@@ -41,12 +40,10 @@ def report(
     """One self-contained HTML page (no network, opens from disk) for one or more complete runs:
     learning and validation curves, scores, confusion matrix or residuals, misclassified
     images, config and provenance; several runs are also compared. Prints the file's path."""
-    from nnctl.commands import check_output, write_report
-    from nnctl.runs import load_run
+    from nnctl.api import write_report
 
-    check_output(output)  # before loading anything: a bad -o is found at once
-    dirs = list(dict.fromkeys(_find_runs(runs, runs_dir)))
-    info = write_report([load_run(d) for d in dirs], output, max_images)
+    # -o is checked before any run is found or read; each run is shown once
+    info = write_report(runs, output, max_images=max_images, runs_dir=runs_dir)
     print(output, flush=True)
     err_console().print(
         f"wrote {output}: {info.runs} run(s), {info.size / 1024:,.0f} KiB in {info.seconds:.2f} s"

@@ -1,10 +1,10 @@
-"""``nnctl train``."""
+"""``nnctl train``: parses its options and calls ``nnctl.train`` (or ``Run.resume``) with its
+display; the run the API returns (or its errors carry) is what it prints."""
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,12 +19,14 @@ from nnctl.cli.common import (
     fail,
     handle_errors,
     interrupted_status,
-    limit_threads,
+    library_warnings,
     print_json,
     print_warning,
 )
-from nnctl.cli.data import decoding_progress
-from nnctl.cli.display import _TrainDisplay, extra_values
+from nnctl.cli.display import _TrainDisplay
+
+if TYPE_CHECKING:
+    from nnctl.api import Run
 
 
 @handle_errors
@@ -82,9 +84,8 @@ def train(
     default filled in, 'nnctl config schema' the keys as a JSON Schema for editors, and the
     manual (docs/guides/training.md) explains each.
     """
-    from nnctl.commands import resume_run, train_run
-    from nnctl.config import load_config
-    from nnctl.runs import default_runs_dir, find_run, has_checkpoint
+    from nnctl.api import TrainingDiverged, TrainingInterrupted, load_run, resolve_config
+    from nnctl.api import train as train_run
 
     display = _TrainDisplay(quiet)
     if more is not None and resume is None:
@@ -98,59 +99,45 @@ def train(
         length = _length_overrides(set_ or [])
         if length and more is not None:
             raise fail("give either --more N or --set iterations=N, not both")
-        run_dir = find_run(resume, runs_dir or default_runs_dir())
-        start = functools.partial(resume_run, run_dir, more=more, length=length, threads=threads)
+        found = load_run(resume, runs_dir=runs_dir)
+
+        def go() -> Run:
+            return found.resume(more, **length, threads=threads, progress=display)
+
     elif config is None:
         raise fail("missing CONFIG: give a YAML config file, or --resume RUN")
     else:
-        cfg = load_config(config, set_ or [])
-        if not quiet:
-            for warning in cfg.warnings():
-                print_warning(warning)
-        start = functools.partial(
-            train_run,
-            cfg,
-            runs_dir or default_runs_dir(),
-            on_progress=None if quiet else decoding_progress(),
-            threads=threads,
-        )
-    from nnctl.system import interrupt
 
+        def go() -> Run:
+            cfg = resolve_config(config, {}, sets=set_ or [])
+            return train_run(cfg, runs_dir=runs_dir, threads=threads, progress=display)
+
+    # nnctl.train and Run.resume hold the signal handlers: SIGTERM (kill, timeout, schedulers)
+    # stops a training as Ctrl-C does, at a step boundary, with a checkpoint
     try:
-        # SIGTERM (kill, timeout, schedulers) stops a training as Ctrl-C does: at a step
-        # boundary, with a checkpoint, the run marked interrupted.
-        with limit_threads(threads), interrupt.handle_signals():
-            outcome = start(on_start=display.start, on_iteration=display.iteration)
-    finally:
-        display.stop()
-    display.summary(outcome)
-    s = outcome.summary
+        with library_warnings(None if quiet else print_warning):
+            run = go()
+    except TrainingDiverged as exc:
+        run = exc.run
+    except TrainingInterrupted as exc:
+        if not exc.clean:  # a signal outside the loop: one "interrupted" line (handle_errors)
+            raise
+        run = exc.run
+    s = run.summary
+    display.summary(s, run.dir)
     if json_:
-        print_json(
-            {
-                "run_id": outcome.run_id,
-                "run_dir": str(outcome.run_dir),
-                "name": s.name,
-                "status": s.status,
-                "final_cost": s.final_cost,
-                "train_accuracy": s.metric("train_accuracy"),
-                "test_accuracy": s.metric("test_accuracy"),
-                "iterations": s.iterations_done,
-                "seconds": s.seconds,
-                **{k: v for k, _, v in extra_values(s)},
-            }
-        )
+        print_json(run.record())
     else:
-        print(outcome.run_id, flush=True)
+        print(run.id, flush=True)
     if report:
-        _write_report(outcome, quiet)
-    if outcome.status == "diverged":
+        _write_report(run, s.status, quiet)
+    if s.status == "diverged":
         raise fail(f"training diverged: {s.message}", EXIT_FAILED)
-    if outcome.status == "interrupted":
+    if s.status == "interrupted":
         err_console().print(f"{s.message}; run marked interrupted", markup=False)
-        if has_checkpoint(outcome.run_dir):
+        if run.resumable:
             err_console().print(
-                f"continue from its last checkpoint with: nnctl train --resume {outcome.run_id}"
+                f"continue from its last checkpoint with: nnctl train --resume {run.id}"
             )
         raise typer.Exit(interrupted_status())
 
@@ -178,17 +165,15 @@ def _length_overrides(items: list[str]) -> dict[str, int]:
     return out
 
 
-def _write_report(outcome: object, quiet: bool) -> None:
+def _write_report(run: Run, status: str, quiet: bool) -> None:
     """``--report``: the run's report.html, after the run id is printed (a report that fails
     is one error line and exit 2; the run itself stays complete)."""
-    if outcome.status != "complete":  # type: ignore[attr-defined]
-        print_warning(f"no report: the run is {outcome.status}")  # type: ignore[attr-defined]
+    if status != "complete":
+        print_warning(f"no report: the run is {status}")
         return
-    from nnctl.commands import write_report
-    from nnctl.runs import load_run
+    from nnctl.api import write_report
 
-    run_dir = outcome.run_dir  # type: ignore[attr-defined]
-    info = write_report([load_run(run_dir)], run_dir / "report.html")
+    info = write_report([run], run.dir / "report.html")
     if not quiet:
         err_console().print(f"report: {info.path} ({info.size / 1024:,.0f} KiB)")
 

@@ -1,4 +1,5 @@
-"""``nnctl runs list``: one row per run, as an aligned table, CSV/TSV or JSON."""
+"""``nnctl runs list``: one row per run, as an aligned table, CSV/TSV or JSON, drawn from
+``nnctl.api.select_runs`` (the selection ``nnctl.list_runs`` makes its rows of)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ from typing import Annotated, Any
 
 import typer
 
-from nnctl.cli.common import RunsDirOption, _at_least_1, err_console, fail, fmt, handle_errors
+from nnctl.cli.common import (
+    RunsDirOption,
+    _at_least_1,
+    err_console,
+    fail,
+    fmt,
+    handle_errors,
+    library_warnings,
+)
 from nnctl.cli.runs.cells import cell, raw_cell, text_cell
 from nnctl.cli.runs.options import FilterOption, FormatOption
 from nnctl.cli.tables import FORMATS, delimited, json_rows, text_table
@@ -89,65 +98,61 @@ def runs_list(
     """One row per run: id, name, status, created, learning rate, iterations, final cost,
     train and test accuracy, and test MSE and R² when a regression run is listed (oldest first
     unless --sort); --columns picks others."""
-    from nnctl.runs import check_columns, default_runs_dir, field, filter_runs, list_runs, sort_runs
+    from nnctl.api import select_runs
 
     if format_ not in FORMATS:
         raise fail(f"--format: got {format_!r}; valid: {', '.join(FORMATS)}")
     format_ = "json" if json_ else format_
-    where = runs_dir or default_runs_dir()
-    infos, warnings = list_runs(where)
-    for w in warnings:
-        err_console().print(f"warning: skipping {w}", markup=False)
-    keys = check_columns(columns, infos) if columns else None
-    infos = filter_runs(infos, filter_ or [])
-    if sort:
-        infos = sort_runs(infos, sort)
-        if limit:
-            infos = infos[:limit]
-    elif limit:
-        infos = infos[-limit:]
-    if format_ == "json":
-        if keys is None:  # every row key, as before --columns existed
-            sys.stdout.write(
-                json_rows(
-                    [*infos[0].row, "run_dir"] if infos else [],
-                    [[*i.row.values(), str(i.run_dir)] for i in infos],
-                )
-            )
-        else:
-            sys.stdout.write(json_rows(keys, [[field(i, k) for k in keys] for i in infos]))
+
+    def skipped(message: str) -> None:
+        err_console().print(f"warning: {message}", markup=False)
+
+    with library_warnings(skipped):
+        chosen = select_runs(
+            filter_ or [], sort, limit=limit, columns=columns or None, runs_dir=runs_dir
+        )
+    if format_ == "json":  # the rows of nnctl.list_runs(as_frame=False)
+        records = chosen.records()
+        keys = chosen.keys if chosen.keys is not None else list(records[0]) if records else []
+        sys.stdout.write(json_rows(keys, [[r[k] for k in keys] for r in records]))
         return
-    if not infos and format_ == "table":
+    if not chosen.infos and format_ == "table":
         err_console().print(
-            f"no runs in {where}" + (" match the filters" if filter_ else ""), markup=False
+            f"no runs in {chosen.runs_dir}" + (" match the filters" if filter_ else ""),
+            markup=False,
         )
         return
+    keys = chosen.keys
     if keys is None:
         cols = list(_DEFAULT_COLUMNS)
-        if any(i.row["test_mse"] is not None for i in infos):
+        if any(r["test_mse"] is not None for r in chosen.records(["test_mse"])):
             cols += _REGRESSION_COLUMNS  # classifier listings stay as they were
         keys, headers = [k for k, _ in cols], [h for _, h in cols]
     else:
         headers = keys
+    records = chosen.records(keys)
     if format_ in ("csv", "tsv"):
-        rows = [[raw_cell(field(i, k)) for k in keys] for i in infos]
+        rows = [[raw_cell(r[k]) for k in keys] for r in records]
         sys.stdout.write(delimited(keys, rows, "," if format_ == "csv" else "\t"))
         return
-    rows = [_table_row(i, keys, default_columns=not columns) for i in infos]
+    lengths = chosen.records(["iterations_done", "iterations"])
+    rows = [_table_row(r, n, keys, default_columns=not columns) for r, n in zip(records, lengths)]
     sys.stdout.write(text_table(headers, rows, [k not in _LEFT for k in keys]))
     sys.stdout.flush()
 
 
-def _table_row(info: Any, keys: list[str], default_columns: bool) -> list[str]:
-    """The table's cells of one run (``info``: its ``RunInfo``); the default columns show
-    accuracies and regression scores to 4 decimals."""
-    from nnctl.runs import field
-
+def _table_row(
+    values: dict[str, Any], length: dict[str, Any], keys: list[str], default_columns: bool
+) -> list[str]:
+    """The table's cells of one run (``values``: its record of ``keys``; ``length``: its
+    ``iterations_done`` and ``iterations``); the default columns show accuracies and regression
+    scores to 4 decimals."""
     cells = []
     for k in keys:
-        value = field(info, k)
-        if k == "iterations" and info.row["iterations_done"] != info.row["iterations"]:
-            cells.append(f"{cell(info.row['iterations_done'])}/{cell(value)}")  # an unfinished run
+        value = values[k]
+        if k == "iterations" and length["iterations_done"] != length["iterations"]:
+            # an unfinished run
+            cells.append(f"{cell(length['iterations_done'])}/{cell(value)}")
         elif k in ("final_cost",):
             cells.append(fmt(value))
         elif k in ("train_accuracy", "test_accuracy", "test_mse", "test_r2") and default_columns:
