@@ -18,6 +18,7 @@ from nnctl.commands.resuming import (
     check_same_data,
     continue_state,
     extended,
+    run_length,
 )
 from nnctl.config import Config, dump_config
 from nnctl.data import Dataset
@@ -148,7 +149,9 @@ def resume_run(
         extend = more is not None or bool(length)
         check_resumable(run_dir, summary, extend)
         cfg = runs.load_run_config(run_dir, summary)
+        before = None
         if extend:
+            before = run_length(cfg)
             cfg = extended(cfg, run_dir, summary, more, length or {})
         bound = bind(cfg)
         cfg, ds = bound.cfg, bound.dataset
@@ -176,6 +179,9 @@ def resume_run(
                 "blas": blas_libs,
                 "cpu": cpu,
                 "threads": choice.to_json(),
+                # the length it had (--more, --set iterations=N): `nnctl verify` replays each
+                # segment at the length it trained with
+                **({"extended_from": before} if before is not None else {}),
             },
         ]
     except BaseException:

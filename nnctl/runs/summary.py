@@ -15,7 +15,9 @@ keys, in the order written:
 - the network: ``layer_dims``, ``activations``, ``loss``, ``dtype``;
 - the data: ``dataset`` (``sources``, ``n_train``, ``n_test``, ``n_features``, ``n_val``) and
   ``preprocessing`` (what ``predict`` needs to prepare new inputs the same way);
-- ``iterations`` planned, ``warnings`` (if any), ``resumed`` (one entry per resume);
+- ``iterations`` planned, ``warnings`` (if any), ``resumed`` (one entry per resume:
+  ``at``, ``from_iteration``, ``blas``, ``cpu``, ``threads``, and for a run trained further
+  ``extended_from``, the length it had: ``{iterations: N}`` or ``{epochs: N}``);
 - the end: ``finished``, ``message``, ``iterations_done``, ``epochs_done``, ``seconds``,
   ``final_cost``, ``best_epoch`` / ``stopped_early`` (early stopping), and the scores
   ``<split>_<metric>`` (split train, val or test; metric accuracy, or mse, mae and r2) and
