@@ -4,9 +4,9 @@ that imports typer and rich. Human-readable output goes to stderr; stdout carrie
 
 One module per command or command group (``train``, ``gradcheck``, ``plot``, ``predict``,
 ``evaluate``, ``diagnose``, ``report``, ``export``, ``serve``, ``verify``, ``config``, ``data``;
-the packages ``runs`` and ``sweep``), registered on ``app`` here; ``common`` holds what several of them use,
-``display`` draws training progress, ``usage`` the help screens and one-line usage errors,
-``complete`` the shell-completion candidates.
+the packages ``runs`` and ``sweep``), registered on ``app`` here; ``common`` holds what several
+of them use, ``display`` draws training progress, ``usage`` the help screens and one-line usage
+errors, ``complete`` the shell-completion candidates.
 
 Heavy modules (numpy, h5py, Pillow, rich) are imported inside the commands that need them, so
 ``nnctl --help`` stays fast.

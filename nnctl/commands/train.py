@@ -22,7 +22,7 @@ from nnctl.commands.resuming import (
 )
 from nnctl.config import Config, dump_config
 from nnctl.data import Dataset
-from nnctl.runs import RunSummary, flatten, machine, save_checkpoint
+from nnctl.runs import RunSummary, cpu_features, flatten, machine, save_checkpoint
 from nnctl.system import RunError, interrupt
 from nnctl.system import threads as blas
 from nnctl.training import (
@@ -178,6 +178,7 @@ def resume_run(
                 "from_iteration": state.iteration,
                 "blas": blas_libs,
                 "cpu": cpu,
+                "cpu_features": cpu_features(),
                 "threads": choice.to_json(),
                 # the length it had (--more, --set iterations=N): `nnctl verify` replays each
                 # segment at the length it trained with

@@ -118,18 +118,20 @@ def _threads(record: Any) -> Any:
 def environment(summary: RunSummary, segments: int) -> dict[str, Any]:
     """The fields of a summary that decide a training's last bits: nnctl and numpy versions,
     then per segment (the first training, each resume) its BLAS libraries (library, version,
-    kernel), CPU and BLAS threads."""
+    kernel), CPU, numpy's SIMD targets on it and BLAS threads."""
     env: dict[str, Any] = {
         "nnctl_version": summary.nnctl_version,
         "numpy_version": summary.numpy_version,
         "blas": _blas(summary.blas),
         "cpu": summary.cpu,
+        "cpu_features": summary.cpu_features,
         "threads": _threads(summary.threads),
     }
     for i, entry in enumerate((summary.resumed or [])[: segments - 1], start=1):
         entry = entry if isinstance(entry, dict) else {}
         env[f"resumed[{i}].blas"] = _blas(entry.get("blas"))
         env[f"resumed[{i}].cpu"] = entry.get("cpu")
+        env[f"resumed[{i}].cpu_features"] = entry.get("cpu_features")
         env[f"resumed[{i}].threads"] = _threads(entry.get("threads"))
     return env
 
