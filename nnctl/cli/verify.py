@@ -82,16 +82,24 @@ def _text(v: Any) -> str:
         lines.append(f"  {v.mismatch}")
     rc = v.resume_check
     if rc is not None:
-        if rc.same:
-            lines.append(f"resume check: interrupted after step {rc.step} and resumed: same bits")
-        else:
-            lines.append(f"resume check: interrupted after step {rc.step} and resumed: DIFFERENT")
-            lines += _array_lines(rc.arrays, lambda d: d.equal)
+        head = f"resume check: interrupted after step {rc.step} and resumed"
+        if rc.rtol is not None:
+            lines.append(
+                f"{head}: the full-batch fast path trained it, and a resume continues on the "
+                f"direct loop (the same to rounding), so compared within {rc.rtol:.2g}"
+            )
+            lines += _array_lines(rc.arrays, rc.passes)
+        elif rc.same:
+            lines.append(f"{head}: same bits")
+        if rc.rtol is None and not rc.same:
+            lines.append(f"{head}: DIFFERENT")
+            lines += _array_lines(rc.arrays, rc.passes)
             if rc.mismatch:
                 lines.append(f"  {rc.mismatch}")
     if v.same:
         how = "bit for bit" if v.exact else f"within {v.rtol:.2g}"
-        lines.append(f"same: the replay reproduces the run {how}")
+        resumed = "" if rc is None or rc.rtol is None else f"; its resume within {rc.rtol:.2g}"
+        lines.append(f"same: the replay reproduces the run {how}{resumed}")
     else:
         lines.append("DIFFERENT: the replay does not reproduce the run")
     return "\n".join(lines)

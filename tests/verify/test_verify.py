@@ -308,3 +308,44 @@ def test_bad_arguments_and_runs_are_one_line(cli, runs_dir, tmp_path):
         f"error: {broken.run_dir}: the run is interrupted; verify replays complete runs "
         "(resume it first: nnctl train --resume RUN)"
     )
+
+
+WIDE = """\
+dataset: {train: wide.npz, test_fraction: 0.25, seed: 1}
+layer_dims: [auto, 10, 1]
+activations: {hidden: relu, output: sigmoid}
+learning_rate: 0.05
+iterations: 120
+print_every: 1000
+"""
+
+
+def test_a_fast_path_run_trained_further_replays_segment_by_segment(
+    cli, runs_dir, tmp_path, monkeypatch
+):
+    from nnctl.training import bind, fast_path_applies
+
+    monkeypatch.setenv("NNCTL_CACHE_DIR", str(tmp_path / "cache"))
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 800))  # many more features than examples: the factored loop
+    np.savez(tmp_path / "wide.npz", x=x, y=(x[:, 0] + x[:, 1] > 0).astype(int))
+    run = train(cli, tmp_path, WIDE, "wide.yaml")
+    bound = bind(load_config(tmp_path / "wide.yaml"))
+    assert fast_path_applies(bound.cfg, bound.dataset.X_train)
+    # the resume check's resume continues on the direct loop: the same to rounding, said so
+    code, out = verify(cli, run, "--resume-check")
+    rc = out["resume_check"]
+    assert code == 0 and out["exact"] and rc["fast_path"] and rc["same"]
+    assert rc["rtol"] == pytest.approx(1.49e-8, rel=1e-2)
+    assert any(not a["equal"] for a in rc["arrays"]) and all(a["passes"] for a in rc["arrays"])
+    r = cli("verify", str(run), "--resume-check")
+    assert "the full-batch fast path trained it" in r.stdout
+    # --more: 120 steps on the fast path, then 40 on the direct loop, replayed the same way
+    assert cli("train", "--resume", str(run), "--more", "40", "--quiet").exit_code == 0
+    code, out = verify(cli, run)
+    assert code == 0 and out["exact"] and all(a["equal"] for a in out["arrays"])
+    assert [s["how"] for s in out["segments"]] == ["train", "more"]
+    # what the segments guard against: 160 steps from the start are all on the fast path
+    whole = train_run(load_config(run / "config.yaml"), tmp_path / "elsewhere")
+    with np.load(whole.run_dir / "params.npz") as a, np.load(run / "params.npz") as b:
+        assert not np.array_equal(a["W1"], b["W1"])
