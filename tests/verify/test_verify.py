@@ -258,9 +258,9 @@ def test_a_sweep_trial_verifies(cli, runs_dir, tmp_path):
 
     cfg = load_config(write_config(tmp_path / "t.yaml", CONFIG))
     result = run_trial(cfg, None)
-    run = create_run_dir(tmp_path / "sweeps" / "sw1" / "runs")
+    run = create_run_dir(runs_dir)  # where a sweep's client writes its trials
     write_trial_run(run, result, "sw1", 0, 1)
-    code, out = verify(cli, run)
+    code, out = verify(cli, Path(run.name))
     assert code == 0 and out["same"]
     assert {"W1", "costs", "val_loss"} <= {a["name"] for a in out["arrays"] if a["equal"]}
 

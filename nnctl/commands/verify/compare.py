@@ -1,20 +1,16 @@
 """What ``verify`` compares: arrays (parameters, costs, checkpoint states) bit for bit or within
 a tolerance, and the environments two trainings recorded.
 
-The relative difference of an array is max|a - b| / max|b|: scaled by the array's largest
+The relative difference of an array is max|run - replay| / max|run|: scaled by the array's largest
 magnitude, not element by element, so that an element near zero (a bias that rounding moves
 from 1e-17 to 2e-17) does not read as a 100% difference. One ulp on one element reads as at
 most 2.2e-16 (float64).
 
 The tolerance, when the environments differ: a different BLAS kernel, thread split, numpy or
-CPU changes the rounding of the products, never the arithmetic, so the two trainings take the
-same steps with different last bits, and those differences grow with the steps. The project
-measured 1e-14 relative after 2500 float64 steps between two orderings of the same products
-(the factored full-batch path against the direct one, docs/developers/measured-core.md), while
-a real change (one step more, another seed) moves parameters by 1e-4 or more
-(docs/guides/verify.md). ``tolerance`` is the square root of the dtype's machine epsilon (1.5e-8
-float64, 3.5e-4 float32): a million times above float64 rounding after thousands of steps, and
-still well below a change of the training.
+SIMD target rounds the same arithmetic differently, so two trainings take the same steps with
+different last bits, which grow with the steps; a real change to the training moves the
+parameters by far more in float64. ``tolerance`` is the square root of the dtype's machine
+epsilon, between the two (measured: docs/developers/verify.md).
 """
 
 from __future__ import annotations
@@ -35,8 +31,8 @@ def tolerance(dtype: str) -> float:
 @dataclass(frozen=True)
 class ArrayDiff:
     """One array of the run against the replay's: ``equal`` bit for bit; ``rel_diff``
-    max|a - b| / max|b| (inf when shapes or dtypes differ, or one has NaN where the other has
-    not); ``differing``: elements not bit-equal."""
+    max|run - replay| / max|run| (inf when shapes or dtypes differ, or one has NaN where the
+    other has not); ``differing``: elements not bit-equal."""
 
     name: str
     equal: bool
