@@ -56,9 +56,12 @@ def verify(
     changed)."""
     from nnctl.commands.verify import verify_run
     from nnctl.runs import default_runs_dir, find_run
+    from nnctl.system import interrupt
 
     run_dir = find_run(run, runs_dir or default_runs_dir())
-    result = verify_run(run_dir, iterations=iterations, resume_check=resume_check, rtol=rtol)
+    # SIGTERM (a CI job's timeout) stops the replay as Ctrl-C does: exit 130/143, no verdict
+    with interrupt.handle_signals():
+        result = verify_run(run_dir, iterations=iterations, resume_check=resume_check, rtol=rtol)
     if json_:
         print_json(result.to_json())
     else:

@@ -349,3 +349,54 @@ def test_a_fast_path_run_trained_further_replays_segment_by_segment(
     whole = train_run(load_config(run / "config.yaml"), tmp_path / "elsewhere")
     with np.load(whole.run_dir / "params.npz") as a, np.load(run / "params.npz") as b:
         assert not np.array_equal(a["W1"], b["W1"])
+
+
+def test_the_users_ctrl_c_stops_verify_without_a_verdict(cli, runs_dir, tmp_path, monkeypatch):
+    import nnctl.commands.verify.replay as replay_mod
+
+    run = train(cli, tmp_path)
+    real = replay_mod.train_run
+
+    def ctrl_c_at_step_5(cfg, place, on_iteration=None, threads=None):
+        def on(i: int, cost: float) -> None:
+            if i == 5:
+                raise KeyboardInterrupt  # as Ctrl-C lands, in the user's replay
+
+        return real(cfg, place, on_iteration=on, threads=threads)
+
+    monkeypatch.setattr(replay_mod, "train_run", ctrl_c_at_step_5)
+    r = cli("verify", str(run))
+    assert r.exit_code == 130 and r.stdout == ""  # interrupted, not "different"
+    assert r.stderr.strip() == "interrupted"
+
+
+def test_the_python_api_verifies_a_run(cli, runs_dir, tmp_path):
+    import nnctl
+
+    run = nnctl.load_run(train(cli, tmp_path))
+    v = run.verify(resume_check=True)
+    assert v.same and v.exact and v.resume_check.same
+    assert v.to_json()["arrays"][0]["name"] == "costs"
+    assert run.verify(iterations=5).iterations == 5
+    with pytest.raises(nnctl.NnctlError, match="iterations 0: the run made 28 steps"):
+        run.verify(iterations=0)
+
+
+def test_a_replay_that_ends_elsewhere_or_on_other_data_is_named(cli, runs_dir, tmp_path):
+    run = train(cli, tmp_path)
+    s = json.loads((run / "summary.json").read_text())
+    edited = dict(s, iterations_done=27)  # as if the run had stopped a step earlier
+    (run / "summary.json").write_text(json.dumps(edited))
+    code, out = verify(cli, run)
+    assert code == 1 and out["arrays"] == []
+    assert out["mismatch"].startswith(
+        "the replay's train segment ended complete after 28 steps, the run's after 27"
+    )
+    # generator settings recorded other than the config's: no replay proves anything
+    s["dataset"]["sources"][0]["seed"] = 99
+    (run / "summary.json").write_text(json.dumps(s))
+    line = one_line(cli("verify", str(run)))
+    assert line == (
+        f"error: synthetic spiral data: the data differs from what run {run.name} trained on "
+        "(file contents or generator settings)"
+    )

@@ -16,7 +16,6 @@ from nnctl.commands.train import RunOutcome, resume_run, train_run
 from nnctl.config import Config
 from nnctl.runs import RunSummary
 from nnctl.system import RunError
-from nnctl.training import OnIteration
 
 from .segments import Segment
 
@@ -31,36 +30,40 @@ class Replay:
     mismatch: str | None = None  # a segment that ended elsewhere than the run's did
 
 
-def _stop_after(n: int) -> OnIteration:
-    def on_iteration(i: int, cost: float) -> None:
-        if i == n - 1:  # step n-1 is whole: stop as a deferred Ctrl-C would
-            raise KeyboardInterrupt
+class _StopAfter:
+    """The step callback that interrupts a segment after its n-th step, remembering that it did:
+    a segment interrupted otherwise was interrupted by the user (Ctrl-C, SIGTERM)."""
 
-    return on_iteration
+    def __init__(self, n: int) -> None:
+        self.n, self.fired = n, False
+
+    def __call__(self, i: int, cost: float) -> None:
+        if i == self.n - 1:  # step n-1 is whole: stop as a deferred Ctrl-C would
+            self.fired = True
+            raise KeyboardInterrupt
 
 
 def replay_run(cfg: Config, segments: list[Segment], place: Path) -> Replay:
     """Trains ``segments`` (from ``plan_segments``) of the run whose final config is ``cfg``
-    into a new run directory under ``place``. Raises RunError when a segment does not end
-    where the run's did (diverged, or stopped early at another step): the replay so far, with
-    ``mismatch`` saying how."""
+    into a new run directory under ``place``. A segment that does not end where the run's did
+    (diverged, or stopped early at another step) ends the replay: it is returned with
+    ``mismatch`` saying how. Raises KeyboardInterrupt when the user interrupted it."""
     outcome: RunOutcome | None = None
     for seg in segments:
-        stop = None if seg.natural else _stop_after(seg.stop)
+        stop = _StopAfter(seg.stop)
+        on = None if seg.natural else stop
         if outcome is None:
-            outcome = train_run(
-                dataclasses.replace(cfg, **seg.length),
-                place,
-                on_iteration=stop,
-                threads=seg.threads,
-            )
+            first = dataclasses.replace(cfg, **seg.length)
+            outcome = train_run(first, place, on_iteration=on, threads=seg.threads)
         else:
             outcome = resume_run(
                 outcome.run_dir,
-                on_iteration=stop,
+                on_iteration=on,
                 length=seg.length if seg.how == "more" else None,
                 threads=seg.threads,
             )
+        if outcome.status == "interrupted" and not stop.fired:
+            raise KeyboardInterrupt  # the user's, not the replay's: verify stops
         done = outcome.summary.iterations_done
         want = "complete" if seg.natural else "interrupted"
         if done != seg.stop or outcome.status != want:

@@ -56,6 +56,8 @@ def plan_segments(cfg: Config, summary: RunSummary, m: int, where: str) -> list[
     ``resumed`` steps are not in order."""
     key = "iterations" if cfg.iterations is not None else "epochs"
     resumed = list(summary.resumed or [])
+    if not all(isinstance(e, dict) for e in resumed):
+        raise RunError(f"{where}: damaged: the summary's resumed entries are not objects")
     lengths = [{key: int(getattr(cfg, key))}]
     for entry in reversed(resumed):
         before = entry.get("extended_from")

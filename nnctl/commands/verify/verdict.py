@@ -129,9 +129,12 @@ def _same_sources(summary: RunSummary, replay: RunSummary) -> None:
 
     for a, b in zip(summary.sources, replay.sources):
         if identity(a) != identity(b):
+            what = a.get("path") or (
+                f"synthetic {a['synthetic']} data" if "synthetic" in a else a.get("role")
+            )
             raise RunError(
-                f"{a.get('path') or a.get('generator') or a.get('role')}: the data differs from "
-                f"what run {summary.run_id} trained on (file contents or generator settings)"
+                f"{what}: the data differs from what run {summary.run_id} trained on "
+                "(file contents or generator settings)"
             )
     if len(summary.sources) != len(replay.sources):
         raise RunError(f"run {summary.run_id}: its config now reads other data files")
