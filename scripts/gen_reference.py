@@ -191,7 +191,7 @@ def run_directory_page() -> str:
 # meanings are here, and a constant without one stops the generator.
 _MEANINGS = {
     "EXIT_FAILED": 'the command ran but its answer is "failed": training diverged, gradcheck '
-    "failed, some prediction inputs failed, `runs rm` answered no",
+    "failed, some prediction inputs failed, `runs rm` answered no, `verify` found a difference",
     "EXIT_USAGE": "bad usage or bad input: unknown option or key, invalid config or value, "
     "missing file, unknown run; nothing was written",
     "EXIT_INTERRUPTED": "interrupted (Ctrl-C); an interrupted training is kept, marked "
