@@ -144,12 +144,17 @@ def resume_step(seed: int, n: int, boundaries: set[int]) -> int:
     """The step ``--resume-check`` interrupts at: drawn from the run's seed (its own stream),
     in 1..n-1, not where the run already stopped and resumed. Raises OptionError when there is
     none."""
-    free = [k for k in range(1, n) if k not in boundaries]
-    if not free:
+    taken = sorted(b for b in boundaries if 1 <= b < n)
+    free = n - 1 - len(taken)
+    if free <= 0:
         raise OptionError(
             "resume_check", f"needs a step to interrupt at: the replay has {n} step(s), none free"
         )
-    return free[int(rng_for(seed, STREAM_VERIFY).integers(len(free)))]
+    step = int(rng_for(seed, STREAM_VERIFY).integers(free)) + 1  # the step-th free one
+    for b in taken:
+        if b <= step:
+            step += 1
+    return step
 
 
 def _params(run_dir: Path, layer_dims: list[int]) -> dict[str, np.ndarray]:
@@ -193,9 +198,14 @@ def verify_run(
     ConfigError, DataError or OptionError (``iterations`` out of range)."""
     summary = runs.read_summary(run_dir)
     if summary.status != "complete":
+        hint = (
+            " (resume it first: nnctl train --resume RUN)"
+            if summary.status == "interrupted"
+            else ""
+        )
         raise RunError(
             f"{run_dir}: the run is {summary.status or 'unfinished'}; verify replays complete "
-            "runs (resume it first: nnctl train --resume RUN)"
+            f"runs{hint}"
         )
     cfg = runs.load_run_config(run_dir, summary)
     m, done = summary.dataset.get("n_train"), summary.iterations_done
@@ -269,8 +279,7 @@ def _compare(
         )
     else:
         not_compared.append(
-            f"the parameters after step {n}: the run recorded only its final ones "
-            f"(step {done}); the replay's checkpoint at step {n} has them"
+            f"the parameters after step {n}: the run recorded only its final ones (step {done})"
         )
     run_ck = runs.has_checkpoint(run_dir)
     if run_ck and n == done and runs.has_checkpoint(replay.run_dir):
@@ -280,6 +289,8 @@ def _compare(
         )
     elif run_ck and n < done:
         not_compared.append(f"the run's checkpoint: it holds step {done}, not step {n}")
+    elif run_ck:
+        not_compared.append("the run's checkpoint: the replay's training keeps none")
     return arrays, not_compared
 
 
