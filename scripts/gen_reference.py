@@ -193,7 +193,7 @@ _MEANINGS = {
     "EXIT_FAILED": 'the command ran but its answer is "failed": training diverged, a training '
     "stopped by an error after its run directory was made (the run kept, marked `failed`: a "
     "bad value met late in a streamed file, out of memory, a full disk), gradcheck failed, "
-    "some prediction inputs failed, `runs rm` answered no",
+    "some prediction inputs failed, `runs rm` answered no, `verify` found a difference",
     "EXIT_USAGE": "bad usage or bad input: unknown option or key, invalid config or value, "
     "missing file, unknown run; nothing was written",
     "EXIT_INTERRUPTED": "interrupted (Ctrl-C); an interrupted training is kept, marked "

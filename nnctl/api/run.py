@@ -241,6 +241,21 @@ class Run:
             seed=seed,
         )
 
+    def verify(
+        self,
+        *,
+        iterations: int | None = None,
+        resume_check: bool = False,
+        rtol: float | None = None,
+    ) -> Any:
+        """Replays the run in a temporary folder and compares it with what it recorded
+        (``nnctl verify RUN``): bit for bit when the environment is the recorded one, else within
+        ``rtol``. Returns a ``Verification`` (``same``, ``exact``, ``arrays``,
+        ``environment``, ``to_json()``); raises RunError for changed data."""
+        from nnctl.commands import verify_run
+
+        return verify_run(self.dir, iterations=iterations, resume_check=resume_check, rtol=rtol)
+
     def resume(
         self,
         more: int | None = None,

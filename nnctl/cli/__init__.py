@@ -3,10 +3,10 @@ that imports typer and rich. Human-readable output goes to stderr; stdout carrie
 (a run id, a table, or JSON with --json), so commands compose in shell scripts.
 
 One module per command or command group (``train``, ``gradcheck``, ``plot``, ``predict``,
-``evaluate``, ``diagnose``, ``report``, ``export``, ``serve``, ``config``, ``data``; the packages
-``runs`` and ``sweep``), registered on ``app`` here; ``common`` holds what several of them use,
-``display`` draws training progress, ``usage`` the help screens and one-line usage errors,
-``complete`` the shell-completion candidates.
+``evaluate``, ``diagnose``, ``report``, ``export``, ``serve``, ``verify``, ``config``, ``data``;
+the packages ``runs`` and ``sweep``), registered on ``app`` here; ``common`` holds what several
+of them use, ``display`` draws training progress, ``usage`` the help screens and one-line usage
+errors, ``complete`` the shell-completion candidates.
 
 Heavy modules (numpy, h5py, Pillow, rich) are imported inside the commands that need them, so
 ``nnctl --help`` stays fast.
@@ -32,6 +32,7 @@ from nnctl.cli import (
     serve,
     sweep,
     train,
+    verify,
 )
 from nnctl.cli.usage import HELP_OPTIONS, NnctlCommand, NnctlGroup, TrainCommand
 
@@ -97,6 +98,7 @@ for _fn, _short, _examples in (
     (report.report, "Write one self-contained HTML page about runs.", report.EXAMPLES),
     (export.export, "Export a run as an ONNX model or an .npz of its weights.", export.EXAMPLES),
     (serve.serve, "Serve runs over HTTP: predictions as JSON, for apps.", serve.EXAMPLES),
+    (verify.verify, "Replay a run; say whether it comes out the same bits.", verify.EXAMPLES),
 ):
     app.command(cls=NnctlCommand, short_help=_short, epilog=_examples)(_fn)
 app.add_typer(config.config_app, name="config")

@@ -1,7 +1,7 @@
 """The commands" libraries: what ``train``, ``predict``, ``evaluate``, ``diagnose``,
-``gradcheck``, ``report``, ``export``, ``plot`` and ``data import/inspect`` do, as functions
-that return values and raise the library"s errors. The CLI parses and presents; these never
-print."""
+``gradcheck``, ``report``, ``export``, ``plot``, ``verify`` and ``data import/inspect`` do, as
+functions that return values and raise the library"s errors. The CLI parses and presents; these
+never print."""
 
 import lazy_loader as lazy
 
@@ -29,5 +29,6 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "recording": ["record_result"],
         "report": ["CSP", "check_output", "write_report"],
         "train": ["RunStart", "fit", "resume_run", "train_run"],
+        "verify": ["Verification", "verify_run"],
     },
 )

@@ -53,6 +53,13 @@ def check_same_data(run_dir: Path, summary: RunSummary, ds: Dataset) -> None:
         )
 
 
+def run_length(cfg: Config) -> dict[str, int]:
+    """The length a config asks for, in the key it counts in: {'iterations': N} or
+    {'epochs': N}."""
+    key = "iterations" if cfg.iterations is not None else "epochs"
+    return {key: int(getattr(cfg, key))}
+
+
 def extended(
     cfg: Config, run_dir: Path, summary: RunSummary, more: int | None, length: dict[str, int]
 ) -> Config:

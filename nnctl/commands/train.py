@@ -18,10 +18,11 @@ from nnctl.commands.resuming import (
     check_same_data,
     continue_state,
     extended,
+    run_length,
 )
 from nnctl.config import Config, dump_config
 from nnctl.data import Dataset
-from nnctl.runs import RunSummary, flatten, machine, save_checkpoint
+from nnctl.runs import RunSummary, cpu_features, flatten, machine, save_checkpoint
 from nnctl.system import NnctlError, RunError, RunFailed, interrupt
 from nnctl.system import threads as blas
 from nnctl.training import (
@@ -161,7 +162,9 @@ def resume_run(
         extend = more is not None or bool(length)
         check_resumable(run_dir, summary, extend)
         cfg = runs.load_run_config(run_dir, summary)
+        before = None
         if extend:
+            before = run_length(cfg)
             cfg = extended(cfg, run_dir, summary, more, length or {})
         bound = bind(cfg)
         cfg, ds = bound.cfg, bound.dataset
@@ -188,7 +191,11 @@ def resume_run(
                 "from_iteration": state.iteration,
                 "blas": blas_libs,
                 "cpu": cpu,
+                "cpu_features": cpu_features(),
                 "threads": choice.to_json(),
+                # the length it had (--more, --set iterations=N): `nnctl verify` replays each
+                # segment at the length it trained with
+                **({"extended_from": before} if before is not None else {}),
             },
         ]
     except BaseException:

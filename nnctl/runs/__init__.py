@@ -76,7 +76,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "read_params",
         ],
         "lock": ["RunLock", "is_locked", "is_stale", "owner_record"],
-        "summary": ["RunSummary", "flatten", "machine", "read_summary"],
+        "summary": ["RunSummary", "cpu_features", "flatten", "machine", "read_summary"],
         "writer": ["mark_failed", "mark_interrupted", "write_run"],
         "compare": ["compare_runs", "flow", "metric_points", "run_labels"],
         "filters": ["filter_runs"],

@@ -9,13 +9,16 @@ keys, in the order written:
   ``started``), ``config_file``, ``config_path``
   (the original config, whose folder relative data paths are looked up beside), the versions of
   nnctl, numpy and Python, ``task`` (``classification`` or ``regression``), ``blas`` (one
-  ``{internal_api, version, num_threads, architecture}`` per BLAS library loaded), ``cpu`` and
+  ``{internal_api, version, num_threads, architecture}`` per BLAS library loaded), ``cpu``,
+  ``cpu_features`` (the SIMD targets numpy dispatches its kernels to on this CPU) and
   ``threads`` (the BLAS threads training uses: ``{setting, blas_threads, reason}``, see
   ``nnctl.system.threads``; a resume records its own in its ``resumed`` entry);
 - the network: ``layer_dims``, ``activations``, ``loss``, ``dtype``;
 - the data: ``dataset`` (``sources``, ``n_train``, ``n_test``, ``n_features``, ``n_val``) and
   ``preprocessing`` (what ``predict`` needs to prepare new inputs the same way);
-- ``iterations`` planned, ``warnings`` (if any), ``resumed`` (one entry per resume);
+- ``iterations`` planned, ``warnings`` (if any), ``resumed`` (one entry per resume:
+  ``at``, ``from_iteration``, ``blas``, ``cpu``, ``threads``, and for a run trained further
+  ``extended_from``, the length it had: ``{iterations: N}`` or ``{epochs: N}``);
 - the end: ``finished``, ``message``, ``iterations_done``, ``epochs_done``, ``seconds``,
   ``final_cost``, ``best_epoch`` / ``stopped_early`` (early stopping), and the scores
   ``<split>_<metric>`` (split train, val or test; metric accuracy, or mse, mae and r2) and
@@ -84,6 +87,7 @@ _FIELDS: dict[str, str] = {
     "task": _STR,
     "blas": _LIST,
     "cpu": _STR,
+    "cpu_features": _LIST,
     "threads": _DICT,
     "layer_dims": _LIST,
     "activations": _LIST,
@@ -149,6 +153,7 @@ class RunSummary:
     task: str = "classification"  # recorded; derived by the reader for older summaries
     blas: list[dict[str, Any]] | None = None
     cpu: str | None = None
+    cpu_features: list[str] | None = None  # numpy's SIMD dispatch targets on this CPU
     threads: dict[str, Any] | None = None  # nnctl.system.threads.ThreadChoice.to_json()
     layer_dims: list[int] | None = None
     activations: list[str] | None = None
@@ -223,6 +228,7 @@ class RunSummary:
             task=LOSSES[cfg.loss].task,
             blas=blas,
             cpu=cpu,
+            cpu_features=cpu_features(),
             layer_dims=cfg.layer_dims,
             activations=cfg.activations,
             loss=cfg.loss,
@@ -253,6 +259,8 @@ class RunSummary:
             d["blas"] = self.blas
         if self.cpu is not None:
             d["cpu"] = self.cpu
+        if self.cpu_features is not None:
+            d["cpu_features"] = self.cpu_features
         if self.threads is not None:
             d["threads"] = self.threads
         d.update(
@@ -377,6 +385,24 @@ def machine() -> tuple[list[dict[str, Any]], str]:
         {k: lib.get(k) for k in keys} for lib in threadpool_info() if lib.get("user_api") == "blas"
     ]
     return blas, cpu_model()
+
+
+def cpu_features() -> list[str] | None:
+    """The SIMD targets numpy was built to dispatch to that this CPU has (e.g. ``X86_V3``,
+    ``AVX512_SKX``): which of its kernels (exp, tanh, sums) run, and so their last bits. None
+    when this numpy does not say."""
+    try:
+        from numpy._core import _multiarray_umath as umath
+    except ImportError:  # numpy 1.x
+        try:
+            from numpy.core import _multiarray_umath as umath
+        except ImportError:
+            return None
+    have = getattr(umath, "__cpu_features__", None)
+    targets = getattr(umath, "__cpu_dispatch__", None)
+    if not isinstance(have, dict) or not isinstance(targets, (list, tuple)):
+        return None
+    return [str(t) for t in targets if have.get(t)]
 
 
 def cpu_model() -> str:

@@ -60,6 +60,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
         ],
         "seeds": [
             "STREAM_BLOCKS",
+            "STREAM_VERIFY",
             "STREAM_DROPOUT",
             "STREAM_HOLD_OUT",
             "STREAM_SHUFFLE",

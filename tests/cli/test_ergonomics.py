@@ -25,6 +25,7 @@ COMMANDS = [
     ["diagnose"],
     ["report"],
     ["export"],
+    ["verify"],
     ["config", "show"],
     ["config", "check"],
     ["config", "schema"],
