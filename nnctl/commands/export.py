@@ -140,7 +140,9 @@ def build_onnx(run: LoadedRun) -> bytes:
         z = f"Z{l}"
         if params.normalized(l - 1):
             nodes.append(
-                helper.make_node("Gemm", [a, const(f"W{l}", W)], [f"WA{l}"], transB=1, name=f"layer{l}")
+                helper.make_node(
+                    "Gemm", [a, const(f"W{l}", W)], [f"WA{l}"], transB=1, name=f"layer{l}"
+                )
             )
             stats = [
                 const(f"{name}{l}", arr.reshape(-1))

@@ -296,7 +296,8 @@ def check_norm_layers(value: Any) -> bool | list[bool]:
     if isinstance(value, list) and value:
         return each(value, check_bool)
     raise Invalid(
-        f"expected true, false or a list with one true/false per hidden layer, got {describe(value)}"
+        "expected true, false or a list with one true/false per hidden layer, "
+        f"got {describe(value)}"
     )
 
 

@@ -298,9 +298,7 @@ def load_params(
             f"{run_dir}: has no {PARAMS_FILE} (status: {status}); only complete runs have "
             "trained parameters"
         )
-    params = check_params(
-        read_params(path, layer_dims, batch_norm), layer_dims, path, batch_norm
-    )
+    params = check_params(read_params(path, layer_dims, batch_norm), layer_dims, path, batch_norm)
     if dtype is None:
         return params
     return Params.from_dict({k: v.astype(dtype) for k, v in params.to_dict().items()})
