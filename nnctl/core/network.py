@@ -497,20 +497,18 @@ def cost_and_gradients(
     list) the gradients of the gammas; the dbs of normalized layers are their dbetas. L2 does
     not apply to gamma and beta.
     """
-    if arch.batch_norm is not None and norm_cache is None:
-        norm_cache = []
-    AL, ZL, cache = forward(params, X, arch, masks, norm_cache)
-    cost = arch.loss.cost(ZL, AL, Y)
-    dWs, dbs = backward(
-        params,
-        cache,
-        arch.loss.grad(AL, Y),
-        arch,
-        masks,
-        out,
-        norm_cache=norm_cache,
-        dgammas=dgammas,
-    )
+    if arch.batch_norm is None:
+        AL, ZL, cache = forward(params, X, arch, masks)
+        cost = arch.loss.cost(ZL, AL, Y)
+        dWs, dbs = backward(params, cache, arch.loss.grad(AL, Y), arch, masks, out)
+    else:
+        norm_cache = [] if norm_cache is None else norm_cache
+        AL, ZL, cache = forward(params, X, arch, masks, norm_cache)
+        cost = arch.loss.cost(ZL, AL, Y)
+        dZL = arch.loss.grad(AL, Y)
+        dWs, dbs = backward(
+            params, cache, dZL, arch, masks, out, norm_cache=norm_cache, dgammas=dgammas
+        )
     if l2:
         m = X.shape[1]
         cost += l2_cost(params, l2, m)

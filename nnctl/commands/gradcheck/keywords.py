@@ -42,6 +42,10 @@ KEYWORDS: dict[str, Keyword] = {
     "l2": Keyword(check_value=0.7, penalty=l2_penalty),
     "masks": Keyword(random=True, config_key="dropout"),
     "out": Keyword(),  # where the gradients are written (an optimizer's buffer): not the maths
+    # batch normalization's outputs: the batch statistics (for the running averages) and the
+    # gammas' gradients, which the check asks for itself (``numeric``)
+    "norm_cache": Keyword(),
+    "dgammas": Keyword(),
 }
 """Known keyword arguments of ``cost_and_gradients``, matched by name against its signature
 (and against config keys of the same name when checking a config or run)."""

@@ -1,5 +1,9 @@
 """The built-in suite: small random networks covering every hidden activation (alone and mixed),
-depth, output/loss pair and weight scale, each checked by ``numeric.check_case``.
+depth, output/loss pair and weight scale, each checked by ``numeric.check_case``; and batch
+normalization (gamma, beta and the gradient through the batch statistics) on the scale-1
+networks with hidden layers: every hidden layer normalized in the one-hidden-layer and the
+mixed networks, only the first in the two-hidden-layer ones (a normalized layer beside a plain
+one).
 
 The suite is built from the tables (``ACTIVATIONS``, ``LOSSES`` with each loss's
 ``check_targets``, ``KEYWORDS``), so a new activation, loss or cost keyword joins it by adding a
@@ -86,6 +90,29 @@ def _suite_cases(rng: np.random.Generator, report: Report) -> list[Case]:
             group = (kind, head)
             base = f"{'-'.join(hidden) or 'no hidden'} -> {head}, scale {scale}"
             cases.append(Case(base, group, model.Params(Ws, bs), X, Y, arch))
+            # (when cost_and_gradients takes batch normalization's gradients of gamma)
+            flags = _normalized(hidden) if scale == 1.0 and "dgammas" in known else None
+            if flags is not None:
+                bn = model.BatchNorm(flags)
+                n_norm = [n for n, on in zip(dims[1:], flags) if on]
+                # gamma around 1 and beta around 0, off their start so that no term vanishes
+                gammas = iter(1 + 0.5 * rng.standard_normal((n, 1)) for n in n_norm)
+                norm = [next(gammas) if on else None for on in flags]
+                stats = [np.zeros_like(b) if on else None for b, on in zip(bs, flags)]
+                params = model.Params(
+                    [W.copy() for W in Ws], [b.copy() for b in bs], norm, stats, list(stats)
+                )
+                which = "all hidden" if all(flags) else "hidden layer 1"
+                cases.append(
+                    Case(
+                        f"{base}, batch_norm ({which})",
+                        (kind, f"{head}, batch_norm"),
+                        params,
+                        X,
+                        Y,
+                        model.Architecture.build([*hidden, loss.output], loss_name, bn),
+                    )
+                )
             # Penalty keywords (e.g. l2) on the scale-1 networks: their cost term and gradient
             # term are checked together with everything else.
             if penalties and scale == 1.0:
@@ -102,6 +129,16 @@ def _suite_cases(rng: np.random.Generator, report: Report) -> list[Case]:
                     )
                 )
     return cases
+
+
+def _normalized(hidden: tuple[str, ...]) -> tuple[bool, ...] | None:
+    """Which hidden layers a batch-normalized variant of a network normalizes, or None for no
+    variant (see the module docstring)."""
+    if len(hidden) == 1 or len(set(hidden)) > 1:
+        return (True,) * len(hidden)
+    if len(hidden) == 2:
+        return (True, False)
+    return None
 
 
 def check_suite(
