@@ -112,6 +112,36 @@ def test_sine_regression_onnx_matches_predict(cli, sine: Path, tmp_path: Path) -
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
 
 
+def test_batch_normalized_onnx_matches_predict(cli, runs_dir: Path, tmp_path: Path) -> None:
+    """Batch normalization exports as a BatchNormalization node (inference mode) after a Gemm
+    without bias, holding gamma, beta and the running averages by their names."""
+    run = train("spiral", runs_dir, "--set", "batch_norm={layers: [true, false], momentum: 0.8}")
+    rows = np.random.default_rng(2).normal(size=(50, 2))
+    np.save(tmp_path / "rows.npy", rows)
+    expected = np.array(
+        [
+            [r["probabilities"][c] for c in ("arm0", "arm1", "arm2")]
+            for r in _predict_json(cli, run, tmp_path / "rows.npy")
+        ]
+    )
+    _export(cli, run, tmp_path / "bn.onnx")
+    model = onnx.load(str(tmp_path / "bn.onnx"))
+    ops = [n.op_type for n in model.graph.node]
+    assert ops.count("BatchNormalization") == 1 and ops.count("Gemm") == 3
+    (bn,) = [n for n in model.graph.node if n.op_type == "BatchNormalization"]
+    assert list(bn.input)[1:] == ["gamma1", "beta1", "running_mean1", "running_var1"]
+    assert [a.f for a in bn.attribute if a.name == "epsilon"] == [pytest.approx(1e-5)]
+    (gemm1,) = [n for n in model.graph.node if n.name == "layer1"]
+    assert len(gemm1.input) == 2  # no bias: beta replaces it
+    with np.load(run / "params.npz") as z:
+        inits = {i.name: onnx.numpy_helper.to_array(i) for i in model.graph.initializer}
+        assert np.array_equal(inits["running_var1"], z["running_var1"].reshape(-1).astype("f4"))
+    got = _session(tmp_path / "bn.onnx").run(["probabilities"], {"input": rows.astype(np.float32)})[
+        0
+    ]
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+
+
 def test_npz_and_sidecar_reproduce_predict_in_plain_numpy(
     cli, spiral: Path, tmp_path: Path
 ) -> None:

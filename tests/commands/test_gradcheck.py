@@ -213,6 +213,58 @@ def test_cost_keywords_join_the_suite_and_randomness_is_switched_off(cli, monkey
     assert failed and all(p.startswith("W") and "l2=0.7" in n for n, p in failed)
 
 
+def test_batch_norm_cases_check_gamma_and_beta(suite) -> None:
+    rep = json.loads(suite[1].stdout)
+    bn = [c for c in rep["checks"] if "batch_norm" in c["network"]]
+    names = {(c["network"].split(" ->")[0], c["parameter"]) for c in bn}
+    # all hidden layers normalized: gamma and beta in place of b; only the first: b2 stays
+    assert {("relu", "gamma1"), ("relu", "beta1"), ("relu", "W2"), ("relu", "b2")} <= names
+    assert ("relu", "b1") not in names
+    assert {("tanh-tanh", "gamma1"), ("tanh-tanh", "b2"), ("tanh-tanh", "W1")} <= names
+    assert ("tanh-tanh", "gamma2") not in names
+    assert any(n.startswith("relu-leaky_relu-tanh") and p == "gamma3" for n, p in names)
+    assert all(c["passed"] and c["relative_error"] < TOL / 5 for c in bn)
+
+
+def test_a_backward_pass_that_ignores_the_batch_statistics_fails(cli, monkeypatch) -> None:
+    """Treating mu and var as constants (dZ = gamma / std * dZt) is the classic mistake: the
+    check fails on the arrays below a normalized layer and nowhere else."""
+
+    def constant_statistics(dZt, cache, gamma, dgamma=None, dbeta=None):
+        m = dZt.shape[1]
+        dbeta = np.sum(dZt, axis=1, keepdims=True) / m
+        dgamma = np.sum(dZt * cache.Z_norm, axis=1, keepdims=True) / m
+        return dZt * (gamma / cache.std), dgamma, dbeta
+
+    monkeypatch.setattr(gradcheck.suite, "SUITE_SCALES", (1.0,))
+    monkeypatch.setattr(model, "batch_norm_backward", constant_statistics)
+    code, rep, _ = run_json(cli)
+    assert code == 1
+    failed = {(c["network"], c["parameter"]) for c in rep["checks"] if not c["passed"]}
+    assert failed and all("batch_norm" in n for n, _ in failed)
+    assert ("relu -> sigmoid/binary_cross_entropy, scale 1.0, batch_norm (all hidden)", "W1") in (
+        failed
+    )
+    # gamma1 and beta1 of a single normalized layer get their gradients before the mistake
+    assert not any(n.startswith("relu ->") and p in ("gamma1", "beta1") for n, p in failed)
+
+
+def test_a_batch_normalized_config_is_checked(cli, tmp_path) -> None:
+    cfg = write_config(
+        tmp_path / "bn.yaml",
+        MOONS_SMALL.replace("[auto, 8, 1]", "[auto, 8, 4, 1]").replace(
+            "[relu, sigmoid]", "[tanh, relu, sigmoid]"
+        )
+        + "batch_norm: [true, false]\n",
+    )
+    code, rep, err = run_json(cli, str(cfg))
+    assert code == 0, err
+    p = by_param(rep)
+    assert list(p) == ["W1", "gamma1", "beta1", "W2", "b2", "W3", "b3"]
+    assert all(c["status"] == "passed" for c in rep["checks"])
+    assert rep["max_relative_error"] < TOL / 10
+
+
 # --------------------------------------------------------------------------- configs and runs
 
 

@@ -74,9 +74,9 @@ def test_one_full_batch_step_equals_the_formulas_by_hand() -> None:
     dg1, dbe1 = (dZt * Zn).sum(axis=1, keepdims=True), dZt.sum(axis=1, keepdims=True)
     dZn = dZt * g1
     dvar = (dZn * (Z1 - mu)).sum(axis=1, keepdims=True) * -0.5 * (var + EPS) ** -1.5
-    dmu = (-dZn / np.sqrt(var + EPS)).sum(axis=1, keepdims=True) + dvar * (
-        -2 * (Z1 - mu)
-    ).sum(axis=1, keepdims=True) / m
+    dmu = (-dZn / np.sqrt(var + EPS)).sum(axis=1, keepdims=True) + dvar * (-2 * (Z1 - mu)).sum(
+        axis=1, keepdims=True
+    ) / m
     dZ1 = dZn / np.sqrt(var + EPS) + dvar * 2 * (Z1 - mu) / m + dmu / m
     dW1 = dZ1 @ X.T
     want = {
@@ -208,7 +208,8 @@ def test_a_run_without_batch_norm_has_the_plain_parameters() -> None:
 
 def _raw_of(cfg) -> dict:
     d = cfg.to_dict()
-    return {k: d[k] for k in ("dataset", "layer_dims", "activations", "learning_rate", "iterations")}
+    keys = ("dataset", "layer_dims", "activations", "learning_rate", "iterations")
+    return {k: d[k] for k in keys}
 
 
 def test_architecture_without_batch_norm_is_unchanged() -> None:
