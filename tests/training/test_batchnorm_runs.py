@@ -211,3 +211,18 @@ def test_full_batch_gradient_descent_continues_from_its_parameters(
     a, b = _params(longer), _params(short)
     assert all(np.array_equal(a[k], b[k]) for k in a)
     assert (longer / "history.csv").read_text() == (short / "history.csv").read_text()
+
+
+def test_the_shipped_config_learns_with_batch_norm_and_not_without(cli, runs_dir: Path) -> None:
+    """configs/course2_batch_norm.yaml, as docs/guides/second-course.md shows it: the deep
+    sigmoid network learns the spiral with batch normalization and stays near chance (1/3)
+    without. The margins are wide (0.96 and 0.32 measured) so any CPU's rounding passes."""
+    from helpers import CONFIGS
+
+    scores = {}
+    for bn in ("true", "false"):
+        r = cli("train", CONFIGS / "course2_batch_norm.yaml", "--set", f"batch_norm={bn}", "-q")
+        assert r.exit_code == 0, r.stderr
+        summary = json.loads((runs_dir / r.stdout.strip() / "summary.json").read_text())
+        scores[bn] = summary["test_accuracy"]
+    assert scores["true"] > 0.9 and scores["false"] < 0.45
