@@ -214,3 +214,20 @@ def _raw_of(cfg) -> dict:
 
 def test_architecture_without_batch_norm_is_unchanged() -> None:
     assert Architecture.build(["relu", "sigmoid"], "binary_cross_entropy").batch_norm is None
+
+
+def test_the_factored_full_batch_path_is_not_used_for_batch_norm() -> None:
+    """The factored path (nnctl/training/fullbatch.py) does not implement batch_norm: a config
+    that would take it without batch normalization takes the direct loop with it."""
+    from nnctl.training.fullbatch import fast_path_applies
+
+    raw = {
+        "dataset": {"synthetic": "moons"},
+        "layer_dims": [2000, 4, 1],
+        "activations": ["relu", "sigmoid"],
+        "learning_rate": 0.01,
+        "iterations": 500,
+    }
+    X = np.zeros((2000, 50))
+    assert fast_path_applies(resolve(raw, "wide.yaml"), X)
+    assert not fast_path_applies(resolve({**raw, "batch_norm": True}, "wide.yaml"), X)
