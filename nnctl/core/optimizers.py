@@ -52,7 +52,7 @@ class FlatOptimizer:
         self._params.load(arrays)
         _point_into(params, self._params.views)
         self._grads = FlatArrays.like(arrays)
-        self.grads = Params([], [], [None if g is None else g for g in params.gammas])
+        self.grads = Params([], [], list(params.gammas))  # the layers that have a gamma
         _point_into(self.grads, self._grads.views, self._L)
         self._foreign: FlatArrays | None = None  # scratch for parameters that are not ours
         self._kernel: Callable[..., None] | None = None  # the compiled update, when chosen
