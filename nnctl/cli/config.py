@@ -82,7 +82,8 @@ def config_show(
         bound = bind(cfg)
         cfg = bound.cfg
         batch = min(batch or len(bound.train_idx), len(bound.train_idx))
-    model = summarize(cfg.layer_dims, cfg.activations, cfg.dtype, batch)
+    norm = cfg.batch_norm["layers"] if cfg.batch_norm else None
+    model = summarize(cfg.layer_dims, cfg.activations, cfg.dtype, batch, norm)
     if json_:
         print_json({"config": cfg.to_dict(), "model": model.to_json() if model else None})
         return

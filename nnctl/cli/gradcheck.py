@@ -139,7 +139,14 @@ def _gradcheck_verdict(report: Any) -> str:
         return groups
 
     def names(checks: list) -> str:
-        return ", ".join(sorted({c.parameter for c in checks}, key=lambda p: (int(p[1:]), p[0])))
+        # by layer, then W, b (or batch normalization's gamma, beta): W1, gamma1, beta1, W2, b2
+        kinds = ("W", "b", "gamma", "beta")
+
+        def order(p: str) -> tuple[int, int]:
+            kind = p.rstrip("0123456789")
+            return int(p[len(kind) :]), kinds.index(kind) if kind in kinds else len(kinds)
+
+        return ", ".join(sorted({c.parameter for c in checks}, key=order))
 
     verdicts = []
     failed, unchecked = report.failures(), report.unchecked()

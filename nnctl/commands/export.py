@@ -104,6 +104,9 @@ def build_onnx(run: LoadedRun) -> bytes:
     Graph: input (N, *input_shape) raw values -> Flatten -> preprocessing steps -> for each
     layer l: Gemm(A, W_l, b_l, transB=1) [+ activation] -> output (N, K). W_l: (n_l, n_{l-1})
     as trained, so Gemm computes A @ W_l.T + b_l on rows (the course's W A + b on columns). A
+    batch-normalized layer is Gemm(A, W_l) without a bias, then BatchNormalization with gamma_l,
+    beta_l and the running mean and variance (inference mode): the same formula as predict's,
+    the parameters visible by name in the graph (docs/guides/second-course.md measures it). A
     sigmoid head becomes two columns [1 - p, p], so ``probabilities`` always has one column per
     class in ``classes`` order; a regression head's output is ``values`` (N, n_L).
     """
@@ -132,17 +135,43 @@ def build_onnx(run: LoadedRun) -> bytes:
             helper.make_node(op, [a, const(f"pre{i}", _step_tensor(operand, n_x))], [f"pre{i}_out"])
         )
         a = f"pre{i}_out"
-    for l, (W, b) in enumerate(zip(run.params.Ws, run.params.bs), start=1):
+    params = run.params
+    for l, (W, b) in enumerate(zip(params.Ws, params.bs), start=1):
         z = f"Z{l}"
-        nodes.append(
-            helper.make_node(
-                "Gemm",
-                [a, const(f"W{l}", W), const(f"b{l}", b.reshape(-1))],
-                [z],
-                transB=1,
-                name=f"layer{l}",
+        if params.normalized(l - 1):
+            nodes.append(
+                helper.make_node(
+                    "Gemm", [a, const(f"W{l}", W)], [f"WA{l}"], transB=1, name=f"layer{l}"
+                )
             )
-        )
+            stats = [
+                const(f"{name}{l}", arr.reshape(-1))
+                for name, arr in (
+                    ("gamma", params.gammas[l - 1]),
+                    ("beta", b),
+                    ("running_mean", params.means[l - 1]),
+                    ("running_var", params.variances[l - 1]),
+                )
+            ]
+            nodes.append(
+                helper.make_node(
+                    "BatchNormalization",
+                    [f"WA{l}", *stats],
+                    [z],
+                    epsilon=float(cfg.batch_norm["epsilon"]),
+                    name=f"batch_norm{l}",
+                )
+            )
+        else:
+            nodes.append(
+                helper.make_node(
+                    "Gemm",
+                    [a, const(f"W{l}", W), const(f"b{l}", b.reshape(-1))],
+                    [z],
+                    transB=1,
+                    name=f"layer{l}",
+                )
+            )
         act = cfg.activations[l - 1]
         if act == "linear":
             a = z
@@ -212,7 +241,15 @@ def npz_sidecar(run: LoadedRun) -> dict[str, Any]:
         "activations": list(cfg.activations),
         "loss": cfg.loss,
         "arrays": "W1, b1, ..., WL, bL; W_l: (n_l, n_{l-1}), b_l: (n_l, 1); "
-        "X is (n_x, m), one column per example",
+        "X is (n_x, m), one column per example"
+        + (
+            "; a batch-normalized layer l has gamma_l, beta_l, running_mean_l, running_var_l: "
+            "(n_l, 1) instead of b_l: Z = gamma (W A - running_mean) / sqrt(running_var + "
+            "epsilon) + beta"
+            if cfg.batch_norm is not None
+            else ""
+        ),
+        **({"batch_norm": cfg.batch_norm} if cfg.batch_norm is not None else {}),
         "preprocessing": preprocessing_spec(run),
     }
 

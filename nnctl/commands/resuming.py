@@ -88,7 +88,7 @@ def continue_state(run_dir: Path, cfg: Config, summary: RunSummary, m: int) -> T
     its parameters (full-batch plain gradient descent), params.npz and history.csv."""
     if runs.has_checkpoint(run_dir) or summary.status != "complete":
         return load_checkpoint(run_dir, cfg, m)
-    params = runs.load_params(run_dir, list(cfg.layer_dims), cfg.float_type)
+    params = runs.load_params(run_dir, list(cfg.layer_dims), cfg.float_type, runs.norm_layers(cfg))
     h = runs.read_history_table(run_dir)
     if len(h.costs) != summary.iterations_done:
         raise RunError(

@@ -41,6 +41,8 @@ class Config:
     lr_decay: dict | None = None
     l2: float = 0.0
     dropout: list[float] | None = None  # one keep probability per hidden layer
+    # {layers: [one flag per hidden layer], momentum, epsilon}; None: no batch normalization
+    batch_norm: dict | None = None
     validation_fraction: float = 0.0
     early_stopping: dict | None = None
     checkpoint_every: int | None = None
@@ -53,10 +55,12 @@ class Config:
     # Built once per config (a run has one): every loop, scoring and check uses these.
     @functools.cached_property
     def arch(self) -> Architecture:
-        """The activations and loss looked up in their tables."""
-        from nnctl.core import Architecture
+        """The activations and loss looked up in their tables, and the batch normalization."""
+        from nnctl.core import Architecture, BatchNorm
 
-        return Architecture.build(self.activations, self.loss)
+        return Architecture.build(
+            self.activations, self.loss, BatchNorm.from_config(self.batch_norm)
+        )
 
     @functools.cached_property
     def float_type(self) -> type:

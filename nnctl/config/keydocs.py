@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from nnctl.config.keys import (
+    BATCH_NORM_KEYS,
     DATASET_ALIASES,
     DATASET_FILE_KEYS,
     DATASET_READER_KEYS,
@@ -49,8 +50,9 @@ class KeyDoc:
 def key_docs() -> list[KeyDoc]:
     """Every key a config accepts, in table order: the top-level keys (``config_keys()``, the
     optimizers' hyperparameters included), then ``dataset.*``: a generator's keys, the files'
-    keys, their aliases and the reading options. A key both a generator and files take
-    (``dataset.seed``) is one record; where the two differ, each part says which it is for."""
+    keys, their aliases and the reading options; then ``batch_norm.*``. A key both a generator
+    and files take (``dataset.seed``) is one record; where the two differ, each part says which
+    it is for."""
     docs = [
         _dataset_doc(key) if name == "dataset" else _doc(name, key)
         for name, key in config_keys().items()
@@ -64,7 +66,8 @@ def key_docs() -> list[KeyDoc]:
     for form, table in (("synthetic", _table_docs(DATASET_SYNTHETIC_KEYS)), ("files", files)):
         for name, doc in table.items():
             forms.setdefault(name, {})[form] = doc
-    return docs + [_merge(by_form) for by_form in forms.values()]
+    norm = [_doc(f"batch_norm.{name}", key) for name, key in BATCH_NORM_KEYS.items()]
+    return docs + [_merge(by_form) for by_form in forms.values()] + norm
 
 
 def _table_docs(table: dict[str, Key]) -> dict[str, KeyDoc]:

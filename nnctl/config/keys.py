@@ -16,6 +16,7 @@ from typing import Any
 from nnctl.config.values import (
     REQUIRED,
     check_activations,
+    check_batch_norm,
     check_bool,
     check_columns,
     check_diagnose,
@@ -24,6 +25,7 @@ from nnctl.config.values import (
     check_layer_dims,
     check_lr_decay,
     check_lr_schedule,
+    check_norm_layers,
     check_shuffle,
     check_size,
     check_source,
@@ -135,6 +137,23 @@ DATASET_SYNTHETIC_KEYS: dict[str, Key] = {
 }
 
 
+BATCH_NORM_KEYS: dict[str, Key] = {
+    "layers": Key(
+        check_norm_layers,
+        True,
+        "true: every hidden layer; or one true/false per hidden layer",
+    ),
+    "momentum": Key(
+        fraction(0.0, 1.0),
+        0.9,
+        "decay of the running mean and variance: running = momentum * running "
+        "+ (1 - momentum) * batch",
+    ),
+    "epsilon": Key(positive_number, 1e-5, "added to the variance: (Z - mu) / sqrt(var + epsilon)"),
+}
+"""``batch_norm``'s own keys (``batch_norm: {layers: ..., momentum: ..., epsilon: ...}``)."""
+
+
 CONFIG_KEYS: dict[str, Key] = {
     "name": Key(string, None, "run name (default: the config file's stem)", fast_path_ok=True),
     "dataset": Key(
@@ -195,6 +214,12 @@ CONFIG_KEYS: dict[str, Key] = {
     ),
     "l2": Key(non_negative_number, 0.0, "L2 regularization strength lambda"),
     "dropout": Key(check_dropout, None, "keep probability per hidden layer (null: no dropout)"),
+    "batch_norm": Key(
+        check_batch_norm,
+        None,
+        "batch normalization of the hidden layers: true, one true/false per hidden layer, or "
+        "{layers, momentum, epsilon} (batch_norm.*; null: none)",
+    ),
     "validation_fraction": Key(fraction(0.0, 1.0), 0.0, "share of training examples held out"),
     "early_stopping": Key(check_early_stopping, None, "{patience, min_delta} on validation loss"),
     "checkpoint_every": Key(optional(positive_int), None, "iterations between checkpoints"),

@@ -9,6 +9,7 @@ from typing import Any
 
 from nnctl.config.config import Config
 from nnctl.config.keys import (
+    BATCH_NORM_KEYS,
     DATASET_ALIASES,
     DATASET_FILE_KEYS,
     DATASET_READER_KEYS,
@@ -144,6 +145,37 @@ def resolve(raw: Any, source: str, default_name: str = "run", path: str | None =
     return Config(**d, source=source, path=path)
 
 
+def _check_batch_norm(
+    value: dict | None, n_hidden: int, batch_size: int | None, source: str
+) -> dict | None:
+    """``batch_norm``'s keys checked (did you mean included), its layers expanded to one flag
+    per hidden layer; None when no layer is normalized."""
+    if value is None:
+        return None
+    bn = _check_mapping(value, BATCH_NORM_KEYS, "batch_norm.", source)
+    layers = bn["layers"]
+    if n_hidden == 0 and layers is not False:
+        raise ConfigError(
+            f"{source}: batch_norm: the network has no hidden layer to normalize (batch "
+            "normalization applies to hidden layers only)"
+        )
+    if isinstance(layers, bool):
+        layers = [layers] * n_hidden
+    elif len(layers) != n_hidden:
+        raise ConfigError(
+            f"{source}: batch_norm.layers: got {len(layers)} entries but the network has "
+            f"{n_hidden} hidden layer(s); give one true/false per hidden layer, or true"
+        )
+    if not any(layers):
+        return None
+    if batch_size == 1:
+        raise ConfigError(
+            f"{source}: batch_norm: needs at least 2 examples per mini-batch (the batch's mean "
+            "and variance), but batch_size is 1; use a batch_size of 2 or more"
+        )
+    return {**bn, "layers": layers}
+
+
 def _check_training_keys(d: dict, source: str) -> None:
     """Cross-checks of the optimisation, regularization and validation keys; fills ``d`` in."""
     if (d["iterations"] is None) == (d["epochs"] is None):
@@ -195,6 +227,7 @@ def _check_training_keys(d: dict, source: str) -> None:
         if all(k == 1.0 for k in keep):
             keep = None  # keeping every unit is no dropout; don't draw masks for nothing
     d["dropout"] = keep
+    d["batch_norm"] = _check_batch_norm(d["batch_norm"], n_hidden, d["batch_size"], source)
     has_val_file = bool(d["dataset"].get("val"))
     if has_val_file and d["validation_fraction"] > 0:
         raise ConfigError(

@@ -19,6 +19,7 @@ from typing import Any
 
 from nnctl.config import values
 from nnctl.config.keys import (
+    BATCH_NORM_KEYS,
     CONFIG_KEYS,
     DATASET_ALIASES,
     DATASET_FILE_KEYS,
@@ -141,6 +142,25 @@ def _fragments() -> dict[Callable[[Any], Any], Callable[[], dict[str, Any]]]:
         },
         values.check_bool: lambda: _BOOLEAN,
         values.check_stream: lambda: _BOOLEAN,
+        values.check_norm_layers: lambda: _NORM_LAYERS,
+        values.check_batch_norm: _batch_norm_fragment,
+    }
+
+
+_NORM_LAYERS: dict[str, Any] = {
+    "anyOf": [_BOOLEAN, {"type": "array", "minItems": 1, "items": _BOOLEAN}]
+}
+
+
+def _batch_norm_fragment() -> dict[str, Any]:
+    """``batch_norm``: true/false, a flag per hidden layer, or a mapping of ``BATCH_NORM_KEYS``."""
+    props, _ = _properties(BATCH_NORM_KEYS)
+    return {
+        "anyOf": [
+            *_NORM_LAYERS["anyOf"],
+            {"type": "object", "properties": props, "additionalProperties": False},
+            {"type": "null"},
+        ]
     }
 
 

@@ -272,6 +272,35 @@ def check_shuffle(value: Any) -> dict | None:
         raise Invalid(f"course: {exc}") from None
 
 
+def check_batch_norm(value: Any) -> dict | None:
+    """``batch_norm``'s forms: true or false (every hidden layer or none), a list of true/false
+    (one per hidden layer) or a mapping of the ``batch_norm.*`` keys (``keys.BATCH_NORM_KEYS``:
+    layers, momentum, epsilon). Returned as that mapping, checked key by key and expanded to
+    the layers by resolution."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, list)):
+        return {"layers": value}
+    if not isinstance(value, dict):
+        raise Invalid(
+            "expected true, a list of true/false (one per hidden layer) or a mapping like "
+            f"{{layers: true, momentum: 0.9, epsilon: 1e-5}}, got {describe(value)}"
+        )
+    return value
+
+
+def check_norm_layers(value: Any) -> bool | list[bool]:
+    """``batch_norm.layers``: true/false for every hidden layer, or one per hidden layer."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, list) and value:
+        return each(value, check_bool)
+    raise Invalid(
+        "expected true, false or a list with one true/false per hidden layer, "
+        f"got {describe(value)}"
+    )
+
+
 def check_stream(value: Any) -> bool:
     """``dataset.stream``: true or false."""
     if not isinstance(value, bool):

@@ -19,6 +19,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "softmax",
             "softmax_backward",
         ],
+        "batchnorm": ["BatchNorm", "NormCache", "update_running"],
         "heads": ["DEFAULT_THRESHOLD", "Head", "check_threshold", "interpret"],
         "losses": [
             "CheckTargets",
@@ -52,6 +53,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "dropout_masks",
             "forward",
             "initialize_parameters",
+            "parameter_shapes",
             "InputHook",
             "LayerHook",
             "backward_layers",

@@ -46,14 +46,14 @@ class FlatOptimizer:
     """
 
     def __init__(self, params: Params) -> None:
-        arrays = [*params.Ws, *params.bs]
+        arrays = params.trainable()
         self._L = params.L
         self._params = FlatArrays.like(arrays)
         self._params.load(arrays)
-        params.Ws[:] = self._params.views[: self._L]
-        params.bs[:] = self._params.views[self._L :]
+        _point_into(params, self._params.views)
         self._grads = FlatArrays.like(arrays)
-        self.grads = Params(self._grads.views[: self._L], self._grads.views[self._L :])
+        self.grads = Params([], [], list(params.gammas))  # the layers that have a gamma
+        _point_into(self.grads, self._grads.views, self._L)
         self._foreign: FlatArrays | None = None  # scratch for parameters that are not ours
         self._kernel: Callable[..., None] | None = None  # the compiled update, when chosen
 
@@ -90,11 +90,25 @@ class FlatOptimizer:
         denominator)."""
         return np.empty_like(self._params.flat), np.empty_like(self._params.flat)
 
-    def step(self, params: Params, dWs: list[np.ndarray], dbs: list[np.ndarray], lr: float) -> None:
-        grads = [*dWs, *dbs]
+    def step(
+        self,
+        params: Params,
+        dWs: list[np.ndarray],
+        dbs: list[np.ndarray],
+        lr: float,
+        dgammas: list[np.ndarray | None] | None = None,
+    ) -> None:
+        """One update from one batch's gradients; ``dgammas`` (one entry per hidden layer, as
+        ``cost_and_gradients`` fills it) with batch normalization, whose gammas it moves too."""
+        grads = [*dWs, *dbs, *(g for g in (dgammas or []) if g is not None)]
+        if len(grads) != len(self._grads.views):
+            raise ValueError(
+                f"expected gradients of {len(self._grads.views)} arrays, got {len(grads)} "
+                "(batch normalization's gammas need dgammas)"
+            )
         if not self._grads.holds(grads):
             self._grads.load(grads)
-        arrays = [*params.Ws, *params.bs]
+        arrays = params.trainable()
         if self._params.holds(arrays):
             self.update(self._params.flat, self._grads.flat, lr)
             return
@@ -115,6 +129,17 @@ class FlatOptimizer:
         pass
 
 
+def _point_into(params: Params, views: list[np.ndarray], L: int | None = None) -> None:
+    """Makes ``params``' trainable arrays the ``views`` (in ``Params.trainable``'s order): W1 ..
+    WL, b1 .. bL, then one per gamma that is not None. ``L``: the layer count, when ``params``
+    holds no arrays yet (a gradient's ``Params``)."""
+    L = params.L if L is None else L
+    params.Ws[:] = views[:L]
+    params.bs[:] = views[L : 2 * L]
+    rest = iter(views[2 * L :])
+    params.gammas[:] = [None if g is None else next(rest) for g in params.gammas]
+
+
 class GradientDescent(FlatOptimizer):
     """W := W - lr dW. Stateless. The course's update, kept as its exact expression
     (``lr * dW`` rounded, then subtracted)."""
@@ -132,7 +157,7 @@ class GradientDescent(FlatOptimizer):
 
 def _named(prefix: str, buf: FlatArrays) -> dict[str, np.ndarray]:
     """The state's arrays one per parameter, [W1 .. WL, b1 .. bL] numbered from 0, as
-    checkpoints have always stored them."""
+    checkpoints have always stored them (then the gammas, with batch normalization)."""
     return {f"{prefix}{i}": a.copy() for i, a in enumerate(buf.views)}
 
 

@@ -7,7 +7,9 @@ X: (n_x, m); that is the activation memory of a batch of m examples. FLOPs count
 and an add as two: layer l's ``W A_prev + b`` is 2 n_l n_{l-1} + n_l per example, and a
 training step (forward, then backward's dW = dZ A_prev^T and dA_prev = W^T dZ) about three
 times the forward pass's. Element-wise activation costs are left out (they are O(n_l), not
-O(n_l n_{l-1})).
+O(n_l n_{l-1})). A batch-normalized layer has gamma{l} and beta{l}: (n_l, 1) in b{l}'s place
+(one more trained value per unit) and its running mean and variance, which are saved but not
+trained (not counted as parameters).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class Layer:
     units: int  # n_l
     inputs: int  # n_{l-1}
     activation: str
+    normalized: bool = False  # batch normalization: gamma and beta instead of b
 
     @property
     def weights(self) -> int:
@@ -34,7 +37,7 @@ class Layer:
 
     @property
     def params(self) -> int:
-        return self.units * self.inputs + self.units
+        return self.units * self.inputs + self.units * (2 if self.normalized else 1)
 
     @property
     def flops(self) -> int:
@@ -81,7 +84,11 @@ class ModelSummary:
                 {
                     "layer": f"{layer.index}",
                     "W": [layer.units, layer.inputs],
-                    "b": [layer.units, 1],
+                    **(
+                        {"gamma": [layer.units, 1], "beta": [layer.units, 1]}
+                        if layer.normalized
+                        else {"b": [layer.units, 1]}
+                    ),
                     "activation": layer.activation,
                     "params": layer.params,
                 }
@@ -103,13 +110,22 @@ def summarize(
     activations: Sequence[str],
     dtype: str = "float64",
     batch: int | None = None,
+    batch_norm: Sequence[bool] | None = None,
 ) -> ModelSummary | None:
     """The summary of a network with ``layer_dims`` [n_x, n_1, ..., n_L] and one activation per
-    layer; None while ``layer_dims[0]`` is still ``auto`` (the data decides it)."""
+    layer; None while ``layer_dims[0]`` is still ``auto`` (the data decides it).
+    ``batch_norm``: one flag per hidden layer (``batch_norm.layers``), or None."""
     if not all(isinstance(n, int) and not isinstance(n, bool) for n in layer_dims):
         return None
+    flags = list(batch_norm or [])
     layers = [
-        Layer(l, layer_dims[l], layer_dims[l - 1], activations[l - 1])
+        Layer(
+            l,
+            layer_dims[l],
+            layer_dims[l - 1],
+            activations[l - 1],
+            l - 1 < len(flags) and bool(flags[l - 1]),
+        )
         for l in range(1, len(layer_dims))
     ]
     return ModelSummary(layers, layer_dims[0], dtype, batch)
@@ -131,8 +147,8 @@ def summary_lines(s: ModelSummary) -> list[str]:
             (
                 str(layer.index),
                 f"({layer.units}, {layer.inputs})",
-                f"({layer.units}, 1)",
-                layer.activation,
+                f"gamma, beta ({layer.units}, 1)" if layer.normalized else f"({layer.units}, 1)",
+                f"batch norm, {layer.activation}" if layer.normalized else layer.activation,
                 f"{layer.params:,}",
             )
         )

@@ -69,6 +69,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "find_run",
             "flat_config",
             "load_params",
+            "norm_layers",
             "load_run",
             "load_run_config",
             "parse_preprocessing",

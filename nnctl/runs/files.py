@@ -6,6 +6,14 @@ A run directory ``<runs_dir>/<run_id>/`` holds ``config.yaml`` (the resolved con
 run that sets ``checkpoint_every`` trains, also ``checkpoint.npz``. Every file is written to a
 temporary name, fsynced and renamed into place, so a reader sees either a whole file or none.
 
+``params.npz`` holds the parameters under the course's names: ``W1, b1, ..., WL, bL`` with
+W_l: (n_l, n_{l-1}) and b_l: (n_l, 1). A hidden layer l trained with batch normalization
+(``batch_norm``) has no b_l; in its place ``gamma{l}`` and ``beta{l}`` (trained: the scale and
+the shift of the normalized Z, beta replacing the bias) and ``running_mean{l}`` and
+``running_var{l}`` (the exponentially weighted averages of the mini-batches' mean and variance,
+which predict, evaluate and export use), each (n_l, 1). The order in the file is W1, then
+layer 1's b1 (or gamma1, beta1, running_mean1, running_var1), then W2, and so on.
+
 This is the only module that spells these names; everything else uses the constants.
 """
 

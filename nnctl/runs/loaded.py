@@ -162,20 +162,29 @@ class LoadedRun:
         )
 
 
-def expected_shapes(layer_dims: list[int]) -> dict[str, tuple[int, int]]:
-    """W_l: (n_l, n_{l-1}) and b_l: (n_l, 1) for l = 1..L."""
-    out = {}
-    for l in range(1, len(layer_dims)):
-        out[f"W{l}"] = (layer_dims[l], layer_dims[l - 1])
-        out[f"b{l}"] = (layer_dims[l], 1)
-    return out
+def expected_shapes(
+    layer_dims: list[int], batch_norm: list[bool] | None = None
+) -> dict[str, tuple[int, int]]:
+    """W_l: (n_l, n_{l-1}) and b_l: (n_l, 1) for l = 1..L; a batch-normalized layer's gamma_l,
+    beta_l, running_mean_l and running_var_l: (n_l, 1) in b_l's place (``batch_norm``: one
+    flag per hidden layer, ``batch_norm.layers`` of the run's config)."""
+    from nnctl.core import parameter_shapes
+
+    return parameter_shapes(layer_dims, batch_norm)
+
+
+def norm_layers(cfg: Any) -> list[bool] | None:
+    """The batch-normalized hidden layers of a config (None: none)."""
+    return None if cfg.batch_norm is None else list(cfg.batch_norm["layers"])
 
 
 # Without layer_dims to compare with, no parameter array of a run is expected to be bigger.
 MAX_PARAM_BYTES = 1 << 30
 
 
-def read_params(path: Path, layer_dims: list[int] | None = None) -> dict[str, np.ndarray]:
+def read_params(
+    path: Path, layer_dims: list[int] | None = None, batch_norm: list[bool] | None = None
+) -> dict[str, np.ndarray]:
     """Every array of a params.npz, read up front with ``allow_pickle=False``: an object array is
     refused naming its key (never unpickled), a damaged archive is one RunError. Each member's
     shape is read from its header first, and checked against ``layer_dims`` (or a size cap)
@@ -187,7 +196,7 @@ def read_params(path: Path, layer_dims: list[int] | None = None) -> dict[str, np
 
     from nnctl.system import DeclaredTooLarge, NotRegularFile, check_declared, npz_headers
 
-    want = expected_shapes(layer_dims) if layer_dims is not None else {}
+    want = expected_shapes(layer_dims, batch_norm) if layer_dims is not None else {}
     try:
         headers = npz_headers(path)
     except FileNotFoundError:
@@ -240,18 +249,21 @@ def read_params(path: Path, layer_dims: list[int] | None = None) -> dict[str, np
     return arrays
 
 
-def check_params(arrays: dict[str, np.ndarray], layer_dims: list[int], where: Path) -> Any:
-    """Checks W1, b1, ..., WL, bL against ``layer_dims`` (W_l: (n_l, n_{l-1}), b_l: (n_l, 1)):
-    all present, no others, floating point and finite. Returns ``model.Params``."""
+def check_params(
+    arrays: dict[str, np.ndarray],
+    layer_dims: list[int],
+    where: Path,
+    batch_norm: list[bool] | None = None,
+) -> Any:
+    """Checks W1, b1, ..., WL, bL against ``layer_dims`` (W_l: (n_l, n_{l-1}), b_l: (n_l, 1);
+    gamma_l, beta_l, running_mean_l, running_var_l in b_l's place for a layer ``batch_norm``
+    flags): all present, no others, floating point and finite. Returns ``model.Params``."""
     import numpy as np
 
     from nnctl.core import Params
 
     L = len(layer_dims) - 1
-    expected = {}
-    for l in range(1, L + 1):
-        expected[f"W{l}"] = (layer_dims[l], layer_dims[l - 1])
-        expected[f"b{l}"] = (layer_dims[l], 1)
+    expected = expected_shapes(layer_dims, batch_norm)
     missing = [k for k in expected if k not in arrays]
     if missing:
         raise RunError(
@@ -275,7 +287,9 @@ def check_params(arrays: dict[str, np.ndarray], layer_dims: list[int], where: Pa
     return Params.from_dict(arrays)
 
 
-def load_params(run_dir: Path, layer_dims: list[int], dtype: Any = None) -> Any:
+def load_params(
+    run_dir: Path, layer_dims: list[int], dtype: Any = None, batch_norm: list[bool] | None = None
+) -> Any:
     """A run's trained parameters, checked against ``layer_dims`` as ``check_params`` does, for
     a caller that works with the config alone (gradcheck): a run without them is refused naming
     its status. ``dtype`` (e.g. np.float64) converts them. Returns ``model.Params``."""
@@ -288,7 +302,7 @@ def load_params(run_dir: Path, layer_dims: list[int], dtype: Any = None) -> Any:
             f"{run_dir}: has no {PARAMS_FILE} (status: {status}); only complete runs have "
             "trained parameters"
         )
-    params = check_params(read_params(path, layer_dims), layer_dims, path)
+    params = check_params(read_params(path, layer_dims, batch_norm), layer_dims, path, batch_norm)
     if dtype is None:
         return params
     return Params.from_dict({k: v.astype(dtype) for k, v in params.to_dict().items()})
@@ -357,5 +371,8 @@ def load_run(run_dir: Path) -> LoadedRun:
         raise RunError(
             f"{config_path}: layer_dims[0] is 'auto'; a trained run records the input size"
         )
-    params = check_params(read_params(run_dir / PARAMS_FILE, dims), dims, run_dir / PARAMS_FILE)
+    bn = norm_layers(cfg)
+    params = check_params(
+        read_params(run_dir / PARAMS_FILE, dims, bn), dims, run_dir / PARAMS_FILE, bn
+    )
     return LoadedRun(run_dir, cfg, summary, params)

@@ -143,9 +143,30 @@ def bind(
         )
         ds = take(ds, *held_out)
     check_weights(cfg, ds)
+    _check_norm_batches(cfg, int(ds.X_train.shape[1]))
     cfg, ds = _normalize(cfg, ds)
     cfg = cfg.with_run_length(int(ds.X_train.shape[1]))  # a cosine schedule's horizon
     return Bound(cfg, ds, held_out)
+
+
+def _check_norm_batches(cfg: Config, m: int) -> None:
+    """Batch normalization needs the mean and variance of at least 2 examples in every batch:
+    refuses a training set of 1 example (full batch) and a last mini-batch of 1. ConfigError."""
+    if cfg.batch_norm is None:
+        return
+    if m == 1:
+        raise ConfigError(
+            f"{cfg.source}: batch_norm: the training set has 1 example, but each batch needs at "
+            "least 2 (its mean and variance); use more data or remove batch_norm"
+        )
+    bs = m if cfg.batch_size is None else min(cfg.batch_size, m)
+    if m % bs == 1:
+        ok = next(b for b in range(bs + 1, m + 1) if m % b != 1)
+        raise ConfigError(
+            f"{cfg.source}: batch_norm: batch_size {bs} leaves 1 of the {m} training examples "
+            "in the last mini-batch of every epoch, but each batch needs at least 2 (its mean "
+            f"and variance); use a batch_size such as {ok}"
+        )
 
 
 def _mapped_examples(cfg: Config, ds: Dataset) -> int:

@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nnctl.config import Config
-from nnctl.core import Params, cost_and_gradients, dropout_masks, learning_rate
+from nnctl.core import (
+    Params,
+    cost_and_gradients,
+    dropout_masks,
+    learning_rate,
+    update_running,
+)
 from nnctl.system import DataError, interrupt
 from nnctl.training.batches import BatchGatherer
 from nnctl.training.scoring import score
@@ -105,6 +111,7 @@ def fit_direct(
     status "diverged".
     """
     arch, dtype = cfg.arch, cfg.float_type
+    bn = arch.batch_norm
     m = X.shape[1]
     n_batches = batch_count(cfg, m)
     bs = batch_size(cfg, m)
@@ -161,6 +168,7 @@ def fit_direct(
                     masks = dropout_masks(
                         cfg.layer_dims[1:-1], cfg.dropout, Xb.shape[1], s.dropout_rng, dtype
                     )
+                norm_cache, dgammas = ([], []) if bn is not None else (None, None)
                 cost, dWs, dbs = cost_and_gradients(
                     s.params,
                     Xb,
@@ -170,6 +178,8 @@ def fit_direct(
                     masks=masks,
                     out=getattr(s.optimizer, "grads", None),
                     weights=Wb,
+                    norm_cache=norm_cache,
+                    dgammas=dgammas,
                 )
                 if not math.isfinite(cost):
                     status = "diverged"
@@ -178,7 +188,13 @@ def fit_direct(
                         f"try a smaller learning_rate than {learning_rate_at(cfg, s.epoch)}"
                     )
                     break
-                s.optimizer.step(s.params, dWs, dbs, learning_rate_at(cfg, s.epoch))
+                if bn is None:
+                    s.optimizer.step(s.params, dWs, dbs, learning_rate_at(cfg, s.epoch))
+                else:
+                    s.optimizer.step(s.params, dWs, dbs, learning_rate_at(cfg, s.epoch), dgammas)
+                    # the running averages of the batch's statistics (batch norm at test time)
+                    p = s.params
+                    update_running(p.means, p.variances, norm_cache, bn.momentum)
                 s.costs.append(cost)
                 i = s.iteration
                 s.iteration += 1

@@ -43,7 +43,9 @@ class TrainState:
 
     @classmethod
     def start(cls, cfg: Config) -> TrainState:
-        params = initialize_parameters(cfg.layer_dims, cfg.init, cfg.seed, cfg.float_type)
+        params = initialize_parameters(
+            cfg.layer_dims, cfg.init, cfg.seed, cfg.float_type, cfg.arch.batch_norm
+        )
         stopper = None
         if cfg.early_stopping is not None:
             stopper = EarlyStopping(cfg.early_stopping["patience"], cfg.early_stopping["min_delta"])

@@ -182,3 +182,26 @@ def test_the_report_shows_the_same_diagnosis(runs: dict[str, Path], tmp_path: Pa
         "<b>high: val error is well above" in section and "work on <b>variance</b> first" in section
     )
     assert "<code>--set l2=0.1</code>" in section and "human-level" in section
+
+
+def test_next_steps_of_a_batch_normalized_run_are_valid_overrides(tmp_path: Path) -> None:
+    """The deeper network's step gives batch_norm.layers one more flag, as it does dropout."""
+    from typer.testing import CliRunner
+
+    from nnctl.cli import app
+
+    cfg = write_config(tmp_path / "bn.yaml", MOONS_SMALL + "batch_norm: true\n")
+    r = CliRunner().invoke(
+        app, ["train", str(cfg), "-q", "--runs-dir", str(tmp_path / "runs")], catch_exceptions=False
+    )
+    assert r.exit_code == 0, r.stderr
+    from nnctl.commands.diagnose.steps import bias_steps, variance_steps
+
+    run = load_run(tmp_path / "runs" / r.stdout.strip())
+    config_file = run.run_dir / "config.yaml"
+    steps = bias_steps(run.config, run.summary) + variance_steps(run.config, False)
+    deeper = [s for s in steps if "deeper" in s.text]
+    assert deeper and "batch_norm.layers=[true, true]" in deeper[0].overrides
+    for step in steps:
+        if step.overrides:
+            assert load_config(config_file, step.overrides).batch_norm is not None

@@ -5,6 +5,7 @@ test_gradcheck_kinks.py)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +61,8 @@ def test_suite_passes_far_below_tolerance_and_covers_the_tables(suite) -> None:
     for name, loss in losses.LOSSES.items():
         assert any(f"-> {loss.output}/{name}," in n for n in nets), name
     depths = {
-        max(int(c["parameter"][1:]) for c in rep["checks"] if c["network"] == n) for n in nets
+        max(int(re.sub(r"^\D+", "", c["parameter"])) for c in rep["checks"] if c["network"] == n)
+        for n in nets
     }
     assert depths == {1, 2, 3, 4}
     assert {n.rsplit("scale ", 1)[1] for n in nets} == {
@@ -69,6 +71,8 @@ def test_suite_passes_far_below_tolerance_and_covers_the_tables(suite) -> None:
         "2.0",
         "1.0, l2=0.7",
         "1.0, weights, l2=0.7",  # per-example weights, a zero among them, with the L2 term
+        "1.0, batch_norm (all hidden)",
+        "1.0, batch_norm (hidden layer 1)",
     }
     # every array of a small network is checked exhaustively, plus a direction
     for c in rep["checks"]:
@@ -99,7 +103,9 @@ def test_broken_relu_derivative_fails_and_names_the_arrays(cli, monkeypatch) -> 
     failed = [c for c in rep["checks"] if not c["passed"]]
     # exactly the networks with a relu hidden layer fail, and in each the arrays below a relu
     assert failed and all("relu" in c["network"].split(" ->")[0].split("-") for c in failed)
-    single = [c for c in failed if c["network"].startswith("relu ->")]
+    single = [
+        c for c in failed if c["network"].startswith("relu ->") and "batch_norm" not in c["network"]
+    ]
     assert {c["parameter"] for c in single} == {"W1", "b1"}
     assert all(c["passed"] for c in rep["checks"] if c["network"].startswith("tanh-"))
 
@@ -226,6 +232,58 @@ def test_weights_that_only_the_cost_honours_fail_the_check(cli, monkeypatch) -> 
     weighted = {c["network"] for c in rep["checks"] if ", weights" in c["network"]}
     assert failed and failed <= weighted
     assert all(c["passed"] for c in rep["cost_checks"])  # the cost itself is right
+
+
+def test_batch_norm_cases_check_gamma_and_beta(suite) -> None:
+    rep = json.loads(suite[1].stdout)
+    bn = [c for c in rep["checks"] if "batch_norm" in c["network"]]
+    names = {(c["network"].split(" ->")[0], c["parameter"]) for c in bn}
+    # all hidden layers normalized: gamma and beta in place of b; only the first: b2 stays
+    assert {("relu", "gamma1"), ("relu", "beta1"), ("relu", "W2"), ("relu", "b2")} <= names
+    assert ("relu", "b1") not in names
+    assert {("tanh-tanh", "gamma1"), ("tanh-tanh", "b2"), ("tanh-tanh", "W1")} <= names
+    assert ("tanh-tanh", "gamma2") not in names
+    assert any(n.startswith("relu-leaky_relu-tanh") and p == "gamma3" for n, p in names)
+    assert all(c["passed"] and c["relative_error"] < TOL / 5 for c in bn)
+
+
+def test_a_backward_pass_that_ignores_the_batch_statistics_fails(cli, monkeypatch) -> None:
+    """Treating mu and var as constants (dZ = gamma / std * dZt) is the classic mistake: the
+    check fails on the arrays below a normalized layer and nowhere else."""
+
+    def constant_statistics(dZt, cache, gamma, dgamma=None, dbeta=None):
+        m = dZt.shape[1]
+        dbeta = np.sum(dZt, axis=1, keepdims=True) / m
+        dgamma = np.sum(dZt * cache.Z_norm, axis=1, keepdims=True) / m
+        return dZt * (gamma / cache.std), dgamma, dbeta
+
+    monkeypatch.setattr(gradcheck.suite, "SUITE_SCALES", (1.0,))
+    monkeypatch.setattr(model, "batch_norm_backward", constant_statistics)
+    code, rep, _ = run_json(cli)
+    assert code == 1
+    failed = {(c["network"], c["parameter"]) for c in rep["checks"] if not c["passed"]}
+    assert failed and all("batch_norm" in n for n, _ in failed)
+    assert ("relu -> sigmoid/binary_cross_entropy, scale 1.0, batch_norm (all hidden)", "W1") in (
+        failed
+    )
+    # gamma1 and beta1 of a single normalized layer get their gradients before the mistake
+    assert not any(n.startswith("relu ->") and p in ("gamma1", "beta1") for n, p in failed)
+
+
+def test_a_batch_normalized_config_is_checked(cli, tmp_path) -> None:
+    cfg = write_config(
+        tmp_path / "bn.yaml",
+        MOONS_SMALL.replace("[auto, 8, 1]", "[auto, 8, 4, 1]").replace(
+            "[relu, sigmoid]", "[tanh, relu, sigmoid]"
+        )
+        + "batch_norm: [true, false]\n",
+    )
+    code, rep, err = run_json(cli, str(cfg))
+    assert code == 0, err
+    p = by_param(rep)
+    assert list(p) == ["W1", "gamma1", "beta1", "W2", "b2", "W3", "b3"]
+    assert all(c["status"] == "passed" for c in rep["checks"])
+    assert rep["max_relative_error"] < TOL / 10
 
 
 # --------------------------------------------------------------------------- configs and runs

@@ -44,6 +44,8 @@ def _accepted(name: str) -> bool:
     """The loader takes ``name`` (dotted: in the dataset) in some form of config."""
     if "." not in name:
         return "unknown key" not in _error({**BASE, name: BAD})
+    if name.startswith("batch_norm."):
+        return "unknown key" not in _error({**BASE, "batch_norm": {name.split(".")[1]: BAD}})
     key = name.removeprefix("dataset.")
     forms = [{"synthetic": "moons", key: BAD}, {"train": "t.h5", key: BAD}]
     if any("unknown key" not in _error(_with_dataset(form)) for form in forms):

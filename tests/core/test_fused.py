@@ -102,9 +102,17 @@ def test_without_numba_the_numpy_passes_are_used(monkeypatch: pytest.MonkeyPatch
 
 
 @needs_numba
+@pytest.mark.parametrize(
+    "extra",
+    ["", "batch_norm: true\n", "batch_norm: [false, true]\n"],
+    ids=["plain", "batch_norm", "batch_norm layer 2"],
+)
+@pytest.mark.parametrize("optimizer", ["adam", "momentum", "rmsprop"])
 def test_a_long_training_run_is_the_same_compiled_or_not(
-    tmp_path, monkeypatch: pytest.MonkeyPatch
+    tmp_path, monkeypatch: pytest.MonkeyPatch, extra: str, optimizer: str
 ) -> None:
+    """With batch normalization the compiled updates move gamma and beta too (they are in the
+    flat buffers): the same bits as numpy's passes."""
     from helpers import write_config
     from nnctl.commands import fit
     from nnctl.config import load_config
@@ -113,8 +121,8 @@ def test_a_long_training_run_is_the_same_compiled_or_not(
     write_config(
         tmp_path / "c.yaml",
         "dataset: {synthetic: moons, m: 300, seed: 2}\nlayer_dims: [2, 16, 8, 1]\n"
-        "activations: {hidden: relu, output: sigmoid}\noptimizer: adam\nlearning_rate: 0.01\n"
-        "batch_size: 32\nepochs: 20\ndtype: float32\n",
+        f"activations: {{hidden: relu, output: sigmoid}}\noptimizer: {optimizer}\n"
+        "learning_rate: 0.01\nbatch_size: 32\nepochs: 20\ndtype: float32\n" + extra,
     )
     bound = bind(load_config(tmp_path / "c.yaml"))
     results = {}
@@ -123,6 +131,7 @@ def test_a_long_training_run_is_the_same_compiled_or_not(
         r = fit(bound.cfg, bound.dataset.X_train, bound.dataset.Y_train)
         assert r.state.optimizer.compiled == (setting == "always")
         results[setting] = (r.costs, r.params.to_dict())
+    assert ("gamma2" in results["never"][1]) == bool(extra)
     assert results["never"][0] == results["always"][0]
     assert all(
         np.array_equal(results["never"][1][k], results["always"][1][k]) for k in results["never"][1]

@@ -240,6 +240,23 @@ def test_mid_epoch_resume_is_bit_identical(cli, runs_dir: Path, files: Path) -> 
     assert all(np.array_equal(p_whole[k], p_resumed[k]) for k in p_whole) and h_whole == h_resumed
 
 
+def test_a_batch_normalized_streamed_run_resumes_bit_identically(
+    cli, runs_dir: Path, files: Path
+) -> None:
+    path = config(files, more="checkpoint_every: 7\nbatch_norm: true\n")
+    whole = Path(json.loads(cli("train", path, "--json", "--quiet").stdout)["run_dir"])
+    broken = train_run(load_config(path), runs_dir, on_iteration=interrupt_at(30))
+    assert broken.status == "interrupted"
+    assert cli("train", "--resume", broken.run_id, "--quiet").exit_code == 0
+    p_whole, h_whole = run_files(whole)
+    p_resumed, h_resumed = run_files(broken.run_dir)
+    assert "gamma1" in p_whole and "running_var1" in p_whole and "b1" not in p_whole
+    assert all(np.array_equal(p_whole[k], p_resumed[k]) for k in p_whole) and h_whole == h_resumed
+    r = cli("evaluate", whole, "--json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["accuracy"] > 0.8
+
+
 def test_automatic_streaming_with_a_notice(cli, runs_dir: Path, files: Path, monkeypatch) -> None:
     monkeypatch.setenv("NNCTL_MEMORY_SHARE", "0.5")
     # 750 x 192 float64: 1.2 MB

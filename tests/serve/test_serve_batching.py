@@ -130,3 +130,44 @@ def test_a_request_alone_does_not_wait_for_others(batching, trained) -> None:
         r = batching.client.post(f"/v1/models/{moons.name}/predict", json={"inputs": ROWS})
         assert r.status_code == 200
         assert time.monotonic() - started < 0.5
+
+
+def test_a_batch_normalized_run_answers_each_request_as_predict(trained, tmp_path: Path) -> None:
+    """A batch-normalized run serves with its running averages: requests that share one
+    forward pass get what predict gives their rows alone (the other requests' examples do not
+    move the statistics)."""
+    from typer.testing import CliRunner
+
+    from helpers.proc import TINY
+    from nnctl.api import Run
+    from nnctl.cli import app
+
+    root, runs_dir, _, _ = trained
+    (root / "bn.yaml").write_text(
+        "name: bn_served\n"
+        + TINY.replace("[auto, 8, 1]", "[auto, 8, 4, 1]").replace(
+            "[relu, sigmoid]", "[relu, tanh, sigmoid]"
+        )
+        + "batch_norm: true\n"
+    )
+    r = CliRunner().invoke(
+        app,
+        ["train", str(root / "bn.yaml"), "-q", "--runs-dir", str(runs_dir)],
+        catch_exceptions=False,
+    )
+    assert r.exit_code == 0, r.stderr
+    run = runs_dir / r.stdout.strip()
+    s = Server(run, "--max-batch", "1000", "--max-wait-ms", "1000", runs_dir=runs_dir, cwd=root)
+    try:
+        rng = np.random.default_rng(7)
+        bodies = [{"inputs": rng.normal(size=(1 + k % 3, 2)).tolist()} for k in range(8)]
+        answers = concurrently(s, run, bodies)
+        assert s.client.get("/healthz").json()["forward_passes"] < len(bodies)  # shared
+        for body, got in zip(bodies, answers):
+            want = Run(run).predictions(np.array(body["inputs"]))
+            assert [a["class"] for a in got] == [w["class"] for w in want]
+            np.testing.assert_allclose(
+                [a["probability"] for a in got], [w["probability"] for w in want], rtol=1e-13
+            )
+    finally:
+        s.stop()

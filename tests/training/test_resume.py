@@ -159,3 +159,27 @@ checkpoint_every: 1
     r = cli("train", "--resume", run_id)
     assert r.exit_code == 2
     assert "resuming would diverge again at the same step" in r.stderr
+
+
+def test_a_batch_normalized_run_resumes_bit_identically(cli, runs_dir, tmp_path) -> None:
+    """Everything above plus batch normalization on the first hidden layer: gamma and beta in
+    Adam's moments, the running averages in the checkpoint's parameters and best parameters."""
+    text = CONFIG.replace("batch_size: 16", "batch_size: 10")  # 97 = 9 * 10 + 7: no batch of 1
+    path = write_config(tmp_path / "bn.yaml", text + "batch_norm: {layers: [true, false]}\n")
+    r = cli("train", path, "--quiet", "--json")
+    assert r.exit_code == 0, r.stderr
+    whole = Path(json.loads(r.stdout)["run_dir"])
+    broken = train_run(load_config(path), runs_dir, on_iteration=interrupt_at(22))
+    assert broken.status == "interrupted"
+    with np.load(broken.run_dir / CHECKPOINT_FILE) as z:
+        saved = set(z.files)
+    assert {"param_gamma1", "param_running_var1", "param_b2", "opt_v6", "opt_s6"} <= saved
+    assert "param_b1" not in saved
+    r = cli("train", "--resume", broken.run_id, "--json")
+    assert r.exit_code == 0, r.stderr
+    p_whole, h_whole = files(whole)
+    p_resumed, h_resumed = files(broken.run_dir)
+    assert list(p_whole) == list(p_resumed) and "running_mean1" in p_whole
+    for k in p_whole:
+        assert np.array_equal(p_whole[k], p_resumed[k]), k
+    assert h_whole == h_resumed

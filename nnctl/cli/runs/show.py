@@ -29,8 +29,13 @@ def _model_summary(s: Any) -> Any:
     batch = (s.config or {}).get("batch_size") or n_train
     if isinstance(batch, int) and isinstance(n_train, int):
         batch = min(batch, n_train)
+    norm = (s.config or {}).get("batch_norm.layers")
     return summarize(
-        s.layer_dims, s.activations, s.dtype or "float64", batch if isinstance(batch, int) else None
+        s.layer_dims,
+        s.activations,
+        s.dtype or "float64",
+        batch if isinstance(batch, int) else None,
+        norm if isinstance(norm, list) else None,
     )
 
 

@@ -79,6 +79,12 @@ def bias_steps(cfg: Any, summary: RunSummary) -> list[Step]:
                     _set("activations", [*acts[:-1], acts[-2], acts[-1]]),
                     # dropout is one keep probability per hidden layer: one more for the new one
                     *([_set("dropout", [*cfg.dropout, cfg.dropout[-1]])] if cfg.dropout else []),
+                    # and batch_norm's layers one flag per hidden layer: the new one as the last
+                    *(
+                        [_set("batch_norm.layers", [*norm, norm[-1]])]
+                        if (norm := (cfg.batch_norm or {}).get("layers"))
+                        else []
+                    ),
                 ],
             )
         )

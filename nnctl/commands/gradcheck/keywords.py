@@ -51,6 +51,10 @@ KEYWORDS: dict[str, Keyword] = {
     "weights": Keyword(
         check_value=lambda m: np.resize([0.5, 2.0, 0.0, 1.0, 3.0, 1.5], m), weighs=True
     ),
+    # batch normalization's outputs: the batch statistics (for the running averages) and the
+    # gammas' gradients, which the check asks for itself (``numeric``)
+    "norm_cache": Keyword(),
+    "dgammas": Keyword(),
 }
 """Known keyword arguments of ``cost_and_gradients``, matched by name against its signature
 (and against config keys of the same name when checking a config or run)."""

@@ -46,8 +46,10 @@ def _hidden_layers(
     """The hidden layers alone, as a network whose output layer is the last hidden one: the
     scans below need nothing after it. The same arrays, so a bias moved in place moves in
     ``params``. Needs at least one hidden layer."""
-    sub = model.Params(params.Ws[:-1], params.bs[:-1])
-    return sub, model.Architecture(arch.hidden[:-1], arch.hidden[-1], arch.loss)
+    sub = model.Params(
+        params.Ws[:-1], params.bs[:-1], params.gammas, params.means, params.variances
+    )
+    return sub, model.Architecture(arch.hidden[:-1], arch.hidden[-1], arch.loss, arch.batch_norm)
 
 
 class _Clearance:
@@ -80,7 +82,11 @@ def clear_examples(
         A = X[:, start : start + SCAN_CHUNK]
         clearance = _Clearance(flips, norms, eps, A.shape[1])
         if hidden is not None:
-            forward_layers(hidden[0], A, hidden[1], inplace=False, on_layer=clearance)
+            # batch-normalized layers with the chunk's statistics, as in training (an estimate of
+            # the checked examples' own: the sign-pattern test in numeric still guards)
+            forward_layers(
+                hidden[0], A, hidden[1], inplace=False, on_layer=clearance, norm_cache=[]
+            )
         chosen += (start + np.flatnonzero(clearance.ok)).tolist()
         if len(chosen) >= n:
             break
@@ -103,7 +109,7 @@ def jitter_biases(
         b += KINK_JITTER * scale * rng.uniform(0.5, 1.0, b.shape) * rng.choice([-1.0, 1.0], b.shape)
 
     sub, sub_arch = _hidden_layers(params, arch)
-    forward_layers(sub, X, sub_arch, inplace=False, before_layer=jitter)
+    forward_layers(sub, X, sub_arch, inplace=False, before_layer=jitter, norm_cache=[])
     return params
 
 

@@ -75,8 +75,10 @@ def check_settings(eps: float, tol: float, examples: int, max_coords: int) -> No
 
 
 def _numeric_cost(case: Case, params: model.Params) -> tuple[float, list[np.ndarray]]:
-    """J(params) from the forward pass and the loss alone, and the hidden sign patterns."""
-    AL, ZL, cache = model.forward(params, case.X, case.arch)
+    """J(params) from the forward pass and the loss alone, and the hidden sign patterns. With
+    batch normalization, as in training: the examples' own mean and variance (so the
+    differences go through the batch statistics too)."""
+    AL, ZL, cache = model.forward(params, case.X, case.arch, norm_cache=[])
     cost, m = case.arch.loss.cost, case.X.shape[1]
     w = next((v for n, v in case.kwargs.items() if n in KEYWORDS and KEYWORDS[n].weighs), None)
     if w is None:
@@ -111,8 +113,10 @@ def _check_case(
     case: Case, eps: float, tol: float, max_coords: int, rng: np.random.Generator, report: Report
 ) -> None:
     params = case.params
+    dgammas: list[np.ndarray | None] = []
+    extra = {} if case.arch.batch_norm is None else {"dgammas": dgammas}
     cost, dWs, dbs = model.cost_and_gradients(
-        params.copy(), case.X, case.Y, case.arch, **case.kwargs
+        params.copy(), case.X, case.Y, case.arch, **extra, **case.kwargs
     )
     J0, pattern0 = _numeric_cost(case, params)
     cost_err = relative_error(cost, J0)
@@ -139,11 +143,14 @@ def _check_case(
             return None
         return (Jp - Jm) / (2 * eps)
 
-    arrays = [
-        (f"{kind}{l}", P, G)
-        for l in range(1, params.L + 1)
-        for kind, P, G in (("W", params.Ws[l - 1], dWs[l - 1]), ("b", params.bs[l - 1], dbs[l - 1]))
-    ]
+    arrays = []
+    for l in range(1, params.L + 1):
+        arrays.append((f"W{l}", params.Ws[l - 1], dWs[l - 1]))
+        if params.normalized(l - 1):  # beta in b's place, and gamma
+            arrays.append((f"gamma{l}", params.gammas[l - 1], dgammas[l - 1]))
+            arrays.append((f"beta{l}", params.bs[l - 1], dbs[l - 1]))
+        else:
+            arrays.append((f"b{l}", params.bs[l - 1], dbs[l - 1]))
     for pname, P, G in arrays:
         if G.shape != P.shape:
             report.checks.append(

@@ -1,5 +1,9 @@
 """The built-in suite: small random networks covering every hidden activation (alone and mixed),
-depth, output/loss pair and weight scale, each checked by ``numeric.check_case``.
+depth, output/loss pair and weight scale, each checked by ``numeric.check_case``; and batch
+normalization (gamma, beta and the gradient through the batch statistics) on the scale-1
+networks with hidden layers: every hidden layer normalized in the one-hidden-layer and the
+mixed networks, only the first in the two-hidden-layer ones (a normalized layer beside a plain
+one), each on SUITE_M_NORM examples of its own.
 
 The suite is built from the tables (``ACTIVATIONS``, ``LOSSES`` with each loss's
 ``check_targets``, ``KEYWORDS``), so a new activation, loss or cost keyword joins it by adding a
@@ -37,6 +41,10 @@ SUITE_HIDDEN_UNITS = (5, 4, 3)  # widths of hidden layers 1, 2, 3
 SUITE_SCALES = (0.5, 1.0, 2.0)  # W_l = scale * randn / sqrt(n_{l-1}), b_l = scale/2 * randn
 SUITE_N_X = 4
 SUITE_M = 6
+# Batch-normalized networks get examples of their own, more of them: over 6 examples a unit's
+# variance can be small enough that the normalization's curvature makes the central difference's
+# eps^2 error visible (measured up to 4.5e-8 at eps 1e-5, falling as eps^2)
+SUITE_M_NORM = 16
 
 
 def _suite_cases(rng: np.random.Generator, report: Report) -> list[Case]:
@@ -70,7 +78,10 @@ def _suite_cases(rng: np.random.Generator, report: Report) -> list[Case]:
             f"{', '.join(unweighed)}: the cost takes no per-example weights (no w parameter); "
             "checked unweighted only"
         )
-    cases = []
+    cases, normalized = [], []
+    # batch normalization's gammas from a generator of their own, and its cases after all the
+    # others: the plain suite draws (and checks) the same networks as it would without them
+    norm_rng = rng.spawn(1)[0]
     for loss_name, loss in LOSSES.items():
         targets = loss.check_targets
         if targets is None:
@@ -93,6 +104,31 @@ def _suite_cases(rng: np.random.Generator, report: Report) -> list[Case]:
             group = (kind, head)
             base = f"{'-'.join(hidden) or 'no hidden'} -> {head}, scale {scale}"
             cases.append(Case(base, group, model.Params(Ws, bs), X, Y, arch))
+            # (when cost_and_gradients takes batch normalization's gradients of gamma)
+            flags = _normalized(hidden) if scale == 1.0 and "dgammas" in known else None
+            if flags is not None:
+                bn = model.BatchNorm(flags)
+                n_norm = [n for n, on in zip(dims[1:], flags) if on]
+                # gamma around 1 and beta around 0, off their start so that no term vanishes
+                gammas = iter(1 + 0.5 * norm_rng.standard_normal((n, 1)) for n in n_norm)
+                norm = [next(gammas) if on else None for on in flags]
+                stats = [np.zeros_like(b) if on else None for b, on in zip(bs, flags)]
+                params = model.Params(
+                    [W.copy() for W in Ws], [b.copy() for b in bs], norm, stats, list(stats)
+                )
+                X_norm = norm_rng.standard_normal((SUITE_N_X, SUITE_M_NORM))
+                Y_norm = targets.make(norm_rng, targets.n_out, SUITE_M_NORM)
+                which = "all hidden" if all(flags) else "hidden layer 1"
+                normalized.append(
+                    Case(
+                        f"{base}, batch_norm ({which})",
+                        (kind, f"{head}, batch_norm"),
+                        params,
+                        X_norm,
+                        Y_norm,
+                        model.Architecture.build([*hidden, loss.output], loss_name, bn),
+                    )
+                )
             # Penalty keywords (e.g. l2) on the scale-1 networks: their cost term and gradient
             # term are checked together with everything else.
             if penalties and scale == 1.0:
@@ -123,7 +159,17 @@ def _suite_cases(rng: np.random.Generator, report: Report) -> list[Case]:
                         {name: KEYWORDS[name].check_value(SUITE_M), **penalties},
                     )
                 )
-    return cases
+    return cases + normalized
+
+
+def _normalized(hidden: tuple[str, ...]) -> tuple[bool, ...] | None:
+    """Which hidden layers a batch-normalized variant of a network normalizes, or None for no
+    variant (see the module docstring)."""
+    if len(hidden) == 1 or len(set(hidden)) > 1:
+        return (True,) * len(hidden)
+    if len(hidden) == 2:
+        return (True, False)
+    return None
 
 
 def check_suite(

@@ -80,7 +80,7 @@ def check_target(
     Raises ConfigError, DataError or RunError.
     """
     from nnctl.config import load_config
-    from nnctl.runs import find_run, load_params, load_run_config
+    from nnctl.runs import find_run, load_params, load_run_config, norm_layers
     from nnctl.training import bind
 
     check_settings(eps, tol, examples, max_coords)
@@ -95,9 +95,11 @@ def check_target(
     bound = bind(dataclasses.replace(cfg, dtype="float64"))
     cfg, ds = bound.cfg, bound.dataset
     if run_dir is None:
-        params = model.initialize_parameters(cfg.layer_dims, cfg.init, cfg.seed, np.float64)
+        params = model.initialize_parameters(
+            cfg.layer_dims, cfg.init, cfg.seed, np.float64, cfg.arch.batch_norm
+        )
     else:
-        params = load_params(run_dir, cfg.layer_dims, np.float64)
+        params = load_params(run_dir, cfg.layer_dims, np.float64, norm_layers(cfg))
     report = Report(what, eps, tol, seed)
     if dtype != "float64":
         report.notices.append(
