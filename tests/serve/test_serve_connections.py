@@ -204,3 +204,27 @@ def test_a_connection_beyond_max_connections_gets_503_and_is_closed(trained) -> 
         assert answered(s, run.name)
     finally:
         s.stop()
+
+
+def test_sigterm_is_not_held_by_slow_or_idle_connections(trained) -> None:
+    """uvicorn's graceful stop waits for requests it has accepted, not for heads that have
+    not arrived: the command exits 0 well before the head timeout (10 s) would close them."""
+    root, runs_dir, run, _ = trained
+    s = Server(run, runs_dir=runs_dir, cwd=root)
+    stop = threading.Event()
+    with connect(s) as idle, connect(s) as slow:
+        sender = threading.Thread(target=trickle, args=(slow, SLOW_HEAD, 0.1, stop))
+        sender.start()
+        try:
+            assert answered(s, run.name)
+            time.sleep(0.5)  # the slow head well under way
+            started = time.monotonic()
+            status, err = s.stop()
+            stopped = time.monotonic() - started
+        finally:
+            stop.set()
+            sender.join(10)
+        assert read_until_closed(idle)[0] == b""
+    assert status == 0, err
+    assert "stopped: every accepted request was answered" in err
+    assert stopped < 8
