@@ -1,6 +1,7 @@
 """uvicorn serving the app: the socket bound first (a port in use is a one-line error, and the
-address is known before the first request), then served until SIGINT or SIGTERM, on which
-uvicorn stops accepting, answers every request it has accepted, and returns (exit 0)."""
+address is known before the first request), then served, on uvicorn's HTTP protocol with the
+bounds of ``connections``, until SIGINT or SIGTERM, on which uvicorn stops accepting, answers
+every request it has accepted, and returns (exit 0)."""
 
 from __future__ import annotations
 
