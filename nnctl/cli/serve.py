@@ -96,7 +96,8 @@ def serve(
             metavar="SECONDS",
             callback=_positive,
             help="Time a client has to send a request's head (request line and headers), "
-            "from connecting or from its previous answer; an idle connection is closed then.",
+            "from connecting or from its previous answer; an idle connection, or one whose "
+            "client reads nothing of its answer for that long, is closed.",
         ),
     ] = 10.0,
     max_connections: Annotated[

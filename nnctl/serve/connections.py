@@ -9,14 +9,42 @@ httptools when installed) is subclassed with two bounds:
   Otherwise the connection is closed: with a 408 JSON error if part of a head had arrived,
   silently if it was idle (an unasked-for answer on an idle keep-alive connection would be
   read as the answer to the client's next request). The body then has ``--timeout`` (``bodies``).
+  A client still taking its previous answer gets that long again each time it has read some of
+  it; one that reads none of it for that long is cut off, and the unsent answer dropped (uvicorn
+  hands a whole answer to the transport, which would keep it in memory until the client reads).
 - ``max_connections``: a connection beyond that many open gets a 503 JSON error and is closed
   at once, so idle connections cannot use up the process's file descriptors."""
 
 from __future__ import annotations
 
 import json
+import struct
+import sys
 from http import HTTPStatus
 from typing import Any
+
+# Linux's count of the bytes a socket has queued but its peer has not acknowledged: with the
+# transport's own buffer, what of an answer the client has not yet taken
+_OUTQ = None
+if sys.platform.startswith("linux"):
+    import termios
+
+    _OUTQ = getattr(termios, "TIOCOUTQ", None)
+
+
+def unsent(transport: Any) -> int:
+    """Bytes written to ``transport`` that its peer has not yet received: the transport's
+    buffer, and (on Linux) the kernel's send queue."""
+    n = transport.get_write_buffer_size()
+    sock = transport.get_extra_info("socket")
+    if _OUTQ is not None and sock is not None:
+        import fcntl
+
+        try:
+            n += struct.unpack("i", fcntl.ioctl(sock.fileno(), _OUTQ, b"\0\0\0\0"))[0]
+        except OSError:  # not a TCP socket, or one already closed
+            pass
+    return n
 
 
 def raw_error(status: int, message: str) -> bytes:
@@ -41,6 +69,7 @@ def bounded_protocol(base: type, header_timeout: float, max_connections: int) ->
         _head_timer: Any = None
         _awaited: Any = None  # the request cycle current when the wait for a head began
         _head_started = False
+        _unsent = 0  # bytes of the previous answer not yet taken by the client, when last seen
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
@@ -78,6 +107,7 @@ def bounded_protocol(base: type, header_timeout: float, max_connections: int) ->
         def _await_head(self) -> None:
             self._cancel_head_timer()
             self._awaited, self._head_started = self.cycle, False
+            self._unsent = unsent(self.transport)
             self._head_timer = self.loop.call_later(header_timeout, self._head_late)
 
         def _head_late(self) -> None:
@@ -87,6 +117,14 @@ def bounded_protocol(base: type, header_timeout: float, max_connections: int) ->
             cycle = self.cycle
             if cycle is not self._awaited or (cycle is not None and not cycle.response_complete):
                 return  # a head arrived in time: its request is being (or has been) answered
+            left = unsent(self.transport)
+            if left:  # the previous answer is still being taken
+                if left < self._unsent:  # and the client has read some of it meanwhile
+                    self._unsent = left
+                    self._head_timer = self.loop.call_later(header_timeout, self._head_late)
+                else:  # it reads nothing: drop the answer rather than keep it in memory
+                    self.transport.abort()
+                return
             if self._head_started:
                 self.transport.write(
                     raw_error(

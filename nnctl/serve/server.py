@@ -21,7 +21,8 @@ class ServeOptions:
     """host, port (0: any free port); max_batch examples per forward pass and max_wait_ms a
     request waits for others to share it; max_body bytes per request; timeout seconds to
     receive a body; threads: BLAS threads (None: as predict); header_timeout seconds to
-    receive a request's head (and to keep an idle connection); max_connections open at once."""
+    receive a request's head (to keep an idle connection, and to wait for a client to read some
+    of its answer); max_connections open at once."""
 
     host: str = "127.0.0.1"
     port: int = 8000

@@ -228,3 +228,80 @@ def test_sigterm_is_not_held_by_slow_or_idle_connections(trained) -> None:
     assert status == 0, err
     assert "stopped: every accepted request was answered" in err
     assert stopped < 8
+
+
+def large_answer_request(model: str, n: int) -> bytes:
+    """A predict request of n one-row examples: an answer of about 150 bytes per row."""
+    body = json.dumps({"inputs": [[0.5, -0.5]] * n}).encode()
+    head = (
+        f"POST /v1/models/{model}/predict HTTP/1.1\r\nHost: x\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def small_window(server: Server, size: int) -> socket.socket:
+    """A connection whose receive buffer is ``size`` bytes (set before connecting), so an
+    answer of megabytes stays mostly in the server until the client reads it."""
+    host, port = server.url.removeprefix("http://").split(":")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
+    sock.settimeout(20)
+    sock.connect((host, int(port)))
+    return sock
+
+
+def test_a_client_that_reads_nothing_of_its_answer_is_cut_off(bounded, moons) -> None:
+    """uvicorn hands the whole answer (15 MB here) to the transport: a client that never reads
+    it would keep it in the server's memory. It is dropped once --header-timeout passes with
+    nothing read, and other clients are answered meanwhile."""
+    before = bounded.client.get("/healthz").json()["examples"]
+    with small_window(bounded, 16384) as sock:
+        sock.sendall(large_answer_request(moons, 100_000))
+        deadline = time.monotonic() + 60
+        while bounded.client.get("/healthz").json()["examples"] < before + 100_000:
+            assert time.monotonic() < deadline, "the large request was not answered"
+            time.sleep(0.1)
+        assert answered(bounded, moons)
+        time.sleep(BOUND)  # past the head timeout, nothing read
+        got = b""
+        try:
+            while data := sock.recv(1 << 20):
+                got += data
+        except ConnectionResetError:
+            pass  # cut off: what the client had not taken is gone
+    head, _, body = got.partition(b"\r\n\r\n")
+    declared = [
+        int(line.split(b":")[1])
+        for line in head.lower().split(b"\r\n")[1:]
+        if line.startswith(b"content-length:")
+    ]
+    if declared:  # the head had reached the client before the cut: the body had not, whole
+        assert declared[0] > 10_000_000 and len(body) < declared[0]
+    assert answered(bounded, moons)
+
+
+def test_a_client_reading_its_answer_slowly_gets_all_of_it(bounded, moons) -> None:
+    """It reads 15 MB over several head timeouts (1 s): each time it has read some, it gets
+    another second, and its answer arrives whole."""
+    with small_window(bounded, 65536) as sock:
+        sock.sendall(large_answer_request(moons, 100_000))
+        got = b""
+        while b"\r\n\r\n" not in got:
+            got += sock.recv(65536)
+        head, _, body = got.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 OK\r\n"), head
+        length = next(
+            int(line.split(b":")[1])
+            for line in head.lower().split(b"\r\n")
+            if line.startswith(b"content-length:")
+        )
+        started = time.monotonic()
+        while len(body) < length:
+            time.sleep(0.01)  # at most about 6 MB a second: seconds in all
+            data = sock.recv(65536)
+            assert data, f"cut off after {len(body)} of {length} bytes"
+            body += data
+        assert time.monotonic() - started > 2 * HEADER_TIMEOUT  # it did outlast the timeout
+    records = json.loads(body)
+    assert len(records) == 100_000 and records[-1]["input"] == "inputs[99999]"
