@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """``nnctl serve`` under load: ``python bench/serve.py [--client wrk|python] [--seconds S]
-[--requests N] [--rss-requests N]``.
+[--requests N] [--rss-requests N] [--slow-clients N] [--only slow]``.
 
 A real server (``nnctl serve --port 0`` in a subprocess) and a load generator on the same
 machine: wrk (Debian's package; the default when it is on PATH) for --seconds per setting, or
@@ -10,7 +10,11 @@ there; a feature model, configs/moons.yaml, one row and 100 rows per request), e
 concurrent clients (1, 16, 64) and each batching setting (micro-batching on, the defaults;
 off, ``--max-batch 1``): requests per second and p50/p99 latency. Then the server's RSS
 before and after --rss-requests one-row requests (16 clients), and the start-up time from
-the command to its first answer. Writes bench/serve_results.json; nothing here asserts a time.
+the command to its first answer. Then slow clients: one-row requests from 16 clients while
+--slow-clients connections send request heads a byte a second (slowloris, reconnecting when
+cut off; the server with --header-timeout 2), against the same without them, interleaved.
+Writes bench/serve_results.json (``--only slow``: just the slow clients, into the file's
+``slow_clients``); nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -22,10 +26,12 @@ import json
 import os
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -109,8 +115,8 @@ f:close()
 
 
 def _ms(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
-    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text).groups()
+    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}[unit]
 
 
 def wrk(url: str, request: dict, seconds: int, clients: int, scratch: Path) -> dict:
@@ -134,9 +140,91 @@ def wrk(url: str, request: dict, seconds: int, clients: int, scratch: Path) -> d
     return {
         "requests": int(re.search(r"(\d+) requests in", out).group(1)),
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-        "p50_ms": _ms(re.search(r"50%\s+(\S+)", out).group(1)),
-        "p99_ms": _ms(re.search(r"99%\s+(\S+)", out).group(1)),
+        # the distribution's lines, not a "+/- Stdev" column that ends in 50% or 99%
+        "p50_ms": _ms(re.search(r"^\s+50%\s+(\S+)$", out, re.M).group(1)),
+        "p99_ms": _ms(re.search(r"^\s+99%\s+(\S+)$", out, re.M).group(1)),
     }
+
+
+class Slowloris:
+    """``n`` connections sending a request head a byte a second, never finishing it; each one
+    the server closes is opened again. ``cut``: how many the server closed."""
+
+    HEAD = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"s" * 100_000
+
+    def __init__(self, url: str, n: int) -> None:
+        host, port = url.removeprefix("http://").split(":")
+        self.address = (host, int(port))
+        self.n, self.cut, self.refused = n, 0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Slowloris:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def _open(self) -> tuple[socket.socket, int] | None:
+        try:
+            sock = socket.create_connection(self.address, timeout=5)
+        except OSError:
+            self.refused += 1
+            return None
+        sock.setblocking(False)
+        return sock, 0
+
+    def _run(self) -> None:
+        conns = [c for c in (self._open() for _ in range(self.n)) if c is not None]
+        while not self._stop.wait(1.0):
+            kept = []
+            for sock, sent in conns:
+                try:
+                    sock.send(self.HEAD[sent : sent + 1])
+                    if sock.recv(1 << 16) == b"":
+                        raise ConnectionError
+                except BlockingIOError:  # nothing to read: the server still waits
+                    kept.append((sock, sent + 1))
+                    continue
+                except OSError:
+                    pass
+                sock.close()  # the server cut it off: open another in its place
+                self.cut += 1
+                again = self._open()
+                if again is not None:
+                    kept.append(again)
+            conns = kept
+        for sock, _ in conns:
+            sock.close()
+
+
+def slow_clients(run: Path, n: int, seconds: int, scratch: Path) -> dict:
+    """One-row requests from 16 clients with and without ``n`` slowloris connections, three
+    rounds interleaved; the medians."""
+    one = {"json": {"inputs": [[0.25, -0.5]]}}
+    rounds: dict[str, list[dict]] = {"without": [], "with": []}
+    server = Server(run, "--header-timeout", "2")
+    url = f"{server.url}/v1/models/{server.model}/predict"
+    try:
+        for _ in range(3):
+            rounds["without"].append(wrk(url, one, seconds, 16, scratch))
+            with Slowloris(server.url, n) as attack:
+                time.sleep(3)  # every slow connection open and trickling
+                row = wrk(url, one, seconds, 16, scratch)
+            row.update(slow_cut=attack.cut, slow_refused=attack.refused)
+            rounds["with"].append(row)
+            print(json.dumps({"slow": n, **row}), flush=True)
+    finally:
+        server.stop()
+    out: dict = {"slow_connections": n, "header_timeout_s": 2, "clients": 16}
+    for name, rows in rounds.items():
+        out[name] = {
+            key: statistics.median(r[key] for r in rows) for key in ("rps", "p50_ms", "p99_ms")
+        }
+        out[name]["rounds"] = rows
+    return out
 
 
 def cat_image() -> bytes | None:
@@ -159,8 +247,22 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rss-requests", type=int, default=100_000)
+    parser.add_argument("--slow-clients", type=int, default=500)
+    parser.add_argument("--only", choices=["slow"], default=None)
     args = parser.parse_args()
     args.client = args.client or ("wrk" if shutil.which("wrk") else "python")
+    if args.only == "slow":
+        if args.client != "wrk":
+            parser.error("--only slow measures with wrk, which is not on PATH")
+        with tempfile.TemporaryDirectory() as tmp:
+            moons = train("moons.yaml", Path(tmp) / "runs")
+            slow = slow_clients(moons, args.slow_clients, args.seconds, Path(tmp))
+        slow["load_average"] = os.getloadavg()
+        path = ROOT / "bench" / "serve_results.json"
+        results = json.loads(path.read_text()) if path.exists() else {}
+        results["slow_clients"] = slow
+        path.write_text(json.dumps(results, indent=2) + "\n")
+        return
     results: dict = {
         "machine": {"cores": os.cpu_count(), "load_average_at_start": os.getloadavg()},
         "params": vars(args),
@@ -213,6 +315,10 @@ def main() -> None:
         results["start_to_first_answer_s"] = round(first, 3)
         results["rss_mib"] = {"before": round(before, 1), "after": round(after, 1), **row}
         print(json.dumps({"start": results["start_to_first_answer_s"], **results["rss_mib"]}))
+        if args.client == "wrk":
+            results["slow_clients"] = slow_clients(
+                moons, args.slow_clients, args.seconds, Path(tmp)
+            )
     results["machine"]["load_average_at_end"] = os.getloadavg()
     (ROOT / "bench" / "serve_results.json").write_text(json.dumps(results, indent=2) + "\n")
 

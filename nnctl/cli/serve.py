@@ -86,9 +86,29 @@ def serve(
             "--timeout",
             metavar="SECONDS",
             callback=_positive,
-            help="Time a client has to send its request body (and an idle connection is kept).",
+            help="Time a client has to send a request's body, once its head has arrived.",
         ),
     ] = 30.0,
+    header_timeout: Annotated[
+        float,
+        typer.Option(
+            "--header-timeout",
+            metavar="SECONDS",
+            callback=_positive,
+            help="Time a client has to send a request's head (request line and headers), "
+            "from connecting or from its previous answer; an idle connection, or one whose "
+            "client reads nothing of its answer for that long, is closed.",
+        ),
+    ] = 10.0,
+    max_connections: Annotated[
+        int,
+        typer.Option(
+            "--max-connections",
+            metavar="N",
+            callback=lambda v: at_least(1, v),
+            help="Most connections open at once; one more is answered 503 and closed.",
+        ),
+    ] = 1000,
     threads: ScoringThreadsOption = None,
     runs_dir: RunsDirOption = None,
 ) -> None:
@@ -101,7 +121,17 @@ def serve(
 
     import_stack()
     models = load_models(runs, runs_dir)
-    options = ServeOptions(host, port, max_batch, max_wait_ms, max_body, timeout, threads)
+    options = ServeOptions(
+        host=host,
+        port=port,
+        max_batch=max_batch,
+        max_wait_ms=max_wait_ms,
+        max_body=max_body,
+        timeout=timeout,
+        threads=threads,
+        header_timeout=header_timeout,
+        max_connections=max_connections,
+    )
     ids = sorted({m.id for m in models.values()})
 
     def ready(url: str) -> None:

@@ -1,9 +1,11 @@
 """uvicorn serving the app: the socket bound first (a port in use is a one-line error, and the
-address is known before the first request), then served until SIGINT or SIGTERM, on which
-uvicorn stops accepting, answers every request it has accepted, and returns (exit 0)."""
+address is known before the first request), then served, on uvicorn's HTTP protocol with the
+bounds of ``connections``, until SIGINT or SIGTERM, on which uvicorn stops accepting, answers
+every request it has accepted, and returns (exit 0)."""
 
 from __future__ import annotations
 
+import math
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +20,9 @@ INSTALL_HINT = "pip install 'nnctl[serve]'  (or: pip install starlette uvicorn)"
 class ServeOptions:
     """host, port (0: any free port); max_batch examples per forward pass and max_wait_ms a
     request waits for others to share it; max_body bytes per request; timeout seconds to
-    receive one (and to keep an idle connection); threads: BLAS threads (None: as predict)."""
+    receive a body; threads: BLAS threads (None: as predict); header_timeout seconds to
+    receive a request's head (to keep an idle connection, and to wait for a client to read some
+    of its answer); max_connections open at once."""
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -27,6 +31,8 @@ class ServeOptions:
     max_body: int = 16 * 2**20
     timeout: float = 30.0
     threads: int | None = None
+    header_timeout: float = 10.0
+    max_connections: int = 1000
 
 
 def import_stack() -> Any:
@@ -70,8 +76,11 @@ def serve(
     once the socket listens (the CLI prints the address)."""
     from nnctl.serve.app import Limits, create_app
     from nnctl.serve.batching import MicroBatcher
+    from nnctl.serve.connections import bounded_protocol
 
     uvicorn = import_stack()
+    # h11, or httptools when it is installed: uvicorn's own choice, with the two bounds
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
     class Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: Any) -> None:
@@ -88,7 +97,11 @@ def serve(
         app,
         log_level="warning",
         access_log=False,
-        timeout_keep_alive=max(1, int(options.timeout)),
+        http=bounded_protocol(AutoHTTPProtocol, options.header_timeout, options.max_connections),
+        ws="none",  # no WebSocket routes: an upgrade request is answered as plain HTTP
+        # the head timer closes an idle connection after header_timeout; uvicorn's own
+        # keep-alive timer (whole seconds) is never the shorter one
+        timeout_keep_alive=math.ceil(options.header_timeout),
         lifespan="on",
     )
     if ready is not None:

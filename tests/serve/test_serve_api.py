@@ -8,9 +8,11 @@ import json
 from pathlib import Path
 
 import numpy as np
+from typer.testing import CliRunner
 
 from helpers.proc import nnctl
-from helpers.serving import image_pixels, png
+from helpers.serving import Server, image_pixels, png
+from nnctl.cli import app
 
 ROWS = [[0.1, 0.2], [1.0, -0.5], [-1.25, 0.75], [2, 0], [0.333333333333, -0.1e-3]]
 
@@ -28,6 +30,7 @@ def without_input(records: list[dict]) -> list[dict]:
 
 def test_healthz_and_models_list_the_runs_served(server, trained) -> None:
     _, _, moons, images = trained
+    assert server.url.startswith("http://127.0.0.1:")  # this machine only, unless --host
     assert server.client.get("/healthz").json()["status"] == "ok"
     listed = {m["id"]: m for m in server.client.get("/v1/models").json()["models"]}
     assert set(listed) == {moons.name, images.name}
@@ -86,3 +89,61 @@ def test_images_raw_and_multipart_answer_as_predict_json(server, trained, tmp_pa
     r = server.client.post(url, files=parts)
     assert r.status_code == 200, r.text
     assert r.json() == [{**e, "input": p.name} for e, p in zip(expected, files)]
+
+
+SINE = """\
+name: sine_served
+dataset: {synthetic: sine, m: 100, test_fraction: 0.2, seed: 1}
+layer_dims: [auto, 8, 1]
+activations: {hidden: tanh, output: linear}
+learning_rate: 0.05
+iterations: 50
+"""
+
+SPIRAL = """\
+name: spiral_served
+dataset: {synthetic: spiral, m: 150, test_fraction: 0.2, seed: 1}
+layer_dims: [auto, 8, 3]
+activations: {hidden: relu, output: softmax}
+learning_rate: 0.05
+iterations: 50
+"""
+
+
+def test_regression_and_softmax_feature_runs_answer_as_predict_json(
+    trained, tmp_path: Path
+) -> None:
+    """A regression run's records carry its value (label, class, probability null), a
+    three-class softmax run's its three probabilities: as predict --json prints them."""
+    root, runs_dir, _, _ = trained
+    runs = []
+    for name, text in (("sine.yaml", SINE), ("spiral.yaml", SPIRAL)):
+        (tmp_path / name).write_text(text)
+        r = CliRunner().invoke(
+            app, ["train", str(tmp_path / name), "-q", "--runs-dir", str(runs_dir)]
+        )
+        assert r.exit_code == 0, r.output
+        runs.append(runs_dir / r.stdout.strip())
+    sine, spiral = runs
+    s = Server(sine, spiral, runs_dir=runs_dir, cwd=root)
+    try:
+        listed = {m["name"]: m for m in s.client.get("/v1/models").json()["models"]}
+        assert (listed["sine_served"]["task"], listed["sine_served"]["classes"]) == (
+            "regression",
+            [],
+        )
+        assert listed["spiral_served"]["classes"] == ["arm0", "arm1", "arm2"]
+        for run, rows in ((sine, [[0.5], [1.5], [-2.0]]), (spiral, ROWS)):
+            np.save(tmp_path / "x.npy", np.array(rows, dtype=np.float64))
+            expected = predict_json(trained, run, tmp_path / "x.npy")
+            r = s.client.post(f"/v1/models/{run.name}/predict", json={"inputs": rows})
+            assert r.status_code == 200, r.text
+            assert without_input(r.json()) == without_input(expected)
+        assert expected[0]["probabilities"].keys() == {"arm0", "arm1", "arm2"}
+        r = s.client.post(f"/v1/models/{sine.name}/predict?threshold=0.5", json={"inputs": [[0.5]]})
+        assert (r.status_code, r.json()["error"]) == (
+            400,
+            "threshold applies to binary classifiers; this run's loss is mean_squared_error",
+        )
+    finally:
+        s.stop()

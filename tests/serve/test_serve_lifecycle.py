@@ -56,6 +56,8 @@ def test_signal_during_requests_answers_every_accepted_one_then_exits_0(trained,
         (["MOONS", "--port", "70000"], "--port"),
         (["MOONS", "--max-batch", "0"], "--max-batch"),
         (["MOONS", "--timeout", "0"], "--timeout"),
+        (["MOONS", "--header-timeout", "0"], "--header-timeout"),
+        (["MOONS", "--max-connections", "0"], "--max-connections"),
         (["MOONS", "MOONS"], "is named twice"),
         (["MOONS", "--host", "no.such.host.invalid"], "--host 'no.such.host.invalid'"),
     ],
@@ -84,12 +86,14 @@ def test_a_port_in_use_is_one_error_line(trained) -> None:
 
 def test_nothing_a_request_sends_is_written_to_disk(trained, tmp_path) -> None:
     """Rows, an image and a multipart upload of 2 MB: the server's working and temporary
-    folders stay empty (Starlette's own form parser would spool that upload to a file)."""
+    folders stay empty (Starlette's own form parser would spool that upload to a file), and
+    the runs directory is as it was."""
     _, runs_dir, moons, images = trained
     work, scratch = tmp_path / "cwd", tmp_path / "tmp"
     work.mkdir()
     scratch.mkdir()
     s = Server(moons, images, runs_dir=runs_dir, cwd=work, TMPDIR=str(scratch))
+    before = {p: p.stat().st_mtime_ns for p in runs_dir.rglob("*")}
     try:
         big = png(image_pixels(3, size=1000))  # noise: about 3 MB of PNG
         assert len(big) > 2_000_000
@@ -104,6 +108,8 @@ def test_nothing_a_request_sends_is_written_to_disk(trained, tmp_path) -> None:
         )
         assert r.status_code == 200
         assert list(work.iterdir()) == [] and list(scratch.iterdir()) == []
+        # and the runs served are read, never written (no lock, no cache, no log)
+        assert {p: p.stat().st_mtime_ns for p in runs_dir.rglob("*")} == before
     finally:
         s.stop()
 
@@ -127,3 +133,27 @@ def test_without_the_serve_extra_it_says_how_to_install_it(trained) -> None:
         "error: nnctl serve needs Starlette and uvicorn, which are not installed; install them "
         "with: pip install 'nnctl[serve]'  (or: pip install starlette uvicorn)"
     )
+
+
+def test_the_web_stack_is_loaded_only_when_serving() -> None:
+    """``nnctl --help``, ``nnctl serve --help`` and ``import nnctl.serve`` load neither
+    Starlette nor uvicorn (the import contract checks the code; this, what runs)."""
+    for code in (
+        "import sys; sys.argv = ['nnctl', '--help']\nfrom nnctl.cli import main",
+        "import sys; sys.argv = ['nnctl', 'serve', '--help']\nfrom nnctl.cli import main",
+        "import sys, nnctl.serve; nnctl.serve.ServeOptions; main = lambda: None",
+    ):
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                f"{code}\ntry: main()\nexcept SystemExit: pass\n"
+                "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+                "('starlette', 'uvicorn')))",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.strip().splitlines()[-1] == "[]", code

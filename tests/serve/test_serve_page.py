@@ -1,7 +1,7 @@
 """``GET /``: the page to try the models, in headless Chromium at desktop and phone width:
-it lists the models, predicts typed feature values and a picked image with the API's answers
-shown as text and bars, makes no request outside the server, breaks no CSP rule and is never
-wider than the screen."""
+it lists the models, predicts typed feature values and a picked or dropped image with the
+API's answers shown as text and bars, makes no request outside the server, breaks no CSP rule
+and is never wider than the screen."""
 
 from __future__ import annotations
 
@@ -92,6 +92,25 @@ def test_the_page_predicts_in_headless_chromium(server, trained, viewport, tmp_p
             assert page.text_content(".result h2") == (
                 f"light.png: {want['class']} ({want['probability']:.4f})"
             )
+            # dropped on the drop zone, as a file dragged from the desktop
+            dropped = page.evaluate_handle(
+                """(bytes) => {
+                  const t = new DataTransfer();
+                  t.items.add(new File([new Uint8Array(bytes)], "dropped.png",
+                                       { type: "image/png" }));
+                  return t;
+                }""",
+                list(picture.read_bytes()),
+            )
+            page.dispatch_event("#drop", "dragover", {"dataTransfer": dropped})
+            assert "over" in page.get_attribute("#drop", "class")
+            page.dispatch_event("#drop", "drop", {"dataTransfer": dropped})
+            page.wait_for_selector(".result h2:text-matches('^dropped.png: ')")
+            assert page.text_content(".result h2") == (
+                f"dropped.png: {want['class']} ({want['probability']:.4f})"
+            )
+            assert page.locator(".result .bar").count() == 2
+            assert "over" not in page.get_attribute("#drop", "class")
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= viewport["width"], f"{width}px wide"
             SHOTS.mkdir(parents=True, exist_ok=True)
