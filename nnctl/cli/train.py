@@ -25,6 +25,7 @@ from nnctl.cli.common import (
 )
 from nnctl.cli.data import decoding_progress
 from nnctl.cli.display import _TrainDisplay, extra_values
+from nnctl.cli.tracking import TrackOption, finish_tracking, tracking_for
 
 
 @handle_errors
@@ -75,6 +76,7 @@ def train(
             help="At the end, write report.html into the run directory (see nnctl report).",
         ),
     ] = False,
+    track: TrackOption = None,
 ) -> None:
     """Train a network from a YAML config; print the run id (or --json) on stdout.
 
@@ -99,11 +101,17 @@ def train(
         if length and more is not None:
             raise fail("give either --more N or --set iterations=N, not both")
         run_dir = find_run(resume, runs_dir or default_runs_dir())
+        from nnctl.runs import load_run_config
+
+        tracking = tracking_for(
+            load_run_config(run_dir).tracking, track, runs_dir or default_runs_dir()
+        )
         start = functools.partial(resume_run, run_dir, more=more, length=length, threads=threads)
     elif config is None:
         raise fail("missing CONFIG: give a YAML config file, or --resume RUN")
     else:
         cfg = load_config(config, set_ or [])
+        tracking = tracking_for(cfg.tracking, track, runs_dir or default_runs_dir())
         if not quiet:
             for warning in cfg.warnings():
                 print_warning(warning)
@@ -120,7 +128,14 @@ def train(
         # SIGTERM (kill, timeout, schedulers) stops a training as Ctrl-C does: at a step
         # boundary, with a checkpoint, the run marked interrupted.
         with limit_threads(threads), interrupt.handle_signals():
-            outcome = start(on_start=display.start, on_iteration=display.iteration)
+            if tracking is None:
+                outcome = start(on_start=display.start, on_iteration=display.iteration)
+            else:
+                outcome = start(
+                    on_start=tracking.chained_start(display.start),
+                    on_iteration=display.iteration,
+                    on_epoch=tracking.on_epoch,
+                )
     finally:
         display.stop()
     display.summary(outcome)
@@ -144,6 +159,8 @@ def train(
         print(outcome.run_id, flush=True)
     if report:
         _write_report(outcome, quiet)
+    if tracking is not None:  # after the report, which it attaches; a failure is a warning
+        finish_tracking(tracking, outcome.run_dir, quiet)
     if outcome.status == "diverged":
         raise fail(f"training diverged: {s.message}", EXIT_FAILED)
     if outcome.status == "interrupted":

@@ -68,6 +68,7 @@ class Tracking:
 
     spec: TrackingSpec
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # where each tracker wrote, one line each
     run_id: str | None = None
     _histograms: Any = None
     _histograms_failed: bool = False
@@ -125,12 +126,30 @@ class Tracking:
             return self.warnings
         for tracker in self.spec.trackers:
             try:
-                _write_one(self.spec, tracker, [record])
+                where = _write_one(self.spec, tracker, [record])[-1]
             except Exception as exc:
                 self.warnings.append(
                     failure_line(self.spec, tracker, f"log run {run_dir.name}", exc, run_dir.name)
                 )
+                continue
+            self.notes.append(written_line(self.spec, tracker, str(where)))
         return self.warnings
+
+
+def written_line(spec: TrackingSpec, tracker: str, where: str) -> str:
+    """Where a tracker wrote a run, and how to look at it there."""
+    if tracker == "mlflow":
+        uri = spec.mlflow_uri or ""
+        see = (
+            f"mlflow ui --backend-store-uri {uri}"
+            if uri.startswith(("sqlite:", "file:"))
+            else f"{uri}, experiment {spec.experiment}"
+        )
+        return f"tracked: MLflow run {where} (experiment {spec.experiment}); see it with: {see}"
+    return (
+        f"tracked: TensorBoard events in {Path(where).parent}; see them with: "
+        f"tensorboard --logdir {spec.tensorboard_dir}"
+    )
 
 
 @dataclass
