@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nnctl.system import Invalid, OptionError, UsageError, did_you_mean, quote
+from nnctl.system import Invalid, UsageError, did_you_mean, quote
 
 MLFLOW_DIR = "mlflow"  # under the runs folder: mlflow.db and the artifacts
 TENSORBOARD_DIR = "tensorboard"  # under the runs folder: one event folder per run
@@ -65,7 +65,7 @@ def _artifact_root(uri: str) -> Path | None:
 
 def parse_track(items: list[str]) -> dict[str, Any]:
     """``--track mlflow``, ``--track mlflow=URI``, ``--track tensorboard[=DIR]`` -> the
-    ``tracking`` keys they set (checked as the config's). Raises OptionError."""
+    ``tracking`` keys they set (checked as the config's). Raises UsageError."""
     from nnctl.config.values import check_log_dir, check_mlflow_uri
 
     out: dict[str, Any] = {}
@@ -73,7 +73,7 @@ def parse_track(items: list[str]) -> dict[str, Any]:
         name, sep, where = item.partition("=")
         name = name.strip().lower()
         if name not in TRACKERS:
-            raise OptionError(
+            raise UsageError(
                 f"--track {quote(item)}: unknown tracker{did_you_mean(name, list(TRACKERS))}; "
                 "give mlflow, mlflow=URI, tensorboard or tensorboard=DIR"
             )
@@ -81,7 +81,7 @@ def parse_track(items: list[str]) -> dict[str, Any]:
         try:
             out[name] = check(where) if sep else True
         except Invalid as exc:
-            raise OptionError(f"--track {item}: {exc}") from None
+            raise UsageError(f"--track {item}: {exc}") from None
     return out
 
 
