@@ -213,8 +213,9 @@ CONFIG_KEYS: dict[str, Key] = {
     "tracking": Key(
         check_tracking,
         None,
-        "also log the run to {mlflow: true or a tracking URI, tensorboard: true or a log folder, "
-        "experiment: NAME, histograms_every: N epochs} (docs/guides/tracking.md; null: not logged)",
+        "also log the run to {mlflow: true or a tracking URI, tensorboard: true or a log "
+        "folder, experiment: NAME, histograms_every: N epochs or auto} "
+        "(docs/guides/tracking.md; null: not logged)",
         fast_path_ok=True,
     ),
 }

@@ -133,7 +133,9 @@ def _fragments() -> dict[Callable[[Any], Any], Callable[[], dict[str, Any]]]:
                         "mlflow": {"anyOf": [_BOOLEAN, _MLFLOW_URI, {"type": "null"}]},
                         "tensorboard": {"anyOf": [_BOOLEAN, _STRING, {"type": "null"}]},
                         "experiment": _STRING,
-                        "histograms_every": {"anyOf": [_POSITIVE_INT, {"type": "null"}]},
+                        "histograms_every": {
+                            "anyOf": [_POSITIVE_INT, {"const": "auto"}, {"type": "null"}]
+                        },
                     },
                     "additionalProperties": False,
                 },

@@ -322,9 +322,20 @@ def check_log_dir(value: Any) -> str | bool:
     return value if isinstance(value, bool) else string(value)
 
 
+def check_histograms_every(value: Any) -> int | str | None:
+    """``tracking.histograms_every``: epochs between weight and gradient histograms, ``auto``
+    (about HISTOGRAMS_PER_RUN in a run) or null (none)."""
+    if value is None or value == "auto":
+        return value
+    try:
+        return positive_int(value)
+    except Invalid as exc:
+        raise Invalid(f"{exc}; or auto (about 20 in a run), or null (none)") from None
+
+
 def check_tracking(value: Any) -> dict | None:
     """``{mlflow: URI or true, tensorboard: DIR or true, experiment: NAME, histograms_every:
-    N}``: the trackers a run is also written to when it ends (docs/guides/tracking.md); a
+    N or auto}``: the trackers a run is also written to when it ends (docs/guides/tracking.md); a
     tracker set false or null is off; null: none."""
     if value is None:
         return None
@@ -334,7 +345,7 @@ def check_tracking(value: Any) -> dict | None:
             "mlflow": (optional(check_mlflow_uri), None),
             "tensorboard": (optional(check_log_dir), None),
             "experiment": (string, "nnctl"),
-            "histograms_every": (optional(positive_int), 10),
+            "histograms_every": (check_histograms_every, "auto"),
         },
         "{mlflow: true, tensorboard: runs/tensorboard}",
     )

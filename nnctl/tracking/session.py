@@ -70,11 +70,37 @@ class Tracking:
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # where each tracker wrote, one line each
     run_id: str | None = None
+    total_iterations: int | None = None
+    _every: int | None = None
     _histograms: Any = None
     _histograms_failed: bool = False
 
     def on_start(self, start: Any) -> None:
-        self.run_id = start.run_id
+        self.run_id, self.total_iterations = start.run_id, start.total_iterations
+        if self.spec.tensorboard_dir is not None and self.spec.histograms_every is not None:
+            try:  # the writer (and TensorBoard's import) before the training's clock starts
+                from nnctl.tracking.tensorboard_log import HistogramWriter
+
+                self._histograms = HistogramWriter(self.spec.tensorboard_dir / self.run_id)
+            except Exception as exc:
+                self._histograms_failed = True
+                self.warnings.append(
+                    failure_line(self.spec, "tensorboard", "write histograms", exc, self.run_id)
+                )
+
+    def _histogram_every(self, end: Any) -> int | None:
+        """Epochs between histograms; ``auto``: about HISTOGRAMS_PER_RUN in the run (the
+        steps per epoch known at the first epoch's end)."""
+        from nnctl.tracking.spec import HISTOGRAMS_PER_RUN
+
+        every = self.spec.histograms_every
+        if every != "auto":
+            return every
+        if self._every is None:
+            per_epoch = max(1, end.iteration // max(1, end.epoch))
+            epochs = -(-(self.total_iterations or end.iteration) // per_epoch)
+            self._every = max(1, -(-epochs // HISTOGRAMS_PER_RUN))
+        return self._every
 
     def chained_start(self, other: Callable[[Any], None] | None) -> Callable[[Any], None]:
         """An ``on_start`` that calls ``other`` (the display's) and then this one."""
@@ -88,17 +114,17 @@ class Tracking:
 
     def on_epoch(self, end: Any) -> None:
         """After an epoch (``nnctl.commands.train.EpochEnd``): the histograms when due."""
-        every = self.spec.histograms_every
-        if self.spec.tensorboard_dir is None or every is None or self._histograms_failed:
+        if self.spec.tensorboard_dir is None or self._histograms_failed or self.run_id is None:
             return
-        if end.epoch % every or self.run_id is None:
+        every = self._histogram_every(end)
+        if every is None or end.epoch % every:
             return
         try:
             if self._histograms is None:
                 from nnctl.tracking.tensorboard_log import HistogramWriter
 
-                self._histograms = HistogramWriter(self.spec.tensorboard_dir / self.run_id, every)
-            self._histograms.epoch(end.epoch, end.iteration, end.params(), end.gradients())
+                self._histograms = HistogramWriter(self.spec.tensorboard_dir / self.run_id)
+            self._histograms.write(end.iteration - 1, end.params(), end.gradients())
         except Exception as exc:
             self._histograms_failed = True
             self.warnings.append(

@@ -15,7 +15,8 @@ from nnctl.system import Invalid, UsageError, did_you_mean, quote
 MLFLOW_DIR = "mlflow"  # under the runs folder: mlflow.db and the artifacts
 TENSORBOARD_DIR = "tensorboard"  # under the runs folder: one event folder per run
 DEFAULT_EXPERIMENT = "nnctl"
-DEFAULT_HISTOGRAMS_EVERY = 10
+DEFAULT_HISTOGRAMS_EVERY = "auto"
+HISTOGRAMS_PER_RUN = 20  # auto: about this many histograms of each array in a run
 TRACKERS = ("mlflow", "tensorboard")
 EXTRAS = {
     "mlflow": ("mlflow", "MLflow"),
@@ -28,14 +29,14 @@ EXTRAS = {
 class TrackingSpec:
     """The trackers of a run: ``mlflow_uri`` (None: off), its artifact root for a local store
     (None: the server's), ``tensorboard_dir`` (None: off; each run writes a folder inside),
-    the MLflow experiment, and the epochs between weight and gradient histograms (None:
-    none)."""
+    the MLflow experiment, and the epochs between weight and gradient histograms (``auto``:
+    about HISTOGRAMS_PER_RUN in the run; None: none)."""
 
     mlflow_uri: str | None = None
     artifact_root: Path | None = None
     tensorboard_dir: Path | None = None
     experiment: str = DEFAULT_EXPERIMENT
-    histograms_every: int | None = DEFAULT_HISTOGRAMS_EVERY
+    histograms_every: int | str | None = DEFAULT_HISTOGRAMS_EVERY
 
     @property
     def on(self) -> bool:

@@ -34,7 +34,8 @@ def _writer(folder: Path, suffix: str) -> Any:
     from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
     folder.mkdir(parents=True, exist_ok=True)
-    return EventFileWriter(str(folder), flush_secs=10, filename_suffix=suffix)
+    # a queue long enough that the training never waits on the writer's thread
+    return EventFileWriter(str(folder), max_queue_size=1000, flush_secs=10, filename_suffix=suffix)
 
 
 def _event(step: int, value: Any) -> Any:
@@ -121,18 +122,13 @@ def write_run(record: RunRecord, folder: Path) -> Path:
 
 
 class HistogramWriter:
-    """Weight and gradient histograms of a training, every ``every`` epochs (and nothing
-    else): ``weights/W1``, ``biases/b1``, ``gradients/dW1``, ``gradients/db1``, ... at the step
-    of the epoch's last iteration."""
+    """Weight and gradient histograms of a training (and nothing else): ``weights/W1``,
+    ``biases/b1``, ``gradients/dW1``, ``gradients/db1``, ... at the step they are given."""
 
-    def __init__(self, folder: Path, every: int) -> None:
-        self.every = every
+    def __init__(self, folder: Path) -> None:
         self._w = _writer(folder, HISTOGRAMS_SUFFIX)
 
-    def epoch(self, epoch: int, iteration: int, params: Any, gradients: Any) -> None:
-        if epoch % self.every:
-            return
-        step = iteration - 1
+    def write(self, step: int, params: Any, gradients: Any) -> None:
         for l, (W, b) in enumerate(zip(params.Ws, params.bs), start=1):
             self._w.add_event(_event(step, histogram(f"weights/W{l}", W)))
             self._w.add_event(_event(step, histogram(f"biases/b{l}", b)))
