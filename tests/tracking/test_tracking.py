@@ -314,3 +314,19 @@ def test_bad_tracking_settings_are_one_line_each(cli, runs_dir: Path, tmp_path: 
     r = cli("train", cfg, "--set", "tracking.histograms_every=0")
     assert r.exit_code == 2 and "tracking: histograms_every" in r.stderr
     assert not runs_dir.exists() or not any(runs_dir.iterdir())
+
+
+def test_auto_histograms_are_about_twenty_a_run(cli, runs_dir: Path, tmp_path: Path) -> None:
+    """histograms_every: auto (the default): 100 full-batch epochs -> every 5th."""
+    cfg = write_config(
+        tmp_path / "moons.yaml",
+        CONFIG.replace("batch_size: 60\nepochs: 10\n", "iterations: 100\n").replace(
+            "lr_schedule: {name: step, step_size: 4, gamma: 0.5}\n", ""
+        ),
+    )
+    r = cli("train", cfg, "--quiet", "--track", f"tensorboard={tmp_path / 'tb'}")
+    assert r.exit_code == 0, r.stderr
+    run_id = r.stdout.strip()
+    acc = _events(tmp_path / "tb" / run_id)
+    assert [h.step for h in acc.Histograms("weights/W2")] == list(range(4, 100, 5))
+    assert len(acc.Histograms("gradients/dW1")) == 20
