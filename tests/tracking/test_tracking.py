@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import socket
 import sys
 from pathlib import Path
@@ -87,6 +88,8 @@ def tracked(cli, runs_dir: Path, tmp_path: Path) -> dict:
 def test_a_tracked_run_is_one_mlflow_run_with_its_params_curves_scores_and_tags(tracked) -> None:
     run_dir, uri = tracked["run_dir"], tracked["uri"]
     assert "warning" not in tracked["stderr"]
+    # MLflow was told before its import: no usage telemetry
+    assert os.environ["MLFLOW_DISABLE_TELEMETRY"] == "true" and os.environ["DO_NOT_TRACK"] == "true"
     assert "tracked: MLflow run" in tracked["stderr"]
     [run] = _experiment_runs(uri)
     summary = json.loads((run_dir / "summary.json").read_text())
@@ -330,3 +333,27 @@ def test_auto_histograms_are_about_twenty_a_run(cli, runs_dir: Path, tmp_path: P
     acc = _events(tmp_path / "tb" / run_id)
     assert [h.step for h in acc.Histograms("weights/W2")] == list(range(4, 100, 5))
     assert len(acc.Histograms("gradients/dW1")) == 20
+
+
+def test_a_run_trained_further_is_tracked_again_as_it_is_now(
+    cli, runs_dir: Path, tmp_path: Path
+) -> None:
+    """--resume --more with --track: the scalars rewritten to the longer run, the histograms of
+    both segments kept."""
+    board = tmp_path / "tb"
+    cfg = write_config(tmp_path / "moons.yaml", CONFIG)
+    track = ("--track", f"tensorboard={board}", "--set", "tracking.histograms_every=5")
+    r = cli("train", cfg, "--quiet", *track)
+    assert r.exit_code == 0, r.stderr
+    run_id = r.stdout.strip()
+    r = cli(
+        "train", "--resume", run_id, "--more", "5", "--quiet", "--track", f"tensorboard={board}"
+    )
+    assert r.exit_code == 0, r.stderr
+    folder = board / run_id
+    assert len(list(folder.glob("*.nnctl"))) == 1 and len(list(folder.glob("*.histograms"))) == 2
+    acc = _events(folder)
+    assert acc.Scalars("cost")[-1].step == 44  # 15 epochs of 3 steps
+    assert [e.step for e in acc.Scalars("val_loss")] == [3 * e - 1 for e in range(1, 16)]
+    # the first segment every 5 epochs (its key), the resumed one with the run's saved config
+    assert [h.step for h in acc.Histograms("weights/W1")] == [14, 29, 44]
