@@ -69,6 +69,7 @@ def train(
     progress: bool = False,
     callback: Callback | None = None,
     threads: int | None = None,
+    track: list[str] | None = None,
     **overrides: Any,
 ) -> Run:
     """Trains a network and returns its run, as ``nnctl train CONFIG --set KEY=VALUE`` does.
@@ -86,6 +87,8 @@ def train(
     ``runs_dir``: where the run directory is made (default: $NNCTL_RUNS_DIR, else ./runs).
     ``threads``: BLAS threads (default: chosen per run, recorded, kept by ``resume``).
     ``callback(TrainProgress)``: after every step; ``progress=True``: rich's progress bar.
+    ``track``: as ``--track`` (``["mlflow", "tensorboard=DIR"]``), added to the config's
+    ``tracking`` key; a tracker that fails is an ``NnctlWarning``, never an error.
     Nothing is printed; the config's and data's warnings are issued as ``NnctlWarning``.
 
     Raises ConfigError, DataError (``DataValueError`` / ``DataTypeError`` for bad arrays) or
@@ -110,13 +113,50 @@ def train(
         path, new = write_data_file(d, folder)
         if new:
             created.append(path)
+    tracking = _tracking(cfg.tracking, track, where)
     start = functools.partial(train_run, cfg, where, threads=threads)
+    if tracking is not None:
+        start = _tracked(start, tracking)
     try:
-        return run_training(start, Run, callback=callback, progress=progress)
-    except BaseException:
+        run = run_training(start, Run, callback=callback, progress=progress)
+    except BaseException as exc:
         if created and _unused(created, where):
             _remove(created, made)
+        if tracking is not None and getattr(exc, "run", None) is not None:
+            _finish(tracking, exc.run.dir)  # a diverged or interrupted run is tracked too
         raise
+    if tracking is not None:
+        _finish(tracking, run.dir)
+    return run
+
+
+def _tracking(keys: dict[str, Any] | None, track: list[str] | None, where: Path) -> Any:
+    """The run's trackers (``nnctl.tracking``), their extras checked before anything trains."""
+    if not keys and not track:
+        return None
+    from nnctl.tracking import Tracking, require_extras, resolve_tracking
+
+    spec = resolve_tracking(keys, track, where)
+    if not spec.on:
+        return None
+    require_extras(spec)
+    return Tracking(spec)
+
+
+def _tracked(start: Any, tracking: Any) -> Any:
+    def both(on_start: Any = None, on_iteration: Any = None) -> Any:
+        return start(
+            on_start=tracking.chained_start(on_start),
+            on_iteration=on_iteration,
+            on_epoch=tracking.on_epoch,
+        )
+
+    return both
+
+
+def _finish(tracking: Any, run_dir: Path) -> None:
+    for line in tracking.finish(run_dir):
+        warnings.warn(line, NnctlWarning, stacklevel=3)
 
 
 def _unused(created: list[Path], runs_dir: Path) -> bool:

@@ -357,3 +357,18 @@ def test_a_run_trained_further_is_tracked_again_as_it_is_now(
     assert [e.step for e in acc.Scalars("val_loss")] == [3 * e - 1 for e in range(1, 16)]
     # the first segment every 5 epochs (its key), the resumed one with the run's saved config
     assert [h.step for h in acc.Histograms("weights/W1")] == [14, 29, 44]
+
+
+def test_the_python_api_tracks_too_and_warns_instead_of_failing(tmp_path: Path) -> None:
+    """nnctl.train honours the config's tracking key and track=[...], as the CLI does; a
+    tracker that fails is an NnctlWarning and the run is returned."""
+    import nnctl
+
+    url = f"http://127.0.0.1:{_closed_port()}"
+    cfg = write_config(tmp_path / "moons.yaml", CONFIG + f"tracking: {{mlflow: '{url}'}}\n")
+    with pytest.warns(nnctl.NnctlWarning) as caught:
+        run = nnctl.train(cfg, runs_dir=tmp_path / "runs", track=[f"tensorboard={tmp_path / 'tb'}"])
+    lines = [str(w.message) for w in caught]
+    assert len(lines) == 1 and f"MLflow ({url})" in lines[0] and "runs track" in lines[0]
+    assert run.summary.status == "complete"
+    assert _events(tmp_path / "tb" / run.id).Scalars("cost")[-1].step == 29
