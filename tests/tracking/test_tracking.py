@@ -372,3 +372,40 @@ def test_the_python_api_tracks_too_and_warns_instead_of_failing(tmp_path: Path) 
     assert len(lines) == 1 and f"MLflow ({url})" in lines[0] and "runs track" in lines[0]
     assert run.summary.status == "complete"
     assert _events(tmp_path / "tb" / run.id).Scalars("cost")[-1].step == 29
+
+
+def test_an_image_run_has_its_data_hashes_and_its_pyfunc_takes_images(
+    cli, cat_run: Path, cat_dir: Path, tmp_path: Path
+) -> None:
+    """The course's cat run brought in: each data file's sha256 as a tag, and the pyfunc model
+    predicting 8-bit images (the test file's, as stored) as nnctl predict does."""
+    import h5py
+    import mlflow
+
+    uri = f"sqlite:///{tmp_path / 'cats.db'}"
+    r = cli("runs", "track", cat_run.name, "--mlflow", uri)
+    assert r.exit_code == 0, r.stderr
+    [run] = _experiment_runs(uri)
+    summary = json.loads((cat_run / "summary.json").read_text())
+    sources = summary["dataset"]["sources"]
+    assert sources and all(s.get("sha256") for s in sources)
+    for s in sources:
+        assert run.data.tags[f"data.{s['role']}.sha256"] == s["sha256"]
+    test_file = cat_dir / "test_catvnoncat.h5"
+    r = cli("predict", cat_run, test_file, "--json")
+    assert r.exit_code == 0, r.stderr
+    expected = json.loads(r.stdout)
+    with h5py.File(test_file) as f:
+        images = f["test_set_x"][:]
+    mlflow.set_tracking_uri(uri)
+    try:
+        model = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
+    finally:
+        mlflow.set_tracking_uri("")
+    got = model.predict(images)
+    assert len(expected) == len(got) == 50
+    assert got["probability"].tolist() == [e["probability"] for e in expected]
+    assert got["class"].tolist() == [e["class"] for e in expected]
+    # rows of pixels (a CSV's or a DataFrame's) are the same images
+    flat = model.predict(images.reshape(50, -1))
+    assert flat["probability"].tolist() == got["probability"].tolist()
