@@ -74,6 +74,14 @@ class Tracking:
     _every: int | None = None
     _histograms: Any = None
     _histograms_failed: bool = False
+    _failed: set[str] = field(default_factory=set)
+
+    def _warn(self, tracker: str, what: str, exc: BaseException, run_id: str) -> None:
+        """One warning line per tracker, its first failure (it says how to bring the run in;
+        a second would say it again)."""
+        if tracker not in self._failed:
+            self._failed.add(tracker)
+            self.warnings.append(failure_line(self.spec, tracker, what, exc, run_id))
 
     def on_start(self, start: Any) -> None:
         self.run_id, self.total_iterations = start.run_id, start.total_iterations
@@ -84,9 +92,7 @@ class Tracking:
                 self._histograms = HistogramWriter(self.spec.tensorboard_dir / self.run_id)
             except Exception as exc:
                 self._histograms_failed = True
-                self.warnings.append(
-                    failure_line(self.spec, "tensorboard", "write histograms", exc, self.run_id)
-                )
+                self._warn("tensorboard", "write histograms", exc, self.run_id)
 
     def _histogram_every(self, end: Any) -> int | None:
         """Epochs between histograms; ``auto``: about HISTOGRAMS_PER_RUN in the run (the
@@ -127,9 +133,7 @@ class Tracking:
             self._histograms.write(end.iteration - 1, end.params(), end.gradients())
         except Exception as exc:
             self._histograms_failed = True
-            self.warnings.append(
-                failure_line(self.spec, "tensorboard", "write histograms", exc, self.run_id)
-            )
+            self._warn("tensorboard", "write histograms", exc, self.run_id)
 
     def finish(self, run_dir: Path) -> list[str]:
         """Writes the ended run in ``run_dir`` to every tracker; the warning lines."""
@@ -139,24 +143,18 @@ class Tracking:
             try:
                 self._histograms.close()
             except Exception as exc:
-                self.warnings.append(
-                    failure_line(self.spec, "tensorboard", "write histograms", exc, run_dir.name)
-                )
+                self._warn("tensorboard", "write histograms", exc, run_dir.name)
         try:
             record = read_record(run_dir)
         except Exception as exc:
             for tracker in self.spec.trackers:
-                self.warnings.append(
-                    failure_line(self.spec, tracker, "read the run", exc, run_dir.name)
-                )
+                self._warn(tracker, "read the run", exc, run_dir.name)
             return self.warnings
         for tracker in self.spec.trackers:
             try:
                 where = _write_one(self.spec, tracker, [record])[-1]
             except Exception as exc:
-                self.warnings.append(
-                    failure_line(self.spec, tracker, f"log run {run_dir.name}", exc, run_dir.name)
-                )
+                self._warn(tracker, f"log run {run_dir.name}", exc, run_dir.name)
                 continue
             self.notes.append(written_line(self.spec, tracker, str(where)))
         return self.warnings

@@ -409,3 +409,19 @@ def test_an_image_run_has_its_data_hashes_and_its_pyfunc_takes_images(
     # rows of pixels (a CSV's or a DataFrame's) are the same images
     flat = model.predict(images.reshape(50, -1))
     assert flat["probability"].tolist() == got["probability"].tolist()
+
+
+def test_an_unwritable_log_folder_costs_one_warning(cli, runs_dir: Path, tmp_path: Path) -> None:
+    """TensorBoard pointed where no folder can be made (a regular file is in the way, as a
+    full or read-only disk would refuse): the histograms and the scalars both fail, one line."""
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("in the way\n")
+    cfg = write_config(tmp_path / "moons.yaml", CONFIG)
+    r = cli("train", cfg, "--quiet", "--track", f"tensorboard={blocked}")
+    assert r.exit_code == 0, r.stderr
+    run_id = r.stdout.strip()
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warning: tracking: TensorBoard"), r.stderr
+    assert f"nnctl runs track {run_id} --tensorboard {blocked}" in lines[0]
+    assert json.loads((runs_dir / run_id / "summary.json").read_text())["status"] == "complete"
+    assert blocked.read_text() == "in the way\n"
