@@ -32,6 +32,8 @@ QUIET_ENV = {
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
     # no progress bars on the user's terminal (artifact copies)
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+    # a model's pip requirements are not resolved against a package index (pip --dry-run)
+    "MLFLOW_SKIP_PIP_REQUIREMENTS_CHECK": "true",
     # no warning when git is absent (MLflow reads the source's commit when it can)
     "GIT_PYTHON_REFRESH": "quiet",
 }
@@ -70,6 +72,9 @@ def _quiet() -> Iterator[None]:
 def _store(uri: str) -> Iterator[Any]:
     """The MLflow client of ``uri``, with the fluent API pointed there too (log_model needs
     it) and pointed back afterwards, so a caller's own MLflow setting is left as it was."""
+    if uri.startswith("file:"):
+        # MLflow 3.x keeps its file store in maintenance mode and refuses it unless told
+        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
     mlflow = import_mlflow()
     from mlflow.tracking._tracking_service.utils import _use_tracking_uri
 

@@ -6,6 +6,7 @@ tracked while it trained or brought in afterwards (``nnctl runs track``)."""
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,12 @@ def read_record(run_dir: Path) -> RunRecord:
     )
 
 
+def key_name(name: str) -> str:
+    """A name as MLflow's stores all take it: alphanumerics, ``_ - . : /`` and spaces (a data
+    role ``train+test`` becomes ``train_test``)."""
+    return re.sub(r"[^\w\-. :/]", "_", name)
+
+
 def _tags(run_id: str, s: RunSummary) -> dict[str, str]:
     """Where the run came from: its id and status, the data (each source's hash, or the
     generator's settings), the versions, the BLAS libraries and the CPU."""
@@ -123,7 +130,7 @@ def _tags(run_id: str, s: RunSummary) -> dict[str, str]:
             for b in s.blas
         )
     for src in s.sources:
-        role = str(src.get("role") or "data")
+        role = key_name(str(src.get("role") or "data"))
         if src.get("sha256"):
             tags[f"data.{role}.sha256"] = str(src["sha256"])
             if src.get("path"):

@@ -122,7 +122,8 @@ def test_a_tracked_run_is_one_mlflow_run_with_its_params_curves_scores_and_tags(
     assert tags["nnctl.run_id"] == tracked["run_id"] and tags["nnctl.status"] == "complete"
     assert tags["numpy.version"] == np.__version__ and tags["cpu"] == summary["cpu"]
     assert tags["blas"].startswith(summary["blas"][0]["internal_api"])
-    assert "synthetic=moons" in tags["data.train+test"] and "seed=1" in tags["data.train+test"]
+    # the generator's settings (role train+test, as MLflow's stores take a name)
+    assert "synthetic=moons" in tags["data.train_test"] and "seed=1" in tags["data.train_test"]
     names = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"config.yaml", "summary.json", "params.npz", "report.html"} <= names
     logged = Path(client.download_artifacts(run.info.run_id, "params.npz", str(run_dir.parent)))
@@ -251,6 +252,13 @@ def test_runs_track_backfills_a_finished_run_and_replaces_it_when_run_again(
     [again] = _experiment_runs(uri)
     assert again.info.run_id != run.info.run_id and again.info.run_name == moons_run.name
     assert len(list((board / moons_run.name).glob("events.out.tfevents.*"))) == 1
+    # a file: store (MLflow keeps it in maintenance mode; nnctl still writes one when named)
+    files = f"file:{tmp_path / 'filestore'}"
+    r = cli("runs", "track", moons_run.name, "--mlflow", files)
+    assert r.exit_code == 0, r.stderr
+    [in_files] = _experiment_runs(files)
+    assert in_files.data.tags["nnctl.run_id"] == moons_run.name
+    assert in_files.data.metrics["cost"] == float(rows[-1]["cost"])
 
 
 def test_runs_track_refuses_without_a_tracker_and_names_a_missing_run(cli, moons_run) -> None:
