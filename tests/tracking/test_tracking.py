@@ -433,3 +433,21 @@ def test_an_unwritable_log_folder_costs_one_warning(cli, runs_dir: Path, tmp_pat
     assert f"nnctl runs track {run_id} --tensorboard {blocked}" in lines[0]
     assert json.loads((runs_dir / run_id / "summary.json").read_text())["status"] == "complete"
     assert blocked.read_text() == "in the way\n"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["train", "--help"], ["runs", "track", "--help"]])
+def test_help_imports_no_tracker(args: list[str], tmp_path: Path) -> None:
+    """The trackers are imported when a run is tracked, not when nnctl starts."""
+    import subprocess
+
+    code = (
+        f"import sys; sys.argv = ['nnctl', *{args!r}]; from nnctl.cli import main\n"
+        "try: main()\nexcept SystemExit: pass\n"
+        "print(sorted(m for m in ('mlflow', 'tensorboard', 'nnctl.tracking')"
+        " if m in sys.modules), file=sys.stderr)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert "--track" in out.stdout or "track" in out.stdout
+    assert out.stderr.strip().splitlines()[-1] == "[]"
