@@ -15,9 +15,12 @@ import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 
+from nnctl import runs
+
 RUN_ARTIFACT = "run"
 """The model's artifact holding the run's files, a folder named by the run id."""
-RUN_FILES = ("config.yaml", "summary.json", "params.npz")
+RUN_FILES = (runs.CONFIG_FILE, runs.SUMMARY_FILE, runs.PARAMS_FILE)
+"""What the model holds of the run: what ``load_run`` reads."""
 
 
 class NnctlModel(mlflow.pyfunc.PythonModel):

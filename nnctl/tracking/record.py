@@ -15,7 +15,8 @@ from nnctl import runs
 from nnctl.runs import RunSummary
 from nnctl.system import RunError
 
-ARTIFACTS = ("config.yaml", "summary.json", "params.npz", "report.html")
+REPORT_FILE = "report.html"  # where train --report writes the run's report
+ARTIFACTS = (runs.CONFIG_FILE, runs.SUMMARY_FILE, runs.PARAMS_FILE, REPORT_FILE)
 """The run's files attached to its tracked run, those that exist, in this order."""
 
 Curve = list[tuple[int, float]]  # (step: the iteration, value)
@@ -65,7 +66,7 @@ def read_record(run_dir: Path) -> RunRecord:
     """The run in ``run_dir`` as the trackers log it. Raises RunError for a directory that is
     no run, or a run still training (its files are not final)."""
     if not runs.is_run_dir(run_dir):
-        raise RunError(f"{run_dir}: not a run directory (no summary.json)")
+        raise RunError(f"{run_dir}: not a run directory (no {runs.SUMMARY_FILE})")
     summary = runs.read_summary(run_dir)
     if summary.status == "running":
         raise RunError(f"{run_dir}: the run is still training; track it when it has ended")
