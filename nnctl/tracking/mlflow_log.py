@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from nnctl.runs import params_file
+from nnctl.runs import PARAMS_FILE
 from nnctl.tracking.record import RunRecord
 from nnctl.tracking.spec import TrackingSpec
 
@@ -178,7 +178,7 @@ def _log_one(mlflow: Any, client: Any, exp_id: str, record: RunRecord, parent: s
         _log_values(client, run_id, record.params, _metrics(record))
         for path in record.artifacts:
             client.log_artifact(run_id, str(path))
-        if record.summary.status == "complete" and params_file(record.run_dir).is_file():
+        if record.summary.status == "complete" and (record.run_dir / PARAMS_FILE).is_file():
             _log_model(mlflow, record)
     status = "FINISHED" if record.summary.status == "complete" else "FAILED"
     if status != "FINISHED":
