@@ -42,6 +42,7 @@ class Run:
     def __init__(self, run_dir: str | Path) -> None:
         self.dir = Path(run_dir)
         self._loaded: Any = None
+        self._tracking: Any = None  # trackers the run is still to be written to
 
     def __repr__(self) -> str:
         return f"Run({self.id!r}, status={self.status!r})"
@@ -265,16 +266,21 @@ class Run:
         threads: int | None = None,
         progress: bool | TrainDisplay = False,
         callback: Callback | None = None,
+        track: list[str] | None = None,
+        defer_tracking: bool = False,
     ) -> Run:
         """Continues the run in its directory (``nnctl train --resume``): an interrupted run
         from its last checkpoint; with ``more`` steps (epochs for a run that counts epochs), or
         a new total ``iterations`` / ``epochs``, any run that is not diverged. Bit for bit the
-        run that asked for that length from the start. ``progress``, ``callback`` and
-        ``threads`` as ``nnctl.train`` takes them. Returns this run; raises as ``train``."""
+        run that asked for that length from the start. ``progress``, ``callback``, ``threads``,
+        ``track`` (with the run's own ``tracking`` key) and ``defer_tracking`` as
+        ``nnctl.train`` takes them. Returns this run; raises as ``train``."""
         import functools
 
         from nnctl.api.session import as_display, check_count, run_training
+        from nnctl.api.tracked import tracked, trackers
         from nnctl.commands import resume_run
+        from nnctl.runs import load_run_config
         from nnctl.system import OptionError
 
         given = {
@@ -287,11 +293,38 @@ class Run:
         for key, value in [*given.items(), ("threads", threads)]:
             check_count(key, value)
         length = {k: v for k, v in given.items() if k != "more"}
+        tracking = trackers(load_run_config(self.dir).tracking, track, self.dir.parent)
         start = functools.partial(resume_run, self.dir, more=more, length=length, threads=threads)
+        if tracking is not None:
+            start = tracked(start, tracking)
         display = as_display(progress)
         self._loaded = None
-        run_training(start, lambda _: self, callback=callback, display=display, threads=threads)
+        try:
+            run_training(start, lambda _: self, callback=callback, display=display, threads=threads)
+        except BaseException as exc:
+            if tracking is not None and getattr(exc, "run", None) is not None:
+                exc.run.track_later(tracking)
+                if not defer_tracking:
+                    exc.run.finish_tracking()
+            raise
+        if tracking is not None:
+            self.track_later(tracking)
+            if not defer_tracking:
+                self.finish_tracking()
         return self
+
+    def track_later(self, tracking: Any) -> None:
+        """Keeps ``tracking`` (``nnctl.tracking.Tracking``) for ``finish_tracking``."""
+        self._tracking = tracking
+
+    def finish_tracking(self) -> list[str]:
+        """Writes the run to the trackers its training was given with ``defer_tracking=True``
+        (nothing when there are none); a tracker that fails is an ``NnctlWarning``. Returns
+        the trackers' notes: where the run went."""
+        from nnctl.api.tracked import finish
+
+        tracking, self._tracking = self._tracking, None
+        return [] if tracking is None else finish(tracking, self.dir)
 
 
 def load_run(id_or_path: str | Path, *, runs_dir: str | Path | None = None) -> Run:

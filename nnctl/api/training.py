@@ -22,6 +22,7 @@ from nnctl.api.session import (
     decoding_callback,
     run_training,
 )
+from nnctl.api.tracked import tracked, trackers
 
 _SPLIT_KEYS = ("train", "val", "test", "synthetic", "images")
 
@@ -76,6 +77,8 @@ def train(
     progress: bool | TrainDisplay = False,
     callback: Callback | None = None,
     threads: int | None = None,
+    track: list[str] | None = None,
+    defer_tracking: bool = False,
     **overrides: Any,
 ) -> Run:
     """Trains a network and returns its run, as ``nnctl train CONFIG --set KEY=VALUE`` does.
@@ -94,6 +97,10 @@ def train(
     ``threads``: BLAS threads (default: chosen per run, recorded, kept by ``resume``).
     ``callback(TrainProgress)``: after every step; ``progress=True``: rich's progress bar, or
     a display of one's own (``nnctl.api.TrainDisplay``: ``nnctl train`` passes its bar).
+    ``track``: as ``--track`` (``["mlflow", "tensorboard=DIR"]``), added to the config's
+    ``tracking`` key; a tracker that fails is an ``NnctlWarning``, never an error.
+    ``defer_tracking``: leave the ended run's trackers to ``Run.finish_tracking()``, so that
+    what is written meanwhile (``nnctl train --report``'s report) goes to them too.
     Nothing is printed; the config's and data's warnings are issued as ``NnctlWarning``.
 
     Raises ConfigError, DataError (``DataValueError`` / ``DataTypeError`` for bad arrays) or
@@ -121,15 +128,27 @@ def train(
         path, new = write_data_file(d, folder)
         if new:
             created.append(path)
+    tracking = trackers(cfg.tracking, track, where)
     start = functools.partial(
         train_run, cfg, where, on_progress=decoding_callback(display), threads=threads
     )
+    if tracking is not None:
+        start = tracked(start, tracking)
     try:
-        return run_training(start, Run, callback=callback, display=display, threads=threads)
-    except BaseException:
+        run = run_training(start, Run, callback=callback, display=display, threads=threads)
+    except BaseException as exc:
         if created and _unused(created, where):
             _remove(created, made)
+        if tracking is not None and getattr(exc, "run", None) is not None:
+            exc.run.track_later(tracking)  # a diverged or interrupted run is tracked too
+            if not defer_tracking:
+                exc.run.finish_tracking()
         raise
+    if tracking is not None:
+        run.track_later(tracking)
+        if not defer_tracking:
+            run.finish_tracking()
+    return run
 
 
 def _unused(created: list[Path], runs_dir: Path) -> bool:

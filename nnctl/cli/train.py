@@ -24,6 +24,7 @@ from nnctl.cli.common import (
     print_warning,
 )
 from nnctl.cli.display import _TrainDisplay
+from nnctl.cli.tracking import TrackOption, print_notes
 
 if TYPE_CHECKING:
     from nnctl.api import Run
@@ -77,6 +78,7 @@ def train(
             help="At the end, write report.html into the run directory (see nnctl report).",
         ),
     ] = False,
+    track: TrackOption = None,
 ) -> None:
     """Train a network from a YAML config; print the run id (or --json) on stdout.
 
@@ -102,7 +104,9 @@ def train(
         found = load_run(resume, runs_dir=runs_dir)
 
         def go() -> Run:
-            return found.resume(more, **length, threads=threads, progress=display)
+            return found.resume(
+                more, **length, threads=threads, progress=display, track=track, defer_tracking=True
+            )
 
     elif config is None:
         raise fail("missing CONFIG: give a YAML config file, or --resume RUN")
@@ -110,7 +114,14 @@ def train(
 
         def go() -> Run:
             cfg = resolve_config(config, {}, sets=set_ or [])
-            return train_run(cfg, runs_dir=runs_dir, threads=threads, progress=display)
+            return train_run(
+                cfg,
+                runs_dir=runs_dir,
+                threads=threads,
+                progress=display,
+                track=track,
+                defer_tracking=True,
+            )
 
     # nnctl.train and Run.resume hold the signal handlers: SIGTERM (kill, timeout, schedulers)
     # stops a training as Ctrl-C does, at a step boundary, with a checkpoint
@@ -131,6 +142,8 @@ def train(
         print(run.id, flush=True)
     if report:
         _write_report(run, s.status, quiet)
+    with library_warnings(print_warning):  # after the report, which the trackers attach
+        print_notes(run.finish_tracking(), quiet)
     if s.status == "diverged":
         raise fail(f"training diverged: {s.message}", EXIT_FAILED)
     if s.status == "interrupted":

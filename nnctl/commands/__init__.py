@@ -28,7 +28,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "predict": ["check_predictable", "predict_examples", "predict_inputs"],
         "recording": ["record_result"],
         "report": ["CSP", "check_output", "write_report"],
-        "train": ["RunStart", "fit", "resume_run", "train_run"],
+        "train": ["EpochEnd", "RunStart", "fit", "resume_run", "train_run"],
         "verify": ["Verification", "verify_run"],
     },
 )

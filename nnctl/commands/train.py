@@ -21,11 +21,13 @@ from nnctl.commands.resuming import (
     run_length,
 )
 from nnctl.config import Config, dump_config
+from nnctl.core import Params, cost_and_gradients
 from nnctl.data import Dataset
 from nnctl.runs import RunSummary, cpu_features, flatten, machine, save_checkpoint
 from nnctl.system import NnctlError, RunError, RunFailed, interrupt
 from nnctl.system import threads as blas
 from nnctl.training import (
+    OnEpoch,
     OnIteration,
     TrainResult,
     TrainState,
@@ -57,6 +59,56 @@ class RunStart:
 
 OnStart = Callable[[RunStart], None]
 
+GRADIENT_EXAMPLES = 4096
+"""The training examples ``EpochEnd.gradients`` computes its gradient over (the first ones): a
+histogram's shape, at a bounded cost however large the data."""
+
+
+@dataclass(frozen=True)
+class EpochEnd:
+    """A training at the end of an epoch, as the trackers see it (``on_epoch``): epochs and
+    steps done, and on request the parameters and the gradient of the training cost there."""
+
+    epoch: int  # epochs done
+    iteration: int  # gradient steps done
+    _params: Callable[[], Params] = field(repr=False)
+    _gradients: Callable[[Params], tuple[list[np.ndarray], list[np.ndarray]] | None] = field(
+        repr=False
+    )
+
+    def params(self) -> Params:
+        """The parameters now (the training's own arrays: read them, never change them)."""
+        return self._params()
+
+    def gradients(self) -> tuple[list[np.ndarray], list[np.ndarray]] | None:
+        """(dWs, dbs) of the training cost (its L2 term included, no dropout) at these
+        parameters over the first GRADIENT_EXAMPLES training examples; None for data streamed
+        from disk."""
+        return self._gradients(self.params())
+
+
+OnEpochEnd = Callable[[EpochEnd], None]
+
+
+def _epoch_hook(cfg: Config, ds: Dataset, on_epoch: OnEpochEnd | None) -> OnEpoch | None:
+    """The training loop's ``on_epoch`` for ``on_epoch``: an ``EpochEnd`` per epoch."""
+    if on_epoch is None:
+        return None
+    X = ds.X_train
+    if hasattr(X, "batch_source"):  # streamed: no in-memory slice to take a gradient over
+        return lambda e, i, p: on_epoch(EpochEnd(e, i, p, lambda _: None))
+    Xg = X[:, :GRADIENT_EXAMPLES]
+    Tg = cfg.arch.loss.targets(
+        ds.Y_train[:, :GRADIENT_EXAMPLES], cfg.layer_dims[-1], cfg.float_type
+    )
+
+    def gradients(params: Params) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        with np.errstate(over="ignore", invalid="ignore"):
+            _, dWs, dbs = cost_and_gradients(params, Xg, Tg, cfg.arch, l2=cfg.l2)
+        return dWs, dbs
+
+    return lambda e, i, p: on_epoch(EpochEnd(e, i, p, gradients))
+
 
 def fit(
     cfg: Config,
@@ -70,6 +122,7 @@ def fit(
     on_checkpoint: Callable[[TrainState], None] | None = None,
     weights: np.ndarray | None = None,
     weights_val: np.ndarray | None = None,
+    on_epoch: OnEpoch | None = None,
 ) -> TrainResult:
     """Trains with the loop that suits the config: the factored full-batch loop
     (``nnctl.training.fullbatch``) when it applies and saves work, else the direct loop
@@ -78,7 +131,7 @@ def fit(
     and weights_val: (m_val,) per-example weights (None: all 1; ``Dataset.W_train``, ``W_val``)."""
     # The factored loop has no validation, checkpoints or resumption.
     if state is None and X_val is None and fullbatch.fast_path_applies(cfg, X):
-        return fullbatch.fit_fullbatch(cfg, X, Y, on_iteration, weights)
+        return fullbatch.fit_fullbatch(cfg, X, Y, on_iteration, weights, on_epoch)
     return fit_direct(
         cfg,
         X,
@@ -90,6 +143,7 @@ def fit(
         on_checkpoint=on_checkpoint,
         weights=weights,
         weights_val=weights_val,
+        on_epoch=on_epoch,
     )
 
 
@@ -112,10 +166,12 @@ def train_run(
     on_iteration: OnIteration | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     threads: int | None = None,
+    on_epoch: OnEpochEnd | None = None,
 ) -> RunOutcome:
     """Loads the data, trains and writes the run directory. Nothing is created on disk until
     the config and data have been validated (and the memory they need found available).
-    ``on_progress(done, total)``: while image files are decoded. ``threads``: BLAS threads
+    ``on_progress(done, total)``: while image files are decoded. ``on_epoch``: after every
+    epoch (the trackers' histograms, ``nnctl.tracking``). ``threads``: BLAS threads
     (None: chosen by ``nnctl.system.threads``, recorded in the summary). Raises ConfigError,
     DataError or RunError."""
     bound = bind(cfg, on_progress)
@@ -135,7 +191,7 @@ def train_run(
         lock.release()
         _raise_failed(run_dir, exc)
         raise
-    return _train_into(run_dir, cfg, ds, summary, None, on_start, on_iteration, lock)
+    return _train_into(run_dir, cfg, ds, summary, None, on_start, on_iteration, lock, on_epoch)
 
 
 def resume_run(
@@ -146,6 +202,7 @@ def resume_run(
     more: int | None = None,
     length: dict[str, int] | None = None,
     threads: int | None = None,
+    on_epoch: OnEpochEnd | None = None,
 ) -> RunOutcome:
     """Continues a run in its own directory, with its own config: an interrupted (or stale)
     run from its last checkpoint to its configured length, or, given ``more`` (steps, or
@@ -201,7 +258,7 @@ def resume_run(
     except BaseException:
         lock.release()
         raise
-    return _train_into(run_dir, cfg, ds, summary, state, on_start, on_iteration, lock)
+    return _train_into(run_dir, cfg, ds, summary, state, on_start, on_iteration, lock, on_epoch)
 
 
 def _train_into(
@@ -213,6 +270,7 @@ def _train_into(
     on_start: OnStart | None,
     on_iteration: OnIteration | None,
     lock: runs.RunLock,
+    on_epoch: OnEpochEnd | None = None,
 ) -> RunOutcome:
     run_id = run_dir.name
     m = ds.X_train.shape[1]
@@ -259,6 +317,7 @@ def _train_into(
                 on_checkpoint=lambda s: save_checkpoint(s, run_dir),
                 weights=ds.W_train,
                 weights_val=ds.W_val,
+                on_epoch=_epoch_hook(cfg, ds, on_epoch),
             )
             history.close()
             with interrupt.deferred():  # a first Ctrl-C or SIGTERM now waits for the save to end

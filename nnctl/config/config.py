@@ -48,6 +48,9 @@ class Config:
     checkpoint_every: int | None = None
     normalize: str = "auto"  # standard | minmax | none; auto until bound to its data
     diagnose: dict | None = None  # {baseline: e}, read by `nnctl diagnose` only
+    tracking: dict | None = (
+        None  # {mlflow, tensorboard, experiment, histograms_every}: nnctl.tracking
+    )
     source: str = field(default="<config>", compare=False)
     # The config file's own path: relative dataset paths are also looked up beside it.
     path: str | None = field(default=None, compare=False)

@@ -30,6 +30,7 @@ from nnctl.config.values import (
     check_size,
     check_source,
     check_stream,
+    check_tracking,
     init_names,
     kind_names,
     loss_names,
@@ -232,6 +233,15 @@ CONFIG_KEYS: dict[str, Key] = {
     # read by `nnctl diagnose` and the report, never by training
     "diagnose": Key(
         check_diagnose, None, "{baseline: error} for nnctl diagnose (null: 0)", fast_path_ok=True
+    ),
+    # read by the trackers (nnctl.tracking) after the run, and for histograms while it trains
+    "tracking": Key(
+        check_tracking,
+        None,
+        "also log the run to {mlflow: true or a tracking URI, tensorboard: true or a log "
+        "folder, experiment: NAME, histograms_every: N epochs or auto} "
+        "(docs/guides/tracking.md; null: not logged)",
+        fast_path_ok=True,
     ),
 }
 """The config's own keys. ``config_keys()`` adds the optimizers' hyperparameters."""

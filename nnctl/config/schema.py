@@ -39,6 +39,10 @@ _NON_NEGATIVE: dict[str, Any] = {"type": "number", "minimum": 0}
 _KEEP = {"type": "number", "exclusiveMinimum": 0, "maximum": 1}
 _STRING: dict[str, Any] = {"type": "string", "minLength": 1}
 _BOOLEAN: dict[str, Any] = {"type": "boolean"}
+_MLFLOW_URI: dict[str, Any] = {
+    "type": "string",
+    "pattern": "^(" + "|".join(values.TRACKING_SCHEMES) + "):",
+}
 _COLUMN: dict[str, Any] = {"anyOf": [{"type": "string"}, {"type": "integer"}]}
 
 
@@ -117,6 +121,23 @@ def _fragments() -> dict[Callable[[Any], Any], Callable[[], dict[str, Any]]]:
                 {
                     "type": "object",
                     "properties": {"baseline": {"anyOf": [_NON_NEGATIVE, {"type": "null"}]}},
+                    "additionalProperties": False,
+                },
+                {"type": "null"},
+            ]
+        },
+        values.check_tracking: lambda: {
+            "anyOf": [
+                {
+                    "type": "object",
+                    "properties": {
+                        "mlflow": {"anyOf": [_BOOLEAN, _MLFLOW_URI, {"type": "null"}]},
+                        "tensorboard": {"anyOf": [_BOOLEAN, _STRING, {"type": "null"}]},
+                        "experiment": _STRING,
+                        "histograms_every": {
+                            "anyOf": [_POSITIVE_INT, {"const": "auto"}, {"type": "null"}]
+                        },
+                    },
                     "additionalProperties": False,
                 },
                 {"type": "null"},

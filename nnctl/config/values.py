@@ -149,7 +149,8 @@ def _sub_mapping(
         raise Invalid(f"expected a mapping like {example}, got {describe(value)}")
     unknown = [k for k in value if k not in keys]
     if unknown:
-        raise Invalid(f"unknown key {quote(unknown[0])}; valid keys: {', '.join(keys)}")
+        hint = did_you_mean(str(unknown[0]), list(keys))
+        raise Invalid(f"unknown key {quote(unknown[0])}{hint}; valid keys: {', '.join(keys)}")
     out = {}
     for k, (check, default) in keys.items():
         if k not in value:
@@ -320,6 +321,67 @@ def check_early_stopping(value: Any) -> dict | None:
         {"patience": (positive_int, REQUIRED), "min_delta": (non_negative_number, 0.0)},
         "{patience: 10, min_delta: 0.0001}",
     )
+
+
+TRACKING_SCHEMES = ("sqlite", "file", "http", "https")
+"""The MLflow tracking URIs ``tracking.mlflow`` takes: local stores, or a tracking server."""
+
+
+def check_mlflow_uri(value: Any) -> str | bool:
+    """``tracking.mlflow``: true (a sqlite store under the runs folder) or a tracking URI:
+    ``sqlite:///PATH``, ``file:PATH``, ``http(s)://HOST:PORT``."""
+    if isinstance(value, bool):
+        return value
+    uri = string(value)
+    scheme = uri.partition(":")[0].lower() if ":" in uri else ""
+    if scheme not in TRACKING_SCHEMES:
+        raise Invalid(
+            f"expected true or a tracking URI ({', '.join(s + ':' for s in TRACKING_SCHEMES)}), "
+            f"got {quote(uri)}, e.g. sqlite:///runs/mlflow.db or http://127.0.0.1:5000"
+        )
+    if scheme == "sqlite" and not uri.startswith("sqlite:///"):
+        raise Invalid(
+            f"a sqlite URI has three slashes before its path: sqlite:///PATH, got {quote(uri)}"
+        )
+    return uri
+
+
+def check_log_dir(value: Any) -> str | bool:
+    """``tracking.tensorboard``: true (a folder under the runs folder) or a log folder."""
+    return value if isinstance(value, bool) else string(value)
+
+
+def check_histograms_every(value: Any) -> int | str | None:
+    """``tracking.histograms_every``: epochs between weight and gradient histograms, ``auto``
+    (about HISTOGRAMS_PER_RUN in a run) or null (none)."""
+    if value is None or value == "auto":
+        return value
+    try:
+        return positive_int(value)
+    except Invalid as exc:
+        raise Invalid(f"{exc}; or auto (about 20 in a run), or null (none)") from None
+
+
+def check_tracking(value: Any) -> dict | None:
+    """``{mlflow: URI or true, tensorboard: DIR or true, experiment: NAME, histograms_every:
+    N or auto}``: the trackers a run is also written to when it ends (docs/guides/tracking.md); a
+    tracker set false or null is off; null: none."""
+    if value is None:
+        return None
+    out = _sub_mapping(
+        value,
+        {
+            "mlflow": (optional(check_mlflow_uri), None),
+            "tensorboard": (optional(check_log_dir), None),
+            "experiment": (string, "nnctl"),
+            "histograms_every": (check_histograms_every, "auto"),
+        },
+        "{mlflow: true, tensorboard: runs/tensorboard}",
+    )
+    for k in ("mlflow", "tensorboard"):
+        if out[k] is False:
+            out[k] = None
+    return out
 
 
 def check_source(value: Any) -> str | dict:

@@ -14,6 +14,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "early_stopping": ["EarlyStopping"],
         "fullbatch": ["FactoredGD", "factored_flops", "fast_path_applies", "fit_fullbatch"],
         "loop": [
+            "OnEpoch",
             "OnIteration",
             "TrainResult",
             "batch_count",

@@ -33,7 +33,7 @@ from nnctl.core import (
     initialize_parameters,
 )
 from nnctl.system import blas_threads
-from nnctl.training.loop import OnIteration, TrainResult
+from nnctl.training.loop import OnEpoch, OnIteration, TrainResult
 
 if TYPE_CHECKING:
     from nnctl.config import Config
@@ -177,7 +177,11 @@ class _Diverged(Exception):
 
 
 def _loop(
-    state: FactoredGD, cfg: Config, costs: list[float], on_iteration: OnIteration | None
+    state: FactoredGD,
+    cfg: Config,
+    costs: list[float],
+    on_iteration: OnIteration | None,
+    on_epoch: OnEpoch | None = None,
 ) -> None:
     from nnctl.system import interrupt
 
@@ -193,6 +197,8 @@ def _loop(
         costs.append(cost)
         if on_iteration is not None:
             on_iteration(i, cost)
+        if on_epoch is not None:  # full batch: every step is an epoch; W1 made only if asked
+            on_epoch(i + 1, i + 1, state.materialize)
         check()
 
 
@@ -202,6 +208,7 @@ def fit_fullbatch(
     Y: np.ndarray,
     on_iteration: OnIteration | None = None,
     weights: np.ndarray | None = None,
+    on_epoch: OnEpoch | None = None,
 ) -> TrainResult:
     """Same contract and same numbers (to rounding) as the direct loop,
     ``nnctl.training.loop.fit_direct``. X: (n_x, m), Y: (n_L, m), weights: (m,) or None."""
@@ -220,7 +227,7 @@ def fit_fullbatch(
             # the loss's own targets (one-hot labels for softmax), exactly as the direct loop
             T = arch.loss.targets(Y, int(cfg.layer_dims[-1]), cfg.float_type)
             state = FactoredGD(params, X, T, arch, cfg.learning_rate, weights)
-            _loop(state, cfg, costs, on_iteration)
+            _loop(state, cfg, costs, on_iteration, on_epoch)
     except _Diverged as exc:
         status, message = "diverged", str(exc)
     except KeyboardInterrupt:

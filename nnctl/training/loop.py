@@ -30,6 +30,11 @@ from nnctl.training.state import TrainState
 OnIteration = Callable[[int, float], None]
 """Called after every iteration with (iteration index, cost before that iteration's update)."""
 
+OnEpoch = Callable[[int, int, Callable[[], Params]], None]
+"""Called after every epoch with (epochs done, iterations done, a function returning the
+parameters at that point: to read, never to change). How the trackers see the weights while a
+run trains (``nnctl.tracking``), without a copy when nobody asks."""
+
 
 @dataclass
 class TrainResult:
@@ -91,6 +96,7 @@ def fit_direct(
     on_checkpoint: Callable[[TrainState], None] | None = None,
     weights: np.ndarray | None = None,
     weights_val: np.ndarray | None = None,
+    on_epoch: OnEpoch | None = None,
 ) -> TrainResult:
     """The direct loop: trains for ``total_iterations`` gradient steps. X: (n_x, m), Y: (1, m)
     labels or (n_out, m) regression targets; X_val, Y_val likewise (optional). ``weights``:
@@ -102,7 +108,7 @@ def fit_direct(
     order, when ``batch_size`` is unset), draws dropout masks, computes the cost and gradients
     and lets the optimizer update. After each epoch the validation loss is recorded and early
     stopping consulted. ``state`` continues a checkpointed run; ``on_checkpoint`` is called
-    with the state every ``checkpoint_every`` steps.
+    with the state every ``checkpoint_every`` steps, ``on_epoch`` after every epoch.
 
     Ctrl-C (KeyboardInterrupt) ends the loop cleanly with status "interrupted". Under the
     CLI's signal handling (``nnctl.system.interrupt``) SIGINT and SIGTERM stop at the next step
@@ -199,8 +205,9 @@ def fit_direct(
                 i = s.iteration
                 s.iteration += 1
                 s.batch += 1
-                stop = False
+                stop = epoch_end = False
                 if s.batch == n_batches:
+                    epoch_end = True
                     s.batch = 0
                     s.epoch += 1
                     if X_val is not None:
@@ -208,6 +215,8 @@ def fit_direct(
                 whole = True
                 if on_iteration is not None:
                     on_iteration(i, cost)
+                if epoch_end and on_epoch is not None:
+                    on_epoch(s.epoch, s.iteration, lambda: s.params)
                 if stop:
                     stopped_early, st = True, s.stopper
                     message = (

@@ -99,7 +99,10 @@ def test_a_bad_baseline_is_one_line_and_exit_2(
             ", got 1.5",
         ),
         ("diagnose: {baseline: -1}\n", "diagnose: baseline: must be >= 0, got -1"),
-        ("diagnose: {base: 0.1}\n", "diagnose: unknown key 'base'; valid keys: baseline"),
+        (
+            "diagnose: {base: 0.1}\n",
+            "diagnose: unknown key 'base' (did you mean baseline?); valid keys: baseline",
+        ),
         ("diagnose: 0.1\n", "diagnose: expected a mapping like {baseline: 0.05}, got 0.1"),
     ],
 )

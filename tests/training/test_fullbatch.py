@@ -268,3 +268,25 @@ def test_other_heads_on_the_fast_path_match_the_direct_path(monkeypatch, head):
     direct = direct_fit(cfg, X, Y, monkeypatch)
     assert fast.status == "complete" and 0 < fast.costs[-1] < 0.8 * fast.costs[0]
     assert_same_run(fast, direct)
+
+
+def test_on_epoch_sees_every_epoch_and_changes_nothing():
+    """The trackers' hook (nnctl.training.OnEpoch): on the factored path every step is an
+    epoch; the parameters it is handed are the course's form (W1 materialized) of that step,
+    and asking for them leaves the run's bits as they were."""
+    cfg, X, Y = wide_problem(iterations=40)
+    assert fast_path_applies(cfg, X)
+    seen: list[tuple[int, int, np.ndarray]] = []
+
+    def on_epoch(epoch: int, iteration: int, params) -> None:
+        if epoch % 10 == 0:
+            seen.append((epoch, iteration, params().Ws[0].copy()))
+
+    watched = fit_fullbatch(cfg, X, Y, on_epoch=on_epoch)
+    plain = fit_fullbatch(cfg, X, Y)
+    assert [(e, i) for e, i, _ in seen] == [(10, 10), (20, 20), (30, 30), (40, 40)]
+    assert np.array_equal(seen[-1][2], watched.params.Ws[0])
+    assert not np.array_equal(seen[0][2], seen[-1][2])
+    assert watched.costs == plain.costs
+    for a, b in zip(watched.params.Ws + watched.params.bs, plain.params.Ws + plain.params.bs):
+        assert np.array_equal(a, b)

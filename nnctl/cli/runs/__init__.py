@@ -1,16 +1,16 @@
 """``nnctl runs``: the command group. One module per command: ``listing`` (list), ``show``,
-``compare`` and ``remove`` (rm); ``cells`` writes values in their tables, ``options`` holds the
-options several declare."""
+``compare``, ``remove`` (rm) and ``track``; ``cells`` writes values in their tables,
+``options`` holds the options several declare."""
 
 from __future__ import annotations
 
 import typer
 
-from nnctl.cli.runs import compare, listing, remove, show
+from nnctl.cli.runs import compare, listing, remove, show, track
 from nnctl.cli.usage import HELP_OPTIONS, NnctlCommand, NnctlGroup
 
 runs_app = typer.Typer(
-    help="List, show, compare and remove runs.",
+    help="List, show, compare, remove and track runs.",
     cls=NnctlGroup,
     context_settings=HELP_OPTIONS,
     no_args_is_help=True,
@@ -37,5 +37,11 @@ for _name, _fn, _short, _examples in (
         compare.EXAMPLES,
     ),
     ("rm", remove.runs_rm, "Delete runs, named or matching filters.", remove.EXAMPLES),
+    (
+        "track",
+        track.runs_track,
+        "Write runs to MLflow or TensorBoard, from their directories.",
+        track.EXAMPLES,
+    ),
 ):
     runs_app.command(_name, cls=NnctlCommand, short_help=_short, epilog=_examples)(_fn)

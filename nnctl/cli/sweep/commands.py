@@ -4,7 +4,7 @@ calls in the library (``nnctl.sweep``), which is imported only when one of them 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -17,6 +17,7 @@ from nnctl.cli.common import (
     interrupted_status,
     out_console,
 )
+from nnctl.cli.tracking import TrackOption
 
 SweepFileArg = Annotated[
     Path, typer.Argument(metavar="FILE", help="Sweep file (YAML).", show_default=False)
@@ -68,9 +69,15 @@ nnctl sweep show latest --json
 
 
 def _run(
-    sweep_dir: Path, runs_dir: Path, workers: int | None, scheduler: str | None, json_: bool
+    sweep_dir: Path,
+    runs_dir: Path,
+    workers: int | None,
+    scheduler: str | None,
+    json_: bool,
+    tracking: Any = None,
 ) -> None:
-    """Runs the sweep with its live display, then reports it; exits with the report's status."""
+    """Runs the sweep with its live display, then reports it (and writes it to its trackers);
+    exits with the report's status."""
     from nnctl.cli.sweep.display import SweepDisplay
     from nnctl.cli.sweep.outcome import report
     from nnctl.sweep import run_sweep
@@ -93,8 +100,66 @@ def _run(
     finally:
         display.stop()
     code = report(record, sweep_dir, runs_dir, json_)
+    if tracking is not None:
+        _track(record, sweep_dir, runs_dir, tracking)
     if code:
         raise typer.Exit(code)
+
+
+def _sweep_tracking(config: Path, track: list[str] | None, runs_dir: Path) -> Any:
+    """The sweep's trackers: its base config's ``tracking`` key and ``--track``."""
+    from nnctl.cli.tracking import tracking_for
+    from nnctl.config import load_config
+    from nnctl.system import ConfigError
+
+    try:
+        keys = load_config(config).tracking
+    except ConfigError:  # checked by check_sweep as each trial's config; not on its own
+        keys = None
+    return tracking_for(keys, track, runs_dir)
+
+
+def _track(record: Any, sweep_dir: Path, runs_dir: Path, tracking: Any) -> None:
+    """The sweep as one parent (MLflow: a run named by the sweep id, its trials nested;
+    TensorBoard: a folder of the trials' folders); a failure is a warning line."""
+    from nnctl.cli.common import print_notice, print_warning
+    from nnctl.tracking import track_group
+
+    best = record.best()
+    dirs = [
+        runs_dir / t.run_id for t in record.trials if t.run_id and (runs_dir / t.run_id).is_dir()
+    ]
+    params = {
+        "metric": record.metric,
+        "direction": record.direction,
+        "sampler": record.sampler,
+        "trials": record.n_trials,
+        "swept_keys": ", ".join(record.keys),
+        "config": record.config,
+    }
+    metrics = (
+        {f"best/{record.metric}": best.value} if best is not None and best.value is not None else {}
+    )
+    tags = {"nnctl.status": record.status, "nnctl.best_run_id": (best.run_id or "") if best else ""}
+    files = [
+        p for p in sorted(sweep_dir.iterdir()) if p.is_file() and p.suffix in (".yaml", ".json")
+    ]
+    warnings = track_group(
+        record.sweep_id,
+        dirs,
+        tracking.spec,
+        params=params,
+        metrics=metrics,
+        tags=tags,
+        artifacts=files,
+    )
+    for line in warnings:
+        print_warning(line)
+    if not warnings:
+        print_notice(
+            f"tracked: sweep {record.sweep_id} and its {len(dirs)} trial run(s) in "
+            + " and ".join(tracking.spec.trackers)
+        )
 
 
 @handle_errors
@@ -104,6 +169,7 @@ def sweep_run(
     scheduler: SchedulerOption = None,
     runs_dir: RunsDirOption = None,
     json_: JsonOption = False,
+    track: TrackOption = None,
 ) -> None:
     """Run a sweep; print the best run's id by the validation metric (or --json) on stdout.
     Exit 0: every trial complete or pruned; 1: some trial failed or diverged (the best of the
@@ -130,9 +196,10 @@ def sweep_run(
     import_backends()  # not installed: one error line before anything is checked or written
     check_sweep(spec)  # a typo must not cost a half-finished sweep
     where = runs_dir or default_runs_dir()
+    tracking = _sweep_tracking(spec.config, track, where)  # a missing extra: before it starts
     sweep_dir = start_sweep(spec, where)
     try:
-        _run(sweep_dir, where, workers, scheduler, json_)
+        _run(sweep_dir, where, workers, scheduler, json_, tracking)
     except NnctlError:
         discard_if_unstarted(sweep_dir)  # e.g. an unreachable --scheduler: leave nothing behind
         raise
@@ -145,6 +212,7 @@ def sweep_resume(
     scheduler: SchedulerOption = None,
     runs_dir: RunsDirOption = None,
     json_: JsonOption = False,
+    track: TrackOption = None,
 ) -> None:
     """Continue an interrupted sweep from its recorded study: the trials it had sent but not
     finished run again, then new ones until it has all its trials."""
@@ -161,7 +229,8 @@ def sweep_resume(
             f"sweep {record.sweep_id} is already complete ({len(record.trials)} trials); "
             f"see it with: nnctl sweep show {record.sweep_id}"
         )
-    _run(sweep_dir, where, workers, scheduler, json_)
+    tracking = _sweep_tracking(Path(record.config), track, where)
+    _run(sweep_dir, where, workers, scheduler, json_, tracking)
 
 
 @handle_errors
