@@ -108,7 +108,7 @@ def _run(
 
 def _sweep_tracking(config: Path, track: list[str] | None, runs_dir: Path) -> Any:
     """The sweep's trackers: its base config's ``tracking`` key and ``--track``."""
-    from nnctl.cli.tracking import tracking_for
+    from nnctl.api.tracked import trackers
     from nnctl.config import load_config
     from nnctl.system import ConfigError
 
@@ -116,7 +116,7 @@ def _sweep_tracking(config: Path, track: list[str] | None, runs_dir: Path) -> An
         keys = load_config(config).tracking
     except ConfigError:  # checked by check_sweep as each trial's config; not on its own
         keys = None
-    return tracking_for(keys, track, runs_dir)
+    return trackers(keys, track, runs_dir)
 
 
 def _track(record: Any, sweep_dir: Path, runs_dir: Path, tracking: Any) -> None:
