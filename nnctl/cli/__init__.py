@@ -20,6 +20,7 @@ import typer
 
 from nnctl.cli import (
     config,
+    cv,
     data,
     diagnose,
     evaluate,
@@ -94,6 +95,11 @@ for _fn, _short, _examples in (
         diagnose.diagnose,
         "Bias, variance and dev/test mismatch of a run, with next steps.",
         diagnose.EXAMPLES,
+    ),
+    (
+        cv.cv,
+        "K-fold cross-validation of a config: fold scores, out-of-fold predictions.",
+        cv.EXAMPLES,
     ),
     (report.report, "Write one self-contained HTML page about runs.", report.EXAMPLES),
     (export.export, "Export a run as an ONNX model or an .npz of its weights.", export.EXAMPLES),

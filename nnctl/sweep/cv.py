@@ -1,0 +1,378 @@
+"""``nnctl cv``: k-fold cross-validation whose folds are ordinary runs.
+
+The config's training data (what is left once its test split is set aside) is cut into K folds
+(``assign_folds``: seeded by the config's seed, stratified for classifiers by default). Fold k's
+run trains on the other folds with fold k as its validation data, through the sweep trials'
+training path (``trial.run_trial``: ``bind`` then ``fit``, recorded as ``train`` records a run),
+and is written as a run linked to its cv record (``cv``/``fold`` in its summary, as a sweep's
+trials carry ``sweep``/``trial``). The cv directory (``<runs>/cv/<id>/``) holds ``cv.json``
+(the folds' runs, the mean and standard deviation of every validation score) and the
+out-of-fold predictions (``oof.npz``, ``oof.csv``). No fold is ever chosen as "the best": the
+folds estimate how well the config does, they do not pick a model.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import math
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnctl import runs
+from nnctl.config import Config
+from nnctl.core import LOSSES, Params
+from nnctl.data import Dataset, load_dataset, streaming_plan, take
+from nnctl.system import ConfigError, RunError, UsageError
+from nnctl.system.seeds import STREAM_FOLDS, rng_for
+from nnctl.training import bind, score
+
+CV_DIR = "cv"
+RECORD_FILE = "cv.json"
+OOF_NPZ, OOF_CSV = "oof.npz", "oof.csv"
+NOT_CHOSEN = (
+    "no fold is chosen as the best: the folds' scores estimate how well this config does on "
+    "new data; train the config on all of its training data for the model to use"
+)
+
+
+def assign_folds(Y: np.ndarray, k: int, stratify: bool, seed: int) -> np.ndarray:
+    """(m,) fold index 0 .. k-1 of each column of Y: (1, m) labels or (n_out, m) targets.
+    Stratified: each class's examples, in a seeded random order, are dealt to the folds in
+    turn, continuing where the previous class ended, so every fold holds floor or ceil of
+    m_c / k of class c and the fold sizes differ by at most one. Otherwise a seeded
+    permutation is dealt the same way."""
+    m = int(Y.shape[1])
+    rng = rng_for(seed, STREAM_FOLDS)
+    folds = np.empty(m, dtype=np.int64)
+    if not stratify:
+        folds[rng.permutation(m)] = np.arange(m) % k
+        return folds
+    labels = np.asarray(Y).reshape(-1)
+    start = 0
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        idx = idx[rng.permutation(idx.size)]
+        folds[idx] = (start + np.arange(idx.size)) % k
+        start += idx.size
+    return folds
+
+
+def check_folds(Y: np.ndarray, k: int, stratify: bool, classes: list[str], where: str) -> None:
+    """Refuses a K the data cannot be cut into (UsageError, one line)."""
+    m = int(Y.shape[1])
+    if k < 2:
+        raise UsageError(f"--folds {k}: cross-validation needs at least 2 folds")
+    if k > m:
+        raise UsageError(f"--folds {k}: {where} has only {m} training examples")
+    if stratify:
+        labels, counts = np.unique(np.asarray(Y).reshape(-1), return_counts=True)
+        i = int(np.argmin(counts))
+        if k > counts[i]:
+            name = classes[int(labels[i])] if int(labels[i]) < len(classes) else str(labels[i])
+            raise UsageError(
+                f"--folds {k}: class {name!r} has only {int(counts[i])} training examples "
+                f"in {where}; use at most --folds {int(counts[i])}, or --no-stratify"
+            )
+
+
+@dataclass
+class FoldResult:
+    """One fold's run as the CLI's progress display shows it."""
+
+    fold: int
+    k: int
+    run_id: str
+    status: str
+    n_train: int
+    n_val: int
+    scores: dict[str, Any]
+
+
+@dataclass
+class CvRecord:
+    """What ``cv.json`` holds: the folds' runs, the statistics of their validation scores
+    (``metrics``: name -> {mean, std, folds: [value per fold]}; std is the sample standard
+    deviation over the folds, n - 1 in the denominator), and the suspect labels are read from
+    the out-of-fold predictions (``suspects``)."""
+
+    cv_id: str
+    config_file: str | None
+    folds: int
+    stratify: bool
+    seed: int
+    n_examples: int
+    task: str
+    classes: list[str]
+    runs: list[dict[str, Any]]
+    metrics: dict[str, dict[str, Any]]
+    note: str = NOT_CHOSEN
+    oof_file: str = OOF_NPZ
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def fold_statistics(scores: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """name -> {mean, std, n, folds} for every validation score (``val_*``) of the folds'
+    summaries; a fold without a finite value (diverged) is None in ``folds`` and left out of
+    the mean and std, ``n`` says how many folds they are over."""
+    names = sorted({k for s in scores for k in s if k.startswith("val_")})
+    out: dict[str, dict[str, Any]] = {}
+    for name in names:
+        values = [s.get(name) for s in scores]
+        good = [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+        out[name] = {
+            "mean": statistics.fmean(good) if good else None,
+            "std": statistics.stdev(good) if len(good) >= 2 else None,
+            "n": len(good),
+            "folds": values,
+        }
+    return out
+
+
+def cv_config(cfg: Config) -> Config:
+    """The folds' config: no hold-out of its own (the fold is the validation data)."""
+    return dataclasses.replace(cfg, validation_fraction=0.0)
+
+
+def load_cv_data(cfg: Config, k: int, stratify: bool | None) -> tuple[Dataset, bool]:
+    """The config's dataset, checked for K folds before anything is written; and whether the
+    folds are stratified (None: for classifiers). Raises ConfigError, DataError or UsageError."""
+    where = cfg.source or "the config"
+    if cfg.dataset.get("val"):
+        raise ConfigError(
+            f"{where}: dataset.val: cross-validation makes its own validation folds of the "
+            "training data; remove dataset.val"
+        )
+    plan = streaming_plan(cfg.dataset, cfg.path, cfg.source, cfg.dtype, cfg.batch_size)
+    if plan.stream:
+        raise ConfigError(
+            f"{where}: the dataset is streamed from disk; nnctl cv needs the training data in "
+            "memory (dataset.stream: false)"
+        )
+    task = LOSSES[cfg.loss].task
+    if stratify is None:
+        stratify = task == "classification"
+    elif stratify and task != "classification":
+        raise UsageError(f"--stratify: {where} trains a regression network; use --no-stratify")
+    ds = load_dataset(cfg.dataset, cfg.dtype, task, cfg.path)
+    check_folds(ds.Y_train, k, stratify, ds.classes, where)
+    return ds, stratify
+
+
+def fold_dataset(ds: Dataset, folds: np.ndarray, k: int) -> Dataset:
+    """The dataset whose training set is every fold but ``k`` and whose validation set is
+    fold ``k`` (in the examples' order)."""
+    return take(ds, np.flatnonzero(folds != k), np.flatnonzero(folds == k))
+
+
+def _new_cv_dir(stem: str, runs_dir: Path) -> tuple[str, Path]:
+    base = runs_dir / CV_DIR
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunError(f"{base}: cannot create the cv directory: {exc.strerror}") from None
+    stamp = f"{stem}-{datetime.now():%Y%m%d-%H%M%S}"
+    for i in range(100):
+        cv_id = stamp if i == 0 else f"{stamp}-{i}"
+        try:
+            (base / cv_id).mkdir()
+            return cv_id, base / cv_id
+        except FileExistsError:
+            continue
+    raise RunError(f"{base}: could not find a free cv id")
+
+
+def fold_outputs(cfg: Config, fold_ds: Dataset, params: dict[str, np.ndarray]) -> np.ndarray:
+    """The fold's run's outputs on its validation fold, (K, m_fold): the class probabilities
+    (two rows for a sigmoid head) or the regression outputs, scored as the run's summary was
+    (the fold's examples normalized with its training folds' statistics)."""
+    bound = bind(cfg, loaded=fold_ds)
+    X, Y = bound.dataset.X_val, bound.dataset.Y_val
+    s = score(Params.from_dict(params), bound.cfg, X, Y)
+    head = LOSSES[bound.cfg.loss].head
+    AL = np.asarray(s.AL, dtype=np.float64)
+    return AL if head.probabilities is None else head.probabilities(AL)
+
+
+def run_cv(
+    cfg: Config,
+    k: int,
+    runs_dir: Path,
+    *,
+    stratify: bool | None = None,
+    threads: int | None = None,
+    on_fold: Callable[[FoldResult], None] | None = None,
+    on_start: Callable[[str, int, bool], None] | None = None,
+) -> tuple[CvRecord, Path]:
+    """Cross-validates ``cfg`` with ``k`` folds, one after another; returns the record and the
+    cv directory. Everything that can be refused (K, the data, the config against the data) is
+    checked before anything is written; then ``on_start(cv_id, m, stratified)``, and
+    ``on_fold`` after each fold's run is written. ``threads``: BLAS threads (None: as they
+    are). Raises ConfigError, DataError, UsageError or RunError."""
+    from nnctl.sweep.trial import run_trial
+
+    ds, stratify = load_cv_data(cfg, k, stratify)
+    child = cv_config(cfg)
+    folds = assign_folds(ds.Y_train, k, stratify, cfg.seed)
+    bind(child, loaded=fold_dataset(ds, folds, 0))  # the config against the data, nothing written
+    stem = Path(cfg.source).stem if cfg.source else "cv"
+    cv_id, cv_dir = _new_cv_dir(stem, runs_dir)
+    m = int(ds.Y_train.shape[1])
+    task = LOSSES[cfg.loss].task
+    if on_start is not None:
+        on_start(cv_id, m, stratify)
+    outputs: np.ndarray | None = None
+    children: list[dict[str, Any]] = []
+    scores: list[dict[str, Any]] = []
+    for f in range(k):
+        fds = fold_dataset(ds, folds, f)
+        result = run_trial(child, fds, threads=threads)
+        run_dir = runs.create_run_dir(runs_dir)
+        s = result.summary
+        s.run_id = run_dir.name
+        s.extra.update(cv=cv_id, fold=f, folds=k)
+        runs.write_run(
+            run_dir,
+            s,
+            config_text=result.config_text,
+            history=(result.history_header, result.history_rows),
+            params=result.params,
+        )
+        if result.params is not None:
+            out = fold_outputs(child, fds, result.params)
+            if outputs is None:
+                outputs = np.full((out.shape[0], m), np.nan)
+            outputs[:, folds == f] = out
+        children.append({"fold": f, "run_id": run_dir.name, "status": s.status})
+        scores.append(dict(s.scores))
+        if on_fold is not None:
+            n_val = int(fds.Y_val.shape[1]) if fds.Y_val is not None else 0
+            on_fold(FoldResult(f, k, run_dir.name, s.status, m - n_val, n_val, dict(s.scores)))
+    record = CvRecord(
+        cv_id,
+        cfg.source,
+        k,
+        stratify,
+        cfg.seed,
+        m,
+        task,
+        list(ds.classes),
+        children,
+        fold_statistics(scores),
+    )
+    _write_oof(cv_dir, folds, ds, outputs, task)
+    runs.write_json(cv_dir / RECORD_FILE, record.to_json())
+    return record, cv_dir
+
+
+def _write_oof(
+    cv_dir: Path, folds: np.ndarray, ds: Dataset, outputs: np.ndarray | None, task: str
+) -> None:
+    """oof.npz: index (m,), fold (m,), label (1, m) or targets (n_out, m), output (K, m)
+    (class probabilities or regression outputs; NaN for a fold whose run has no parameters);
+    oof.csv: one row per example with the same columns (``p_<class>`` per class)."""
+    m = folds.size
+    Y = np.asarray(ds.Y_train)
+    if outputs is None:
+        outputs = np.full((Y.shape[0] if task != "classification" else 1, m), np.nan)
+    buf = io.BytesIO()
+    np.savez(buf, index=np.arange(m), fold=folds, label=Y, output=outputs)
+    text = io.StringIO()
+    w = csv.writer(text, lineterminator="\n")
+    if task == "classification":
+        names = [f"p_{c}" for c in ds.classes] if outputs.shape[0] == len(ds.classes) else []
+        w.writerow(["index", "fold", "label", "predicted", "p_label", *names])
+        for i in range(m):
+            label = int(Y[0, i])
+            p = outputs[:, i]
+            known = bool(np.all(np.isfinite(p)))
+            pred = ds.classes[int(np.argmax(p))] if known and names else ""
+            w.writerow(
+                [
+                    i,
+                    int(folds[i]),
+                    ds.classes[label],
+                    pred,
+                    f"{p[label]:.6g}" if known and names else "",
+                    *(f"{v:.6g}" for v in p),
+                ]
+            )
+    else:
+        w.writerow(
+            [
+                "index",
+                "fold",
+                *(f"target_{j}" for j in range(Y.shape[0])),
+                *(f"output_{j}" for j in range(outputs.shape[0])),
+            ]
+        )
+        for i in range(m):
+            w.writerow([i, int(folds[i]), *(f"{v:.6g}" for v in Y[:, i]), *outputs[:, i]])
+    runs.atomic_write_all(
+        [(cv_dir / OOF_NPZ, buf.getvalue()), (cv_dir / OOF_CSV, text.getvalue().encode())]
+    )
+
+
+def read_record(cv_dir: Path) -> dict[str, Any]:
+    """A cv directory's cv.json. Raises RunError when it is missing or damaged."""
+    path = cv_dir / RECORD_FILE
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RunError(f"{path}: cannot read the cv record ({exc})") from None
+    if not isinstance(obj, dict):
+        raise RunError(f"{path}: damaged cv record (not a JSON object)")
+    return obj
+
+
+@dataclass(frozen=True)
+class Suspect:
+    """An example whose out-of-fold prediction disagrees with its label."""
+
+    index: int  # column of the training data (the order the dataset loads it in)
+    fold: int
+    label: str
+    predicted: str
+    p_label: float  # the out-of-fold probability of its own label
+    p_predicted: float
+
+
+def suspects(cv_dir: Path, n: int) -> list[Suspect]:
+    """The ``n`` examples whose out-of-fold predicted class differs from their label, ranked
+    by the out-of-fold probability of their label, lowest (most confidently contradicted)
+    first. Reads the cv directory's oof.npz and cv.json; classifiers only (RunError else)."""
+    record = read_record(cv_dir)
+    if record.get("task") != "classification":
+        raise UsageError("--suspects: suspect labels need a classifier")
+    classes = list(record["classes"])
+    with np.load(cv_dir / OOF_NPZ) as z:
+        fold, label, P = z["fold"], z["label"].reshape(-1).astype(np.int64), z["output"]
+    if P.shape[0] != len(classes):
+        return []
+    known = np.all(np.isfinite(P), axis=0)
+    cols = np.arange(label.size)
+    p_label = P[label, cols]
+    pred = np.argmax(P, axis=0)
+    wrong = np.flatnonzero(known & (pred != label))
+    order = wrong[np.argsort(p_label[wrong], kind="stable")][:n]
+    return [
+        Suspect(
+            int(i),
+            int(fold[i]),
+            classes[label[i]],
+            classes[pred[i]],
+            float(p_label[i]),
+            float(P[pred[i], i]),
+        )
+        for i in order
+    ]

@@ -1,0 +1,204 @@
+"""nnctl cv: the folds partition the training data (stratified, seeded), every fold an ordinary
+run whose summary the cv's statistics are computed from, the out-of-fold predictions those
+runs' own predictions, suspect labels found on deliberately flipped labels, bad input refused
+with nothing written."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from helpers import write_config
+from nnctl.sweep.cv import assign_folds
+
+MOONS = """\
+dataset: {synthetic: moons, m: 120, test_fraction: 0.25, seed: 1}
+layer_dims: [auto, 8, 1]
+activations: [relu, sigmoid]
+init: he
+learning_rate: 0.5
+iterations: 150
+print_every: 50
+seed: 3
+"""
+
+
+def _cv(cli, cfg: Path, *args: str) -> dict:
+    r = cli("cv", cfg, *args, "--json")
+    assert r.exit_code == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def _summary(runs_dir: Path, run_id: str) -> dict:
+    return json.loads((runs_dir / run_id / "summary.json").read_text())
+
+
+# ------------------------------------------------------------------------------ fold assignment
+
+
+def test_stratified_folds_partition_and_keep_each_class_share() -> None:
+    Y = np.array([[0] * 31 + [1] * 13 + [2] * 7])
+    folds = assign_folds(Y, 4, True, seed=5)
+    assert folds.shape == (51,) and set(folds.tolist()) == {0, 1, 2, 3}
+    sizes = np.bincount(folds, minlength=4)
+    assert sizes.sum() == 51 and sizes.max() - sizes.min() <= 1
+    for c, m_c in ((0, 31), (1, 13), (2, 7)):
+        per_fold = np.bincount(folds[Y[0] == c], minlength=4)
+        assert set(per_fold.tolist()) <= {m_c // 4, -(-m_c // 4)}, (c, per_fold)
+    assert np.array_equal(folds, assign_folds(Y, 4, True, seed=5))  # seeded
+    assert not np.array_equal(folds, assign_folds(Y, 4, True, seed=6))
+
+
+def test_unstratified_folds_are_a_seeded_even_partition() -> None:
+    Y = np.zeros((1, 23))
+    folds = assign_folds(Y, 5, False, seed=1)
+    assert sorted(np.bincount(folds).tolist()) == [4, 4, 5, 5, 5]
+    assert np.array_equal(folds, assign_folds(Y, 5, False, seed=1))
+    assert not np.array_equal(folds, assign_folds(Y, 5, False, seed=2))
+
+
+# ------------------------------------------------------------------------------ the runs
+
+
+def test_cv_statistics_are_the_child_runs_and_oof_their_predictions(
+    cli, runs_dir: Path, tmp_path: Path
+) -> None:
+    import nnctl
+    from nnctl.config import load_config
+    from nnctl.data import load_dataset
+
+    cfg_path = write_config(tmp_path / "moons.yaml", MOONS)
+    out = _cv(cli, cfg_path, "--folds", "3")
+    assert out["folds"] == 3 and out["stratify"] is True and out["seed"] == 3
+    assert out["n_examples"] == 90  # 120 less the 25% test split
+    assert "no fold is chosen as the best" in out["note"]
+    assert [r["fold"] for r in out["runs"]] == [0, 1, 2]
+    children = [_summary(runs_dir, r["run_id"]) for r in out["runs"]]
+    for f, s in enumerate(children):
+        assert s["status"] == "complete"
+        assert (s["cv"], s["fold"], s["folds"]) == (out["cv_id"], f, 3)
+    assert set(out["metrics"]) == {"val_accuracy", "val_loss"}
+    for name, m in out["metrics"].items():
+        values = [s[name] for s in children]
+        assert m["folds"] == values
+        assert m["mean"] == pytest.approx(statistics.fmean(values), rel=1e-12)
+        assert m["std"] == pytest.approx(statistics.stdev(values), rel=1e-12)
+
+    cv_dir = Path(out["cv_dir"])
+    with np.load(cv_dir / "oof.npz") as z:
+        index, fold, label, P = z["index"], z["fold"], z["label"], z["output"]
+    assert np.array_equal(index, np.arange(90)) and np.bincount(fold).tolist() == [30, 30, 30]
+    ds = load_dataset(*_data_args(load_config(cfg_path)))
+    assert np.array_equal(label, ds.Y_train)
+    X_rows = ds.X_train.T
+    for f, r in enumerate(out["runs"]):
+        run = nnctl.load_run(runs_dir / r["run_id"])
+        mine = fold == f
+        np.testing.assert_allclose(run.predict_proba(X_rows[mine]), P[:, mine].T, rtol=1e-12)
+        # the fold's run scored its validation data: its accuracy is the out-of-fold one
+        acc = np.mean(np.argmax(P[:, mine], axis=0) == label[0, mine])
+        assert acc == pytest.approx(children[f]["val_accuracy"], abs=1e-12)
+    rows = (cv_dir / "oof.csv").read_text().splitlines()
+    assert rows[0] == "index,fold,label,predicted,p_label," + ",".join(
+        f"p_{c}" for c in out["classes"]
+    )
+    assert sorted(out["classes"]) == ["lower", "upper"]
+    assert len(rows) == 91
+
+    # every fold run is an ordinary run the other commands read
+    r = cli("evaluate", out["runs"][0]["run_id"], "--json")
+    assert r.exit_code == 0, r.stderr
+
+    again = _cv(cli, cfg_path, "--folds", "3")  # the seed decides everything
+    with np.load(Path(again["cv_dir"]) / "oof.npz") as z:
+        assert np.array_equal(z["fold"], fold) and np.array_equal(z["output"], P)
+    assert again["metrics"] == out["metrics"] and again["cv_id"] != out["cv_id"]
+
+
+def _data_args(cfg) -> tuple:
+    from nnctl.core import LOSSES
+
+    return cfg.dataset, cfg.dtype, LOSSES[cfg.loss].task, cfg.path
+
+
+def test_suspects_are_the_flipped_labels(cli, runs_dir: Path, tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    m = 120
+    y = np.arange(m) % 2
+    x = rng.normal(0, 0.4, (m, 2)) + np.where(y[:, None] == 1, 2.0, -2.0)  # well apart
+    flipped = np.array([3, 18, 40, 77, 101])
+    y_noisy = y.copy()
+    y_noisy[flipped] = 1 - y[flipped]
+    np.savez(tmp_path / "blobs.npz", x=x, y=y_noisy)
+    cfg = write_config(
+        tmp_path / "blobs.yaml",
+        "dataset: {train: blobs.npz}\nlayer_dims: [auto, 4, 1]\n"
+        "activations: [relu, sigmoid]\ninit: he\nlearning_rate: 0.3\niterations: 300\n",
+    )
+    out = _cv(cli, cfg, "--folds", "4", "--suspects", "5")
+    found = out["suspects"]
+    assert sorted(s["index"] for s in found) == flipped.tolist()
+    p = [s["p_label"] for s in found]
+    assert p == sorted(p) and max(p) < 0.5
+    for s in found:
+        assert s["label"] == str(y_noisy[s["index"]]) and s["predicted"] == str(y[s["index"]])
+    r = cli("cv", cfg, "--folds", "4", "--suspects", "3")
+    assert r.exit_code == 0, r.stderr
+    assert "suspect labels" in r.stdout and "no fold is chosen as the best" in r.stdout
+    assert str(found[0]["index"]) in r.stdout
+
+
+# ------------------------------------------------------------------------------ bad input
+
+
+def _refused(cli, runs_dir: Path, *args: str) -> str:
+    r = cli("cv", *args)
+    assert r.exit_code == 2, (r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
+    assert not runs_dir.exists() or not any(runs_dir.rglob("*")), list(runs_dir.rglob("*"))
+    return lines[0]
+
+
+def test_bad_folds_are_refused_with_nothing_written(cli, runs_dir: Path, tmp_path: Path) -> None:
+    cfg = write_config(tmp_path / "moons.yaml", MOONS)
+    assert "at least 2 folds" in _refused(cli, runs_dir, cfg, "--folds", "1")
+    from nnctl.config import load_config
+    from nnctl.data import load_dataset
+
+    Y = load_dataset(*_data_args(load_config(cfg))).Y_train
+    fewest = int(np.bincount(Y[0]).min())  # of 90 training examples, the smaller class's
+    line = _refused(cli, runs_dir, cfg, "--folds", str(fewest + 1))
+    assert f"has only {fewest} training examples" in line
+    assert f"use at most --folds {fewest}, or --no-stratify" in line
+    assert "only 90 training examples" in _refused(
+        cli, runs_dir, cfg, "--folds", "91", "--no-stratify"
+    )
+    wrong = write_config(tmp_path / "wrong.yaml", MOONS.replace("[auto, 8, 1]", "[3, 8, 1]"))
+    assert "layer_dims" in _refused(cli, runs_dir, wrong, "--folds", "3")
+
+
+def test_streamed_and_regression_stratified_are_refused(
+    cli, runs_dir: Path, tmp_path: Path
+) -> None:
+    import h5py
+
+    with h5py.File(tmp_path / "p.h5", "w") as f:
+        f["x"] = np.zeros((20, 2))
+        f["y"] = np.arange(20) % 2
+    cfg = write_config(
+        tmp_path / "s.yaml",
+        "dataset: {train: p.h5, stream: true}\nlayer_dims: [auto, 1]\n"
+        "activations: [sigmoid]\nbatch_size: 4\niterations: 5\n",
+    )
+    assert "streamed" in _refused(cli, runs_dir, cfg, "--folds", "2")
+    sine = write_config(
+        tmp_path / "sine.yaml",
+        "dataset: {synthetic: sine, m: 40, seed: 1}\nlayer_dims: [auto, 4, 1]\n"
+        "activations: [tanh, linear]\nloss: mse\niterations: 5\n",
+    )
+    assert "regression" in _refused(cli, runs_dir, sine, "--folds", "2", "--stratify")
