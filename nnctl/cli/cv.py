@@ -75,7 +75,7 @@ def cv(
         val = {k: v for k, v in f.scores.items() if k.startswith("val_")}
         shown = "  ".join(f"{k} {_num(v)}" for k, v in sorted(val.items()))
         err.print(
-            f"fold {f.fold + 1}/{f.k}: run {f.run_id} ({f.status}, {f.n_train} train, "
+            f"fold {f.fold}/{f.k}: run {f.run_id} ({f.status}, {f.n_train} train, "
             f"{f.n_val} val)  {shown}",
             highlight=False,
         )
@@ -147,7 +147,7 @@ def _print(record: Any, cv_dir: Path, found: list[Any], note: str) -> None:
     for x in found:
         s.add_row(
             str(x.index),
-            str(x.fold + 1),
+            str(x.fold),
             x.label,
             x.predicted,
             f"{x.p_label:.4f}",

@@ -92,6 +92,10 @@ SCORE_KEYS = tuple(f"{split}_{m}" for split in ("train", "val", "test") for m in
 )
 """Every score a summary may hold; a column of one no run has is simply empty."""
 
+LINK_KEYS = ("cv", "fold")
+"""Columns that are not shown by default: the cv record a fold's run belongs to (``nnctl cv``)
+and its fold (1 .. K); null for other runs. ``runs list --filter cv=ID``."""
+
 DATE_KEYS = ("created", "finished")
 
 # Summary fields that make sense in a cell (the nested ones, such as blas or dataset, do not).
@@ -116,12 +120,15 @@ def field(info: RunInfo, key: str) -> Any:
         return info.summary.scores.get(key)
     if key in _SUMMARY_FIELDS:
         return getattr(info.summary, key)
+    if key in LINK_KEYS:
+        return info.summary.extra.get(key)
     return None
 
 
 def _known_keys(infos: list[RunInfo]) -> list[str]:
     keys = list(ROW_KEYS) + [k for k in SCORE_KEYS if k not in ROW_KEYS]
     keys += [k for k in _SUMMARY_FIELDS if k not in keys and k != "run_id"]
+    keys += [k for k in LINK_KEYS if k not in keys]
     seen = set(keys)
     for info in infos:
         for k in info.config:

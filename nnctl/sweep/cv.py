@@ -5,7 +5,8 @@ The config's training data (what is left once its test split is set aside) is cu
 run trains on the other folds with fold k as its validation data, through the sweep trials'
 training path (``trial.run_trial``: ``bind`` then ``fit``, recorded as ``train`` records a run),
 and is written as a run linked to its cv record (``cv``/``fold`` in its summary, as a sweep's
-trials carry ``sweep``/``trial``). The cv directory (``<runs>/cv/<id>/``) holds ``cv.json``
+trials carry ``sweep``/``trial``; folds are numbered 1 .. K in every record and file, 0 .. K-1
+only in ``assign_folds``'s array). The cv directory (``<runs>/cv/<id>/``) holds ``cv.json``
 (the folds' runs, the mean and standard deviation of every validation score) and the
 out-of-fold predictions (``oof.npz``, ``oof.csv``). No fold is ever chosen as "the best": the
 folds estimate how well the config does, they do not pick a model.
@@ -88,7 +89,7 @@ def check_folds(Y: np.ndarray, k: int, stratify: bool, classes: list[str], where
 class FoldResult:
     """One fold's run as the CLI's progress display shows it."""
 
-    fold: int
+    fold: int  # 1 .. k, as every record numbers them
     k: int
     run_id: str
     status: str
@@ -240,7 +241,7 @@ def run_cv(
         run_dir = runs.create_run_dir(runs_dir)
         s = result.summary
         s.run_id = run_dir.name
-        s.extra.update(cv=cv_id, fold=f, folds=k)
+        s.extra.update(cv=cv_id, fold=f + 1, folds=k)
         runs.write_run(
             run_dir,
             s,
@@ -253,11 +254,11 @@ def run_cv(
             if outputs is None:
                 outputs = np.full((out.shape[0], m), np.nan)
             outputs[:, folds == f] = out
-        children.append({"fold": f, "run_id": run_dir.name, "status": s.status})
+        children.append({"fold": f + 1, "run_id": run_dir.name, "status": s.status})
         scores.append(dict(s.scores))
         if on_fold is not None:
             n_val = int(fds.Y_val.shape[1]) if fds.Y_val is not None else 0
-            on_fold(FoldResult(f, k, run_dir.name, s.status, m - n_val, n_val, dict(s.scores)))
+            on_fold(FoldResult(f + 1, k, run_dir.name, s.status, m - n_val, n_val, dict(s.scores)))
     record = CvRecord(
         cv_id,
         cfg.source,
@@ -278,7 +279,7 @@ def run_cv(
 def _write_oof(
     cv_dir: Path, folds: np.ndarray, ds: Dataset, outputs: np.ndarray | None, task: str
 ) -> None:
-    """oof.npz: index (m,), fold (m,), label (1, m) or targets (n_out, m), output (K, m)
+    """oof.npz: index (m,), fold (m,) (1 .. K), label (1, m) or targets (n_out, m), output (K, m)
     (class probabilities or regression outputs; NaN for a fold whose run has no parameters);
     oof.csv: one row per example with the same columns (``p_<class>`` per class)."""
     m = folds.size
@@ -286,7 +287,7 @@ def _write_oof(
     if outputs is None:
         outputs = np.full((Y.shape[0] if task != "classification" else 1, m), np.nan)
     buf = io.BytesIO()
-    np.savez(buf, index=np.arange(m), fold=folds, label=Y, output=outputs)
+    np.savez(buf, index=np.arange(m), fold=folds + 1, label=Y, output=outputs)
     text = io.StringIO()
     w = csv.writer(text, lineterminator="\n")
     if task == "classification":
@@ -300,7 +301,7 @@ def _write_oof(
             w.writerow(
                 [
                     i,
-                    int(folds[i]),
+                    int(folds[i]) + 1,
                     ds.classes[label],
                     pred,
                     f"{p[label]:.6g}" if known and names else "",
@@ -317,7 +318,7 @@ def _write_oof(
             ]
         )
         for i in range(m):
-            w.writerow([i, int(folds[i]), *(f"{v:.6g}" for v in Y[:, i]), *outputs[:, i]])
+            w.writerow([i, int(folds[i]) + 1, *(f"{v:.6g}" for v in Y[:, i]), *outputs[:, i]])
     runs.atomic_write_all(
         [(cv_dir / OOF_NPZ, buf.getvalue()), (cv_dir / OOF_CSV, text.getvalue().encode())]
     )

@@ -76,11 +76,11 @@ def test_cv_statistics_are_the_child_runs_and_oof_their_predictions(
     assert out["folds"] == 3 and out["stratify"] is True and out["seed"] == 3
     assert out["n_examples"] == 90  # 120 less the 25% test split
     assert "no fold is chosen as the best" in out["note"]
-    assert [r["fold"] for r in out["runs"]] == [0, 1, 2]
+    assert [r["fold"] for r in out["runs"]] == [1, 2, 3]
     children = [_summary(runs_dir, r["run_id"]) for r in out["runs"]]
     for f, s in enumerate(children):
         assert s["status"] == "complete"
-        assert (s["cv"], s["fold"], s["folds"]) == (out["cv_id"], f, 3)
+        assert (s["cv"], s["fold"], s["folds"]) == (out["cv_id"], f + 1, 3)
     assert set(out["metrics"]) == {"val_accuracy", "val_loss"}
     for name, m in out["metrics"].items():
         values = [s[name] for s in children]
@@ -91,13 +91,13 @@ def test_cv_statistics_are_the_child_runs_and_oof_their_predictions(
     cv_dir = Path(out["cv_dir"])
     with np.load(cv_dir / "oof.npz") as z:
         index, fold, label, P = z["index"], z["fold"], z["label"], z["output"]
-    assert np.array_equal(index, np.arange(90)) and np.bincount(fold).tolist() == [30, 30, 30]
+    assert np.array_equal(index, np.arange(90)) and np.bincount(fold).tolist() == [0, 30, 30, 30]
     ds = load_dataset(*_data_args(load_config(cfg_path)))
     assert np.array_equal(label, ds.Y_train)
     X_rows = ds.X_train.T
     for f, r in enumerate(out["runs"]):
         run = nnctl.load_run(runs_dir / r["run_id"])
-        mine = fold == f
+        mine = fold == f + 1
         np.testing.assert_allclose(run.predict_proba(X_rows[mine]), P[:, mine].T, rtol=1e-12)
         # the fold's run scored its validation data: its accuracy is the out-of-fold one
         acc = np.mean(np.argmax(P[:, mine], axis=0) == label[0, mine])
@@ -109,9 +109,13 @@ def test_cv_statistics_are_the_child_runs_and_oof_their_predictions(
     assert sorted(out["classes"]) == ["lower", "upper"]
     assert len(rows) == 91
 
-    # every fold run is an ordinary run the other commands read
+    # every fold run is an ordinary run the other commands read, and runs list finds them
     r = cli("evaluate", out["runs"][0]["run_id"], "--json")
     assert r.exit_code == 0, r.stderr
+    r = cli("runs", "list", "--filter", f"cv={out['cv_id']}", "--columns", "id,fold", "--json")
+    assert r.exit_code == 0, r.stderr
+    listed = {row["id"]: row["fold"] for row in json.loads(r.stdout)}
+    assert listed == {x["run_id"]: x["fold"] for x in out["runs"]}
 
     again = _cv(cli, cfg_path, "--folds", "3")  # the seed decides everything
     with np.load(Path(again["cv_dir"]) / "oof.npz") as z:
@@ -179,7 +183,7 @@ def test_bad_folds_are_refused_with_nothing_written(cli, runs_dir: Path, tmp_pat
         cli, runs_dir, cfg, "--folds", "91", "--no-stratify"
     )
     wrong = write_config(tmp_path / "wrong.yaml", MOONS.replace("[auto, 8, 1]", "[3, 8, 1]"))
-    assert "layer_dims" in _refused(cli, runs_dir, wrong, "--folds", "3")
+    assert "layer_dims" in _refused(cli, runs_dir, wrong, "--folds", "3").split("wrong.yaml", 1)[1]
 
 
 def test_streamed_and_regression_stratified_are_refused(
@@ -188,17 +192,51 @@ def test_streamed_and_regression_stratified_are_refused(
     import h5py
 
     with h5py.File(tmp_path / "p.h5", "w") as f:
-        f["x"] = np.zeros((20, 2))
-        f["y"] = np.arange(20) % 2
+        f["train_x"] = np.zeros((20, 2))
+        f["train_y"] = np.arange(20) % 2
     cfg = write_config(
         tmp_path / "s.yaml",
         "dataset: {train: p.h5, stream: true}\nlayer_dims: [auto, 1]\n"
-        "activations: [sigmoid]\nbatch_size: 4\niterations: 5\n",
+        "activations: [sigmoid]\nbatch_size: 4\niterations: 5\nlearning_rate: 0.1\n",
     )
-    assert "streamed" in _refused(cli, runs_dir, cfg, "--folds", "2")
+    line = _refused(cli, runs_dir, cfg, "--folds", "2")  # (the test's own path says streamed)
+    assert line.endswith(
+        "s.yaml: the dataset is streamed from disk; nnctl cv needs the training data in "
+        "memory (dataset.stream: false)"
+    )
     sine = write_config(
         tmp_path / "sine.yaml",
         "dataset: {synthetic: sine, m: 40, seed: 1}\nlayer_dims: [auto, 4, 1]\n"
-        "activations: [tanh, linear]\nloss: mse\niterations: 5\n",
+        "activations: [tanh, linear]\nloss: mean_squared_error\nlearning_rate: 0.1\n"
+        "iterations: 5\n",
     )
-    assert "regression" in _refused(cli, runs_dir, sine, "--folds", "2", "--stratify")
+    line = _refused(cli, runs_dir, sine, "--folds", "2", "--stratify")
+    assert line.endswith("sine.yaml trains a regression network; use --no-stratify")
+
+
+def test_regression_folds_are_unstratified_and_oof_the_runs_outputs(
+    cli, runs_dir: Path, tmp_path: Path
+) -> None:
+    import nnctl
+    from nnctl.config import load_config
+    from nnctl.data import load_dataset
+
+    cfg = write_config(
+        tmp_path / "sine.yaml",
+        "dataset: {synthetic: sine, m: 60, seed: 1}\nlayer_dims: [auto, 8, 1]\n"
+        "activations: [tanh, linear]\nloss: mean_squared_error\nlearning_rate: 0.05\n"
+        "iterations: 100\n",
+    )
+    out = _cv(cli, cfg, "--folds", "3")
+    assert out["stratify"] is False and out["task"] == "regression"
+    assert {"val_mse", "val_mae", "val_r2", "val_loss"} <= set(out["metrics"])
+    children = [_summary(runs_dir, r["run_id"]) for r in out["runs"]]
+    m = out["metrics"]["val_mse"]
+    assert m["mean"] == pytest.approx(statistics.fmean(s["val_mse"] for s in children))
+    with np.load(Path(out["cv_dir"]) / "oof.npz") as z:
+        fold, output = z["fold"], z["output"]
+    X = load_dataset(*_data_args(load_config(cfg))).X_train.T
+    for f, r in enumerate(out["runs"]):
+        mine = fold == f + 1
+        got = nnctl.load_run(runs_dir / r["run_id"]).predict(X[mine])
+        np.testing.assert_allclose(got.reshape(-1), output[0, mine], rtol=1e-12)
