@@ -17,6 +17,7 @@ from nnctl.cli.common import (
     handle_errors,
     out_console,
     print_json,
+    print_warning,
 )
 
 
@@ -61,7 +62,8 @@ def cv(
     fold as the validation data; print the mean and standard deviation of every validation
     score over the folds and save the out-of-fold predictions. Each fold is an ordinary run
     (predict, evaluate, report read it), linked to the cv record. The folds run one after
-    another. No fold is chosen as the best. Exit 2: bad config or --folds (nothing written)."""
+    another. No fold is chosen as the best. Exit 1: a fold's run diverged (the statistics are
+    over the others); 2: bad config or --folds (nothing written)."""
     from nnctl.api import resolve_config
     from nnctl.runs import default_runs_dir
     from nnctl.sweep.cv import NOT_CHOSEN, run_cv
@@ -105,8 +107,17 @@ def cv(
                 "suspects": [s.__dict__ for s in found],
             }
         )
-        return
-    _print(record, cv_dir, found, NOT_CHOSEN)
+    else:
+        _print(record, cv_dir, found, NOT_CHOSEN)
+    bad = record.incomplete
+    if bad:
+        print_warning(
+            f"{len(bad)} of {record.folds} folds did not complete ("
+            + ", ".join(f"fold {r['fold']}: {r['status']}" for r in bad)
+            + "): the statistics are over the others, and their examples have no out-of-fold "
+            "prediction"
+        )
+        raise typer.Exit(1)
 
 
 def _num(v: Any) -> str:

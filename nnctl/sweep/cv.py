@@ -121,6 +121,12 @@ class CvRecord:
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    @property
+    def incomplete(self) -> list[dict[str, Any]]:
+        """The folds whose run did not complete (diverged): their scores are left out of the
+        statistics and their examples have no out-of-fold prediction (NaN)."""
+        return [r for r in self.runs if r["status"] != "complete"]
+
 
 def fold_statistics(scores: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """name -> {mean, std, n, folds} for every validation score (``val_*``) of the folds'
@@ -226,7 +232,7 @@ def run_cv(
     child = cv_config(cfg)
     folds = assign_folds(ds.Y_train, k, stratify, cfg.seed)
     bind(child, loaded=fold_dataset(ds, folds, 0))  # the config against the data, nothing written
-    stem = Path(cfg.source).stem if cfg.source else "cv"
+    stem = Path(cfg.path).stem if cfg.path else "cv"
     cv_id, cv_dir = _new_cv_dir(stem, runs_dir)
     m = int(ds.Y_train.shape[1])
     task = LOSSES[cfg.loss].task

@@ -240,3 +240,16 @@ def test_regression_folds_are_unstratified_and_oof_the_runs_outputs(
         mine = fold == f + 1
         got = nnctl.load_run(runs_dir / r["run_id"]).predict(X[mine])
         np.testing.assert_allclose(got.reshape(-1), output[0, mine], rtol=1e-12)
+
+
+def test_diverged_folds_exit_1_and_are_left_out(cli, runs_dir: Path, tmp_path: Path) -> None:
+    cfg = write_config(tmp_path / "moons.yaml", MOONS)
+    r = cli("cv", cfg, "--folds", "3", "--set", "learning_rate=1e12", "--json")
+    assert r.exit_code == 1, r.stderr
+    out = json.loads(r.stdout)
+    assert [x["status"] for x in out["runs"]] == ["diverged"] * 3
+    assert out["metrics"] == {}  # a diverged run records no validation score
+    assert r.stderr.strip().splitlines()[-1].startswith("warning: 3 of 3 folds did not complete")
+    with np.load(Path(out["cv_dir"]) / "oof.npz") as z:
+        assert np.isnan(z["output"]).all()
+    assert cli("cv", cfg, "--folds", "3", "--set", "learning_rate=1e12").exit_code == 1
