@@ -115,6 +115,7 @@ class CvRecord:
     classes: list[str]
     runs: list[dict[str, Any]]
     metrics: dict[str, dict[str, Any]]
+    status: str = "complete"  # "interrupted": Ctrl-C after len(runs) folds
     note: str = NOT_CHOSEN
     oof_file: str = OOF_NPZ
 
@@ -241,32 +242,61 @@ def run_cv(
     outputs: np.ndarray | None = None
     children: list[dict[str, Any]] = []
     scores: list[dict[str, Any]] = []
-    for f in range(k):
-        fds = fold_dataset(ds, folds, f)
-        result = run_trial(child, fds, threads=threads)
-        run_dir = runs.create_run_dir(runs_dir)
-        s = result.summary
-        s.run_id = run_dir.name
-        s.extra.update(cv=cv_id, fold=f + 1, folds=k)
-        runs.write_run(
-            run_dir,
-            s,
-            config_text=result.config_text,
-            history=(result.history_header, result.history_rows),
-            params=result.params,
+    try:
+        for f in range(k):
+            fds = fold_dataset(ds, folds, f)
+            result = run_trial(child, fds, threads=threads)
+            run_dir = runs.create_run_dir(runs_dir)
+            s = result.summary
+            s.run_id = run_dir.name
+            s.extra.update(cv=cv_id, fold=f + 1, folds=k)
+            runs.write_run(
+                run_dir,
+                s,
+                config_text=result.config_text,
+                history=(result.history_header, result.history_rows),
+                params=result.params,
+            )
+            if result.params is not None:
+                out = fold_outputs(child, fds, result.params)
+                if outputs is None:
+                    outputs = np.full((out.shape[0], m), np.nan)
+                outputs[:, folds == f] = out
+            children.append({"fold": f + 1, "run_id": run_dir.name, "status": s.status})
+            scores.append(dict(s.scores))
+            if on_fold is not None:
+                n_val = int(fds.Y_val.shape[1]) if fds.Y_val is not None else 0
+                on_fold(
+                    FoldResult(f + 1, k, run_dir.name, s.status, m - n_val, n_val, dict(s.scores))
+                )
+    except KeyboardInterrupt:
+        # the folds done are ordinary runs already; the record says how far it got
+        _finish(
+            cv_dir, cfg, k, stratify, m, task, ds, children, scores, folds, outputs, "interrupted"
         )
-        if result.params is not None:
-            out = fold_outputs(child, fds, result.params)
-            if outputs is None:
-                outputs = np.full((out.shape[0], m), np.nan)
-            outputs[:, folds == f] = out
-        children.append({"fold": f + 1, "run_id": run_dir.name, "status": s.status})
-        scores.append(dict(s.scores))
-        if on_fold is not None:
-            n_val = int(fds.Y_val.shape[1]) if fds.Y_val is not None else 0
-            on_fold(FoldResult(f + 1, k, run_dir.name, s.status, m - n_val, n_val, dict(s.scores)))
+        raise
+    record = _finish(cv_dir, cfg, k, stratify, m, task, ds, children, scores, folds, outputs)
+    return record, cv_dir
+
+
+def _finish(
+    cv_dir: Path,
+    cfg: Config,
+    k: int,
+    stratify: bool,
+    m: int,
+    task: str,
+    ds: Dataset,
+    children: list[dict[str, Any]],
+    scores: list[dict[str, Any]],
+    folds: np.ndarray,
+    outputs: np.ndarray | None,
+    status: str = "complete",
+) -> CvRecord:
+    """Writes the cv record and the out-of-fold predictions of the folds done (NaN for the
+    others) into ``cv_dir``, and returns the record."""
     record = CvRecord(
-        cv_id,
+        cv_dir.name,
         cfg.source,
         k,
         stratify,
@@ -276,10 +306,11 @@ def run_cv(
         list(ds.classes),
         children,
         fold_statistics(scores),
+        status,
     )
     _write_oof(cv_dir, folds, ds, outputs, task)
     runs.write_json(cv_dir / RECORD_FILE, record.to_json())
-    return record, cv_dir
+    return record
 
 
 def _write_oof(

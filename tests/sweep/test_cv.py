@@ -253,3 +253,32 @@ def test_diverged_folds_exit_1_and_are_left_out(cli, runs_dir: Path, tmp_path: P
     with np.load(Path(out["cv_dir"]) / "oof.npz") as z:
         assert np.isnan(z["output"]).all()
     assert cli("cv", cfg, "--folds", "3", "--set", "learning_rate=1e12").exit_code == 1
+
+
+def test_an_interrupted_cv_keeps_its_finished_folds_and_says_so(
+    cli, runs_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import nnctl.sweep.trial as trial
+
+    real, calls = trial.run_trial, []
+
+    def interrupted_at_fold_2(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(trial, "run_trial", interrupted_at_fold_2)
+    cfg = write_config(tmp_path / "moons.yaml", MOONS)
+    r = cli("cv", cfg, "--folds", "3")
+    assert r.exit_code == 130, r.stderr
+    (cv_dir,) = (runs_dir / "cv").iterdir()
+    record = json.loads((cv_dir / "cv.json").read_text())
+    assert record["status"] == "interrupted" and len(record["runs"]) == 1
+    done = _summary(runs_dir, record["runs"][0]["run_id"])
+    assert done["status"] == "complete" and done["fold"] == 1
+    assert record["metrics"]["val_accuracy"]["folds"] == [done["val_accuracy"]]
+    with np.load(cv_dir / "oof.npz") as z:
+        finite = np.isfinite(z["output"]).all(axis=0)
+        assert np.array_equal(finite, z["fold"] == 1)
+    assert sorted(p.name for p in runs_dir.iterdir()) == sorted(["cv", done["run_id"]])
