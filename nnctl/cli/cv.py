@@ -89,15 +89,53 @@ def cv(
             highlight=False,
         )
 
-    record, cv_dir = run_cv(
-        cfg,
-        folds,
-        where,
-        stratify=stratify,
-        threads=threads,
-        on_fold=None if json_ else on_fold,
-        on_start=None if json_ else on_start,
-    )
+    from nnctl.cli.display import animate
+
+    bar: dict[str, Any] = {}
+
+    def on_step(fold: int, i: int, total: int) -> None:
+        if bar.get("fold") != fold:
+            _stop(bar)
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            p = Progress(
+                TextColumn(f"fold {fold}/{folds}"),
+                BarColumn(bar_width=20),
+                MofNCompleteColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                console=err,
+                transient=True,
+            )
+            bar.update(fold=fold, progress=p, task=p.add_task("fold", total=total))
+            p.start()
+        if i % 10 == 0 or i == total - 1:
+            bar["progress"].update(bar["task"], completed=i + 1)
+
+    def fold_done(f: Any) -> None:
+        _stop(bar)
+        on_fold(f)
+
+    live = not json_ and animate(err)
+    try:
+        record, cv_dir = run_cv(
+            cfg,
+            folds,
+            where,
+            stratify=stratify,
+            threads=threads,
+            on_fold=None if json_ else fold_done,
+            on_start=None if json_ else on_start,
+            on_step=on_step if live else None,
+        )
+    finally:
+        _stop(bar)
     found = find_suspects(cv_dir, suspects) if suspects else []
     if json_:
         print_json(
@@ -118,6 +156,12 @@ def cv(
             "prediction"
         )
         raise typer.Exit(1)
+
+
+def _stop(bar: dict[str, Any]) -> None:
+    if bar.get("progress") is not None:
+        bar["progress"].stop()
+    bar.clear()
 
 
 def _num(v: Any) -> str:

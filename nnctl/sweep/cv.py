@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import io
 import json
 import math
@@ -34,7 +35,7 @@ from nnctl.core import LOSSES, Params
 from nnctl.data import Dataset, load_dataset, streaming_plan, take
 from nnctl.system import ConfigError, RunError, UsageError
 from nnctl.system.seeds import STREAM_FOLDS, rng_for
-from nnctl.training import bind, score
+from nnctl.training import bind, score, total_iterations
 
 CV_DIR = "cv"
 RECORD_FILE = "cv.json"
@@ -221,11 +222,13 @@ def run_cv(
     threads: int | None = None,
     on_fold: Callable[[FoldResult], None] | None = None,
     on_start: Callable[[str, int, bool], None] | None = None,
+    on_step: Callable[[int, int, int], None] | None = None,
 ) -> tuple[CvRecord, Path]:
     """Cross-validates ``cfg`` with ``k`` folds, one after another; returns the record and the
     cv directory. Everything that can be refused (K, the data, the config against the data) is
     checked before anything is written; then ``on_start(cv_id, m, stratified)``, and
-    ``on_fold`` after each fold's run is written. ``threads``: BLAS threads (None: as they
+    ``on_fold`` after each fold's run is written, ``on_step(fold, i, total)`` after each
+    gradient step of a fold (1 .. K) that makes ``total``. ``threads``: BLAS threads (None: as they
     are). Raises ConfigError, DataError, UsageError or RunError."""
     from nnctl.sweep.trial import run_trial
 
@@ -245,7 +248,11 @@ def run_cv(
     try:
         for f in range(k):
             fds = fold_dataset(ds, folds, f)
-            result = run_trial(child, fds, threads=threads)
+            step = None
+            if on_step is not None:
+                total = total_iterations(child, int(fds.Y_train.shape[1]))
+                step = functools.partial(_step, on_step, f + 1, total)
+            result = run_trial(child, fds, threads=threads, on_iteration=step)
             run_dir = runs.create_run_dir(runs_dir)
             s = result.summary
             s.run_id = run_dir.name
@@ -277,6 +284,12 @@ def run_cv(
         raise
     record = _finish(cv_dir, cfg, k, stratify, m, task, ds, children, scores, folds, outputs)
     return record, cv_dir
+
+
+def _step(
+    on_step: Callable[[int, int, int], None], fold: int, total: int, i: int, _: float
+) -> None:
+    on_step(fold, i, total)
 
 
 def _finish(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,18 +76,28 @@ class TrialResult:
 
 
 def run_trial(
-    cfg: Config, data: Dataset | None, prune: PruneRule | None = None, threads: int | None = 1
+    cfg: Config,
+    data: Dataset | None,
+    prune: PruneRule | None = None,
+    threads: int | None = 1,
+    on_iteration: Callable[[int, float], None] | None = None,
 ) -> TrialResult:
     """Trains ``cfg`` on ``data`` (the config's dataset as ``load_dataset`` returned it: the
     validation set is held out here, exactly as ``train`` would; None: data streamed from its
     files, which the trial reads itself) and returns the run's contents. ``threads``: BLAS
     threads for this training (one per worker: the parallelism is across trials; None: left
-    as they are). Raises ConfigError or DataError for a config that does not fit the data."""
+    as they are). ``on_iteration(i, cost)``: after each step (a progress display; ``nnctl cv``).
+    Raises ConfigError or DataError for a config that does not fit the data."""
     with blas.blas_threads(threads):
-        return _run_trial(cfg, data, prune)
+        return _run_trial(cfg, data, prune, on_iteration)
 
 
-def _run_trial(cfg: Config, data: Dataset | None, prune: PruneRule | None) -> TrialResult:
+def _run_trial(
+    cfg: Config,
+    data: Dataset | None,
+    prune: PruneRule | None,
+    progress: Callable[[int, float], None] | None = None,
+) -> TrialResult:
     bound = bind(cfg, loaded=data)  # None: bind reads (streams) the files itself
     cfg, ds = bound.cfg, bound.dataset
     m = ds.X_train.shape[1]
@@ -104,6 +115,8 @@ def _run_trial(cfg: Config, data: Dataset | None, prune: PruneRule | None) -> Tr
             loss = state.val_rows[-1][1]
             if prune.prunes(seen - 1, loss):
                 raise _Pruned(seen - 1, loss, prune.medians[seen - 1])
+        if progress is not None:
+            progress(i, cost)
 
     start = time.perf_counter()
     try:

@@ -282,3 +282,23 @@ def test_an_interrupted_cv_keeps_its_finished_folds_and_says_so(
         finite = np.isfinite(z["output"]).all(axis=0)
         assert np.array_equal(finite, z["fold"] == 1)
     assert sorted(p.name for p in runs_dir.iterdir()) == sorted(["cv", done["run_id"]])
+
+
+def test_each_folds_steps_are_reported_and_the_live_bar_draws(
+    cli, runs_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import nnctl.cli.display
+    from nnctl.config import load_config
+    from nnctl.sweep.cv import run_cv
+
+    cfg = write_config(tmp_path / "moons.yaml", MOONS)
+    steps: list[tuple[int, int, int]] = []
+    record, _ = run_cv(load_config(cfg), 2, runs_dir, on_step=lambda *a: steps.append(a))
+    assert [s for s in steps if s[0] == 1] == [(1, i, 150) for i in range(150)]
+    assert [s for s in steps if s[0] == 2] == [(2, i, 150) for i in range(150)]
+    assert [r["status"] for r in record.runs] == ["complete", "complete"]
+
+    monkeypatch.setattr(nnctl.cli.display, "animate", lambda console: True)
+    r = cli("cv", cfg, "--folds", "2")
+    assert r.exit_code == 0, r.stderr
+    assert "fold 2/2: run " in r.stderr and "val_accuracy" in r.stdout
