@@ -18,6 +18,7 @@ from nnctl.config.values import (
     check_activations,
     check_batch_norm,
     check_bool,
+    check_class_weight,
     check_columns,
     check_diagnose,
     check_dropout,
@@ -222,6 +223,12 @@ CONFIG_KEYS: dict[str, Key] = {
         "{layers, momentum, epsilon} (batch_norm.*; null: none)",
     ),
     "validation_fraction": Key(fraction(0.0, 1.0), 0.0, "share of training examples held out"),
+    "class_weight": Key(
+        check_class_weight,
+        None,
+        "classifiers: balanced or {class: weight, ...}; weighs the training and the validation "
+        "loss (docs/guides/training-options.md; null: every class 1)",
+    ),
     "early_stopping": Key(check_early_stopping, None, "{patience, min_delta} on validation loss"),
     "checkpoint_every": Key(optional(positive_int), None, "iterations between checkpoints"),
     "normalize": Key(
