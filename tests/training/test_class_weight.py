@@ -178,3 +178,24 @@ def test_gradcheck_passes_on_a_class_weighted_config(cli, tmp_path: Path) -> Non
     ):
         r = cli("gradcheck", write_config(tmp_path / f"{name}.yaml", json.dumps(raw)))
         assert r.exit_code == 0, r.stdout + r.stderr
+
+
+def test_class_weight_on_a_streamed_file_is_refused(cli, tmp_path: Path) -> None:
+    h5py = pytest.importorskip("h5py")
+    rng = np.random.default_rng(0)
+    with h5py.File(tmp_path / "s.h5", "w") as f:
+        f["train_set_x"] = rng.normal(size=(64, 3))
+        f["train_set_y"] = (rng.random(64) < 0.3).astype(int)
+    raw = moons(
+        dataset={"train": "s.h5", "stream": True},
+        layer_dims=["auto", 3, 1],
+        epochs=2,
+        batch_size=16,
+        class_weight="balanced",
+    )
+    raw.pop("iterations")
+    r = cli("train", write_config(tmp_path / "s.yaml", yaml.safe_dump(raw)), "-q")
+    assert r.exit_code == 2, r.stdout + r.stderr
+    assert "class_weight: weighted examples need the training set in memory" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
