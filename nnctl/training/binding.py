@@ -138,6 +138,8 @@ def bind(
         cfg = dataclasses.replace(cfg, dataset={**cfg.dataset, **named, "kind": ds.source_kind})
     check_targets(cfg, ds)
     held_out = None
+    if cfg.validation_fraction > 0 and cfg.dataset.get("stratify"):
+        _check_strata(cfg, ds)
     if cfg.validation_fraction > 0:
         held_out = hold_out_indices(
             ds.Y_train, ds.task, cfg.validation_fraction, rng_for(cfg.seed, STREAM_HOLD_OUT)
@@ -149,6 +151,25 @@ def bind(
     cfg, ds = _normalize(cfg, ds)
     cfg = cfg.with_run_length(int(ds.X_train.shape[1]))  # a cosine schedule's horizon
     return Bound(cfg, ds, held_out)
+
+
+def _check_strata(cfg: Config, ds: Dataset) -> None:
+    """``dataset.stratify`` with a validation hold-out (which is always per class): every
+    class of the training split needs 2 examples, one for each side. Raises ConfigError."""
+    if ds.task != "classification":
+        raise ConfigError(
+            f"{cfg.source}: dataset.stratify: the targets are real values (regression), which "
+            "have no classes to keep in proportion; remove stratify"
+        )
+    counts = np.bincount(np.asarray(ds.Y_train).reshape(-1).astype(np.int64))
+    present = np.flatnonzero(counts)
+    rare = present[counts[present] < 2]
+    if rare.size:
+        name = ds.classes[int(rare[0])] if int(rare[0]) < len(ds.classes) else str(rare[0])
+        raise ConfigError(
+            f"{cfg.source}: dataset.stratify: class {name!r} has 1 training example; a "
+            "stratified validation split needs at least 2 of every class (remove stratify)"
+        )
 
 
 def _check_norm_batches(cfg: Config, m: int) -> None:
