@@ -63,4 +63,10 @@ def record_result(
             )
         if ds.X_val is not None and "val" in scores:
             summary.scores["val_loss"] = scores["val"].finite_loss
+            if ds.W_val is not None and not hasattr(ds.X_val, "blocks"):
+                # weighted as the per-epoch validation loss (early stopping's) is; the
+                # accuracies stay plain shares of examples
+                summary.scores["val_loss"] = score(
+                    result.params, cfg, ds.X_val, ds.Y_val, keep_outputs=False, weights=ds.W_val
+                ).finite_loss
     return scores

@@ -44,6 +44,7 @@ class Config:
     # {layers: [one flag per hidden layer], momentum, epsilon}; None: no batch normalization
     batch_norm: dict | None = None
     validation_fraction: float = 0.0
+    class_weight: str | dict | None = None  # balanced or {class name: weight}; bound in bind
     early_stopping: dict | None = None
     checkpoint_every: int | None = None
     normalize: str = "auto"  # standard | minmax | none; auto until bound to its data

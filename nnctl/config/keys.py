@@ -18,6 +18,7 @@ from nnctl.config.values import (
     check_activations,
     check_batch_norm,
     check_bool,
+    check_class_weight,
     check_columns,
     check_diagnose,
     check_dropout,
@@ -93,6 +94,11 @@ DATASET_READER_KEYS: dict[str, Key] = {
         optional(fraction(0.0, 1.0)), None, "share of the training data held out as the test set"
     ),
     "seed": Key(optional(seed_int), None, "seed of that test split (default 1)"),
+    "stratify": Key(
+        optional(check_bool),
+        None,
+        "true: split test_fraction per class, each class keeping its share (classifiers)",
+    ),
     "label": Key(
         optional(check_columns),
         None,
@@ -132,6 +138,11 @@ DATASET_SYNTHETIC_KEYS: dict[str, Key] = {
     "m": Key(positive_int, 400, "number of examples generated (train + test)"),
     "test_fraction": Key(fraction(0.0, 1.0), 0.2, "share of examples held out as the test set"),
     "seed": Key(seed_int, 1, "seed of the generator and of the train/test split"),
+    "stratify": Key(
+        optional(check_bool),
+        None,
+        "true: split test_fraction per class, each class keeping its share (classifiers)",
+    ),
     "noise": Key(
         optional(non_negative_number), None, "noise scale (null: the generator's default)"
     ),
@@ -222,6 +233,12 @@ CONFIG_KEYS: dict[str, Key] = {
         "{layers, momentum, epsilon} (batch_norm.*; null: none)",
     ),
     "validation_fraction": Key(fraction(0.0, 1.0), 0.0, "share of training examples held out"),
+    "class_weight": Key(
+        check_class_weight,
+        None,
+        "classifiers: balanced or {class: weight, ...}; weighs the training and the validation "
+        "loss (docs/guides/training-options.md; null: every class 1)",
+    ),
     "early_stopping": Key(check_early_stopping, None, "{patience, min_delta} on validation loss"),
     "checkpoint_every": Key(optional(positive_int), None, "iterations between checkpoints"),
     "normalize": Key(

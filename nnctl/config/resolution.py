@@ -78,6 +78,8 @@ def _check_dataset(value: Any, source: str) -> dict:
     out = _check_mapping(value, keys, "dataset.", source)
     if "synthetic" not in out:
         out = {k: v for k, v in out.items() if k in DATASET_FILE_KEYS or v is not None}
+    if "synthetic" in out and out.get("stratify") is None:
+        out.pop("stratify", None)  # listed only when set: existing configs resolve as before
     if "synthetic" in out and out["noise"] is None:
         from nnctl.data import SYNTHETIC
 

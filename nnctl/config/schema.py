@@ -116,6 +116,17 @@ def _fragments() -> dict[Callable[[Any], Any], Callable[[], dict[str, Any]]]:
                 {"type": "null"},
             ]
         },
+        values.check_class_weight: lambda: {
+            "anyOf": [
+                {"const": "balanced"},
+                {
+                    "type": "object",
+                    "minProperties": 1,
+                    "additionalProperties": {"type": "number", "exclusiveMinimum": 0},
+                },
+                {"type": "null"},
+            ]
+        },
         values.check_diagnose: lambda: {
             "anyOf": [
                 {

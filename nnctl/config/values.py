@@ -18,6 +18,7 @@ from nnctl.system import (
     number,
     optional,
     positive_int,
+    positive_number,
     quote,
     quote_list,
     seed_int,
@@ -183,6 +184,28 @@ def check_lr_decay(value: Any) -> dict | None:
         {"rate": (non_negative_number, REQUIRED), "interval": (positive_int, 1)},
         "{rate: 0.1, interval: 10}",
     )
+
+
+def check_class_weight(value: Any) -> str | dict[str, float] | None:
+    """``balanced`` (n_samples / (n_classes * count) per class, counted on the training split
+    when bound) or a mapping from class name to a positive, finite weight (a class left out
+    weighs 1). Whole-number keys are class names too (``{0: 1, 1: 5}``: classes '0' and '1').
+    Whether the names are the data's classes is checked when the config is bound to its data."""
+    if value is None or value == "balanced":
+        return value
+    if not isinstance(value, dict) or not value:
+        raise Invalid(
+            f"expected balanced or a mapping like {{cat: 3, non-cat: 1}}, got {describe(value)}"
+        )
+    out: dict[str, float] = {}
+    for name, weight in value.items():
+        if isinstance(name, bool) or not isinstance(name, (str, int)):
+            raise Invalid(f"class names are strings, got {describe(name)}")
+        try:
+            out[str(name)] = float(positive_number(weight))
+        except Invalid as exc:
+            raise Invalid(f"{quote(str(name))}: {exc}") from None
+    return out
 
 
 def check_diagnose(value: Any) -> dict | None:

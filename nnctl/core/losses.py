@@ -8,8 +8,8 @@ The gradient is taken with respect to the output layer's pre-activation ``ZL`` a
 with the output activation (sigmoid + cross-entropy gives ``AL - Y``): it is exact, cheaper
 than ``dAL`` followed by the activation's backward, and cannot divide by a saturated ``AL``.
 
-Per-example weights (scikit-learn's ``sample_weight``; a later ``class_weight`` is a mapping
-from class to such weights) enter here and nowhere else: ``example_weights`` scales them to a
+Per-example weights (scikit-learn's ``sample_weight``; the config's ``class_weight``, which ``bind``
+turns into such weights) enter here and nowhere else: ``example_weights`` scales them to a
 mean of 1, and ``Loss.weighted_cost`` / ``Loss.weighted_grad`` multiply each example's term by
 its scaled weight. The weighted mean sum_i w_i l_i / sum_i w_i (scikit-learn's normalization)
 is then the plain mean of the scaled terms, so the 1/m of the cost and of the linear backward

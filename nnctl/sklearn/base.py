@@ -88,6 +88,12 @@ class NNEstimator(BaseEstimator):
         ``weights``: the rows' checked sample weights, or None."""
         raise NotImplementedError
 
+    def _weigh_classes(
+        self, y: np.ndarray, weights: np.ndarray | None, incremental: bool
+    ) -> np.ndarray | None:
+        """The rows' weights with the classes' (a classifier's ``class_weight``) multiplied in."""
+        return weights
+
     # ------------------------------------------------------------------ fitting
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> NNEstimator:
@@ -125,6 +131,7 @@ class NNEstimator(BaseEstimator):
         targets, n_out, output = self._targets(
             y, reset=not going_on, classes=classes, weights=weights
         )
+        weights = self._weigh_classes(y, weights, incremental)
         name = type(self).__name__
         raw = settings.config_dict(self.get_params(), n_out, output, name)
         if incremental and not going_on:

@@ -18,9 +18,98 @@ class NNClassifier(ClassifierMixin, NNEstimator):
     """A classifier: a sigmoid output unit for two classes, a softmax output of one unit per
     class for more (the config's binary and categorical cross-entropy). Labels may be any
     sortable values (numbers or strings); ``classes_`` holds them sorted, and the network is
-    trained on their indices 0 .. K-1."""
+    trained on their indices 0 .. K-1. ``class_weight``: None, ``"balanced"`` (n / (K *
+    bincount(y)) over the rows fit is given) or a dict from label to a positive weight (a label
+    left out weighs 1); each row then weighs its class's weight, times its ``sample_weight``
+    when both are given, in training and in the validation loss."""
 
     _task = "classification"
+
+    def __init__(
+        self,
+        hidden_layer_sizes: Any = (100,),
+        activation: Any = "relu",
+        *,
+        optimizer: str = "adam",
+        learning_rate: float = 0.001,
+        beta: float | None = None,
+        beta1: float | None = None,
+        beta2: float | None = None,
+        epsilon: float | None = None,
+        batch_size: int | None = 200,
+        epochs: int | None = 200,
+        iterations: int | None = None,
+        lr_decay: Any = None,
+        l2: float = 0.0,
+        dropout: Any = None,
+        early_stopping: Any = False,
+        validation_fraction: float = 0.0,
+        normalize: str = "auto",
+        init: str = "he",
+        dtype: str = "float64",
+        random_state: Any = None,
+        warm_start: bool = False,
+        class_weight: Any = None,
+    ) -> None:
+        super().__init__(
+            hidden_layer_sizes,
+            activation,
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            beta=beta,
+            beta1=beta1,
+            beta2=beta2,
+            epsilon=epsilon,
+            batch_size=batch_size,
+            epochs=epochs,
+            iterations=iterations,
+            lr_decay=lr_decay,
+            l2=l2,
+            dropout=dropout,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            normalize=normalize,
+            init=init,
+            dtype=dtype,
+            random_state=random_state,
+            warm_start=warm_start,
+        )
+        self.class_weight = class_weight
+
+    def _weigh_classes(
+        self, y: np.ndarray, weights: np.ndarray | None, incremental: bool
+    ) -> np.ndarray | None:
+        """``class_weight`` (None, ``"balanced"``: scikit-learn's n / (K * bincount(y)) over
+        these rows, or a dict from label to a positive weight, a label left out weighing 1)
+        as per-row weights, times ``weights`` (the sample weights) when both are given."""
+        from sklearn.utils.class_weight import compute_class_weight
+
+        cw = self.class_weight
+        if cw is None:
+            return weights
+        if cw == "balanced" and incremental:
+            raise ValueError(
+                "class_weight 'balanced' counts the classes of the whole training set, which "
+                "partial_fit never sees; give class_weight as a dict"
+            )
+        if isinstance(cw, dict):
+            known = set(self.classes_.tolist())
+            missing = [k for k in cw if k not in known]
+            if missing:
+                raise ValueError(
+                    f"class_weight: {missing[0]!r} is not a class of y "
+                    f"(classes: {', '.join(map(str, self.classes_.tolist()[:10]))})"
+                )
+            bad = [v for v in cw.values() if not (np.isfinite(v) and v > 0)]
+            if bad:
+                raise ValueError(
+                    f"class_weight: weights must be positive finite numbers, got {bad[0]!r}"
+                )
+        elif cw != "balanced":
+            raise ValueError(f"class_weight: expected 'balanced', a dict or None, got {cw!r}")
+        per_class = compute_class_weight(cw, classes=self.classes_, y=y)
+        per_row = per_class[np.searchsorted(self.classes_, y)].astype(np.float64)
+        return per_row if weights is None else per_row * weights
 
     def _targets(
         self, y: Any, reset: bool, classes: Any = None, weights: np.ndarray | None = None

@@ -32,8 +32,8 @@ def save_run(est: Any, runs_dir: Any) -> Path:
         raise ValueError(
             f"{type(est).__name__}: save_run writes a run that nnctl train and resume replay "
             "from its config and data, and a run has no per-example weights; this fit used "
-            "sample_weight, so its run would train another network (fit without sample_weight "
-            "to save a run, or pickle the estimator)"
+            "sample_weight or class_weight, so its run would train another network (fit "
+            "without them to save a run, or pickle the estimator)"
         )
     if getattr(est, "_data", None) is None:
         raise ValueError(

@@ -26,6 +26,7 @@ from nnctl.system import (
     STREAM_HOLD_OUT,
     ConfigError,
     DataError,
+    did_you_mean,
     quote_list,
     require_memory,
     rng_for,
@@ -137,16 +138,38 @@ def bind(
         cfg = dataclasses.replace(cfg, dataset={**cfg.dataset, **named, "kind": ds.source_kind})
     check_targets(cfg, ds)
     held_out = None
+    if cfg.validation_fraction > 0 and cfg.dataset.get("stratify"):
+        _check_strata(cfg, ds)
     if cfg.validation_fraction > 0:
         held_out = hold_out_indices(
             ds.Y_train, ds.task, cfg.validation_fraction, rng_for(cfg.seed, STREAM_HOLD_OUT)
         )
         ds = take(ds, *held_out)
+    ds = _weigh_classes(cfg, ds)
     check_weights(cfg, ds)
     _check_norm_batches(cfg, int(ds.X_train.shape[1]))
     cfg, ds = _normalize(cfg, ds)
     cfg = cfg.with_run_length(int(ds.X_train.shape[1]))  # a cosine schedule's horizon
     return Bound(cfg, ds, held_out)
+
+
+def _check_strata(cfg: Config, ds: Dataset) -> None:
+    """``dataset.stratify`` with a validation hold-out (which is always per class): every
+    class of the training split needs 2 examples, one for each side. Raises ConfigError."""
+    if ds.task != "classification":
+        raise ConfigError(
+            f"{cfg.source}: dataset.stratify: the targets are real values (regression), which "
+            "have no classes to keep in proportion; remove stratify"
+        )
+    counts = np.bincount(np.asarray(ds.Y_train).reshape(-1).astype(np.int64))
+    present = np.flatnonzero(counts)
+    rare = present[counts[present] < 2]
+    if rare.size:
+        name = ds.classes[int(rare[0])] if int(rare[0]) < len(ds.classes) else str(rare[0])
+        raise ConfigError(
+            f"{cfg.source}: dataset.stratify: class {name!r} has 1 training example; a "
+            "stratified validation split needs at least 2 of every class (remove stratify)"
+        )
 
 
 def _check_norm_batches(cfg: Config, m: int) -> None:
@@ -216,6 +239,66 @@ def optimizer_slots(cfg: Config) -> int:
 
     tiny = Params([np.zeros((1, 1))], [np.zeros((1, 1))])
     return len(OPTIMIZERS[cfg.optimizer](tiny, cfg).state()) // 2
+
+
+def class_weights(cfg: Config, ds: Dataset) -> np.ndarray | None:
+    """(K,) float64 weight of each of the dataset's classes from ``cfg.class_weight``, or None
+    when it is not set. ``balanced``: scikit-learn's m / (K * count_k) over the training split
+    (``ds.Y_train``, after the hold-out), weighted by its sample weights when it has them; a
+    class absent from that split weighs 1 (it has nothing to weigh). A mapping names classes as
+    ``ds.classes`` holds them; a class it leaves out weighs 1. Raises ConfigError for a
+    regression dataset or a class name the data lacks."""
+    if cfg.class_weight is None:
+        return None
+    if ds.task != "classification":
+        raise ConfigError(
+            f"{cfg.source}: class_weight: the dataset has real-valued targets (regression), "
+            "which have no classes; remove class_weight"
+        )
+    K = len(ds.classes)
+    if cfg.class_weight == "balanced":
+        labels = np.asarray(ds.Y_train).reshape(-1).astype(np.int64)
+        counts = np.bincount(
+            labels, weights=None if ds.W_train is None else ds.W_train, minlength=K
+        )[:K].astype(np.float64)
+        out = np.ones(K)
+        seen = counts > 0
+        out[seen] = counts.sum() / (K * counts[seen])
+        return out
+    index = {c: i for i, c in enumerate(ds.classes)}
+    out = np.ones(K)
+    for name, weight in cfg.class_weight.items():
+        if name not in index:
+            raise ConfigError(
+                f"{cfg.source}: class_weight: the data has no class {name!r}"
+                f"{did_you_mean(name, list(ds.classes))}; its classes: {quote_list(ds.classes)}"
+            )
+        out[index[name]] = weight
+    return out
+
+
+def _weigh_classes(cfg: Config, ds: Dataset) -> Dataset:
+    """``Dataset.W_train`` and ``W_val`` multiplied by the weight of each example's class
+    (``class_weights``): the sample weights' path carries them into training and the
+    validation loss. Unchanged when the config has no class_weight. Raises ConfigError."""
+    weights = class_weights(cfg, ds)
+    if weights is None:
+        return ds
+    if hasattr(ds.X_train, "batch_source"):
+        raise ConfigError(
+            f"{cfg.source}: class_weight: weighted examples need the training set in memory, "
+            "but this file is streamed from disk (remove class_weight, or dataset.stream: false)"
+        )
+
+    def weigh(Y: np.ndarray | None, W: np.ndarray | None) -> np.ndarray | None:
+        if Y is None:
+            return W
+        w = weights[np.asarray(Y).reshape(-1).astype(np.int64)]
+        return w if W is None else w * W
+
+    return dataclasses.replace(
+        ds, W_train=weigh(ds.Y_train, ds.W_train), W_val=weigh(ds.Y_val, ds.W_val)
+    )
 
 
 def check_weights(cfg: Config, ds: Dataset) -> None:

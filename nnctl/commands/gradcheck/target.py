@@ -145,6 +145,11 @@ def check_target(
     X = np.ascontiguousarray(X_train[:, idx])
     Y = arch.loss.targets(ds.Y_train[:, idx], cfg.layer_dims[-1], np.float64)
     name = f"{cfg.name}: {' -> '.join(cfg.activations)}/{cfg.loss}, {m} examples"
+    kwargs = _config_kwargs(cfg, report)
+    if ds.W_train is not None and "weights" in cost_keywords():
+        # class_weight's per-example weights: the weighted mean is what training differentiates
+        kwargs["weights"] = np.asarray(ds.W_train, dtype=np.float64)[idx]
+        report.notices.append("the checked examples' class weights are in the cost")
     case = Case(
         name,
         (" -> ".join(cfg.activations[:-1]), f"{cfg.activations[-1]}/{cfg.loss}"),
@@ -152,7 +157,7 @@ def check_target(
         X,
         Y,
         arch,
-        _config_kwargs(cfg, report),
+        kwargs,
     )
     check_case(case, eps, tol, max_coords, np.random.default_rng(seed), report)
     return report

@@ -124,6 +124,34 @@ def split_off_test(m: int, fraction: float, seed: int) -> tuple[np.ndarray, np.n
     return np.sort(perm[n_test:]), np.sort(perm[:n_test])
 
 
+def stratified_split(
+    labels: np.ndarray, fraction: float, rng: np.random.RandomState, role: str = "test"
+) -> tuple[np.ndarray, np.ndarray]:
+    """(kept, split off) sorted example indices of labels: (m,) class labels (numbers or
+    names): round(fraction * m_c) of each class c's m_c examples, drawn with ``rng`` class by
+    class in sorted class order, so each class keeps its share in both parts (``stratify``).
+    Raises DataError for a class of fewer than 2 examples or a part left empty."""
+    labels = np.asarray(labels).reshape(-1)
+    classes, counts = np.unique(labels, return_counts=True)
+    if np.any(counts < 2):
+        c = classes[int(np.argmin(counts))]
+        raise DataError(
+            f"dataset: stratify: class {quote(str(c))} has {int(counts.min())} example; a "
+            f"stratified {role} split needs at least 2 of every class (remove stratify)"
+        )
+    picked = []
+    for c in classes:
+        idx = np.flatnonzero(labels == c)
+        picked.append(rng.permutation(idx)[: int(round(fraction * idx.size))])
+    out = np.sort(np.concatenate(picked))
+    if out.size == 0 or out.size == labels.size:
+        raise DataError(
+            f"dataset: stratify: {role}_fraction {fraction} of {labels.size} examples leaves "
+            f"{'no ' + role if out.size == 0 else 'no training'} examples"
+        )
+    return np.setdiff1d(np.arange(labels.size), out, assume_unique=True), out
+
+
 def raw_subset(raw: RawSplit, rows: np.ndarray) -> RawSplit:
     return dataclasses.replace(
         raw,
@@ -170,9 +198,19 @@ def load_files(
     test_rows = None
     if spec.get("test_fraction") and "test" not in raws:
         per_example(train_raw, task)  # validated before its rows are split (x and y agree)
-        train_rows, test_rows = split_off_test(
-            train_raw.x.shape[0], spec["test_fraction"], spec.get("seed") or 1
-        )
+        if spec.get("stratify"):
+            if task == "regression" or train_raw.y is None:
+                raise DataError(
+                    "dataset: stratify: the targets are real values (regression), which have "
+                    "no classes to keep in proportion; remove stratify"
+                )
+            train_rows, test_rows = stratified_split(
+                train_raw.y, spec["test_fraction"], np.random.RandomState(spec.get("seed") or 1)
+            )
+        else:
+            train_rows, test_rows = split_off_test(
+                train_raw.x.shape[0], spec["test_fraction"], spec.get("seed") or 1
+            )
         raws["test"], raws["train"] = (
             raw_subset(train_raw, test_rows),
             raw_subset(train_raw, train_rows),

@@ -111,10 +111,20 @@ def load_synthetic(spec: dict[str, Any], dtype: type) -> Dataset:
         )
     X = X.astype(dtype)
     Y = y.astype(dtype) if gen.task == "regression" else y.reshape(1, -1)
-    if n_test:
+    if spec.get("stratify") and gen.task == "regression":
+        raise DataError(
+            f"dataset: stratify: {spec['synthetic']} has real-valued targets (regression), "
+            "which have no classes to keep in proportion; remove stratify"
+        )
+    if n_test and spec.get("stratify"):
+        from nnctl.data.dataset.files import stratified_split
+
+        train, test = stratified_split(y, spec["test_fraction"], rng)
+    elif n_test:
         # drawn after the points, so the points themselves don't depend on test_fraction
         perm = rng.permutation(m)
         test, train = np.sort(perm[:n_test]), np.sort(perm[n_test:])
+    if n_test:
         X_tr, Y_tr, X_te, Y_te = X[:, train], Y[:, train], X[:, test], Y[:, test]
     else:
         X_tr, Y_tr, X_te, Y_te = X, Y, None, None
@@ -135,6 +145,7 @@ def load_synthetic(spec: dict[str, Any], dtype: type) -> Dataset:
                 "seed": spec["seed"],
                 "noise": noise,
                 "test_fraction": spec["test_fraction"],
+                **({"stratify": True} if spec.get("stratify") else {}),
             }
         ],
         task=gen.task,
