@@ -91,7 +91,7 @@ def test_the_table_the_reading_and_the_plot(cli, runs_dir: Path, tmp_path: Path)
     r = cli("diagnose", "latest", "--learning-curve", "--sizes", "0.5,1", "--plot", out)
     assert r.exit_code == 0, r.stderr
     assert "share   examples   train error   val error" in r.stdout
-    assert "reading: high bias - both errors are high and flat" in r.stdout
+    assert "reading: high bias - both errors are high and close together" in r.stdout
     assert "training 2/2: share 1 (384 examples)" in r.stderr
     data = out.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 1000
@@ -132,3 +132,26 @@ def test_sizes_without_learning_curve_is_refused(cli, runs_dir: Path, tmp_path: 
     _train(cli, tmp_path, TOO_SMALL)
     r = cli("diagnose", "latest", "--sizes", "0.5,1")
     assert r.exit_code == 2 and "--sizes goes with --learning-curve" in r.stderr
+
+
+def test_the_report_shows_the_newest_curve_of_the_run(cli, runs_dir: Path, tmp_path: Path) -> None:
+    _train(cli, tmp_path, TOO_SMALL)
+    page = tmp_path / "r.html"
+    assert cli("report", "latest", "-o", page).exit_code == 0
+    assert "Learning curve over the training examples" not in page.read_text()  # none made yet
+    parent = sorted(runs_dir.iterdir())[0].name
+    _curve(cli, "--sizes", "0.25,1")
+    # made again (of the parent: "latest" is now a share's run): the newest curve is shown
+    r = cli("diagnose", parent, "--learning-curve", "--json", "--sizes", "0.5,1")
+    assert r.exit_code == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert cli("report", parent, "-o", page).exit_code == 0
+    html = page.read_text()
+    start = html.index("<h3>Learning curve over the training examples</h3>")
+    section = html[start : html.index("<h3>Config</h3>", start)]
+    assert '<svg viewBox="0 0 640 300" role="img" aria-label="learning curve">' in section
+    assert "reading: <b>high bias</b>" in section
+    shown = [d["points"][-1]["run_id"], d["points"][0]["run_id"]]
+    assert all(run_id in section for run_id in shown)
+    assert "<td>0.25</td>" not in section and section.count("<td>0.5</td>") == 1
+    assert f"<td>{d['points'][-1]['val_error']:.4f}</td>" in section

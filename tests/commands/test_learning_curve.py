@@ -111,6 +111,17 @@ def test_the_reading(
     assert (r.verdict, r.gap_closing, r.still_falling) == (verdict, closing, falling)
 
 
+def test_errors_that_met_high_are_bias_even_if_the_validation_error_still_falls() -> None:
+    # a linear model: the training error rises to meet the validation error, both high
+    r = read_curve(_curve([0.41, 0.43, 0.44, 0.47], [0.49, 0.47, 0.50, 0.46]), 0.0, 0.02)
+    assert (r.verdict, r.gap_closing, r.still_falling) == ("high bias", True, True)
+
+
+def test_a_gap_that_turns_negative_is_not_closing() -> None:
+    r = read_curve(_curve([0.0, 0.0, 0.10, 0.10], [0.01, 0.01, 0.01, 0.04]), 0.0, 0.02)
+    assert r.gap_closing is False and r.verdict == "high bias"  # train error 0.1, val below it
+
+
 def test_a_high_baseline_is_no_bias() -> None:
     r = read_curve(_curve([0.30] * 4, [0.31] * 4), baseline=0.29, threshold=0.02)
     assert r.verdict == "converged"

@@ -29,6 +29,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "Point",
             "Reading",
             "learning_curve",
+            "linked_curve",
             "nested_subsets",
             "parse_sizes",
             "plan_curve",

@@ -34,7 +34,8 @@ SIZES = (0.1, 0.25, 0.5, 1.0)
 """The shares of the training split trained on when none are given."""
 
 LINK_KEY = "learning_curve"
-"""The summary key of a learning curve's run: the parent run's id (``share`` beside it)."""
+"""The summary key of a learning curve's run: the parent run's id (``share`` beside it, and
+``sizes``: all the shares of its curve)."""
 
 
 def parse_sizes(text: str) -> tuple[float, ...]:
@@ -145,8 +146,9 @@ class Reading:
 
 def read_curve(points: list[Point], baseline: float, threshold: float) -> Reading:
     """The course's reading of a learning curve, at the largest share: both errors high (train
-    above ``baseline`` by more than ``threshold``) and close together with the validation error
-    flat → high bias; the gap between the errors narrowing by more than ``threshold`` from the
+    above ``baseline`` by more than ``threshold``) and validation at most ``threshold`` above → high
+    bias (the validation error cannot fall much below a training error that high, whatever the
+    data); the gap between the errors narrowing (in size) by more than ``threshold`` from the
     smallest share to the largest → more data helps; the validation error still falling by
     more than ``threshold`` between the two largest shares → more data helps; a gap that stays
     → variance; else the curve has converged."""
@@ -157,11 +159,12 @@ def read_curve(points: list[Point], baseline: float, threshold: float) -> Readin
     assert first.gap is not None and last.gap is not None and last.train_error is not None
     assert last.val_error is not None
     falling = len(scored) >= 2 and scored[-2].val_error - last.val_error > threshold  # type: ignore[operator]
-    closing = len(scored) >= 2 and first.gap - last.gap > threshold
-    if last.train_error - baseline > threshold and last.gap <= threshold and not falling:
+    closing = len(scored) >= 2 and abs(first.gap) - abs(last.gap) > threshold
+    if last.train_error - baseline > threshold and last.gap <= threshold:
         verdict = "high bias"
         text = (
-            "both errors are high and flat and more data will not lower them: high bias; "
+            "both errors are high and close together and more data will not lower them: "
+            "high bias; "
             "try a bigger network (wider or deeper layer_dims) or longer training"
         )
     elif closing:
@@ -292,7 +295,7 @@ def learning_curve(
             runs_dir,
             threads=threads,
             prepare=lambda ds, rows=rows: keep_columns(ds, rows),
-            extra={LINK_KEY: run.run_id, "share": share},
+            extra={LINK_KEY: run.run_id, "share": share, "sizes": list(plan.sizes)},
         )
         train_error, val_error = _errors(outcome.summary)
         points.append(
@@ -355,3 +358,62 @@ def plot_curve(curve: LearningCurve, out: Path) -> None:
     finally:
         plt.close(fig)
     runs.atomic_write(out, buf.getvalue())
+
+
+def linked_curve(run: LoadedRun) -> LearningCurve | None:
+    """The learning curve made of ``run`` before, read back from its runs directory: the runs
+    whose summary links them to it (``learning_curve``), the newest per share, complete ones
+    only (None: there are none). Read with the config's ``diagnose.baseline`` (or 0) and the
+    threshold ``plan_curve`` uses (for regression, the training targets' variance from the
+    parent's MSE and R²)."""
+    linked: list[RunSummary] = []
+    for d in sorted(run.run_dir.parent.iterdir()):  # run ids sort by time: oldest first
+        if d == run.run_dir or not (d / runs.SUMMARY_FILE).is_file():
+            continue
+        try:
+            s = runs.read_summary(d)
+        except RunError:
+            continue  # a damaged run is no point of the curve
+        if s.extra.get(LINK_KEY) == run.run_id and s.status == "complete":
+            linked.append(s)
+    if not linked:
+        return None
+    # the newest curve's shares, each from its newest run (a curve made again replaces them)
+    sizes = linked[-1].extra.get("sizes")
+    latest: dict[float, RunSummary] = {}
+    for s in linked:
+        share = s.extra.get("share")
+        if not isinstance(share, (int, float)) or isinstance(share, bool):
+            continue
+        if not isinstance(sizes, list) or share in sizes:
+            latest[float(share)] = s
+    points = []
+    for share in sorted(latest):
+        s = latest[share]
+        train_error, val_error = _errors(s)
+        n = s.dataset.get("n_train")
+        points.append(
+            Point(
+                share,
+                int(n) if isinstance(n, int) else 0,
+                str(s.run_id),
+                str(run.run_dir.parent / str(s.run_id)),
+                s.status,
+                train_error,
+                val_error,
+            )
+        )
+    classifier = run.summary.task == "classification"
+    threshold = TOLERANCE
+    if not classifier:
+        mse, r2 = run.summary.metric("train_mse"), run.summary.metric("train_r2")
+        errors = [p.val_error for p in points if p.val_error is not None]
+        scale = mse / (1 - r2) if mse and r2 is not None and r2 < 1 else max(errors, default=1)
+        threshold = TOLERANCE * float(scale)
+    baseline = float((run.config.diagnose or {}).get("baseline") or 0.0)
+    metric = "error (1 - accuracy)" if classifier else "MSE"
+    try:
+        reading = read_curve(points, baseline, threshold)
+    except RunError:
+        return None
+    return LearningCurve(run.run_id, metric, baseline, points, reading)
