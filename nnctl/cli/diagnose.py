@@ -214,9 +214,7 @@ def _print_curve(curve: Any) -> None:
 
 
 EXAMPLES = """\
-nnctl diagnose latest
 nnctl diagnose latest --baseline 0.04      a human-level error of 4%
 nnctl diagnose latest --json
-nnctl diagnose latest --learning-curve --plot curve.png
-nnctl diagnose latest --learning-curve --sizes 0.2,0.4,0.6,0.8,1.0
+nnctl diagnose latest --learning-curve --sizes 0.2,0.5,1 --plot curve.png
 """
