@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -16,6 +17,7 @@ from nnctl.cli.common import (
     print_json,
     print_notice,
 )
+from nnctl.system import UsageError
 
 _SPLIT_NAMES = {"baseline": "baseline", "train": "train", "val": "dev (val)", "test": "test"}
 
@@ -34,15 +36,51 @@ def diagnose(
             show_default=False,
         ),
     ] = None,
+    learning_curve: Annotated[
+        bool,
+        typer.Option(
+            "--learning-curve",
+            help="Train the run's config again on growing shares of its training split "
+            "(nested, seeded, stratified for classifiers; each a run linked to this one), score "
+            "each on this run's validation split and read the curve.",
+        ),
+    ] = False,
+    sizes: Annotated[
+        str | None,
+        typer.Option(
+            "--sizes",
+            metavar="SHARES",
+            help="With --learning-curve: the shares of the training split, increasing, each in "
+            "(0, 1] [default: 0.1,0.25,0.5,1.0].",
+            show_default=False,
+        ),
+    ] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot",
+            metavar="FILE",
+            help="With --learning-curve: write the curve as a PNG (the 'plot' extra).",
+            show_default=False,
+        ),
+    ] = None,
     json_: JsonOption = False,
     runs_dir: RunsDirOption = None,
 ) -> None:
     """Read a run's training, dev (validation) and test errors against a baseline, as the
     course's recipe does: avoidable bias (train - baseline), variance (dev - train) and dev/test
-    mismatch (test - dev), each with a verdict and next steps as --set overrides to paste."""
+    mismatch (test - dev), each with a verdict and next steps as --set overrides to paste.
+    With --learning-curve: the errors against the number of training examples, and what
+    they say (the gap closing, both errors high and flat, still falling at full size)."""
     from nnctl.commands.diagnose import diagnose_run
 
+    if not learning_curve and (sizes is not None or plot is not None):
+        given = "--sizes" if sizes is not None else "--plot"
+        raise UsageError(f"{given} goes with --learning-curve")
     loaded = _load(run, runs_dir)
+    if learning_curve:
+        _learning_curve(loaded, sizes, plot, baseline, json_, runs_dir)
+        return
     d = diagnose_run(loaded, baseline)
     if json_:
         print_json(d.to_dict())
@@ -107,8 +145,76 @@ def _print(d: Any) -> None:
                 console.print(f"      {escape(command)}", soft_wrap=True)
 
 
+def _learning_curve(
+    loaded: Any,
+    sizes: str | None,
+    plot: Path | None,
+    baseline: float | None,
+    json_: bool,
+    runs_dir: Path | None,
+) -> None:
+    """Checks everything (sizes, plot file, the run's data) before the first run is made, then
+    trains the shares one after another with a line per share on stderr."""
+    from nnctl.commands.diagnose import SIZES, learning_curve, parse_sizes, plan_curve
+    from nnctl.commands.diagnose.curve import check_plot, plot_curve
+    from nnctl.runs import default_runs_dir
+
+    shares = SIZES if sizes is None else parse_sizes(sizes)
+    if plot is not None:
+        check_plot(plot)
+    plan = plan_curve(loaded, shares, baseline)
+
+    def on_share(i: int, n: int, share: float, examples: int) -> None:
+        print_notice(f"training {i + 1}/{n}: share {share:g} ({examples} examples)")
+
+    curve = learning_curve(plan, runs_dir or default_runs_dir(), on_share)
+    if plot is not None:
+        plot_curve(curve, plot)
+    if json_:
+        print_json({**curve.to_dict(), "plot": None if plot is None else str(plot)})
+        return
+    _print_curve(curve)
+    if plot is not None:
+        out_console().print(f"plot written to {plot}")
+
+
+def _print_curve(curve: Any) -> None:
+    """The table of shares and errors, and the reading."""
+    from rich.box import SIMPLE_HEAD
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = out_console()
+    table = Table(
+        title=f"learning curve of run {curve.run_id}: {curve.metric}, "
+        "scored on its validation split",
+        title_justify="left",
+        box=SIMPLE_HEAD,
+        show_edge=False,
+    )
+    for h in ("share", "examples", "train error", "val error", "gap", "run"):
+        table.add_column(h, justify="left" if h == "run" else "right")
+
+    def num(v: float | None) -> str:
+        return "-" if v is None else f"{v:.4f}"
+
+    for p in curve.points:
+        table.add_row(
+            f"{p.share:g}",
+            str(p.examples),
+            num(p.train_error),
+            num(p.val_error),
+            _signed(p.gap),
+            p.run_id if p.status == "complete" else f"{p.run_id} ({p.status})",
+        )
+    console.print(table)
+    console.print()
+    r = curve.reading
+    console.print(f"reading: [bold]{escape(r.verdict)}[/] - {escape(r.text)}")
+
+
 EXAMPLES = """\
-nnctl diagnose latest
 nnctl diagnose latest --baseline 0.04      a human-level error of 4%
 nnctl diagnose latest --json
+nnctl diagnose latest --learning-curve --sizes 0.2,0.5,1 --plot curve.png
 """

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -167,19 +168,27 @@ def train_run(
     on_progress: Callable[[int, int], None] | None = None,
     threads: int | None = None,
     on_epoch: OnEpochEnd | None = None,
+    *,
+    prepare: Callable[[Dataset], Dataset] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> RunOutcome:
     """Loads the data, trains and writes the run directory. Nothing is created on disk until
     the config and data have been validated (and the memory they need found available).
     ``on_progress(done, total)``: while image files are decoded. ``on_epoch``: after every
     epoch (the trackers' histograms, ``nnctl.tracking``). ``threads``: BLAS threads
-    (None: chosen by ``nnctl.system.threads``, recorded in the summary). Raises ConfigError,
-    DataError or RunError."""
+    (None: chosen by ``nnctl.system.threads``, recorded in the summary). ``prepare``: applied
+    to the bound (held out, normalized) dataset before anything is written, e.g. a learning
+    curve's share of the training split. ``extra``: keys added to the summary (a link to a
+    parent run). Raises ConfigError, DataError or RunError."""
     bound = bind(cfg, on_progress)
     cfg, ds = bound.cfg, bound.dataset
+    if prepare is not None:
+        ds = prepare(ds)
     run_dir = runs.create_run_dir(runs_dir)
     lock = runs.RunLock.acquire(run_dir)  # taken before the summary says "running"
     summary = RunSummary.new(run_dir.name, cfg, ds, total_iterations(cfg, ds.X_train.shape[1]))
     summary.warnings += [*ds.warnings, *ds.notes]
+    summary.extra.update(extra or {})
     summary.owner = runs.owner_record()
     summary.threads = blas.for_run(
         cfg.layer_dims, batch_size(cfg, int(ds.X_train.shape[1])), threads

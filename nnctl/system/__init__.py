@@ -63,6 +63,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "STREAM_VERIFY",
             "STREAM_DROPOUT",
             "STREAM_HOLD_OUT",
+            "STREAM_LEARNING_CURVE",
             "STREAM_SHUFFLE",
             "rng_for",
         ],

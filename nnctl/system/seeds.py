@@ -14,6 +14,7 @@ STREAM_SHUFFLE, STREAM_DROPOUT, STREAM_HOLD_OUT = 1, 2, 3
 STREAM_BLOCKS = 4  # a streamed file's block and window order (nnctl.data.stream), per epoch
 STREAM_VERIFY = 5  # the step `nnctl verify --resume-check` interrupts its replay at
 STREAM_FOLDS = 6  # the fold of each example in `nnctl cv` (nnctl.sweep.cv)
+STREAM_LEARNING_CURVE = 7  # the order a learning curve's nested shares take examples in
 
 
 def rng_for(seed: int, stream: int) -> np.random.Generator:

@@ -11,6 +11,8 @@ summary recorded them (``nnctl evaluate`` gives the same numbers).
 - ``steps``: the recipe's next steps for the run's config (``bias_steps``, ``variance_steps``,
   ``mismatch_steps``), each a ``Step`` with its overrides.
 - ``diagnosis``: the gaps and verdicts (``diagnose_run`` -> ``Diagnosis``).
+- ``curve``: learning curves (``plan_curve`` checks and cuts the nested shares,
+  ``learning_curve`` trains one linked run per share, ``read_curve`` reads the curve).
 """
 
 import lazy_loader as lazy
@@ -19,6 +21,20 @@ import lazy_loader as lazy
 __getattr__, __dir__, __all__ = lazy.attach(
     __name__,
     submod_attrs={
+        "curve": [
+            "LINK_KEY",
+            "SIZES",
+            "CurvePlan",
+            "LearningCurve",
+            "Point",
+            "Reading",
+            "learning_curve",
+            "linked_curve",
+            "nested_subsets",
+            "parse_sizes",
+            "plan_curve",
+            "read_curve",
+        ],
         "diagnosis": ["TOLERANCE", "Diagnosis", "Gap", "diagnose_run"],
         "errors": ["SplitErrors", "resolve_baseline", "split_errors"],
         "steps": ["Step", "bias_steps", "mismatch_steps", "variance_steps"],

@@ -14,6 +14,7 @@ from nnctl.commands.report.sections import (
     curves_section,
     diagnose_section,
     headline,
+    learning_curve_section,
 )
 
 CSS = (
@@ -75,6 +76,7 @@ def run_section(view: RunView, anchor: str) -> str:
         + scores_section(view)
         + errors_section(view)
         + diagnose_section(view)
+        + learning_curve_section(view)
         + config_section(view)
         + "</section>"
     )

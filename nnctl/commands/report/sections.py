@@ -252,3 +252,45 @@ def diagnose_section(view: RunView) -> str:
         + steps
         + notes
     )
+
+
+def learning_curve_section(view: RunView) -> str:
+    """The learning curve made of the run (``nnctl diagnose RUN --learning-curve``), when there
+    is one: training and validation error against the examples trained on, the points and the
+    reading. Nothing when the run has none."""
+    from nnctl.commands.diagnose import linked_curve
+
+    curve = linked_curve(view.run)
+    if curve is None:
+        return ""
+    scored = [p for p in curve.points if p.train_error is not None and p.val_error is not None]
+    xs = [p.examples for p in scored]
+    chart = line_chart(
+        [
+            Series("training", xs, [p.train_error for p in scored], PALETTE[0]),
+            Series("validation", xs, [p.val_error for p in scored], PALETTE[1]),
+        ],
+        "training examples",
+        curve.metric,
+        title="learning curve",
+    )
+    rows = [
+        (
+            f"{p.share:g}",
+            str(p.examples),
+            num(p.train_error),
+            num(p.val_error),
+            "–" if p.gap is None else f"{p.gap:+.4f}",
+            esc(p.run_id),
+        )
+        for p in curve.points
+    ]
+    r = curve.reading
+    return (
+        "<h3>Learning curve over the training examples</h3>"
+        '<p class="note">the config trained again on shares of the training split, each scored '
+        "on this run's validation split</p>"
+        + chart
+        + table(rows, ("share", "examples", "train error", "val error", "gap", "run"), cls="num")
+        + f"<p>reading: <b>{esc(r.verdict)}</b> – {esc(r.text)}</p>"
+    )
