@@ -528,9 +528,10 @@ def test_sweep_on_a_dask_scheduler_and_two_workers_survives_a_killed_worker(tmp_
         res = json.loads(out)
         assert len(res["trials"]) == 6 and all(t["status"] == "complete" for t in res["trials"])
         retried = [t for t in res["trials"] if t["attempts"] == 2]
-        # the trial it was training, and the one queued behind it (the client keeps one trial
-        # more than there are workers in flight), each sent once more
-        assert 1 <= len(retried) <= 2, res["trials"]
+        # the trial it was training and whatever Dask had queued on that worker, each sent once
+        # more: at most the trials in flight, one more than there are workers (3); which of
+        # them Dask had placed on the killed worker is the scheduler's choice (seen: 1 to 3)
+        assert 1 <= len(retried) <= 3, res["trials"]
         for t in retried:
             assert f"trial {t['trial']}: its worker died; sending it again" in err
         assert "retried after a worker died" in err
