@@ -23,7 +23,6 @@ import math
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -185,20 +184,9 @@ def fold_dataset(ds: Dataset, folds: np.ndarray, k: int) -> Dataset:
 
 
 def _new_cv_dir(stem: str, runs_dir: Path) -> tuple[str, Path]:
-    base = runs_dir / CV_DIR
-    try:
-        base.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RunError(f"{base}: cannot create the cv directory: {exc.strerror}") from None
-    stamp = f"{stem}-{datetime.now():%Y%m%d-%H%M%S}"
-    for i in range(100):
-        cv_id = stamp if i == 0 else f"{stamp}-{i}"
-        try:
-            (base / cv_id).mkdir()
-            return cv_id, base / cv_id
-        except FileExistsError:
-            continue
-    raise RunError(f"{base}: could not find a free cv id")
+    from nnctl.sweep.store import new_stamped_dir
+
+    return new_stamped_dir(stem, runs_dir / CV_DIR, "cv directory", "cv id")
 
 
 def fold_outputs(cfg: Config, fold_ds: Dataset, params: dict[str, np.ndarray]) -> np.ndarray:

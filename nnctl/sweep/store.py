@@ -113,20 +113,25 @@ def sweeps_dir(runs_dir: Path) -> Path:
 
 def new_sweep_id(stem: str, runs_dir: Path) -> tuple[str, Path]:
     """``<sweep file stem>-YYYYMMDD-HHMMSS`` (a suffix when taken), created exclusively."""
-    base = sweeps_dir(runs_dir)
+    return new_stamped_dir(stem, sweeps_dir(runs_dir), "sweeps directory", "sweep id")
+
+
+def new_stamped_dir(stem: str, base: Path, folder: str, kind: str) -> tuple[str, Path]:
+    """A new folder ``base/<stem>-YYYYMMDD-HHMMSS`` (a suffix when taken), created exclusively;
+    ``folder`` and ``kind`` name ``base`` and the id in the errors."""
     try:
         base.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise RunError(f"{base}: cannot create the sweeps directory: {exc.strerror}") from None
+        raise RunError(f"{base}: cannot create the {folder}: {exc.strerror}") from None
     stamp = f"{stem}-{datetime.now():%Y%m%d-%H%M%S}"
     for i in range(100):
-        sweep_id = stamp if i == 0 else f"{stamp}-{i}"
+        name = stamp if i == 0 else f"{stamp}-{i}"
         try:
-            (base / sweep_id).mkdir()
-            return sweep_id, base / sweep_id
+            (base / name).mkdir()
+            return name, base / name
         except FileExistsError:
             continue
-    raise RunError(f"{base}: could not find a free sweep id")
+    raise RunError(f"{base}: could not find a free {kind}")
 
 
 def find_sweep(spec: str, runs_dir: Path) -> Path:
