@@ -219,7 +219,7 @@ def yardstick_process(data_dir: Path, iterations: int) -> None:
 
 
 def compiled_available() -> bool:
-    """Whether nnctl's compiled updates (the ``fast`` extra, numba) can run here."""
+    """Whether nnctl's compiled updates (nnctl/core/_fused.c, built by the install) are here."""
     from nnctl.core import fused
 
     return fused.kernel("adam") is not None
@@ -763,20 +763,20 @@ def bench_w2(p: dict, env: dict) -> dict:
 
             last: dict = {}
 
-            def nnctl_run(compiled: str = "never", cmd: list = cmd, last: dict = last):
-                # the default (auto) leaves a one-epoch run's Adam in numpy (numba's import would
-                # cost more than it saves); the compiled rows force it, on the threads of this
-                # round's default run, to show what the loop gains
+            def nnctl_run(compiled: str = "auto", cmd: list = cmd, last: dict = last):
+                # the default (auto) runs the compiled one-pass updates the install built
+                # (nnctl/core/_fused.c); the numpy-passes row (never) shows what they save, on
+                # the threads of this round's default run
                 run_env = dict(env or os.environ, NNCTL_COMPILED=compiled)
                 args = cmd
-                if compiled == "always" and last.get("threads"):
+                if compiled == "never" and last.get("threads"):
                     args = cmd + ["--threads", str(last["threads"])]
                 wall, code, rss, stdout, err = run_process(args, run_env)
                 if code != 0:
                     return {"status": f"failed: exit {code}: {err.strip()[-300:]}"}
                 res = json.loads(stdout)
                 summary = json.loads((Path(res["run_dir"]) / "summary.json").read_text())
-                if compiled == "never":
+                if compiled == "auto":
                     last["threads"] = (summary.get("threads") or {}).get("blas_threads")
                 return {
                     "status": "ok",
@@ -812,7 +812,7 @@ def bench_w2(p: dict, env: dict) -> dict:
                 "nnctl": nnctl_run,
             }
             if compiled_available():
-                fns["nnctl_compiled"] = lambda: nnctl_run("always")
+                fns["nnctl_numpy"] = lambda: nnctl_run("never")
             if peers == "ok":
                 fns["torch"] = torch_run
             got = interleaved_all(fns, reps)
@@ -842,11 +842,11 @@ def bench_w2(p: dict, env: dict) -> dict:
                     threads=got["nnctl"][0]["threads"],
                     epoch_over_bound=loop_s / row["matmul_bound_epoch_s"],
                 )
-            if "nnctl_compiled" in got:
-                cgood = [r for r in got["nnctl_compiled"] if r["status"] == "ok"]
-                if cgood and len(cgood) == len(got["nnctl_compiled"]):
+            if "nnctl_numpy" in got:
+                cgood = [r for r in got["nnctl_numpy"] if r["status"] == "ok"]
+                if cgood and len(cgood) == len(got["nnctl_numpy"]):
                     c_epoch = statistics.median(r["loop_s"] for r in cgood) / epochs
-                    row["compiled"] = {
+                    row["numpy_passes"] = {
                         "status": "ok",
                         "epoch_s": c_epoch,
                         "epoch_times": [r["loop_s"] / epochs for r in cgood],
@@ -857,9 +857,9 @@ def bench_w2(p: dict, env: dict) -> dict:
                         "threads": cgood[0]["threads"],
                     }
                 else:
-                    row["compiled"] = {
+                    row["numpy_passes"] = {
                         "status": next(
-                            r["status"] for r in got["nnctl_compiled"] if r["status"] != "ok"
+                            r["status"] for r in got["nnctl_numpy"] if r["status"] != "ok"
                         )
                     }
             if "torch" in got:
@@ -878,16 +878,16 @@ def bench_w2(p: dict, env: dict) -> dict:
                     }
                     if row.get("status") == "ok":
                         row["torch"]["nnctl_speedup"] = t_epoch / row["epoch_s"]
-                    if row.get("compiled", {}).get("status") == "ok":
-                        row["torch"]["nnctl_compiled_speedup"] = (
-                            t_epoch / row["compiled"]["epoch_s"]
+                    if row.get("numpy_passes", {}).get("status") == "ok":
+                        row["torch"]["nnctl_numpy_speedup"] = (
+                            t_epoch / row["numpy_passes"]["epoch_s"]
                         )
             out["dtypes"][dtype] = row
     f32, f64 = out["dtypes"]["float32"], out["dtypes"]["float64"]
     if f32.get("status") == "ok" and f64.get("status") == "ok":
         out["float32_speedup"] = f64["epoch_s"] / f32["epoch_s"]
     out["targets"] = {
-        "epoch_over_bound": {"float32": 1.2, "float64": 1.3},
+        "epoch_over_bound": {"float32": 1.4, "float64": 1.3},
         "process_overhead_s": 0.4,
         "float32_speedup": 1.6,
         "peak_rss": "1.5 x dataset bytes + 200 MB",
@@ -997,7 +997,7 @@ def table(res: dict) -> str:
                 f"W1 whole process ({n} it)",
                 f"{fmt_s(w1['process_yardstick_s'])} -> {fmt_s(w1['process_nnctl_s'])}",
                 f"{w1['process_ratio']:.1f}x",
-                ">= 25x",
+                ">= 30x",
             ),
             ("W1 max |cost - yardstick|", f"{w1['max_cost_difference']:.1e}", "", "<= 1e-6"),
             (
@@ -1073,19 +1073,19 @@ def table(res: dict) -> str:
                 )
             )
             rows.append((f"{label} examples/s", f"{row['examples_per_s']:,.0f}", "", ""))
-            c = row.get("compiled")
+            c = row.get("numpy_passes")
             if c and c.get("status") == "ok":
                 cthr = (c.get("threads") or {}).get("blas_threads")
                 rows.append(
                     (
-                        f"{label} compiled updates ({cthr or 'env'} thr)",
+                        f"{label} numpy-pass updates ({cthr or 'env'} thr)",
                         fmt_s(c["epoch_s"]),
                         f"{c['epoch_over_bound']:.2f}x bound",
-                        f"<= {target}x",
+                        "(NNCTL_COMPILED=never)",
                     )
                 )
             elif c:
-                rows.append((f"{label} compiled updates", c["status"], "", ""))
+                rows.append((f"{label} numpy-pass updates", c["status"], "", ""))
             rows.append(
                 (
                     f"{label} whole process",
@@ -1115,13 +1115,13 @@ def table(res: dict) -> str:
                     "nnctl >= 1.5x faster",
                 )
             )
-            if "nnctl_compiled_speedup" in t:
+            if "nnctl_numpy_speedup" in t:
                 rows.append(
                     (
-                        f"{label} PyTorch vs compiled updates",
+                        f"{label} PyTorch vs numpy-pass updates",
                         "",
-                        f"nnctl {t['nnctl_compiled_speedup']:.2f}x faster",
-                        "nnctl >= 1.5x faster",
+                        f"nnctl {t['nnctl_numpy_speedup']:.2f}x faster",
+                        "",
                     )
                 )
         elif t is not None:

@@ -59,21 +59,14 @@ class FlatOptimizer:
 
     RULE: str | None = None  # the update's name in ``nnctl.core.fused``, when it has a compiled one
 
-    def prepare(self, steps: int) -> None:
-        """Chooses how the next ``steps`` updates run: compiled into one pass (``nnctl.core.fused``,
-        numba) when that pays for this many updates, else numpy's passes. Either gives the same
-        bits, so the choice never changes a result."""
+    def prepare(self) -> None:
+        """Chooses how the updates run: compiled into one pass (``nnctl.core.fused``) unless
+        ``NNCTL_COMPILED=never`` or the extension is not built here, else numpy's passes. Both
+        give the same bits, so the choice never changes a result."""
         self._kernel = None
-        choice = fused.setting()
-        if self.RULE is None or choice == "never":
+        if self.RULE is None or fused.setting() == "never":
             return
-        flat = self._params.flat
-        if choice == "always" or fused.worth_it(self.RULE, flat.size, flat.dtype.itemsize, steps):
-            self._kernel = fused.kernel(self.RULE)
-            if self._kernel is not None:
-                fused.warm(
-                    self.RULE, flat.dtype
-                )  # compiled (or loaded from the cache) now, not in the first step
+        self._kernel = fused.kernel(self.RULE)
 
     @property
     def compiled(self) -> bool:

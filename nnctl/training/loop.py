@@ -124,9 +124,7 @@ def fit_direct(
     total = total_iterations(cfg, m)
     s = state or TrainState.start(cfg)
     if hasattr(s.optimizer, "prepare"):
-        s.optimizer.prepare(
-            total - s.iteration
-        )  # compiled updates when the run is long enough to pay
+        s.optimizer.prepare()  # the compiled updates, where they are built
     # X may be a file streamed in blocks (nnctl.data.stream.H5Columns), which hands out the batches
     # and makes each batch's targets from its labels (nothing per example is held whole)
     streamed = n_batches > 1 and hasattr(X, "batch_source")
