@@ -302,3 +302,28 @@ def test_each_folds_steps_are_reported_and_the_live_bar_draws(
     r = cli("cv", cfg, "--folds", "2")
     assert r.exit_code == 0, r.stderr
     assert "fold 2/2: run " in r.stderr and "val_accuracy" in r.stdout
+
+
+def test_the_trials_path_trains_class_weights_as_train_does(runs_dir: Path, tmp_path: Path) -> None:
+    # cv's folds and sweep trials train through run_trial: the weights (here class_weight on
+    # the moons) must enter the loss there exactly as nnctl train's (they were once left out)
+    from nnctl.commands.train import train_run
+    from nnctl.config import load_config
+    from nnctl.data import load_dataset
+    from nnctl.sweep.trial import run_trial
+
+    plain = MOONS + "validation_fraction: 0.2\n"
+    cfg = load_config(
+        write_config(tmp_path / "w.yaml", plain + "class_weight: {lower: 4, upper: 1}\n")
+    )
+    trial = run_trial(cfg, load_dataset(*_data_args(cfg)), threads=1)
+    outcome = train_run(cfg, runs_dir, threads=1)
+    with np.load(outcome.run_dir / "params.npz") as z:
+        trained = {k: z[k] for k in z.files}
+    assert trial.params is not None and sorted(trial.params) == sorted(trained)
+    for k, v in trained.items():
+        assert np.array_equal(trial.params[k], v), k
+    assert trial.summary.scores["val_loss"] == outcome.summary.scores["val_loss"]
+    unweighted = run_trial(load_config(write_config(tmp_path / "u.yaml", plain)), None, threads=1)
+    assert unweighted.params is not None
+    assert not np.array_equal(unweighted.params["W1"], trial.params["W1"])
