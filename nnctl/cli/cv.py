@@ -71,8 +71,8 @@ def cv(
     over the others); 2: bad config or --folds (nothing written)."""
     from nnctl.api import resolve_config
     from nnctl.runs import default_runs_dir
+    from nnctl.runs.cvdir import suspects as find_suspects
     from nnctl.sweep.cv import NOT_CHOSEN, run_cv
-    from nnctl.sweep.cv import suspects as find_suspects
 
     cfg = resolve_config(config, {}, sets=set_ or [])
     where = runs_dir or default_runs_dir()

@@ -9,7 +9,8 @@ trials carry ``sweep``/``trial``; folds are numbered 1 .. K in every record and 
 only in ``assign_folds``'s array). The cv directory (``<runs>/cv/<id>/``) holds ``cv.json``
 (the folds' runs, the mean and standard deviation of every validation score) and the
 out-of-fold predictions (``oof.npz``, ``oof.csv``). No fold is ever chosen as "the best": the
-folds estimate how well the config does, they do not pick a model.
+folds estimate how well the config does, they do not pick a model. The cv directory is read
+back (its record, the suspect labels) by ``nnctl.runs.cvdir``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import csv
 import dataclasses
 import functools
 import io
-import json
 import math
 import statistics
 from collections.abc import Callable, Iterator
@@ -33,13 +33,11 @@ from nnctl import runs
 from nnctl.config import Config
 from nnctl.core import LOSSES, Params
 from nnctl.data import Dataset, load_dataset, streaming_plan, take
-from nnctl.system import ConfigError, RunError, UsageError
+from nnctl.runs.cvdir import CV_DIR, OOF_CSV, OOF_NPZ, RECORD_FILE
+from nnctl.system import ConfigError, UsageError
 from nnctl.system.seeds import STREAM_FOLDS, rng_for
 from nnctl.training import bind, score, total_iterations
 
-CV_DIR = "cv"
-RECORD_FILE = "cv.json"
-OOF_NPZ, OOF_CSV = "oof.npz", "oof.csv"
 NOT_CHOSEN = (
     "no fold is chosen as the best: the folds' scores estimate how well this config does on "
     "new data; train the config on all of its training data for the model to use"
@@ -460,58 +458,3 @@ def _write_oof(
     runs.atomic_write_all(
         [(cv_dir / OOF_NPZ, buf.getvalue()), (cv_dir / OOF_CSV, text.getvalue().encode())]
     )
-
-
-def read_record(cv_dir: Path) -> dict[str, Any]:
-    """A cv directory's cv.json. Raises RunError when it is missing or damaged."""
-    path = cv_dir / RECORD_FILE
-    try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise RunError(f"{path}: cannot read the cv record ({exc})") from None
-    if not isinstance(obj, dict):
-        raise RunError(f"{path}: damaged cv record (not a JSON object)")
-    return obj
-
-
-@dataclass(frozen=True)
-class Suspect:
-    """An example whose out-of-fold prediction disagrees with its label."""
-
-    index: int  # column of the training data (the order the dataset loads it in)
-    fold: int
-    label: str
-    predicted: str
-    p_label: float  # the out-of-fold probability of its own label
-    p_predicted: float
-
-
-def suspects(cv_dir: Path, n: int) -> list[Suspect]:
-    """The ``n`` examples whose out-of-fold predicted class differs from their label, ranked
-    by the out-of-fold probability of their label, lowest (most confidently contradicted)
-    first. Reads the cv directory's oof.npz and cv.json; classifiers only (RunError else)."""
-    record = read_record(cv_dir)
-    if record.get("task") != "classification":
-        raise UsageError("--suspects: suspect labels need a classifier")
-    classes = list(record["classes"])
-    with np.load(cv_dir / OOF_NPZ) as z:
-        fold, label, P = z["fold"], z["label"].reshape(-1).astype(np.int64), z["output"]
-    if P.shape[0] != len(classes):
-        return []
-    known = np.all(np.isfinite(P), axis=0)
-    cols = np.arange(label.size)
-    p_label = P[label, cols]
-    pred = np.argmax(P, axis=0)
-    wrong = np.flatnonzero(known & (pred != label))
-    order = wrong[np.argsort(p_label[wrong], kind="stable")][:n]
-    return [
-        Suspect(
-            int(i),
-            int(fold[i]),
-            classes[label[i]],
-            classes[pred[i]],
-            float(p_label[i]),
-            float(P[pred[i], i]),
-        )
-        for i in order
-    ]
