@@ -187,10 +187,26 @@ def _learning_curve(
     def on_share(i: int, n: int, share: float, examples: int) -> None:
         print_notice(f"training {i + 1}/{n}: share {share:g} ({examples} examples)")
 
-    bar = _SharesBar(len(plan.sizes)) if trainer is not None and not json_ else None
+    bar = None if json_ else _SharesBar(len(plan.sizes))
+    parallel = trainer is not None
+    if trainer is None:
+        from nnctl.commands.diagnose import one_after_another
+
+        current = [0]
+
+        def on_share_bar(i: int, n: int, share: float, examples: int) -> None:
+            on_share(i, n, share, examples)
+            current[0] = i
+
+        def on_step(i: int, total: int) -> None:
+            if bar is not None and (i % 10 == 0 or i == total - 1):
+                bar.steps(current[0], i + 1, total)
+
+        live = bar is not None and bar.progress is not None
+        trainer = one_after_another(None, on_share_bar, on_step if live else None)
 
     def on_point(i: int, n: int, p: Any) -> None:
-        if trainer is None or json_:
+        if not parallel or json_:
             return
         print_notice(f"share {p.share:g} ({p.examples} examples): run {p.run_id} ({p.status})")
         if bar is not None:
@@ -198,7 +214,7 @@ def _learning_curve(
 
     try:
         curve = learning_curve(
-            plan, runs_dir or default_runs_dir(), on_share, trainer=trainer, on_point=on_point
+            plan, runs_dir or default_runs_dir(), trainer=trainer, on_point=on_point
         )
     finally:
         if bar is not None:
@@ -218,9 +234,11 @@ def _notice_line(line: str) -> None:
 
 
 class _SharesBar:
-    """A live bar of the shares done on a terminal (Dask: each arrives in one piece)."""
+    """A live bar on a terminal: of the shares done (Dask: each arrives in one piece), or of
+    the steps of the share training (one after another)."""
 
     def __init__(self, total: int) -> None:
+        self.total = total
         from nnctl.cli.common import err_console
         from nnctl.cli.display import animate
 
@@ -228,17 +246,36 @@ class _SharesBar:
         err = err_console()
         if not animate(err):
             return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
         self.progress = Progress(
-            TextColumn("shares done"),
+            TextColumn("{task.description}"),
             BarColumn(bar_width=20),
             MofNCompleteColumn(),
+            TimeRemainingColumn(),
             console=err,
             transient=True,
         )
-        self.task = self.progress.add_task("shares", total=total)
+        self.task = self.progress.add_task("shares done", total=total)
+        self.share: int | None = None
         self.progress.start()
+
+    def steps(self, share: int, done: int, total: int) -> None:
+        """Share ``share`` (0 ..) has made ``done`` of its ``total`` steps."""
+        if self.progress is None:
+            return
+        if self.share != share:  # a new share: the bar starts again, with its ETA
+            self.share = share
+            self.progress.reset(
+                self.task, total=total, description=f"share {share + 1}/{self.total}"
+            )
+        self.progress.update(self.task, completed=done)
 
     def advance(self) -> None:
         if self.progress is not None:

@@ -313,18 +313,26 @@ def shares_of(plan: CurvePlan) -> list[Share]:
     ]
 
 
-def one_after_another(threads: int | None = None, on_share: OnShare | None = None) -> ShareTrainer:
+def one_after_another(
+    threads: int | None = None,
+    on_share: OnShare | None = None,
+    on_step: Callable[[int, int], None] | None = None,
+) -> ShareTrainer:
     """The shares trained here one after another, each through ``train_run`` (its history
     written as it trains). ``on_share(i, n, share, examples)`` before each starts;
-    ``threads``: BLAS threads (None: chosen per run)."""
+    ``on_step(i, total)`` after each of its gradient steps (a progress bar); ``threads``: BLAS
+    threads (None: chosen per run)."""
 
     def train(run: LoadedRun, shares: list[Share], runs_dir: Path) -> Iterator[ShareRun]:
         for sh in shares:
             if on_share is not None:
                 on_share(sh.index, len(shares), sh.share, int(len(sh.rows)))
+            start, step = _step_hooks(on_step)
             outcome = train_run(
                 run.config,
                 runs_dir,
+                on_start=start,
+                on_iteration=step,
                 threads=threads,
                 prepare=lambda ds, rows=sh.rows: keep_columns(ds, rows),
                 extra=sh.extra,
@@ -332,6 +340,22 @@ def one_after_another(threads: int | None = None, on_share: OnShare | None = Non
             yield ShareRun(sh.index, outcome.run_id, outcome.run_dir, outcome.summary)
 
     return train
+
+
+def _step_hooks(on_step: Callable[[int, int], None] | None) -> tuple[Any, Any]:
+    """train_run's on_start and on_iteration that call ``on_step(i, total)`` (None, None
+    without it)."""
+    if on_step is None:
+        return None, None
+    total = [0]
+
+    def start(rs: Any) -> None:
+        total[0] = rs.total_iterations
+
+    def step(i: int, _cost: float) -> None:
+        on_step(i, total[0])
+
+    return start, step
 
 
 def learning_curve(
