@@ -8,19 +8,20 @@ from typing import Annotated, Any
 import typer
 
 from nnctl.cli.common import (
-    DaskSchedulerOption,
-    DaskWorkersOption,
     JsonOption,
     RunsDirOption,
     SetOption,
     ThreadsOption,
     _complete_config,
+    dask_options,
     err_console,
     handle_errors,
     out_console,
     print_json,
     print_warning,
 )
+
+WorkersOption, SchedulerOption = dask_options("the folds")
 
 
 @handle_errors
@@ -57,8 +58,8 @@ def cv(
     ] = 0,
     set_: SetOption = None,
     threads: ThreadsOption = None,
-    workers: DaskWorkersOption = None,
-    scheduler: DaskSchedulerOption = None,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
     json_: JsonOption = False,
     runs_dir: RunsDirOption = None,
 ) -> None:
@@ -68,7 +69,8 @@ def cv(
     (predict, evaluate, report read it), linked to the cv record. The folds run one after
     another, or as Dask tasks with --workers or --scheduler (the same folds, seeds and
     results). No fold is chosen as the best. Exit 1: a fold's run diverged (the statistics are
-    over the others); 2: bad config or --folds (nothing written)."""
+    over the others) or a fold failed (its worker died twice; the folds done are kept); 2: bad
+    config, --folds or cluster options (nothing written)."""
     from nnctl.api import resolve_config
     from nnctl.runs import default_runs_dir
     from nnctl.runs.cvdir import suspects as find_suspects

@@ -8,12 +8,11 @@ from typing import Annotated, Any
 import typer
 
 from nnctl.cli.common import (
-    DaskSchedulerOption,
-    DaskWorkersOption,
     JsonOption,
     RunArg,
     RunsDirOption,
     _load,
+    dask_options,
     handle_errors,
     out_console,
     print_json,
@@ -22,6 +21,9 @@ from nnctl.cli.common import (
 from nnctl.system import UsageError
 
 _SPLIT_NAMES = {"baseline": "baseline", "train": "train", "val": "dev (val)", "test": "test"}
+
+
+WorkersOption, SchedulerOption = dask_options("the learning curve's shares")
 
 
 @handle_errors
@@ -66,8 +68,8 @@ def diagnose(
             show_default=False,
         ),
     ] = None,
-    workers: DaskWorkersOption = None,
-    scheduler: DaskSchedulerOption = None,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
     json_: JsonOption = False,
     runs_dir: RunsDirOption = None,
 ) -> None:

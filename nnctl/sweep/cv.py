@@ -34,7 +34,7 @@ from nnctl.config import Config
 from nnctl.core import LOSSES, Params
 from nnctl.data import Dataset, load_dataset, streaming_plan, take
 from nnctl.runs.cvdir import CV_DIR, OOF_CSV, OOF_NPZ, RECORD_FILE
-from nnctl.system import ConfigError, UsageError
+from nnctl.system import ConfigError, NnctlError, RunFailed, UsageError
 from nnctl.system.seeds import STREAM_FOLDS, rng_for
 from nnctl.training import bind, score, total_iterations
 
@@ -366,8 +366,11 @@ def _collect(
     except KeyboardInterrupt:
         finish("interrupted")
         raise
-    except Exception:
+    except Exception as exc:
         finish("failed")  # e.g. a fold whose worker died twice: the others are kept
+        if isinstance(exc, NnctlError) and not isinstance(exc, RunFailed):
+            # exit 1, not the 2 that promises nothing was written
+            raise RunFailed(f"{exc} (cv {cv_id}: the folds done are kept)", cv_dir) from exc
         raise
     return finish()
 

@@ -16,6 +16,7 @@ from nnctl.config import Config
 from nnctl.data import Dataset
 from nnctl.runs import LoadedRun
 from nnctl.sweep.trial import TrialResult, run_trial
+from nnctl.system import NnctlError, RunFailed
 
 
 def train_share(
@@ -59,6 +60,11 @@ def on_dask(
             try:
                 for i, result in results:
                     yield _write(result, shares[i], runs_dir)
+            except NnctlError as exc:
+                if isinstance(exc, RunFailed):
+                    raise
+                # exit 1, not the 2 that promises nothing was written
+                raise RunFailed(f"{exc} (the shares done are kept as runs)", runs_dir) from exc
             finally:
                 results.close()
 

@@ -327,3 +327,32 @@ def test_the_trials_path_trains_class_weights_as_train_does(runs_dir: Path, tmp_
     unweighted = run_trial(load_config(write_config(tmp_path / "u.yaml", plain)), None, threads=1)
     assert unweighted.params is not None
     assert not np.array_equal(unweighted.params["W1"], trial.params["W1"])
+
+
+def test_a_fold_that_fails_after_others_are_written_exits_1_and_keeps_them(
+    cli, runs_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # as when a fold's Dask worker dies twice (engine.tasks raises RunError): the folds done
+    # are runs already, so the exit is 1, not the 2 that promises nothing was written
+    import nnctl.sweep.trial as trial
+    from nnctl.system import RunError
+
+    real, calls = trial.run_trial, []
+
+    def fails_at_fold_2(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RunError("fold 2: its worker died 2 times; nothing more was tried")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(trial, "run_trial", fails_at_fold_2)
+    cfg = write_config(tmp_path / "moons.yaml", MOONS)
+    r = cli("cv", cfg, "--folds", "3")
+    assert r.exit_code == 1, r.stderr
+    (cv_dir,) = (runs_dir / "cv").iterdir()
+    assert r.stderr.strip().splitlines()[-1] == (
+        f"error: fold 2: its worker died 2 times; nothing more was tried (cv {cv_dir.name}: "
+        "the folds done are kept)"
+    )
+    record = json.loads((cv_dir / "cv.json").read_text())
+    assert record["status"] == "failed" and [x["fold"] for x in record["runs"]] == [1]
