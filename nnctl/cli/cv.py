@@ -255,6 +255,5 @@ def _print(record: Any, cv_dir: Path, found: list[Any], note: str) -> None:
 EXAMPLES = """\
 nnctl cv configs/moons.yaml --folds 5
 nnctl cv configs/cat_2layer.yaml -k 5 --suspects 10     the likeliest mislabelled examples
-nnctl cv configs/sine.yaml -k 4 --json
 nnctl cv configs/moons.yaml -k 5 --workers 2        the folds on a local Dask cluster
 """

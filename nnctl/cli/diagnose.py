@@ -325,7 +325,6 @@ def _print_curve(curve: Any) -> None:
 
 EXAMPLES = """\
 nnctl diagnose latest --baseline 0.04      a human-level error of 4%
-nnctl diagnose latest --json
 nnctl diagnose latest --learning-curve --sizes 0.2,0.5,1 --plot curve.png
 nnctl diagnose latest --learning-curve --workers 2     the shares on a local Dask cluster
 """
