@@ -139,9 +139,8 @@ def cv(
         _stop(bar)
         on_fold(f)
 
-    def on_notice(line: str) -> None:
-        if not json_:
-            err.print(line, highlight=False, markup=False)
+    def on_notice(line: str) -> None:  # stderr, with --json too: a lost worker is news
+        err.print(line, highlight=False, markup=False)
 
     live = not json_ and animate(err)
     try:

@@ -95,7 +95,7 @@ def diagnose(
         from nnctl.sweep.shares import on_dask
 
         # the extra and the options refused before the run is even looked up
-        trainer = on_dask(workers, scheduler, on_notice=None if json_ else _notice_line)
+        trainer = on_dask(workers, scheduler, on_notice=_notice_line)  # with --json too
     loaded = _load(run, runs_dir)
     if learning_curve:
         _learning_curve(loaded, sizes, plot, baseline, json_, runs_dir, trainer)

@@ -187,3 +187,55 @@ def test_without_the_sweep_extra_workers_names_it(tmp_path: Path) -> None:
         # without --workers the same Python runs them one after another
     r = nnctl("cv", cfg, "--folds", "2", "--json", runs_dir=runs, cwd=tmp_path, PYTHONPATH=path)
     assert r.returncode == 0, r.stderr
+
+
+def test_cv_on_a_scheduler_survives_a_killed_worker_with_the_same_results(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from helpers.proc import env_for
+    from helpers.sweeps import DaskCluster
+
+    # folds long enough (a second or two) to be caught on a worker and killed there
+    text = MOONS.replace("iterations: 150", "iterations: 40000")
+    client_dir = tmp_path / "client"
+    cfg = write(client_dir / "moons.yaml", text)
+    seq = _run(client_dir, client_dir / "seq", "cv", cfg, "--folds", "3", "--threads", "1")
+    cluster = DaskCluster(tmp_path)
+    try:
+        cluster.add_workers("w1", "w2")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "nnctl", "cv", cfg, "--folds", "3"]
+            + ["--scheduler", cluster.address, "--json"],
+            cwd=client_dir,
+            env=env_for(client_dir / "runs", **ONE_THREAD),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        killed, deadline = None, time.monotonic() + 120
+        while killed is None and time.monotonic() < deadline and proc.poll() is None:
+            names = {a: w["name"] for a, w in cluster.client.scheduler_info()["workers"].items()}
+            for addr, keys in cluster.client.processing().items():
+                if any("-fold-0-a1" in str(k) for k in keys) and addr in names:
+                    killed = names[addr]
+                    os.killpg(cluster.workers[killed].pid, signal.SIGKILL)
+                    break
+            time.sleep(0.02)
+        out, err = proc.communicate(timeout=300)
+    finally:
+        cluster.close()
+    assert killed is not None, err
+    assert proc.returncode == 0, err
+    assert "fold 1: its worker died; sending it again" in err
+    par = json.loads(out)
+    assert par["metrics"] == seq["metrics"] and par["status"] == "complete"
+    for a, b in zip(seq["runs"], par["runs"]):
+        _same_params(
+            _params(client_dir / "seq", a["run_id"]), _params(client_dir / "runs", b["run_id"])
+        )
+    # the client wrote every run; the workers' folders hold none
+    for name in ("w1", "w2"):
+        assert not list((tmp_path / name).rglob("summary.json"))
