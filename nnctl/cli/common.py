@@ -196,6 +196,34 @@ RunsDirOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+
+
+def dask_options(what: str) -> tuple[Any, Any]:
+    """The ``--workers`` and ``--scheduler`` options of a command whose ``what`` ("the folds")
+    can run as Dask tasks (``nnctl.sweep.engine.tasks``), as (workers, scheduler) types."""
+    workers = Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            metavar="N",
+            help=f"Run {what} as tasks on a local Dask cluster of N worker processes, one BLAS "
+            "thread each (the 'sweep' extra) [default: one after another].",
+            show_default=False,
+        ),
+    ]
+    scheduler = Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            metavar="tcp://HOST:PORT",
+            help=f"Run {what} as tasks on the Dask cluster of this scheduler (the 'sweep' extra).",
+            show_default=False,
+        ),
+    ]
+    return workers, scheduler
+
+
 ThreadsOption = Annotated[
     int | None,
     typer.Option(

@@ -13,12 +13,15 @@ from nnctl.cli.common import (
     SetOption,
     ThreadsOption,
     _complete_config,
+    dask_options,
     err_console,
     handle_errors,
     out_console,
     print_json,
     print_warning,
 )
+
+WorkersOption, SchedulerOption = dask_options("the folds")
 
 
 @handle_errors
@@ -55,6 +58,8 @@ def cv(
     ] = 0,
     set_: SetOption = None,
     threads: ThreadsOption = None,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
     json_: JsonOption = False,
     runs_dir: RunsDirOption = None,
 ) -> None:
@@ -62,12 +67,14 @@ def cv(
     fold as the validation data; print the mean and standard deviation of every validation
     score over the folds and save the out-of-fold predictions. Each fold is an ordinary run
     (predict, evaluate, report read it), linked to the cv record. The folds run one after
-    another. No fold is chosen as the best. Exit 1: a fold's run diverged (the statistics are
-    over the others); 2: bad config or --folds (nothing written)."""
+    another, or as Dask tasks with --workers or --scheduler (the same folds, seeds and
+    results). No fold is chosen as the best. Exit 1: a fold's run diverged (the statistics are
+    over the others) or a fold failed (its worker died twice; the folds done are kept); 2: bad
+    config, --folds or cluster options (nothing written)."""
     from nnctl.api import resolve_config
     from nnctl.runs import default_runs_dir
+    from nnctl.runs.cvdir import suspects as find_suspects
     from nnctl.sweep.cv import NOT_CHOSEN, run_cv
-    from nnctl.sweep.cv import suspects as find_suspects
 
     cfg = resolve_config(config, {}, sets=set_ or [])
     where = runs_dir or default_runs_dir()
@@ -82,12 +89,17 @@ def cv(
             highlight=False,
         )
 
+    parallel = workers is not None or scheduler is not None
+
     def on_start(cv_id: str, m: int, stratified: bool) -> None:
         how = "stratified " if stratified else ""
+        when = "on Dask" if parallel else "one after another"
         err.print(
-            f"cv {cv_id}: {folds} {how}folds of {m} training examples, one after another",
+            f"cv {cv_id}: {folds} {how}folds of {m} training examples, {when}",
             highlight=False,
         )
+        if parallel and live:
+            _folds_bar(bar, err, folds)
 
     from nnctl.cli.display import animate
 
@@ -119,8 +131,16 @@ def cv(
             bar["progress"].update(bar["task"], completed=i + 1)
 
     def fold_done(f: Any) -> None:
+        if parallel:  # one bar of the folds done, above which each fold's line is printed
+            on_fold(f)
+            if bar.get("progress") is not None:
+                bar["progress"].advance(bar["task"])
+            return
         _stop(bar)
         on_fold(f)
+
+    def on_notice(line: str) -> None:  # stderr, with --json too: a lost worker is news
+        err.print(line, highlight=False, markup=False)
 
     live = not json_ and animate(err)
     try:
@@ -130,9 +150,12 @@ def cv(
             where,
             stratify=stratify,
             threads=threads,
+            workers=workers,
+            scheduler=scheduler,
             on_fold=None if json_ else fold_done,
             on_start=None if json_ else on_start,
-            on_step=on_step if live else None,
+            on_step=on_step if live and not parallel else None,
+            on_notice=on_notice,
         )
     finally:
         _stop(bar)
@@ -156,6 +179,21 @@ def cv(
             "prediction"
         )
         raise typer.Exit(1)
+
+
+def _folds_bar(bar: dict[str, Any], err: Any, folds: int) -> None:
+    """The live bar of folds done (Dask: they finish in any order, each in one piece)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    p = Progress(
+        TextColumn("folds done"),
+        BarColumn(bar_width=20),
+        MofNCompleteColumn(),
+        console=err,
+        transient=True,
+    )
+    bar.update(fold=0, progress=p, task=p.add_task("folds", total=folds))
+    p.start()
 
 
 def _stop(bar: dict[str, Any]) -> None:
@@ -216,5 +254,5 @@ def _print(record: Any, cv_dir: Path, found: list[Any], note: str) -> None:
 EXAMPLES = """\
 nnctl cv configs/moons.yaml --folds 5
 nnctl cv configs/cat_2layer.yaml -k 5 --suspects 10     the likeliest mislabelled examples
-nnctl cv configs/sine.yaml -k 4 --json
+nnctl cv configs/moons.yaml -k 5 --workers 2        the folds on a local Dask cluster
 """

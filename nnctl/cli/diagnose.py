@@ -12,6 +12,7 @@ from nnctl.cli.common import (
     RunArg,
     RunsDirOption,
     _load,
+    dask_options,
     handle_errors,
     out_console,
     print_json,
@@ -20,6 +21,9 @@ from nnctl.cli.common import (
 from nnctl.system import UsageError
 
 _SPLIT_NAMES = {"baseline": "baseline", "train": "train", "val": "dev (val)", "test": "test"}
+
+
+WorkersOption, SchedulerOption = dask_options("the learning curve's shares")
 
 
 @handle_errors
@@ -64,6 +68,8 @@ def diagnose(
             show_default=False,
         ),
     ] = None,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
     json_: JsonOption = False,
     runs_dir: RunsDirOption = None,
 ) -> None:
@@ -71,15 +77,28 @@ def diagnose(
     course's recipe does: avoidable bias (train - baseline), variance (dev - train) and dev/test
     mismatch (test - dev), each with a verdict and next steps as --set overrides to paste.
     With --learning-curve: the errors against the number of training examples, and what
-    they say (the gap closing, both errors high and flat, still falling at full size)."""
+    they say (the gap closing, both errors high and flat, still falling at full size); the
+    shares train one after another, or as Dask tasks with --workers or --scheduler."""
     from nnctl.commands.diagnose import diagnose_run
 
-    if not learning_curve and (sizes is not None or plot is not None):
-        given = "--sizes" if sizes is not None else "--plot"
-        raise UsageError(f"{given} goes with --learning-curve")
+    if not learning_curve:
+        for given, value in (
+            ("--sizes", sizes),
+            ("--plot", plot),
+            ("--workers", workers),
+            ("--scheduler", scheduler),
+        ):
+            if value is not None:
+                raise UsageError(f"{given} goes with --learning-curve")
+    trainer = None
+    if learning_curve and (workers is not None or scheduler is not None):
+        from nnctl.sweep.shares import on_dask
+
+        # the extra and the options refused before the run is even looked up
+        trainer = on_dask(workers, scheduler, on_notice=_notice_line)  # with --json too
     loaded = _load(run, runs_dir)
     if learning_curve:
-        _learning_curve(loaded, sizes, plot, baseline, json_, runs_dir)
+        _learning_curve(loaded, sizes, plot, baseline, json_, runs_dir, trainer)
         return
     d = diagnose_run(loaded, baseline)
     if json_:
@@ -152,9 +171,12 @@ def _learning_curve(
     baseline: float | None,
     json_: bool,
     runs_dir: Path | None,
+    trainer: Any = None,
 ) -> None:
     """Checks everything (sizes, plot file, the run's data) before the first run is made, then
-    trains the shares one after another with a line per share on stderr."""
+    trains the shares one after another with a line per share on stderr and a bar of the
+    share's steps, or by ``trainer`` (Dask) with a line per share as it finishes and a bar of
+    the shares done."""
     from nnctl.commands.diagnose import SIZES, learning_curve, parse_sizes, plan_curve
     from nnctl.commands.diagnose.curve import check_plot, plot_curve
     from nnctl.runs import default_runs_dir
@@ -167,7 +189,38 @@ def _learning_curve(
     def on_share(i: int, n: int, share: float, examples: int) -> None:
         print_notice(f"training {i + 1}/{n}: share {share:g} ({examples} examples)")
 
-    curve = learning_curve(plan, runs_dir or default_runs_dir(), on_share)
+    bar = None if json_ else _SharesBar(len(plan.sizes))
+    parallel = trainer is not None
+    if trainer is None:
+        from nnctl.commands.diagnose import one_after_another
+
+        current = [0]
+
+        def on_share_bar(i: int, n: int, share: float, examples: int) -> None:
+            on_share(i, n, share, examples)
+            current[0] = i
+
+        def on_step(i: int, total: int) -> None:
+            if bar is not None and (i % 10 == 0 or i == total - 1):
+                bar.steps(current[0], i + 1, total)
+
+        live = bar is not None and bar.progress is not None
+        trainer = one_after_another(None, on_share_bar, on_step if live else None)
+
+    def on_point(i: int, n: int, p: Any) -> None:
+        if not parallel or json_:
+            return
+        print_notice(f"share {p.share:g} ({p.examples} examples): run {p.run_id} ({p.status})")
+        if bar is not None:
+            bar.advance()
+
+    try:
+        curve = learning_curve(
+            plan, runs_dir or default_runs_dir(), trainer=trainer, on_point=on_point
+        )
+    finally:
+        if bar is not None:
+            bar.stop()
     if plot is not None:
         plot_curve(curve, plot)
     if json_:
@@ -176,6 +229,63 @@ def _learning_curve(
     _print_curve(curve)
     if plot is not None:
         out_console().print(f"plot written to {plot}")
+
+
+def _notice_line(line: str) -> None:
+    print_notice(line)
+
+
+class _SharesBar:
+    """A live bar on a terminal: of the shares done (Dask: each arrives in one piece), or of
+    the steps of the share training (one after another)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        from nnctl.cli.common import err_console
+        from nnctl.cli.display import animate
+
+        self.progress: Any = None
+        err = err_console()
+        if not animate(err):
+            return
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(bar_width=20),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+        )
+        self.task = self.progress.add_task("shares done", total=total)
+        self.share: int | None = None
+        self.progress.start()
+
+    def steps(self, share: int, done: int, total: int) -> None:
+        """Share ``share`` (0 ..) has made ``done`` of its ``total`` steps."""
+        if self.progress is None:
+            return
+        if self.share != share:  # a new share: the bar starts again, with its ETA
+            self.share = share
+            self.progress.reset(
+                self.task, total=total, description=f"share {share + 1}/{self.total}"
+            )
+        self.progress.update(self.task, completed=done)
+
+    def advance(self) -> None:
+        if self.progress is not None:
+            self.progress.advance(self.task)
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
 
 
 def _print_curve(curve: Any) -> None:
@@ -215,6 +325,6 @@ def _print_curve(curve: Any) -> None:
 
 EXAMPLES = """\
 nnctl diagnose latest --baseline 0.04      a human-level error of 4%
-nnctl diagnose latest --json
 nnctl diagnose latest --learning-curve --sizes 0.2,0.5,1 --plot curve.png
+nnctl diagnose latest --learning-curve --workers 2     the shares on a local Dask cluster
 """

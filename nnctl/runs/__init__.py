@@ -10,6 +10,8 @@
   task, params) and the checked parameter readers.
 - ``writer``: ``write_run``, a run's files in their one order (the summary last), and the
   records of a run that failed or was interrupted (``mark_failed``, ``mark_interrupted``).
+- ``cvdir``: a cv directory (``nnctl cv``) read back: its record, the out-of-fold
+  predictions and the suspect labels they point to.
 - ``checkpoint``: the checkpoint file of a ``TrainState`` (imported on its own: it needs the
   model and optimizers, which listing runs does not).
 """
@@ -23,6 +25,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
     submodules=["lock"],
     submod_attrs={
         "checkpoint": ["load_checkpoint", "save_checkpoint"],
+        "cvdir": ["Suspect", "cv_dir_of", "read_oof", "read_record", "suspects"],
         "files": [
             "CHECKPOINT_FILE",
             "CONFIG_FILE",

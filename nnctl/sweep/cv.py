@@ -9,19 +9,20 @@ trials carry ``sweep``/``trial``; folds are numbered 1 .. K in every record and 
 only in ``assign_folds``'s array). The cv directory (``<runs>/cv/<id>/``) holds ``cv.json``
 (the folds' runs, the mean and standard deviation of every validation score) and the
 out-of-fold predictions (``oof.npz``, ``oof.csv``). No fold is ever chosen as "the best": the
-folds estimate how well the config does, they do not pick a model.
+folds estimate how well the config does, they do not pick a model. The cv directory is read
+back (its record, the suspect labels) by ``nnctl.runs.cvdir``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import functools
 import io
-import json
 import math
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,13 +33,11 @@ from nnctl import runs
 from nnctl.config import Config
 from nnctl.core import LOSSES, Params
 from nnctl.data import Dataset, load_dataset, streaming_plan, take
-from nnctl.system import ConfigError, RunError, UsageError
+from nnctl.runs.cvdir import CV_DIR, OOF_CSV, OOF_NPZ, RECORD_FILE
+from nnctl.system import ConfigError, NnctlError, RunFailed, UsageError
 from nnctl.system.seeds import STREAM_FOLDS, rng_for
 from nnctl.training import bind, score, total_iterations
 
-CV_DIR = "cv"
-RECORD_FILE = "cv.json"
-OOF_NPZ, OOF_CSV = "oof.npz", "oof.csv"
 NOT_CHOSEN = (
     "no fold is chosen as the best: the folds' scores estimate how well this config does on "
     "new data; train the config on all of its training data for the model to use"
@@ -115,7 +114,7 @@ class CvRecord:
     classes: list[str]
     runs: list[dict[str, Any]]
     metrics: dict[str, dict[str, Any]]
-    status: str = "complete"  # "interrupted": Ctrl-C after len(runs) folds
+    status: str = "complete"  # "interrupted": Ctrl-C after len(runs) folds; "failed": an error
     note: str = NOT_CHOSEN
     oof_file: str = OOF_NPZ
 
@@ -201,6 +200,30 @@ def fold_outputs(cfg: Config, fold_ds: Dataset, params: dict[str, np.ndarray]) -
     return AL if head.probabilities is None else head.probabilities(AL)
 
 
+def train_fold(
+    data: Dataset,
+    cfg: Config,
+    folds: np.ndarray,
+    f: int,
+    threads: int | None = 1,
+    on_iteration: Callable[[int, float], None] | None = None,
+) -> tuple[Any, np.ndarray | None]:
+    """Fold ``f``'s (0 .. K-1) training, on the client or a Dask worker alike: the run's
+    contents (``trial.TrialResult``) trained on ``data`` (the config's whole training data,
+    as ``load_cv_data`` read it) less fold f, and its outputs on fold f (``fold_outputs``;
+    None when the run has no parameters). ``threads``: BLAS threads for both (None: as they
+    are)."""
+    from nnctl.sweep.trial import run_trial
+    from nnctl.system import threads as blas
+
+    fds = fold_dataset(data, folds, f)
+    result = run_trial(cfg, fds, threads=threads, on_iteration=on_iteration)
+    if result.params is None:
+        return result, None
+    with blas.blas_threads(threads):
+        return result, fold_outputs(cfg, fds, result.params)
+
+
 def run_cv(
     cfg: Config,
     k: int,
@@ -208,39 +231,117 @@ def run_cv(
     *,
     stratify: bool | None = None,
     threads: int | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
     on_fold: Callable[[FoldResult], None] | None = None,
     on_start: Callable[[str, int, bool], None] | None = None,
     on_step: Callable[[int, int, int], None] | None = None,
+    on_notice: Callable[[str], None] | None = None,
 ) -> tuple[CvRecord, Path]:
-    """Cross-validates ``cfg`` with ``k`` folds, one after another; returns the record and the
-    cv directory. Everything that can be refused (K, the data, the config against the data) is
-    checked before anything is written; then ``on_start(cv_id, m, stratified)``, and
-    ``on_fold`` after each fold's run is written, ``on_step(fold, i, total)`` after each
-    gradient step of a fold (1 .. K) that makes ``total``. ``threads``: BLAS threads (None: as they
-    are). Raises ConfigError, DataError, UsageError or RunError."""
-    from nnctl.sweep.trial import run_trial
+    """Cross-validates ``cfg`` with ``k`` folds; returns the record and the cv directory. The
+    folds run one after another, or, given ``workers`` (a local Dask cluster of that many
+    processes) or ``scheduler`` (a Dask scheduler's address), as Dask tasks
+    (``engine.tasks``): the same ``train_fold`` on the same folds and seeds either way, each
+    fold's run written here as it finishes. Everything that can be refused (K, the data, the
+    config against the data, the Dask extra, the scheduler) is refused before anything is
+    written; then ``on_start(cv_id, m, stratified)``, and ``on_fold`` after each fold's run is
+    written (in the order they finish), ``on_step(fold, i, total)`` after each gradient step
+    of a fold (1 .. K) that makes ``total`` (one after another only), ``on_notice(line)``
+    for the cluster's notices (a capped --workers, a worker lost). ``threads``: BLAS threads
+    (None: as they are; 1 per Dask worker). Raises ConfigError, DataError, UsageError or
+    RunError."""
+    from nnctl.sweep.engine.tasks import check_cluster_options, task_pool
 
+    parallel = check_cluster_options(workers, scheduler)
     ds, stratify = load_cv_data(cfg, k, stratify)
     child = cv_config(cfg)
     folds = assign_folds(ds.Y_train, k, stratify, cfg.seed)
     bind(child, loaded=fold_dataset(ds, folds, 0))  # the config against the data, nothing written
     stem = Path(cfg.path).stem if cfg.path else "cv"
-    cv_id, cv_dir = _new_cv_dir(stem, runs_dir)
+    with (
+        task_pool(workers, scheduler, k, f"{k} folds", on_notice)
+        if parallel
+        else contextlib.nullcontext()
+    ) as pool:
+        cv_id, cv_dir = _new_cv_dir(stem, runs_dir)
+        if on_start is not None:
+            on_start(cv_id, int(ds.Y_train.shape[1]), stratify)
+        if pool is not None:
+            if on_notice is not None:
+                at = f" at {scheduler}" if scheduler else ""
+                on_notice(f"the folds run on {pool.slots} Dask worker(s){at}")
+            blas_threads = 1 if threads is None else threads
+            results = pool.map(
+                train_fold,
+                [(child, folds, f, blas_threads) for f in range(k)],
+                child,
+                ds,
+                f"{cv_id}-fold",
+                lambda f: f"fold {f + 1}",
+            )
+        else:
+            results = _one_after_another(ds, child, folds, k, threads, on_step)
+        with contextlib.closing(results):
+            record = _collect(
+                results, cfg, k, stratify, ds, folds, cv_id, cv_dir, runs_dir, on_fold
+            )
+    return record, cv_dir
+
+
+def _one_after_another(
+    ds: Dataset,
+    child: Config,
+    folds: np.ndarray,
+    k: int,
+    threads: int | None,
+    on_step: Callable[[int, int, int], None] | None,
+) -> Iterator[tuple[int, tuple[Any, np.ndarray | None]]]:
+    for f in range(k):
+        step = None
+        if on_step is not None:
+            total = total_iterations(child, int(np.count_nonzero(folds != f)))
+            step = functools.partial(_step, on_step, f + 1, total)
+        yield f, train_fold(ds, child, folds, f, threads, step)
+
+
+def _collect(
+    results: Iterator[tuple[int, tuple[Any, np.ndarray | None]]],
+    cfg: Config,
+    k: int,
+    stratify: bool,
+    ds: Dataset,
+    folds: np.ndarray,
+    cv_id: str,
+    cv_dir: Path,
+    runs_dir: Path,
+    on_fold: Callable[[FoldResult], None] | None,
+) -> CvRecord:
+    """Writes each fold's run as it comes back, then the cv record (also when interrupted:
+    the folds done are ordinary runs already, and the record says how far it got)."""
     m = int(ds.Y_train.shape[1])
     task = LOSSES[cfg.loss].task
-    if on_start is not None:
-        on_start(cv_id, m, stratify)
     outputs: np.ndarray | None = None
-    children: list[dict[str, Any]] = []
-    scores: list[dict[str, Any]] = []
+    done: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}  # fold -> (its row, scores)
+
+    def finish(status: str = "complete") -> CvRecord:
+        order = sorted(done)  # by fold, whatever order they finished in
+        return _finish(
+            cv_dir,
+            cfg,
+            k,
+            stratify,
+            m,
+            task,
+            ds,
+            [done[f][0] for f in order],
+            [done[f][1] for f in order],
+            folds,
+            outputs,
+            status,
+        )
+
     try:
-        for f in range(k):
-            fds = fold_dataset(ds, folds, f)
-            step = None
-            if on_step is not None:
-                total = total_iterations(child, int(fds.Y_train.shape[1]))
-                step = functools.partial(_step, on_step, f + 1, total)
-            result = run_trial(child, fds, threads=threads, on_iteration=step)
+        for f, (result, out) in results:
             run_dir = runs.create_run_dir(runs_dir)
             s = result.summary
             s.run_id = run_dir.name
@@ -252,26 +353,26 @@ def run_cv(
                 history=(result.history_header, result.history_rows),
                 params=result.params,
             )
-            if result.params is not None:
-                out = fold_outputs(child, fds, result.params)
+            if out is not None:
                 if outputs is None:
                     outputs = np.full((out.shape[0], m), np.nan)
                 outputs[:, folds == f] = out
-            children.append({"fold": f + 1, "run_id": run_dir.name, "status": s.status})
-            scores.append(dict(s.scores))
+            done[f] = ({"fold": f + 1, "run_id": run_dir.name, "status": s.status}, dict(s.scores))
             if on_fold is not None:
-                n_val = int(fds.Y_val.shape[1]) if fds.Y_val is not None else 0
+                n_val = int(np.count_nonzero(folds == f))
                 on_fold(
                     FoldResult(f + 1, k, run_dir.name, s.status, m - n_val, n_val, dict(s.scores))
                 )
     except KeyboardInterrupt:
-        # the folds done are ordinary runs already; the record says how far it got
-        _finish(
-            cv_dir, cfg, k, stratify, m, task, ds, children, scores, folds, outputs, "interrupted"
-        )
+        finish("interrupted")
         raise
-    record = _finish(cv_dir, cfg, k, stratify, m, task, ds, children, scores, folds, outputs)
-    return record, cv_dir
+    except Exception as exc:
+        finish("failed")  # e.g. a fold whose worker died twice: the others are kept
+        if isinstance(exc, NnctlError) and not isinstance(exc, RunFailed):
+            # exit 1, not the 2 that promises nothing was written
+            raise RunFailed(f"{exc} (cv {cv_id}: the folds done are kept)", cv_dir) from exc
+        raise
+    return finish()
 
 
 def _step(
@@ -360,58 +461,3 @@ def _write_oof(
     runs.atomic_write_all(
         [(cv_dir / OOF_NPZ, buf.getvalue()), (cv_dir / OOF_CSV, text.getvalue().encode())]
     )
-
-
-def read_record(cv_dir: Path) -> dict[str, Any]:
-    """A cv directory's cv.json. Raises RunError when it is missing or damaged."""
-    path = cv_dir / RECORD_FILE
-    try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise RunError(f"{path}: cannot read the cv record ({exc})") from None
-    if not isinstance(obj, dict):
-        raise RunError(f"{path}: damaged cv record (not a JSON object)")
-    return obj
-
-
-@dataclass(frozen=True)
-class Suspect:
-    """An example whose out-of-fold prediction disagrees with its label."""
-
-    index: int  # column of the training data (the order the dataset loads it in)
-    fold: int
-    label: str
-    predicted: str
-    p_label: float  # the out-of-fold probability of its own label
-    p_predicted: float
-
-
-def suspects(cv_dir: Path, n: int) -> list[Suspect]:
-    """The ``n`` examples whose out-of-fold predicted class differs from their label, ranked
-    by the out-of-fold probability of their label, lowest (most confidently contradicted)
-    first. Reads the cv directory's oof.npz and cv.json; classifiers only (RunError else)."""
-    record = read_record(cv_dir)
-    if record.get("task") != "classification":
-        raise UsageError("--suspects: suspect labels need a classifier")
-    classes = list(record["classes"])
-    with np.load(cv_dir / OOF_NPZ) as z:
-        fold, label, P = z["fold"], z["label"].reshape(-1).astype(np.int64), z["output"]
-    if P.shape[0] != len(classes):
-        return []
-    known = np.all(np.isfinite(P), axis=0)
-    cols = np.arange(label.size)
-    p_label = P[label, cols]
-    pred = np.argmax(P, axis=0)
-    wrong = np.flatnonzero(known & (pred != label))
-    order = wrong[np.argsort(p_label[wrong], kind="stable")][:n]
-    return [
-        Suspect(
-            int(i),
-            int(fold[i]),
-            classes[label[i]],
-            classes[pred[i]],
-            float(p_label[i]),
-            float(P[pred[i], i]),
-        )
-        for i in order
-    ]

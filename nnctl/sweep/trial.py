@@ -81,15 +81,18 @@ def run_trial(
     prune: PruneRule | None = None,
     threads: int | None = 1,
     on_iteration: Callable[[int, float], None] | None = None,
+    prepare: Callable[[Dataset], Dataset] | None = None,
 ) -> TrialResult:
     """Trains ``cfg`` on ``data`` (the config's dataset as ``load_dataset`` returned it: the
     validation set is held out here, exactly as ``train`` would; None: data streamed from its
     files, which the trial reads itself) and returns the run's contents. ``threads``: BLAS
     threads for this training (one per worker: the parallelism is across trials; None: left
     as they are). ``on_iteration(i, cost)``: after each step (a progress display; ``nnctl cv``).
-    Raises ConfigError or DataError for a config that does not fit the data."""
+    ``prepare``: applied to the bound (held out, normalized) dataset, as ``train_run``'s is (a
+    learning curve's share of the training split). Raises ConfigError or DataError for a
+    config that does not fit the data."""
     with blas.blas_threads(threads):
-        return _run_trial(cfg, data, prune, on_iteration)
+        return _run_trial(cfg, data, prune, on_iteration, prepare)
 
 
 def _run_trial(
@@ -97,9 +100,12 @@ def _run_trial(
     data: Dataset | None,
     prune: PruneRule | None,
     progress: Callable[[int, float], None] | None = None,
+    prepare: Callable[[Dataset], Dataset] | None = None,
 ) -> TrialResult:
     bound = bind(cfg, loaded=data)  # None: bind reads (streams) the files itself
     cfg, ds = bound.cfg, bound.dataset
+    if prepare is not None:
+        ds = prepare(ds)
     m = ds.X_train.shape[1]
     summary = RunSummary.new("", cfg, ds, total_iterations(cfg, m))
     summary.warnings += ds.warnings  # as train_run records them (skipped files, feature scales)
@@ -120,8 +126,17 @@ def _run_trial(
 
     start = time.perf_counter()
     try:
+        # the weights too (class_weight, sample weights), exactly as train_run trains
         result = fit(
-            cfg, ds.X_train, ds.Y_train, on_iteration, X_val=ds.X_val, Y_val=ds.Y_val, state=state
+            cfg,
+            ds.X_train,
+            ds.Y_train,
+            on_iteration,
+            X_val=ds.X_val,
+            Y_val=ds.Y_val,
+            state=state,
+            weights=ds.W_train,
+            weights_val=ds.W_val,
         )
     except _Pruned as exc:
         result = TrainResult(

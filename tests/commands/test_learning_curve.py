@@ -125,3 +125,47 @@ def test_a_gap_that_turns_negative_is_not_closing() -> None:
 def test_a_high_baseline_is_no_bias() -> None:
     r = read_curve(_curve([0.30] * 4, [0.31] * 4), baseline=0.29, threshold=0.02)
     assert r.verdict == "converged"
+
+
+def test_one_after_another_reports_each_shares_steps_and_any_trainers_points_in_order(
+    cli, runs_dir, tmp_path
+) -> None:
+    import json
+    from pathlib import Path
+
+    from helpers import MOONS_SMALL, write_config
+    from nnctl.commands.diagnose import (
+        ShareRun,
+        learning_curve,
+        one_after_another,
+        plan_curve,
+    )
+    from nnctl.runs import load_run, read_summary
+
+    cfg = write_config(tmp_path / "m.yaml", MOONS_SMALL + "validation_fraction: 0.25\n")
+    r = cli("train", cfg, "-q", "--json")
+    assert r.exit_code == 0, r.stderr
+    parent = load_run(Path(json.loads(r.stdout)["run_dir"]))
+    plan = plan_curve(parent, (0.5, 1.0))
+    steps: list[tuple[int, int]] = []
+    seq = learning_curve(
+        plan, runs_dir, trainer=one_after_another(1, on_step=lambda i, n: steps.append((i, n)))
+    )
+    total = parent.summary.iterations
+    assert steps == [(i, total) for i in range(total)] * 2
+
+    # a trainer whose runs come back in another order: the points are still by share
+    def backwards(run, shares, where):
+        done = list(one_after_another(1)(run, shares, where))
+        yield from reversed(done)
+
+    seen: list[int] = []
+    curve = learning_curve(
+        plan, runs_dir, trainer=backwards, on_point=lambda i, n, p: seen.append(i)
+    )
+    assert seen == [1, 0] and [p.share for p in curve.points] == [0.5, 1.0]
+    for a, b in zip(seq.points, curve.points):
+        assert (a.examples, a.train_error, a.val_error) == (b.examples, b.train_error, b.val_error)
+        s = read_summary(runs_dir / b.run_id)
+        assert (s.extra["learning_curve"], s.extra["share"]) == (parent.run_id, b.share)
+    assert ShareRun  # the trainers' item type is public

@@ -302,3 +302,57 @@ def test_each_folds_steps_are_reported_and_the_live_bar_draws(
     r = cli("cv", cfg, "--folds", "2")
     assert r.exit_code == 0, r.stderr
     assert "fold 2/2: run " in r.stderr and "val_accuracy" in r.stdout
+
+
+def test_the_trials_path_trains_class_weights_as_train_does(runs_dir: Path, tmp_path: Path) -> None:
+    # cv's folds and sweep trials train through run_trial: the weights (here class_weight on
+    # the moons) must enter the loss there exactly as nnctl train's (they were once left out)
+    from nnctl.commands.train import train_run
+    from nnctl.config import load_config
+    from nnctl.data import load_dataset
+    from nnctl.sweep.trial import run_trial
+
+    plain = MOONS + "validation_fraction: 0.2\n"
+    cfg = load_config(
+        write_config(tmp_path / "w.yaml", plain + "class_weight: {lower: 4, upper: 1}\n")
+    )
+    trial = run_trial(cfg, load_dataset(*_data_args(cfg)), threads=1)
+    outcome = train_run(cfg, runs_dir, threads=1)
+    with np.load(outcome.run_dir / "params.npz") as z:
+        trained = {k: z[k] for k in z.files}
+    assert trial.params is not None and sorted(trial.params) == sorted(trained)
+    for k, v in trained.items():
+        assert np.array_equal(trial.params[k], v), k
+    assert trial.summary.scores["val_loss"] == outcome.summary.scores["val_loss"]
+    unweighted = run_trial(load_config(write_config(tmp_path / "u.yaml", plain)), None, threads=1)
+    assert unweighted.params is not None
+    assert not np.array_equal(unweighted.params["W1"], trial.params["W1"])
+
+
+def test_a_fold_that_fails_after_others_are_written_exits_1_and_keeps_them(
+    cli, runs_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # as when a fold's Dask worker dies twice (engine.tasks raises RunError): the folds done
+    # are runs already, so the exit is 1, not the 2 that promises nothing was written
+    import nnctl.sweep.trial as trial
+    from nnctl.system import RunError
+
+    real, calls = trial.run_trial, []
+
+    def fails_at_fold_2(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RunError("fold 2: its worker died 2 times; nothing more was tried")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(trial, "run_trial", fails_at_fold_2)
+    cfg = write_config(tmp_path / "moons.yaml", MOONS)
+    r = cli("cv", cfg, "--folds", "3")
+    assert r.exit_code == 1, r.stderr
+    (cv_dir,) = (runs_dir / "cv").iterdir()
+    assert r.stderr.strip().splitlines()[-1] == (
+        f"error: fold 2: its worker died 2 times; nothing more was tried (cv {cv_dir.name}: "
+        "the folds done are kept)"
+    )
+    record = json.loads((cv_dir / "cv.json").read_text())
+    assert record["status"] == "failed" and [x["fold"] for x in record["runs"]] == [1]

@@ -12,7 +12,8 @@ summary recorded them (``nnctl evaluate`` gives the same numbers).
   ``mismatch_steps``), each a ``Step`` with its overrides.
 - ``diagnosis``: the gaps and verdicts (``diagnose_run`` -> ``Diagnosis``).
 - ``curve``: learning curves (``plan_curve`` checks and cuts the nested shares,
-  ``learning_curve`` trains one linked run per share, ``read_curve`` reads the curve).
+  ``learning_curve`` trains one linked run per share by a ``ShareTrainer``: here one after
+  another, or on Dask by ``nnctl.sweep.shares``; ``read_curve`` reads the curve).
 """
 
 import lazy_loader as lazy
@@ -28,12 +29,18 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "LearningCurve",
             "Point",
             "Reading",
+            "Share",
+            "ShareRun",
+            "ShareTrainer",
+            "keep_columns",
             "learning_curve",
             "linked_curve",
             "nested_subsets",
+            "one_after_another",
             "parse_sizes",
             "plan_curve",
             "read_curve",
+            "shares_of",
         ],
         "diagnosis": ["TOLERANCE", "Diagnosis", "Gap", "diagnose_run"],
         "errors": ["SplitErrors", "resolve_baseline", "split_errors"],

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -272,6 +272,90 @@ def _errors(summary: RunSummary) -> tuple[float | None, float | None]:
 
 
 OnShare = Callable[[int, int, float, int], None]
+OnPoint = Callable[[int, int, Point], None]
+
+
+@dataclass(frozen=True)
+class Share:
+    """One share of the curve to train: its place (0 ..), the share, the training split's
+    columns it keeps (``rows``) and the keys its run's summary gets (``extra``: the link to
+    the parent run)."""
+
+    index: int
+    share: float
+    rows: np.ndarray
+    extra: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ShareRun:
+    """A share's run once it is written."""
+
+    index: int
+    run_id: str
+    run_dir: Path
+    summary: RunSummary
+
+
+ShareTrainer = Callable[[LoadedRun, list[Share], Path], Iterator[ShareRun]]
+"""Trains the shares of a run's config (each on ``keep_columns`` of the bound dataset, with
+the share's ``extra`` in its summary), writes each as an ordinary run in the runs directory and
+yields it as it is written, in any order. ``one_after_another`` is the default; the sweep layer
+has one on Dask (``nnctl.sweep.shares``)."""
+
+
+def shares_of(plan: CurvePlan) -> list[Share]:
+    """The plan's shares to train, each with its link to the parent run."""
+    link = {LINK_KEY: plan.run.run_id, "sizes": list(plan.sizes)}
+    return [
+        Share(i, share, rows, {**link, "share": share})
+        for i, (share, rows) in enumerate(zip(plan.sizes, plan.subsets))
+    ]
+
+
+def one_after_another(
+    threads: int | None = None,
+    on_share: OnShare | None = None,
+    on_step: Callable[[int, int], None] | None = None,
+) -> ShareTrainer:
+    """The shares trained here one after another, each through ``train_run`` (its history
+    written as it trains). ``on_share(i, n, share, examples)`` before each starts;
+    ``on_step(i, total)`` after each of its gradient steps (a progress bar); ``threads``: BLAS
+    threads (None: chosen per run)."""
+
+    def train(run: LoadedRun, shares: list[Share], runs_dir: Path) -> Iterator[ShareRun]:
+        for sh in shares:
+            if on_share is not None:
+                on_share(sh.index, len(shares), sh.share, int(len(sh.rows)))
+            start, step = _step_hooks(on_step)
+            outcome = train_run(
+                run.config,
+                runs_dir,
+                on_start=start,
+                on_iteration=step,
+                threads=threads,
+                prepare=lambda ds, rows=sh.rows: keep_columns(ds, rows),
+                extra=sh.extra,
+            )
+            yield ShareRun(sh.index, outcome.run_id, outcome.run_dir, outcome.summary)
+
+    return train
+
+
+def _step_hooks(on_step: Callable[[int, int], None] | None) -> tuple[Any, Any]:
+    """train_run's on_start and on_iteration that call ``on_step(i, total)`` (None, None
+    without it)."""
+    if on_step is None:
+        return None, None
+    total = [0]
+
+    def start(rs: Any) -> None:
+        total[0] = rs.total_iterations
+
+    def step(i: int, _cost: float) -> None:
+        on_step(i, total[0])
+
+    return start, step
 
 
 def learning_curve(
@@ -279,36 +363,33 @@ def learning_curve(
     runs_dir: Path,
     on_share: OnShare | None = None,
     threads: int | None = None,
+    *,
+    trainer: ShareTrainer | None = None,
+    on_point: OnPoint | None = None,
 ) -> LearningCurve:
-    """Trains one run per share of ``plan`` (one after another), each through
-    ``train_run`` with the parent's config, and reads the curve. ``on_share(i, n, share,
-    examples)`` before each run starts. Raises RunFailed when a run fails (the runs before it
-    are kept, each a whole run)."""
+    """Trains one run per share of ``plan`` with the parent's config, by ``trainer`` (default
+    ``one_after_another(threads, on_share)``), and reads the curve. ``on_point(i, n, point)``
+    after each share's run is written (in the order they finish). Raises RunFailed when a run
+    fails (the runs before it are kept, each a whole run)."""
     run = plan.run
-    points = []
+    train = trainer or one_after_another(threads, on_share)
     n = len(plan.sizes)
-    for i, (share, rows) in enumerate(zip(plan.sizes, plan.subsets)):
-        if on_share is not None:
-            on_share(i, n, share, int(len(rows)))
-        outcome = train_run(
-            run.config,
-            runs_dir,
-            threads=threads,
-            prepare=lambda ds, rows=rows: keep_columns(ds, rows),
-            extra={LINK_KEY: run.run_id, "share": share, "sizes": list(plan.sizes)},
+    got: dict[int, Point] = {}
+    for done in train(run, shares_of(plan), runs_dir):
+        train_error, val_error = _errors(done.summary)
+        point = Point(
+            plan.sizes[done.index],
+            int(len(plan.subsets[done.index])),
+            done.run_id,
+            str(done.run_dir),
+            done.summary.status,
+            train_error,
+            val_error,
         )
-        train_error, val_error = _errors(outcome.summary)
-        points.append(
-            Point(
-                share,
-                int(len(rows)),
-                outcome.run_id,
-                str(outcome.run_dir),
-                outcome.status,
-                train_error,
-                val_error,
-            )
-        )
+        got[done.index] = point
+        if on_point is not None:
+            on_point(done.index, n, point)
+    points = [got[i] for i in sorted(got)]
     metric = "error (1 - accuracy)" if run.summary.task == "classification" else "MSE"
     reading = read_curve(points, plan.baseline, plan.threshold)
     return LearningCurve(run.run_id, metric, plan.baseline, points, reading)

@@ -22,7 +22,7 @@ import lazy_loader as lazy
 __getattr__, __dir__, __all__ = lazy.attach(
     __name__,
     submod_attrs={
-        "data": ["READER_KEYS", "EvalData", "eval_spec", "load_eval_data"],
+        "data": ["READER_KEYS", "EvalData", "eval_spec", "load_eval_data", "own_dataset"],
         "images": ["check_errors_dir", "raw_examples", "raw_images", "write_errors"],
         "scores": ["Evaluation", "RegressionEvaluation", "evaluate_run"],
         "threshold": ["Goal", "parse_goal", "tune_threshold"],

@@ -46,7 +46,7 @@ def _changed_sources(run: LoadedRun, ds: Dataset) -> list[str]:
     return notes
 
 
-def _own_dataset(run: LoadedRun) -> tuple[dict[str, Any], list[str]]:
+def own_dataset(run: LoadedRun) -> tuple[dict[str, Any], list[str]]:
     """The run's dataset spec. A data file that its config names relative to where training ran
     and that cannot be found from here is replaced by the absolute path summary.json recorded,
     when that file still exists (with a note), so evaluate works from any directory. A split
@@ -107,7 +107,7 @@ def _bind_own(run: LoadedRun, spec: dict[str, Any]) -> Bound:
     """The run's config bound to its dataset (at ``spec``'s paths) exactly as ``train`` bound
     it: with ``validation_fraction`` the same seeded hold-out, so 'train' means the examples the
     run trained on, and ``train_idx``/``val_idx`` say where each came from in the file."""
-    # spec's paths are already resolved (see _own_dataset): no config file to look beside
+    # spec's paths are already resolved (see own_dataset): no config file to look beside
     return bind(dataclasses.replace(run.config, dataset=spec, path=None))
 
 
@@ -155,7 +155,7 @@ def load_eval_data(run: LoadedRun, data_file: str | None, split: str | None) -> 
         rows = np.arange(ds.X_train.shape[1]) if raw else None
         X = apply_steps(ds.X_train, list(pre.steps))  # the run's stored normalization
         return EvalData(X, Y, pre.classes, f"{where}", raw, rows, [], spec)
-    spec, notes = _own_dataset(run)
+    spec, notes = own_dataset(run)
     bound = _bind_own(run, spec)
     ds = bound.dataset
     if split is None:

@@ -14,7 +14,8 @@ image runs the misclassified test images. Several runs also get their curves ove
 table of the config keys and scores that differ.
 
 - ``gather``: what the page shows about a run (``RunView``), read and scored before any HTML.
-- ``sections``, ``scores``, ``compare``: the page's parts, on ``markup``'s HTML pieces.
+- ``sections``, ``scores``, ``compare``: the page's parts, on ``markup``'s HTML pieces;
+  ``cv``: a fold run's cross-validation (``nnctl cv``) with its suspect labels as thumbnails.
 - ``page``: the whole document (``render``); ``write``: ``write_report``.
 """
 

@@ -1,5 +1,6 @@
 """What the report shows about one run, gathered before any HTML is written: its history,
-its scores on its test (and validation) split, and its misclassified test images."""
+its scores on its test (and validation) split, its misclassified test images, and for a fold run
+of ``nnctl cv`` its cross-validation with the suspect labels (``cv``)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ class RunView:
     )  # png uri, true, pred, p, index
     n_errors: int = 0
     notes: list[str] = field(default_factory=list)
+    cv: Any = None  # report.cv.CvView: the cv a fold run belongs to (nnctl cv), else None
 
 
 def _score_split(run: LoadedRun, split: str) -> tuple[SplitScores, Any]:
@@ -117,4 +119,7 @@ def gather(run: LoadedRun, max_errors: int = MAX_ERROR_IMAGES) -> RunView:
                             int(i),
                         )
                     )
+    from nnctl.commands.report.cv import gather_cv
+
+    view.cv = gather_cv(run, max_errors)
     return view

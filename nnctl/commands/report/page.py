@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from nnctl import runs
 from nnctl.commands.report.compare import comparison, run_labels
+from nnctl.commands.report.cv import cv_section
 from nnctl.commands.report.gather import RunView
 from nnctl.commands.report.markup import esc
 from nnctl.commands.report.scores import errors_section, scores_section
@@ -64,7 +65,9 @@ CSS = (
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 
-def run_section(view: RunView, anchor: str) -> str:
+def run_section(view: RunView, anchor: str, cv_shown_with: int | None = None) -> str:
+    """One run's section; ``cv_shown_with``: for a fold run whose cv another fold's section
+    shows already, that fold."""
     s = view.run.summary.to_json()
     notes = "".join(f'<p class="warn">{esc(n)}</p>' for n in view.notes)
     return (
@@ -77,6 +80,7 @@ def run_section(view: RunView, anchor: str) -> str:
         + errors_section(view)
         + diagnose_section(view)
         + learning_curve_section(view)
+        + ("" if view.cv is None else cv_section(view.cv, cv_shown_with))
         + config_section(view)
         + "</section>"
     )
@@ -99,9 +103,14 @@ def render(views: list[RunView]) -> str:
             + "".join(f'<a href="#{a}">{esc(lab)}</a>' for a, lab in zip(anchors, labels))
             + "</nav>"
         )
-    body = (comparison(views, labels) if len(views) > 1 else "") + "".join(
-        run_section(v, a) for v, a in zip(views, anchors)
-    )
+    shown: dict[str, int] = {}  # cv id -> the fold whose section shows it (once per page)
+    sections = []
+    for v, a in zip(views, anchors):
+        with_fold = None if v.cv is None else shown.get(v.cv.cv_id)
+        if v.cv is not None and with_fold is None:
+            shown[v.cv.cv_id] = v.cv.fold
+        sections.append(run_section(v, a, with_fold))
+    body = (comparison(views, labels) if len(views) > 1 else "") + "".join(sections)
     import nnctl
 
     return (

@@ -22,3 +22,20 @@ def import_backends() -> tuple[Any, Any]:
             f"install them with: {INSTALL_HINT}"
         ) from None
     return distributed, optuna
+
+
+DISTRIBUTED_HINT = "pip install 'nnctl[sweep]'  (or: pip install 'dask[distributed]')"
+
+
+def import_distributed(what: str) -> Any:
+    """The module ``distributed`` alone (``nnctl cv`` and learning curves on Dask need no
+    Optuna). Raises UsageError naming ``what`` (e.g. ``--workers``) and the extra when it is
+    missing: called before anything is written."""
+    try:
+        import distributed
+    except ImportError:
+        raise UsageError(
+            f"{what} runs on Dask distributed, which is not installed; install it with: "
+            f"{DISTRIBUTED_HINT}"
+        ) from None
+    return distributed

@@ -30,15 +30,18 @@ def _memory() -> int | None:
     return available_memory()
 
 
-def worker_count(requested: int | None, trials_left: int) -> tuple[int, str | None]:
+def worker_count(
+    requested: int | None, trials_left: int, left: str | None = None
+) -> tuple[int, str | None]:
     """How many worker processes a local cluster starts: ``requested`` (default one per core),
     but never more than the trials left to run, the cores (each trial is CPU-bound on one
     BLAS thread: more workers only share the same cores, each costing memory and file
     descriptors) or the workers the available memory holds. Returns (count, the one line that
-    says a request was capped, or None)."""
+    says a request was capped, or None). ``left``: how that line names the tasks to run
+    (default: the sweep's trials left)."""
     cores, memory = _cores(), _memory()
     bounds = [
-        (max(1, trials_left), f"the sweep has {trials_left} trials left"),
+        (max(1, trials_left), left or f"the sweep has {trials_left} trials left"),
         (cores, f"this machine has {cores} cores"),
     ]
     if memory is not None:

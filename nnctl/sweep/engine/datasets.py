@@ -30,9 +30,10 @@ class Datasets:
         self.client, self.futures = client, {}
         self.streamed: dict[str, bool] = {}  # per dataset: whether its trials stream it
 
-    def future(self, cfg: Any) -> Any:
+    def future(self, cfg: Any, loaded: Any = None) -> Any:
         """The scattered dataset of ``cfg``'s trials; None for data streamed from its files,
-        which each trial reads itself (``streams``)."""
+        which each trial reads itself (``streams``). ``loaded``: the dataset as the caller
+        already read it (``nnctl cv``), scattered instead of reading it again."""
         from nnctl.data import load_dataset
 
         key = dataset_key(cfg)
@@ -42,11 +43,12 @@ class Datasets:
             return None
         held = self.futures.get(key)
         if held is None or held[1].status != "finished":  # new, or every worker holding it died
-            ds = (
-                held[0]
-                if held is not None
-                else load_dataset(cfg.dataset, cfg.dtype, cfg.arch.loss.task, cfg.path)
-            )
+            if held is not None:
+                ds = held[0]
+            elif loaded is not None:
+                ds = loaded
+            else:
+                ds = load_dataset(cfg.dataset, cfg.dtype, cfg.arch.loss.task, cfg.path)
             # to every worker: a worker that dies takes no other worker's copy with it
             self.futures[key] = (ds, self.client.scatter(ds, hash=False, broadcast=True))
         return self.futures[key][1]
