@@ -88,6 +88,44 @@ def step_times(dtype: str, rounds: int) -> dict:
     }
 
 
+def w2_file(path: Path, m: int) -> Path:
+    """W2's synthetic training file, m x 784 float32 and 10 classes, at ``path``."""
+    import h5py
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    with h5py.File(path, "w") as f:
+        f["train_x"] = rng.standard_normal((m, 784), dtype=np.float32)
+        f["train_y"] = rng.integers(0, 10, m)
+        f["list_classes"] = np.array([str(k).encode() for k in range(10)])
+    return path
+
+
+def epoch_times(d: Path, data: Path, dtype: str, reps: int, threads: int) -> dict:
+    """One-epoch ``nnctl train`` processes on ``data`` with and without ``batch_norm: true``,
+    interleaved for ``reps`` rounds on ``threads`` BLAS threads: the medians of the training
+    loop's seconds and their ratio. Raises SystemExit when a run fails."""
+    times: dict[str, list[float]] = {"plain": [], "batch_norm": []}
+    for _ in range(reps):
+        for variant in times:
+            cfg = d / f"{variant}_{dtype}.yaml"
+            text = w2_config_text(dtype, 1, data)
+            cfg.write_text(text + ("batch_norm: true\n" if variant != "plain" else ""))
+            cmd = nnctl_cmd() + ["train", str(cfg), "--quiet", "--json"]
+            cmd += ["--runs-dir", str(d / "runs"), "--threads", str(threads)]
+            _, code, _, stdout, err = run_process(cmd)
+            if code != 0:
+                raise SystemExit(f"{variant} {dtype}: exit {code}: {err.strip()[-300:]}")
+            times[variant].append(json.loads(stdout)["seconds"])
+    med = {k: statistics.median(v) for k, v in times.items()}
+    return {
+        "plain_s": med["plain"],
+        "batch_norm_s": med["batch_norm"],
+        "ratio": med["batch_norm"] / med["plain"],
+        "times": times,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=5)
@@ -96,37 +134,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=60, help="blocks of 10 steps, per variant")
     args = ap.parse_args(argv)
 
-    import h5py
-    import numpy as np
-
     out: dict = {"machine": machine(), "m": args.m, "reps": args.reps, "threads": args.threads}
     with tempfile.TemporaryDirectory() as d:
-        data = Path(d) / "w2.h5"
-        rng = np.random.default_rng(0)
-        with h5py.File(data, "w") as f:
-            f["train_x"] = rng.standard_normal((args.m, 784), dtype=np.float32)
-            f["train_y"] = rng.integers(0, 10, args.m)
-            f["list_classes"] = np.array([str(k).encode() for k in range(10)])
+        data = w2_file(Path(d) / "w2.h5", args.m)
         for dtype in ("float32", "float64"):
-            times: dict[str, list[float]] = {"plain": [], "batch_norm": []}
-            for _ in range(args.reps):
-                for variant in times:
-                    cfg = Path(d) / f"{variant}_{dtype}.yaml"
-                    text = w2_config_text(dtype, 1, data)
-                    cfg.write_text(text + ("batch_norm: true\n" if variant != "plain" else ""))
-                    cmd = nnctl_cmd() + ["train", str(cfg), "--quiet", "--json"]
-                    cmd += ["--runs-dir", str(Path(d) / "runs"), "--threads", str(args.threads)]
-                    _, code, _, stdout, err = run_process(cmd)
-                    if code != 0:
-                        raise SystemExit(f"{variant} {dtype}: exit {code}: {err.strip()[-300:]}")
-                    times[variant].append(json.loads(stdout)["seconds"])
-            med = {k: statistics.median(v) for k, v in times.items()}
-            out[dtype] = {
-                "plain_s": med["plain"],
-                "batch_norm_s": med["batch_norm"],
-                "ratio": med["batch_norm"] / med["plain"],
-                "times": times,
-            }
+            out[dtype] = epoch_times(Path(d), data, dtype, args.reps, args.threads)
+            med = {k: out[dtype][k + "_s"] for k in ("plain", "batch_norm")}
             print(
                 f"W2 {dtype} epoch loop: plain {med['plain']:.3f} s, batch_norm "
                 f"{med['batch_norm']:.3f} s, ratio {out[dtype]['ratio']:.2f}x (target <= 1.3x)"

@@ -60,8 +60,14 @@ FULL = {
     "w2_reps": 3,
     "busy_iterations": 100,
     "busy_reps": 3,
+    "bn_m": 60000,
+    "bn_reps": 3,
+    "bn_rounds": 30,
+    "est_reps": 3,
+    "est_seeds": 5,
+    "est_w2": True,
 }
-PARTS = ("w1", "ideas", "startup", "w2", "busy")
+PARTS = ("w1", "ideas", "startup", "w2", "busy", "batchnorm", "estimators", "stream")
 QUICK = {
     "w1_iterations": 20,
     "ideas_iterations": 20,
@@ -73,6 +79,12 @@ QUICK = {
     "w2_reps": 1,
     "busy_iterations": 5,
     "busy_reps": 1,
+    "bn_m": 2000,
+    "bn_reps": 1,
+    "bn_rounds": 3,
+    "est_reps": 1,
+    "est_seeds": 1,
+    "est_w2": False,
 }
 
 
@@ -895,6 +907,52 @@ def bench_w2(p: dict, env: dict) -> dict:
     return out
 
 
+# =========================================================================== the other rows
+# Batch norm's cost, the estimators against ``nnctl train`` and scikit-learn, and streaming: each
+# is measured by its own bench script (bench/batchnorm.py, estimators.py, stream.py), called
+# here so that one run of this file reports every row of the performance issue.
+
+
+def bench_batchnorm(p: dict) -> dict:
+    """W2 one-epoch processes with and without ``batch_norm: true`` (float32, the threads the
+    plain run's default chooses: none given, so 1 with --quick's limit) and the in-process step
+    comparison."""
+    import batchnorm
+
+    out: dict = {"status": "ok", "m": p["bn_m"], "reps": p["bn_reps"]}
+    threads = p.get("blas_threads") or 1
+    with tempfile.TemporaryDirectory() as d:
+        data = batchnorm.w2_file(Path(d) / "w2.h5", p["bn_m"])
+        out["float32"] = batchnorm.epoch_times(Path(d), data, "float32", p["bn_reps"], threads)
+        out["float32"]["threads"] = threads
+        out["float32"]["step"] = batchnorm.step_times("float32", p["bn_rounds"])
+    return out
+
+
+def bench_estimators(p: dict) -> dict:
+    """NNClassifier.fit against nnctl.train and MLPClassifier (bench/estimators.py): digits and
+    breast cancer, and W2 (one seed for its accuracy) unless --quick."""
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        return {"status": "skipped: scikit-learn is not installed (the sklearn extra)"}
+    import estimators
+
+    rows = []
+    with tempfile.TemporaryDirectory() as d:
+        for name, w in estimators.workloads(p["est_w2"]).items():
+            seeds = 1 if name.startswith("K3") else p["est_seeds"]
+            rows.append(estimators.bench(name, w, p["est_reps"], seeds, Path(d) / "runs"))
+    return {"status": "ok", "rows": rows}
+
+
+def bench_stream(p: dict) -> dict:
+    """A streamed uint8 image epoch against the same epoch in memory (bench/stream.py)."""
+    import stream
+
+    return {"status": "ok", **stream.throughput_row(p["mode"] == "quick")}
+
+
 # =========================================================================== busy machine
 
 
@@ -1157,6 +1215,72 @@ def table(res: dict) -> str:
         )
     else:
         rows.append(("busy machine", busy["status"], "", ""))
+    bn = res.get("batchnorm", skipped)
+    if bn["status"] == "ok":
+        b = bn["float32"]
+        rows.append(
+            (
+                f"batch norm: W2 float32 epoch ({bn['m']} x 784, {b['threads']} thr)",
+                f"{fmt_s(b['plain_s'])} -> {fmt_s(b['batch_norm_s'])}",
+                f"{b['ratio']:.2f}x plain",
+                "<= 1.3x",
+            )
+        )
+        st = b["step"]
+        rows.append(
+            (
+                "batch norm: W2 float32 step (1 thr)",
+                f"{st['plain_s'] * 1e3:.2f} -> {st['batch_norm_s'] * 1e3:.2f} ms",
+                f"{st['ratio']:.2f}x plain",
+                "<= 1.3x",
+            )
+        )
+    else:
+        rows.append(("batch norm", bn["status"], "", ""))
+    est = res.get("estimators", skipped)
+    if est["status"] == "ok":
+        for r in est["rows"]:
+            md, acc = r["median_s"], r["accuracy_mean"]
+            rows.append(
+                (
+                    f"estimator {r['workload']}: fit vs nnctl.train",
+                    f"{fmt_s(md['fit'])} vs {fmt_s(md['train'])}",
+                    f"{r['fit_over_train']:.3f}x",
+                    "<= 1.05x",
+                )
+            )
+            rows.append(
+                (
+                    f"estimator {r['workload']}: MLPClassifier fit",
+                    fmt_s(md["mlp"]),
+                    f"nnctl {r['mlp_over_fit']:.2f}x faster",
+                    "nnctl faster",
+                )
+            )
+            n = len(r["accuracy"]["fit_glorot_uniform"])
+            rows.append(
+                (
+                    f"estimator {r['workload']}: test accuracy ({n} seed{'s' * (n > 1)})",
+                    f"{acc['fit_glorot_uniform']:.4f} vs MLP {acc['mlp']:.4f}",
+                    f"{acc['fit_glorot_uniform'] - acc['mlp']:+.4f}",
+                    ">= MLP's (same init)",
+                )
+            )
+    else:
+        rows.append(("estimators", est["status"], "", ""))
+    stm = res.get("stream", skipped)
+    if stm["status"] == "ok":
+        rows.append(
+            (
+                f"stream: uint8 images epoch ({stm['m']} examples)",
+                f"{fmt_s(stm['in_memory_epoch_s'])} in memory, "
+                f"{fmt_s(stm['streamed_epoch_s'])} streamed",
+                f"{stm['ratio']:.2f}x in-memory speed",
+                ">= 0.9x",
+            )
+        )
+    else:
+        rows.append(("stream", stm["status"], "", ""))
     widths = [
         max(len(r[i]) for r in rows + [("measure", "value", "ratio", "target")]) for i in range(4)
     ]
@@ -1227,7 +1351,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     sys.path.insert(0, str(ROOT))  # run from a checkout without installing, too
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # the other bench scripts
     p = dict(QUICK if args.quick else FULL)
+    p["mode"] = "quick" if args.quick else "full"
     if args.reps:
         p["w1_reps"] = p["proc_reps"] = args.reps
     data_dir = cat_data_dir()
@@ -1279,6 +1405,9 @@ def main(argv: list[str] | None = None) -> int:
         ("startup", lambda: bench_startup(p, env, data_dir)),
         ("w2", lambda: bench_w2(p, env)),
         ("busy", lambda: bench_busy(p, env, data_dir)),
+        ("batchnorm", lambda: bench_batchnorm(p)),
+        ("estimators", lambda: bench_estimators(p)),
+        ("stream", lambda: bench_stream(p)),
     ):
         if name not in res["parts"]:
             continue
