@@ -48,7 +48,7 @@ FULL = {
     "sizes_gb": (3.2, 6.4),
     "rss_iterations": 300,
     "tp_m": 100_000,
-    "tp_reps": 5,
+    "tp_reps": 7,
     "tp_epochs": 2,
     "cold_iterations": 300,
     "seeds": (1, 2, 3, 4, 5),
@@ -275,7 +275,7 @@ def throughput_row(quick: bool) -> dict:
     """Issue 28's streaming row for ``bench/run.py``: {"streamed_epoch_s", "in_memory_epoch_s",
     "ratio" (in-memory / streamed epoch time: the streamed epoch's speed), "m", "cpu", ...}.
     ``quick``: 5,000 examples, 1 repetition of 1 epoch (a few seconds, for CI); else 100,000
-    examples, 5 interleaved repetitions of 2 epochs. In a temporary folder, removed after."""
+    examples, 7 interleaved repetitions of 2 epochs. In a temporary folder, removed after."""
     import shutil
 
     p = QUICK if quick else FULL
