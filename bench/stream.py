@@ -275,7 +275,9 @@ def throughput_row(quick: bool) -> dict:
     """Issue 28's streaming row for ``bench/run.py``: {"streamed_epoch_s", "in_memory_epoch_s",
     "ratio" (in-memory / streamed epoch time: the streamed epoch's speed), "m", "cpu", ...}.
     ``quick``: 5,000 examples, 1 repetition of 1 epoch (a few seconds, for CI); else 100,000
-    examples, 7 interleaved repetitions of 2 epochs. In a temporary folder, removed after."""
+    examples, 7 interleaved repetitions of 2 epochs. In a temporary folder, removed after.
+    Quick's ratio only shows the row runs: its 20 batches are few next to the first window,
+    read and converted on the training thread into buffers touched for the first time."""
     import shutil
 
     p = QUICK if quick else FULL
