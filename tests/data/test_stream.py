@@ -136,6 +136,76 @@ def test_each_epoch_covers_every_example_once_in_a_seeded_order(files: Path) -> 
     assert not np.array_equal(e0[0][0], e1[0][0])  # a new order every epoch
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_streamed_batches_are_the_in_memory_columns_normalized_bit_for_bit(
+    files: Path, dtype: type, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the prefetch thread gathers each window in its shuffled order and converts it in one pass
+    # (cast and divide, then the normalization) a few rows at a time; every batch column must be
+    # the in-memory one (prepare_x, then apply_steps) to the bit, also for batches that straddle
+    # two windows (48 does not divide a window's 128 examples)
+    from nnctl.data.normalize import apply_steps
+
+    monkeypatch.setattr(stream.columns, "CONVERT_BYTES", 5 * 192 * 8)  # 5 rows a piece
+    cfg = load_config(config(files))
+    _STATE_CFG[:] = [bind(cfg).cfg]
+    raw = h5py.File(files / "train.h5")["train_set_x"][()]
+    rng = np.random.default_rng(7)
+    steps = [
+        {"op": "subtract", "value": (rng.random(192) * 0.8).tolist()},
+        {"op": "divide", "by": (rng.random(192) + 0.1).tolist()},
+    ]
+    in_memory = apply_steps(prepare_x(raw, 255.0, dtype), steps)
+    X = stream.H5Columns(stream.read_h5_header(files / "train.h5").x, 255.0, dtype)
+    X = apply_steps(X, steps)
+    assert isinstance(X, stream.H5Columns)
+    which = np.arange(600, dtype=np.float64).reshape(1, -1)  # each column's example, as "labels"
+    batches = epoch_batches(X, which, 48, epoch=1)
+    assert [b[0].shape for b in batches] == [(192, 48)] * 12 + [(192, 24)]
+    cols = np.hstack([b[1] for b in batches]).astype(int).ravel()
+    assert sorted(cols.tolist()) == list(range(600))  # every example once
+    got = np.hstack([b[0] for b in batches])
+    assert got.dtype == dtype and np.array_equal(got, in_memory[:, cols])
+    # laid out as BatchGatherer's batches (each example's features contiguous)
+    src = X.batch_source(which, lambda Tb: Tb, 48, 3)
+    s = TrainState.start(_STATE_CFG[0])
+    s.batch = 0
+    Xb, _ = src.next_batch(s)
+    assert Xb.flags.f_contiguous
+    src.close()
+
+
+@pytest.mark.parametrize("divide_by", [255.0, 1.0])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_convert_in_pieces_is_prepare_x_then_apply_steps(
+    tmp_path: Path, divide_by: float, dtype: type, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every byte value in every feature, gathered in a shuffled order, converted a few rows
+    # at a time: the bits of the whole-array arithmetic
+    from nnctl.data.normalize import apply_steps
+
+    monkeypatch.setattr(stream.columns, "CONVERT_BYTES", 3 * 192 * 8)
+    path = make_h5(tmp_path / "t.h5", 40)
+    X = stream.H5Columns(stream.read_h5_header(path).x, divide_by, dtype)
+    rng = np.random.default_rng(2)
+    raw = rng.permutation(np.tile(np.arange(256, dtype=np.uint8), (192, 1)).T)  # (256, 192)
+    steps = [
+        {"op": "subtract", "value": rng.standard_normal(192).tolist()},
+        {"op": "divide", "by": (rng.random(192) * 3 + 0.01).tolist()},
+    ]
+    rows = rng.permutation(256)[:250]
+    for st in ([], steps):
+        Xs = X.with_steps(st)
+        out = np.empty((250, 192), dtype=dtype)
+        Xs.convert(raw, out, rows)
+        expected = apply_steps(prepare_x(raw[rows], divide_by, dtype), st)
+        assert np.array_equal(out, expected.T)
+        whole = np.empty((256, 192), dtype=dtype)
+        assert np.array_equal(
+            Xs.convert(raw, whole), apply_steps(prepare_x(raw, divide_by, dtype), st).T
+        )
+
+
 def test_streamed_run_trains_evaluates_and_predicts(cli, runs_dir: Path, files: Path) -> None:
     r = cli("train", config(files), "--json")
     assert r.exit_code == 0, r.stderr

@@ -9,17 +9,19 @@ is seen through ``H5Columns`` (``columns``), an X: (n_x, m) whose columns are re
   **window** of ``WINDOW`` consecutive blocks of that order (``batches.StreamBatches``). Random
   reads of single examples from HDF5 are an order of magnitude slower than memory (why Keras
   dropped ``HDF5Matrix``); whole blocks in a shuffled order are sequential reads.
-- A block is read (``reader.BlockReader``: ``os.preadv`` straight from the file where the array
-  is stored plainly, else h5py's ``read_direct``) into a buffer of the file's own type (uint8
-  pixels stay uint8 on disk and in the read buffer), then converted once to the run's dtype into
-  the window's buffer, as rows (k, n_x), i.e. a column-major X (see
-  ``nnctl.training.batches``), with the arithmetic of ``data.prepare_x`` (an example's column is
-  the same bits streamed or in memory). Only the block just read is ever in the file's type;
-  all buffers are allocated once per run.
+- A window's blocks are read (``reader.BlockReader``: ``os.preadv`` straight from the file where
+  the array is stored plainly, else h5py's ``read_direct``) into a buffer of the file's own type
+  (uint8 pixels stay uint8 on disk and in the read buffer), then gathered in the window's
+  shuffled order and converted to the run's dtype in one pass (cast, divide, normalize, a few
+  rows at a time while they are in cache: ``H5Columns.convert``) into the window's buffer, as
+  rows (k, n_x), i.e. a column-major X (see ``nnctl.training.batches``), with the arithmetic of
+  ``data.prepare_x`` and ``normalize.apply_steps`` (an example's column is the same bits
+  streamed or in memory). All buffers are allocated once per run.
 - A background thread (``prefetch``) reads and converts the next window while the current one
-  is trained on (h5py and numpy release the GIL while they read and convert); a mini-batch is
-  then gathered from the window exactly as ``nnctl.training.batches.BatchGatherer`` gathers
-  one from memory.
+  is trained on (h5py, ``preadv`` and numpy release the GIL while they read and convert); a
+  mini-batch is then a run of consecutive rows of the window's buffer, handed to the training
+  thread where it lies (copied only when it straddles two windows), laid out as
+  ``nnctl.training.batches.BatchGatherer``'s batches: the training thread gathers nothing.
 - The order is a pure function of (seed, epoch): the block order from a SeedSequence of
   (seed, ``STREAM_BLOCKS``, epoch), each window's shuffle from (…, window). A checkpoint records
   the position (epoch, block order, window and position in it) and resuming from it reads the

@@ -33,11 +33,11 @@ class Position(Protocol):
 
 @dataclass
 class _Window:
-    """One window read: its examples' places in its buffer and in X, in its shuffled order."""
+    """One window read: its examples converted into rows 0..n-1 of its buffer in the window's
+    shuffled order (a batch is a run of consecutive rows), and their columns of X."""
 
     buf: int  # which of the two buffers holds it
-    rows: np.ndarray  # (n,) buffer row of each example, in the window's shuffled order
-    cols: np.ndarray  # (n,) column of X (and T) of each, same order
+    cols: np.ndarray  # (n,) column of X (and T) of each buffer row, in order
 
 
 class StreamBatches:
@@ -73,10 +73,11 @@ class StreamBatches:
         self.counts = self.blocks.counts
         n_x = X.shape[0]
         block = int(np.max(np.diff(X.plan)))
-        # Allocated once for the whole run: one block as read (the file's type), two windows of
-        # converted examples (the one trained on and the one being read) and one batch.
-        self.raw = np.empty((block, *X.layout.shape[1:]), dtype=X.layout.dtype)
-        self.raw_flat = self.raw.reshape(block, n_x)
+        # Allocated once for the whole run: one window as read (the file's type), two windows of
+        # converted examples (the one trained on and the one being read) and one batch (for the
+        # batches that straddle two windows).
+        self.raw = np.empty((block * window, *X.layout.shape[1:]), dtype=X.layout.dtype)
+        self.raw_flat = self.raw.reshape(block * window, n_x)
         self.flat = [np.empty((block * window, n_x), dtype=X.dtype) for _ in range(2)]
         self.x_batch = np.empty((batch_size, n_x), dtype=X.dtype)
         self.y_batch = np.empty((Y.shape[0], batch_size), dtype=Y.dtype)
@@ -109,9 +110,16 @@ class StreamBatches:
         return self._orders[epoch]
 
     def _load(self, epoch: int, w: int, buf: int, order: np.ndarray) -> _Window:
-        """Reads window w of ``epoch`` (block ``order``) into buffer ``buf`` and shuffles its
-        examples. Runs in the prefetch thread, or in the training thread when nothing is pending."""
-        cols, at = [], 0
+        """Reads window w of ``epoch`` (block ``order``) and converts its examples into buffer
+        ``buf`` in their shuffled order. Runs in the prefetch thread, or in the training thread
+        when nothing is pending.
+
+        The whole window is read in the file's type first, then gathered in its shuffled order
+        and converted in one pass (``H5Columns.convert``): the training thread's batch is then a
+        run of rows of the buffer, used where it lies, and the shuffle's gather moves bytes of
+        the file's type (a quarter of float32's for uint8) in this thread instead of float32
+        rows in the training thread."""
+        src, cols, at = [], [], 0
         reader = self.reader
         assert reader is not None
         blocks = order[w * self.window : (w + 1) * self.window]
@@ -125,21 +133,19 @@ class StreamBatches:
                 self.blocks.partial.get(int(blk)),
             )
             if k:
-                # read in the file's type, converted once into the window (the read and numpy
-                # release the GIL, so this overlaps the training thread's work)
-                n = reader.read(int(blk), self.raw, 0)
-                self.X.convert(
-                    self.raw_flat[:n] if local is None else self.raw_flat[local],
-                    self.flat[buf][at : at + k],
-                )
+                # the read releases the GIL, so this overlaps the training thread's work
+                n = reader.read(int(blk), self.raw, at)
+                src.append(np.arange(at, at + n) if local is None else at + local)
                 cols.append(np.arange(lo, lo + k))
-                at += k
-        r = np.arange(at)
+                at += n
+        rows = np.concatenate(src) if src else np.empty(0, np.int64)
         c = np.concatenate(cols) if cols else np.empty(0, np.int64)
         perm = np.random.default_rng(
             np.random.SeedSequence([self.seed, STREAM_BLOCKS, epoch, w + 1])
-        ).permutation(r.size)
-        return _Window(buf, r[perm], c[perm])
+        ).permutation(rows.size)
+        # buffer row i is the window's example perm[i] (numpy releases the GIL here too)
+        self.X.convert(self.raw_flat, self.flat[buf][: rows.size], rows[perm])
+        return _Window(buf, c[perm])
 
     def _next_window(self, epoch: int, w: int) -> tuple[int, int]:
         starts = self._order(epoch)[1]
@@ -167,7 +173,8 @@ class StreamBatches:
 
     def next_batch(self, s: Position) -> tuple[np.ndarray, np.ndarray]:
         """(Xb: (n_x, k), Tb: (n_L, k)) of batch ``s.batch`` of epoch ``s.epoch``; views of
-        buffers valid until the next call. Sets ``s.stream`` to the position after it."""
+        buffers valid until the next call (Xb a column-major view of the window's rows, laid
+        out as ``BatchGatherer``'s). Sets ``s.stream`` to the position after it."""
         epoch, m = s.epoch, self.X.shape[1]
         order, starts, order_list = self._order(epoch)
         if not self._resumed_checked:
@@ -185,20 +192,19 @@ class StreamBatches:
                 )
         offset = s.batch * self.bs
         k = min(self.bs, m - offset)
-        filled = 0
+        filled, Xb = 0, self.x_batch
         while filled < k:
             at = offset + filled
             w = int(np.searchsorted(starts, at, side="right")) - 1
             win = self._window(epoch, w)
             a = at - int(starts[w])
-            take = min(k - filled, win.rows.size - a)
-            np.take(
-                self.flat[win.buf],
-                win.rows[a : a + take],
-                axis=0,
-                out=self.x_batch[filled : filled + take],
-                mode="clip",
-            )
+            take = min(k - filled, win.cols.size - a)
+            rows = self.flat[win.buf][a : a + take]
+            if take == k:
+                Xb = rows  # the whole batch in one window: its rows as they lie, no copy
+            else:
+                # a batch across two windows: copied before the next window's buffer is reused
+                self.x_batch[filled : filled + take] = rows
             np.take(
                 self.Y,
                 win.cols[a : a + take],
@@ -216,7 +222,7 @@ class StreamBatches:
             "in_window": end - int(starts[w]),
             "block_order": order_list,
         }  # one list per epoch, shared by its batches' records
-        return self.x_batch[:k].T, self.targets(self.y_batch[:, :k])
+        return Xb[:k].T, self.targets(self.y_batch[:, :k])
 
     def close(self) -> None:
         self.prefetch.close()

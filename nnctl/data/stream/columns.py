@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 
 # Blocks asked of the disk ahead of the one being read: requests in flight for a cold file.
 READ_AHEAD_BLOCKS = 8
+# Output bytes converted at a time (``H5Columns.convert``): small enough that a piece's passes
+# (cast and divide, then the normalization's) stay in the core's L2 cache, large enough that the
+# prefetch thread takes the GIL back only a few times a window (docs/developers/streaming.md)
+CONVERT_BYTES = 512 << 10
 
 
 @dataclass(frozen=True)
@@ -111,18 +115,41 @@ class H5Columns:
         """A reader of this file's blocks (to be closed; see ``BlockReader``)."""
         return BlockReader(self.layout, self.plan)
 
-    def convert(self, raw: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """Raw rows (k, n_x) -> ``out`` (k, n_x) in the run's dtype, as ``data.prepare_x``
-        computes them (cast, then divide), then normalized as ``normalize.apply_steps`` does
-        (each step one operation in the dtype, so a column is the same bits as in memory)."""
-        np.copyto(out, raw, casting="unsafe")
-        if self.divide_by != 1:
-            out /= self.float_type(self.divide_by)
-        for op, value in self.steps:
-            if op == "subtract":
-                out -= value
+    def convert(
+        self, raw: np.ndarray, out: np.ndarray, rows: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Raw rows (r, n_x) in the file's type -> ``out`` (k, n_x) in the run's dtype: the rows
+        ``rows`` (k,) of ``raw`` in that order (None: all of them, k = r), as ``data.prepare_x``
+        computes them (cast, then divide), then normalized as ``normalize.apply_steps`` does.
+
+        One pass over the block: ``CONVERT_BYTES`` of output rows at a time are gathered (in the
+        file's type, a quarter of float32's bytes for uint8), cast and divided in one ufunc call,
+        and normalized while they are in the core's cache, instead of each operation sweeping the
+        whole block through memory. Each operation is still one IEEE operation in the dtype, in
+        prepare_x's and apply_steps' order, so a column is the same bits as in memory (tested)."""
+        n_x = raw.shape[1]
+        k = raw.shape[0] if rows is None else int(rows.size)
+        step = max(1, CONVERT_BYTES // max(1, n_x * out.dtype.itemsize))
+        scratch = None if rows is None else np.empty((min(step, k), n_x), dtype=raw.dtype)
+        divisor = self.float_type(self.divide_by)
+        for a in range(0, k, step):
+            o = out[a : a + step]
+            if rows is None:
+                src = raw[a : a + step]
             else:
-                out /= value
+                idx = rows[a : a + step]
+                src = np.take(raw, idx, axis=0, out=scratch[: idx.size], mode="clip")  # type: ignore[index]
+            if self.divide_by != 1:
+                # the cast and the division in one call: numpy casts each value to the dtype and
+                # divides in it, the bits of `astype(dtype) / dtype(divide_by)`
+                np.divide(src, divisor, out=o, dtype=self.dtype, casting="unsafe")
+            else:
+                np.copyto(o, src, casting="unsafe")
+            for op, value in self.steps:
+                if op == "subtract":
+                    np.subtract(o, value, out=o)
+                else:
+                    np.divide(o, value, out=o)
         return out
 
     def with_steps(self, steps: list[dict[str, Any]]) -> H5Columns:
